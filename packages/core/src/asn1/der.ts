@@ -1,0 +1,280 @@
+/**
+ * A small, strict DER reader and writer (X.690 section 10). It exists for the hot paths (issuing and verifying
+ * thousands of certificates and attestations a second) and for strictness: definite, minimal lengths only,
+ * no trailing bytes. pkijs/asn1js stay in charge of everything that is not on a hot path.
+ */
+import { CustodyError } from '../errors.js';
+import { concatBytes, utf8 } from '../util/bytes.js';
+
+export const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+/** One decoded TLV: `value` is a view into the input, `raw` the whole encoding. */
+export interface TLV {
+  tag: number;
+  value: Uint8Array;
+  raw: Uint8Array;
+}
+
+function malformed(what: string): CustodyError {
+  return new CustodyError('ERR_DER', `malformed DER: ${what}`);
+}
+
+/** Reads the TLV at `offset`; single-byte tags only (all that X.509/CMS use), minimal definite lengths. */
+export function readTLV(buf: Uint8Array, offset = 0): TLV {
+  if (offset + 2 > buf.length) throw malformed('truncated header');
+  const tag = buf[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw malformed('multi-byte tag');
+  let len = buf[offset + 1]!;
+  let p = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0) throw malformed('indefinite length');
+    if (n > 4) throw malformed('length too long');
+    if (p + n > buf.length) throw malformed('truncated length');
+    if (buf[p] === 0) throw malformed('non-minimal length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
+    if (len < 0x80) throw malformed('non-minimal length');
+    p += n;
+  }
+  if (p + len > buf.length) throw malformed('truncated value');
+  return { tag, value: buf.subarray(p, p + len), raw: buf.subarray(offset, p + len) };
+}
+
+/** Decodes exactly one TLV spanning all of `buf`. */
+export function readOne(buf: Uint8Array, expectTag?: number): TLV {
+  const t = readTLV(buf, 0);
+  if (t.raw.length !== buf.length) throw malformed('trailing bytes');
+  if (expectTag !== undefined && t.tag !== expectTag) throw malformed(`expected tag 0x${expectTag.toString(16)}, found 0x${t.tag.toString(16)}`);
+  return t;
+}
+
+/** The TLVs inside a constructed value, in order. */
+export function children(value: Uint8Array): TLV[] {
+  const out: TLV[] = [];
+  let p = 0;
+  while (p < value.length) {
+    const t = readTLV(value, p);
+    out.push(t);
+    p += t.raw.length;
+  }
+  return out;
+}
+
+/** Children of `t`, checking its tag and, when given, the count. */
+export function expectSeq(t: TLV, tag: number = TAG.SEQUENCE, min = 0, max = Infinity): TLV[] {
+  if (t.tag !== tag) throw malformed(`expected tag 0x${tag.toString(16)}, found 0x${t.tag.toString(16)}`);
+  const c = children(t.value);
+  if (c.length < min || c.length > max) throw malformed(`unexpected element count ${c.length}`);
+  return c;
+}
+
+/** The magnitude bytes of a DER INTEGER, refusing non-minimal encodings. */
+export function readIntegerBytes(t: TLV): Uint8Array {
+  if (t.tag !== TAG.INTEGER) throw malformed('expected INTEGER');
+  const v = t.value;
+  if (v.length === 0) throw malformed('empty INTEGER');
+  if (v.length > 1 && ((v[0] === 0 && !(v[1]! & 0x80)) || (v[0] === 0xff && v[1]! & 0x80))) throw malformed('non-minimal INTEGER');
+  return v;
+}
+
+/** A small non-negative INTEGER as a number. */
+export function readSmallInt(t: TLV): number {
+  const v = readIntegerBytes(t);
+  if (v[0]! & 0x80 || v.length > 6) throw malformed('INTEGER out of range');
+  let n = 0;
+  for (const b of v) n = n * 256 + b;
+  return n;
+}
+
+/** Dotted string of an OBJECT IDENTIFIER. */
+export function readOID(t: TLV): string {
+  if (t.tag !== TAG.OID) throw malformed('expected OBJECT IDENTIFIER');
+  const v = t.value;
+  if (v.length === 0) throw malformed('empty OID');
+  const arcs: number[] = [];
+  let n = 0;
+  let started = false;
+  for (let i = 0; i < v.length; i++) {
+    const b = v[i]!;
+    if (!started && b === 0x80) throw malformed('non-minimal OID arc');
+    started = true;
+    n = n * 128 + (b & 0x7f);
+    if (n > Number.MAX_SAFE_INTEGER / 128) throw malformed('OID arc too large');
+    if (!(b & 0x80)) {
+      arcs.push(n);
+      n = 0;
+      started = false;
+    }
+  }
+  if (started) throw malformed('truncated OID');
+  const first = arcs.shift()!;
+  const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
+  return [...head, ...arcs].join('.');
+}
+
+/** Contents of a BIT STRING with no unused bits. */
+export function readBitStringBytes(t: TLV): Uint8Array {
+  if (t.tag !== TAG.BIT_STRING) throw malformed('expected BIT STRING');
+  if (t.value.length === 0 || t.value[0] !== 0) throw malformed('BIT STRING with unused bits');
+  return t.value.subarray(1);
+}
+
+// ---- writer ----
+
+function lengthBytes(n: number): Uint8Array {
+  if (n < 0x80) return Uint8Array.of(n);
+  const out: number[] = [];
+  while (n > 0) {
+    out.unshift(n & 0xff);
+    n = Math.floor(n / 256);
+  }
+  return Uint8Array.from([0x80 | out.length, ...out]);
+}
+
+/** One TLV around the concatenation of `parts`. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const body = parts.length === 1 ? parts[0]! : concatBytes(...parts);
+  const len = lengthBytes(body.length);
+  const out = new Uint8Array(1 + len.length + body.length);
+  out[0] = tag;
+  out.set(len, 1);
+  out.set(body, 1 + len.length);
+  return out;
+}
+
+export const seq = (...parts: Uint8Array[]): Uint8Array => tlv(TAG.SEQUENCE, ...parts);
+
+/** SET OF: DER orders the elements by their encodings (X.690 11.6). */
+export function setOf(...parts: Uint8Array[]): Uint8Array {
+  const sorted = [...parts].sort(compareBytes);
+  return tlv(TAG.SET, ...sorted);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** INTEGER from unsigned big-endian magnitude bytes (adds or strips leading zeros as DER needs). */
+export function integer(magnitude: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  let m = magnitude.subarray(i);
+  if (m.length === 0) m = Uint8Array.of(0);
+  if (m[0]! & 0x80) m = concatBytes(Uint8Array.of(0), m);
+  return tlv(TAG.INTEGER, m);
+}
+
+/** INTEGER from a small non-negative number. */
+export function smallInt(n: number): Uint8Array {
+  const bytes: number[] = [];
+  do {
+    bytes.unshift(n & 0xff);
+    n = Math.floor(n / 256);
+  } while (n > 0);
+  return integer(Uint8Array.from(bytes));
+}
+
+const oidCache = new Map<string, Uint8Array>();
+
+/** OBJECT IDENTIFIER from its dotted form. */
+export function oid(dotted: string): Uint8Array {
+  const hit = oidCache.get(dotted);
+  if (hit) return hit;
+  const arcs = dotted.split('.').map(Number);
+  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0)) throw new TypeError(`bad OID ${dotted}`);
+  const out: number[] = [];
+  const enc = (n: number) => {
+    const tmp = [n & 0x7f];
+    n = Math.floor(n / 128);
+    while (n > 0) {
+      tmp.unshift((n & 0x7f) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    out.push(...tmp);
+  };
+  enc(arcs[0]! * 40 + arcs[1]!);
+  for (const a of arcs.slice(2)) enc(a);
+  const der = tlv(TAG.OID, Uint8Array.from(out));
+  oidCache.set(dotted, der);
+  return der;
+}
+
+export const nullValue = (): Uint8Array => Uint8Array.of(0x05, 0x00);
+export const octetString = (b: Uint8Array): Uint8Array => tlv(TAG.OCTET_STRING, b);
+export const bitString = (b: Uint8Array): Uint8Array => tlv(TAG.BIT_STRING, Uint8Array.of(0), b);
+export const utf8String = (s: string): Uint8Array => tlv(TAG.UTF8_STRING, utf8(s));
+export const printableString = (s: string): Uint8Array => tlv(TAG.PRINTABLE_STRING, utf8(s));
+export const ia5String = (s: string): Uint8Array => tlv(TAG.IA5_STRING, utf8(s));
+export const boolean = (v: boolean): Uint8Array => Uint8Array.of(0x01, 0x01, v ? 0xff : 0x00);
+/** [n] EXPLICIT or constructed context tag. */
+export const explicit = (n: number, ...parts: Uint8Array[]): Uint8Array => tlv(0xa0 | n, ...parts);
+/** [n] IMPLICIT primitive context tag. */
+export const implicitPrimitive = (n: number, value: Uint8Array): Uint8Array => tlv(0x80 | n, value);
+
+/** True when PrintableString can carry `s` (X.680 41.4). */
+export function isPrintable(s: string): boolean {
+  return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(s);
+}
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+/** UTCTime YYMMDDHHMMSSZ (RFC 5280 4.1.2.5.1: years 1950 to 2049). */
+export function utcTime(d: Date): Uint8Array {
+  const y = d.getUTCFullYear();
+  if (y < 1950 || y > 2049) throw new TypeError('UTCTime out of range');
+  const s = `${pad(y % 100)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
+  return tlv(TAG.UTC_TIME, utf8(s));
+}
+
+/** GeneralizedTime YYYYMMDDHHMMSSZ, no fractional seconds (RFC 5280 4.1.2.5.2). */
+export function generalizedTime(d: Date): Uint8Array {
+  const s = `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
+  return tlv(TAG.GENERALIZED_TIME, utf8(s));
+}
+
+/** RFC 5280 Time: UTCTime through 2049, GeneralizedTime from 2050. */
+export function x509Time(d: Date): Uint8Array {
+  const y = d.getUTCFullYear();
+  return y >= 1950 && y <= 2049 ? utcTime(d) : generalizedTime(d);
+}
+
+/** Decodes a DER UTCTime or GeneralizedTime in the strict RFC 5280 forms. */
+export function readTime(t: TLV): Date {
+  const s = String.fromCharCode(...t.value);
+  let m: RegExpMatchArray | null;
+  let year: number;
+  if (t.tag === TAG.UTC_TIME) {
+    m = s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
+    if (!m) throw malformed(`bad UTCTime "${s}"`);
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (t.tag === TAG.GENERALIZED_TIME) {
+    m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
+    if (!m) throw malformed(`bad GeneralizedTime "${s}"`);
+    year = Number(m[1]);
+  } else throw malformed('expected a time');
+  const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const date = new Date(Date.UTC(year, mo - 1, d, h, mi, se));
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) throw malformed(`invalid date "${s}"`);
+  if (year < 100) date.setUTCFullYear(year);
+  return date;
+}

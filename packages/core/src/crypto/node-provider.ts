@@ -1,0 +1,130 @@
+/**
+ * The default provider: node:crypto KeyObjects, the fast path (about 38,000 P-256 signatures a second per core
+ * here, against about 6% of that through @peculiar/webcrypto, which re-imports the key on every call).
+ * This is the only file in core that imports a Node module.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes as nodeRandomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
+import { CustodyError } from '../errors.js';
+import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './provider.js';
+import { curveHash } from './provider.js';
+
+const NODE_CURVE: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
+const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384' };
+
+class NodePrivateKey implements PrivateKeyHandle {
+  constructor(
+    readonly key: KeyObject,
+    readonly curve: CurveName,
+    readonly spki: Uint8Array,
+  ) {}
+}
+
+class NodePublicKey implements PublicKeyHandle {
+  constructor(
+    readonly key: KeyObject,
+    readonly curve: CurveName,
+    readonly spki: Uint8Array,
+  ) {}
+}
+
+function curveOf(key: KeyObject): CurveName {
+  const c = key.asymmetricKeyType === 'ec' ? NODE_CURVE[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
+  if (!c) throw new CustodyError('ERR_KEY_ALGORITHM', 'key is not an EC key on P-256 or P-384');
+  return c;
+}
+
+/** Wraps an existing node:crypto private KeyObject (for keys decrypted from PKCS#8 PEM by the store). */
+export function nodePrivateKeyHandle(key: KeyObject): PrivateKeyHandle {
+  const pub = createPublicKey(key);
+  return new NodePrivateKey(key, curveOf(key), new Uint8Array(pub.export({ format: 'der', type: 'spki' })));
+}
+
+/** The node:crypto KeyObject behind a handle made by this provider. */
+export function nodeKeyObject(handle: PrivateKeyHandle | PublicKeyHandle): KeyObject {
+  if (handle instanceof NodePrivateKey || handle instanceof NodePublicKey) return handle.key;
+  throw new TypeError('key handle does not come from the node provider');
+}
+
+export class NodeCryptoProvider implements CryptoProvider {
+  readonly name = 'node';
+
+  async generateKeyPair(curve: CurveName): Promise<KeyPair> {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });
+    const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+    return { privateKey: new NodePrivateKey(privateKey, curve, spki), publicKey: new NodePublicKey(publicKey, curve, spki) };
+  }
+
+  async importPrivateKey(pkcs8: Uint8Array): Promise<PrivateKeyHandle> {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+    } catch (e) {
+      throw new CustodyError('ERR_KEY_PARSE', 'not a PKCS#8 private key', { cause: e });
+    }
+    return nodePrivateKeyHandle(key);
+  }
+
+  async exportPrivateKey(key: PrivateKeyHandle): Promise<Uint8Array> {
+    return new Uint8Array(nodeKeyObject(key).export({ format: 'der', type: 'pkcs8' }));
+  }
+
+  async importPublicKey(spki: Uint8Array): Promise<PublicKeyHandle> {
+    return this.importPublicKeySync(spki);
+  }
+
+  /** Synchronous import, for hot loops that already run on this provider. */
+  importPublicKeySync(spki: Uint8Array): PublicKeyHandle {
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new CustodyError('ERR_KEY_PARSE', 'not a valid SubjectPublicKeyInfo', { cause: e });
+    }
+    return new NodePublicKey(key, curveOf(key), spki);
+  }
+
+  async sign(key: PrivateKeyHandle, data: Uint8Array): Promise<Uint8Array> {
+    return this.signSync(key, data);
+  }
+
+  /** Synchronous signing: the batch issuer calls this directly to stay near the native rate. */
+  signSync(key: PrivateKeyHandle, data: Uint8Array): Uint8Array {
+    const sig = nodeSign(NODE_HASH[curveHash(key.curve)], data, { key: nodeKeyObject(key), dsaEncoding: 'ieee-p1363' });
+    return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+  }
+
+  async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.verifySync(key, data, signature);
+  }
+
+  verifySync(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): boolean {
+    try {
+      return nodeVerify(NODE_HASH[curveHash(key.curve)], data, { key: nodeKeyObject(key), dsaEncoding: 'ieee-p1363' }, signature);
+    } catch {
+      return false;
+    }
+  }
+
+  async digest(hash: HashName, data: Uint8Array): Promise<Uint8Array> {
+    return this.digestSync(hash, data);
+  }
+
+  digestSync(hash: HashName, data: Uint8Array): Uint8Array {
+    const d = createHash(NODE_HASH[hash]).update(data).digest();
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  }
+
+  randomBytes(n: number): Uint8Array {
+    const b = nodeRandomBytes(n);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+}

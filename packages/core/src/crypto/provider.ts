@@ -1,0 +1,55 @@
+/**
+ * The one seam between custody and a cryptographic implementation. Core never imports node:crypto outside
+ * `node-provider.ts`, so the same verifier can run wherever a provider exists (node:crypto, WebCrypto, an HSM).
+ *
+ * Signatures cross this interface in IEEE P1363 form (r || s, fixed width); core converts to and from the
+ * DER form used in X.509 and CMS with its own strict codec (`ecdsa-signature.ts`), so every provider gets the
+ * same strictness.
+ */
+export type CurveName = 'P-256' | 'P-384';
+export type HashName = 'SHA-256' | 'SHA-384';
+
+/** An opaque handle on a private key held by a provider. */
+export interface PrivateKeyHandle {
+  readonly curve: CurveName;
+  /** DER SubjectPublicKeyInfo of the matching public key. */
+  readonly spki: Uint8Array;
+}
+
+/** An opaque handle on a public key imported by a provider. */
+export interface PublicKeyHandle {
+  readonly curve: CurveName;
+  readonly spki: Uint8Array;
+}
+
+export interface KeyPair {
+  privateKey: PrivateKeyHandle;
+  publicKey: PublicKeyHandle;
+}
+
+export interface CryptoProvider {
+  readonly name: string;
+  generateKeyPair(curve: CurveName): Promise<KeyPair>;
+  /** Imports an unencrypted PKCS#8 DER private key. */
+  importPrivateKey(pkcs8: Uint8Array): Promise<PrivateKeyHandle>;
+  /** PKCS#8 DER of a key the provider may export; throws for keys that never leave their token. */
+  exportPrivateKey(key: PrivateKeyHandle): Promise<Uint8Array>;
+  /** Imports a DER SubjectPublicKeyInfo (EC keys on P-256 or P-384). */
+  importPublicKey(spki: Uint8Array): Promise<PublicKeyHandle>;
+  /** ECDSA over `data` with the curve's hash (SHA-256 for P-256, SHA-384 for P-384): P1363 r || s. */
+  sign(key: PrivateKeyHandle, data: Uint8Array): Promise<Uint8Array>;
+  /** Checks a P1363 signature; false (not a throw) for a wrong signature. */
+  verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  digest(hash: HashName, data: Uint8Array): Promise<Uint8Array>;
+  randomBytes(n: number): Uint8Array;
+}
+
+/** Field width in bytes of a curve's scalars. */
+export function curveBytes(curve: CurveName): number {
+  return curve === 'P-256' ? 32 : 48;
+}
+
+/** The hash ECDSA uses with a curve here. */
+export function curveHash(curve: CurveName): HashName {
+  return curve === 'P-256' ? 'SHA-256' : 'SHA-384';
+}

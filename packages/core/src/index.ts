@@ -1,0 +1,1 @@
+export { CustodyError, isCustodyError, categoryOf, EXIT_CODES, type ErrorCategory } from './errors.js';
