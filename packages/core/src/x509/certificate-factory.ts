@@ -1,0 +1,165 @@
+/**
+ * Issues certificates from a template. The parts that are the same for every certificate of one batch
+ * (issuer, validity, algorithm, constant extensions) are encoded once; each certificate then costs a subject,
+ * a serial, two key-dependent extensions and one native signature. Issuing through pkijs object graphs runs at
+ * about 2% of the raw signing rate here; this is the reason for the hand-assembled DER.
+ *
+ *   TBSCertificate ::= SEQUENCE { version [0] EXPLICIT Version, serialNumber, signature AlgorithmIdentifier,
+ *     issuer Name, validity Validity, subject Name, subjectPublicKeyInfo, extensions [3] EXPLICIT Extensions }
+ *                                                                                  (RFC 5280 4.1)
+ */
+import { CustodyError } from '../errors.js';
+import { OID } from '../asn1/oids.js';
+import { bitString, explicit, generalizedTime, integer, oid, seq, smallInt, x509Time } from '../asn1/der.js';
+import { concatBytes } from '../util/bytes.js';
+import type { CryptoProvider, CurveName, PrivateKeyHandle } from '../crypto/provider.js';
+import { ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
+import { expandSubject, type CertificateTemplate } from '../templates/template.js';
+import { encodeName, encodeRDN } from './name.js';
+import { spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './certificate-info.js';
+import * as ext from './extensions.js';
+
+/** The issuer side of a batch: its certificate (absent for a self-signed root) and its private key. */
+export interface Issuer {
+  certificate?: CertificateInfo;
+  key: PrivateKeyHandle;
+}
+
+export interface FactoryOptions {
+  template: CertificateTemplate;
+  issuer: Issuer;
+  provider: CryptoProvider;
+  /** Start of validity for the whole batch; seconds are kept, milliseconds dropped. */
+  notBefore: Date;
+  /** Variables shared by the batch ({organization}, {model}, {lot}, ...). */
+  vars?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface IssueRequest {
+  spki: Uint8Array;
+  /** Per-certificate variables ({serial}, {name}, ...). */
+  vars?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface IssuedCertificate {
+  der: Uint8Array;
+  serialHex: string;
+}
+
+/** ecdsa-with-SHA256 / SHA384 AlgorithmIdentifier: parameters absent (RFC 5758 3.2). */
+export function signatureAlgorithm(curve: CurveName): Uint8Array {
+  return seq(oid(curve === 'P-256' ? OID.ecdsaWithSHA256 : OID.ecdsaWithSHA384));
+}
+
+/** RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the subjectPublicKey bits. */
+export async function keyIdentifier(provider: CryptoProvider, spki: Uint8Array): Promise<Uint8Array> {
+  return (await provider.digest('SHA-256', spkiPublicKeyBits(spki))).subarray(0, 20);
+}
+
+const NO_EXPIRY = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
+const SERIAL_POOL = 16 * 512;
+
+export class CertificateFactory {
+  private pool: Uint8Array = new Uint8Array(0);
+  private poolAt = 0;
+
+  private constructor(
+    private readonly template: CertificateTemplate,
+    private readonly issuer: Issuer,
+    private readonly provider: CryptoProvider,
+    private readonly vars: Readonly<Record<string, string | undefined>>,
+    private readonly head: Uint8Array, // version
+    private readonly middle: Uint8Array, // signature algorithm, issuer, validity
+    private readonly constExtensions: Uint8Array,
+    private readonly akiExtension: Uint8Array | undefined,
+    private readonly algorithm: Uint8Array,
+    private readonly constSubject: Map<string, Uint8Array>,
+  ) {}
+
+  /**
+   * Prepares a batch.
+   * @throws ERR_TEMPLATE_ISSUER when the issuer cannot issue this template (not a CA, a root template under an issuer)
+   */
+  static async create(opts: FactoryOptions): Promise<CertificateFactory> {
+    const { template, issuer, provider } = opts;
+    const selfSigned = issuer.certificate === undefined;
+    if (selfSigned !== (template.kind === 'root-ca')) {
+      throw new CustodyError('ERR_TEMPLATE_ISSUER', selfSigned ? `template "${template.name}" (${template.kind}) needs an issuer` : `template "${template.name}" is a root template and cannot have an issuer`);
+    }
+    if (issuer.certificate && !issuer.certificate.isCA) throw new CustodyError('ERR_TEMPLATE_ISSUER', `issuer "${issuer.certificate.subjectText}" is not a CA`);
+    const notBefore = new Date(Math.floor(opts.notBefore.getTime() / 1000) * 1000);
+    const notAfter = 'noExpiry' in template.validity ? NO_EXPIRY : new Date(notBefore.getTime() + template.validity.days * 86_400_000);
+    const notAfterDER = 'noExpiry' in template.validity ? generalizedTime(NO_EXPIRY) : x509Time(notAfter);
+    const algorithm = signatureAlgorithm(issuer.key.curve);
+    // A root's issuer is its own subject: then the subject may hold no per-certificate variable.
+    const vars = opts.vars ?? {};
+    const issuerName = issuer.certificate ? issuer.certificate.subject : encodeName(expandSubject(template, vars));
+    const middle = concatBytes(algorithm, issuerName, seq(x509Time(notBefore), notAfterDER));
+    const parts: Uint8Array[] = [];
+    const bc = template.basicConstraints;
+    if (bc) parts.push(ext.basicConstraints(bc.ca, bc.pathLen, bc.critical));
+    if (template.keyUsage) parts.push(ext.keyUsage(template.keyUsage.usages, template.keyUsage.critical));
+    if (template.extendedKeyUsage) parts.push(ext.extendedKeyUsage(template.extendedKeyUsage.oids, template.extendedKeyUsage.critical));
+    let aki: Uint8Array | undefined;
+    if (template.authorityKeyIdentifier && issuer.certificate) {
+      const keyId = issuer.certificate.subjectKeyId ?? (await keyIdentifier(provider, issuer.certificate.spki));
+      aki = ext.authorityKeyIdentifier(keyId);
+    }
+    // Attributes that hold no per-certificate variable are encoded once.
+    const constSubject = new Map<string, Uint8Array>();
+    for (const [k, v] of template.subject) {
+      if (!/\{(serial|name)\}/.test(v)) {
+        const [[, value]] = expandSubject({ ...template, subject: [[k, v]] }, vars) as [[string, string]];
+        constSubject.set(k, encodeRDN(k, value));
+      }
+    }
+    return new CertificateFactory(template, issuer, provider, vars, explicit(0, smallInt(2)), middle, concatBytes(...parts), aki, algorithm, constSubject);
+  }
+
+  /** A positive serial of 16 bytes (at least 120 random bits), first byte 0x01..0x7f so that its length is fixed. */
+  nextSerial(): Uint8Array {
+    if (this.poolAt + 16 > this.pool.length) {
+      this.pool = this.provider.randomBytes(SERIAL_POOL);
+      this.poolAt = 0;
+    }
+    const s = this.pool.slice(this.poolAt, this.poolAt + 16);
+    this.poolAt += 16;
+    s[0] = (s[0]! & 0x7f) || 0x01;
+    return s;
+  }
+
+  /**
+   * Issues one certificate.
+   * @throws ERR_KEY_ALGORITHM for a public key that is not EC P-256/P-384; ERR_NAME_VALUE, ERR_TEMPLATE_VARIABLE
+   */
+  async issue(req: IssueRequest): Promise<IssuedCertificate> {
+    const t = this.template;
+    if (!spkiCurve(req.spki)) throw new CustodyError('ERR_KEY_ALGORITHM', 'public key is not an EC key on P-256 or P-384');
+    const vars = req.vars ? { ...this.vars, ...req.vars } : this.vars;
+    const rdns: Uint8Array[] = [];
+    for (const [k, v] of t.subject) {
+      const hit = this.constSubject.get(k);
+      if (hit) rdns.push(hit);
+      else {
+        const [[, value]] = expandSubject({ ...t, subject: [[k, v]] }, vars) as [[string, string]];
+        rdns.push(encodeRDN(k, value));
+      }
+    }
+    const subject = seq(...rdns);
+    const serial = this.nextSerial();
+    const extensions: Uint8Array[] = [this.constExtensions];
+    const keyId = t.subjectKeyIdentifier || !this.issuer.certificate ? await keyIdentifier(this.provider, req.spki) : undefined;
+    if (t.subjectKeyIdentifier) extensions.push(ext.subjectKeyIdentifier(keyId!));
+    if (this.akiExtension) extensions.push(this.akiExtension);
+    else if (t.authorityKeyIdentifier && !this.issuer.certificate) extensions.push(ext.authorityKeyIdentifier(keyId!));
+    if (t.hardwareModuleName) {
+      const serialVar = vars.serial;
+      if (!serialVar) throw new CustodyError('ERR_TEMPLATE_VARIABLE', `template "${t.name}": hardwareModuleName needs a device serial`);
+      extensions.push(ext.hardwareModuleNameSAN(t.hardwareModuleName.hwType, serialVar));
+    }
+    const tbs = seq(this.head, integer(serial), this.middle, subject, req.spki, explicit(3, seq(...extensions)));
+    const signature = ecdsaP1363ToDER(await this.provider.sign(this.issuer.key, tbs));
+    const der = seq(tbs, this.algorithm, bitString(signature));
+    return { der, serialHex: Array.from(serial, (b) => b.toString(16).padStart(2, '0')).join('') };
+  }
+}

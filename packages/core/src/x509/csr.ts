@@ -1,0 +1,92 @@
+/**
+ * PKCS#10 certification requests (RFC 2986), read with the strict DER reader: a factory line checks thousands a
+ * second, and the signature check is the device's proof that it holds the key.
+ *
+ *   CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
+ *   CertificationRequestInfo ::= SEQUENCE { version INTEGER { v1(0) }, subject Name,
+ *     subjectPKInfo SubjectPublicKeyInfo, attributes [0] IMPLICIT Attributes }
+ */
+import { CustodyError } from '../errors.js';
+import { OID } from '../asn1/oids.js';
+import { children, readBitStringBytes, readOID, readOne, readSmallInt, seq, tlv, oid, TAG, integer, bitString } from '../asn1/der.js';
+import type { CryptoProvider, PrivateKeyHandle } from '../crypto/provider.js';
+import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
+import { encodeName, readName, type NameSpec } from './name.js';
+import { spkiCurve } from './certificate-info.js';
+
+export interface CertificationRequest {
+  der: Uint8Array;
+  info: Uint8Array;
+  subject: Array<[string, string]>;
+  /** The subject's serialNumber attribute (the device serial), when present. */
+  serialNumber?: string;
+  spki: Uint8Array;
+  curve: 'P-256' | 'P-384';
+  signatureAlgorithm: string;
+  signature: Uint8Array;
+}
+
+/**
+ * Parses a DER CSR without checking its signature.
+ * @throws ERR_CSR_PARSE on malformed DER or an unsupported key; ERR_CSR_ALGORITHM for a signature algorithm other than ECDSA-SHA256/384
+ */
+export function parseCSR(der: Uint8Array): CertificationRequest {
+  let parts;
+  try {
+    const outer = readOne(der, TAG.SEQUENCE);
+    const [info, alg, sig] = children(outer.value);
+    if (!info || !alg || !sig) throw new Error('expected three fields');
+    const f = children(info.value);
+    if (f.length < 3 || f.length > 4) throw new Error('bad CertificationRequestInfo');
+    if (readSmallInt(f[0]!) !== 0) throw new Error('unsupported version');
+    if (f[3] && f[3].tag !== 0xa0) throw new Error('bad attributes');
+    const algOid = readOID(children(alg.value)[0]!);
+    parts = { info: info.raw, subjectTLV: f[1]!, spki: f[2]!.raw, algOid, signature: readBitStringBytes(sig) };
+  } catch (e) {
+    throw new CustodyError('ERR_CSR_PARSE', `not a valid PKCS#10 certification request (${(e as Error).message})`, { cause: e });
+  }
+  let curve: 'P-256' | 'P-384' | undefined;
+  let subject: Array<[string, string]>;
+  try {
+    curve = spkiCurve(parts.spki);
+    subject = readName(parts.subjectTLV);
+  } catch (e) {
+    throw new CustodyError('ERR_CSR_PARSE', `not a valid PKCS#10 certification request (${(e as Error).message})`, { cause: e });
+  }
+  if (!curve) throw new CustodyError('ERR_CSR_PARSE', 'CSR key is not an EC key on P-256 or P-384');
+  const expected = curve === 'P-256' ? OID.ecdsaWithSHA256 : OID.ecdsaWithSHA384;
+  if (parts.algOid !== expected) throw new CustodyError('ERR_CSR_ALGORITHM', `CSR signature algorithm ${parts.algOid} does not match its ${curve} key`);
+  return {
+    der,
+    info: parts.info,
+    subject,
+    serialNumber: subject.find(([k]) => k === 'serialNumber')?.[1],
+    spki: parts.spki,
+    curve,
+    signatureAlgorithm: parts.algOid,
+    signature: parts.signature,
+  };
+}
+
+/**
+ * Checks the CSR's self-signature: the requester holds the private key (proof of possession).
+ * @throws ERR_CSR_SIGNATURE
+ */
+export async function verifyCSR(csr: CertificationRequest, provider: CryptoProvider): Promise<void> {
+  let sig: Uint8Array;
+  try {
+    sig = ecdsaDERToP1363(csr.signature, csr.curve);
+  } catch (e) {
+    throw new CustodyError('ERR_CSR_SIGNATURE', `CSR signature is not a DER ECDSA signature (${(e as Error).message})`, { cause: e });
+  }
+  const key = await provider.importPublicKey(csr.spki);
+  if (!(await provider.verify(key, csr.info, sig))) throw new CustodyError('ERR_CSR_SIGNATURE', 'CSR signature does not verify: the requester did not prove possession of the key');
+}
+
+/** Builds and signs a CSR (used by `--generate` on the line, by the reference agent, and by tests). */
+export async function createCSR(subject: NameSpec, key: PrivateKeyHandle, provider: CryptoProvider): Promise<Uint8Array> {
+  const info = seq(integer(Uint8Array.of(0)), encodeName(subject), key.spki, tlv(0xa0));
+  const sig = ecdsaP1363ToDER(await provider.sign(key, info));
+  const alg = seq(oid(key.curve === 'P-256' ? OID.ecdsaWithSHA256 : OID.ecdsaWithSHA384));
+  return seq(info, alg, bitString(sig));
+}
