@@ -1,1 +1,17 @@
 export { CustodyError, isCustodyError, categoryOf, EXIT_CODES, type ErrorCategory } from './errors.js';
+export { toHex, fromHex, toBase64, fromBase64, concatBytes, equalBytes, utf8, fromUtf8 } from './util/bytes.js';
+export { OID } from './asn1/oids.js';
+export type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './crypto/provider.js';
+export { curveBytes, curveHash } from './crypto/provider.js';
+export { WebCryptoProvider, type WebCryptoLike } from './crypto/webcrypto-provider.js';
+export { ecdsaDERToP1363, ecdsaP1363ToDER } from './crypto/ecdsa-signature.js';
+export { encodePEM, decodePEM, decodePEMAll, derOrPEM } from './x509/pem.js';
+export { encodeName, readName, formatName, NAME_ATTRIBUTES, type NameSpec } from './x509/name.js';
+export { readCertificateInfo, spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './x509/certificate-info.js';
+export { CertificateFactory, keyIdentifier, signatureAlgorithm, type FactoryOptions, type IssueRequest, type IssuedCertificate, type Issuer } from './x509/certificate-factory.js';
+export { parseCSR, verifyCSR, createCSR, type CertificationRequest } from './x509/csr.js';
+export { parseTemplate, expandSubject, TEMPLATE_KINDS, TEMPLATE_VARIABLES, KEY_USAGES, EKU_NAMES, type CertificateTemplate, type TemplateKind } from './templates/template.js';
+export { parseLocatedYAML, checkFields, type FieldSpec, type LocatedDocument } from './templates/schema.js';
+export type { DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
+export { provisionDevices, prepareProvisioning, DEVICE_SERIAL, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from './provisioning/provision.js';
+export { describeCertificate, formatCertificateDescription, type CertificateDescription } from './x509/describe.js';

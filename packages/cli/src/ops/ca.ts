@@ -1,0 +1,94 @@
+/** Creating CAs and parties: key, certificate from a template, record in the store. */
+import { join, relative } from 'node:path';
+import { CertificateFactory, CustodyError, encodePEM, readCertificateInfo, decodePEM, toHex, type CertificateTemplate } from '@custody/core';
+import { writePrivateKeyFile, type KeyProtection, type Store, type CARecord, type PartyRecord } from '@custody/store';
+import { loadKey, provider } from './context.js';
+
+export interface CreateCAOptions {
+  name: string;
+  template: CertificateTemplate;
+  organization: string;
+  issuer?: string;
+  protection: KeyProtection;
+  passphrase: string | undefined;
+  now: Date;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function checkName(name: string): void {
+  if (!NAME.test(name)) throw new CustodyError('ERR_USAGE_NAME', `name "${name}" must be 1 to 64 letters, digits, dots, dashes or underscores`);
+}
+
+/** Issues a certificate for a new key from `template`, under `issuerName` or self-signed. */
+async function issueForNewKey(store: Store, template: CertificateTemplate, issuerName: string | undefined, vars: Record<string, string>, passphrase: string | undefined, now: Date) {
+  const keys = await provider.generateKeyPair(template.keyAlgorithm);
+  let issuer;
+  if (issuerName === undefined) issuer = { key: keys.privateKey };
+  else {
+    const ca = await store.getCA(issuerName);
+    if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${issuerName}" in ${store.location}`);
+    issuer = { certificate: readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE'])), key: loadKey(store, ca.key, passphrase) };
+  }
+  const factory = await CertificateFactory.create({ template, issuer, provider, notBefore: now, vars });
+  const cert = await factory.issue({ spki: keys.publicKey.spki, vars });
+  return { keys, der: cert.der };
+}
+
+/**
+ * Creates a root CA (no issuer) or an issuing CA under `issuer`.
+ * @throws ERR_USAGE_NAME, ERR_USAGE_UNKNOWN_CA, ERR_TEMPLATE_ISSUER, ERR_CONFLICT_NAME, ERR_KEY_PASSPHRASE
+ */
+export async function createCA(store: Store, o: CreateCAOptions): Promise<CARecord> {
+  checkName(o.name);
+  if (o.template.kind !== 'root-ca' && o.template.kind !== 'issuing-ca') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a CA template`);
+  if ((await store.getCA(o.name)) || (await store.getParty(o.name))) throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  const { keys, der } = await issueForNewKey(store, o.template, o.issuer, { name: o.name, organization: o.organization }, o.passphrase, o.now);
+  const keyPath = join(store.keyDir, `${o.name}.key.pem`);
+  writePrivateKeyFile(keyPath, keys.privateKey, o.protection);
+  const record: CARecord = {
+    name: o.name,
+    template: o.template.name,
+    certificate: encodePEM(der, 'CERTIFICATE'),
+    key: { type: 'file', path: relative(store.location, keyPath) },
+    createdAt: o.now.toISOString(),
+  };
+  if (o.issuer !== undefined) record.issuer = o.issuer;
+  await store.addCA(record);
+  return record;
+}
+
+export interface CreatePartyOptions {
+  name: string;
+  ca: string;
+  template: CertificateTemplate;
+  organization: string;
+  protection: KeyProtection;
+  passphrase: string | undefined;
+  now: Date;
+}
+
+/**
+ * Creates a party's attestation key and certificate under one of the store's CAs.
+ * @throws ERR_USAGE_NAME, ERR_USAGE_UNKNOWN_CA, ERR_CONFLICT_NAME, ERR_KEY_PASSPHRASE
+ */
+export async function createParty(store: Store, o: CreatePartyOptions): Promise<PartyRecord> {
+  checkName(o.name);
+  if (o.template.kind !== 'party') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a party template`);
+  if ((await store.getCA(o.name)) || (await store.getParty(o.name))) throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  const { keys, der } = await issueForNewKey(store, o.template, o.ca, { name: o.name, organization: o.organization }, o.passphrase, o.now);
+  const keyPath = join(store.keyDir, `${o.name}.key.pem`);
+  writePrivateKeyFile(keyPath, keys.privateKey, o.protection);
+  const record: PartyRecord = {
+    name: o.name,
+    organization: o.organization,
+    certificate: encodePEM(der, 'CERTIFICATE'),
+    key: { type: 'file', path: relative(store.location, keyPath) },
+    ca: o.ca,
+    spkiSha256: toHex(await provider.digest('SHA-256', keys.publicKey.spki)),
+    certSha256: toHex(await provider.digest('SHA-256', der)),
+    createdAt: o.now.toISOString(),
+  };
+  await store.addParty(record);
+  return record;
+}

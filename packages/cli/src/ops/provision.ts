@@ -1,0 +1,135 @@
+/** `devices provision`: requests from files or keys made on the line, issued in one batch. */
+import { readFileSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CertificateFactory,
+  CustodyError,
+  decodePEM,
+  derOrPEM,
+  encodePEM,
+  provisionDevices,
+  readCertificateInfo,
+  type CertificateTemplate,
+  type PrivateKeyHandle,
+  type ProvisionInput,
+  type ProvisionedDevice,
+} from '@custody/core';
+import { encodePrivateKey, type KeyProtection, type Store } from '@custody/store';
+import { loadKey, provider } from './context.js';
+
+const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
+
+/** Reads one CSR file or every *.csr, *.pem, *.der file of a folder. Errors name the file. */
+export function readCSRInputs(path: string): ProvisionInput[] {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new CustodyError('ERR_IO', `${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: path });
+  }
+  const files = st.isDirectory()
+    ? readdirSync(path)
+        .filter((f) => /\.(csr|pem|der)$/i.test(f))
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
+  if (files.length === 0) throw new CustodyError('ERR_CSR_NONE', `${path}: no .csr, .pem or .der files in this folder`, { file: path });
+  return files.map((file) => {
+    try {
+      return { source: file, csr: derOrPEM(readFileSync(file), CSR_LABELS) };
+    } catch (e) {
+      if (e instanceof CustodyError) throw e.withFile(file);
+      throw new CustodyError('ERR_IO', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+    }
+  });
+}
+
+/** Expands a serial pattern: {seq} or {seq:6} (zero-padded counter), {rand} or {rand:8} (hex), {lot}, {model}. */
+export function expandSerialPattern(pattern: string, seq: number, vars: { lot?: string; model?: string }, random: () => string): string {
+  return pattern.replace(/\{(seq|rand|lot|model)(?::(\d+))?\}/g, (_, v: string, width?: string) => {
+    if (v === 'seq') return String(seq).padStart(Number(width ?? 0), '0');
+    if (v === 'rand') return random().slice(0, Number(width ?? 8));
+    const value = v === 'lot' ? vars.lot : vars.model;
+    if (!value) throw new CustodyError('ERR_USAGE_PATTERN', `serial pattern uses {${v}} but --${v} was not given`);
+    return value;
+  });
+}
+
+export interface ProvisionCommandOptions {
+  ca: string;
+  template: CertificateTemplate;
+  csrPath?: string;
+  generate?: number;
+  serialPattern: string;
+  start: number;
+  model?: string;
+  lot?: string;
+  out?: string;
+  passphrase: string | undefined;
+  /** Protection of device keys made on the line. */
+  deviceKeyProtection?: KeyProtection;
+  now: Date;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ProvisionResult {
+  ca: string;
+  devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string }>;
+}
+
+/** Runs one provisioning batch; certificates (and generated keys) are written to `out` only once recorded. */
+export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
+  const ca = await store.getCA(o.ca);
+  if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${o.ca}" in ${store.location}`);
+  if (o.template.kind !== 'idevid') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template; devices need an idevid template`);
+  const caInfo = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
+  const caKey = loadKey(store, ca.key, o.passphrase);
+  const organization = caInfo.subjectAttributes.find(([k]) => k === 'O')?.[1];
+
+  const generatedKeys = new Map<string, PrivateKeyHandle>();
+  let inputs: ProvisionInput[];
+  if (o.csrPath !== undefined) inputs = readCSRInputs(o.csrPath);
+  else {
+    inputs = [];
+    const random = () => Buffer.from(provider.randomBytes(8)).toString('hex');
+    for (let i = 0; i < (o.generate ?? 0); i++) {
+      const serial = expandSerialPattern(o.serialPattern, o.start + i, o, random);
+      const keys = await provider.generateKeyPair(o.template.keyAlgorithm);
+      generatedKeys.set(serial, keys.privateKey);
+      inputs.push({ source: `generated device ${serial}`, generated: { spki: keys.publicKey.spki, serial } });
+    }
+  }
+  if (o.out) mkdirSync(o.out, { recursive: true });
+  const factory = await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: o.now, vars: { organization, model: o.model ?? o.template.name, lot: o.lot } });
+  const result: ProvisionResult = { ca: o.ca, devices: [] };
+  let done = 0;
+  const release = (chunk: readonly ProvisionedDevice[]) => {
+    for (const d of chunk) {
+      const entry: ProvisionResult['devices'][number] = { serial: d.serial, certSerial: d.certSerial, source: d.source };
+      if (o.out) {
+        entry.certificate = join(o.out, `${d.serial}.pem`);
+        writeFileSync(entry.certificate, encodePEM(d.certificate, 'CERTIFICATE'));
+        const key = generatedKeys.get(d.serial);
+        if (key) {
+          entry.key = join(o.out, `${d.serial}.key.pem`);
+          writeFileSync(entry.key, encodePrivateKey(key, o.deviceKeyProtection ?? { unencrypted: true }), { mode: 0o600, flag: 'wx' });
+        }
+      }
+      result.devices.push(entry);
+    }
+    done += chunk.length;
+    o.onProgress?.(done, inputs.length);
+  };
+  await provisionDevices(inputs, {
+    factory,
+    registry: store,
+    provider,
+    issuerName: o.ca,
+    model: o.model,
+    lot: o.lot,
+    now: o.now,
+    onCommitted: release,
+  });
+  return result;
+}
+

@@ -1,0 +1,141 @@
+/**
+ * Factory provisioning: CSRs in, device identity certificates (and birth attestations) out, recorded.
+ *
+ * Two phases, so that bad input writes nothing: first every request is parsed, its signature checked (proof
+ * of possession) and its serial and key checked against the batch and the registry; only then are
+ * certificates issued, in chunks, each chunk committed durably before it is released to the caller.
+ */
+import { CustodyError } from '../errors.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { toHex } from '../util/bytes.js';
+import { parseCSR, verifyCSR } from '../x509/csr.js';
+import type { CertificateFactory } from '../x509/certificate-factory.js';
+import type { DeviceRecord, DeviceRegistry } from '../registry/ports.js';
+
+/** Device serials: safe in a subject (PrintableString), in a file name and in a URL. */
+export const DEVICE_SERIAL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface ProvisionInput {
+  /** Where the request came from (a file name), named in every error about it. */
+  source: string;
+  /** DER PKCS#10 request; its subject serialNumber is the device serial. */
+  csr?: Uint8Array;
+  /** A key made on the line: its SPKI and the serial the line assigned. */
+  generated?: { spki: Uint8Array; serial: string };
+}
+
+export interface ProvisionedDevice extends DeviceRecord {
+  source: string;
+}
+
+export interface ProvisionOptions {
+  factory: CertificateFactory;
+  registry: DeviceRegistry;
+  provider: CryptoProvider;
+  /** Name of the issuing CA in the store. */
+  issuerName: string;
+  model?: string;
+  lot?: string;
+  now: Date;
+  /** Signs the birth attestation of a device; absent: no attestation. */
+  birth?: (device: { serial: string; certificate: Uint8Array; certSha256: string }) => Promise<Uint8Array>;
+  chunkSize?: number;
+  /** Called with each chunk after it is durably recorded: only then may certificates leave the process. */
+  onCommitted?: (devices: readonly ProvisionedDevice[]) => Promise<void> | void;
+}
+
+interface Prepared {
+  source: string;
+  serial: string;
+  spki: Uint8Array;
+  spkiSha256: string;
+}
+
+function inputError(e: unknown, source: string): never {
+  if (e instanceof CustodyError) throw e.withFile(source);
+  throw e;
+}
+
+/**
+ * Phase 1: parses and checks every request; nothing is issued or written.
+ * @throws ERR_CSR_PARSE, ERR_CSR_SIGNATURE, ERR_CSR_SERIAL (missing or malformed), ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
+ */
+export async function prepareProvisioning(inputs: readonly ProvisionInput[], registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
+  const out: Prepared[] = [];
+  const serials = new Map<string, string>();
+  const keys = new Map<string, string>();
+  for (const input of inputs) {
+    let serial: string;
+    let spki: Uint8Array;
+    try {
+      if (input.csr) {
+        const csr = parseCSR(input.csr);
+        await verifyCSR(csr, provider);
+        if (csr.serialNumber === undefined) throw new CustodyError('ERR_CSR_SERIAL', 'CSR subject has no serialNumber (the device serial)');
+        serial = csr.serialNumber;
+        spki = csr.spki;
+      } else if (input.generated) {
+        ({ serial, spki } = input.generated);
+      } else throw new TypeError('a provisioning input needs a csr or a generated key');
+      if (!DEVICE_SERIAL.test(serial)) throw new CustodyError('ERR_CSR_SERIAL', `device serial "${serial}" is not 1 to 64 letters, digits, dots, dashes or underscores`);
+    } catch (e) {
+      inputError(e, input.source);
+    }
+    const spkiSha256 = toHex(await provider.digest('SHA-256', spki));
+    const seenSerial = serials.get(serial);
+    if (seenSerial !== undefined) throw new CustodyError('ERR_DUPLICATE_SERIAL', `${input.source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, { file: input.source });
+    const seenKey = keys.get(spkiSha256);
+    if (seenKey !== undefined) throw new CustodyError('ERR_DUPLICATE_KEY', `${input.source}: the same public key appears twice in this batch (also in ${seenKey})`, { file: input.source });
+    serials.set(serial, input.source);
+    keys.set(spkiSha256, input.source);
+    out.push({ source: input.source, serial, spki, spkiSha256 });
+  }
+  const conflicts = await registry.findConflicts(out.map((p) => ({ serial: p.serial, spkiSha256: p.spkiSha256 })));
+  if (conflicts.length > 0) {
+    const c = conflicts[0]!;
+    const p = out.find((x) => (c.kind === 'serial' ? x.serial === c.value : x.spkiSha256 === c.value))!;
+    throw c.kind === 'serial'
+      ? new CustodyError('ERR_DUPLICATE_SERIAL', `${p.source}: device serial ${p.serial} was issued before`, { file: p.source })
+      : new CustodyError('ERR_DUPLICATE_KEY', `${p.source}: this public key is already certified for another device`, { file: p.source });
+  }
+  return out;
+}
+
+/**
+ * Provisions a batch: checks everything first, then issues and records chunk by chunk.
+ * @returns every device issued, in input order
+ * @throws the codes of `prepareProvisioning`, and the registry's on commit
+ */
+export async function provisionDevices(inputs: readonly ProvisionInput[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
+  const { factory, registry, provider } = opts;
+  const prepared = await prepareProvisioning(inputs, registry, provider);
+  const chunkSize = opts.chunkSize ?? 256;
+  const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const all: ProvisionedDevice[] = [];
+  for (let i = 0; i < prepared.length; i += chunkSize) {
+    const chunk: ProvisionedDevice[] = [];
+    for (const p of prepared.slice(i, i + chunkSize)) {
+      const cert = await factory.issue({ spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } });
+      const certSha256 = toHex(await provider.digest('SHA-256', cert.der));
+      const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];
+      const record: ProvisionedDevice = {
+        source: p.source,
+        serial: p.serial,
+        certificate: cert.der,
+        certSerial: cert.serialHex,
+        spkiSha256: p.spkiSha256,
+        certSha256,
+        issuer: opts.issuerName,
+        issuedAt,
+        attestations,
+      };
+      if (opts.model !== undefined) record.model = opts.model;
+      if (opts.lot !== undefined) record.lot = opts.lot;
+      chunk.push(record);
+    }
+    await registry.commitDevices(chunk);
+    await opts.onCommitted?.(chunk);
+    all.push(...chunk);
+  }
+  return all;
+}

@@ -1,0 +1,42 @@
+/**
+ * What core needs from a registry (the store package implements it on the local disk and on PostgreSQL).
+ * Core never opens a file or a socket: provisioning, handoff and verification talk to these ports.
+ */
+
+/** A device as the registry keeps it. Binary parts are DER. */
+export interface DeviceRecord {
+  serial: string;
+  certificate: Uint8Array;
+  /** Hex of the certificate serial number. */
+  certSerial: string;
+  /** Hex SHA-256 of the device's SubjectPublicKeyInfo DER. */
+  spkiSha256: string;
+  /** Hex SHA-256 of the certificate DER (the attestation subject digest). */
+  certSha256: string;
+  /** Name of the CA that issued the certificate. */
+  issuer: string;
+  model?: string;
+  lot?: string;
+  /** RFC 3339 time of issuance. */
+  issuedAt: string;
+  /** Attestations in chain order (birth first), DER CMS. */
+  attestations: Uint8Array[];
+}
+
+export type ConflictKind = 'serial' | 'key' | 'certSerial';
+
+export interface Conflict {
+  kind: ConflictKind;
+  value: string;
+}
+
+export interface DeviceRegistry {
+  /** Which of these serials / keys / certificate serials the registry already holds (advisory: no lock taken). */
+  findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]>;
+  /**
+   * Records new devices, all or none, durably, before returning.
+   * @throws ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL when one is already held
+   */
+  commitDevices(devices: readonly DeviceRecord[]): Promise<void>;
+  getDevice(serial: string): Promise<DeviceRecord | undefined>;
+}

@@ -1,0 +1,53 @@
+/**
+ * A cross-process writer lock for the embedded store. It is a Linux abstract-namespace Unix socket bound under
+ * a name derived from the store's device and inode numbers: the kernel releases it the instant its holder exits,
+ * kill -9 included, so there is no stale lock file to judge or break. Processes must share a network namespace
+ * to see each other's lock (one host, not two containers with separate namespaces on one volume).
+ */
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { CustodyError } from '@custody/core';
+
+export interface StoreLock {
+  release(): Promise<void>;
+}
+
+function lockName(dir: string): string {
+  const st = statSync(dir);
+  const id = createHash('sha256').update(`${st.dev}:${st.ino}`).digest('hex').slice(0, 40);
+  return `\0custody-store-${id}`;
+}
+
+function tryListen(name: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(undefined) : reject(e)));
+    server.listen(name, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * Takes the store's writer lock, waiting up to `timeoutMs` for another writer to finish.
+ * @throws ERR_STORE_LOCKED when the wait runs out
+ */
+export async function acquireStoreLock(dir: string, timeoutMs: number): Promise<StoreLock> {
+  if (process.platform !== 'linux') throw new CustodyError('ERR_STORE_PLATFORM', 'the embedded store lock needs Linux (abstract Unix sockets); use the PostgreSQL store elsewhere');
+  const name = lockName(dir);
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  for (;;) {
+    const server = await tryListen(name);
+    if (server) {
+      return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+    }
+    if (Date.now() >= deadline) {
+      throw new CustodyError('ERR_STORE_LOCKED', `${dir}: another custody process is writing to this store; gave up after ${timeoutMs} ms`, { file: dir });
+    }
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 50);
+  }
+}

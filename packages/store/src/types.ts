@@ -1,0 +1,46 @@
+/** The registry as the CLI sees it: the device ports of core plus the CAs and parties of one organisation. */
+import type { DeviceRegistry } from '@custody/core';
+
+/** Where a private key lives: a file (path relative to the store, or absolute) or an HSM (RFC 7512 URI). */
+export type KeyRef = { type: 'file'; path: string } | { type: 'pkcs11'; uri: string };
+
+export interface CARecord {
+  name: string;
+  template: string;
+  /** PEM certificate. */
+  certificate: string;
+  key: KeyRef;
+  /** Name of the issuing CA in this store; absent for a root. */
+  issuer?: string;
+  createdAt: string;
+}
+
+export interface PartyRecord {
+  name: string;
+  organization?: string;
+  certificate: string;
+  key: KeyRef;
+  /** Name of the CA in this store that issued the party certificate. */
+  ca: string;
+  spkiSha256: string;
+  certSha256: string;
+  createdAt: string;
+}
+
+export interface Store extends DeviceRegistry {
+  /** A path or URL naming the store, for messages. */
+  readonly location: string;
+  /** Folder where key files of this store are written. */
+  readonly keyDir: string;
+  getCA(name: string): Promise<CARecord | undefined>;
+  listCAs(): Promise<CARecord[]>;
+  /** @throws ERR_CONFLICT_NAME when the name is taken */
+  addCA(record: CARecord): Promise<void>;
+  getParty(name: string): Promise<PartyRecord | undefined>;
+  listParties(): Promise<PartyRecord[]>;
+  /** @throws ERR_CONFLICT_NAME when the name is taken */
+  addParty(record: PartyRecord): Promise<void>;
+  /** Number of devices recorded. */
+  countDevices(): Promise<number>;
+  close(): Promise<void>;
+}
