@@ -1,0 +1,260 @@
+/**
+ * A path validator built once per trust-anchor set. Path building is a depth-first search from the leaf over
+ * candidate issuers (same subject name as the child's issuer, RFC 5280 7.1 comparison), preferring candidates whose
+ * subjectKeyIdentifier matches the child's authorityKeyIdentifier and trust anchors over intermediates, with
+ * backtracking when a candidate or a completed path fails. The search is bounded in depth and in the number of
+ * candidates tried (the budget), so a hostile mesh of cross-signed CAs ends quickly with ERR_CHAIN_BUDGET.
+ *
+ * The shared CA part is paid for once: parsed intermediates are cached by DER, per-certificate profile checks and
+ * signature verifications are cached per parsed certificate, so validating a device leaf under a known issuing CA
+ * costs one signature check plus arithmetic.
+ */
+import { CustodyError } from '../errors.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { toHex, equalBytes } from '../util/bytes.js';
+import { parseCertificate, type ParsedCertificate } from './certificate.js';
+import { parseCRL, type ParsedCRL } from './crl.js';
+import type { KeyUsageName } from './extensions.js';
+import { processPath, validityCheck } from './process-path.js';
+import { profileChecks, type CertificateRole } from './profile-checks.js';
+import { failed, passed, type PathCheck, type PathReport } from './report.js';
+import { createProviderVerifier, type SignatureVerifier } from './signature.js';
+
+/** Default most non-self-issued intermediates in a path. */
+export const DEFAULT_MAX_DEPTH = 6;
+/** Default most candidate issuers tried in one validation. */
+export const DEFAULT_BUDGET = 64;
+/** Name-constraint comparisons allowed in one validation (the nc-dos bound). */
+export const NAME_CONSTRAINT_WORK = 1 << 18;
+
+/** Options fixed for the life of a validator. */
+export interface PathValidatorOptions {
+  readonly trustAnchors: ReadonlyArray<Uint8Array | ParsedCertificate>;
+  /** Crypto for the default ECDSA verifier; ignored when `verifier` is given. */
+  readonly provider?: CryptoProvider;
+  /** Signature checks; defaults to `createProviderVerifier(provider)`. */
+  readonly verifier?: SignatureVerifier;
+  readonly maxDepth?: number;
+  readonly budget?: number;
+  /** Most parsed intermediates and CRLs kept (default 1024). */
+  readonly cacheSize?: number;
+}
+
+/** Options of one validation. */
+export interface ValidateOptions {
+  readonly leaf: Uint8Array | ParsedCertificate;
+  readonly intermediates?: ReadonlyArray<Uint8Array | ParsedCertificate>;
+  /** Validation time: core reads no clock. */
+  readonly at: Date;
+  readonly crls?: ReadonlyArray<Uint8Array | ParsedCRL>;
+  /** Fail with ERR_CHAIN_CRL when a certificate of the path has no CRL from its issuer. */
+  readonly requireCRL?: boolean;
+  readonly maxDepth?: number;
+  readonly requiredKeyUsage?: readonly KeyUsageName[];
+  /** Required extended key usages (OIDs). */
+  readonly requiredEKU?: readonly string[];
+  readonly budget?: number;
+}
+
+interface Failure {
+  readonly depth: number;
+  readonly checks: PathCheck[];
+  readonly chain: ParsedCertificate[];
+}
+
+class BudgetExceeded extends Error {}
+
+type SigResult = { ok: boolean; reason?: string };
+
+/** A validator for one set of trust anchors, reusable across many validations. */
+export class PathValidator {
+  readonly #anchors = new Map<string, ParsedCertificate[]>();
+  readonly #anchorIds = new Set<string>();
+  readonly #verifier: SignatureVerifier;
+  readonly #maxDepth: number;
+  readonly #budget: number;
+  readonly #cacheSize: number;
+  readonly #parsed = new Map<string, ParsedCertificate>();
+  readonly #parsedCRLs = new Map<string, ParsedCRL>();
+  readonly #profiles = new WeakMap<ParsedCertificate, Map<CertificateRole, PathCheck[]>>();
+  readonly #sigs = new WeakMap<object, WeakMap<ParsedCertificate, Promise<SigResult>>>();
+
+  /**
+   * @throws CustodyError ERR_CERT_PARSE when a trust anchor does not parse; TypeError without a provider or verifier.
+   */
+  constructor(options: PathValidatorOptions) {
+    if (options.verifier) this.#verifier = options.verifier;
+    else if (options.provider) this.#verifier = createProviderVerifier(options.provider);
+    else throw new TypeError('PathValidator needs a provider or a verifier');
+    this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#budget = options.budget ?? DEFAULT_BUDGET;
+    this.#cacheSize = options.cacheSize ?? 1024;
+    for (const a of options.trustAnchors) {
+      const cert = a instanceof Uint8Array ? parseCertificate(a) : a;
+      if (this.#anchorIds.has(cert.id)) continue;
+      this.#anchorIds.add(cert.id);
+      const list = this.#anchors.get(cert.subject.key) ?? [];
+      list.push(cert);
+      this.#anchors.set(cert.subject.key, list);
+    }
+  }
+
+  #cached<T>(cache: Map<string, T>, der: Uint8Array, parse: (d: Uint8Array) => T): T {
+    const key = toHex(der);
+    let hit = cache.get(key);
+    if (!hit) {
+      hit = parse(der);
+      if (cache.size >= this.#cacheSize) cache.delete(cache.keys().next().value!);
+      cache.set(key, hit);
+    }
+    return hit;
+  }
+
+  #profile = (cert: ParsedCertificate, role: CertificateRole): PathCheck[] => {
+    let m = this.#profiles.get(cert);
+    if (!m) this.#profiles.set(cert, (m = new Map()));
+    let hit = m.get(role);
+    if (!hit) m.set(role, (hit = profileChecks(cert, role)));
+    return hit;
+  };
+
+  #verifySigned(signed: object, input: Parameters<SignatureVerifier>[0], issuer: ParsedCertificate): Promise<SigResult> {
+    let m = this.#sigs.get(signed);
+    if (!m) this.#sigs.set(signed, (m = new WeakMap()));
+    let hit = m.get(issuer);
+    if (!hit) {
+      hit = this.#verifier(input).then(
+        (ok) => (ok ? { ok } : { ok, reason: 'signature does not verify' }),
+        (e: unknown) => ({ ok: false, reason: (e as Error).message }),
+      );
+      m.set(issuer, hit);
+    }
+    return hit;
+  }
+
+  /** Builds and validates a path from `leaf` to one of the trust anchors. Never throws for bad certificates. */
+  async validate(options: ValidateOptions): Promise<PathReport> {
+    const { at } = options;
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('validate: `at` must be a valid Date');
+    const when = new Date(Math.floor(at.getTime() / 1000) * 1000);
+    let leaf: ParsedCertificate;
+    try {
+      leaf = options.leaf instanceof Uint8Array ? parseCertificate(options.leaf) : options.leaf;
+    } catch (e) {
+      return { ok: false, code: 'ERR_CHAIN_MALFORMED', checks: [failed('parse', 'ERR_CHAIN_MALFORMED', (e as Error).message)] };
+    }
+    const notes: PathCheck[] = [];
+    const byName = new Map<string, ParsedCertificate[]>();
+    for (const i of options.intermediates ?? []) {
+      let cert: ParsedCertificate;
+      try {
+        cert = i instanceof Uint8Array ? this.#cached(this.#parsed, i, parseCertificate) : i;
+      } catch (e) {
+        notes.push(passed('intermediates', undefined, `ignored an intermediate that does not parse: ${(e as Error).message}`));
+        continue;
+      }
+      if (this.#anchorIds.has(cert.id)) continue;
+      const list = byName.get(cert.subject.key) ?? [];
+      if (!list.some((c) => c.id === cert.id)) list.push(cert);
+      byName.set(cert.subject.key, list);
+    }
+    let crls: ParsedCRL[];
+    try {
+      crls = (options.crls ?? []).map((c) => (c instanceof Uint8Array ? this.#cached(this.#parsedCRLs, c, parseCRL) : c));
+    } catch (e) {
+      return { ok: false, code: 'ERR_CHAIN_CRL', checks: [failed('revocation', 'ERR_CHAIN_CRL', (e as Error).message)] };
+    }
+    const maxDepth = options.maxDepth ?? this.#maxDepth;
+    const ctx = {
+      at: when,
+      maxDepth,
+      requiredKeyUsage: options.requiredKeyUsage ?? [],
+      requiredEKU: options.requiredEKU ?? [],
+      crls,
+      requireCRL: options.requireCRL ?? false,
+      verifyCRL: (crl: ParsedCRL, issuer: ParsedCertificate) =>
+        this.#verifySigned(crl, { spki: issuer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, issuer),
+      profile: this.#profile,
+      meter: { left: NAME_CONSTRAINT_WORK },
+    };
+    const maxIntermediates = maxDepth + 4;
+    let budget = options.budget ?? this.#budget;
+    let best: Failure | undefined;
+    const record = (f: Failure) => {
+      if (!best || f.depth > best.depth) best = f;
+    };
+
+    const search = async (path: ParsedCertificate[]): Promise<PathReport | undefined> => {
+      const child = path[path.length - 1]!;
+      const anchors = this.#anchors.get(child.issuer.key) ?? [];
+      const inters = byName.get(child.issuer.key) ?? [];
+      const aki = child.authorityKeyId?.keyIdentifier;
+      const rank = (c: ParsedCertificate) => (!aki || !c.subjectKeyId ? 1 : equalBytes(aki, c.subjectKeyId) ? 0 : 2);
+      const candidates = [...anchors.map((c) => ({ c, anchor: true })), ...inters.map((c) => ({ c, anchor: false }))].sort((a, b) => rank(a.c) - rank(b.c));
+      for (const { c, anchor } of candidates) {
+        if (path.some((p) => p.id === c.id || (p.subject.key === c.subject.key && equalBytes(p.spki, c.spki)))) continue;
+        const chain = [...path, c];
+        if (!anchor && path.length > maxIntermediates) {
+          record({ depth: chain.length, chain, checks: [failed('depth', 'ERR_CHAIN_DEPTH', `path longer than ${maxIntermediates} intermediates`)] });
+          continue;
+        }
+        if (--budget < 0) throw new BudgetExceeded();
+        const pre = [...this.#profile(c, anchor ? 'anchor' : 'ca'), validityCheck(c, when)].filter((k) => !k.ok);
+        if (pre.length > 0) {
+          record({ depth: chain.length, chain, checks: pre });
+          continue;
+        }
+        const sig = await this.#verifySigned(child, { spki: c.spki, algorithm: child.signatureAlgorithm, data: child.tbs, signature: child.signature }, c);
+        if (!sig.ok) {
+          record({ depth: chain.length, chain, checks: [failed('signature', 'ERR_CHAIN_SIGNATURE', `${sig.reason} (issuer "${c.subject.text}")`, child)] });
+          continue;
+        }
+        if (anchor) {
+          const checks = [...notes, ...chainSignatureChecks(chain), ...(await processPath(chain, ctx))];
+          const bad = checks.find((k) => !k.ok);
+          if (!bad) return { ok: true, chain, checks };
+          record({ depth: chain.length, chain, checks });
+          continue;
+        }
+        const found = await search(chain);
+        if (found) return found;
+      }
+      return undefined;
+    };
+
+    try {
+      const found = await search([leaf]);
+      if (found) return found;
+    } catch (e) {
+      if (!(e instanceof BudgetExceeded)) throw e;
+      return { ok: false, code: 'ERR_CHAIN_BUDGET', checks: [...notes, failed('path-building', 'ERR_CHAIN_BUDGET', `gave up after trying ${options.budget ?? this.#budget} candidate issuers`)] };
+    }
+    if (best) {
+      const b: Failure = best;
+      const first = b.checks.find((k) => !k.ok)!;
+      return { ok: false, code: first.code!, chain: b.chain, checks: [...notes, ...b.checks] };
+    }
+    return { ok: false, code: 'ERR_CHAIN_NO_PATH', checks: [...notes, failed('path-building', 'ERR_CHAIN_NO_PATH', `no trust anchor or intermediate named "${leaf.issuer.text}" leads to a trust anchor`, leaf)] };
+  }
+
+  /**
+   * Like `validate`, but throws on failure.
+   * @throws CustodyError with the report's ERR_CHAIN_* code; `cause` holds the report.
+   */
+  async verify(options: ValidateOptions): Promise<PathReport> {
+    const report = await this.validate(options);
+    if (!report.ok) throw reportError(report);
+    return report;
+  }
+}
+
+function chainSignatureChecks(chain: readonly ParsedCertificate[]): PathCheck[] {
+  return chain.slice(0, -1).map((c, i) => passed('signature', c, `signed by "${chain[i + 1]!.subject.text}"`));
+}
+
+/** The CustodyError a failed report turns into. */
+export function reportError(report: PathReport): CustodyError {
+  const first = report.checks.find((k) => !k.ok);
+  const what = first ? `${first.name}${first.subject ? ` of "${first.subject}"` : ''}: ${first.reason ?? 'failed'}` : 'path validation failed';
+  return new CustodyError(report.code ?? 'ERR_CHAIN_NO_PATH', `certificate path rejected: ${what}`, { cause: report });
+}
