@@ -1,0 +1,198 @@
+/**
+ * Reading attestations back: a strict parse of exactly the structure `cms-sign.ts` writes, then the integrity
+ * check (message digest, `from`, signature). The structure is described in `cms.ts`.
+ */
+import { OID } from '../asn1/oids.js';
+import { expectSeq, readOne, readSmallInt, readTime, TAG, type TLV } from '../asn1/der.js';
+import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
+import type { CryptoProvider, CurveName, HashName, PublicKeyHandle } from '../crypto/provider.js';
+import { curveHash } from '../crypto/provider.js';
+import { CustodyError } from '../errors.js';
+import { equalBytes, toHex } from '../util/bytes.js';
+import { CONTENT_TYPE, CURVE_OID, HASH_LEN, HASH_OID, SIG_OID, syncOf, type SignerIdKind } from './cms-common.js';
+import { readOIDCached } from './oid-cache.js';
+import { readSignerCertificate } from './signer-certificate.js';
+import { parseStatement, type Statement } from './statement.js';
+
+/** An attestation taken apart by `parseAttestation`; byte fields are views into `der` unless noted. */
+export interface ParsedAttestation {
+  der: Uint8Array;
+  statement: Statement;
+  /** The eContent octets exactly as signed. */
+  statementBytes: Uint8Array;
+  signerCertificate: Uint8Array;
+  /** SubjectPublicKeyInfo DER of the signer certificate. */
+  signerSpki: Uint8Array;
+  sidKind: SignerIdKind;
+  curve: CurveName;
+  hash: HashName;
+  /** The signed attributes re-tagged as SET OF (0x31): the bytes the signature covers (a copy). */
+  signedAttrs: Uint8Array;
+  /** The signature as it appears in the CMS (DER Ecdsa-Sig-Value). */
+  signature: Uint8Array;
+  /** The same signature as P1363 r || s (a copy), the form providers verify. */
+  signatureP1363: Uint8Array;
+  signingTime: Date;
+  /** The message-digest attribute value. */
+  messageDigest: Uint8Array;
+}
+
+function malformed(what: string, cause?: unknown): CustodyError {
+  return new CustodyError('ERR_ATTESTATION_MALFORMED', `attestation: ${what}`, cause === undefined ? {} : { cause });
+}
+
+function algOf(t: TLV, names: Record<string, string>, what: string): string {
+  const [o] = expectSeq(t, TAG.SEQUENCE, 1, 1); // parameters absent (RFC 5754 2, RFC 5758 3.2)
+  const dotted = readOIDCached(o!);
+  const name = Object.keys(names).find((k) => names[k] === dotted);
+  if (!name) throw malformed(`unsupported ${what} ${dotted}`);
+  return name;
+}
+
+function curveOfSpki(spki: Uint8Array): CurveName {
+  const [alg] = expectSeq(readOne(spki), TAG.SEQUENCE, 2, 2);
+  const [kind, params] = expectSeq(alg!, TAG.SEQUENCE, 2, 2);
+  if (readOIDCached(kind!) !== OID.ecPublicKey) throw malformed('signer key is not an EC key');
+  const curve = CURVE_OID[readOIDCached(params!)];
+  if (!curve) throw malformed('signer key is not on P-256 or P-384');
+  return curve;
+}
+
+/** Checks that each signed attribute's encoding is strictly greater than the one before (DER SET OF order). */
+function checkSetOrder(items: TLV[], what: string): void {
+  for (let i = 1; i < items.length; i++) {
+    const a = items[i - 1]!.raw;
+    const b = items[i]!.raw;
+    const n = Math.min(a.length, b.length);
+    let c = 0;
+    for (let j = 0; j < n && c === 0; j++) c = a[j]! - b[j]!;
+    if (c === 0) c = a.length - b.length;
+    if (c >= 0) throw malformed(`${what} not in DER order`);
+  }
+}
+
+/**
+ * Strict parse of an attestation: exactly the structure `signAttestation` writes (one signer, its certificate,
+ * the three signed attributes, no CRLs or unsigned attributes). Does not check the signature or the
+ * message digest against the content: `verifyAttestationSignature` does.
+ * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
+ */
+export function parseAttestation(der: Uint8Array): ParsedAttestation {
+  let content: Uint8Array;
+  let result: Omit<ParsedAttestation, 'statement'>;
+  try {
+    const [ct, ctValue] = expectSeq(readOne(der), TAG.SEQUENCE, 2, 2);
+    if (readOIDCached(ct!) !== OID.signedData) throw malformed('not a SignedData');
+    const [sd] = expectSeq(ctValue!, 0xa0, 1, 1);
+    const [version, digestAlgs, encap, certs, signerInfos] = expectSeq(sd!, TAG.SEQUENCE, 5, 5);
+    const [eType, eContent] = expectSeq(encap!, TAG.SEQUENCE, 2, 2);
+    if (readOIDCached(eType!) !== CONTENT_TYPE) throw malformed('eContentType is not id-data');
+    const [octets] = expectSeq(eContent!, 0xa0, 1, 1);
+    if (octets!.tag !== TAG.OCTET_STRING) throw malformed('eContent is not a primitive OCTET STRING');
+    content = octets!.value;
+    const [certTLV] = expectSeq(certs!, 0xa0, 1, 1);
+    if (certTLV!.tag !== TAG.SEQUENCE) throw malformed('certificates holds something other than one certificate');
+    const cert = readSignerCertificate(certTLV!.raw, 'ERR_ATTESTATION_MALFORMED');
+    const curve = curveOfSpki(cert.spki);
+    const hash = curveHash(curve);
+
+    const [si] = expectSeq(signerInfos!, TAG.SET, 1, 1);
+    const [siVersion, sid, digestAlg, attrs, sigAlg, sigValue] = expectSeq(si!, TAG.SEQUENCE, 6, 6);
+    let sidKind: SignerIdKind;
+    if (sid!.tag === 0x80) {
+      sidKind = 'subjectKeyIdentifier';
+      if (!cert.subjectKeyId || !equalBytes(cert.subjectKeyId, sid!.value)) throw malformed('the certificate does not match the signer identifier');
+    } else if (sid!.tag === TAG.SEQUENCE) {
+      sidKind = 'issuerAndSerialNumber';
+      const [issuer, serial] = expectSeq(sid!, TAG.SEQUENCE, 2, 2);
+      if (!equalBytes(issuer!.raw, cert.issuer) || !equalBytes(serial!.raw, cert.serial)) throw malformed('the certificate does not match the signer identifier');
+    } else throw malformed('unknown signer identifier');
+    const siV = sidKind === 'subjectKeyIdentifier' ? 3 : 1;
+    if (readSmallInt(siVersion!) !== siV) throw malformed(`SignerInfo version must be ${siV}`);
+    if (readSmallInt(version!) !== siV) throw malformed(`SignedData version must be ${siV}`);
+
+    const [dAlg] = expectSeq(digestAlgs!, TAG.SET, 1, 1);
+    if (algOf(dAlg!, HASH_OID, 'digest algorithm') !== hash) throw malformed(`digestAlgorithms must be ${hash} for a ${curve} key`);
+    if (algOf(digestAlg!, HASH_OID, 'digest algorithm') !== hash) throw malformed(`digestAlgorithm must be ${hash} for a ${curve} key`);
+    if (algOf(sigAlg!, SIG_OID, 'signature algorithm') !== hash) throw malformed(`signatureAlgorithm must be ECDSA with ${hash}`);
+    if (sigValue!.tag !== TAG.OCTET_STRING) throw malformed('signature is not an OCTET STRING');
+    let signatureP1363: Uint8Array;
+    try {
+      signatureP1363 = ecdsaDERToP1363(sigValue!.value, curve);
+    } catch (e) {
+      throw malformed('signature is not a DER ECDSA signature', e);
+    }
+
+    const items = expectSeq(attrs!, 0xa0, 3, 3);
+    checkSetOrder(items, 'signed attributes');
+    let ctOK = false;
+    let messageDigest: Uint8Array | undefined;
+    let signingTime: Date | undefined;
+    for (const item of items) {
+      const [type, values] = expectSeq(item, TAG.SEQUENCE, 2, 2);
+      const [value] = expectSeq(values!, TAG.SET, 1, 1);
+      const t = readOIDCached(type!);
+      if (t === OID.contentType) {
+        if (readOIDCached(value!) !== CONTENT_TYPE) throw malformed('content-type attribute does not match eContentType');
+        ctOK = true;
+      } else if (t === OID.messageDigest) {
+        if (value!.tag !== TAG.OCTET_STRING || value!.value.length !== HASH_LEN[hash]) throw malformed(`message-digest is not a ${hash} digest`);
+        messageDigest = value!.value;
+      } else if (t === OID.signingTime) {
+        signingTime = readTime(value!);
+        const y = signingTime.getUTCFullYear();
+        if ((value!.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049)) throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
+      } else throw malformed(`unexpected signed attribute ${t}`);
+    }
+    if (!ctOK || !messageDigest || !signingTime) throw malformed('signed attributes must be content-type, message-digest and signing-time');
+    const signedAttrs = attrs!.raw.slice();
+    signedAttrs[0] = TAG.SET;
+    result = {
+      der,
+      statementBytes: content,
+      signerCertificate: certTLV!.raw,
+      signerSpki: cert.spki,
+      sidKind,
+      curve,
+      hash,
+      signedAttrs,
+      signature: sigValue!.value,
+      signatureP1363,
+      signingTime,
+      messageDigest,
+    };
+  } catch (e) {
+    if (e instanceof CustodyError && e.code === 'ERR_ATTESTATION_MALFORMED') throw e;
+    throw malformed((e as Error).message, e);
+  }
+  return { ...result, statement: parseStatement(content) };
+}
+
+function signatureError(msg: string): CustodyError {
+  return new CustodyError('ERR_ATTESTATION_SIGNATURE', `attestation: ${msg}`);
+}
+
+/**
+ * Checks a parsed attestation's own integrity: the message digest against the content, the statement's `from`
+ * against the signer certificate's key, and the signature over the signed attributes with that key.
+ * Whether the signer certificate is trusted (its chain, its validity, its role) is the caller's check.
+ * @throws ERR_ATTESTATION_SIGNATURE when the digest or the signature does not verify; ERR_ATTESTATION_SIGNER when
+ *   `from` is not the signer's key; ERR_ATTESTATION_MALFORMED when the provider refuses the signer's key
+ */
+export async function verifyAttestationSignature(parsed: ParsedAttestation, provider: CryptoProvider): Promise<void> {
+  const sync = syncOf(provider);
+  const digest = sync ? sync.digestSync(parsed.hash, parsed.statementBytes) : await provider.digest(parsed.hash, parsed.statementBytes);
+  if (!equalBytes(digest, parsed.messageDigest)) throw signatureError('message-digest does not match the content');
+  const spkiHash = toHex(sync ? sync.digestSync('SHA-256', parsed.signerSpki) : await provider.digest('SHA-256', parsed.signerSpki));
+  if (spkiHash !== parsed.statement.predicate.from) {
+    throw new CustodyError('ERR_ATTESTATION_SIGNER', `attestation: statement "from" is ${parsed.statement.predicate.from}, but the signer's key is ${spkiHash}`);
+  }
+  let key: PublicKeyHandle;
+  try {
+    key = sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki);
+  } catch (e) {
+    throw malformed('the signer certificate key cannot be imported', e);
+  }
+  const ok = sync ? sync.verifySync(key, parsed.signedAttrs, parsed.signatureP1363) : await provider.verify(key, parsed.signedAttrs, parsed.signatureP1363);
+  if (!ok) throw signatureError('the signature does not verify with the signer certificate key');
+}

@@ -1,0 +1,240 @@
+/**
+ * The in-toto Statement v1 that every attestation carries as its CMS content, and its one byte encoding.
+ *
+ * ```json
+ * {"_type":"https://in-toto.io/Statement/v1",
+ *  "subject":[{"name":"<manufacturer>/<serial>","digest":{"sha256":"<IDevID DER SHA-256>"}}],
+ *  "predicateType":"https://custody.dev/attestation/<kind>/v1",
+ *  "predicate":{"seq":0,"prev":null,"from":"<signer SPKI SHA-256>","to":"<next custodian SPKI SHA-256>",
+ *               "time":"2026-11-24T15:00:00Z","stage":"<optional>","claims":{}}}
+ * ```
+ *
+ * The encoder writes compact JSON in exactly that key order, with claims sorted by name (recursively), so one
+ * model has one byte string. The parser is strict: every field typed and formed, no unknown keys.
+ */
+import { CustodyError } from '../errors.js';
+import { fromUtf8, utf8 } from '../util/bytes.js';
+import { type Claims, encodeClaims, parseClaims } from './claims.js';
+
+/** The in-toto Statement layer type (in-toto attestation framework, Statement v1). */
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+
+/** The three kinds of attestation in a device's chain. */
+export type AttestationKind = 'birth' | 'handoff' | 'activation';
+
+/** Every attestation kind, in chain order. */
+export const ATTESTATION_KINDS: readonly AttestationKind[] = ['birth', 'handoff', 'activation'];
+
+const PREDICATE_PREFIX = 'https://custody.dev/attestation/';
+const PREDICATE_SUFFIX = '/v1';
+
+/** The predicateType URI of an attestation kind. */
+export function predicateTypeOf(kind: AttestationKind): string {
+  return PREDICATE_PREFIX + kind + PREDICATE_SUFFIX;
+}
+
+const KIND_BY_TYPE = new Map<string, AttestationKind>(ATTESTATION_KINDS.map((k) => [predicateTypeOf(k), k]));
+
+/** The custody predicate: where the attestation sits in the chain, who hands the device to whom, and what was done. */
+export interface Predicate {
+  /** 0 for the birth attestation, +1 for each later one. */
+  seq: number;
+  /** Lower-case hex SHA-256 of the previous attestation's DER; null exactly when seq is 0. */
+  prev: string | null;
+  /** Lower-case hex SHA-256 of the signer's SubjectPublicKeyInfo DER. */
+  from: string;
+  /** Lower-case hex SHA-256 of the next custodian's attestation-key SubjectPublicKeyInfo DER. */
+  to: string;
+  /** RFC 3339 UTC time with whole seconds: `YYYY-MM-DDTHH:MM:SSZ`. */
+  time: string;
+  /** Workflow stage name, when the workflow names one. */
+  stage?: string;
+  /** Security controls and other facts attested at this step (see `claims.ts`). */
+  claims: Claims;
+}
+
+/** One subject: the device, named `<manufacturer>/<serial>`, digest = SHA-256 of its IDevID certificate DER. */
+export interface StatementSubject {
+  name: string;
+  digest: { sha256: string };
+}
+
+/** in-toto Statement v1 with a custody predicate; the object has the JSON's shape exactly. */
+export interface Statement {
+  _type: typeof STATEMENT_TYPE;
+  /** Exactly one subject: the device. */
+  subject: [StatementSubject];
+  predicateType: string;
+  predicate: Predicate;
+}
+
+function bad(field: string, what: string): CustodyError {
+  return new CustodyError('ERR_ATTESTATION_STATEMENT', `attestation statement: ${field} ${what}`);
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** True for a lower-case 64-digit hex string (a SHA-256 digest). */
+export function isHex64(v: unknown): v is string {
+  return typeof v === 'string' && HEX64.test(v);
+}
+
+/** True for an RFC 3339 UTC time with whole seconds that names a real instant (`2026-11-24T15:00:00Z`). */
+export function isStatementTime(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const m = TIME.exec(v);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  t.setUTCFullYear(y);
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+}
+
+/** The statement form of a time: RFC 3339, UTC, whole seconds (milliseconds dropped). */
+export function formatStatementTime(d: Date): string {
+  if (Number.isNaN(d.getTime())) throw new TypeError('invalid Date');
+  return d.toISOString().slice(0, 19) + 'Z';
+}
+
+/** The kind an attestation's predicateType names. */
+export function statementKind(s: Statement): AttestationKind {
+  const k = KIND_BY_TYPE.get(s.predicateType);
+  if (!k) throw bad('predicateType', `"${s.predicateType}" is not a custody attestation type`);
+  return k;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(obj: Record<string, unknown>, field: string, required: readonly string[], optional: readonly string[] = []): void {
+  for (const k of required) if (!(k in obj)) throw bad(`${field}${k}`, 'is missing');
+  for (const k of Object.keys(obj)) if (!required.includes(k) && !optional.includes(k)) throw bad(`${field}${k}`, 'is not a known field');
+}
+
+function checkText(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw bad(field, 'must be a non-empty string');
+  if (CONTROL.test(v)) throw bad(field, 'must not contain control characters');
+  return v;
+}
+
+/**
+ * Checks that `json` is a well-formed custody statement and returns it typed (the same object, claims
+ * replaced by their parsed form).
+ * @throws ERR_ATTESTATION_STATEMENT naming the first bad field; ERR_CLAIMS_UNKNOWN / ERR_CLAIMS_INVALID for claims
+ */
+export function validateStatement(json: unknown): Statement {
+  return checkStatement(json, true);
+}
+
+function checkStatement(json: unknown, withClaims: boolean): Statement {
+  if (!isPlainObject(json)) throw bad('statement', 'must be a JSON object');
+  checkKeys(json, '', ['_type', 'subject', 'predicateType', 'predicate']);
+  if (json._type !== STATEMENT_TYPE) throw bad('_type', `must be "${STATEMENT_TYPE}"`);
+
+  const subject = json.subject;
+  if (!Array.isArray(subject) || subject.length !== 1) throw bad('subject', 'must be an array of exactly one device');
+  const sub = subject[0] as unknown;
+  if (!isPlainObject(sub)) throw bad('subject[0]', 'must be an object');
+  checkKeys(sub, 'subject[0].', ['name', 'digest']);
+  const name = checkText(sub.name, 'subject[0].name');
+  const slash = name.indexOf('/');
+  if (slash <= 0 || slash === name.length - 1) throw bad('subject[0].name', 'must be "<manufacturer>/<device serial>"');
+  if (!isPlainObject(sub.digest)) throw bad('subject[0].digest', 'must be an object');
+  checkKeys(sub.digest, 'subject[0].digest.', ['sha256']);
+  if (!isHex64(sub.digest.sha256)) throw bad('subject[0].digest.sha256', 'must be 64 lower-case hex digits');
+
+  if (typeof json.predicateType !== 'string') throw bad('predicateType', 'must be a string');
+  const kind = KIND_BY_TYPE.get(json.predicateType);
+  if (!kind) throw bad('predicateType', `"${json.predicateType}" is not a custody attestation type`);
+
+  const p = json.predicate;
+  if (!isPlainObject(p)) throw bad('predicate', 'must be an object');
+  checkKeys(p, 'predicate.', ['seq', 'prev', 'from', 'to', 'time', 'claims'], ['stage']);
+  if (typeof p.seq !== 'number' || !Number.isSafeInteger(p.seq) || p.seq < 0) throw bad('predicate.seq', 'must be an integer >= 0');
+  if ((kind === 'birth') !== (p.seq === 0)) throw bad('predicate.seq', kind === 'birth' ? 'must be 0 for a birth attestation' : `must be > 0 for a ${kind} attestation`);
+  if (p.seq === 0) {
+    if (p.prev !== null) throw bad('predicate.prev', 'must be null when seq is 0');
+  } else if (!isHex64(p.prev)) throw bad('predicate.prev', 'must be 64 lower-case hex digits when seq > 0');
+  if (!isHex64(p.from)) throw bad('predicate.from', 'must be 64 lower-case hex digits');
+  if (!isHex64(p.to)) throw bad('predicate.to', 'must be 64 lower-case hex digits');
+  if (!isStatementTime(p.time)) throw bad('predicate.time', 'must be an RFC 3339 UTC time with whole seconds (YYYY-MM-DDTHH:MM:SSZ)');
+  if ('stage' in p) checkText(p.stage, 'predicate.stage');
+  if (withClaims) p.claims = parseClaims(p.claims);
+  return json as unknown as Statement;
+}
+
+/**
+ * Strict parse of statement bytes (UTF-8 JSON) into the model.
+ * @throws ERR_ATTESTATION_STATEMENT naming the field (or "statement" for bytes that are not JSON);
+ *   ERR_CLAIMS_UNKNOWN / ERR_CLAIMS_INVALID for the claims
+ */
+export function parseStatement(bytes: Uint8Array): Statement {
+  let json: unknown;
+  try {
+    json = JSON.parse(fromUtf8(bytes));
+  } catch (e) {
+    throw new CustodyError('ERR_ATTESTATION_STATEMENT', 'attestation statement: statement is not UTF-8 JSON', { cause: e });
+  }
+  return validateStatement(json);
+}
+
+/**
+ * The statement's one encoding: compact JSON, keys in the documented order, claims sorted by name.
+ * Validates the model first, so a signer never signs a malformed statement.
+ * @throws ERR_ATTESTATION_STATEMENT naming the bad field; ERR_CLAIMS_UNKNOWN / ERR_CLAIMS_INVALID
+ */
+export function encodeStatement(statement: Statement): Uint8Array {
+  const s = checkStatement(statement, false);
+  const sub = s.subject[0];
+  const p = s.predicate;
+  const j = JSON.stringify;
+  // Hand-written so the key order is fixed by this code, never by how the caller built the object.
+  const text =
+    `{"_type":${j(s._type)},"subject":[{"name":${j(sub.name)},"digest":{"sha256":"${sub.digest.sha256}"}}],` +
+    `"predicateType":${j(s.predicateType)},"predicate":{"seq":${p.seq},"prev":${p.prev === null ? 'null' : `"${p.prev}"`},` +
+    `"from":"${p.from}","to":"${p.to}","time":"${p.time}",${p.stage === undefined ? '' : `"stage":${j(p.stage)},`}` +
+    `"claims":${encodeClaims(p.claims)}}}`;
+  return utf8(text);
+}
+
+/** What `createStatement` needs; the rest of the statement follows from it. */
+export interface StatementInput {
+  kind: AttestationKind;
+  /** `<manufacturer>/<device serial>`. */
+  device: string;
+  /** Hex SHA-256 of the IDevID certificate DER. */
+  idevidSha256: string;
+  seq: number;
+  prev: string | null;
+  from: string;
+  to: string;
+  time: Date | string;
+  stage?: string;
+  claims?: Claims;
+}
+
+/**
+ * Builds (and validates) a statement from its parts.
+ * @throws ERR_ATTESTATION_STATEMENT naming the bad field; ERR_CLAIMS_UNKNOWN / ERR_CLAIMS_INVALID
+ */
+export function createStatement(input: StatementInput): Statement {
+  const predicate: Predicate = {
+    seq: input.seq,
+    prev: input.prev,
+    from: input.from,
+    to: input.to,
+    time: typeof input.time === 'string' ? input.time : formatStatementTime(input.time),
+    claims: input.claims ?? {},
+  };
+  if (input.stage !== undefined) predicate.stage = input.stage;
+  return validateStatement({
+    _type: STATEMENT_TYPE,
+    subject: [{ name: input.device, digest: { sha256: input.idevidSha256 } }],
+    predicateType: predicateTypeOf(input.kind),
+    predicate,
+  });
+}
