@@ -15,3 +15,43 @@ export { parseLocatedYAML, checkFields, type FieldSpec, type LocatedDocument } f
 export type { DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
 export { provisionDevices, prepareProvisioning, DEVICE_SERIAL, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from './provisioning/provision.js';
 export { describeCertificate, formatCertificateDescription, type CertificateDescription } from './x509/describe.js';
+export { parseCertificate, isSelfSigned, findExtension, type ParsedCertificate, type AlgorithmIdentifier } from './validation/certificate.js';
+export { parseCRL, type ParsedCRL } from './validation/crl.js';
+export { parsePEM } from './validation/pem.js';
+export { parseName, namesEqual, type ParsedName } from './validation/name.js';
+export type { GeneralName } from './validation/general-name.js';
+export { KEY_USAGE_BITS, type BasicConstraints, type NameConstraints, type Extension } from './validation/extensions.js';
+export { createProviderVerifier, type SignatureVerifier, type SignatureInput } from './validation/signature.js';
+export { PathValidator, DEFAULT_MAX_DEPTH, DEFAULT_BUDGET, type PathValidatorOptions, type ValidateOptions } from './validation/path-validator.js';
+export { validatePath, verifyPath, type ValidatePathOptions } from './validation/validate-path.js';
+export type { PathReport, PathCheck, ChainErrorCode } from './validation/report.js';
+export {
+  STATEMENT_TYPE,
+  ATTESTATION_KINDS,
+  encodeStatement,
+  parseStatement,
+  validateStatement,
+  createStatement,
+  predicateTypeOf,
+  statementKind,
+  formatStatementTime,
+  isHex64,
+  isStatementTime,
+  type AttestationKind,
+  type Predicate,
+  type Statement,
+  type StatementSubject,
+  type StatementInput,
+} from './attestation/statement.js';
+export { parseClaims, mergeClaims, encodeClaims, canonicalJSON, isVendorClaimName, CLAIM_VOCABULARY, type Claims, type ClaimName } from './attestation/claims.js';
+export {
+  createAttestationSigner,
+  signAttestation,
+  signAttestationSync,
+  parseAttestation,
+  verifyAttestationSignature,
+  type AttestationSigner,
+  type AttestationSignerInput,
+  type ParsedAttestation,
+  type SignerIdKind,
+} from './attestation/cms.js';

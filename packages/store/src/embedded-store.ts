@@ -1,23 +1,24 @@
 /**
  * The embedded store: one folder on the local disk.
  *
- *   store.json                 CAs and parties (lowdb, written durably; small and rarely written)
- *   journal/                   write-ahead journal, the source of truth for devices (see journal.ts)
- *   devices/<xx>/<serial>.json one document per device, derived from the journal
- *   index/keys/<xx>/<spki>     one empty file per certified public key, derived
- *   index/certs/<xx>/<serial>  one empty file per certificate serial, derived
- *   keys/                      encrypted private keys, mode 0600
+ *   store.json        CAs and parties (lowdb, written durably; small and rarely written)
+ *   journal/          write-ahead journal of device records: the source of truth (journal.ts)
+ *   index/*.idx       on-disk hash indexes from device serial, public key hash and certificate serial to the
+ *                     device's newest journal record (hash-index.ts), derived from the journal
+ *   lots/<lot>        the serials of each production lot, one a line, appended per batch
+ *   keys/             encrypted private keys, mode 0600
  *
- * Recording a device costs one journal append (shared by a chunk, with one fdatasync) and three small files,
- * whatever the number already stored: nothing on the write path reads or rewrites the whole store.
- * Writers take a cross-process lock (lock.ts) and first replay any journal tail a crashed writer left.
+ * Recording a chunk of devices costs one journal append with one fdatasync, and a few positioned reads and
+ * writes per device in the indexes, whatever the number already stored: nothing on the write path reads or
+ * rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
+ * crashed writer left.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, closeSync, openSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError, fromBase64, toBase64, type Conflict, type DeviceRecord } from '@custody/core';
 import { DurableJSONFile } from './durable-json-file.js';
+import { HashIndex, type RecordPosition } from './hash-index.js';
 import { Journal } from './journal.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import type { CARecord, PartyRecord, Store } from './types.js';
@@ -49,7 +50,7 @@ interface DeviceDoc {
 
 type JournalRecord = { t: 'device'; d: DeviceDoc };
 
-const shard = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 2);
+const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function toDoc(r: DeviceRecord): DeviceDoc {
   const d: DeviceDoc = {
@@ -87,6 +88,9 @@ export class EmbeddedStore implements Store {
   readonly keyDir: string;
   private readonly journal: Journal;
   private readonly lockTimeoutMs: number;
+  private readonly serials: HashIndex;
+  private readonly keys: HashIndex;
+  private readonly certSerials: HashIndex;
 
   private constructor(
     private readonly dir: string,
@@ -97,6 +101,9 @@ export class EmbeddedStore implements Store {
     this.keyDir = join(dir, 'keys');
     this.journal = new Journal(join(dir, 'journal'));
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+    this.serials = new HashIndex(join(dir, 'index', 'serials.idx'));
+    this.keys = new HashIndex(join(dir, 'index', 'keys.idx'));
+    this.certSerials = new HashIndex(join(dir, 'index', 'certs.idx'));
   }
 
   /**
@@ -106,12 +113,8 @@ export class EmbeddedStore implements Store {
   static async init(dir: string, now: Date, opts: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
     const abs = resolve(dir);
     if (existsSync(join(abs, 'store.json'))) throw new CustodyError('ERR_CONFLICT_STORE_EXISTS', `${abs}: a custody store already exists here`, { file: abs });
-    for (const sub of ['keys', 'journal', 'devices', 'index/keys', 'index/certs']) mkdirSync(join(abs, sub), { recursive: true, mode: sub === 'keys' ? 0o700 : 0o755 });
-    // All 256 shard folders up front, so that the write path never has to ask whether one exists.
-    for (let i = 0; i < 256; i++) {
-      const h = i.toString(16).padStart(2, '0');
-      for (const sub of ['devices', 'index/keys', 'index/certs']) mkdirSync(join(abs, sub, h));
-    }
+    for (const sub of ['keys', 'journal', 'index', 'lots']) mkdirSync(join(abs, sub), { recursive: true, mode: sub === 'keys' ? 0o700 : 0o755 });
+    for (const idx of ['serials', 'keys', 'certs']) HashIndex.create(join(abs, 'index', `${idx}.idx`));
     const db = new Low<StoreDocument>(new DurableJSONFile(join(abs, 'store.json')), { format: STORE_FORMAT, version: STORE_VERSION, createdAt: now.toISOString(), cas: {}, parties: {} });
     await db.write();
     return new EmbeddedStore(abs, db, opts);
@@ -143,40 +146,35 @@ export class EmbeddedStore implements Store {
     }
   }
 
-  /** Applies journal records past the watermark to the derived files. Idempotent. */
+  /** Applies journal records past the watermark to the indexes. Idempotent. */
   private recover(): void {
+    for (const idx of [this.serials, this.keys, this.certSerials]) idx.refresh();
     const from = this.journal.readWatermark();
     const { records, end } = this.journal.readFrom(from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
-    for (const r of records as JournalRecord[]) if (r.t === 'device') this.materialize(r.d, true);
+    const docs: DeviceDoc[] = [];
+    for (const { record, pos } of records as Array<{ record: JournalRecord; pos: RecordPosition }>) {
+      if (record.t === 'device') {
+        this.index(record.d, pos, true);
+        docs.push(record.d);
+      }
+    }
+    this.appendLots(docs);
     this.journal.writeWatermark(end);
   }
 
-  private devicePath(serial: string): string {
-    return join(this.dir, 'devices', shard(serial), `${serial}.json`);
-  }
-
-  private indexPath(kind: 'keys' | 'certs', key: string): string {
-    return join(this.dir, 'index', kind, key.slice(0, 2), key);
-  }
-
-  private materialize(d: DeviceDoc, replay: boolean): void {
-    const path = this.devicePath(d.serial);
-    const tmp = `${path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(d));
-    renameSync(tmp, path);
-    for (const [kind, key] of [['keys', d.spkiSha256], ['certs', d.certSerial]] as const) {
-      const p = this.indexPath(kind, key);
-      closeSync(openSync(p, replay ? 'w' : 'wx'));
-    }
+  private index(d: DeviceDoc, pos: RecordPosition, replace: boolean): void {
+    this.serials.put(d.serial, pos, replace);
+    this.keys.put(d.spkiSha256, pos, replace);
+    this.certSerials.put(d.certSerial, pos, replace);
   }
 
   async findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]> {
     const out: Conflict[] = [];
     for (const c of candidates) {
-      if (existsSync(this.devicePath(c.serial))) out.push({ kind: 'serial', value: c.serial });
-      if (existsSync(this.indexPath('keys', c.spkiSha256))) out.push({ kind: 'key', value: c.spkiSha256 });
-      if (c.certSerial && existsSync(this.indexPath('certs', c.certSerial))) out.push({ kind: 'certSerial', value: c.certSerial });
+      if (this.serials.get(c.serial)) out.push({ kind: 'serial', value: c.serial });
+      if (this.keys.get(c.spkiSha256)) out.push({ kind: 'key', value: c.spkiSha256 });
+      if (c.certSerial && this.certSerials.get(c.certSerial)) out.push({ kind: 'certSerial', value: c.certSerial });
     }
     return out;
   }
@@ -192,28 +190,39 @@ export class EmbeddedStore implements Store {
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
       const docs = devices.map(toDoc);
-      const end = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
-      for (const d of docs) this.materialize(d, false);
+      const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
+      docs.forEach((d, i) => this.index(d, positions[i]!, false));
       this.journal.writeWatermark(end);
+      this.appendLots(docs);
     });
   }
 
+  private appendLots(docs: readonly DeviceDoc[]): void {
+    const byLot = new Map<string, string[]>();
+    for (const d of docs) if (d.lot !== undefined && LOT_NAME.test(d.lot)) byLot.set(d.lot, [...(byLot.get(d.lot) ?? []), d.serial]);
+    for (const [lot, serials] of byLot) appendFileSync(join(this.dir, 'lots', lot), serials.join('\n') + '\n');
+  }
+
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
-    const path = this.devicePath(serial);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-    return fromDoc(JSON.parse(text) as DeviceDoc, path);
+    const pos = this.serials.get(serial);
+    if (!pos) return undefined;
+    const rec = this.journal.readAt(pos) as JournalRecord;
+    // The index keys on a hash prefix: make sure the record is really this device's.
+    if (rec.t !== 'device' || rec.d.serial !== serial) return undefined;
+    return fromDoc(rec.d, this.location);
+  }
+
+  /** Serials of a production lot, in the order they were recorded. */
+  async listLot(lot: string): Promise<string[]> {
+    if (!LOT_NAME.test(lot)) return [];
+    const file = join(this.dir, 'lots', lot);
+    if (!existsSync(file)) return [];
+    return [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))];
   }
 
   async countDevices(): Promise<number> {
-    const root = join(this.dir, 'devices');
-    let n = 0;
-    for (const s of readdirSync(root)) n += readdirSync(join(root, s)).filter((f) => f.endsWith('.json')).length;
-    return n;
+    this.serials.refresh();
+    return this.serials.size;
   }
 
   async getCA(name: string): Promise<CARecord | undefined> {
@@ -252,5 +261,6 @@ export class EmbeddedStore implements Store {
 
   async close(): Promise<void> {
     this.journal.close();
+    for (const idx of [this.serials, this.keys, this.certSerials]) idx.close();
   }
 }

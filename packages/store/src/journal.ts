@@ -5,10 +5,11 @@
  *
  * Line format: `<crc32 of the JSON, 8 hex> <JSON>\n`.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CustodyError } from '@custody/core';
+import type { RecordPosition } from './hash-index.js';
 
 export interface JournalPosition {
   segment: number;
@@ -16,10 +17,40 @@ export interface JournalPosition {
 }
 
 const SEGMENT_BYTES = 64 * 1024 * 1024;
+
+function encodeLine(record: object): Buffer {
+  const json = JSON.stringify(record);
+  return Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} ${json}\n`, 'utf8');
+}
+
+function decodeLine(buf: Buffer): unknown {
+  if (buf.length < 11 || buf[8] !== 0x20 || buf[buf.length - 1] !== 0x0a) return undefined;
+  const json = buf.toString('utf8', 9, buf.length - 1);
+  if (crc32(json).toString(16).padStart(8, '0') !== buf.toString('latin1', 0, 8)) return undefined;
+  return JSON.parse(json);
+}
 const segmentName = (n: number) => `${String(n).padStart(8, '0')}.jsonl`;
 
 function corrupt(file: string, offset: number, what: string): CustodyError {
   return new CustodyError('ERR_STORE_CORRUPT', `${file}: journal damaged at byte ${offset} (${what})`, { file });
+}
+
+/** The bytes of `file` from `offset` on: only the unapplied tail is read, however long the journal. */
+function readTail(file: string, offset: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export class Journal {
@@ -59,21 +90,50 @@ export class Journal {
     return { segment: this.segment, offset: this.size };
   }
 
-  /** Appends records and flushes them to disk before returning. Call with the store lock held. */
-  append(records: readonly object[]): JournalPosition {
+  /**
+   * Appends records and flushes them to disk before returning: where each one landed, and the new end.
+   * Call with the store lock held.
+   */
+  append(records: readonly object[]): { positions: RecordPosition[]; end: JournalPosition } {
     this.openTail();
-    let text = '';
-    for (const r of records) {
-      const json = JSON.stringify(r);
-      text += `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    const lines = records.map((r) => encodeLine(r));
+    const total = lines.reduce((n, l) => n + l.length, 0);
+    if (this.size > 0 && this.size + total > SEGMENT_BYTES) this.roll();
+    const bytes = Buffer.concat(lines, total);
+    const positions: RecordPosition[] = [];
+    let at = this.size;
+    for (const l of lines) {
+      positions.push({ segment: this.segment, offset: at, length: l.length });
+      at += l.length;
     }
-    const bytes = Buffer.from(text, 'utf8');
-    if (this.size > 0 && this.size + bytes.length > SEGMENT_BYTES) this.roll();
     let off = 0;
     while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
     fdatasyncSync(this.fd!);
     this.size += bytes.length;
-    return { segment: this.segment, offset: this.size };
+    return { positions, end: { segment: this.segment, offset: this.size } };
+  }
+
+  /**
+   * The record at `pos` (as an index recorded it), checksum verified.
+   * @throws ERR_STORE_CORRUPT
+   */
+  readAt(pos: RecordPosition): unknown {
+    const file = join(this.dir, segmentName(pos.segment));
+    const buf = Buffer.alloc(pos.length);
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      throw corrupt(file, pos.offset, `segment missing (${(e as NodeJS.ErrnoException).code})`);
+    }
+    try {
+      readSync(fd, buf, 0, pos.length, pos.offset);
+    } finally {
+      closeSync(fd);
+    }
+    const rec = decodeLine(buf);
+    if (rec === undefined) throw corrupt(file, pos.offset, 'checksum mismatch');
+    return rec;
   }
 
   private roll(): void {
@@ -88,14 +148,15 @@ export class Journal {
    * else is an error. Call with the store lock held.
    * @throws ERR_STORE_CORRUPT
    */
-  readFrom(from: JournalPosition): { records: unknown[]; end: JournalPosition } {
-    const records: unknown[] = [];
+  readFrom(from: JournalPosition): { records: Array<{ record: unknown; pos: RecordPosition }>; end: JournalPosition } {
+    const records: Array<{ record: unknown; pos: RecordPosition }> = [];
     const segs = this.segments().filter((s) => s >= from.segment);
     let end = from;
     for (const [i, seg] of segs.entries()) {
       const file = join(this.dir, segmentName(seg));
-      const buf = readFileSync(file);
-      let p = seg === from.segment ? from.offset : 0;
+      const base = seg === from.segment ? from.offset : 0;
+      const buf = readTail(file, base);
+      let p = 0;
       const last = i === segs.length - 1;
       while (p < buf.length) {
         const nl = buf.indexOf(0x0a, p);
@@ -104,15 +165,15 @@ export class Journal {
         if (!ok) {
           if (last && (nl < 0 || buf.indexOf(0x0a, nl + 1) < 0)) {
             // Torn final record: it was never acknowledged. Cut it off so that appends start clean.
-            this.truncate(seg, p);
+            this.truncate(seg, base + p);
             break;
           }
-          throw corrupt(file, p, nl < 0 ? 'unterminated record' : 'checksum mismatch');
+          throw corrupt(file, base + p, nl < 0 ? 'unterminated record' : 'checksum mismatch');
         }
-        records.push(JSON.parse(line!.slice(9)));
+        records.push({ record: JSON.parse(line!.slice(9)), pos: { segment: seg, offset: base + p, length: nl + 1 - p } });
         p = nl + 1;
       }
-      end = { segment: seg, offset: Math.min(p, buf.length) };
+      end = { segment: seg, offset: base + Math.min(p, buf.length) };
     }
     return { records, end };
   }

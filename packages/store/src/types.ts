@@ -40,6 +40,8 @@ export interface Store extends DeviceRegistry {
   listParties(): Promise<PartyRecord[]>;
   /** @throws ERR_CONFLICT_NAME when the name is taken */
   addParty(record: PartyRecord): Promise<void>;
+  /** Serials of a production lot, in recording order. */
+  listLot(lot: string): Promise<string[]>;
   /** Number of devices recorded. */
   countDevices(): Promise<number>;
   close(): Promise<void>;

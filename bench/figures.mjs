@@ -1,0 +1,169 @@
+/** Each benchmark figure as a function; see run.mjs. */
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM } from '@custody/core';
+import { NodeCryptoProvider } from '@custody/core/node';
+import { EmbeddedStore } from '@custody/store';
+import { createCA, createParty } from '../packages/cli/dist/ops/ca.js';
+import { loadTemplate, templatesDir, loadKey } from '../packages/cli/dist/ops/context.js';
+
+const provider = new NodeCryptoProvider();
+const CLI = fileURLToPath(new URL('../packages/cli/bin/run.js', import.meta.url));
+const PASS = 'bench-passphrase';
+
+function perSec(n, fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+async function perSecAsync(n, fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Raw node:crypto P-256 limits on one core. */
+function nativeFigures(n) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const data = Buffer.alloc(300, 7);
+  const sig = sign('sha256', data, privateKey);
+  const signPerSec = perSec(n, () => {
+    for (let i = 0; i < n; i++) sign('sha256', data, privateKey);
+  });
+  const verifyPerSec = perSec(n, () => {
+    for (let i = 0; i < n; i++) verify('sha256', data, publicKey, sig);
+  });
+  // One provisioned device: the CSR's public key imported (its fastest form in node:crypto, from JWK
+  // coordinates) and its signature checked, the certificate signed, the birth attestation signed.
+  const jwk = publicKey.export({ format: 'jwk' });
+  const devicePerSec = perSec(n, () => {
+    for (let i = 0; i < n; i++) {
+      verify('sha256', data, createPublicKey({ key: jwk, format: 'jwk' }), sig);
+      sign('sha256', data, privateKey);
+      sign('sha256', data, privateKey);
+    }
+  });
+  // One bundle (CA chain checked once): the IDevID signature and three attestation signatures.
+  const bundlePerSec = perSec(n, () => {
+    for (let i = 0; i < n; i++) for (let j = 0; j < 4; j++) verify('sha256', data, publicKey, sig);
+  });
+  return { 'native.signPerSec': signPerSec, 'native.verifyPerSec': verifyPerSec, 'native.devicePerSec': devicePerSec, 'native.bundlePerSec': bundlePerSec };
+}
+
+/** A store with a root, an issuing CA and a factory party. */
+async function makeStore(dir) {
+  const store = await EmbeddedStore.init(dir, new Date());
+  const tdir = templatesDir(undefined);
+  const protection = { passphrase: PASS };
+  const now = new Date();
+  await createCA(store, { name: 'root', template: loadTemplate(tdir, 'root-ca'), organization: 'Bench', protection, passphrase: PASS, now });
+  await createCA(store, { name: 'issuing', template: loadTemplate(tdir, 'issuing-ca'), organization: 'Bench', issuer: 'root', protection, passphrase: PASS, now });
+  await createParty(store, { name: 'factory', ca: 'root', template: loadTemplate(tdir, 'party'), organization: 'Bench', protection, passphrase: PASS, now });
+  return store;
+}
+
+async function makeCSRs(n, prefix) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const kp = await provider.generateKeyPair('P-256');
+    const serial = `${prefix}${String(i).padStart(7, '0')}`;
+    out.push({ source: serial, csr: await createCSR([['O', 'Bench'], ['serialNumber', serial]], kp.privateKey, provider) });
+  }
+  return out;
+}
+
+async function factoryFor(store) {
+  const ca = await store.getCA('issuing');
+  const info = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
+  const key = loadKey(store, ca.key, PASS);
+  return CertificateFactory.create({ template: loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
+}
+
+async function provisionFigures(n, tmp) {
+  const store = await makeStore(join(tmp, 'prov'));
+  const factory = await factoryFor(store);
+  const inputs = await makeCSRs(n, 'P');
+  const opts = { factory, registry: store, provider, issuerName: 'issuing', now: new Date(), model: 'B1' };
+  const devicesPerSec = await perSecAsync(n, () => provisionDevices(inputs, opts));
+  // Certificates alone, from prepared (parsed) requests.
+  const prepared = (await makeCSRs(Math.min(n, 2000), 'Q')).map((x) => ({ spki: parseCSR(x.csr).spki, serial: x.source }));
+  const certsPerSec = await perSecAsync(n, async () => {
+    for (let i = 0; i < n; i++) {
+      const p = prepared[i % prepared.length];
+      await factory.issue({ spki: p.spki, vars: { serial: p.serial } });
+    }
+  });
+  await store.close();
+  return { 'provision.devicesPerSec': devicesPerSec, 'issue.certsPerSec': certsPerSec };
+}
+
+/** One device provisioned alone into a store already holding `size` devices: median ms of `reps`. */
+async function storeWriteMs(size, reps, tmp, name) {
+  const store = await makeStore(join(tmp, name));
+  const factory = await factoryFor(store);
+  const opts = { factory, registry: store, provider, issuerName: 'issuing', now: new Date(), chunkSize: 2048 };
+  const fill = [];
+  for (let i = 0; i < size; i++) {
+    const kp = await provider.generateKeyPair('P-256');
+    fill.push({ source: `f${i}`, generated: { spki: kp.publicKey.spki, serial: `F${String(i).padStart(7, '0')}` } });
+    if (fill.length === 5000 || i === size - 1) await provisionDevices(fill.splice(0), opts);
+  }
+  const singles = await makeCSRs(reps, `S${name}`);
+  const times = [];
+  for (const s of singles) {
+    const t0 = process.hrtime.bigint();
+    await provisionDevices([s], { ...opts, chunkSize: 1 });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  await store.close();
+  return median(times);
+}
+
+async function coldStartFigures(tmp, reps) {
+  const dir = join(tmp, 'cold');
+  const store = await makeStore(join(dir, '.custody'));
+  await store.close();
+  const csrs = await makeCSRs(reps + 1, 'C');
+  csrs.forEach((c, i) => writeFileSync(join(dir, `c${i}.csr`), encodePEM(c.csr, 'CERTIFICATE REQUEST')));
+  const env = { ...process.env, CUSTODY_PASSPHRASE: PASS };
+  const time = (args) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  time([CLI, 'devices', 'provision', '--ca', 'issuing', '--csr', join(dir, `c${reps}.csr`)]); // warm the page cache
+  const cli = [];
+  const node = [];
+  for (let i = 0; i < reps; i++) {
+    node.push(time(['-e', '0']));
+    cli.push(time([CLI, 'devices', 'provision', '--ca', 'issuing', '--csr', join(dir, `c${i}.csr`)]));
+  }
+  return { 'cli.coldStartMs': median(cli), 'node.coldStartMs': median(node) };
+}
+
+export async function figures({ quick, only }) {
+  const tmp = mkdtempSync(join(tmpdir(), 'custody-bench-'));
+  const want = (k) => !only || k.startsWith(only);
+  const out = {};
+  try {
+    Object.assign(out, nativeFigures(quick ? 2000 : 10000));
+    if (want('provision') || want('issue')) Object.assign(out, await provisionFigures(quick ? 1000 : 10000, tmp));
+    if (want('store')) {
+      out['store.writeMsSmall'] = await storeWriteMs(1000, quick ? 15 : 31, tmp, 'small');
+      out['store.writeMsLarge'] = await storeWriteMs(quick ? 10000 : 100000, quick ? 15 : 31, tmp, 'large');
+    }
+    if (want('cli') || want('node')) Object.assign(out, await coldStartFigures(tmp, quick ? 5 : 11));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return out;
+}
+

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * The benchmark: `npm run bench` prints a table, `-- --json` one JSON object (figure -> number), `-- --quick`
+ * small sizes for CI. Native limits are measured in the same run, so each figure reads as a ratio to them.
+ */
+import { parseArgs } from 'node:util';
+import { figures } from './figures.mjs';
+
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' } } });
+const results = await figures({ quick: values.quick === true, only: values.only });
+
+if (values.json) {
+  process.stdout.write(JSON.stringify(results) + '\n');
+} else {
+  const ratios = {
+    'provision.devicesPerSec': ['native.devicePerSec', 'target >= 0.50'],
+    'issue.certsPerSec': ['native.signPerSec', ''],
+    'handoff.perSec': ['native.signPerSec', 'target >= 0.40'],
+    'verify.bundlesPerSec': ['native.bundlePerSec', 'target >= 0.40'],
+    'store.writeMsLarge': ['store.writeMsSmall', 'target <= 1.5'],
+    'cli.coldStartMs': ['node.coldStartMs', 'target <= 2.5'],
+  };
+  const w = Math.max(...Object.keys(results).map((k) => k.length));
+  for (const [k, v] of Object.entries(results)) {
+    const r = ratios[k];
+    const ratio = r && results[r[0]] ? `  ${(v / results[r[0]]).toFixed(2)}x ${r[0]} ${r[1]}` : '';
+    process.stdout.write(`${k.padEnd(w)}  ${String(Math.round(v * 100) / 100).padStart(10)}${ratio}\n`);
+  }
+}

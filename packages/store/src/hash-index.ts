@@ -1,0 +1,156 @@
+/**
+ * An on-disk hash index: open addressing with linear probing over fixed 32-byte slots, read and written in
+ * place with pread/pwrite. Looking up or adding a key costs a couple of system calls however many keys the
+ * index holds; the table doubles (rebuilt into a new file, renamed over the old) when half full, so the
+ * amortized cost of an insert stays flat.
+ *
+ * File: header (64 bytes: magic, capacity, count) then `capacity` slots of
+ *   key hash (16 bytes, SHA-256 prefix) | journal segment (u32) | offset (u64) | length (u32).
+ * The index is derived data: the journal is the source of truth and can always rebuild it.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { CustodyError } from '@custody/core';
+
+export interface RecordPosition {
+  segment: number;
+  offset: number;
+  length: number;
+}
+
+const MAGIC = Buffer.from('CUSTIDX1');
+const HEADER = 64;
+const SLOT = 32;
+const INITIAL_CAPACITY = 4096;
+
+function keyHash(key: string): Buffer {
+  return createHash('sha256').update(key).digest().subarray(0, 16);
+}
+
+export class HashIndex {
+  private fd = -1;
+  private ino = -1;
+  private capacity = 0;
+  private count = 0;
+  private readonly slot = Buffer.alloc(SLOT * 4);
+
+  constructor(private readonly path: string) {}
+
+  /** Creates an empty index file. */
+  static create(path: string, capacity = INITIAL_CAPACITY): void {
+    const buf = Buffer.alloc(HEADER + capacity * SLOT);
+    MAGIC.copy(buf, 0);
+    buf.writeUInt32LE(capacity, 8);
+    buf.writeUInt32LE(0, 12);
+    const fd = openSync(path, 'wx');
+    try {
+      writeSync(fd, buf);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** (Re)reads the header; reopens when another process replaced the file. Call with the store lock held. */
+  refresh(): void {
+    const ino = statSync(this.path).ino;
+    if (this.fd >= 0 && ino !== this.ino) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    if (this.fd < 0) {
+      this.fd = openSync(this.path, 'r+');
+      this.ino = fstatSync(this.fd).ino;
+    }
+    const h = Buffer.alloc(16);
+    readSync(this.fd, h, 0, 16, 0);
+    if (!h.subarray(0, 8).equals(MAGIC)) throw new CustodyError('ERR_STORE_CORRUPT', `${this.path}: not a custody index`, { file: this.path });
+    this.capacity = h.readUInt32LE(8);
+    this.count = h.readUInt32LE(12);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private find(hash: Buffer): { index: number; pos?: RecordPosition } {
+    let i = hash.readUInt32LE(0) % this.capacity;
+    for (;;) {
+      // Read up to four slots per call: most lookups end in the first.
+      const n = Math.min(4, this.capacity - i);
+      readSync(this.fd, this.slot, 0, n * SLOT, HEADER + i * SLOT);
+      for (let j = 0; j < n; j++) {
+        const s = this.slot.subarray(j * SLOT, (j + 1) * SLOT);
+        const length = s.readUInt32LE(28);
+        if (length === 0) return { index: i + j };
+        if (s.compare(hash, 0, 16, 0, 16) === 0) return { index: i + j, pos: { segment: s.readUInt32LE(16), offset: Number(s.readBigUInt64LE(20)), length } };
+      }
+      i = (i + n) % this.capacity;
+    }
+  }
+
+  /** Where the record for `key` is, if the index has it. */
+  get(key: string): RecordPosition | undefined {
+    if (this.fd < 0) this.refresh();
+    return this.find(keyHash(key)).pos;
+  }
+
+  /**
+   * Adds or (with `replace`) moves a key. Returns false, writing nothing, when the key exists and `replace` is
+   * false. Call with the store lock held, after `refresh()`.
+   */
+  put(key: string, pos: RecordPosition, replace: boolean): boolean {
+    if ((this.count + 1) * 2 > this.capacity) this.grow();
+    const hash = keyHash(key);
+    const found = this.find(hash);
+    if (found.pos && !replace) return false;
+    const s = Buffer.alloc(SLOT);
+    hash.copy(s, 0);
+    s.writeUInt32LE(pos.segment, 16);
+    s.writeBigUInt64LE(BigInt(pos.offset), 20);
+    s.writeUInt32LE(pos.length, 28);
+    writeSync(this.fd, s, 0, SLOT, HEADER + found.index * SLOT);
+    if (!found.pos) {
+      this.count += 1;
+      const c = Buffer.alloc(4);
+      c.writeUInt32LE(this.count);
+      writeSync(this.fd, c, 0, 4, 12);
+    }
+    return true;
+  }
+
+  /** Doubles the table into a new file and renames it over this one. */
+  private grow(): void {
+    const old = Buffer.alloc(this.capacity * SLOT);
+    readSync(this.fd, old, 0, old.length, HEADER);
+    const capacity = this.capacity * 2;
+    const next = Buffer.alloc(HEADER + capacity * SLOT);
+    MAGIC.copy(next, 0);
+    next.writeUInt32LE(capacity, 8);
+    next.writeUInt32LE(this.count, 12);
+    for (let k = 0; k < this.capacity; k++) {
+      const s = old.subarray(k * SLOT, (k + 1) * SLOT);
+      if (s.readUInt32LE(28) === 0) continue;
+      let i = s.readUInt32LE(0) % capacity;
+      while (next.readUInt32LE(HEADER + i * SLOT + 28) !== 0) i = (i + 1) % capacity;
+      s.copy(next, HEADER + i * SLOT);
+    }
+    const tmp = `${this.path}.${process.pid}.grow`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, next);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path);
+    closeSync(this.fd);
+    this.fd = -1;
+    this.refresh();
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
