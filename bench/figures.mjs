@@ -63,9 +63,9 @@ async function makeStore(dir) {
   const tdir = templatesDir(undefined);
   const protection = { passphrase: PASS };
   const now = new Date();
-  await createCA(store, { name: 'root', template: loadTemplate(tdir, 'root-ca'), organization: 'Bench', protection, passphrase: PASS, now });
-  await createCA(store, { name: 'issuing', template: loadTemplate(tdir, 'issuing-ca'), organization: 'Bench', issuer: 'root', protection, passphrase: PASS, now });
-  await createParty(store, { name: 'factory', ca: 'root', template: loadTemplate(tdir, 'party'), organization: 'Bench', protection, passphrase: PASS, now });
+  await createCA(store, { name: 'root', template: await loadTemplate(tdir, 'root-ca'), organization: 'Bench', protection, passphrase: PASS, now });
+  await createCA(store, { name: 'issuing', template: await loadTemplate(tdir, 'issuing-ca'), organization: 'Bench', issuer: 'root', protection, passphrase: PASS, now });
+  await createParty(store, { name: 'factory', ca: 'root', template: await loadTemplate(tdir, 'party'), organization: 'Bench', protection, passphrase: PASS, now });
   return store;
 }
 
@@ -83,7 +83,7 @@ async function factoryFor(store) {
   const ca = await store.getCA('issuing');
   const info = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
   const key = loadKey(store, ca.key, PASS);
-  return CertificateFactory.create({ template: loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
+  return CertificateFactory.create({ template: await loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
 }
 
 async function provisionFigures(n, tmp) {

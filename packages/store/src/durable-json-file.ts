@@ -5,7 +5,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
-import { CustodyError } from '@custody/core';
+import { CustodyError } from '@custody/core/errors';
 
 /** Atomically replaces `path` with `text`, flushed to disk. */
 export function writeFileDurably(path: string, text: string | Uint8Array, mode = 0o644): void {

@@ -16,7 +16,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
-import { CustodyError, fromBase64, toBase64, type Conflict, type DeviceRecord } from '@custody/core';
+import { CustodyError } from '@custody/core/errors';
+import { fromBase64, toBase64 } from '@custody/core/util/bytes';
+import type { Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 import { Journal } from './journal.js';

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeSync, fsyncSync } from 'node:fs';
-import { CustodyError } from '@custody/core';
+import { CustodyError } from '@custody/core/errors';
 
 export interface RecordPosition {
   segment: number;

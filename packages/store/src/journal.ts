@@ -8,7 +8,7 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CustodyError } from '@custody/core';
+import { CustodyError } from '@custody/core/errors';
 import type { RecordPosition } from './hash-index.js';
 
 export interface JournalPosition {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { CustodyError } from '@custody/core';
+import { CustodyError } from '@custody/core/errors';
 
 export interface StoreLock {
   release(): Promise<void>;

@@ -1,5 +1,5 @@
 /** The registry as the CLI sees it: the device ports of core plus the CAs and parties of one organisation. */
-import type { DeviceRegistry } from '@custody/core';
+import type { DeviceRegistry } from '@custody/core/registry/ports';
 
 /** Where a private key lives: a file (path relative to the store, or absolute) or an HSM (RFC 7512 URI). */
 export type KeyRef = { type: 'file'; path: string } | { type: 'pkcs11'; uri: string };

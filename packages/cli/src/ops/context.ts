@@ -1,11 +1,17 @@
 /** What every command builds the same way: the store, the crypto provider, passphrases, the data folders. */
-import { readFileSync, readdirSync } from 'node:fs';
+// Deep imports, not the barrels: this module is on the path of the lean launcher (fast/launch.ts), where
+// every module loaded shows in a factory station's per-device start time.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { CustodyError, parseTemplate, type CertificateTemplate } from '@custody/core';
+import { CustodyError } from '@custody/core/errors';
+import type { CertificateTemplate } from '@custody/core/templates/template';
+import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { EmbeddedStore, readPrivateKeyFile, type KeyProtection, type KeyRef, type Store } from '@custody/store';
-import type { PrivateKeyHandle } from '@custody/core';
+import { EmbeddedStore } from '@custody/store/embedded-store';
+import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
+import type { KeyRef, Store } from '@custody/store/types';
 
 /** The repository's data folders (certs-templates/, workflows/), found from this file's location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -57,8 +63,12 @@ export function templatesDir(flag: string | undefined): string {
   return resolve(flag ?? process.env.CUSTODY_TEMPLATES ?? join(REPO_ROOT, 'certs-templates'));
 }
 
-/** Loads one template by name (or by path when the value ends in .yaml). */
-export function loadTemplate(dir: string, nameOrPath: string): CertificateTemplate {
+/**
+ * Loads one template by name (or by path when the value ends in .yaml). With `cacheDir`, a template already
+ * validated is read back from `<cacheDir>/template-<sha256 of its text>.json`, so that a station starting once
+ * per device does not load the YAML parser every time; any edit of the file changes the hash.
+ */
+export async function loadTemplate(dir: string, nameOrPath: string, cacheDir?: string): Promise<CertificateTemplate> {
   const file = /\.ya?ml$/.test(nameOrPath) ? resolve(nameOrPath) : join(dir, `${nameOrPath}.yaml`);
   let text: string;
   try {
@@ -66,15 +76,28 @@ export function loadTemplate(dir: string, nameOrPath: string): CertificateTempla
   } catch (e) {
     throw new CustodyError('ERR_TEMPLATE_MISSING', `${file}: no such template (${(e as NodeJS.ErrnoException).code})`, { file });
   }
-  return parseTemplate(text, file);
+  const cached = cacheDir && join(cacheDir, `template-${createHash('sha256').update(text).digest('hex')}.json`);
+  if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as CertificateTemplate;
+  const { parseTemplate } = await import('@custody/core/templates/parse-template');
+  const template = parseTemplate(text, file);
+  if (cached) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(cached, JSON.stringify(template));
+  }
+  return template;
+}
+
+/** The cache folder of an embedded store (none for a database URL). */
+export function storeCacheDir(location: string): string | undefined {
+  return /^postgres(ql)?:\/\//.test(location) || !existsSync(join(location, 'store.json')) ? undefined : join(location, 'cache');
 }
 
 /** Every template in a folder; the first invalid one is an error naming it. */
-export function loadTemplates(dir: string): CertificateTemplate[] {
-  return readdirSync(dir)
+export async function loadTemplates(dir: string): Promise<CertificateTemplate[]> {
+  const files = readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .map((f) => loadTemplate(dir, join(dir, f)));
+    .sort();
+  return Promise.all(files.map((f) => loadTemplate(dir, join(dir, f))));
 }
 
 /** The clock, read once per command (core takes `now` as a parameter). */

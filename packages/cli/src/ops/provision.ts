@@ -1,20 +1,16 @@
 /** `devices provision`: requests from files or keys made on the line, issued in one batch. */
 import { readFileSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CertificateFactory,
-  CustodyError,
-  decodePEM,
-  derOrPEM,
-  encodePEM,
-  provisionDevices,
-  readCertificateInfo,
-  type CertificateTemplate,
-  type PrivateKeyHandle,
-  type ProvisionInput,
-  type ProvisionedDevice,
-} from '@custody/core';
-import { encodePrivateKey, type KeyProtection, type Store } from '@custody/store';
+// Deep imports: this module runs under the lean launcher (see context.ts).
+import { CustodyError } from '@custody/core/errors';
+import { CertificateFactory } from '@custody/core/x509/certificate-factory';
+import { readCertificateInfo } from '@custody/core/x509/certificate-info';
+import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
+import { provisionDevices, type ProvisionInput, type ProvisionedDevice } from '@custody/core/provisioning/provision';
+import type { CertificateTemplate } from '@custody/core/templates/template';
+import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
+import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
+import type { Store } from '@custody/store/types';
 import { loadKey, provider } from './context.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
@@ -25,7 +21,7 @@ export function readCSRInputs(path: string): ProvisionInput[] {
   try {
     st = statSync(path);
   } catch (e) {
-    throw new CustodyError('ERR_IO', `${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: path });
+    throw new CustodyError('ERR_INPUT_READ', `${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: path });
   }
   const files = st.isDirectory()
     ? readdirSync(path)
@@ -39,7 +35,7 @@ export function readCSRInputs(path: string): ProvisionInput[] {
       return { source: file, csr: derOrPEM(readFileSync(file), CSR_LABELS) };
     } catch (e) {
       if (e instanceof CustodyError) throw e.withFile(file);
-      throw new CustodyError('ERR_IO', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+      throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
     }
   });
 }

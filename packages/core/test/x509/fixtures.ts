@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NodeCryptoProvider } from '../../src/crypto/node-provider.js';
-import { parseTemplate, type CertificateTemplate } from '../../src/templates/template.js';
+import { parseTemplate } from '../../src/templates/parse-template.js';
+import type { CertificateTemplate } from '../../src/templates/template.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
 import { readCertificateInfo, type CertificateInfo } from '../../src/x509/certificate-info.js';
 import type { KeyPair } from '../../src/crypto/provider.js';

@@ -22,7 +22,7 @@ export default class CaCreate extends BaseCommand {
 
   async run(): Promise<{ name: string; certificate: string }> {
     const { flags } = await this.parse(CaCreate);
-    const template = loadTemplate(templatesDir(flags.templates), flags.template ?? (flags.issuer ? 'issuing-ca' : 'root-ca'));
+    const template = await loadTemplate(templatesDir(flags.templates), flags.template ?? (flags.issuer ? 'issuing-ca' : 'root-ca'));
     const passphrase = readPassphrase(flags['passphrase-file']);
     const protection = keyProtection(passphrase, flags['no-encrypt']);
     const store = await openStore(flags.store);

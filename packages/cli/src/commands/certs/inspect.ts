@@ -14,7 +14,7 @@ export default class CertsInspect extends BaseCommand {
     try {
       bytes = readFileSync(args.file);
     } catch (e) {
-      throw new CustodyError('ERR_IO', `${args.file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: args.file });
+      throw new CustodyError('ERR_INPUT_READ', `${args.file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: args.file });
     }
     let d: CertificateDescription;
     try {

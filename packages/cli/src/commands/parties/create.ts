@@ -19,7 +19,7 @@ export default class PartiesCreate extends BaseCommand {
 
   async run(): Promise<{ name: string; certificate: string; spkiSha256: string }> {
     const { flags } = await this.parse(PartiesCreate);
-    const template = loadTemplate(templatesDir(flags.templates), flags.template);
+    const template = await loadTemplate(templatesDir(flags.templates), flags.template);
     const passphrase = readPassphrase(flags['passphrase-file']);
     const protection = keyProtection(passphrase, flags['no-encrypt']);
     const store = await openStore(flags.store);

@@ -8,7 +8,7 @@ export default class TemplatesList extends BaseCommand {
 
   async run(): Promise<Array<{ name: string; kind: string; description: string }>> {
     const { flags } = await this.parse(TemplatesList);
-    const list = loadTemplates(templatesDir(flags.templates)).map((t) => ({ name: t.name, kind: t.kind, description: t.description }));
+    const list = (await loadTemplates(templatesDir(flags.templates))).map((t) => ({ name: t.name, kind: t.kind, description: t.description }));
     const w = Math.max(...list.map((t) => t.name.length), 4);
     for (const t of list) this.log(`${t.name.padEnd(w)}  ${t.kind.padEnd(15)}  ${t.description}`);
     return list;

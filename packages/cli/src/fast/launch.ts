@@ -1,0 +1,74 @@
+/**
+ * The lean launcher. A factory station that starts `custody devices provision` once per device pays the
+ * process start every time, and oclif alone takes longer to load than Node itself. For the commands listed
+ * here the launcher parses the same flag definitions (flag-spec.ts) with node:util and calls the same
+ * function the oclif command calls. Anything it does not handle exactly (help, unknown or malformed flags)
+ * is left to oclif, so behaviour and messages stay those of the full CLI.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { FlagSpec } from '../flag-spec.js';
+import { reportError, writeError } from '../ops/report-error.js';
+
+interface FastCommand {
+  flags: () => Promise<Readonly<Record<string, FlagSpec>>>;
+  run: (flags: any, io: { json: boolean; log(line: string): void }) => Promise<unknown>;
+}
+
+const COMMANDS: Record<string, FastCommand> = {
+  'devices provision': {
+    flags: async () => {
+      const m = await import('../flag-spec.js');
+      return { ...m.STORE_FLAG, ...m.PROVISION_FLAGS };
+    },
+    run: async (flags, io) => (await import('../ops/provision-command.js')).runProvision(flags, io),
+  },
+};
+
+/** Parses argv for `spec`, or returns undefined when oclif should handle it. */
+function parse(argv: string[], spec: Readonly<Record<string, FlagSpec>>): Record<string, unknown> | undefined {
+  const options: NonNullable<ParseArgsConfig['options']> = { json: { type: 'boolean' } };
+  for (const [name, s] of Object.entries(spec)) options[name] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, unknown> = { json: values.json === true };
+  for (const [name, s] of Object.entries(spec)) {
+    let v = values[name];
+    if (v === undefined && s.type === 'string' && s.env && process.env[s.env]) v = process.env[s.env];
+    if (v === undefined) v = s.default;
+    if (s.type === 'integer' && typeof v === 'string') {
+      if (!/^-?\d+$/.test(v)) return undefined;
+      v = Number(v);
+      if (s.min !== undefined && (v as number) < s.min) return undefined;
+    }
+    if (v === undefined && 'required' in s && s.required) return undefined;
+    out[name] = v;
+  }
+  for (const [name, s] of Object.entries(spec)) {
+    if ('exactlyOne' in s && s.exactlyOne && s.exactlyOne.filter((n) => out[n] !== undefined).length !== 1) return undefined;
+    void name;
+  }
+  return out;
+}
+
+/** Runs a fast command and returns its exit code, or undefined to fall back to oclif. */
+export async function launch(argv: string[]): Promise<number | undefined> {
+  const key = argv.slice(0, 2).join(' ');
+  const cmd = COMMANDS[key];
+  if (!cmd || argv.includes('--help') || argv.includes('-h')) return undefined;
+  const flags = parse(argv.slice(2), await cmd.flags());
+  if (!flags) return undefined;
+  const json = flags.json === true;
+  try {
+    const result = await cmd.run(flags, { json, log: (l) => (json ? undefined : process.stdout.write(l + '\n')) });
+    if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  } catch (e) {
+    const r = reportError(e);
+    writeError(r, json);
+    return r.exit;
+  }
+}

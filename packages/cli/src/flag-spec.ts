@@ -1,0 +1,41 @@
+/**
+ * Flag definitions as plain data. The oclif command classes build their flags from these (flags.ts), and the
+ * lean launcher (fast/launch.ts) parses the same definitions with node:util, so that a hot command runs
+ * without loading oclif and both paths accept exactly the same flags.
+ */
+export type FlagSpec =
+  | { type: 'string'; description: string; required?: boolean; default?: string; env?: string; exactlyOne?: string[] }
+  | { type: 'integer'; description: string; required?: boolean; default?: number; min?: number; exactlyOne?: string[] }
+  | { type: 'boolean'; description: string; default?: boolean; allowNo?: boolean };
+
+export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
+
+/** Keeps the literal types of a set of flag definitions while checking them. */
+const specs = <T extends Record<string, FlagSpec>>(s: T): T => s;
+
+export const STORE_FLAG = specs({
+  store: { type: 'string' as const, description: 'store folder, or postgres:// URL', env: 'CUSTODY_STORE', default: './.custody' },
+});
+
+export const PASSPHRASE_FLAGS = specs({
+  'passphrase-file': { type: 'string' as const, description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' },
+  'no-encrypt': { type: 'boolean' as const, description: 'write new private keys unencrypted (not recommended)', default: false },
+});
+
+export const TEMPLATES_FLAG = specs({
+  templates: { type: 'string' as const, description: 'templates folder (else CUSTODY_TEMPLATES, else the shipped certs-templates/)' },
+});
+
+export const PROVISION_FLAGS = specs({
+  ca: { type: 'string' as const, description: 'issuing CA (name in the store)', required: true as const },
+  csr: { type: 'string' as const, description: 'a CSR file (PEM or DER) or a folder of them', exactlyOne: ['csr', 'generate'] },
+  generate: { type: 'integer' as const, description: 'make N device keys on the line', min: 1, exactlyOne: ['csr', 'generate'] },
+  'serial-pattern': { type: 'string' as const, description: 'device serials for --generate: {seq}, {seq:6}, {rand:8}, {lot}, {model}', default: 'SN{seq:6}' },
+  start: { type: 'integer' as const, description: 'first {seq} value', default: 1, min: 0 },
+  model: { type: 'string' as const, description: 'device model, recorded and put in the subject CN' },
+  lot: { type: 'string' as const, description: 'production lot, recorded' },
+  template: { type: 'string' as const, description: 'certificate template', default: 'idevid' },
+  out: { type: 'string' as const, description: 'folder for issued certificates (and generated keys)' },
+  ...TEMPLATES_FLAG,
+  ...PASSPHRASE_FLAGS,
+});

@@ -1,0 +1,58 @@
+/** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
+import { CustodyError } from '@custody/core/errors';
+import { keyProtection, loadTemplate, now, openStore, readPassphrase, storeCacheDir, templatesDir } from './context.js';
+import { provision, type ProvisionResult } from './provision.js';
+import { startProgress } from '../progress.js';
+
+export interface ProvisionFlags {
+  store: string;
+  ca: string;
+  csr?: string;
+  generate?: number;
+  'serial-pattern': string;
+  start: number;
+  model?: string;
+  lot?: string;
+  template: string;
+  out?: string;
+  templates?: string;
+  'passphrase-file'?: string;
+  'no-encrypt': boolean;
+}
+
+export interface CommandIO {
+  json: boolean;
+  log(line: string): void;
+}
+
+export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionResult> {
+  if ((flags.csr === undefined) === (flags.generate === undefined)) throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr or --generate');
+  const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
+  const passphrase = readPassphrase(flags['passphrase-file']);
+  const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;
+  const store = await openStore(flags.store);
+  const progress = startProgress(!io.json, 'provisioning');
+  try {
+    const result = await provision(store, {
+      ca: flags.ca,
+      template,
+      csrPath: flags.csr,
+      generate: flags.generate,
+      serialPattern: flags['serial-pattern'],
+      start: flags.start,
+      model: flags.model,
+      lot: flags.lot,
+      out: flags.out,
+      passphrase,
+      deviceKeyProtection,
+      now: now(),
+      onProgress: (done, n) => progress.update(done, n),
+    });
+    progress.stop();
+    io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}`);
+    return result;
+  } finally {
+    progress.stop();
+    await store.close();
+  }
+}
