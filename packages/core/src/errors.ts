@@ -6,6 +6,9 @@ export type ErrorCategory = 'rejected' | 'usage' | 'input' | 'conflict' | 'io';
 
 const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_USAGE', 'usage'],
+  // Malformed workflow and policy files are bad input, not rejections: listed before ERR_POLICY.
+  ['ERR_POLICY_INVALID', 'input'],
+  ['ERR_WORKFLOW_INVALID', 'input'],
   ['ERR_VERIFY', 'rejected'],
   ['ERR_CHAIN', 'rejected'],
   ['ERR_POLICY', 'rejected'],

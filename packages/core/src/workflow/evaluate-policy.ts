@@ -1,0 +1,80 @@
+/**
+ * Policy evaluation: one check per requirement of the customer's policy, against the chain's effective claims
+ * and the evidence verification gathered (log inclusion, proof of possession, CRLs, attestation times).
+ */
+import { isVendorClaimName, type Claims } from '../attestation/claims.js';
+import { checkClaimRequirement, describeClaimRequirement } from './claim-requirement.js';
+import { addDuration, formatDuration } from './duration.js';
+import type { EvidenceRule, Policy } from './policy.js';
+import { fail, pass, summarize, type EvaluationCheck, type EvaluationReport } from './report.js';
+
+/** What verification established about a chain, as policy evaluation needs it. */
+export interface PolicyEvidence {
+  /** The chain's effective claims (`mergeClaims` over the attestations in order). */
+  readonly claims: Claims;
+  /** Every attestation is in the transparency log (proofs verified); undefined when not checked. */
+  readonly logIncluded?: boolean | undefined;
+  /** The device proved it holds its IDevID key; undefined when not checked. */
+  readonly proofOfPossession?: boolean | undefined;
+  /** CRLs were supplied and every certificate of the chain was checked against them. */
+  readonly crlsChecked: boolean;
+  /** The attestations' predicate times, in chain order; needed when the policy sets `maxChainAge`. */
+  readonly chainTimes?: readonly Date[];
+  /** The evaluation time. */
+  readonly at: Date;
+}
+
+/**
+ * Evaluates a policy. Failures are checks with codes: ERR_POLICY_CLAIM_MISSING, ERR_POLICY_CLAIM_VALUE,
+ * ERR_POLICY_VENDOR_CLAIM, ERR_POLICY_LOG_INCLUSION, ERR_POLICY_POSSESSION, ERR_POLICY_REVOCATION,
+ * ERR_POLICY_CHAIN_AGE.
+ * @throws TypeError when `evidence.at` is not a valid Date
+ */
+export function evaluatePolicy(policy: Policy, evidence: PolicyEvidence): EvaluationReport {
+  if (!(evidence.at instanceof Date) || Number.isNaN(evidence.at.getTime())) throw new TypeError('evaluatePolicy: evidence.at must be a valid Date');
+  const checks: EvaluationCheck[] = [];
+  for (const req of policy.require) {
+    const name = `claim ${describeClaimRequirement(req)}`;
+    const outcome = checkClaimRequirement(req, evidence.claims);
+    if (outcome.ok) checks.push(pass(name, outcome.reason));
+    else checks.push(fail(name, outcome.problem === 'missing' ? 'ERR_POLICY_CLAIM_MISSING' : 'ERR_POLICY_CLAIM_VALUE', outcome.reason));
+  }
+  if (!policy.allowUnknownVendorClaims) checks.push(vendorCheck(policy, evidence.claims));
+  checks.push(evidenceCheck('logInclusion', policy.logInclusion, evidence.logIncluded, 'ERR_POLICY_LOG_INCLUSION', 'every attestation is in the log'));
+  checks.push(evidenceCheck('proofOfPossession', policy.proofOfPossession, evidence.proofOfPossession, 'ERR_POLICY_POSSESSION', 'the device proved it holds its identity key'));
+  checks.push(evidenceCheck('revocationCheck', policy.revocationCheck, evidence.crlsChecked || undefined, 'ERR_POLICY_REVOCATION', 'certificates were checked against CRLs'));
+  if (policy.maxChainAge !== undefined) checks.push(ageCheck(policy, evidence));
+  return summarize(checks);
+}
+
+function evidenceCheck(name: string, rule: EvidenceRule, value: boolean | undefined, code: string, what: string): EvaluationCheck {
+  if (value === true) return pass(name, what);
+  const missing = value === false ? `not established (${what}: no)` : 'not checked';
+  if (rule === 'optional') return pass(name, `optional; ${missing}`);
+  const advice: Record<string, string> = {
+    logInclusion: 'supply log inclusion proofs',
+    proofOfPossession: 'run a challenge against the device',
+    revocationCheck: 'supply CRLs',
+  };
+  return fail(name, code, `the policy requires ${name}, ${missing}; ${advice[name] ?? ''}`.trim());
+}
+
+function vendorCheck(policy: Policy, claims: Claims): EvaluationCheck {
+  const named = (claim: string): boolean =>
+    policy.knownVendorClaims.includes(claim) || policy.require.some((r) => r.path.vendor && (r.path.text === claim || r.path.text.startsWith(`${claim}.`)));
+  const unknown = Object.keys(claims).filter((k) => isVendorClaimName(k) && !named(k));
+  if (unknown.length === 0) return pass('vendorClaims', 'no unknown vendor claims');
+  return fail('vendorClaims', 'ERR_POLICY_VENDOR_CLAIM', `the policy does not accept unknown vendor claims: ${unknown.join(', ')}`);
+}
+
+function ageCheck(policy: Policy, evidence: PolicyEvidence): EvaluationCheck {
+  const limit = formatDuration(policy.maxChainAge!);
+  const times = (evidence.chainTimes ?? []).filter((t) => !Number.isNaN(t.getTime()));
+  if (times.length === 0) return fail('maxChainAge', 'ERR_POLICY_CHAIN_AGE', `the policy limits the chain's age to ${limit}, but no attestation times were supplied`);
+  const birth = new Date(Math.min(...times.map((t) => t.getTime())));
+  const deadline = addDuration(birth, policy.maxChainAge!);
+  if (evidence.at.getTime() > deadline.getTime()) {
+    return fail('maxChainAge', 'ERR_POLICY_CHAIN_AGE', `the chain began ${birth.toISOString()}, more than ${limit} before ${evidence.at.toISOString()}`);
+  }
+  return pass('maxChainAge', `the chain began ${birth.toISOString()}, within ${limit}`);
+}
