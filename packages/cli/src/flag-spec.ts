@@ -36,6 +36,10 @@ export const PROVISION_FLAGS = specs({
   lot: { type: 'string' as const, description: 'production lot, recorded' },
   template: { type: 'string' as const, description: 'certificate template', default: 'idevid' },
   out: { type: 'string' as const, description: 'folder for issued certificates (and generated keys)' },
+  party: { type: 'string' as const, description: "party signing the birth attestations (default: the store's only party)" },
+  to: { type: 'string' as const, description: 'first custodian: a party certificate file or party name (default: the signing party)' },
+  claims: { type: 'string' as const, description: 'claims file (JSON or YAML) for the birth attestations; see docs/claims.md' },
+  'no-attest': { type: 'boolean' as const, description: 'issue certificates only, without birth attestations', default: false },
   ...TEMPLATES_FLAG,
   ...PASSPHRASE_FLAGS,
 });

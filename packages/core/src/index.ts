@@ -56,3 +56,14 @@ export {
   type ParsedAttestation,
   type SignerIdKind,
 } from './attestation/cms.js';
+export { chainHead, signTransfer, birthStatement, deviceSubjectName, type ChainHead, type BirthInput, type TransferInput } from './custody/chain.js';
+export type { AttestationAppend, AppendResult } from './registry/ports.js';
+export { parseWorkflow, WORKFLOW_ROLES, type Workflow, type WorkflowStage, type WorkflowRole } from './workflow/workflow.js';
+export { evaluateWorkflow, type ChainStep, type WorkflowEvaluationOptions, type WorkflowReport } from './workflow/evaluate-workflow.js';
+export { matchSignerRule, matchSigners, partyName, type SignerRule, type CASignerRule, type PinnedSignerRule, type PartyIdentity, type WorkflowTrust } from './workflow/signer-rule.js';
+export { parsePolicy, builtinPolicyNames, type Policy, type EvidenceRule } from './workflow/policy.js';
+export { evaluatePolicy, type PolicyEvidence } from './workflow/evaluate-policy.js';
+export { checkClaimRequirement, describeClaimRequirement, type ClaimRequirement } from './workflow/claim-requirement.js';
+export { parseClaimPath, resolveClaimPath, type ClaimPath } from './workflow/claim-path.js';
+export { parseISODuration, addDuration, formatDuration, type Duration } from './workflow/duration.js';
+export type { EvaluationCheck, EvaluationReport } from './workflow/report.js';

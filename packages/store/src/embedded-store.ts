@@ -18,7 +18,8 @@ import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import { fromBase64, toBase64 } from '@custody/core/util/bytes';
-import type { Conflict, DeviceRecord } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@custody/core/registry/ports';
+import { createHash } from 'node:crypto';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 import { Journal } from './journal.js';
@@ -173,6 +174,7 @@ export class EmbeddedStore implements Store {
 
   async findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]> {
     const out: Conflict[] = [];
+    for (const idx of [this.serials, this.keys, this.certSerials]) idx.refresh();
     for (const c of candidates) {
       if (this.serials.get(c.serial)) out.push({ kind: 'serial', value: c.serial });
       if (this.keys.get(c.spkiSha256)) out.push({ kind: 'key', value: c.spkiSha256 });
@@ -192,10 +194,72 @@ export class EmbeddedStore implements Store {
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
       const docs = devices.map(toDoc);
-      const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
-      docs.forEach((d, i) => this.index(d, positions[i]!, false));
-      this.journal.writeWatermark(end);
+      this.writeDocs(docs, true);
       this.appendLots(docs);
+    });
+  }
+
+  /** The newest record of a device (call with the lock held for a consistent view). */
+  private readDoc(serial: string): { doc: DeviceDoc; pos: RecordPosition } | undefined {
+    const pos = this.serials.get(serial);
+    if (!pos) return undefined;
+    const rec = this.journal.readAt(pos) as JournalRecord;
+    if (rec.t !== 'device' || rec.d.serial !== serial) return undefined;
+    return { doc: rec.d, pos };
+  }
+
+  /** Writes new versions of device documents: one journal append, then the indexes. */
+  private writeDocs(docs: readonly DeviceDoc[], fresh: boolean): void {
+    if (docs.length === 0) return;
+    const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
+    docs.forEach((d, i) => this.index(d, positions[i]!, !fresh));
+    this.journal.writeWatermark(end);
+  }
+
+  async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
+    return this.withLock(() => {
+      const results: AppendResult[] = [];
+      const updated = new Map<string, DeviceDoc>();
+      for (const item of items) {
+        const current = updated.get(item.serial) ?? this.readDoc(item.serial)?.doc;
+        if (!current) {
+          results.push({ serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` });
+          continue;
+        }
+        const last = current.attestations.at(-1);
+        const lastHash = last === undefined ? null : createHash('sha256').update(Buffer.from(last, 'base64')).digest('hex');
+        if (lastHash !== item.prev) {
+          results.push({ serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` });
+          continue;
+        }
+        updated.set(item.serial, { ...current, attestations: [...current.attestations, toBase64(item.attestation)] });
+        results.push({ serial: item.serial, ok: true });
+      }
+      this.writeDocs([...updated.values()], false);
+      return results;
+    });
+  }
+
+  async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
+    return this.withLock(async () => {
+      const incoming = toDoc(device);
+      const current = this.readDoc(device.serial)?.doc;
+      if (!current) {
+        const conflicts = await this.findConflicts([incoming]);
+        if (conflicts.length > 0) throw new CustodyError(conflicts[0]!.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL', `${this.dir}: device ${device.serial}: its ${conflicts[0]!.kind === 'key' ? 'public key' : 'certificate serial'} is already recorded for another device`);
+        this.writeDocs([incoming], true);
+        return 'added';
+      }
+      if (current.certificate !== incoming.certificate) throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
+      const a = current.attestations;
+      const b = incoming.attestations;
+      const common = Math.min(a.length, b.length);
+      for (let i = 0; i < common; i++) {
+        if (a[i] !== b[i]) throw new CustodyError('ERR_FORK', `device ${device.serial}: attestation ${i} differs from the one recorded (the chain forked)`);
+      }
+      if (b.length <= a.length) return 'unchanged';
+      this.writeDocs([{ ...current, attestations: b }], false);
+      return 'extended';
     });
   }
 
@@ -206,12 +270,11 @@ export class EmbeddedStore implements Store {
   }
 
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
-    const pos = this.serials.get(serial);
-    if (!pos) return undefined;
-    const rec = this.journal.readAt(pos) as JournalRecord;
-    // The index keys on a hash prefix: make sure the record is really this device's.
-    if (rec.t !== 'device' || rec.d.serial !== serial) return undefined;
-    return fromDoc(rec.d, this.location);
+    // Another writer may have grown (replaced) the index file since this process opened it.
+    this.serials.refresh();
+    // readDoc checks the record's serial: the index keys on a hash prefix.
+    const found = this.readDoc(serial);
+    return found && fromDoc(found.doc, this.location);
   }
 
   /** Serials of a production lot, in the order they were recorded. */

@@ -19,9 +19,10 @@ export interface PartyRecord {
   name: string;
   organization?: string;
   certificate: string;
-  key: KeyRef;
-  /** Name of the CA in this store that issued the party certificate. */
-  ca: string;
+  /** Absent for another organisation's party, known here by its certificate only. */
+  key?: KeyRef;
+  /** Name of the CA in this store that issued the party certificate; absent for another organisation's. */
+  ca?: string;
   spkiSha256: string;
   certSha256: string;
   createdAt: string;

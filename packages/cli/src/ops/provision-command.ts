@@ -3,6 +3,7 @@ import { CustodyError } from '@custody/core/errors';
 import { keyProtection, loadTemplate, now, openStore, readPassphrase, storeCacheDir, templatesDir } from './context.js';
 import { provision, type ProvisionResult } from './provision.js';
 import { startProgress } from '../progress.js';
+import { readClaimsFile } from './parties.js';
 
 export interface ProvisionFlags {
   store: string;
@@ -18,6 +19,10 @@ export interface ProvisionFlags {
   templates?: string;
   'passphrase-file'?: string;
   'no-encrypt': boolean;
+  party?: string;
+  to?: string;
+  claims?: string;
+  'no-attest': boolean;
 }
 
 export interface CommandIO {
@@ -30,6 +35,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
   const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
   const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;
+  const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
   const store = await openStore(flags.store);
   const progress = startProgress(!io.json, 'provisioning');
   try {
@@ -45,11 +51,14 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
       out: flags.out,
       passphrase,
       deviceKeyProtection,
+      party: flags['no-attest'] ? false : flags.party,
+      to: flags.to,
+      claims,
       now: now(),
       onProgress: (done, n) => progress.update(done, n),
     });
     progress.stop();
-    io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}`);
+    io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`);
     return result;
   } finally {
     progress.stop();

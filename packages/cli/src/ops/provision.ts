@@ -10,6 +10,10 @@ import { provisionDevices, type ProvisionInput, type ProvisionedDevice } from '@
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
+import { signAttestationSync, signAttestation } from '@custody/core/attestation/cms';
+import { birthStatement } from '@custody/core/custody/chain';
+import type { Claims } from '@custody/core/attestation/claims';
+import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/types';
 import { loadKey, provider } from './context.js';
 
@@ -62,6 +66,11 @@ export interface ProvisionCommandOptions {
   lot?: string;
   out?: string;
   passphrase: string | undefined;
+  /** The party signing birth attestations: a name, or the store's only party; `false` for none. */
+  party?: string | false;
+  /** First custodian: a party certificate file or a party name (default: the signing party). */
+  to?: string;
+  claims?: Claims;
   /** Protection of device keys made on the line. */
   deviceKeyProtection?: KeyProtection;
   now: Date;
@@ -70,7 +79,9 @@ export interface ProvisionCommandOptions {
 
 export interface ProvisionResult {
   ca: string;
-  devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string }>;
+  /** The party that signed the birth attestations, when there were any. */
+  attestedBy?: string;
+  devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string; attested: boolean }>;
 }
 
 /** Runs one provisioning batch; certificates (and generated keys) are written to `out` only once recorded. */
@@ -81,6 +92,12 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
   const caInfo = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
   const caKey = loadKey(store, ca.key, o.passphrase);
   const organization = caInfo.subjectAttributes.find(([k]) => k === 'O')?.[1];
+  const hasParty = o.party !== false && (o.party !== undefined || (await store.listParties()).some((p) => p.key));
+  const attest = hasParty ? await loadSigner(store, o.party || undefined, o.passphrase) : undefined;
+  const to = attest ? (o.to ? (await resolveRecipient(store, o.to)).spkiSha256 : attest.signer.spkiSha256) : undefined;
+  const manufacturer = organization ?? caInfo.subjectText;
+  // node:crypto signs synchronously: skip a promise per device on the hot path.
+  const signBirth = attest && 'signSync' in provider ? signAttestationSync : undefined;
 
   const generatedKeys = new Map<string, PrivateKeyHandle>();
   let inputs: ProvisionInput[];
@@ -98,10 +115,11 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
   if (o.out) mkdirSync(o.out, { recursive: true });
   const factory = await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: o.now, vars: { organization, model: o.model ?? o.template.name, lot: o.lot } });
   const result: ProvisionResult = { ca: o.ca, devices: [] };
+  if (attest) result.attestedBy = attest.party.name;
   let done = 0;
   const release = (chunk: readonly ProvisionedDevice[]) => {
     for (const d of chunk) {
-      const entry: ProvisionResult['devices'][number] = { serial: d.serial, certSerial: d.certSerial, source: d.source };
+      const entry: ProvisionResult['devices'][number] = { serial: d.serial, certSerial: d.certSerial, source: d.source, attested: d.attestations.length > 0 };
       if (o.out) {
         entry.certificate = join(o.out, `${d.serial}.pem`);
         writeFileSync(entry.certificate, encodePEM(d.certificate, 'CERTIFICATE'));
@@ -125,6 +143,12 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     lot: o.lot,
     now: o.now,
     onCommitted: release,
+    birth: attest
+      ? async (d) => {
+          const statement = birthStatement({ serial: d.serial, manufacturer, certSha256: d.certSha256, signer: attest.signer, to: to!, claims: o.claims, now: o.now });
+          return signBirth ? signBirth(attest.signer, statement, o.now) : signAttestation(attest.signer, statement, o.now);
+        }
+      : undefined,
   });
   return result;
 }

@@ -30,6 +30,17 @@ export interface Conflict {
   value: string;
 }
 
+/** A new attestation for a recorded device, extending the chain whose newest attestation hashes to `prev`. */
+export interface AttestationAppend {
+  serial: string;
+  /** Hex SHA-256 of the attestation it extends. */
+  prev: string;
+  attestation: Uint8Array;
+}
+
+/** The outcome of one append: appended, or refused with a code and reason. */
+export type AppendResult = { serial: string; ok: true } | { serial: string; ok: false; code: string; message: string };
+
 export interface DeviceRegistry {
   /** Which of these serials / keys / certificate serials the registry already holds (advisory: no lock taken). */
   findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]>;
@@ -39,4 +50,16 @@ export interface DeviceRegistry {
    */
   commitDevices(devices: readonly DeviceRecord[]): Promise<void>;
   getDevice(serial: string): Promise<DeviceRecord | undefined>;
+  /**
+   * Appends attestations, each device on its own: one whose chain no longer ends at `prev` is refused with
+   * ERR_FORK (a second transfer from the same point), an unknown device with ERR_DEVICE_UNKNOWN. Durable
+   * before returning.
+   */
+  appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]>;
+  /**
+   * Records a device learnt from a bundle (already verified by the caller): new, or a longer chain of a known
+   * device. A chain that disagrees with the recorded one is refused with ERR_FORK.
+   * @returns 'added', 'extended' or 'unchanged'
+   */
+  importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'>;
 }

@@ -1,0 +1,45 @@
+import { Flags } from '@oclif/core';
+import { EXIT_CODES } from '@custody/core';
+import { BaseCommand } from '../../base-command.js';
+import { now, openStore, readPassphrase } from '../../ops/context.js';
+import { failureOf, selectDevices, transferDevices, type TransferResult } from '../../ops/handoff.js';
+import { readClaimsFile } from '../../ops/parties.js';
+
+export default class DevicesHandoff extends BaseCommand {
+  static override summary = 'Countersign the handoff of one device, a lot, or a list, to the next party.';
+  static override examples = [
+    '<%= config.bin %> devices handoff --serial ACME-000001 --party acme-factory --to northwind.pem',
+    '<%= config.bin %> devices handoff --lot L2026-11 --party northwind-integration --to contoso.pem --claims integrated.json',
+  ];
+
+  static override flags = {
+    serial: Flags.string({ description: 'device serial (repeatable)', multiple: true }),
+    lot: Flags.string({ description: 'every device of a production lot' }),
+    list: Flags.string({ description: 'file with one serial a line' }),
+    party: Flags.string({ description: "signing party, the current custodian (default: the store's only party)" }),
+    to: Flags.string({ description: 'next custodian: party certificate file, or a party name known to the store', required: true }),
+    claims: Flags.string({ description: 'claims file (JSON or YAML): what this party did to the device' }),
+    stage: Flags.string({ description: 'workflow stage name to record' }),
+    'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' }),
+  };
+
+  async run(): Promise<TransferResult> {
+    const { flags } = await this.parse(DevicesHandoff);
+    const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
+    const store = await openStore(flags.store);
+    try {
+      const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
+      const r = await transferDevices(store, { kind: 'handoff', serials, party: flags.party, to: flags.to, claims, stage: flags.stage, passphrase: readPassphrase(flags['passphrase-file']), now: now() });
+      for (const x of r.results) this.log(x.ok ? `${x.serial}  handed from "${r.party}" to "${r.to}" (attestation ${x.seq})` : `${x.serial}  REFUSED ${x.code}: ${x.message}`);
+      const failure = failureOf(r);
+      if (failure && !this.jsonEnabled()) throw failure;
+      if (failure) {
+        process.stdout.write(JSON.stringify({ ...r, error: { code: failure.code, message: failure.message } }, null, 2) + '\n');
+        this.exit(EXIT_CODES[failure.category]);
+      }
+      return r;
+    } finally {
+      await store.close();
+    }
+  }
+}

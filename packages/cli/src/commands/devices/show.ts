@@ -1,0 +1,21 @@
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { openStore } from '../../ops/context.js';
+import { formatDeviceView, showDevice, type DeviceView } from '../../ops/show.js';
+
+export default class DevicesShow extends BaseCommand {
+  static override summary = "A device's chain of custody in words: one stage a line, who, to whom, when, what was claimed.";
+  static override args = { serial: Args.string({ description: 'device serial', required: true }) };
+
+  async run(): Promise<DeviceView> {
+    const { args, flags } = await this.parse(DevicesShow);
+    const store = await openStore(flags.store);
+    try {
+      const view = await showDevice(store, args.serial);
+      for (const line of formatDeviceView(view)) this.log(line);
+      return view;
+    } finally {
+      await store.close();
+    }
+  }
+}

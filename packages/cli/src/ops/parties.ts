@@ -1,0 +1,96 @@
+/** Parties as signers and recipients of attestations. */
+import { existsSync, readFileSync } from 'node:fs';
+// Deep imports: on the lean launcher's path (see context.ts).
+import { CustodyError } from '@custody/core/errors';
+import { createAttestationSigner, type AttestationSigner } from '@custody/core/attestation/cms';
+import { parseClaims, type Claims } from '@custody/core/attestation/claims';
+import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
+import { readCertificateInfo } from '@custody/core/x509/certificate-info';
+import { toHex } from '@custody/core/util/bytes';
+import type { PartyRecord, Store } from '@custody/store/types';
+import { loadKey, provider } from './context.js';
+
+/**
+ * The attestation signer of one of the store's own parties: `name`, or the only party holding a key.
+ * @throws ERR_USAGE_PARTY when the party is unknown, has no key here, or the choice is ambiguous
+ */
+export async function loadSigner(store: Store, name: string | undefined, passphrase: string | undefined): Promise<{ party: PartyRecord; signer: AttestationSigner }> {
+  const own = (await store.listParties()).filter((p) => p.key);
+  const party = name === undefined ? (own.length === 1 ? own[0] : undefined) : own.find((p) => p.name === name);
+  if (!party) {
+    const names = own.map((p) => p.name).join(', ') || 'none';
+    throw new CustodyError('ERR_USAGE_PARTY', name === undefined ? `give --party (this store's parties with keys: ${names})` : `no party "${name}" with a key in ${store.location} (parties with keys: ${names})`);
+  }
+  const certificate = decodePEM(party.certificate, ['CERTIFICATE']);
+  const signer = await createAttestationSigner({ certificate, key: loadKey(store, party.key!, passphrase), provider });
+  return { party, signer };
+}
+
+/**
+ * The SPKI SHA-256 of a recipient given as a certificate file or as a party name known to the store.
+ * @throws ERR_INPUT_READ, ERR_CERT_PARSE (naming the file), ERR_USAGE_PARTY
+ */
+export async function resolveRecipient(store: Store, to: string): Promise<{ spkiSha256: string; label: string }> {
+  if (existsSync(to)) {
+    let info;
+    try {
+      info = readCertificateInfo(derOrPEM(readFileSync(to), ['CERTIFICATE']));
+    } catch (e) {
+      throw e instanceof CustodyError ? e.withFile(to) : e;
+    }
+    return { spkiSha256: toHex(await provider.digest('SHA-256', info.spki)), label: info.subjectText };
+  }
+  const party = await store.getParty(to);
+  if (!party) throw new CustodyError('ERR_USAGE_PARTY', `--to ${to}: neither a certificate file nor a party known to ${store.location}`);
+  return { spkiSha256: party.spkiSha256, label: party.name };
+}
+
+/**
+ * Reads a claims file (JSON, or YAML for .yaml/.yml) and validates it against the vocabulary.
+ * @throws ERR_INPUT_READ, ERR_CLAIMS_* and ERR_CLAIMS_FILE naming the file
+ */
+export async function readClaimsFile(file: string): Promise<Claims> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+  let value: unknown;
+  try {
+    value = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
+  } catch (e) {
+    throw new CustodyError('ERR_CLAIMS_FILE', `${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${(e as Error).message.split('\n')[0]})`, { file });
+  }
+  try {
+    return parseClaims(value);
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(file) : e;
+  }
+}
+
+/**
+ * Records another organisation's party by its certificate, so that `--to NAME` and reports can name it.
+ * @throws ERR_CONFLICT_NAME, ERR_CERT_PARSE
+ */
+export async function importParty(store: Store, name: string, file: string, now: Date): Promise<PartyRecord> {
+  let der: Uint8Array;
+  try {
+    der = derOrPEM(readFileSync(file), ['CERTIFICATE']);
+    readCertificateInfo(der);
+  } catch (e) {
+    if (e instanceof CustodyError) throw e.withFile(file);
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+  const info = readCertificateInfo(der);
+  const record: PartyRecord = {
+    name,
+    organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1],
+    certificate: encodePEM(der, 'CERTIFICATE'),
+    spkiSha256: toHex(await provider.digest('SHA-256', info.spki)),
+    certSha256: toHex(await provider.digest('SHA-256', der)),
+    createdAt: now.toISOString(),
+  };
+  await store.addParty(record);
+  return record;
+}
