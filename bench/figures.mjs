@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM } from '@custody/core';
+import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, birthStatement } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { EmbeddedStore } from '@custody/store';
 import { createCA, createParty } from '../packages/cli/dist/ops/ca.js';
@@ -86,11 +86,19 @@ async function factoryFor(store) {
   return CertificateFactory.create({ template: await loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
 }
 
+/** The birth-attestation hook of provisioning, signed by the store's factory party. */
+async function birthFor(store, now) {
+  const party = await store.getParty('factory');
+  const signer = await createAttestationSigner({ certificate: decodePEM(party.certificate, ['CERTIFICATE']), key: loadKey(store, party.key, PASS), provider });
+  return async (d) => signAttestationSync(signer, birthStatement({ serial: d.serial, manufacturer: 'Bench', certSha256: d.certSha256, signer, to: signer.spkiSha256, now }), now);
+}
+
 async function provisionFigures(n, tmp) {
   const store = await makeStore(join(tmp, 'prov'));
   const factory = await factoryFor(store);
   const inputs = await makeCSRs(n, 'P');
-  const opts = { factory, registry: store, provider, issuerName: 'issuing', now: new Date(), model: 'B1' };
+  const now = new Date();
+  const opts = { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth: await birthFor(store, now) };
   const devicesPerSec = await perSecAsync(n, () => provisionDevices(inputs, opts));
   // Certificates alone, from prepared (parsed) requests.
   const prepared = (await makeCSRs(Math.min(n, 2000), 'Q')).map((x) => ({ spki: parseCSR(x.csr).spki, serial: x.source }));
@@ -108,7 +116,8 @@ async function provisionFigures(n, tmp) {
 async function storeWriteMs(size, reps, tmp, name) {
   const store = await makeStore(join(tmp, name));
   const factory = await factoryFor(store);
-  const opts = { factory, registry: store, provider, issuerName: 'issuing', now: new Date(), chunkSize: 2048 };
+  const now = new Date();
+  const opts = { factory, registry: store, provider, issuerName: 'issuing', now, chunkSize: 2048, birth: await birthFor(store, now) };
   const fill = [];
   for (let i = 0; i < size; i++) {
     const kp = await provider.generateKeyPair('P-256');
@@ -167,3 +176,14 @@ export async function figures({ quick, only }) {
   return out;
 }
 
+
+/** A prepared provisioning batch for profiling (bench/profile-provision.mjs). */
+export async function profileTarget(n) {
+  const tmp = mkdtempSync(join(tmpdir(), 'custody-prof-'));
+  const store = await makeStore(join(tmp, 'prov'));
+  const factory = await factoryFor(store);
+  const inputs = await makeCSRs(n, 'P');
+  const now = new Date();
+  const opts = { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth: await birthFor(store, now) };
+  return { run: () => provisionDevices(inputs, opts).finally(() => rmSync(tmp, { recursive: true, force: true })), inputs, opts, store };
+}

@@ -136,24 +136,24 @@ export function readBitStringBytes(t: TLV): Uint8Array {
 
 // ---- writer ----
 
-function lengthBytes(n: number): Uint8Array {
-  if (n < 0x80) return Uint8Array.of(n);
-  const out: number[] = [];
-  while (n > 0) {
-    out.unshift(n & 0xff);
-    n = Math.floor(n / 256);
-  }
-  return Uint8Array.from([0x80 | out.length, ...out]);
-}
 
-/** One TLV around the concatenation of `parts`. */
+/** One TLV around the concatenation of `parts`: one allocation, each part copied once. */
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const body = parts.length === 1 ? parts[0]! : concatBytes(...parts);
-  const len = lengthBytes(body.length);
-  const out = new Uint8Array(1 + len.length + body.length);
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const lenBytes = n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 5;
+  const out = new Uint8Array(1 + lenBytes + n);
   out[0] = tag;
-  out.set(len, 1);
-  out.set(body, 1 + len.length);
+  if (lenBytes === 1) out[1] = n;
+  else {
+    out[1] = 0x80 | (lenBytes - 1);
+    for (let i = lenBytes - 1, v = n; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
+  }
+  let o = 1 + lenBytes;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 

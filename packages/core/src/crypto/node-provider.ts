@@ -3,6 +3,7 @@
  * here, against about 6% of that through @peculiar/webcrypto, which re-imports the key on every call).
  * This is the only file in core that imports a Node module.
  */
+import * as nodeCrypto from 'node:crypto';
 import {
   createHash,
   createPrivateKey,
@@ -18,6 +19,8 @@ import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, Pu
 import { curveHash } from './provider.js';
 
 const NODE_CURVE: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
 const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384' };
 
 /**
@@ -163,7 +166,8 @@ export class NodeCryptoProvider implements CryptoProvider {
   }
 
   digestSync(hash: HashName, data: Uint8Array): Uint8Array {
-    const d = createHash(NODE_HASH[hash]).update(data).digest();
+    // crypto.hash (Node 20.12+) skips the Hash object of createHash: it shows on hot paths.
+    const d = oneShotHash ? oneShotHash(NODE_HASH[hash], data, 'buffer') : createHash(NODE_HASH[hash]).update(data).digest();
     return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
   }
 

@@ -9,7 +9,7 @@ import { CustodyError } from '../errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { toHex } from '../util/bytes.js';
 import { parseCSR, verifyCSR } from '../x509/csr.js';
-import type { CertificateFactory } from '../x509/certificate-factory.js';
+import { syncCrypto, type CertificateFactory } from '../x509/certificate-factory.js';
 import type { DeviceRecord, DeviceRegistry } from '../registry/ports.js';
 
 /** Device serials: safe in a subject (PrintableString), in a file name and in a URL. */
@@ -62,6 +62,7 @@ function inputError(e: unknown, source: string): never {
  */
 export async function prepareProvisioning(inputs: readonly ProvisionInput[], registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
   const out: Prepared[] = [];
+  const sync = syncCrypto(provider);
   const serials = new Map<string, string>();
   const keys = new Map<string, string>();
   for (const input of inputs) {
@@ -81,7 +82,7 @@ export async function prepareProvisioning(inputs: readonly ProvisionInput[], reg
     } catch (e) {
       inputError(e, input.source);
     }
-    const spkiSha256 = toHex(await provider.digest('SHA-256', spki));
+    const spkiSha256 = toHex(sync ? sync.digestSync('SHA-256', spki) : await provider.digest('SHA-256', spki));
     const seenSerial = serials.get(serial);
     if (seenSerial !== undefined) throw new CustodyError('ERR_DUPLICATE_SERIAL', `${input.source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, { file: input.source });
     const seenKey = keys.get(spkiSha256);
@@ -109,14 +110,16 @@ export async function prepareProvisioning(inputs: readonly ProvisionInput[], reg
 export async function provisionDevices(inputs: readonly ProvisionInput[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
   const { factory, registry, provider } = opts;
   const prepared = await prepareProvisioning(inputs, registry, provider);
-  const chunkSize = opts.chunkSize ?? 256;
+  const chunkSize = opts.chunkSize ?? 512;
   const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const all: ProvisionedDevice[] = [];
+  const sync = syncCrypto(provider);
   for (let i = 0; i < prepared.length; i += chunkSize) {
     const chunk: ProvisionedDevice[] = [];
     for (const p of prepared.slice(i, i + chunkSize)) {
-      const cert = await factory.issue({ spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } });
-      const certSha256 = toHex(await provider.digest('SHA-256', cert.der));
+      const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } };
+      const cert = sync ? factory.issueSync(req, sync) : await factory.issue(req);
+      const certSha256 = toHex(sync ? sync.digestSync('SHA-256', cert.der) : await provider.digest('SHA-256', cert.der));
       const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];
       const record: ProvisionedDevice = {
         source: p.source,

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/** Profiles one provisioning batch (CPU profile of the batch only): node bench/profile-provision.mjs [N] */
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { profileTarget } from './figures.mjs';
+
+const n = Number(process.argv[2] ?? 3000);
+const { run } = await profileTarget(n);
+const session = new Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.start');
+const t0 = performance.now();
+await run();
+const ms = performance.now() - t0;
+const { profile } = await session.post('Profiler.stop');
+writeFileSync('bench/out-provision.cpuprofile', JSON.stringify(profile));
+const self = new Map();
+const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+profile.samples.forEach((id, i) => {
+  const f = byId.get(id).callFrame;
+  const k = `${f.functionName || '(anon)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber}`;
+  self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+console.log(`${n} devices in ${ms.toFixed(0)} ms: ${((ms * 1000) / n).toFixed(0)} us/device`);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(((v / 1000 / n) * 1000).toFixed(1).padStart(8), 'us/dev', k);

@@ -1,0 +1,84 @@
+/**
+ * The compact form of a detached attestation: only the signature. For an attestation made the way
+ * `signAttestation` makes it on a P-256 key (the custody default), every other byte of the shell follows from
+ * the statement and the signer certificate (RFC 5652 5.1, 5.3, 5.4; RFC 5754 2; RFC 5758 3.2):
+ *
+ * ```asn1
+ * version          3 with a subjectKeyIdentifier sid (the certificate has an SKI), 1 with issuerAndSerialNumber
+ * digestAlgorithms SET { sha256 }                   eContentType id-data
+ * SignerInfo ::= SEQUENCE { version, sid, sha256,
+ *   signedAttrs [0] { contentType id-data, signingTime = predicate.time, messageDigest = SHA-256(statement) },
+ *   ecdsa-with-SHA256, signature OCTET STRING }      -- the only stored part
+ * ```
+ *
+ * `createBundle` uses the compact form only after checking that expanding it gives the original shell byte for
+ * byte, and keeps the whole shell otherwise (P-384 keys, a signing-time other than the statement time, a
+ * forced issuerAndSerialNumber sid). Expansion is deterministic, and the result is parsed and verified like any
+ * attestation, so a wrong expansion can only fail verification, never pass it.
+ */
+import { children, explicit, generalizedTime, octetString, oid, readOne, seq, setOf, smallInt, TAG, tlv, utcTime } from '../asn1/der.js';
+import { OID } from '../asn1/oids.js';
+import { algId, attribute } from '../attestation/cms-common.js';
+import { readSignerCertificate } from '../attestation/signer-certificate.js';
+import { encodeStatement, type Statement } from '../attestation/statement.js';
+import { CustodyError } from '../errors.js';
+import { equalBytes } from '../util/bytes.js';
+import { sha256 as pureSha256 } from '../util/sha256.js';
+import { readShell } from './detach-attestation.js';
+
+/** SHA-256 of some bytes; callers on the server pass a native one. */
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+
+const P256_ALG = seq(oid(OID.ecPublicKey), oid(OID.prime256v1));
+const SIGNED_DATA = oid(OID.signedData);
+const DATA = oid(OID.data);
+const SHA256_ALG = algId(OID.sha256);
+const ECDSA_SHA256_ALG = algId(OID.ecdsaWithSHA256);
+const CT_ATTR = attribute(OID.contentType, DATA);
+
+function bad(what: string, cause?: unknown): CustodyError {
+  return new CustodyError('ERR_BUNDLE_ATTESTATION', `attestation: ${what}`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * The shell a compact attestation stands for.
+ * @throws ERR_BUNDLE_ATTESTATION when the signer certificate is unreadable or its key is not P-256;
+ *   ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for a malformed statement
+ */
+export function expandShell(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): Uint8Array {
+  const cert = readSignerCertificate(certificate, 'ERR_BUNDLE_ATTESTATION');
+  if (!startsWith(readOne(cert.spki).value, P256_ALG)) throw bad('the compact form needs a P-256 signer key');
+  const time = new Date(statement.predicate.time);
+  if (Number.isNaN(time.getTime())) throw bad('the statement time is not a time');
+  const y = time.getUTCFullYear();
+  const signingTime = attribute(OID.signingTime, y >= 1950 && y <= 2049 ? utcTime(time) : generalizedTime(time));
+  const digest = attribute(OID.messageDigest, octetString(sha256(encodeStatement(statement))));
+  const attrs = setOf(CT_ATTR, signingTime, digest);
+  attrs[0] = 0xa0; // signedAttrs [0] IMPLICIT SET OF Attribute
+  const ski = cert.subjectKeyId;
+  const version = smallInt(ski ? 3 : 1);
+  const sid = ski ? tlv(0x80, ski) : seq(cert.issuer, cert.serial);
+  const signerInfo = seq(version, sid, SHA256_ALG, attrs, ECDSA_SHA256_ALG, octetString(signature));
+  return seq(SIGNED_DATA, explicit(0, seq(version, setOf(SHA256_ALG), seq(DATA), setOf(signerInfo))));
+}
+
+function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  return b.length >= prefix.length && equalBytes(b.subarray(0, prefix.length), prefix);
+}
+
+/**
+ * The signature of a shell when the compact form rebuilds that shell exactly; undefined otherwise.
+ * @throws ERR_BUNDLE_ATTESTATION for a malformed shell
+ */
+export function compactSignature(shell: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): Uint8Array | undefined {
+  const parts = readShell(shell);
+  const si = readOne(parts.signerInfos.value, TAG.SEQUENCE);
+  const fields = children(si.value);
+  const sig = fields[fields.length - 1];
+  if (!sig || sig.tag !== TAG.OCTET_STRING) return undefined;
+  try {
+    return equalBytes(expandShell(sig.value, statement, certificate, sha256), shell) ? sig.value.slice() : undefined;
+  } catch {
+    return undefined;
+  }
+}

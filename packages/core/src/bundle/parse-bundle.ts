@@ -1,0 +1,125 @@
+/**
+ * Reading bundles: a strict parse of the v1 JSON (docs/bundle.md). Every field typed, no unknown field, strict
+ * base64, indexes in range, no certificate twice, and limits on sizes and counts checked before any work that
+ * scales with them. Whatever is wrong is named: `bundle: attestations[1].statement.predicate.to must be ...`.
+ */
+import { validateStatement, type Statement } from '../attestation/statement.js';
+import { CustodyError } from '../errors.js';
+import { fromBase64 } from '../util/bytes.js';
+import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
+import { readShell } from './detach-attestation.js';
+import { checkBundleModel } from './encode-bundle.js';
+
+function malformed(field: string, what: string, cause?: unknown): CustodyError {
+  return new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: ${field} ${what}`, cause === undefined ? {} : { cause });
+}
+
+type JSONObject = Record<string, unknown>;
+
+function object(v: unknown, field: string, required: readonly string[], optional: readonly string[] = []): JSONObject {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(field, 'must be a JSON object');
+  const o = v as JSONObject;
+  for (const k of required) if (!Object.hasOwn(o, k)) throw malformed(`${field === 'bundle' ? '' : `${field}.`}${k}`, 'is missing');
+  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) throw malformed(`${field === 'bundle' ? '' : `${field}.`}${k}`, 'is not a known field');
+  return o;
+}
+
+function array(v: unknown, field: string, max: number, min = 0): unknown[] {
+  if (!Array.isArray(v)) throw malformed(field, 'must be an array');
+  if (v.length > max) throw malformed(field, `holds ${v.length} entries, at most ${max} allowed`);
+  if (v.length < min) throw malformed(field, `must hold at least ${min} entr${min === 1 ? 'y' : 'ies'}`);
+  return v;
+}
+
+function count(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw malformed(field, 'must be an integer >= 0');
+  return v;
+}
+
+function base64(v: unknown, field: string, maxLength: number, derSequence: boolean): Uint8Array {
+  if (typeof v !== 'string') throw malformed(field, 'must be a base64 string');
+  if (v.length > maxLength) throw malformed(field, `is ${v.length} base64 characters, at most ${maxLength} allowed`);
+  const bytes = fromBase64(v);
+  if (!bytes || bytes.length === 0) throw malformed(field, 'is not canonical standard base64');
+  if (derSequence && bytes[0] !== 0x30) throw malformed(field, 'is not a DER SEQUENCE');
+  return bytes;
+}
+
+function statementField(v: unknown, field: string): Statement {
+  try {
+    return validateStatement(v);
+  } catch (e) {
+    throw malformed(`${field}:`, (e as Error).message, e);
+  }
+}
+
+function attestation(v: unknown, i: number, nCerts: number): BundleAttestation {
+  const field = `attestations[${i}]`;
+  const o = object(v, field, ['signer', 'statement'], ['cms', 'signature']);
+  if (Object.hasOwn(o, 'cms') === Object.hasOwn(o, 'signature')) throw malformed(field, 'needs exactly one of "cms" and "signature"');
+  const signer = count(o.signer, `${field}.signer`);
+  if (signer >= nCerts) throw malformed(`${field}.signer`, `must be a certificate index from 0 to ${nCerts - 1}`);
+  const statement = statementField(o.statement, `${field}.statement`);
+  if (Object.hasOwn(o, 'signature')) {
+    const signature = base64(o.signature, `${field}.signature`, BUNDLE_LIMITS.maxSignatureBase64, true);
+    return { signer, statement, signature };
+  }
+  const shell = base64(o.cms, `${field}.cms`, BUNDLE_LIMITS.maxShellBase64, true);
+  try {
+    readShell(shell);
+  } catch (e) {
+    throw malformed(`${field}.cms`, `is not a detached attestation (${(e as Error).message})`, e);
+  }
+  return { signer, statement, shell };
+}
+
+function log(v: unknown, nAttestations: number): BundleLog {
+  const o = object(v, 'log', ['checkpoint', 'proofs']);
+  if (typeof o.checkpoint !== 'string' || o.checkpoint.length === 0) throw malformed('log.checkpoint', 'must be a non-empty string');
+  if (o.checkpoint.length > BUNDLE_LIMITS.maxCheckpointLength) throw malformed('log.checkpoint', `is longer than ${BUNDLE_LIMITS.maxCheckpointLength} characters`);
+  const proofs = array(o.proofs, 'log.proofs', BUNDLE_LIMITS.maxAttestations).map((p, i): BundleInclusionProof => {
+    const f = `log.proofs[${i}]`;
+    const po = object(p, f, ['attestation', 'leafIndex', 'treeSize', 'hashes']);
+    const att = count(po.attestation, `${f}.attestation`);
+    if (att >= nAttestations) throw malformed(`${f}.attestation`, `must be an attestation index from 0 to ${nAttestations - 1}`);
+    const leafIndex = count(po.leafIndex, `${f}.leafIndex`);
+    const treeSize = count(po.treeSize, `${f}.treeSize`);
+    if (leafIndex >= treeSize) throw malformed(`${f}.leafIndex`, 'must be less than treeSize');
+    const hashes = array(po.hashes, `${f}.hashes`, BUNDLE_LIMITS.maxProofHashes).map((h, j) => {
+      const b = base64(h, `${f}.hashes[${j}]`, 64, false);
+      if (b.length !== 32) throw malformed(`${f}.hashes[${j}]`, 'must be a 32-byte SHA-256 hash');
+      return b;
+    });
+    return { attestation: att, leafIndex, treeSize, hashes };
+  });
+  return { checkpoint: o.checkpoint, proofs };
+}
+
+/**
+ * Strict parse of bundle text (v1).
+ * @throws ERR_BUNDLE_MALFORMED naming the field: not JSON, too large, wrong version, unknown or missing field,
+ *   wrong type, bad base64, index out of range, repeated certificate, too many entries, malformed statement or
+ *   detached CMS
+ */
+export function parseBundle(text: string): Bundle {
+  if (typeof text !== 'string') throw new TypeError('parseBundle: text must be a string');
+  if (text.length > BUNDLE_LIMITS.maxTextLength) throw malformed('bundle', `is ${text.length} characters, at most ${BUNDLE_LIMITS.maxTextLength} allowed`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw malformed('bundle', 'is not JSON (truncated or corrupted)', e);
+  }
+  const o = object(json, 'bundle', ['version', 'certificates', 'attestations'], ['crls', 'log']);
+  if (o.version !== BUNDLE_VERSION) throw malformed('version', `${JSON.stringify(o.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
+  const certificates = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1).map((c, i) =>
+    base64(c, `certificates[${i}]`, BUNDLE_LIMITS.maxCertificateBase64, true),
+  );
+  const rawAtts = array(o.attestations, 'attestations', BUNDLE_LIMITS.maxAttestations, 1);
+  const attestations = rawAtts.map((a, i) => attestation(a, i, certificates.length));
+  const bundle: { -readonly [K in keyof Bundle]: Bundle[K] } = { version: BUNDLE_VERSION, certificates, attestations };
+  if (Object.hasOwn(o, 'crls')) bundle.crls = array(o.crls, 'crls', BUNDLE_LIMITS.maxCRLs).map((c, i) => base64(c, `crls[${i}]`, BUNDLE_LIMITS.maxCRLBase64, true));
+  if (Object.hasOwn(o, 'log')) bundle.log = log(o.log, attestations.length);
+  checkBundleModel(bundle);
+  return bundle;
+}

@@ -1,0 +1,158 @@
+/**
+ * Signed tree heads as C2SP tlog-checkpoints (c2sp.org/tlog-checkpoint): a signed note whose text is
+ * `<origin>\n<tree size>\n<base64 root hash>\n` and optional non-empty extension lines, signed by the log's
+ * ECDSA P-256 key (signature type 0x02, see `verifier-key.ts`). Signing and verifying go through the
+ * CryptoProvider, which speaks P1363; the note carries DER, converted by the strict codec.
+ */
+import { logError } from './log-errors.js';
+import { encodeSignedNote, isNoteKeyName, parseSignedNote, type NoteSignature } from './signed-note.js';
+import { ecdsaNoteKeyId, type VerifierKey } from './verifier-key.js';
+import { CustodyError } from '../errors.js';
+import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
+import type { CryptoProvider, PrivateKeyHandle } from '../crypto/provider.js';
+import { fromBase64, toBase64, utf8 } from '../util/bytes.js';
+
+/** The tree head a checkpoint states. */
+export interface Checkpoint {
+  readonly origin: string;
+  readonly treeSize: number;
+  /** The RFC 6962 root, 32 bytes. */
+  readonly rootHash: Uint8Array;
+  readonly extensions: readonly string[];
+}
+
+/** A parsed, not yet verified, signed checkpoint. */
+export interface SignedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  readonly text: string;
+  readonly signatures: readonly NoteSignature[];
+}
+
+/** A log's signing key and the key name its signature lines carry (the origin, by convention). */
+export interface CheckpointSigner {
+  readonly name: string;
+  readonly key: PrivateKeyHandle;
+}
+
+/** A checkpoint whose signatures by trusted keys all verified. */
+export interface VerifiedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  /** Names of the trusted keys whose signatures verified (at least one). */
+  readonly verifiedBy: readonly string[];
+}
+
+const HASH_BYTES = 32;
+
+function bad(why: string): Error {
+  return logError('ERR_LOG_CHECKPOINT', `checkpoint: ${why}`);
+}
+
+function badSignature(why: string, cause?: unknown): Error {
+  return logError('ERR_LOG_CHECKPOINT_SIGNATURE', `checkpoint: ${why}`, cause);
+}
+
+/**
+ * The checkpoint's note text.
+ * @throws CustodyError ERR_LOG_CHECKPOINT when the origin is empty or holds a newline, the size is not a
+ * non-negative safe integer, the root is not 32 bytes, or an extension line is empty or holds a newline.
+ */
+export function encodeCheckpoint(cp: Checkpoint): string {
+  if (cp.origin === '' || cp.origin.includes('\n')) throw bad('the origin must be one non-empty line');
+  if (!Number.isSafeInteger(cp.treeSize) || cp.treeSize < 0) throw bad(`tree size ${cp.treeSize} is not a non-negative integer`);
+  if (cp.rootHash.length !== HASH_BYTES) throw bad(`the root hash has ${cp.rootHash.length} bytes, not ${HASH_BYTES}`);
+  for (const e of cp.extensions) if (e === '' || e.includes('\n')) throw bad('extension lines must be non-empty single lines');
+  return [cp.origin, String(cp.treeSize), toBase64(cp.rootHash), ...cp.extensions].map((l) => `${l}\n`).join('');
+}
+
+/**
+ * Parses a checkpoint's note text strictly: at least three lines, a decimal size without leading zeros, a
+ * canonical base64 32-byte root, non-empty extension lines.
+ * @throws CustodyError ERR_LOG_CHECKPOINT on any deviation.
+ */
+export function parseCheckpointText(text: string): Checkpoint {
+  if (!text.endsWith('\n')) throw bad('the text does not end in a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines.length < 3) throw bad(`expected origin, size and root hash lines, got ${lines.length} line(s)`);
+  const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]];
+  if (origin === '') throw bad('empty origin');
+  if (!/^(0|[1-9][0-9]*)$/.test(size)) throw bad(`tree size ${JSON.stringify(size)} is not a decimal number without leading zeros`);
+  const treeSize = Number(size);
+  if (!Number.isSafeInteger(treeSize)) throw bad(`tree size ${size} is too large`);
+  const rootHash = fromBase64(root);
+  if (rootHash === undefined) throw bad(`root hash ${JSON.stringify(root)} is not canonical base64`);
+  if (rootHash.length !== HASH_BYTES) throw bad(`the root hash has ${rootHash.length} bytes, not ${HASH_BYTES}`);
+  if (extensions.some((e) => e === '')) throw bad('empty extension line');
+  return { origin, treeSize, rootHash, extensions };
+}
+
+/**
+ * Parses a signed checkpoint (note text and signature lines) without verifying it.
+ * @throws CustodyError ERR_LOG_CHECKPOINT when the note or its text is malformed or carries no signature.
+ */
+export function parseCheckpoint(note: string | Uint8Array): SignedCheckpoint {
+  const parsed = parseSignedNote(note);
+  return { checkpoint: parseCheckpointText(parsed.text), text: parsed.text, signatures: parsed.signatures };
+}
+
+/**
+ * Signs `cp` with the log key: the complete signed note, one signature line.
+ * @throws CustodyError ERR_LOG_CHECKPOINT when the checkpoint or key name is invalid; ERR_KEY_ALGORITHM when
+ * the key is not P-256; whatever the provider throws when signing fails.
+ */
+export async function signCheckpoint(cp: Checkpoint, signer: CheckpointSigner, crypto: CryptoProvider): Promise<string> {
+  if (signer.key.curve !== 'P-256') {
+    throw new CustodyError('ERR_KEY_ALGORITHM', `checkpoint key ${signer.name} is on ${signer.key.curve}; note signature type 0x02 here is P-256`);
+  }
+  if (!isNoteKeyName(signer.name)) throw bad(`invalid key name ${JSON.stringify(signer.name)}`);
+  const text = encodeCheckpoint(cp);
+  const p1363 = await crypto.sign(signer.key, utf8(text));
+  const signature = ecdsaP1363ToDER(p1363);
+  return encodeSignedNote({ text, signatures: [{ keyName: signer.name, keyId: ecdsaNoteKeyId(signer.key.spki), signature }] });
+}
+
+async function verifyOne(sig: NoteSignature, key: VerifierKey, message: Uint8Array, crypto: CryptoProvider): Promise<void> {
+  const pub = await crypto.importPublicKey(key.spki);
+  if (pub.curve !== 'P-256') throw badSignature(`trusted key ${key.name} is on ${pub.curve}, not P-256`);
+  let p1363: Uint8Array;
+  try {
+    p1363 = ecdsaDERToP1363(sig.signature, 'P-256');
+  } catch (e) {
+    throw badSignature(`the signature by ${key.name} is not a DER ECDSA signature`, e);
+  }
+  if (!(await crypto.verify(pub, message, p1363))) throw badSignature(`the signature by ${key.name} does not verify`);
+}
+
+/**
+ * Verifies a signed checkpoint against trusted keys, then returns its tree head. Signatures by unknown keys
+ * (name and key ID not both matching a trusted key) are ignored, as the signed-note spec requires; every
+ * signature by a trusted key must verify, and at least one must be present.
+ * @throws CustodyError ERR_LOG_CHECKPOINT when malformed; ERR_LOG_CHECKPOINT_SIGNATURE when no trusted key signed
+ * or a trusted key's signature fails; ERR_LOG_CHECKPOINT_ORIGIN when `options.origin` is given and differs.
+ */
+export async function verifyCheckpoint(
+  note: string | Uint8Array,
+  trusted: readonly VerifierKey[],
+  crypto: CryptoProvider,
+  options: { origin?: string } = {},
+): Promise<VerifiedCheckpoint> {
+  const parsed = parseSignedNote(note);
+  const message = utf8(parsed.text);
+  const verifiedBy: string[] = [];
+  for (const sig of parsed.signatures) {
+    const key = trusted.find((k) => k.name === sig.keyName && k.keyId === sig.keyId);
+    if (key === undefined) continue;
+    await verifyOne(sig, key, message, crypto);
+    verifiedBy.push(key.name);
+  }
+  if (verifiedBy.length === 0) {
+    const names = parsed.signatures.map((s) => s.keyName).join(', ');
+    throw badSignature(`no signature by a trusted key (signed by ${names})`);
+  }
+  // The text means nothing until a trusted signature covers it (signed-note), so it is read only now.
+  const checkpoint = parseCheckpointText(parsed.text);
+  if (options.origin !== undefined && checkpoint.origin !== options.origin) {
+    const why = `checkpoint is from log ${JSON.stringify(checkpoint.origin)}, expected ${JSON.stringify(options.origin)}`;
+    throw logError('ERR_LOG_CHECKPOINT_ORIGIN', why);
+  }
+  return { checkpoint, verifiedBy };
+}

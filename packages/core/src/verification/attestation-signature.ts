@@ -1,0 +1,66 @@
+/**
+ * The integrity check of one attestation (message digest, `from`, signature), as `verifyAttestationSignature`
+ * does it, with the signer's imported public key cached by SPKI: a pallet of bundles signed by a handful of
+ * parties imports each key once. Uses the provider's synchronous operations when it has them.
+ */
+import type { ParsedAttestation } from '../attestation/cms-parse.js';
+import { syncOf } from '../attestation/cms-common.js';
+import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
+import { CustodyError } from '../errors.js';
+import { equalBytes, toHex } from '../util/bytes.js';
+
+const MAX_KEYS = 1024;
+
+/** Checks attestation signatures for one verifier. */
+export class AttestationSignatures {
+  readonly #keys = new Map<string, { handle: PublicKeyHandle; spkiSha256: string } | Promise<{ handle: PublicKeyHandle; spkiSha256: string }>>();
+  readonly #sync: ReturnType<typeof syncOf>;
+
+  constructor(private readonly provider: CryptoProvider) {
+    this.#sync = syncOf(provider);
+  }
+
+  /** SHA-256 of `data`, synchronously when the provider can. */
+  digest(data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    return this.#sync ? this.#sync.digestSync('SHA-256', data) : this.provider.digest('SHA-256', data);
+  }
+
+  #key(spki: Uint8Array): { handle: PublicKeyHandle; spkiSha256: string } | Promise<{ handle: PublicKeyHandle; spkiSha256: string }> {
+    const k = toHex(spki);
+    const hit = this.#keys.get(k);
+    if (hit) return hit;
+    const sync = this.#sync;
+    let entry: { handle: PublicKeyHandle; spkiSha256: string } | Promise<{ handle: PublicKeyHandle; spkiSha256: string }>;
+    if (sync) {
+      entry = { handle: sync.importPublicKeySync(spki), spkiSha256: toHex(sync.digestSync('SHA-256', spki)) };
+    } else {
+      entry = Promise.all([this.provider.importPublicKey(spki), this.provider.digest('SHA-256', spki)]).then(([handle, d]) => ({ handle, spkiSha256: toHex(d) }));
+      entry.catch(() => this.#keys.delete(k));
+    }
+    if (this.#keys.size >= MAX_KEYS) this.#keys.delete(this.#keys.keys().next().value!);
+    this.#keys.set(k, entry);
+    return entry;
+  }
+
+  /**
+   * Verifies the attestation's message digest, its `from` against the signer key, and its signature.
+   * @throws ERR_VERIFY_SIGNATURE when the digest or signature does not verify; ERR_VERIFY_SIGNER when `from` is
+   *   not the signer's key or the key cannot be imported
+   */
+  async verify(parsed: ParsedAttestation): Promise<void> {
+    const sync = this.#sync;
+    const digest = sync ? sync.digestSync(parsed.hash, parsed.statementBytes) : await this.provider.digest(parsed.hash, parsed.statementBytes);
+    if (!equalBytes(digest, parsed.messageDigest)) throw new CustodyError('ERR_VERIFY_SIGNATURE', 'the message-digest attribute does not match the statement');
+    let key: { handle: PublicKeyHandle; spkiSha256: string };
+    try {
+      key = await this.#key(parsed.signerSpki);
+    } catch (e) {
+      throw new CustodyError('ERR_VERIFY_SIGNER', `the signer certificate's key cannot be imported: ${(e as Error).message}`, { cause: e });
+    }
+    if (key.spkiSha256 !== parsed.statement.predicate.from) {
+      throw new CustodyError('ERR_VERIFY_SIGNER', `statement "from" is ${parsed.statement.predicate.from.slice(0, 16)}..., but the signer's key is ${key.spkiSha256.slice(0, 16)}...`);
+    }
+    const ok = sync ? sync.verifySync(key.handle, parsed.signedAttrs, parsed.signatureP1363) : await this.provider.verify(key.handle, parsed.signedAttrs, parsed.signatureP1363);
+    if (!ok) throw new CustodyError('ERR_VERIFY_SIGNATURE', 'the signature does not verify with the signer certificate key');
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Workflow and policy evaluation of a verified chain, through the workflow module: the verifier gathers the chain
+ * steps and the evidence, the workflow module judges them.
+ */
+import type { Claims } from '../attestation/claims.js';
+import type { ParsedCertificate } from '../validation/certificate.js';
+import type { ParsedCRL } from '../validation/crl.js';
+import { namesEqual } from '../validation/name.js';
+import { evaluatePolicy } from '../workflow/evaluate-policy.js';
+import { evaluateWorkflow, type ChainStep } from '../workflow/evaluate-workflow.js';
+import type { Policy } from '../workflow/policy.js';
+import type { EvaluationCheck } from '../workflow/report.js';
+import type { PartyIdentity, WorkflowTrust } from '../workflow/signer-rule.js';
+import type { Workflow } from '../workflow/workflow.js';
+import type { VerificationCheck } from './report.js';
+
+/** A workflow to hold the chain to, with the CAs its signer rules name. */
+export interface WorkflowOption {
+  readonly workflow: Workflow;
+  readonly trust: WorkflowTrust;
+}
+
+/** Evidence gathered outside the bundle (challenge-response, log proofs), passed to the policy. */
+export interface ExternalEvidence {
+  /** The device proved it holds its IDevID key (challenge-response checked by the caller). */
+  readonly proofOfPossession?: boolean;
+  /** Every attestation's log inclusion was verified by the caller. */
+  readonly logIncluded?: boolean;
+}
+
+function toChecks(prefix: string, checks: readonly EvaluationCheck[]): VerificationCheck[] {
+  return checks.map((c) => {
+    const out: { -readonly [K in keyof VerificationCheck]: VerificationCheck[K] } = { name: `${prefix}: ${c.name}`, ok: c.ok };
+    if (c.reason !== undefined) out.reason = c.reason;
+    if (c.code !== undefined) out.code = c.code;
+    if (c.seq !== undefined) out.attestation = c.seq;
+    return out;
+  });
+}
+
+/** The workflow checks of a chain whose every signer was identified. */
+export function workflowChecks(option: WorkflowOption, steps: readonly ChainStep[], nextCustodian: PartyIdentity | undefined): VerificationCheck[] {
+  const report = evaluateWorkflow(option.workflow, steps, option.trust, nextCustodian ? { nextCustodian } : {});
+  return toChecks('workflow', report.checks);
+}
+
+/** The policy checks of a chain. */
+export function policyChecks(policy: Policy, claims: Claims, times: readonly Date[], crlsChecked: boolean, at: Date, evidence: ExternalEvidence): VerificationCheck[] {
+  const report = evaluatePolicy(policy, {
+    claims,
+    crlsChecked,
+    chainTimes: times,
+    at,
+    ...(evidence.logIncluded !== undefined ? { logIncluded: evidence.logIncluded } : {}),
+    ...(evidence.proofOfPossession !== undefined ? { proofOfPossession: evidence.proofOfPossession } : {}),
+  });
+  return toChecks('policy', report.checks);
+}
+
+/** True when every certificate below a trust anchor in every path has a CRL from its issuer among `crls`. */
+export function everyPathCovered(paths: ReadonlyArray<readonly ParsedCertificate[]>, crls: readonly ParsedCRL[]): boolean {
+  if (crls.length === 0 || paths.length === 0) return false;
+  return paths.every((chain) => chain.slice(0, -1).every((c) => crls.some((crl) => namesEqual(crl.issuer, c.issuer))));
+}

@@ -1,0 +1,125 @@
+/**
+ * Trust in attestation signers, paid for once per party: the certification path of a party certificate (custody
+ * EKU, keyUsage digitalSignature) is validated the first time the certificate is seen and cached by the hash of
+ * its DER; later attestations by the same party cost a validity-window check at their signing time and, when
+ * CRLs are in play, a cached revocation check.
+ *
+ * Why a cached path stays valid: path validation depends on time only through the certificates' validity
+ * windows (re-checked per signing time here) and CRLs (checked here per CRL set, at the verification time).
+ */
+import { OID } from '../asn1/oids.js';
+import type { ParsedCertificate } from '../validation/certificate.js';
+import { parseCertificate } from '../validation/certificate.js';
+import type { ParsedCRL } from '../validation/crl.js';
+import { checkRevocation, type CRLSignatureCheck } from '../validation/crl-check.js';
+import type { PathValidator } from '../validation/path-validator.js';
+import type { PartyIdentity } from '../workflow/signer-rule.js';
+import { partyIdentity } from './party-identity.js';
+import { fail, pass, type VerificationCheck } from './report.js';
+
+/** A party whose certificate path is trusted. */
+export interface TrustedParty {
+  readonly certificate: ParsedCertificate;
+  /** From the party certificate to the trust anchor. */
+  readonly chain: readonly ParsedCertificate[];
+  readonly identity: PartyIdentity;
+}
+
+/** What `PartyTrust.check` concluded for one attestation. */
+export interface PartyOutcome {
+  readonly check: VerificationCheck;
+  readonly party?: TrustedParty;
+}
+
+const MAX_ENTRIES = 4096;
+const TIME_CODES = new Set(['ERR_CHAIN_EXPIRED', 'ERR_CHAIN_NOT_YET_VALID']);
+
+/** Hex SHA-256 of some bytes. */
+export type HexDigest = (data: Uint8Array) => string;
+
+/** The per-verifier cache of trusted parties. */
+export class PartyTrust {
+  readonly #paths = new Map<string, Promise<TrustedParty>>();
+  readonly #revocation = new Map<string, Promise<VerificationCheck>>();
+
+  constructor(
+    private readonly validator: PathValidator,
+    private readonly hexDigest: HexDigest,
+    private readonly verifyCRL: CRLSignatureCheck,
+  ) {}
+
+  /**
+   * Whether the certificate `der` (hash `certHash`) may sign attestations at `signingTime`, and whether it is
+   * revoked under `crls` (identified by `crlKey`) at `at`. Never throws.
+   */
+  async check(der: Uint8Array, certHash: string, intermediates: readonly Uint8Array[], signingTime: Date, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<PartyOutcome> {
+    const name = `attestation ${n}: signer`;
+    let party: TrustedParty;
+    try {
+      party = await this.#path(der, certHash, intermediates, signingTime);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code && TIME_CODES.has(code)) return { check: fail(name, code, `signer certificate is not valid at the signing time ${signingTime.toISOString()}: ${(e as Error).message}`, n) };
+      return { check: fail(name, 'ERR_VERIFY_SIGNER', `the signer is not a trusted attestation signer: ${(e as Error).message}`, n) };
+    }
+    for (const c of party.chain) {
+      if (signingTime < c.notBefore) return { check: fail(name, 'ERR_CHAIN_NOT_YET_VALID', `"${c.subject.text}" is not valid until ${c.notBefore.toISOString()}, signed ${signingTime.toISOString()}`, n), party };
+      if (signingTime > c.notAfter) return { check: fail(name, 'ERR_CHAIN_EXPIRED', `"${c.subject.text}" expired ${c.notAfter.toISOString()}, signed ${signingTime.toISOString()}`, n), party };
+    }
+    if (crls.length > 0) {
+      const rev = await this.#revoked(party, certHash, crls, crlKey, at, n);
+      if (!rev.ok) return { check: rev, party };
+    }
+    return { check: pass(name, `"${party.identity.subjectDN}", trusted through "${party.chain[party.chain.length - 1]!.subject.text}"`, n), party };
+  }
+
+  #path(der: Uint8Array, certHash: string, intermediates: readonly Uint8Array[], at: Date): Promise<TrustedParty> {
+    const hit = this.#paths.get(certHash);
+    if (hit) return hit;
+    const p = (async (): Promise<TrustedParty> => {
+      const certificate = parseCertificate(der);
+      const report = await this.validator.validate({
+        leaf: certificate,
+        intermediates,
+        at,
+        requiredKeyUsage: ['digitalSignature'],
+        requiredEKU: [OID.custodyAttestation],
+      });
+      if (!report.ok || !report.chain) {
+        const first = report.checks.find((k) => !k.ok);
+        const err = new Error(`${report.code}: ${first ? `${first.name}${first.subject ? ` of "${first.subject}"` : ''}: ${first.reason ?? 'failed'}` : 'path rejected'}`);
+        throw Object.assign(err, { code: report.code });
+      }
+      const chain = report.chain;
+      const identity = partyIdentity(chain, {
+        cert: certHash,
+        spki: this.hexDigest(certificate.spki),
+        ...(chain.length > 1 ? { issuer: this.hexDigest(chain[1]!.der) } : {}),
+      });
+      return { certificate, chain, identity };
+    })();
+    if (this.#paths.size >= MAX_ENTRIES) this.#paths.delete(this.#paths.keys().next().value!);
+    this.#paths.set(certHash, p);
+    // Failures are not cached: they may depend on the intermediates or the time of one bundle.
+    p.catch(() => this.#paths.delete(certHash));
+    return p;
+  }
+
+  #revoked(party: TrustedParty, certHash: string, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<VerificationCheck> {
+    const key = `${certHash}|${crlKey}|${at.getTime()}`;
+    let hit = this.#revocation.get(key);
+    if (!hit) {
+      hit = (async () => {
+        const name = `attestation ${n}: signer revocation`;
+        for (let i = 0; i + 1 < party.chain.length; i++) {
+          const r = await checkRevocation(party.chain[i]!, party.chain[i + 1]!, crls, at, this.verifyCRL, false);
+          if (!r.ok) return fail(name, r.code ?? 'ERR_CHAIN_CRL', `${r.subject ? `"${r.subject}": ` : ''}${r.reason ?? 'revocation check failed'}`, n);
+        }
+        return pass(name, 'not revoked', n);
+      })();
+      if (this.#revocation.size >= MAX_ENTRIES) this.#revocation.delete(this.#revocation.keys().next().value!);
+      this.#revocation.set(key, hit);
+    }
+    return hit.then((c) => (c.attestation === n ? c : { ...c, name: `attestation ${n}: signer revocation`, attestation: n }));
+  }
+}
