@@ -67,3 +67,17 @@ export { checkClaimRequirement, describeClaimRequirement, type ClaimRequirement 
 export { parseClaimPath, resolveClaimPath, type ClaimPath } from './workflow/claim-path.js';
 export { parseISODuration, addDuration, formatDuration, type Duration } from './workflow/duration.js';
 export type { EvaluationCheck, EvaluationReport } from './workflow/report.js';
+export {
+  createChallenge,
+  parseChallenge,
+  respondToChallenge,
+  parseChallengeResponse,
+  verifyChallengeResponse,
+  CHALLENGE_TYPE,
+  RESPONSE_TYPE,
+  type Challenge,
+  type ChallengeResponse,
+  type ChallengeRegistry,
+  type NonceState,
+  type PossessionResult,
+} from './possession/challenge.js';

@@ -13,7 +13,7 @@
  * rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
  * crashed writer left.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
@@ -322,6 +322,24 @@ export class EmbeddedStore implements Store {
       this.db.data.parties[record.name] = record;
       await this.db.write();
     });
+  }
+
+  async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> {
+    const dir = join(this.dir, 'challenges');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${nonceHex}.json`), challenge, { flag: 'wx' });
+  }
+
+  async consumeChallenge(nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> {
+    if (!/^[0-9a-f]{32,128}$/.test(nonceHex)) return 'unknown';
+    const open = join(this.dir, 'challenges', `${nonceHex}.json`);
+    // rename is atomic: of two verifiers consuming one nonce at once, exactly one succeeds.
+    try {
+      renameSync(open, `${open}.used`);
+      return 'consumed';
+    } catch {
+      return existsSync(`${open}.used`) ? 'already-used' : 'unknown';
+    }
   }
 
   async close(): Promise<void> {

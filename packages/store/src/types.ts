@@ -1,5 +1,6 @@
 /** The registry as the CLI sees it: the device ports of core plus the CAs and parties of one organisation. */
 import type { DeviceRegistry } from '@custody/core/registry/ports';
+import type { ChallengeRegistry } from '@custody/core/possession/challenge';
 
 /** Where a private key lives: a file (path relative to the store, or absolute) or an HSM (RFC 7512 URI). */
 export type KeyRef = { type: 'file'; path: string } | { type: 'pkcs11'; uri: string };
@@ -28,7 +29,7 @@ export interface PartyRecord {
   createdAt: string;
 }
 
-export interface Store extends DeviceRegistry {
+export interface Store extends DeviceRegistry, ChallengeRegistry {
   /** A path or URL naming the store, for messages. */
   readonly location: string;
   /** Folder where key files of this store are written. */
@@ -43,6 +44,8 @@ export interface Store extends DeviceRegistry {
   addParty(record: PartyRecord): Promise<void>;
   /** Serials of a production lot, in recording order. */
   listLot(lot: string): Promise<string[]>;
+  /** Remembers an issued proof-of-possession challenge until it is consumed. */
+  recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void>;
   /** Number of devices recorded. */
   countDevices(): Promise<number>;
   close(): Promise<void>;

@@ -1,0 +1,23 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { readPassphrase } from '../../ops/context.js';
+import { answerChallenge } from '../../ops/possession.js';
+
+export default class AgentRespond extends BaseCommand {
+  static override summary = 'The reference device side: sign a challenge with the device identity key.';
+  static override examples = ['<%= config.bin %> agent respond --key ACME-000001.key.pem --challenge challenge.json --out response.json'];
+
+  static override flags = {
+    key: Flags.string({ description: "the device's IDevID private key (PKCS#8 PEM)", required: true }),
+    challenge: Flags.string({ description: 'challenge file from custody devices challenge', required: true }),
+    out: Flags.string({ description: 'response file to write', required: true }),
+    'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' }),
+  };
+
+  async run(): Promise<{ response: string }> {
+    const { flags } = await this.parse(AgentRespond);
+    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, passphrase: readPassphrase(flags['passphrase-file']) });
+    this.log(`response written to ${flags.out}`);
+    return { response: flags.out };
+  }
+}

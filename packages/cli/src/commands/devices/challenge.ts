@@ -1,0 +1,29 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { now, openStore } from '../../ops/context.js';
+import { writeChallenge } from '../../ops/possession.js';
+import type { Challenge } from '@custody/core';
+
+export default class DevicesChallenge extends BaseCommand {
+  static override summary = 'Write a single-use, expiring challenge that the device must sign with its IDevID key.';
+  static override examples = ['<%= config.bin %> devices challenge --serial ACME-000001 --out challenge.json', '<%= config.bin %> agent respond --key device.key.pem --challenge challenge.json --out response.json'];
+
+  static override flags = {
+    serial: Flags.string({ description: 'device serial (a device in this store)' }),
+    cert: Flags.string({ description: "the device's IDevID certificate file, for a device not in the store" }),
+    out: Flags.string({ description: 'challenge file to write', required: true }),
+    ttl: Flags.integer({ description: 'seconds until the challenge expires', default: 300, min: 1, max: 86400 }),
+  };
+
+  async run(): Promise<Challenge> {
+    const { flags } = await this.parse(DevicesChallenge);
+    const store = await openStore(flags.store);
+    try {
+      const c = await writeChallenge(store, { serial: flags.serial, cert: flags.cert, out: flags.out, ttlSeconds: flags.ttl, now: now() });
+      this.log(`challenge for ${c.device} written to ${flags.out}, expires ${c.expiresAt}`);
+      return c;
+    } finally {
+      await store.close();
+    }
+  }
+}

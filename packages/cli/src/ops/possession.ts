@@ -1,0 +1,57 @@
+/** `devices challenge` (verifier side) and `agent respond` (the reference device side). */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CustodyError, createChallenge, derOrPEM, readCertificateInfo, respondToChallenge, toHex, type Challenge } from '@custody/core';
+import type { Store } from '@custody/store';
+import { provider } from './context.js';
+import { decodePrivateKey } from '@custody/store';
+
+function readInput(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+}
+
+/**
+ * Writes a single-use challenge for a device (from the store, or by its certificate file) and remembers it.
+ * @throws ERR_DEVICE_UNKNOWN, ERR_CERT_PARSE, ERR_USAGE_SELECTION
+ */
+export async function writeChallenge(store: Store, o: { serial?: string; cert?: string; out: string; ttlSeconds: number; now: Date }): Promise<Challenge> {
+  let certificate: Uint8Array;
+  let serial: string;
+  if (o.cert) {
+    try {
+      certificate = derOrPEM(readInput(o.cert), ['CERTIFICATE']);
+      const info = readCertificateInfo(certificate);
+      serial = info.subjectAttributes.find(([k]) => k === 'serialNumber')?.[1] ?? info.serialHex;
+    } catch (e) {
+      throw e instanceof CustodyError ? e.withFile(o.cert) : e;
+    }
+  } else if (o.serial) {
+    const device = await store.getDevice(o.serial);
+    if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${o.serial} is not in ${store.location} (import its bundle, or give --cert)`);
+    certificate = device.certificate;
+    serial = o.serial;
+  } else throw new CustodyError('ERR_USAGE_SELECTION', 'name the device: --serial or --cert');
+  const nonce = provider.randomBytes(32);
+  const { bytes, challenge } = createChallenge({ device: serial, idevidSha256: toHex(await provider.digest('SHA-256', certificate)), nonce, now: o.now, ttlSeconds: o.ttlSeconds });
+  await store.recordChallenge(toHex(nonce), bytes);
+  writeFileSync(o.out, bytes, { flag: 'wx' });
+  return challenge;
+}
+
+/**
+ * Answers a challenge with a device key file (PEM PKCS#8, encrypted or not).
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED (naming the file)
+ */
+export async function answerChallenge(o: { key: string; challenge: string; out: string; passphrase: string | undefined }): Promise<void> {
+  const key = decodePrivateKey(readInput(o.key).toString('utf8'), o.passphrase, o.key);
+  let response: Uint8Array;
+  try {
+    response = await respondToChallenge(new Uint8Array(readInput(o.challenge)), key, provider);
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(o.challenge) : e;
+  }
+  writeFileSync(o.out, response, { flag: 'wx' });
+}

@@ -1,0 +1,155 @@
+/**
+ * Proof of possession: the verifier writes a challenge (a fresh nonce naming one device, with an expiry), the
+ * device signs it with its IDevID key, and the verifier checks the answer against the IDevID public key and
+ * consumes the nonce, so that a response cannot be replayed.
+ *
+ * The device signs `custody-proof-of-possession/v1\n` followed by the challenge file's exact bytes (the
+ * domain prefix keeps the signature from meaning anything else).
+ */
+import { CustodyError } from '../errors.js';
+import { fromBase64, fromUtf8, toBase64, toHex, utf8, concatBytes } from '../util/bytes.js';
+import type { CryptoProvider, PrivateKeyHandle } from '../crypto/provider.js';
+import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
+import { spkiCurve } from '../x509/certificate-info.js';
+
+export const CHALLENGE_TYPE = 'https://custody.dev/challenge/v1';
+export const RESPONSE_TYPE = 'https://custody.dev/challenge-response/v1';
+const DOMAIN = utf8('custody-proof-of-possession/v1\n');
+
+export interface Challenge {
+  type: typeof CHALLENGE_TYPE;
+  device: string;
+  /** Hex SHA-256 of the IDevID DER the device must prove it holds the key of. */
+  idevidSha256: string;
+  /** Base64 of 32 random bytes. */
+  nonce: string;
+  issuedAt: string;
+  expiresAt: string;
+}
+
+export interface ChallengeResponse {
+  type: typeof RESPONSE_TYPE;
+  /** Base64 of the challenge file's bytes, exactly as signed. */
+  challenge: string;
+  /** Base64 DER ECDSA signature by the IDevID key. */
+  signature: string;
+}
+
+/** The bytes of a new challenge (compact JSON in a fixed key order) and its model. */
+export function createChallenge(o: { device: string; idevidSha256: string; nonce: Uint8Array; now: Date; ttlSeconds: number }): { bytes: Uint8Array; challenge: Challenge } {
+  if (o.nonce.length < 16) throw new TypeError('a challenge nonce needs at least 16 bytes');
+  const time = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const challenge: Challenge = {
+    type: CHALLENGE_TYPE,
+    device: o.device,
+    idevidSha256: o.idevidSha256,
+    nonce: toBase64(o.nonce),
+    issuedAt: time(o.now),
+    expiresAt: time(new Date(o.now.getTime() + o.ttlSeconds * 1000)),
+  };
+  return { bytes: utf8(JSON.stringify(challenge) + '\n'), challenge };
+}
+
+function bad(what: string): CustodyError {
+  return new CustodyError('ERR_CHALLENGE_MALFORMED', what);
+}
+
+/**
+ * Parses challenge bytes strictly.
+ * @throws ERR_CHALLENGE_MALFORMED
+ */
+export function parseChallenge(bytes: Uint8Array): Challenge {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>;
+  } catch {
+    throw bad('challenge is not JSON');
+  }
+  const keys = ['type', 'device', 'idevidSha256', 'nonce', 'issuedAt', 'expiresAt'];
+  if (typeof v !== 'object' || v === null || Object.keys(v).join() !== keys.join()) throw bad(`challenge must have exactly the fields ${keys.join(', ')}, in that order`);
+  if (v.type !== CHALLENGE_TYPE) throw bad(`challenge type is not ${CHALLENGE_TYPE}`);
+  for (const k of keys) if (typeof v[k] !== 'string') throw bad(`challenge ${k} is not a string`);
+  if (!/^[0-9a-f]{64}$/.test(v.idevidSha256 as string)) throw bad('challenge idevidSha256 is not 64 lower-case hex digits');
+  const nonce = fromBase64(v.nonce as string);
+  if (!nonce || nonce.length < 16) throw bad('challenge nonce is not base64 of at least 16 bytes');
+  for (const k of ['issuedAt', 'expiresAt']) if (Number.isNaN(Date.parse(v[k] as string))) throw bad(`challenge ${k} is not a time`);
+  return v as unknown as Challenge;
+}
+
+/** The device side: signs the challenge with the IDevID key. */
+export async function respondToChallenge(challengeBytes: Uint8Array, key: PrivateKeyHandle, provider: CryptoProvider): Promise<Uint8Array> {
+  parseChallenge(challengeBytes);
+  const sig = await provider.sign(key, concatBytes(DOMAIN, challengeBytes));
+  const response: ChallengeResponse = { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), signature: toBase64(ecdsaP1363ToDER(sig)) };
+  return utf8(JSON.stringify(response) + '\n');
+}
+
+/**
+ * Parses a response strictly, returning it with the challenge it answers.
+ * @throws ERR_CHALLENGE_MALFORMED
+ */
+export function parseChallengeResponse(bytes: Uint8Array): { response: ChallengeResponse; challengeBytes: Uint8Array; challenge: Challenge; signature: Uint8Array } {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>;
+  } catch {
+    throw bad('response is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Object.keys(v).join() !== 'type,challenge,signature' || v.type !== RESPONSE_TYPE) throw bad(`response must be a ${RESPONSE_TYPE} object with type, challenge, signature`);
+  const challengeBytes = typeof v.challenge === 'string' ? fromBase64(v.challenge) : undefined;
+  const signature = typeof v.signature === 'string' ? fromBase64(v.signature) : undefined;
+  if (!challengeBytes || !signature) throw bad('response challenge or signature is not base64');
+  return { response: v as unknown as ChallengeResponse, challengeBytes, challenge: parseChallenge(challengeBytes), signature };
+}
+
+/** What the verifier's store says of a nonce when asked to consume it. */
+export type NonceState = 'consumed' | 'already-used' | 'unknown';
+
+/** Where a verifier keeps the challenges it issued (the store implements it). */
+export interface ChallengeRegistry {
+  /** Marks the nonce used; reports whether it was outstanding. */
+  consumeChallenge(nonceHex: string): Promise<NonceState>;
+}
+
+export interface PossessionResult {
+  ok: boolean;
+  code?: string;
+  reason: string;
+}
+
+/**
+ * Checks a response: well-formed, for this device's certificate, not expired at `now`, signed by the key in
+ * `idevidSpki`, and its nonce outstanding in `registry` (then consumed: a second use fails).
+ */
+export async function verifyChallengeResponse(o: {
+  response: Uint8Array;
+  idevidSha256: string;
+  idevidSpki: Uint8Array;
+  now: Date;
+  provider: CryptoProvider;
+  registry: ChallengeRegistry;
+}): Promise<PossessionResult> {
+  let parsed;
+  try {
+    parsed = parseChallengeResponse(o.response);
+  } catch (e) {
+    return { ok: false, code: 'ERR_VERIFY_POSSESSION_MALFORMED', reason: (e as Error).message };
+  }
+  const { challenge, challengeBytes, signature } = parsed;
+  if (challenge.idevidSha256 !== o.idevidSha256) return { ok: false, code: 'ERR_VERIFY_POSSESSION_DEVICE', reason: `the challenge was made for another device certificate (${challenge.device})` };
+  if (Date.parse(challenge.expiresAt) < o.now.getTime()) return { ok: false, code: 'ERR_VERIFY_POSSESSION_EXPIRED', reason: `the challenge expired at ${challenge.expiresAt}` };
+  const curve = spkiCurve(o.idevidSpki);
+  let ok = false;
+  if (curve) {
+    try {
+      ok = await o.provider.verify(await o.provider.importPublicKey(o.idevidSpki), concatBytes(DOMAIN, challengeBytes), ecdsaDERToP1363(signature, curve));
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) return { ok: false, code: 'ERR_VERIFY_POSSESSION_SIGNATURE', reason: 'the response is not signed by the device identity key' };
+  const state = await o.registry.consumeChallenge(toHex(fromBase64(challenge.nonce)!));
+  if (state === 'already-used') return { ok: false, code: 'ERR_VERIFY_POSSESSION_REPLAY', reason: 'this challenge was answered before (a replayed response)' };
+  if (state === 'unknown') return { ok: false, code: 'ERR_VERIFY_POSSESSION_UNKNOWN', reason: 'this verifier never issued that challenge' };
+  return { ok: true, reason: `the device holds the key of its identity certificate (challenge of ${challenge.issuedAt})` };
+}

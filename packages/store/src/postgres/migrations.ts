@@ -1,0 +1,134 @@
+/**
+ * The PostgreSQL schema as versioned migrations. Each runs once, in its own transaction, and is recorded in
+ * `schema_migrations`; `custody init` applies the missing ones, opening a store requires all of them.
+ *
+ * The integrity rules live in the schema, so that they hold for every process writing to the database:
+ *   - devices: serial, public key hash and certificate serial are each unique;
+ *   - attestations: `hash` is computed by the database from the DER; each attestation after the birth names
+ *     the attestation at `seq - 1` of the same device by its hash (a foreign key), so the chain order cannot be
+ *     broken; and no attestation has two successors (a unique index on (serial, prev_hash)): the
+ *     one-successor rule that refuses a second transfer from the same point.
+ */
+import type { PoolClient } from 'pg';
+import { CustodyError } from '@custody/core/errors';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, oldest first. Append new ones; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry',
+    sql: `
+      CREATE TABLE names (
+        name text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('ca', 'party'))
+      );
+      CREATE TABLE cas (
+        name text PRIMARY KEY REFERENCES names (name),
+        record jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE parties (
+        name text PRIMARY KEY REFERENCES names (name),
+        spki_sha256 text NOT NULL,
+        record jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX parties_spki_sha256 ON parties (spki_sha256);
+      CREATE TABLE devices (
+        serial text NOT NULL,
+        spki_sha256 bytea NOT NULL,
+        cert_serial text NOT NULL,
+        cert_sha256 bytea NOT NULL,
+        certificate bytea NOT NULL,
+        issuer text NOT NULL,
+        model text,
+        lot text,
+        issued_at text NOT NULL,
+        recorded bigint GENERATED ALWAYS AS IDENTITY,
+        CONSTRAINT devices_serial_key PRIMARY KEY (serial),
+        CONSTRAINT devices_spki_key UNIQUE (spki_sha256),
+        CONSTRAINT devices_cert_serial_key UNIQUE (cert_serial)
+      );
+      CREATE INDEX devices_lot ON devices (lot, recorded) WHERE lot IS NOT NULL;
+      CREATE TABLE attestations (
+        serial text NOT NULL REFERENCES devices (serial),
+        seq integer NOT NULL CHECK (seq >= 0),
+        der bytea NOT NULL,
+        hash bytea GENERATED ALWAYS AS (sha256(der)) STORED,
+        prev_hash bytea,
+        CONSTRAINT attestations_seq_key PRIMARY KEY (serial, seq),
+        CONSTRAINT attestations_hash_key UNIQUE (hash),
+        CONSTRAINT attestations_link_key UNIQUE (serial, seq, hash),
+        CONSTRAINT attestations_birth_check CHECK ((seq = 0) = (prev_hash IS NULL)),
+        -- (seq - 1) as a stored column, so that a foreign key can name the predecessor
+        prev_seq integer GENERATED ALWAYS AS (seq - 1) STORED,
+        CONSTRAINT attestations_prev_fkey FOREIGN KEY (serial, prev_seq, prev_hash) REFERENCES attestations (serial, seq, hash)
+      );
+      -- The one-successor rule: a second attestation extending the same one is refused.
+      CREATE UNIQUE INDEX attestations_successor_key ON attestations (serial, prev_hash) WHERE prev_hash IS NOT NULL;
+    `,
+  },
+];
+
+/** The schema version this build reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+// Any fixed key serves: it only serialises concurrent `init` runs on one database.
+const MIGRATION_LOCK = 0x637573746f6479n;
+
+/** The highest applied migration, 0 for an empty database. */
+export async function schemaVersion(client: PoolClient): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`);
+  if (!exists.rows[0]?.t) return 0;
+  const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  return r.rows[0]?.v ?? 0;
+}
+
+/**
+ * Applies the migrations the database lacks, each in its own transaction, holding an advisory lock so that two
+ * concurrent runs do not race.
+ * @returns the versions applied now
+ * @throws ERR_STORE_VERSION when the database is newer than this build
+ */
+export async function migrate(client: PoolClient, location: string): Promise<number[]> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+  try {
+    await client.query(CREATE_TABLE);
+    const current = await schemaVersion(client);
+    if (current > SCHEMA_VERSION) throw newerSchema(location, current);
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+      applied.push(m.version);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
+  }
+}
+
+/** The error for a database migrated by a newer build. */
+export function newerSchema(location: string, version: number): CustodyError {
+  return new CustodyError('ERR_STORE_VERSION', `${location}: schema version ${version} is newer than this build supports (${SCHEMA_VERSION}); upgrade custody`);
+}
