@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { createAttestationSigner, parseAttestation } from '../../src/attestation/cms.js';
+import { birthStatement, chainHead, signTransfer } from '../../src/custody/chain.js';
+import { signAttestation } from '../../src/attestation/cms.js';
+import { CertificateFactory } from '../../src/x509/certificate-factory.js';
+import { toHex } from '../../src/util/bytes.js';
+import type { DeviceRecord } from '../../src/registry/ports.js';
+import type { AttestationSigner } from '../../src/attestation/cms.js';
+import { loadTemplate, makeRoot, NOW, provider } from '../x509/fixtures.js';
+
+async function party(name: string, root: Awaited<ReturnType<typeof makeRoot>>): Promise<AttestationSigner> {
+  const keys = await provider.generateKeyPair('P-256');
+  const f = await CertificateFactory.create({ template: loadTemplate('party'), issuer: { certificate: root.info, key: root.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme' } });
+  const { der } = await f.issue({ spki: keys.publicKey.spki, vars: { name } });
+  return createAttestationSigner({ certificate: der, key: keys.privateKey, provider });
+}
+
+describe('chain of custody', () => {
+  let factory: AttestationSigner;
+  let integrator: AttestationSigner;
+  let reseller: AttestationSigner;
+  let device: DeviceRecord;
+
+  before(async () => {
+    const root = await makeRoot();
+    factory = await party('factory', root);
+    integrator = await party('integrator', root);
+    reseller = await party('reseller', root);
+    const cert = root.info.der; // any DER stands in for the IDevID: only its hash is attested
+    const certSha256 = toHex(await provider.digest('SHA-256', cert));
+    const birth = await signAttestation(factory, birthStatement({ serial: 'SN1', manufacturer: 'Acme', certSha256, signer: factory, to: factory.spkiSha256, now: NOW }), NOW);
+    device = { serial: 'SN1', certificate: cert, certSerial: '01', spkiSha256: 'aa', certSha256, issuer: 'ca', issuedAt: NOW.toISOString(), attestations: [birth] };
+  });
+
+  it('names the birth signer as custodian and links each handoff to the one before', async () => {
+    const head = await chainHead(device, provider);
+    assert.equal(head.custodian, factory.spkiSha256);
+    const { der, prev } = await signTransfer({ device, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider });
+    assert.equal(prev, toHex(await provider.digest('SHA-256', device.attestations[0]!)));
+    const s = parseAttestation(der).statement;
+    assert.equal(s.predicate.seq, 1);
+    assert.equal(s.predicate.prev, prev);
+    assert.equal(s.predicate.to, integrator.spkiSha256);
+    assert.equal(s.subject[0].digest.sha256, device.certSha256);
+  });
+
+  it('refuses a handoff by a party that is not the custodian with ERR_NOT_CUSTODIAN', async () => {
+    await assert.rejects(signTransfer({ device, kind: 'handoff', signer: reseller, to: reseller.spkiSha256, now: NOW, provider }), { code: 'ERR_NOT_CUSTODIAN' });
+  });
+
+  it('closes the chain after an activation with ERR_DEVICE_ACTIVATED', async () => {
+    const h1 = await signTransfer({ device, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider });
+    const d1 = { ...device, attestations: [...device.attestations, h1.der] };
+    const act = await signTransfer({ device: d1, kind: 'activation', signer: integrator, to: integrator.spkiSha256, now: NOW, provider });
+    const d2 = { ...d1, attestations: [...d1.attestations, act.der] };
+    assert.equal((await chainHead(d2, provider)).activated, true);
+    await assert.rejects(signTransfer({ device: d2, kind: 'handoff', signer: integrator, to: reseller.spkiSha256, now: NOW, provider }), { code: 'ERR_DEVICE_ACTIVATED' });
+  });
+
+  it('refuses to extend a device without a birth attestation with ERR_DEVICE_UNBORN', async () => {
+    await assert.rejects(signTransfer({ device: { ...device, attestations: [] }, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider }), { code: 'ERR_DEVICE_UNBORN' });
+  });
+});
