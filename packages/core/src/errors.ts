@@ -9,6 +9,11 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   // Malformed workflow and policy files are bad input, not rejections: listed before ERR_POLICY.
   ['ERR_POLICY_INVALID', 'input'],
   ['ERR_WORKFLOW_INVALID', 'input'],
+  ['ERR_LOG_PROOF', 'rejected'],
+  ['ERR_LOG_CONSISTENCY', 'rejected'],
+  ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],
+  ['ERR_LOG_CHECKPOINT_ORIGIN', 'rejected'],
+  ['ERR_LOG_NODE_MISSING', 'io'],
   ['ERR_VERIFY', 'rejected'],
   ['ERR_CHAIN', 'rejected'],
   ['ERR_POLICY', 'rejected'],

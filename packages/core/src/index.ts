@@ -81,3 +81,23 @@ export {
   type NonceState,
   type PossessionResult,
 } from './possession/challenge.js';
+export { BUNDLE_VERSION, BUNDLE_LIMITS, type Bundle, type BundleAttestation, type BundleLog, type BundleInclusionProof } from './bundle/bundle-model.js';
+export { detachAttestation, attachAttestation, type DetachedAttestation } from './bundle/detach-attestation.js';
+export { expandShell, compactSignature, type Sha256 } from './bundle/compact-attestation.js';
+export { rebuildAttestation } from './bundle/rebuild-attestation.js';
+export { encodeBundle } from './bundle/encode-bundle.js';
+export { parseBundle } from './bundle/parse-bundle.js';
+export { createBundle, type BundleInput } from './bundle/create-bundle.js';
+export { createVerifier, type Verifier, type VerifierOptions, type VerifyOptions } from './verification/verifier.js';
+export type { VerificationReport, VerificationCheck, VerifyErrorCode } from './verification/report.js';
+export type { WorkflowOption, ExternalEvidence } from './verification/evaluation.js';
+export { sha256 } from './util/sha256.js';
+export { leafHash, nodeHash, emptyTreeHash, merkleTreeHead, merkleTreeHeadOfEntries, type HashFn, type LeafHashAccessor } from './log/merkle.js';
+export { MemoryNodeStore, leafNodeStore, subtreeHash, rangeHash, treeRoot, type NodeStore, type StoredNode } from './log/node-store.js';
+export { MerkleLog, type Frontier } from './log/merkle-log.js';
+export { inclusionProof, rootFromInclusionProof, verifyInclusion, type InclusionProof } from './log/inclusion.js';
+export { consistencyProof, verifyConsistency, type ConsistencyProof } from './log/consistency.js';
+export { parseSignedNote, encodeSignedNote, isNoteKeyName, NOTE_MAX_SIGNATURES, type SignedNote, type NoteSignature } from './log/signed-note.js';
+export { NOTE_SIGNATURE_TYPE_ECDSA, ecdsaNoteKeyId, createVerifierKey, encodeVerifierKey, parseVerifierKey, type VerifierKey } from './log/verifier-key.js';
+export { encodeCheckpoint, parseCheckpointText, parseCheckpoint, signCheckpoint, verifyCheckpoint, type Checkpoint, type SignedCheckpoint, type CheckpointSigner, type VerifiedCheckpoint } from './log/checkpoint.js';
+export { LOG_ERROR_CODES } from './log/log-errors.js';

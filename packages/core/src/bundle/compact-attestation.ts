@@ -40,26 +40,57 @@ function bad(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_BUNDLE_ATTESTATION', `attestation: ${what}`, cause === undefined ? {} : { cause });
 }
 
+/** Every part of an attestation rebuilt from its compact form; byte fields are fresh arrays. */
+export interface CompactParts {
+  /** The whole attestation DER (what is hashed and verified). */
+  readonly der: Uint8Array;
+  readonly shell: Uint8Array;
+  /** The canonical statement bytes: the eContent. */
+  readonly content: Uint8Array;
+  /** SHA-256 of `content`: the message-digest attribute. */
+  readonly messageDigest: Uint8Array;
+  /** The signed attributes as signed (SET OF, tag 0x31). */
+  readonly signedAttrs: Uint8Array;
+  readonly signingTime: Date;
+  /** The signer's SubjectPublicKeyInfo DER. */
+  readonly spki: Uint8Array;
+  readonly sidKind: 'subjectKeyIdentifier' | 'issuerAndSerialNumber';
+}
+
 /**
- * The shell a compact attestation stands for.
+ * Rebuilds every part of a compact attestation. The DER is written by one canonical writer from validated parts,
+ * so it is exactly what the strict parser accepts for them.
  * @throws ERR_BUNDLE_ATTESTATION when the signer certificate is unreadable or its key is not P-256;
  *   ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for a malformed statement
  */
-export function expandShell(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): Uint8Array {
+export function assembleCompact(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): CompactParts {
   const cert = readSignerCertificate(certificate, 'ERR_BUNDLE_ATTESTATION');
   if (!startsWith(readOne(cert.spki).value, P256_ALG)) throw bad('the compact form needs a P-256 signer key');
-  const time = new Date(statement.predicate.time);
-  if (Number.isNaN(time.getTime())) throw bad('the statement time is not a time');
-  const y = time.getUTCFullYear();
-  const signingTime = attribute(OID.signingTime, y >= 1950 && y <= 2049 ? utcTime(time) : generalizedTime(time));
-  const digest = attribute(OID.messageDigest, octetString(sha256(encodeStatement(statement))));
-  const attrs = setOf(CT_ATTR, signingTime, digest);
+  const signingTime = new Date(statement.predicate.time);
+  if (Number.isNaN(signingTime.getTime())) throw bad('the statement time is not a time');
+  const y = signingTime.getUTCFullYear();
+  const timeAttr = attribute(OID.signingTime, y >= 1950 && y <= 2049 ? utcTime(signingTime) : generalizedTime(signingTime));
+  const content = encodeStatement(statement);
+  const messageDigest = sha256(content);
+  const signedAttrs = setOf(CT_ATTR, timeAttr, attribute(OID.messageDigest, octetString(messageDigest)));
+  const attrs = signedAttrs.slice();
   attrs[0] = 0xa0; // signedAttrs [0] IMPLICIT SET OF Attribute
   const ski = cert.subjectKeyId;
   const version = smallInt(ski ? 3 : 1);
   const sid = ski ? tlv(0x80, ski) : seq(cert.issuer, cert.serial);
-  const signerInfo = seq(version, sid, SHA256_ALG, attrs, ECDSA_SHA256_ALG, octetString(signature));
-  return seq(SIGNED_DATA, explicit(0, seq(version, setOf(SHA256_ALG), seq(DATA), setOf(signerInfo))));
+  const signerInfos = setOf(seq(version, sid, SHA256_ALG, attrs, ECDSA_SHA256_ALG, octetString(signature)));
+  const digestAlgs = setOf(SHA256_ALG);
+  const shell = seq(SIGNED_DATA, explicit(0, seq(version, digestAlgs, seq(DATA), signerInfos)));
+  const der = seq(SIGNED_DATA, explicit(0, seq(version, digestAlgs, seq(DATA, explicit(0, octetString(content))), tlv(0xa0, certificate), signerInfos)));
+  return { der, shell, content, messageDigest, signedAttrs, signingTime, spki: cert.spki, sidKind: ski ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber' };
+}
+
+/**
+ * The shell a compact attestation stands for.
+ * @throws as `assembleCompact`
+ */
+export function expandShell(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): Uint8Array {
+  return assembleCompact(signature, statement, certificate, sha256).shell;
 }
 
 function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {

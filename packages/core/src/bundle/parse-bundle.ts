@@ -8,7 +8,6 @@ import { CustodyError } from '../errors.js';
 import { fromBase64 } from '../util/bytes.js';
 import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
 import { readShell } from './detach-attestation.js';
-import { checkBundleModel } from './encode-bundle.js';
 
 function malformed(field: string, what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: ${field} ${what}`, cause === undefined ? {} : { cause });
@@ -39,10 +38,20 @@ function count(v: unknown, field: string): number {
 function base64(v: unknown, field: string, maxLength: number, derSequence: boolean): Uint8Array {
   if (typeof v !== 'string') throw malformed(field, 'must be a base64 string');
   if (v.length > maxLength) throw malformed(field, `is ${v.length} base64 characters, at most ${maxLength} allowed`);
-  const bytes = fromBase64(v);
+  const bytes = decodeBase64(v);
   if (!bytes || bytes.length === 0) throw malformed(field, 'is not canonical standard base64');
   if (derSequence && bytes[0] !== 0x30) throw malformed(field, 'is not a DER SEQUENCE');
   return bytes;
+}
+
+const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array & { toString(enc: 'base64'): string } } }).Buffer;
+
+/** Strict base64 (canonical, no whitespace); the native decoder when there is one, `fromBase64` otherwise. */
+function decodeBase64(s: string): Uint8Array | undefined {
+  if (!NodeBuffer) return fromBase64(s);
+  const b = NodeBuffer.from(s, 'base64');
+  // Re-encoding gives back the input only for canonical base64 of the standard alphabet with padding.
+  return b.toString('base64') === s ? new Uint8Array(b.buffer, b.byteOffset, b.length) : undefined;
 }
 
 function statementField(v: unknown, field: string): Statement {
@@ -112,14 +121,18 @@ export function parseBundle(text: string): Bundle {
   }
   const o = object(json, 'bundle', ['version', 'certificates', 'attestations'], ['crls', 'log']);
   if (o.version !== BUNDLE_VERSION) throw malformed('version', `${JSON.stringify(o.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
-  const certificates = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1).map((c, i) =>
-    base64(c, `certificates[${i}]`, BUNDLE_LIMITS.maxCertificateBase64, true),
-  );
+  const seen = new Set<unknown>();
+  const certificates = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1).map((c, i) => {
+    const der = base64(c, `certificates[${i}]`, BUNDLE_LIMITS.maxCertificateBase64, true);
+    // Canonical base64: equal texts exactly when equal bytes.
+    if (seen.has(c)) throw malformed(`certificates[${i}]`, 'repeats an earlier certificate');
+    seen.add(c);
+    return der;
+  });
   const rawAtts = array(o.attestations, 'attestations', BUNDLE_LIMITS.maxAttestations, 1);
   const attestations = rawAtts.map((a, i) => attestation(a, i, certificates.length));
   const bundle: { -readonly [K in keyof Bundle]: Bundle[K] } = { version: BUNDLE_VERSION, certificates, attestations };
   if (Object.hasOwn(o, 'crls')) bundle.crls = array(o.crls, 'crls', BUNDLE_LIMITS.maxCRLs).map((c, i) => base64(c, `crls[${i}]`, BUNDLE_LIMITS.maxCRLBase64, true));
   if (Object.hasOwn(o, 'log')) bundle.log = log(o.log, attestations.length);
-  checkBundleModel(bundle);
   return bundle;
 }

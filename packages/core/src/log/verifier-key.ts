@@ -61,14 +61,18 @@ export function encodeVerifierKey(key: VerifierKey): string {
 }
 
 /**
- * Parses a verifier key string strictly: three `+`-separated fields, exactly 8 lower-case hex digits, canonical
+ * Parses a verifier key string strictly: name, key ID and key separated by the first two `+`, exactly 8 lower-case hex digits, canonical
  * base64, type 0x02, a key ID that matches the key.
  * @throws CustodyError ERR_LOG_VERIFIER_KEY on any deviation.
  */
 export function parseVerifierKey(text: string): VerifierKey {
-  const parts = text.split('+');
-  if (parts.length !== 3) throw bad(`expected <name>+<key ID>+<key>, got ${parts.length} fields`);
-  const [name, idHex, b64] = parts as [string, string, string];
+  // The base64 key may itself hold '+': only the first two separate fields.
+  const first = text.indexOf('+');
+  const second = first < 0 ? -1 : text.indexOf('+', first + 1);
+  if (second < 0) throw bad('expected <name>+<key ID>+<key>');
+  const name = text.slice(0, first);
+  const idHex = text.slice(first + 1, second);
+  const b64 = text.slice(second + 1);
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw bad(`${name}: key ID ${JSON.stringify(idHex)} is not 8 lower-case hex digits`);
   const bytes = fromBase64(b64);
   if (bytes === undefined || bytes.length < 2) throw bad(`${name}: the key is not canonical base64`);

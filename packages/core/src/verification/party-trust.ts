@@ -52,7 +52,7 @@ export class PartyTrust {
    * Whether the certificate `der` (hash `certHash`) may sign attestations at `signingTime`, and whether it is
    * revoked under `crls` (identified by `crlKey`) at `at`. Never throws.
    */
-  async check(der: Uint8Array, certHash: string, intermediates: readonly Uint8Array[], signingTime: Date, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<PartyOutcome> {
+  async check(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], signingTime: Date, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<PartyOutcome> {
     const name = `attestation ${n}: signer`;
     let party: TrustedParty;
     try {
@@ -73,7 +73,7 @@ export class PartyTrust {
     return { check: pass(name, `"${party.identity.subjectDN}", trusted through "${party.chain[party.chain.length - 1]!.subject.text}"`, n), party };
   }
 
-  #path(der: Uint8Array, certHash: string, intermediates: readonly Uint8Array[], at: Date): Promise<TrustedParty> {
+  #path(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], at: Date): Promise<TrustedParty> {
     const hit = this.#paths.get(certHash);
     if (hit) return hit;
     const p = (async (): Promise<TrustedParty> => {

@@ -4,12 +4,11 @@
  * by certificate hash), then verifies any number of bundles. docs/bundle.md lists every check.
  */
 import { mergeClaims, type Claims } from '../attestation/claims.js';
-import { parseAttestation, type ParsedAttestation } from '../attestation/cms-parse.js';
+import type { ParsedAttestation } from '../attestation/cms-parse.js';
 import { statementKind } from '../attestation/statement.js';
 import { syncOf } from '../attestation/cms-common.js';
 import type { Bundle } from '../bundle/bundle-model.js';
 import { parseBundle } from '../bundle/parse-bundle.js';
-import { rebuildAttestation } from '../bundle/rebuild-attestation.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { toHex } from '../util/bytes.js';
 import { sha256 as pureSha256 } from '../util/sha256.js';
@@ -21,6 +20,7 @@ import type { ChainStep } from '../workflow/evaluate-workflow.js';
 import type { Policy } from '../workflow/policy.js';
 import type { PartyIdentity } from '../workflow/signer-rule.js';
 import { AttestationSignatures } from './attestation-signature.js';
+import { openAttestation } from './open-attestation.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
 import { deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
 import { everyPathCovered, policyChecks, workflowChecks, type ExternalEvidence, type WorkflowOption } from './evaluation.js';
@@ -66,6 +66,7 @@ export interface Verifier {
 }
 
 const MAX_CACHED_CRLS = 64;
+const MAX_CACHED_CAS = 256;
 
 /**
  * Builds a verifier: parses the trust anchors and the CRLs once and prepares the path validator and caches.
@@ -99,6 +100,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const parties = new PartyTrust(validator, hexDigest, verifyCRL);
   const bundleCRLs = new Map<string, ParsedCRL>();
   const rebuildHash = sync ? (d: Uint8Array) => sync.digestSync('SHA-256', d) : undefined;
+
+  // CA certificates carried by bundles, parsed once: a pallet shares its issuing CA.
+  const cas = new Map<string, ParsedCertificate | null>();
+  const parsedCA = (der: Uint8Array): ParsedCertificate | undefined => {
+    const key = hexDigest(der);
+    let hit = cas.get(key);
+    if (hit === undefined) {
+      try {
+        const c = parseCertificate(der);
+        hit = c.basicConstraints?.cA ? c : null;
+      } catch {
+        hit = null; // not a usable intermediate; path building reports what is missing
+      }
+      if (cas.size >= MAX_CACHED_CAS) cas.delete(cas.keys().next().value!);
+      cas.set(key, hit);
+    }
+    return hit ?? undefined;
+  };
 
   const parseBundleCRLs = (crls: readonly Uint8Array[]): { parsed: ParsedCRL[]; key: string } => {
     const parsed: ParsedCRL[] = [];
@@ -138,7 +157,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         checks.push(failFrom('bundle: crls', e, undefined, 'ERR_BUNDLE_MALFORMED'));
       }
     }
-    const intermediates = bundle.certificates.slice(1);
+    const intermediates: ParsedCertificate[] = [];
+    for (const der of bundle.certificates.slice(1)) {
+      const c = parsedCA(der);
+      if (c) intermediates.push(c);
+    }
     const paths: (readonly ParsedCertificate[])[] = [];
 
     // (a) the device certificate
@@ -172,10 +195,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let firstName: string | undefined;
     for (const [n, entry] of bundle.attestations.entries()) {
       let parsed: ParsedAttestation;
-      let der: Uint8Array;
       try {
-        der = rebuildAttestation(entry, bundle.certificates, rebuildHash);
-        parsed = parseAttestation(der);
+        parsed = openAttestation(entry, bundle.certificates, rebuildHash);
       } catch (e) {
         checks.push(fail(`attestation ${n}: parse`, 'ERR_BUNDLE_MALFORMED', `attestation ${n} cannot be rebuilt: ${(e as Error).message}`, n));
         prev = {};
@@ -209,7 +230,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       times.push(parsed.signingTime);
       claims.push(s.predicate.claims);
-      prev = { statement: s, sha256: hexDigest(der), time: parsed.signingTime };
+      prev = { statement: s, sha256: hexDigest(parsed.der), time: parsed.signingTime };
       out.custodian = s.predicate.to;
     }
     out.device = firstName;

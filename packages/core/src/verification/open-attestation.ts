@@ -1,0 +1,45 @@
+/**
+ * One bundle entry opened for verification. A full-form entry is rebuilt and then parsed strictly like any
+ * attestation. A compact-form entry (signature only) is rebuilt by one canonical writer from validated parts,
+ * which yields its parsed form directly: parsing those bytes again would only read back what was just written.
+ */
+import type { ParsedAttestation } from '../attestation/cms-parse.js';
+import { parseAttestation } from '../attestation/cms-parse.js';
+import type { BundleAttestation } from '../bundle/bundle-model.js';
+import { assembleCompact, type Sha256 } from '../bundle/compact-attestation.js';
+import { rebuildAttestation } from '../bundle/rebuild-attestation.js';
+import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
+import { CustodyError } from '../errors.js';
+
+/**
+ * The attestation of `entry` as parsed, with its rebuilt DER.
+ * @throws ERR_BUNDLE_MALFORMED, ERR_BUNDLE_ATTESTATION, ERR_ATTESTATION_MALFORMED, ERR_ATTESTATION_STATEMENT or
+ *   ERR_CLAIMS_* when the entry cannot be rebuilt or does not parse
+ */
+export function openAttestation(entry: BundleAttestation, certificates: readonly Uint8Array[], sha256?: Sha256): ParsedAttestation {
+  if (entry.signature === undefined || entry.shell !== undefined) return parseAttestation(rebuildAttestation(entry, certificates, sha256));
+  const certificate = certificates[entry.signer];
+  if (!certificate) throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: signer index ${entry.signer} is out of range`);
+  const c = assembleCompact(entry.signature, entry.statement, certificate, sha256);
+  let signatureP1363: Uint8Array;
+  try {
+    signatureP1363 = ecdsaDERToP1363(entry.signature, 'P-256');
+  } catch (e) {
+    throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: the attestation signature is not a DER ECDSA P-256 signature: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    der: c.der,
+    statement: entry.statement,
+    statementBytes: c.content,
+    signerCertificate: certificate,
+    signerSpki: c.spki,
+    sidKind: c.sidKind,
+    curve: 'P-256',
+    hash: 'SHA-256',
+    signedAttrs: c.signedAttrs,
+    signature: entry.signature,
+    signatureP1363,
+    signingTime: c.signingTime,
+    messageDigest: c.messageDigest,
+  };
+}
