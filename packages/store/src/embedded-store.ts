@@ -49,6 +49,7 @@ interface DeviceDoc {
   lot?: string;
   issuedAt: string;
   attestations: string[];
+  chain?: string[];
 }
 
 type JournalRecord = { t: 'device'; d: DeviceDoc };
@@ -68,6 +69,7 @@ function toDoc(r: DeviceRecord): DeviceDoc {
   };
   if (r.model !== undefined) d.model = r.model;
   if (r.lot !== undefined) d.lot = r.lot;
+  if (r.chain !== undefined) d.chain = r.chain.map(toBase64);
   return d;
 }
 
@@ -77,7 +79,9 @@ function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
     if (!b) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
     return b;
   };
-  const r: DeviceRecord = { ...d, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
+  const { chain, ...rest } = d;
+  const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
+  if (chain !== undefined) r.chain = chain.map(bin);
   return r;
 }
 

@@ -21,6 +21,8 @@ export interface DeviceRecord {
   issuedAt: string;
   /** Attestations in chain order (birth first), DER CMS. */
   attestations: Uint8Array[];
+  /** The certificate's CA chain without the root (issuing CA first), for devices learnt from a bundle. */
+  chain?: Uint8Array[];
 }
 
 export type ConflictKind = 'serial' | 'key' | 'certSerial';

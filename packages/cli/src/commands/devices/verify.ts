@@ -1,0 +1,46 @@
+import { Flags } from '@oclif/core';
+import { CustodyError } from '@custody/core';
+import { BaseCommand } from '../../base-command.js';
+import { now, openStore, storeCacheDir } from '../../ops/context.js';
+import { bundleFiles } from '../../ops/bundles.js';
+import { formatVerdict, parseNamedCAs, verifyBundles, type BundleVerdict } from '../../ops/verify.js';
+
+export default class DevicesVerify extends BaseCommand {
+  static override summary = 'Verify provenance bundles against trust anchors, a workflow and a policy; exit 0 only when every one is accepted.';
+  static override examples = [
+    '<%= config.bin %> devices verify --bundle ACME-000001.json --trust acme-root.pem',
+    '<%= config.bin %> devices verify --bundle pallet/ --ca manufacturer=acme-root.pem --ca integrator=nw-root.pem --ca reseller=contoso-root.pem --ca customer=fabrikam-root.pem --workflow workflows/supply-chain.yaml --policy healthcare --response response.json',
+  ];
+
+  static override flags = {
+    bundle: Flags.string({ description: 'a bundle file or a folder of them', required: true }),
+    trust: Flags.string({ description: 'trust anchor certificate file (repeatable)', multiple: true, default: [] }),
+    ca: Flags.string({ description: 'NAME=FILE: a trust anchor the workflow names NAME (repeatable)', multiple: true, default: [] }),
+    workflow: Flags.string({ description: 'workflow file (YAML)' }),
+    policy: Flags.string({ description: 'policy name (baseline, retail, healthcare) or file' }),
+    crl: Flags.string({ description: 'CRL file, DER or PEM (repeatable)', multiple: true, default: [] }),
+    at: Flags.string({ description: 'verification time (RFC 3339), default now' }),
+    response: Flags.string({ description: "the device's challenge response (proof of possession); needs the store that issued the challenge" }),
+  };
+
+  async run(): Promise<{ accepted: boolean; results: Array<{ file: string } & BundleVerdict['report']> }> {
+    const { flags } = await this.parse(DevicesVerify);
+    const at = flags.at ? new Date(flags.at) : now();
+    if (Number.isNaN(at.getTime())) throw new CustodyError('ERR_USAGE_TIME', `--at ${flags.at}: not a time`);
+    const store = flags.response || storeCacheDir(flags.store) ? await openStore(flags.store).catch(() => undefined) : undefined;
+    try {
+      const verdicts = await verifyBundles(store, { bundles: bundleFiles(flags.bundle), trust: flags.trust, cas: parseNamedCAs(flags.ca), workflow: flags.workflow, policy: flags.policy, crls: flags.crl, at, response: flags.response });
+      for (const v of verdicts) for (const line of formatVerdict(v)) this.log(line);
+      const accepted = verdicts.every((v) => v.report.ok);
+      const result = { accepted, results: verdicts.map((v) => ({ file: v.file, ...v.report })) };
+      if (!accepted) {
+        if (this.jsonEnabled()) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        const malformed = verdicts.some((v) => v.report.code?.startsWith('ERR_BUNDLE') || v.report.code === 'ERR_INPUT_READ');
+        this.exit(malformed ? 3 : 1);
+      }
+      return result;
+    } finally {
+      await store?.close();
+    }
+  }
+}

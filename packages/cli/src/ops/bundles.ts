@@ -1,0 +1,174 @@
+/** Bundles in and out of a store: `devices export`, `devices import`. */
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CustodyError,
+  createBundle,
+  createVerifier,
+  decodePEM,
+  encodeBundle,
+  parseBundle,
+  readCertificateInfo,
+  rebuildAttestation,
+  toHex,
+  type Bundle,
+  type DeviceRecord,
+  type VerificationReport,
+} from '@custody/core';
+import type { Store } from '@custody/store';
+import { provider } from './context.js';
+
+/** The CA chain of a device without the root: recorded with it, or walked up the store's CAs. */
+export async function deviceChain(store: Store, device: DeviceRecord): Promise<Uint8Array[]> {
+  if (device.chain) return device.chain;
+  const chain: Uint8Array[] = [];
+  let ca = await store.getCA(device.issuer);
+  while (ca && ca.issuer !== undefined) {
+    chain.push(decodePEM(ca.certificate, ['CERTIFICATE']));
+    ca = await store.getCA(ca.issuer);
+  }
+  if (!ca) throw new CustodyError('ERR_STORE_CHAIN', `device ${device.serial}: its CA chain is not in ${store.location}`);
+  return chain;
+}
+
+/** The bundle of one recorded device. */
+export async function bundleOf(store: Store, serial: string): Promise<Bundle> {
+  const device = await store.getDevice(serial);
+  if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
+  return createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
+}
+
+/** Writes bundles: into `out` as a folder (`<serial>.json` each), or as a file for a single device. */
+export async function exportBundles(store: Store, serials: string[], out: string): Promise<Array<{ serial: string; file: string; bytes: number }>> {
+  const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
+  if (toFolder) mkdirSync(out, { recursive: true });
+  const written: Array<{ serial: string; file: string; bytes: number }> = [];
+  for (const serial of serials) {
+    const text = encodeBundle(await bundleOf(store, serial));
+    const file = toFolder ? join(out, `${serial}.json`) : out;
+    writeFileSync(file, text);
+    written.push({ serial, file, bytes: Buffer.byteLength(text) });
+  }
+  return written;
+}
+
+function statSafe(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bundle files named by a path: the file, or every *.json of a folder. */
+export function bundleFiles(path: string): string[] {
+  const st = statSafe(path);
+  if (!st) throw new CustodyError('ERR_INPUT_READ', `${path}: no such file or folder`, { file: path });
+  if (!st.isDirectory()) return [path];
+  const files = readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f));
+  if (files.length === 0) throw new CustodyError('ERR_INPUT_READ', `${path}: no .json bundles in this folder`, { file: path });
+  return files;
+}
+
+/** Reads and parses one bundle file; errors name the file. */
+export function readBundle(file: string): Bundle {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+  try {
+    return parseBundle(text);
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(file) : e;
+  }
+}
+
+/** The device record a verified bundle describes. */
+export async function recordOfBundle(b: Bundle): Promise<DeviceRecord> {
+  const certificate = b.certificates[0]!;
+  const info = readCertificateInfo(certificate);
+  const signers = new Set(b.attestations.map((a) => a.signer));
+  const chain = b.certificates.slice(1).filter((_, i) => !signers.has(i + 1));
+  const serial = info.subjectAttributes.find(([k]) => k === 'serialNumber')?.[1];
+  if (!serial) throw new CustodyError('ERR_BUNDLE_DEVICE', 'the device certificate has no subject serialNumber');
+  return {
+    serial,
+    certificate,
+    certSerial: info.serialHex,
+    spkiSha256: toHex(await provider.digest('SHA-256', info.spki)),
+    certSha256: toHex(await provider.digest('SHA-256', certificate)),
+    issuer: info.issuerText,
+    issuedAt: info.notBefore.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    attestations: b.attestations.map((a) => rebuildAttestation(a, b.certificates)),
+    chain,
+  };
+}
+
+export interface ImportResult {
+  file: string;
+  serial?: string;
+  outcome: 'added' | 'extended' | 'unchanged' | 'refused';
+  code?: string;
+  reason?: string;
+}
+
+/**
+ * Imports bundles after checking every certificate path, signature and link against the trust anchors; a bad
+ * bundle is refused with the first failed check and nothing of it is written.
+ */
+export async function importBundles(store: Store, files: string[], trustAnchors: Uint8Array[], now: Date): Promise<ImportResult[]> {
+  const verifier = createVerifier({ trustAnchors, provider, at: now });
+  const results: ImportResult[] = [];
+  for (const file of files) {
+    let report: VerificationReport;
+    let bundle: Bundle;
+    try {
+      bundle = readBundle(file);
+      report = await verifier.verify(bundle);
+    } catch (e) {
+      if (!(e instanceof CustodyError)) throw e;
+      results.push({ file, outcome: 'refused', code: e.code, reason: e.message });
+      continue;
+    }
+    if (!report.ok) {
+      const failed = report.checks.find((c) => !c.ok);
+      results.push({ file, outcome: 'refused', code: report.code, reason: `${failed?.name}: ${failed?.reason ?? 'failed'}` });
+      continue;
+    }
+    const record = await recordOfBundle(bundle);
+    try {
+      results.push({ file, serial: record.serial, outcome: await store.importDevice(record) });
+    } catch (e) {
+      if (!(e instanceof CustodyError)) throw e;
+      results.push({ file, serial: record.serial, outcome: 'refused', code: e.code, reason: e.message });
+    }
+  }
+  return results;
+}
+
+/** Trust anchors from certificate files (PEM, possibly several per file, or DER). */
+export function readTrustAnchors(files: readonly string[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const file of files) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+    }
+    try {
+      if (bytes[0] === 0x30) out.push(new Uint8Array(bytes));
+      else {
+        const text = bytes.toString('utf8');
+        const blocks = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => decodePEM(m[0], ['CERTIFICATE']));
+        if (blocks.length === 0) decodePEM(text, ['CERTIFICATE']);
+        out.push(...blocks);
+      }
+    } catch (e) {
+      throw e instanceof CustodyError ? e.withFile(file) : e;
+    }
+  }
+  return out;
+}

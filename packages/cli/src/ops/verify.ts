@@ -1,0 +1,132 @@
+/** `devices verify`: bundles against trust anchors, a workflow, a policy, CRLs and a challenge response. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CustodyError,
+  createVerifier,
+  parseCertificate,
+  parsePolicy,
+  parseWorkflow,
+  toHex,
+  verifyChallengeResponse,
+  type Bundle,
+  type Policy,
+  type VerificationCheck,
+  type VerificationReport,
+  type WorkflowOption,
+} from '@custody/core';
+import type { Store } from '@custody/store';
+import { REPO_ROOT, provider } from './context.js';
+import { readBundle, readTrustAnchors } from './bundles.js';
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+}
+
+/** A policy by name (workflows/policies/NAME.yaml) or by file. */
+export function loadPolicy(nameOrFile: string): Policy {
+  const file = existsSync(nameOrFile) ? nameOrFile : join(REPO_ROOT, 'workflows', 'policies', `${nameOrFile}.yaml`);
+  if (!existsSync(file)) throw new CustodyError('ERR_USAGE_POLICY', `--policy ${nameOrFile}: neither a file nor a shipped policy (baseline, retail, healthcare)`);
+  return parsePolicy(readText(file), file);
+}
+
+/** `NAME=FILE` pairs naming the CAs a workflow's signer rules refer to. */
+export function parseNamedCAs(pairs: readonly string[]): Array<{ name: string; file: string }> {
+  return pairs.map((p) => {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new CustodyError('ERR_USAGE_CA_MAP', `--ca ${p}: expected NAME=FILE`);
+    return { name: p.slice(0, i), file: p.slice(i + 1) };
+  });
+}
+
+export interface VerifyCommandOptions {
+  bundles: string[];
+  trust: string[];
+  cas: Array<{ name: string; file: string }>;
+  workflow?: string;
+  policy?: string;
+  crls: string[];
+  at: Date;
+  response?: string;
+  /** Hex SPKI SHA-256 of the party expected to hold the device now (chains cut short fail). */
+  expectedCustodian?: string;
+}
+
+export interface BundleVerdict {
+  file: string;
+  report: VerificationReport;
+}
+
+/** Verifies every bundle; malformed inputs other than the bundles themselves are errors (exit 3). */
+export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
+  const named = o.cas.map(({ name, file }) => ({ name, certs: readTrustAnchors([file]) }));
+  const anchors = [...readTrustAnchors(o.trust), ...named.flatMap((n) => n.certs)];
+  if (anchors.length === 0) throw new CustodyError('ERR_USAGE_TRUST', 'give at least one trust anchor: --trust ROOT.pem or --ca NAME=ROOT.pem');
+  let workflow: WorkflowOption | undefined;
+  if (o.workflow) {
+    const cas: Record<string, { subjectDN: string; certSha256: string }> = {};
+    for (const n of named) {
+      const cert = n.certs[0]!;
+      cas[n.name] = { subjectDN: parseCertificate(cert).subject.text, certSha256: toHex(await provider.digest('SHA-256', cert)) };
+    }
+    workflow = { workflow: parseWorkflow(readText(o.workflow), o.workflow), trust: { cas } };
+  }
+  const policy = o.policy ? loadPolicy(o.policy) : undefined;
+  const crls = o.crls.map((f) => readTrustAnchorsLikeCRL(f));
+  const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, at: o.at });
+  const verdicts: BundleVerdict[] = [];
+  for (const file of o.bundles) {
+    let bundle: Bundle;
+    try {
+      bundle = readBundle(file);
+    } catch (e) {
+      if (!(e instanceof CustodyError)) throw e;
+      verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle format', ok: false, code: e.code, reason: e.message }], code: e.code } });
+      continue;
+    }
+    const possession = o.response ? await checkResponse(store, bundle, o.response, o.at) : undefined;
+    const report = await verifier.verify(bundle, {
+      at: o.at,
+      ...(possession ? { proofOfPossession: possession.ok } : {}),
+      ...(o.expectedCustodian ? { expectedCustodian: o.expectedCustodian } : {}),
+    });
+    const checks: VerificationCheck[] = possession ? [...report.checks, possession] : [...report.checks];
+    const ok = report.ok && (possession?.ok ?? true);
+    verdicts.push({ file, report: { ...report, ok, checks, ...(ok ? {} : { code: report.code ?? possession?.code }) } });
+  }
+  return verdicts;
+}
+
+function readTrustAnchorsLikeCRL(file: string): Uint8Array {
+  const bytes = readFileSync(file);
+  if (bytes[0] === 0x30) return new Uint8Array(bytes);
+  const m = bytes.toString('utf8').match(/-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/);
+  if (!m) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
+  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+}
+
+async function checkResponse(store: Store | undefined, bundle: Bundle, responseFile: string, at: Date): Promise<VerificationCheck> {
+  if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
+  const cert = bundle.certificates[0]!;
+  const r = await verifyChallengeResponse({
+    response: new Uint8Array(Buffer.from(readText(responseFile), 'utf8')),
+    idevidSha256: toHex(await provider.digest('SHA-256', cert)),
+    idevidSpki: parseCertificate(cert).spki,
+    now: at,
+    provider,
+    registry: store,
+  });
+  return r.ok ? { name: 'proof of possession', ok: true, reason: r.reason } : { name: 'proof of possession', ok: false, code: r.code, reason: r.reason };
+}
+
+/** The report as lines a person reads. */
+export function formatVerdict(v: BundleVerdict): string[] {
+  const r = v.report;
+  const lines = [`${r.device ?? v.file}: ${r.ok ? 'ACCEPTED' : `REJECTED (${r.code})`}`];
+  for (const c of r.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.reason ? `: ${c.reason}` : ''}${c.ok ? '' : ` [${c.code}]`}`);
+  return lines;
+}
