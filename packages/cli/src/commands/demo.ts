@@ -18,7 +18,7 @@ export default class Demo extends BaseCommand {
     const passphrase = fromEnv && fromEnv.length > 0 ? fromEnv : DEMO_PASSPHRASE;
     if (passphrase === DEMO_PASSPHRASE) this.log(`Keys are encrypted under the demo passphrase "${DEMO_PASSPHRASE}" (set CUSTODY_PASSPHRASE to choose one).`);
     const report = await runDemo({ out: flags.out, devices: flags.devices, passphrase, now: now(), log: (l) => this.log(l) });
-    this.log(report.accepted ? 'Result: every device ACCEPTED' : 'Result: some devices REJECTED');
+    this.log(report.accepted ? `Result: every device ACCEPTED under the ${report.policy} policy and activated` : 'Result: some devices REJECTED');
     if (!report.accepted) this.exit(1);
     return report;
   }

@@ -1,14 +1,22 @@
 /**
- * `custody demo`: the supply chain on fresh embedded stores, keeping every artifact so that other tools can
- * check it (DESIGN.md, "The demo's artifacts").
+ * `custody demo`: the whole supply chain on fresh embedded stores, one per organisation, with only files
+ * passing between them, keeping every artifact so that other tools can check it (DESIGN.md, "The demo's
+ * artifacts"): factory -> integrator -> reseller -> customer verification with proof of possession ->
+ * activation.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustodyError, PathValidator, decodePEM, type PathReport } from '@custody/core';
+import { CustodyError, type Claims, type VerificationReport } from '@custody/core';
 import { EmbeddedStore, type Store } from '@custody/store';
 import { createCA, createParty } from './ca.js';
-import { loadTemplate, provider, templatesDir } from './context.js';
+import { loadTemplate, templatesDir, REPO_ROOT } from './context.js';
 import { provision } from './provision.js';
+import { importParty } from './parties.js';
+import { exportBundles, importBundles, readTrustAnchors } from './bundles.js';
+import { transferDevices, failureOf } from './handoff.js';
+import { answerChallenge, writeChallenge } from './possession.js';
+import { verifyBundles, formatVerdict } from './verify.js';
+import { activateDevice } from './activate.js';
 
 export const DEMO_PASSPHRASE = 'custody-demo-passphrase';
 const MARKER = '.custody-demo';
@@ -23,10 +31,27 @@ export interface DemoOptions {
 
 export interface DemoReport {
   accepted: boolean;
-  devices: Array<{ serial: string; accepted: boolean; path: PathReport['checks']; code?: string }>;
+  policy: string;
+  devices: Array<{ serial: string; accepted: boolean; activated: boolean; code?: string; report: VerificationReport }>;
 }
 
-/** Prepares the output folder: new, empty, or a previous demo's (which is replaced). */
+/** What the factory builds in: the birth claims. */
+const BIRTH_CLAIMS = {
+  deviceIdentity: { idevid: true, keyStorage: 'secure-element' },
+  secureBoot: { enabled: true, method: 'HAB' },
+  debugPorts: { state: 'locked' },
+  storageEncryption: { enabled: true, algorithm: 'AES-256-XTS' },
+  authentication: { enabled: true, method: 'mTLS' },
+} as Claims;
+
+/** What the integrator does: the product, the firmware it installs, the controls it enables. */
+const INTEGRATION_CLAIMS = {
+  product: { name: 'Northwind Infusion Gateway', model: 'NIG-2' },
+  firmware: { version: '2.4.1', sha256: 'b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184' },
+  signedUpdates: { enabled: true, firmwareVersion: '2.4.1' },
+  secureConnections: { enabled: true, protocols: ['TLS1.3'] },
+} as Claims;
+
 function prepareOut(out: string): void {
   if (existsSync(out) && readdirSync(out).length > 0) {
     if (!existsSync(join(out, MARKER))) throw new CustodyError('ERR_USAGE_OUT', `${out}: folder is not empty and holds no earlier demo; choose another --out`);
@@ -36,57 +61,136 @@ function prepareOut(out: string): void {
   writeFileSync(join(out, MARKER), 'made by custody demo; the next demo run replaces this folder\n');
 }
 
-async function newStore(out: string, org: string, now: Date): Promise<Store> {
-  return EmbeddedStore.init(join(out, 'stores', org), now);
+interface Org {
+  store: Store;
+  root: string;
+  party: string;
+  rootFile: string;
+  partyFile: string;
+}
+
+/** One organisation: its own store, root CA and attestation party, certificates written for the others. */
+async function organisation(o: DemoOptions, key: string, organization: string, prefix: string): Promise<Org> {
+  const store = await EmbeddedStore.init(join(o.out, 'stores', key), o.now);
+  const tdir = templatesDir(undefined);
+  const common = { protection: { passphrase: o.passphrase }, passphrase: o.passphrase, now: o.now, organization };
+  const root = await createCA(store, { name: `${prefix}-root`, template: await loadTemplate(tdir, 'root-ca'), ...common });
+  const party = await createParty(store, { name: `${prefix}-${key}`, ca: root.name, template: await loadTemplate(tdir, 'party'), ...common });
+  const rootFile = join(o.out, 'roots', `${key}.pem`);
+  const partyFile = join(o.out, 'parties', `${party.name}.pem`);
+  writeFileSync(rootFile, root.certificate);
+  writeFileSync(partyFile, party.certificate);
+  return { store, root: root.name, party: party.name, rootFile, partyFile };
+}
+
+function check<T extends { results: Array<{ ok: boolean }> }>(r: T & Parameters<typeof failureOf>[0]): void {
+  const failure = failureOf(r);
+  if (failure) throw failure;
 }
 
 /** Runs the demo and writes its artifacts; returns the report (also written as report.json). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   prepareOut(o.out);
-  const tdir = templatesDir(undefined);
-  const protection = { passphrase: o.passphrase };
-  const common = { protection, passphrase: o.passphrase, now: o.now };
-  for (const d of ['devices', 'parties', 'bundles', 'attestations']) mkdirSync(join(o.out, d), { recursive: true });
+  for (const d of ['devices', 'parties', 'roots', 'bundles', 'attestations', 'exchange', 'challenges']) mkdirSync(join(o.out, d), { recursive: true });
+  const { log, passphrase, now } = o;
 
-  o.log('1. Manufacturer (Acme Devices): root CA, issuing CA with pathLen 0, factory attestation key');
-  const acme = await newStore(o.out, 'manufacturer', o.now);
-  const root = await createCA(acme, { name: 'acme-root', template: await loadTemplate(tdir, 'root-ca'), organization: 'Acme Devices', ...common });
-  const issuing = await createCA(acme, { name: 'acme-issuing', template: await loadTemplate(tdir, 'issuing-ca'), organization: 'Acme Devices', issuer: 'acme-root', ...common });
-  const factory = await createParty(acme, { name: 'acme-factory', ca: 'acme-root', template: await loadTemplate(tdir, 'party'), organization: 'Acme Devices', ...common });
-  writeFileSync(join(o.out, 'root.pem'), root.certificate);
+  log('1. Four organisations, each with its own store, root CA and attestation key:');
+  const acme = await organisation(o, 'manufacturer', 'Acme Devices', 'acme');
+  const northwind = await organisation(o, 'integrator', 'Northwind Systems', 'northwind');
+  const contoso = await organisation(o, 'reseller', 'Contoso Distribution', 'contoso');
+  const fabrikam = await organisation(o, 'customer', 'Fabrikam Health', 'fabrikam');
+  log('   Acme Devices (manufacturer), Northwind Systems (integrator), Contoso Distribution (reseller), Fabrikam Health (customer)');
+  const issuing = await createCA(acme.store, { name: 'acme-issuing', template: await loadTemplate(templatesDir(undefined), 'issuing-ca'), organization: 'Acme Devices', issuer: acme.root, protection: { passphrase }, passphrase, now });
+  writeFileSync(join(o.out, 'root.pem'), (await acme.store.getCA(acme.root))!.certificate);
   writeFileSync(join(o.out, 'issuing.pem'), issuing.certificate);
-  writeFileSync(join(o.out, 'parties', `${factory.name}.pem`), factory.certificate);
+  // Each organisation learns the next one's attestation certificate, as a file.
+  await importParty(acme.store, 'northwind', northwind.partyFile, now);
+  await importParty(northwind.store, 'contoso', contoso.partyFile, now);
+  await importParty(contoso.store, 'fabrikam', fabrikam.partyFile, now);
 
-  o.log(`2. Factory line: ${o.devices} devices, keys made on the line, IDevIDs issued`);
-  const issued = await provision(acme, {
+  log(`2. Acme's factory line makes ${o.devices} devices (keys on the line), issues IDevIDs under acme-issuing (pathLen 0)`);
+  log('   and signs birth attestations naming Northwind as first custodian');
+  const issued = await provision(acme.store, {
     ca: 'acme-issuing',
-    template: await loadTemplate(tdir, 'idevid'),
+    template: await loadTemplate(templatesDir(undefined), 'idevid'),
     generate: o.devices,
     serialPattern: 'ACME-{seq:6}',
     start: 1,
     model: 'Sensor X1',
     lot: 'L2026-11',
     out: join(o.out, 'devices'),
-    passphrase: o.passphrase,
-    deviceKeyProtection: protection,
-    now: o.now,
+    passphrase,
+    deviceKeyProtection: { passphrase },
+    party: acme.party,
+    to: 'northwind',
+    claims: BIRTH_CLAIMS,
+    now,
   });
+  const serials = issued.devices.map((d) => d.serial);
+  // Device keys go beside, not among, the certificates: devices/ holds exactly the IDevIDs (DESIGN.md).
+  mkdirSync(join(o.out, 'device-keys'), { recursive: true });
+  for (const d of issued.devices) if (d.key) renameSync(d.key, join(o.out, 'device-keys', `${d.serial}.key.pem`));
+  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'));
 
-  o.log('3. Verification of every device certificate path to the Acme root');
-  const validator = new PathValidator({ trustAnchors: [decodePEM(root.certificate, ['CERTIFICATE'])], provider });
-  const issuingDER = decodePEM(issuing.certificate, ['CERTIFICATE']);
-  const report: DemoReport = { accepted: true, devices: [] };
-  for (const d of issued.devices) {
-    const device = await acme.getDevice(d.serial);
-    if (!device) throw new CustodyError('ERR_STORE_MISSING_DEVICE', `device ${d.serial} is not in the store`);
-    const r = await validator.validate({ leaf: device.certificate, intermediates: [issuingDER], at: o.now, requiredKeyUsage: ['digitalSignature'] });
-    report.devices.push({ serial: d.serial, accepted: r.ok, path: r.checks, ...(r.code ? { code: r.code } : {}) });
-    report.accepted &&= r.ok;
-    o.log(`   ${d.serial}  ${r.ok ? 'accepted' : `REJECTED ${r.code}`}`);
+  log('3. Northwind imports the bundles (checking every signature and link), builds the devices into its gateway,');
+  log('   installs firmware 2.4.1, and hands them to Contoso');
+  const trustAcme = [acme.rootFile];
+  assertImported(await importBundles(northwind.store, serials.map((s) => join(o.out, 'exchange', '1-acme-to-northwind', `${s}.json`)), readTrustAnchors(trustAcme), now));
+  check(await transferDevices(northwind.store, { kind: 'handoff', serials, party: northwind.party, to: 'contoso', claims: INTEGRATION_CLAIMS, stage: 'integration', passphrase, now }));
+  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'));
+
+  log('4. Contoso imports them and sells them on to Fabrikam Health');
+  assertImported(await importBundles(contoso.store, serials.map((s) => join(o.out, 'exchange', '2-northwind-to-contoso', `${s}.json`)), readTrustAnchors([acme.rootFile, northwind.rootFile]), now));
+  check(await transferDevices(contoso.store, { kind: 'handoff', serials, party: contoso.party, to: 'fabrikam', stage: 'resale', passphrase, now }));
+  await exportBundles(contoso.store, serials, join(o.out, 'bundles'));
+
+  const roots = [acme, northwind, contoso, fabrikam];
+  const cas = [
+    { name: 'manufacturer', file: acme.rootFile },
+    { name: 'integrator', file: northwind.rootFile },
+    { name: 'reseller', file: contoso.rootFile },
+    { name: 'customer', file: fabrikam.rootFile },
+  ];
+  const workflow = join(REPO_ROOT, 'workflows', 'supply-chain.yaml');
+  const policy = 'baseline';
+  log(`5. Fabrikam verifies each device before activation: certificate paths, every signature and hash link,`);
+  log(`   custodian continuity, the supply-chain workflow, the ${policy} policy, and proof of possession`);
+  assertImported(await importBundles(fabrikam.store, serials.map((s) => join(o.out, 'bundles', `${s}.json`)), readTrustAnchors(roots.map((r) => r.rootFile)), now));
+  const report: DemoReport = { accepted: true, policy, devices: [] };
+  for (const serial of serials) {
+    const challenge = join(o.out, 'challenges', `${serial}.challenge.json`);
+    const response = join(o.out, 'challenges', `${serial}.response.json`);
+    await writeChallenge(fabrikam.store, { serial, out: challenge, ttlSeconds: 300, now });
+    await answerChallenge({ key: join(o.out, 'device-keys', `${serial}.key.pem`), challenge, out: response, passphrase });
+    // Activation verifies again with the response (consuming its nonce), then records the activation.
+    const r = await activateDevice(fabrikam.store, { serial, party: fabrikam.party, passphrase, trust: [], cas, workflow, policy, crls: [], at: now, response });
+    // The whole report for the first device, a line for each of the others.
+    const lines = formatVerdict({ file: serial, report: r.report });
+    for (const line of serial === serials[0] ? lines : lines.slice(0, 1)) log(`   ${line}`);
+    if (serial === serials[0] && serials.length > 1) log(`   (the other devices: one line each; every check is in report.json)`);
+    report.devices.push({ serial, accepted: r.accepted, activated: r.accepted, ...(r.report.code ? { code: r.report.code } : {}), report: r.report });
+    report.accepted &&= r.accepted;
   }
-  await acme.close();
+  log('6. Activated devices: the chain is closed; the final chain of each device is in its store and in attestations/');
+  for (const serial of serials) {
+    const device = await fabrikam.store.getDevice(serial);
+    mkdirSync(join(o.out, 'attestations', serial), { recursive: true });
+    device?.attestations.forEach((a, i) => writeFileSync(join(o.out, 'attestations', serial, `${i}.der`), a));
+  }
+  // Re-verify the shipped bundle of the first device the way a person would, from files only.
+  const [first] = await verifyBundles(undefined, { bundles: [join(o.out, 'bundles', `${serials[0]}.json`)], trust: [], cas, workflow, policy, crls: [], at: now });
   writeFileSync(join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-  o.log(`Artifacts in ${o.out}: root.pem, issuing.pem, devices/, parties/, report.json`);
-  o.log(`Check a device yourself: openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${issued.devices[0]?.certificate ?? ''}`);
+  for (const org of roots) await org.store.close();
+  log(`Artifacts in ${o.out}: root.pem, issuing.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, report.json`);
+  log(`Check them with openssl:`);
+  log(`   openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
+  log(`   openssl cms -verify -inform DER -binary -purpose any -in ${join(o.out, 'attestations', serials[0]!, '0.der')} -CAfile ${acme.rootFile}`);
+  log(`The bundle Fabrikam received for ${serials[0]} re-verifies from files alone: ${first?.report.ok ? 'ACCEPTED' : `REJECTED ${first?.report.code}`}`);
   return report;
+}
+
+
+function assertImported(results: Array<{ outcome: string; file: string; code?: string; reason?: string }>): void {
+  const bad = results.find((r) => r.outcome === 'refused');
+  if (bad) throw new CustodyError(bad.code ?? 'ERR_VERIFY', `${bad.file}: ${bad.reason}`);
 }
