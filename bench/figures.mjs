@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, birthStatement } from '@custody/core';
+import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, birthStatement, createStatement, createBundle, encodeBundle, createVerifier, toHex } from '@custody/core';
+import { transferDevices } from '../packages/cli/dist/ops/handoff.js';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { EmbeddedStore } from '@custody/store';
 import { createCA, createParty } from '../packages/cli/dist/ops/ca.js';
@@ -158,6 +159,93 @@ async function coldStartFigures(tmp, reps) {
   return { 'cli.coldStartMs': median(cli), 'node.coldStartMs': median(node) };
 }
 
+/** 10,000 handoffs (one per device) signed and stored, from a store whose devices the factory holds. */
+async function handoffFigure(n, tmp) {
+  const { run } = await handoffTarget(n, tmp);
+  return perSecAsync(n, run);
+}
+
+/** A store of `n` devices held by the factory, and the batch handing them all to the integrator. */
+async function handoffTarget(n, tmp) {
+  const store = await makeStore(join(tmp, 'handoff'));
+  await createParty(store, { name: 'integrator', ca: 'root', template: await loadTemplate(templatesDir(undefined), 'party'), organization: 'Bench', protection: { passphrase: PASS }, passphrase: PASS, now: new Date() });
+  const factory = await factoryFor(store);
+  const now = new Date();
+  const opts = { factory, registry: store, provider, issuerName: 'issuing', now, chunkSize: 2048, birth: await birthFor(store, now) };
+  const serials = [];
+  const batch = [];
+  for (let i = 0; i < n; i++) {
+    const kp = await provider.generateKeyPair('P-256');
+    const serial = `H${String(i).padStart(7, '0')}`;
+    serials.push(serial);
+    batch.push({ source: serial, generated: { spki: kp.publicKey.spki, serial } });
+    if (batch.length === 5000 || i === n - 1) await provisionDevices(batch.splice(0), opts);
+  }
+  return {
+    run: async () => {
+      const r = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: PASS, now });
+      if (r.results.some((x) => !x.ok)) throw new Error('a bench handoff failed');
+      await store.close();
+    },
+  };
+}
+
+/** The handoff batch for profiling (bench/profile-provision.mjs N handoff). */
+export async function profileHandoff(n) {
+  return handoffTarget(n, mkdtempSync(join(tmpdir(), 'custody-prof-')));
+}
+
+/** Bundles of three attestations (three signers), verified with the anchors loaded once. */
+async function verifyFigures(n) {
+  const now = new Date();
+  const tdir = templatesDir(undefined);
+  const mk = async (template, issuer, vars) => {
+    const keys = await provider.generateKeyPair('P-256');
+    const f = await CertificateFactory.create({ template: await loadTemplate(tdir, template), issuer, provider, notBefore: new Date(now.getTime() - 60_000), vars });
+    const { der } = await f.issue({ spki: keys.publicKey.spki, vars });
+    return { keys, der, info: readCertificateInfo(der) };
+  };
+  const rootKeys = await provider.generateKeyPair('P-256');
+  const rf = await CertificateFactory.create({ template: await loadTemplate(tdir, 'root-ca'), issuer: { key: rootKeys.privateKey }, provider, notBefore: new Date(now.getTime() - 60_000), vars: { organization: 'Bench', name: 'root' } });
+  const rootDer = (await rf.issue({ spki: rootKeys.publicKey.spki, vars: { name: 'root' } })).der;
+  const rootCA = { certificate: readCertificateInfo(rootDer), key: rootKeys.privateKey };
+  const issuing = await mk('issuing-ca', rootCA, { organization: 'Bench', name: 'issuing' });
+  const parties = [];
+  for (const name of ['factory', 'integrator', 'reseller']) {
+    const p = await mk('party', rootCA, { organization: name, name });
+    parties.push(await createAttestationSigner({ certificate: p.der, key: p.keys.privateKey, provider }));
+  }
+  const devFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: new Date(now.getTime() - 60_000), vars: { organization: 'Bench', model: 'B1' } });
+  const claims = [{ deviceIdentity: { idevid: true }, secureBoot: { enabled: true, method: 'HAB' }, debugPorts: { state: 'locked' } }, { product: { name: 'Gateway', model: 'G2' }, firmware: { version: '2.4.1', sha256: 'ab'.repeat(32) } }, {}];
+  const texts = [];
+  const distinct = Math.min(n, 500);
+  for (let i = 0; i < distinct; i++) {
+    const kp = await provider.generateKeyPair('P-256');
+    const serial = `V${String(i).padStart(7, '0')}`;
+    const cert = (await devFactory.issue({ spki: kp.publicKey.spki, vars: { serial } })).der;
+    const certSha256 = toHex(provider.digestSync('SHA-256', cert));
+    const atts = [];
+    let prev = null;
+    for (let k = 0; k < 3; k++) {
+      const st = createStatement({ kind: k === 0 ? 'birth' : 'handoff', device: `Bench/${serial}`, idevidSha256: certSha256, seq: k, prev, from: parties[k].spkiSha256, to: parties[(k + 1) % 3].spkiSha256, time: now, claims: claims[k] });
+      const der = signAttestationSync(parties[k], st, now);
+      atts.push(der);
+      prev = toHex(provider.digestSync('SHA-256', der));
+    }
+    texts.push(encodeBundle(createBundle({ certificate: cert, chain: [issuing.der], attestations: atts })));
+  }
+  const verifier = createVerifier({ trustAnchors: [rootDer], provider, at: new Date(now.getTime() + 60_000) });
+  const warm = await verifier.verify(texts[0]);
+  if (!warm.ok) throw new Error(`bench bundle rejected: ${warm.code}`);
+  const bundlesPerSec = await perSecAsync(n, async () => {
+    for (let i = 0; i < n; i++) {
+      const r = await verifier.verify(texts[i % distinct]);
+      if (!r.ok) throw new Error(`bench bundle rejected: ${r.code}`);
+    }
+  });
+  return { 'verify.bundlesPerSec': bundlesPerSec, 'bundle.bytes': Buffer.byteLength(texts[0]) };
+}
+
 export async function figures({ quick, only }) {
   const tmp = mkdtempSync(join(tmpdir(), 'custody-bench-'));
   const want = (k) => !only || k.startsWith(only);
@@ -165,6 +253,8 @@ export async function figures({ quick, only }) {
   try {
     Object.assign(out, nativeFigures(quick ? 2000 : 10000));
     if (want('provision') || want('issue')) Object.assign(out, await provisionFigures(quick ? 1000 : 10000, tmp));
+    if (want('handoff')) out['handoff.perSec'] = await handoffFigure(quick ? 1000 : 10000, tmp);
+    if (want('verify') || want('bundle')) Object.assign(out, await verifyFigures(quick ? 1000 : 10000));
     if (want('store')) {
       out['store.writeMsSmall'] = await storeWriteMs(1000, quick ? 15 : 31, tmp, 'small');
       out['store.writeMsLarge'] = await storeWriteMs(quick ? 10000 : 100000, quick ? 15 : 31, tmp, 'large');

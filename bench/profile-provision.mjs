@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-/** Profiles one provisioning batch (CPU profile of the batch only): node bench/profile-provision.mjs [N] */
+/**
+ * Profiles one batch (CPU profile of the batch only):
+ *   node bench/profile-provision.mjs [N] [provision|handoff]
+ */
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
-import { profileTarget } from './figures.mjs';
+import { profileTarget, profileHandoff } from './figures.mjs';
 
 const n = Number(process.argv[2] ?? 3000);
-const { run } = await profileTarget(n);
+const { run } = process.argv[3] === 'handoff' ? await profileHandoff(n) : await profileTarget(n);
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');

@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
-import { fromBase64, toBase64 } from '@custody/core/util/bytes';
+import { toBase64 } from '@custody/core/util/bytes';
 import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { createHash } from 'node:crypto';
 import { DurableJSONFile } from './durable-json-file.js';
@@ -50,9 +50,13 @@ interface DeviceDoc {
   issuedAt: string;
   attestations: string[];
   chain?: string[];
+  /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
+  head?: string;
 }
 
 type JournalRecord = { t: 'device'; d: DeviceDoc };
+
+const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -70,16 +74,19 @@ function toDoc(r: DeviceRecord): DeviceDoc {
   if (r.model !== undefined) d.model = r.model;
   if (r.lot !== undefined) d.lot = r.lot;
   if (r.chain !== undefined) d.chain = r.chain.map(toBase64);
+  const last = r.attestations.at(-1);
+  if (last !== undefined) d.head = sha256Hex(last);
   return d;
 }
 
 function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
+  // Store documents are the store's own writing, checksummed in the journal: plain decoding is enough.
   const bin = (s: string) => {
-    const b = fromBase64(s);
-    if (!b) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
-    return b;
+    const b = Buffer.from(s, 'base64');
+    if (b.length === 0 && s.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   };
-  const { chain, ...rest } = d;
+  const { chain, head: _head, ...rest } = d;
   const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
   if (chain !== undefined) r.chain = chain.map(bin);
   return r;
@@ -231,12 +238,12 @@ export class EmbeddedStore implements Store {
           continue;
         }
         const last = current.attestations.at(-1);
-        const lastHash = last === undefined ? null : createHash('sha256').update(Buffer.from(last, 'base64')).digest('hex');
+        const lastHash = current.head ?? (last === undefined ? null : sha256Hex(Buffer.from(last, 'base64')));
         if (lastHash !== item.prev) {
           results.push({ serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` });
           continue;
         }
-        updated.set(item.serial, { ...current, attestations: [...current.attestations, toBase64(item.attestation)] });
+        updated.set(item.serial, { ...current, attestations: [...current.attestations, toBase64(item.attestation)], head: sha256Hex(item.attestation) });
         results.push({ serial: item.serial, ok: true });
       }
       this.writeDocs([...updated.values()], false);
@@ -274,8 +281,6 @@ export class EmbeddedStore implements Store {
   }
 
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
-    // Another writer may have grown (replaced) the index file since this process opened it.
-    this.serials.refresh();
     // readDoc checks the record's serial: the index keys on a hash prefix.
     const found = this.readDoc(serial);
     return found && fromDoc(found.doc, this.location);

@@ -55,6 +55,8 @@ function readTail(file: string, offset: number): Buffer {
 
 export class Journal {
   private fd: number | undefined;
+  /** Read descriptors by segment, kept open: a batch reads thousands of records. */
+  private readonly readers = new Map<number, number>();
   private segment = 0;
   private size = 0;
 
@@ -120,17 +122,17 @@ export class Journal {
   readAt(pos: RecordPosition): unknown {
     const file = join(this.dir, segmentName(pos.segment));
     const buf = Buffer.alloc(pos.length);
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch (e) {
-      throw corrupt(file, pos.offset, `segment missing (${(e as NodeJS.ErrnoException).code})`);
+    let fd = this.readers.get(pos.segment);
+    if (fd === undefined) {
+      try {
+        fd = openSync(file, 'r');
+      } catch (e) {
+        throw corrupt(file, pos.offset, `segment missing (${(e as NodeJS.ErrnoException).code})`);
+      }
+      this.readers.set(pos.segment, fd);
     }
-    try {
-      readSync(fd, buf, 0, pos.length, pos.offset);
-    } finally {
-      closeSync(fd);
-    }
+    const got = readSync(fd, buf, 0, pos.length, pos.offset);
+    if (got !== pos.length) throw corrupt(file, pos.offset, 'record cut short');
     const rec = decodeLine(buf);
     if (rec === undefined) throw corrupt(file, pos.offset, 'checksum mismatch');
     return rec;
@@ -179,6 +181,11 @@ export class Journal {
   }
 
   private truncate(seg: number, offset: number): void {
+    const reader = this.readers.get(seg);
+    if (reader !== undefined) {
+      closeSync(reader);
+      this.readers.delete(seg);
+    }
     const fd = openSync(join(this.dir, segmentName(seg)), 'r+');
     try {
       ftruncateSync(fd, offset);
@@ -208,5 +215,7 @@ export class Journal {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    for (const fd of this.readers.values()) closeSync(fd);
+    this.readers.clear();
   }
 }

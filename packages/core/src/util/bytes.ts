@@ -61,6 +61,12 @@ export function toBase64(bytes: Uint8Array): string {
  */
 export function fromBase64(s: string): Uint8Array | undefined {
   if (s.length % 4 !== 0) return undefined;
+  const g = globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array & { toString(enc: string): string } } };
+  if (g.Buffer) {
+    // Node's decoder skips characters outside the alphabet: re-encoding and comparing keeps this strict.
+    const b = g.Buffer.from(s, 'base64');
+    return b.toString('base64') === s ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : undefined;
+  }
   const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
   const n = (s.length / 4) * 3 - pad;
   const out = new Uint8Array(n);

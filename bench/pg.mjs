@@ -1,0 +1,150 @@
+/**
+ * The PostgreSQL figures (`pg.*`), measured the way figures.mjs measures the embedded store: the same
+ * provisioning batch, and one device provisioned alone into a store of 1,000 and of 100,000 devices.
+ *
+ * `url` names a server to use (each measurement gets a fresh database on it); without it, a throwaway cluster
+ * is started with scripts/pg-test-cluster.sh in a temp folder and stopped afterwards.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createCSR, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, birthStatement } from '@custody/core';
+import { NodeCryptoProvider } from '@custody/core/node';
+import { PgStore } from '@custody/store';
+import { createCA, createParty } from '../packages/cli/dist/ops/ca.js';
+import { loadTemplate, templatesDir, loadKey } from '../packages/cli/dist/ops/context.js';
+
+const provider = new NodeCryptoProvider();
+const PASS = 'bench-passphrase';
+const SCRIPT = fileURLToPath(new URL('../scripts/pg-test-cluster.sh', import.meta.url));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function freshDatabase(adminURL) {
+  const name = `custody_bench_${randomBytes(5).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminURL });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminURL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** A PostgreSQL store with a root, an issuing CA and a factory party (keys in `keyDir`). */
+async function makeStore(adminURL, keyDir) {
+  const store = await PgStore.init(await freshDatabase(adminURL), new Date(), { keyDir });
+  const tdir = templatesDir(undefined);
+  const protection = { passphrase: PASS };
+  const now = new Date();
+  await createCA(store, { name: 'root', template: await loadTemplate(tdir, 'root-ca'), organization: 'Bench', protection, passphrase: PASS, now });
+  await createCA(store, { name: 'issuing', template: await loadTemplate(tdir, 'issuing-ca'), organization: 'Bench', issuer: 'root', protection, passphrase: PASS, now });
+  await createParty(store, { name: 'factory', ca: 'root', template: await loadTemplate(tdir, 'party'), organization: 'Bench', protection, passphrase: PASS, now });
+  return store;
+}
+
+async function makeCSRs(n, prefix) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const kp = await provider.generateKeyPair('P-256');
+    const serial = `${prefix}${String(i).padStart(7, '0')}`;
+    out.push({ source: serial, csr: await createCSR([['O', 'Bench'], ['serialNumber', serial]], kp.privateKey, provider) });
+  }
+  return out;
+}
+
+async function factoryFor(store) {
+  const ca = await store.getCA('issuing');
+  const info = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
+  const key = loadKey(store, ca.key, PASS);
+  return CertificateFactory.create({ template: await loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
+}
+
+async function birthFor(store, now) {
+  const party = await store.getParty('factory');
+  const signer = await createAttestationSigner({ certificate: decodePEM(party.certificate, ['CERTIFICATE']), key: loadKey(store, party.key, PASS), provider });
+  return async (d) => signAttestationSync(signer, birthStatement({ serial: d.serial, manufacturer: 'Bench', certSha256: d.certSha256, signer, to: signer.spkiSha256, now }), now);
+}
+
+/** `provision.devicesPerSec` on PostgreSQL: n CSRs in one process, as figures.mjs provisionFigures. */
+async function provisionPerSec(adminURL, n, tmp) {
+  const store = await makeStore(adminURL, join(tmp, 'prov-keys'));
+  try {
+    const factory = await factoryFor(store);
+    const inputs = await makeCSRs(n, 'P');
+    const now = new Date();
+    const opts = { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth: await birthFor(store, now) };
+    const t0 = process.hrtime.bigint();
+    await provisionDevices(inputs, opts);
+    return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  } finally {
+    await store.close();
+  }
+}
+
+/** One device provisioned alone into a store already holding `size` devices: median ms of `reps`. */
+async function storeWriteMs(adminURL, size, reps, tmp, name) {
+  const store = await makeStore(adminURL, join(tmp, `${name}-keys`));
+  try {
+    const factory = await factoryFor(store);
+    const now = new Date();
+    const opts = { factory, registry: store, provider, issuerName: 'issuing', now, chunkSize: 2048, birth: await birthFor(store, now) };
+    const fill = [];
+    for (let i = 0; i < size; i++) {
+      const kp = await provider.generateKeyPair('P-256');
+      fill.push({ source: `f${i}`, generated: { spki: kp.publicKey.spki, serial: `F${String(i).padStart(7, '0')}` } });
+      if (fill.length === 5000 || i === size - 1) await provisionDevices(fill.splice(0), opts);
+    }
+    const singles = await makeCSRs(reps, `S${name}`);
+    const times = [];
+    for (const s of singles) {
+      const t0 = process.hrtime.bigint();
+      await provisionDevices([s], { ...opts, chunkSize: 1 });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return median(times);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The `pg.*` figures: `pg.provision.devicesPerSec`, `pg.store.writeMsSmall`, `pg.store.writeMsLarge`.
+ * @param {{ quick?: boolean, url?: string }} o
+ */
+export async function pgFigures({ quick = false, url } = {}) {
+  const tmp = mkdtempSync(join(tmpdir(), 'custody-bench-pg-'));
+  let admin = url ?? process.env.CUSTODY_BENCH_PG;
+  let clusterDir;
+  try {
+    if (!admin) {
+      // Its own folder under the temp root: the cluster runs as another user, who cannot enter `tmp` (0700).
+      clusterDir = mkdtempSync(join(tmpdir(), 'custody-bench-pgc-'));
+      const r = spawnSync('bash', [SCRIPT, 'start'], { env: { ...process.env, CUSTODY_PG_DIR: clusterDir }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`bench: cannot start a PostgreSQL cluster: ${r.stderr.trim()}`);
+      admin = r.stdout.trim().split('\n').at(-1);
+    }
+    const out = {};
+    out['pg.provision.devicesPerSec'] = await provisionPerSec(admin, quick ? 1000 : 10000, tmp);
+    out['pg.store.writeMsSmall'] = await storeWriteMs(admin, 1000, quick ? 15 : 31, tmp, 'small');
+    out['pg.store.writeMsLarge'] = await storeWriteMs(admin, quick ? 10000 : 100000, quick ? 15 : 31, tmp, 'large');
+    return out;
+  } finally {
+    if (clusterDir) {
+      spawnSync('bash', [SCRIPT, 'stop'], { env: { ...process.env, CUSTODY_PG_DIR: clusterDir } });
+      rmSync(clusterDir, { recursive: true, force: true });
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// `node bench/pg.mjs [--quick]` prints the figures as JSON.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(JSON.stringify(await pgFigures({ quick: process.argv.includes('--quick') })) + '\n');
+}
