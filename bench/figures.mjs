@@ -1,6 +1,7 @@
 /** Each benchmark figure as a function; see run.mjs. */
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,6 +247,32 @@ async function verifyFigures(n) {
   return { 'verify.bundlesPerSec': bundlesPerSec, 'bundle.bytes': Buffer.byteLength(texts[0]) };
 }
 
+/** Station mode: one request at a time through a running `devices provision --stdin`, answer awaited. */
+async function stationFigure(tmp, n) {
+  const dir = join(tmp, 'station');
+  const store = await makeStore(join(dir, '.custody'));
+  await store.close();
+  const csrs = await makeCSRs(n + 5, 'T');
+  const child = spawn(process.execPath, [CLI, 'devices', 'provision', '--ca', 'issuing', '--stdin'], { cwd: dir, env: { ...process.env, CUSTODY_PASSPHRASE: PASS }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on('line', (l) => waiting.shift()?.(JSON.parse(l)));
+  const ask = (c) => new Promise((resolve) => {
+    waiting.push(resolve);
+    child.stdin.write(Buffer.from(c.csr).toString('base64') + '\n');
+  });
+  for (const c of csrs.slice(0, 5)) await ask(c); // warm up
+  const t0 = process.hrtime.bigint();
+  for (const c of csrs.slice(5)) {
+    const a = await ask(c);
+    if (!a.ok) throw new Error(`station refused a request: ${a.error.code}`);
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+  child.stdin.end();
+  await new Promise((r) => child.on('close', r));
+  return ms;
+}
+
 export async function figures({ quick, only }) {
   const tmp = mkdtempSync(join(tmpdir(), 'custody-bench-'));
   const want = (k) => !only || k.startsWith(only);
@@ -260,6 +287,7 @@ export async function figures({ quick, only }) {
       out['store.writeMsLarge'] = await storeWriteMs(quick ? 10000 : 100000, quick ? 15 : 31, tmp, 'large');
     }
     if (want('cli') || want('node')) Object.assign(out, await coldStartFigures(tmp, quick ? 5 : 11));
+    if (want('station')) out['station.msPerDevice'] = await stationFigure(tmp, quick ? 50 : 300);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

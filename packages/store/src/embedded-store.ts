@@ -22,9 +22,9 @@ import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@c
 import { createHash } from 'node:crypto';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
-import { Journal } from './journal.js';
+import { Journal, type JournalPosition } from './journal.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
-import type { CARecord, PartyRecord, Store } from './types.js';
+import type { CARecord, PartyRecord, Revocation, Store } from './types.js';
 
 export const STORE_FORMAT = 'custody-store';
 export const STORE_VERSION = 1;
@@ -35,6 +35,10 @@ interface StoreDocument {
   createdAt: string;
   cas: Record<string, CARecord>;
   parties: Record<string, PartyRecord>;
+  /** Revoked certificates per CA name (absent in stores made before revocation existed). */
+  revocations?: Record<string, Revocation[]>;
+  /** The last CRLNumber issued per CA name. */
+  crlNumbers?: Record<string, number>;
 }
 
 /** A device as a journal record and as a document: binary parts base64. */
@@ -57,6 +61,9 @@ interface DeviceDoc {
 type JournalRecord = { t: 'device'; d: DeviceDoc };
 
 const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Commits between two writes of the replay watermark. */
+const WATERMARK_EVERY = 64;
 
 const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -103,6 +110,8 @@ export class EmbeddedStore implements Store {
   private readonly journal: Journal;
   private readonly lockTimeoutMs: number;
   private readonly serials: HashIndex;
+  private unmarked: JournalPosition | undefined;
+  private commitsSinceMark = 0;
   private readonly keys: HashIndex;
   private readonly certSerials: HashIndex;
 
@@ -163,7 +172,8 @@ export class EmbeddedStore implements Store {
   /** Applies journal records past the watermark to the indexes. Idempotent. */
   private recover(): void {
     for (const idx of [this.serials, this.keys, this.certSerials]) idx.refresh();
-    const from = this.journal.readWatermark();
+    // Our own commits since the last mark are applied: start after them (they are the tail's beginning).
+    const from = this.unmarked ?? this.journal.readWatermark();
     const { records, end } = this.journal.readFrom(from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
     const docs: DeviceDoc[] = [];
@@ -174,7 +184,8 @@ export class EmbeddedStore implements Store {
       }
     }
     this.appendLots(docs);
-    this.journal.writeWatermark(end);
+    this.unmarked = end;
+    this.markApplied();
   }
 
   private index(d: DeviceDoc, pos: RecordPosition, replace: boolean): void {
@@ -219,12 +230,24 @@ export class EmbeddedStore implements Store {
     return { doc: rec.d, pos };
   }
 
-  /** Writes new versions of device documents: one journal append, then the indexes. */
+  /**
+   * Writes new versions of device documents: one journal append, then the indexes. The applied-up-to
+   * watermark is only an optimisation of replay (replaying an applied record changes nothing), so it is
+   * written every few commits and on close rather than after each one: a station committing one device at a
+   * time saves a file write and a rename per device.
+   */
   private writeDocs(docs: readonly DeviceDoc[], fresh: boolean): void {
     if (docs.length === 0) return;
     const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
     docs.forEach((d, i) => this.index(d, positions[i]!, !fresh));
-    this.journal.writeWatermark(end);
+    this.unmarked = end;
+    if (++this.commitsSinceMark >= WATERMARK_EVERY) this.markApplied();
+  }
+
+  private markApplied(): void {
+    if (this.unmarked) this.journal.writeWatermark(this.unmarked);
+    this.unmarked = undefined;
+    this.commitsSinceMark = 0;
   }
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
@@ -333,6 +356,37 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async revoke(caName: string, revocation: Revocation): Promise<void> {
+    await this.withLock(async () => {
+      await this.db.read();
+      const data = this.db.data;
+      if (!data.cas[caName]) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${caName}" in ${this.dir}`);
+      const list = (data.revocations ??= {})[caName] ?? [];
+      const before = list.find((r) => r.serialHex === revocation.serialHex);
+      if (before) throw new CustodyError('ERR_CONFLICT_REVOKED', `certificate serial ${revocation.serialHex} of CA "${caName}" was already revoked on ${before.revokedAt}`);
+      data.revocations[caName] = [...list, { ...revocation }];
+      await this.db.write();
+    });
+  }
+
+  async listRevocations(caName: string): Promise<Revocation[]> {
+    // Re-read: another process may have revoked since this one opened the store.
+    await this.db.read();
+    return [...(this.db.data.revocations?.[caName] ?? [])];
+  }
+
+  async nextCRLNumber(caName: string): Promise<number> {
+    return this.withLock(async () => {
+      await this.db.read();
+      const data = this.db.data;
+      if (!data.cas[caName]) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${caName}" in ${this.dir}`);
+      const n = ((data.crlNumbers ??= {})[caName] ?? 0) + 1;
+      data.crlNumbers[caName] = n;
+      await this.db.write();
+      return n;
+    });
+  }
+
   async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> {
     const dir = join(this.dir, 'challenges');
     mkdirSync(dir, { recursive: true });
@@ -352,6 +406,7 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.unmarked) await this.withLock(() => this.markApplied()).catch(() => undefined);
     this.journal.close();
     for (const idx of [this.serials, this.keys, this.certSerials]) idx.close();
   }

@@ -4,6 +4,22 @@ import { keyProtection, loadTemplate, now, openStore, readPassphrase, storeCache
 import { provision, type ProvisionResult } from './provision.js';
 import { startProgress } from '../progress.js';
 import { readClaimsFile } from './parties.js';
+import { provisioningSetup } from './provision.js';
+import { runStation } from './station.js';
+
+/** Station mode: set up once, then serve stdin until it closes. */
+async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: number }> {
+  const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
+  const passphrase = readPassphrase(flags['passphrase-file']);
+  const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
+  const store = await openStore(flags.store);
+  try {
+    const { at } = await provisioningSetup(store, { ca: flags.ca, template, model: flags.model, lot: flags.lot, passphrase, party: flags['no-attest'] ? false : flags.party, to: flags.to, claims, now: now() });
+    return { issued: await runStation(store, at, process.stdin, process.stdout) };
+  } finally {
+    await store.close();
+  }
+}
 
 export interface ProvisionFlags {
   store: string;
@@ -23,6 +39,7 @@ export interface ProvisionFlags {
   to?: string;
   claims?: string;
   'no-attest': boolean;
+  stdin: boolean;
 }
 
 export interface CommandIO {
@@ -30,8 +47,9 @@ export interface CommandIO {
   log(line: string): void;
 }
 
-export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionResult> {
-  if ((flags.csr === undefined) === (flags.generate === undefined)) throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr or --generate');
+export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionResult | { issued: number }> {
+  if ([flags.csr !== undefined, flags.generate !== undefined, flags.stdin].filter(Boolean).length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr, --generate or --stdin');
+  if (flags.stdin) return runStationCommand(flags);
   const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
   const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;

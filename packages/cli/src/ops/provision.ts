@@ -6,7 +6,7 @@ import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509/certificate-factory';
 import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
-import { provisionDevices, type ProvisionInput, type ProvisionedDevice } from '@custody/core/provisioning/provision';
+import { provisionDevices, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
@@ -84,8 +84,11 @@ export interface ProvisionResult {
   devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string; attested: boolean }>;
 }
 
-/** Runs one provisioning batch; certificates (and generated keys) are written to `out` only once recorded. */
-export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
+/** The issuing side of a batch, prepared once: factory, birth signer, everything but the requests. */
+export async function provisioningSetup(
+  store: Store,
+  o: Omit<ProvisionCommandOptions, 'csrPath' | 'generate' | 'serialPattern' | 'start'>,
+): Promise<{ options: ProvisionOptions; attestedBy?: string; at(now: Date): Promise<ProvisionOptions> }> {
   const ca = await store.getCA(o.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${o.ca}" in ${store.location}`);
   if (o.template.kind !== 'idevid') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template; devices need an idevid template`);
@@ -98,7 +101,29 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
   const manufacturer = organization ?? caInfo.subjectText;
   // node:crypto signs synchronously: skip a promise per device on the hot path.
   const signBirth = attest && 'signSync' in provider ? signAttestationSync : undefined;
+  // Options for a given time: a long-running station dates each group by its own clock reading.
+  const at = async (now: Date): Promise<ProvisionOptions> => ({
+    factory: await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: now, vars: { organization, model: o.model ?? o.template.name, lot: o.lot } }),
+    registry: store,
+    provider,
+    issuerName: o.ca,
+    model: o.model,
+    lot: o.lot,
+    now,
+    birth: attest
+      ? async (d) => {
+          const statement = birthStatement({ serial: d.serial, manufacturer, certSha256: d.certSha256, signer: attest.signer, to: to!, claims: o.claims, now });
+          return signBirth ? signBirth(attest.signer, statement, now) : signAttestation(attest.signer, statement, now);
+        }
+      : undefined,
+  });
+  const options = await at(o.now);
+  return attest ? { options, attestedBy: attest.party.name, at } : { options, at };
+}
 
+/** Runs one provisioning batch; certificates (and generated keys) are written to `out` only once recorded. */
+export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
+  const { options, attestedBy } = await provisioningSetup(store, o);
   const generatedKeys = new Map<string, PrivateKeyHandle>();
   let inputs: ProvisionInput[];
   if (o.csrPath !== undefined) inputs = readCSRInputs(o.csrPath);
@@ -113,9 +138,8 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     }
   }
   if (o.out) mkdirSync(o.out, { recursive: true });
-  const factory = await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: o.now, vars: { organization, model: o.model ?? o.template.name, lot: o.lot } });
   const result: ProvisionResult = { ca: o.ca, devices: [] };
-  if (attest) result.attestedBy = attest.party.name;
+  if (attestedBy) result.attestedBy = attestedBy;
   let done = 0;
   const release = (chunk: readonly ProvisionedDevice[]) => {
     for (const d of chunk) {
@@ -134,22 +158,6 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     done += chunk.length;
     o.onProgress?.(done, inputs.length);
   };
-  await provisionDevices(inputs, {
-    factory,
-    registry: store,
-    provider,
-    issuerName: o.ca,
-    model: o.model,
-    lot: o.lot,
-    now: o.now,
-    onCommitted: release,
-    birth: attest
-      ? async (d) => {
-          const statement = birthStatement({ serial: d.serial, manufacturer, certSha256: d.certSha256, signer: attest.signer, to: to!, claims: o.claims, now: o.now });
-          return signBirth ? signBirth(attest.signer, statement, o.now) : signAttestation(attest.signer, statement, o.now);
-        }
-      : undefined,
-  });
+  await provisionDevices(inputs, { ...options, onCommitted: release });
   return result;
 }
-

@@ -44,7 +44,8 @@ export interface ProvisionOptions {
   onCommitted?: (devices: readonly ProvisionedDevice[]) => Promise<void> | void;
 }
 
-interface Prepared {
+/** A request that passed phase 1. */
+export interface Prepared {
   source: string;
   serial: string;
   spki: Uint8Array;
@@ -108,8 +109,16 @@ export async function prepareProvisioning(inputs: readonly ProvisionInput[], reg
  * @throws the codes of `prepareProvisioning`, and the registry's on commit
  */
 export async function provisionDevices(inputs: readonly ProvisionInput[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
+  return issuePrepared(await prepareProvisioning(inputs, opts.registry, opts.provider), opts);
+}
+
+/**
+ * Phase 2 alone: issues and records requests `prepareProvisioning` accepted (a station checks each request as
+ * it arrives and issues what has gathered in one commit).
+ * @throws the registry's codes on commit
+ */
+export async function issuePrepared(prepared: readonly Prepared[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
   const { factory, registry, provider } = opts;
-  const prepared = await prepareProvisioning(inputs, registry, provider);
   const chunkSize = opts.chunkSize ?? 512;
   const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const all: ProvisionedDevice[] = [];

@@ -13,7 +13,7 @@ export default class DevicesProvision extends BaseCommand {
 
   static override flags = oclifFlags(PROVISION_FLAGS);
 
-  async run(): Promise<ProvisionResult> {
+  async run(): Promise<ProvisionResult | { issued: number }> {
     const { flags } = await this.parse(DevicesProvision);
     return runProvision(flags, { json: this.jsonEnabled(), log: (l) => this.log(l) });
   }
