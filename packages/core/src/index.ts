@@ -101,3 +101,5 @@ export { parseSignedNote, encodeSignedNote, isNoteKeyName, NOTE_MAX_SIGNATURES, 
 export { NOTE_SIGNATURE_TYPE_ECDSA, ecdsaNoteKeyId, createVerifierKey, encodeVerifierKey, parseVerifierKey, type VerifierKey } from './log/verifier-key.js';
 export { encodeCheckpoint, parseCheckpointText, parseCheckpoint, signCheckpoint, verifyCheckpoint, type Checkpoint, type SignedCheckpoint, type CheckpointSigner, type VerifiedCheckpoint } from './log/checkpoint.js';
 export { LOG_ERROR_CODES } from './log/log-errors.js';
+export { analyzeChains, type Finding, type FindingKind, type ObservedChain, type Revocation, type MonitorInput } from './monitor/analyze.js';
+export { readOne, readTLV, children, readOID, readTime, TAG, type TLV } from './asn1/der.js';
