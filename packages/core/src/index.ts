@@ -103,3 +103,4 @@ export { encodeCheckpoint, parseCheckpointText, parseCheckpoint, signCheckpoint,
 export { LOG_ERROR_CODES } from './log/log-errors.js';
 export { analyzeChains, type Finding, type FindingKind, type ObservedChain, type Revocation, type MonitorInput } from './monitor/analyze.js';
 export { readOne, readTLV, children, readOID, readTime, TAG, type TLV } from './asn1/der.js';
+export { createCRL, isCRLReason, normalizeSerialHex, CRL_REASONS, type CRLReason, type CRLOptions, type RevokedCertificate } from './x509/crl-builder.js';

@@ -1,0 +1,43 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { now, openStore } from '../../ops/context.js';
+import { revokeCertificate, type RevocationTarget, type RevokeResult } from '../../ops/revocation.js';
+
+const TARGETS = ['serial', 'cert-serial', 'cert', 'party'];
+
+export default class CaRevoke extends BaseCommand {
+  static override summary = 'Revoke a certificate issued by one of the store\'s CAs; the next "ca crl" lists it.';
+  static override examples = [
+    '<%= config.bin %> ca revoke --ca acme-issuing --serial SN000042 --reason keyCompromise',
+    '<%= config.bin %> ca revoke --ca acme-issuing --cert-serial 4f1c0a... --reason superseded --at 2026-11-24T12:00:00Z',
+    '<%= config.bin %> ca revoke --ca acme-root --party acme-factory --reason affiliationChanged',
+  ];
+
+  static override flags = {
+    ca: Flags.string({ description: 'the issuing CA (name in the store)', required: true }),
+    serial: Flags.string({ description: 'device serial: revokes its IDevID', exactlyOne: TARGETS }),
+    'cert-serial': Flags.string({ description: 'certificate serial number, hex', exactlyOne: TARGETS }),
+    cert: Flags.string({ description: 'certificate file (PEM or DER)', exactlyOne: TARGETS }),
+    party: Flags.string({ description: "party name: revokes its attestation certificate", exactlyOne: TARGETS }),
+    reason: Flags.string({ description: 'RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified' }),
+    at: Flags.string({ description: 'revocation date, ISO 8601 (default: now)' }),
+  };
+
+  async run(): Promise<RevokeResult> {
+    const { flags } = await this.parse(CaRevoke);
+    const target: RevocationTarget =
+      flags.serial !== undefined ? { device: flags.serial }
+      : flags['cert-serial'] !== undefined ? { certSerial: flags['cert-serial'] }
+      : flags.cert !== undefined ? { certFile: flags.cert }
+      : { party: flags.party! };
+    const store = await openStore(flags.store);
+    try {
+      const r = await revokeCertificate(store, { ca: flags.ca, target, reason: flags.reason, at: flags.at, now: now() });
+      const what = r.device ? `device ${r.device} (serial ${r.serialHex})` : r.party ? `party "${r.party}" (serial ${r.serialHex})` : `certificate serial ${r.serialHex}`;
+      this.log(`revoked ${what} of CA "${r.ca}" on ${r.revokedAt}${r.reason ? ` (${r.reason})` : ''}`);
+      return r;
+    } finally {
+      await store.close();
+    }
+  }
+}
