@@ -8,6 +8,15 @@ import { oclifFlags } from './flags.js';
 import { STORE_FLAG } from './flag-spec.js';
 import { reportError, writeError } from './ops/report-error.js';
 
+/** oclif's multi-line usage errors on one line, keeping the reason and dropping the help pointer. */
+function usageMessage(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^See more help/.test(l) && l !== 'The following error occurred:');
+  return lines.join('; ') || message.trim();
+}
+
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
 
@@ -16,7 +25,7 @@ export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
     const usage = !(err instanceof CustodyError) && err instanceof Errors.CLIError;
-    const r = usage ? { code: 'ERR_USAGE', exit: 2, message: err.message.split('\n')[0]! } : reportError(err);
+    const r = usage ? { code: 'ERR_USAGE', exit: 2, message: usageMessage(err.message) } : reportError(err);
     writeError(r, this.jsonEnabled());
     this.exit(r.exit);
   }

@@ -28,8 +28,8 @@ export const TEMPLATES_FLAG = specs({
 
 export const PROVISION_FLAGS = specs({
   ca: { type: 'string' as const, description: 'issuing CA (name in the store)', required: true as const },
-  csr: { type: 'string' as const, description: 'a CSR file (PEM or DER) or a folder of them', exactlyOne: ['csr', 'generate', 'stdin'] },
-  generate: { type: 'integer' as const, description: 'make N device keys on the line', min: 1, exactlyOne: ['csr', 'generate', 'stdin'] },
+  csr: { type: 'string' as const, description: 'a CSR file (PEM or DER) or a folder of them' },
+  generate: { type: 'integer' as const, description: 'make N device keys on the line', min: 1 },
   stdin: { type: 'boolean' as const, description: 'station mode: stay running, one CSR a line on stdin, one JSON answer a line on stdout', default: false },
   'serial-pattern': { type: 'string' as const, description: 'device serials for --generate: {seq}, {seq:6}, {rand:8}, {lot}, {model}', default: 'SN{seq:6}' },
   start: { type: 'integer' as const, description: 'first {seq} value', default: 1, min: 0 },

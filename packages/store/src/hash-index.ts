@@ -71,6 +71,14 @@ export class HashIndex {
     this.count = h.readUInt32LE(12);
   }
 
+  /**
+   * Makes sure reads go to the current file: another process may have grown the table (a new file renamed
+   * over this one). Cheaper than `refresh`: one stat, and a reopen only when the file was replaced.
+   */
+  ensureCurrent(): void {
+    if (this.fd < 0 || statSync(this.path).ino !== this.ino) this.refresh();
+  }
+
   get size(): number {
     return this.count;
   }

@@ -3,7 +3,8 @@
  * fdatasync before a write is acknowledged. Everything else on disk (device documents, indexes) is derived
  * from it and rebuilt from it after a crash, so a kill -9 at any instant leaves either a whole record or none.
  *
- * Line format: `<crc32 of the JSON, 8 hex> <JSON>\n`.
+ * Line format: `<crc32 of the JSON, 8 hex> <JSON>\n`. Each append ends with a commit line `{"t":"commit","n":N}`
+ * naming how many records it closes.
  */
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,12 +100,13 @@ export class Journal {
   append(records: readonly object[]): { positions: RecordPosition[]; end: JournalPosition } {
     this.openTail();
     const lines = records.map((r) => encodeLine(r));
+    lines.push(encodeLine({ t: 'commit', n: records.length }));
     const total = lines.reduce((n, l) => n + l.length, 0);
     if (this.size > 0 && this.size + total > SEGMENT_BYTES) this.roll();
     const bytes = Buffer.concat(lines, total);
     const positions: RecordPosition[] = [];
     let at = this.size;
-    for (const l of lines) {
+    for (const l of lines.slice(0, -1)) {
       positions.push({ segment: this.segment, offset: at, length: l.length });
       at += l.length;
     }
@@ -150,32 +152,49 @@ export class Journal {
    * else is an error. Call with the store lock held.
    * @throws ERR_STORE_CORRUPT
    */
-  readFrom(from: JournalPosition): { records: Array<{ record: unknown; pos: RecordPosition }>; end: JournalPosition } {
+  readFrom(from: JournalPosition, repair = true): { records: Array<{ record: unknown; pos: RecordPosition }>; end: JournalPosition } {
     const records: Array<{ record: unknown; pos: RecordPosition }> = [];
     const segs = this.segments().filter((s) => s >= from.segment);
+    // Only groups closed by their commit line count: an append cut short by a crash (any number of whole
+    // records, but no commit line) is dropped whole, so a chunk of devices is recorded all or none.
     let end = from;
+    let pending: Array<{ record: unknown; pos: RecordPosition }> = [];
+    let tornAt: JournalPosition | undefined;
     for (const [i, seg] of segs.entries()) {
       const file = join(this.dir, segmentName(seg));
       const base = seg === from.segment ? from.offset : 0;
       const buf = readTail(file, base);
       let p = 0;
       const last = i === segs.length - 1;
+      if (pending.length > 0) throw corrupt(file, base, 'a group without its commit line before a later segment');
       while (p < buf.length) {
         const nl = buf.indexOf(0x0a, p);
         const line = nl < 0 ? undefined : buf.toString('utf8', p, nl);
         const ok = line !== undefined && line.length > 9 && line[8] === ' ' && crc32(line.slice(9)).toString(16).padStart(8, '0') === line.slice(0, 8);
         if (!ok) {
           if (last && (nl < 0 || buf.indexOf(0x0a, nl + 1) < 0)) {
-            // Torn final record: it was never acknowledged. Cut it off so that appends start clean.
-            this.truncate(seg, base + p);
+            tornAt = { segment: seg, offset: base + p };
             break;
           }
           throw corrupt(file, base + p, nl < 0 ? 'unterminated record' : 'checksum mismatch');
         }
-        records.push({ record: JSON.parse(line!.slice(9)), pos: { segment: seg, offset: base + p, length: nl + 1 - p } });
-        p = nl + 1;
+        const record = JSON.parse(line!.slice(9)) as { t?: string; n?: number };
+        if (record.t === 'commit') {
+          if (record.n !== pending.length) throw corrupt(file, base + p, `commit of ${record.n} records after ${pending.length}`);
+          records.push(...pending);
+          pending = [];
+          end = { segment: seg, offset: base + nl! + 1 };
+        } else {
+          pending.push({ record, pos: { segment: seg, offset: base + p, length: nl! + 1 - p } });
+        }
+        p = nl! + 1;
       }
-      end = { segment: seg, offset: base + Math.min(p, buf.length) };
+      if (pending.length === 0 && tornAt === undefined) end = { segment: seg, offset: base + p };
+    }
+    if (pending.length > 0 || tornAt !== undefined) {
+      // A torn or uncommitted tail was never acknowledged. A writer (holding the lock) cuts it off so that
+      // appends start clean; a reader without the lock only stops there.
+      if (repair) this.truncate(end.segment, end.offset);
     }
     return { records, end };
   }

@@ -13,9 +13,17 @@ export interface StoreLock {
   release(): Promise<void>;
 }
 
-function lockName(dir: string): string {
-  const st = statSync(dir);
-  const id = createHash('sha256').update(`${st.dev}:${st.ino}`).digest('hex').slice(0, 40);
+/**
+ * The lock's name: from the store's random identity when it has one (inode numbers are reused at once on
+ * this filesystem, so a deleted store's lock holder would otherwise lock a new store), else from the folder's
+ * device and inode.
+ */
+function lockName(dir: string, storeId?: string): string {
+  const basis = storeId ?? (() => {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  })();
+  const id = createHash('sha256').update(basis).digest('hex').slice(0, 40);
   return `\0custody-store-${id}`;
 }
 
@@ -34,9 +42,9 @@ function tryListen(name: string): Promise<Server | undefined> {
  * Takes the store's writer lock, waiting up to `timeoutMs` for another writer to finish.
  * @throws ERR_STORE_LOCKED when the wait runs out
  */
-export async function acquireStoreLock(dir: string, timeoutMs: number): Promise<StoreLock> {
+export async function acquireStoreLock(dir: string, timeoutMs: number, storeId?: string): Promise<StoreLock> {
   if (process.platform !== 'linux') throw new CustodyError('ERR_STORE_PLATFORM', 'the embedded store lock needs Linux (abstract Unix sockets); use the PostgreSQL store elsewhere');
-  const name = lockName(dir);
+  const name = lockName(dir, storeId);
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   for (;;) {

@@ -69,6 +69,14 @@ export function templatesDir(flag: string | undefined): string {
  * per device does not load the YAML parser every time; any edit of the file changes the hash.
  */
 export async function loadTemplate(dir: string, nameOrPath: string, cacheDir?: string): Promise<CertificateTemplate> {
+  return (await loadTemplateCached(dir, nameOrPath, cacheDir)).template;
+}
+
+/**
+ * `loadTemplate`, but a template newly parsed is cached only when the caller calls `remember()`: a command
+ * that then refuses its input must leave the store as it found it.
+ */
+export async function loadTemplateCached(dir: string, nameOrPath: string, cacheDir?: string): Promise<{ template: CertificateTemplate; remember(): void }> {
   const file = /\.ya?ml$/.test(nameOrPath) ? resolve(nameOrPath) : join(dir, `${nameOrPath}.yaml`);
   let text: string;
   try {
@@ -77,14 +85,15 @@ export async function loadTemplate(dir: string, nameOrPath: string, cacheDir?: s
     throw new CustodyError('ERR_TEMPLATE_MISSING', `${file}: no such template (${(e as NodeJS.ErrnoException).code})`, { file });
   }
   const cached = cacheDir && join(cacheDir, `template-${createHash('sha256').update(text).digest('hex')}.json`);
-  if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as CertificateTemplate;
+  if (cached && existsSync(cached)) return { template: JSON.parse(readFileSync(cached, 'utf8')) as CertificateTemplate, remember: () => undefined };
   const { parseTemplate } = await import('@custody/core/templates/parse-template');
   const template = parseTemplate(text, file);
-  if (cached) {
+  const remember = () => {
+    if (!cached) return;
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(cached, JSON.stringify(template));
-  }
-  return template;
+  };
+  return { template, remember };
 }
 
 /** The cache folder of an embedded store (none for a database URL). */

@@ -1,6 +1,6 @@
 /** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
 import { CustodyError } from '@custody/core/errors';
-import { keyProtection, loadTemplate, now, openStore, readPassphrase, storeCacheDir, templatesDir } from './context.js';
+import { keyProtection, loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from './context.js';
 import { provision, type ProvisionResult } from './provision.js';
 import { startProgress } from '../progress.js';
 import { readClaimsFile } from './parties.js';
@@ -50,7 +50,7 @@ export interface CommandIO {
 export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionResult | { issued: number }> {
   if ([flags.csr !== undefined, flags.generate !== undefined, flags.stdin].filter(Boolean).length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr, --generate or --stdin');
   if (flags.stdin) return runStationCommand(flags);
-  const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
+  const { template, remember } = await loadTemplateCached(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
   const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
@@ -76,6 +76,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
       onProgress: (done, n) => progress.update(done, n),
     });
     progress.stop();
+    remember();
     io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`);
     return result;
   } finally {

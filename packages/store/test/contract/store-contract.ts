@@ -1,0 +1,332 @@
+/**
+ * The semantics every Store backend must share, as one mocha suite: run it with a factory for each backend.
+ * The stores only hash attestation bytes (they never parse them), so the fixtures use fixed bytes.
+ *
+ * A backend may hand every test the same underlying store (one database per suite): each test uses its own
+ * serials, names and lots, and counts relative to where it started.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { CARecord, PartyRecord, Store } from '../../src/types.js';
+
+const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+const hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** A device with a birth attestation (and `extra` more attestations), all bytes derived from the serial. */
+export function fixtureDevice(serial: string, opts: { lot?: string; model?: string; extra?: number } = {}): DeviceRecord {
+  const attestations = [utf8(`birth of ${serial}`)];
+  for (let i = 1; i <= (opts.extra ?? 0); i++) attestations.push(utf8(`handoff ${i} of ${serial}`));
+  const certificate = utf8(`certificate of ${serial}`);
+  const d: DeviceRecord = {
+    serial,
+    certificate,
+    certSerial: hex(`cert serial of ${serial}`).slice(0, 32),
+    spkiSha256: hex(`key of ${serial}`),
+    certSha256: hex(certificate),
+    issuer: 'issuing',
+    issuedAt: '2026-01-02T03:04:05Z',
+    attestations,
+  };
+  if (opts.lot !== undefined) d.lot = opts.lot;
+  if (opts.model !== undefined) d.model = opts.model;
+  return d;
+}
+
+/** The append that extends `device`'s chain with an attestation of its own (`text` and the serial). */
+function nextOf(device: DeviceRecord, text: string) {
+  return { serial: device.serial, prev: hex(device.attestations.at(-1)!), attestation: utf8(`${text} of ${device.serial}`) };
+}
+
+function caRecord(name: string, issuer?: string): CARecord {
+  const r: CARecord = { name, template: 'root-ca', certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`, key: { type: 'file', path: `keys/${name}.key.pem` }, createdAt: '2026-01-01T00:00:00.000Z' };
+  if (issuer !== undefined) r.issuer = issuer;
+  return r;
+}
+
+function partyRecord(name: string): PartyRecord {
+  return { name, organization: 'Acme', certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`, key: { type: 'file', path: `keys/${name}.key.pem` }, ca: 'root', spkiSha256: hex(`party ${name}`), certSha256: hex(`party cert ${name}`), createdAt: '2026-01-01T00:00:00.000Z' };
+}
+
+/** Defines the contract suite for one backend; `makeStore` is called before each test, the store closed after. */
+export function storeContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, function () {
+    let store: Store;
+    let p: string;
+    beforeEach(async function () {
+      store = await makeStore();
+      // A prefix of its own for every test: serials, lots and names never collide across tests.
+      p = `T${randomBytes(4).toString('hex')}-`;
+    });
+    afterEach(async function () {
+      await store.close();
+    });
+
+    describe('commitDevices and getDevice', function () {
+      it('returns a committed device field for field, attestations in order', async function () {
+        const d = fixtureDevice(`${p}1`, { lot: `${p}lot`, model: 'M1', extra: 2 });
+        await store.commitDevices([d]);
+        assert.deepEqual(await store.getDevice(d.serial), d);
+      });
+
+      it('keeps model and lot absent when they were not given', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const got = await store.getDevice(d.serial);
+        assert.ok(got);
+        assert.equal('model' in got, false);
+        assert.equal('lot' in got, false);
+        assert.deepEqual(got, d);
+      });
+
+      it('returns undefined for an unknown serial', async function () {
+        assert.equal(await store.getDevice(`${p}nobody`), undefined);
+      });
+
+      it('counts committed devices', async function () {
+        const before = await store.countDevices();
+        await store.commitDevices([fixtureDevice(`${p}1`), fixtureDevice(`${p}2`), fixtureDevice(`${p}3`)]);
+        assert.equal(await store.countDevices(), before + 3);
+      });
+
+      it('lists every device, each in its newest version', async function () {
+        const a = fixtureDevice(`${p}a`);
+        const b = fixtureDevice(`${p}b`, { lot: `${p}lot` });
+        await store.commitDevices([a, b]);
+        const next = nextOf(a, 'h1');
+        await store.appendAttestations([next]);
+        const mine = (await store.listDevices()).filter((d) => d.serial.startsWith(p)).sort((x, y) => x.serial.localeCompare(y.serial));
+        assert.deepEqual(mine, [{ ...a, attestations: [...a.attestations, next.attestation] }, b]);
+      });
+
+      it('accepts an empty batch', async function () {
+        await store.commitDevices([]);
+      });
+
+      it('records a large batch in one call', async function () {
+        const batch = Array.from({ length: 2500 }, (_, i) => fixtureDevice(`${p}${i}`, { lot: `${p}big` }));
+        await store.commitDevices(batch);
+        assert.equal((await store.listLot(`${p}big`)).length, 2500);
+        assert.deepEqual(await store.getDevice(`${p}2499`), batch[2499]);
+      });
+    });
+
+    describe('duplicates', function () {
+      it('refuses a serial issued before with ERR_DUPLICATE_SERIAL', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const again = { ...fixtureDevice(`${p}other`), serial: d.serial };
+        await assert.rejects(store.commitDevices([again]), { code: 'ERR_DUPLICATE_SERIAL' });
+      });
+
+      it('refuses a public key certified before with ERR_DUPLICATE_KEY', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        await assert.rejects(store.commitDevices([{ ...fixtureDevice(`${p}2`), spkiSha256: d.spkiSha256 }]), { code: 'ERR_DUPLICATE_KEY' });
+      });
+
+      it('refuses a certificate serial used before with ERR_DUPLICATE_CERT_SERIAL', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        await assert.rejects(store.commitDevices([{ ...fixtureDevice(`${p}2`), certSerial: d.certSerial }]), { code: 'ERR_DUPLICATE_CERT_SERIAL' });
+      });
+
+      it('records all or none: a batch with one duplicate leaves nothing behind', async function () {
+        const d = fixtureDevice(`${p}dup`);
+        await store.commitDevices([d]);
+        const before = await store.countDevices();
+        const batch = [fixtureDevice(`${p}a`, { lot: `${p}lot` }), fixtureDevice(`${p}b`, { lot: `${p}lot` }), { ...fixtureDevice(`${p}c`), serial: d.serial }];
+        await assert.rejects(store.commitDevices(batch), { code: 'ERR_DUPLICATE_SERIAL' });
+        assert.equal(await store.getDevice(`${p}a`), undefined);
+        assert.equal(await store.getDevice(`${p}b`), undefined);
+        assert.deepEqual(await store.listLot(`${p}lot`), []);
+        assert.equal(await store.countDevices(), before);
+        // The refused devices can still be recorded afterwards.
+        await store.commitDevices(batch.slice(0, 2));
+        assert.deepEqual(await store.listLot(`${p}lot`), [`${p}a`, `${p}b`]);
+      });
+
+      it('reports conflicts by kind without recording anything', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const fresh = fixtureDevice(`${p}2`);
+        assert.deepEqual(await store.findConflicts([{ serial: fresh.serial, spkiSha256: fresh.spkiSha256, certSerial: fresh.certSerial }]), []);
+        const conflicts = await store.findConflicts([
+          { serial: d.serial, spkiSha256: fresh.spkiSha256 },
+          { serial: `${p}3`, spkiSha256: d.spkiSha256, certSerial: d.certSerial },
+        ]);
+        assert.deepEqual(conflicts, [
+          { kind: 'serial', value: d.serial },
+          { kind: 'key', value: d.spkiSha256 },
+          { kind: 'certSerial', value: d.certSerial },
+        ]);
+      });
+    });
+
+    describe('appendAttestations', function () {
+      it('extends a chain whose newest attestation hashes to prev', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const a = nextOf(d, 'handoff 1');
+        assert.deepEqual(await store.appendAttestations([a]), [{ serial: d.serial, ok: true }]);
+        assert.deepEqual((await store.getDevice(d.serial))!.attestations, [...d.attestations, a.attestation]);
+      });
+
+      it('refuses a second transfer from the same point with ERR_FORK', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        assert.equal((await store.appendAttestations([nextOf(d, 'to Alice')]))[0]!.ok, true);
+        const [r] = await store.appendAttestations([nextOf(d, 'to Bob')]);
+        assert.equal(r!.ok, false);
+        assert.equal(r!.ok === false && r!.code, 'ERR_FORK');
+        assert.equal((await store.getDevice(d.serial))!.attestations.length, 2);
+      });
+
+      it('refuses an append to a device it does not hold with ERR_DEVICE_UNKNOWN', async function () {
+        const [r] = await store.appendAttestations([{ serial: `${p}ghost`, prev: hex('x'), attestation: utf8('y') }]);
+        assert.deepEqual({ ok: r!.ok, code: r!.ok === false && r!.code }, { ok: false, code: 'ERR_DEVICE_UNKNOWN' });
+      });
+
+      it('decides each device on its own in one call', async function () {
+        const a = fixtureDevice(`${p}a`);
+        const b = fixtureDevice(`${p}b`);
+        await store.commitDevices([a, b]);
+        const results = await store.appendAttestations([
+          nextOf(a, 'a1'),
+          { serial: b.serial, prev: hex('not the head'), attestation: utf8('b1') },
+          { serial: `${p}ghost`, prev: hex('x'), attestation: utf8('g1') },
+        ]);
+        assert.deepEqual(
+          results.map((r) => [r.serial, r.ok, r.ok ? undefined : r.code]),
+          [
+            [a.serial, true, undefined],
+            [b.serial, false, 'ERR_FORK'],
+            [`${p}ghost`, false, 'ERR_DEVICE_UNKNOWN'],
+          ],
+        );
+        assert.equal((await store.getDevice(b.serial))!.attestations.length, 1);
+      });
+
+      it('applies two appends to one device in order within one call', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const first = nextOf(d, 'h1');
+        const second = { serial: d.serial, prev: hex(first.attestation), attestation: utf8(`h2 of ${d.serial}`) };
+        const results = await store.appendAttestations([first, second]);
+        assert.deepEqual(results.map((r) => r.ok), [true, true]);
+        assert.deepEqual((await store.getDevice(d.serial))!.attestations, [...d.attestations, first.attestation, second.attestation]);
+      });
+
+      it('refuses the second of two appends from the same point within one call', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const results = await store.appendAttestations([nextOf(d, 'to Alice'), nextOf(d, 'to Bob')]);
+        assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'ERR_FORK']);
+        assert.deepEqual((await store.getDevice(d.serial))!.attestations.at(-1), utf8(`to Alice of ${d.serial}`));
+      });
+
+      it('accepts an empty list', async function () {
+        assert.deepEqual(await store.appendAttestations([]), []);
+      });
+    });
+
+    describe('importDevice', function () {
+      it('adds a device it does not hold', async function () {
+        const d = fixtureDevice(`${p}1`, { extra: 1 });
+        assert.equal(await store.importDevice(d), 'added');
+        assert.deepEqual(await store.getDevice(d.serial), d);
+      });
+
+      it('leaves the same or a shorter chain unchanged', async function () {
+        const d = fixtureDevice(`${p}1`, { extra: 2 });
+        await store.commitDevices([d]);
+        assert.equal(await store.importDevice(d), 'unchanged');
+        assert.equal(await store.importDevice({ ...d, attestations: d.attestations.slice(0, 1) }), 'unchanged');
+        assert.deepEqual(await store.getDevice(d.serial), d);
+      });
+
+      it('extends a device with a longer chain', async function () {
+        const long = fixtureDevice(`${p}1`, { extra: 2 });
+        await store.commitDevices([{ ...long, attestations: long.attestations.slice(0, 1) }]);
+        assert.equal(await store.importDevice(long), 'extended');
+        assert.deepEqual(await store.getDevice(long.serial), long);
+        // The extended chain goes on from its new head.
+        assert.equal((await store.appendAttestations([nextOf(long, 'h3')]))[0]!.ok, true);
+      });
+
+      it('refuses a chain that disagrees with the recorded one with ERR_FORK', async function () {
+        const d = fixtureDevice(`${p}1`, { extra: 1 });
+        await store.commitDevices([d]);
+        const forked = { ...d, attestations: [d.attestations[0]!, utf8(`another handoff of ${d.serial}`), utf8(`and more of ${d.serial}`)] };
+        await assert.rejects(store.importDevice(forked), { code: 'ERR_FORK' });
+        assert.deepEqual(await store.getDevice(d.serial), d);
+      });
+
+      it('refuses another certificate under a recorded serial with ERR_CONFLICT_DEVICE', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        await assert.rejects(store.importDevice({ ...d, certificate: utf8('someone else') }), { code: 'ERR_CONFLICT_DEVICE' });
+      });
+
+      it("refuses a new device carrying another device's key with ERR_DUPLICATE_KEY", async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        await assert.rejects(store.importDevice({ ...fixtureDevice(`${p}2`), spkiSha256: d.spkiSha256 }), { code: 'ERR_DUPLICATE_KEY' });
+        assert.equal(await store.getDevice(`${p}2`), undefined);
+      });
+    });
+
+    describe('listLot', function () {
+      it('lists the serials of a lot in recording order', async function () {
+        const lot = `${p}L1`;
+        await store.commitDevices([fixtureDevice(`${p}c`, { lot }), fixtureDevice(`${p}a`, { lot }), fixtureDevice(`${p}x`, { lot: `${p}L2` })]);
+        await store.commitDevices([fixtureDevice(`${p}b`, { lot })]);
+        assert.deepEqual(await store.listLot(lot), [`${p}c`, `${p}a`, `${p}b`]);
+        assert.deepEqual(await store.listLot(`${p}L2`), [`${p}x`]);
+      });
+
+      it('returns nothing for an unknown lot', async function () {
+        assert.deepEqual(await store.listLot(`${p}none`), []);
+      });
+    });
+
+    describe('CAs and parties', function () {
+      it('records and lists CAs and parties', async function () {
+        const root = caRecord(`${p}root`);
+        const issuing = caRecord(`${p}issuing`, root.name);
+        const party = partyRecord(`${p}factory`);
+        await store.addCA(root);
+        await store.addCA(issuing);
+        await store.addParty(party);
+        assert.deepEqual(await store.getCA(root.name), root);
+        assert.deepEqual(await store.getCA(issuing.name), issuing);
+        assert.deepEqual(await store.getParty(party.name), party);
+        assert.equal(await store.getCA(`${p}none`), undefined);
+        assert.equal(await store.getParty(`${p}none`), undefined);
+        const cas = (await store.listCAs()).filter((c) => c.name.startsWith(p));
+        assert.deepEqual(cas, [root, issuing]);
+        assert.deepEqual((await store.listParties()).filter((x) => x.name.startsWith(p)), [party]);
+      });
+
+      it('refuses a name already used by a CA or a party with ERR_CONFLICT_NAME', async function () {
+        await store.addCA(caRecord(`${p}root`));
+        await store.addParty(partyRecord(`${p}factory`));
+        await assert.rejects(store.addCA(caRecord(`${p}root`)), { code: 'ERR_CONFLICT_NAME' });
+        await assert.rejects(store.addParty(partyRecord(`${p}root`)), { code: 'ERR_CONFLICT_NAME' });
+        await assert.rejects(store.addCA(caRecord(`${p}factory`)), { code: 'ERR_CONFLICT_NAME' });
+        await assert.rejects(store.addParty(partyRecord(`${p}factory`)), { code: 'ERR_CONFLICT_NAME' });
+      });
+    });
+
+    describe('proof-of-possession challenges', function () {
+      it('consumes a recorded nonce once', async function () {
+        const nonce = randomBytes(16).toString('hex');
+        await store.recordChallenge(nonce, utf8('challenge'));
+        assert.equal(await store.consumeChallenge(nonce), 'consumed');
+        assert.equal(await store.consumeChallenge(nonce), 'already-used');
+        assert.equal(await store.consumeChallenge(randomBytes(16).toString('hex')), 'unknown');
+        assert.equal(await store.consumeChallenge('../not-a-nonce'), 'unknown');
+      });
+    });
+  });
+}

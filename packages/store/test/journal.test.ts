@@ -1,0 +1,189 @@
+/**
+ * The write-ahead journal: checksummed JSON lines, a torn tail cut off on read, damage anywhere else an error.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Journal } from '../src/journal.js';
+
+const SEGMENT = '00000001.jsonl';
+
+describe('Journal', function () {
+  let dir: string;
+  let journal: Journal;
+
+  beforeEach(function () {
+    dir = mkdtempSync(join(tmpdir(), 'custody-journal-'));
+    journal = new Journal(dir);
+  });
+  afterEach(function () {
+    journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const segmentFile = () => join(dir, SEGMENT);
+
+  describe('append and readFrom', function () {
+    it('reads back every record in order, with the positions append reported', function () {
+      const first = journal.append([{ n: 1 }, { n: 2, s: 'zwei ü' }]);
+      const second = journal.append([{ n: 3 }]);
+      const { records, end } = journal.readFrom({ segment: 1, offset: 0 });
+      assert.deepEqual(
+        records.map((r) => r.record),
+        [{ n: 1 }, { n: 2, s: 'zwei ü' }, { n: 3 }],
+      );
+      assert.deepEqual(
+        records.map((r) => r.pos),
+        [...first.positions, ...second.positions],
+      );
+      assert.deepEqual(end, second.end);
+      assert.equal(end.offset, statSync(segmentFile()).size);
+    });
+
+    it('writes one checksummed JSON line per record', function () {
+      journal.append([{ a: 1 }, { b: [1, 2] }]);
+      const lines = readFileSync(segmentFile(), 'utf8').split('\n');
+      assert.equal(lines.at(-1), '');
+      for (const line of lines.slice(0, -1)) assert.match(line, /^[0-9a-f]{8} \{.*\}$/);
+    });
+
+    it('reads only what follows a given position', function () {
+      journal.append([{ n: 1 }]);
+      const { end } = journal.append([{ n: 2 }]);
+      journal.append([{ n: 3 }, { n: 4 }]);
+      const { records } = journal.readFrom(end);
+      assert.deepEqual(
+        records.map((r) => r.record),
+        [{ n: 3 }, { n: 4 }],
+      );
+    });
+
+    it('returns nothing for an empty journal, ending where it started', function () {
+      const { records, end } = journal.readFrom({ segment: 1, offset: 0 });
+      assert.deepEqual(records, []);
+      assert.deepEqual(end, { segment: 1, offset: 0 });
+    });
+
+    it('sees what another Journal instance appended to the same folder', function () {
+      journal.append([{ n: 1 }]);
+      const other = new Journal(dir);
+      try {
+        const { end } = other.append([{ n: 2 }]);
+        assert.deepEqual(journal.end(), end);
+        const { positions } = journal.append([{ n: 3 }]);
+        assert.equal(positions[0]!.offset, end.offset);
+        assert.deepEqual(
+          journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => r.record),
+          [{ n: 1 }, { n: 2 }, { n: 3 }],
+        );
+      } finally {
+        other.close();
+      }
+    });
+  });
+
+  describe('readAt', function () {
+    it('returns the record at each position', function () {
+      const { positions } = journal.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      assert.deepEqual(journal.readAt(positions[1]!), { n: 2 });
+      assert.deepEqual(journal.readAt(positions[2]!), { n: 3 });
+      assert.deepEqual(journal.readAt(positions[0]!), { n: 1 });
+    });
+
+    it('refuses a damaged record with ERR_STORE_CORRUPT', function () {
+      const { positions } = journal.append([{ value: 'aaaa' }, { value: 'bbbb' }]);
+      const bytes = readFileSync(segmentFile());
+      const at = bytes.indexOf('bbbb');
+      bytes[at] = 'c'.charCodeAt(0);
+      writeFileSync(segmentFile(), bytes);
+      assert.throws(() => journal.readAt(positions[1]!), { code: 'ERR_STORE_CORRUPT' });
+      assert.deepEqual(journal.readAt(positions[0]!), { value: 'aaaa' });
+    });
+
+    it('refuses a position that does not start a record with ERR_STORE_CORRUPT', function () {
+      const { positions } = journal.append([{ n: 1 }, { n: 2 }]);
+      assert.throws(() => journal.readAt({ ...positions[1]!, offset: positions[1]!.offset + 1 }), { code: 'ERR_STORE_CORRUPT' });
+    });
+
+    it('refuses a position in a missing segment with ERR_STORE_CORRUPT', function () {
+      const { positions } = journal.append([{ n: 1 }]);
+      assert.throws(() => journal.readAt({ ...positions[0]!, segment: 7 }), { code: 'ERR_STORE_CORRUPT' });
+    });
+  });
+
+  describe('torn tail', function () {
+    it('cuts off a partial last line (a crash mid-append) and appends cleanly after it', function () {
+      const { end, positions } = journal.append([{ n: 1 }, { n: 2, padding: 'x'.repeat(40) }]);
+      const secondLine = readFileSync(segmentFile()).subarray(positions[1]!.offset);
+      // The first 30 bytes of a record that never got its newline.
+      appendFileSync(segmentFile(), secondLine.subarray(0, 30));
+      const read = journal.readFrom({ segment: 1, offset: 0 });
+      assert.deepEqual(
+        read.records.map((r) => r.record),
+        [{ n: 1 }, { n: 2, padding: 'x'.repeat(40) }],
+      );
+      assert.deepEqual(read.end, end);
+      assert.equal(statSync(segmentFile()).size, end.offset, 'the torn bytes are gone from the file');
+      journal.append([{ n: 3 }]);
+      assert.deepEqual(
+        journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => (r.record as { n: number }).n),
+        [1, 2, 3],
+      );
+    });
+
+    it('cuts off a torn tail that a reader finds from the watermark on', function () {
+      const { end } = journal.append([{ n: 1 }]);
+      appendFileSync(segmentFile(), '0badc0de {"n":');
+      const read = journal.readFrom(end);
+      assert.deepEqual(read.records, []);
+      assert.deepEqual(read.end, end);
+      assert.equal(statSync(segmentFile()).size, end.offset);
+    });
+
+    it('cuts off a last line whose checksum does not match (the newline landed, the bytes before it did not)', function () {
+      const { end } = journal.append([{ n: 1 }]);
+      appendFileSync(segmentFile(), '00000000 {"n":2}\n');
+      const read = journal.readFrom({ segment: 1, offset: 0 });
+      assert.deepEqual(
+        read.records.map((r) => r.record),
+        [{ n: 1 }],
+      );
+      assert.equal(statSync(segmentFile()).size, end.offset);
+    });
+  });
+
+  describe('damage in the middle', function () {
+    it('is ERR_STORE_CORRUPT, and the journal is left as it was', function () {
+      journal.append([{ value: 'first' }, { value: 'second' }, { value: 'third' }]);
+      const bytes = readFileSync(segmentFile());
+      bytes[bytes.indexOf('second')] = 'S'.charCodeAt(0);
+      writeFileSync(segmentFile(), bytes);
+      assert.throws(() => journal.readFrom({ segment: 1, offset: 0 }), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_STORE_CORRUPT');
+        assert.match(e.message, /00000001\.jsonl/);
+        assert.match(e.message, /checksum/);
+        return true;
+      });
+      assert.deepEqual(readFileSync(segmentFile()), bytes, 'nothing cut off');
+    });
+
+    it('is ERR_STORE_CORRUPT for a lost newline between two records', function () {
+      journal.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      const bytes = readFileSync(segmentFile());
+      bytes[bytes.indexOf(0x0a)] = 0x20;
+      writeFileSync(segmentFile(), bytes);
+      assert.throws(() => journal.readFrom({ segment: 1, offset: 0 }), { code: 'ERR_STORE_CORRUPT' });
+      assert.equal(statSync(segmentFile()).size, bytes.length);
+    });
+  });
+
+  describe('watermark', function () {
+    it('starts at the beginning and reads back what was written', function () {
+      assert.deepEqual(journal.readWatermark(), { segment: 1, offset: 0 });
+      const { end } = journal.append([{ n: 1 }]);
+      journal.writeWatermark(end);
+      assert.deepEqual(new Journal(dir).readWatermark(), end);
+    });
+  });
+});

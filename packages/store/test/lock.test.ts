@@ -1,0 +1,144 @@
+/**
+ * The store's writer lock: an abstract Unix socket, so a holder killed with SIGKILL releases it at once.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { acquireStoreLock } from '../src/lock.js';
+
+const LOCK_SRC = fileURLToPath(new URL('../src/lock.ts', import.meta.url));
+
+const settled = <T>(p: Promise<T>) => {
+  const state = { done: false };
+  p.then(
+    () => (state.done = true),
+    () => (state.done = true),
+  );
+  return state;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('store lock', function () {
+  let dir: string;
+
+  beforeEach(function () {
+    dir = mkdtempSync(join(tmpdir(), 'custody-lock-'));
+  });
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes a second acquirer wait until the first releases', async function () {
+    const first = await acquireStoreLock(dir, 1000);
+    const second = acquireStoreLock(dir, 5000);
+    const state = settled(second);
+    await sleep(150);
+    assert.equal(state.done, false, 'the second acquirer is still waiting');
+    const released = Date.now();
+    await first.release();
+    const lock = await second;
+    assert.ok(Date.now() - released < 500, 'taken soon after the release');
+    await lock.release();
+  });
+
+  it('fails with ERR_STORE_LOCKED when a tiny timeout runs out', async function () {
+    const first = await acquireStoreLock(dir, 1000);
+    try {
+      await assert.rejects(acquireStoreLock(dir, 20), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_STORE_LOCKED');
+        assert.ok(e.message.includes(dir), e.message);
+        return true;
+      });
+    } finally {
+      await first.release();
+    }
+    // Released: free again.
+    await (await acquireStoreLock(dir, 20)).release();
+  });
+
+  it('locks each store folder on its own', async function () {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    mkdirSync(a);
+    mkdirSync(b);
+    const la = await acquireStoreLock(a, 100);
+    const lb = await acquireStoreLock(b, 100);
+    await la.release();
+    await lb.release();
+  });
+
+  it('is released the moment a holder process is killed with SIGKILL', async function () {
+    const code = `const { acquireStoreLock } = await import(${JSON.stringify(LOCK_SRC)});
+await acquireStoreLock(${JSON.stringify(dir)}, 5000);
+process.stdout.write('locked\\n');
+setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, signal) => resolve(signal)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('locked')) resolve();
+        });
+        child.stderr.on('data', (d) => (err += d));
+        child.on('exit', () => reject(new Error(`lock holder exited early: ${err}`)));
+      });
+      await assert.rejects(acquireStoreLock(dir, 50), { code: 'ERR_STORE_LOCKED' });
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+      const start = Date.now();
+      const lock = await acquireStoreLock(dir, 2000);
+      assert.ok(Date.now() - start < 100, `taken ${Date.now() - start} ms after the holder died`);
+      await lock.release();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  /** A child process holding the lock of `lockDir` until killed. */
+  async function holdLock(lockDir: string) {
+    const code = `const { acquireStoreLock } = await import(${JSON.stringify(LOCK_SRC)});
+await acquireStoreLock(${JSON.stringify(lockDir)}, 5000);
+process.stdout.write('locked\\n');
+setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => resolve());
+      child.on('exit', () => reject(new Error('lock holder exited early')));
+    });
+    return child;
+  }
+
+  // BUG: the lock name is derived from the store folder's dev:ino only. Inode numbers are reused at once (ext4
+  // here hands the inode of a just-deleted folder to the next mkdir), so a process still holding the lock of a
+  // deleted store (a long commit, a --stdin station, a test run whose temp folder was removed) locks an unrelated
+  // new store that got the same inode: its writers wait lockTimeoutMs (30 s) and fail with ERR_STORE_LOCKED. Seen
+  // in practice while running test/crash.test.ts next to other test runs (two kills waited 30 s each).
+  // Failing assertion: `await acquireStoreLock(fresh, 100)` -> rejects with ERR_STORE_LOCKED for a brand-new folder.
+  // Fix: name the lock after something unique to the store, e.g. a random id written into store.json at init (or
+  // add the folder's birth time to dev:ino).
+  it.skip('does not lock a new folder that reuses the inode of a deleted, still locked store', async function () {
+    const old = join(dir, 'old-store');
+    mkdirSync(old);
+    const ino = statSync(old).ino;
+    const child = await holdLock(old);
+    try {
+      rmSync(old, { recursive: true });
+      let fresh: string | undefined;
+      for (let i = 0; i < 50 && !fresh; i++) {
+        const candidate = join(dir, `new-${i}`);
+        mkdirSync(candidate);
+        if (statSync(candidate).ino === ino) fresh = candidate;
+      }
+      if (!fresh) this.skip(); // this filesystem did not reuse the inode
+      await (await acquireStoreLock(fresh!, 100)).release();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
