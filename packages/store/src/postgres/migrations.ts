@@ -31,13 +31,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE cas (
         name text PRIMARY KEY REFERENCES names (name),
         record jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
+        added bigint GENERATED ALWAYS AS IDENTITY
       );
       CREATE TABLE parties (
         name text PRIMARY KEY REFERENCES names (name),
         spki_sha256 text NOT NULL,
         record jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
+        added bigint GENERATED ALWAYS AS IDENTITY
       );
       CREATE INDEX parties_spki_sha256 ON parties (spki_sha256);
       CREATE TABLE devices (
@@ -74,6 +74,52 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX attestations_successor_key ON attestations (serial, prev_hash) WHERE prev_hash IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'possession-challenges',
+    sql: `
+      CREATE TABLE challenges (
+        nonce text PRIMARY KEY,
+        challenge bytea NOT NULL,
+        used_at timestamptz
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'revocations',
+    sql: `
+      CREATE TABLE revocations (
+        ca text NOT NULL REFERENCES cas (name),
+        serial_hex text NOT NULL,
+        record jsonb NOT NULL,
+        recorded bigint GENERATED ALWAYS AS IDENTITY,
+        CONSTRAINT revocations_pkey PRIMARY KEY (ca, serial_hex)
+      );
+      -- The last CRLNumber issued per CA: only ever incremented (RFC 5280 5.2.3).
+      CREATE TABLE crl_numbers (
+        ca text PRIMARY KEY REFERENCES cas (name),
+        last bigint NOT NULL CHECK (last > 0)
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'fork-evidence',
+    sql: `
+      -- Device records from elsewhere that disagreed with the recorded chain, kept as evidence of a fork.
+      CREATE TABLE evidence (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        serial text NOT NULL,
+        recorded_at text NOT NULL,
+        reason text NOT NULL,
+        attestation integer NOT NULL,
+        certificate bytea NOT NULL,
+        attestations bytea[] NOT NULL,
+        device jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build reads and writes. */
@@ -102,7 +148,7 @@ export async function schemaVersion(client: PoolClient): Promise<number> {
  * @returns the versions applied now
  * @throws ERR_STORE_VERSION when the database is newer than this build
  */
-export async function migrate(client: PoolClient, location: string): Promise<number[]> {
+export async function migrate(client: PoolClient, location: string, now: Date): Promise<number[]> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
   try {
     await client.query(CREATE_TABLE);
@@ -114,7 +160,7 @@ export async function migrate(client: PoolClient, location: string): Promise<num
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, now.toISOString()]);
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK');

@@ -260,6 +260,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const forked = { ...d, attestations: [d.attestations[0]!, utf8(`another handoff of ${d.serial}`), utf8(`and more of ${d.serial}`)] };
         await assert.rejects(store.importDevice(forked), { code: 'ERR_FORK' });
         assert.deepEqual(await store.getDevice(d.serial), d);
+        // The disagreeing record is kept as evidence of the fork.
+        const kept = (await store.listEvidence()).filter((e) => e.serial === d.serial);
+        assert.equal(kept.length, 1);
+        assert.equal(kept[0]!.attestation, 1);
+        assert.deepEqual(kept[0]!.device.attestations, forked.attestations);
+        assert.deepEqual(kept[0]!.device.certificate, d.certificate);
       });
 
       it('refuses another certificate under a recorded serial with ERR_CONFLICT_DEVICE', async function () {

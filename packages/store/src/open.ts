@@ -1,0 +1,29 @@
+/** One entry point for both backends: a `postgres://` or `postgresql://` URL is PostgreSQL, anything else a folder. */
+import { EmbeddedStore, type EmbeddedStoreOptions } from './embedded-store.js';
+import { PgStore, type PgStoreOptions } from './postgres/pg-store.js';
+import type { Store } from './types.js';
+
+/** Options for either backend; each takes the ones it knows. */
+export type StoreOptions = EmbeddedStoreOptions & PgStoreOptions;
+
+/** True when `location` is a PostgreSQL connection URL rather than a folder. */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/**
+ * Opens the store a `--store` value names.
+ * @throws ERR_STORE_MISSING, ERR_STORE_CORRUPT, ERR_STORE_VERSION, ERR_STORE_UNAVAILABLE (PostgreSQL), ERR_STORE_IO
+ */
+export async function openStoreAt(location: string, opts: StoreOptions = {}): Promise<Store> {
+  return isPostgresLocation(location) ? PgStore.open(location, opts) : EmbeddedStore.open(location, opts);
+}
+
+/**
+ * Creates a store: a new folder, or the schema in a PostgreSQL database (created or upgraded; running it
+ * again on a current schema changes nothing).
+ * @throws ERR_CONFLICT_STORE_EXISTS (folder), ERR_STORE_VERSION, ERR_STORE_UNAVAILABLE, ERR_STORE_IO
+ */
+export async function initStoreAt(location: string, now: Date, opts: StoreOptions = {}): Promise<Store> {
+  return isPostgresLocation(location) ? PgStore.init(location, now, opts) : EmbeddedStore.init(location, now, opts);
+}
