@@ -7,23 +7,28 @@
  *                     device's newest journal record (hash-index.ts), derived from the journal
  *   lots/<lot>        the serials of each production lot, one a line, appended per batch
  *   keys/             encrypted private keys, mode 0600
+ *   log/              the transparency log of every attestation, derived from the journal (log-store.ts)
+ *   evidence/         device records from elsewhere that disagreed with the recorded chain (fork evidence)
  *
  * Recording a chunk of devices costs one journal append with one fdatasync, and a few positioned reads and
  * writes per device in the indexes, whatever the number already stored: nothing on the write path reads or
  * rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
  * crashed writer left.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import { toBase64 } from '@custody/core/util/bytes';
 import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@custody/core/registry/ports';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 import { Journal, type JournalPosition } from './journal.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
+import { LogStore, type LogEntry } from './log-store.js';
+import type { NodeStore } from '@custody/core/log/node-store';
+import type { EvidenceRecord, EvidenceStore, LogConfig, TransparencyLogStore } from './types.js';
 import type { CARecord, PartyRecord, Revocation, Store } from './types.js';
 
 export const STORE_FORMAT = 'custody-store';
@@ -32,9 +37,15 @@ export const STORE_VERSION = 1;
 interface StoreDocument {
   format: string;
   version: number;
+  /** Random identity of this store: names its writer lock. */
+  id?: string;
   createdAt: string;
   cas: Record<string, CARecord>;
   parties: Record<string, PartyRecord>;
+  /** The transparency log's origin and key, once created. */
+  log?: LogConfig;
+  /** The newest checkpoint seen of each log (verifier side), by origin. */
+  checkpoints?: Record<string, string>;
   /** Revoked certificates per CA name (absent in stores made before revocation existed). */
   revocations?: Record<string, Revocation[]>;
   /** The last CRLNumber issued per CA name. */
@@ -56,6 +67,11 @@ interface DeviceDoc {
   chain?: string[];
   /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
   head?: string;
+  /**
+   * The log leaf index of each attestation, numbered before the journal write, so that replaying a record
+   * appends the same leaves at the same indexes (absent in records older than the log).
+   */
+  log?: number[];
 }
 
 type JournalRecord = { t: 'device'; d: DeviceDoc };
@@ -93,10 +109,35 @@ function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
     if (b.length === 0 && s.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   };
-  const { chain, head: _head, ...rest } = d;
+  const { chain, head: _head, log: _leaves, ...rest } = d;
   const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
   if (chain !== undefined) r.chain = chain.map(bin);
   return r;
+}
+
+/**
+ * Numbers the log leaves of the attestations new in each version (those past its `log` list), from `size` on,
+ * in order; returns `size` (the first new leaf).
+ */
+function numberLogLeaves(docs: readonly DeviceDoc[], size: number): number {
+  let next = size;
+  for (const d of docs) {
+    const logged = d.log ?? [];
+    if (logged.length >= d.attestations.length) continue;
+    const leaves = [...logged];
+    while (leaves.length < d.attestations.length) leaves.push(next++);
+    d.log = leaves;
+  }
+  return size;
+}
+
+/** The log entries of a device version whose leaf index is `from` or more. */
+function logEntriesOf(d: DeviceDoc, pos: RecordPosition, from: number): LogEntry[] {
+  const out: LogEntry[] = [];
+  d.log?.forEach((leafIndex, seq) => {
+    if (leafIndex >= from) out.push({ leafIndex, attestation: Buffer.from(d.attestations[seq]!, 'base64'), pos, seq });
+  });
+  return out;
 }
 
 export interface EmbeddedStoreOptions {
@@ -104,7 +145,7 @@ export interface EmbeddedStoreOptions {
   lockTimeoutMs?: number;
 }
 
-export class EmbeddedStore implements Store {
+export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore {
   readonly location: string;
   readonly keyDir: string;
   private readonly journal: Journal;
@@ -114,6 +155,7 @@ export class EmbeddedStore implements Store {
   private commitsSinceMark = 0;
   private readonly keys: HashIndex;
   private readonly certSerials: HashIndex;
+  private readonly logStore: LogStore;
 
   private constructor(
     private readonly dir: string,
@@ -127,6 +169,7 @@ export class EmbeddedStore implements Store {
     this.serials = new HashIndex(join(dir, 'index', 'serials.idx'));
     this.keys = new HashIndex(join(dir, 'index', 'keys.idx'));
     this.certSerials = new HashIndex(join(dir, 'index', 'certs.idx'));
+    this.logStore = new LogStore(join(dir, 'log'));
   }
 
   /**
@@ -138,7 +181,7 @@ export class EmbeddedStore implements Store {
     if (existsSync(join(abs, 'store.json'))) throw new CustodyError('ERR_CONFLICT_STORE_EXISTS', `${abs}: a custody store already exists here`, { file: abs });
     for (const sub of ['keys', 'journal', 'index', 'lots']) mkdirSync(join(abs, sub), { recursive: true, mode: sub === 'keys' ? 0o700 : 0o755 });
     for (const idx of ['serials', 'keys', 'certs']) HashIndex.create(join(abs, 'index', `${idx}.idx`));
-    const db = new Low<StoreDocument>(new DurableJSONFile(join(abs, 'store.json')), { format: STORE_FORMAT, version: STORE_VERSION, createdAt: now.toISOString(), cas: {}, parties: {} });
+    const db = new Low<StoreDocument>(new DurableJSONFile(join(abs, 'store.json')), { format: STORE_FORMAT, version: STORE_VERSION, id: randomUUID(), createdAt: now.toISOString(), cas: {}, parties: {} });
     await db.write();
     return new EmbeddedStore(abs, db, opts);
   }
@@ -160,7 +203,7 @@ export class EmbeddedStore implements Store {
 
   /** Runs `fn` holding the writer lock, after replaying any journal tail a crashed writer left behind. */
   private async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs);
+    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs, this.db.data.id);
     try {
       this.recover();
       return await fn();
@@ -177,13 +220,19 @@ export class EmbeddedStore implements Store {
     const { records, end } = this.journal.readFrom(from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
     const docs: DeviceDoc[] = [];
+    const logSize = this.logStore.size();
+    const leaves: LogEntry[] = [];
     for (const { record, pos } of records as Array<{ record: JournalRecord; pos: RecordPosition }>) {
       if (record.t === 'device') {
         this.index(record.d, pos, true);
         docs.push(record.d);
+        leaves.push(...logEntriesOf(record.d, pos, logSize));
       }
     }
-    this.appendLots(docs);
+    this.logStore.append(leaves);
+    // A device's first version is the one that names its lot (later versions only add attestations). A
+    // replay may append a serial its lot already lists: listLot removes repeats.
+    this.appendLots(docs.filter((d) => d.attestations.length <= 1));
     this.unmarked = end;
     this.markApplied();
   }
@@ -207,6 +256,13 @@ export class EmbeddedStore implements Store {
 
   async commitDevices(devices: readonly DeviceRecord[]): Promise<void> {
     if (devices.length === 0) return;
+    const seen = { serial: new Set<string>(), key: new Set<string>(), certSerial: new Set<string>() };
+    for (const d of devices) {
+      for (const [kind, value, code] of [['serial', d.serial, 'ERR_DUPLICATE_SERIAL'], ['key', d.spkiSha256, 'ERR_DUPLICATE_KEY'], ['certSerial', d.certSerial, 'ERR_DUPLICATE_CERT_SERIAL']] as const) {
+        if (seen[kind].has(value)) throw new CustodyError(code, `${this.dir}: ${kind === 'serial' ? `device serial ${value}` : kind === 'key' ? 'one public key' : `certificate serial ${value}`} appears twice in one commit`);
+        seen[kind].add(value);
+      }
+    }
     await this.withLock(async () => {
       const conflicts = await this.findConflicts(devices);
       if (conflicts.length > 0) {
@@ -215,9 +271,7 @@ export class EmbeddedStore implements Store {
         const what = c.kind === 'serial' ? `device serial ${c.value} was issued before` : c.kind === 'key' ? `public key ${c.value.slice(0, 16)}... is already certified` : `certificate serial ${c.value} was used before`;
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
-      const docs = devices.map(toDoc);
-      this.writeDocs(docs, true);
-      this.appendLots(docs);
+      this.writeDocs(devices.map(toDoc), true);
     });
   }
 
@@ -238,8 +292,12 @@ export class EmbeddedStore implements Store {
    */
   private writeDocs(docs: readonly DeviceDoc[], fresh: boolean): void {
     if (docs.length === 0) return;
+    const logSize = numberLogLeaves(docs, this.logStore.size());
     const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
     docs.forEach((d, i) => this.index(d, positions[i]!, !fresh));
+    this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
+    // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
+    if (fresh) this.appendLots(docs);
     this.unmarked = end;
     if (++this.commitsSinceMark >= WATERMARK_EVERY) this.markApplied();
   }
@@ -289,10 +347,14 @@ export class EmbeddedStore implements Store {
       const b = incoming.attestations;
       const common = Math.min(a.length, b.length);
       for (let i = 0; i < common; i++) {
-        if (a[i] !== b[i]) throw new CustodyError('ERR_FORK', `device ${device.serial}: attestation ${i} differs from the one recorded (the chain forked)`);
+        if (a[i] !== b[i]) {
+          const reason = `device ${device.serial}: attestation ${i} differs from the one recorded (the chain forked)`;
+          const file = this.keepEvidence(incoming, i, reason);
+          throw new CustodyError('ERR_FORK', `${reason}; the disagreeing record is kept in ${file}`);
+        }
       }
       if (b.length <= a.length) return 'unchanged';
-      this.writeDocs([{ ...current, attestations: b }], false);
+      this.writeDocs([{ ...current, attestations: b, ...(incoming.head ? { head: incoming.head } : {}) }], false);
       return 'extended';
     });
   }
@@ -304,9 +366,20 @@ export class EmbeddedStore implements Store {
   }
 
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
+    // Another writer may have grown (replaced) the index file since this process opened it.
+    this.serials.ensureCurrent();
     // readDoc checks the record's serial: the index keys on a hash prefix.
     const found = this.readDoc(serial);
     return found && fromDoc(found.doc, this.location);
+  }
+
+  /** Every device, newest version of each (reads the whole journal: for audits, not for hot paths). */
+  async listDevices(): Promise<DeviceRecord[]> {
+    const latest = new Map<string, DeviceDoc>();
+    for (const { record } of this.journal.readFrom({ segment: 1, offset: 0 }, false).records as Array<{ record: JournalRecord }>) {
+      if (record.t === 'device') latest.set(record.d.serial, record.d);
+    }
+    return [...latest.values()].map((d) => fromDoc(d, this.location));
   }
 
   /** Serials of a production lot, in the order they were recorded. */
@@ -317,9 +390,9 @@ export class EmbeddedStore implements Store {
     return [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))];
   }
 
+  /** Exact count of devices; reads the whole journal (the index's own counter is only a growth hint). */
   async countDevices(): Promise<number> {
-    this.serials.refresh();
-    return this.serials.size;
+    return (await this.listDevices()).length;
   }
 
   async getCA(name: string): Promise<CARecord | undefined> {
@@ -405,9 +478,97 @@ export class EmbeddedStore implements Store {
     }
   }
 
+  // --- transparency log (log-store.ts) and fork evidence ---
+
+  async logSize(): Promise<number> {
+    return this.logStore.size();
+  }
+
+  logNodes(): NodeStore {
+    return this.logStore;
+  }
+
+  async logLeafIndex(serial: string, seq: number): Promise<number | undefined> {
+    this.serials.refresh();
+    return this.readDoc(serial)?.doc.log?.[seq];
+  }
+
+  async logLeaf(index: number): Promise<{ serial: string; seq: number } | undefined> {
+    const leaf = this.logStore.leafAt(index);
+    if (!leaf) return undefined;
+    const rec = this.journal.readAt(leaf.pos) as JournalRecord;
+    return rec.t === 'device' ? { serial: rec.d.serial, seq: leaf.seq } : undefined;
+  }
+
+  async getLogConfig(): Promise<LogConfig | undefined> {
+    await this.db.read();
+    return this.db.data.log;
+  }
+
+  async setLogConfig(config: LogConfig): Promise<void> {
+    await this.withLock(async () => {
+      await this.db.read();
+      if (this.db.data.log) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${this.dir}: this store already has a log key (origin ${this.db.data.log.origin})`);
+      this.db.data.log = config;
+      await this.db.write();
+    });
+  }
+
+  async getSeenCheckpoint(origin: string): Promise<string | undefined> {
+    await this.db.read();
+    return this.db.data.checkpoints?.[origin];
+  }
+
+  async putSeenCheckpoint(origin: string, note: string): Promise<void> {
+    await this.withLock(async () => {
+      await this.db.read();
+      (this.db.data.checkpoints ??= {})[origin] = note;
+      await this.db.write();
+    });
+  }
+
+  /** Writes `evidence/<serial>-<time>.json`; returns its path. */
+  private keepEvidence(doc: DeviceDoc, attestation: number, reason: string): string {
+    const dir = join(this.dir, 'evidence');
+    mkdirSync(dir, { recursive: true });
+    const recordedAt = new Date().toISOString();
+    const { log: _leaves, head: _head, ...device } = doc;
+    const base = `${doc.serial.replace(/[^A-Za-z0-9._-]/g, '_')}-${recordedAt.replace(/[:.]/g, '-')}`;
+    // The device record at the top level (as a DeviceDoc), what was wrong with it under `evidence`.
+    const text = JSON.stringify({ ...device, evidence: { recordedAt, reason, attestation } }, null, 1) + '\n';
+    for (let n = 0; ; n++) {
+      const file = join(dir, n === 0 ? `${base}.json` : `${base}-${n}.json`);
+      try {
+        writeFileSync(file, text, { flag: 'wx' });
+        return file;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CustodyError('ERR_STORE_IO', `${file}: cannot keep fork evidence (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
+      }
+    }
+  }
+
+  async listEvidence(): Promise<EvidenceRecord[]> {
+    const dir = join(this.dir, 'evidence');
+    if (!existsSync(dir)) return [];
+    const out: EvidenceRecord[] = [];
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const file = join(dir, name);
+      let doc: DeviceDoc & { evidence: { recordedAt: string; reason: string; attestation: number } };
+      try {
+        doc = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new CustodyError('ERR_STORE_CORRUPT', `${file}: not a fork evidence file`, { file, cause: err });
+      }
+      const { evidence, ...device } = doc;
+      out.push({ file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
+    }
+    return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.file.localeCompare(y.file));
+  }
+
   async close(): Promise<void> {
     if (this.unmarked) await this.withLock(() => this.markApplied()).catch(() => undefined);
     this.journal.close();
+    this.logStore.close();
     for (const idx of [this.serials, this.keys, this.certSerials]) idx.close();
   }
 }

@@ -14,14 +14,14 @@ export interface StoreLock {
 }
 
 /**
- * The lock's name: from the store's random identity when it has one (inode numbers are reused at once on
- * this filesystem, so a deleted store's lock holder would otherwise lock a new store), else from the folder's
- * device and inode.
+ * The lock's name: from the store's random identity when it has one, else from the folder's device, inode
+ * and birth time (inode numbers are reused at once on this filesystem, so without more a deleted store's lock
+ * holder would lock a new folder).
  */
 function lockName(dir: string, storeId?: string): string {
   const basis = storeId ?? (() => {
     const st = statSync(dir);
-    return `${st.dev}:${st.ino}`;
+    return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
   })();
   const id = createHash('sha256').update(basis).digest('hex').slice(0, 40);
   return `\0custody-store-${id}`;

@@ -17,6 +17,7 @@ import {
 } from '@custody/core';
 import type { Store } from '@custody/store';
 import { provider } from './context.js';
+import { bundleLogOf } from './log.js';
 
 /** The CA chain of a device without the root: recorded with it, or walked up the store's CAs. */
 export async function deviceChain(store: Store, device: DeviceRecord): Promise<Uint8Array[]> {
@@ -35,7 +36,10 @@ export async function deviceChain(store: Store, device: DeviceRecord): Promise<U
 export async function bundleOf(store: Store, serial: string): Promise<Bundle> {
   const device = await store.getDevice(serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
-  return createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
+  const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
+  // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
+  const log = await bundleLogOf(store, serial, device.attestations.length);
+  return log ? { ...bundle, log } : bundle;
 }
 
 /** Writes bundles: into `out` as a folder (`<serial>.json` each), or as a file for a single device. */

@@ -18,6 +18,7 @@ import {
 import type { Store } from '@custody/store';
 import { REPO_ROOT, provider } from './context.js';
 import { readBundle, readTrustAnchors } from './bundles.js';
+import { checkBundleLog, readConsistencyProofs, readVerifierKeys } from './log.js';
 
 function readText(file: string): string {
   try {
@@ -54,6 +55,10 @@ export interface VerifyCommandOptions {
   response?: string;
   /** Hex SPKI SHA-256 of the party expected to hold the device now (chains cut short fail). */
   expectedCustodian?: string;
+  /** `--log-key` values: verifier key files (or strings) of trusted logs. */
+  logKeys?: string[];
+  /** `--log-consistency` files: consistency proofs from the log's operator. */
+  logConsistency?: string[];
 }
 
 export interface BundleVerdict {
@@ -78,6 +83,8 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readTrustAnchorsLikeCRL(f));
   const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, at: o.at });
+  const logKeys = readVerifierKeys(o.logKeys ?? []);
+  const consistency = readConsistencyProofs(o.logConsistency ?? []);
   const verdicts: BundleVerdict[] = [];
   for (const file of o.bundles) {
     let bundle: Bundle;
@@ -89,14 +96,19 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
       continue;
     }
     const possession = o.response ? await checkResponse(store, bundle, o.response, o.at) : undefined;
+    const log = await checkBundleLog(bundle, { keys: logKeys, ...(store ? { store } : {}), consistency });
     const report = await verifier.verify(bundle, {
       at: o.at,
+      logIncluded: log.included,
       ...(possession ? { proofOfPossession: possession.ok } : {}),
       ...(o.expectedCustodian ? { expectedCustodian: o.expectedCustodian } : {}),
     });
-    const checks: VerificationCheck[] = possession ? [...report.checks, possession] : [...report.checks];
-    const ok = report.ok && (possession?.ok ?? true);
-    verdicts.push({ file, report: { ...report, ok, checks, ...(ok ? {} : { code: report.code ?? possession?.code }) } });
+    // The log checks go before the policy's, so that a failed proof is the reason given, not its consequence.
+    const firstPolicy = report.checks.findIndex((c) => c.name.startsWith('policy'));
+    const at = firstPolicy < 0 ? report.checks.length : firstPolicy;
+    const checks: VerificationCheck[] = [...report.checks.slice(0, at), ...log.checks, ...report.checks.slice(at), ...(possession ? [possession] : [])];
+    const ok = report.ok && checks.every((c) => c.ok);
+    verdicts.push({ file, report: { ...report, ok, checks, ...(ok ? {} : { code: checks.find((c) => !c.ok)?.code ?? report.code }) } });
   }
   return verdicts;
 }

@@ -20,6 +20,8 @@ export default class DevicesActivate extends BaseCommand {
     policy: Flags.string({ description: 'policy name or file' }),
     crl: Flags.string({ description: 'CRL file (repeatable)', multiple: true, default: [] }),
     response: Flags.string({ description: "the device's challenge response" }),
+    'log-key': Flags.string({ description: 'verifier key of a trusted transparency log: a file (log.pub) or the key string (repeatable)', multiple: true, default: [] }),
+    'log-consistency': Flags.string({ description: 'consistency proof file from "custody log consistency --json", between the checkpoint this store saw and the bundle\'s (repeatable)', multiple: true, default: [] }),
     'ldevid-ca': Flags.string({ description: 'issue an LDevID under this CA of the store (needs --ldevid-csr)' }),
     'ldevid-csr': Flags.string({ description: "the device's CSR for its LDevID" }),
     'ldevid-out': Flags.string({ description: 'where to write the LDevID certificate', default: 'ldevid.pem' }),
@@ -42,6 +44,8 @@ export default class DevicesActivate extends BaseCommand {
         crls: flags.crl,
         at: now(),
         response: flags.response,
+        logKeys: flags['log-key'],
+        logConsistency: flags['log-consistency'],
         ...(flags['ldevid-ca'] ? { ldevid: { ca: flags['ldevid-ca'], csr: flags['ldevid-csr']!, out: flags['ldevid-out'] } } : {}),
       });
       for (const line of formatVerdict({ file: flags.serial, report: r.report })) this.log(line);

@@ -21,6 +21,8 @@ export default class DevicesVerify extends BaseCommand {
     crl: Flags.string({ description: 'CRL file, DER or PEM (repeatable)', multiple: true, default: [] }),
     at: Flags.string({ description: 'verification time (RFC 3339), default now' }),
     response: Flags.string({ description: "the device's challenge response (proof of possession); needs the store that issued the challenge" }),
+    'log-key': Flags.string({ description: 'verifier key of a trusted transparency log: a file (log.pub) or the key string (repeatable)', multiple: true, default: [] }),
+    'log-consistency': Flags.string({ description: 'consistency proof file from "custody log consistency --json", between the checkpoint this store saw and the bundle\'s (repeatable)', multiple: true, default: [] }),
   };
 
   async run(): Promise<{ accepted: boolean; results: Array<{ file: string } & BundleVerdict['report']> }> {
@@ -29,7 +31,7 @@ export default class DevicesVerify extends BaseCommand {
     if (Number.isNaN(at.getTime())) throw new CustodyError('ERR_USAGE_TIME', `--at ${flags.at}: not a time`);
     const store = flags.response || storeCacheDir(flags.store) ? await openStore(flags.store).catch(() => undefined) : undefined;
     try {
-      const verdicts = await verifyBundles(store, { bundles: bundleFiles(flags.bundle), trust: flags.trust, cas: parseNamedCAs(flags.ca), workflow: flags.workflow, policy: flags.policy, crls: flags.crl, at, response: flags.response });
+      const verdicts = await verifyBundles(store, { bundles: bundleFiles(flags.bundle), trust: flags.trust, cas: parseNamedCAs(flags.ca), workflow: flags.workflow, policy: flags.policy, crls: flags.crl, at, response: flags.response, logKeys: flags['log-key'], logConsistency: flags['log-consistency'] });
       for (const v of verdicts) for (const line of formatVerdict(v)) this.log(line);
       const accepted = verdicts.every((v) => v.report.ok);
       const result = { accepted, results: verdicts.map((v) => ({ file: v.file, ...v.report })) };

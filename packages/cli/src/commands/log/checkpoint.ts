@@ -1,0 +1,33 @@
+import { writeFileSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { passphraseFlags } from '../../flags.js';
+import { keyProtection, now, openStore, readPassphrase } from '../../ops/context.js';
+import { createCheckpoint, type CheckpointResult } from '../../ops/log.js';
+
+export default class LogCheckpoint extends BaseCommand {
+  static override summary = 'Sign a checkpoint (C2SP tlog-checkpoint) of the transparency log; creates the log key on first use.';
+  static override examples = ['<%= config.bin %> log checkpoint', '<%= config.bin %> log checkpoint --out checkpoint.txt --json'];
+
+  static override flags = {
+    out: Flags.string({ description: 'also write the signed checkpoint to this file' }),
+    size: Flags.integer({ description: 'tree size to sign (default: the whole log)', min: 0 }),
+    ...passphraseFlags,
+  };
+
+  async run(): Promise<CheckpointResult> {
+    const { flags } = await this.parse(LogCheckpoint);
+    const passphrase = readPassphrase(flags['passphrase-file']);
+    // A log key is created here only when the flags say how to protect it.
+    const create = passphrase !== undefined || flags['no-encrypt'] ? { protection: keyProtection(passphrase, flags['no-encrypt']), now: now() } : undefined;
+    const store = await openStore(flags.store);
+    try {
+      const r = await createCheckpoint(store, { passphrase, ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
+      if (flags.out) writeFileSync(flags.out, r.checkpoint);
+      if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
+      return r;
+    } finally {
+      await store.close();
+    }
+  }
+}

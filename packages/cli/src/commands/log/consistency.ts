@@ -1,0 +1,31 @@
+import { writeFileSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { openStore, readPassphrase } from '../../ops/context.js';
+import { proveConsistency, type JSONConsistencyProof } from '../../ops/log.js';
+
+export default class LogConsistency extends BaseCommand {
+  static override summary = 'A consistency proof (RFC 6962) that the log of --old entries is a prefix of the log of --new entries.';
+  static override examples = ['<%= config.bin %> log consistency --old 1000 --json', '<%= config.bin %> log consistency --old 1000 --new 2000 --out proof.json'];
+
+  static override flags = {
+    old: Flags.integer({ description: 'the older tree size', required: true, min: 0 }),
+    new: Flags.integer({ description: 'the newer tree size (default: the whole log)', min: 0 }),
+    out: Flags.string({ description: 'also write the proof (JSON, for devices verify --log-consistency) to this file' }),
+    'passphrase-file': Flags.string({ description: 'file whose first line is the log key passphrase (else CUSTODY_PASSPHRASE)' }),
+  };
+
+  async run(): Promise<JSONConsistencyProof> {
+    const { flags } = await this.parse(LogConsistency);
+    const store = await openStore(flags.store);
+    try {
+      const r = await proveConsistency(store, { oldSize: flags.old, passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
+      if (flags.out) writeFileSync(flags.out, JSON.stringify(r, null, 2) + '\n');
+      this.log(`${r.origin}: ${r.oldSize} -> ${r.newSize} entries, ${r.hashes.length} hashes`);
+      for (const h of r.hashes) this.log(`  ${h}`);
+      return r;
+    } finally {
+      await store.close();
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { openStore, readPassphrase } from '../../ops/context.js';
+import { proveDevice } from '../../ops/log.js';
+
+export default class LogProve extends BaseCommand {
+  static override summary = "Inclusion proofs (RFC 6962) of a device's attestations in the transparency log, with a signed checkpoint.";
+  static override examples = ['<%= config.bin %> log prove --serial ACME-000001 --json', '<%= config.bin %> log prove --serial ACME-000001 --seq 0 --size 1000'];
+
+  static override flags = {
+    serial: Flags.string({ description: 'device serial', required: true }),
+    seq: Flags.integer({ description: 'one attestation (0 = birth); default every one', min: 0 }),
+    size: Flags.integer({ description: 'tree size to prove against (default: the whole log)', min: 0 }),
+    'passphrase-file': Flags.string({ description: 'file whose first line is the log key passphrase (else CUSTODY_PASSPHRASE)' }),
+  };
+
+  async run(): Promise<Awaited<ReturnType<typeof proveDevice>>> {
+    const { flags } = await this.parse(LogProve);
+    const store = await openStore(flags.store);
+    try {
+      const r = await proveDevice(store, { serial: flags.serial, passphrase: readPassphrase(flags['passphrase-file']), ...(flags.seq !== undefined ? { seq: flags.seq } : {}), ...(flags.size !== undefined ? { size: flags.size } : {}) });
+      for (const p of r.proofs) this.log(`${r.serial} attestation ${p.seq}: entry ${p.leafIndex} of ${p.treeSize}, ${p.hashes.length} hashes`);
+      if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
+      return r;
+    } finally {
+      await store.close();
+    }
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The transparency log from the CLI: the log key and checkpoints (`log init`, `log checkpoint`), proofs
+ * (`log prove`, `log consistency`), the log part of exported bundles, and its checks in `devices verify`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import {
+  CustodyError,
+  consistencyProof,
+  createVerifierKey,
+  encodeVerifierKey,
+  fromBase64,
+  inclusionProof,
+  isNoteKeyName,
+  leafHash,
+  parseCheckpoint,
+  parseVerifierKey,
+  rebuildAttestation,
+  signCheckpoint,
+  toBase64,
+  treeRoot,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+  type Bundle,
+  type BundleLog,
+  type Checkpoint,
+  type CheckpointSigner,
+  type ConsistencyProof,
+  type HashFn,
+  type VerificationCheck,
+  type VerifierKey,
+} from '@custody/core';
+import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/store';
+import { hasTransparencyLog } from '@custody/store/log-store';
+import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
+import { loadKey, provider, readPassphrase } from './context.js';
+
+const nodeSha256: HashFn = (d) => createHash('sha256').update(d).digest();
+
+type LogStore = Store & TransparencyLogStore;
+
+/**
+ * The store, as one that keeps a log.
+ * @throws ERR_USAGE_STORE_NO_LOG when its backend does not keep one yet
+ */
+export function logStoreOf(store: Store): LogStore {
+  if (!hasTransparencyLog(store)) throw new CustodyError('ERR_USAGE_STORE_NO_LOG', `${store.location}: this store backend keeps no transparency log yet`);
+  return store;
+}
+
+/** `custody.example/<store folder name>`, with characters a note key name cannot hold replaced. */
+export function defaultOrigin(store: Store): string {
+  return `custody.example/${basename(resolve(store.location)).replace(/[\s+]/g, '-') || 'store'}`;
+}
+
+export interface LogInitResult {
+  origin: string;
+  /** The verifier key string (`<origin>+<key ID>+<key>`) that verifiers pass to `--log-key`. */
+  verifierKey: string;
+  keyFile: string;
+  pubFile: string;
+}
+
+/**
+ * Creates the store's log key (P-256, encrypted like every key), records origin and key, writes `log.pub`.
+ * @throws ERR_CONFLICT_LOG_EXISTS when the store has a log key; ERR_USAGE_LOG_ORIGIN for an invalid origin;
+ *   ERR_IO_KEY_EXISTS when the key file is already there
+ */
+export async function initLog(store: Store, o: { origin?: string; protection: KeyProtection; now: Date; pubOut?: string }): Promise<LogInitResult> {
+  const s = logStoreOf(store);
+  const existing = await s.getLogConfig();
+  if (existing) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${store.location}: this store already has a log key (origin ${existing.origin})`);
+  const origin = o.origin ?? defaultOrigin(store);
+  if (!isNoteKeyName(origin)) throw new CustodyError('ERR_USAGE_LOG_ORIGIN', `--origin ${JSON.stringify(origin)}: a log origin is one word without spaces or "+"`);
+  const keys = await provider.generateKeyPair('P-256');
+  const keyFile = join(store.keyDir, 'log.key.pem');
+  writePrivateKeyFile(keyFile, keys.privateKey, o.protection);
+  const config: LogConfig = { origin, key: { type: 'file', path: relative(store.location, keyFile) }, createdAt: o.now.toISOString() };
+  await s.setLogConfig(config);
+  const verifierKey = encodeVerifierKey(createVerifierKey(origin, keys.publicKey.spki));
+  const pubFile = o.pubOut ?? join(store.location, 'log.pub');
+  writeFileSync(pubFile, `${verifierKey}\n`);
+  return { origin, verifierKey, keyFile, pubFile };
+}
+
+/**
+ * The log's signer; with `protection`, the log key is created first when the store has none.
+ * @throws ERR_USAGE_LOG_NO_KEY when there is no log key and none may be created; ERR_KEY_PASSPHRASE
+ */
+export async function logSigner(store: Store, passphrase: string | undefined, create?: { protection: KeyProtection; now: Date }): Promise<{ config: LogConfig; signer: CheckpointSigner }> {
+  const s = logStoreOf(store);
+  let config = await s.getLogConfig();
+  if (!config && create) {
+    await initLog(store, create);
+    config = await s.getLogConfig();
+  }
+  if (!config) throw new CustodyError('ERR_USAGE_LOG_NO_KEY', `${store.location}: this store has no log key yet (run "custody log init")`);
+  return { config, signer: { name: config.origin, key: loadKey(store, config.key, passphrase) } };
+}
+
+/** The tree head of the first `size` leaves of the store's log. */
+function headOf(s: LogStore, origin: string, size: number): Checkpoint {
+  return { origin, treeSize: size, rootHash: treeRoot(s.logNodes(), size, nodeSha256), extensions: [] };
+}
+
+async function sizeArg(s: LogStore, size: number | undefined, flag: string): Promise<number> {
+  const current = await s.logSize();
+  if (size === undefined) return current;
+  if (!Number.isSafeInteger(size) || size < 0 || size > current) throw new CustodyError('ERR_USAGE_LOG_SIZE', `${flag} ${size}: the log has ${current} entries`);
+  return size;
+}
+
+export interface CheckpointResult {
+  origin: string;
+  treeSize: number;
+  /** Base64 RFC 6962 root. */
+  rootHash: string;
+  /** The signed note. */
+  checkpoint: string;
+}
+
+/**
+ * Signs a checkpoint of the log at `size` (default: now), creating the log key first when `create` is given.
+ * @throws ERR_USAGE_LOG_NO_KEY, ERR_USAGE_LOG_SIZE, ERR_KEY_PASSPHRASE
+ */
+export async function createCheckpoint(store: Store, o: { passphrase: string | undefined; size?: number; create?: { protection: KeyProtection; now: Date } }): Promise<CheckpointResult> {
+  const s = logStoreOf(store);
+  const { config, signer } = await logSigner(store, o.passphrase, o.create);
+  const head = headOf(s, config.origin, await sizeArg(s, o.size, '--size'));
+  const checkpoint = await signCheckpoint(head, signer, provider);
+  return { origin: config.origin, treeSize: head.treeSize, rootHash: toBase64(head.rootHash), checkpoint };
+}
+
+export interface JSONInclusionProof {
+  seq: number;
+  leafIndex: number;
+  treeSize: number;
+  hashes: string[];
+}
+
+/**
+ * Inclusion proofs of a device's attestations (all, or `seq`) in the tree of `size` leaves, with a checkpoint.
+ * @throws ERR_DEVICE_UNKNOWN; ERR_USAGE_LOG_SEQ when the attestation is not logged at that size; as `createCheckpoint`
+ */
+export async function proveDevice(store: Store, o: { serial: string; seq?: number; size?: number; passphrase: string | undefined }): Promise<CheckpointResult & { serial: string; proofs: JSONInclusionProof[] }> {
+  const s = logStoreOf(store);
+  const device = await store.getDevice(o.serial);
+  if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${o.serial} is not in ${store.location}`);
+  const cp = await createCheckpoint(store, { passphrase: o.passphrase, ...(o.size !== undefined ? { size: o.size } : {}) });
+  const seqs = o.seq === undefined ? device.attestations.map((_, i) => i) : [o.seq];
+  const proofs: JSONInclusionProof[] = [];
+  for (const seq of seqs) {
+    const leafIndex = await s.logLeafIndex(o.serial, seq);
+    if (leafIndex === undefined || leafIndex >= cp.treeSize) {
+      throw new CustodyError('ERR_USAGE_LOG_SEQ', `device ${o.serial}: attestation ${seq} is not in the log${leafIndex === undefined ? '' : ` of ${cp.treeSize} entries (it is entry ${leafIndex})`}`);
+    }
+    const p = inclusionProof(s.logNodes(), leafIndex, cp.treeSize, nodeSha256);
+    proofs.push({ seq, leafIndex, treeSize: p.treeSize, hashes: p.hashes.map(toBase64) });
+  }
+  return { serial: o.serial, ...cp, proofs };
+}
+
+export interface JSONConsistencyProof {
+  origin: string;
+  oldSize: number;
+  newSize: number;
+  oldRoot: string;
+  newRoot: string;
+  hashes: string[];
+  /** A signed checkpoint of the new size. */
+  checkpoint: string;
+}
+
+/**
+ * The consistency proof between the trees of `oldSize` and `newSize` (default: now) leaves.
+ * @throws ERR_USAGE_LOG_SIZE; as `createCheckpoint`
+ */
+export async function proveConsistency(store: Store, o: { oldSize: number; newSize?: number; passphrase: string | undefined }): Promise<JSONConsistencyProof> {
+  const s = logStoreOf(store);
+  const cp = await createCheckpoint(store, { passphrase: o.passphrase, ...(o.newSize !== undefined ? { size: o.newSize } : {}) });
+  const oldSize = await sizeArg(s, o.oldSize, '--old');
+  if (oldSize > cp.treeSize) throw new CustodyError('ERR_USAGE_LOG_SIZE', `--old ${oldSize} is larger than --new ${cp.treeSize}`);
+  const p = consistencyProof(s.logNodes(), oldSize, cp.treeSize, nodeSha256);
+  return { origin: cp.origin, oldSize, newSize: cp.treeSize, oldRoot: toBase64(treeRoot(s.logNodes(), oldSize, nodeSha256)), newRoot: cp.rootHash, hashes: p.hashes.map(toBase64), checkpoint: cp.checkpoint };
+}
+
+// One signed checkpoint per store and log size: exporting a lot signs once, not once per device.
+const signedBySize = new WeakMap<Store, { size: number; checkpoint: string }>();
+
+/**
+ * The `log` of a device's bundle: a checkpoint of the log now and one inclusion proof per attestation; none
+ * when the store has no log key or an attestation predates the log. The key's passphrase comes from
+ * CUSTODY_PASSPHRASE (exports take no passphrase flag).
+ * @throws ERR_KEY_PASSPHRASE when the log key is encrypted and no passphrase is set
+ */
+export async function bundleLogOf(store: Store, serial: string, attestations: number): Promise<BundleLog | undefined> {
+  if (!hasTransparencyLog(store) || attestations === 0) return undefined;
+  const config = await store.getLogConfig();
+  if (!config) return undefined;
+  const leaves: number[] = [];
+  for (let seq = 0; seq < attestations; seq++) {
+    const leaf = await store.logLeafIndex(serial, seq);
+    if (leaf === undefined) return undefined;
+    leaves.push(leaf);
+  }
+  const size = await store.logSize();
+  let cached = signedBySize.get(store);
+  if (!cached || cached.size !== size) {
+    const signer = { name: config.origin, key: loadKey(store, config.key, readPassphrase(undefined)) };
+    cached = { size, checkpoint: await signCheckpoint(headOf(store, config.origin, size), signer, provider) };
+    signedBySize.set(store, cached);
+  }
+  const proofs = leaves.map((leafIndex, attestation) => ({ attestation, ...inclusionProof(store.logNodes(), leafIndex, size, nodeSha256) }));
+  return { checkpoint: cached.checkpoint, proofs };
+}
+
+/**
+ * Verifier keys from `--log-key` values: a file holding the key string, or the string itself.
+ * @throws ERR_INPUT_READ when neither; ERR_LOG_VERIFIER_KEY when malformed
+ */
+export function readVerifierKeys(values: readonly string[]): VerifierKey[] {
+  return values.map((v) => {
+    const text = existsSync(v) ? readFileSync(v, 'utf8').trim() : v.includes('+') ? v : undefined;
+    if (text === undefined) throw new CustodyError('ERR_INPUT_READ', `--log-key ${v}: no such file`, { file: v });
+    try {
+      return parseVerifierKey(text);
+    } catch (e) {
+      throw e instanceof CustodyError && existsSync(v) ? e.withFile(v) : e;
+    }
+  });
+}
+
+/**
+ * Consistency proofs from `--log-consistency` files (the JSON `custody log consistency --json` prints).
+ * @throws ERR_INPUT_READ; ERR_LOG_CONSISTENCY_FILE when a file is not such a proof
+ */
+export function readConsistencyProofs(files: readonly string[]): ConsistencyProof[] {
+  return files.map((file) => {
+    let o: Partial<Record<keyof JSONConsistencyProof, unknown>>;
+    try {
+      o = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read a consistency proof (${(e as Error).message})`, { file });
+    }
+    const bad = (why: string) => new CustodyError('ERR_LOG_CONSISTENCY_FILE', `${file}: ${why}`, { file });
+    const count = (v: unknown, name: string) => {
+      if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`${name} is not a tree size`);
+      return v as number;
+    };
+    if (!Array.isArray(o.hashes)) throw bad('hashes is not a list');
+    const hashes = o.hashes.map((h, i) => {
+      const b = typeof h === 'string' ? fromBase64(h) : undefined;
+      if (!b || b.length !== 32) throw bad(`hashes[${i}] is not a base64 SHA-256 hash`);
+      return b;
+    });
+    return { oldSize: count(o.oldSize, 'oldSize'), newSize: count(o.newSize, 'newSize'), hashes };
+  });
+}
+
+/** What the log checks of one bundle found. */
+export interface LogVerdict {
+  checks: VerificationCheck[];
+  /** Every attestation's inclusion verified against a checkpoint signed by a trusted key. */
+  included: boolean;
+}
+
+export interface LogCheckOptions {
+  keys: readonly VerifierKey[];
+  /** The verifier's store: remembers the newest checkpoint of each log. */
+  store?: Store;
+  consistency: readonly ConsistencyProof[];
+}
+
+const ok = (name: string, reason: string): VerificationCheck => ({ name, ok: true, reason });
+const failed = (name: string, code: string, reason: string): VerificationCheck => ({ name, ok: false, code, reason });
+
+/**
+ * Checks a bundle's log part: the checkpoint's signature by a trusted key, every attestation's inclusion in
+ * it, and its consistency with the newest checkpoint the store has seen of that log (then remembers the newer).
+ * Failures are checks with ERR_VERIFY_LOG_* codes, never exceptions.
+ */
+export async function checkBundleLog(bundle: Bundle, o: LogCheckOptions): Promise<LogVerdict> {
+  const log = bundle.log;
+  if (!log) return { checks: o.keys.length > 0 ? [ok('log checkpoint', 'the bundle carries no log proofs')] : [], included: false };
+  if (o.keys.length === 0) return { checks: [ok('log checkpoint', 'not verified: no --log-key given')], included: false };
+  let head: Checkpoint;
+  try {
+    head = (await verifyCheckpoint(log.checkpoint, o.keys, provider)).checkpoint;
+  } catch (e) {
+    return { checks: [failed('log checkpoint', 'ERR_VERIFY_LOG_CHECKPOINT', (e as Error).message)], included: false };
+  }
+  const checks: VerificationCheck[] = [ok('log checkpoint', `${head.origin} at ${head.treeSize} entries, signed by a trusted log key`)];
+  let included = true;
+  for (const [i, entry] of bundle.attestations.entries()) {
+    const name = `log inclusion ${i}`;
+    const proofs = log.proofs.filter((p) => p.attestation === i);
+    try {
+      if (proofs.length === 0) throw new Error(`attestation ${i} has no inclusion proof`);
+      const leaf = leafHash(rebuildAttestation(entry, bundle.certificates), nodeSha256);
+      for (const p of proofs) {
+        if (p.treeSize !== head.treeSize) throw new Error(`the proof is for a tree of ${p.treeSize} entries, the checkpoint has ${head.treeSize}`);
+        verifyInclusion(leaf, p, head.rootHash, nodeSha256);
+      }
+      checks.push({ ...ok(name, `entry ${proofs[0]!.leafIndex} of ${head.treeSize}`), attestation: i });
+    } catch (e) {
+      included = false;
+      checks.push({ ...failed(name, 'ERR_VERIFY_LOG_INCLUSION', (e as Error).message), attestation: i });
+    }
+  }
+  if (o.store && hasTransparencyLog(o.store)) checks.push(await checkSeen(o.store, log.checkpoint, head, o.consistency));
+  return { checks, included };
+}
+
+/** Consistency with the newest checkpoint the store has seen of the same log; remembers the newer one. */
+async function checkSeen(store: LogStore, note: string, head: Checkpoint, proofs: readonly ConsistencyProof[]): Promise<VerificationCheck> {
+  const name = 'log consistency';
+  const seenNote = await store.getSeenCheckpoint(head.origin);
+  if (seenNote === undefined) {
+    await store.putSeenCheckpoint(head.origin, note);
+    return ok(name, `first checkpoint seen of ${head.origin}; remembered`);
+  }
+  const seen = parseCheckpoint(seenNote).checkpoint;
+  if (seen.treeSize === head.treeSize) {
+    if (toBase64(seen.rootHash) === toBase64(head.rootHash)) return ok(name, `same tree as the checkpoint seen before (${head.treeSize} entries)`);
+    return failed(name, 'ERR_VERIFY_LOG_FORK', `${head.origin} at ${head.treeSize} entries has root ${toBase64(head.rootHash)}, but this store saw root ${toBase64(seen.rootHash)} for the same size: the log forked`);
+  }
+  const [older, newer] = seen.treeSize < head.treeSize ? [seen, head] : [head, seen];
+  const proof = proofs.find((p) => p.oldSize === older.treeSize && p.newSize === newer.treeSize);
+  const advance = head.treeSize > seen.treeSize;
+  if (!proof) {
+    if (advance) await store.putSeenCheckpoint(head.origin, note);
+    return ok(name, `warning: not proven consistent with the checkpoint seen before (${seen.treeSize} entries, this one ${head.treeSize}); give --log-consistency with a proof from ${older.treeSize} to ${newer.treeSize}${advance ? '; the newer one is remembered' : ''}`);
+  }
+  try {
+    verifyConsistency(proof, older.rootHash, newer.rootHash, nodeSha256);
+  } catch (e) {
+    return failed(name, 'ERR_VERIFY_LOG_CONSISTENCY', (e as Error).message);
+  }
+  if (advance) await store.putSeenCheckpoint(head.origin, note);
+  return ok(name, `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries)`);
+}
