@@ -17,6 +17,7 @@ import { transferDevices, failureOf } from './handoff.js';
 import { answerChallenge, writeChallenge } from './possession.js';
 import { verifyBundles, formatVerdict } from './verify.js';
 import { activateDevice } from './activate.js';
+import { publishCRL } from './revocation.js';
 
 export const DEMO_PASSPHRASE = 'custody-demo-passphrase';
 const MARKER = '.custody-demo';
@@ -145,6 +146,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   await exportBundles(contoso.store, serials, join(o.out, 'bundles'));
 
   const roots = [acme, northwind, contoso, fabrikam];
+  log('   Each organisation publishes the CRLs of its CAs; Acme\'s issuing CA CRL is crl.pem');
+  const crls: string[] = [];
+  for (const [org, ca] of [[acme, 'acme-issuing'], [acme, acme.root], [northwind, northwind.root], [contoso, contoso.root], [fabrikam, fabrikam.root]] as const) {
+    const file = ca === 'acme-issuing' ? join(o.out, 'crl.pem') : join(o.out, 'roots', `${ca}.crl.pem`);
+    await publishCRL(org.store, { ca, out: file, nextUpdateDays: 7, pem: true, passphrase, now });
+    crls.push(file);
+  }
   const cas = [
     { name: 'manufacturer', file: acme.rootFile },
     { name: 'integrator', file: northwind.rootFile },
@@ -153,8 +161,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   ];
   const workflow = join(REPO_ROOT, 'workflows', 'supply-chain.yaml');
   const policy = 'baseline';
-  log(`5. Fabrikam verifies each device before activation: certificate paths, every signature and hash link,`);
-  log(`   custodian continuity, the supply-chain workflow, the ${policy} policy, and proof of possession`);
+  log(`5. Fabrikam verifies each device before activation: certificate paths and CRLs, every signature and hash`);
+  log(`   link, custodian continuity, the supply-chain workflow, the ${policy} policy, and proof of possession`);
   assertImported(await importBundles(fabrikam.store, serials.map((s) => join(o.out, 'bundles', `${s}.json`)), readTrustAnchors(roots.map((r) => r.rootFile)), now));
   const report: DemoReport = { accepted: true, policy, devices: [] };
   for (const serial of serials) {
@@ -163,7 +171,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await writeChallenge(fabrikam.store, { serial, out: challenge, ttlSeconds: 300, now });
     await answerChallenge({ key: join(o.out, 'device-keys', `${serial}.key.pem`), challenge, out: response, passphrase });
     // Activation verifies again with the response (consuming its nonce), then records the activation.
-    const r = await activateDevice(fabrikam.store, { serial, party: fabrikam.party, passphrase, trust: [], cas, workflow, policy, crls: [], at: now, response });
+    const r = await activateDevice(fabrikam.store, { serial, party: fabrikam.party, passphrase, trust: [], cas, workflow, policy, crls, at: now, response });
     // The whole report for the first device, a line for each of the others.
     const lines = formatVerdict({ file: serial, report: r.report });
     for (const line of serial === serials[0] ? lines : lines.slice(0, 1)) log(`   ${line}`);
@@ -178,12 +186,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     device?.attestations.forEach((a, i) => writeFileSync(join(o.out, 'attestations', serial, `${i}.der`), a));
   }
   // Re-verify the shipped bundle of the first device the way a person would, from files only.
-  const [first] = await verifyBundles(undefined, { bundles: [join(o.out, 'bundles', `${serials[0]}.json`)], trust: [], cas, workflow, policy, crls: [], at: now });
+  const [first] = await verifyBundles(undefined, { bundles: [join(o.out, 'bundles', `${serials[0]}.json`)], trust: [], cas, workflow, policy, crls, at: now });
   writeFileSync(join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   for (const org of roots) await org.store.close();
-  log(`Artifacts in ${o.out}: root.pem, issuing.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, report.json`);
+  log(`Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, report.json`);
   log(`Check them with openssl:`);
   log(`   openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
+  log(`   openssl verify -x509_strict -crl_check -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} -CRLfile ${join(o.out, 'crl.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
   log(`   openssl cms -verify -inform DER -binary -purpose any -in ${join(o.out, 'attestations', serials[0]!, '0.der')} -CAfile ${acme.rootFile}`);
   log(`The bundle Fabrikam received for ${serials[0]} re-verifies from files alone: ${first?.report.ok ? 'ACCEPTED' : `REJECTED ${first?.report.code}`}`);
   return report;

@@ -1,0 +1,62 @@
+/** `custody monitor`: gather every chain this party can see and report anomalies. */
+import { readFileSync } from 'node:fs';
+import { analyzeChains, decodePEM, formatName, parseCRL, readCertificateInfo, readName, readOne, type Finding, type ObservedChain, type Revocation } from '@custody/core';
+import { CustodyError } from '@custody/core';
+import type { Store } from '@custody/store';
+import { provider } from './context.js';
+import { bundleFiles, readBundle, recordOfBundle } from './bundles.js';
+
+export interface MonitorOptions {
+  bundles: string[];
+  crls: string[];
+  now: Date;
+  maxHoldDays?: number;
+}
+
+export interface MonitorReport {
+  devices: number;
+  sources: number;
+  findings: Finding[];
+}
+
+function readCRLFile(file: string): Uint8Array {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+  if (bytes[0] === 0x30) return new Uint8Array(bytes);
+  const m = bytes.toString('utf8').match(/-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/);
+  if (!m) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
+  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+}
+
+/** Audits the store, bundles from elsewhere, the store's evidence of refused imports, and revocations. */
+export async function runMonitor(store: Store, o: MonitorOptions): Promise<MonitorReport> {
+  const chains: ObservedChain[] = [];
+  for (const d of await store.listDevices()) chains.push({ source: store.location, serial: d.serial, certificate: d.certificate, attestations: d.attestations });
+  for (const e of await store.listEvidence()) {
+    const text = readFileSync(e.file, 'utf8');
+    const doc = JSON.parse(text) as { certificate: string; attestations: string[] };
+    chains.push({ source: e.file, serial: e.serial, certificate: Buffer.from(doc.certificate, 'base64'), attestations: doc.attestations.map((a) => Buffer.from(a, 'base64')) });
+  }
+  for (const path of o.bundles) {
+    for (const file of bundleFiles(path)) {
+      const record = await recordOfBundle(readBundle(file));
+      chains.push({ source: file, serial: record.serial, certificate: record.certificate, attestations: record.attestations });
+    }
+  }
+  const revocations: Revocation[] = [];
+  for (const ca of await store.listCAs()) {
+    const issuer = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE'])).subjectText;
+    for (const r of await store.listRevocations(ca.name)) revocations.push({ serialHex: r.serialHex, issuer, revokedAt: new Date(r.revokedAt) });
+  }
+  for (const file of o.crls) {
+    const crl = parseCRL(readCRLFile(file));
+    const issuer = formatName(readName(readOne(crl.issuer.der)));
+    for (const r of crl.revoked.values()) revocations.push({ serialHex: r.serialHex, issuer, revokedAt: r.revocationDate });
+  }
+  const findings = await analyzeChains({ chains, revocations, now: o.now, provider, ...(o.maxHoldDays !== undefined ? { maxHoldSeconds: o.maxHoldDays * 86_400 } : {}) });
+  return { devices: new Set(chains.map((c) => c.serial)).size, sources: new Set(chains.map((c) => c.source)).size, findings };
+}
