@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { BIN, cliEnv, custody, freeStoreDir, openssl, provisionBlockedByStdinFlag } from './e2e-helpers.js';
+import { BIN, cliEnv, custody, freeStoreDir, openssl } from './e2e-helpers.js';
 
 const CHECK = fileURLToPath(new URL('./crash-check.mjs', import.meta.url));
 const PASS = 'crash test passphrase';
@@ -120,8 +120,6 @@ describe('kill -9 during devices provision', function () {
   const env = { CUSTODY_PASSPHRASE: PASS };
 
   before(async function () {
-    // BUG: see provisionBlockedByStdinFlag (e2e-helpers.ts): skipped, not failed, while --stdin blocks provisioning.
-    if (provisionBlockedByStdinFlag()) this.skip();
     tmp = mkdtempSync(join(tmpdir(), 'custody-crash-'));
     store = await freeStoreDir(tmp, 'store');
     for (const args of [

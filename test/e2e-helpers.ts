@@ -53,18 +53,7 @@ export function snapshot(dir: string): Record<string, string> {
 }
 
 /**
- * BUG probe (see packages/cli/test/commands.test.ts, "accepts --generate alone"): since e7cb661 `--stdin`
- * (boolean, default false) is in the exactlyOne group of --csr/--generate, and oclif and the lean launcher both
- * count a false boolean as given, so every `devices provision` exits 2 with "The following error occurred:".
- * Suites that need provisioning skip themselves while this holds, and run again once it is fixed.
- */
-export function provisionBlockedByStdinFlag(): boolean {
-  const r = custody(['devices', 'provision', '--store', join(tmpdir(), 'custody-e2e-no-store'), '--ca', 'x', '--generate', '1']);
-  return r.status === 2 && r.stderr.includes('The following error occurred:');
-}
-
-/**
- * A new empty folder for a store under `parent`, whose writer lock nobody holds. Works around the lock-name BUG
+ * A new empty folder for a store under `parent`, whose writer lock nobody holds. Kept from before the lock-name fix (locks are now named by a random store id)
  * in packages/store/test/lock.test.ts: a process still holding the lock of a deleted store elsewhere on this
  * machine would otherwise lock a new folder that reuses its inode, and the test would wait 30 s.
  */

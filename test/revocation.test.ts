@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { custody, openssl, provisionBlockedByStdinFlag } from './e2e-helpers.js';
+import { custody, openssl } from './e2e-helpers.js';
 
 const PASSPHRASE = 'revocation e2e passphrase';
 
@@ -59,7 +59,6 @@ describe('custody ca revoke / ca crl (end to end)', function () {
   describe('devices', function () {
     before(function () {
       // Provisioning is another command's concern; while it is broken this suite cannot make devices.
-      if (provisionBlockedByStdinFlag()) this.skip();
       ok(['devices', 'provision', '--ca', 'issuing', '--party', 'factory', '--generate', '2', '--out', join(dir, 'devices')]);
     });
 

@@ -136,13 +136,13 @@ describe('CLI commands (runCommand)', function () {
       assert.equal(exitOf(r), 2);
     });
 
-    // BUG: BaseCommand.catch keeps only the first line of an oclif CLIError (`err.message.split('\n')[0]`). oclif's
+    // Regression (fixed): BaseCommand.catch keeps only the first line of an oclif CLIError (`err.message.split('\n')[0]`). oclif's
     // flag validation errors are multi-line ("The following error occurred:\n  Missing required flag
     // organization\n..."), so the user is told nothing but the heading.
     // Failing assertion: `assert.match(r.stderr, /organization/)` -> actual
     // "custody: The following error occurred: [ERR_USAGE]".
     // Fix: join the reason lines of a FailedFlagValidationError (e.g. its `failed[].reason`) into the one line.
-    it.skip('names the missing required flag in the one-line usage error', async function () {
+    it('names the missing required flag in the one-line usage error', async function () {
       const r = await run(['ca', 'create', '--store', store, '--name', 'x']);
       assert.equal(exitOf(r), 2);
       assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -221,12 +221,8 @@ describe('CLI commands (runCommand)', function () {
 
   describe('devices provision', function () {
     /** True while the --stdin bug below keeps every provisioning from running. */
-    async function blockedByStdinFlag(): Promise<boolean> {
-      const r = await run(['devices', 'provision', '--store', join(tmp, 'no-store'), '--ca', 'x', '--generate', '1']);
-      return exitOf(r) === 2 && r.stderr.includes('The following error occurred:');
-    }
 
-    // BUG: e7cb661 ("station mode, devices provision --stdin") added `stdin` (boolean, default false) to the
+    // Regression (fixed): e7cb661 ("station mode, devices provision --stdin") added `stdin` (boolean, default false) to the
     // exactlyOne group of --csr and --generate. oclif's validateExactlyOneAcrossFlags counts every flag whose
     // parsed value is not undefined, and so does the lean launcher's copy of the check (fast/launch.ts), so a
     // false --stdin counts as given: every `devices provision --csr F` or `--generate N` exits 2 with
@@ -235,8 +231,7 @@ describe('CLI commands (runCommand)', function () {
     // occurred: [ERR_USAGE]" (expected the store error, exit 5, ERR_STORE_MISSING).
     // Fix: drop exactlyOne from PROVISION_FLAGS (runProvision already refuses anything but exactly one of
     // --csr, --generate, --stdin with ERR_USAGE_FLAGS), or leave --stdin undefined when absent.
-    // The tests of this describe skip themselves while the bug is there (blockedByStdinFlag).
-    it.skip('accepts --generate alone (a false --stdin is not "given")', async function () {
+    it('accepts --generate alone (a false --stdin is not "given")', async function () {
       const r = await run(['devices', 'provision', '--store', join(tmp, 'no-store'), '--ca', 'x', '--generate', '1']);
       assert.equal(exitOf(r), 5, r.stderr);
       assert.match(r.stderr, /\[ERR_STORE_MISSING\]/);
@@ -244,7 +239,6 @@ describe('CLI commands (runCommand)', function () {
 
     describe('with provisioning running', function () {
       before(async function () {
-        if (await blockedByStdinFlag()) this.skip();
       });
 
       it('issues an IDevID from a CSR and records it', async function () {
