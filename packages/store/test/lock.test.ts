@@ -114,7 +114,7 @@ setInterval(() => {}, 1000);`;
     return child;
   }
 
-  // BUG: the lock name is derived from the store folder's dev:ino only. Inode numbers are reused at once (ext4
+  // Regression (fixed): the lock name is derived from the store folder's dev:ino only. Inode numbers are reused at once (ext4
   // here hands the inode of a just-deleted folder to the next mkdir), so a process still holding the lock of a
   // deleted store (a long commit, a --stdin station, a test run whose temp folder was removed) locks an unrelated
   // new store that got the same inode: its writers wait lockTimeoutMs (30 s) and fail with ERR_STORE_LOCKED. Seen
@@ -122,7 +122,7 @@ setInterval(() => {}, 1000);`;
   // Failing assertion: `await acquireStoreLock(fresh, 100)` -> rejects with ERR_STORE_LOCKED for a brand-new folder.
   // Fix: name the lock after something unique to the store, e.g. a random id written into store.json at init (or
   // add the folder's birth time to dev:ino).
-  it.skip('does not lock a new folder that reuses the inode of a deleted, still locked store', async function () {
+  it('does not lock a new folder that reuses the inode of a deleted, still locked store', async function () {
     const old = join(dir, 'old-store');
     mkdirSync(old);
     const ino = statSync(old).ino;
