@@ -1,7 +1,6 @@
 import { BaseCommand } from '../base-command.js';
-import { EmbeddedStore } from '@custody/store';
-import { CustodyError } from '@custody/core';
-import { now } from '../ops/context.js';
+import { initStoreAt } from '@custody/store';
+import { now, storeOptions } from '../ops/context.js';
 
 export default class Init extends BaseCommand {
   static override summary = 'Create a store (default ./.custody).';
@@ -9,10 +8,9 @@ export default class Init extends BaseCommand {
 
   async run(): Promise<{ store: string }> {
     const { flags } = await this.parse(Init);
-    if (/^postgres(ql)?:\/\//.test(flags.store)) throw new CustodyError('ERR_USAGE_STORE', 'the PostgreSQL store is not available in this build yet');
-    const store = await EmbeddedStore.init(flags.store, now());
+    const store = await initStoreAt(flags.store, now(), storeOptions());
     await store.close();
-    this.log(`created store ${store.location}`);
+    this.log(`created store ${store.location} (or brought its schema up to date)`);
     return { store: store.location };
   }
 }

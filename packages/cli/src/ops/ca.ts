@@ -1,4 +1,5 @@
 /** Creating CAs and parties: key, certificate from a template, record in the store. */
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CertificateFactory, CustodyError, encodePEM, readCertificateInfo, decodePEM, toHex, type CertificateTemplate } from '@custody/core';
 import { writePrivateKeyFile, type KeyProtection, type Store, type CARecord, type PartyRecord } from '@custody/store';
@@ -44,13 +45,14 @@ export async function createCA(store: Store, o: CreateCAOptions): Promise<CAReco
   if (o.template.kind !== 'root-ca' && o.template.kind !== 'issuing-ca') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a CA template`);
   if ((await store.getCA(o.name)) || (await store.getParty(o.name))) throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
   const { keys, der } = await issueForNewKey(store, o.template, o.issuer, { name: o.name, organization: o.organization }, o.passphrase, o.now);
+  mkdirSync(store.keyDir, { recursive: true, mode: 0o700 });
   const keyPath = join(store.keyDir, `${o.name}.key.pem`);
   writePrivateKeyFile(keyPath, keys.privateKey, o.protection);
   const record: CARecord = {
     name: o.name,
     template: o.template.name,
     certificate: encodePEM(der, 'CERTIFICATE'),
-    key: { type: 'file', path: relative(store.location, keyPath) },
+    key: { type: 'file', path: relative(store.keyDir, keyPath) },
     createdAt: o.now.toISOString(),
   };
   if (o.issuer !== undefined) record.issuer = o.issuer;
@@ -77,13 +79,14 @@ export async function createParty(store: Store, o: CreatePartyOptions): Promise<
   if (o.template.kind !== 'party') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a party template`);
   if ((await store.getCA(o.name)) || (await store.getParty(o.name))) throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
   const { keys, der } = await issueForNewKey(store, o.template, o.ca, { name: o.name, organization: o.organization }, o.passphrase, o.now);
+  mkdirSync(store.keyDir, { recursive: true, mode: 0o700 });
   const keyPath = join(store.keyDir, `${o.name}.key.pem`);
   writePrivateKeyFile(keyPath, keys.privateKey, o.protection);
   const record: PartyRecord = {
     name: o.name,
     organization: o.organization,
     certificate: encodePEM(der, 'CERTIFICATE'),
-    key: { type: 'file', path: relative(store.location, keyPath) },
+    key: { type: 'file', path: relative(store.keyDir, keyPath) },
     ca: o.ca,
     spkiSha256: toHex(await provider.digest('SHA-256', keys.publicKey.spki)),
     certSha256: toHex(await provider.digest('SHA-256', der)),

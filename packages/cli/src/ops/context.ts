@@ -18,10 +18,16 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 
 export const provider = new NodeCryptoProvider();
 
-/** Opens the store a `--store` value names. */
+/** Store options from the environment: where a PostgreSQL store's sites keep their key files. */
+export function storeOptions(): { keyDir?: string } {
+  return process.env.CUSTODY_KEYS ? { keyDir: process.env.CUSTODY_KEYS } : {};
+}
+
+/** Opens the store a `--store` value names: a folder, or a postgres:// URL (PostgreSQL, loaded only then). */
 export async function openStore(location: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new CustodyError('ERR_USAGE_STORE', 'the PostgreSQL store is not available in this build yet');
+  if (/^postgres(ql)?:\/\//i.test(location)) {
+    const { PgStore } = await import('@custody/store/postgres/pg-store');
+    return PgStore.open(location, storeOptions());
   }
   return EmbeddedStore.open(location);
 }
@@ -55,7 +61,8 @@ export function keyProtection(passphrase: string | undefined, noEncrypt: boolean
 /** Loads a key a store record refers to. */
 export function loadKey(store: Store, ref: KeyRef, passphrase: string | undefined): PrivateKeyHandle {
   if (ref.type !== 'file') throw new CustodyError('ERR_USAGE_PKCS11', `PKCS#11 keys (${ref.uri}) are not supported by this build`);
-  return readPrivateKeyFile(resolve(store.location, ref.path), passphrase);
+  // Key paths are relative to the store's key folder (a PostgreSQL store's location is a URL).
+  return readPrivateKeyFile(resolve(store.keyDir, ref.path), passphrase);
 }
 
 /** The templates folder: --templates, CUSTODY_TEMPLATES, or the repository's certs-templates/. */

@@ -77,7 +77,7 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
   const keys = await provider.generateKeyPair('P-256');
   const keyFile = join(store.keyDir, 'log.key.pem');
   writePrivateKeyFile(keyFile, keys.privateKey, o.protection);
-  const config: LogConfig = { origin, key: { type: 'file', path: relative(store.location, keyFile) }, createdAt: o.now.toISOString() };
+  const config: LogConfig = { origin, key: { type: 'file', path: relative(store.keyDir, keyFile) }, createdAt: o.now.toISOString() };
   await s.setLogConfig(config);
   const verifierKey = encodeVerifierKey(createVerifierKey(origin, keys.publicKey.spki));
   const pubFile = o.pubOut ?? join(store.location, 'log.pub');
