@@ -288,6 +288,7 @@ export async function figures({ quick, only }) {
     }
     if (want('cli') || want('node')) Object.assign(out, await coldStartFigures(tmp, quick ? 5 : 11));
     if (want('station')) out['station.msPerDevice'] = await stationFigure(tmp, quick ? 50 : 300);
+    if (want('pg')) Object.assign(out, await (await import('./pg.mjs')).pgFigures({ quick }));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

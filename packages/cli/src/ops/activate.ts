@@ -37,7 +37,7 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   let report: VerificationReport;
   try {
     const file = join(tmp, `${o.serial}.json`);
-    await writeFile(file, encodeBundle(await bundleOf(store, o.serial)));
+    await writeFile(file, encodeBundle(await bundleOf(store, o.serial, o.passphrase)));
     report = (await verifyBundles(store, { ...o, bundles: [file], expectedCustodian: signer.spkiSha256 }))[0]!.report;
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -33,22 +33,22 @@ export async function deviceChain(store: Store, device: DeviceRecord): Promise<U
 }
 
 /** The bundle of one recorded device. */
-export async function bundleOf(store: Store, serial: string): Promise<Bundle> {
+export async function bundleOf(store: Store, serial: string, passphrase?: string): Promise<Bundle> {
   const device = await store.getDevice(serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
   const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
   // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
-  const log = await bundleLogOf(store, serial, device.attestations.length);
+  const log = await bundleLogOf(store, serial, device.attestations.length, ...(passphrase !== undefined ? [passphrase] : []));
   return log ? { ...bundle, log } : bundle;
 }
 
 /** Writes bundles: into `out` as a folder (`<serial>.json` each), or as a file for a single device. */
-export async function exportBundles(store: Store, serials: string[], out: string): Promise<Array<{ serial: string; file: string; bytes: number }>> {
+export async function exportBundles(store: Store, serials: string[], out: string, passphrase?: string): Promise<Array<{ serial: string; file: string; bytes: number }>> {
   const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
   if (toFolder) mkdirSync(out, { recursive: true });
   const written: Array<{ serial: string; file: string; bytes: number }> = [];
   for (const serial of serials) {
-    const text = encodeBundle(await bundleOf(store, serial));
+    const text = encodeBundle(await bundleOf(store, serial, passphrase));
     const file = toFolder ? join(out, `${serial}.json`) : out;
     writeFileSync(file, text);
     written.push({ serial, file, bytes: Buffer.byteLength(text) });

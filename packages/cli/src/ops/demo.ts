@@ -18,6 +18,7 @@ import { answerChallenge, writeChallenge } from './possession.js';
 import { verifyBundles, formatVerdict } from './verify.js';
 import { activateDevice } from './activate.js';
 import { publishCRL } from './revocation.js';
+import { initLog } from './log.js';
 
 export const DEMO_PASSPHRASE = 'custody-demo-passphrase';
 const MARKER = '.custody-demo';
@@ -64,6 +65,8 @@ function prepareOut(out: string): void {
 
 interface Org {
   store: Store;
+  /** Verifier key file of the organisation's transparency log. */
+  logPub: string;
   root: string;
   party: string;
   rootFile: string;
@@ -81,7 +84,8 @@ async function organisation(o: DemoOptions, key: string, organization: string, p
   const partyFile = join(o.out, 'parties', `${party.name}.pem`);
   writeFileSync(rootFile, root.certificate);
   writeFileSync(partyFile, party.certificate);
-  return { store, root: root.name, party: party.name, rootFile, partyFile };
+  const log = await initLog(store, { origin: `${prefix}.example/custody-log`, protection: { passphrase: o.passphrase }, now: o.now, pubOut: join(o.out, 'logs', `${key}.pub`) });
+  return { store, root: root.name, party: party.name, rootFile, partyFile, logPub: log.pubFile };
 }
 
 function check<T extends { results: Array<{ ok: boolean }> }>(r: T & Parameters<typeof failureOf>[0]): void {
@@ -92,10 +96,10 @@ function check<T extends { results: Array<{ ok: boolean }> }>(r: T & Parameters<
 /** Runs the demo and writes its artifacts; returns the report (also written as report.json). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   prepareOut(o.out);
-  for (const d of ['devices', 'parties', 'roots', 'bundles', 'attestations', 'exchange', 'challenges']) mkdirSync(join(o.out, d), { recursive: true });
+  for (const d of ['devices', 'parties', 'roots', 'bundles', 'attestations', 'exchange', 'challenges', 'logs']) mkdirSync(join(o.out, d), { recursive: true });
   const { log, passphrase, now } = o;
 
-  log('1. Four organisations, each with its own store, root CA and attestation key:');
+  log('1. Four organisations, each with its own store, root CA, attestation key and transparency log:');
   const acme = await organisation(o, 'manufacturer', 'Acme Devices', 'acme');
   const northwind = await organisation(o, 'integrator', 'Northwind Systems', 'northwind');
   const contoso = await organisation(o, 'reseller', 'Contoso Distribution', 'contoso');
@@ -131,19 +135,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // Device keys go beside, not among, the certificates: devices/ holds exactly the IDevIDs (DESIGN.md).
   mkdirSync(join(o.out, 'device-keys'), { recursive: true });
   for (const d of issued.devices) if (d.key) renameSync(d.key, join(o.out, 'device-keys', `${d.serial}.key.pem`));
-  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'));
+  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'), passphrase);
 
   log('3. Northwind imports the bundles (checking every signature and link), builds the devices into its gateway,');
   log('   installs firmware 2.4.1, and hands them to Contoso');
   const trustAcme = [acme.rootFile];
   assertImported(await importBundles(northwind.store, serials.map((s) => join(o.out, 'exchange', '1-acme-to-northwind', `${s}.json`)), readTrustAnchors(trustAcme), now));
   check(await transferDevices(northwind.store, { kind: 'handoff', serials, party: northwind.party, to: 'contoso', claims: INTEGRATION_CLAIMS, stage: 'integration', passphrase, now }));
-  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'));
+  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'), passphrase);
 
   log('4. Contoso imports them and sells them on to Fabrikam Health');
   assertImported(await importBundles(contoso.store, serials.map((s) => join(o.out, 'exchange', '2-northwind-to-contoso', `${s}.json`)), readTrustAnchors([acme.rootFile, northwind.rootFile]), now));
   check(await transferDevices(contoso.store, { kind: 'handoff', serials, party: contoso.party, to: 'fabrikam', stage: 'resale', passphrase, now }));
-  await exportBundles(contoso.store, serials, join(o.out, 'bundles'));
+  await exportBundles(contoso.store, serials, join(o.out, 'bundles'), passphrase);
 
   const roots = [acme, northwind, contoso, fabrikam];
   log('   Each organisation publishes the CRLs of its CAs; Acme\'s issuing CA CRL is crl.pem');
@@ -160,9 +164,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     { name: 'customer', file: fabrikam.rootFile },
   ];
   const workflow = join(REPO_ROOT, 'workflows', 'supply-chain.yaml');
-  const policy = 'baseline';
+  const policy = 'healthcare';
   log(`5. Fabrikam verifies each device before activation: certificate paths and CRLs, every signature and hash`);
-  log(`   link, custodian continuity, the supply-chain workflow, the ${policy} policy, and proof of possession`);
+  log(`   link, custodian continuity, log inclusion, the supply-chain workflow, the ${policy} policy, and proof of`);
+  log('   possession (a fresh challenge signed with the device key)');
   assertImported(await importBundles(fabrikam.store, serials.map((s) => join(o.out, 'bundles', `${s}.json`)), readTrustAnchors(roots.map((r) => r.rootFile)), now));
   const report: DemoReport = { accepted: true, policy, devices: [] };
   for (const serial of serials) {
@@ -171,7 +176,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await writeChallenge(fabrikam.store, { serial, out: challenge, ttlSeconds: 300, now });
     await answerChallenge({ key: join(o.out, 'device-keys', `${serial}.key.pem`), challenge, out: response, passphrase });
     // Activation verifies again with the response (consuming its nonce), then records the activation.
-    const r = await activateDevice(fabrikam.store, { serial, party: fabrikam.party, passphrase, trust: [], cas, workflow, policy, crls, at: now, response });
+    // Fabrikam logged every attestation it imported: activation checks inclusion in its own log.
+    const r = await activateDevice(fabrikam.store, { serial, party: fabrikam.party, passphrase, trust: [], cas, workflow, policy, crls, at: now, response, logKeys: [fabrikam.logPub] });
     // The whole report for the first device, a line for each of the others.
     const lines = formatVerdict({ file: serial, report: r.report });
     for (const line of serial === serials[0] ? lines : lines.slice(0, 1)) log(`   ${line}`);
@@ -186,7 +192,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     device?.attestations.forEach((a, i) => writeFileSync(join(o.out, 'attestations', serial, `${i}.der`), a));
   }
   // Re-verify the shipped bundle of the first device the way a person would, from files only.
-  const [first] = await verifyBundles(undefined, { bundles: [join(o.out, 'bundles', `${serials[0]}.json`)], trust: [], cas, workflow, policy, crls, at: now });
+  // The bundle as received carries Contoso's log proofs; possession was proven above, so the file-only check
+  // uses the retail policy (healthcare would also ask for a fresh challenge).
+  const [first] = await verifyBundles(undefined, { bundles: [join(o.out, 'bundles', `${serials[0]}.json`)], trust: [], cas, workflow, policy: 'retail', crls, at: now, logKeys: [contoso.logPub] });
   writeFileSync(join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   for (const org of roots) await org.store.close();
   log(`Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, report.json`);
@@ -194,7 +202,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   log(`   openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
   log(`   openssl verify -x509_strict -crl_check -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} -CRLfile ${join(o.out, 'crl.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
   log(`   openssl cms -verify -inform DER -binary -purpose any -in ${join(o.out, 'attestations', serials[0]!, '0.der')} -CAfile ${acme.rootFile}`);
-  log(`The bundle Fabrikam received for ${serials[0]} re-verifies from files alone: ${first?.report.ok ? 'ACCEPTED' : `REJECTED ${first?.report.code}`}`);
+  log(`The bundle Fabrikam received for ${serials[0]} re-verifies from files alone (retail policy, Contoso's log key): ${first?.report.ok ? 'ACCEPTED' : `REJECTED ${first?.report.code}`}`);
+  if (!first?.report.ok) report.accepted = false;
   return report;
 }
 

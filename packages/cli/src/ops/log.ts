@@ -80,7 +80,8 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
   const config: LogConfig = { origin, key: { type: 'file', path: relative(store.keyDir, keyFile) }, createdAt: o.now.toISOString() };
   await s.setLogConfig(config);
   const verifierKey = encodeVerifierKey(createVerifierKey(origin, keys.publicKey.spki));
-  const pubFile = o.pubOut ?? join(store.location, 'log.pub');
+  // A PostgreSQL store's location is a URL: its log.pub goes to the working folder.
+  const pubFile = o.pubOut ?? (/^postgres(ql)?:\/\//i.test(store.location) ? 'log.pub' : join(store.location, 'log.pub'));
   writeFileSync(pubFile, `${verifierKey}\n`);
   return { origin, verifierKey, keyFile, pubFile };
 }
@@ -191,11 +192,11 @@ const signedBySize = new WeakMap<Store, { size: number; checkpoint: string }>();
 
 /**
  * The `log` of a device's bundle: a checkpoint of the log now and one inclusion proof per attestation; none
- * when the store has no log key or an attestation predates the log. The key's passphrase comes from
- * CUSTODY_PASSPHRASE (exports take no passphrase flag).
+ * when the store has no log key or an attestation predates the log. The log key's passphrase is
+ * `passphrase`, by default CUSTODY_PASSPHRASE.
  * @throws ERR_KEY_PASSPHRASE when the log key is encrypted and no passphrase is set
  */
-export async function bundleLogOf(store: Store, serial: string, attestations: number): Promise<BundleLog | undefined> {
+export async function bundleLogOf(store: Store, serial: string, attestations: number, passphrase: string | undefined = readPassphrase(undefined)): Promise<BundleLog | undefined> {
   if (!hasTransparencyLog(store) || attestations === 0) return undefined;
   const config = await store.getLogConfig();
   if (!config) return undefined;
@@ -208,7 +209,7 @@ export async function bundleLogOf(store: Store, serial: string, attestations: nu
   const size = await store.logSize();
   let cached = signedBySize.get(store);
   if (!cached || cached.size !== size) {
-    const signer = { name: config.origin, key: loadKey(store, config.key, readPassphrase(undefined)) };
+    const signer = { name: config.origin, key: loadKey(store, config.key, passphrase) };
     cached = { size, checkpoint: await signCheckpoint(headOf(store, config.origin, size), signer, provider) };
     signedBySize.set(store, cached);
   }
