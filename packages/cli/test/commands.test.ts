@@ -108,7 +108,8 @@ describe('CLI commands (runCommand)', function () {
       assert.match(issuing.stdout, /created issuing-ca "i" under "r"/);
       const doc = JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8'));
       assert.deepEqual(Object.keys(doc.cas).sort(), ['i', 'r']);
-      assert.match(readFileSync(join(dir, doc.cas.r.key.path), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
+      // Key paths are relative to the store's key folder.
+      assert.match(readFileSync(join(dir, 'keys', doc.cas.r.key.path), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
     });
 
     it('refuses to create a CA without a passphrase with ERR_USAGE_PASSPHRASE, exit 2', async function () {
