@@ -488,6 +488,9 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     return this.logStore;
   }
 
+  /** Nothing to do: the embedded log's nodes are read from the local disk on demand. */
+  async loadLogNodes(): Promise<void> {}
+
   async logLeafIndex(serial: string, seq: number): Promise<number | undefined> {
     this.serials.refresh();
     return this.readDoc(serial)?.doc.log?.[seq];

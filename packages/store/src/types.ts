@@ -98,6 +98,12 @@ export interface TransparencyLogStore {
   logSize(): Promise<number>;
   /** The log's stored subtree hashes (for roots and proofs of any size up to `logSize()`). */
   logNodes(): NodeStore;
+  /**
+   * Prepares `logNodes()` to answer the root of the tree of `size` leaves, the inclusion proofs of `leaves` in
+   * it and the consistency proof from `oldSize` (and that tree's root): a store whose nodes are remote fetches
+   * them here, once; a local one does nothing. Call before the synchronous reads.
+   */
+  loadLogNodes(size: number, needs?: { leaves?: readonly number[]; oldSize?: number }): Promise<void>;
   /** The leaf index of a device's attestation `seq` (0 = birth), or undefined when it is not logged. */
   logLeafIndex(serial: string, seq: number): Promise<number | undefined>;
   /** Which device attestation leaf `index` is, or undefined past the end. */

@@ -108,6 +108,7 @@ function headOf(s: LogStore, origin: string, size: number): Checkpoint {
 
 async function sizeArg(s: LogStore, size: number | undefined, flag: string): Promise<number> {
   const current = await s.logSize();
+  await s.loadLogNodes(size ?? current);
   if (size === undefined) return current;
   if (!Number.isSafeInteger(size) || size < 0 || size > current) throw new CustodyError('ERR_USAGE_LOG_SIZE', `${flag} ${size}: the log has ${current} entries`);
   return size;
@@ -157,6 +158,7 @@ export async function proveDevice(store: Store, o: { serial: string; seq?: numbe
     if (leafIndex === undefined || leafIndex >= cp.treeSize) {
       throw new CustodyError('ERR_USAGE_LOG_SEQ', `device ${o.serial}: attestation ${seq} is not in the log${leafIndex === undefined ? '' : ` of ${cp.treeSize} entries (it is entry ${leafIndex})`}`);
     }
+    await s.loadLogNodes(cp.treeSize, { leaves: [leafIndex] });
     const p = inclusionProof(s.logNodes(), leafIndex, cp.treeSize, nodeSha256);
     proofs.push({ seq, leafIndex, treeSize: p.treeSize, hashes: p.hashes.map(toBase64) });
   }
@@ -183,6 +185,7 @@ export async function proveConsistency(store: Store, o: { oldSize: number; newSi
   const cp = await createCheckpoint(store, { passphrase: o.passphrase, ...(o.newSize !== undefined ? { size: o.newSize } : {}) });
   const oldSize = await sizeArg(s, o.oldSize, '--old');
   if (oldSize > cp.treeSize) throw new CustodyError('ERR_USAGE_LOG_SIZE', `--old ${oldSize} is larger than --new ${cp.treeSize}`);
+  await s.loadLogNodes(cp.treeSize, { oldSize });
   const p = consistencyProof(s.logNodes(), oldSize, cp.treeSize, nodeSha256);
   return { origin: cp.origin, oldSize, newSize: cp.treeSize, oldRoot: toBase64(treeRoot(s.logNodes(), oldSize, nodeSha256)), newRoot: cp.rootHash, hashes: p.hashes.map(toBase64), checkpoint: cp.checkpoint };
 }
@@ -207,6 +210,7 @@ export async function bundleLogOf(store: Store, serial: string, attestations: nu
     leaves.push(leaf);
   }
   const size = await store.logSize();
+  await store.loadLogNodes(size, { leaves });
   let cached = signedBySize.get(store);
   if (!cached || cached.size !== size) {
     const signer = { name: config.origin, key: loadKey(store, config.key, passphrase) };

@@ -7,7 +7,9 @@
  *   - attestations: `hash` is computed by the database from the DER; each attestation after the birth names
  *     the attestation at `seq - 1` of the same device by its hash (a foreign key), so the chain order cannot be
  *     broken; and no attestation has two successors (a unique index on (serial, prev_hash)): the
- *     one-successor rule that refuses a second transfer from the same point.
+ *     one-successor rule that refuses a second transfer from the same point;
+ *   - log_leaves: one leaf per attestation (a foreign key), leaf numbers unique; the numbering without gaps is
+ *     the append path's (pg-log.ts), under the log_state row lock.
  */
 import type { PoolClient } from 'pg';
 import { CustodyError } from '@custody/core/errors';
@@ -118,6 +120,80 @@ export const MIGRATIONS: readonly Migration[] = [
         attestations bytea[] NOT NULL,
         device jsonb NOT NULL
       );
+    `,
+  },
+  {
+    version: 5,
+    name: 'transparency-log',
+    sql: `
+      -- The log's leaves: leaf idx is attestation (serial, seq); hash is its RFC 6962 leaf hash. Numbered
+      -- without gaps under the log_state row lock, in the transaction that records the attestation.
+      CREATE TABLE log_leaves (
+        idx bigint PRIMARY KEY CHECK (idx >= 0),
+        serial text NOT NULL,
+        seq integer NOT NULL,
+        hash bytea NOT NULL CHECK (length(hash) = 32),
+        CONSTRAINT log_leaves_attestation_key UNIQUE (serial, seq),
+        CONSTRAINT log_leaves_attestation_fkey FOREIGN KEY (serial, seq) REFERENCES attestations (serial, seq)
+      );
+      -- Every complete subtree above the leaves: node (level, idx) is the root of leaves [idx * 2^level, (idx + 1) * 2^level).
+      CREATE TABLE log_nodes (
+        level smallint NOT NULL CHECK (level >= 1),
+        idx bigint NOT NULL CHECK (idx >= 0),
+        hash bytea NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (level, idx)
+      );
+      -- The append state, one row: the size and the frontier (the perfect subtree roots, largest first). Writers
+      -- lock this row (SELECT ... FOR UPDATE) to append: that lock is what orders the log globally.
+      CREATE TABLE log_state (
+        id boolean PRIMARY KEY DEFAULT true CHECK (id),
+        size bigint NOT NULL CHECK (size >= 0),
+        frontier bytea[] NOT NULL
+      );
+      -- The log's origin and signing key (a key reference; the key itself stays on the local disk).
+      CREATE TABLE log_config (
+        id boolean PRIMARY KEY DEFAULT true CHECK (id),
+        origin text NOT NULL,
+        key_ref jsonb NOT NULL,
+        created_at text NOT NULL
+      );
+      -- The verifier side: the newest checkpoint seen of each log, as signed-note text.
+      CREATE TABLE seen_checkpoints (
+        origin text PRIMARY KEY,
+        note text NOT NULL
+      );
+      -- Attestations recorded before the log: logged now, in device recording order, level by level.
+      DO $log$
+      DECLARE
+        lvl integer := 0;
+        added bigint;
+        total bigint;
+      BEGIN
+        INSERT INTO log_leaves (idx, serial, seq, hash)
+        SELECT row_number() OVER (ORDER BY d.recorded, a.seq) - 1, a.serial, a.seq, sha256('\\x00'::bytea || a.der)
+        FROM attestations a JOIN devices d USING (serial);
+        GET DIAGNOSTICS total = ROW_COUNT;
+        INSERT INTO log_nodes (level, idx, hash)
+        SELECT 1, l.idx / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+        FROM log_leaves l JOIN log_leaves r ON r.idx = l.idx + 1 WHERE l.idx % 2 = 0;
+        LOOP
+          lvl := lvl + 1;
+          INSERT INTO log_nodes (level, idx, hash)
+          SELECT lvl + 1, l.idx / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+          FROM log_nodes l JOIN log_nodes r ON r.level = lvl AND r.idx = l.idx + 1 WHERE l.level = lvl AND l.idx % 2 = 0;
+          GET DIAGNOSTICS added = ROW_COUNT;
+          EXIT WHEN added = 0;
+        END LOOP;
+        INSERT INTO log_state (id, size, frontier)
+        SELECT true, total, ARRAY(
+          SELECT coalesce(n.hash, l.hash)
+          FROM generate_series(62, 0, -1) AS b(level)
+          LEFT JOIN log_nodes n ON b.level > 0 AND n.level = b.level AND n.idx = (total >> b.level) - 1
+          LEFT JOIN log_leaves l ON b.level = 0 AND l.idx = total - 1
+          WHERE (total >> b.level) & 1 = 1
+          ORDER BY b.level DESC);
+      END
+      $log$;
     `,
   },
 ];

@@ -6,6 +6,8 @@
  * attestation can have only one successor. Concurrent writers therefore need no coordination here; a
  * writer that loses a race gets the constraint violation, mapped to the same codes the embedded store uses.
  *
+ * Every attestation goes into the transparency log in the transaction that records it (pg-log.ts).
+ *
  * Private keys never enter the database: `keyDir` is a folder on the local disk.
  */
 import { createHash } from 'node:crypto';
@@ -15,8 +17,10 @@ import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
 import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@custody/core/registry/ports';
-import type { CARecord, EvidenceRecord, PartyRecord, Revocation, Store } from '../types.js';
+import type { NodeStore } from '@custody/core/log/node-store';
+import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store, TransparencyLogStore } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
+import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
 import { isTransient, sqlState, storeError, uniqueViolation, violatingValue } from './pg-errors.js';
 
 export interface PgStoreOptions {
@@ -130,15 +134,23 @@ const APPEND = `WITH input AS (
   INSERT INTO attestations (serial, seq, der, prev_hash)
   SELECT serial, seq + 1, der, hash FROM head WHERE hash = prev ORDER BY serial
   ON CONFLICT DO NOTHING
-  RETURNING serial
+  RETURNING serial, seq
 )
-SELECT h.ord::int AS ord, h.known, EXISTS (SELECT 1 FROM ins WHERE ins.serial = h.serial) AS inserted FROM head h`;
+SELECT h.ord::int AS ord, h.known, (SELECT ins.seq FROM ins WHERE ins.serial = h.serial) AS seq FROM head h`;
+
+/** The log entries of whole device records: every attestation, device by device, in seq order. */
+function entriesOf(devices: readonly DeviceRecord[], fromSeq = 0): PgLogEntry[] {
+  return devices.flatMap((d) => d.attestations.slice(fromSeq).map((der, i) => ({ serial: d.serial, seq: fromSeq + i, der })));
+}
 
 /** The registry in a PostgreSQL database: `PgStore.init` creates or upgrades it, `PgStore.open` opens it. */
-export class PgStore implements Store {
+export class PgStore implements Store, TransparencyLogStore {
   readonly location: string;
   readonly keyDir: string;
   private readonly chunkSize: number;
+  private readonly nodes: PgLogNodes;
+  /** Counters of the log's append path. */
+  readonly logStats: PgLogStats = { queries: 0, leaves: 0, nodes: 0 };
 
   private constructor(
     private readonly pool: Pool,
@@ -150,6 +162,7 @@ export class PgStore implements Store {
     this.location = location;
     this.keyDir = resolve(opts.keyDir ?? '.custody-keys');
     this.chunkSize = opts.chunkSize ?? 1000;
+    this.nodes = new PgLogNodes(location);
   }
 
   private static pool(url: string, opts: PgStoreOptions): Pool {
@@ -311,21 +324,18 @@ export class PgStore implements Store {
   }
 
   /**
-   * Records new devices, all or none, in one transaction (one multi-row statement per chunk).
+   * Records new devices, all or none, in one transaction (one multi-row statement per chunk), and logs their
+   * attestations in it.
    * @throws ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL, ERR_DUPLICATE_ATTESTATION,
    * ERR_STORE_UNAVAILABLE, ERR_STORE_IO
    */
   async commitDevices(devices: readonly DeviceRecord[]): Promise<void> {
     if (devices.length === 0) return;
     try {
-      if (devices.length <= this.chunkSize) {
-        // One statement is one transaction: no BEGIN/COMMIT round trips for the common case.
-        await this.retrying(() => this.pool.query(INSERT_DEVICES, insertDevicesParams(devices)));
-      } else {
-        await this.transaction(async (c) => {
-          for (let i = 0; i < devices.length; i += this.chunkSize) await c.query(INSERT_DEVICES, insertDevicesParams(devices.slice(i, i + this.chunkSize)));
-        });
-      }
+      await this.transaction(async (c) => {
+        for (let i = 0; i < devices.length; i += this.chunkSize) await c.query(INSERT_DEVICES, insertDevicesParams(devices.slice(i, i + this.chunkSize)));
+        await this.log(c, entriesOf(devices));
+      });
     } catch (e) {
       throw this.duplicateError(e) ?? storeError(e, this.location, 'record devices');
     }
@@ -337,12 +347,13 @@ export class PgStore implements Store {
   }
 
   /**
-   * Appends attestations, each device on its own. The database refuses a second successor of an attestation
-   * (a fork), whichever process tried first; items for the same device apply in order.
+   * Appends attestations, each device on its own, and logs the accepted ones, in one transaction. The
+   * database refuses a second successor of an attestation (a fork), whichever process tried first; items for
+   * the same device apply in order, and their leaves follow each other in the log.
    * @throws ERR_STORE_UNAVAILABLE, ERR_STORE_IO (per-device refusals are results, not throws)
    */
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
-    const results: AppendResult[] = new Array(items.length);
+    if (items.length === 0) return [];
     // Round k holds the k-th item of each device, so that one statement never extends a chain twice.
     const rounds: number[][] = [];
     const seen = new Map<string, number>();
@@ -351,23 +362,42 @@ export class PgStore implements Store {
       seen.set(item.serial, k + 1);
       (rounds[k] ??= []).push(i);
     });
-    for (const round of rounds) {
-      const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation))];
-      let rows: Array<{ ord: number; known: boolean; inserted: boolean }>;
-      try {
-        rows = (await this.retrying(() => this.pool.query<{ ord: number; known: boolean; inserted: boolean }>(APPEND, params))).rows;
-      } catch (e) {
-        throw storeError(e, this.location, 'append attestations');
-      }
-      for (const r of rows) {
-        const i = round[r.ord - 1]!;
-        const serial = items[i]!.serial;
-        if (r.inserted) results[i] = { serial, ok: true };
-        else if (!r.known) results[i] = { serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${this.location}` };
-        else results[i] = { serial, ok: false, code: 'ERR_FORK', message: `device ${serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
-      }
+    try {
+      return await this.transaction(async (c) => {
+        const results: AppendResult[] = new Array(items.length);
+        const seqs: Array<number | undefined> = new Array(items.length);
+        for (const round of rounds) {
+          const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation))];
+          const rows = (await c.query<{ ord: number; known: boolean; seq: number | null }>(APPEND, params)).rows;
+          for (const r of rows) {
+            const i = round[r.ord - 1]!;
+            const serial = items[i]!.serial;
+            if (r.seq !== null) {
+              results[i] = { serial, ok: true };
+              seqs[i] = r.seq;
+            } else if (!r.known) results[i] = { serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${this.location}` };
+            else results[i] = { serial, ok: false, code: 'ERR_FORK', message: `device ${serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
+          }
+        }
+        // Log order as the embedded store's: devices in the order of their first accepted item, each device's in seq order.
+        const byDevice = new Map<string, PgLogEntry[]>();
+        items.forEach((item, i) => {
+          const seq = seqs[i];
+          if (seq === undefined) return;
+          const list = byDevice.get(item.serial) ?? byDevice.set(item.serial, []).get(item.serial)!;
+          list.push({ serial: item.serial, seq, der: item.attestation });
+        });
+        await this.log(c, [...byDevice.values()].flat());
+        return results;
+      });
+    } catch (e) {
+      throw storeError(e, this.location, 'append attestations');
     }
-    return results;
+  }
+
+  /** Logs `entries` in the transaction on `c` that recorded them. */
+  private async log(c: PoolClient, entries: readonly PgLogEntry[]): Promise<void> {
+    await appendLog(c, entries, this.location, this.logStats, this.chunkSize);
   }
 
   /**
@@ -382,7 +412,10 @@ export class PgStore implements Store {
       const current = await this.getDevice(device.serial);
       try {
         if (!current) {
-          await this.pool.query(INSERT_DEVICES, insertDevicesParams([device]));
+          await this.transaction(async (c) => {
+            await c.query(INSERT_DEVICES, insertDevicesParams([device]));
+            await this.log(c, entriesOf([device]));
+          });
           return 'added';
         }
         if (!buf(current.certificate).equals(buf(device.certificate))) throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
@@ -398,7 +431,10 @@ export class PgStore implements Store {
         if (b.length <= a.length) return 'unchanged';
         const cols: unknown[][] = [[], [], [], []];
         pushAttestations(cols, device.serial, b.slice(a.length), a.length, a.length === 0 ? null : sha256(a.at(-1)!));
-        await this.pool.query('INSERT INTO attestations (serial, seq, der, prev_hash) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[])', cols);
+        await this.transaction(async (c) => {
+          await c.query('INSERT INTO attestations (serial, seq, der, prev_hash) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[])', cols);
+          await this.log(c, entriesOf([device], a.length));
+        });
         return 'extended';
       } catch (e) {
         if (e instanceof CustodyError) throw e;
@@ -548,6 +584,65 @@ export class PgStore implements Store {
     );
     const r = rows[0] as { consumed: boolean; known: boolean };
     return r.consumed ? 'consumed' : r.known ? 'already-used' : 'unknown';
+  }
+
+  // --- transparency log (pg-log.ts) ---
+
+  async logSize(): Promise<number> {
+    const rows = await this.query<{ size: string }>('SELECT size FROM log_state', [], 'read the log size');
+    return Number(rows[0]?.size ?? 0);
+  }
+
+  /** The nodes `loadLogNodes` fetched; asking for any other throws ERR_LOG_NODE_MISSING. */
+  logNodes(): NodeStore {
+    return this.nodes;
+  }
+
+  /** Fetches, in one query, the nodes the root of `size` and the proofs of `needs` read (those not cached). */
+  async loadLogNodes(size: number, needs?: LogNodeNeeds): Promise<void> {
+    try {
+      await this.nodes.load(this.pool, size, needs);
+    } catch (e) {
+      throw storeError(e, this.location, 'read the log');
+    }
+  }
+
+  async logLeafIndex(serial: string, seq: number): Promise<number | undefined> {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq > 0x7fffffff) return undefined;
+    const rows = await this.query<{ idx: string }>('SELECT idx FROM log_leaves WHERE serial = $1 AND seq = $2', [serial, seq], `read the log leaf of device ${serial}`);
+    return rows[0] && Number(rows[0].idx);
+  }
+
+  async logLeaf(index: number): Promise<{ serial: string; seq: number } | undefined> {
+    if (!Number.isSafeInteger(index) || index < 0) return undefined;
+    const rows = await this.query<{ serial: string; seq: number }>('SELECT serial, seq FROM log_leaves WHERE idx = $1', [index], `read log leaf ${index}`);
+    return rows[0] && { serial: rows[0].serial, seq: rows[0].seq };
+  }
+
+  async getLogConfig(): Promise<LogConfig | undefined> {
+    const rows = await this.query<{ origin: string; key_ref: LogConfig['key']; created_at: string }>('SELECT origin, key_ref, created_at FROM log_config', [], 'read the log settings');
+    const r = rows[0];
+    return r && { origin: r.origin, key: r.key_ref, createdAt: r.created_at };
+  }
+
+  /** @throws ERR_CONFLICT_LOG_EXISTS when the store already has a log key */
+  async setLogConfig(config: LogConfig): Promise<void> {
+    const rows = await this.query<{ origin: string; inserted: boolean }>(
+      `WITH ins AS (INSERT INTO log_config (origin, key_ref, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING origin)
+       SELECT origin, true AS inserted FROM ins UNION ALL SELECT origin, false FROM log_config`,
+      [config.origin, JSON.stringify(config.key), config.createdAt],
+      'record the log settings',
+    );
+    if (!rows.some((r) => r.inserted)) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${this.location}: this store already has a log key (origin ${rows[0]?.origin ?? '?'})`);
+  }
+
+  async getSeenCheckpoint(origin: string): Promise<string | undefined> {
+    const rows = await this.query<{ note: string }>('SELECT note FROM seen_checkpoints WHERE origin = $1', [origin], `read the checkpoint seen of ${origin}`);
+    return rows[0]?.note;
+  }
+
+  async putSeenCheckpoint(origin: string, note: string): Promise<void> {
+    await this.query('INSERT INTO seen_checkpoints (origin, note) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET note = EXCLUDED.note', [origin, note], `remember a checkpoint of ${origin}`);
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,9 @@ export default class DevicesVerify extends BaseCommand {
     const { flags } = await this.parse(DevicesVerify);
     const at = flags.at ? new Date(flags.at) : now();
     if (Number.isNaN(at.getTime())) throw new CustodyError('ERR_USAGE_TIME', `--at ${flags.at}: not a time`);
-    const store = flags.response || storeCacheDir(flags.store) ? await openStore(flags.store).catch(() => undefined) : undefined;
+    // The verifier's store (when there is one) consumes challenge nonces and remembers log checkpoints.
+    const hasStore = flags.response || storeCacheDir(flags.store) || /^postgres(ql)?:\/\//i.test(flags.store);
+    const store = hasStore ? await openStore(flags.store).catch(() => undefined) : undefined;
     try {
       const verdicts = await verifyBundles(store, { bundles: bundleFiles(flags.bundle), trust: flags.trust, cas: parseNamedCAs(flags.ca), workflow: flags.workflow, policy: flags.policy, crls: flags.crl, at, response: flags.response, logKeys: flags['log-key'], logConsistency: flags['log-consistency'] });
       for (const v of verdicts) for (const line of formatVerdict(v)) this.log(line);
