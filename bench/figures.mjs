@@ -273,6 +273,35 @@ async function stationFigure(tmp, n) {
   return ms;
 }
 
+/** Appending one log leaf at a given size, median microseconds (the embedded store's log files). */
+async function logFigures(tmp, quick) {
+  const { LogStore } = await import('@custody/store/log-store');
+  const { inclusionProof, MerkleLog, MemoryNodeStore } = await import('@custody/core');
+  const appendUs = (size, name) => {
+    const log = new LogStore(join(tmp, `log-${name}`));
+    const pos = { segment: 1, offset: 0, length: 1 };
+    const leaf = (i) => ({ leafIndex: i, attestation: Buffer.from(`attestation ${i}`), pos, seq: 0 });
+    for (let at = 0; at < size; at += 5000) log.append(Array.from({ length: Math.min(5000, size - at) }, (_, k) => leaf(at + k)));
+    const times = [];
+    for (let i = 0; i < 301; i++) {
+      const t0 = process.hrtime.bigint();
+      log.append([leaf(size + i)]);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+    log.close();
+    return median(times);
+  };
+  const big = quick ? 100_000 : 1_000_000;
+  const mem = new MemoryNodeStore();
+  const m = new MerkleLog();
+  for (let i = 0; i < big; i++) mem.put(m.appendEntry(Buffer.from(`e${i}`)));
+  return {
+    'log.appendUsSmall': appendUs(1000, 'small'),
+    'log.appendUsLarge': appendUs(100_000, 'large'),
+    [`log.proofHashesAt${quick ? '100k' : '1M'}`]: inclusionProof(mem, big >> 1, big).hashes.length,
+  };
+}
+
 export async function figures({ quick, only }) {
   const tmp = mkdtempSync(join(tmpdir(), 'custody-bench-'));
   const want = (k) => !only || k.startsWith(only);
@@ -288,6 +317,7 @@ export async function figures({ quick, only }) {
     }
     if (want('cli') || want('node')) Object.assign(out, await coldStartFigures(tmp, quick ? 5 : 11));
     if (want('station')) out['station.msPerDevice'] = await stationFigure(tmp, quick ? 50 : 300);
+    if (want('log')) Object.assign(out, await logFigures(tmp, quick));
     if (want('pg')) Object.assign(out, await (await import('./pg.mjs')).pgFigures({ quick }));
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -19,6 +19,7 @@ if (values.json) {
     'verify.bundlesPerSec': ['native.bundlePerSec', 'target >= 0.40'],
     'store.writeMsLarge': ['store.writeMsSmall', 'target <= 1.5'],
     'cli.coldStartMs': ['node.coldStartMs', 'target <= 2.5'],
+    'log.appendUsLarge': ['log.appendUsSmall', 'target <= 1.5'],
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],
     'pg.store.writeMsLarge': ['pg.store.writeMsSmall', 'target <= 1.5'],
   };
