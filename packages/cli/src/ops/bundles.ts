@@ -16,7 +16,7 @@ import {
   type VerificationReport,
 } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider } from './context.js';
+import { provider, readInputFile } from './context.js';
 import { bundleLogOf } from './log.js';
 
 /** The CA chain of a device without the root: recorded with it, or walked up the store's CAs. */
@@ -76,12 +76,7 @@ export function bundleFiles(path: string): string[] {
 
 /** Reads and parses one bundle file; errors name the file. */
 export function readBundle(file: string): Bundle {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
+  const text = readInputFile(file).toString('utf8');
   try {
     return parseBundle(text);
   } catch (e) {
@@ -156,12 +151,7 @@ export async function importBundles(store: Store, files: string[], trustAnchors:
 export function readTrustAnchors(files: readonly string[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const file of files) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (e) {
-      throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-    }
+    const bytes = readInputFile(file);
     try {
       if (bytes[0] === 0x30) out.push(new Uint8Array(bytes));
       else {

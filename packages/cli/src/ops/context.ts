@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import type { CertificateTemplate } from '@custody/core/templates/template';
+import { derOrPEM } from '@custody/core/x509/pem';
+import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/certificate-info';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { EmbeddedStore } from '@custody/store/embedded-store';
@@ -114,6 +116,44 @@ export async function loadTemplates(dir: string): Promise<CertificateTemplate[]>
     .filter((f) => /\.ya?ml$/.test(f))
     .sort();
   return Promise.all(files.map((f) => loadTemplate(dir, join(dir, f))));
+}
+
+/**
+ * The bytes of an input file the user named.
+ * @throws ERR_INPUT_READ naming the file (bad input, exit 3)
+ */
+export function readInputFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
+  }
+}
+
+/**
+ * A CRL file, DER or PEM ("X509 CRL").
+ * @throws ERR_INPUT_READ; ERR_CRL_PARSE naming the file when it holds no CRL
+ */
+export function readCRLFile(file: string): Uint8Array {
+  const bytes = readInputFile(file);
+  if (bytes[0] === 0x30) return new Uint8Array(bytes);
+  const m = bytes.toString('utf8').match(/-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/);
+  if (!m) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
+  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+}
+
+/**
+ * A certificate file, PEM or DER.
+ * @throws ERR_INPUT_READ; ERR_PEM / ERR_CERT_PARSE naming the file
+ */
+export function readCertificateFile(file: string): { der: Uint8Array; info: CertificateInfo } {
+  const bytes = readInputFile(file);
+  try {
+    const der = derOrPEM(new Uint8Array(bytes), ['CERTIFICATE']);
+    return { der, info: readCertificateInfo(der) };
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(file) : e;
+  }
 }
 
 /** The clock, read once per command (core takes `now` as a parameter). */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { CustodyError, signTransfer, type AttestationAppend, type Claims } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider } from './context.js';
+import { provider, readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
 
 export interface DeviceSelection {
@@ -24,12 +24,7 @@ export async function selectDevices(store: Store, sel: DeviceSelection): Promise
     out.push(...lot);
   }
   if (sel.list !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(sel.list, 'utf8');
-    } catch (e) {
-      throw new CustodyError('ERR_INPUT_READ', `${sel.list}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: sel.list });
-    }
+    const text = readInputFile(sel.list).toString('utf8');
     out.push(...text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
   }
   if (out.length === 0) throw new CustodyError('ERR_USAGE_SELECTION', 'name the devices: --serial, --lot or --list');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { analyzeChains, decodePEM, formatName, parseCRL, readCertificateInfo, readName, readOne, type Finding, type ObservedChain, type Revocation } from '@custody/core';
 import { CustodyError } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider } from './context.js';
+import { provider, readInputFile, readCRLFile } from './context.js';
 import { bundleFiles, readBundle, recordOfBundle } from './bundles.js';
 
 export interface MonitorOptions {
@@ -19,18 +19,6 @@ export interface MonitorReport {
   findings: Finding[];
 }
 
-function readCRLFile(file: string): Uint8Array {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
-  if (bytes[0] === 0x30) return new Uint8Array(bytes);
-  const m = bytes.toString('utf8').match(/-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/);
-  if (!m) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
-  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
-}
 
 /** Audits the store, bundles from elsewhere, the store's evidence of refused imports, and revocations. */
 export async function runMonitor(store: Store, o: MonitorOptions): Promise<MonitorReport> {

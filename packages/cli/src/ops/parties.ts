@@ -1,5 +1,5 @@
 /** Parties as signers and recipients of attestations. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 // Deep imports: on the lean launcher's path (see context.ts).
 import { CustodyError } from '@custody/core/errors';
 import { createAttestationSigner, type AttestationSigner } from '@custody/core/attestation/cms';
@@ -8,7 +8,7 @@ import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
 import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import { toHex } from '@custody/core/util/bytes';
 import type { PartyRecord, Store } from '@custody/store/types';
-import { loadKey, provider } from './context.js';
+import { loadKey, provider, readCertificateFile, readInputFile } from './context.js';
 
 /**
  * The attestation signer of one of the store's own parties: `name`, or the only party holding a key.
@@ -32,12 +32,7 @@ export async function loadSigner(store: Store, name: string | undefined, passphr
  */
 export async function resolveRecipient(store: Store, to: string): Promise<{ spkiSha256: string; label: string }> {
   if (existsSync(to)) {
-    let info;
-    try {
-      info = readCertificateInfo(derOrPEM(readFileSync(to), ['CERTIFICATE']));
-    } catch (e) {
-      throw e instanceof CustodyError ? e.withFile(to) : e;
-    }
+    const { info } = readCertificateFile(to);
     return { spkiSha256: toHex(await provider.digest('SHA-256', info.spki)), label: info.subjectText };
   }
   const party = await store.getParty(to);
@@ -50,12 +45,7 @@ export async function resolveRecipient(store: Store, to: string): Promise<{ spki
  * @throws ERR_INPUT_READ, ERR_CLAIMS_* and ERR_CLAIMS_FILE naming the file
  */
 export async function readClaimsFile(file: string): Promise<Claims> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
+  const text = readInputFile(file).toString('utf8');
   let value: unknown;
   try {
     value = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
@@ -74,15 +64,7 @@ export async function readClaimsFile(file: string): Promise<Claims> {
  * @throws ERR_CONFLICT_NAME, ERR_CERT_PARSE
  */
 export async function importParty(store: Store, name: string, file: string, now: Date): Promise<PartyRecord> {
-  let der: Uint8Array;
-  try {
-    der = derOrPEM(readFileSync(file), ['CERTIFICATE']);
-    readCertificateInfo(der);
-  } catch (e) {
-    if (e instanceof CustodyError) throw e.withFile(file);
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
-  const info = readCertificateInfo(der);
+  const { der, info } = readCertificateFile(file);
   const record: PartyRecord = {
     name,
     organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1],

@@ -1,17 +1,10 @@
 /** `devices challenge` (verifier side) and `agent respond` (the reference device side). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { CustodyError, createChallenge, derOrPEM, readCertificateInfo, respondToChallenge, toHex, type Challenge } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider } from './context.js';
+import { provider, readInputFile } from './context.js';
 import { decodePrivateKey } from '@custody/store';
 
-function readInput(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
-}
 
 /**
  * Writes a single-use challenge for a device (from the store, or by its certificate file) and remembers it.
@@ -22,7 +15,7 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
   let serial: string;
   if (o.cert) {
     try {
-      certificate = derOrPEM(readInput(o.cert), ['CERTIFICATE']);
+      certificate = derOrPEM(readInputFile(o.cert), ['CERTIFICATE']);
       const info = readCertificateInfo(certificate);
       serial = info.subjectAttributes.find(([k]) => k === 'serialNumber')?.[1] ?? info.serialHex;
     } catch (e) {
@@ -46,10 +39,10 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
  * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED (naming the file)
  */
 export async function answerChallenge(o: { key: string; challenge: string; out: string; passphrase: string | undefined }): Promise<void> {
-  const key = decodePrivateKey(readInput(o.key).toString('utf8'), o.passphrase, o.key);
+  const key = decodePrivateKey(readInputFile(o.key).toString('utf8'), o.passphrase, o.key);
   let response: Uint8Array;
   try {
-    response = await respondToChallenge(new Uint8Array(readInput(o.challenge)), key, provider);
+    response = await respondToChallenge(new Uint8Array(readInputFile(o.challenge)), key, provider);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(o.challenge) : e;
   }

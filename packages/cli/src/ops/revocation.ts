@@ -10,7 +10,7 @@ import { namesEqual, parseName } from '@custody/core/validation/name';
 import { equalBytes } from '@custody/core/util/bytes';
 import { writeFileDurably } from '@custody/store/durable-json-file';
 import type { CARecord, Revocation, Store } from '@custody/store/types';
-import { loadKey, provider } from './context.js';
+import { loadKey, provider, readCertificateFile } from './context.js';
 
 /** What to revoke: exactly one of these. */
 export type RevocationTarget = { device: string } | { certSerial: string } | { certFile: string } | { party: string };
@@ -62,25 +62,12 @@ function parseTime(at: string | undefined, now: Date): Date {
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
-function readCertFile(file: string): CertificateInfo {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
-  try {
-    return readCertificateInfo(derOrPEM(bytes, ['CERTIFICATE']));
-  } catch (e) {
-    throw e instanceof CustodyError ? e.withFile(file) : e;
-  }
-}
 
 /** The serial and labels of the certificate a target names, checked to be issued by `ca`. */
 async function resolveTarget(store: Store, caName: string, ca: CertificateInfo, target: RevocationTarget): Promise<Omit<RevokeResult, 'ca' | 'revokedAt' | 'reason'>> {
   if ('certSerial' in target) return { serialHex: normalizeSerialHex(target.certSerial) };
   if ('certFile' in target) {
-    const cert = readCertFile(target.certFile);
+    const cert = readCertificateFile(target.certFile).info;
     checkIssuedBy(cert, ca, caName, `${target.certFile}`);
     return { serialHex: cert.serialHex, subject: cert.subjectText };
   }

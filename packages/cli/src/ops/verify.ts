@@ -1,5 +1,5 @@
 /** `devices verify`: bundles against trust anchors, a workflow, a policy, CRLs and a challenge response. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CustodyError,
@@ -16,16 +16,12 @@ import {
   type WorkflowOption,
 } from '@custody/core';
 import type { Store } from '@custody/store';
-import { REPO_ROOT, provider } from './context.js';
+import { REPO_ROOT, provider, readCRLFile, readInputFile } from './context.js';
 import { readBundle, readTrustAnchors } from './bundles.js';
 import { checkBundleLog, readConsistencyProofs, readVerifierKeys } from './log.js';
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });
-  }
+  return readInputFile(file).toString('utf8');
 }
 
 /** A policy by name (workflows/policies/NAME.yaml) or by file. */
@@ -81,7 +77,7 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
     workflow = { workflow: parseWorkflow(readText(o.workflow), o.workflow), trust: { cas } };
   }
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
-  const crls = o.crls.map((f) => readTrustAnchorsLikeCRL(f));
+  const crls = o.crls.map((f) => readCRLFile(f));
   const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, at: o.at });
   const logKeys = readVerifierKeys(o.logKeys ?? []);
   const consistency = readConsistencyProofs(o.logConsistency ?? []);
@@ -113,13 +109,6 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
   return verdicts;
 }
 
-function readTrustAnchorsLikeCRL(file: string): Uint8Array {
-  const bytes = readFileSync(file);
-  if (bytes[0] === 0x30) return new Uint8Array(bytes);
-  const m = bytes.toString('utf8').match(/-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/);
-  if (!m) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
-  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
-}
 
 async function checkResponse(store: Store | undefined, bundle: Bundle, responseFile: string, at: Date): Promise<VerificationCheck> {
   if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
