@@ -237,8 +237,14 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.markApplied();
   }
 
-  private index(d: DeviceDoc, pos: RecordPosition, replace: boolean): void {
+  /**
+   * Points the indexes at a device's newest record. Only the serial index is read for records; the key and
+   * certificate-serial indexes answer "is it taken", so a later version of a device (a handoff) leaves them
+   * alone unless replay is rebuilding them.
+   */
+  private index(d: DeviceDoc, pos: RecordPosition, replace: boolean, newVersion = false): void {
     this.serials.put(d.serial, pos, replace);
+    if (newVersion) return;
     this.keys.put(d.spkiSha256, pos, replace);
     this.certSerials.put(d.certSerial, pos, replace);
   }
@@ -294,7 +300,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
     const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
-    docs.forEach((d, i) => this.index(d, positions[i]!, !fresh));
+    docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
     if (fresh) this.appendLots(docs);
