@@ -67,21 +67,16 @@ function curveOf(key: KeyObject): CurveName {
 /** Wraps an existing node:crypto private KeyObject (for keys decrypted from PKCS#8 PEM by the store). */
 export function nodePrivateKeyHandle(key: KeyObject): PrivateKeyHandle {
   const curve = curveOf(key);
-  return new NodePrivateKey(key, curve, spkiOf(createPublicKey(key), curve));
+  return new NodePrivateKey(key, curve, spkiOf(createPublicKey(key)));
 }
 
-/** DER SPKI of an EC public key, assembled from its JWK coordinates (faster than OpenSSL 3's DER encoder). */
-function spkiOf(publicKey: KeyObject, curve: CurveName): Uint8Array {
-  const jwk = publicKey.export({ format: 'jwk' });
-  const prefix = SPKI_PREFIX.find(([c]) => c === curve)![1];
-  const x = Buffer.from(jwk.x!, 'base64url');
-  const y = Buffer.from(jwk.y!, 'base64url');
-  const out = new Uint8Array(prefix.length + 1 + x.length + y.length);
-  out.set(prefix, 0);
-  out[prefix.length] = 0x04;
-  out.set(x, prefix.length + 1);
-  out.set(y, prefix.length + 1 + x.length);
-  return out;
+/**
+ * DER SPKI of an EC public key. Exported as DER, not rebuilt from a JWK export: on Node 20.20 a JWK export
+ * right after generateKeyPairSync can deadlock (the export holds a lock that the garbage collector takes
+ * again when it destroys the finished key-generation job), seen as a provisioning run hung at 0% CPU.
+ */
+function spkiOf(publicKey: KeyObject): Uint8Array {
+  return new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
 }
 
 /** The node:crypto KeyObject behind a handle made by this provider. */
@@ -95,7 +90,7 @@ export class NodeCryptoProvider implements CryptoProvider {
 
   async generateKeyPair(curve: CurveName): Promise<KeyPair> {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });
-    const spki = spkiOf(publicKey, curve);
+    const spki = spkiOf(publicKey);
     return { privateKey: new NodePrivateKey(privateKey, curve, spki), publicKey: new NodePublicKey(publicKey, curve, spki) };
   }
 
