@@ -47,9 +47,8 @@ function parse(argv: string[], spec: Readonly<Record<string, FlagSpec>>): Record
     if (v === undefined && 'required' in s && s.required) return undefined;
     out[name] = v;
   }
-  for (const [name, s] of Object.entries(spec)) {
+  for (const s of Object.values(spec)) {
     if ('exactlyOne' in s && s.exactlyOne && s.exactlyOne.filter((n) => out[n] !== undefined).length !== 1) return undefined;
-    void name;
   }
   return out;
 }

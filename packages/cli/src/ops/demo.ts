@@ -13,7 +13,7 @@ import { loadTemplate, templatesDir, REPO_ROOT } from './context.js';
 import { provision } from './provision.js';
 import { importParty } from './parties.js';
 import { exportBundles, importBundles, readTrustAnchors } from './bundles.js';
-import { transferDevices, failureOf } from './handoff.js';
+import { transferDevices, failureOf, type TransferResult } from './handoff.js';
 import { answerChallenge, writeChallenge } from './possession.js';
 import { verifyBundles, formatVerdict } from './verify.js';
 import { activateDevice } from './activate.js';
@@ -88,7 +88,8 @@ async function organisation(o: DemoOptions, key: string, organization: string, p
   return { store, root: root.name, party: party.name, rootFile, partyFile, logPub: log.pubFile };
 }
 
-function check<T extends { results: Array<{ ok: boolean }> }>(r: T & Parameters<typeof failureOf>[0]): void {
+/** Stops the demo at a transfer that failed for any device. */
+function check(r: TransferResult): void {
   const failure = failureOf(r);
   if (failure) throw failure;
 }
