@@ -167,8 +167,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.journal = new Journal(join(dir, 'journal'));
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
     this.serials = new HashIndex(join(dir, 'index', 'serials.idx'));
-    this.keys = new HashIndex(join(dir, 'index', 'keys.idx'));
-    this.certSerials = new HashIndex(join(dir, 'index', 'certs.idx'));
+    this.keys = new HashIndex(join(dir, 'index', 'keys.idx'), true);
+    this.certSerials = new HashIndex(join(dir, 'index', 'certs.idx'), true);
     this.logStore = new LogStore(join(dir, 'log'));
   }
 

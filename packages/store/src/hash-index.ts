@@ -36,7 +36,20 @@ export class HashIndex {
   private count = 0;
   private readonly slot = Buffer.alloc(SLOT * 4);
 
-  constructor(private readonly path: string) {}
+  /**
+   * @param hexKeys keys are hex strings of at least 16 random-looking bytes (key hashes, random certificate
+   *   serials): their first 16 bytes serve as the slot key directly, without hashing them again. Other keys
+   *   (device serials) are hashed.
+   */
+  constructor(
+    private readonly path: string,
+    private readonly hexKeys = false,
+  ) {}
+
+  private slotKey(key: string): Buffer {
+    if (this.hexKeys && key.length >= 32 && /^[0-9a-f]+$/.test(key)) return Buffer.from(key.slice(0, 32), 'hex');
+    return keyHash(key);
+  }
 
   /** Creates an empty index file. */
   static create(path: string, capacity = INITIAL_CAPACITY): void {
@@ -102,7 +115,7 @@ export class HashIndex {
   /** Where the record for `key` is, if the index has it. */
   get(key: string): RecordPosition | undefined {
     if (this.fd < 0) this.refresh();
-    return this.find(keyHash(key)).pos;
+    return this.find(this.slotKey(key)).pos;
   }
 
   /**
@@ -111,7 +124,7 @@ export class HashIndex {
    */
   put(key: string, pos: RecordPosition, replace: boolean): boolean {
     if ((this.count + 1) * 2 > this.capacity) this.grow();
-    const hash = keyHash(key);
+    const hash = this.slotKey(key);
     const found = this.find(hash);
     if (found.pos && !replace) return false;
     const s = Buffer.alloc(SLOT);

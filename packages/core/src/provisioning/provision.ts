@@ -119,7 +119,7 @@ export async function provisionDevices(inputs: readonly ProvisionInput[], opts: 
  */
 export async function issuePrepared(prepared: readonly Prepared[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
   const { factory, registry, provider } = opts;
-  const chunkSize = opts.chunkSize ?? 512;
+  const chunkSize = opts.chunkSize ?? 2048;
   const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const all: ProvisionedDevice[] = [];
   const sync = syncCrypto(provider);
