@@ -15,7 +15,7 @@ import { loadTemplate, templatesDir, loadKey } from '../packages/cli/dist/ops/co
 
 const provider = new NodeCryptoProvider();
 const CLI = fileURLToPath(new URL('../packages/cli/bin/run.js', import.meta.url));
-const PASS = 'bench-passphrase';
+export const PASS = 'bench-passphrase';
 
 function perSec(n, fn) {
   const t0 = process.hrtime.bigint();
@@ -29,7 +29,7 @@ async function perSecAsync(n, fn) {
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Raw node:crypto P-256 limits on one core. */
 function nativeFigures(n) {
@@ -59,9 +59,13 @@ function nativeFigures(n) {
   return { 'native.signPerSec': signPerSec, 'native.verifyPerSec': verifyPerSec, 'native.devicePerSec': devicePerSec, 'native.bundlePerSec': bundlePerSec };
 }
 
-/** A store with a root, an issuing CA and a factory party. */
+/** An embedded store with a root, an issuing CA and a factory party. */
 async function makeStore(dir) {
-  const store = await EmbeddedStore.init(dir, new Date());
+  return setupStore(await EmbeddedStore.init(dir, new Date()));
+}
+
+/** Gives a new store (either backend) a root, an issuing CA and a factory party. */
+export async function setupStore(store) {
   const tdir = templatesDir(undefined);
   const protection = { passphrase: PASS };
   const now = new Date();
@@ -71,7 +75,7 @@ async function makeStore(dir) {
   return store;
 }
 
-async function makeCSRs(n, prefix) {
+export async function makeCSRs(n, prefix) {
   const out = [];
   for (let i = 0; i < n; i++) {
     const kp = await provider.generateKeyPair('P-256');
@@ -81,7 +85,7 @@ async function makeCSRs(n, prefix) {
   return out;
 }
 
-async function factoryFor(store) {
+export async function factoryFor(store) {
   const ca = await store.getCA('issuing');
   const info = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
   const key = loadKey(store, ca.key, PASS);
@@ -89,7 +93,7 @@ async function factoryFor(store) {
 }
 
 /** The birth-attestation hook of provisioning, signed by the store's factory party. */
-async function birthFor(store, now) {
+export async function birthFor(store, now) {
   const party = await store.getParty('factory');
   const signer = await createAttestationSigner({ certificate: decodePEM(party.certificate, ['CERTIFICATE']), key: loadKey(store, party.key, PASS), provider });
   return async (d) => signAttestationSync(signer, birthStatement({ serial: d.serial, manufacturer: 'Bench', certSha256: d.certSha256, signer, to: signer.spkiSha256, now }), now);

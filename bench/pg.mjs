@@ -12,16 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createCSR, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, birthStatement } from '@custody/core';
+import { provisionDevices } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { PgStore } from '@custody/store';
-import { createCA, createParty } from '../packages/cli/dist/ops/ca.js';
-import { loadTemplate, templatesDir, loadKey } from '../packages/cli/dist/ops/context.js';
+import { birthFor, factoryFor, makeCSRs, median, setupStore } from './figures.mjs';
 
 const provider = new NodeCryptoProvider();
-const PASS = 'bench-passphrase';
 const SCRIPT = fileURLToPath(new URL('../scripts/pg-test-cluster.sh', import.meta.url));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function freshDatabase(adminURL) {
   const name = `custody_bench_${randomBytes(5).toString('hex')}`;
@@ -39,37 +36,7 @@ async function freshDatabase(adminURL) {
 
 /** A PostgreSQL store with a root, an issuing CA and a factory party (keys in `keyDir`). */
 async function makeStore(adminURL, keyDir) {
-  const store = await PgStore.init(await freshDatabase(adminURL), new Date(), { keyDir });
-  const tdir = templatesDir(undefined);
-  const protection = { passphrase: PASS };
-  const now = new Date();
-  await createCA(store, { name: 'root', template: await loadTemplate(tdir, 'root-ca'), organization: 'Bench', protection, passphrase: PASS, now });
-  await createCA(store, { name: 'issuing', template: await loadTemplate(tdir, 'issuing-ca'), organization: 'Bench', issuer: 'root', protection, passphrase: PASS, now });
-  await createParty(store, { name: 'factory', ca: 'root', template: await loadTemplate(tdir, 'party'), organization: 'Bench', protection, passphrase: PASS, now });
-  return store;
-}
-
-async function makeCSRs(n, prefix) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const kp = await provider.generateKeyPair('P-256');
-    const serial = `${prefix}${String(i).padStart(7, '0')}`;
-    out.push({ source: serial, csr: await createCSR([['O', 'Bench'], ['serialNumber', serial]], kp.privateKey, provider) });
-  }
-  return out;
-}
-
-async function factoryFor(store) {
-  const ca = await store.getCA('issuing');
-  const info = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
-  const key = loadKey(store, ca.key, PASS);
-  return CertificateFactory.create({ template: await loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
-}
-
-async function birthFor(store, now) {
-  const party = await store.getParty('factory');
-  const signer = await createAttestationSigner({ certificate: decodePEM(party.certificate, ['CERTIFICATE']), key: loadKey(store, party.key, PASS), provider });
-  return async (d) => signAttestationSync(signer, birthStatement({ serial: d.serial, manufacturer: 'Bench', certSha256: d.certSha256, signer, to: signer.spkiSha256, now }), now);
+  return setupStore(await PgStore.init(await freshDatabase(adminURL), new Date(), { keyDir }));
 }
 
 /** `provision.devicesPerSec` on PostgreSQL: n CSRs in one process, as figures.mjs provisionFigures. */
