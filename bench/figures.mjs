@@ -121,6 +121,15 @@ async function provisionFigures(n, tmp) {
 /** One device provisioned alone into a store already holding `size` devices: median ms of `reps`. */
 async function storeWriteMs(size, reps, tmp, name) {
   const store = await makeStore(join(tmp, name));
+  try {
+    return await writeMsOn(store, size, reps, name);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Fills a prepared store (either backend) to `size` devices, then times `reps` single-device provisionings. */
+export async function writeMsOn(store, size, reps, name) {
   const factory = await factoryFor(store);
   const now = new Date();
   const opts = { factory, registry: store, provider, issuerName: 'issuing', now, chunkSize: 2048, birth: await birthFor(store, now) };
@@ -137,7 +146,6 @@ async function storeWriteMs(size, reps, tmp, name) {
     await provisionDevices([s], { ...opts, chunkSize: 1 });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  await store.close();
   return median(times);
 }
 

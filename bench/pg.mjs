@@ -15,7 +15,7 @@ import pg from 'pg';
 import { provisionDevices } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { PgStore } from '@custody/store';
-import { birthFor, factoryFor, makeCSRs, median, setupStore } from './figures.mjs';
+import { birthFor, factoryFor, makeCSRs, setupStore, writeMsOn } from './figures.mjs';
 
 const provider = new NodeCryptoProvider();
 const SCRIPT = fileURLToPath(new URL('../scripts/pg-test-cluster.sh', import.meta.url));
@@ -55,27 +55,11 @@ async function provisionPerSec(adminURL, n, tmp) {
   }
 }
 
-/** One device provisioned alone into a store already holding `size` devices: median ms of `reps`. */
+/** One device provisioned alone into a PostgreSQL store already holding `size` devices: median ms of `reps`. */
 async function storeWriteMs(adminURL, size, reps, tmp, name) {
   const store = await makeStore(adminURL, join(tmp, `${name}-keys`));
   try {
-    const factory = await factoryFor(store);
-    const now = new Date();
-    const opts = { factory, registry: store, provider, issuerName: 'issuing', now, chunkSize: 2048, birth: await birthFor(store, now) };
-    const fill = [];
-    for (let i = 0; i < size; i++) {
-      const kp = await provider.generateKeyPair('P-256');
-      fill.push({ source: `f${i}`, generated: { spki: kp.publicKey.spki, serial: `F${String(i).padStart(7, '0')}` } });
-      if (fill.length === 5000 || i === size - 1) await provisionDevices(fill.splice(0), opts);
-    }
-    const singles = await makeCSRs(reps, `S${name}`);
-    const times = [];
-    for (const s of singles) {
-      const t0 = process.hrtime.bigint();
-      await provisionDevices([s], { ...opts, chunkSize: 1 });
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    return median(times);
+    return await writeMsOn(store, size, reps, name);
   } finally {
     await store.close();
   }
