@@ -13,7 +13,7 @@ export { parseCSR, verifyCSR, createCSR, type CertificationRequest } from './x50
 export { parseTemplate } from './templates/parse-template.js';
 export { expandSubject, TEMPLATE_KINDS, TEMPLATE_VARIABLES, KEY_USAGES, EKU_NAMES, type CertificateTemplate, type TemplateKind } from './templates/template.js';
 export { parseLocatedYAML, checkFields, type FieldSpec, type LocatedDocument } from './templates/schema.js';
-export type { DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
+export type { ChainTip, DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
 export { provisionDevices, prepareProvisioning, issuePrepared, DEVICE_SERIAL, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice, type Prepared } from './provisioning/provision.js';
 export { describeCertificate, formatCertificateDescription, type CertificateDescription } from './x509/describe.js';
 export { parseCertificate, isSelfSigned, findExtension, type ParsedCertificate, type AlgorithmIdentifier } from './validation/certificate.js';
@@ -56,7 +56,7 @@ export {
   type ParsedAttestation,
   type SignerIdKind,
 } from './attestation/cms.js';
-export { chainHead, signTransfer, birthStatement, deviceSubjectName, type ChainHead, type BirthInput, type TransferInput } from './custody/chain.js';
+export { chainHead, headOfChain, createTransfer, signTransfer, birthStatement, deviceSubjectName, type DeviceHead, type BirthInput, type Transfer, type TransferTemplate, type TransferInput, type SignedTransfer } from './custody/chain.js';
 export type { AttestationAppend, AppendResult } from './registry/ports.js';
 export { parseWorkflow, WORKFLOW_ROLES, type Workflow, type WorkflowStage, type WorkflowRole } from './workflow/workflow.js';
 export { evaluateWorkflow, type ChainStep, type WorkflowEvaluationOptions, type WorkflowReport } from './workflow/evaluate-workflow.js';
@@ -81,7 +81,7 @@ export {
   type NonceState,
   type PossessionResult,
 } from './possession/challenge.js';
-export { BUNDLE_VERSION, BUNDLE_LIMITS, type Bundle, type BundleAttestation, type BundleLog, type BundleInclusionProof } from './bundle/bundle-model.js';
+export { BUNDLE_VERSION, BUNDLE_LIMITS, type Bundle, type BundleAttestation, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
 export { detachAttestation, attachAttestation, type DetachedAttestation } from './bundle/detach-attestation.js';
 export { expandShell, compactSignature, type Sha256 } from './bundle/compact-attestation.js';
 export { rebuildAttestation } from './bundle/rebuild-attestation.js';
@@ -91,6 +91,8 @@ export { createBundle, type BundleInput } from './bundle/create-bundle.js';
 export { createVerifier, type Verifier, type VerifierOptions, type VerifyOptions } from './verification/verifier.js';
 export type { VerificationReport, VerificationCheck, VerifyErrorCode } from './verification/report.js';
 export type { WorkflowOption, ExternalEvidence } from './verification/evaluation.js';
+export { verifyBundleLog, type BundleLogOptions, type BundleLogVerdict } from './verification/bundle-log.js';
+export { revokedSignerCheck, type RevokedSignerEvidence } from './verification/revoked-signer.js';
 export { sha256 } from './util/sha256.js';
 export { leafHash, nodeHash, emptyTreeHash, merkleTreeHead, merkleTreeHeadOfEntries, type HashFn, type LeafHashAccessor } from './log/merkle.js';
 export { MemoryNodeStore, leafNodeStore, subtreeHash, rangeHash, treeRoot, type NodeStore, type StoredNode } from './log/node-store.js';

@@ -72,6 +72,36 @@ function checkSetOrder(items: TLV[], what: string): void {
 }
 
 /**
+ * The SignedData fields of a ContentInfo and its encapsulated content: the outer walk both readers share.
+ * `exact` asks for exactly the five fields this module writes (no CRLs); otherwise three or more.
+ */
+function openSignedData(der: Uint8Array, exact: boolean): { fields: TLV[]; content: Uint8Array } {
+  const [ct, ctValue] = expectSeq(readOne(der), TAG.SEQUENCE, 2, 2);
+  if (readOIDCached(ct!) !== OID.signedData) throw malformed('not a SignedData');
+  const [sd] = expectSeq(ctValue!, 0xa0, 1, 1);
+  const fields = expectSeq(sd!, TAG.SEQUENCE, exact ? 5 : 3, exact ? 5 : Infinity);
+  const [eType, eContent] = expectSeq(fields[2]!, TAG.SEQUENCE, 2, 2);
+  if (readOIDCached(eType!) !== CONTENT_TYPE) throw malformed('eContentType is not id-data');
+  const [octets] = expectSeq(eContent!, 0xa0, 1, 1);
+  if (octets!.tag !== TAG.OCTET_STRING) throw malformed('eContent is not a primitive OCTET STRING');
+  return { fields, content: octets!.value };
+}
+
+/**
+ * The statement bytes (eContent) of an attestation, found by walking only the outer structure: for records the
+ * caller wrote itself (a registry reading its own chain), where `parseAttestation`'s full check is not needed.
+ * @throws ERR_ATTESTATION_MALFORMED when the outer structure is not a SignedData with id-data content
+ */
+export function readStatementBytes(der: Uint8Array): Uint8Array {
+  try {
+    return openSignedData(der, false).content;
+  } catch (e) {
+    if (e instanceof CustodyError && e.code === 'ERR_ATTESTATION_MALFORMED') throw e;
+    throw malformed((e as Error).message, e);
+  }
+}
+
+/**
  * Strict parse of an attestation: exactly the structure `signAttestation` writes (one signer, its certificate,
  * the three signed attributes, no CRLs or unsigned attributes). Does not check the signature or the
  * message digest against the content: `verifyAttestationSignature` does.
@@ -81,15 +111,9 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
   let content: Uint8Array;
   let result: Omit<ParsedAttestation, 'statement'>;
   try {
-    const [ct, ctValue] = expectSeq(readOne(der), TAG.SEQUENCE, 2, 2);
-    if (readOIDCached(ct!) !== OID.signedData) throw malformed('not a SignedData');
-    const [sd] = expectSeq(ctValue!, 0xa0, 1, 1);
-    const [version, digestAlgs, encap, certs, signerInfos] = expectSeq(sd!, TAG.SEQUENCE, 5, 5);
-    const [eType, eContent] = expectSeq(encap!, TAG.SEQUENCE, 2, 2);
-    if (readOIDCached(eType!) !== CONTENT_TYPE) throw malformed('eContentType is not id-data');
-    const [octets] = expectSeq(eContent!, 0xa0, 1, 1);
-    if (octets!.tag !== TAG.OCTET_STRING) throw malformed('eContent is not a primitive OCTET STRING');
-    content = octets!.value;
+    const opened = openSignedData(der, true);
+    const [version, digestAlgs, , certs, signerInfos] = opened.fields;
+    content = opened.content;
     const [certTLV] = expectSeq(certs!, 0xa0, 1, 1);
     if (certTLV!.tag !== TAG.SEQUENCE) throw malformed('certificates holds something other than one certificate');
     const cert = readSignerCertificate(certTLV!.raw, 'ERR_ATTESTATION_MALFORMED');

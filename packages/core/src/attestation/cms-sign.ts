@@ -226,11 +226,7 @@ function prepare(signer: AttestationSigner, statement: Statement): Uint8Array {
  *   statement's `from` is not this signer's key
  */
 export async function signAttestation(signer: AttestationSigner, statement: Statement, signingTime: Date): Promise<Uint8Array> {
-  if (signer.parts.sync) return signAttestationSync(signer, statement, signingTime);
-  const content = prepare(signer, statement);
-  const attrs = signedAttrsFor(signer, await signer.provider.digest(signer.hash, content), signingTime);
-  const sig = await signer.provider.sign(signer.key, attrs);
-  return assemble(signer, content, attrs, p1363ToDER(sig));
+  return signEncodedStatement(signer, prepare(signer, statement), signingTime);
 }
 
 /**
@@ -238,9 +234,28 @@ export async function signAttestation(signer: AttestationSigner, statement: Stat
  * @throws TypeError when the signer's provider has no synchronous operations; otherwise as `signAttestation`
  */
 export function signAttestationSync(signer: AttestationSigner, statement: Statement, signingTime: Date): Uint8Array {
+  if (!signer.parts.sync) throw new TypeError(`provider "${signer.provider.name}" has no synchronous operations; use signAttestation`);
+  return signEncodedStatementSync(signer, prepare(signer, statement), signingTime);
+}
+
+/**
+ * Signs statement bytes already in their one encoding (from `encodeStatement` or `createStatementEncoder`, with
+ * this signer's key as `from`): the batch path, which validates the shared fields once.
+ */
+export async function signEncodedStatement(signer: AttestationSigner, content: Uint8Array, signingTime: Date): Promise<Uint8Array> {
+  if (signer.parts.sync) return signEncodedStatementSync(signer, content, signingTime);
+  const attrs = signedAttrsFor(signer, await signer.provider.digest(signer.hash, content), signingTime);
+  const sig = await signer.provider.sign(signer.key, attrs);
+  return assemble(signer, content, attrs, p1363ToDER(sig));
+}
+
+/**
+ * `signEncodedStatement` without a promise.
+ * @throws TypeError when the signer's provider has no synchronous operations
+ */
+export function signEncodedStatementSync(signer: AttestationSigner, content: Uint8Array, signingTime: Date): Uint8Array {
   const sync = signer.parts.sync;
-  if (!sync) throw new TypeError(`provider "${signer.provider.name}" has no synchronous operations; use signAttestation`);
-  const content = prepare(signer, statement);
+  if (!sync) throw new TypeError(`provider "${signer.provider.name}" has no synchronous operations; use signEncodedStatement`);
   const attrs = signedAttrsFor(signer, sync.digestSync(signer.hash, content), signingTime);
   return assemble(signer, content, attrs, p1363ToDER(sync.signSync(signer.key, attrs)));
 }

@@ -33,7 +33,9 @@ export {
   createAttestationSigner,
   signAttestation,
   signAttestationSync,
+  signEncodedStatement,
+  signEncodedStatementSync,
   type AttestationSigner,
   type AttestationSignerInput,
 } from './cms-sign.js';
-export { parseAttestation, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';
+export { parseAttestation, readStatementBytes, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';

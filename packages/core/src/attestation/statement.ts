@@ -121,6 +121,13 @@ function checkText(v: unknown, field: string): string {
   return v;
 }
 
+function checkSubjectName(v: unknown): string {
+  const name = checkText(v, 'subject[0].name');
+  const slash = name.indexOf('/');
+  if (slash <= 0 || slash === name.length - 1) throw bad('subject[0].name', 'must be "<manufacturer>/<device serial>"');
+  return name;
+}
+
 /**
  * Checks that `json` is a well-formed custody statement and returns it typed (the same object, claims
  * replaced by their parsed form).
@@ -140,9 +147,7 @@ function checkStatement(json: unknown, withClaims: boolean): Statement {
   const sub = subject[0] as unknown;
   if (!isPlainObject(sub)) throw bad('subject[0]', 'must be an object');
   checkKeys(sub, 'subject[0].', ['name', 'digest']);
-  const name = checkText(sub.name, 'subject[0].name');
-  const slash = name.indexOf('/');
-  if (slash <= 0 || slash === name.length - 1) throw bad('subject[0].name', 'must be "<manufacturer>/<device serial>"');
+  checkSubjectName(sub.name);
   if (!isPlainObject(sub.digest)) throw bad('subject[0].digest', 'must be an object');
   checkKeys(sub.digest, 'subject[0].digest.', ['sha256']);
   if (!isHex64(sub.digest.sha256)) throw bad('subject[0].digest.sha256', 'must be 64 lower-case hex digits');
@@ -182,6 +187,23 @@ export function parseStatement(bytes: Uint8Array): Statement {
   return validateStatement(json);
 }
 
+// The statement's one encoding, in three pieces: the subject, the chain link (kind, seq, prev), and the rest
+// of the predicate. Hand-written so the key order is fixed by this code, never by how the caller built the
+// object; `encodeStatement` and `createStatementEncoder` both write through them.
+const TYPE_JSON = JSON.stringify(STATEMENT_TYPE);
+
+function subjectText(name: string, sha256: string): string {
+  return `{"_type":${TYPE_JSON},"subject":[{"name":${JSON.stringify(name)},"digest":{"sha256":"${sha256}"}}],`;
+}
+
+function linkText(predicateType: string, seq: number, prev: string | null): string {
+  return `"predicateType":${JSON.stringify(predicateType)},"predicate":{"seq":${seq},"prev":${prev === null ? 'null' : `"${prev}"`},`;
+}
+
+function restText(p: Omit<Predicate, 'seq' | 'prev'>): string {
+  return `"from":"${p.from}","to":"${p.to}","time":"${p.time}",${p.stage === undefined ? '' : `"stage":${JSON.stringify(p.stage)},`}"claims":${encodeClaims(p.claims)}}}`;
+}
+
 /**
  * The statement's one encoding: compact JSON, keys in the documented order, claims sorted by name.
  * Validates the model first, so a signer never signs a malformed statement.
@@ -190,15 +212,35 @@ export function parseStatement(bytes: Uint8Array): Statement {
 export function encodeStatement(statement: Statement): Uint8Array {
   const s = checkStatement(statement, false);
   const sub = s.subject[0];
-  const p = s.predicate;
-  const j = JSON.stringify;
-  // Hand-written so the key order is fixed by this code, never by how the caller built the object.
-  const text =
-    `{"_type":${j(s._type)},"subject":[{"name":${j(sub.name)},"digest":{"sha256":"${sub.digest.sha256}"}}],` +
-    `"predicateType":${j(s.predicateType)},"predicate":{"seq":${p.seq},"prev":${p.prev === null ? 'null' : `"${p.prev}"`},` +
-    `"from":"${p.from}","to":"${p.to}","time":"${p.time}",${p.stage === undefined ? '' : `"stage":${j(p.stage)},`}` +
-    `"claims":${encodeClaims(p.claims)}}}`;
-  return utf8(text);
+  return utf8(subjectText(sub.name, sub.digest.sha256) + linkText(s.predicateType, s.predicate.seq, s.predicate.prev) + restText(s.predicate));
+}
+
+/** The parts of a statement that change from device to device in a batch of transfers. */
+export interface StatementLink {
+  subject: StatementSubject;
+  seq: number;
+  prev: string;
+}
+
+/**
+ * An encoder for many statements that share kind, from, to, time, stage and claims (a batch of handoffs):
+ * the shared part is validated and encoded once, and each call checks and writes only the subject, seq and
+ * prev. The bytes equal `encodeStatement(createStatement(...))` of the same fields.
+ * @throws (at creation) as `createStatement` for the shared fields; (per call) ERR_ATTESTATION_STATEMENT naming
+ *   the bad per-device field
+ */
+export function createStatementEncoder(shared: Omit<StatementInput, 'device' | 'idevidSha256' | 'seq' | 'prev'>): (link: StatementLink) => Uint8Array {
+  if (shared.kind === 'birth') throw new TypeError('a statement encoder serves later attestations (seq > 0), not births');
+  const probe = createStatement({ ...shared, device: 'm/s', idevidSha256: '0'.repeat(64), seq: 1, prev: '0'.repeat(64) });
+  const link = (seq: number, prev: string) => linkText(probe.predicateType, seq, prev);
+  const rest = restText(probe.predicate);
+  return ({ subject, seq, prev }) => {
+    const name = checkSubjectName(subject.name);
+    if (!isHex64(subject.digest.sha256)) throw bad('subject[0].digest.sha256', 'must be 64 lower-case hex digits');
+    if (!Number.isSafeInteger(seq) || seq < 1) throw bad('predicate.seq', `must be > 0 for a ${shared.kind} attestation`);
+    if (!isHex64(prev)) throw bad('predicate.prev', 'must be 64 lower-case hex digits when seq > 0');
+    return utf8(subjectText(name, subject.digest.sha256) + link(seq, prev) + rest);
+  };
 }
 
 /** What `createStatement` needs; the rest of the statement follows from it. */

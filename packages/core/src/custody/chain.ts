@@ -3,38 +3,51 @@
  * activation) per transfer. Only the current custodian, the `to` of the newest attestation, may sign the next.
  */
 import { CustodyError } from '../errors.js';
-import { toHex } from '../util/bytes.js';
+import { fromUtf8, toHex } from '../util/bytes.js';
 import type { Claims } from '../attestation/claims.js';
-import { createStatement, type AttestationKind } from '../attestation/statement.js';
-import { parseAttestation, signAttestation, type AttestationSigner, type ParsedAttestation } from '../attestation/cms.js';
+import { createStatement, createStatementEncoder, predicateTypeOf, type AttestationKind, type Statement, type StatementSubject } from '../attestation/statement.js';
+import { readStatementBytes, signEncodedStatement, signEncodedStatementSync, type AttestationSigner } from '../attestation/cms.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import type { DeviceRecord } from '../registry/ports.js';
+import type { ChainTip, DeviceRecord } from '../registry/ports.js';
 
-/** Where a device's chain stands. */
-export interface ChainHead {
-  /** Number of attestations. */
+/** Where a device's chain stands: what the next attestation must extend and who may sign it. */
+export interface DeviceHead {
+  serial: string;
+  /** Number of attestations (the next one's seq). */
   length: number;
   /** Hex SHA-256 of the newest attestation's DER (the next one's `prev`), null before birth. */
   lastHash: string | null;
-  /** Hex SPKI SHA-256 of the current custodian, null before birth. */
+  /** Hex SPKI SHA-256 of the current custodian (the newest attestation's `to`), null before birth. */
   custodian: string | null;
+  /** True once an activation attestation closed the chain. */
   activated: boolean;
-  last?: ParsedAttestation;
+  /** The statements' subject (`<manufacturer>/<serial>` and the IDevID digest), null before birth. */
+  subject: StatementSubject | null;
 }
 
-/** The head of a recorded chain (the records are trusted store data: parsed, not re-verified). */
-export async function chainHead(device: DeviceRecord, provider: CryptoProvider): Promise<ChainHead> {
-  const n = device.attestations.length;
-  if (n === 0) return { length: 0, lastHash: null, custodian: null, activated: false };
-  const lastDER = device.attestations[n - 1]!;
-  const last = parseAttestation(lastDER);
-  return {
-    length: n,
-    lastHash: toHex(await provider.digest('SHA-256', lastDER)),
-    custodian: last.statement.predicate.to,
-    activated: last.statement.predicate.seq >= 0 && last.statement.predicateType.endsWith('/activation/v1'),
-    last,
-  };
+/**
+ * The head of a chain from its tip. The records are the registry's own writing: the newest statement is read,
+ * not re-verified.
+ * @throws ERR_ATTESTATION_MALFORMED when the newest attestation holds no readable statement
+ */
+export function headOfChain(tip: ChainTip): DeviceHead {
+  const { serial, length, last, lastHash } = tip;
+  if (length === 0 || last === undefined || lastHash === null) return { serial, length: 0, lastHash: null, custodian: null, activated: false, subject: null };
+  let s: Statement;
+  try {
+    s = JSON.parse(fromUtf8(readStatementBytes(last))) as Statement;
+  } catch (e) {
+    throw new CustodyError('ERR_ATTESTATION_MALFORMED', `device ${serial}: attestation ${length - 1} holds no readable statement`, { cause: e });
+  }
+  const activated = s.predicateType === predicateTypeOf('activation');
+  return { serial, length, lastHash, custodian: s.predicate.to, activated, subject: s.subject[0] };
+}
+
+/** The head of a whole device record (hashes its newest attestation). */
+export async function chainHead(device: DeviceRecord, provider: CryptoProvider): Promise<DeviceHead> {
+  const last = device.attestations.at(-1);
+  const hash = last === undefined ? null : toHex(await provider.digest('SHA-256', last));
+  return headOfChain({ serial: device.serial, length: device.attestations.length, lastHash: hash, ...(last ? { last } : {}) });
 }
 
 /** The attestation subject name of a device: `<manufacturer>/<serial>`. */
@@ -71,8 +84,8 @@ export function birthStatement(b: BirthInput) {
   });
 }
 
-export interface TransferInput {
-  device: DeviceRecord;
+/** What every transfer of one batch shares. */
+export interface TransferTemplate {
   kind: Exclude<AttestationKind, 'birth'>;
   signer: AttestationSigner;
   /** Hex SPKI SHA-256 of the next custodian (for an activation, the activating party itself). */
@@ -80,6 +93,55 @@ export interface TransferInput {
   claims?: Claims;
   stage?: string;
   now: Date;
+}
+
+/** A signed transfer: the attestation DER and the hash it extends (for the registry's fork check). */
+export interface SignedTransfer {
+  der: Uint8Array;
+  prev: string;
+}
+
+/** Signs the next attestation of many chains with one template: `createTransfer`. */
+export interface Transfer {
+  /** True when `signSync` works (the signer's provider has synchronous operations). */
+  readonly sync: boolean;
+  /** @throws ERR_DEVICE_UNBORN, ERR_DEVICE_ACTIVATED, ERR_NOT_CUSTODIAN */
+  sign(head: DeviceHead): Promise<SignedTransfer>;
+  /** `sign` without a promise, for a provider with synchronous operations; otherwise a TypeError. */
+  signSync(head: DeviceHead): SignedTransfer;
+}
+
+/**
+ * Prepares the transfers of a batch: the shared statement fields are checked and encoded once, so that each
+ * device costs its checks, a few string joins and one signature.
+ * @throws ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for bad shared fields
+ */
+export function createTransfer(t: TransferTemplate): Transfer {
+  const encode = createStatementEncoder({ kind: t.kind, from: t.signer.spkiSha256, to: t.to, time: t.now, claims: t.claims ?? {}, ...(t.stage !== undefined ? { stage: t.stage } : {}) });
+  const content = (head: DeviceHead): { content: Uint8Array; prev: string } => {
+    if (head.lastHash === null || head.subject === null) throw new CustodyError('ERR_DEVICE_UNBORN', `device ${head.serial} has no birth attestation to extend`);
+    if (head.activated) throw new CustodyError('ERR_DEVICE_ACTIVATED', `device ${head.serial} is activated; its chain is closed`);
+    if (head.custodian !== t.signer.spkiSha256) {
+      throw new CustodyError('ERR_NOT_CUSTODIAN', `device ${head.serial}: the signing key ${t.signer.spkiSha256.slice(0, 16)}... is not the custodian's (expected ${String(head.custodian).slice(0, 16)}...)`);
+    }
+    return { content: encode({ subject: head.subject, seq: head.length, prev: head.lastHash }), prev: head.lastHash };
+  };
+  return {
+    sync: t.signer.parts.sync !== undefined,
+    async sign(head) {
+      const c = content(head);
+      return { der: await signEncodedStatement(t.signer, c.content, t.now), prev: c.prev };
+    },
+    signSync(head) {
+      const c = content(head);
+      return { der: signEncodedStatementSync(t.signer, c.content, t.now), prev: c.prev };
+    },
+  };
+}
+
+/** One transfer of a whole device record (tests and one-off callers; batches use `createTransfer`). */
+export interface TransferInput extends TransferTemplate {
+  device: DeviceRecord;
   provider: CryptoProvider;
 }
 
@@ -88,25 +150,6 @@ export interface TransferInput {
  * @returns the attestation DER and the hash it extends (for the registry's fork check)
  * @throws ERR_DEVICE_UNBORN (no birth attestation), ERR_DEVICE_ACTIVATED, ERR_NOT_CUSTODIAN
  */
-export async function signTransfer(t: TransferInput): Promise<{ der: Uint8Array; prev: string }> {
-  const head = await chainHead(t.device, t.provider);
-  if (!head.last || head.lastHash === null) throw new CustodyError('ERR_DEVICE_UNBORN', `device ${t.device.serial} has no birth attestation to extend`);
-  if (head.activated) throw new CustodyError('ERR_DEVICE_ACTIVATED', `device ${t.device.serial} is activated; its chain is closed`);
-  if (head.custodian !== t.signer.spkiSha256) {
-    throw new CustodyError('ERR_NOT_CUSTODIAN', `device ${t.device.serial}: the signing key ${t.signer.spkiSha256.slice(0, 16)}... is not the custodian's (expected ${head.custodian!.slice(0, 16)}...)`);
-  }
-  const prevSubject = head.last.statement.subject[0];
-  const statement = createStatement({
-    kind: t.kind,
-    device: prevSubject.name,
-    idevidSha256: prevSubject.digest.sha256,
-    seq: head.last.statement.predicate.seq + 1,
-    prev: head.lastHash,
-    from: t.signer.spkiSha256,
-    to: t.to,
-    time: t.now,
-    claims: t.claims ?? {},
-    ...(t.stage !== undefined ? { stage: t.stage } : {}),
-  });
-  return { der: await signAttestation(t.signer, statement, t.now), prev: head.lastHash };
+export async function signTransfer(t: TransferInput): Promise<SignedTransfer> {
+  return createTransfer(t).sign(await chainHead(t.device, t.provider));
 }

@@ -25,6 +25,20 @@ export interface DeviceRecord {
   chain?: Uint8Array[];
 }
 
+/**
+ * Where a device's chain ends, as a registry holds it: the length, the newest attestation and its hash. Core's
+ * `headOfChain` reads the custodian and the rest from it.
+ */
+export interface ChainTip {
+  serial: string;
+  /** Number of attestations (the next one's seq). */
+  length: number;
+  /** Hex SHA-256 of the newest attestation's DER (the next one's `prev`), null before birth. */
+  lastHash: string | null;
+  /** The newest attestation's DER, absent before birth. */
+  last?: Uint8Array;
+}
+
 export type ConflictKind = 'serial' | 'key' | 'certSerial';
 
 export interface Conflict {
@@ -52,6 +66,8 @@ export interface DeviceRegistry {
    */
   commitDevices(devices: readonly DeviceRecord[]): Promise<void>;
   getDevice(serial: string): Promise<DeviceRecord | undefined>;
+  /** The chain tips of these devices, in order (undefined for an unknown serial): a handoff's one read. */
+  getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>>;
   /**
    * Appends attestations, each device on its own: one whose chain no longer ends at `prev` is refused with
    * ERR_FORK (a second transfer from the same point), an unknown device with ERR_DEVICE_UNKNOWN. Durable

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   createStatement,
+  createStatementEncoder,
   encodeStatement,
   formatStatementTime,
   parseStatement,
@@ -141,5 +142,48 @@ describe('attestation statement', () => {
     const copy = structuredClone(s);
     encodeStatement(s);
     assert.deepEqual(s, copy);
+  });
+
+  describe('createStatementEncoder (the batch encoder)', () => {
+    const shared = [
+      { kind: 'handoff' as const, from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z' },
+      { kind: 'handoff' as const, from: H('b'), to: H('d'), time: new Date('2030-01-02T03:04:05.678Z'), stage: 'integration "line" 2', claims: { product: { name: 'Gateway \u00e9 X' }, secureBoot: { enabled: true } } },
+      { kind: 'activation' as const, from: H('e'), to: H('e'), time: '2026-11-24T15:00:00Z', claims: { 'x-acme.example/burnIn': { hours: 48 } } },
+    ];
+    const links = [
+      { subject: { name: 'Acme/SN000042', digest: { sha256: H('a') } }, seq: 1, prev: H('f') },
+      { subject: { name: 'Ächme "GmbH"/SN-\u2603', digest: { sha256: H('1') } }, seq: 7, prev: H('0') },
+    ];
+
+    it('writes the bytes encodeStatement writes for the same fields', () => {
+      for (const sh of shared) {
+        const encode = createStatementEncoder(sh);
+        for (const l of links) {
+          const want = encodeStatement(createStatement({ ...sh, device: l.subject.name, idevidSha256: l.subject.digest.sha256, seq: l.seq, prev: l.prev }));
+          assert.equal(fromUtf8(encode(l)), fromUtf8(want));
+        }
+      }
+    });
+
+    it('checks the shared fields once, at creation', () => {
+      assert.throws(() => createStatementEncoder({ kind: 'handoff', from: H('b'), to: 'not hex', time: '2026-11-24T15:00:00Z' }), { code: 'ERR_ATTESTATION_STATEMENT' });
+      assert.throws(() => createStatementEncoder({ kind: 'handoff', from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z', claims: { favouriteColour: 'blue' } as never }), { code: 'ERR_CLAIMS_UNKNOWN' });
+      assert.throws(() => createStatementEncoder({ kind: 'birth', from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z' }), TypeError);
+    });
+
+    it('refuses bad per-device fields, naming them', () => {
+      const encode = createStatementEncoder(shared[0]!);
+      const l = links[0]!;
+      for (const [bad, field] of [
+        [{ ...l, subject: { ...l.subject, name: 'no-slash' } }, 'subject[0].name'],
+        [{ ...l, subject: { ...l.subject, name: 'Acme/SN\u0007' } }, 'subject[0].name'],
+        [{ ...l, subject: { name: l.subject.name, digest: { sha256: H('A') } } }, 'subject[0].digest.sha256'],
+        [{ ...l, seq: 0 }, 'predicate.seq'],
+        [{ ...l, seq: 1.5 }, 'predicate.seq'],
+        [{ ...l, prev: 'ab' }, 'predicate.prev'],
+      ] as const) {
+        assert.throws(() => encode(bad), (e: Error & { code?: string }) => e.code === 'ERR_ATTESTATION_STATEMENT' && e.message.includes(field));
+      }
+    });
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createAttestationSigner, parseAttestation } from '../../src/attestation/cms.js';
-import { birthStatement, chainHead, signTransfer } from '../../src/custody/chain.js';
+import { birthStatement, chainHead, createTransfer, headOfChain, signTransfer } from '../../src/custody/chain.js';
+import { verifyAttestationSignature } from '../../src/attestation/cms.js';
 import { signAttestation } from '../../src/attestation/cms.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
 import { toHex } from '../../src/util/bytes.js';
@@ -59,5 +60,32 @@ describe('chain of custody', () => {
 
   it('refuses to extend a device without a birth attestation with ERR_DEVICE_UNBORN', async () => {
     await assert.rejects(signTransfer({ device: { ...device, attestations: [] }, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider }), { code: 'ERR_DEVICE_UNBORN' });
+  });
+
+  it('signs a batch with one template: each head its own seq, prev and subject, each signature valid', async () => {
+    const transfer = createTransfer({ kind: 'handoff', signer: factory, to: integrator.spkiSha256, claims: { secureBoot: { enabled: true } }, now: NOW });
+    assert.equal(transfer.sync, true);
+    const h1 = await signTransfer({ device, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider });
+    const other = { ...device, serial: 'SN2', attestations: [...device.attestations, h1.der] };
+    // A second device whose chain the factory holds again (integrator -> factory).
+    const back = await signTransfer({ device: other, kind: 'handoff', signer: integrator, to: factory.spkiSha256, now: NOW, provider });
+    const heads = [await chainHead(device, provider), await chainHead({ ...other, attestations: [...other.attestations, back.der] }, provider)];
+    for (const head of heads) {
+      const { der, prev } = transfer.signSync(head);
+      assert.equal(prev, head.lastHash);
+      const parsed = parseAttestation(der);
+      assert.equal(parsed.statement.predicate.seq, head.length);
+      assert.deepEqual(parsed.statement.subject[0], head.subject);
+      assert.deepEqual(parsed.statement.predicate.claims, { secureBoot: { enabled: true } });
+      await verifyAttestationSignature(parsed, provider);
+    }
+  });
+
+  it('reads the head of a tip: custodian, activation and subject from the newest statement', async () => {
+    const tip = { serial: 'SN1', length: 1, lastHash: toHex(await provider.digest('SHA-256', device.attestations[0]!)), last: device.attestations[0]! };
+    const head = headOfChain(tip);
+    assert.deepEqual(head, { serial: 'SN1', length: 1, lastHash: tip.lastHash, custodian: factory.spkiSha256, activated: false, subject: { name: 'Acme/SN1', digest: { sha256: device.certSha256 } } });
+    assert.deepEqual(headOfChain({ serial: 'SN9', length: 0, lastHash: null }), { serial: 'SN9', length: 0, lastHash: null, custodian: null, activated: false, subject: null });
+    assert.throws(() => headOfChain({ ...tip, last: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]) }), { code: 'ERR_ATTESTATION_MALFORMED' });
   });
 });
