@@ -102,7 +102,7 @@ function readJournal(store: string, where: string): JournalState {
       assert.match(line, /^[0-9a-f]{8} \{/, `${where}: ${seg} line ${n + 1} is not a journal record`);
       const json = line.slice(9);
       assert.equal(line.slice(0, 8), crc32(json).toString(16).padStart(8, '0'), `${where}: ${seg} line ${n + 1}: checksum mismatch (a half-written record)`);
-      const record = JSON.parse(json) as { t: string; n?: number; d?: { serial: string; attestations: string[] } };
+      const record = JSON.parse(json) as { t: string; n?: number; d?: { serial: string; attestations: string[] }; s?: string; q?: number };
       if (record.t === 'commit') {
         assert.equal(record.n, pending.length, `${where}: ${seg} line ${n + 1}: a commit of ${record.n} records after ${pending.length}`);
         for (const p of pending) {
@@ -111,7 +111,9 @@ function readJournal(store: string, where: string): JournalState {
           state.devices.set(p.serial, p.n);
         }
         pending = [];
-      } else pending.push(record.t === 'device' ? { serial: record.d!.serial, n: record.d!.attestations.length } : undefined);
+      } else if (record.t === 'device') pending.push({ serial: record.d!.serial, n: record.d!.attestations.length });
+      // An attestation record (a handoff) appended after the device's earlier records: attestation q of its chain.
+      else pending.push(record.t === 'att' ? { serial: record.s!, n: record.q! + 1 } : undefined);
     }
   }
   state.uncommitted = pending.length;
@@ -257,7 +259,9 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
 
     before(async function () {
       tmp = mkdtempSync(join(tmpdir(), `custody-crash-${backend}-`));
-      env = { CUSTODY_PASSPHRASE: PASS };
+      // Handoffs sign on a worker thread, as large batches do (transfer-pool.ts): the kills then also land while
+      // the worker runs. The store's write path is the same whichever thread signed.
+      env = { CUSTODY_PASSPHRASE: PASS, CUSTODY_THREADS: '1' };
       if (backend === 'embedded') location = await freeStoreDir(tmp, 'store');
       else {
         location = await createTestDatabase(requirePg(this), 'custody_crash');

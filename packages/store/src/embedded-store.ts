@@ -20,13 +20,14 @@ import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import { toBase64 } from '@custody/core/util/bytes';
-import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { createHash, randomUUID } from 'node:crypto';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 import { Journal, type JournalPosition } from './journal.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import { LogStore, type LogEntry } from './log-store.js';
+import { roundsBySerial } from './rounds.js';
 import type { NodeStore } from '@custody/core/log/node-store';
 import type { EvidenceRecord, EvidenceStore, LogConfig, TransparencyLogStore } from './types.js';
 import type { CARecord, PartyRecord, Revocation, Store } from './types.js';
@@ -74,9 +75,43 @@ interface DeviceDoc {
   log?: number[];
 }
 
-type JournalRecord = { t: 'device'; d: DeviceDoc };
+/**
+ * A later attestation of a device (a handoff, an activation), appended without rewriting the device's
+ * document: the serial index points at a device's newest record, and each one names the record before it.
+ */
+interface AttestationRecord {
+  t: 'att';
+  /** Device serial. */
+  s: string;
+  /** The attestation's place in the chain (seq). */
+  q: number;
+  /** The attestation DER, base64. */
+  a: string;
+  /** Hex SHA-256 of the attestation DER: what the next one's `prev` must be. */
+  h: string;
+  /** Its log leaf index. */
+  l: number;
+  /** The device's previous record: a device document or another attestation record. */
+  b: RecordPosition;
+}
+
+type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
+
+/** Where a device's chain ends, as the serial index and its newest record tell. */
+interface Tip {
+  pos: RecordPosition;
+  length: number;
+  hash: string | null;
+  /** The newest attestation (base64), read with the record. */
+  last: string | undefined;
+}
+
+const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
 
 const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Chain tips remembered between a read and the append after it. */
+const TIP_MEMORY = 65_536;
 
 /** Commits between two writes of the replay watermark. */
 const WATERMARK_EVERY = 64;
@@ -156,6 +191,9 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   private readonly keys: HashIndex;
   private readonly certSerials: HashIndex;
   private readonly logStore: LogStore;
+  private readonly tips = new Map<string, Tip>();
+  /** The journal end at which every remembered tip was known current: where this process's last append ended. */
+  private tipsEnd: JournalPosition | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -227,6 +265,9 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         this.index(record.d, pos, true);
         docs.push(record.d);
         leaves.push(...logEntriesOf(record.d, pos, logSize));
+      } else if (record.t === 'att') {
+        this.serials.put(record.s, pos, true);
+        if (record.l >= logSize) leaves.push({ leafIndex: record.l, attestation: Buffer.from(record.a, 'base64'), pos, seq: record.q });
       }
     }
     this.logStore.append(leaves);
@@ -281,14 +322,69 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     });
   }
 
-  /** The newest record of a device (call with the lock held for a consistent view). */
+  /**
+   * A device's whole document: its newest device record with the attestation records after it (call with the
+   * lock held for a consistent view).
+   */
   private readDoc(serial: string): { doc: DeviceDoc; pos: RecordPosition } | undefined {
+    const newest = this.serials.get(serial);
+    if (!newest) return undefined;
+    const later: AttestationRecord[] = [];
+    for (let pos = newest; ; ) {
+      const rec = this.journal.readAt(pos) as JournalRecord;
+      if (rec.t === 'att' && rec.s === serial) {
+        later.push(rec);
+        pos = rec.b;
+        continue;
+      }
+      // The index keys on a hash prefix: a record of another serial means this one is not recorded.
+      if (rec.t !== 'device' || rec.d.serial !== serial) {
+        if (later.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${this.dir}: device ${serial}: an attestation record points at a record of another device`);
+        return undefined;
+      }
+      if (later.length === 0) return { doc: rec.d, pos };
+      later.reverse();
+      const doc = { ...rec.d, attestations: [...rec.d.attestations, ...later.map((r) => r.a)], log: [...(rec.d.log ?? []), ...later.map((r) => r.l)], head: later.at(-1)!.h };
+      return { doc, pos: newest };
+    }
+  }
+
+  /**
+   * Where a device's chain ends: one record read, none when the index still points where it last did, and
+   * not even the index read when `current` (the lock is held and no other writer appended since `tipsEnd`).
+   */
+  private tipOf(serial: string, current = false): Tip | undefined {
+    const known = this.tips.get(serial);
+    if (current && known) return known;
     const pos = this.serials.get(serial);
     if (!pos) return undefined;
+    if (known && samePos(known.pos, pos)) return known;
     const rec = this.journal.readAt(pos) as JournalRecord;
-    if (rec.t !== 'device' || rec.d.serial !== serial) return undefined;
-    return { doc: rec.d, pos };
+    let tip: Tip;
+    if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: rec.a };
+    else if (rec.t === 'device' && rec.d.serial === serial) {
+      const last = rec.d.attestations.at(-1);
+      tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(Buffer.from(last, 'base64'))), last };
+    } else return undefined;
+    this.remember(serial, tip);
+    return tip;
   }
+
+  private remember(serial: string, tip: Tip): void {
+    // A bounded memory of the tips this process read or wrote: a batch reads a tip, then appends after it.
+    if (this.tips.size >= TIP_MEMORY) this.tips.clear();
+    this.tips.set(serial, tip);
+  }
+
+  async getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
+    this.serials.ensureCurrent();
+    return serials.map((serial) => {
+      const tip = this.tipOf(serial);
+      if (!tip) return undefined;
+      return { serial, length: tip.length, lastHash: tip.hash, ...(tip.last === undefined ? {} : { last: Buffer.from(tip.last, 'base64') }) };
+    });
+  }
+
 
   /**
    * Writes new versions of device documents: one journal append, then the indexes. The applied-up-to
@@ -316,26 +412,49 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
     return this.withLock(() => {
-      const results: AppendResult[] = [];
-      const updated = new Map<string, DeviceDoc>();
-      for (const item of items) {
-        const current = updated.get(item.serial) ?? this.readDoc(item.serial)?.doc;
-        if (!current) {
-          results.push({ serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` });
-          continue;
+      // Remembered tips are current only when the journal ends where this process's last append left it.
+      const end = this.journal.end();
+      const current = this.tipsEnd !== undefined && end.segment === this.tipsEnd.segment && end.offset === this.tipsEnd.offset;
+      if (!current) this.tips.clear();
+      const results: AppendResult[] = new Array(items.length);
+      // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
+      for (const round of roundsBySerial(items)) {
+        const records: AttestationRecord[] = [];
+        const ders: Uint8Array[] = [];
+        let leaf = this.logStore.size();
+        for (const i of round) {
+          const item = items[i]!;
+          const tip = this.tipOf(item.serial, true);
+          if (!tip) {
+            results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
+          } else if (tip.hash !== item.prev) {
+            results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
+          } else {
+            records.push({ t: 'att', s: item.serial, q: tip.length, a: toBase64(item.attestation), h: sha256Hex(item.attestation), l: leaf++, b: tip.pos });
+            ders.push(item.attestation);
+            results[i] = { serial: item.serial, ok: true };
+          }
         }
-        const last = current.attestations.at(-1);
-        const lastHash = current.head ?? (last === undefined ? null : sha256Hex(Buffer.from(last, 'base64')));
-        if (lastHash !== item.prev) {
-          results.push({ serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` });
-          continue;
-        }
-        updated.set(item.serial, { ...current, attestations: [...current.attestations, toBase64(item.attestation)], head: sha256Hex(item.attestation) });
-        results.push({ serial: item.serial, ok: true });
+        this.writeAttestations(records, ders);
       }
-      this.writeDocs([...updated.values()], false);
       return results;
     });
+  }
+
+  /** One journal append for the records, then the serial index and the log. */
+  private writeAttestations(records: readonly AttestationRecord[], ders: readonly Uint8Array[]): void {
+    if (records.length === 0) return;
+    const { positions, end } = this.journal.append(records);
+    const entries: LogEntry[] = records.map((r, i) => {
+      const pos = positions[i]!;
+      this.serials.put(r.s, pos, true);
+      this.remember(r.s, { pos, length: r.q + 1, hash: r.h, last: r.a });
+      return { leafIndex: r.l, attestation: ders[i]!, pos, seq: r.q };
+    });
+    this.logStore.append(entries);
+    this.tipsEnd = end;
+    this.unmarked = end;
+    if (++this.commitsSinceMark >= WATERMARK_EVERY) this.markApplied();
   }
 
   async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
@@ -374,7 +493,6 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
     // Another writer may have grown (replaced) the index file since this process opened it.
     this.serials.ensureCurrent();
-    // readDoc checks the record's serial: the index keys on a hash prefix.
     const found = this.readDoc(serial);
     return found && fromDoc(found.doc, this.location);
   }
@@ -384,6 +502,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     const latest = new Map<string, DeviceDoc>();
     for (const { record } of this.journal.readFrom({ segment: 1, offset: 0 }, false).records as Array<{ record: JournalRecord }>) {
       if (record.t === 'device') latest.set(record.d.serial, record.d);
+      else if (record.t === 'att') {
+        const d = latest.get(record.s);
+        if (d) latest.set(record.s, { ...d, attestations: [...d.attestations, record.a] });
+      }
     }
     return [...latest.values()].map((d) => fromDoc(d, this.location));
   }
@@ -506,6 +628,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     const leaf = this.logStore.leafAt(index);
     if (!leaf) return undefined;
     const rec = this.journal.readAt(leaf.pos) as JournalRecord;
+    if (rec.t === 'att') return { serial: rec.s, seq: leaf.seq };
     return rec.t === 'device' ? { serial: rec.d.serial, seq: leaf.seq } : undefined;
   }
 

@@ -29,12 +29,24 @@ function keyHash(key: string): Buffer {
   return (oneShot ? oneShot('sha256', key, 'buffer') : nodeCrypto.createHash('sha256').update(key).digest()).subarray(0, 16);
 }
 
+/** Keys whose slots an index remembers (about 100 bytes each). */
+const KNOWN_KEYS = 65_536;
+
+function slotPosition(s: Buffer): RecordPosition {
+  return { segment: s.readUInt32LE(16), offset: Number(s.readBigUInt64LE(20)), length: s.readUInt32LE(28) };
+}
+
 export class HashIndex {
   private fd = -1;
   private ino = -1;
   private capacity = 0;
   private count = 0;
   private readonly slot = Buffer.alloc(SLOT * 4);
+  /**
+   * Where keys this process met are, in the current file: a key's slot never moves until the table grows into
+   * a new file (no deletions), so a repeated lookup reads one slot and a replace writes it without probing.
+   */
+  private readonly known = new Map<string, { hash: Buffer; index: number }>();
 
   /**
    * @param hexKeys keys are hex strings of at least 16 random-looking bytes (key hashes, random certificate
@@ -72,6 +84,7 @@ export class HashIndex {
     if (this.fd >= 0 && ino !== this.ino) {
       closeSync(this.fd);
       this.fd = -1;
+      this.known.clear();
     }
     if (this.fd < 0) {
       this.fd = openSync(this.path, 'r+');
@@ -106,7 +119,7 @@ export class HashIndex {
         const s = this.slot.subarray(j * SLOT, (j + 1) * SLOT);
         const length = s.readUInt32LE(28);
         if (length === 0) return { index: i + j };
-        if (s.compare(hash, 0, 16, 0, 16) === 0) return { index: i + j, pos: { segment: s.readUInt32LE(16), offset: Number(s.readBigUInt64LE(20)), length } };
+        if (s.compare(hash, 0, 16, 0, 16) === 0) return { index: i + j, pos: slotPosition(s) };
       }
       i = (i + n) % this.capacity;
     }
@@ -115,7 +128,20 @@ export class HashIndex {
   /** Where the record for `key` is, if the index has it. */
   get(key: string): RecordPosition | undefined {
     if (this.fd < 0) this.refresh();
-    return this.find(this.slotKey(key)).pos;
+    const known = this.known.get(key);
+    if (known) {
+      readSync(this.fd, this.slot, 0, SLOT, HEADER + known.index * SLOT);
+      return slotPosition(this.slot);
+    }
+    const hash = this.slotKey(key);
+    const found = this.find(hash);
+    if (found.pos) this.remember(key, hash, found.index);
+    return found.pos;
+  }
+
+  private remember(key: string, hash: Buffer, index: number): void {
+    if (this.known.size >= KNOWN_KEYS) this.known.clear();
+    this.known.set(key, { hash, index });
   }
 
   /**
@@ -124,16 +150,23 @@ export class HashIndex {
    */
   put(key: string, pos: RecordPosition, replace: boolean): boolean {
     if ((this.count + 1) * 2 > this.capacity) this.grow();
-    const hash = this.slotKey(key);
-    const found = this.find(hash);
-    if (found.pos && !replace) return false;
+    let known = this.known.get(key);
+    let exists = known !== undefined;
+    if (!known) {
+      const hash = this.slotKey(key);
+      const found = this.find(hash);
+      exists = found.pos !== undefined;
+      known = { hash, index: found.index };
+    }
+    if (exists && !replace) return false;
     const s = Buffer.alloc(SLOT);
-    hash.copy(s, 0);
+    known.hash.copy(s, 0, 0, 16);
     s.writeUInt32LE(pos.segment, 16);
     s.writeBigUInt64LE(BigInt(pos.offset), 20);
     s.writeUInt32LE(pos.length, 28);
-    writeSync(this.fd, s, 0, SLOT, HEADER + found.index * SLOT);
-    if (!found.pos) {
+    writeSync(this.fd, s, 0, SLOT, HEADER + known.index * SLOT);
+    this.remember(key, known.hash, known.index);
+    if (!exists) {
       this.count += 1;
       const c = Buffer.alloc(4);
       c.writeUInt32LE(this.count);
@@ -169,6 +202,7 @@ export class HashIndex {
     renameSync(tmp, this.path);
     closeSync(this.fd);
     this.fd = -1;
+    this.known.clear();
     this.refresh();
   }
 

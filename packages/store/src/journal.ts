@@ -19,16 +19,33 @@ export interface JournalPosition {
 
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 
-function encodeLine(record: object): Buffer {
-  const json = JSON.stringify(record);
-  return Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} ${json}\n`, 'utf8');
+const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+
+/** The journal lines of `records`, written into one buffer: each JSON encoded to UTF-8 once, its CRC over those bytes. */
+function encodeLines(records: readonly object[]): { bytes: Buffer; lengths: number[] } {
+  const jsons = records.map((r) => JSON.stringify(r));
+  const lengths = jsons.map((j) => Buffer.byteLength(j) + 10);
+  const bytes = Buffer.allocUnsafe(lengths.reduce((n, l) => n + l, 0));
+  let at = 0;
+  jsons.forEach((json, i) => {
+    const end = at + lengths[i]!;
+    bytes.write(json, at + 9, 'utf8');
+    bytes.write(hex8(crc32(bytes.subarray(at + 9, end - 1))), at, 'latin1');
+    bytes[at + 8] = 0x20;
+    bytes[end - 1] = 0x0a;
+    at = end;
+  });
+  return { bytes, lengths };
+}
+
+/** True when `buf[start, end)`, a line without its newline, has the `<crc32> <JSON>` form and the CRC matches. */
+function lineIntact(buf: Buffer, start: number, end: number): boolean {
+  return end - start > 9 && buf[start + 8] === 0x20 && hex8(crc32(buf.subarray(start + 9, end))) === buf.toString('latin1', start, start + 8);
 }
 
 function decodeLine(buf: Buffer): unknown {
-  if (buf.length < 11 || buf[8] !== 0x20 || buf[buf.length - 1] !== 0x0a) return undefined;
-  const json = buf.toString('utf8', 9, buf.length - 1);
-  if (crc32(json).toString(16).padStart(8, '0') !== buf.toString('latin1', 0, 8)) return undefined;
-  return JSON.parse(json);
+  if (buf.length < 11 || buf[buf.length - 1] !== 0x0a || !lineIntact(buf, 0, buf.length - 1)) return undefined;
+  return JSON.parse(buf.toString('utf8', 9, buf.length - 1));
 }
 const segmentName = (n: number) => `${String(n).padStart(8, '0')}.jsonl`;
 
@@ -99,16 +116,13 @@ export class Journal {
    */
   append(records: readonly object[]): { positions: RecordPosition[]; end: JournalPosition } {
     this.openTail();
-    const lines = records.map((r) => encodeLine(r));
-    lines.push(encodeLine({ t: 'commit', n: records.length }));
-    const total = lines.reduce((n, l) => n + l.length, 0);
-    if (this.size > 0 && this.size + total > SEGMENT_BYTES) this.roll();
-    const bytes = Buffer.concat(lines, total);
+    const { bytes, lengths } = encodeLines([...records, { t: 'commit', n: records.length }]);
+    if (this.size > 0 && this.size + bytes.length > SEGMENT_BYTES) this.roll();
     const positions: RecordPosition[] = [];
     let at = this.size;
-    for (const l of lines.slice(0, -1)) {
-      positions.push({ segment: this.segment, offset: at, length: l.length });
-      at += l.length;
+    for (const length of lengths.slice(0, -1)) {
+      positions.push({ segment: this.segment, offset: at, length });
+      at += length;
     }
     let off = 0;
     while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
@@ -123,7 +137,7 @@ export class Journal {
    */
   readAt(pos: RecordPosition): unknown {
     const file = join(this.dir, segmentName(pos.segment));
-    const buf = Buffer.alloc(pos.length);
+    const buf = Buffer.allocUnsafe(pos.length);
     let fd = this.readers.get(pos.segment);
     if (fd === undefined) {
       try {
@@ -169,8 +183,7 @@ export class Journal {
       if (pending.length > 0) throw corrupt(file, base, 'a group without its commit line before a later segment');
       while (p < buf.length) {
         const nl = buf.indexOf(0x0a, p);
-        const line = nl < 0 ? undefined : buf.toString('utf8', p, nl);
-        const ok = line !== undefined && line.length > 9 && line[8] === ' ' && crc32(line.slice(9)).toString(16).padStart(8, '0') === line.slice(0, 8);
+        const ok = nl >= 0 && lineIntact(buf, p, nl);
         if (!ok) {
           if (last && (nl < 0 || buf.indexOf(0x0a, nl + 1) < 0)) {
             tornAt = { segment: seg, offset: base + p };
@@ -178,7 +191,7 @@ export class Journal {
           }
           throw corrupt(file, base + p, nl < 0 ? 'unterminated record' : 'checksum mismatch');
         }
-        const record = JSON.parse(line!.slice(9)) as { t?: string; n?: number };
+        const record = JSON.parse(buf.toString('utf8', p + 9, nl)) as { t?: string; n?: number };
         if (record.t === 'commit') {
           if (record.n !== pending.length) throw corrupt(file, base + p, `commit of ${record.n} records after ${pending.length}`);
           records.push(...pending);

@@ -16,11 +16,12 @@ import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, Conflict, DeviceRecord } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import type { NodeStore } from '@custody/core/log/node-store';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store, TransparencyLogStore } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
+import { roundsBySerial } from '../rounds.js';
 import { isTransient, sqlState, storeError, uniqueViolation, violatingValue } from './pg-errors.js';
 
 export interface PgStoreOptions {
@@ -346,6 +347,23 @@ export class PgStore implements Store, TransparencyLogStore {
     return rows[0] && fromRow(rows[0]);
   }
 
+  /** The chain tips of these devices: one query for the newest attestation of each. */
+  async getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
+    const rows = await this.query<{ serial: string; seq: number | null; der: Buffer | null; hash: Buffer | null }>(
+      `SELECT d.serial, a.seq, a.der, a.hash FROM devices d
+         LEFT JOIN LATERAL (SELECT seq, der, hash FROM attestations WHERE serial = d.serial ORDER BY seq DESC LIMIT 1) a ON true
+        WHERE d.serial = ANY($1)`,
+      [[...serials]],
+      'read chain tips',
+    );
+    const bySerial = new Map(rows.map((r) => [r.serial, r]));
+    return serials.map((serial) => {
+      const r = bySerial.get(serial);
+      if (!r) return undefined;
+      return r.seq === null ? { serial, length: 0, lastHash: null } : { serial, length: r.seq + 1, lastHash: r.hash!.toString('hex'), last: r.der! };
+    });
+  }
+
   /**
    * Appends attestations, each device on its own, and logs the accepted ones, in one transaction. The
    * database refuses a second successor of an attestation (a fork), whichever process tried first; items for
@@ -355,13 +373,7 @@ export class PgStore implements Store, TransparencyLogStore {
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
     if (items.length === 0) return [];
     // Round k holds the k-th item of each device, so that one statement never extends a chain twice.
-    const rounds: number[][] = [];
-    const seen = new Map<string, number>();
-    items.forEach((item, i) => {
-      const k = seen.get(item.serial) ?? 0;
-      seen.set(item.serial, k + 1);
-      (rounds[k] ??= []).push(i);
-    });
+    const rounds = roundsBySerial(items);
     try {
       return await this.transaction(async (c) => {
         const results: AppendResult[] = new Array(items.length);

@@ -15,5 +15,9 @@ describe('embedded store', function () {
 
   let n = 0;
   // A fresh store folder for every test.
-  storeContract('EmbeddedStore', () => EmbeddedStore.init(join(tmp, `s${n++}`), new Date('2026-01-01T00:00:00Z')));
+  storeContract(
+    'EmbeddedStore',
+    () => EmbeddedStore.init(join(tmp, `s${n++}`), new Date('2026-01-01T00:00:00Z')),
+    (store) => EmbeddedStore.open(store.location),
+  );
 });

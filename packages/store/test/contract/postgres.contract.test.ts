@@ -10,5 +10,5 @@ describe('PostgreSQL store', function () {
     await (await PgStore.init(url, new Date('2026-01-01T00:00:00Z'), { keyDir: '/nonexistent-unused' })).close();
   });
 
-  storeContract('PgStore', () => PgStore.open(url));
+  storeContract('PgStore', () => PgStore.open(url), () => PgStore.open(url));
 });

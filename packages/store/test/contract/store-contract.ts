@@ -48,8 +48,11 @@ function partyRecord(name: string): PartyRecord {
   return { name, organization: 'Acme', certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`, key: { type: 'file', path: `keys/${name}.key.pem` }, ca: 'root', spkiSha256: hex(`party ${name}`), certSha256: hex(`party cert ${name}`), createdAt: '2026-01-01T00:00:00.000Z' };
 }
 
-/** Defines the contract suite for one backend; `makeStore` is called before each test, the store closed after. */
-export function storeContract(name: string, makeStore: () => Promise<Store>): void {
+/**
+ * Defines the contract suite for one backend; `makeStore` is called before each test, the store closed after;
+ * `reopen` opens a second handle on the same store (another process's view).
+ */
+export function storeContract(name: string, makeStore: () => Promise<Store>, reopen: (store: Store) => Promise<Store>): void {
   describe(`Store contract: ${name}`, function () {
     let store: Store;
     let p: string;
@@ -227,6 +230,55 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
 
       it('accepts an empty list', async function () {
         assert.deepEqual(await store.appendAttestations([]), []);
+      });
+    });
+
+    describe('getTips', function () {
+      it('answers length, newest hash and newest attestation, in the order asked, undefined for unknown', async function () {
+        const a = fixtureDevice(`${p}a`);
+        const b = fixtureDevice(`${p}b`, { extra: 1 });
+        await store.commitDevices([a, b]);
+        const h = nextOf(a, 'h1');
+        await store.appendAttestations([h]);
+        const tips = await store.getTips([b.serial, `${p}ghost`, a.serial]);
+        assert.deepEqual(
+          tips.map((t) => t && { serial: t.serial, length: t.length, lastHash: t.lastHash, last: Buffer.from(t.last!).toString() }),
+          [
+            { serial: b.serial, length: 2, lastHash: hex(b.attestations[1]!), last: `handoff 1 of ${b.serial}` },
+            undefined,
+            { serial: a.serial, length: 2, lastHash: hex(h.attestation), last: `h1 of ${a.serial}` },
+          ],
+        );
+      });
+
+      it('follows appends made through another handle of the same store', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        assert.equal((await store.getTips([d.serial]))[0]!.length, 1);
+        const other = await reopen(store);
+        try {
+          assert.equal((await other.appendAttestations([nextOf(d, 'elsewhere')]))[0]!.ok, true);
+        } finally {
+          await other.close();
+        }
+        const [tip] = await store.getTips([d.serial]);
+        assert.deepEqual([tip!.length, tip!.lastHash], [2, hex(utf8(`elsewhere of ${d.serial}`))]);
+        // This handle's remembered tip is stale: an append from the old head is a fork.
+        const [r] = await store.appendAttestations([nextOf(d, 'here')]);
+        assert.equal(r!.ok === false && r!.code, 'ERR_FORK');
+      });
+
+      it('keeps whole chains across appends, an import that extends them, and more appends', async function () {
+        const long = fixtureDevice(`${p}1`, { extra: 3 });
+        await store.commitDevices([{ ...long, attestations: long.attestations.slice(0, 1) }]);
+        await store.appendAttestations([{ serial: long.serial, prev: hex(long.attestations[0]!), attestation: long.attestations[1]! }]);
+        assert.equal(await store.importDevice(long), 'extended');
+        const more = nextOf(long, 'h4');
+        assert.equal((await store.appendAttestations([more]))[0]!.ok, true);
+        const want = [...long.attestations, more.attestation];
+        assert.deepEqual((await store.getDevice(long.serial))!.attestations, want);
+        assert.deepEqual((await store.listDevices()).find((x) => x.serial === long.serial)!.attestations, want);
+        assert.equal((await store.getTips([long.serial]))[0]!.length, 5);
       });
     });
 
