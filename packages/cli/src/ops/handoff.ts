@@ -1,8 +1,9 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
 import { readFileSync } from 'node:fs';
-import { CustodyError, signTransfer, type AttestationAppend, type Claims } from '@custody/core';
+import { createTransfer, CustodyError, headOfChain, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
+import { poolThreads, TransferPool, type PoolOutcome } from './transfer-pool.js';
 import type { Store } from '@custody/store';
-import { provider, readInputFile } from './context.js';
+import { readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
 
 export interface DeviceSelection {
@@ -49,29 +50,77 @@ export interface TransferResult {
   results: Array<{ serial: string; ok: boolean; seq?: number; code?: string; message?: string }>;
 }
 
-/** Signs and records one attestation per device; a device that fails does not stop the others. */
+/** Devices per chunk of a pipelined batch: each chunk is one store read, one signing request, one commit. */
+const CHUNK = 1024;
+
+/**
+ * Signs and records one attestation per device; a device that fails does not stop the others. A large batch
+ * signs on worker threads (transfer-pool.ts) while this thread reads and writes the store.
+ */
 export async function transferDevices(store: Store, o: TransferOptions): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
   const recipient = o.kind === 'activation' ? { spkiSha256: signer.spkiSha256, label: party.name } : await resolveRecipient(store, o.to ?? '');
+  const template = { kind: o.kind, to: recipient.spkiSha256, now: o.now, ...(o.claims ? { claims: o.claims } : {}), ...(o.stage !== undefined ? { stage: o.stage } : {}) };
+  // Shared fields checked here, before any worker starts: bad claims fail the batch once.
+  const transfer = createTransfer({ ...template, signer });
+  const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
+  const pool = threads > 0 ? TransferPool.create(signer, template, threads) : undefined;
+  const signChunk = async (tips: ChainTip[]): Promise<PoolOutcome[]> => {
+    if (pool) return pool.sign(tips);
+    const out: PoolOutcome[] = [];
+    for (const tip of tips) out.push(await signOutcome(transfer, tip));
+    return out;
+  };
+  const results: TransferResult['results'] = [];
+  try {
+    // One chunk when signing here (one commit); with workers, chunks in flight on every worker at once.
+    const size = pool ? CHUNK : Math.max(1, o.serials.length);
+    const inflight: Array<Promise<{ serials: string[]; tips: Array<ChainTip | undefined>; out: PoolOutcome[] }>> = [];
+    for (let next = 0; next < o.serials.length || inflight.length > 0; ) {
+      while (next < o.serials.length && inflight.length < Math.max(1, threads * 2)) {
+        const serials = o.serials.slice(next, (next += size));
+        const tips = await store.getTips(serials);
+        inflight.push(signChunk(tips.filter((t): t is ChainTip => t !== undefined)).then((out) => ({ serials, tips, out })));
+      }
+      const done = await inflight.shift()!;
+      results.push(...(await recordChunk(store, done.serials, done.tips, done.out)));
+    }
+  } finally {
+    await pool?.close();
+  }
+  return { party: party.name, to: recipient.label, results };
+}
+
+async function signOutcome(transfer: Transfer, tip: ChainTip): Promise<PoolOutcome> {
+  try {
+    return transfer.sync ? transfer.signSync(headOfChain(tip)) : await transfer.sign(headOfChain(tip));
+  } catch (e) {
+    if (!(e instanceof CustodyError)) throw e;
+    return { code: e.code, message: e.message };
+  }
+}
+
+/** Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips). */
+async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: PoolOutcome[]): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();
-  for (const serial of o.serials) {
-    const device = await store.getDevice(serial);
-    if (!device) {
+  let k = 0;
+  serials.forEach((serial, i) => {
+    const tip = tips[i];
+    if (!tip) {
       results.push({ serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${store.location}` });
-      continue;
+      return;
     }
-    try {
-      const { der, prev } = await signTransfer({ device, kind: o.kind, signer, to: recipient.spkiSha256, claims: o.claims, stage: o.stage, now: o.now, provider });
-      appends.push({ serial, prev, attestation: der });
-      seqs.set(serial, device.attestations.length);
-      results.push({ serial, ok: true });
-    } catch (e) {
-      if (!(e instanceof CustodyError)) throw e;
-      results.push({ serial, ok: false, code: e.code, message: e.message });
+    const r = out[k++]!;
+    if ('code' in r) {
+      results.push({ serial, ok: false, code: r.code, message: r.message });
+      return;
     }
-  }
+    appends.push({ serial, prev: r.prev, attestation: r.der });
+    seqs.set(serial, tip.length);
+    results.push({ serial, ok: true });
+  });
   const stored = new Map((await store.appendAttestations(appends)).map((r) => [r.serial, r]));
   for (const r of results) {
     const s = stored.get(r.serial);
@@ -79,7 +128,7 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
     if (s.ok) r.seq = seqs.get(r.serial)!;
     else Object.assign(r, { ok: false, code: s.code, message: s.message });
   }
-  return { party: party.name, to: recipient.label, results };
+  return results;
 }
 
 /** Throws for a transfer that failed: the only device's error, or a summary naming the failed count. */
