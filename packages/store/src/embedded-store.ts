@@ -2,9 +2,11 @@
  * The embedded store: one folder on the local disk.
  *
  *   store.json        CAs and parties (lowdb, written durably; small and rarely written)
- *   journal/          write-ahead journal of device records: the source of truth (journal.ts)
- *   index/*.idx       on-disk hash indexes from device serial, public key hash and certificate serial to the
- *                     device's newest journal record (hash-index.ts), derived from the journal
+ *   journal/          write-ahead journal: the source of truth (journal.ts). A device document per new device
+ *                     (certificate, birth) and an attestation record per later attestation, naming the device's
+ *                     record before it, so that a handoff appends a few hundred bytes and rewrites nothing
+ *   index/*.idx       on-disk hash indexes from device serial (to the device's newest record), public key hash
+ *                     and certificate serial (to its document) (hash-index.ts), derived from the journal
  *   lots/<lot>        the serials of each production lot, one a line, appended per batch
  *   keys/             encrypted private keys, mode 0600
  *   log/              the transparency log of every attestation, derived from the journal (log-store.ts)

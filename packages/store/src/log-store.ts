@@ -4,7 +4,7 @@
  *   level-NN    the 32-byte hashes of the complete subtrees of level NN, node i at byte i * 32 (level 00 holds
  *               the RFC 6962 leaf hashes); append-only, read and written with pread/pwrite
  *   leaves      one 16-byte record per leaf, leaf i at byte i * 16: the journal position (segment u32,
- *               offset u32, length u32) of the device version that added it and the attestation's seq (u32),
+ *               offset u32, length u32) of the journal record that added it and the attestation's seq (u32),
  *               all big-endian
  *
  * The number of leaves is the length of `level-00` / 32. A batch writes the leaf records and the upper levels
@@ -32,7 +32,7 @@ const U32 = 0x1_0000_0000;
 /** SHA-256 with node:crypto (the log's hot path). */
 export const nodeSha256: HashFn = (data) => createHash('sha256').update(data).digest();
 
-/** One attestation to log: its DER, and where its device version sits in the journal. */
+/** One attestation to log: its DER, and where the journal record that added it sits. */
 export interface LogEntry {
   readonly leafIndex: number;
   readonly attestation: Uint8Array;
