@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { figures } from './figures.mjs';
+import { poolThreads } from '../packages/cli/dist/ops/worker-pool.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' } } });
 const results = await figures({ quick: values.quick === true, only: values.only });
@@ -23,6 +24,8 @@ if (values.json) {
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],
     'pg.store.writeMsLarge': ['pg.store.writeMsSmall', 'target <= 1.5'],
   };
+  // A handoff batch of 10,000 signs on worker threads, as the CLI does: say how many.
+  process.stdout.write(`(handoff batches: the main thread and ${poolThreads(10000)} signing worker thread(s); CUSTODY_THREADS=0 keeps one thread)\n`);
   const w = Math.max(...Object.keys(results).map((k) => k.length));
   for (const [k, v] of Object.entries(results)) {
     const r = ratios[k];

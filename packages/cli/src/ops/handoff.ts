@@ -1,7 +1,8 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
 import { readFileSync } from 'node:fs';
-import { createTransfer, CustodyError, headOfChain, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
-import { poolThreads, TransferPool, type PoolOutcome } from './transfer-pool.js';
+import { createTransfer, CustodyError, headOfChain, type AttestationAppend, type ChainTip, type Claims, type SignedTransfer, type Transfer, type TransferTemplate } from '@custody/core';
+import { nodeKeyObject } from '@custody/core/node';
+import { poolThreads, WorkerPool } from './worker-pool.js';
 import type { Store } from '@custody/store';
 import { readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -50,6 +51,15 @@ export interface TransferResult {
   results: Array<{ serial: string; ok: boolean; seq?: number; code?: string; message?: string }>;
 }
 
+/** A transfer signed, or refused with a code (not the custodian, activated, ...). */
+export type TransferOutcome = SignedTransfer | { code: string; message: string };
+
+/** What every signing worker starts with (the key travels as a KeyObject, never as bytes). */
+export interface TransferSetup {
+  certificate: Uint8Array;
+  template: { kind: TransferTemplate['kind']; to: string; claims?: Claims; stage?: string; now: number };
+}
+
 /** Devices per chunk of a pipelined batch: each chunk is one store read, one signing request, one commit. */
 const CHUNK = 1024;
 
@@ -64,10 +74,11 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
-  const pool = threads > 0 ? TransferPool.create(signer, template, threads) : undefined;
-  const signChunk = async (tips: ChainTip[]): Promise<PoolOutcome[]> => {
-    if (pool) return pool.sign(tips);
-    const out: PoolOutcome[] = [];
+  const setup: TransferSetup & { key: unknown } = { certificate: signer.certificate, key: threads > 0 ? nodeKeyObject(signer.key) : undefined, template: { ...template, now: o.now.getTime() } };
+  const pool = threads > 0 ? new WorkerPool<ChainTip[], TransferOutcome[]>(new URL('./transfer-worker.js', import.meta.url), setup, threads) : undefined;
+  const signChunk = async (tips: ChainTip[]): Promise<TransferOutcome[]> => {
+    if (pool) return pool.run(tips);
+    const out: TransferOutcome[] = [];
     for (const tip of tips) out.push(await signOutcome(transfer, tip));
     return out;
   };
@@ -75,7 +86,7 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   try {
     // One chunk when signing here (one commit); with workers, chunks in flight on every worker at once.
     const size = pool ? CHUNK : Math.max(1, o.serials.length);
-    const inflight: Array<Promise<{ serials: string[]; tips: Array<ChainTip | undefined>; out: PoolOutcome[] }>> = [];
+    const inflight: Array<Promise<{ serials: string[]; tips: Array<ChainTip | undefined>; out: TransferOutcome[] }>> = [];
     for (let next = 0; next < o.serials.length || inflight.length > 0; ) {
       while (next < o.serials.length && inflight.length < Math.max(1, threads * 2)) {
         const serials = o.serials.slice(next, (next += size));
@@ -91,7 +102,7 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   return { party: party.name, to: recipient.label, results };
 }
 
-async function signOutcome(transfer: Transfer, tip: ChainTip): Promise<PoolOutcome> {
+async function signOutcome(transfer: Transfer, tip: ChainTip): Promise<TransferOutcome> {
   try {
     return transfer.sync ? transfer.signSync(headOfChain(tip)) : await transfer.sign(headOfChain(tip));
   } catch (e) {
@@ -101,7 +112,7 @@ async function signOutcome(transfer: Transfer, tip: ChainTip): Promise<PoolOutco
 }
 
 /** Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips). */
-async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: PoolOutcome[]): Promise<TransferResult['results']> {
+async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[]): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();

@@ -1,0 +1,76 @@
+/**
+ * Worker threads for the CPU-bound half of a large batch: the main thread keeps the store (one writer), and the
+ * workers run checks or signatures that need nothing from it. A request and its answer travel by structured
+ * clone; KeyObjects may travel in `workerData`, never key bytes.
+ */
+import { availableParallelism } from 'node:os';
+import { parentPort, Worker } from 'node:worker_threads';
+
+/** Batches smaller than this stay on the main thread: starting a worker costs about what 500 signatures do. */
+export const POOL_MIN_BATCH = 2048;
+
+/**
+ * How many worker threads a batch of `n` items gets: CUSTODY_THREADS when set (0 turns them off, any other
+ * number forces them whatever the batch), else none for a small batch and one per core beyond the main one.
+ */
+export function poolThreads(n: number, env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.CUSTODY_THREADS;
+  if (set !== undefined && /^\d+$/.test(set)) return Math.min(Number(set), 8);
+  if (n < POOL_MIN_BATCH) return 0;
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+interface Message<T> {
+  id: number;
+  body: T;
+}
+
+/** Worker threads running one script, each request answered by the next worker in turn. */
+export class WorkerPool<Req, Res> {
+  readonly #workers: Worker[];
+  readonly #pending = new Map<number, { resolve: (r: Res) => void; reject: (e: unknown) => void }>();
+  #next = 0;
+  #failed: unknown;
+  #closing = false;
+
+  /** Starts `threads` workers of `script` (a file that calls `serveRequests`), each given `workerData`. */
+  constructor(script: URL, workerData: unknown, threads: number) {
+    this.#workers = Array.from({ length: threads }, () => new Worker(script, { workerData }));
+    for (const w of this.#workers) {
+      w.on('message', ({ id, body }: Message<Res>) => {
+        this.#pending.get(id)?.resolve(body);
+        this.#pending.delete(id);
+      });
+      w.on('error', (e) => this.#fail(e));
+      w.on('exit', (code) => {
+        if (!this.#closing) this.#fail(new Error(`a worker thread stopped with exit code ${code}`));
+      });
+    }
+  }
+
+  #fail(e: unknown): void {
+    this.#failed ??= e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  /** Sends one request to the next worker; rejects when any worker failed. */
+  run(body: Req): Promise<Res> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#workers[id % this.#workers.length]!.postMessage({ id, body } satisfies Message<Req>);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
+
+/** In a worker script: answers every request of the pool with `handle` (a failure stops the worker). */
+export function serveRequests<Req, Res>(handle: (body: Req) => Res | Promise<Res>): void {
+  parentPort!.on('message', async ({ id, body }: Message<Req>) => parentPort!.postMessage({ id, body: await handle(body) } satisfies Message<Res>));
+}
