@@ -56,7 +56,7 @@ export {
   type ParsedAttestation,
   type SignerIdKind,
 } from './attestation/cms.js';
-export { chainHead, headOfChain, createTransfer, signTransfer, birthStatement, deviceSubjectName, type DeviceHead, type BirthInput, type Transfer, type TransferTemplate, type TransferInput, type SignedTransfer } from './custody/chain.js';
+export { chainHead, headOfChain, createTransfer, signTransfer, birthStatement, createBirths, deviceSubjectName, type DeviceHead, type BirthInput, type Births, type Transfer, type TransferTemplate, type TransferInput, type SignedTransfer } from './custody/chain.js';
 export type { AttestationAppend, AppendResult } from './registry/ports.js';
 export { parseWorkflow, WORKFLOW_ROLES, type Workflow, type WorkflowStage, type WorkflowRole } from './workflow/workflow.js';
 export { evaluateWorkflow, type ChainStep, type WorkflowEvaluationOptions, type WorkflowReport } from './workflow/evaluate-workflow.js';

@@ -10,8 +10,7 @@ import { provisionDevices, type ProvisionInput, type ProvisionOptions, type Prov
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
-import { signAttestationSync, signAttestation } from '@custody/core/attestation/cms';
-import { birthStatement } from '@custody/core/custody/chain';
+import { createBirths, type Births } from '@custody/core/custody/chain';
 import type { Claims } from '@custody/core/attestation/claims';
 import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/types';
@@ -84,6 +83,11 @@ export interface ProvisionResult {
   devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string; attested: boolean }>;
 }
 
+/** The provisioning hook that signs each device's birth attestation (synchronously where the provider can). */
+export function birthHook(births: Births): NonNullable<ProvisionOptions['birth']> {
+  return births.sync ? async (d) => births.signSync(d) : (d) => births.sign(d);
+}
+
 /** The issuing side of a batch, prepared once: factory, birth signer, everything but the requests. */
 export async function provisioningSetup(
   store: Store,
@@ -99,8 +103,6 @@ export async function provisioningSetup(
   const attest = hasParty ? await loadSigner(store, o.party || undefined, o.passphrase) : undefined;
   const to = attest ? (o.to ? (await resolveRecipient(store, o.to)).spkiSha256 : attest.signer.spkiSha256) : undefined;
   const manufacturer = organization ?? caInfo.subjectText;
-  // node:crypto signs synchronously: skip a promise per device on the hot path.
-  const signBirth = attest && 'signSync' in provider ? signAttestationSync : undefined;
   // Options for a given time: a long-running station dates each group by its own clock reading.
   const at = async (now: Date): Promise<ProvisionOptions> => ({
     factory: await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: now, vars: { organization, model: o.model ?? o.template.name, lot: o.lot } }),
@@ -110,12 +112,7 @@ export async function provisioningSetup(
     model: o.model,
     lot: o.lot,
     now,
-    birth: attest
-      ? async (d) => {
-          const statement = birthStatement({ serial: d.serial, manufacturer, certSha256: d.certSha256, signer: attest.signer, to: to!, claims: o.claims, now });
-          return signBirth ? signBirth(attest.signer, statement, now) : signAttestation(attest.signer, statement, now);
-        }
-      : undefined,
+    birth: attest ? birthHook(createBirths({ manufacturer, signer: attest.signer, to: to!, ...(o.claims ? { claims: o.claims } : {}), now })) : undefined,
   });
   const options = await at(o.now);
   return attest ? { options, attestedBy: attest.party.name, at } : { options, at };

@@ -215,31 +215,36 @@ export function encodeStatement(statement: Statement): Uint8Array {
   return utf8(subjectText(sub.name, sub.digest.sha256) + linkText(s.predicateType, s.predicate.seq, s.predicate.prev) + restText(s.predicate));
 }
 
-/** The parts of a statement that change from device to device in a batch of transfers. */
+/** The parts of a statement that change from device to device in a batch. */
 export interface StatementLink {
   subject: StatementSubject;
+  /** 0 (and `prev` null) in a batch of births. */
   seq: number;
-  prev: string;
+  prev: string | null;
 }
 
 /**
- * An encoder for many statements that share kind, from, to, time, stage and claims (a batch of handoffs):
- * the shared part is validated and encoded once, and each call checks and writes only the subject, seq and
- * prev. The bytes equal `encodeStatement(createStatement(...))` of the same fields.
+ * An encoder for many statements that share kind, from, to, time, stage and claims (a batch of births or of
+ * handoffs): the shared part is validated and encoded once, and each call checks and writes only the subject,
+ * seq and prev. The bytes equal `encodeStatement(createStatement(...))` of the same fields.
  * @throws (at creation) as `createStatement` for the shared fields; (per call) ERR_ATTESTATION_STATEMENT naming
  *   the bad per-device field
  */
 export function createStatementEncoder(shared: Omit<StatementInput, 'device' | 'idevidSha256' | 'seq' | 'prev'>): (link: StatementLink) => Uint8Array {
-  if (shared.kind === 'birth') throw new TypeError('a statement encoder serves later attestations (seq > 0), not births');
-  const probe = createStatement({ ...shared, device: 'm/s', idevidSha256: '0'.repeat(64), seq: 1, prev: '0'.repeat(64) });
-  const link = (seq: number, prev: string) => linkText(probe.predicateType, seq, prev);
+  const birth = shared.kind === 'birth';
+  const probe = createStatement({ ...shared, device: 'm/s', idevidSha256: '0'.repeat(64), seq: birth ? 0 : 1, prev: birth ? null : '0'.repeat(64) });
   const rest = restText(probe.predicate);
   return ({ subject, seq, prev }) => {
     const name = checkSubjectName(subject.name);
     if (!isHex64(subject.digest.sha256)) throw bad('subject[0].digest.sha256', 'must be 64 lower-case hex digits');
-    if (!Number.isSafeInteger(seq) || seq < 1) throw bad('predicate.seq', `must be > 0 for a ${shared.kind} attestation`);
-    if (!isHex64(prev)) throw bad('predicate.prev', 'must be 64 lower-case hex digits when seq > 0');
-    return utf8(subjectText(name, subject.digest.sha256) + link(seq, prev) + rest);
+    if (birth) {
+      if (seq !== 0) throw bad('predicate.seq', 'must be 0 for a birth attestation');
+      if (prev !== null) throw bad('predicate.prev', 'must be null when seq is 0');
+    } else {
+      if (!Number.isSafeInteger(seq) || seq < 1) throw bad('predicate.seq', `must be > 0 for a ${shared.kind} attestation`);
+      if (!isHex64(prev)) throw bad('predicate.prev', 'must be 64 lower-case hex digits when seq > 0');
+    }
+    return utf8(subjectText(name, subject.digest.sha256) + linkText(probe.predicateType, seq, prev) + rest);
   };
 }
 

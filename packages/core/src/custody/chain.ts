@@ -84,6 +84,29 @@ export function birthStatement(b: BirthInput) {
   });
 }
 
+/** Signs the birth attestations of a batch: `createBirths`. */
+export interface Births {
+  /** True when `signSync` works (the signer's provider has synchronous operations). */
+  readonly sync: boolean;
+  sign(device: { serial: string; certSha256: string }): Promise<Uint8Array>;
+  signSync(device: { serial: string; certSha256: string }): Uint8Array;
+}
+
+/**
+ * Prepares the birth attestations of a provisioning batch: the shared statement fields (signer, first
+ * custodian, claims, time) are checked and encoded once; each device costs its serial, digest and signature.
+ * @throws ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for bad shared fields
+ */
+export function createBirths(b: Omit<BirthInput, 'serial' | 'certSha256'>): Births {
+  const encode = createStatementEncoder({ kind: 'birth', from: b.signer.spkiSha256, to: b.to, time: b.now, claims: b.claims ?? {}, ...(b.stage !== undefined ? { stage: b.stage } : {}) });
+  const content = (d: { serial: string; certSha256: string }) => encode({ subject: { name: deviceSubjectName(b.manufacturer, d.serial), digest: { sha256: d.certSha256 } }, seq: 0, prev: null });
+  return {
+    sync: b.signer.parts.sync !== undefined,
+    sign: (d) => signEncodedStatement(b.signer, content(d), b.now),
+    signSync: (d) => signEncodedStatementSync(b.signer, content(d), b.now),
+  };
+}
+
 /** What every transfer of one batch shares. */
 export interface TransferTemplate {
   kind: Exclude<AttestationKind, 'birth'>;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createAttestationSigner, parseAttestation } from '../../src/attestation/cms.js';
-import { birthStatement, chainHead, createTransfer, headOfChain, signTransfer } from '../../src/custody/chain.js';
+import { birthStatement, chainHead, createBirths, createTransfer, headOfChain, signTransfer } from '../../src/custody/chain.js';
+import { encodeStatement } from '../../src/attestation/statement.js';
 import { verifyAttestationSignature } from '../../src/attestation/cms.js';
 import { signAttestation } from '../../src/attestation/cms.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
@@ -87,5 +88,16 @@ describe('chain of custody', () => {
     assert.deepEqual(head, { serial: 'SN1', length: 1, lastHash: tip.lastHash, custodian: factory.spkiSha256, activated: false, subject: { name: 'Acme/SN1', digest: { sha256: device.certSha256 } } });
     assert.deepEqual(headOfChain({ serial: 'SN9', length: 0, lastHash: null }), { serial: 'SN9', length: 0, lastHash: null, custodian: null, activated: false, subject: null });
     assert.throws(() => headOfChain({ ...tip, last: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]) }), { code: 'ERR_ATTESTATION_MALFORMED' });
+  });
+
+  it('signs births of a batch with one template: the statement birthStatement builds, a valid signature', async () => {
+    const births = createBirths({ manufacturer: 'Acme', signer: factory, to: integrator.spkiSha256, claims: { secureBoot: { enabled: true } }, now: NOW });
+    for (const [serial, certSha256] of [['SN7', device.certSha256], ['SN8', 'ab'.repeat(32)]] as const) {
+      const parsed = parseAttestation(births.signSync({ serial, certSha256 }));
+      const want = encodeStatement(birthStatement({ serial, manufacturer: 'Acme', certSha256, signer: factory, to: integrator.spkiSha256, claims: { secureBoot: { enabled: true } }, now: NOW }));
+      assert.deepEqual(parsed.statementBytes, want);
+      await verifyAttestationSignature(parsed, provider);
+    }
+    assert.throws(() => createBirths({ manufacturer: 'Acme', signer: factory, to: 'nope', now: NOW }), { code: 'ERR_ATTESTATION_STATEMENT' });
   });
 });
