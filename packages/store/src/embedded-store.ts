@@ -262,22 +262,32 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     const docs: DeviceDoc[] = [];
     const logSize = this.logStore.size();
     const leaves: LogEntry[] = [];
-    for (const { record, pos } of records as Array<{ record: JournalRecord; pos: RecordPosition }>) {
-      if (record.t === 'device') {
-        this.index(record.d, pos, true);
-        docs.push(record.d);
-        leaves.push(...logEntriesOf(record.d, pos, logSize));
-      } else if (record.t === 'att') {
-        this.serials.put(record.s, pos, true);
-        if (record.l >= logSize) leaves.push({ leafIndex: record.l, attestation: Buffer.from(record.a, 'base64'), pos, seq: record.q });
+    this.indexBatch(records.length, () => {
+      for (const { record, pos } of records as Array<{ record: JournalRecord; pos: RecordPosition }>) {
+        if (record.t === 'device') {
+          this.index(record.d, pos, true);
+          docs.push(record.d);
+          leaves.push(...logEntriesOf(record.d, pos, logSize));
+        } else if (record.t === 'att') {
+          this.serials.put(record.s, pos, true);
+          if (record.l >= logSize) leaves.push({ leafIndex: record.l, attestation: Buffer.from(record.a, 'base64'), pos, seq: record.q });
+        }
       }
-    }
+    });
     this.logStore.append(leaves);
     // A device's first version is the one that names its lot (later versions only add attestations). A
     // replay may append a serial its lot already lists: listLot removes repeats.
     this.appendLots(docs.filter((d) => d.attestations.length <= 1));
     this.unmarked = end;
     this.markApplied();
+  }
+
+  /** Runs index writes of up to `n` new keys with one header count write before and one after, per index. */
+  private indexBatch(n: number, write: () => void): void {
+    const all = [this.serials, this.keys, this.certSerials];
+    for (const idx of all) idx.reserve(n);
+    write();
+    for (const idx of all) idx.settle();
   }
 
   /**
@@ -398,7 +408,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
     const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
-    docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh));
+    this.indexBatch(docs.length, () => docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh)));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
     if (fresh) this.appendLots(docs);

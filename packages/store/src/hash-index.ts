@@ -47,6 +47,15 @@ export class HashIndex {
    * a new file (no deletions), so a repeated lookup reads one slot and a replace writes it without probing.
    */
   private readonly known = new Map<string, { hash: Buffer; index: number }>();
+  /**
+   * Empty slots where keys that were looked up and not found would go, until the next `refresh` (the lock's
+   * start) or until something is written there: the batch that checked its keys are free then adds them
+   * without probing again.
+   */
+  private readonly vacant = new Map<string, { hash: Buffer; index: number }>();
+  private readonly written = new Set<number>();
+  /** Keys that `reserve` counted ahead in the header and `settle` has not yet accounted for. */
+  private reserved = 0;
 
   /**
    * @param hexKeys keys are hex strings of at least 16 random-looking bytes (key hashes, random certificate
@@ -90,6 +99,8 @@ export class HashIndex {
       this.fd = openSync(this.path, 'r+');
       this.ino = fstatSync(this.fd).ino;
     }
+    this.vacant.clear();
+    this.written.clear();
     const h = Buffer.alloc(16);
     readSync(this.fd, h, 0, 16, 0);
     if (!h.subarray(0, 8).equals(MAGIC)) throw new CustodyError('ERR_STORE_CORRUPT', `${this.path}: not a custody index`, { file: this.path });
@@ -136,7 +147,32 @@ export class HashIndex {
     const hash = this.slotKey(key);
     const found = this.find(hash);
     if (found.pos) this.remember(key, hash, found.index);
+    else if (this.vacant.size < KNOWN_KEYS) this.vacant.set(key, { hash, index: found.index });
     return found.pos;
+  }
+
+  /**
+   * Before a batch of up to `n` new keys: grows the table if they need it and writes a header count that
+   * already includes them, so that a crash during the batch leaves the count high (the table grows early),
+   * never low (it could fill unnoticed). Then `put` without a header write each; `settle` writes the exact
+   * count. Call with the store lock held, after `refresh()`.
+   */
+  reserve(n: number): void {
+    while ((this.count + n) * 2 > this.capacity) this.grow();
+    this.reserved = n;
+    this.writeCount(this.count + n);
+  }
+
+  /** Ends a `reserve`d batch: the header gets the exact count. */
+  settle(): void {
+    this.reserved = 0;
+    this.writeCount(this.count);
+  }
+
+  private writeCount(n: number): void {
+    const c = Buffer.alloc(4);
+    c.writeUInt32LE(n);
+    writeSync(this.fd, c, 0, 4, 12);
   }
 
   private remember(key: string, hash: Buffer, index: number): void {
@@ -153,10 +189,15 @@ export class HashIndex {
     let known = this.known.get(key);
     let exists = known !== undefined;
     if (!known) {
-      const hash = this.slotKey(key);
-      const found = this.find(hash);
-      exists = found.pos !== undefined;
-      known = { hash, index: found.index };
+      const free = this.vacant.get(key);
+      if (free && !this.written.has(free.index)) known = free;
+      else {
+        const hash = this.slotKey(key);
+        const found = this.find(hash);
+        exists = found.pos !== undefined;
+        known = { hash, index: found.index };
+      }
+      this.vacant.delete(key);
     }
     if (exists && !replace) return false;
     const s = Buffer.alloc(SLOT);
@@ -165,12 +206,13 @@ export class HashIndex {
     s.writeBigUInt64LE(BigInt(pos.offset), 20);
     s.writeUInt32LE(pos.length, 28);
     writeSync(this.fd, s, 0, SLOT, HEADER + known.index * SLOT);
+    this.written.add(known.index);
     this.remember(key, known.hash, known.index);
     if (!exists) {
       this.count += 1;
-      const c = Buffer.alloc(4);
-      c.writeUInt32LE(this.count);
-      writeSync(this.fd, c, 0, 4, 12);
+      // Within a reservation the header already counts this key.
+      if (this.reserved > 0) this.reserved -= 1;
+      else this.writeCount(this.count);
     }
     return true;
   }
@@ -204,6 +246,7 @@ export class HashIndex {
     this.fd = -1;
     this.known.clear();
     this.refresh();
+    if (this.reserved > 0) this.writeCount(this.count + this.reserved);
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { HashIndex, type RecordPosition } from '../src/hash-index.js';
 
 const HEADER = 64;
@@ -125,6 +126,42 @@ describe('HashIndex', function () {
     const c = index();
     assert.equal(c.size, 2500);
     for (let i = 0; i < 2500; i++) assert.deepEqual(c.get(`k${i}`), posOf(i));
+  });
+
+  it('puts two keys whose free slot was the same, found before either was added, in two slots', function () {
+    // Keys whose probes start at the same slot: both lookups see the same empty slot.
+    const start = (k: string) => createHash('sha256').update(k).digest().readUInt32LE(0) % INITIAL;
+    const byStart = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const k = `key-${i}`;
+      const other = byStart.get(start(k));
+      if (other) pair = [other, k];
+      else byStart.set(start(k), k);
+    }
+    const idx = index();
+    assert.equal(idx.get(pair[0]), undefined);
+    assert.equal(idx.get(pair[1]), undefined);
+    assert.equal(idx.put(pair[0], posOf(1), false), true);
+    assert.equal(idx.put(pair[1], posOf(2), false), true);
+    const again = index();
+    assert.deepEqual([again.get(pair[0]), again.get(pair[1])], [posOf(1), posOf(2)]);
+    assert.equal(again.size, 2);
+  });
+
+  it('counts a reserved batch ahead in the header: a crash before settle leaves the count high, never low', function () {
+    const idx = index();
+    idx.reserve(10);
+    for (let i = 0; i < 4; i++) idx.put(`k${i}`, posOf(i), false);
+    // No settle: another instance (the next process after a crash) reads the header.
+    assert.equal(index().size, 10);
+    idx.settle();
+    assert.equal(index().size, 4);
+    // A reservation larger than half the table grows it first.
+    idx.reserve(INITIAL);
+    assert.equal(capacityOf(file), INITIAL * 4);
+    idx.settle();
+    assert.deepEqual(index().get('k3'), posOf(3));
   });
 
   it('refuses a file that is not a custody index with ERR_STORE_CORRUPT', function () {
