@@ -17,13 +17,15 @@
  * rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
  * crashed writer left.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import { toBase64 } from '@custody/core/util/bytes';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
+import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 import { Journal, type JournalPosition } from './journal.js';
@@ -55,50 +57,6 @@ interface StoreDocument {
   crlNumbers?: Record<string, number>;
 }
 
-/** A device as a journal record and as a document: binary parts base64. */
-interface DeviceDoc {
-  serial: string;
-  certificate: string;
-  certSerial: string;
-  spkiSha256: string;
-  certSha256: string;
-  issuer: string;
-  model?: string;
-  lot?: string;
-  issuedAt: string;
-  attestations: string[];
-  chain?: string[];
-  /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
-  head?: string;
-  /**
-   * The log leaf index of each attestation, numbered before the journal write, so that replaying a record
-   * appends the same leaves at the same indexes (absent in records older than the log).
-   */
-  log?: number[];
-}
-
-/**
- * A later attestation of a device (a handoff, an activation), appended without rewriting the device's
- * document: the serial index points at a device's newest record, and each one names the record before it.
- */
-interface AttestationRecord {
-  t: 'att';
-  /** Device serial. */
-  s: string;
-  /** The attestation's place in the chain (seq). */
-  q: number;
-  /** The attestation DER, base64. */
-  a: string;
-  /** Hex SHA-256 of the attestation DER: what the next one's `prev` must be. */
-  h: string;
-  /** Its log leaf index. */
-  l: number;
-  /** The device's previous record: a device document or another attestation record. */
-  b: RecordPosition;
-}
-
-type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
-
 /** Where a device's chain ends, as the serial index and its newest record tell. */
 interface Tip {
   pos: RecordPosition;
@@ -108,10 +66,6 @@ interface Tip {
   last: string | undefined;
 }
 
-const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
-
-const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
 /** Chain tips remembered between a read and the append after it. */
 const TIP_MEMORY = 65_536;
 
@@ -119,63 +73,6 @@ const TIP_MEMORY = 65_536;
 const WATERMARK_EVERY = 64;
 
 const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-function toDoc(r: DeviceRecord): DeviceDoc {
-  const d: DeviceDoc = {
-    serial: r.serial,
-    certificate: toBase64(r.certificate),
-    certSerial: r.certSerial,
-    spkiSha256: r.spkiSha256,
-    certSha256: r.certSha256,
-    issuer: r.issuer,
-    issuedAt: r.issuedAt,
-    attestations: r.attestations.map(toBase64),
-  };
-  if (r.model !== undefined) d.model = r.model;
-  if (r.lot !== undefined) d.lot = r.lot;
-  if (r.chain !== undefined) d.chain = r.chain.map(toBase64);
-  const last = r.attestations.at(-1);
-  if (last !== undefined) d.head = sha256Hex(last);
-  return d;
-}
-
-function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
-  // Store documents are the store's own writing, checksummed in the journal: plain decoding is enough.
-  const bin = (s: string) => {
-    const b = Buffer.from(s, 'base64');
-    if (b.length === 0 && s.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  };
-  const { chain, head: _head, log: _leaves, ...rest } = d;
-  const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
-  if (chain !== undefined) r.chain = chain.map(bin);
-  return r;
-}
-
-/**
- * Numbers the log leaves of the attestations new in each version (those past its `log` list), from `size` on,
- * in order; returns `size` (the first new leaf).
- */
-function numberLogLeaves(docs: readonly DeviceDoc[], size: number): number {
-  let next = size;
-  for (const d of docs) {
-    const logged = d.log ?? [];
-    if (logged.length >= d.attestations.length) continue;
-    const leaves = [...logged];
-    while (leaves.length < d.attestations.length) leaves.push(next++);
-    d.log = leaves;
-  }
-  return size;
-}
-
-/** The log entries of a device version whose leaf index is `from` or more. */
-function logEntriesOf(d: DeviceDoc, pos: RecordPosition, from: number): LogEntry[] {
-  const out: LogEntry[] = [];
-  d.log?.forEach((leafIndex, seq) => {
-    if (leafIndex >= from) out.push({ leafIndex, attestation: Buffer.from(d.attestations[seq]!, 'base64'), pos, seq });
-  });
-  return out;
-}
 
 export interface EmbeddedStoreOptions {
   /** How long a writer waits for another writer's lock. */
@@ -486,7 +383,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       for (let i = 0; i < common; i++) {
         if (a[i] !== b[i]) {
           const reason = `device ${device.serial}: attestation ${i} differs from the one recorded (the chain forked)`;
-          const file = this.keepEvidence(incoming, i, reason);
+          const file = keepEvidence(join(this.dir, 'evidence'), incoming, i, reason);
           throw new CustodyError('ERR_FORK', `${reason}; the disagreeing record is kept in ${file}`);
         }
       }
@@ -671,42 +568,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     });
   }
 
-  /** Writes `evidence/<serial>-<time>.json`; returns its path. */
-  private keepEvidence(doc: DeviceDoc, attestation: number, reason: string): string {
-    const dir = join(this.dir, 'evidence');
-    mkdirSync(dir, { recursive: true });
-    const recordedAt = new Date().toISOString();
-    const { log: _leaves, head: _head, ...device } = doc;
-    const base = `${doc.serial.replace(/[^A-Za-z0-9._-]/g, '_')}-${recordedAt.replace(/[:.]/g, '-')}`;
-    // The device record at the top level (as a DeviceDoc), what was wrong with it under `evidence`.
-    const text = JSON.stringify({ ...device, evidence: { recordedAt, reason, attestation } }, null, 1) + '\n';
-    for (let n = 0; ; n++) {
-      const file = join(dir, n === 0 ? `${base}.json` : `${base}-${n}.json`);
-      try {
-        writeFileSync(file, text, { flag: 'wx' });
-        return file;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CustodyError('ERR_STORE_IO', `${file}: cannot keep fork evidence (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
-      }
-    }
-  }
-
   async listEvidence(): Promise<EvidenceRecord[]> {
-    const dir = join(this.dir, 'evidence');
-    if (!existsSync(dir)) return [];
-    const out: EvidenceRecord[] = [];
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-      const file = join(dir, name);
-      let doc: DeviceDoc & { evidence: { recordedAt: string; reason: string; attestation: number } };
-      try {
-        doc = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (err) {
-        throw new CustodyError('ERR_STORE_CORRUPT', `${file}: not a fork evidence file`, { file, cause: err });
-      }
-      const { evidence, ...device } = doc;
-      out.push({ file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
-    }
-    return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.file.localeCompare(y.file));
+    return listEvidence(join(this.dir, 'evidence'));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,119 @@
+/**
+ * The embedded store's journal records of devices: a device document (certificate, identity, the attestations
+ * it came with) and an attestation record per later attestation; their conversions to and from the registry's
+ * model, and the log leaves they add.
+ */
+import { createHash } from 'node:crypto';
+import { CustodyError } from '@custody/core/errors';
+import { toBase64 } from '@custody/core/util/bytes';
+import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { RecordPosition } from './hash-index.js';
+import type { LogEntry } from './log-store.js';
+
+/** A device as a journal record and as a document: binary parts base64. */
+export interface DeviceDoc {
+  serial: string;
+  certificate: string;
+  certSerial: string;
+  spkiSha256: string;
+  certSha256: string;
+  issuer: string;
+  model?: string;
+  lot?: string;
+  issuedAt: string;
+  attestations: string[];
+  chain?: string[];
+  /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
+  head?: string;
+  /**
+   * The log leaf index of each attestation, numbered before the journal write, so that replaying a record
+   * appends the same leaves at the same indexes (absent in records older than the log).
+   */
+  log?: number[];
+}
+
+/**
+ * A later attestation of a device (a handoff, an activation), appended without rewriting the device's
+ * document: the serial index points at a device's newest record, and each one names the record before it.
+ */
+export interface AttestationRecord {
+  t: 'att';
+  /** Device serial. */
+  s: string;
+  /** The attestation's place in the chain (seq). */
+  q: number;
+  /** The attestation DER, base64. */
+  a: string;
+  /** Hex SHA-256 of the attestation DER: what the next one's `prev` must be. */
+  h: string;
+  /** Its log leaf index. */
+  l: number;
+  /** The device's previous record: a device document or another attestation record. */
+  b: RecordPosition;
+}
+
+export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
+
+export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
+
+export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+
+
+
+export function toDoc(r: DeviceRecord): DeviceDoc {
+  const d: DeviceDoc = {
+    serial: r.serial,
+    certificate: toBase64(r.certificate),
+    certSerial: r.certSerial,
+    spkiSha256: r.spkiSha256,
+    certSha256: r.certSha256,
+    issuer: r.issuer,
+    issuedAt: r.issuedAt,
+    attestations: r.attestations.map(toBase64),
+  };
+  if (r.model !== undefined) d.model = r.model;
+  if (r.lot !== undefined) d.lot = r.lot;
+  if (r.chain !== undefined) d.chain = r.chain.map(toBase64);
+  const last = r.attestations.at(-1);
+  if (last !== undefined) d.head = sha256Hex(last);
+  return d;
+}
+
+export function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
+  // Store documents are the store's own writing, checksummed in the journal: plain decoding is enough.
+  const bin = (s: string) => {
+    const b = Buffer.from(s, 'base64');
+    if (b.length === 0 && s.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  };
+  const { chain, head: _head, log: _leaves, ...rest } = d;
+  const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
+  if (chain !== undefined) r.chain = chain.map(bin);
+  return r;
+}
+
+/**
+ * Numbers the log leaves of the attestations new in each version (those past its `log` list), from `size` on,
+ * in order; returns `size` (the first new leaf).
+ */
+export function numberLogLeaves(docs: readonly DeviceDoc[], size: number): number {
+  let next = size;
+  for (const d of docs) {
+    const logged = d.log ?? [];
+    if (logged.length >= d.attestations.length) continue;
+    const leaves = [...logged];
+    while (leaves.length < d.attestations.length) leaves.push(next++);
+    d.log = leaves;
+  }
+  return size;
+}
+
+/** The log entries of a device version whose leaf index is `from` or more. */
+export function logEntriesOf(d: DeviceDoc, pos: RecordPosition, from: number): LogEntry[] {
+  const out: LogEntry[] = [];
+  d.log?.forEach((leafIndex, seq) => {
+    if (leafIndex >= from) out.push({ leafIndex, attestation: Buffer.from(d.attestations[seq]!, 'base64'), pos, seq });
+  });
+  return out;
+}
