@@ -8,7 +8,8 @@
  *  "attestations":[{"signer":2,"statement":{<in-toto Statement v1>},"signature":"<CMS signature, base64>"},
  *                  {"signer":3,"statement":{...},"cms":"<detached CMS shell, base64>"}, ...],
  *  "crls":["<DER CRL, base64>"],
- *  "log":{"checkpoint":"<signed note>","proofs":[{"attestation":0,"leafIndex":7,"treeSize":12,"hashes":["<base64>"]}]}}
+ *  "log":{"checkpoint":"<signed note>","proofs":[{"attestation":0,"leafIndex":7,"treeSize":12,"hashes":["<base64>"]}],
+ *         "earlier":[{"checkpoint":"<signed note>","consistency":["<base64>"]}]}}
  * ```
  *
  * `certificates` holds each certificate once: the IDevID first, then its CA chain (no root), then party
@@ -37,6 +38,8 @@ export const BUNDLE_LIMITS = {
   maxCRLBase64: 262_144,
   maxCheckpointLength: 4_096,
   maxProofHashes: 64,
+  /** Most earlier checkpoints in `log.earlier` (at most one per attestation is ever needed). */
+  maxEarlierCheckpoints: 256,
 } as const;
 
 /**
@@ -55,7 +58,7 @@ export interface BundleAttestation {
   readonly shell?: Uint8Array;
 }
 
-/** An RFC 6962 inclusion proof of one attestation's log entry. Reserved: not yet checked by the verifier. */
+/** An RFC 6962 inclusion proof of one attestation's log entry in the tree of `log.checkpoint`. */
 export interface BundleInclusionProof {
   /** Index into `attestations`. */
   readonly attestation: number;
@@ -64,10 +67,23 @@ export interface BundleInclusionProof {
   readonly hashes: readonly Uint8Array[];
 }
 
-/** Transparency-log evidence: a checkpoint (C2SP signed note) and inclusion proofs. Reserved for the log work. */
+/**
+ * An earlier checkpoint of the same log, with the RFC 6962 consistency proof from its tree to the tree of
+ * `log.checkpoint`: evidence that the leaves it covers were logged by its (earlier) timestamp.
+ */
+export interface BundleEarlierCheckpoint {
+  /** The signed note. */
+  readonly checkpoint: string;
+  /** The consistency proof from its tree size to that of `log.checkpoint` (sizes taken from the notes). */
+  readonly consistency: readonly Uint8Array[];
+}
+
+/** Transparency-log evidence: a checkpoint (C2SP signed note), inclusion proofs, and earlier checkpoints. */
 export interface BundleLog {
   readonly checkpoint: string;
   readonly proofs: readonly BundleInclusionProof[];
+  /** Present only when an attestation needs to prove it was logged before a time (a revoked signer). */
+  readonly earlier?: readonly BundleEarlierCheckpoint[];
 }
 
 /** A parsed bundle. `certificates[0]` is the IDevID. */

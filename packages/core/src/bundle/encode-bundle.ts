@@ -37,18 +37,22 @@ export function checkBundleModel(b: Bundle): void {
   b.log?.proofs.forEach((p, i) => {
     if (!Number.isSafeInteger(p.attestation) || p.attestation < 0 || p.attestation >= m) throw malformed(`log.proofs[${i}].attestation`, `must be an attestation index from 0 to ${m - 1}`);
   });
+  const e = b.log?.earlier?.length ?? 0;
+  if (e > BUNDLE_LIMITS.maxEarlierCheckpoints) throw malformed('log.earlier', `holds ${e} entries, at most ${BUNDLE_LIMITS.maxEarlierCheckpoints} allowed`);
 }
 
+const hashes = (list: readonly Uint8Array[]): string => `[${list.map((h) => `"${toBase64(h)}"`).join(',')}]`;
+
 function encodeLog(log: BundleLog): string {
-  const proofs = log.proofs.map(
-    (p) => `{"attestation":${p.attestation},"leafIndex":${p.leafIndex},"treeSize":${p.treeSize},"hashes":[${p.hashes.map((h) => `"${toBase64(h)}"`).join(',')}]}`,
-  );
-  return `{"checkpoint":${JSON.stringify(log.checkpoint)},"proofs":[${proofs.join(',')}]}`;
+  const proofs = log.proofs.map((p) => `{"attestation":${p.attestation},"leafIndex":${p.leafIndex},"treeSize":${p.treeSize},"hashes":${hashes(p.hashes)}}`);
+  // Only when there are any: a bundle with no revoked signer carries no byte of this.
+  const earlier = log.earlier && log.earlier.length > 0 ? `,"earlier":[${log.earlier.map((e) => `{"checkpoint":${JSON.stringify(e.checkpoint)},"consistency":${hashes(e.consistency)}}`).join(',')}]` : '';
+  return `{"checkpoint":${JSON.stringify(log.checkpoint)},"proofs":[${proofs.join(',')}]${earlier}}`;
 }
 
 /**
  * The bundle's JSON text: compact, keys in the documented order, `crls` and `log` only when present and non-empty
- * (crls) or present (log).
+ * (crls) or present (log), `log.earlier` only when non-empty.
  * @throws ERR_BUNDLE_MALFORMED for a model that breaks the cross-field rules; ERR_ATTESTATION_STATEMENT /
  *   ERR_CLAIMS_* for a malformed statement
  */

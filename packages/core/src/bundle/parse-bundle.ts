@@ -6,7 +6,7 @@
 import { validateStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { fromBase64 } from '../util/bytes.js';
-import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
+import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleEarlierCheckpoint, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
 import { readShell } from './detach-attestation.js';
 
 function malformed(field: string, what: string, cause?: unknown): CustodyError {
@@ -82,10 +82,31 @@ function attestation(v: unknown, i: number, nCerts: number): BundleAttestation {
   return { signer, statement, shell };
 }
 
+function note(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw malformed(field, 'must be a non-empty string');
+  if (v.length > BUNDLE_LIMITS.maxCheckpointLength) throw malformed(field, `is longer than ${BUNDLE_LIMITS.maxCheckpointLength} characters`);
+  return v;
+}
+
+function hashList(v: unknown, field: string): Uint8Array[] {
+  return array(v, field, BUNDLE_LIMITS.maxProofHashes).map((h, j) => {
+    const b = base64(h, `${field}[${j}]`, 64, false);
+    if (b.length !== 32) throw malformed(`${field}[${j}]`, 'must be a 32-byte SHA-256 hash');
+    return b;
+  });
+}
+
+function earlier(v: unknown): BundleEarlierCheckpoint[] {
+  return array(v, 'log.earlier', BUNDLE_LIMITS.maxEarlierCheckpoints, 1).map((e, i) => {
+    const f = `log.earlier[${i}]`;
+    const eo = object(e, f, ['checkpoint', 'consistency']);
+    return { checkpoint: note(eo.checkpoint, `${f}.checkpoint`), consistency: hashList(eo.consistency, `${f}.consistency`) };
+  });
+}
+
 function log(v: unknown, nAttestations: number): BundleLog {
-  const o = object(v, 'log', ['checkpoint', 'proofs']);
-  if (typeof o.checkpoint !== 'string' || o.checkpoint.length === 0) throw malformed('log.checkpoint', 'must be a non-empty string');
-  if (o.checkpoint.length > BUNDLE_LIMITS.maxCheckpointLength) throw malformed('log.checkpoint', `is longer than ${BUNDLE_LIMITS.maxCheckpointLength} characters`);
+  const o = object(v, 'log', ['checkpoint', 'proofs'], ['earlier']);
+  const checkpoint = note(o.checkpoint, 'log.checkpoint');
   const proofs = array(o.proofs, 'log.proofs', BUNDLE_LIMITS.maxAttestations).map((p, i): BundleInclusionProof => {
     const f = `log.proofs[${i}]`;
     const po = object(p, f, ['attestation', 'leafIndex', 'treeSize', 'hashes']);
@@ -94,14 +115,9 @@ function log(v: unknown, nAttestations: number): BundleLog {
     const leafIndex = count(po.leafIndex, `${f}.leafIndex`);
     const treeSize = count(po.treeSize, `${f}.treeSize`);
     if (leafIndex >= treeSize) throw malformed(`${f}.leafIndex`, 'must be less than treeSize');
-    const hashes = array(po.hashes, `${f}.hashes`, BUNDLE_LIMITS.maxProofHashes).map((h, j) => {
-      const b = base64(h, `${f}.hashes[${j}]`, 64, false);
-      if (b.length !== 32) throw malformed(`${f}.hashes[${j}]`, 'must be a 32-byte SHA-256 hash');
-      return b;
-    });
-    return { attestation: att, leafIndex, treeSize, hashes };
+    return { attestation: att, leafIndex, treeSize, hashes: hashList(po.hashes, `${f}.hashes`) };
   });
-  return { checkpoint: o.checkpoint, proofs };
+  return Object.hasOwn(o, 'earlier') ? { checkpoint, proofs, earlier: earlier(o.earlier) } : { checkpoint, proofs };
 }
 
 /**

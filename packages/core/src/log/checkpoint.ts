@@ -3,6 +3,12 @@
  * `<origin>\n<tree size>\n<base64 root hash>\n` and optional non-empty extension lines, signed by the log's
  * ECDSA P-256 key (signature type 0x02, see `verifier-key.ts`). Signing and verifying go through the
  * CryptoProvider, which speaks P1363; the note carries DER, converted by the strict codec.
+ *
+ * custody's one extension line: `timestamp <RFC 3339 UTC time in whole seconds>` (`timestamp
+ * 2026-11-24T12:00:00Z`), right after the root hash line, at most once. It states when the log signed the
+ * checkpoint, so a verifier that trusts the log key learns that every leaf of the tree existed by then (how an
+ * attestation by a since-revoked signer proves it was logged before the revocation). Checkpoints without it
+ * stay valid; they prove no time.
  */
 import { logError } from './log-errors.js';
 import { encodeSignedNote, isNoteKeyName, parseSignedNote, type NoteSignature } from './signed-note.js';
@@ -18,6 +24,9 @@ export interface Checkpoint {
   readonly treeSize: number;
   /** The RFC 6962 root, 32 bytes. */
   readonly rootHash: Uint8Array;
+  /** When the log signed it (the `timestamp` extension line), in whole seconds; absent: no time stated. */
+  readonly time?: Date;
+  /** The other extension lines, in order. */
   readonly extensions: readonly string[];
 }
 
@@ -42,6 +51,11 @@ export interface VerifiedCheckpoint {
 }
 
 const HASH_BYTES = 32;
+const TIMESTAMP = 'timestamp';
+// RFC 3339 has four-digit years.
+const MIN_TIME = Date.parse('0000-01-01T00:00:00Z');
+const MAX_TIME = Date.parse('+010000-01-01T00:00:00Z');
+const RFC3339_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 function bad(why: string): Error {
   return logError('ERR_LOG_CHECKPOINT', `checkpoint: ${why}`);
@@ -51,22 +65,47 @@ function badSignature(why: string, cause?: unknown): Error {
   return logError('ERR_LOG_CHECKPOINT_SIGNATURE', `checkpoint: ${why}`, cause);
 }
 
+/** True when an extension line is custody's timestamp line, well-formed or not (its first word is `timestamp`). */
+function isTimestampLine(line: string): boolean {
+  return line === TIMESTAMP || line.startsWith(`${TIMESTAMP} `);
+}
+
+/** `timestamp <time>`, the time rounded down to whole seconds. */
+function encodeTimestamp(time: Date): string {
+  const ms = time instanceof Date ? time.getTime() : NaN;
+  if (!Number.isFinite(ms) || ms < MIN_TIME || ms >= MAX_TIME) throw bad('the time is not a valid date of the years 0000 to 9999');
+  return `${TIMESTAMP} ${new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`;
+}
+
+/** The time of a `timestamp` line, strictly: `timestamp YYYY-MM-DDThh:mm:ssZ`, a real UTC time. */
+function parseTimestamp(line: string): Date {
+  const value = line.slice(TIMESTAMP.length + 1);
+  if (!line.startsWith(`${TIMESTAMP} `) || !RFC3339_SECONDS.test(value)) throw bad(`timestamp line ${JSON.stringify(line)} is not "timestamp YYYY-MM-DDThh:mm:ssZ"`);
+  const time = new Date(value);
+  // Date accepts 24:00:00 and rolls over some impossible days: the time must print back as the same text.
+  if (Number.isNaN(time.getTime()) || time.toISOString().replace('.000Z', 'Z') !== value) throw bad(`timestamp ${value} is not a valid UTC time`);
+  return time;
+}
+
 /**
- * The checkpoint's note text.
+ * The checkpoint's note text: origin, size, root, the timestamp line when `time` is set, the other extensions.
  * @throws CustodyError ERR_LOG_CHECKPOINT when the origin is empty or holds a newline, the size is not a
- * non-negative safe integer, the root is not 32 bytes, or an extension line is empty or holds a newline.
+ * non-negative safe integer, the root is not 32 bytes, the time is not a valid date of years 0000 to 9999, or an
+ * extension line is empty, holds a newline or is a timestamp line.
  */
 export function encodeCheckpoint(cp: Checkpoint): string {
   if (cp.origin === '' || cp.origin.includes('\n')) throw bad('the origin must be one non-empty line');
   if (!Number.isSafeInteger(cp.treeSize) || cp.treeSize < 0) throw bad(`tree size ${cp.treeSize} is not a non-negative integer`);
   if (cp.rootHash.length !== HASH_BYTES) throw bad(`the root hash has ${cp.rootHash.length} bytes, not ${HASH_BYTES}`);
   for (const e of cp.extensions) if (e === '' || e.includes('\n')) throw bad('extension lines must be non-empty single lines');
-  return [cp.origin, String(cp.treeSize), toBase64(cp.rootHash), ...cp.extensions].map((l) => `${l}\n`).join('');
+  if (cp.extensions.some(isTimestampLine)) throw bad('give the time as `time`, not as an extension line');
+  const time = cp.time === undefined ? [] : [encodeTimestamp(cp.time)];
+  return [cp.origin, String(cp.treeSize), toBase64(cp.rootHash), ...time, ...cp.extensions].map((l) => `${l}\n`).join('');
 }
 
 /**
  * Parses a checkpoint's note text strictly: at least three lines, a decimal size without leading zeros, a
- * canonical base64 32-byte root, non-empty extension lines.
+ * canonical base64 32-byte root, non-empty extension lines, of which a `timestamp` line may only be the first.
  * @throws CustodyError ERR_LOG_CHECKPOINT on any deviation.
  */
 export function parseCheckpointText(text: string): Checkpoint {
@@ -82,6 +121,10 @@ export function parseCheckpointText(text: string): Checkpoint {
   if (rootHash === undefined) throw bad(`root hash ${JSON.stringify(root)} is not canonical base64`);
   if (rootHash.length !== HASH_BYTES) throw bad(`the root hash has ${rootHash.length} bytes, not ${HASH_BYTES}`);
   if (extensions.some((e) => e === '')) throw bad('empty extension line');
+  if (extensions.slice(1).some(isTimestampLine)) throw bad('a timestamp line may only come right after the root hash, once');
+  if (extensions[0] !== undefined && isTimestampLine(extensions[0])) {
+    return { origin, treeSize, rootHash, time: parseTimestamp(extensions[0]), extensions: extensions.slice(1) };
+  }
   return { origin, treeSize, rootHash, extensions };
 }
 

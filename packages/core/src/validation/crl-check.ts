@@ -4,13 +4,15 @@
  * indirect, partitioned by issuingDistributionPoint, unknown critical extension, stale) fails closed with
  * ERR_CHAIN_CRL rather than being ignored.
  */
+import { readOne, readTime } from '../asn1/der.js';
 import { equalBytes } from '../util/bytes.js';
 import type { ParsedCertificate } from './certificate.js';
-import type { ParsedCRL } from './crl.js';
+import type { ParsedCRL, RevokedEntry } from './crl.js';
 import { namesEqual } from './name.js';
 import { failed, passed, type PathCheck } from './report.js';
 
 const CRL_NUMBER = '2.5.29.20';
+const INVALIDITY_DATE = '2.5.29.24';
 const CRL_EXTENSIONS = new Set(['2.5.29.35', CRL_NUMBER, '2.5.29.18']);
 const ENTRY_EXTENSIONS = new Set(['2.5.29.21', '2.5.29.24']);
 
@@ -32,8 +34,31 @@ function unusable(crl: ParsedCRL, issuer: ParsedCertificate, at: Date): string |
 }
 
 /**
+ * From when a revoked certificate is no longer to be trusted: its revocationDate, or its invalidityDate (RFC 5280
+ * 5.3.2: when the key is known or suspected to have been compromised) when that is earlier. Undefined when the
+ * invalidityDate does not parse: then no time before the revocation can be trusted either.
+ */
+export function revocationTime(entry: RevokedEntry): Date | undefined {
+  const ext = entry.extensions.find((e) => e.oid === INVALIDITY_DATE);
+  if (!ext) return entry.revocationDate;
+  try {
+    const invalid = readTime(readOne(ext.value));
+    return invalid < entry.revocationDate ? invalid : entry.revocationDate;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A failed revocation check, with the time the certificate stopped being trustworthy (see `revocationTime`). */
+export interface RevokedCheck extends PathCheck {
+  /** Absent when not revoked, or when that time is unknown. */
+  readonly revokedAt?: Date;
+}
+
+/**
  * The revocation check of `cert` (issued by `issuer`) against `crls`. Only CRLs naming the issuer, and whose AKI
- * (when both sides have key identifiers) names the issuer's key, are considered.
+ * (when both sides have key identifiers) names the issuer's key, are considered; every one of them must be usable
+ * and verify. A revoked certificate's check carries the earliest `revocationTime` the CRLs give.
  */
 export async function checkRevocation(
   cert: ParsedCertificate,
@@ -42,7 +67,7 @@ export async function checkRevocation(
   at: Date,
   verify: CRLSignatureCheck,
   required: boolean,
-): Promise<PathCheck> {
+): Promise<RevokedCheck> {
   const mine = crls.filter((c) => {
     if (!namesEqual(c.issuer, cert.issuer)) return false;
     const aki = c.authorityKeyId?.keyIdentifier;
@@ -51,13 +76,21 @@ export async function checkRevocation(
   if (mine.length === 0) {
     return required ? failed('revocation', 'ERR_CHAIN_CRL', `no CRL from "${cert.issuer.text}"`, cert) : passed('revocation', cert, 'no CRL supplied for this issuer');
   }
+  let revoked: { entry: RevokedEntry; time: Date | undefined } | undefined;
   for (const crl of mine) {
     const why = unusable(crl, issuer, at);
     if (why) return failed('revocation', 'ERR_CHAIN_CRL', why, cert);
     const sig = await verify(crl, issuer);
     if (!sig.ok) return failed('revocation', 'ERR_CHAIN_CRL', `CRL signature: ${sig.reason ?? 'does not verify'}`, cert);
     const entry = crl.revoked.get(cert.serialHex);
-    if (entry) return failed('revocation', 'ERR_CHAIN_REVOKED', `serial ${cert.serialHex} revoked on ${entry.revocationDate.toISOString()}`, cert);
+    if (!entry) continue;
+    const time = revocationTime(entry);
+    // The earliest time wins; an unknown one wins over any.
+    if (!revoked || (revoked.time !== undefined && (time === undefined || time < revoked.time))) revoked = { entry, time };
   }
-  return passed('revocation', cert, `not on ${mine.length} CRL(s)`);
+  if (!revoked) return passed('revocation', cert, `not on ${mine.length} CRL(s)`);
+  const { entry, time } = revoked;
+  const since = time === undefined ? ' (its invalidity date does not parse)' : time.getTime() !== entry.revocationDate.getTime() ? ` (invalid since ${time.toISOString()})` : '';
+  const check = failed('revocation', 'ERR_CHAIN_REVOKED', `serial ${cert.serialHex} revoked on ${entry.revocationDate.toISOString()}${since}`, cert);
+  return time === undefined ? check : { ...check, revokedAt: time };
 }

@@ -29,6 +29,17 @@ export interface TrustedParty {
 export interface PartyOutcome {
   readonly check: VerificationCheck;
   readonly party?: TrustedParty;
+  /**
+   * Set when the only fault is the revocation of the party certificate itself (not of a CA above it): from when
+   * it is revoked. `check` then fails with ERR_CHAIN_REVOKED, which log evidence may lift (`revoked-signer.ts`).
+   */
+  readonly revokedAt?: Date;
+}
+
+/** A revocation verdict: the check, and the time of the party certificate's own revocation (see PartyOutcome). */
+interface RevocationVerdict {
+  readonly check: VerificationCheck;
+  readonly revokedAt?: Date;
 }
 
 const MAX_ENTRIES = 4096;
@@ -40,7 +51,7 @@ export type HexDigest = (data: Uint8Array) => string;
 /** The per-verifier cache of trusted parties. */
 export class PartyTrust {
   readonly #paths = new Map<string, Promise<TrustedParty>>();
-  readonly #revocation = new Map<string, Promise<VerificationCheck>>();
+  readonly #revocation = new Map<string, Promise<RevocationVerdict>>();
 
   constructor(
     private readonly validator: PathValidator,
@@ -68,7 +79,7 @@ export class PartyTrust {
     }
     if (crls.length > 0) {
       const rev = await this.#revoked(party, certHash, crls, crlKey, at, n);
-      if (!rev.ok) return { check: rev, party };
+      if (!rev.check.ok) return rev.revokedAt ? { check: rev.check, party, revokedAt: rev.revokedAt } : { check: rev.check, party };
     }
     return { check: pass(name, `"${party.identity.subjectDN}", trusted through "${party.chain[party.chain.length - 1]!.subject.text}"`, n), party };
   }
@@ -105,21 +116,27 @@ export class PartyTrust {
     return p;
   }
 
-  #revoked(party: TrustedParty, certHash: string, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<VerificationCheck> {
+  #revoked(party: TrustedParty, certHash: string, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<RevocationVerdict> {
     const key = `${certHash}|${crlKey}|${at.getTime()}`;
     let hit = this.#revocation.get(key);
     if (!hit) {
-      hit = (async () => {
+      hit = (async (): Promise<RevocationVerdict> => {
         const name = `attestation ${n}: signer revocation`;
+        let own: RevocationVerdict | undefined;
         for (let i = 0; i + 1 < party.chain.length; i++) {
           const r = await checkRevocation(party.chain[i]!, party.chain[i + 1]!, crls, at, this.verifyCRL, false);
-          if (!r.ok) return fail(name, r.code ?? 'ERR_CHAIN_CRL', `${r.subject ? `"${r.subject}": ` : ''}${r.reason ?? 'revocation check failed'}`, n);
+          if (r.ok) continue;
+          const check = fail(name, r.code ?? 'ERR_CHAIN_CRL', `${r.subject ? `"${r.subject}": ` : ''}${r.reason ?? 'revocation check failed'}`, n);
+          // The party certificate's own revocation is remembered while its CAs are checked: a revoked CA leaves
+          // nothing to lift.
+          if (i === 0 && r.revokedAt) own = { check, revokedAt: r.revokedAt };
+          else return { check };
         }
-        return pass(name, 'not revoked', n);
+        return own ?? { check: pass(name, 'not revoked', n) };
       })();
       if (this.#revocation.size >= MAX_ENTRIES) this.#revocation.delete(this.#revocation.keys().next().value!);
       this.#revocation.set(key, hit);
     }
-    return hit.then((c) => (c.attestation === n ? c : { ...c, name: `attestation ${n}: signer revocation`, attestation: n }));
+    return hit.then((v) => (v.check.attestation === n ? v : { ...v, check: { ...v.check, name: `attestation ${n}: signer revocation`, attestation: n } }));
   }
 }

@@ -26,6 +26,7 @@ import { deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.
 import { everyPathCovered, policyChecks, workflowChecks, type ExternalEvidence, type WorkflowOption } from './evaluation.js';
 import { partyName } from '../workflow/signer-rule.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
+import { revokedSignerCheck } from './revoked-signer.js';
 import { fail, failFrom, pass, type VerificationCheck, type VerificationReport } from './report.js';
 
 /** What a verifier is built from. */
@@ -54,6 +55,12 @@ export interface VerifyOptions extends ExternalEvidence {
    * customer detects a chain cut short, which is otherwise a valid chain to an earlier custodian.
    */
   readonly expectedCustodian?: string;
+  /**
+   * By attestation index, the earliest time a trusted log proves the attestation was logged by (`loggedAt` of
+   * `verifyBundleLog`). An attestation whose signer's certificate is revoked is accepted only when it was signed
+   * and logged before the revocation; without this, a revoked signer always rejects.
+   */
+  readonly logTimes?: readonly (Date | undefined)[];
 }
 
 /** A verifier for one set of trust anchors. */
@@ -212,7 +219,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const certHash = hexDigest(parsed.signerCertificate);
       const trust = await parties.check(parsed.signerCertificate, certHash, intermediates, parsed.signingTime, crls, crlKey, at, n);
-      checks.push(trust.check);
+      const revokedAt = trust.revokedAt;
+      checks.push(revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: opts.logTimes?.[n] }, n) : trust.check);
       const party: TrustedParty | undefined = trust.party;
       if (party) paths.push(party.chain);
       else allIdentified = false;
