@@ -11,6 +11,7 @@
  *   keys/             encrypted private keys, mode 0600
  *   log/              the transparency log of every attestation, derived from the journal (log-store.ts)
  *   evidence/         device records from elsewhere that disagreed with the recorded chain (fork evidence)
+ *   checkpoints.jsonl the log checkpoints this store signed, each one that grew the tree (checkpoint-history.ts)
  *
  * Recording a chunk of devices costs one journal append with one fdatasync, and a few positioned reads and
  * writes per device in the indexes, whatever the number already stored: nothing on the write path reads or

@@ -5,3 +5,4 @@ export { writeFileDurably } from './durable-json-file.js';
 export type { CARecord, PartyRecord, KeyRef, Store, Revocation } from './types.js';
 export { PgStore, type PgStoreOptions } from './postgres/pg-store.js';
 export { openStoreAt, initStoreAt, isPostgresLocation, type StoreOptions } from './open.js';
+export { checkpointHistoryOf, hasCheckpointHistory, FileCheckpointHistory, type CheckpointHistory } from './checkpoint-history.js';

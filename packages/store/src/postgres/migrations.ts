@@ -9,7 +9,8 @@
  *     broken; and no attestation has two successors (a unique index on (serial, prev_hash)): the
  *     one-successor rule that refuses a second transfer from the same point;
  *   - log_leaves: one leaf per attestation (a foreign key), leaf numbers unique; the numbering without gaps is
- *     the append path's (pg-log.ts), under the log_state row lock.
+ *     the append path's (pg-log.ts), under the log_state row lock;
+ *   - log_checkpoints: one signed checkpoint per tree size, kept only when it grows the history.
  */
 import type { PoolClient } from 'pg';
 import { CustodyError } from '@custody/core/errors';
@@ -194,6 +195,19 @@ export const MIGRATIONS: readonly Migration[] = [
           ORDER BY b.level DESC);
       END
       $log$;
+    `,
+  },
+  {
+    version: 6,
+    name: 'checkpoint-history',
+    sql: `
+      -- The checkpoints this store's log signed, kept only as the log grows (pg-checkpoints.ts): the first one
+      -- whose tree holds a leaf is the earliest proof of when it was logged.
+      CREATE TABLE log_checkpoints (
+        tree_size bigint PRIMARY KEY CHECK (tree_size >= 0),
+        note text NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+      );
     `,
   },
 ];

@@ -22,6 +22,7 @@ import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Stor
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
 import { roundsBySerial } from '../rounds.js';
+import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { isTransient, sqlState, storeError, uniqueViolation, violatingValue } from './pg-errors.js';
 
 export interface PgStoreOptions {
@@ -345,6 +346,16 @@ export class PgStore implements Store, TransparencyLogStore {
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
     const rows = await this.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE serial = $1`, [serial], `read device ${serial}`);
     return rows[0] && fromRow(rows[0]);
+  }
+
+  /** Keeps a signed checkpoint of `treeSize` leaves when it grows the history (checkpoint-history.ts). */
+  async recordCheckpoint(treeSize: number, note: string): Promise<void> {
+    await recordPgCheckpoint(this.pool, this.location, treeSize, note);
+  }
+
+  /** The kept checkpoint of the smallest tree holding leaf `leafIndex`. */
+  async checkpointCovering(leafIndex: number): Promise<string | undefined> {
+    return pgCheckpointCovering(this.pool, this.location, leafIndex);
   }
 
   /** The chain tips of these devices: one query for the newest attestation of each. */
