@@ -16,8 +16,8 @@ import {
   type VerificationReport,
 } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider, readInputFile } from './context.js';
-import { bundleLogOf } from './log.js';
+import { now, provider, readInputFile } from './context.js';
+import { bundleLogOf } from './bundle-log.js';
 
 /** The CA chain of a device without the root: recorded with it, or walked up the store's CAs. */
 export async function deviceChain(store: Store, device: DeviceRecord): Promise<Uint8Array[]> {
@@ -32,23 +32,32 @@ export async function deviceChain(store: Store, device: DeviceRecord): Promise<U
   return chain;
 }
 
+/** How bundles are exported. */
+export interface ExportOptions {
+  /** The time the bundles' log checkpoint states; default: the clock now. */
+  now?: Date;
+  /** Earlier log checkpoints for every attestation, not only for those by signers this store revoked. */
+  logHistory?: boolean;
+}
+
 /** The bundle of one recorded device. */
-export async function bundleOf(store: Store, serial: string, passphrase?: string): Promise<Bundle> {
+export async function bundleOf(store: Store, serial: string, passphrase?: string, o: ExportOptions = {}): Promise<Bundle> {
   const device = await store.getDevice(serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
   const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
   // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
-  const log = await bundleLogOf(store, serial, device.attestations.length, ...(passphrase !== undefined ? [passphrase] : []));
+  const log = await bundleLogOf(store, bundle, serial, { passphrase, now: o.now ?? now(), history: o.logHistory ?? false });
   return log ? { ...bundle, log } : bundle;
 }
 
 /** Writes bundles: into `out` as a folder (`<serial>.json` each), or as a file for a single device. */
-export async function exportBundles(store: Store, serials: string[], out: string, passphrase?: string): Promise<Array<{ serial: string; file: string; bytes: number }>> {
+export async function exportBundles(store: Store, serials: string[], out: string, passphrase?: string, o: ExportOptions = {}): Promise<Array<{ serial: string; file: string; bytes: number }>> {
   const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
   if (toFolder) mkdirSync(out, { recursive: true });
   const written: Array<{ serial: string; file: string; bytes: number }> = [];
+  const opts = { ...o, now: o.now ?? now() };
   for (const serial of serials) {
-    const text = encodeBundle(await bundleOf(store, serial, passphrase));
+    const text = encodeBundle(await bundleOf(store, serial, passphrase, opts));
     const file = toFolder ? join(out, `${serial}.json`) : out;
     writeFileSync(file, text);
     written.push({ serial, file, bytes: Buffer.byteLength(text) });

@@ -1,6 +1,7 @@
 /**
  * The transparency log from the CLI: the log key and checkpoints (`log init`, `log checkpoint`), proofs
- * (`log prove`, `log consistency`), the log part of exported bundles, and its checks in `devices verify`.
+ * (`log prove`, `log consistency`), and the checks of bundles' log part in `devices verify` (the exporter's
+ * side is `bundle-log.ts`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,18 +14,14 @@ import {
   fromBase64,
   inclusionProof,
   isNoteKeyName,
-  leafHash,
   parseCheckpoint,
   parseVerifierKey,
-  rebuildAttestation,
   signCheckpoint,
   toBase64,
   treeRoot,
-  verifyCheckpoint,
+  verifyBundleLog,
   verifyConsistency,
-  verifyInclusion,
   type Bundle,
-  type BundleLog,
   type Checkpoint,
   type CheckpointSigner,
   type ConsistencyProof,
@@ -33,13 +30,16 @@ import {
   type VerifierKey,
 } from '@custody/core';
 import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/store';
+import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
 import { loadKey, provider, readPassphrase } from './context.js';
 
-const nodeSha256: HashFn = (d) => createHash('sha256').update(d).digest();
+/** SHA-256 with node:crypto, for the log's hashing. */
+export const nodeSha256: HashFn = (d) => createHash('sha256').update(d).digest();
 
-type LogStore = Store & TransparencyLogStore;
+/** A store that keeps a transparency log. */
+export type LogStore = Store & TransparencyLogStore;
 
 /**
  * The store, as one that keeps a log.
@@ -101,9 +101,17 @@ export async function logSigner(store: Store, passphrase: string | undefined, cr
   return { config, signer: { name: config.origin, key: loadKey(store, config.key, passphrase) } };
 }
 
-/** The tree head of the first `size` leaves of the store's log. */
-function headOf(s: LogStore, origin: string, size: number): Checkpoint {
-  return { origin, treeSize: size, rootHash: treeRoot(s.logNodes(), size, nodeSha256), extensions: [] };
+/** The tree head of the first `size` leaves of the store's log, stating `now` as its time. */
+function headOf(s: LogStore, origin: string, size: number, now: Date): Checkpoint {
+  return { origin, treeSize: size, rootHash: treeRoot(s.logNodes(), size, nodeSha256), time: now, extensions: [] };
+}
+
+/** Signs the head of `size` leaves at `now` and keeps the checkpoint in the store's history (when it grows it). */
+export async function signHead(s: LogStore, signer: CheckpointSigner, origin: string, size: number, now: Date): Promise<{ head: Checkpoint; note: string }> {
+  const head = headOf(s, origin, size, now);
+  const note = await signCheckpoint(head, signer, provider);
+  await checkpointHistoryOf(s)?.recordCheckpoint(size, note);
+  return { head, note };
 }
 
 async function sizeArg(s: LogStore, size: number | undefined, flag: string): Promise<number> {
@@ -124,15 +132,15 @@ export interface CheckpointResult {
 }
 
 /**
- * Signs a checkpoint of the log at `size` (default: now), creating the log key first when `create` is given.
- * @throws ERR_USAGE_LOG_NO_KEY, ERR_USAGE_LOG_SIZE, ERR_KEY_PASSPHRASE
+ * Signs a checkpoint of the log at `size` (default: the whole log) dated `now`, creating the log key first when
+ * `create` is given; the store keeps it in its checkpoint history when it covers more than any kept before.
+ * @throws ERR_USAGE_LOG_NO_KEY, ERR_USAGE_LOG_SIZE, ERR_KEY_PASSPHRASE, ERR_STORE_IO
  */
-export async function createCheckpoint(store: Store, o: { passphrase: string | undefined; size?: number; create?: { protection: KeyProtection; now: Date } }): Promise<CheckpointResult> {
+export async function createCheckpoint(store: Store, o: { passphrase: string | undefined; now: Date; size?: number; create?: { protection: KeyProtection; now: Date } }): Promise<CheckpointResult> {
   const s = logStoreOf(store);
   const { config, signer } = await logSigner(store, o.passphrase, o.create);
-  const head = headOf(s, config.origin, await sizeArg(s, o.size, '--size'));
-  const checkpoint = await signCheckpoint(head, signer, provider);
-  return { origin: config.origin, treeSize: head.treeSize, rootHash: toBase64(head.rootHash), checkpoint };
+  const { head, note } = await signHead(s, signer, config.origin, await sizeArg(s, o.size, '--size'), o.now);
+  return { origin: config.origin, treeSize: head.treeSize, rootHash: toBase64(head.rootHash), checkpoint: note };
 }
 
 export interface JSONInclusionProof {
@@ -146,22 +154,27 @@ export interface JSONInclusionProof {
  * Inclusion proofs of a device's attestations (all, or `seq`) in the tree of `size` leaves, with a checkpoint.
  * @throws ERR_DEVICE_UNKNOWN; ERR_USAGE_LOG_SEQ when the attestation is not logged at that size; as `createCheckpoint`
  */
-export async function proveDevice(store: Store, o: { serial: string; seq?: number; size?: number; passphrase: string | undefined }): Promise<CheckpointResult & { serial: string; proofs: JSONInclusionProof[] }> {
+export async function proveDevice(store: Store, o: { serial: string; seq?: number; size?: number; passphrase: string | undefined; now: Date }): Promise<CheckpointResult & { serial: string; proofs: JSONInclusionProof[] }> {
   const s = logStoreOf(store);
   const device = await store.getDevice(o.serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${o.serial} is not in ${store.location}`);
-  const cp = await createCheckpoint(store, { passphrase: o.passphrase, ...(o.size !== undefined ? { size: o.size } : {}) });
+  // Every argument is checked before anything is signed: a refused command keeps no checkpoint.
+  const size = await sizeArg(s, o.size, '--size');
   const seqs = o.seq === undefined ? device.attestations.map((_, i) => i) : [o.seq];
-  const proofs: JSONInclusionProof[] = [];
+  const leaves: Array<{ seq: number; leafIndex: number }> = [];
   for (const seq of seqs) {
     const leafIndex = await s.logLeafIndex(o.serial, seq);
-    if (leafIndex === undefined || leafIndex >= cp.treeSize) {
-      throw new CustodyError('ERR_USAGE_LOG_SEQ', `device ${o.serial}: attestation ${seq} is not in the log${leafIndex === undefined ? '' : ` of ${cp.treeSize} entries (it is entry ${leafIndex})`}`);
+    if (leafIndex === undefined || leafIndex >= size) {
+      throw new CustodyError('ERR_USAGE_LOG_SEQ', `device ${o.serial}: attestation ${seq} is not in the log${leafIndex === undefined ? '' : ` of ${size} entries (it is entry ${leafIndex})`}`);
     }
-    await s.loadLogNodes(cp.treeSize, { leaves: [leafIndex] });
-    const p = inclusionProof(s.logNodes(), leafIndex, cp.treeSize, nodeSha256);
-    proofs.push({ seq, leafIndex, treeSize: p.treeSize, hashes: p.hashes.map(toBase64) });
+    leaves.push({ seq, leafIndex });
   }
+  const cp = await createCheckpoint(store, { passphrase: o.passphrase, now: o.now, size });
+  await s.loadLogNodes(size, { leaves: leaves.map((l) => l.leafIndex) });
+  const proofs = leaves.map(({ seq, leafIndex }): JSONInclusionProof => {
+    const p = inclusionProof(s.logNodes(), leafIndex, size, nodeSha256);
+    return { seq, leafIndex, treeSize: p.treeSize, hashes: p.hashes.map(toBase64) };
+  });
   return { serial: o.serial, ...cp, proofs };
 }
 
@@ -180,45 +193,16 @@ export interface JSONConsistencyProof {
  * The consistency proof between the trees of `oldSize` and `newSize` (default: now) leaves.
  * @throws ERR_USAGE_LOG_SIZE; as `createCheckpoint`
  */
-export async function proveConsistency(store: Store, o: { oldSize: number; newSize?: number; passphrase: string | undefined }): Promise<JSONConsistencyProof> {
+export async function proveConsistency(store: Store, o: { oldSize: number; newSize?: number; passphrase: string | undefined; now: Date }): Promise<JSONConsistencyProof> {
   const s = logStoreOf(store);
-  const cp = await createCheckpoint(store, { passphrase: o.passphrase, ...(o.newSize !== undefined ? { size: o.newSize } : {}) });
+  // Every argument is checked before anything is signed: a refused command keeps no checkpoint.
+  const newSize = await sizeArg(s, o.newSize, '--new');
   const oldSize = await sizeArg(s, o.oldSize, '--old');
-  if (oldSize > cp.treeSize) throw new CustodyError('ERR_USAGE_LOG_SIZE', `--old ${oldSize} is larger than --new ${cp.treeSize}`);
+  if (oldSize > newSize) throw new CustodyError('ERR_USAGE_LOG_SIZE', `--old ${oldSize} is larger than --new ${newSize}`);
+  const cp = await createCheckpoint(store, { passphrase: o.passphrase, now: o.now, size: newSize });
   await s.loadLogNodes(cp.treeSize, { oldSize });
   const p = consistencyProof(s.logNodes(), oldSize, cp.treeSize, nodeSha256);
   return { origin: cp.origin, oldSize, newSize: cp.treeSize, oldRoot: toBase64(treeRoot(s.logNodes(), oldSize, nodeSha256)), newRoot: cp.rootHash, hashes: p.hashes.map(toBase64), checkpoint: cp.checkpoint };
-}
-
-// One signed checkpoint per store and log size: exporting a lot signs once, not once per device.
-const signedBySize = new WeakMap<Store, { size: number; checkpoint: string }>();
-
-/**
- * The `log` of a device's bundle: a checkpoint of the log now and one inclusion proof per attestation; none
- * when the store has no log key or an attestation predates the log. The log key's passphrase is
- * `passphrase`, by default CUSTODY_PASSPHRASE.
- * @throws ERR_KEY_PASSPHRASE when the log key is encrypted and no passphrase is set
- */
-export async function bundleLogOf(store: Store, serial: string, attestations: number, passphrase: string | undefined = readPassphrase(undefined)): Promise<BundleLog | undefined> {
-  if (!hasTransparencyLog(store) || attestations === 0) return undefined;
-  const config = await store.getLogConfig();
-  if (!config) return undefined;
-  const leaves: number[] = [];
-  for (let seq = 0; seq < attestations; seq++) {
-    const leaf = await store.logLeafIndex(serial, seq);
-    if (leaf === undefined) return undefined;
-    leaves.push(leaf);
-  }
-  const size = await store.logSize();
-  await store.loadLogNodes(size, { leaves });
-  let cached = signedBySize.get(store);
-  if (!cached || cached.size !== size) {
-    const signer = { name: config.origin, key: loadKey(store, config.key, passphrase) };
-    cached = { size, checkpoint: await signCheckpoint(headOf(store, config.origin, size), signer, provider) };
-    signedBySize.set(store, cached);
-  }
-  const proofs = leaves.map((leafIndex, attestation) => ({ attestation, ...inclusionProof(store.logNodes(), leafIndex, size, nodeSha256) }));
-  return { checkpoint: cached.checkpoint, proofs };
 }
 
 /**
@@ -269,6 +253,8 @@ export interface LogVerdict {
   checks: VerificationCheck[];
   /** Every attestation's inclusion verified against a checkpoint signed by a trusted key. */
   included: boolean;
+  /** By attestation: the earliest time a trusted checkpoint proves it was logged by (see `verifyBundleLog`). */
+  loggedAt: readonly (Date | undefined)[];
 }
 
 export interface LogCheckOptions {
@@ -282,40 +268,18 @@ const ok = (name: string, reason: string): VerificationCheck => ({ name, ok: tru
 const failed = (name: string, code: string, reason: string): VerificationCheck => ({ name, ok: false, code, reason });
 
 /**
- * Checks a bundle's log part: the checkpoint's signature by a trusted key, every attestation's inclusion in
- * it, and its consistency with the newest checkpoint the store has seen of that log (then remembers the newer).
- * Failures are checks with ERR_VERIFY_LOG_* codes, never exceptions.
+ * Checks a bundle's log part (`verifyBundleLog`: the checkpoint's signature by a trusted key, every
+ * attestation's inclusion in it, the earlier checkpoints' signatures and consistency, when each attestation was
+ * provably logged), then its consistency with the newest checkpoint the store has seen of that log (then
+ * remembers the newer). Failures are checks with ERR_VERIFY_LOG_* codes, never exceptions.
  */
 export async function checkBundleLog(bundle: Bundle, o: LogCheckOptions): Promise<LogVerdict> {
-  const log = bundle.log;
-  if (!log) return { checks: o.keys.length > 0 ? [ok('log checkpoint', 'the bundle carries no log proofs')] : [], included: false };
-  if (o.keys.length === 0) return { checks: [ok('log checkpoint', 'not verified: no --log-key given')], included: false };
-  let head: Checkpoint;
-  try {
-    head = (await verifyCheckpoint(log.checkpoint, o.keys, provider)).checkpoint;
-  } catch (e) {
-    return { checks: [failed('log checkpoint', 'ERR_VERIFY_LOG_CHECKPOINT', (e as Error).message)], included: false };
-  }
-  const checks: VerificationCheck[] = [ok('log checkpoint', `${head.origin} at ${head.treeSize} entries, signed by a trusted log key`)];
-  let included = true;
-  for (const [i, entry] of bundle.attestations.entries()) {
-    const name = `log inclusion ${i}`;
-    const proofs = log.proofs.filter((p) => p.attestation === i);
-    try {
-      if (proofs.length === 0) throw new Error(`attestation ${i} has no inclusion proof`);
-      const leaf = leafHash(rebuildAttestation(entry, bundle.certificates), nodeSha256);
-      for (const p of proofs) {
-        if (p.treeSize !== head.treeSize) throw new Error(`the proof is for a tree of ${p.treeSize} entries, the checkpoint has ${head.treeSize}`);
-        verifyInclusion(leaf, p, head.rootHash, nodeSha256);
-      }
-      checks.push({ ...ok(name, `entry ${proofs[0]!.leafIndex} of ${head.treeSize}`), attestation: i });
-    } catch (e) {
-      included = false;
-      checks.push({ ...failed(name, 'ERR_VERIFY_LOG_INCLUSION', (e as Error).message), attestation: i });
-    }
-  }
-  if (o.store && hasTransparencyLog(o.store)) checks.push(await checkSeen(o.store, log.checkpoint, head, o.consistency));
-  return { checks, included };
+  const none = bundle.attestations.map(() => undefined);
+  if (bundle.log && o.keys.length === 0) return { checks: [ok('log checkpoint', 'not verified: no --log-key given')], included: false, loggedAt: none };
+  const v = await verifyBundleLog(bundle, { keys: o.keys, provider, hash: nodeSha256 });
+  const checks = [...v.checks];
+  if (bundle.log && v.checkpoint && o.store && hasTransparencyLog(o.store)) checks.push(await checkSeen(o.store, bundle.log.checkpoint, v.checkpoint, o.consistency));
+  return { checks, included: v.included, loggedAt: v.loggedAt };
 }
 
 /** Consistency with the newest checkpoint the store has seen of the same log; remembers the newer one. */

@@ -96,6 +96,7 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
     const report = await verifier.verify(bundle, {
       at: o.at,
       logIncluded: log.included,
+      logTimes: log.loggedAt,
       ...(possession ? { proofOfPossession: possession.ok } : {}),
       ...(o.expectedCustodian ? { expectedCustodian: o.expectedCustodian } : {}),
     });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { openStore } from '../../ops/context.js';
+import { now, openStore } from '../../ops/context.js';
 import { exportBundles } from '../../ops/bundles.js';
 import { selectDevices } from '../../ops/handoff.js';
 
@@ -13,6 +13,10 @@ export default class DevicesExport extends BaseCommand {
     lot: Flags.string({ description: 'every device of a production lot' }),
     list: Flags.string({ description: 'file with one serial a line' }),
     out: Flags.string({ description: 'bundle file (one device) or folder', required: true }),
+    'log-history': Flags.boolean({
+      description: "for every attestation, the earliest log checkpoint holding it (default: only for signers this store revoked), so the bundle still verifies after a later revocation",
+      default: false,
+    }),
   };
 
   async run(): Promise<Array<{ serial: string; file: string; bytes: number }>> {
@@ -20,7 +24,7 @@ export default class DevicesExport extends BaseCommand {
     const store = await openStore(flags.store);
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
-      const written = await exportBundles(store, serials, flags.out);
+      const written = await exportBundles(store, serials, flags.out, undefined, { now: now(), logHistory: flags['log-history'] });
       for (const w of written) this.log(`${w.serial}  ${w.file}  (${w.bytes} bytes)`);
       return written;
     } finally {

@@ -22,7 +22,7 @@ export default class LogCheckpoint extends BaseCommand {
     const create = passphrase !== undefined || flags['no-encrypt'] ? { protection: keyProtection(passphrase, flags['no-encrypt']), now: now() } : undefined;
     const store = await openStore(flags.store);
     try {
-      const r = await createCheckpoint(store, { passphrase, ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
+      const r = await createCheckpoint(store, { passphrase, now: now(), ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
       if (flags.out) writeFileSync(flags.out, r.checkpoint);
       if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
       return r;

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { openStore, readPassphrase } from '../../ops/context.js';
+import { now, openStore, readPassphrase } from '../../ops/context.js';
 import { proveConsistency, type JSONConsistencyProof } from '../../ops/log.js';
 
 export default class LogConsistency extends BaseCommand {
@@ -19,7 +19,7 @@ export default class LogConsistency extends BaseCommand {
     const { flags } = await this.parse(LogConsistency);
     const store = await openStore(flags.store);
     try {
-      const r = await proveConsistency(store, { oldSize: flags.old, passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
+      const r = await proveConsistency(store, { oldSize: flags.old, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
       if (flags.out) writeFileSync(flags.out, JSON.stringify(r, null, 2) + '\n');
       this.log(`${r.origin}: ${r.oldSize} -> ${r.newSize} entries, ${r.hashes.length} hashes`);
       for (const h of r.hashes) this.log(`  ${h}`);

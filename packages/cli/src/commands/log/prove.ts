@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { openStore, readPassphrase } from '../../ops/context.js';
+import { now, openStore, readPassphrase } from '../../ops/context.js';
 import { proveDevice } from '../../ops/log.js';
 
 export default class LogProve extends BaseCommand {
@@ -18,7 +18,7 @@ export default class LogProve extends BaseCommand {
     const { flags } = await this.parse(LogProve);
     const store = await openStore(flags.store);
     try {
-      const r = await proveDevice(store, { serial: flags.serial, passphrase: readPassphrase(flags['passphrase-file']), ...(flags.seq !== undefined ? { seq: flags.seq } : {}), ...(flags.size !== undefined ? { size: flags.size } : {}) });
+      const r = await proveDevice(store, { serial: flags.serial, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.seq !== undefined ? { seq: flags.seq } : {}), ...(flags.size !== undefined ? { size: flags.size } : {}) });
       for (const p of r.proofs) this.log(`${r.serial} attestation ${p.seq}: entry ${p.leafIndex} of ${p.treeSize}, ${p.hashes.length} hashes`);
       if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
       return r;
