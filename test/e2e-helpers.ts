@@ -29,6 +29,26 @@ export function custody(args: string[], opts: { env?: Record<string, string | un
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: cliEnv(opts.env), cwd: opts.cwd, timeout: 60_000 });
 }
 
+/** A finished CLI run, its stdout parsed when it is JSON. */
+export interface CLIRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Runs the built CLI like `custody`, and parses a JSON stdout. */
+export function custodyJSON(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): CLIRun {
+  const r = custody(args, opts);
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
 /** Runs openssl; throws with its stderr when it fails. */
 export function openssl(args: string[], input?: string): string {
   const r = spawnSync('openssl', args, { encoding: 'utf8', input });

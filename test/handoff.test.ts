@@ -10,17 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '@custody/store';
-import { custody, openssl, snapshot } from './e2e-helpers.js';
+import { custodyJSON, openssl, snapshot, type CLIRun } from './e2e-helpers.js';
 
 const PASS = 'handoff test passphrase';
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
 
 describe('handoffs and bundles across three stores (CLI end to end)', function () {
   this.timeout(240_000);
@@ -28,17 +21,8 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
   let acme: string;
   let north: string;
   let resale: string;
-  const cli = (args: string[], env: Record<string, string> = {}): Run => {
-    const r = custody(args, { env: { CUSTODY_PASSPHRASE: PASS, ...env }, cwd: tmp });
-    let json: unknown;
-    try {
-      json = JSON.parse(r.stdout);
-    } catch {
-      json = undefined;
-    }
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
-  };
-  const ok = (...args: string[]): Run => {
+  const cli = (args: string[], env: Record<string, string> = {}): CLIRun => custodyJSON(args, { env: { CUSTODY_PASSPHRASE: PASS, ...env }, cwd: tmp });
+  const ok = (...args: string[]): CLIRun => {
     const r = cli(args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
     return r;
@@ -52,7 +36,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     return file;
   };
   /** Runs a command that must fail, and checks that it changed nothing in `store`. */
-  const refused = (store: string, args: string[], env: Record<string, string> = {}): Run => {
+  const refused = (store: string, args: string[], env: Record<string, string> = {}): CLIRun => {
     const before = snapshot(store);
     const r = cli([...args, '--json'], env);
     assert.notEqual(r.status, 0, `custody ${args.join(' ')} should fail`);

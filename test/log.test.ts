@@ -5,11 +5,9 @@
  * the checkpoint it saw, so that a forked log (same size, other root, same key) is caught.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   MemoryNodeStore,
   MerkleLog,
@@ -25,35 +23,19 @@ import {
 } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { EmbeddedStore, readPrivateKeyFile } from '@custody/store';
+import { custodyJSON, type CLIRun } from './e2e-helpers.js';
 
-const RUN = fileURLToPath(new URL('../packages/cli/bin/run.js', import.meta.url));
 const PASS = 'log test passphrase';
 const provider = new NodeCryptoProvider();
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
 
 describe('transparency log (CLI end to end)', function () {
   this.timeout(180_000);
   let tmp: string;
   let m: string;
   let v: string;
-  const cli = (...args: string[]): Run => {
-    const r = spawnSync(process.execPath, [RUN, ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, CUSTODY_PASSPHRASE: PASS } });
-    let json: unknown;
-    try {
-      json = JSON.parse(r.stdout);
-    } catch {
-      json = undefined;
-    }
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
-  };
-  const ok = (...args: string[]): Run => {
+  const cli = (...args: string[]): CLIRun => custodyJSON(args, { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
+  const ok = (...args: string[]): CLIRun => {
     const r = cli(...args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
     return r;
