@@ -264,21 +264,37 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
    * not even the index read when `current` (the lock is held and no other writer appended since `tipsEnd`).
    */
   private tipOf(serial: string, current = false): Tip | undefined {
-    const known = this.tips.get(serial);
-    if (current && known) return known;
-    const pos = this.serials.get(serial);
-    if (!pos) return undefined;
-    if (known && samePos(known.pos, pos)) return known;
-    const rec = this.journal.readAt(pos) as JournalRecord;
-    let tip: Tip;
-    if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: rec.a };
-    else if (rec.t === 'device' && rec.d.serial === serial) {
-      const last = rec.d.attestations.at(-1);
-      tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(Buffer.from(last, 'base64'))), last };
-    } else return undefined;
-    this.remember(serial, tip);
-    return tip;
+    return this.tipsOf([serial], current)[0];
   }
+
+  /** `tipOf` for many devices: the records not remembered are read together (journal.readMany). */
+  private tipsOf(serials: readonly string[], current = false): Array<Tip | undefined> {
+    const out: Array<Tip | undefined> = new Array<Tip | undefined>(serials.length).fill(undefined);
+    const missing: Array<{ i: number; pos: RecordPosition }> = [];
+    serials.forEach((serial, i) => {
+      const known = this.tips.get(serial);
+      if (current && known) return void (out[i] = known);
+      const pos = this.serials.get(serial);
+      if (!pos) return;
+      if (known && samePos(known.pos, pos)) out[i] = known;
+      else missing.push({ i, pos });
+    });
+    const records = this.journal.readMany(missing.map((m) => m.pos)) as JournalRecord[];
+    missing.forEach(({ i, pos }, k) => {
+      const serial = serials[i]!;
+      const rec = records[k]!;
+      let tip: Tip;
+      if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: rec.a };
+      else if (rec.t === 'device' && rec.d.serial === serial) {
+        const last = rec.d.attestations.at(-1);
+        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(Buffer.from(last, 'base64'))), last };
+      } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
+      this.remember(serial, tip);
+      out[i] = tip;
+    });
+    return out;
+  }
+
 
   private remember(serial: string, tip: Tip): void {
     // A bounded memory of the tips this process read or wrote: a batch reads a tip, then appends after it.
@@ -288,8 +304,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   async getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
     this.serials.ensureCurrent();
-    return serials.map((serial) => {
-      const tip = this.tipOf(serial);
+    return this.tipsOf(serials).map((tip, i) => {
+      const serial = serials[i]!;
       if (!tip) return undefined;
       return { serial, length: tip.length, lastHash: tip.hash, ...(tip.last === undefined ? {} : { last: Buffer.from(tip.last, 'base64') }) };
     });
