@@ -76,29 +76,50 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
   const setup: TransferSetup & { key: unknown } = { certificate: signer.certificate, key: threads > 0 ? nodeKeyObject(signer.key) : undefined, template: { ...template, now: o.now.getTime() } };
   const pool = threads > 0 ? new WorkerPool<ChainTip[], TransferOutcome[]>(new URL('./transfer-worker.js', import.meta.url), setup, threads) : undefined;
-  const signChunk = async (tips: ChainTip[]): Promise<TransferOutcome[]> => {
-    if (pool) return pool.run(tips);
+  const signHere = async (tips: ChainTip[]): Promise<TransferOutcome[]> => {
     const out: TransferOutcome[] = [];
     for (const tip of tips) out.push(await signOutcome(transfer, tip));
     return out;
   };
-  const results: TransferResult['results'] = [];
+  const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is ChainTip => t !== undefined);
+  // Without workers: one chunk, one commit. With them, chunks in flight on every worker; when no answer is
+  // in yet, this thread signs the next chunk itself rather than wait (the workers' cores may be slower).
+  const size = pool ? CHUNK : Math.max(1, o.serials.length);
+  const chunks: string[][] = [];
+  for (let i = 0; i < o.serials.length; i += size) chunks.push(o.serials.slice(i, i + size));
+  const recorded: Array<TransferResult['results']> = new Array(chunks.length);
+  const record = async (c: number, tips: Array<ChainTip | undefined>, out: TransferOutcome[]) => {
+    recorded[c] = await recordChunk(store, chunks[c]!, tips, out);
+  };
   try {
-    // One chunk when signing here (one commit); with workers, chunks in flight on every worker at once.
-    const size = pool ? CHUNK : Math.max(1, o.serials.length);
-    const inflight: Array<Promise<{ serials: string[]; tips: Array<ChainTip | undefined>; out: TransferOutcome[] }>> = [];
-    for (let next = 0; next < o.serials.length || inflight.length > 0; ) {
-      while (next < o.serials.length && inflight.length < Math.max(1, threads * 2)) {
-        const serials = o.serials.slice(next, (next += size));
-        const tips = await store.getTips(serials);
-        inflight.push(signChunk(tips.filter((t): t is ChainTip => t !== undefined)).then((out) => ({ serials, tips, out })));
+    const inflight = new Map<number, { tips: Array<ChainTip | undefined>; out?: TransferOutcome[]; answer: Promise<void> }>();
+    let next = 0;
+    while (next < chunks.length || inflight.size > 0) {
+      while (pool && next < chunks.length && inflight.size < threads * 2) {
+        const c = next++;
+        const tips = await store.getTips(chunks[c]!);
+        const entry: { tips: Array<ChainTip | undefined>; out?: TransferOutcome[]; answer: Promise<void> } = { tips, answer: Promise.resolve() };
+        entry.answer = pool.run(known(tips)).then((out) => void (entry.out = out));
+        inflight.set(c, entry);
       }
-      const done = await inflight.shift()!;
-      results.push(...(await recordChunk(store, done.serials, done.tips, done.out)));
+      // Let answers that arrived be seen, then record them (any order: each device stands alone).
+      if (pool) await new Promise<void>((resolve) => setImmediate(resolve));
+      const ready = [...inflight].filter(([, e]) => e.out !== undefined);
+      for (const [c, e] of ready) {
+        inflight.delete(c);
+        await record(c, e.tips, e.out!);
+      }
+      if (ready.length > 0) continue;
+      if (next < chunks.length) {
+        const c = next++;
+        const tips = await store.getTips(chunks[c]!);
+        await record(c, tips, await signHere(known(tips)));
+      } else if (inflight.size > 0) await Promise.race([...inflight.values()].map((e) => e.answer));
     }
   } finally {
     await pool?.close();
   }
+  const results = recorded.flat();
   return { party: party.name, to: recipient.label, results };
 }
 
