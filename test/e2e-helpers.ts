@@ -26,7 +26,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 
 /** Runs the built CLI (`node packages/cli/bin/run.js ...`) and waits for it. */
 export function custody(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: cliEnv(opts.env), cwd: opts.cwd, timeout: 60_000 });
+  // A batch's --json report can pass spawnSync's 1 MiB default.
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: cliEnv(opts.env), cwd: opts.cwd, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
 /** A finished CLI run, its stdout parsed when it is JSON. */

@@ -22,6 +22,16 @@ export abstract class BaseCommand extends Command {
 
   static override baseFlags = oclifFlags(STORE_FLAG);
 
+  /**
+   * Prints a result as JSON and ends the command with a non-zero `code` (a rejection or a partly failed batch
+   * still reports every item). Waits until stdout took the text: exiting at once cuts a large report short
+   * on a pipe.
+   */
+  protected async exitWithJSON(value: unknown, code: number): Promise<never> {
+    await new Promise<void>((resolve, reject) => process.stdout.write(JSON.stringify(value, null, 2) + '\n', (e) => (e ? reject(e) : resolve())));
+    this.exit(code);
+  }
+
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
     const usage = !(err instanceof CustodyError) && err instanceof Errors.CLIError;

@@ -21,7 +21,7 @@ export default class Monitor extends BaseCommand {
       this.log(`monitored ${report.devices} device(s) across ${report.sources} source(s): ${report.findings.length === 0 ? 'nothing found' : `${report.findings.length} finding(s)`}`);
       for (const f of report.findings) this.log(`  ${f.kind.padEnd(16)} ${f.device}: ${f.message} (seen in ${f.sources.join(', ')})`);
       if (report.findings.length > 0) {
-        if (this.jsonEnabled()) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        if (this.jsonEnabled()) await this.exitWithJSON(report, 1);
         this.exit(1);
       }
       return report;

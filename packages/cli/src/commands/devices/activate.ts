@@ -50,8 +50,8 @@ export default class DevicesActivate extends BaseCommand {
       });
       for (const line of formatVerdict({ file: flags.serial, report: r.report })) this.log(line);
       if (!r.accepted) {
-        if (this.jsonEnabled()) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-        else process.stderr.write(`custody: device ${flags.serial} not activated: verification rejected it [${r.report.code}]\n`);
+        if (this.jsonEnabled()) await this.exitWithJSON(r, 1);
+        process.stderr.write(`custody: device ${flags.serial} not activated: verification rejected it [${r.report.code}]\n`);
         this.exit(1);
       }
       this.log(`${flags.serial} activated (attestation ${r.seq})${r.ldevid ? `, LDevID written to ${r.ldevid}` : ''}`);

@@ -34,8 +34,7 @@ export default class DevicesHandoff extends BaseCommand {
       const failure = failureOf(r);
       if (failure && !this.jsonEnabled()) throw failure;
       if (failure) {
-        process.stdout.write(JSON.stringify({ ...r, error: { code: failure.code, message: failure.message } }, null, 2) + '\n');
-        this.exit(EXIT_CODES[failure.category]);
+        await this.exitWithJSON({ ...r, error: { code: failure.code, message: failure.message } }, EXIT_CODES[failure.category]);
       }
       return r;
     } finally {

@@ -24,8 +24,8 @@ export default class DevicesImport extends BaseCommand {
       const refused = results.filter((r) => r.outcome === 'refused');
       if (refused.length > 0) {
         const code = refused[0]!.code ?? 'ERR_VERIFY';
-        if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ results, error: { code, message: `${refused.length} of ${results.length} bundles refused` } }, null, 2) + '\n');
-        else process.stderr.write(`custody: ${refused[0]!.file}: ${refused[0]!.reason} [${code}]\n`);
+        if (this.jsonEnabled()) await this.exitWithJSON({ results, error: { code, message: `${refused.length} of ${results.length} bundles refused` } }, EXIT_CODES[categoryOf(code)]);
+        process.stderr.write(`custody: ${refused[0]!.file}: ${refused[0]!.reason} [${code}]\n`);
         this.exit(EXIT_CODES[categoryOf(code)]);
       }
       return results;
