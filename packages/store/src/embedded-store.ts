@@ -338,10 +338,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
     return this.withLock(() => {
-      // Remembered tips are current only when the journal ends where this process's last append left it.
+      // Remembered tips are current when the journal ends where this process's last append left it; else each
+      // is checked against the index (complete under the lock) before use.
       const end = this.journal.end();
       const current = this.tipsEnd !== undefined && end.segment === this.tipsEnd.segment && end.offset === this.tipsEnd.offset;
-      if (!current) this.tips.clear();
       const results: AppendResult[] = new Array(items.length);
       // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
       for (const round of roundsBySerial(items)) {
@@ -350,7 +350,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         let leaf = this.logStore.size();
         for (const i of round) {
           const item = items[i]!;
-          const tip = this.tipOf(item.serial, true);
+          const tip = this.tipOf(item.serial, current);
           if (!tip) {
             results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
           } else if (tip.hash !== item.prev) {
