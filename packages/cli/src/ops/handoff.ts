@@ -1,6 +1,7 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
 import { readFileSync } from 'node:fs';
-import { createTransfer, CustodyError, headOfChain, type AttestationAppend, type ChainTip, type Claims, type SignedTransfer, type Transfer, type TransferTemplate } from '@custody/core';
+import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type TransferTemplate } from '@custody/core';
+import { signOutcomes, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import { poolThreads, WorkerPool } from './worker-pool.js';
 import type { Store } from '@custody/store';
@@ -51,8 +52,6 @@ export interface TransferResult {
   results: Array<{ serial: string; ok: boolean; seq?: number; code?: string; message?: string }>;
 }
 
-/** A transfer signed, or refused with a code (not the custodian, activated, ...). */
-export type TransferOutcome = SignedTransfer | { code: string; message: string };
 
 /** What every signing worker starts with (the key travels as a KeyObject, never as bytes). */
 export interface TransferSetup {
@@ -60,12 +59,19 @@ export interface TransferSetup {
   template: { kind: TransferTemplate['kind']; to: string; claims?: Claims; stage?: string; now: number };
 }
 
+/** A chunk out on a worker: its tips, and its outcomes once they are back. */
+interface InFlight {
+  tips: Array<ChainTip | undefined>;
+  out?: TransferOutcome[];
+  answer: Promise<void>;
+}
+
 /** Devices per chunk of a pipelined batch: each chunk is one store read, one signing request, one commit. */
 const CHUNK = 1024;
 
 /**
  * Signs and records one attestation per device; a device that fails does not stop the others. A large batch
- * signs on worker threads (transfer-pool.ts) while this thread reads and writes the store.
+ * signs on worker threads (transfer-worker.ts) while this thread reads and writes the store.
  */
 export async function transferDevices(store: Store, o: TransferOptions): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
@@ -76,11 +82,6 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
   const setup: TransferSetup & { key: unknown } = { certificate: signer.certificate, key: threads > 0 ? nodeKeyObject(signer.key) : undefined, template: { ...template, now: o.now.getTime() } };
   const pool = threads > 0 ? new WorkerPool<ChainTip[], TransferOutcome[]>(new URL('./transfer-worker.js', import.meta.url), setup, threads) : undefined;
-  const signHere = async (tips: ChainTip[]): Promise<TransferOutcome[]> => {
-    const out: TransferOutcome[] = [];
-    for (const tip of tips) out.push(await signOutcome(transfer, tip));
-    return out;
-  };
   const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is ChainTip => t !== undefined);
   // Without workers: one chunk, one commit. With them, chunks in flight on every worker; when no answer is
   // in yet, this thread signs the next chunk itself rather than wait (the workers' cores may be slower).
@@ -92,13 +93,13 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
     recorded[c] = await recordChunk(store, chunks[c]!, tips, out);
   };
   try {
-    const inflight = new Map<number, { tips: Array<ChainTip | undefined>; out?: TransferOutcome[]; answer: Promise<void> }>();
+    const inflight = new Map<number, InFlight>();
     let next = 0;
     while (next < chunks.length || inflight.size > 0) {
       while (pool && next < chunks.length && inflight.size < threads * 2) {
         const c = next++;
         const tips = await store.getTips(chunks[c]!);
-        const entry: { tips: Array<ChainTip | undefined>; out?: TransferOutcome[]; answer: Promise<void> } = { tips, answer: Promise.resolve() };
+        const entry: InFlight = { tips, answer: Promise.resolve() };
         entry.answer = pool.run(known(tips)).then((out) => void (entry.out = out));
         inflight.set(c, entry);
       }
@@ -113,7 +114,7 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
       if (next < chunks.length) {
         const c = next++;
         const tips = await store.getTips(chunks[c]!);
-        await record(c, tips, await signHere(known(tips)));
+        await record(c, tips, await signOutcomes(transfer, known(tips)));
       } else if (inflight.size > 0) await Promise.race([...inflight.values()].map((e) => e.answer));
     }
   } finally {
@@ -121,15 +122,6 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   }
   const results = recorded.flat();
   return { party: party.name, to: recipient.label, results };
-}
-
-async function signOutcome(transfer: Transfer, tip: ChainTip): Promise<TransferOutcome> {
-  try {
-    return transfer.sync ? transfer.signSync(headOfChain(tip)) : await transfer.sign(headOfChain(tip));
-  } catch (e) {
-    if (!(e instanceof CustodyError)) throw e;
-    return { code: e.code, message: e.message };
-  }
 }
 
 /** Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips). */

@@ -5,11 +5,11 @@
 import { workerData } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { createAttestationSigner } from '@custody/core/attestation/cms';
-import { createTransfer, headOfChain } from '@custody/core/custody/chain';
-import { CustodyError } from '@custody/core/errors';
+import { createTransfer } from '@custody/core/custody/chain';
 import { NodeCryptoProvider, nodePrivateKeyHandle } from '@custody/core/node';
 import type { ChainTip } from '@custody/core/registry/ports';
-import type { TransferOutcome, TransferSetup } from './handoff.js';
+import type { TransferSetup } from './handoff.js';
+import { signOutcomes, type TransferOutcome } from './transfer-outcome.js';
 import { serveRequests } from './worker-pool.js';
 
 const setup = workerData as TransferSetup & { key: KeyObject };
@@ -17,13 +17,4 @@ const provider = new NodeCryptoProvider();
 const signer = await createAttestationSigner({ certificate: setup.certificate, key: nodePrivateKeyHandle(setup.key), provider });
 const transfer = createTransfer({ ...setup.template, now: new Date(setup.template.now), signer });
 
-serveRequests((tips: ChainTip[]): TransferOutcome[] =>
-  tips.map((tip) => {
-    try {
-      return transfer.signSync(headOfChain(tip));
-    } catch (e) {
-      if (e instanceof CustodyError) return { code: e.code, message: e.message };
-      throw e;
-    }
-  }),
-);
+serveRequests((tips: ChainTip[]): Promise<TransferOutcome[]> => signOutcomes(transfer, tips));
