@@ -10,7 +10,6 @@
  *
  * Private keys never enter the database: `keyDir` is a folder on the local disk.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
@@ -22,6 +21,7 @@ import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Stor
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
 import { roundsBySerial } from '../rounds.js';
+import { sha256, DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttestations, APPEND, entriesOf, buf, bytes, type DeviceRow } from './pg-devices.js';
 import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { isTransient, sqlState, storeError, uniqueViolation, violatingValue } from './pg-errors.js';
 
@@ -37,10 +37,6 @@ export interface PgStoreOptions {
 const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const RETRIES = 5;
 
-const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
-const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-/** A plain Uint8Array view of a Buffer, so that records compare equal to the ones committed. */
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 /** The URL without its password, for messages. */
 export function redactURL(url: string): string {
@@ -51,98 +47,6 @@ export function redactURL(url: string): string {
   } catch {
     return url.replace(/:[^:@/]*@/, ':***@');
   }
-}
-
-const DEVICE_COLUMNS = `serial, certificate, cert_serial, encode(spki_sha256, 'hex') AS spki, encode(cert_sha256, 'hex') AS cert_sha,
-  issuer, model, lot, issued_at, ARRAY(SELECT a.der FROM attestations a WHERE a.serial = d.serial ORDER BY a.seq) AS atts`;
-
-interface DeviceRow {
-  serial: string;
-  certificate: Buffer;
-  cert_serial: string;
-  spki: string;
-  cert_sha: string;
-  issuer: string;
-  model: string | null;
-  lot: string | null;
-  issued_at: string;
-  atts: Buffer[];
-}
-
-function fromRow(r: DeviceRow): DeviceRecord {
-  const d: DeviceRecord = {
-    serial: r.serial,
-    certificate: bytes(r.certificate),
-    certSerial: r.cert_serial,
-    spkiSha256: r.spki,
-    certSha256: r.cert_sha,
-    issuer: r.issuer,
-    issuedAt: r.issued_at,
-    attestations: r.atts.map(bytes),
-  };
-  if (r.model !== null) d.model = r.model;
-  if (r.lot !== null) d.lot = r.lot;
-  return d;
-}
-
-/** Devices and their attestations in one statement: the devices as unnest arrays, then every attestation. */
-const INSERT_DEVICES = `WITH d AS (
-  INSERT INTO devices (serial, spki_sha256, cert_serial, cert_sha256, certificate, issuer, model, lot, issued_at)
-  SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[])
-  RETURNING 1
-)
-INSERT INTO attestations (serial, seq, der, prev_hash)
-SELECT * FROM unnest($10::text[], $11::int[], $12::bytea[], $13::bytea[])
--- Reading d makes the devices go in first, so that a duplicate device is reported as such.
-WHERE (SELECT count(*) FROM d) > 0`;
-
-function insertDevicesParams(devices: readonly DeviceRecord[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 13 }, () => []);
-  for (const d of devices) {
-    cols[0]!.push(d.serial);
-    cols[1]!.push(Buffer.from(d.spkiSha256, 'hex'));
-    cols[2]!.push(d.certSerial);
-    cols[3]!.push(Buffer.from(d.certSha256, 'hex'));
-    cols[4]!.push(buf(d.certificate));
-    cols[5]!.push(d.issuer);
-    cols[6]!.push(d.model ?? null);
-    cols[7]!.push(d.lot ?? null);
-    cols[8]!.push(d.issuedAt);
-    pushAttestations(cols.slice(9), d.serial, d.attestations, 0, null);
-  }
-  return cols;
-}
-
-/** Appends attestation rows (serial, seq, der, prev_hash) to column arrays, from `seq` on. */
-function pushAttestations(cols: unknown[][], serial: string, ders: readonly Uint8Array[], seq: number, prev: Buffer | null): void {
-  let p = prev;
-  ders.forEach((der, i) => {
-    cols[0]!.push(serial);
-    cols[1]!.push(seq + i);
-    cols[2]!.push(buf(der));
-    cols[3]!.push(p);
-    p = sha256(der);
-  });
-}
-
-const APPEND = `WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS t(serial, prev, der, ord)
-), head AS (
-  SELECT i.ord, i.serial, i.prev, i.der, (d.serial IS NOT NULL) AS known, h.seq, h.hash
-  FROM input i
-  LEFT JOIN devices d ON d.serial = i.serial
-  LEFT JOIN LATERAL (SELECT a.seq, a.hash FROM attestations a WHERE a.serial = i.serial ORDER BY a.seq DESC LIMIT 1) h ON true
-), ins AS (
-  INSERT INTO attestations (serial, seq, der, prev_hash)
-  SELECT serial, seq + 1, der, hash FROM head WHERE hash = prev ORDER BY serial
-  ON CONFLICT DO NOTHING
-  RETURNING serial, seq
-)
-SELECT h.ord::int AS ord, h.known, (SELECT ins.seq FROM ins WHERE ins.serial = h.serial) AS seq FROM head h`;
-
-/** The log entries of whole device records: every attestation, device by device, in seq order. */
-function entriesOf(devices: readonly DeviceRecord[], fromSeq = 0): PgLogEntry[] {
-  return devices.flatMap((d) => d.attestations.slice(fromSeq).map((der, i) => ({ serial: d.serial, seq: fromSeq + i, der })));
 }
 
 /** The registry in a PostgreSQL database: `PgStore.init` creates or upgrades it, `PgStore.open` opens it. */
