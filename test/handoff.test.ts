@@ -35,6 +35,22 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     writeFileSync(file, JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')).cas[name].certificate);
     return file;
   };
+  /** Each device of the factory's store has birth and one handoff, which openssl accepts and which links to the birth. */
+  const assertHandedOnce = async (serials: string[]) => {
+    const store = await EmbeddedStore.open(acme);
+    try {
+      for (const s of serials) {
+        const d = (await store.getDevice(s))!;
+        assert.equal(d.attestations.length, 2);
+        const file = join(tmp, `${s}-1.der`);
+        writeFileSync(file, d.attestations[1]!);
+        const statement = JSON.parse(openssl(['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(tmp, 'acme-root.pem'), '-in', file]));
+        assert.equal(statement.predicate.prev, sha256(d.attestations[0]!));
+      }
+    } finally {
+      await store.close();
+    }
+  };
   /** Runs a command that must fail, and checks that it changed nothing in `store`. */
   const refused = (store: string, args: string[], env: Record<string, string> = {}): CLIRun => {
     const before = snapshot(store);
@@ -143,16 +159,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
       results.map((x) => [x.serial, x.ok, x.code ?? x.seq]),
       [['SN000001', false, 'ERR_NOT_CUSTODIAN'], ...['SN000002', 'SN000003', 'SN000004', 'SN000005', 'SN000006'].map((s) => [s, true, 1])],
     );
-    const store = await EmbeddedStore.open(acme);
-    for (const s of ['SN000002', 'SN000006']) {
-      const d = (await store.getDevice(s))!;
-      assert.equal(d.attestations.length, 2);
-      const file = join(tmp, `${s}-1.der`);
-      writeFileSync(file, d.attestations[1]!);
-      const statement = JSON.parse(openssl(['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(tmp, 'acme-root.pem'), '-in', file]));
-      assert.equal(statement.predicate.prev, sha256(d.attestations[0]!));
-    }
-    await store.close();
+    await assertHandedOnce(['SN000002', 'SN000006']);
   });
 
   it('hands on a batch of several chunks, some signed by the worker and some here, each device once', async function () {
@@ -164,16 +171,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     assert.equal(results.length, 3000);
     assert.deepEqual(results.map((x) => x.serial), Array.from({ length: 3000 }, (_, i) => `B${String(i + 1).padStart(6, '0')}`));
     assert.ok(results.every((x) => x.ok && x.seq === 1));
-    const store = await EmbeddedStore.open(acme);
-    for (const s of ['B000001', 'B001500', 'B003000']) {
-      const d = (await store.getDevice(s))!;
-      assert.equal(d.attestations.length, 2);
-      const file = join(tmp, `${s}-1.der`);
-      writeFileSync(file, d.attestations[1]!);
-      const statement = JSON.parse(openssl(['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(tmp, 'acme-root.pem'), '-in', file]));
-      assert.equal(statement.predicate.prev, sha256(d.attestations[0]!));
-    }
-    await store.close();
+    await assertHandedOnce(['B000001', 'B001500', 'B003000']);
     // A second run finds no device the factory still holds. Its --json report (about 700 KB) arrives whole: a
     // regression test for reports of partly failed batches cut short on the pipe by the exit that followed.
     const again = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
