@@ -8,6 +8,7 @@
  * Failures are checks (ERR_VERIFY_LOG_CHECKPOINT, ERR_VERIFY_LOG_INCLUSION, ERR_VERIFY_LOG_CONSISTENCY), never
  * exceptions. Whether the verifier has seen this log before (forks) is the caller's business: it has a memory.
  */
+import { formatStatementTime } from '../attestation/statement.js';
 import type { Bundle } from '../bundle/bundle-model.js';
 import { rebuildAttestation } from '../bundle/rebuild-attestation.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -42,7 +43,6 @@ export interface BundleLogVerdict {
   readonly loggedAt: readonly (Date | undefined)[];
 }
 
-const iso = (d: Date): string => d.toISOString().replace('.000Z', 'Z');
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
@@ -62,7 +62,7 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
   } catch (e) {
     return none([fail('log checkpoint', 'ERR_VERIFY_LOG_CHECKPOINT', message(e))]);
   }
-  const stated = head.time ? `, dated ${iso(head.time)}` : '';
+  const stated = head.time ? `, dated ${formatStatementTime(head.time)}` : '';
   const checks: VerificationCheck[] = [pass('log checkpoint', `${head.origin} at ${head.treeSize} entries${stated}, signed by a trusted log key`)];
 
   // Where each attestation's leaf is in the bundle checkpoint's tree (the smallest index proven, if several).
@@ -106,7 +106,7 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
       continue;
     }
     proven.push(cp);
-    checks.push(pass(name, `${cp.treeSize} entries${cp.time ? `, dated ${iso(cp.time)}` : ', no time stated'}, a prefix of the bundle's checkpoint`));
+    checks.push(pass(name, `${cp.treeSize} entries${cp.time ? `, dated ${formatStatementTime(cp.time)}` : ', no time stated'}, a prefix of the bundle's checkpoint`));
   }
 
   const loggedAt = leaves.map((leaf) => {

@@ -12,6 +12,7 @@
  * Comparisons are strict and in whole seconds on both sides (CRL times and checkpoint timestamps are), so
  * T < R means the checkpoint was signed before the revocation took effect.
  */
+import { formatStatementTime } from '../attestation/statement.js';
 import { fail, pass, type VerificationCheck } from './report.js';
 
 /** What is known about one attestation by a revoked party. */
@@ -26,7 +27,6 @@ export interface RevokedSignerEvidence {
   readonly loggedAt: Date | undefined;
 }
 
-const iso = (d: Date): string => d.toISOString().replace('.000Z', 'Z');
 
 /**
  * The signer revocation check of attestation `n` when its party certificate is revoked: passes only for an
@@ -36,10 +36,10 @@ export function revokedSignerCheck(e: RevokedSignerEvidence, n: number): Verific
   const name = e.revoked.name;
   const rejected = (why: string): VerificationCheck => fail(name, e.revoked.code ?? 'ERR_CHAIN_REVOKED', `${e.revoked.reason ?? 'signer revoked'}; ${why}`, n);
   const r = e.revokedAt.getTime();
-  if (e.signingTime.getTime() >= r) return rejected(`attestation ${n} is signed at ${iso(e.signingTime)}, not before the revocation (${iso(e.revokedAt)})`);
-  if (e.loggedAt === undefined) return rejected(`no trusted log checkpoint proves attestation ${n} was logged before the revocation (${iso(e.revokedAt)})`);
+  if (e.signingTime.getTime() >= r) return rejected(`attestation ${n} is signed at ${formatStatementTime(e.signingTime)}, not before the revocation (${formatStatementTime(e.revokedAt)})`);
+  if (e.loggedAt === undefined) return rejected(`no trusted log checkpoint proves attestation ${n} was logged before the revocation (${formatStatementTime(e.revokedAt)})`);
   if (e.loggedAt.getTime() >= r) {
-    return rejected(`the earliest trusted log checkpoint holding attestation ${n} is dated ${iso(e.loggedAt)}, not before the revocation (${iso(e.revokedAt)})`);
+    return rejected(`the earliest trusted log checkpoint holding attestation ${n} is dated ${formatStatementTime(e.loggedAt)}, not before the revocation (${formatStatementTime(e.revokedAt)})`);
   }
-  return pass(name, `revoked on ${iso(e.revokedAt)}, but signed at ${iso(e.signingTime)} and logged by ${iso(e.loggedAt)}, before the revocation`, n);
+  return pass(name, `revoked on ${formatStatementTime(e.revokedAt)}, but signed at ${formatStatementTime(e.signingTime)} and logged by ${formatStatementTime(e.loggedAt)}, before the revocation`, n);
 }
