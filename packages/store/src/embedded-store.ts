@@ -160,8 +160,9 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     const docs: DeviceDoc[] = [];
     const logSize = this.logStore.size();
     const leaves: LogEntry[] = [];
-    this.indexBatch(records.length, () => {
-      for (const { record, pos } of records as Array<{ record: JournalRecord; pos: RecordPosition }>) {
+    const typed = records as Array<{ record: JournalRecord; pos: RecordPosition }>;
+    this.indexBatch(typed.flatMap(({ record }) => (record.t === 'device' ? [record.d] : record.t === 'att' ? [{ serial: record.s }] : [])), () => {
+      for (const { record, pos } of typed) {
         if (record.t === 'device') {
           this.index(record.d, pos, true);
           docs.push(record.d);
@@ -180,11 +181,17 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.markApplied();
   }
 
-  /** Runs index writes of up to `n` new keys with one header count write before and one after, per index. */
-  private indexBatch(n: number, write: () => void): void {
+  /**
+   * Runs the index writes of `docs` (device documents, and the serials of attestation records), each index's
+   * slots read ahead and written back in a few long runs, with one header count write before and one after.
+   */
+  private indexBatch(docs: ReadonlyArray<DeviceDoc | { serial: string }>, write: () => void): void {
     const all = [this.serials, this.keys, this.certSerials];
-    for (const idx of all) idx.reserve(n);
-    write();
+    for (const idx of all) idx.reserve(docs.length);
+    const full = docs.filter((d): d is DeviceDoc => 'certSerial' in d);
+    this.serials.batch(docs.map((d) => d.serial), () =>
+      this.keys.batch(full.map((d) => d.spkiSha256), () => this.certSerials.batch(full.map((d) => d.certSerial), write)),
+    );
     for (const idx of all) idx.settle();
   }
 
@@ -203,11 +210,17 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   async findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]> {
     const out: Conflict[] = [];
     for (const idx of [this.serials, this.keys, this.certSerials]) idx.refresh();
-    for (const c of candidates) {
-      if (this.serials.get(c.serial)) out.push({ kind: 'serial', value: c.serial });
-      if (this.keys.get(c.spkiSha256)) out.push({ kind: 'key', value: c.spkiSha256 });
-      if (c.certSerial && this.certSerials.get(c.certSerial)) out.push({ kind: 'certSerial', value: c.certSerial });
-    }
+    const certSerials = candidates.flatMap((c) => (c.certSerial ? [c.certSerial] : []));
+    const taken = {
+      serial: this.serials.getMany(candidates.map((c) => c.serial)),
+      key: this.keys.getMany(candidates.map((c) => c.spkiSha256)),
+      certSerial: new Map(this.certSerials.getMany(certSerials).map((pos, i) => [certSerials[i]!, pos])),
+    };
+    candidates.forEach((c, i) => {
+      if (taken.serial[i]) out.push({ kind: 'serial', value: c.serial });
+      if (taken.key[i]) out.push({ kind: 'key', value: c.spkiSha256 });
+      if (c.certSerial && taken.certSerial.get(c.certSerial)) out.push({ kind: 'certSerial', value: c.certSerial });
+    });
     return out;
   }
 
@@ -260,25 +273,24 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   /**
-   * Where a device's chain ends: one record read, none when the index still points where it last did, and
-   * not even the index read when `current` (the lock is held and no other writer appended since `tipsEnd`).
+   * Where devices' chains end: the index slots and records not remembered are read together (a record is not
+   * read when the index still points where it last did, and not even the index when `current`: the lock is
+   * held and no other writer appended since `tipsEnd`).
    */
-  private tipOf(serial: string, current = false): Tip | undefined {
-    return this.tipsOf([serial], current)[0];
-  }
-
-  /** `tipOf` for many devices: the records not remembered are read together (journal.readMany). */
   private tipsOf(serials: readonly string[], current = false): Array<Tip | undefined> {
     const out: Array<Tip | undefined> = new Array<Tip | undefined>(serials.length).fill(undefined);
     const missing: Array<{ i: number; pos: RecordPosition }> = [];
-    serials.forEach((serial, i) => {
-      const known = this.tips.get(serial);
-      if (current && known) return void (out[i] = known);
-      const pos = this.serials.get(serial);
-      if (!pos) return;
-      if (known && samePos(known.pos, pos)) out[i] = known;
-      else missing.push({ i, pos });
-    });
+    const unread = current ? serials.filter((serial) => !this.tips.has(serial)) : serials;
+    this.serials.batch(unread, () =>
+      serials.forEach((serial, i) => {
+        const known = this.tips.get(serial);
+        if (current && known) return void (out[i] = known);
+        const pos = this.serials.get(serial);
+        if (!pos) return;
+        if (known && samePos(known.pos, pos)) out[i] = known;
+        else missing.push({ i, pos });
+      }),
+    );
     const records = this.journal.readMany(missing.map((m) => m.pos)) as JournalRecord[];
     missing.forEach(({ i, pos }, k) => {
       const serial = serials[i]!;
@@ -322,7 +334,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
     const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
-    this.indexBatch(docs.length, () => docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh)));
+    this.indexBatch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () => docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh)));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
     if (fresh) this.appendLots(docs);
@@ -348,9 +360,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         const records: AttestationRecord[] = [];
         const ders: Uint8Array[] = [];
         let leaf = this.logStore.size();
-        for (const i of round) {
+        const tips = this.tipsOf(round.map((i) => items[i]!.serial), current);
+        for (const [k, i] of round.entries()) {
           const item = items[i]!;
-          const tip = this.tipOf(item.serial, current);
+          const tip = tips[k];
           if (!tip) {
             results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
           } else if (tip.hash !== item.prev) {
@@ -371,12 +384,16 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   private writeAttestations(records: readonly AttestationRecord[], ders: readonly Uint8Array[]): void {
     if (records.length === 0) return;
     const { positions, end } = this.journal.append(records);
-    const entries: LogEntry[] = records.map((r, i) => {
-      const pos = positions[i]!;
-      this.serials.put(r.s, pos, true);
-      this.remember(r.s, { pos, length: r.q + 1, hash: r.h, last: r.a });
-      return { leafIndex: r.l, attestation: ders[i]!, pos, seq: r.q };
-    });
+    const entries: LogEntry[] = this.serials.batch(
+      records.map((r) => r.s),
+      () =>
+        records.map((r, i) => {
+          const pos = positions[i]!;
+          this.serials.put(r.s, pos, true);
+          this.remember(r.s, { pos, length: r.q + 1, hash: r.h, last: r.a });
+          return { leafIndex: r.l, attestation: ders[i]!, pos, seq: r.q };
+        }),
+    );
     this.logStore.append(entries);
     this.tipsEnd = end;
     this.unmarked = end;

@@ -11,6 +11,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeSync, fsyncSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
+import { SlotPages } from './slot-pages.js';
 
 export interface RecordPosition {
   segment: number;
@@ -56,6 +57,10 @@ export class HashIndex {
   private readonly written = new Set<number>();
   /** Keys that `reserve` counted ahead in the header and `settle` has not yet accounted for. */
   private reserved = 0;
+  /** The slot pages of the running `batch`, if any: slots are read and written there, not in the file. */
+  private pages: SlotPages | undefined;
+  /** The running batch's key hashes, worked out once by its prefetch. */
+  private batchHashes: Map<string, Buffer> | undefined;
 
   /**
    * @param hexKeys keys are hex strings of at least 16 random-looking bytes (key hashes, random certificate
@@ -68,6 +73,8 @@ export class HashIndex {
   ) {}
 
   private slotKey(key: string): Buffer {
+    const memo = this.batchHashes?.get(key);
+    if (memo) return memo;
     if (this.hexKeys && key.length >= 32 && /^[0-9a-f]+$/.test(key)) return Buffer.from(key.slice(0, 32), 'hex');
     return keyHash(key);
   }
@@ -89,6 +96,8 @@ export class HashIndex {
 
   /** (Re)reads the header; reopens when another process replaced the file. Call with the store lock held. */
   refresh(): void {
+    // A running batch's pages belong to the file as it was: its writes go there, and its pages restart.
+    this.pages?.flush();
     const ino = statSync(this.path).ino;
     if (this.fd >= 0 && ino !== this.ino) {
       closeSync(this.fd);
@@ -106,6 +115,7 @@ export class HashIndex {
     if (!h.subarray(0, 8).equals(MAGIC)) throw new CustodyError('ERR_STORE_CORRUPT', `${this.path}: not a custody index`, { file: this.path });
     this.capacity = h.readUInt32LE(8);
     this.count = h.readUInt32LE(12);
+    if (this.pages) this.pages = new SlotPages(this.fd, HEADER);
   }
 
   /**
@@ -124,10 +134,10 @@ export class HashIndex {
     let i = hash.readUInt32LE(0) % this.capacity;
     for (;;) {
       // Read up to four slots per call: most lookups end in the first.
-      const n = Math.min(4, this.capacity - i);
-      readSync(this.fd, this.slot, 0, n * SLOT, HEADER + i * SLOT);
+      const slots = this.readSlots(i, Math.min(4, this.capacity - i));
+      const n = slots.length / SLOT;
       for (let j = 0; j < n; j++) {
-        const s = this.slot.subarray(j * SLOT, (j + 1) * SLOT);
+        const s = slots.subarray(j * SLOT, (j + 1) * SLOT);
         const length = s.readUInt32LE(28);
         if (length === 0) return { index: i + j };
         if (s.compare(hash, 0, 16, 0, 16) === 0) return { index: i + j, pos: slotPosition(s) };
@@ -136,14 +146,64 @@ export class HashIndex {
     }
   }
 
+  /** Up to `n` slots from slot `i`: from the batch's pages, or one read. */
+  private readSlots(i: number, n: number): Buffer {
+    if (this.pages) return this.pages.read(i, n);
+    readSync(this.fd, this.slot, 0, n * SLOT, HEADER + i * SLOT);
+    return this.slot.subarray(0, n * SLOT);
+  }
+
+  private writeSlot(i: number, s: Buffer): void {
+    if (this.pages) this.pages.write(i, s);
+    else writeSync(this.fd, s, 0, SLOT, HEADER + i * SLOT);
+  }
+
+  /**
+   * Runs `fn`, whose lookups and writes are mostly of `keys`, over pages of slots read ahead in a few long
+   * reads; what it writes reaches the file in a few long writes when it returns. Outside the store lock, `fn`
+   * may only read.
+   */
+  batch<T>(keys: readonly string[], fn: () => T): T {
+    if (this.fd < 0) this.refresh();
+    if (this.pages) {
+      this.prefetch(keys);
+      return fn();
+    }
+    this.pages = new SlotPages(this.fd, HEADER);
+    this.batchHashes = new Map();
+    try {
+      this.prefetch(keys);
+      return fn();
+    } finally {
+      const pages = this.pages;
+      this.pages = undefined;
+      this.batchHashes = undefined;
+      pages.flush();
+    }
+  }
+
+  /** Reads ahead the slot each key's lookup starts at. */
+  private prefetch(keys: readonly string[]): void {
+    const starts = keys.map((key) => {
+      const at = this.known.get(key)?.index ?? this.vacant.get(key)?.index;
+      if (at !== undefined) return at;
+      const hash = this.slotKey(key);
+      this.batchHashes!.set(key, hash);
+      return hash.readUInt32LE(0) % this.capacity;
+    });
+    this.pages!.prefetch(starts);
+  }
+
+  /** `get` for many keys, their slots read together. */
+  getMany(keys: readonly string[]): Array<RecordPosition | undefined> {
+    return this.batch(keys, () => keys.map((key) => this.get(key)));
+  }
+
   /** Where the record for `key` is, if the index has it. */
   get(key: string): RecordPosition | undefined {
     if (this.fd < 0) this.refresh();
     const known = this.known.get(key);
-    if (known) {
-      readSync(this.fd, this.slot, 0, SLOT, HEADER + known.index * SLOT);
-      return slotPosition(this.slot);
-    }
+    if (known) return slotPosition(this.readSlots(known.index, 1));
     const hash = this.slotKey(key);
     const found = this.find(hash);
     if (found.pos) this.remember(key, hash, found.index);
@@ -205,7 +265,7 @@ export class HashIndex {
     s.writeUInt32LE(pos.segment, 16);
     s.writeBigUInt64LE(BigInt(pos.offset), 20);
     s.writeUInt32LE(pos.length, 28);
-    writeSync(this.fd, s, 0, SLOT, HEADER + known.index * SLOT);
+    this.writeSlot(known.index, s);
     this.written.add(known.index);
     this.remember(key, known.hash, known.index);
     if (!exists) {
@@ -219,6 +279,8 @@ export class HashIndex {
 
   /** Doubles the table into a new file and renames it over this one. */
   private grow(): void {
+    // A running batch's writes go to the old file first: the new one is built from it.
+    this.pages?.flush();
     const old = Buffer.alloc(this.capacity * SLOT);
     readSync(this.fd, old, 0, old.length, HEADER);
     const capacity = this.capacity * 2;

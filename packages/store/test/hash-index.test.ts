@@ -3,7 +3,7 @@
  * through the file.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -162,6 +162,95 @@ describe('HashIndex', function () {
     assert.equal(capacityOf(file), INITIAL * 4);
     idx.settle();
     assert.deepEqual(index().get('k3'), posOf(3));
+  });
+
+  describe('batch (slot pages read ahead and written back)', function () {
+    it('answers a batch of lookups as single lookups do, hits and misses alike', function () {
+      const idx = index();
+      for (let i = 0; i < 1500; i++) idx.put(`k${i}`, posOf(i), false);
+      const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+      const fresh = index();
+      assert.deepEqual(fresh.getMany(keys), keys.map((k, i) => (i < 1500 ? posOf(i) : undefined)));
+    });
+
+    it('leaves the file byte for byte as the same puts one at a time do, growth included', function () {
+      const twin = join(dir, 'twin.idx');
+      HashIndex.create(twin);
+      const single = new HashIndex(twin);
+      open.push(single);
+      single.refresh();
+      const batched = index();
+      const keys = Array.from({ length: 3000 }, (_, i) => `t${i}`);
+      for (const [i, k] of keys.entries()) single.put(k, posOf(i), false);
+      batched.batch(keys, () => keys.forEach((k, i) => batched.put(k, posOf(i), false)));
+      for (const [i, k] of keys.slice(0, 1000).entries()) single.put(k, posOf(9000 + i), true);
+      batched.batch(keys.slice(0, 1000), () => keys.slice(0, 1000).forEach((k, i) => batched.put(k, posOf(9000 + i), true)));
+      assert.equal(capacityOf(file), INITIAL * 2);
+      assert.deepEqual(readFileSync(file), readFileSync(twin));
+    });
+
+    it('writes nothing to the file until the batch ends, then everything it put', function () {
+      const idx = index();
+      const other = index();
+      idx.batch(['a', 'b'], () => {
+        idx.put('a', posOf(1), false);
+        idx.put('b', posOf(2), false);
+        assert.equal(idx.get('a') !== undefined, true, 'the batch sees its own writes');
+        assert.equal(other.get('a'), undefined, 'the file does not, yet');
+      });
+      assert.deepEqual([other.get('a'), other.get('b')], [posOf(1), posOf(2)]);
+    });
+
+    it('keeps the writes made before a failure inside the batch, as unbatched puts would', function () {
+      const idx = index();
+      assert.throws(() =>
+        idx.batch(['a'], () => {
+          idx.put('a', posOf(1), false);
+          throw new Error('stop');
+        }),
+      /stop/);
+      assert.deepEqual(index().get('a'), posOf(1));
+    });
+
+    it('grows the table in the middle of a batch without losing a key put before or after', function () {
+      const idx = index();
+      const keys = Array.from({ length: 5000 }, (_, i) => `g${i}`);
+      idx.batch(keys, () => keys.forEach((k, i) => assert.equal(idx.put(k, posOf(i), false), true)));
+      assert.equal(capacityOf(file), INITIAL * 4);
+      const fresh = index();
+      assert.equal(fresh.size, 5000);
+      assert.deepEqual(fresh.getMany(keys), keys.map((_, i) => posOf(i)));
+    });
+
+    it('puts two keys whose probes start at one slot into two slots within one batch', function () {
+      const start = (k: string) => createHash('sha256').update(k).digest().readUInt32LE(0) % INITIAL;
+      const byStart = new Map<number, string>();
+      let pair: [string, string] | undefined;
+      for (let i = 0; !pair; i++) {
+        const k = `c${i}`;
+        const other = byStart.get(start(k));
+        if (other) pair = [other, k];
+        else byStart.set(start(k), k);
+      }
+      const idx = index();
+      idx.batch(pair, () => {
+        assert.deepEqual(idx.getMany(pair), [undefined, undefined]);
+        idx.put(pair[0], posOf(1), false);
+        idx.put(pair[1], posOf(2), false);
+      });
+      assert.deepEqual(index().getMany(pair), [posOf(1), posOf(2)]);
+    });
+
+    it('moves keys across the whole table in one batch (replace), leaving the others as they were', function () {
+      const idx = index();
+      for (let i = 0; i < 1800; i++) idx.put(`m${i}`, posOf(i), false);
+      const moved = Array.from({ length: 900 }, (_, i) => `m${i * 2}`);
+      const again = index();
+      again.batch(moved, () => moved.forEach((k, i) => assert.equal(again.put(k, posOf(5000 + i), true), true)));
+      const fresh = index();
+      for (let i = 0; i < 1800; i++) assert.deepEqual(fresh.get(`m${i}`), i % 2 === 0 ? posOf(5000 + i / 2) : posOf(i), `m${i}`);
+      assert.equal(fresh.size, 1800);
+    });
   });
 
   it('refuses a file that is not a custody index with ERR_STORE_CORRUPT', function () {
