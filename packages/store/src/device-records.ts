@@ -3,8 +3,8 @@
  * it came with) and an attestation record per later attestation; their conversions to and from the registry's
  * model, and the log leaves they add.
  */
-import { createHash } from 'node:crypto';
 import { CustodyError } from '@custody/core/errors';
+import { nodeSha256 } from '@custody/core/node';
 import { toBase64 } from '@custody/core/util/bytes';
 import type { DeviceRecord } from '@custody/core/registry/ports';
 import type { RecordPosition } from './hash-index.js';
@@ -56,7 +56,7 @@ export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
 
-export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+export const sha256Hex = (b: Uint8Array): string => nodeSha256(b).toString('hex');
 
 
 

@@ -41,9 +41,21 @@ function encodeLines(records: readonly object[]): { bytes: Buffer; lengths: numb
   return { bytes, lengths };
 }
 
+/** The 8 lower-case hex digits at `buf[at]` as a number, or -1 when they are not that. */
+function readHex8(buf: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buf[i]!;
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (d < 0) return -1;
+    n = n * 16 + d;
+  }
+  return n;
+}
+
 /** True when `buf[start, end)`, a line without its newline, has the `<crc32> <JSON>` form and the CRC matches. */
 function lineIntact(buf: Buffer, start: number, end: number): boolean {
-  return end - start > 9 && buf[start + 8] === 0x20 && hex8(crc32(buf.subarray(start + 9, end))) === buf.toString('latin1', start, start + 8);
+  return end - start > 9 && buf[start + 8] === 0x20 && crc32(buf.subarray(start + 9, end)) === readHex8(buf, start);
 }
 
 function decodeLine(buf: Buffer): unknown {

@@ -15,12 +15,11 @@
  * Appending costs one positioned write per level touched per batch (the nodes a batch completes on one level
  * are contiguous), and 1 + (trailing ones of the index) node hashes per leaf: 2 on average, whatever the size.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
+import { nodeSha256 } from '@custody/core/node';
 import { MerkleLog } from '@custody/core/log/merkle-log';
-import type { HashFn } from '@custody/core/log/merkle';
 import type { NodeStore, StoredNode } from '@custody/core/log/node-store';
 import type { RecordPosition } from './hash-index.js';
 import type { EvidenceStore, TransparencyLogStore } from './types.js';
@@ -29,8 +28,6 @@ const HASH = 32;
 const LEAF_RECORD = 16;
 const U32 = 0x1_0000_0000;
 
-/** SHA-256 with node:crypto (the log's hot path). */
-export const nodeSha256: HashFn = (data) => createHash('sha256').update(data).digest();
 
 /** One attestation to log: its DER, and where the journal record that added it sits. */
 export interface LogEntry {

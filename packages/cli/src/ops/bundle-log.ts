@@ -17,7 +17,8 @@ import type { Store } from '@custody/store';
 import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import { loadKey, readPassphrase } from './context.js';
-import { nodeSha256, signHead, type LogStore } from './log.js';
+import { nodeSha256 } from '@custody/core/node';
+import { signHead, type LogStore } from './log.js';
 
 // One signed checkpoint per store and log size: exporting a lot signs once, not once per device.
 const signedBySize = new WeakMap<Store, { size: number; head: Checkpoint; note: string }>();

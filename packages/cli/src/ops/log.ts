@@ -3,7 +3,7 @@
  * (`log prove`, `log consistency`), and the checks of bundles' log part in `devices verify` (the exporter's
  * side is `bundle-log.ts`).
  */
-import { createHash } from 'node:crypto';
+import { nodeSha256 } from '@custody/core/node';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import {
@@ -25,7 +25,6 @@ import {
   type Checkpoint,
   type CheckpointSigner,
   type ConsistencyProof,
-  type HashFn,
   type VerificationCheck,
   type VerifierKey,
 } from '@custody/core';
@@ -36,7 +35,6 @@ import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
 import { loadKey, provider, readPassphrase } from './context.js';
 
 /** SHA-256 with node:crypto, for the log's hashing. */
-export const nodeSha256: HashFn = (d) => createHash('sha256').update(d).digest();
 
 /** A store that keeps a transparency log. */
 export type LogStore = Store & TransparencyLogStore;

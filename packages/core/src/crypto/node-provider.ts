@@ -21,6 +21,14 @@ import { curveHash } from './provider.js';
 const NODE_CURVE: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
 const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
 
+/**
+ * SHA-256 of `data` with node:crypto's one-shot hash where it exists (Node 20.12+): it skips the Hash object
+ * of createHash, which shows on the store's hot paths (record hashes, log leaves).
+ */
+export function nodeSha256(data: Uint8Array): Buffer {
+  return oneShotHash ? oneShotHash('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
+}
+
 const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384' };
 
 /**

@@ -3,12 +3,10 @@
  * devices with their attestations, the append of later attestations against the chain head, and the log
  * entries a commit adds.
  */
-import { createHash } from 'node:crypto';
+import { nodeSha256 } from '@custody/core/node';
 import type { DeviceRecord } from '@custody/core/registry/ports';
 import type { PgLogEntry } from './pg-log.js';
 
-/** SHA-256 of bytes, as the database's sha256() gives it. */
-export const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 /** A Buffer view of bytes, for query parameters. */
 export const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 /** A plain Uint8Array view of a Buffer, so that records compare equal to the ones committed. */
@@ -82,7 +80,7 @@ export function pushAttestations(cols: unknown[][], serial: string, ders: readon
     cols[1]!.push(seq + i);
     cols[2]!.push(buf(der));
     cols[3]!.push(p);
-    p = sha256(der);
+    p = nodeSha256(der);
   });
 }
 

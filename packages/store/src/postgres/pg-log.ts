@@ -21,7 +21,7 @@ import { MerkleLog } from '@custody/core/log/merkle-log';
 import { treeRoot, type NodeStore } from '@custody/core/log/node-store';
 import { inclusionProof } from '@custody/core/log/inclusion';
 import { consistencyProof } from '@custody/core/log/consistency';
-import { nodeSha256 } from '../log-store.js';
+import { nodeSha256 } from '@custody/core/node';
 
 /** One attestation to log. */
 export interface PgLogEntry {

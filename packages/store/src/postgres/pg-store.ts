@@ -15,13 +15,14 @@ import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
+import { nodeSha256 } from '@custody/core/node';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import type { NodeStore } from '@custody/core/log/node-store';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store, TransparencyLogStore } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
 import { roundsBySerial } from '../rounds.js';
-import { sha256, DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttestations, APPEND, entriesOf, buf, bytes, type DeviceRow } from './pg-devices.js';
+import { DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttestations, APPEND, entriesOf, buf, bytes, type DeviceRow } from './pg-devices.js';
 import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { isTransient, sqlState, storeError, uniqueViolation, violatingValue } from './pg-errors.js';
 
@@ -357,7 +358,7 @@ export class PgStore implements Store, TransparencyLogStore {
         }
         if (b.length <= a.length) return 'unchanged';
         const cols: unknown[][] = [[], [], [], []];
-        pushAttestations(cols, device.serial, b.slice(a.length), a.length, a.length === 0 ? null : sha256(a.at(-1)!));
+        pushAttestations(cols, device.serial, b.slice(a.length), a.length, a.length === 0 ? null : nodeSha256(a.at(-1)!));
         await this.transaction(async (c) => {
           await c.query('INSERT INTO attestations (serial, seq, der, prev_hash) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[])', cols);
           await this.log(c, entriesOf([device], a.length));
