@@ -55,6 +55,7 @@ export {
   type AttestationSignerInput,
   type ParsedAttestation,
   type SignerIdKind,
+  type UnsignedAttestation,
 } from './attestation/cms.js';
 export { chainHead, headOfChain, createTransfer, signTransfer, birthStatement, createBirths, deviceSubjectName, type DeviceHead, type BirthInput, type Births, type Transfer, type TransferTemplate, type TransferInput, type SignedTransfer } from './custody/chain.js';
 export type { AttestationAppend, AppendResult } from './registry/ports.js';

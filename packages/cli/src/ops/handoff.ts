@@ -1,7 +1,7 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
 import { readFileSync } from 'node:fs';
-import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type TransferTemplate } from '@custody/core';
-import { signOutcomes, type TransferOutcome } from './transfer-outcome.js';
+import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer, type TransferTemplate } from '@custody/core';
+import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import { poolThreads, WorkerPool } from './worker-pool.js';
 import type { Store } from '@custody/store';
@@ -53,25 +53,37 @@ export interface TransferResult {
 }
 
 
-/** What every signing worker starts with (the key travels as a KeyObject, never as bytes). */
-export interface TransferSetup {
-  certificate: Uint8Array;
-  template: { kind: TransferTemplate['kind']; to: string; claims?: Claims; stage?: string; now: number };
-}
-
-/** A chunk out on a worker: its tips, and its outcomes once they are back. */
-interface InFlight {
+/** A chunk of a pipelined batch: read from the store together, signed in pieces, recorded together. */
+interface Chunk {
+  at: number;
+  serials: string[];
   tips: Array<ChainTip | undefined>;
-  out?: TransferOutcome[];
-  answer: Promise<void>;
+  /** The outcomes of each piece, as they come in. */
+  out: TransferOutcome[][];
+  missing: number;
 }
 
-/** Devices per chunk of a pipelined batch: each chunk is one store read, one signing request, one commit. */
+interface Piece {
+  chunk: Chunk;
+  k: number;
+  tips: ChainTip[];
+}
+
+/** Devices per chunk: one store read and one commit (with its fdatasync) each. */
 const CHUNK = 1024;
+/** Devices per piece: a signing request to a worker, or what this thread signs between looks at the answers. */
+const PIECE = 256;
+/** Pieces queued on each worker, so that it never waits while this thread writes a chunk. */
+const DEPTH = 6;
+/** Chunks read ahead of their commit. */
+const READ_AHEAD = 4;
+
+const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is ChainTip => t !== undefined);
 
 /**
- * Signs and records one attestation per device; a device that fails does not stop the others. A large batch
- * signs on worker threads (transfer-worker.ts) while this thread reads and writes the store.
+ * Signs and records one attestation per device; a device that fails does not stop the others. In a large
+ * batch, worker threads (sign-worker.ts) make the signatures while this thread reads the store, builds each
+ * attestation around its signature, and records it.
  */
 export async function transferDevices(store: Store, o: TransferOptions): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
@@ -80,48 +92,74 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
-  const setup: TransferSetup & { key: unknown } = { certificate: signer.certificate, key: threads > 0 ? nodeKeyObject(signer.key) : undefined, template: { ...template, now: o.now.getTime() } };
-  const pool = threads > 0 ? new WorkerPool<ChainTip[], TransferOutcome[]>(new URL('./transfer-worker.js', import.meta.url), setup, threads) : undefined;
-  const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is ChainTip => t !== undefined);
-  // Without workers: one chunk, one commit. With them, chunks in flight on every worker; when no answer is
-  // in yet, this thread signs the next chunk itself rather than wait (the workers' cores may be slower).
-  const size = pool ? CHUNK : Math.max(1, o.serials.length);
-  const chunks: string[][] = [];
-  for (let i = 0; i < o.serials.length; i += size) chunks.push(o.serials.slice(i, i + size));
-  const recorded: Array<TransferResult['results']> = new Array(chunks.length);
-  const record = async (c: number, tips: Array<ChainTip | undefined>, out: TransferOutcome[]) => {
-    recorded[c] = await recordChunk(store, chunks[c]!, tips, out);
-  };
-  try {
-    const inflight = new Map<number, InFlight>();
-    let next = 0;
-    while (next < chunks.length || inflight.size > 0) {
-      while (pool && next < chunks.length && inflight.size < threads * 2) {
-        const c = next++;
-        const tips = await store.getTips(chunks[c]!);
-        const entry: InFlight = { tips, answer: Promise.resolve() };
-        entry.answer = pool.run(known(tips)).then((out) => void (entry.out = out));
-        inflight.set(c, entry);
-      }
-      // Let answers that arrived be seen, then record them (any order: each device stands alone).
-      if (pool) await new Promise<void>((resolve) => setImmediate(resolve));
-      const ready = [...inflight].filter(([, e]) => e.out !== undefined);
-      for (const [c, e] of ready) {
-        inflight.delete(c);
-        await record(c, e.tips, e.out!);
-      }
-      if (ready.length > 0) continue;
-      if (next < chunks.length) {
-        const c = next++;
-        const tips = await store.getTips(chunks[c]!);
-        await record(c, tips, await signOutcomes(transfer, known(tips)));
-      } else if (inflight.size > 0) await Promise.race([...inflight.values()].map((e) => e.answer));
-    }
-  } finally {
-    await pool?.close();
+  if (threads === 0) {
+    const tips = await store.getTips(o.serials);
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips))) };
   }
-  const results = recorded.flat();
-  return { party: party.name, to: recipient.label, results };
+  const pool = new WorkerPool<Uint8Array[], Uint8Array>(new URL('./sign-worker.js', import.meta.url), { key: nodeKeyObject(signer.key) }, threads);
+  try {
+    return { party: party.name, to: recipient.label, results: await pipeline(store, o.serials, transfer, pool, threads) };
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * The batch in chunks: this thread reads each chunk's tips, prepares the pieces and keeps every worker `DEPTH`
+ * pieces ahead, signs a piece itself when the workers are behind, and records each chunk once all its pieces
+ * are in (in any order: each device stands alone).
+ */
+async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: WorkerPool<Uint8Array[], Uint8Array>, threads: number): Promise<TransferResult['results']> {
+  const recorded: Array<TransferResult['results']> = [];
+  const open: Chunk[] = [];
+  const queue: Piece[] = [];
+  let read = 0;
+  let chunks = 0;
+  let outstanding = 0;
+  let failure: { e: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const arrive = (p: Piece, out: TransferOutcome[]) => {
+    p.chunk.out[p.k] = out;
+    p.chunk.missing -= 1;
+  };
+  while (read < serials.length || open.length > 0) {
+    if (failure) throw failure.e;
+    for (const c of open.filter((x) => x.missing === 0)) {
+      open.splice(open.indexOf(c), 1);
+      recorded[c.at] = await recordChunk(store, c.serials, c.tips, c.out.flat());
+    }
+    while (queue.length > 0 && outstanding < threads * DEPTH) {
+      const p = queue.shift()!;
+      const prepared = prepareOutcomes(transfer, p.tips);
+      outstanding += 1;
+      pool
+        .run(toBeSigned(prepared))
+        .then((signatures) => arrive(p, completeOutcomes(prepared, signatures)))
+        .catch((e: unknown) => void (failure ??= { e }))
+        .finally(() => {
+          outstanding -= 1;
+          wake?.();
+        });
+    }
+    // Read ahead whenever the queue runs dry, so that the workers and this thread always have pieces to sign.
+    if (queue.length === 0 && read < serials.length && open.length < READ_AHEAD) {
+      const chunkSerials = serials.slice(read, (read += CHUNK));
+      const tips = await store.getTips(chunkSerials);
+      const ok = known(tips);
+      const chunk: Chunk = { at: chunks++, serials: chunkSerials, tips, out: [], missing: Math.ceil(ok.length / PIECE) };
+      open.push(chunk);
+      for (let k = 0; k * PIECE < ok.length; k++) queue.push({ chunk, k, tips: ok.slice(k * PIECE, (k + 1) * PIECE) });
+      continue;
+    }
+    if (open.some((x) => x.missing === 0)) continue;
+    if (queue.length > 0) {
+      // The workers are busy: sign a piece here (from the back; they take from the front), then let answers in.
+      const p = queue.pop()!;
+      arrive(p, await signOutcomes(transfer, p.tips));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } else if (outstanding > 0) await new Promise<void>((resolve) => (wake = resolve));
+  }
+  return recorded.flat();
 }
 
 /** Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips). */

@@ -1,23 +1,66 @@
-/** One device's transfer, signed or refused: shared by the handoff batch and its worker threads. */
-import { headOfChain, type SignedTransfer, type Transfer } from '@custody/core/custody/chain';
+/** One device's transfer, signed or refused: the handoff batch's steps, on this thread or with a signing worker. */
+import { headOfChain, type SignedTransfer, type Transfer, type UnsignedAttestation } from '@custody/core';
 import { CustodyError } from '@custody/core/errors';
 import type { ChainTip } from '@custody/core/registry/ports';
 
-/** A transfer signed, or refused with a code (not the custodian, activated, ...). */
-export type TransferOutcome = SignedTransfer | { code: string; message: string };
+/** A refusal (not the custodian, activated, ...): a device's outcome, not the batch's failure. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
 
-/** Signs the transfers of chain tips in order; a refusal is an outcome, any other failure throws. */
+/** A transfer signed, or refused. */
+export type TransferOutcome = SignedTransfer | Refusal;
+
+/** A transfer ready for its signature, or refused. */
+export type PreparedTransfer = { unsigned: UnsignedAttestation; prev: string } | Refusal;
+
+/** A CustodyError as a device's refusal; anything else is rethrown (it fails the batch). */
+function refusal(e: unknown): Refusal {
+  if (!(e instanceof CustodyError)) throw e;
+  return { code: e.code, message: e.message };
+}
+
+function refusable<T>(step: () => T): T | Refusal {
+  try {
+    return step();
+  } catch (e) {
+    return refusal(e);
+  }
+}
+
+/** Signs the transfers of chain tips in order, on this thread. */
 export async function signOutcomes(transfer: Transfer, tips: readonly ChainTip[]): Promise<TransferOutcome[]> {
+  if (transfer.sync) return tips.map((tip) => refusable(() => transfer.signSync(headOfChain(tip))));
   const out: TransferOutcome[] = [];
-  for (const tip of tips) out.push(await signOutcome(transfer, tip));
+  for (const tip of tips) {
+    try {
+      out.push(await transfer.sign(headOfChain(tip)));
+    } catch (e) {
+      out.push(refusal(e));
+    }
+  }
   return out;
 }
 
-async function signOutcome(transfer: Transfer, tip: ChainTip): Promise<TransferOutcome> {
-  try {
-    return transfer.sync ? transfer.signSync(headOfChain(tip)) : await transfer.sign(headOfChain(tip));
-  } catch (e) {
-    if (!(e instanceof CustodyError)) throw e;
-    return { code: e.code, message: e.message };
-  }
+/** Everything but the signatures: a worker signs the `toBeSigned` of the prepared ones. */
+export function prepareOutcomes(transfer: Transfer, tips: readonly ChainTip[]): PreparedTransfer[] {
+  return tips.map((tip) => refusable(() => transfer.prepare(headOfChain(tip))));
+}
+
+/** The messages a worker signs for `prepared`, in order (refusals have none). */
+export function toBeSigned(prepared: readonly PreparedTransfer[]): Uint8Array[] {
+  return prepared.flatMap((p) => ('unsigned' in p ? [p.unsigned.toBeSigned] : []));
+}
+
+/** The outcomes, given the worker's signatures of `toBeSigned(prepared)` packed end to end. */
+export function completeOutcomes(prepared: readonly PreparedTransfer[], signatures: Uint8Array): TransferOutcome[] {
+  const count = prepared.filter((p) => 'unsigned' in p).length;
+  const width = count === 0 ? 0 : signatures.length / count;
+  let k = 0;
+  return prepared.map((p) => {
+    if (!('unsigned' in p)) return p;
+    const signature = signatures.subarray(k * width, ++k * width);
+    return { der: p.unsigned.complete(signature), prev: p.prev };
+  });
 }

@@ -254,8 +254,37 @@ export async function signEncodedStatement(signer: AttestationSigner, content: U
  * @throws TypeError when the signer's provider has no synchronous operations
  */
 export function signEncodedStatementSync(signer: AttestationSigner, content: Uint8Array, signingTime: Date): Uint8Array {
+  const unsigned = prepareEncodedStatement(signer, content, signingTime);
+  return unsigned.complete(signer.parts.sync!.signSync(signer.key, unsigned.toBeSigned));
+}
+
+/** An attestation with everything but its signature: `prepareEncodedStatement`. */
+export interface UnsignedAttestation {
+  /** The DER SignedAttributes (tag 0x31, RFC 5652 5.4): what the signer's key signs, with the signer's hash. */
+  readonly toBeSigned: Uint8Array;
+  /**
+   * The attestation DER, given the signature of `toBeSigned` in P1363 form (r || s), as a CryptoProvider returns
+   * it. A batch may have it made elsewhere (a worker thread holding the same key).
+   * @throws TypeError for a signature of the wrong length for the signer's curve
+   */
+  complete(signature: Uint8Array): Uint8Array;
+}
+
+/**
+ * Digests the statement bytes and builds the signed attributes, leaving the signature to the caller: the part
+ * of `signEncodedStatementSync` that is not the private-key operation.
+ * @throws TypeError when the signer's provider has no synchronous operations
+ */
+export function prepareEncodedStatement(signer: AttestationSigner, content: Uint8Array, signingTime: Date): UnsignedAttestation {
   const sync = signer.parts.sync;
   if (!sync) throw new TypeError(`provider "${signer.provider.name}" has no synchronous operations; use signEncodedStatement`);
   const attrs = signedAttrsFor(signer, sync.digestSync(signer.hash, content), signingTime);
-  return assemble(signer, content, attrs, p1363ToDER(sync.signSync(signer.key, attrs)));
+  const width = signer.curve === 'P-384' ? 96 : 64;
+  return {
+    toBeSigned: attrs,
+    complete(signature) {
+      if (signature.length !== width) throw new TypeError(`a ${signer.curve} signature is ${width} bytes in P1363 form, not ${signature.length}`);
+      return assemble(signer, content, attrs, p1363ToDER(signature));
+    },
+  };
 }

@@ -35,7 +35,9 @@ export {
   signAttestationSync,
   signEncodedStatement,
   signEncodedStatementSync,
+  prepareEncodedStatement,
   type AttestationSigner,
+  type UnsignedAttestation,
   type AttestationSignerInput,
 } from './cms-sign.js';
 export { parseAttestation, readStatementBytes, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';

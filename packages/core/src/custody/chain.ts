@@ -6,7 +6,7 @@ import { CustodyError } from '../errors.js';
 import { fromUtf8, toHex } from '../util/bytes.js';
 import type { Claims } from '../attestation/claims.js';
 import { createStatement, createStatementEncoder, predicateTypeOf, type AttestationKind, type Statement, type StatementSubject } from '../attestation/statement.js';
-import { readStatementBytes, signEncodedStatement, signEncodedStatementSync, type AttestationSigner } from '../attestation/cms.js';
+import { prepareEncodedStatement, readStatementBytes, signEncodedStatement, signEncodedStatementSync, type AttestationSigner, type UnsignedAttestation } from '../attestation/cms.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { ChainTip, DeviceRecord } from '../registry/ports.js';
 
@@ -132,6 +132,12 @@ export interface Transfer {
   sign(head: DeviceHead): Promise<SignedTransfer>;
   /** `sign` without a promise, for a provider with synchronous operations; otherwise a TypeError. */
   signSync(head: DeviceHead): SignedTransfer;
+  /**
+   * `signSync` up to the signature, which the caller makes (a worker thread holding the same key) and hands to
+   * `unsigned.complete`. For a provider with synchronous operations; otherwise a TypeError.
+   * @throws ERR_DEVICE_UNBORN, ERR_DEVICE_ACTIVATED, ERR_NOT_CUSTODIAN
+   */
+  prepare(head: DeviceHead): { unsigned: UnsignedAttestation; prev: string };
 }
 
 /**
@@ -158,6 +164,10 @@ export function createTransfer(t: TransferTemplate): Transfer {
     signSync(head) {
       const c = content(head);
       return { der: signEncodedStatementSync(t.signer, c.content, t.now), prev: c.prev };
+    },
+    prepare(head) {
+      const c = content(head);
+      return { unsigned: prepareEncodedStatement(t.signer, c.content, t.now), prev: c.prev };
     },
   };
 }

@@ -82,6 +82,25 @@ describe('chain of custody', () => {
     }
   });
 
+  it('prepares a transfer for a signature made elsewhere: the same statement and attributes as signSync, a valid attestation', async () => {
+    const transfer = createTransfer({ kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW });
+    const head = await chainHead(device, provider);
+    const { unsigned, prev } = transfer.prepare(head);
+    assert.equal(prev, head.lastHash);
+    // The signature a worker thread makes: the same key, over toBeSigned.
+    const der = unsigned.complete(provider.signSync(factory.key, unsigned.toBeSigned));
+    const parsed = parseAttestation(der);
+    const direct = parseAttestation(transfer.signSync(head).der);
+    assert.deepEqual(parsed.statementBytes, direct.statementBytes);
+    assert.deepEqual(parsed.signedAttrs, direct.signedAttrs);
+    await verifyAttestationSignature(parsed, provider);
+    // A signature by another key completes into an attestation that does not verify; a short one is refused.
+    const forged = parseAttestation(unsigned.complete(provider.signSync(integrator.key, unsigned.toBeSigned)));
+    await assert.rejects(verifyAttestationSignature(forged, provider), { code: 'ERR_ATTESTATION_SIGNATURE' });
+    assert.throws(() => unsigned.complete(new Uint8Array(63)), TypeError);
+    assert.throws(() => transfer.prepare({ ...head, custodian: integrator.spkiSha256 }), { code: 'ERR_NOT_CUSTODIAN' });
+  });
+
   it('reads the head of a tip: custodian, activation and subject from the newest statement', async () => {
     const tip = { serial: 'SN1', length: 1, lastHash: toHex(await provider.digest('SHA-256', device.attestations[0]!)), last: device.attestations[0]! };
     const head = headOfChain(tip);
