@@ -241,7 +241,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         const what = c.kind === 'serial' ? `device serial ${c.value} was issued before` : c.kind === 'key' ? `public key ${c.value.slice(0, 16)}... is already certified` : `certificate serial ${c.value} was used before`;
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
-      this.writeDocs(devices.map(toDoc), true);
+      await this.writeDocs(devices.map(toDoc), true);
     });
   }
 
@@ -330,10 +330,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
    * written every few commits and on close rather than after each one: a station committing one device at a
    * time saves a file write and a rename per device.
    */
-  private writeDocs(docs: readonly DeviceDoc[], fresh: boolean): void {
+  private async writeDocs(docs: readonly DeviceDoc[], fresh: boolean): Promise<void> {
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
-    const { positions, end } = this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
+    const { positions, end } = await this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
     this.indexBatch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () => docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh)));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
@@ -349,7 +349,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
-    return this.withLock(() => {
+    return this.withLock(async () => {
       // Remembered tips are current when the journal ends where this process's last append left it; else each
       // is checked against the index (complete under the lock) before use.
       const end = this.journal.end();
@@ -374,16 +374,16 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
             results[i] = { serial: item.serial, ok: true };
           }
         }
-        this.writeAttestations(records, ders);
+        await this.writeAttestations(records, ders);
       }
       return results;
     });
   }
 
   /** One journal append for the records, then the serial index and the log. */
-  private writeAttestations(records: readonly AttestationRecord[], ders: readonly Uint8Array[]): void {
+  private async writeAttestations(records: readonly AttestationRecord[], ders: readonly Uint8Array[]): Promise<void> {
     if (records.length === 0) return;
-    const { positions, end } = this.journal.append(records);
+    const { positions, end } = await this.journal.append(records);
     const entries: LogEntry[] = this.serials.batch(
       records.map((r) => r.s),
       () =>
@@ -407,7 +407,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       if (!current) {
         const conflicts = await this.findConflicts([incoming]);
         if (conflicts.length > 0) throw new CustodyError(conflicts[0]!.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL', `${this.dir}: device ${device.serial}: its ${conflicts[0]!.kind === 'key' ? 'public key' : 'certificate serial'} is already recorded for another device`);
-        this.writeDocs([incoming], true);
+        await this.writeDocs([incoming], true);
         return 'added';
       }
       if (current.certificate !== incoming.certificate) throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
@@ -422,7 +422,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         }
       }
       if (b.length <= a.length) return 'unchanged';
-      this.writeDocs([{ ...current, attestations: b, ...(incoming.head ? { head: incoming.head } : {}) }], false);
+      await this.writeDocs([{ ...current, attestations: b, ...(incoming.head ? { head: incoming.head } : {}) }], false);
       return 'extended';
     });
   }

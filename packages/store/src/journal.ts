@@ -6,7 +6,7 @@
  * Line format: `<crc32 of the JSON, 8 hex> <JSON>\n`. Each append ends with a commit line `{"t":"commit","n":N}`
  * naming how many records it closes.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CustodyError } from '@custody/core/errors';
@@ -126,10 +126,10 @@ export class Journal {
   }
 
   /**
-   * Appends records and flushes them to disk before returning: where each one landed, and the new end.
-   * Call with the store lock held.
+   * Appends records and flushes them to disk before the promise settles: where each one landed, and the new
+   * end. Call with the store lock held, and append nothing else until it settles.
    */
-  append(records: readonly object[]): { positions: RecordPosition[]; end: JournalPosition } {
+  async append(records: readonly object[]): Promise<{ positions: RecordPosition[]; end: JournalPosition }> {
     this.openTail();
     const { bytes, lengths } = encodeLines([...records, { t: 'commit', n: records.length }]);
     if (this.size > 0 && this.size + bytes.length > SEGMENT_BYTES) this.roll();
@@ -141,9 +141,12 @@ export class Journal {
     }
     let off = 0;
     while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
-    fdatasyncSync(this.fd!);
     this.size += bytes.length;
-    return { positions, end: { segment: this.segment, offset: this.size } };
+    const end = { segment: this.segment, offset: this.size };
+    // On the thread pool: the caller's thread may prepare its next batch while the disk flushes this one.
+    const fd = this.fd!;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    return { positions, end };
   }
 
   /**

@@ -344,7 +344,7 @@ describe('EmbeddedStore', function () {
       // The crash: the journal append was flushed; the indexes, lot file and watermark never saw it.
       const crashed = device('C2', { lot: 'LC', model: 'M' });
       const j = new Journal(join(dir, 'journal'));
-      j.append([journalRecord(crashed)]);
+      await j.append([journalRecord(crashed)]);
       j.close();
 
       const r = await open();
@@ -361,7 +361,7 @@ describe('EmbeddedStore', function () {
       const s = await init();
       await s.commitDevices([device('K1')]);
       const j = new Journal(join(dir, 'journal'));
-      j.append([journalRecord(device('K2'))]);
+      await j.append([journalRecord(device('K2'))]);
       j.close();
       await assert.rejects(s.commitDevices([device('K2')]), { code: 'ERR_DUPLICATE_SERIAL' });
       assert.equal(journalLines(dir).length, 2, 'K2 once in the journal');
@@ -389,7 +389,7 @@ describe('EmbeddedStore', function () {
       const s = await init();
       await s.commitDevices([device('O1', { lot: 'LO' })]);
       const j = new Journal(join(dir, 'journal'));
-      j.append([journalRecord(device('O2', { lot: 'LO' }))]);
+      await j.append([journalRecord(device('O2', { lot: 'LO' }))]);
       j.close();
       await s.addParty({ name: 'p', certificate: 'x', spkiSha256: sha('p'), certSha256: sha('pc'), createdAt: NOW.toISOString() });
       const journalBefore = readFileSync(join(dir, 'journal', '00000001.jsonl'));
@@ -442,7 +442,7 @@ describe('EmbeddedStore', function () {
       await s.commitDevices([device('N1')]);
       await s.close();
       const j = new Journal(join(dir, 'journal'));
-      const { positions } = j.append([journalRecord(device('N2'))]);
+      const { positions } = await j.append([journalRecord(device('N2'))]);
       j.close();
       const idxFile = join(dir, 'index', 'serials.idx');
       const idx = new HashIndex(idxFile);

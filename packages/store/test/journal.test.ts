@@ -25,9 +25,9 @@ describe('Journal', function () {
   const segmentFile = () => join(dir, SEGMENT);
 
   describe('append and readFrom', function () {
-    it('reads back every record in order, with the positions append reported', function () {
-      const first = journal.append([{ n: 1 }, { n: 2, s: 'zwei ü' }]);
-      const second = journal.append([{ n: 3 }]);
+    it('reads back every record in order, with the positions append reported', async function () {
+      const first = await journal.append([{ n: 1 }, { n: 2, s: 'zwei ü' }]);
+      const second = await journal.append([{ n: 3 }]);
       const { records, end } = journal.readFrom({ segment: 1, offset: 0 });
       assert.deepEqual(
         records.map((r) => r.record),
@@ -41,17 +41,17 @@ describe('Journal', function () {
       assert.equal(end.offset, statSync(segmentFile()).size);
     });
 
-    it('writes one checksummed JSON line per record', function () {
-      journal.append([{ a: 1 }, { b: [1, 2] }]);
+    it('writes one checksummed JSON line per record', async function () {
+      await journal.append([{ a: 1 }, { b: [1, 2] }]);
       const lines = readFileSync(segmentFile(), 'utf8').split('\n');
       assert.equal(lines.at(-1), '');
       for (const line of lines.slice(0, -1)) assert.match(line, /^[0-9a-f]{8} \{.*\}$/);
     });
 
-    it('reads only what follows a given position', function () {
-      journal.append([{ n: 1 }]);
-      const { end } = journal.append([{ n: 2 }]);
-      journal.append([{ n: 3 }, { n: 4 }]);
+    it('reads only what follows a given position', async function () {
+      await journal.append([{ n: 1 }]);
+      const { end } = await journal.append([{ n: 2 }]);
+      await journal.append([{ n: 3 }, { n: 4 }]);
       const { records } = journal.readFrom(end);
       assert.deepEqual(
         records.map((r) => r.record),
@@ -59,19 +59,19 @@ describe('Journal', function () {
       );
     });
 
-    it('returns nothing for an empty journal, ending where it started', function () {
+    it('returns nothing for an empty journal, ending where it started', async function () {
       const { records, end } = journal.readFrom({ segment: 1, offset: 0 });
       assert.deepEqual(records, []);
       assert.deepEqual(end, { segment: 1, offset: 0 });
     });
 
-    it('sees what another Journal instance appended to the same folder', function () {
-      journal.append([{ n: 1 }]);
+    it('sees what another Journal instance appended to the same folder', async function () {
+      await journal.append([{ n: 1 }]);
       const other = new Journal(dir);
       try {
-        const { end } = other.append([{ n: 2 }]);
+        const { end } = await other.append([{ n: 2 }]);
         assert.deepEqual(journal.end(), end);
-        const { positions } = journal.append([{ n: 3 }]);
+        const { positions } = await journal.append([{ n: 3 }]);
         assert.equal(positions[0]!.offset, end.offset);
         assert.deepEqual(
           journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => r.record),
@@ -84,15 +84,15 @@ describe('Journal', function () {
   });
 
   describe('readAt', function () {
-    it('returns the record at each position', function () {
-      const { positions } = journal.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    it('returns the record at each position', async function () {
+      const { positions } = await journal.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
       assert.deepEqual(journal.readAt(positions[1]!), { n: 2 });
       assert.deepEqual(journal.readAt(positions[2]!), { n: 3 });
       assert.deepEqual(journal.readAt(positions[0]!), { n: 1 });
     });
 
-    it('refuses a damaged record with ERR_STORE_CORRUPT', function () {
-      const { positions } = journal.append([{ value: 'aaaa' }, { value: 'bbbb' }]);
+    it('refuses a damaged record with ERR_STORE_CORRUPT', async function () {
+      const { positions } = await journal.append([{ value: 'aaaa' }, { value: 'bbbb' }]);
       const bytes = readFileSync(segmentFile());
       const at = bytes.indexOf('bbbb');
       bytes[at] = 'c'.charCodeAt(0);
@@ -101,20 +101,20 @@ describe('Journal', function () {
       assert.deepEqual(journal.readAt(positions[0]!), { value: 'aaaa' });
     });
 
-    it('refuses a position that does not start a record with ERR_STORE_CORRUPT', function () {
-      const { positions } = journal.append([{ n: 1 }, { n: 2 }]);
+    it('refuses a position that does not start a record with ERR_STORE_CORRUPT', async function () {
+      const { positions } = await journal.append([{ n: 1 }, { n: 2 }]);
       assert.throws(() => journal.readAt({ ...positions[1]!, offset: positions[1]!.offset + 1 }), { code: 'ERR_STORE_CORRUPT' });
     });
 
-    it('refuses a position in a missing segment with ERR_STORE_CORRUPT', function () {
-      const { positions } = journal.append([{ n: 1 }]);
+    it('refuses a position in a missing segment with ERR_STORE_CORRUPT', async function () {
+      const { positions } = await journal.append([{ n: 1 }]);
       assert.throws(() => journal.readAt({ ...positions[0]!, segment: 7 }), { code: 'ERR_STORE_CORRUPT' });
     });
   });
 
   describe('torn tail', function () {
-    it('cuts off a partial last line (a crash mid-append) and appends cleanly after it', function () {
-      const { end, positions } = journal.append([{ n: 1 }, { n: 2, padding: 'x'.repeat(40) }]);
+    it('cuts off a partial last line (a crash mid-append) and appends cleanly after it', async function () {
+      const { end, positions } = await journal.append([{ n: 1 }, { n: 2, padding: 'x'.repeat(40) }]);
       const secondLine = readFileSync(segmentFile()).subarray(positions[1]!.offset);
       // The first 30 bytes of a record that never got its newline.
       appendFileSync(segmentFile(), secondLine.subarray(0, 30));
@@ -125,15 +125,15 @@ describe('Journal', function () {
       );
       assert.deepEqual(read.end, end);
       assert.equal(statSync(segmentFile()).size, end.offset, 'the torn bytes are gone from the file');
-      journal.append([{ n: 3 }]);
+      await journal.append([{ n: 3 }]);
       assert.deepEqual(
         journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => (r.record as { n: number }).n),
         [1, 2, 3],
       );
     });
 
-    it('cuts off a torn tail that a reader finds from the watermark on', function () {
-      const { end } = journal.append([{ n: 1 }]);
+    it('cuts off a torn tail that a reader finds from the watermark on', async function () {
+      const { end } = await journal.append([{ n: 1 }]);
       appendFileSync(segmentFile(), '0badc0de {"n":');
       const read = journal.readFrom(end);
       assert.deepEqual(read.records, []);
@@ -141,8 +141,8 @@ describe('Journal', function () {
       assert.equal(statSync(segmentFile()).size, end.offset);
     });
 
-    it('cuts off a last line whose checksum does not match (the newline landed, the bytes before it did not)', function () {
-      const { end } = journal.append([{ n: 1 }]);
+    it('cuts off a last line whose checksum does not match (the newline landed, the bytes before it did not)', async function () {
+      const { end } = await journal.append([{ n: 1 }]);
       appendFileSync(segmentFile(), '00000000 {"n":2}\n');
       const read = journal.readFrom({ segment: 1, offset: 0 });
       assert.deepEqual(
@@ -154,8 +154,8 @@ describe('Journal', function () {
   });
 
   describe('damage in the middle', function () {
-    it('is ERR_STORE_CORRUPT, and the journal is left as it was', function () {
-      journal.append([{ value: 'first' }, { value: 'second' }, { value: 'third' }]);
+    it('is ERR_STORE_CORRUPT, and the journal is left as it was', async function () {
+      await journal.append([{ value: 'first' }, { value: 'second' }, { value: 'third' }]);
       const bytes = readFileSync(segmentFile());
       bytes[bytes.indexOf('second')] = 'S'.charCodeAt(0);
       writeFileSync(segmentFile(), bytes);
@@ -168,8 +168,8 @@ describe('Journal', function () {
       assert.deepEqual(readFileSync(segmentFile()), bytes, 'nothing cut off');
     });
 
-    it('is ERR_STORE_CORRUPT for a lost newline between two records', function () {
-      journal.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    it('is ERR_STORE_CORRUPT for a lost newline between two records', async function () {
+      await journal.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
       const bytes = readFileSync(segmentFile());
       bytes[bytes.indexOf(0x0a)] = 0x20;
       writeFileSync(segmentFile(), bytes);
@@ -179,9 +179,9 @@ describe('Journal', function () {
   });
 
   describe('watermark', function () {
-    it('starts at the beginning and reads back what was written', function () {
+    it('starts at the beginning and reads back what was written', async function () {
       assert.deepEqual(journal.readWatermark(), { segment: 1, offset: 0 });
-      const { end } = journal.append([{ n: 1 }]);
+      const { end } = await journal.append([{ n: 1 }]);
       journal.writeWatermark(end);
       assert.deepEqual(new Journal(dir).readWatermark(), end);
     });
