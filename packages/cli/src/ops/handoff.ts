@@ -118,15 +118,24 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
   let outstanding = 0;
   let failure: { e: unknown } | undefined;
   let wake: (() => void) | undefined;
+  // One chunk is recorded at a time (the store's lock): while its journal flushes, this thread goes on.
+  let recording: Promise<void> | undefined;
   const arrive = (p: Piece, out: TransferOutcome[]) => {
     p.chunk.out[p.k] = out;
     p.chunk.missing -= 1;
   };
   while (read < serials.length || open.length > 0) {
     if (failure) throw failure.e;
-    for (const c of open.filter((x) => x.missing === 0)) {
-      open.splice(open.indexOf(c), 1);
-      recorded[c.at] = await recordChunk(store, c.serials, c.tips, c.out.flat());
+    const done = open.find((x) => x.missing === 0);
+    if (done && !recording) {
+      open.splice(open.indexOf(done), 1);
+      recording = recordChunk(store, done.serials, done.tips, done.out.flat())
+        .then((r) => void (recorded[done.at] = r))
+        .catch((e: unknown) => void (failure ??= { e }))
+        .finally(() => {
+          recording = undefined;
+          wake?.();
+        });
     }
     while (queue.length > 0 && outstanding < threads * DEPTH) {
       const p = queue.shift()!;
@@ -151,14 +160,18 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
       for (let k = 0; k * PIECE < ok.length; k++) queue.push({ chunk, k, tips: ok.slice(k * PIECE, (k + 1) * PIECE) });
       continue;
     }
-    if (open.some((x) => x.missing === 0)) continue;
-    if (queue.length > 0) {
-      // The workers are busy: sign a piece here (from the back; they take from the front), then let answers in.
+    if (open.some((x) => x.missing === 0) && !recording) continue;
+    if (queue.length >= threads * DEPTH) {
+      // The workers are a whole queue behind (starting, or on a busy core): sign a piece here, from the back
+      // (they take from the front), then let answers in. Otherwise waiting is cheaper: a signature costs this
+      // thread more than the preparing, completing and recording it does for a worker's piece.
       const p = queue.pop()!;
       arrive(p, await signOutcomes(transfer, p.tips));
       await new Promise<void>((resolve) => setImmediate(resolve));
-    } else if (outstanding > 0) await new Promise<void>((resolve) => (wake = resolve));
+    } else if (outstanding > 0 || recording) await new Promise<void>((resolve) => (wake = resolve));
   }
+  await recording;
+  if (failure) throw failure.e;
   return recorded.flat();
 }
 
