@@ -8,6 +8,7 @@ import { nodeSha256 } from '@custody/core/node';
 import { toBase64 } from '@custody/core/util/bytes';
 import type { DeviceRecord } from '@custody/core/registry/ports';
 import type { RecordPosition } from './hash-index.js';
+import { EncodedRecord } from './journal.js';
 import type { LogEntry } from './log-store.js';
 
 /** A device as a journal record and as a document: binary parts base64. */
@@ -53,6 +54,19 @@ export interface AttestationRecord {
 }
 
 export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
+
+/**
+ * The journal text of an attestation record: the same JSON as JSON.stringify gives for it, built by joining
+ * strings (JSON.stringify scans the kilobyte of base64 for characters to escape; base64 and hex have none).
+ * The base64 is made here from the DER and the hash is checked to be hex, so nothing unescaped comes from
+ * outside; the serial goes through JSON.stringify.
+ */
+export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Uint8Array): EncodedRecord {
+  if (!/^[0-9a-f]{64}$/.test(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
+  for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
+  const { segment, offset, length } = r.b;
+  return new EncodedRecord(`{"t":"att","s":${JSON.stringify(r.s)},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}}`);
+}
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
 

@@ -25,7 +25,7 @@ import { CustodyError } from '@custody/core/errors';
 import { toBase64 } from '@custody/core/util/bytes';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
-import { fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
+import { encodeAttestationRecord, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
@@ -63,8 +63,8 @@ interface Tip {
   pos: RecordPosition;
   length: number;
   hash: string | null;
-  /** The newest attestation (base64), read with the record. */
-  last: string | undefined;
+  /** The newest attestation's DER, read with the record. */
+  last: Uint8Array | undefined;
 }
 
 /** Chain tips remembered between a read and the append after it. */
@@ -296,10 +296,11 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const serial = serials[i]!;
       const rec = records[k]!;
       let tip: Tip;
-      if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: rec.a };
+      if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: Buffer.from(rec.a, 'base64') };
       else if (rec.t === 'device' && rec.d.serial === serial) {
-        const last = rec.d.attestations.at(-1);
-        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(Buffer.from(last, 'base64'))), last };
+        const b64 = rec.d.attestations.at(-1);
+        const last = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(last)), last };
       } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
       this.remember(serial, tip);
       out[i] = tip;
@@ -319,7 +320,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     return this.tipsOf(serials).map((tip, i) => {
       const serial = serials[i]!;
       if (!tip) return undefined;
-      return { serial, length: tip.length, lastHash: tip.hash, ...(tip.last === undefined ? {} : { last: Buffer.from(tip.last, 'base64') }) };
+      return { serial, length: tip.length, lastHash: tip.hash, ...(tip.last === undefined ? {} : { last: tip.last }) };
     });
   }
 
@@ -357,7 +358,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const results: AppendResult[] = new Array(items.length);
       // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
       for (const round of roundsBySerial(items)) {
-        const records: AttestationRecord[] = [];
+        const records: Array<Omit<AttestationRecord, 'a'>> = [];
         const ders: Uint8Array[] = [];
         let leaf = this.logStore.size();
         const tips = this.tipsOf(round.map((i) => items[i]!.serial), current);
@@ -369,7 +370,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
           } else if (tip.hash !== item.prev) {
             results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
           } else {
-            records.push({ t: 'att', s: item.serial, q: tip.length, a: toBase64(item.attestation), h: sha256Hex(item.attestation), l: leaf++, b: tip.pos });
+            records.push({ t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos });
             ders.push(item.attestation);
             results[i] = { serial: item.serial, ok: true };
           }
@@ -381,16 +382,16 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   /** One journal append for the records, then the serial index and the log. */
-  private async writeAttestations(records: readonly AttestationRecord[], ders: readonly Uint8Array[]): Promise<void> {
+  private async writeAttestations(records: readonly Omit<AttestationRecord, 'a'>[], ders: readonly Uint8Array[]): Promise<void> {
     if (records.length === 0) return;
-    const { positions, end } = await this.journal.append(records);
+    const { positions, end } = await this.journal.append(records.map((r, i) => encodeAttestationRecord(r, ders[i]!)));
     const entries: LogEntry[] = this.serials.batch(
       records.map((r) => r.s),
       () =>
         records.map((r, i) => {
           const pos = positions[i]!;
           this.serials.put(r.s, pos, true);
-          this.remember(r.s, { pos, length: r.q + 1, hash: r.h, last: r.a });
+          this.remember(r.s, { pos, length: r.q + 1, hash: r.h, last: ders[i]! });
           return { leafIndex: r.l, attestation: ders[i]!, pos, seq: r.q };
         }),
     );

@@ -1,0 +1,23 @@
+/** The embedded store's journal records of devices. */
+import assert from 'node:assert/strict';
+import { encodeAttestationRecord } from '../src/device-records.js';
+
+describe('encodeAttestationRecord', function () {
+  const der = Uint8Array.from({ length: 761 }, (_, i) => (i * 37) & 255);
+  const fields = { t: 'att' as const, s: 'SN000042', q: 3, h: 'ab'.repeat(32), l: 123_456, b: { segment: 2, offset: 67_000_000, length: 2652 } };
+
+  it('writes exactly the JSON that JSON.stringify writes for the record, its DER in base64', function () {
+    for (const s of ['SN000042', 'zwei ü', 'quote " and \\ backslash', 'line\nbreak', '']) {
+      const r = { ...fields, s };
+      const want = JSON.stringify({ t: 'att', s, q: r.q, a: Buffer.from(der).toString('base64'), h: r.h, l: r.l, b: r.b });
+      assert.equal(encodeAttestationRecord(r, der).json, want, s);
+    }
+  });
+
+  it('refuses a hash that is not 64 hex digits and numbers that are not integers, rather than write them unescaped', function () {
+    assert.throws(() => encodeAttestationRecord({ ...fields, h: `${'a'.repeat(63)}"` }, der), TypeError);
+    assert.throws(() => encodeAttestationRecord({ ...fields, h: 'AB'.repeat(32) }, der), TypeError);
+    assert.throws(() => encodeAttestationRecord({ ...fields, q: Number.NaN }, der), TypeError);
+    assert.throws(() => encodeAttestationRecord({ ...fields, b: { ...fields.b, offset: 1.5 } }, der), TypeError);
+  });
+});
