@@ -13,9 +13,9 @@
  *   evidence/         device records from elsewhere that disagreed with the recorded chain (fork evidence)
  *   checkpoints.jsonl the log checkpoints this store signed, each one that grew the tree (checkpoint-history.ts)
  *
- * Recording a chunk of devices costs one journal append with one fdatasync, and a few positioned reads and
- * writes per device in the indexes, whatever the number already stored: nothing on the write path reads or
- * rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
+ * Recording a chunk of devices costs one journal append with one fdatasync, and in each index a few long reads
+ * and writes of the pages around the chunk's slots (slot-pages.ts), whatever the number already stored:
+ * nothing on the write path reads or rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
  * crashed writer left.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
