@@ -243,6 +243,24 @@ describe('EmbeddedStore', function () {
     });
   });
 
+  describe('tips read ahead of a write', function () {
+    it('refuses a transfer from a tip read before another process extended the chain, after an append of its own (regression: a fork recorded)', async function () {
+      const mine = await init();
+      await mine.commitDevices([device('X1'), device('Y1')]);
+      const other = await open();
+      // This process reads Y1's tip ahead (a pipelined batch does), then another process hands Y1 on.
+      const [tip] = await mine.getTips(['Y1']);
+      const birth = sha(utf8('birth of Y1'));
+      assert.equal(tip!.lastHash, birth);
+      assert.equal((await other.appendAttestations([{ serial: 'Y1', prev: birth, attestation: utf8('Y1 to Bob') }]))[0]!.ok, true);
+      // An append of this process in between: it must not make the tip it read before look current.
+      assert.equal((await mine.appendAttestations([{ serial: 'X1', prev: sha(utf8('birth of X1')), attestation: utf8('X1 to Alice') }]))[0]!.ok, true);
+      const [r] = await mine.appendAttestations([{ serial: 'Y1', prev: birth, attestation: utf8('Y1 to Alice') }]);
+      assert.deepEqual({ ok: r!.ok, code: r!.ok === false && r!.code }, { ok: false, code: 'ERR_FORK' });
+      assert.deepEqual((await (await open()).getDevice('Y1'))!.attestations.map((a) => Buffer.from(a).toString()), ['birth of Y1', 'Y1 to Bob']);
+    });
+  });
+
   describe('duplicates', function () {
     let s: EmbeddedStore;
     beforeEach(async function () {
