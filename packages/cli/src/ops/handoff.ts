@@ -124,53 +124,58 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
     p.chunk.out[p.k] = out;
     p.chunk.missing -= 1;
   };
-  while (read < serials.length || open.length > 0) {
-    if (failure) throw failure.e;
-    const done = open.find((x) => x.missing === 0);
-    if (done && !recording) {
-      open.splice(open.indexOf(done), 1);
-      recording = recordChunk(store, done.serials, done.tips, done.out.flat())
-        .then((r) => void (recorded[done.at] = r))
-        .catch((e: unknown) => void (failure ??= { e }))
-        .finally(() => {
-          recording = undefined;
-          wake?.();
-        });
+  try {
+    while (read < serials.length || open.length > 0) {
+      if (failure) throw failure.e;
+      const done = open.find((x) => x.missing === 0);
+      if (done && !recording) {
+        open.splice(open.indexOf(done), 1);
+        recording = recordChunk(store, done.serials, done.tips, done.out.flat())
+          .then((r) => void (recorded[done.at] = r))
+          .catch((e: unknown) => void (failure ??= { e }))
+          .finally(() => {
+            recording = undefined;
+            wake?.();
+          });
+      }
+      while (queue.length > 0 && outstanding < threads * DEPTH) {
+        const p = queue.shift()!;
+        const prepared = prepareOutcomes(transfer, p.tips);
+        outstanding += 1;
+        pool
+          .run(toBeSigned(prepared))
+          .then((signatures) => arrive(p, completeOutcomes(prepared, signatures)))
+          .catch((e: unknown) => void (failure ??= { e }))
+          .finally(() => {
+            outstanding -= 1;
+            wake?.();
+          });
+      }
+      // Read ahead whenever the queue runs dry, so that the workers always have pieces to sign.
+      if (queue.length === 0 && read < serials.length && open.length < READ_AHEAD) {
+        const chunkSerials = serials.slice(read, (read += CHUNK));
+        const tips = await store.getTips(chunkSerials);
+        const ok = known(tips);
+        const chunk: Chunk = { at: chunks++, serials: chunkSerials, tips, out: [], missing: Math.ceil(ok.length / PIECE) };
+        open.push(chunk);
+        for (let k = 0; k * PIECE < ok.length; k++) queue.push({ chunk, k, tips: ok.slice(k * PIECE, (k + 1) * PIECE) });
+        continue;
+      }
+      if (open.some((x) => x.missing === 0) && !recording) continue;
+      if (queue.length >= CHUNK / PIECE) {
+        // Every worker holds DEPTH pieces and a whole chunk waits behind them (a worker starting, or on a busy
+        // core): sign a piece here, from the back (they take from the front), then let answers in. Only then:
+        // waiting is cheaper, as a signature costs this thread about three times what preparing and completing
+        // a device for a worker does.
+        const p = queue.pop()!;
+        arrive(p, await signOutcomes(transfer, p.tips));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else if (outstanding > 0 || recording) await new Promise<void>((resolve) => (wake = resolve));
     }
-    while (queue.length > 0 && outstanding < threads * DEPTH) {
-      const p = queue.shift()!;
-      const prepared = prepareOutcomes(transfer, p.tips);
-      outstanding += 1;
-      pool
-        .run(toBeSigned(prepared))
-        .then((signatures) => arrive(p, completeOutcomes(prepared, signatures)))
-        .catch((e: unknown) => void (failure ??= { e }))
-        .finally(() => {
-          outstanding -= 1;
-          wake?.();
-        });
-    }
-    // Read ahead whenever the queue runs dry, so that the workers and this thread always have pieces to sign.
-    if (queue.length === 0 && read < serials.length && open.length < READ_AHEAD) {
-      const chunkSerials = serials.slice(read, (read += CHUNK));
-      const tips = await store.getTips(chunkSerials);
-      const ok = known(tips);
-      const chunk: Chunk = { at: chunks++, serials: chunkSerials, tips, out: [], missing: Math.ceil(ok.length / PIECE) };
-      open.push(chunk);
-      for (let k = 0; k * PIECE < ok.length; k++) queue.push({ chunk, k, tips: ok.slice(k * PIECE, (k + 1) * PIECE) });
-      continue;
-    }
-    if (open.some((x) => x.missing === 0) && !recording) continue;
-    if (queue.length >= threads * DEPTH) {
-      // The workers are a whole queue behind (starting, or on a busy core): sign a piece here, from the back
-      // (they take from the front), then let answers in. Otherwise waiting is cheaper: a signature costs this
-      // thread more than the preparing, completing and recording it does for a worker's piece.
-      const p = queue.pop()!;
-      arrive(p, await signOutcomes(transfer, p.tips));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    } else if (outstanding > 0 || recording) await new Promise<void>((resolve) => (wake = resolve));
+  } finally {
+    // A chunk being recorded finishes first, whatever stopped the loop: its journal append is under way.
+    await recording;
   }
-  await recording;
   if (failure) throw failure.e;
   return recorded.flat();
 }
