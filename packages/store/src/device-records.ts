@@ -62,6 +62,7 @@ export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
  * outside; the serial goes through JSON.stringify.
  */
 export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Uint8Array): EncodedRecord {
+  if (typeof r.s !== 'string') throw new TypeError(`an attestation record's serial must be a string, not ${typeof r.s}`);
   if (!/^[0-9a-f]{64}$/.test(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
   for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
   const { segment, offset, length } = r.b;

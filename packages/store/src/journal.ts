@@ -147,13 +147,25 @@ export class Journal {
       positions.push({ segment: this.segment, offset: at, length });
       at += length;
     }
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
-    this.size += bytes.length;
-    const end = { segment: this.segment, offset: this.size };
-    // On the thread pool: the caller's thread may prepare its next batch while the disk flushes this one.
     const fd = this.fd!;
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    const before = this.size;
+    const end = { segment: this.segment, offset: before + bytes.length };
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      this.size += bytes.length;
+      // On the thread pool: the caller's thread may prepare its next batch while the disk flushes this one.
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    } catch (e) {
+      // Not acknowledged, so not to be replayed either: cut the group off again (as far as the disk allows).
+      try {
+        ftruncateSync(fd, before);
+        this.size = before;
+      } catch {
+        // The failure below is reported; replay's checks still hold for whatever the disk kept.
+      }
+      throw e;
+    }
     return { positions, end };
   }
 

@@ -14,10 +14,11 @@ describe('encodeAttestationRecord', function () {
     }
   });
 
-  it('refuses a hash that is not 64 hex digits and numbers that are not integers, rather than write them unescaped', function () {
+  it('refuses a hash that is not 64 hex digits, numbers that are not integers and a serial that is not a string, rather than write them unescaped', function () {
     assert.throws(() => encodeAttestationRecord({ ...fields, h: `${'a'.repeat(63)}"` }, der), TypeError);
     assert.throws(() => encodeAttestationRecord({ ...fields, h: 'AB'.repeat(32) }, der), TypeError);
     assert.throws(() => encodeAttestationRecord({ ...fields, q: Number.NaN }, der), TypeError);
     assert.throws(() => encodeAttestationRecord({ ...fields, b: { ...fields.b, offset: 1.5 } }, der), TypeError);
+    assert.throws(() => encodeAttestationRecord({ ...fields, s: undefined as unknown as string }, der), TypeError);
   });
 });
