@@ -2,7 +2,8 @@
  * An on-disk hash index: open addressing with linear probing over fixed 32-byte slots, read and written in
  * place with pread/pwrite. Looking up or adding a key costs a couple of system calls however many keys the
  * index holds; the table doubles (rebuilt into a new file, renamed over the old) when half full, so the
- * amortized cost of an insert stays flat.
+ * amortized cost of an insert stays flat. A batch of keys (`batch`, `getMany`) reads the pages around its slots
+ * ahead and writes the changed ones back together instead (slot-pages.ts).
  *
  * File: header (64 bytes: magic, capacity, count) then `capacity` slots of
  *   key hash (16 bytes, SHA-256 prefix) | journal segment (u32) | offset (u64) | length (u32).
