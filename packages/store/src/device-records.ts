@@ -11,17 +11,9 @@ import type { RecordPosition } from './hash-index.js';
 import { EncodedRecord } from './journal.js';
 import type { LogEntry } from './log-store.js';
 
-/** A device as a journal record and as a document: binary parts base64. */
-export interface DeviceDoc {
-  serial: string;
+/** A device as a journal record and as a document: the registry's fields, binary parts base64. */
+export interface DeviceDoc extends Omit<DeviceRecord, 'certificate' | 'attestations' | 'chain'> {
   certificate: string;
-  certSerial: string;
-  spkiSha256: string;
-  certSha256: string;
-  issuer: string;
-  model?: string;
-  lot?: string;
-  issuedAt: string;
   attestations: string[];
   chain?: string[];
   /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
