@@ -15,8 +15,8 @@
  *
  * Recording a chunk of devices costs one journal append with one fdatasync, and in each index a few long reads
  * and writes of the pages around the chunk's slots (slot-pages.ts), whatever the number already stored:
- * nothing on the write path reads or rewrites the whole store. Writers take a cross-process lock (lock.ts) and first replay any journal tail a
- * crashed writer left.
+ * nothing on the write path reads or rewrites the whole store. Writers take a cross-process lock (lock.ts)
+ * and first replay any journal tail a crashed writer left.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

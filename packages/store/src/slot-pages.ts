@@ -15,6 +15,21 @@ const PAGE_BYTES = PAGE_SLOTS * 32;
 const GAP_PAGES = 4;
 const RUN_PAGES = 1024;
 
+/**
+ * Page numbers in ascending runs `[first, last]`: the next page joins a run while `joins(last, next)` and the
+ * run stays under RUN_PAGES pages.
+ */
+function runs(pages: Iterable<number>, joins: (last: number, next: number) => boolean): Array<[number, number]> {
+  const sorted = [...pages].sort((a, b) => a - b);
+  const out: Array<[number, number]> = [];
+  for (const p of sorted) {
+    const run = out.at(-1);
+    if (run && p - run[0] < RUN_PAGES && joins(run[1], p)) run[1] = p;
+    else out.push([p, p]);
+  }
+  return out;
+}
+
 export class SlotPages {
   private readonly pages = new Map<number, Buffer>();
   private readonly dirty = new Set<number>();
@@ -35,15 +50,7 @@ export class SlotPages {
       const p = Math.floor(i / PAGE_SLOTS);
       if (!this.pages.has(p)) wanted.add(p);
     }
-    const sorted = [...wanted].sort((a, b) => a - b);
-    for (let k = 0; k < sorted.length; ) {
-      const first = sorted[k]!;
-      let last = first;
-      let j = k + 1;
-      for (; j < sorted.length && sorted[j]! - last <= GAP_PAGES && sorted[j]! - first < RUN_PAGES; j++) last = sorted[j]!;
-      this.load(first, last);
-      k = j;
-    }
+    for (const [first, last] of runs(wanted, (last, next) => next - last <= GAP_PAGES)) this.load(first, last);
   }
 
   /** Pages `first` to `last`, inclusive, in one read (pages already loaded keep their, possibly newer, bytes). */
@@ -88,19 +95,14 @@ export class SlotPages {
    * them included (they were read under the same lock, so they are current).
    */
   flush(): void {
-    const sorted = [...this.dirty].sort((a, b) => a - b);
+    const dirty = runs(this.dirty, (last, next) => this.loadedBetween(last, next));
     this.dirty.clear();
-    for (let k = 0; k < sorted.length; ) {
-      const first = sorted[k]!;
-      let last = first;
-      let j = k + 1;
-      for (; j < sorted.length && sorted[j]! - first < RUN_PAGES && this.loadedBetween(last, sorted[j]!); j++) last = sorted[j]!;
+    for (const [first, last] of dirty) {
       const run = [];
       for (let p = first; p <= last; p++) run.push(this.pages.get(p)!);
       const buf = run.length === 1 ? run[0]! : Buffer.concat(run);
       let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off, this.base + first * PAGE_BYTES + off);
-      k = j;
     }
   }
 
