@@ -25,7 +25,7 @@ import { CustodyError } from '@custody/core/errors';
 import { toBase64 } from '@custody/core/util/bytes';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
-import { encodeAttestationRecord, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
+import { encodeAttestationRecord, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
@@ -169,7 +169,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
           leaves.push(...logEntriesOf(record.d, pos, logSize));
         } else if (record.t === 'att') {
           this.serials.put(record.s, pos, true);
-          if (record.l >= logSize) leaves.push({ leafIndex: record.l, attestation: Buffer.from(record.a, 'base64'), pos, seq: record.q });
+          if (record.l >= logSize) leaves.push({ leafIndex: record.l, attestation: storedBytes(record.a), pos, seq: record.q });
         }
       }
     });
@@ -296,10 +296,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const serial = serials[i]!;
       const rec = records[k]!;
       let tip: Tip;
-      if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: Buffer.from(rec.a, 'base64') };
+      if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: storedBytes(rec.a) };
       else if (rec.t === 'device' && rec.d.serial === serial) {
         const b64 = rec.d.attestations.at(-1);
-        const last = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+        const last = b64 === undefined ? undefined : storedBytes(b64);
         tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(last)), last };
       } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
       this.remember(serial, tip);

@@ -211,12 +211,12 @@ export class Journal {
       }
       const buf = Buffer.allocUnsafe(end - first.offset);
       const got = readSync(this.reader(first.segment, first.offset), buf, 0, buf.length, first.offset);
+      const file = () => join(this.dir, segmentName(first.segment));
       for (; k < j; k++) {
         const p = positions[order[k]!]!;
-        const file = join(this.dir, segmentName(p.segment));
-        if (p.offset + p.length - first.offset > got) throw corrupt(file, p.offset, 'record cut short');
+        if (p.offset + p.length - first.offset > got) throw corrupt(file(), p.offset, 'record cut short');
         const rec = decodeLine(buf.subarray(p.offset - first.offset, p.offset - first.offset + p.length));
-        if (rec === undefined) throw corrupt(file, p.offset, 'checksum mismatch');
+        if (rec === undefined) throw corrupt(file(), p.offset, 'checksum mismatch');
         out[order[k]!] = rec;
       }
     }
