@@ -65,12 +65,13 @@ function concurrencySuite(backend: string, makeLocation: (ctx: Mocha.Context, tm
     this.timeout(240_000);
     let tmp: string;
     let location: string;
+    let now: Date;
 
     before(async function () {
       if (!existsSync(STORE_DIST)) throw new Error(`${STORE_DIST} is missing: build the store package first (npx tsc -p packages/store/tsconfig.json)`);
       tmp = mkdtempSync(join(tmpdir(), `custody-conc-${backend}-`));
       location = await makeLocation(this, tmp);
-      const now = new Date();
+      now = new Date();
       await (await initStoreAt(location, now, { keyDir: join(tmp, 'keys') })).close();
       await writeSetup(tmp, now);
     });
@@ -83,8 +84,8 @@ function concurrencySuite(backend: string, makeLocation: (ctx: Mocha.Context, tm
       const serials = prefixes.flatMap((p) => Array.from({ length: PER_PROVISIONER }, (_, i) => `${p}${String(i).padStart(4, '0')}`));
       const recipients = Array.from({ length: HANDOFFS }, (_, h) => hex(Buffer.from(`recipient ${h}`)));
       const runs = await Promise.all([
-        ...prefixes.map((prefix) => runWorker({ mode: 'provision', location, setup: tmp, prefix, n: PER_PROVISIONER })),
-        ...recipients.map((to) => runWorker({ mode: 'handoff', location, setup: tmp, serials, to })),
+        ...prefixes.map((prefix) => runWorker({ mode: 'provision', location, setup: tmp, prefix, n: PER_PROVISIONER, now })),
+        ...recipients.map((to) => runWorker({ mode: 'handoff', location, setup: tmp, serials, to, now })),
       ]);
       for (const r of runs) assert.equal(r.code, 0, `a worker failed: ${r.err}`);
       const outputs = runs.map((r) => JSON.parse(r.out.trim().split('\n').at(-1)!));
