@@ -63,8 +63,14 @@ interface Tip {
   pos: RecordPosition;
   length: number;
   hash: string | null;
-  /** The newest attestation's DER, read with the record. */
-  last: Uint8Array | undefined;
+}
+
+/**
+ * A tip as read from its record, with the newest attestation's DER. Only reads carry the DER: remembered tips
+ * leave it out, as a batch's thousands of kilobyte-long DERs would outlive every young-generation collection.
+ */
+interface ReadTip extends Tip {
+  last?: Uint8Array;
 }
 
 /** Chain tips remembered between a read and the append after it. */
@@ -273,17 +279,19 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   /**
-   * Where devices' chains end: the index slots and records not remembered are read together (a record is not
-   * read when the index still points where it last did, and not even the index when `current`: the lock is
-   * held and no other writer appended since `tipsEnd`).
+   * Where devices' chains end: the index slots and records not remembered are read together. Unless `withLast`
+   * asks for the newest attestations (which only a record read gives), a record is not read when the index still
+   * points where it last did, and not even the index when `current`: the lock is held and no other writer
+   * appended since `tipsEnd`.
    */
-  private tipsOf(serials: readonly string[], current = false): Array<Tip | undefined> {
-    const out: Array<Tip | undefined> = new Array<Tip | undefined>(serials.length).fill(undefined);
+  private tipsOf(serials: readonly string[], current: boolean, withLast: boolean): Array<ReadTip | undefined> {
+    const out: Array<ReadTip | undefined> = new Array<ReadTip | undefined>(serials.length).fill(undefined);
     const missing: Array<{ i: number; pos: RecordPosition }> = [];
-    const unread = current ? serials.filter((serial) => !this.tips.has(serial)) : serials;
+    const remembered = (serial: string) => (withLast ? undefined : this.tips.get(serial));
+    const unread = current ? serials.filter((serial) => !remembered(serial)) : serials;
     this.serials.batch(unread, () =>
       serials.forEach((serial, i) => {
-        const known = this.tips.get(serial);
+        const known = remembered(serial);
         if (current && known) return void (out[i] = known);
         const pos = this.serials.get(serial);
         if (!pos) return;
@@ -296,14 +304,17 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const serial = serials[i]!;
       const rec = records[k]!;
       let tip: Tip;
-      if (rec.t === 'att' && rec.s === serial) tip = { pos, length: rec.q + 1, hash: rec.h, last: storedBytes(rec.a) };
-      else if (rec.t === 'device' && rec.d.serial === serial) {
+      let last: Uint8Array | undefined;
+      if (rec.t === 'att' && rec.s === serial) {
+        tip = { pos, length: rec.q + 1, hash: rec.h };
+        last = storedBytes(rec.a);
+      } else if (rec.t === 'device' && rec.d.serial === serial) {
         const b64 = rec.d.attestations.at(-1);
-        const last = b64 === undefined ? undefined : storedBytes(b64);
-        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(last)), last };
+        last = b64 === undefined ? undefined : storedBytes(b64);
+        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(last)) };
       } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
       this.remember(serial, tip);
-      out[i] = tip;
+      out[i] = last === undefined ? tip : { ...tip, last };
     });
     return out;
   }
@@ -317,7 +328,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   async getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
     this.serials.ensureCurrent();
-    return this.tipsOf(serials).map((tip, i) => {
+    return this.tipsOf(serials, false, true).map((tip, i) => {
       const serial = serials[i]!;
       if (!tip) return undefined;
       return { serial, length: tip.length, lastHash: tip.hash, ...(tip.last === undefined ? {} : { last: tip.last }) };
@@ -365,7 +376,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         const records: Array<Omit<AttestationRecord, 'a'>> = [];
         const ders: Uint8Array[] = [];
         let leaf = this.logStore.size();
-        const tips = this.tipsOf(round.map((i) => items[i]!.serial), current);
+        const tips = this.tipsOf(round.map((i) => items[i]!.serial), current, false);
         for (const [k, i] of round.entries()) {
           const item = items[i]!;
           const tip = tips[k];
@@ -395,7 +406,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         records.map((r, i) => {
           const pos = positions[i]!;
           this.serials.put(r.s, pos, true);
-          this.remember(r.s, { pos, length: r.q + 1, hash: r.h, last: ders[i]! });
+          this.remember(r.s, { pos, length: r.q + 1, hash: r.h });
           return { leafIndex: r.l, attestation: ders[i]!, pos, seq: r.q };
         }),
     );
