@@ -33,8 +33,19 @@ function malformed(what: string): CustodyError {
   return new CustodyError('ERR_DER', `malformed DER: ${what}`);
 }
 
-/** Reads the TLV at `offset`; single-byte tags only (all that X.509/CMS use), minimal definite lengths. */
-export function readTLV(buf: Uint8Array, offset = 0): TLV {
+/** Where one TLV lies in its buffer: `start` and `end` bound the value; the header runs from the offset read. */
+export interface TLVSpan {
+  tag: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Reads the header of the TLV at `offset` into `out` (single-byte tags only, all that X.509/CMS use; minimal
+ * definite lengths), making no views: for walks that must not allocate, such as a registry reading its own
+ * records thousands of times a second.
+ */
+export function readSpan(buf: Uint8Array, offset: number, out: TLVSpan): TLVSpan {
   if (offset + 2 > buf.length) throw malformed('truncated header');
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw malformed('multi-byte tag');
@@ -52,7 +63,18 @@ export function readTLV(buf: Uint8Array, offset = 0): TLV {
     p += n;
   }
   if (p + len > buf.length) throw malformed('truncated value');
-  return { tag, value: buf.subarray(p, p + len), raw: buf.subarray(offset, p + len) };
+  out.tag = tag;
+  out.start = p;
+  out.end = p + len;
+  return out;
+}
+
+const scratch: TLVSpan = { tag: 0, start: 0, end: 0 };
+
+/** Reads the TLV at `offset`, as `readSpan` does, with views of its value and of its whole encoding. */
+export function readTLV(buf: Uint8Array, offset = 0): TLV {
+  const { tag, start, end } = readSpan(buf, offset, scratch);
+  return { tag, value: buf.subarray(start, end), raw: buf.subarray(offset, end) };
 }
 
 /** Decodes exactly one TLV spanning all of `buf`. */

@@ -3,7 +3,7 @@
  * check (message digest, `from`, signature). The structure is described in `cms.ts`.
  */
 import { OID } from '../asn1/oids.js';
-import { expectSeq, readOne, readSmallInt, readTime, TAG, type TLV } from '../asn1/der.js';
+import { expectSeq, oid, readOne, readSmallInt, readSpan, readTime, TAG, type TLV, type TLVSpan } from '../asn1/der.js';
 import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
 import type { CryptoProvider, CurveName, HashName, PublicKeyHandle } from '../crypto/provider.js';
 import { curveHash } from '../crypto/provider.js';
@@ -87,14 +87,57 @@ function openSignedData(der: Uint8Array, exact: boolean): { fields: TLV[]; conte
   return { fields, content: octets!.value };
 }
 
+const SIGNED_DATA_OID = oid(OID.signedData);
+const DATA_OID = oid(CONTENT_TYPE);
+const span: TLVSpan = { tag: 0, start: 0, end: 0 };
+
+/** The span of the TLV at `offset`, which must have `tag` and end at `end` when given. */
+function spanAt(der: Uint8Array, offset: number, tag: number, end: number | undefined, what: string): TLVSpan {
+  readSpan(der, offset, span);
+  if (span.tag !== tag) throw malformed(`${what}: expected tag 0x${tag.toString(16)}, found 0x${span.tag.toString(16)}`);
+  if (end !== undefined && span.end !== end) throw malformed(`${what}: unexpected length`);
+  return span;
+}
+
+/** True when the OID TLV at der[start, end) is `expected` (an encoded OID TLV). */
+function isOIDAt(der: Uint8Array, start: number, end: number, expected: Uint8Array): boolean {
+  if (end - start !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) if (der[start + i] !== expected[i]) return false;
+  return true;
+}
+
 /**
  * The statement bytes (eContent) of an attestation, found by walking only the outer structure: for records the
  * caller wrote itself (a registry reading its own chain), where `parseAttestation`'s full check is not needed.
+ * The walk checks what `openSignedData` checks, header by header, and makes no view but the one it returns.
  * @throws ERR_ATTESTATION_MALFORMED when the outer structure is not a SignedData with id-data content
  */
 export function readStatementBytes(der: Uint8Array): Uint8Array {
   try {
-    return openSignedData(der, false).content;
+    // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT SignedData }
+    const infoEnd = spanAt(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo').end;
+    const typeAt = span.start;
+    const typeEnd = spanAt(der, typeAt, TAG.OID, undefined, 'contentType').end;
+    if (!isOIDAt(der, typeAt, typeEnd, SIGNED_DATA_OID)) throw malformed('not a SignedData');
+    const wrapEnd = spanAt(der, typeEnd, 0xa0, infoEnd, 'content').end;
+    const sdEnd = spanAt(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData').end;
+    // SignedData: version, digestAlgorithms, encapContentInfo, then certificates, CRLs, signerInfos (3 or more).
+    let fields = 0;
+    let encapAt = -1;
+    for (let p = span.start; p < sdEnd; fields++) {
+      if (fields === 2) encapAt = p;
+      p = readSpan(der, p, span).end;
+    }
+    if (fields < 3) throw malformed(`unexpected element count ${fields}`);
+    // EncapsulatedContentInfo ::= SEQUENCE { eContentType, eContent [0] EXPLICIT OCTET STRING }
+    const encapEnd = spanAt(der, encapAt, TAG.SEQUENCE, undefined, 'encapContentInfo').end;
+    const eTypeAt = span.start;
+    const eTypeEnd = spanAt(der, eTypeAt, TAG.OID, undefined, 'eContentType').end;
+    if (!isOIDAt(der, eTypeAt, eTypeEnd, DATA_OID)) throw malformed('eContentType is not id-data');
+    const eWrapEnd = spanAt(der, eTypeEnd, 0xa0, encapEnd, 'eContent').end;
+    readSpan(der, span.start, span);
+    if (span.tag !== TAG.OCTET_STRING || span.end !== eWrapEnd) throw malformed('eContent is not a primitive OCTET STRING');
+    return der.subarray(span.start, span.end);
   } catch (e) {
     if (e instanceof CustodyError && e.code === 'ERR_ATTESTATION_MALFORMED') throw e;
     throw malformed((e as Error).message, e);

@@ -5,13 +5,15 @@ import { createHash, webcrypto } from 'node:crypto';
 import {
   createAttestationSigner,
   parseAttestation,
+  readStatementBytes,
   signAttestation,
   signAttestationSync,
   verifyAttestationSignature,
   type AttestationSigner,
 } from '../../src/attestation/cms.js';
 import { createStatement, encodeStatement, type Statement } from '../../src/attestation/statement.js';
-import { children, readOne, setOf } from '../../src/asn1/der.js';
+import { children, expectSeq, explicit, oid, readOID, readOne, seq, setOf, TAG } from '../../src/asn1/der.js';
+import { OID } from '../../src/asn1/oids.js';
 import { NodeCryptoProvider } from '../../src/crypto/node-provider.js';
 import { ecdsaP1363ToDER } from '../../src/crypto/ecdsa-signature.js';
 import { WebCryptoProvider } from '../../src/crypto/webcrypto-provider.js';
@@ -170,6 +172,74 @@ describe('attestation CMS', () => {
     const { seq, explicit, tlv } = await import('../../src/asn1/der.js');
     const twice = seq(ci[0]!.raw, explicit(0, seq(...sd.slice(0, 4).map((t) => t.raw), tlv(0x31, si, si))));
     assert.throws(() => parseAttestation(twice), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /element count/.test(e.message));
+  });
+
+  describe('readStatementBytes', () => {
+    /** The walk as the TLV readers spell it: what readStatementBytes must agree with. */
+    function reference(der: Uint8Array): Uint8Array {
+      const [ct, wrap] = expectSeq(readOne(der), TAG.SEQUENCE, 2, 2);
+      if (readOID(ct!) !== OID.signedData) throw new Error('not a SignedData');
+      const [sd] = expectSeq(wrap!, 0xa0, 1, 1);
+      const fields = expectSeq(sd!, TAG.SEQUENCE, 3);
+      const [eType, eWrap] = expectSeq(fields[2]!, TAG.SEQUENCE, 2, 2);
+      if (readOID(eType!) !== OID.data) throw new Error('not id-data');
+      const [octets] = expectSeq(eWrap!, 0xa0, 1, 1);
+      if (octets!.tag !== TAG.OCTET_STRING) throw new Error('not an OCTET STRING');
+      return octets!.value;
+    }
+    const outcome = (f: () => Uint8Array): string => {
+      try {
+        return `ok ${Buffer.from(f()).toString('hex')}`;
+      } catch (e) {
+        return 'refused';
+      }
+    };
+
+    it('returns the signed statement bytes, as parseAttestation finds them', async () => {
+      for (const which of ['p256', 'p384', 'noSki'] as const) {
+        const signer = await signerFor(pki[which]);
+        const der = signAttestationSync(signer, statementFor(signer), T);
+        assert.deepEqual(readStatementBytes(der), parseAttestation(der).statementBytes);
+      }
+    });
+
+    it('agrees with a TLV walk on every truncation and on every byte of the outer structure changed', async () => {
+      const signer = await signerFor(pki.p256);
+      const der = signAttestationSync(signer, statementFor(signer), T);
+      const statementAt = Buffer.from(der).indexOf(Buffer.from(readStatementBytes(der)));
+      let refused = 0;
+      for (let n = 0; n < der.length; n++) {
+        assert.throws(() => readStatementBytes(der.subarray(0, n)), { code: 'ERR_ATTESTATION_MALFORMED' });
+      }
+      for (let i = 0; i < statementAt; i++) {
+        for (const x of [0x01, 0x80, 0xff]) {
+          const bad = Uint8Array.from(der);
+          bad[i] ^= x;
+          const got = outcome(() => readStatementBytes(bad));
+          assert.equal(got, outcome(() => reference(bad)), `byte ${i} ^ 0x${x.toString(16)}`);
+          if (got === 'refused') {
+            refused++;
+            assert.throws(() => readStatementBytes(bad), { code: 'ERR_ATTESTATION_MALFORMED' });
+          }
+        }
+      }
+      assert.ok(refused > statementAt, `${refused} of ${statementAt * 3} changes refused`);
+      const withTrailer = new Uint8Array(der.length + 1);
+      withTrailer.set(der);
+      assert.throws(() => readStatementBytes(withTrailer), { code: 'ERR_ATTESTATION_MALFORMED' });
+    });
+
+    it('refuses a SignedData of two fields and content other than id-data', async () => {
+      const signer = await signerFor(pki.p256);
+      const der = signAttestationSync(signer, statementFor(signer), T);
+      const ci = children(readOne(der).value);
+      const sd = children(readOne(ci[1]!.value).value);
+      const short = seq(ci[0]!.raw, explicit(0, seq(sd[0]!.raw, sd[1]!.raw)));
+      assert.throws(() => readStatementBytes(short), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /element count/.test(e.message));
+      const [, eWrap] = children(sd[2]!.value);
+      const otherType = seq(ci[0]!.raw, explicit(0, seq(sd[0]!.raw, sd[1]!.raw, seq(oid(OID.signedData), eWrap!.raw), ...sd.slice(3).map((t) => t.raw))));
+      assert.throws(() => readStatementBytes(otherType), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /id-data/.test(e.message));
+    });
   });
 
   it('refuses a signer certificate that does not match the sid', async () => {
