@@ -65,9 +65,6 @@ export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segm
 
 export const sha256Hex = (b: Uint8Array): string => nodeSha256(b).toString('hex');
 
-
-
-
 export function toDoc(r: DeviceRecord): DeviceDoc {
   const d: DeviceDoc = {
     serial: r.serial,
