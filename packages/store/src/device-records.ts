@@ -86,7 +86,7 @@ export function toDoc(r: DeviceRecord): DeviceDoc {
 
 /**
  * The bytes of a base64 field the store wrote itself (checksummed in the journal: plain decoding is enough), as a
- * plain Uint8Array: a Buffer's subarray costs several times a Uint8Array's, and the DER readers take many.
+ * plain Uint8Array view: a Buffer's subarray costs several times a Uint8Array's.
  */
 export function storedBytes(s: string): Uint8Array {
   const b = Buffer.from(s, 'base64');

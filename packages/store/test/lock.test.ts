@@ -38,7 +38,7 @@ describe('store lock', function () {
     await sleep(150);
     assert.equal(state.done, false, 'the second acquirer is still waiting');
     await first.release();
-    // Taken well before its own 5 s timeout; how soon depends on the polling and on a busy machine.
+    // Taken once the first is released (how soon depends on the polling and on a busy machine, so no bound).
     const lock = await second;
     await lock.release();
   });

@@ -91,12 +91,15 @@ const SIGNED_DATA_OID = oid(OID.signedData);
 const DATA_OID = oid(CONTENT_TYPE);
 const span: TLVSpan = { tag: 0, start: 0, end: 0 };
 
-/** The span of the TLV at `offset`, which must have `tag` and end at `end` when given. */
-function spanAt(der: Uint8Array, offset: number, tag: number, end: number | undefined, what: string): TLVSpan {
+/**
+ * Reads the TLV at `offset` into `span`, checking that it has `tag` and ends at `end` when given; returns where it
+ * ends (its value starts at `span.start`, valid until the next read).
+ */
+function endOf(der: Uint8Array, offset: number, tag: number, end: number | undefined, what: string): number {
   readSpan(der, offset, span);
   if (span.tag !== tag) throw malformed(`${what}: expected tag 0x${tag.toString(16)}, found 0x${span.tag.toString(16)}`);
   if (end !== undefined && span.end !== end) throw malformed(`${what}: unexpected length`);
-  return span;
+  return span.end;
 }
 
 /** True when the OID TLV at der[start, end) is `expected` (an encoded OID TLV). */
@@ -115,12 +118,12 @@ function isOIDAt(der: Uint8Array, start: number, end: number, expected: Uint8Arr
 export function readStatementBytes(der: Uint8Array): Uint8Array {
   try {
     // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT SignedData }
-    const infoEnd = spanAt(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo').end;
+    const infoEnd = endOf(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo');
     const typeAt = span.start;
-    const typeEnd = spanAt(der, typeAt, TAG.OID, undefined, 'contentType').end;
+    const typeEnd = endOf(der, typeAt, TAG.OID, undefined, 'contentType');
     if (!isOIDAt(der, typeAt, typeEnd, SIGNED_DATA_OID)) throw malformed('not a SignedData');
-    const wrapEnd = spanAt(der, typeEnd, 0xa0, infoEnd, 'content').end;
-    const sdEnd = spanAt(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData').end;
+    const wrapEnd = endOf(der, typeEnd, 0xa0, infoEnd, 'content');
+    const sdEnd = endOf(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData');
     // SignedData: version, digestAlgorithms, encapContentInfo, then certificates, CRLs, signerInfos (3 or more).
     let fields = 0;
     let encapAt = -1;
@@ -130,11 +133,11 @@ export function readStatementBytes(der: Uint8Array): Uint8Array {
     }
     if (fields < 3) throw malformed(`unexpected element count ${fields}`);
     // EncapsulatedContentInfo ::= SEQUENCE { eContentType, eContent [0] EXPLICIT OCTET STRING }
-    const encapEnd = spanAt(der, encapAt, TAG.SEQUENCE, undefined, 'encapContentInfo').end;
+    const encapEnd = endOf(der, encapAt, TAG.SEQUENCE, undefined, 'encapContentInfo');
     const eTypeAt = span.start;
-    const eTypeEnd = spanAt(der, eTypeAt, TAG.OID, undefined, 'eContentType').end;
+    const eTypeEnd = endOf(der, eTypeAt, TAG.OID, undefined, 'eContentType');
     if (!isOIDAt(der, eTypeAt, eTypeEnd, DATA_OID)) throw malformed('eContentType is not id-data');
-    const eWrapEnd = spanAt(der, eTypeEnd, 0xa0, encapEnd, 'eContent').end;
+    const eWrapEnd = endOf(der, eTypeEnd, 0xa0, encapEnd, 'eContent');
     readSpan(der, span.start, span);
     if (span.tag !== TAG.OCTET_STRING || span.end !== eWrapEnd) throw malformed('eContent is not a primitive OCTET STRING');
     return der.subarray(span.start, span.end);
