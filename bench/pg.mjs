@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { provisionDevices } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { PgStore } from '@custody/store';
 import { birthFor, factoryFor, makeCSRs, setupStore, writeMsOn } from './figures.mjs';
+import { provisionInputs } from '../packages/cli/dist/ops/provision.js';
 
 const provider = new NodeCryptoProvider();
 const SCRIPT = fileURLToPath(new URL('../scripts/pg-test-cluster.sh', import.meta.url));
@@ -48,7 +48,7 @@ async function provisionPerSec(adminURL, n, tmp) {
     const now = new Date();
     const opts = { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth: await birthFor(store, now) };
     const t0 = process.hrtime.bigint();
-    await provisionDevices(inputs, opts);
+    await provisionInputs(inputs, opts);
     return n / (Number(process.hrtime.bigint() - t0) / 1e9);
   } finally {
     await store.close();

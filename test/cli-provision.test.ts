@@ -147,6 +147,18 @@ describe('devices provision (built CLI, openssl interop)', function () {
       }
     });
 
+    it('issues a folder whose requests a worker thread checked (CUSTODY_THREADS=1), each chain verifying', function () {
+      const dir = join(tmp, 'threaded-folder');
+      mkdirSync(dir);
+      for (const s of ['THREADED-1', 'THREADED-2', 'THREADED-3']) opensslCSR(s, { dir, name: `${s}.csr` });
+      for (const f of readdirSync(dir).filter((f) => f.endsWith('.key'))) rmSync(join(dir, f));
+      const out = join(tmp, 'out-threaded');
+      const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', dir, '--out', out, '--json'], { CUSTODY_THREADS: '1' });
+      ok(r);
+      assert.deepEqual(JSON.parse(r.stdout).devices.map((d: { serial: string }) => d.serial), ['THREADED-1', 'THREADED-2', 'THREADED-3']);
+      for (const s of ['THREADED-1', 'THREADED-2', 'THREADED-3']) verifyChain(join(out, `${s}.pem`));
+    });
+
     it('makes keys on the line with --generate: certificates verify, keys encrypted and mode 0600, --json lists the devices', function () {
       const out = join(tmp, 'out-generate');
       const r = cli(['devices', 'provision', '--ca', 'issuing', '--generate', '5', '--serial-pattern', 'GEN{seq:4}', '--out', out, '--json']);
@@ -212,6 +224,18 @@ describe('devices provision (built CLI, openssl interop)', function () {
         const bad = join(csrs, 'broken-signature.der');
         writeFileSync(bad, der);
         refusedWritingNothing(['--csr', bad], 3, 'ERR_CSR_SIGNATURE', bad);
+      });
+
+      it('a broken signature in a folder checked on a worker thread (CUSTODY_THREADS=1): exit 3, naming it', function () {
+        const dir = join(tmp, 'threaded-bad-folder');
+        mkdirSync(dir);
+        opensslCSR('THREADED-BAD-1', { dir, name: '1.csr' });
+        const { csr } = opensslCSR('THREADED-BAD-2', { dir, name: '2.der', der: true });
+        const der = readFileSync(csr);
+        der[der.length - 1] ^= 0x01;
+        writeFileSync(csr, der);
+        for (const f of readdirSync(dir).filter((f) => f.endsWith('.key'))) rmSync(join(dir, f));
+        refusedWritingNothing(['--csr', dir], 3, 'ERR_CSR_SIGNATURE', csr, { CUSTODY_THREADS: '1' });
       });
 
       it('a truncated PEM: exit 3, ERR_PEM', function () {

@@ -14,7 +14,7 @@ export { parseTemplate } from './templates/parse-template.js';
 export { expandSubject, TEMPLATE_KINDS, TEMPLATE_VARIABLES, KEY_USAGES, EKU_NAMES, type CertificateTemplate, type TemplateKind } from './templates/template.js';
 export { parseLocatedYAML, checkFields, type FieldSpec, type LocatedDocument } from './templates/schema.js';
 export type { ChainTip, DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
-export { provisionDevices, prepareProvisioning, issuePrepared, DEVICE_SERIAL, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice, type Prepared } from './provisioning/provision.js';
+export { provisionDevices, prepareProvisioning, checkRequest, prepareChecked, issuePrepared, DEVICE_SERIAL, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice, type Prepared, type CheckedRequest } from './provisioning/provision.js';
 export { describeCertificate, formatCertificateDescription, type CertificateDescription } from './x509/describe.js';
 export { parseCertificate, isSelfSigned, findExtension, type ParsedCertificate, type AlgorithmIdentifier } from './validation/certificate.js';
 export { parseCRL, type ParsedCRL } from './validation/crl.js';

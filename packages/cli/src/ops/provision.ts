@@ -6,7 +6,7 @@ import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509/certificate-factory';
 import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
-import { provisionDevices, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
+import { issuePrepared, prepareChecked, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
@@ -15,6 +15,8 @@ import type { Claims } from '@custody/core/attestation/claims';
 import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/types';
 import { loadKey, provider } from './context.js';
+import { checkRequests } from './check-requests.js';
+import { poolThreads } from './pool-size.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 
@@ -155,6 +157,16 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     done += chunk.length;
     o.onProgress?.(done, inputs.length);
   };
-  await provisionDevices(inputs, { ...options, onCommitted: release });
+  await provisionInputs(inputs, { ...options, onCommitted: release });
   return result;
+}
+
+/**
+ * Core's `provisionDevices` with phase 1's signature checks on worker threads as well as this one, for a batch
+ * large enough to pay for starting them (`poolThreads`).
+ * @throws as `provisionDevices`
+ */
+export async function provisionInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<ProvisionedDevice[]> {
+  const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length));
+  return issuePrepared(await prepareChecked(checked, options.registry, options.provider), options);
 }

@@ -3,22 +3,9 @@
  * workers run checks or signatures that need nothing from it. A request and its answer travel by structured
  * clone; KeyObjects may travel in `workerData`, never key bytes.
  */
-import { availableParallelism } from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 
-/** Batches smaller than this stay on the main thread: starting a worker costs about what 500 signatures do. */
-export const POOL_MIN_BATCH = 2048;
-
-/**
- * How many worker threads a batch of `n` items gets: CUSTODY_THREADS when set (0 turns them off, any other
- * number forces them whatever the batch), else none for a small batch and one per core beyond the main one.
- */
-export function poolThreads(n: number, env: NodeJS.ProcessEnv = process.env): number {
-  const set = env.CUSTODY_THREADS;
-  if (set !== undefined && /^\d+$/.test(set)) return Math.min(Number(set), 8);
-  if (n < POOL_MIN_BATCH) return 0;
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
+export { POOL_MIN_BATCH, poolThreads } from './pool-size.js';
 
 interface Message<T> {
   id: number;

@@ -57,40 +57,60 @@ function inputError(e: unknown, source: string): never {
   throw e;
 }
 
+/** One request read and checked on its own (phase 1's per-request part): the serial and key it asks for. */
+export interface CheckedRequest {
+  source: string;
+  serial: string;
+  spki: Uint8Array;
+}
+
 /**
- * Phase 1: parses and checks every request; nothing is issued or written.
- * @throws ERR_CSR_PARSE, ERR_CSR_SIGNATURE, ERR_CSR_SERIAL (missing or malformed), ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
+ * Phase 1 for one request, on its own: parses a CSR and checks its signature (proof of possession), or takes a
+ * key made on the line, and checks the serial's form. Requests are independent, so a batch may check them on
+ * several threads and hand the outcomes to `prepareChecked` in input order.
+ * @throws ERR_CSR_PARSE, ERR_CSR_SIGNATURE, ERR_CSR_SERIAL (missing or malformed), naming `input.source`
  */
-export async function prepareProvisioning(inputs: readonly ProvisionInput[], registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
+export async function checkRequest(input: ProvisionInput, provider: CryptoProvider): Promise<CheckedRequest> {
+  let serial: string;
+  let spki: Uint8Array;
+  try {
+    if (input.csr) {
+      const csr = parseCSR(input.csr);
+      await verifyCSR(csr, provider);
+      if (csr.serialNumber === undefined) throw new CustodyError('ERR_CSR_SERIAL', 'CSR subject has no serialNumber (the device serial)');
+      serial = csr.serialNumber;
+      spki = csr.spki;
+    } else if (input.generated) {
+      ({ serial, spki } = input.generated);
+    } else throw new TypeError('a provisioning input needs a csr or a generated key');
+    if (!DEVICE_SERIAL.test(serial)) throw new CustodyError('ERR_CSR_SERIAL', `device serial "${serial}" is not 1 to 64 letters, digits, dots, dashes or underscores`);
+  } catch (e) {
+    inputError(e, input.source);
+  }
+  return { source: input.source, serial, spki };
+}
+
+/**
+ * Phase 1's batch part, over the outcomes of `checkRequest` in input order (a refused request as its error):
+ * the first refusal or repeat in that order is thrown, then the registry is asked about the rest.
+ * @throws the refusal's code, ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
+ */
+export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | CustodyError>, registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
   const out: Prepared[] = [];
   const sync = syncCrypto(provider);
   const serials = new Map<string, string>();
   const keys = new Map<string, string>();
-  for (const input of inputs) {
-    let serial: string;
-    let spki: Uint8Array;
-    try {
-      if (input.csr) {
-        const csr = parseCSR(input.csr);
-        await verifyCSR(csr, provider);
-        if (csr.serialNumber === undefined) throw new CustodyError('ERR_CSR_SERIAL', 'CSR subject has no serialNumber (the device serial)');
-        serial = csr.serialNumber;
-        spki = csr.spki;
-      } else if (input.generated) {
-        ({ serial, spki } = input.generated);
-      } else throw new TypeError('a provisioning input needs a csr or a generated key');
-      if (!DEVICE_SERIAL.test(serial)) throw new CustodyError('ERR_CSR_SERIAL', `device serial "${serial}" is not 1 to 64 letters, digits, dots, dashes or underscores`);
-    } catch (e) {
-      inputError(e, input.source);
-    }
+  for (const c of checked) {
+    if (c instanceof CustodyError) throw c;
+    const { source, serial, spki } = c;
     const spkiSha256 = toHex(sync ? sync.digestSync('SHA-256', spki) : await provider.digest('SHA-256', spki));
     const seenSerial = serials.get(serial);
-    if (seenSerial !== undefined) throw new CustodyError('ERR_DUPLICATE_SERIAL', `${input.source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, { file: input.source });
+    if (seenSerial !== undefined) throw new CustodyError('ERR_DUPLICATE_SERIAL', `${source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, { file: source });
     const seenKey = keys.get(spkiSha256);
-    if (seenKey !== undefined) throw new CustodyError('ERR_DUPLICATE_KEY', `${input.source}: the same public key appears twice in this batch (also in ${seenKey})`, { file: input.source });
-    serials.set(serial, input.source);
-    keys.set(spkiSha256, input.source);
-    out.push({ source: input.source, serial, spki, spkiSha256 });
+    if (seenKey !== undefined) throw new CustodyError('ERR_DUPLICATE_KEY', `${source}: the same public key appears twice in this batch (also in ${seenKey})`, { file: source });
+    serials.set(serial, source);
+    keys.set(spkiSha256, source);
+    out.push({ source, serial, spki, spkiSha256 });
   }
   const conflicts = await registry.findConflicts(out.map((p) => ({ serial: p.serial, spkiSha256: p.spkiSha256 })));
   if (conflicts.length > 0) {
@@ -101,6 +121,24 @@ export async function prepareProvisioning(inputs: readonly ProvisionInput[], reg
       : new CustodyError('ERR_DUPLICATE_KEY', `${p.source}: this public key is already certified for another device`, { file: p.source });
   }
   return out;
+}
+
+/**
+ * Phase 1: parses and checks every request; nothing is issued or written.
+ * @throws ERR_CSR_PARSE, ERR_CSR_SIGNATURE, ERR_CSR_SERIAL (missing or malformed), ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
+ */
+export async function prepareProvisioning(inputs: readonly ProvisionInput[], registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
+  const checked: Array<CheckedRequest | CustodyError> = [];
+  for (const input of inputs) {
+    try {
+      checked.push(await checkRequest(input, provider));
+    } catch (e) {
+      if (!(e instanceof CustodyError)) throw e;
+      // Kept in its place: a repeat earlier in the batch is still the error reported first.
+      checked.push(e);
+    }
+  }
+  return prepareChecked(checked, registry, provider);
 }
 
 /**
