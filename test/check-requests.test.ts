@@ -45,6 +45,8 @@ describe('checkRequests: phase 1 of provisioning on worker threads', function ()
     const threaded = await checkRequests(inputs, provider, 1);
     assert.equal(threaded.length, inputs.length);
     assert.deepEqual(threaded.map(summary), alone.map(summary));
+    // Two workers take turns at the front pieces.
+    assert.deepEqual((await checkRequests(inputs, provider, 2)).map(summary), alone.map(summary));
     for (const i of [5, 1290]) {
       const e = threaded[i];
       assert.ok(e instanceof CustodyError && e.code === 'ERR_CSR_SIGNATURE' && e.file === `req-${i}.der` && e.message.startsWith(`req-${i}.der: `), summary(e!));

@@ -10,9 +10,12 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCSR } from '@custody/core';
+import { NodeCryptoProvider } from '@custody/core/node';
 import { custody, freeStoreDir, openssl, snapshot, TEMPLATES } from './e2e-helpers.js';
 
 const PASS = 'factory line passphrase';
+const provider = new NodeCryptoProvider();
 
 describe('devices provision (built CLI, openssl interop)', function () {
   this.timeout(120_000);
@@ -35,6 +38,18 @@ describe('devices provision (built CLI, openssl interop)', function () {
     const keyArgs = o.key ? ['-key', o.key] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key];
     openssl(['req', '-new', ...keyArgs, '-subj', `/O=Acme/serialNumber=${serial}`, '-out', csr, ...(o.der ? ['-outform', 'DER'] : [])]);
     return { csr, key };
+  }
+
+  /** A folder of `n` DER requests made in this process (fast enough for hundreds): r0000.der, r0001.der, ... */
+  async function csrFolder(name: string, prefix: string, n: number): Promise<string> {
+    const dir = join(tmp, name);
+    mkdirSync(dir);
+    for (let i = 0; i < n; i++) {
+      const kp = await provider.generateKeyPair('P-256');
+      const serial = `${prefix}-${String(i).padStart(4, '0')}`;
+      writeFileSync(join(dir, `r${String(i).padStart(4, '0')}.der`), await createCSR([['O', 'Acme'], ['serialNumber', serial]], kp.privateKey, provider));
+    }
+    return dir;
   }
 
   function verifyChain(cert: string): void {
@@ -147,16 +162,15 @@ describe('devices provision (built CLI, openssl interop)', function () {
       }
     });
 
-    it('issues a folder whose requests a worker thread checked (CUSTODY_THREADS=1), each chain verifying', function () {
-      const dir = join(tmp, 'threaded-folder');
-      mkdirSync(dir);
-      for (const s of ['THREADED-1', 'THREADED-2', 'THREADED-3']) opensslCSR(s, { dir, name: `${s}.csr` });
-      for (const f of readdirSync(dir).filter((f) => f.endsWith('.key'))) rmSync(join(dir, f));
+    it('issues 300 requests checked by a worker thread and this one (CUSTODY_THREADS=1), each chain verifying', async function () {
+      const dir = await csrFolder('threaded-folder', 'THREADED', 300);
       const out = join(tmp, 'out-threaded');
       const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', dir, '--out', out, '--json'], { CUSTODY_THREADS: '1' });
       ok(r);
-      assert.deepEqual(JSON.parse(r.stdout).devices.map((d: { serial: string }) => d.serial), ['THREADED-1', 'THREADED-2', 'THREADED-3']);
-      for (const s of ['THREADED-1', 'THREADED-2', 'THREADED-3']) verifyChain(join(out, `${s}.pem`));
+      const serials = Array.from({ length: 300 }, (_, i) => `THREADED-${String(i).padStart(4, '0')}`);
+      assert.deepEqual(JSON.parse(r.stdout).devices.map((d: { serial: string }) => d.serial), serials);
+      // One from the worker's piece (the first 256) and one from this thread's.
+      for (const s of [serials[0]!, serials[299]!]) verifyChain(join(out, `${s}.pem`));
     });
 
     it('makes keys on the line with --generate: certificates verify, keys encrypted and mode 0600, --json lists the devices', function () {
@@ -226,16 +240,13 @@ describe('devices provision (built CLI, openssl interop)', function () {
         refusedWritingNothing(['--csr', bad], 3, 'ERR_CSR_SIGNATURE', bad);
       });
 
-      it('a broken signature in a folder checked on a worker thread (CUSTODY_THREADS=1): exit 3, naming it', function () {
-        const dir = join(tmp, 'threaded-bad-folder');
-        mkdirSync(dir);
-        opensslCSR('THREADED-BAD-1', { dir, name: '1.csr' });
-        const { csr } = opensslCSR('THREADED-BAD-2', { dir, name: '2.der', der: true });
-        const der = readFileSync(csr);
-        der[der.length - 1] ^= 0x01;
-        writeFileSync(csr, der);
-        for (const f of readdirSync(dir).filter((f) => f.endsWith('.key'))) rmSync(join(dir, f));
-        refusedWritingNothing(['--csr', dir], 3, 'ERR_CSR_SIGNATURE', csr, { CUSTODY_THREADS: '1' });
+      it('a broken signature among 300 requests, in the piece a worker thread checks (CUSTODY_THREADS=1): exit 3, naming it', async function () {
+        const dir = await csrFolder('threaded-bad-folder', 'THREADED-BAD', 300);
+        const bad = join(dir, 'r0010.der');
+        const der = readFileSync(bad);
+        der[der.length - 1] ^= 0x01; // the last byte of the signature's s
+        writeFileSync(bad, der);
+        refusedWritingNothing(['--csr', dir], 3, 'ERR_CSR_SIGNATURE', bad, { CUSTODY_THREADS: '1' });
       });
 
       it('a truncated PEM: exit 3, ERR_PEM', function () {

@@ -15,7 +15,15 @@ export interface CheckJob {
 }
 
 /** A worker's answer for one request: what it asks for, or why it is refused. */
-export type CheckAnswer = { serial: string; spki: Uint8Array } | { code: string; message: string; file?: string };
+export type CheckAnswer = { serial: string; spki: Uint8Array } | { code: string; message: string; category: CustodyError['category']; file?: string };
+
+/**
+ * Bytes to send to a worker: a copy when they are a view into a larger buffer (Node's shared pool, a file read
+ * whole), as a structured clone copies a view's whole buffer, and that may hold anything this thread decoded.
+ */
+export function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
+}
 
 /** Requests per message to a worker, or per turn of this thread between looks at the answers. */
 const PIECE = 256;
@@ -44,31 +52,34 @@ export async function checkRequests(inputs: readonly ProvisionInput[], provider:
   const out = new Array<CheckedRequest | CustodyError>(inputs.length);
   const withCSR = inputs.flatMap((input, i) => (input.csr ? [i] : []));
   await checkHere(inputs, provider, out, inputs.flatMap((input, i) => (input.csr ? [] : [i])));
-  if (threads === 0) {
+  const pieces = range(0, Math.ceil(withCSR.length / PIECE)).map((k) => withCSR.slice(k * PIECE, (k + 1) * PIECE));
+  // This thread always keeps a piece: no worker is started for a batch of one piece.
+  const workers = Math.min(threads, pieces.length - 1);
+  if (workers <= 0) {
     await checkHere(inputs, provider, out, withCSR);
     return out;
   }
-  const pieces = range(0, Math.ceil(withCSR.length / PIECE)).map((k) => withCSR.slice(k * PIECE, (k + 1) * PIECE));
   const { WorkerPool } = await import('./worker-pool.js');
-  const pool = new WorkerPool<CheckJob[], CheckAnswer[]>(new URL('./csr-worker.js', import.meta.url), undefined, threads);
+  const pool = new WorkerPool<CheckJob[], CheckAnswer[]>(new URL('./csr-worker.js', import.meta.url), undefined, workers);
   let front = 0;
   let back = pieces.length;
   let outstanding = 0;
   let failure: { e: unknown } | undefined;
   const sent: Array<Promise<void>> = [];
   const send = () => {
-    while (outstanding < threads * DEPTH && front < back) {
+    while (outstanding < workers * DEPTH && front < back - 1) {
       const piece = pieces[front++]!;
       outstanding += 1;
-      const jobs = piece.map((i): CheckJob => ({ source: inputs[i]!.source, csr: inputs[i]!.csr! }));
+      const jobs = piece.map((i): CheckJob => ({ source: inputs[i]!.source, csr: ownBytes(inputs[i]!.csr!) }));
       sent.push(
         pool
           .run(jobs)
-          .then((answers) =>
+          .then((answers) => {
+            if (answers.length !== jobs.length) throw new Error(`a request-checking worker answered ${answers.length} of ${jobs.length} requests`);
             answers.forEach((a, k) => {
-              out[piece[k]!] = 'code' in a ? new CustodyError(a.code, a.message, a.file === undefined ? {} : { file: a.file }) : { source: jobs[k]!.source, serial: a.serial, spki: a.spki };
-            }),
-          )
+              out[piece[k]!] = 'code' in a ? new CustodyError(a.code, a.message, { category: a.category, ...(a.file === undefined ? {} : { file: a.file }) }) : { source: jobs[k]!.source, serial: a.serial, spki: a.spki };
+            });
+          })
           .catch((e: unknown) => void (failure ??= { e }))
           .finally(() => (outstanding -= 1)),
       );

@@ -6,7 +6,7 @@ import { CustodyError } from '@custody/core/errors';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { checkRequest } from '@custody/core/provisioning/provision';
 import { serveRequests } from './worker-pool.js';
-import type { CheckAnswer, CheckJob } from './check-requests.js';
+import { ownBytes, type CheckAnswer, type CheckJob } from './check-requests.js';
 
 const provider = new NodeCryptoProvider();
 
@@ -15,11 +15,11 @@ serveRequests(async (jobs: CheckJob[]): Promise<CheckAnswer[]> => {
   for (const job of jobs) {
     try {
       const { serial, spki } = await checkRequest(job, provider);
-      out.push({ serial, spki });
+      out.push({ serial, spki: ownBytes(spki) });
     } catch (e) {
       // Anything but a refusal (a bug) fails the batch: serveRequests lets it stop this worker.
       if (!(e instanceof CustodyError)) throw e;
-      out.push({ code: e.code, message: e.message, ...(e.file !== undefined ? { file: e.file } : {}) });
+      out.push({ code: e.code, message: e.message, category: e.category, ...(e.file !== undefined ? { file: e.file } : {}) });
     }
   }
   return out;

@@ -124,7 +124,8 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
 }
 
 /**
- * Phase 1: parses and checks every request; nothing is issued or written.
+ * Phase 1: parses and checks every request; nothing is issued or written. Every request is checked before the
+ * first problem in input order is reported (as a batch checked on several threads would find it).
  * @throws ERR_CSR_PARSE, ERR_CSR_SIGNATURE, ERR_CSR_SERIAL (missing or malformed), ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
  */
 export async function prepareProvisioning(inputs: readonly ProvisionInput[], registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
