@@ -22,7 +22,6 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
-import { toBase64 } from '@custody/core/util/bytes';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
 import { encodeAttestationRecord, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';

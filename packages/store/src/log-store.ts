@@ -28,7 +28,6 @@ const HASH = 32;
 const LEAF_RECORD = 16;
 const U32 = 0x1_0000_0000;
 
-
 /** One attestation to log: its DER, and where the journal record that added it sits. */
 export interface LogEntry {
   readonly leafIndex: number;

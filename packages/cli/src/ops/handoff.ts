@@ -1,6 +1,5 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
-import { readFileSync } from 'node:fs';
-import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer, type TransferTemplate } from '@custody/core';
+import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
 import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import { poolThreads, WorkerPool } from './worker-pool.js';

@@ -34,8 +34,6 @@ import { hasTransparencyLog } from '@custody/store/log-store';
 import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
 import { loadKey, provider, readPassphrase } from './context.js';
 
-/** SHA-256 with node:crypto, for the log's hashing. */
-
 /** A store that keeps a transparency log. */
 export type LogStore = Store & TransparencyLogStore;
 

@@ -5,7 +5,7 @@
 import { OID } from '../asn1/oids.js';
 import { oid, seq, setOf, smallInt, TAG, tlv } from '../asn1/der.js';
 import type { CryptoProvider, CurveName, HashName, PrivateKeyHandle } from '../crypto/provider.js';
-import { curveHash } from '../crypto/provider.js';
+import { curveBytes, curveHash } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes, toHex } from '../util/bytes.js';
 import { algId, attribute, CONTENT_TYPE, HASH_LEN, HASH_OID, hdrLen, put, SIG_OID, syncOf, writeHdr, type SignerIdKind, type SyncProvider } from './cms-common.js';
@@ -279,7 +279,7 @@ export function prepareEncodedStatement(signer: AttestationSigner, content: Uint
   const sync = signer.parts.sync;
   if (!sync) throw new TypeError(`provider "${signer.provider.name}" has no synchronous operations; use signEncodedStatement`);
   const attrs = signedAttrsFor(signer, sync.digestSync(signer.hash, content), signingTime);
-  const width = signer.curve === 'P-384' ? 96 : 64;
+  const width = 2 * curveBytes(signer.curve);
   return {
     toBeSigned: attrs,
     complete(signature) {
