@@ -1,7 +1,7 @@
 /** oclif flags built from the plain definitions in flag-spec.ts. */
 import { Flags } from '@oclif/core';
 import type { BooleanFlag, OptionFlag } from '@oclif/core/interfaces';
-import { PASSPHRASE_FLAGS, TEMPLATES_FLAG, type FlagSpec, type FlagSpecs } from './flag-spec.js';
+import { PASSPHRASE_FLAGS, TEMPLATES_FLAG, type FlagSpec } from './flag-spec.js';
 
 type Present<S> = S extends { required: true } ? true : S extends { default: string | number } ? true : false;
 type OclifFlag<S> = S extends { type: 'boolean' }

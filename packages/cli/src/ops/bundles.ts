@@ -1,5 +1,5 @@
 /** Bundles in and out of a store: `devices export`, `devices import`. */
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CustodyError,

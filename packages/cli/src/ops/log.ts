@@ -32,7 +32,7 @@ import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/st
 import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
-import { loadKey, provider, readPassphrase } from './context.js';
+import { loadKey, provider } from './context.js';
 
 /** A store that keeps a transparency log. */
 export type LogStore = Store & TransparencyLogStore;

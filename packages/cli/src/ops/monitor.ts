@@ -1,9 +1,8 @@
 /** `custody monitor`: gather every chain this party can see and report anomalies. */
 import { readFileSync } from 'node:fs';
 import { analyzeChains, decodePEM, formatName, parseCRL, readCertificateInfo, readName, readOne, type Finding, type ObservedChain, type Revocation } from '@custody/core';
-import { CustodyError } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider, readInputFile, readCRLFile } from './context.js';
+import { provider, readCRLFile } from './context.js';
 import { bundleFiles, readBundle, recordOfBundle } from './bundles.js';
 
 export interface MonitorOptions {

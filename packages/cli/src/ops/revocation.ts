@@ -1,11 +1,11 @@
 /** Revoking certificates a store's CA issued, and publishing that CA's CRL. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 // Deep imports: the lean launcher's habit (see context.ts).
 import { CustodyError } from '@custody/core/errors';
 import { createCRL, isCRLReason, normalizeSerialHex, type CRLReason } from '@custody/core/x509/crl-builder';
 import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/certificate-info';
-import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
+import { decodePEM, encodePEM } from '@custody/core/x509/pem';
 import { namesEqual, parseName } from '@custody/core/validation/name';
 import { equalBytes } from '@custody/core/util/bytes';
 import { writeFileDurably } from '@custody/store/durable-json-file';

@@ -1,7 +1,6 @@
 /** `devices show`: a device's chain in words, one stage a line. */
 import { CustodyError, parseAttestation, readCertificateInfo, type Claims } from '@custody/core';
 import type { Store } from '@custody/store';
-import { provider } from './context.js';
 
 export interface ChainStage {
   seq: number;
