@@ -47,6 +47,8 @@ export interface AttestationRecord {
 
 export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /**
  * The journal text of an attestation record: the same JSON as JSON.stringify gives for it, built by joining
  * strings (JSON.stringify scans the kilobyte of base64 for characters to escape; base64 and hex have none).
@@ -58,7 +60,8 @@ export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Ui
   if (!/^[0-9a-f]{64}$/.test(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
   for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
   const { segment, offset, length } = r.b;
-  return new EncodedRecord(`{"t":"att","s":${JSON.stringify(r.s)},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}}`);
+  const serial = JSON.stringify(r.s);
+  return new EncodedRecord(`{"t":"att","s":${serial},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}}`, PRINTABLE_ASCII.test(serial));
 }
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;

@@ -14,6 +14,11 @@ describe('encodeAttestationRecord', function () {
     }
   });
 
+  it('promises ASCII only when the text has no character past U+007F, so that the journal may write it as Latin-1', function () {
+    for (const s of ['SN000042', 'quote " and \\ backslash', 'line\nbreak', '']) assert.equal(encodeAttestationRecord({ ...fields, s }, der).ascii, true, s);
+    for (const s of ['zwei ü', 'Gerät-7', '\u{1F600}']) assert.equal(encodeAttestationRecord({ ...fields, s }, der).ascii, false, s);
+  });
+
   it('refuses a hash that is not 64 hex digits, numbers that are not integers and a serial that is not a string, rather than write them unescaped', function () {
     assert.throws(() => encodeAttestationRecord({ ...fields, h: `${'a'.repeat(63)}"` }, der), TypeError);
     assert.throws(() => encodeAttestationRecord({ ...fields, h: 'AB'.repeat(32) }, der), TypeError);

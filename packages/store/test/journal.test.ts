@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal } from '../src/journal.js';
+import { EncodedRecord, Journal } from '../src/journal.js';
 
 const SEGMENT = '00000001.jsonl';
 
@@ -89,6 +89,16 @@ describe('Journal', function () {
       assert.deepEqual(journal.readAt(positions[1]!), { n: 2 });
       assert.deepEqual(journal.readAt(positions[2]!), { n: 3 });
       assert.deepEqual(journal.readAt(positions[0]!), { n: 1 });
+    });
+
+    it('reads records with characters past ASCII as UTF-8, beside ASCII ones, whichever way they were written', async function () {
+      const text = JSON.stringify({ s: 'Gerät ü \u{1F600}' });
+      const { positions } = await journal.append([{ n: 1 }, { s: 'zwei ü' }, new EncodedRecord(text), new EncodedRecord('{"n":4}', true)]);
+      assert.deepEqual(
+        positions.map((p) => journal.readAt(p)),
+        [{ n: 1 }, { s: 'zwei ü' }, { s: 'Gerät ü \u{1F600}' }, { n: 4 }],
+      );
+      assert.equal(positions[2]!.length, Buffer.byteLength(text) + 10);
     });
 
     it('refuses a damaged record with ERR_STORE_CORRUPT', async function () {
