@@ -13,7 +13,7 @@ export { parseCSR, verifyCSR, createCSR, type CertificationRequest } from './x50
 export { parseTemplate } from './templates/parse-template.js';
 export { expandSubject, TEMPLATE_KINDS, TEMPLATE_VARIABLES, KEY_USAGES, EKU_NAMES, type CertificateTemplate, type TemplateKind } from './templates/template.js';
 export { parseLocatedYAML, checkFields, type FieldSpec, type LocatedDocument } from './templates/schema.js';
-export type { ChainTip, DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
+export type { ChainFacts, ChainTip, DeviceRecord, DeviceRegistry, Conflict, ConflictKind } from './registry/ports.js';
 export { provisionDevices, prepareProvisioning, checkRequest, prepareChecked, issuePrepared, DEVICE_SERIAL, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice, type Prepared, type CheckedRequest } from './provisioning/provision.js';
 export { describeCertificate, formatCertificateDescription, type CertificateDescription } from './x509/describe.js';
 export { parseCertificate, isSelfSigned, findExtension, type ParsedCertificate, type AlgorithmIdentifier } from './validation/certificate.js';
@@ -57,7 +57,7 @@ export {
   type SignerIdKind,
   type UnsignedAttestation,
 } from './attestation/cms.js';
-export { chainHead, headOfChain, createTransfer, signTransfer, birthStatement, createBirths, deviceSubjectName, type DeviceHead, type BirthInput, type Births, type Transfer, type TransferTemplate, type TransferInput, type SignedTransfer } from './custody/chain.js';
+export { chainHead, headOfChain, readChainFacts, createTransfer, signTransfer, birthStatement, createBirths, deviceSubjectName, type DeviceHead, type BirthInput, type Births, type Transfer, type TransferTemplate, type TransferInput, type SignedTransfer } from './custody/chain.js';
 export type { AttestationAppend, AppendResult } from './registry/ports.js';
 export { parseWorkflow, WORKFLOW_ROLES, type Workflow, type WorkflowStage, type WorkflowRole } from './workflow/workflow.js';
 export { evaluateWorkflow, type ChainStep, type WorkflowEvaluationOptions, type WorkflowReport } from './workflow/evaluate-workflow.js';

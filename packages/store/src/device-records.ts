@@ -6,7 +6,8 @@
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
 import { toBase64 } from '@custody/core/util/bytes';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import { readChainFacts } from '@custody/core/custody/chain';
+import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
 import type { RecordPosition } from './hash-index.js';
 import { EncodedRecord } from './journal.js';
 import type { LogEntry } from './log-store.js';
@@ -18,6 +19,8 @@ export interface DeviceDoc extends Omit<DeviceRecord, 'certificate' | 'attestati
   chain?: string[];
   /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
   head?: string;
+  /** What the newest attestation's statement says (absent in older records, and where none is readable). */
+  facts?: ChainFacts;
   /**
    * The log leaf index of each attestation, numbered before the journal write, so that replaying a record
    * appends the same leaves at the same indexes (absent in records older than the log).
@@ -43,6 +46,8 @@ export interface AttestationRecord {
   l: number;
   /** The device's previous record: a device document or another attestation record. */
   b: RecordPosition;
+  /** What the attestation's statement says (absent in older records, and where none is readable). */
+  f?: ChainFacts;
 }
 
 export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
@@ -61,7 +66,9 @@ export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Ui
   for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
   const { segment, offset, length } = r.b;
   const serial = JSON.stringify(r.s);
-  return new EncodedRecord(`{"t":"att","s":${serial},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}}`, PRINTABLE_ASCII.test(serial));
+  const facts = r.f === undefined ? '' : `,"f":${JSON.stringify(r.f)}`;
+  const json = `{"t":"att","s":${serial},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}${facts}}`;
+  return new EncodedRecord(json, PRINTABLE_ASCII.test(serial) && PRINTABLE_ASCII.test(facts));
 }
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
@@ -83,8 +90,24 @@ export function toDoc(r: DeviceRecord): DeviceDoc {
   if (r.lot !== undefined) d.lot = r.lot;
   if (r.chain !== undefined) d.chain = r.chain.map(toBase64);
   const last = r.attestations.at(-1);
-  if (last !== undefined) d.head = sha256Hex(last);
+  if (last !== undefined) {
+    d.head = sha256Hex(last);
+    const facts = factsOf(r.serial, r.attestations.length - 1, last);
+    if (facts) d.facts = facts;
+  }
   return d;
+}
+
+/**
+ * What an attestation's statement says, to record beside it; undefined where it holds no readable statement
+ * (a chain tip without facts is read from its DER, which reports the damage when someone extends the chain).
+ */
+export function factsOf(serial: string, seq: number, der: Uint8Array): ChainFacts | undefined {
+  try {
+    return readChainFacts(der, serial, seq);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -102,7 +125,7 @@ export function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
     if (b.length === 0 && s.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
     return b;
   };
-  const { chain, head: _head, log: _leaves, ...rest } = d;
+  const { chain, head: _head, log: _leaves, facts: _facts, ...rest } = d;
   const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
   if (chain !== undefined) r.chain = chain.map(bin);
   return r;

@@ -22,9 +22,9 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, ChainFacts, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
-import { encodeAttestationRecord, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
+import { encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
@@ -65,10 +65,12 @@ interface Tip {
 }
 
 /**
- * A tip as read from its record, with the newest attestation's DER. Only reads carry the DER: remembered tips
- * leave it out, as a batch's thousands of kilobyte-long DERs would outlive every young-generation collection.
+ * A tip as read from its record, with what the newest statement says: the facts recorded beside it, or else the
+ * attestation's DER. Only reads carry them: remembered tips leave them out, as a batch's thousands of them would
+ * outlive every young-generation collection.
  */
 interface ReadTip extends Tip {
+  facts?: ChainFacts;
   last?: Uint8Array;
 }
 
@@ -272,14 +274,17 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       }
       if (later.length === 0) return { doc: rec.d, pos };
       later.reverse();
-      const doc = { ...rec.d, attestations: [...rec.d.attestations, ...later.map((r) => r.a)], log: [...(rec.d.log ?? []), ...later.map((r) => r.l)], head: later.at(-1)!.h };
+      const { facts: _older, ...device } = rec.d;
+      const top = later.at(-1)!;
+      const doc: DeviceDoc = { ...device, attestations: [...rec.d.attestations, ...later.map((r) => r.a)], log: [...(rec.d.log ?? []), ...later.map((r) => r.l)], head: top.h, ...(top.f ? { facts: top.f } : {}) };
       return { doc, pos: newest };
     }
   }
 
   /**
    * Where devices' chains end: the index slots and records not remembered are read together. Unless `withLast`
-   * asks for the newest attestations (which only a record read gives), a record is not read when the index still
+   * asks what the newest statements say (which only a record read gives: its facts, or else its attestation's
+   * DER), a record is not read when the index still
    * points where it last did, and not even the index when `current`: the lock is held and no other writer
    * appended since `tipsEnd`.
    */
@@ -303,17 +308,21 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const serial = serials[i]!;
       const rec = records[k]!;
       let tip: Tip;
-      let last: Uint8Array | undefined;
+      let facts: ChainFacts | undefined;
+      let b64: string | undefined;
       if (rec.t === 'att' && rec.s === serial) {
         tip = { pos, length: rec.q + 1, hash: rec.h };
-        last = storedBytes(rec.a);
+        facts = rec.f;
+        b64 = rec.a;
       } else if (rec.t === 'device' && rec.d.serial === serial) {
-        const b64 = rec.d.attestations.at(-1);
-        last = b64 === undefined ? undefined : storedBytes(b64);
-        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (last === undefined ? null : sha256Hex(last)) };
+        facts = rec.d.facts;
+        b64 = rec.d.attestations.at(-1);
+        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (b64 === undefined ? null : sha256Hex(storedBytes(b64))) };
       } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
       this.remember(serial, tip);
-      out[i] = last === undefined ? tip : { ...tip, last };
+      if (!withLast) out[i] = tip;
+      else if (facts) out[i] = { ...tip, facts };
+      else out[i] = b64 === undefined ? tip : { ...tip, last: storedBytes(b64) };
     });
     return out;
   }
@@ -330,7 +339,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     return this.tipsOf(serials, false, true).map((tip, i) => {
       const serial = serials[i]!;
       if (!tip) return undefined;
-      return { serial, length: tip.length, lastHash: tip.hash, ...(tip.last === undefined ? {} : { last: tip.last }) };
+      return { serial, length: tip.length, lastHash: tip.hash, ...(tip.facts ? { facts: tip.facts } : tip.last ? { last: tip.last } : {}) };
     });
   }
 
@@ -384,7 +393,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
           } else if (tip.hash !== item.prev) {
             results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
           } else {
-            records.push({ t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos });
+            const f = item.facts ?? factsOf(item.serial, tip.length, item.attestation);
+            records.push({ t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos, ...(f ? { f } : {}) });
             ders.push(item.attestation);
             results[i] = { serial: item.serial, ok: true };
           }
@@ -437,7 +447,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         }
       }
       if (b.length <= a.length) return 'unchanged';
-      await this.writeDocs([{ ...current, attestations: b, ...(incoming.head ? { head: incoming.head } : {}) }], false);
+      const { facts: _older, ...recorded } = current;
+      await this.writeDocs([{ ...recorded, attestations: b, ...(incoming.head ? { head: incoming.head } : {}), ...(incoming.facts ? { facts: incoming.facts } : {}) }], false);
       return 'extended';
     });
   }

@@ -11,6 +11,7 @@ import type { DeviceRecord } from '@custody/core/registry/ports';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';
 import { Journal } from '../src/journal.js';
+import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2 } from '../../core/test/verification/fixtures.js';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
@@ -258,6 +259,58 @@ describe('EmbeddedStore', function () {
       const [r] = await mine.appendAttestations([{ serial: 'Y1', prev: birth, attestation: utf8('Y1 to Alice') }]);
       assert.deepEqual({ ok: r!.ok, code: r!.ok === false && r!.code }, { ok: false, code: 'ERR_FORK' });
       assert.deepEqual((await (await open()).getDevice('Y1'))!.attestations.map((a) => Buffer.from(a).toString()), ['birth of Y1', 'Y1 to Bob']);
+    });
+  });
+
+  describe('chain facts', function () {
+    // Real attestations: the facts are what their statements say (the other tests store placeholder bytes).
+    let world: { device: DeviceRecord; chain: Uint8Array[]; factory: string; integrator: string; reseller: string };
+    before(async function () {
+      const root = await makeRoot('Acme', 'Acme Root');
+      const [factory, integrator, reseller] = [await makeParty(root, 'Acme', 'factory'), await makeParty(root, 'Northwind', 'integrator'), await makeParty(root, 'Contoso', 'reseller')];
+      const idevid = await makeDevice(root, 'F1');
+      const chain = await signChain(idevid, [
+        { kind: 'birth', signer: factory, to: factory, time: T_BIRTH },
+        { kind: 'handoff', signer: factory, to: integrator, time: T_HANDOFF1 },
+        { kind: 'handoff', signer: integrator, to: reseller, time: T_HANDOFF2 },
+      ]);
+      world = { device: device('F1', { certificate: idevid.der, certSha256: sha(idevid.der), attestations: chain.slice(0, 1) }), chain, factory: factory.spkiSha256, integrator: integrator.spkiSha256, reseller: reseller.spkiSha256 };
+    });
+    const factsOf = (custodian: string) => ({ custodian, activated: false, subject: { name: 'Acme Devices/F1', digest: { sha256: world.device.certSha256 } } });
+
+    it('answers a tip with what its newest statement says, recorded when the attestation was, and without its DER', async function () {
+      const s = await init();
+      await s.commitDevices([world.device]);
+      const [birth] = await s.getTips(['F1']);
+      assert.deepEqual(birth, { serial: 'F1', length: 1, lastHash: sha(world.chain[0]!), facts: factsOf(world.factory) });
+      // Derived from the DER when the append brings none; kept as given when it does.
+      assert.equal((await s.appendAttestations([{ serial: 'F1', prev: sha(world.chain[0]!), attestation: world.chain[1]! }]))[0]!.ok, true);
+      assert.deepEqual((await (await open()).getTips(['F1']))[0]!.facts, factsOf(world.integrator));
+      assert.equal((await s.appendAttestations([{ serial: 'F1', prev: sha(world.chain[1]!), attestation: world.chain[2]!, facts: factsOf(world.reseller) }]))[0]!.ok, true);
+      assert.deepEqual(await (await open()).getTips(['F1']), [{ serial: 'F1', length: 3, lastHash: sha(world.chain[2]!), facts: factsOf(world.reseller) }]);
+      assert.equal(JSON.parse(journalLines(dir).at(-1)!.slice(9)).f.custodian, world.reseller);
+      assert.deepEqual((await s.getDevice('F1'))!.attestations, world.chain);
+    });
+
+    it('moves the facts to the newest attestation when an import extends the chain (regression guard: the old custodian kept)', async function () {
+      const s = await init();
+      await s.commitDevices([world.device]);
+      assert.equal(await s.importDevice({ ...world.device, attestations: world.chain }), 'extended');
+      assert.deepEqual(await (await open()).getTips(['F1']), [{ serial: 'F1', length: 3, lastHash: sha(world.chain[2]!), facts: factsOf(world.reseller) }]);
+      assert.deepEqual((await s.getDevice('F1'))!.attestations, world.chain);
+    });
+
+    it('answers with the newest DER for a record written without facts (an older store)', async function () {
+      await (await init()).close();
+      const j = new Journal(join(dir, 'journal'));
+      await j.append([journalRecord(world.device)]);
+      j.close();
+      const s = await open();
+      await s.commitDevices([device('F2')]);
+      const [tip] = await s.getTips(['F1']);
+      assert.deepEqual(tip, { serial: 'F1', length: 1, lastHash: sha(world.chain[0]!), last: world.chain[0]! });
+      assert.equal((await s.appendAttestations([{ serial: 'F1', prev: tip!.lastHash!, attestation: world.chain[1]! }]))[0]!.ok, true);
+      assert.deepEqual((await s.getTips(['F1']))[0]!.facts, factsOf(world.integrator));
     });
   });
 

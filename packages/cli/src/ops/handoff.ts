@@ -196,7 +196,7 @@ async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip
       results.push({ serial, ok: false, code: r.code, message: r.message });
       return;
     }
-    appends.push({ serial, prev: r.prev, attestation: r.der });
+    appends.push({ serial, prev: r.prev, attestation: r.der, facts: r.facts });
     seqs.set(serial, tip.length);
     results.push({ serial, ok: true });
   });

@@ -1,5 +1,5 @@
 /** One device's transfer, signed or refused: the handoff batch's steps, on this thread or with a signing worker. */
-import { headOfChain, type SignedTransfer, type Transfer, type UnsignedAttestation } from '@custody/core';
+import { headOfChain, type SignedTransfer, type Transfer } from '@custody/core';
 import { CustodyError } from '@custody/core/errors';
 import type { ChainTip } from '@custody/core/registry/ports';
 
@@ -13,7 +13,7 @@ export interface Refusal {
 export type TransferOutcome = SignedTransfer | Refusal;
 
 /** A transfer ready for its signature, or refused. */
-export type PreparedTransfer = { unsigned: UnsignedAttestation; prev: string } | Refusal;
+export type PreparedTransfer = ReturnType<Transfer['prepare']> | Refusal;
 
 /** A CustodyError as a device's refusal; anything else is rethrown (it fails the batch). */
 function refusal(e: unknown): Refusal {
@@ -61,6 +61,6 @@ export function completeOutcomes(prepared: readonly PreparedTransfer[], signatur
   return prepared.map((p) => {
     if (!('unsigned' in p)) return p;
     const signature = signatures.subarray(k * width, ++k * width);
-    return { der: p.unsigned.complete(signature), prev: p.prev };
+    return { der: p.unsigned.complete(signature), prev: p.prev, facts: p.facts };
   });
 }

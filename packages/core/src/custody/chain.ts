@@ -8,7 +8,7 @@ import type { Claims } from '../attestation/claims.js';
 import { createStatement, createStatementEncoder, predicateTypeOf, type AttestationKind, type Statement, type StatementSubject } from '../attestation/statement.js';
 import { prepareEncodedStatement, readStatementBytes, signEncodedStatement, signEncodedStatementSync, type AttestationSigner, type UnsignedAttestation } from '../attestation/cms.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import type { ChainTip, DeviceRecord } from '../registry/ports.js';
+import type { ChainFacts, ChainTip, DeviceRecord } from '../registry/ports.js';
 
 /** Where a device's chain stands: what the next attestation must extend and who may sign it. */
 export interface DeviceHead {
@@ -26,21 +26,31 @@ export interface DeviceHead {
 }
 
 /**
- * The head of a chain from its tip. The records are the registry's own writing: the newest statement is read,
- * not re-verified.
+ * The head of a chain from its tip: from the facts the registry recorded, or else read from the newest statement.
+ * The records are the registry's own writing: the statement is read, not re-verified.
  * @throws ERR_ATTESTATION_MALFORMED when the newest attestation holds no readable statement
  */
 export function headOfChain(tip: ChainTip): DeviceHead {
   const { serial, length, last, lastHash } = tip;
-  if (length === 0 || last === undefined || lastHash === null) return { serial, length: 0, lastHash: null, custodian: null, activated: false, subject: null };
+  const unborn = length === 0 || lastHash === null || (tip.facts === undefined && last === undefined);
+  if (unborn) return { serial, length: 0, lastHash: null, custodian: null, activated: false, subject: null };
+  const facts = tip.facts ?? readChainFacts(last!, serial, length - 1);
+  return { serial, length, lastHash, custodian: facts.custodian, activated: facts.activated, subject: facts.subject };
+}
+
+/**
+ * What an attestation's statement says of where the device stands (a registry records them beside it).
+ * @param seq its place in the chain, for the message
+ * @throws ERR_ATTESTATION_MALFORMED when it holds no readable statement
+ */
+export function readChainFacts(der: Uint8Array, serial: string, seq: number): ChainFacts {
   let s: Statement;
   try {
-    s = JSON.parse(fromUtf8(readStatementBytes(last))) as Statement;
+    s = JSON.parse(fromUtf8(readStatementBytes(der))) as Statement;
   } catch (e) {
-    throw new CustodyError('ERR_ATTESTATION_MALFORMED', `device ${serial}: attestation ${length - 1} holds no readable statement`, { cause: e });
+    throw new CustodyError('ERR_ATTESTATION_MALFORMED', `device ${serial}: attestation ${seq} holds no readable statement`, { cause: e });
   }
-  const activated = s.predicateType === predicateTypeOf('activation');
-  return { serial, length, lastHash, custodian: s.predicate.to, activated, subject: s.subject[0] };
+  return { custodian: s.predicate.to, activated: s.predicateType === predicateTypeOf('activation'), subject: s.subject[0] };
 }
 
 /** The head of a whole device record (hashes its newest attestation). */
@@ -118,10 +128,14 @@ export interface TransferTemplate {
   now: Date;
 }
 
-/** A signed transfer: the attestation DER and the hash it extends (for the registry's fork check). */
+/**
+ * A signed transfer: the attestation DER, the hash it extends (for the registry's fork check) and what its
+ * statement says (for the registry to record beside it).
+ */
 export interface SignedTransfer {
   der: Uint8Array;
   prev: string;
+  facts: ChainFacts;
 }
 
 /** Signs the next attestation of many chains with one template: `createTransfer`. */
@@ -137,7 +151,7 @@ export interface Transfer {
    * `unsigned.complete`. For a provider with synchronous operations; otherwise a TypeError.
    * @throws ERR_DEVICE_UNBORN, ERR_DEVICE_ACTIVATED, ERR_NOT_CUSTODIAN
    */
-  prepare(head: DeviceHead): { unsigned: UnsignedAttestation; prev: string };
+  prepare(head: DeviceHead): { unsigned: UnsignedAttestation; prev: string; facts: ChainFacts };
 }
 
 /**
@@ -147,27 +161,29 @@ export interface Transfer {
  */
 export function createTransfer(t: TransferTemplate): Transfer {
   const encode = createStatementEncoder({ kind: t.kind, from: t.signer.spkiSha256, to: t.to, time: t.now, claims: t.claims ?? {}, ...(t.stage !== undefined ? { stage: t.stage } : {}) });
-  const content = (head: DeviceHead): { content: Uint8Array; prev: string } => {
+  const activated = t.kind === 'activation';
+  const content = (head: DeviceHead): { content: Uint8Array; prev: string; facts: ChainFacts } => {
     if (head.lastHash === null || head.subject === null) throw new CustodyError('ERR_DEVICE_UNBORN', `device ${head.serial} has no birth attestation to extend`);
     if (head.activated) throw new CustodyError('ERR_DEVICE_ACTIVATED', `device ${head.serial} is activated; its chain is closed`);
     if (head.custodian !== t.signer.spkiSha256) {
       throw new CustodyError('ERR_NOT_CUSTODIAN', `device ${head.serial}: the signing key ${t.signer.spkiSha256.slice(0, 16)}... is not the custodian's (expected ${String(head.custodian).slice(0, 16)}...)`);
     }
-    return { content: encode({ subject: head.subject, seq: head.length, prev: head.lastHash }), prev: head.lastHash };
+    const facts = { custodian: t.to, activated, subject: head.subject };
+    return { content: encode({ subject: head.subject, seq: head.length, prev: head.lastHash }), prev: head.lastHash, facts };
   };
   return {
     sync: t.signer.parts.sync !== undefined,
     async sign(head) {
       const c = content(head);
-      return { der: await signEncodedStatement(t.signer, c.content, t.now), prev: c.prev };
+      return { der: await signEncodedStatement(t.signer, c.content, t.now), prev: c.prev, facts: c.facts };
     },
     signSync(head) {
       const c = content(head);
-      return { der: signEncodedStatementSync(t.signer, c.content, t.now), prev: c.prev };
+      return { der: signEncodedStatementSync(t.signer, c.content, t.now), prev: c.prev, facts: c.facts };
     },
     prepare(head) {
       const c = content(head);
-      return { unsigned: prepareEncodedStatement(t.signer, c.content, t.now), prev: c.prev };
+      return { unsigned: prepareEncodedStatement(t.signer, c.content, t.now), prev: c.prev, facts: c.facts };
     },
   };
 }

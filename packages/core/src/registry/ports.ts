@@ -2,6 +2,7 @@
  * What core needs from a registry (the store package implements it on the local disk and on PostgreSQL).
  * Core never opens a file or a socket: provisioning, handoff and verification talk to these ports.
  */
+import type { StatementSubject } from '../attestation/statement.js';
 
 /** A device as the registry keeps it. Binary parts are DER. */
 export interface DeviceRecord {
@@ -25,9 +26,20 @@ export interface DeviceRecord {
   chain?: Uint8Array[];
 }
 
+/** What a chain's newest statement says of where the device stands: who holds it, and what the chain is about. */
+export interface ChainFacts {
+  /** Hex SPKI SHA-256 of the custodian: the statement's `to`. */
+  custodian: string;
+  /** True when the statement is an activation, which closes the chain. */
+  activated: boolean;
+  /** The statement's subject. */
+  subject: StatementSubject;
+}
+
 /**
- * Where a device's chain ends, as a registry holds it: the length, the newest attestation and its hash. Core's
- * `headOfChain` reads the custodian and the rest from it.
+ * Where a device's chain ends, as a registry holds it: the length, the newest attestation's hash, and either what
+ * its statement says (`facts`, when the registry recorded them) or the attestation itself, from which core's
+ * `headOfChain` reads them.
  */
 export interface ChainTip {
   serial: string;
@@ -35,8 +47,10 @@ export interface ChainTip {
   length: number;
   /** Hex SHA-256 of the newest attestation's DER (the next one's `prev`), null before birth. */
   lastHash: string | null;
-  /** The newest attestation's DER, absent before birth. */
+  /** The newest attestation's DER, absent before birth and where `facts` stand in for it. */
   last?: Uint8Array;
+  /** What the newest attestation's statement says, when the registry recorded it. */
+  facts?: ChainFacts;
 }
 
 export type ConflictKind = 'serial' | 'key' | 'certSerial';
@@ -52,6 +66,11 @@ export interface AttestationAppend {
   /** Hex SHA-256 of the attestation it extends. */
   prev: string;
   attestation: Uint8Array;
+  /**
+   * What the attestation's statement says, from the values its signer built it of. A registry may record them
+   * to answer `getTips` without reading the attestation again; they must be exactly what the DER says.
+   */
+  facts?: ChainFacts;
 }
 
 /** The outcome of one append: appended, or refused with a code and reason. */

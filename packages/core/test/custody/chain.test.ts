@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createAttestationSigner, parseAttestation } from '../../src/attestation/cms.js';
-import { birthStatement, chainHead, createBirths, createTransfer, headOfChain, signTransfer } from '../../src/custody/chain.js';
+import { birthStatement, chainHead, createBirths, createTransfer, headOfChain, readChainFacts, signTransfer } from '../../src/custody/chain.js';
 import { encodeStatement } from '../../src/attestation/statement.js';
 import { verifyAttestationSignature } from '../../src/attestation/cms.js';
 import { signAttestation } from '../../src/attestation/cms.js';
@@ -107,6 +107,31 @@ describe('chain of custody', () => {
     assert.deepEqual(head, { serial: 'SN1', length: 1, lastHash: tip.lastHash, custodian: factory.spkiSha256, activated: false, subject: { name: 'Acme/SN1', digest: { sha256: device.certSha256 } } });
     assert.deepEqual(headOfChain({ serial: 'SN9', length: 0, lastHash: null }), { serial: 'SN9', length: 0, lastHash: null, custodian: null, activated: false, subject: null });
     assert.throws(() => headOfChain({ ...tip, last: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]) }), { code: 'ERR_ATTESTATION_MALFORMED' });
+  });
+
+  it('gives with each transfer what its statement says, the facts a registry keeps beside it: exactly readChainFacts of the DER', async () => {
+    const head = await chainHead(device, provider);
+    for (const kind of ['handoff', 'activation'] as const) {
+      const to = kind === 'activation' ? factory.spkiSha256 : integrator.spkiSha256;
+      const transfer = createTransfer({ kind, signer: factory, to, now: NOW });
+      const signed = [transfer.signSync(head), await transfer.sign(head)];
+      const { unsigned, facts } = transfer.prepare(head);
+      signed.push({ der: unsigned.complete(provider.signSync(factory.key, unsigned.toBeSigned)), prev: head.lastHash!, facts });
+      for (const s of signed) {
+        assert.deepEqual(s.facts, readChainFacts(s.der, 'SN1', 1), kind);
+        assert.deepEqual(s.facts, { custodian: to, activated: kind === 'activation', subject: head.subject }, kind);
+      }
+    }
+  });
+
+  it("takes a tip's recorded facts over reading its attestation, and needs no DER with them", async () => {
+    const lastHash = toHex(await provider.digest('SHA-256', device.attestations[0]!));
+    const facts = { custodian: integrator.spkiSha256, activated: true, subject: { name: 'Other/SN1', digest: { sha256: 'cd'.repeat(32) } } };
+    const want = { serial: 'SN1', length: 1, lastHash, ...facts };
+    assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash, facts }), want);
+    assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash, facts, last: device.attestations[0]! }), want);
+    assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash }).subject, null);
+    assert.throws(() => readChainFacts(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]), 'SN1', 4), { code: 'ERR_ATTESTATION_MALFORMED', message: /device SN1: attestation 4/ });
   });
 
   it('signs births of a batch with one template: the statement birthStatement builds, a valid signature', async () => {
