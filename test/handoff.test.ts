@@ -164,7 +164,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
 
   it('hands on a batch of several chunks, some signed by the worker and some here, each device once', async function () {
     // 3,000 devices: three chunks in twelve pieces of 256. The worker signs those it is sent; the main thread
-    // signs the pieces it takes while the worker starts or falls behind.
+    // signs the pieces it takes while the worker starts.
     ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3000', '--lot', 'L2', '--party', 'factory', '--serial-pattern', 'B{seq:6}');
     const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
     assert.equal(r.status, 0, r.stderr);

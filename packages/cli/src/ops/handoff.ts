@@ -115,6 +115,8 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
   let read = 0;
   let chunks = 0;
   let outstanding = 0;
+  /** Pieces the workers have answered: none yet while they start. */
+  let answered = 0;
   let failure: { e: unknown } | undefined;
   let wake: (() => void) | undefined;
   // One chunk is recorded at a time (the store's lock): while its journal flushes, this thread goes on.
@@ -143,7 +145,10 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
         outstanding += 1;
         pool
           .run(toBeSigned(prepared))
-          .then((signatures) => arrive(p, completeOutcomes(prepared, signatures)))
+          .then((signatures) => {
+            answered += 1;
+            arrive(p, completeOutcomes(prepared, signatures));
+          })
           .catch((e: unknown) => void (failure ??= { e }))
           .finally(() => {
             outstanding -= 1;
@@ -161,11 +166,12 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
         continue;
       }
       if (open.some((x) => x.missing === 0) && !recording) continue;
-      if (queue.length >= CHUNK / PIECE) {
-        // Every worker holds DEPTH pieces and a whole chunk waits behind them (a worker starting, or on a busy
-        // core): sign a piece here, from the back (they take from the front), then let answers in. Only then:
-        // waiting is cheaper, as a signature costs this thread about three times what preparing and completing
-        // a device for a worker does.
+      if (answered === 0 && queue.length >= CHUNK / PIECE) {
+        // The workers are still starting (about as long as 2,000 signatures take), every one holds DEPTH pieces
+        // and a whole chunk waits behind them: sign a piece here, from the back (they take from the front), then
+        // let answers in. Only then: once a worker answers, this thread's share of each device (reading,
+        // preparing, completing, recording) costs more than the worker's signature, so a signature made here
+        // is time taken from the slower side.
         const p = queue.pop()!;
         arrive(p, await signOutcomes(transfer, p.tips));
         await new Promise<void>((resolve) => setImmediate(resolve));
