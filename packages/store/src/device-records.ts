@@ -53,6 +53,7 @@ export interface AttestationRecord {
 export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * The journal text of an attestation record: the same JSON as JSON.stringify gives for it, built by joining
@@ -62,13 +63,21 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
  */
 export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Uint8Array): EncodedRecord {
   if (typeof r.s !== 'string') throw new TypeError(`an attestation record's serial must be a string, not ${typeof r.s}`);
-  if (!/^[0-9a-f]{64}$/.test(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
+  if (!HEX64.test(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
   for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
   const { segment, offset, length } = r.b;
   const serial = JSON.stringify(r.s);
-  const facts = r.f === undefined ? '' : `,"f":${JSON.stringify(r.f)}`;
+  let facts = '';
+  let ascii = PRINTABLE_ASCII.test(serial);
+  if (r.f !== undefined) {
+    const { custodian, activated, subject } = r.f;
+    if (!HEX64.test(custodian) || !HEX64.test(subject.digest.sha256) || typeof activated !== 'boolean') throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
+    const name = JSON.stringify(subject.name);
+    ascii &&= PRINTABLE_ASCII.test(name);
+    facts = `,"f":{"custodian":"${custodian}","activated":${activated},"subject":{"name":${name},"digest":{"sha256":"${subject.digest.sha256}"}}}`;
+  }
   const json = `{"t":"att","s":${serial},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}${facts}}`;
-  return new EncodedRecord(json, PRINTABLE_ASCII.test(serial) && PRINTABLE_ASCII.test(facts));
+  return new EncodedRecord(json, ascii);
 }
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;

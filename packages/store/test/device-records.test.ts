@@ -14,6 +14,23 @@ describe('encodeAttestationRecord', function () {
     }
   });
 
+  it('writes the facts as JSON.stringify does, after the other fields', function () {
+    for (const name of ['Acme/SN000042', 'Gerät "7" \\ Ü/SN1']) {
+      for (const activated of [false, true]) {
+        const f = { custodian: 'cd'.repeat(32), activated, subject: { name, digest: { sha256: 'ef'.repeat(32) } } };
+        const r = { ...fields, f };
+        const want = JSON.stringify({ t: 'att', s: r.s, q: r.q, a: Buffer.from(der).toString('base64'), h: r.h, l: r.l, b: r.b, f });
+        const encoded = encodeAttestationRecord(r, der);
+        assert.equal(encoded.json, want, name);
+        assert.equal(encoded.ascii, !/[^\x20-\x7e]/.test(name), name);
+      }
+    }
+    const f = { custodian: 'cd'.repeat(32), activated: false, subject: { name: 'n', digest: { sha256: 'ef'.repeat(32) } } };
+    assert.throws(() => encodeAttestationRecord({ ...fields, f: { ...f, custodian: `${'c'.repeat(63)}"` } }, der), TypeError);
+    assert.throws(() => encodeAttestationRecord({ ...fields, f: { ...f, subject: { name: 'n', digest: { sha256: 'EF'.repeat(32) } } } }, der), TypeError);
+    assert.throws(() => encodeAttestationRecord({ ...fields, f: { ...f, activated: 'yes' as unknown as boolean } }, der), TypeError);
+  });
+
   it('promises ASCII only when the text has no character past U+007F, so that the journal may write it as Latin-1', function () {
     for (const s of ['SN000042', 'quote " and \\ backslash', 'line\nbreak', '']) assert.equal(encodeAttestationRecord({ ...fields, s }, der).ascii, true, s);
     for (const s of ['zwei ü', 'Gerät-7', '\u{1F600}']) assert.equal(encodeAttestationRecord({ ...fields, s }, der).ascii, false, s);
