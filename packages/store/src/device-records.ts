@@ -19,8 +19,6 @@ export interface DeviceDoc extends Omit<DeviceRecord, 'certificate' | 'attestati
   chain?: string[];
   /** Hex SHA-256 of the newest attestation: what the next one's `prev` must be. */
   head?: string;
-  /** What the newest attestation's statement says (absent in older records, and where none is readable). */
-  facts?: ChainFacts;
   /**
    * The log leaf index of each attestation, numbered before the journal write, so that replaying a record
    * appends the same leaves at the same indexes (absent in records older than the log).
@@ -50,7 +48,24 @@ export interface AttestationRecord {
   f?: ChainFacts;
 }
 
-export type JournalRecord = { t: 'device'; d: DeviceDoc } | AttestationRecord;
+/**
+ * Where a device document leaves its chain, written ahead of the document in its journal record so that a
+ * reader of chain tips parses these few fields and not the kilobytes of base64 after them (journal.ts
+ * `readMany` with `without: 'd'`). Absent in records older than it.
+ */
+export interface DeviceTip {
+  /** Device serial. */
+  s: string;
+  /** Number of attestations. */
+  n: number;
+  /** Hex SHA-256 of the newest attestation, null before birth. */
+  h: string | null;
+  /** What the newest attestation's statement says (absent where none is readable). */
+  f?: ChainFacts;
+}
+
+/** A journal record: `d` stays the last field of a device record, and nothing before it has a key `d`. */
+export type JournalRecord = { t: 'device'; tip?: DeviceTip; d: DeviceDoc } | AttestationRecord;
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -99,12 +114,15 @@ export function toDoc(r: DeviceRecord): DeviceDoc {
   if (r.lot !== undefined) d.lot = r.lot;
   if (r.chain !== undefined) d.chain = r.chain.map(toBase64);
   const last = r.attestations.at(-1);
-  if (last !== undefined) {
-    d.head = sha256Hex(last);
-    const facts = factsOf(r.serial, r.attestations.length - 1, last);
-    if (facts) d.facts = facts;
-  }
+  if (last !== undefined) d.head = sha256Hex(last);
   return d;
+}
+
+/** The tip of a device's document (its newest attestation read once, here). */
+export function deviceTip(r: DeviceRecord, doc: DeviceDoc): DeviceTip {
+  const n = r.attestations.length;
+  const facts = n === 0 ? undefined : factsOf(r.serial, n - 1, r.attestations[n - 1]!);
+  return { s: r.serial, n, h: doc.head ?? null, ...(facts ? { f: facts } : {}) };
 }
 
 /**
@@ -134,7 +152,7 @@ export function fromDoc(d: DeviceDoc, file: string): DeviceRecord {
     if (b.length === 0 && s.length > 0) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: invalid base64`, { file });
     return b;
   };
-  const { chain, head: _head, log: _leaves, facts: _facts, ...rest } = d;
+  const { chain, head: _head, log: _leaves, ...rest } = d;
   const r: DeviceRecord = { ...rest, certificate: bin(d.certificate), attestations: d.attestations.map(bin) };
   if (chain !== undefined) r.chain = chain.map(bin);
   return r;

@@ -24,7 +24,7 @@ import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import type { AppendResult, AttestationAppend, ChainFacts, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
-import { encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type JournalRecord } from './device-records.js';
+import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
@@ -248,7 +248,12 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         const what = c.kind === 'serial' ? `device serial ${c.value} was issued before` : c.kind === 'key' ? `public key ${c.value.slice(0, 16)}... is already certified` : `certificate serial ${c.value} was used before`;
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
-      await this.writeDocs(devices.map(toDoc), true);
+      const docs = devices.map(toDoc);
+      await this.writeDocs(
+        docs,
+        devices.map((d, i) => deviceTip(d, docs[i]!)),
+        true,
+      );
     });
   }
 
@@ -274,9 +279,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       }
       if (later.length === 0) return { doc: rec.d, pos };
       later.reverse();
-      const { facts: _older, ...device } = rec.d;
-      const top = later.at(-1)!;
-      const doc: DeviceDoc = { ...device, attestations: [...rec.d.attestations, ...later.map((r) => r.a)], log: [...(rec.d.log ?? []), ...later.map((r) => r.l)], head: top.h, ...(top.f ? { facts: top.f } : {}) };
+      const doc = { ...rec.d, attestations: [...rec.d.attestations, ...later.map((r) => r.a)], log: [...(rec.d.log ?? []), ...later.map((r) => r.l)], head: later.at(-1)!.h };
       return { doc, pos: newest };
     }
   }
@@ -303,10 +306,16 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         else missing.push({ i, pos });
       }),
     );
-    const records = this.journal.readMany(missing.map((m) => m.pos)) as JournalRecord[];
+    // A device record is read up to its document: its tip says all, but in records older than it.
+    const records = this.journal.readMany(
+      missing.map((m) => m.pos),
+      'd',
+    ) as Array<JournalRecord | { t: 'device'; tip?: DeviceTip; d?: undefined }>;
     missing.forEach(({ i, pos }, k) => {
       const serial = serials[i]!;
-      const rec = records[k]!;
+      let rec = records[k]!;
+      // Read whole where the tip does not say all: a record older than tips, or a newest attestation without facts.
+      if (rec.t === 'device' && (rec.tip === undefined || (withLast && rec.tip.n > 0 && rec.tip.f === undefined))) rec = this.journal.readAt(pos) as JournalRecord;
       let tip: Tip;
       let facts: ChainFacts | undefined;
       let b64: string | undefined;
@@ -314,8 +323,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         tip = { pos, length: rec.q + 1, hash: rec.h };
         facts = rec.f;
         b64 = rec.a;
-      } else if (rec.t === 'device' && rec.d.serial === serial) {
-        facts = rec.d.facts;
+      } else if (rec.t === 'device' && rec.d === undefined && rec.tip?.s === serial) {
+        tip = { pos, length: rec.tip.n, hash: rec.tip.h };
+        facts = rec.tip.f;
+      } else if (rec.t === 'device' && rec.d?.serial === serial) {
         b64 = rec.d.attestations.at(-1);
         tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (b64 === undefined ? null : sha256Hex(storedBytes(b64))) };
       } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
@@ -348,12 +359,12 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
    * Writes new versions of device documents: one journal append, then the indexes. The applied-up-to
    * watermark is only an optimisation of replay (replaying an applied record changes nothing), so it is
    * written every few commits and on close rather than after each one: a station committing one device at a
-   * time saves a file write and a rename per device.
+   * time saves a file write and a rename per device. Each document's record leads with its tip (`tips[i]`).
    */
-  private async writeDocs(docs: readonly DeviceDoc[], fresh: boolean): Promise<void> {
+  private async writeDocs(docs: readonly DeviceDoc[], tips: readonly DeviceTip[], fresh: boolean): Promise<void> {
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
-    const { positions, end } = await this.journal.append(docs.map((d): JournalRecord => ({ t: 'device', d })));
+    const { positions, end } = await this.journal.append(docs.map((d, i): JournalRecord => ({ t: 'device', tip: tips[i]!, d })));
     this.indexBatch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () => docs.forEach((d, i) => this.index(d, positions[i]!, !fresh, !fresh)));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
@@ -432,7 +443,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       if (!current) {
         const conflicts = await this.findConflicts([incoming]);
         if (conflicts.length > 0) throw new CustodyError(conflicts[0]!.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL', `${this.dir}: device ${device.serial}: its ${conflicts[0]!.kind === 'key' ? 'public key' : 'certificate serial'} is already recorded for another device`);
-        await this.writeDocs([incoming], true);
+        await this.writeDocs([incoming], [deviceTip(device, incoming)], true);
         return 'added';
       }
       if (current.certificate !== incoming.certificate) throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
@@ -447,8 +458,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         }
       }
       if (b.length <= a.length) return 'unchanged';
-      const { facts: _older, ...recorded } = current;
-      await this.writeDocs([{ ...recorded, attestations: b, ...(incoming.head ? { head: incoming.head } : {}), ...(incoming.facts ? { facts: incoming.facts } : {}) }], false);
+      await this.writeDocs([{ ...current, attestations: b, ...(incoming.head ? { head: incoming.head } : {}) }], [deviceTip(device, incoming)], false);
       return 'extended';
     });
   }

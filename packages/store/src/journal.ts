@@ -71,8 +71,16 @@ function lineIntact(buf: Buffer, start: number, end: number): boolean {
   return end - start > 9 && buf[start + 8] === 0x20 && crc32(buf.subarray(start + 9, end)) === readHex8(buf, start);
 }
 
-function decodeLine(buf: Buffer): unknown {
+/**
+ * The record of a whole line (checksum verified), or undefined for a damaged one. With `cut` (the bytes
+ * `,"<field>":`), a record that holds that top-level field is read without it and whatever follows it: the
+ * field must be the record's last, and no field before it may hold an object with a key of that name.
+ */
+function decodeLine(buf: Buffer, cut?: Buffer): unknown {
   if (buf.length < 11 || buf[buf.length - 1] !== 0x0a || !lineIntact(buf, 0, buf.length - 1)) return undefined;
+  const at = cut === undefined ? -1 : buf.indexOf(cut, 10);
+  // Within a JSON string a quote is escaped, so `,"<field>":` can only be the field itself.
+  if (at >= 0) return JSON.parse(`${buf.toString('utf8', 9, at)}}`);
   return JSON.parse(buf.toString('utf8', 9, buf.length - 1));
 }
 const segmentName = (n: number) => `${String(n).padStart(8, '0')}.jsonl`;
@@ -198,10 +206,13 @@ export class Journal {
 
   /**
    * The records at `positions`, in that order, checksums verified. Records that lie close together in one
-   * segment (a lot provisioned together) are read with one system call per run.
+   * segment (a lot provisioned together) are read with one system call per run. With `without`, records that
+   * end with that top-level field are read without it (as `decodeLine` says): what a reader needs from a long
+   * record's head is parsed, and the rest only checksummed.
    * @throws ERR_STORE_CORRUPT
    */
-  readMany(positions: readonly RecordPosition[]): unknown[] {
+  readMany(positions: readonly RecordPosition[], without?: string): unknown[] {
+    const cut = without === undefined ? undefined : Buffer.from(`,${JSON.stringify(without)}:`);
     const out: unknown[] = new Array(positions.length);
     const order = positions.map((_, i) => i).sort((a, b) => positions[a]!.segment - positions[b]!.segment || positions[a]!.offset - positions[b]!.offset);
     for (let k = 0; k < order.length; ) {
@@ -220,7 +231,7 @@ export class Journal {
       for (; k < j; k++) {
         const p = positions[order[k]!]!;
         if (p.offset + p.length - first.offset > got) throw corrupt(file(), p.offset, 'record cut short');
-        const rec = decodeLine(buf.subarray(p.offset - first.offset, p.offset - first.offset + p.length));
+        const rec = decodeLine(buf.subarray(p.offset - first.offset, p.offset - first.offset + p.length), cut);
         if (rec === undefined) throw corrupt(file(), p.offset, 'checksum mismatch');
         out[order[k]!] = rec;
       }

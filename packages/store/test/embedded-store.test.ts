@@ -283,6 +283,10 @@ describe('EmbeddedStore', function () {
       await s.commitDevices([world.device]);
       const [birth] = await s.getTips(['F1']);
       assert.deepEqual(birth, { serial: 'F1', length: 1, lastHash: sha(world.chain[0]!), facts: factsOf(world.factory) });
+      // The device record leads with that tip, ahead of the document (read without it).
+      const line = JSON.parse(journalLines(dir)[0]!.slice(9));
+      assert.deepEqual(Object.keys(line), ['t', 'tip', 'd']);
+      assert.deepEqual(line.tip, { s: 'F1', n: 1, h: sha(world.chain[0]!), f: factsOf(world.factory) });
       // Derived from the DER when the append brings none; kept as given when it does.
       assert.equal((await s.appendAttestations([{ serial: 'F1', prev: sha(world.chain[0]!), attestation: world.chain[1]! }]))[0]!.ok, true);
       assert.deepEqual((await (await open()).getTips(['F1']))[0]!.facts, factsOf(world.integrator));

@@ -101,6 +101,26 @@ describe('Journal', function () {
       assert.equal(positions[2]!.length, Buffer.byteLength(text) + 10);
     });
 
+    it('reads records up to a last field it is asked to leave out, and others whole', async function () {
+      const records = [
+        { t: 'device', tip: { s: 'quote ",\\"d\\": inside', n: 1 }, d: { big: 'x'.repeat(3000), d: 1 } },
+        { t: 'att', s: 'A1', b: { segment: 1 } },
+        { t: 'device', d: { serial: 'old' } },
+        { t: 'device', tip: { s: 'Gerät' }, d: {} },
+      ];
+      const { positions } = await journal.append(records);
+      assert.deepEqual(journal.readMany(positions, 'd'), [{ t: 'device', tip: records[0]!.tip }, records[1], { t: 'device' }, { t: 'device', tip: { s: 'Gerät' } }]);
+      assert.deepEqual(journal.readMany(positions), records);
+    });
+
+    it('checks the checksum of the whole line when it leaves a field out', async function () {
+      const { positions } = await journal.append([{ t: 'device', tip: { n: 1 }, d: { big: 'x'.repeat(100) } }]);
+      const bytes = readFileSync(segmentFile());
+      bytes[positions[0]!.length - 20] = 'y'.charCodeAt(0);
+      writeFileSync(segmentFile(), bytes);
+      assert.throws(() => new Journal(dir).readMany(positions, 'd'), { code: 'ERR_STORE_CORRUPT' });
+    });
+
     it('refuses a damaged record with ERR_STORE_CORRUPT', async function () {
       const { positions } = await journal.append([{ value: 'aaaa' }, { value: 'bbbb' }]);
       const bytes = readFileSync(segmentFile());
