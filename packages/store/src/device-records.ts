@@ -91,8 +91,9 @@ export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Ui
     ascii &&= PRINTABLE_ASCII.test(name);
     facts = `,"f":{"custodian":"${custodian}","activated":${activated},"subject":{"name":${name},"digest":{"sha256":"${subject.digest.sha256}"}}}`;
   }
-  const json = `{"t":"att","s":${serial},"q":${r.q},"a":"${toBase64(der)}","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}${facts}}`;
-  return new EncodedRecord(json, ascii);
+  const head = `{"t":"att","s":${serial},"q":${r.q},"a":"`;
+  const tail = `","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}${facts}}`;
+  return new EncodedRecord([head, toBase64(der), tail], ascii);
 }
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;

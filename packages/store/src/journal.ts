@@ -26,26 +26,37 @@ const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 
 /**
  * A record already in its JSON text, for a writer that can build it faster than JSON.stringify (which scans
- * every character of a long base64 string for escapes). The text must be exactly one JSON object. `ascii`
- * promises that it holds no character past U+007F: its UTF-8 is then its Latin-1, written without measuring.
+ * every character of a long base64 string for escapes). The text, its parts end to end, must be exactly one JSON
+ * object; the parts are written one after the other, so a long one is never copied into a joined string. `ascii`
+ * promises that they hold no character past U+007F: their UTF-8 is then their Latin-1, written without measuring.
  */
 export class EncodedRecord {
+  readonly parts: readonly string[];
+
   constructor(
-    readonly json: string,
+    parts: string | readonly string[],
     readonly ascii = false,
-  ) {}
+  ) {
+    this.parts = typeof parts === 'string' ? [parts] : parts;
+  }
+
+  /** The whole text. */
+  get json(): string {
+    return this.parts.join('');
+  }
 }
 
 /** The journal lines of `records`, written into one buffer: each JSON encoded to UTF-8 once, its CRC over those bytes. */
 function encodeLines(records: readonly (object | EncodedRecord)[]): { bytes: Buffer; lengths: number[] } {
-  const jsons = records.map((r) => (r instanceof EncodedRecord ? r.json : JSON.stringify(r)));
+  const texts = records.map((r) => (r instanceof EncodedRecord ? r.parts : [JSON.stringify(r)]));
   const ascii = records.map((r) => r instanceof EncodedRecord && r.ascii);
-  const lengths = jsons.map((j, i) => (ascii[i] ? j.length : Buffer.byteLength(j)) + 10);
+  const lengths = texts.map((parts, i) => parts.reduce((n, p) => n + (ascii[i] ? p.length : Buffer.byteLength(p)), 10));
   const bytes = Buffer.allocUnsafe(lengths.reduce((n, l) => n + l, 0));
   let at = 0;
-  jsons.forEach((json, i) => {
+  texts.forEach((parts, i) => {
     const end = at + lengths[i]!;
-    bytes.write(json, at + 9, ascii[i] ? 'latin1' : 'utf8');
+    let to = at + 9;
+    for (const p of parts) to += bytes.write(p, to, ascii[i] ? 'latin1' : 'utf8');
     bytes.write(hex8(crc32(bytes.subarray(at + 9, end - 1))), at, 'latin1');
     bytes[at + 8] = 0x20;
     bytes[end - 1] = 0x0a;

@@ -91,12 +91,13 @@ describe('Journal', function () {
       assert.deepEqual(journal.readAt(positions[0]!), { n: 1 });
     });
 
-    it('reads records with characters past ASCII as UTF-8, beside ASCII ones, whichever way they were written', async function () {
+    it('reads records with characters past ASCII as UTF-8, beside ASCII ones, whichever way they were written, whole or in parts', async function () {
       const text = JSON.stringify({ s: 'Gerät ü \u{1F600}' });
-      const { positions } = await journal.append([{ n: 1 }, { s: 'zwei ü' }, new EncodedRecord(text), new EncodedRecord('{"n":4}', true)]);
+      const parts = [new EncodedRecord(['{"s":"', 'Gerät', '","n":', '5}']), new EncodedRecord(['{"a":"', 'x'.repeat(2000), '"}'], true)];
+      const { positions } = await journal.append([{ n: 1 }, { s: 'zwei ü' }, new EncodedRecord(text), new EncodedRecord('{"n":4}', true), ...parts]);
       assert.deepEqual(
         positions.map((p) => journal.readAt(p)),
-        [{ n: 1 }, { s: 'zwei ü' }, { s: 'Gerät ü \u{1F600}' }, { n: 4 }],
+        [{ n: 1 }, { s: 'zwei ü' }, { s: 'Gerät ü \u{1F600}' }, { n: 4 }, { s: 'Gerät', n: 5 }, { a: 'x'.repeat(2000) }],
       );
       assert.equal(positions[2]!.length, Buffer.byteLength(text) + 10);
     });
