@@ -249,11 +249,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
       const docs = devices.map(toDoc);
-      await this.writeDocs(
-        docs,
-        devices.map((d, i) => deviceTip(d, docs[i]!)),
-        true,
-      );
+      await this.writeDocs(docs, devices.map((d, i) => deviceTip(d, docs[i]!)), true);
     });
   }
 
@@ -287,9 +283,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   /**
    * Where devices' chains end: the index slots and records not remembered are read together. Unless `withLast`
    * asks what the newest statements say (which only a record read gives: its facts, or else its attestation's
-   * DER), a record is not read when the index still
-   * points where it last did, and not even the index when `current`: the lock is held and no other writer
-   * appended since `tipsEnd`.
+   * DER), a record is not read when the index still points where it last did, and not even the index when
+   * `current`: the lock is held and no other writer appended since `tipsEnd`.
    */
   private tipsOf(serials: readonly string[], current: boolean, withLast: boolean): Array<ReadTip | undefined> {
     const out: Array<ReadTip | undefined> = new Array<ReadTip | undefined>(serials.length).fill(undefined);
