@@ -7,6 +7,7 @@ import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
 import { toBase64 } from '@custody/core/util/bytes';
 import { readChainFacts } from '@custody/core/custody/chain';
+import { isHex64 } from '@custody/core/attestation/statement';
 import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
 import type { RecordPosition } from './hash-index.js';
 import { EncodedRecord } from './journal.js';
@@ -68,7 +69,6 @@ export interface DeviceTip {
 export type JournalRecord = { t: 'device'; tip?: DeviceTip; d: DeviceDoc } | AttestationRecord;
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * The journal text of an attestation record: the same JSON as JSON.stringify gives for it, built by joining
@@ -78,7 +78,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  */
 export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Uint8Array): EncodedRecord {
   if (typeof r.s !== 'string') throw new TypeError(`an attestation record's serial must be a string, not ${typeof r.s}`);
-  if (!HEX64.test(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
+  if (!isHex64(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
   for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
   const { segment, offset, length } = r.b;
   const serial = JSON.stringify(r.s);
@@ -86,7 +86,7 @@ export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Ui
   let ascii = PRINTABLE_ASCII.test(serial);
   if (r.f !== undefined) {
     const { custodian, activated, subject } = r.f;
-    if (!HEX64.test(custodian) || !HEX64.test(subject.digest.sha256) || typeof activated !== 'boolean') throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
+    if (!isHex64(custodian) || !isHex64(subject.digest.sha256) || typeof activated !== 'boolean') throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
     const name = JSON.stringify(subject.name);
     ascii &&= PRINTABLE_ASCII.test(name);
     facts = `,"f":{"custodian":"${custodian}","activated":${activated},"subject":{"name":${name},"digest":{"sha256":"${subject.digest.sha256}"}}}`;
