@@ -9,7 +9,7 @@
  *   key hash (16 bytes, SHA-256 prefix) | journal segment (u32) | offset (u64) | length (u32).
  * The index is derived data: the journal is the source of truth and can always rebuild it.
  */
-import * as nodeCrypto from 'node:crypto';
+import { nodeDigest } from '@custody/core/node';
 import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeSync, fsyncSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
 import { SlotPages } from './slot-pages.js';
@@ -25,10 +25,8 @@ const HEADER = 64;
 const SLOT = 32;
 const INITIAL_CAPACITY = 4096;
 
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
-
 function keyHash(key: string): Buffer {
-  return (oneShot ? oneShot('sha256', key, 'buffer') : nodeCrypto.createHash('sha256').update(key).digest()).subarray(0, 16);
+  return nodeDigest('sha256', key).subarray(0, 16);
 }
 
 /** Keys whose slots an index remembers (about 100 bytes each). */

@@ -8,6 +8,7 @@ import type { CryptoProvider, CurveName, HashName, PrivateKeyHandle } from '../c
 import { curveBytes, curveHash } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes, toHex } from '../util/bytes.js';
+import { allocBytes } from '../util/slab.js';
 import { algId, attribute, CONTENT_TYPE, HASH_LEN, HASH_OID, hdrLen, put, SIG_OID, syncOf, writeHdr, type SignerIdKind, type SyncProvider } from './cms-common.js';
 import { readSignerCertificate } from './signer-certificate.js';
 import { encodeStatement, type Statement } from './statement.js';
@@ -123,7 +124,7 @@ function signedAttrsFor(s: AttestationSigner, digest: Uint8Array, time: Date): U
   const attrTime = utc ? null : attribute(OID.signingTime, tlv(TAG.GENERALIZED_TIME, asciiBytes(stamp)));
   const timeLen = attrTime ? attrTime.length : P.attrTimeUtcHead.length + 13;
   const body = P.attrContentType.length + timeLen + P.attrDigestHead.length + digest.length;
-  const out = new Uint8Array(2 + body); // body < 128: content-type 24 + time <= 30 + digest <= 63
+  const out = allocBytes(2 + body); // body < 128: content-type 24 + time <= 30 + digest <= 63
   out[0] = TAG.SET;
   out[1] = body;
   let p = put(out, 2, P.attrContentType);
@@ -152,7 +153,7 @@ function p1363ToDER(sig: Uint8Array): Uint8Array {
   const rLen = w - r + rPad;
   const sLen = 2 * w - s + sPad;
   const body = 2 + rLen + 2 + sLen; // P-256/P-384 integers are under 128 bytes
-  const out = new Uint8Array(hdrLen(body) + body);
+  const out = allocBytes(hdrLen(body) + body);
   let p = writeHdr(out, 0, TAG.SEQUENCE, body);
   out[p++] = TAG.INTEGER;
   out[p++] = rLen;
@@ -186,7 +187,7 @@ function assemble(s: AttestationSigner, content: Uint8Array, attrs: Uint8Array, 
   const sdBody = P.sdHead.length + encapLen + P.certs.length + siSetLen;
   const sdLen = hdrLen(sdBody) + sdBody;
   const ciBody = OID_SIGNED_DATA.length + hdrLen(sdLen) + sdLen;
-  const out = new Uint8Array(hdrLen(ciBody) + ciBody);
+  const out = allocBytes(hdrLen(ciBody) + ciBody);
   let p = writeHdr(out, 0, TAG.SEQUENCE, ciBody);
   p = put(out, p, OID_SIGNED_DATA);
   p = writeHdr(out, p, 0xa0, sdLen);

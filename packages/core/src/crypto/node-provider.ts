@@ -19,14 +19,20 @@ import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, Pu
 import { curveHash } from './provider.js';
 
 const NODE_CURVE: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
-const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array | string, enc: 'binary') => string }).hash;
 
 /**
- * SHA-256 of `data` with node:crypto's one-shot hash where it exists (Node 20.12+): it skips the Hash object
- * of createHash, which shows on the store's hot paths (record hashes, log leaves).
+ * A digest with node:crypto's one-shot hash where it exists (Node 20.12+), which skips the Hash object of
+ * createHash. It is taken as a Latin-1 ('binary') string and copied into Node's Buffer pool: a 'buffer' result gets a
+ * backing store of its own, which measured here about 0.8 us more a digest than the string and the copy.
  */
+export function nodeDigest(alg: string, data: Uint8Array | string): Buffer {
+  return oneShotHash ? Buffer.from(oneShotHash(alg, data, 'binary'), 'latin1') : createHash(alg).update(data).digest();
+}
+
+/** SHA-256 of `data` (see nodeDigest): the store's hot paths hash record bytes and log leaves with it. */
 export function nodeSha256(data: Uint8Array): Buffer {
-  return oneShotHash ? oneShotHash('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
+  return nodeDigest('sha256', data);
 }
 
 const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384' };
@@ -169,8 +175,7 @@ export class NodeCryptoProvider implements CryptoProvider {
   }
 
   digestSync(hash: HashName, data: Uint8Array): Uint8Array {
-    // crypto.hash (Node 20.12+) skips the Hash object of createHash: it shows on hot paths.
-    const d = oneShotHash ? oneShotHash(NODE_HASH[hash], data, 'buffer') : createHash(NODE_HASH[hash]).update(data).digest();
+    const d = nodeDigest(NODE_HASH[hash], data);
     return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
   }
 

@@ -4,6 +4,7 @@
  * The tree-shape helpers here are shared by the proof and append code in this folder.
  */
 import { sha256 } from '../util/sha256.js';
+import { allocBytes } from '../util/slab.js';
 
 /** A synchronous SHA-256: node's createHash on the server, the pure `sha256` (the default) elsewhere. */
 export type HashFn = (data: Uint8Array) => Uint8Array;
@@ -13,7 +14,7 @@ export type LeafHashAccessor = (index: number) => Uint8Array;
 
 /** `SHA-256(0x00 || leaf)`: the hash of one log entry (RFC 6962 2.1). */
 export function leafHash(leaf: Uint8Array, hash: HashFn = sha256): Uint8Array {
-  const data = new Uint8Array(leaf.length + 1);
+  const data = allocBytes(leaf.length + 1);
   data[0] = 0x00;
   data.set(leaf, 1);
   return hash(data);
@@ -21,7 +22,7 @@ export function leafHash(leaf: Uint8Array, hash: HashFn = sha256): Uint8Array {
 
 /** `SHA-256(0x01 || left || right)`: the hash of an interior node (RFC 6962 2.1). */
 export function nodeHash(left: Uint8Array, right: Uint8Array, hash: HashFn = sha256): Uint8Array {
-  const data = new Uint8Array(1 + left.length + right.length);
+  const data = allocBytes(1 + left.length + right.length);
   data[0] = 0x01;
   data.set(left, 1);
   data.set(right, 1 + left.length);

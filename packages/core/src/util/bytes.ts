@@ -1,4 +1,5 @@
 /** Byte helpers that run the same in Node and in a browser (no Buffer). */
+import { utf8Bytes } from './slab.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -90,12 +91,11 @@ export function fromBase64(s: string): Uint8Array | undefined {
   return out;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** UTF-8 bytes of a string. */
+/** UTF-8 bytes of a string (small ones share a slab: see slab.ts). */
 export function utf8(s: string): Uint8Array {
-  return encoder.encode(s);
+  return utf8Bytes(s);
 }
 
 /** The string of UTF-8 bytes; throws TypeError on invalid UTF-8. */
