@@ -24,6 +24,24 @@ const RUN_BYTES = 4 * 1024 * 1024;
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 
+/** Scratch buffers up to this size are kept for the next read or append; larger ones are used once. */
+const SCRATCH_KEPT = RUN_BYTES + 1024 * 1024;
+
+/**
+ * A buffer reused for one purpose (the bytes of one append, or of one read): a batch's megabytes are not
+ * allocated afresh for every chunk, each allocation that large being new pages of memory to fault in. Whatever
+ * it hands out is only valid until its next call.
+ */
+class Scratch {
+  private buf = Buffer.alloc(0);
+
+  take(n: number): Buffer {
+    if (n > SCRATCH_KEPT) return Buffer.allocUnsafe(n);
+    if (this.buf.length < n) this.buf = Buffer.allocUnsafe(Math.min(SCRATCH_KEPT, Math.max(n, 2 * this.buf.length)));
+    return this.buf.subarray(0, n);
+  }
+}
+
 /**
  * A record already in its JSON text, for a writer that can build it faster than JSON.stringify (which scans
  * every character of a long base64 string for escapes). The text, its parts end to end, must be exactly one JSON
@@ -46,12 +64,15 @@ export class EncodedRecord {
   }
 }
 
-/** The journal lines of `records`, written into one buffer: each JSON encoded to UTF-8 once, its CRC over those bytes. */
-function encodeLines(records: readonly (object | EncodedRecord)[]): { bytes: Buffer; lengths: number[] } {
+/**
+ * The journal lines of `records`, written into one buffer from `alloc`: each JSON encoded to UTF-8 once, its CRC
+ * over those bytes.
+ */
+function encodeLines(records: readonly (object | EncodedRecord)[], alloc: (n: number) => Buffer): { bytes: Buffer; lengths: number[] } {
   const texts = records.map((r) => (r instanceof EncodedRecord ? r.parts : [JSON.stringify(r)]));
   const ascii = records.map((r) => r instanceof EncodedRecord && r.ascii);
   const lengths = texts.map((parts, i) => parts.reduce((n, p) => n + (ascii[i] ? p.length : Buffer.byteLength(p)), 10));
-  const bytes = Buffer.allocUnsafe(lengths.reduce((n, l) => n + l, 0));
+  const bytes = alloc(lengths.reduce((n, l) => n + l, 0));
   let at = 0;
   texts.forEach((parts, i) => {
     const end = at + lengths[i]!;
@@ -122,6 +143,9 @@ export class Journal {
   private fd: number | undefined;
   /** Read descriptors by segment, kept open: a batch reads thousands of records. */
   private readonly readers = new Map<number, number>();
+  /** The bytes of the append under way (written, then no longer needed) and of the read under way. */
+  private readonly appendBytes = new Scratch();
+  private readonly readBytes = new Scratch();
   private segment = 0;
   private size = 0;
 
@@ -163,7 +187,7 @@ export class Journal {
    */
   async append(records: readonly (object | EncodedRecord)[]): Promise<{ positions: RecordPosition[]; end: JournalPosition }> {
     this.openTail();
-    const { bytes, lengths } = encodeLines([...records, { t: 'commit', n: records.length }]);
+    const { bytes, lengths } = encodeLines([...records, { t: 'commit', n: records.length }], (n) => this.appendBytes.take(n));
     if (this.size > 0 && this.size + bytes.length > SEGMENT_BYTES) this.roll();
     const positions: RecordPosition[] = [];
     let at = this.size;
@@ -236,7 +260,8 @@ export class Journal {
         if (p.segment !== first.segment || p.offset - end > RUN_GAP || p.offset + p.length - first.offset > RUN_BYTES) break;
         end = Math.max(end, p.offset + p.length);
       }
-      const buf = Buffer.allocUnsafe(end - first.offset);
+      // Records are parsed out of it (never kept as views), so the next run may overwrite it.
+      const buf = this.readBytes.take(end - first.offset);
       const got = readSync(this.reader(first.segment, first.offset), buf, 0, buf.length, first.offset);
       const file = () => join(this.dir, segmentName(first.segment));
       for (; k < j; k++) {

@@ -91,6 +91,20 @@ describe('Journal', function () {
       assert.deepEqual(journal.readAt(positions[0]!), { n: 1 });
     });
 
+    it('keeps what one read or append returned intact through the next ones, small and larger than before', async function () {
+      // Reads and appends reuse their buffers: a record or position handed out must not change with them.
+      const a = await journal.append([{ n: 1, s: 'a'.repeat(100) }, { n: 2 }]);
+      const first = journal.readMany(a.positions);
+      const b = await journal.append([{ n: 3, s: 'b'.repeat(200_000) }, { n: 4, s: 'c'.repeat(50) }]);
+      const second = journal.readMany([...b.positions, a.positions[1]!]);
+      await journal.append([{ n: 5, s: 'd'.repeat(300) }]);
+      journal.readMany([a.positions[0]!]);
+      assert.deepEqual(first, [{ n: 1, s: 'a'.repeat(100) }, { n: 2 }]);
+      assert.deepEqual(second, [{ n: 3, s: 'b'.repeat(200_000) }, { n: 4, s: 'c'.repeat(50) }, { n: 2 }]);
+      assert.deepEqual(b.positions[1], { segment: 1, offset: b.positions[0]!.offset + b.positions[0]!.length, length: b.positions[1]!.length });
+      assert.deepEqual(journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => (r.record as { n?: number }).n).filter((n) => n !== undefined), [1, 2, 3, 4, 5]);
+    });
+
     it('reads records with characters past ASCII as UTF-8, beside ASCII ones, whichever way they were written, whole or in parts', async function () {
       const text = JSON.stringify({ s: 'Gerät ü \u{1F600}' });
       const parts = [new EncodedRecord(['{"s":"', 'Gerät', '","n":', '5}']), new EncodedRecord(['{"a":"', 'x'.repeat(2000), '"}'], true)];
