@@ -18,13 +18,18 @@ let used = 0;
 /** Where the next array starts: offsets stay 8-byte aligned. */
 const align = (n: number): number => (n + 7) & ~7;
 
-/** `n` zero bytes, carved from a shared slab when small. */
-export function allocBytes(n: number): Uint8Array {
-  if (n > MAX_CARVED) return new Uint8Array(n);
+/** Makes room for `n` bytes at `used`, starting a new slab when the current one is short of them. */
+function room(n: number): void {
   if (used + n > slab.length) {
     slab = new Uint8Array(SLAB_BYTES);
     used = 0;
   }
+}
+
+/** `n` zero bytes, carved from a shared slab when small. */
+export function allocBytes(n: number): Uint8Array {
+  if (n > MAX_CARVED) return new Uint8Array(n);
+  room(n);
   const out = slab.subarray(used, used + n);
   used += align(n);
   return out;
@@ -36,10 +41,7 @@ const encoder = new TextEncoder();
 export function utf8Bytes(s: string): Uint8Array {
   const most = s.length * 3;
   if (most > MAX_CARVED) return encoder.encode(s);
-  if (used + most > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    used = 0;
-  }
+  room(most);
   const { written } = encoder.encodeInto(s, slab.subarray(used, used + most));
   const out = slab.subarray(used, used + written);
   used += align(written);
