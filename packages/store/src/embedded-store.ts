@@ -390,30 +390,41 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const results: AppendResult[] = new Array(items.length);
       // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
       for (const round of roundsBySerial(items)) {
-        const records: Array<Omit<AttestationRecord, 'a'>> = [];
-        const ders: Uint8Array[] = [];
-        let leaf = this.logStore.size();
-        const tips = this.tipsOf(round.map((i) => items[i]!.serial), current, false);
-        for (const [k, i] of round.entries()) {
-          const item = items[i]!;
-          const tip = tips[k];
-          if (!tip) {
-            results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
-          } else if (tip.hash !== item.prev) {
-            results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
-          } else {
-            const f = item.facts ?? factsOf(item.serial, tip.length, item.attestation);
-            const record: Omit<AttestationRecord, 'a'> = { t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos };
-            if (f) record.f = f;
-            records.push(record);
-            ders.push(item.attestation);
-            results[i] = { serial: item.serial, ok: true };
-          }
-        }
+        const { records, ders } = this.roundRecords(items, round, current, results);
         await this.writeAttestations(records, ders);
       }
       return results;
     });
+  }
+
+  /**
+   * The records of one round of an append, each checked against its device's tip; `results` gets each item's
+   * outcome. A method of its own, and synchronous, so that the per-device loop is compiled once and small, not
+   * inside the append's async callback (which the optimizing compiler built, twice, at 40 to 120 ms each).
+   */
+  private roundRecords(items: readonly AttestationAppend[], round: readonly number[], current: boolean, results: AppendResult[]): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
+    const records: Array<Omit<AttestationRecord, 'a'>> = [];
+    const ders: Uint8Array[] = [];
+    let leaf = this.logStore.size();
+    const tips = this.tipsOf(round.map((i) => items[i]!.serial), current, false);
+    for (let k = 0; k < round.length; k++) {
+      const i = round[k]!;
+      const item = items[i]!;
+      const tip = tips[k];
+      if (!tip) {
+        results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
+      } else if (tip.hash !== item.prev) {
+        results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
+      } else {
+        const f = item.facts ?? factsOf(item.serial, tip.length, item.attestation);
+        const record: Omit<AttestationRecord, 'a'> = { t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos };
+        if (f) record.f = f;
+        records.push(record);
+        ders.push(item.attestation);
+        results[i] = { serial: item.serial, ok: true };
+      }
+    }
+    return { records, ders };
   }
 
   /** One journal append for the records, then the serial index and the log. */
