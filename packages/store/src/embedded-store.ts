@@ -74,16 +74,6 @@ interface ReadTip extends Tip {
   last?: Uint8Array;
 }
 
-/**
- * `xs.map(f)` as a packed array, the kind of array a caller's `slice` or literal gives: `map` builds holey ones,
- * and a hot function that met both kinds in one argument was compiled again each time it met the other.
- */
-function packed<T, U>(xs: readonly T[], f: (x: T) => U): U[] {
-  const out: U[] = [];
-  for (let i = 0; i < xs.length; i++) out.push(f(xs[i]!));
-  return out;
-}
-
 /** Chain tips remembered between a read and the append after it. */
 const TIP_MEMORY = 65_536;
 
@@ -315,7 +305,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     // readMany, whose empty array of another kind made the compiler throw readMany's optimized code away.
     if (missing.length === 0) return out;
     // A device record is read up to its document: its tip says all, but in records older than it.
-    const records = this.journal.readMany(packed(missing, (m) => m.pos), 'd') as Array<JournalRecord | { t: 'device'; tip?: DeviceTip; d?: undefined }>;
+    const records = this.journal.readMany(missing.map((m) => m.pos), 'd') as Array<JournalRecord | { t: 'device'; tip?: DeviceTip; d?: undefined }>;
     missing.forEach(({ i, pos }, k) => {
       const serial = serials[i]!;
       let rec = records[k]!;
@@ -416,7 +406,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     const records: Array<Omit<AttestationRecord, 'a'>> = [];
     const ders: Uint8Array[] = [];
     let leaf = this.logStore.size();
-    const tips = this.tipsOf(packed(round, (i) => items[i]!.serial), current, false);
+    const tips = this.tipsOf(round.map((i) => items[i]!.serial), current, false);
     for (let k = 0; k < round.length; k++) {
       const i = round[k]!;
       const item = items[i]!;
