@@ -68,6 +68,9 @@ export interface DeviceTip {
 /** A journal record: `d` stays the last field of a device record, and nothing before it has a key `d`. */
 export type JournalRecord = { t: 'device'; tip?: DeviceTip; d: DeviceDoc } | AttestationRecord;
 
+/** A journal record as `readMany(positions, 'd')` gives it: a device record that has a tip comes without `d`. */
+export type HeadOfRecord = JournalRecord | { t: 'device'; tip?: DeviceTip; d?: undefined };
+
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**

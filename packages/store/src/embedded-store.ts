@@ -24,7 +24,7 @@ import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import type { AppendResult, AttestationAppend, ChainFacts, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
-import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
+import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, samePos, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type HeadOfRecord, type JournalRecord } from './device-records.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
@@ -305,7 +305,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     // readMany, whose empty array of another kind made the compiler throw readMany's optimized code away.
     if (missing.length === 0) return out;
     // A device record is read up to its document: its tip says all, but in records older than it.
-    const records = this.journal.readMany(missing.map((m) => m.pos), 'd') as Array<JournalRecord | { t: 'device'; tip?: DeviceTip; d?: undefined }>;
+    const records = this.journal.readMany(missing.map((m) => m.pos), 'd') as HeadOfRecord[];
     missing.forEach(({ i, pos }, k) => {
       const serial = serials[i]!;
       let rec = records[k]!;
