@@ -2,6 +2,7 @@
 import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
 import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
+import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
 import type { Store } from '@custody/store';
 import { readInputFile } from './context.js';
@@ -49,6 +50,19 @@ export interface TransferResult {
   party: string;
   to: string;
   results: Array<{ serial: string; ok: boolean; seq?: number; code?: string; message?: string }>;
+  /** What the operator should know although every device has its result (a signing worker that failed). */
+  warnings?: string[];
+}
+
+/** Signing threads for a batch: each request (messages) answered with their P1363 signatures packed end to end. */
+export interface SigningPool {
+  run(messages: Uint8Array[]): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Starts `threads` signing workers (sign-worker.ts) holding `key`. */
+export function startSigningPool(key: KeyObject, threads: number): SigningPool {
+  return new WorkerPool<Uint8Array[], Uint8Array>(new URL('./sign-worker.js', import.meta.url), { key }, threads);
 }
 
 
@@ -81,10 +95,11 @@ const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is Chain
 
 /**
  * Signs and records one attestation per device; a device that fails does not stop the others. In a large
- * batch, worker threads (sign-worker.ts) make the signatures while this thread reads the store, builds each
- * attestation around its signature, and records it.
+ * batch, worker threads (`startPool`, sign-worker.ts by default) make the signatures while this thread reads the
+ * store, builds each attestation around its signature, and records it. When the workers fail, this thread signs
+ * what they had not answered, and the result says so in `warnings`.
  */
-export async function transferDevices(store: Store, o: TransferOptions): Promise<TransferResult> {
+export async function transferDevices(store: Store, o: TransferOptions, startPool: typeof startSigningPool = startSigningPool): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
   const recipient = o.kind === 'activation' ? { spkiSha256: signer.spkiSha256, label: party.name } : await resolveRecipient(store, o.to ?? '');
   const template = { kind: o.kind, to: recipient.spkiSha256, now: o.now, ...(o.claims ? { claims: o.claims } : {}), ...(o.stage !== undefined ? { stage: o.stage } : {}) };
@@ -95,9 +110,12 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
     const tips = await store.getTips(o.serials);
     return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips))) };
   }
-  const pool = new WorkerPool<Uint8Array[], Uint8Array>(new URL('./sign-worker.js', import.meta.url), { key: nodeKeyObject(signer.key) }, threads);
+  const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
-    return { party: party.name, to: recipient.label, results: await pipeline(store, o.serials, transfer, pool, threads) };
+    const { results, poolFailure } = await pipeline(store, o.serials, transfer, pool, threads);
+    const result: TransferResult = { party: party.name, to: recipient.label, results };
+    if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices it had not answered`];
+    return result;
   } finally {
     await pool.close();
   }
@@ -106,9 +124,10 @@ export async function transferDevices(store: Store, o: TransferOptions): Promise
 /**
  * The batch in chunks: this thread reads each chunk's tips, prepares the pieces and keeps every worker `DEPTH`
  * pieces ahead, signs a piece itself when the workers are behind, and records each chunk once all its pieces
- * are in (in any order: each device stands alone).
+ * are in (in any order: each device stands alone). Once the pool fails, this thread signs every piece left,
+ * those the pool had not answered included; `poolFailure` holds why.
  */
-async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: WorkerPool<Uint8Array[], Uint8Array>, threads: number): Promise<TransferResult['results']> {
+async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: SigningPool, threads: number): Promise<{ results: TransferResult['results']; poolFailure?: { e: unknown } }> {
   const recorded: Array<TransferResult['results']> = [];
   const open: Chunk[] = [];
   const queue: Piece[] = [];
@@ -118,6 +137,7 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
   /** Pieces the workers have answered: none yet while they start. */
   let answered = 0;
   let failure: { e: unknown } | undefined;
+  let poolFailure: { e: unknown } | undefined;
   let wake: (() => void) | undefined;
   // One chunk is recorded at a time (the store's lock): while its journal flushes, this thread goes on.
   let recording: Promise<void> | undefined;
@@ -139,16 +159,23 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
             wake?.();
           });
       }
-      while (queue.length > 0 && outstanding < threads * DEPTH) {
+      while (!poolFailure && queue.length > 0 && outstanding < threads * DEPTH) {
         const p = queue.shift()!;
         const prepared = prepareOutcomes(transfer, p.tips);
         outstanding += 1;
         pool
           .run(toBeSigned(prepared))
-          .then((signatures) => {
-            answered += 1;
-            arrive(p, completeOutcomes(prepared, signatures));
-          })
+          .then(
+            (signatures) => {
+              answered += 1;
+              arrive(p, completeOutcomes(prepared, signatures));
+            },
+            // The piece goes back to the queue, for this thread to sign.
+            (e: unknown) => {
+              poolFailure ??= { e };
+              queue.push(p);
+            },
+          )
           .catch((e: unknown) => void (failure ??= { e }))
           .finally(() => {
             outstanding -= 1;
@@ -166,12 +193,12 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
         continue;
       }
       if (open.some((x) => x.missing === 0) && !recording) continue;
-      if (answered === 0 && queue.length >= CHUNK / PIECE) {
+      if (queue.length > 0 && (poolFailure || (answered === 0 && queue.length >= CHUNK / PIECE))) {
         // The workers are still starting (about as long as 2,000 signatures take), every one holds DEPTH pieces
         // and a whole chunk waits behind them: sign a piece here, from the back (they take from the front), then
         // let answers in. Only then: once a worker answers, this thread's share of each device (reading,
         // preparing, completing, recording) costs more than the worker's signature, so a signature made here
-        // is time taken from the slower side.
+        // is time taken from the slower side. Or the pool failed, and this thread signs the rest.
         const p = queue.pop()!;
         arrive(p, await signOutcomes(transfer, p.tips));
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -182,7 +209,7 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
     await recording;
   }
   if (failure) throw failure.e;
-  return recorded.flat();
+  return { results: recorded.flat(), ...(poolFailure ? { poolFailure } : {}) };
 }
 
 /** Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips). */
