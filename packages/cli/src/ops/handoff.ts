@@ -193,12 +193,12 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
         continue;
       }
       if (open.some((x) => x.missing === 0) && !recording) continue;
-      if (queue.length > 0 && (poolFailure || (answered === 0 && queue.length >= CHUNK / PIECE))) {
-        // The workers are still starting (about as long as 2,000 signatures take), every one holds DEPTH pieces
-        // and a whole chunk waits behind them: sign a piece here, from the back (they take from the front), then
-        // let answers in. Only then: once a worker answers, this thread's share of each device (reading,
-        // preparing, completing, recording) costs more than the worker's signature, so a signature made here
-        // is time taken from the slower side. Or the pool failed, and this thread signs the rest.
+      if (queue.length > 0 && (poolFailure || answered === 0)) {
+        // The workers are still starting (about as long as 2,000 signatures take) and each holds DEPTH pieces:
+        // sign a queued piece here, from the back (they take from the front), then let answers in. Only then:
+        // once a worker answers, this thread's share of each device (reading, preparing, completing,
+        // recording) costs more than the worker's signature, so a signature made here is time taken from the
+        // slower side. Or the pool failed, and this thread signs the rest.
         const p = queue.pop()!;
         arrive(p, await signOutcomes(transfer, p.tips));
         await new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,6 +1,6 @@
 /**
- * The handoff batch's pipeline with stand-in signing pools: this thread signs every piece left once a pool
- * fails, so that each device still ends with one result and one handoff.
+ * The handoff batch's pipeline with stand-in signing pools: this thread signs pieces while a slow pool starts,
+ * and signs every piece left once a pool fails, so that each device still ends with one result and one handoff.
  */
 import assert from 'node:assert/strict';
 import { sign, type KeyObject } from 'node:crypto';
@@ -75,6 +75,20 @@ describe('the handoff pipeline (ops/handoff.ts)', function () {
     if (threadsSet === undefined) delete process.env.CUSTODY_THREADS;
     else process.env.CUSTODY_THREADS = threadsSet;
     rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('signs pieces on this thread while the pool has not answered, and the rest on the pool', async function () {
+    const { store, serials } = await factoryStore('slow');
+    try {
+      const pool = standInPool({ delay: 400 });
+      const r = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: PASS, now: new Date() }, pool.start);
+      assert.equal(r.warnings, undefined);
+      assert.ok(pool.signed() > 0, 'the pool signed nothing');
+      assert.ok(pool.signed() < PIECES, `the pool signed all ${PIECES} pieces: this thread signed none while it waited`);
+      await assertAllHandedOnce(store, serials, r);
+    } finally {
+      await store.close();
+    }
   });
 
   it('finishes the batch on this thread when the pool fails, with a warning saying so', async function () {
