@@ -54,3 +54,26 @@ export function storeError(e: unknown, location: string, what: string): CustodyE
   if (isConnectionFailure(e)) return new CustodyError('ERR_STORE_UNAVAILABLE', `${location}: cannot ${what}: ${msg}`, { cause: e });
   return new CustodyError('ERR_STORE_IO', `${location}: cannot ${what}: ${msg}`, { cause: e });
 }
+
+/**
+ * The duplicate error a unique violation on `devices` or `attestations` stands for, else undefined; `serial`
+ * names the device in the message when known.
+ */
+export function duplicateError(e: unknown, location: string, serial?: string): CustodyError | undefined {
+  const constraint = uniqueViolation(e);
+  if (constraint === undefined) return undefined;
+  const value = violatingValue(e);
+  const about = serial === undefined ? '' : `device ${serial}: `;
+  switch (constraint) {
+    case 'devices_serial_key':
+      return new CustodyError('ERR_DUPLICATE_SERIAL', `${location}: device serial ${value} was issued before`, { cause: e });
+    case 'devices_spki_key':
+      return new CustodyError('ERR_DUPLICATE_KEY', `${location}: ${about}public key ${value.slice(0, 16)}... is already certified`, { cause: e });
+    case 'devices_cert_serial_key':
+      return new CustodyError('ERR_DUPLICATE_CERT_SERIAL', `${location}: ${about}certificate serial ${value} was used before`, { cause: e });
+    case 'attestations_hash_key':
+      return new CustodyError('ERR_DUPLICATE_ATTESTATION', `${location}: ${about}attestation ${value.slice(0, 16)}... is already recorded for a device`, { cause: e });
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Devices' attestation chains on PostgreSQL: where each chain ends, and the rounds of an append. The schema
+ * refuses a second successor of an attestation (a fork) whichever process tried first, so an append is one
+ * statement per round (pg-devices.ts `APPEND`), its rows saying for each item whether it extended the chain.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { AppendResult, AttestationAppend, ChainTip } from '@custody/core/registry/ports';
+import { roundsBySerial } from '../rounds.js';
+import { queryRows } from './pg-database.js';
+import { APPEND, buf } from './pg-devices.js';
+import type { PgLogEntry } from './pg-log.js';
+
+/** The chain tips of these devices (undefined for one not recorded): one query for the newest attestation of each. */
+export async function readPgTips(pool: Pool, location: string, serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
+  const rows = await queryRows<{ serial: string; seq: number | null; der: Buffer | null; hash: Buffer | null }>(
+    pool,
+    location,
+    `SELECT d.serial, a.seq, a.der, a.hash FROM devices d
+       LEFT JOIN LATERAL (SELECT seq, der, hash FROM attestations WHERE serial = d.serial ORDER BY seq DESC LIMIT 1) a ON true
+      WHERE d.serial = ANY($1)`,
+    [[...serials]],
+    'read chain tips',
+  );
+  const bySerial = new Map(rows.map((r) => [r.serial, r]));
+  return serials.map((serial) => {
+    const r = bySerial.get(serial);
+    if (!r) return undefined;
+    return r.seq === null ? { serial, length: 0, lastHash: null } : { serial, length: r.seq + 1, lastHash: r.hash!.toString('hex'), last: r.der! };
+  });
+}
+
+/**
+ * Appends `items` in the transaction on `c`, each device on its own: each item's result, and the accepted ones
+ * as log entries in the embedded store's order (devices in the order of their first accepted item, each
+ * device's in seq order). Items for the same device apply in order.
+ */
+export async function appendPgRounds(c: PoolClient, items: readonly AttestationAppend[], location: string): Promise<{ results: AppendResult[]; logged: PgLogEntry[] }> {
+  const results: AppendResult[] = new Array(items.length);
+  const seqs: Array<number | undefined> = new Array(items.length);
+  // Round k holds the k-th item of each device, so that one statement never extends a chain twice.
+  for (const round of roundsBySerial(items)) {
+    const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation))];
+    const rows = (await c.query<{ ord: number; known: boolean; seq: number | null }>(APPEND, params)).rows;
+    for (const r of rows) {
+      const i = round[r.ord - 1]!;
+      const serial = items[i]!.serial;
+      if (r.seq !== null) {
+        results[i] = { serial, ok: true };
+        seqs[i] = r.seq;
+      } else if (!r.known) results[i] = { serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${location}` };
+      else results[i] = { serial, ok: false, code: 'ERR_FORK', message: `device ${serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
+    }
+  }
+  const byDevice = new Map<string, PgLogEntry[]>();
+  items.forEach((item, i) => {
+    const seq = seqs[i];
+    if (seq === undefined) return;
+    const list = byDevice.get(item.serial) ?? byDevice.set(item.serial, []).get(item.serial)!;
+    list.push({ serial: item.serial, seq, der: item.attestation });
+  });
+  return { results, logged: [...byDevice.values()].flat() };
+}
