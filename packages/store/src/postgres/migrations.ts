@@ -210,6 +210,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'attestation-facts',
+    sql: `
+      -- What an attestation's statement says (ChainFacts: custodian, activated, subject), written beside it so that
+      -- extending a chain needs no DER of its newest attestation. NULL where the writer did not give them, in rows
+      -- older than this column, or for a statement that cannot be read: the DER is read then.
+      ALTER TABLE attestations ADD COLUMN facts jsonb;
+    `,
+  },
 ];
 
 /** The schema version this build reads and writes. */

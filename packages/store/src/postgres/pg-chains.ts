@@ -4,19 +4,22 @@
  * statement per round (pg-devices.ts `APPEND`), its rows saying for each item whether it extended the chain.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { AppendResult, AttestationAppend, ChainTip } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, ChainFacts, ChainTip } from '@custody/core/registry/ports';
 import { roundsBySerial } from '../rounds.js';
 import { queryRows } from './pg-database.js';
-import { APPEND, buf } from './pg-devices.js';
+import { APPEND, buf, bytes, factsParam } from './pg-devices.js';
 import type { PgLogEntry } from './pg-log.js';
 
-/** The chain tips of these devices (undefined for one not recorded): one query for the newest attestation of each. */
+/**
+ * The chain tips of these devices (undefined for one not recorded): one query for the newest attestation of each,
+ * with what its statement says where that was recorded, else its DER.
+ */
 export async function readPgTips(pool: Pool, location: string, serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
-  const rows = await queryRows<{ serial: string; seq: number | null; der: Buffer | null; hash: Buffer | null }>(
+  const rows = await queryRows<{ serial: string; seq: number | null; der: Buffer | null; hash: Buffer | null; facts: ChainFacts | null }>(
     pool,
     location,
-    `SELECT d.serial, a.seq, a.der, a.hash FROM devices d
-       LEFT JOIN LATERAL (SELECT seq, der, hash FROM attestations WHERE serial = d.serial ORDER BY seq DESC LIMIT 1) a ON true
+    `SELECT d.serial, a.seq, a.hash, a.facts, CASE WHEN a.facts IS NULL THEN a.der END AS der FROM devices d
+       LEFT JOIN LATERAL (SELECT seq, der, hash, facts FROM attestations WHERE serial = d.serial ORDER BY seq DESC LIMIT 1) a ON true
       WHERE d.serial = ANY($1)`,
     [[...serials]],
     'read chain tips',
@@ -25,12 +28,15 @@ export async function readPgTips(pool: Pool, location: string, serials: readonly
   return serials.map((serial) => {
     const r = bySerial.get(serial);
     if (!r) return undefined;
-    return r.seq === null ? { serial, length: 0, lastHash: null } : { serial, length: r.seq + 1, lastHash: r.hash!.toString('hex'), last: r.der! };
+    if (r.seq === null) return { serial, length: 0, lastHash: null };
+    const tip = { serial, length: r.seq + 1, lastHash: r.hash!.toString('hex') };
+    return r.facts ? { ...tip, facts: r.facts } : { ...tip, last: bytes(r.der!) };
   });
 }
 
 /**
- * Appends `items` in the transaction on `c`, each device on its own: each item's result, and the accepted ones
+ * Appends `items` in the transaction on `c`, each device on its own, with the facts each brings (an item
+ * without them leaves its tip to be read from the DER): each item's result, and the accepted ones
  * as log entries in the embedded store's order (devices in the order of their first accepted item, each
  * device's in seq order). Items for the same device apply in order.
  */
@@ -39,7 +45,7 @@ export async function appendPgRounds(c: PoolClient, items: readonly AttestationA
   const seqs: Array<number | undefined> = new Array(items.length);
   // Round k holds the k-th item of each device, so that one statement never extends a chain twice.
   for (const round of roundsBySerial(items)) {
-    const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation))];
+    const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation)), round.map((i) => factsParam(items[i]!.facts))];
     const rows = (await c.query<{ ord: number; known: boolean; seq: number | null }>(APPEND, params)).rows;
     for (const r of rows) {
       const i = round[r.ord - 1]!;

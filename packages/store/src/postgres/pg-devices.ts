@@ -4,7 +4,8 @@
  * entries a commit adds.
  */
 import { nodeSha256 } from '@custody/core/node';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
+import { factsOf } from '../device-records.js';
 import type { PgLogEntry } from './pg-log.js';
 
 /** A Buffer view of bytes, for query parameters. */
@@ -50,13 +51,13 @@ export const INSERT_DEVICES = `WITH d AS (
   SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[])
   RETURNING 1
 )
-INSERT INTO attestations (serial, seq, der, prev_hash)
-SELECT * FROM unnest($10::text[], $11::int[], $12::bytea[], $13::bytea[])
+INSERT INTO attestations (serial, seq, der, prev_hash, facts)
+SELECT * FROM unnest($10::text[], $11::int[], $12::bytea[], $13::bytea[], $14::jsonb[])
 -- Reading d makes the devices go in first, so that a duplicate device is reported as such.
 WHERE (SELECT count(*) FROM d) > 0`;
 
 export function insertDevicesParams(devices: readonly DeviceRecord[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 13 }, () => []);
+  const cols: unknown[][] = Array.from({ length: 14 }, () => []);
   for (const d of devices) {
     cols[0]!.push(d.serial);
     cols[1]!.push(Buffer.from(d.spkiSha256, 'hex'));
@@ -72,7 +73,10 @@ export function insertDevicesParams(devices: readonly DeviceRecord[]): unknown[]
   return cols;
 }
 
-/** Appends attestation rows (serial, seq, der, prev_hash) to column arrays, from `seq` on. */
+/**
+ * Appends attestation rows (serial, seq, der, prev_hash, facts) to column arrays, from `seq` on. Only the newest
+ * gets its facts: the others are never a chain's tip again.
+ */
 export function pushAttestations(cols: unknown[][], serial: string, ders: readonly Uint8Array[], seq: number, prev: Buffer | null): void {
   let p = prev;
   ders.forEach((der, i) => {
@@ -80,20 +84,24 @@ export function pushAttestations(cols: unknown[][], serial: string, ders: readon
     cols[1]!.push(seq + i);
     cols[2]!.push(buf(der));
     cols[3]!.push(p);
+    cols[4]!.push(i === ders.length - 1 ? factsParam(factsOf(serial, seq + i, der)) : null);
     p = nodeSha256(der);
   });
 }
 
+/** Chain facts as a jsonb parameter (JSON text), or NULL. */
+export const factsParam = (f: ChainFacts | undefined): string | null => (f ? JSON.stringify(f) : null);
+
 export const APPEND = `WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS t(serial, prev, der, ord)
+  SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) WITH ORDINALITY AS t(serial, prev, der, facts, ord)
 ), head AS (
-  SELECT i.ord, i.serial, i.prev, i.der, (d.serial IS NOT NULL) AS known, h.seq, h.hash
+  SELECT i.ord, i.serial, i.prev, i.der, i.facts, (d.serial IS NOT NULL) AS known, h.seq, h.hash
   FROM input i
   LEFT JOIN devices d ON d.serial = i.serial
   LEFT JOIN LATERAL (SELECT a.seq, a.hash FROM attestations a WHERE a.serial = i.serial ORDER BY a.seq DESC LIMIT 1) h ON true
 ), ins AS (
-  INSERT INTO attestations (serial, seq, der, prev_hash)
-  SELECT serial, seq + 1, der, hash FROM head WHERE hash = prev ORDER BY serial
+  INSERT INTO attestations (serial, seq, der, prev_hash, facts)
+  SELECT serial, seq + 1, der, hash, facts FROM head WHERE hash = prev ORDER BY serial
   ON CONFLICT DO NOTHING
   RETURNING serial, seq
 )

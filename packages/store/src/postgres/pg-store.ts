@@ -248,10 +248,10 @@ export class PgStore implements Store, TransparencyLogStore {
           }
         }
         if (b.length <= a.length) return 'unchanged';
-        const cols: unknown[][] = [[], [], [], []];
+        const cols: unknown[][] = [[], [], [], [], []];
         pushAttestations(cols, device.serial, b.slice(a.length), a.length, a.length === 0 ? null : nodeSha256(a.at(-1)!));
         await this.transaction(async (c) => {
-          await c.query('INSERT INTO attestations (serial, seq, der, prev_hash) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[])', cols);
+          await c.query('INSERT INTO attestations (serial, seq, der, prev_hash, facts) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[], $5::jsonb[])', cols);
           await this.log(c, entriesOf([device], a.length));
         });
         return 'extended';

@@ -211,9 +211,10 @@ describe('PgStore transparency log', function () {
     const devices = Array.from({ length: 13 }, (_, i) => fixtureDevice(`OLD-${i}`, { extra: i % 3 }));
     await store.commitDevices(devices);
     await store.close();
-    // Back to the schema before the log: drop its tables (and the later ones) and forget those migrations.
+    // Back to the schema before the log: drop its tables (and what later migrations added) and forget those migrations.
     const log = MIGRATIONS.find((m) => m.name === 'transparency-log')!;
     await sql(url, 'DROP TABLE log_leaves, log_nodes, log_state, log_config, seen_checkpoints, log_checkpoints');
+    await sql(url, 'ALTER TABLE attestations DROP COLUMN facts');
     await sql(url, 'DELETE FROM schema_migrations WHERE version >= $1', [log.version]);
     const upgraded = await PgStore.init(url, NOW, { keyDir: '/nonexistent-unused' });
     try {

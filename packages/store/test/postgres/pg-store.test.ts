@@ -12,6 +12,8 @@ import { EmbeddedStore } from '../../src/embedded-store.js';
 import { initStoreAt, isPostgresLocation, openStoreAt } from '../../src/open.js';
 import { createTestDatabase, requirePg } from '../../../../test/pg/cluster.js';
 import { fixtureDevice } from '../contract/store-contract.js';
+import type { DeviceRecord } from '@custody/core/registry/ports';
+import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2 } from '../../../core/test/verification/fixtures.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
@@ -210,6 +212,68 @@ describe('PgStore', function () {
       const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
       assert.equal(lost.reason.code, 'ERR_DUPLICATE_SERIAL');
       await Promise.all(stores.map((s) => s.close()));
+    });
+  });
+
+  describe('chain facts', function () {
+    // Real attestations: the facts are what their statements say (the other tests store placeholder bytes).
+    let url: string;
+    let world: { device: DeviceRecord; chain: Uint8Array[]; factory: string; integrator: string; reseller: string };
+    const hex = (b: Uint8Array) => sha(b).toString('hex');
+    const factsOf = (custodian: string) => ({ custodian, activated: false, subject: { name: 'Acme Devices/F1', digest: { sha256: world.device.certSha256 } } });
+    before(async function () {
+      const root = await makeRoot('Acme', 'Acme Root');
+      const [factory, integrator, reseller] = [await makeParty(root, 'Acme', 'factory'), await makeParty(root, 'Northwind', 'integrator'), await makeParty(root, 'Contoso', 'reseller')];
+      const idevid = await makeDevice(root, 'F1');
+      const chain = await signChain(idevid, [
+        { kind: 'birth', signer: factory, to: factory, time: T_BIRTH },
+        { kind: 'handoff', signer: factory, to: integrator, time: T_HANDOFF1 },
+        { kind: 'handoff', signer: integrator, to: reseller, time: T_HANDOFF2 },
+      ]);
+      const device: DeviceRecord = { ...fixtureDevice('F1'), certificate: idevid.der, certSha256: hex(idevid.der), attestations: chain.slice(0, 1) };
+      world = { device, chain, factory: factory.spkiSha256, integrator: integrator.spkiSha256, reseller: reseller.spkiSha256 };
+    });
+    beforeEach(async function () {
+      url = await createTestDatabase(admin);
+      await (await PgStore.init(url, NOW, { keyDir: join(tmp, 'k8') })).close();
+    });
+
+    it('answers a tip with what its newest statement says, and without its DER, once recorded', async function () {
+      const s = await PgStore.open(url);
+      try {
+        await s.commitDevices([world.device]);
+        assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 1, lastHash: hex(world.chain[0]!), facts: factsOf(world.factory) }]);
+        // Kept as given by the append; an append without facts leaves the tip to its DER.
+        assert.equal((await s.appendAttestations([{ serial: 'F1', prev: hex(world.chain[0]!), attestation: world.chain[1]!, facts: factsOf(world.integrator) }]))[0]!.ok, true);
+        assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 2, lastHash: hex(world.chain[1]!), facts: factsOf(world.integrator) }]);
+        assert.equal((await s.appendAttestations([{ serial: 'F1', prev: hex(world.chain[1]!), attestation: world.chain[2]! }]))[0]!.ok, true);
+        assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 3, lastHash: hex(world.chain[2]!), last: world.chain[2]! }]);
+        assert.deepEqual((await s.getDevice('F1'))!.attestations, world.chain);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('records the facts of the newest attestation when an import extends the chain', async function () {
+      const s = await PgStore.open(url);
+      try {
+        await s.commitDevices([world.device]);
+        assert.equal(await s.importDevice({ ...world.device, attestations: world.chain }), 'extended');
+        assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 3, lastHash: hex(world.chain[2]!), facts: factsOf(world.reseller) }]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('answers with the newest DER for a row written without facts (before migration 7)', async function () {
+      const s = await PgStore.open(url);
+      try {
+        await s.commitDevices([world.device]);
+        await sql(url, 'UPDATE attestations SET facts = NULL');
+        assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 1, lastHash: hex(world.chain[0]!), last: world.chain[0]! }]);
+      } finally {
+        await s.close();
+      }
     });
   });
 });
