@@ -182,7 +182,11 @@ async function handoffFigure(n, tmp) {
 
 /** A store of `n` devices held by the factory, and the batch handing them all to the integrator. */
 async function handoffTarget(n, tmp) {
-  const store = await makeStore(join(tmp, 'handoff'));
+  return handoffOn(await makeStore(join(tmp, 'handoff')), n);
+}
+
+/** `store` (from setupStore, either backend) given `n` devices the factory holds, and the batch handing them all on. */
+export async function handoffOn(store, n) {
   await createParty(store, { name: 'integrator', ca: 'root', template: await loadTemplate(templatesDir(undefined), 'party'), organization: 'Bench', protection: { passphrase: PASS }, passphrase: PASS, now: new Date() });
   const factory = await factoryFor(store);
   const now = new Date();

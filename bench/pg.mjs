@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL figures (`pg.*`), measured the way figures.mjs measures the embedded store: the same
- * provisioning batch, and one device provisioned alone into a store of 1,000 and of 100,000 devices.
+ * provisioning batch, the same handoff batch, and one device provisioned alone into a store of 1,000 and of
+ * 100,000 devices.
  *
  * `url` names a server to use (each measurement gets a fresh database on it); without it, a throwaway cluster
  * is started with scripts/pg-test-cluster.sh in a temp folder and stopped afterwards.
@@ -14,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { PgStore } from '@custody/store';
-import { birthFor, factoryFor, makeCSRs, setupStore, writeMsOn } from './figures.mjs';
+import { birthFor, factoryFor, handoffOn, makeCSRs, setupStore, writeMsOn } from './figures.mjs';
 import { provisionInputs } from '../packages/cli/dist/ops/provision.js';
 
 const provider = new NodeCryptoProvider();
@@ -55,6 +56,14 @@ async function provisionPerSec(adminURL, n, tmp) {
   }
 }
 
+/** `handoff.perSec` on PostgreSQL: n handoffs signed and stored, as figures.mjs handoffFigure. */
+async function handoffPerSec(adminURL, n, tmp) {
+  const { run } = await handoffOn(await makeStore(adminURL, join(tmp, 'handoff-keys')), n);
+  const t0 = process.hrtime.bigint();
+  await run();
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
 /** One device provisioned alone into a PostgreSQL store already holding `size` devices: median ms of `reps`. */
 async function storeWriteMs(adminURL, size, reps, tmp, name) {
   const store = await makeStore(adminURL, join(tmp, `${name}-keys`));
@@ -66,7 +75,7 @@ async function storeWriteMs(adminURL, size, reps, tmp, name) {
 }
 
 /**
- * The `pg.*` figures: `pg.provision.devicesPerSec`, `pg.store.writeMsSmall`, `pg.store.writeMsLarge`.
+ * The `pg.*` figures: `pg.provision.devicesPerSec`, `pg.handoff.perSec`, `pg.store.writeMsSmall`, `pg.store.writeMsLarge`.
  * @param {{ quick?: boolean, url?: string }} o
  */
 export async function pgFigures({ quick = false, url } = {}) {
@@ -83,6 +92,7 @@ export async function pgFigures({ quick = false, url } = {}) {
     }
     const out = {};
     out['pg.provision.devicesPerSec'] = await provisionPerSec(admin, quick ? 1000 : 10000, tmp);
+    out['pg.handoff.perSec'] = await handoffPerSec(admin, quick ? 1000 : 10000, tmp);
     out['pg.store.writeMsSmall'] = await storeWriteMs(admin, 1000, quick ? 15 : 31, tmp, 'small');
     out['pg.store.writeMsLarge'] = await storeWriteMs(admin, quick ? 10000 : 100000, quick ? 15 : 31, tmp, 'large');
     return out;

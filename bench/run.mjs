@@ -22,6 +22,7 @@ if (values.json) {
     'cli.coldStartMs': ['node.coldStartMs', 'target <= 2.5'],
     'log.appendUsLarge': ['log.appendUsSmall', 'target <= 1.5'],
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],
+    'pg.handoff.perSec': ['handoff.perSec', ''],
     'pg.store.writeMsLarge': ['pg.store.writeMsSmall', 'target <= 1.5'],
   };
   // A handoff batch of 10,000 signs on worker threads, as the CLI does: say how many.
