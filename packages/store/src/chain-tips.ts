@@ -1,0 +1,105 @@
+/**
+ * Where devices' chains end, for the handoff path: read from the serial index and the journal, and remembered
+ * between a batch's read of a tip and its append after it, so that the append need not read the tip again.
+ */
+import type { ChainFacts } from '@custody/core/registry/ports';
+import { samePos, sha256Hex, storedBytes, type HeadOfRecord, type JournalRecord } from './device-records.js';
+import type { HashIndex, RecordPosition } from './hash-index.js';
+import type { Journal } from './journal.js';
+
+/** Where a device's chain ends, as the serial index and its newest record tell. */
+export interface Tip {
+  pos: RecordPosition;
+  length: number;
+  hash: string | null;
+}
+
+/**
+ * A tip as read from its record, with what the newest statement says: the facts recorded beside it, or else the
+ * attestation's DER. Only reads carry them: remembered tips leave them out, as a batch's thousands of them would
+ * outlive every young-generation collection.
+ */
+export interface ReadTip extends Tip {
+  facts?: ChainFacts;
+  last?: Uint8Array;
+}
+
+/** Chain tips remembered between a read and the append after it. */
+const TIP_MEMORY = 65_536;
+
+/** The chain tips of one store's devices, with a bounded memory of those this process read or wrote. */
+export class ChainTips {
+  private readonly tips = new Map<string, Tip>();
+
+  /** Reads tips through `serials` (the serial index) and `journal`, the store's own. */
+  constructor(
+    private readonly serials: HashIndex,
+    private readonly journal: Journal,
+  ) {}
+
+  /**
+   * Where devices' chains end: the index slots and records not remembered are read together. Unless `withLast`
+   * asks what the newest statements say (which only a record read gives: its facts, or else its attestation's
+   * DER), a record is not read when the index still points where it last did, and not even the index when
+   * `current`: the lock is held and no other writer appended since the store's `tipsEnd`.
+   */
+  tipsOf(serials: readonly string[], current: boolean, withLast: boolean): Array<ReadTip | undefined> {
+    const out: Array<ReadTip | undefined> = new Array<ReadTip | undefined>(serials.length).fill(undefined);
+    const missing: Array<{ i: number; pos: RecordPosition }> = [];
+    const remembered = (serial: string) => (withLast ? undefined : this.tips.get(serial));
+    const unread = current ? serials.filter((serial) => !remembered(serial)) : serials;
+    this.serials.batch(unread, () =>
+      serials.forEach((serial, i) => {
+        const known = remembered(serial);
+        if (current && known) return void (out[i] = known);
+        const pos = this.serials.get(serial);
+        if (!pos) return;
+        if (known && samePos(known.pos, pos)) out[i] = known;
+        else missing.push({ i, pos });
+      }),
+    );
+    // Nothing to read when every tip was remembered (an append right after its getTips): not even an empty
+    // readMany, whose empty array of another kind made the compiler throw readMany's optimized code away.
+    if (missing.length === 0) return out;
+    // A device record is read up to its document: its tip says all, but in records older than it.
+    const records = this.journal.readMany(missing.map((m) => m.pos), 'd') as HeadOfRecord[];
+    missing.forEach(({ i, pos }, k) => {
+      const serial = serials[i]!;
+      let rec = records[k]!;
+      // Read whole where the tip does not say all: a record older than tips, or a newest attestation without facts.
+      if (rec.t === 'device' && (rec.tip === undefined || (withLast && rec.tip.n > 0 && rec.tip.f === undefined))) rec = this.journal.readAt(pos) as JournalRecord;
+      let tip: Tip;
+      let facts: ChainFacts | undefined;
+      let b64: string | undefined;
+      if (rec.t === 'att' && rec.s === serial) {
+        tip = { pos, length: rec.q + 1, hash: rec.h };
+        facts = rec.f;
+        b64 = rec.a;
+      } else if (rec.t === 'device' && rec.d === undefined && rec.tip?.s === serial) {
+        tip = { pos, length: rec.tip.n, hash: rec.tip.h };
+        facts = rec.tip.f;
+      } else if (rec.t === 'device' && rec.d?.serial === serial) {
+        b64 = rec.d.attestations.at(-1);
+        tip = { pos, length: rec.d.attestations.length, hash: rec.d.head ?? (b64 === undefined ? null : sha256Hex(storedBytes(b64))) };
+      } else return; // the index keys on a hash prefix: a record of another serial means this one is not recorded
+      this.remember(serial, tip);
+      if (!withLast) out[i] = tip;
+      // Each built whole, not spread from `tip`: a spread costs an object clone per device on the handoff path.
+      else if (facts) out[i] = { pos: tip.pos, length: tip.length, hash: tip.hash, facts };
+      else out[i] = b64 === undefined ? tip : { pos: tip.pos, length: tip.length, hash: tip.hash, last: storedBytes(b64) };
+    });
+    return out;
+  }
+
+  /** Remembers `tip` as where the chain of `serial` ends. */
+  remember(serial: string, tip: Tip): void {
+    // A bounded memory of the tips this process read or wrote: a batch reads a tip, then appends after it.
+    if (this.tips.size >= TIP_MEMORY) this.tips.clear();
+    this.tips.set(serial, tip);
+  }
+
+  /** Forgets every remembered tip: another writer may have moved them. */
+  clear(): void {
+    this.tips.clear();
+  }
+}
