@@ -11,7 +11,7 @@ import type { DeviceRecord } from '@custody/core/registry/ports';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';
 import { Journal } from '../src/journal.js';
-import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2 } from '../../core/test/verification/fixtures.js';
+import { makeFactsWorld, type FactsWorld } from './facts-world.js';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
@@ -264,19 +264,11 @@ describe('EmbeddedStore', function () {
 
   describe('chain facts', function () {
     // Real attestations: the facts are what their statements say (the other tests store placeholder bytes).
-    let world: { device: DeviceRecord; chain: Uint8Array[]; factory: string; integrator: string; reseller: string };
+    let world: FactsWorld;
     before(async function () {
-      const root = await makeRoot('Acme', 'Acme Root');
-      const [factory, integrator, reseller] = [await makeParty(root, 'Acme', 'factory'), await makeParty(root, 'Northwind', 'integrator'), await makeParty(root, 'Contoso', 'reseller')];
-      const idevid = await makeDevice(root, 'F1');
-      const chain = await signChain(idevid, [
-        { kind: 'birth', signer: factory, to: factory, time: T_BIRTH },
-        { kind: 'handoff', signer: factory, to: integrator, time: T_HANDOFF1 },
-        { kind: 'handoff', signer: integrator, to: reseller, time: T_HANDOFF2 },
-      ]);
-      world = { device: device('F1', { certificate: idevid.der, certSha256: sha(idevid.der), attestations: chain.slice(0, 1) }), chain, factory: factory.spkiSha256, integrator: integrator.spkiSha256, reseller: reseller.spkiSha256 };
+      world = await makeFactsWorld();
     });
-    const factsOf = (custodian: string) => ({ custodian, activated: false, subject: { name: 'Acme Devices/F1', digest: { sha256: world.device.certSha256 } } });
+    const factsOf = (custodian: string) => world.factsOf(custodian);
 
     it('answers a tip with what its newest statement says, recorded when the attestation was, and without its DER', async function () {
       const s = await init();

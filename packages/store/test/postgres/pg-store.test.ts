@@ -12,8 +12,7 @@ import { EmbeddedStore } from '../../src/embedded-store.js';
 import { initStoreAt, isPostgresLocation, openStoreAt } from '../../src/open.js';
 import { createTestDatabase, requirePg } from '../../../../test/pg/cluster.js';
 import { fixtureDevice } from '../contract/store-contract.js';
-import type { DeviceRecord } from '@custody/core/registry/ports';
-import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2 } from '../../../core/test/verification/fixtures.js';
+import { makeFactsWorld, type FactsWorld } from '../facts-world.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
@@ -218,20 +217,11 @@ describe('PgStore', function () {
   describe('chain facts', function () {
     // Real attestations: the facts are what their statements say (the other tests store placeholder bytes).
     let url: string;
-    let world: { device: DeviceRecord; chain: Uint8Array[]; factory: string; integrator: string; reseller: string };
+    let world: FactsWorld;
     const hex = (b: Uint8Array) => sha(b).toString('hex');
-    const factsOf = (custodian: string) => ({ custodian, activated: false, subject: { name: 'Acme Devices/F1', digest: { sha256: world.device.certSha256 } } });
+    const factsOf = (custodian: string) => world.factsOf(custodian);
     before(async function () {
-      const root = await makeRoot('Acme', 'Acme Root');
-      const [factory, integrator, reseller] = [await makeParty(root, 'Acme', 'factory'), await makeParty(root, 'Northwind', 'integrator'), await makeParty(root, 'Contoso', 'reseller')];
-      const idevid = await makeDevice(root, 'F1');
-      const chain = await signChain(idevid, [
-        { kind: 'birth', signer: factory, to: factory, time: T_BIRTH },
-        { kind: 'handoff', signer: factory, to: integrator, time: T_HANDOFF1 },
-        { kind: 'handoff', signer: integrator, to: reseller, time: T_HANDOFF2 },
-      ]);
-      const device: DeviceRecord = { ...fixtureDevice('F1'), certificate: idevid.der, certSha256: hex(idevid.der), attestations: chain.slice(0, 1) };
-      world = { device, chain, factory: factory.spkiSha256, integrator: integrator.spkiSha256, reseller: reseller.spkiSha256 };
+      world = await makeFactsWorld();
     });
     beforeEach(async function () {
       url = await createTestDatabase(admin);
