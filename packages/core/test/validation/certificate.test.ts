@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OID } from '../../src/asn1/oids.js';
@@ -42,11 +42,15 @@ describe('parseCertificate', () => {
   it('agrees with openssl on a fixture chain (openssl verify -x509_strict)', () => {
     const { root, issuing, leaf } = deviceChain();
     const dir = mkdtempSync(join(tmpdir(), 'custody-validation-'));
-    writeFileSync(join(dir, 'root.pem'), pem(root));
-    writeFileSync(join(dir, 'issuing.pem'), pem(issuing));
-    writeFileSync(join(dir, 'leaf.pem'), pem(leaf));
-    const out = execFileSync('openssl', ['verify', '-x509_strict', '-attime', '1735689600', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, 'leaf.pem')]);
-    assert.match(out.toString(), /OK/);
+    try {
+      writeFileSync(join(dir, 'root.pem'), pem(root));
+      writeFileSync(join(dir, 'issuing.pem'), pem(issuing));
+      writeFileSync(join(dir, 'leaf.pem'), pem(leaf));
+      const out = execFileSync('openssl', ['verify', '-x509_strict', '-attime', '1735689600', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, 'leaf.pem')]);
+      assert.match(out.toString(), /OK/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses malformed input with ERR_CERT_PARSE', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pkijs from 'pkijs';
@@ -17,6 +17,7 @@ describe('CertificateFactory', () => {
   let issuing: TestCA;
   let device: Uint8Array;
   const dir = mkdtempSync(join(tmpdir(), 'custody-x509-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   before(async () => {
     root = await makeRoot();
