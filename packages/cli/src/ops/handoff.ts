@@ -114,7 +114,7 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   try {
     const { results, poolFailure } = await pipeline(store, o.serials, transfer, pool, threads);
     const result: TransferResult = { party: party.name, to: recipient.label, results };
-    if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices it had not answered`];
+    if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices the workers had not`];
     return result;
   } finally {
     await pool.close();
@@ -123,7 +123,7 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
 
 /**
  * The batch in chunks: this thread reads each chunk's tips, prepares the pieces and keeps every worker `DEPTH`
- * pieces ahead, signs a piece itself when the workers are behind, and records each chunk once all its pieces
+ * pieces ahead, signs queued pieces itself until the first answer, and records each chunk once all its pieces
  * are in (in any order: each device stands alone). Once the pool fails, this thread signs every piece left,
  * those the pool had not answered included; `poolFailure` holds why.
  */
