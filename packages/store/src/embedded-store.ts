@@ -43,6 +43,7 @@ import type { NodeStore } from '@custody/core/log/node-store';
 import type { EvidenceRecord, EvidenceStore, LogConfig, TransparencyLogStore } from './types.js';
 import type { CARecord, PartyRecord, Revocation, Store } from './types.js';
 
+/** The `format` of store.json, and the store layout version this build reads and writes. */
 export const STORE_FORMAT = 'custody-store';
 export const STORE_VERSION = 1;
 
@@ -54,6 +55,7 @@ export interface EmbeddedStoreOptions {
   lockTimeoutMs?: number;
 }
 
+/** The registry in one local folder (see the top of this file); its methods are documented on `Store` and the log ports. */
 export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore {
   readonly location: string;
   readonly keyDir: string;
