@@ -1,5 +1,9 @@
 /** A progress bar on stderr for batches: only on a terminal, never under --json. */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
+
+// cli-progress (22 files) is loaded when a bar is first drawn: a run of one CSR, the cold-start path, draws none.
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -13,7 +17,8 @@ export function startProgress(enabled: boolean, label: string): Progress {
     update(done, total) {
       if (total <= 1) return;
       if (!bar) {
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta}s`, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+        const { SingleBar, Presets } = require('cli-progress') as typeof cliProgress;
+        bar = new SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta}s`, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
         bar.start(total, 0);
       }
       bar.update(done);
