@@ -65,12 +65,7 @@ export class StoreDocuments {
    * @throws ERR_CONFLICT_NAME when a CA or party already has its name
    */
   async addCA(record: CARecord): Promise<void> {
-    await this.withLock(async () => {
-      await this.db.read();
-      if (this.db.data.cas[record.name] || this.db.data.parties[record.name]) throw new CustodyError('ERR_CONFLICT_NAME', `${this.dir}: the name "${record.name}" is already used in this store`);
-      this.db.data.cas[record.name] = record;
-      await this.db.write();
-    });
+    await this.addNamed((data) => (data.cas[record.name] = record), record.name);
   }
 
   /** The party named `name`, as last read. */
@@ -88,10 +83,15 @@ export class StoreDocuments {
    * @throws ERR_CONFLICT_NAME when a CA or party already has its name
    */
   async addParty(record: PartyRecord): Promise<void> {
+    await this.addNamed((data) => (data.parties[record.name] = record), record.name);
+  }
+
+  /** Runs `put` under the lock on freshly read documents, unless a CA or a party already has `name`. */
+  private async addNamed(put: (data: StoreDocument) => void, name: string): Promise<void> {
     await this.withLock(async () => {
       await this.db.read();
-      if (this.db.data.cas[record.name] || this.db.data.parties[record.name]) throw new CustodyError('ERR_CONFLICT_NAME', `${this.dir}: the name "${record.name}" is already used in this store`);
-      this.db.data.parties[record.name] = record;
+      if (this.db.data.cas[name] || this.db.data.parties[name]) throw new CustodyError('ERR_CONFLICT_NAME', `${this.dir}: the name "${name}" is already used in this store`);
+      put(this.db.data);
       await this.db.write();
     });
   }
