@@ -5,6 +5,7 @@
  */
 import type { Pool, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
+import { isNonceHex } from '../challenges.js';
 import type { CARecord, LogConfig, PartyRecord, Revocation } from '../types.js';
 import { queryRows } from './pg-database.js';
 import { buf } from './pg-devices.js';
@@ -110,7 +111,7 @@ export class PgDocuments {
 
   /** Marks a nonce used; of two verifiers consuming one nonce at once, exactly one gets 'consumed'. */
   async consumeChallenge(nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> {
-    if (!/^[0-9a-f]{32,128}$/.test(nonceHex)) return 'unknown';
+    if (!isNonceHex(nonceHex)) return 'unknown';
     const rows = await this.query<{ consumed: boolean }>(
       `WITH u AS (UPDATE challenges SET used_at = now() WHERE nonce = $1 AND used_at IS NULL RETURNING 1)
        SELECT EXISTS (SELECT 1 FROM u) AS consumed, EXISTS (SELECT 1 FROM challenges WHERE nonce = $1) AS known`,

@@ -28,6 +28,7 @@ import { DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttes
 import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { createDatabase, inTransaction, openPool, queryRows, redactURL, RETRIES } from './pg-database.js';
 import { PgDocuments } from './pg-documents.js';
+import { isLotName } from '../production-lots.js';
 import { keepPgEvidence, listPgEvidence } from './pg-evidence.js';
 import { duplicateError, isTransient, sqlState, storeError, uniqueViolation } from './pg-errors.js';
 
@@ -39,8 +40,6 @@ export interface PgStoreOptions {
   /** Devices per INSERT statement when committing (default 1000). */
   chunkSize?: number;
 }
-
-const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The registry in a PostgreSQL database: `PgStore.init` creates or upgrades it, `PgStore.open` opens it. */
 export class PgStore implements Store, TransparencyLogStore {
@@ -277,7 +276,7 @@ export class PgStore implements Store, TransparencyLogStore {
   }
 
   async listLot(lot: string): Promise<string[]> {
-    if (!LOT_NAME.test(lot)) return [];
+    if (!isLotName(lot)) return [];
     const rows = await this.query<{ serial: string }>('SELECT serial FROM devices WHERE lot = $1 ORDER BY recorded', [lot], `list lot ${lot}`);
     return rows.map((r) => r.serial);
   }
