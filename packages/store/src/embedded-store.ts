@@ -25,7 +25,7 @@ import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
-import { ChainTips } from './chain-tips.js';
+import { ChainTips, type Tip } from './chain-tips.js';
 import { consumeChallenge, recordChallenge } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
@@ -234,7 +234,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const results: AppendResult[] = new Array(items.length);
       // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
       for (const round of roundsBySerial(items)) {
-        const { records, ders } = this.roundRecords(items, round, current, results);
+        const tips = this.tips.tipsOf(round.map((i) => items[i]!.serial), current, false);
+        const { records, ders } = this.roundRecords(items, round, tips, results);
         await this.writeAttestations(records, ders);
       }
       return results;
@@ -242,15 +243,16 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   /**
-   * The records of one round of an append, each checked against its device's tip; `results` gets each item's
-   * outcome. A synchronous method of its own, so that the optimizing compiler builds the per-device loop alone
-   * (about 45 ms), not the append's whole async callback around it (40 to 120 ms a build, twice a batch).
+   * The records of one round of an append, each checked against its device's tip (`tips`, read by the caller);
+   * `results` gets each item's outcome. A synchronous method of its own, so that the optimizing compiler builds
+   * the per-device loop alone, not the append's whole async callback around it (40 to 120 ms a build, twice a
+   * batch); and given its tips, so that it does not build tipsOf and the journal reads into it as well (a build
+   * of about 15 ms, against about 50 with them).
    */
-  private roundRecords(items: readonly AttestationAppend[], round: readonly number[], current: boolean, results: AppendResult[]): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
+  private roundRecords(items: readonly AttestationAppend[], round: readonly number[], tips: ReadonlyArray<Tip | undefined>, results: AppendResult[]): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
     const records: Array<Omit<AttestationRecord, 'a'>> = [];
     const ders: Uint8Array[] = [];
     let leaf = this.logStore.size();
-    const tips = this.tips.tipsOf(round.map((i) => items[i]!.serial), current, false);
     for (let k = 0; k < round.length; k++) {
       const i = round[k]!;
       const item = items[i]!;
