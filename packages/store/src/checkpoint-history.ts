@@ -13,11 +13,12 @@
  * `log/`, which is derived from the journal while the history is not. PostgreSQL: the `log_checkpoints` table
  * (migration 6, `pg-checkpoints.ts`), used through the store's own methods.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { EmbeddedStore } from './embedded-store.js';
 import type { Store } from './types.js';
+import { fileSize } from './file-size.js';
 
 /** A store's record of the checkpoints its log signed. */
 export interface CheckpointHistory {
@@ -131,7 +132,7 @@ export class FileCheckpointHistory implements CheckpointHistory {
     let fd: number | undefined;
     try {
       fd = openSync(this.file, 'r');
-      return fn(fd, fstatSync(fd).size);
+      return fn(fd, fileSize(fd));
     } catch (e) {
       throw e instanceof CustodyError ? e : this.#io('read the checkpoint history', e);
     } finally {

@@ -129,8 +129,17 @@ export class HashIndex {
     return this.count;
   }
 
+  /**
+   * The slot where the lookup of `hash` starts, a small integer: the remainder of a large unsigned number is a
+   * boxed double before the optimizing compiler has run, and one stored as an index turns the index fields of the
+   * lookups' objects into double fields, throwing away the code compiled for them.
+   */
+  private home(hash: Buffer): number {
+    return (hash.readUInt32LE(0) % this.capacity) | 0;
+  }
+
   private find(hash: Buffer): { index: number; pos?: RecordPosition } {
-    let i = hash.readUInt32LE(0) % this.capacity;
+    let i = this.home(hash);
     for (;;) {
       // Read up to four slots per call: most lookups end in the first.
       const slots = this.readSlots(i, Math.min(4, this.capacity - i));
@@ -188,7 +197,7 @@ export class HashIndex {
       if (at !== undefined) return at;
       const hash = this.slotKey(key);
       this.batchHashes!.set(key, hash);
-      return hash.readUInt32LE(0) % this.capacity;
+      return this.home(hash);
     });
     this.pages!.prefetch(starts);
   }

@@ -6,11 +6,12 @@
  * Line format: `<crc32 of the JSON, 8 hex> <JSON>\n`. Each append ends with a commit line `{"t":"commit","n":N}`
  * naming how many records it closes.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CustodyError } from '@custody/core/errors';
 import type { RecordPosition } from './hash-index.js';
+import { fileSize } from './file-size.js';
 
 export interface JournalPosition {
   segment: number;
@@ -125,7 +126,7 @@ function corrupt(file: string, offset: number, what: string): CustodyError {
 function readTail(file: string, offset: number): Buffer {
   const fd = openSync(file, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const size = fileSize(fd);
     const buf = Buffer.alloc(Math.max(0, size - offset));
     let got = 0;
     while (got < buf.length) {
@@ -172,7 +173,7 @@ export class Journal {
     }
     this.segment = newest;
     this.fd ??= openSync(join(this.dir, segmentName(this.segment)), 'a');
-    this.size = fstatSync(this.fd).size;
+    this.size = fileSize(this.fd);
   }
 
   /** The end of the journal as this process last saw it. */

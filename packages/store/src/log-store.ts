@@ -15,13 +15,14 @@
  * Appending costs one positioned write per level touched per batch (the nodes a batch completes on one level
  * are contiguous), and 1 + (trailing ones of the index) node hashes per leaf: 2 on average, whatever the size.
  */
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
 import { MerkleLog } from '@custody/core/log/merkle-log';
 import type { NodeStore, StoredNode } from '@custody/core/log/node-store';
 import type { RecordPosition } from './hash-index.js';
+import { fileSize } from './file-size.js';
 import type { EvidenceStore, TransparencyLogStore } from './types.js';
 
 const HASH = 32;
@@ -79,7 +80,7 @@ export class LogStore implements NodeStore {
     if (file) closeSync(file.fd);
     if (write) mkdirSync(this.#dir, { recursive: true });
     const fd = write ? openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644) : openSync(path, 'r');
-    return { fd, writable: write, length: fstatSync(fd).size };
+    return { fd, writable: write, length: fileSize(fd) };
   }
 
   #level(level: number, write: boolean): LevelFile | undefined {
@@ -94,7 +95,7 @@ export class LogStore implements NodeStore {
     if (!f) return undefined;
     const at = index * HASH;
     // Another process may have appended since: learn the length afresh before answering "absent".
-    if (at + HASH > f.length) f.length = fstatSync(f.fd).size;
+    if (at + HASH > f.length) f.length = fileSize(f.fd);
     if (at + HASH > f.length) return undefined;
     const buf = Buffer.alloc(HASH);
     if (readSync(f.fd, buf, 0, HASH, at) !== HASH) return undefined;
@@ -105,7 +106,7 @@ export class LogStore implements NodeStore {
   size(): number {
     const f = this.#level(0, false);
     if (!f) return 0;
-    f.length = fstatSync(f.fd).size;
+    f.length = fileSize(f.fd);
     return Math.floor(f.length / HASH);
   }
 
