@@ -250,7 +250,11 @@ export class Journal {
   readMany(positions: readonly RecordPosition[], without?: string): unknown[] {
     const cut = without === undefined ? undefined : Buffer.from(`,${JSON.stringify(without)}:`);
     const out: unknown[] = new Array(positions.length);
-    const order = positions.map((_, i) => i).sort((a, b) => positions[a]!.segment - positions[b]!.segment || positions[a]!.offset - positions[b]!.offset);
+    // The reading order in a typed array: callers pass arrays of several kinds, and an array made from each
+    // (by map) came in as many shapes, each throwing away the compiled code built for the one before.
+    const order = new Uint32Array(positions.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((a, b) => positions[a]!.segment - positions[b]!.segment || positions[a]!.offset - positions[b]!.offset);
     for (let k = 0; k < order.length; ) {
       // A run: records of one segment whose gaps are small, up to a bounded read.
       const first = positions[order[k]!]!;
