@@ -111,9 +111,19 @@ function seqContent(...parts: Uint8Array[]): Uint8Array {
 
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
 
-/** SignedAttributes as signed: `SET OF Attribute` with tag 0x31 (RFC 5652 5.4). */
-function signedAttrsFor(s: AttestationSigner, digest: Uint8Array, time: Date): Uint8Array {
-  const P = s.parts;
+/** A signing time in its DER: the 13 UTCTime digits, or else the whole signingTime attribute (GeneralizedTime). */
+interface EncodedTime {
+  ms: number;
+  utc: boolean;
+  bytes: Uint8Array;
+}
+
+/** The last time encoded: a batch signs all its attestations with one time, and encodes it once. */
+let lastTime: EncodedTime | undefined;
+
+function encodeSigningTime(time: Date): EncodedTime {
+  const ms = time.getTime();
+  if (lastTime?.ms === ms) return lastTime;
   const y = time.getUTCFullYear();
   if (Number.isNaN(y)) throw new TypeError('signingTime is an invalid Date');
   // RFC 5652 11.3: UTCTime for 1950 to 2049, GeneralizedTime otherwise.
@@ -121,18 +131,22 @@ function signedAttrsFor(s: AttestationSigner, digest: Uint8Array, time: Date): U
   const stamp =
     (utc ? pad2(y % 100) : String(y).padStart(4, '0')) +
     pad2(time.getUTCMonth() + 1) + pad2(time.getUTCDate()) + pad2(time.getUTCHours()) + pad2(time.getUTCMinutes()) + pad2(time.getUTCSeconds()) + 'Z';
-  const attrTime = utc ? null : attribute(OID.signingTime, tlv(TAG.GENERALIZED_TIME, asciiBytes(stamp)));
-  const timeLen = attrTime ? attrTime.length : P.attrTimeUtcHead.length + 13;
+  lastTime = { ms, utc, bytes: utc ? asciiBytes(stamp) : attribute(OID.signingTime, tlv(TAG.GENERALIZED_TIME, asciiBytes(stamp))) };
+  return lastTime;
+}
+
+/** SignedAttributes as signed: `SET OF Attribute` with tag 0x31 (RFC 5652 5.4). */
+function signedAttrsFor(s: AttestationSigner, digest: Uint8Array, time: Date): Uint8Array {
+  const P = s.parts;
+  const t = encodeSigningTime(time);
+  const timeLen = t.utc ? P.attrTimeUtcHead.length + t.bytes.length : t.bytes.length;
   const body = P.attrContentType.length + timeLen + P.attrDigestHead.length + digest.length;
   const out = allocBytes(2 + body); // body < 128: content-type 24 + time <= 30 + digest <= 63
   out[0] = TAG.SET;
   out[1] = body;
   let p = put(out, 2, P.attrContentType);
-  if (attrTime) p = put(out, p, attrTime);
-  else {
-    p = put(out, p, P.attrTimeUtcHead);
-    for (let i = 0; i < 13; i++) out[p++] = stamp.charCodeAt(i);
-  }
+  if (t.utc) p = put(out, p, P.attrTimeUtcHead);
+  p = put(out, p, t.bytes);
   p = put(out, p, P.attrDigestHead);
   put(out, p, digest);
   return out;
