@@ -18,7 +18,7 @@
  */
 import { children, explicit, generalizedTime, octetString, oid, readOne, seq, setOf, smallInt, TAG, tlv, utcTime } from '../asn1/der.js';
 import { OID } from '../asn1/oids.js';
-import { algId, attribute } from '../attestation/cms-common.js';
+import { algId, attribute, hdrLen, put, writeHdr } from '../attestation/cms-common.js';
 import { readSignerCertificate } from '../attestation/signer-certificate.js';
 import { encodeStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
@@ -35,6 +35,7 @@ const DATA = oid(OID.data);
 const SHA256_ALG = algId(OID.sha256);
 const ECDSA_SHA256_ALG = algId(OID.ecdsaWithSHA256);
 const CT_ATTR = attribute(OID.contentType, DATA);
+const DIGEST_ALGS = setOf(SHA256_ALG);
 
 function bad(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_BUNDLE_ATTESTATION', `attestation: ${what}`, cause === undefined ? {} : { cause });
@@ -44,7 +45,6 @@ function bad(what: string, cause?: unknown): CustodyError {
 export interface CompactParts {
   /** The whole attestation DER (what is hashed and verified). */
   readonly der: Uint8Array;
-  readonly shell: Uint8Array;
   /** The canonical statement bytes: the eContent. */
   readonly content: Uint8Array;
   /** SHA-256 of `content`: the message-digest attribute. */
@@ -57,13 +57,14 @@ export interface CompactParts {
   readonly sidKind: 'subjectKeyIdentifier' | 'issuerAndSerialNumber';
 }
 
-/**
- * Rebuilds every part of a compact attestation. The DER is written by one canonical writer from validated parts,
- * so it is exactly what the strict parser accepts for them.
- * @throws ERR_BUNDLE_ATTESTATION when the signer certificate is unreadable or its key is not P-256;
- *   ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for a malformed statement
- */
-export function assembleCompact(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): CompactParts {
+/** The parts of a compact attestation both its DER and its shell are made of. */
+interface Pieces extends Omit<CompactParts, 'der'> {
+  version: Uint8Array;
+  digestAlgs: Uint8Array;
+  signerInfos: Uint8Array;
+}
+
+function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256): Pieces {
   const cert = readSignerCertificate(certificate, 'ERR_BUNDLE_ATTESTATION');
   if (!startsWith(readOne(cert.spki).value, P256_ALG)) throw bad('the compact form needs a P-256 signer key');
   const signingTime = new Date(statement.predicate.time);
@@ -79,10 +80,51 @@ export function assembleCompact(signature: Uint8Array, statement: Statement, cer
   const version = smallInt(ski ? 3 : 1);
   const sid = ski ? tlv(0x80, ski) : seq(cert.issuer, cert.serial);
   const signerInfos = setOf(seq(version, sid, SHA256_ALG, attrs, ECDSA_SHA256_ALG, octetString(signature)));
-  const digestAlgs = setOf(SHA256_ALG);
-  const shell = seq(SIGNED_DATA, explicit(0, seq(version, digestAlgs, seq(DATA), signerInfos)));
-  const der = seq(SIGNED_DATA, explicit(0, seq(version, digestAlgs, seq(DATA, explicit(0, octetString(content))), tlv(0xa0, certificate), signerInfos)));
-  return { der, shell, content, messageDigest, signedAttrs, signingTime, spki: cert.spki, sidKind: ski ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber' };
+  const sidKind = ski ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber';
+  return { version, digestAlgs: DIGEST_ALGS, signerInfos, content, messageDigest, signedAttrs, signingTime, spki: cert.spki, sidKind };
+}
+
+/**
+ * The attestation DER around `p`, written in one allocation (nested `seq` calls would copy the kilobyte of
+ * statement and certificate once per level):
+ * `SEQUENCE { signedData, [0] { SEQUENCE { version, digestAlgs, SEQUENCE { data, [0] { OCTET STRING content } },
+ * [0] IMPLICIT certificate, signerInfos } } }`.
+ */
+function writeDER(p: Pieces, certificate: Uint8Array): Uint8Array {
+  const octet = hdrLen(p.content.length) + p.content.length;
+  const eContent = hdrLen(octet) + octet;
+  const encapBody = DATA.length + eContent;
+  const certs = hdrLen(certificate.length) + certificate.length;
+  const sdBody = p.version.length + p.digestAlgs.length + hdrLen(encapBody) + encapBody + certs + p.signerInfos.length;
+  const explicitBody = hdrLen(sdBody) + sdBody;
+  const ciBody = SIGNED_DATA.length + hdrLen(explicitBody) + explicitBody;
+  const out = new Uint8Array(hdrLen(ciBody) + ciBody);
+  let at = writeHdr(out, 0, TAG.SEQUENCE, ciBody);
+  at = put(out, at, SIGNED_DATA);
+  at = writeHdr(out, at, 0xa0, explicitBody);
+  at = writeHdr(out, at, TAG.SEQUENCE, sdBody);
+  at = put(out, at, p.version);
+  at = put(out, at, p.digestAlgs);
+  at = writeHdr(out, at, TAG.SEQUENCE, encapBody);
+  at = put(out, at, DATA);
+  at = writeHdr(out, at, 0xa0, octet);
+  at = writeHdr(out, at, TAG.OCTET_STRING, p.content.length);
+  at = put(out, at, p.content);
+  at = writeHdr(out, at, 0xa0, certificate.length);
+  at = put(out, at, certificate);
+  put(out, at, p.signerInfos);
+  return out;
+}
+
+/**
+ * Rebuilds every part of a compact attestation. The DER is written by one canonical writer from validated parts,
+ * so it is exactly what the strict parser accepts for them.
+ * @throws ERR_BUNDLE_ATTESTATION when the signer certificate is unreadable or its key is not P-256;
+ *   ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for a malformed statement
+ */
+export function assembleCompact(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): CompactParts {
+  const p = piecesOf(signature, statement, certificate, sha256);
+  return { der: writeDER(p, certificate), content: p.content, messageDigest: p.messageDigest, signedAttrs: p.signedAttrs, signingTime: p.signingTime, spki: p.spki, sidKind: p.sidKind };
 }
 
 /**
@@ -90,7 +132,8 @@ export function assembleCompact(signature: Uint8Array, statement: Statement, cer
  * @throws as `assembleCompact`
  */
 export function expandShell(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): Uint8Array {
-  return assembleCompact(signature, statement, certificate, sha256).shell;
+  const p = piecesOf(signature, statement, certificate, sha256);
+  return seq(SIGNED_DATA, explicit(0, seq(p.version, p.digestAlgs, seq(DATA), p.signerInfos)));
 }
 
 function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { parseAttestation } from '../../src/attestation/cms.js';
 import { createStatement } from '../../src/attestation/statement.js';
 import { BUNDLE_LIMITS } from '../../src/bundle/bundle-model.js';
-import { compactSignature, expandShell } from '../../src/bundle/compact-attestation.js';
+import { assembleCompact, compactSignature, expandShell } from '../../src/bundle/compact-attestation.js';
 import { createBundle } from '../../src/bundle/create-bundle.js';
 import { attachAttestation, detachAttestation } from '../../src/bundle/detach-attestation.js';
 import { encodeBundle } from '../../src/bundle/encode-bundle.js';
@@ -34,6 +34,21 @@ describe('bundle format v1', () => {
         const sig = compactSignature(d.shell, d.statement, d.certificate);
         assert.ok(sig && sig.length <= 72);
         assert.deepEqual(expandShell(sig, d.statement, d.certificate), d.shell);
+      }
+    });
+
+    it('the compact form rebuilds the whole attestation byte for byte, with the parts a parse reads', () => {
+      for (const der of w.chain) {
+        const d = detachAttestation(der);
+        const c = assembleCompact(compactSignature(d.shell, d.statement, d.certificate)!, d.statement, d.certificate);
+        assert.deepEqual(c.der, der);
+        const parsed = parseAttestation(der);
+        assert.deepEqual(c.content, parsed.statementBytes);
+        assert.deepEqual(c.signedAttrs, parsed.signedAttrs);
+        assert.deepEqual(c.messageDigest, parsed.messageDigest);
+        assert.equal(c.signingTime.getTime(), parsed.signingTime.getTime());
+        assert.deepEqual(c.spki, parsed.signerSpki);
+        assert.equal(c.sidKind, parsed.sidKind);
       }
     });
 
