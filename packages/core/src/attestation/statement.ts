@@ -73,7 +73,9 @@ function bad(field: string, what: string): CustodyError {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+/** Days in each month of a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -82,15 +84,27 @@ export function isHex64(v: unknown): v is string {
   return typeof v === 'string' && HEX64.test(v);
 }
 
-/** True for an RFC 3339 UTC time with whole seconds that names a real instant (`2026-11-24T15:00:00Z`). */
+/** The number in the ASCII digits of `s` from `at`, `n` of them. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) v = v * 10 + s.charCodeAt(i) - 0x30;
+  return v;
+}
+
+/**
+ * True for an RFC 3339 UTC time with whole seconds that names a real instant (`2026-11-24T15:00:00Z`): a day of
+ * the proleptic Gregorian calendar, no leap second. Read digit by digit: a bundle check runs it for every
+ * statement, and a Date per call cost about 2 us.
+ */
 export function isStatementTime(v: unknown): v is string {
-  if (typeof v !== 'string') return false;
-  const m = TIME.exec(v);
-  if (!m) return false;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  t.setUTCFullYear(y);
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+  if (typeof v !== 'string' || !TIME.test(v)) return false;
+  const y = digits(v, 0, 4);
+  const mo = digits(v, 5, 2);
+  const d = digits(v, 8, 2);
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1]!;
+  return d <= days && digits(v, 11, 2) < 24 && digits(v, 14, 2) < 60 && digits(v, 17, 2) < 60;
 }
 
 /** The statement form of a time: RFC 3339, UTC, whole seconds (milliseconds dropped). */

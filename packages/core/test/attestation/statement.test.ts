@@ -4,6 +4,7 @@ import {
   createStatementEncoder,
   encodeStatement,
   formatStatementTime,
+  isStatementTime,
   parseStatement,
   predicateTypeOf,
   statementKind,
@@ -194,3 +195,45 @@ describe('attestation statement', () => {
     });
   });
 });
+
+describe('isStatementTime', () => {
+  /**
+   * The rule as a Date reads it: the fields name that very day of the proleptic Gregorian calendar (set with
+   * setUTCFullYear, which unlike Date.UTC does not read years 0 to 99 as 1900 to 1999), and a time of day.
+   */
+  const byDate = (v: string): boolean => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(v);
+    if (!m) return false;
+    const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+    const t = new Date(0);
+    t.setUTCFullYear(y, mo - 1, d);
+    return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+  };
+  const p2 = (n: number) => String(n).padStart(2, '0');
+
+  it('agrees with the calendar on every day, month and year edge', () => {
+    let checked = 0;
+    for (const y of [0, 1, 4, 100, 400, 1600, 1900, 1999, 2000, 2024, 2025, 2026, 2100, 2400, 9999]) {
+      for (let mo = 0; mo <= 13; mo++) {
+        for (let d = 0; d <= 32; d++) {
+          const v = `${String(y).padStart(4, '0')}-${p2(mo)}-${p2(d)}T12:30:45Z`;
+          assert.equal(isStatementTime(v), byDate(v), v);
+          checked++;
+        }
+      }
+    }
+    assert.equal(checked, 15 * 14 * 33);
+  });
+
+  it('agrees on the time of day, and refuses other forms', () => {
+    for (const [h, mi, s] of [[0, 0, 0], [23, 59, 59], [24, 0, 0], [23, 60, 0], [23, 59, 60], [99, 99, 99]] as const) {
+      const v = `2026-11-24T${p2(h)}:${p2(mi)}:${p2(s)}Z`;
+      assert.equal(isStatementTime(v), byDate(v), v);
+    }
+    for (const v of ['2026-11-24T15:00:00.000Z', '2026-11-24T15:00:00+00:00', '2026-11-24 15:00:00Z', '+2026-11-24T15:00:00Z', '2026-1-24T15:00:00Z', '２026-11-24T15:00:00Z', '', 20261124, null]) {
+      assert.equal(isStatementTime(v), false, String(v));
+    }
+    assert.equal(isStatementTime('2026-11-24T15:00:00Z'), true);
+  });
+});
+
