@@ -29,11 +29,12 @@ import { ChainTips, type Tip } from './chain-tips.js';
 import { consumeChallenge, recordChallenge } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
-import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, storedBytes, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
+import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';
 import { Journal, type JournalPosition } from './journal.js';
+import { replayRecords } from './journal-replay.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import { LogStore, type LogEntry } from './log-store.js';
 import { appendLots, listLot } from './production-lots.js';
@@ -135,22 +136,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     const from = this.unmarked ?? this.journal.readWatermark();
     const { records, end } = this.journal.readFrom(from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
-    const docs: DeviceDoc[] = [];
-    const logSize = this.logStore.size();
-    const leaves: LogEntry[] = [];
-    const typed = records as Array<{ record: JournalRecord; pos: RecordPosition }>;
-    this.indexes.batch(typed.flatMap(({ record }) => (record.t === 'device' ? [record.d] : record.t === 'att' ? [{ serial: record.s }] : [])), () => {
-      for (const { record, pos } of typed) {
-        if (record.t === 'device') {
-          this.indexes.put(record.d, pos, true);
-          docs.push(record.d);
-          leaves.push(...logEntriesOf(record.d, pos, logSize));
-        } else if (record.t === 'att') {
-          this.serials.put(record.s, pos, true);
-          if (record.l >= logSize) leaves.push({ leafIndex: record.l, attestation: storedBytes(record.a), pos, seq: record.q });
-        }
-      }
-    });
+    const { docs, leaves } = replayRecords(this.indexes, records as Array<{ record: JournalRecord; pos: RecordPosition }>, this.logStore.size());
     this.logStore.append(leaves);
     // A device's first version is the one that names its lot (later versions only add attestations). A
     // replay may append a serial its lot already lists: listLot removes repeats.
