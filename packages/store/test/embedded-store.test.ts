@@ -11,6 +11,7 @@ import type { DeviceRecord } from '@custody/core/registry/ports';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';
 import { Journal } from '../src/journal.js';
+import { encodeAttestationRecord } from '../src/device-records.js';
 import { makeFactsWorld, type FactsWorld } from './facts-world.js';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
@@ -422,6 +423,27 @@ describe('EmbeddedStore', function () {
       await assert.rejects(r.commitDevices([device('C2')]), { code: 'ERR_DUPLICATE_SERIAL' });
       await assert.rejects(r.commitDevices([device('C9', { spkiSha256: crashed.spkiSha256 })]), { code: 'ERR_DUPLICATE_KEY' });
       await assert.rejects(r.commitDevices([device('C9', { certSerial: crashed.certSerial })]), { code: 'ERR_DUPLICATE_CERT_SERIAL' });
+    });
+
+    it('finds an attestation whose journal record landed before the serial index and the log, after the next write', async function () {
+      const s = await init();
+      await s.commitDevices([device('H1')]);
+      await s.close();
+      assert.equal(await s.logSize(), 1);
+      // The crash: a handoff's attestation record was flushed; the serial index and the log never saw it.
+      const seg = join(dir, 'journal', '00000001.jsonl');
+      const birth = { segment: 1, offset: 0, length: readFileSync(seg).indexOf(0x0a) + 1 };
+      const handoff = utf8('handoff of H1');
+      const j = new Journal(join(dir, 'journal'));
+      await j.append([encodeAttestationRecord({ t: 'att', s: 'H1', q: 1, h: sha(handoff), l: 1, b: birth }, handoff)]);
+      j.close();
+
+      const r = await open();
+      await r.commitDevices([device('H2')]);
+      assert.deepEqual((await r.getDevice('H1'))?.attestations, [utf8('birth of H1'), handoff]);
+      assert.equal((await r.getTips(['H1']))[0]?.length, 2);
+      assert.equal(await r.logSize(), 3);
+      assert.equal(await r.logLeafIndex('H1', 1), 1);
     });
 
     it('refuses a new device that collides with an unindexed journal record (recovery runs before the check)', async function () {
