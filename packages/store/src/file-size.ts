@@ -1,8 +1,8 @@
 /**
  * File sizes as small integers. fstat gives every size as a boxed double, even a small one. Stored in a field or
- * an object that so far held small integers (a journal's end, a record's position), it turns that field into a
- * double field for every object of its shape, and the optimizing compiler throws away all code built for
- * integers there: in a handoff batch, a dozen functions compiled a second time.
+ * an object that so far held small integers (the journal's size, its end, a record's position), it turns that
+ * field into a double field for every object of its shape, and the optimizing compiler throws away the code it
+ * built for the old shape (V8's map log showed those shapes replaced in the middle of a handoff batch).
  */
 import { fstatSync } from 'node:fs';
 
