@@ -32,8 +32,52 @@ function keyHash(key: string): Buffer {
 /** Keys whose slots an index remembers (about 100 bytes each). */
 const KNOWN_KEYS = 65_536;
 
-function slotPosition(s: Buffer): RecordPosition {
-  return { segment: s.readUInt32LE(16), offset: Number(s.readBigUInt64LE(20)), length: s.readUInt32LE(28) };
+/*
+ * A slot's fields are read and written byte by byte here, not with Buffer's readUInt32LE, BigInt64 writes, copy
+ * and compare: those are general functions full of argument checks, and a handoff batch in a fresh process had
+ * the optimizing compiler build each of them (Node's buffer helpers: 233 ms of compile jobs, 117 ms without
+ * the index's uses).
+ */
+
+/** The little-endian unsigned 32-bit number at `b[at]`. */
+function readU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
+
+/** Writes `v` (an unsigned 32-bit number) little-endian at `b[at]`; a Uint8Array keeps each byte's low 8 bits. */
+function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+
+/** The position in the slot at `s[at]`. */
+function slotPosition(s: Uint8Array, at: number): RecordPosition {
+  return { segment: readU32(s, at + 16), offset: readU32(s, at + 20) + readU32(s, at + 24) * 0x100000000, length: readU32(s, at + 28) };
+}
+
+/** The length field of the slot at `s[at]`: 0 for an empty slot. */
+const slotLength = (s: Uint8Array, at: number): number => readU32(s, at + 28);
+
+/** True when the slot at `s[at]` holds the 16-byte key hash `hash`. */
+function holdsKey(s: Uint8Array, at: number, hash: Uint8Array): boolean {
+  for (let k = 0; k < 16; k++) if (s[at + k] !== hash[k]) return false;
+  return true;
+}
+
+/** Writes the slot of `hash` at `pos` into `s` (SLOT bytes). */
+function encodeSlot(s: Uint8Array, hash: Uint8Array, pos: RecordPosition): void {
+  if (!isU32(pos.segment) || !isU32(pos.length) || !Number.isSafeInteger(pos.offset) || pos.offset < 0) {
+    throw new TypeError(`a record position must hold unsigned integers, not ${JSON.stringify(pos)}`);
+  }
+  for (let k = 0; k < 16; k++) s[k] = hash[k]!;
+  writeU32(s, 16, pos.segment);
+  writeU32(s, 20, pos.offset % 0x100000000);
+  writeU32(s, 24, Math.floor(pos.offset / 0x100000000));
+  writeU32(s, 28, pos.length);
 }
 
 export class HashIndex {
@@ -42,6 +86,8 @@ export class HashIndex {
   private capacity = 0;
   private count = 0;
   private readonly slot = Buffer.alloc(SLOT * 4);
+  /** The slot `put` writes. */
+  private readonly out = Buffer.alloc(SLOT);
   /**
    * Where keys this process met are, in the current file: a key's slot never moves until the table grows into
    * a new file (no deletions), so a repeated lookup reads one slot and a replace writes it without probing.
@@ -135,7 +181,7 @@ export class HashIndex {
    * lookups' objects into double fields, throwing away the code compiled for them.
    */
   private home(hash: Buffer): number {
-    return (hash.readUInt32LE(0) % this.capacity) | 0;
+    return (readU32(hash, 0) % this.capacity) | 0;
   }
 
   private find(hash: Buffer): { index: number; pos?: RecordPosition } {
@@ -145,10 +191,8 @@ export class HashIndex {
       const slots = this.readSlots(i, Math.min(4, this.capacity - i));
       const n = slots.length / SLOT;
       for (let j = 0; j < n; j++) {
-        const s = slots.subarray(j * SLOT, (j + 1) * SLOT);
-        const length = s.readUInt32LE(28);
-        if (length === 0) return { index: i + j };
-        if (s.compare(hash, 0, 16, 0, 16) === 0) return { index: i + j, pos: slotPosition(s) };
+        if (slotLength(slots, j * SLOT) === 0) return { index: i + j };
+        if (holdsKey(slots, j * SLOT, hash)) return { index: i + j, pos: slotPosition(slots, j * SLOT) };
       }
       i = (i + n) % this.capacity;
     }
@@ -211,7 +255,7 @@ export class HashIndex {
   get(key: string): RecordPosition | undefined {
     if (this.fd < 0) this.refresh();
     const known = this.known.get(key);
-    if (known) return slotPosition(this.readSlots(known.index, 1));
+    if (known) return slotPosition(this.readSlots(known.index, 1), 0);
     const hash = this.slotKey(key);
     const found = this.find(hash);
     if (found.pos) this.remember(key, hash, found.index);
@@ -268,12 +312,8 @@ export class HashIndex {
       this.vacant.delete(key);
     }
     if (exists && !replace) return false;
-    const s = Buffer.alloc(SLOT);
-    known.hash.copy(s, 0, 0, 16);
-    s.writeUInt32LE(pos.segment, 16);
-    s.writeBigUInt64LE(BigInt(pos.offset), 20);
-    s.writeUInt32LE(pos.length, 28);
-    this.writeSlot(known.index, s);
+    encodeSlot(this.out, known.hash, pos);
+    this.writeSlot(known.index, this.out);
     this.written.add(known.index);
     this.remember(key, known.hash, known.index);
     if (!exists) {
@@ -297,11 +337,10 @@ export class HashIndex {
     next.writeUInt32LE(capacity, 8);
     next.writeUInt32LE(this.count, 12);
     for (let k = 0; k < this.capacity; k++) {
-      const s = old.subarray(k * SLOT, (k + 1) * SLOT);
-      if (s.readUInt32LE(28) === 0) continue;
-      let i = s.readUInt32LE(0) % capacity;
-      while (next.readUInt32LE(HEADER + i * SLOT + 28) !== 0) i = (i + 1) % capacity;
-      s.copy(next, HEADER + i * SLOT);
+      if (slotLength(old, k * SLOT) === 0) continue;
+      let i = readU32(old, k * SLOT) % capacity;
+      while (slotLength(next, HEADER + i * SLOT) !== 0) i = (i + 1) % capacity;
+      next.set(old.subarray(k * SLOT, (k + 1) * SLOT), HEADER + i * SLOT);
     }
     const tmp = `${this.path}.${process.pid}.grow`;
     const fd = openSync(tmp, 'w');

@@ -84,9 +84,10 @@ export class SlotPages {
   }
 
   /** Sets slot `i` to `bytes` (32 of them); the file sees it at `flush`. */
-  write(i: number, bytes: Buffer): void {
+  write(i: number, bytes: Uint8Array): void {
     const p = Math.floor(i / PAGE_SLOTS);
-    bytes.copy(this.page(p), (i % PAGE_SLOTS) * 32, 0, 32);
+    if (bytes.length !== 32) throw new RangeError(`a slot is 32 bytes, not ${bytes.length}`);
+    this.page(p).set(bytes, (i % PAGE_SLOTS) * 32);
     this.dirty.add(p);
   }
 

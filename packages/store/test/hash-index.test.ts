@@ -96,6 +96,36 @@ describe('HashIndex', function () {
     assert.deepEqual(index().get('big'), pos);
   });
 
+  it('writes a slot in the documented layout: key hash, segment u32, offset u64, length u32, little-endian', function () {
+    const idx = index();
+    const pos = { segment: 0x01020304, offset: 0x0a0b0c0d0e0f + 2 ** 40, length: 0xf0e0d0c0 };
+    idx.put('layout', pos, false);
+    const bytes = readFileSync(file);
+    const hash = createHash('sha256').update('layout').digest().subarray(0, 16);
+    const slots = Array.from({ length: INITIAL }, (_, i) => bytes.subarray(HEADER + i * SLOT, HEADER + (i + 1) * SLOT));
+    const used = slots.filter((s) => s.readUInt32LE(28) !== 0);
+    assert.equal(used.length, 1);
+    const s = used[0]!;
+    assert.deepEqual(s.subarray(0, 16), hash);
+    assert.equal(s.readUInt32LE(16), pos.segment);
+    assert.equal(s.readBigUInt64LE(20), BigInt(pos.offset));
+    assert.equal(s.readUInt32LE(28), pos.length);
+    // A slot written by Buffer's own writers (as earlier versions did) reads back the same.
+    s.writeBigUInt64LE(2n ** 33n + 9n, 20);
+    writeFileSync(file, bytes);
+    assert.deepEqual(index().get('layout'), { ...pos, offset: 2 ** 33 + 9 });
+  });
+
+  it('refuses a position that is not unsigned integers, writing nothing', function () {
+    const idx = index();
+    const before = readFileSync(file);
+    for (const pos of [{ segment: -1, offset: 0, length: 1 }, { segment: 1, offset: 1.5, length: 1 }, { segment: 1, offset: 0, length: 2 ** 32 }, { segment: 1, offset: 2 ** 53, length: 1 }]) {
+      assert.throws(() => idx.put('bad', pos, false), TypeError);
+    }
+    assert.deepEqual(readFileSync(file), before);
+    assert.equal(idx.get('bad'), undefined);
+  });
+
   it('sees keys added by another instance, also after that instance grew (replaced) the file', function () {
     const a = index();
     const b = index();
