@@ -38,19 +38,34 @@ export class ChainTips {
   ) {}
 
   /**
-   * Where devices' chains end: the index slots and records not remembered are read together. Unless `withLast`
-   * asks what the newest statements say (which only a record read gives: its facts, or else its attestation's
-   * DER), a record is not read when the index still points where it last did, and not even the index when
-   * `current`: the lock is held and no other writer appended since the store's `tipsEnd`.
+   * Where devices' chains end, with what each newest statement says (the facts recorded beside it, or else its
+   * attestation's DER): every tip is read from its record, the index slots and records together.
    */
-  tipsOf(serials: readonly string[], current: boolean, withLast: boolean): Array<ReadTip | undefined> {
+  readTips(serials: readonly string[]): Array<ReadTip | undefined> {
     const out: Array<ReadTip | undefined> = new Array<ReadTip | undefined>(serials.length).fill(undefined);
     const missing: Array<{ i: number; pos: RecordPosition }> = [];
-    const remembered = (serial: string) => (withLast ? undefined : this.tips.get(serial));
-    const unread = current ? serials.filter((serial) => !remembered(serial)) : serials;
+    this.serials.batch(serials, () =>
+      serials.forEach((serial, i) => {
+        const pos = this.serials.get(serial);
+        if (pos) missing.push({ i, pos });
+      }),
+    );
+    if (missing.length > 0) this.fromRecords(serials, missing, out, true);
+    return out;
+  }
+
+  /**
+   * Where devices' chains end, for an append after them. A remembered tip is taken as it is when `current` (the
+   * lock is held and no other writer appended since the store's `tipsEnd`), or else when the index still points
+   * where it did; the other tips are read from their records.
+   */
+  appendTips(serials: readonly string[], current: boolean): Array<Tip | undefined> {
+    const out: Array<Tip | undefined> = new Array<Tip | undefined>(serials.length).fill(undefined);
+    const missing: Array<{ i: number; pos: RecordPosition }> = [];
+    const unread = current ? serials.filter((serial) => !this.tips.has(serial)) : serials;
     this.serials.batch(unread, () =>
       serials.forEach((serial, i) => {
-        const known = remembered(serial);
+        const known = this.tips.get(serial);
         if (current && known) return void (out[i] = known);
         const pos = this.serials.get(serial);
         if (!pos) return;
@@ -60,7 +75,15 @@ export class ChainTips {
     );
     // Nothing to read when every tip was remembered (an append right after its getTips): not even an empty
     // readMany, whose empty array of another kind made the compiler throw readMany's optimized code away.
-    if (missing.length === 0) return out;
+    if (missing.length > 0) this.fromRecords(serials, missing, out, false);
+    return out;
+  }
+
+  /**
+   * Fills `out` with the tips read from the records at `missing` (and remembers them). With `withLast`, each
+   * also carries what its newest statement says.
+   */
+  private fromRecords(serials: readonly string[], missing: ReadonlyArray<{ i: number; pos: RecordPosition }>, out: Array<ReadTip | undefined>, withLast: boolean): void {
     // A device record is read up to its document: its tip says all, but in records older than it.
     const records = this.journal.readMany(missing.map((m) => m.pos), 'd') as HeadOfRecord[];
     missing.forEach(({ i, pos }, k) => {
@@ -88,7 +111,6 @@ export class ChainTips {
       else if (facts) out[i] = { pos: tip.pos, length: tip.length, hash: tip.hash, facts };
       else out[i] = b64 === undefined ? tip : { pos: tip.pos, length: tip.length, hash: tip.hash, last: storedBytes(b64) };
     });
-    return out;
   }
 
   /** Remembers `tip` as where the chain of `serial` ends. */

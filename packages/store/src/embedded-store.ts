@@ -173,7 +173,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   async getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>> {
     this.serials.ensureCurrent();
-    return this.tips.tipsOf(serials, false, true).map((tip, i) => {
+    return this.tips.readTips(serials).map((tip, i) => {
       const serial = serials[i]!;
       if (!tip) return undefined;
       if (tip.facts) return { serial, length: tip.length, lastHash: tip.hash, facts: tip.facts };
@@ -220,7 +220,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const results: AppendResult[] = new Array(items.length);
       // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
       for (const round of roundsBySerial(items)) {
-        const tips = this.tips.tipsOf(round.map((i) => items[i]!.serial), current, false);
+        const tips = this.tips.appendTips(round.map((i) => items[i]!.serial), current);
         const { records, ders } = this.roundRecords(items, round, tips, results);
         await this.writeAttestations(records, ders);
       }
@@ -232,7 +232,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
    * The records of one round of an append, each checked against its device's tip (`tips`, read by the caller);
    * `results` gets each item's outcome. A synchronous method of its own, so that the optimizing compiler builds
    * the per-device loop alone, not the append's whole async callback around it (40 to 120 ms a build, twice a
-   * batch); and given its tips, so that it does not build tipsOf and the journal reads into it as well (a build
+   * batch); and given its tips, so that it does not build appendTips and the journal reads into it as well (a build
    * of about 15 ms, against about 50 with them).
    */
   private roundRecords(items: readonly AttestationAppend[], round: readonly number[], tips: ReadonlyArray<Tip | undefined>, results: AppendResult[]): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
