@@ -82,21 +82,24 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Uint8Array): EncodedRecord {
   if (typeof r.s !== 'string') throw new TypeError(`an attestation record's serial must be a string, not ${typeof r.s}`);
   if (!isHex64(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
-  for (const n of [r.q, r.l, r.b.segment, r.b.offset, r.b.length]) if (!Number.isSafeInteger(n)) throw new TypeError(`an attestation record's numbers must be integers, not ${n}`);
-  const { segment, offset, length } = r.b;
-  const serial = JSON.stringify(r.s);
-  let facts = '';
-  let ascii = PRINTABLE_ASCII.test(serial);
-  if (r.f !== undefined) {
-    const { custodian, activated, subject } = r.f;
-    if (!isHex64(custodian) || !isHex64(subject.digest.sha256) || typeof activated !== 'boolean') throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
-    const name = JSON.stringify(subject.name);
-    ascii &&= PRINTABLE_ASCII.test(name);
-    facts = `,"f":{"custodian":"${custodian}","activated":${activated},"subject":{"name":${name},"digest":{"sha256":"${subject.digest.sha256}"}}}`;
+  const b = r.b;
+  // Checked one by one, not by a loop over an array of them: this runs once per device of a handoff batch.
+  if (!Number.isSafeInteger(r.q) || !Number.isSafeInteger(r.l) || !Number.isSafeInteger(b.segment) || !Number.isSafeInteger(b.offset) || !Number.isSafeInteger(b.length)) {
+    throw new TypeError(`an attestation record's numbers must be integers, not ${[r.q, r.l, b.segment, b.offset, b.length].join(', ')}`);
   }
-  const head = `{"t":"att","s":${serial},"q":${r.q},"a":"`;
-  const tail = `","h":"${r.h}","l":${r.l},"b":{"segment":${segment},"offset":${offset},"length":${length}}${facts}}`;
-  return new EncodedRecord([head, toBase64(der), tail], ascii);
+  const serial = JSON.stringify(r.s);
+  const facts = r.f === undefined ? undefined : factsText(r.f);
+  const head = '{"t":"att","s":' + serial + ',"q":' + r.q + ',"a":"';
+  const tail = '","h":"' + r.h + '","l":' + r.l + ',"b":{"segment":' + b.segment + ',"offset":' + b.offset + ',"length":' + b.length + '}' + (facts === undefined ? '}' : facts.text + '}');
+  return new EncodedRecord([head, toBase64(der), tail], PRINTABLE_ASCII.test(serial) && (facts === undefined || facts.ascii));
+}
+
+/** The `,"f":{...}` member of an attestation record's text, and whether it is printable ASCII. */
+function factsText(f: ChainFacts): { text: string; ascii: boolean } {
+  const { custodian, activated, subject } = f;
+  if (!isHex64(custodian) || !isHex64(subject.digest.sha256) || typeof activated !== 'boolean') throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
+  const name = JSON.stringify(subject.name);
+  return { text: ',"f":{"custodian":"' + custodian + '","activated":' + activated + ',"subject":{"name":' + name + ',"digest":{"sha256":"' + subject.digest.sha256 + '"}}}', ascii: PRINTABLE_ASCII.test(name) };
 }
 
 export const samePos = (a: RecordPosition, b: RecordPosition): boolean => a.segment === b.segment && a.offset === b.offset && a.length === b.length;
