@@ -19,6 +19,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, writeS
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
+import { concatBytes } from '@custody/core/util/bytes';
 import { MerkleLog } from '@custody/core/log/merkle-log';
 import type { NodeStore, StoredNode } from '@custody/core/log/node-store';
 import type { RecordPosition } from './hash-index.js';
@@ -153,7 +154,7 @@ export class LogStore implements NodeStore {
       for (const level of levels) {
         const nodes = byLevel.get(level)!;
         const f = this.#level(level, true)!;
-        writeAll(f.fd, Buffer.concat(nodes.map((n) => n.hash)), nodes[0]!.index * HASH);
+        writeAll(f.fd, concatBytes(...nodes.map((n) => n.hash)), nodes[0]!.index * HASH);
         f.length = Math.max(f.length, (nodes.at(-1)!.index + 1) * HASH);
         this.stats.nodes += nodes.length;
         this.stats.writes++;
@@ -176,7 +177,7 @@ export class LogStore implements NodeStore {
   }
 }
 
-function writeAll(fd: number, buf: Buffer, position: number): void {
+function writeAll(fd: number, buf: Uint8Array, position: number): void {
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, position + off);
 }

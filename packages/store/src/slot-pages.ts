@@ -7,6 +7,7 @@
  * Valid for one batch: under the store lock for writes, or for one lookup pass without it.
  */
 import { readSync, writeSync } from 'node:fs';
+import { concatBytes } from '@custody/core/util/bytes';
 
 /** Slots per page (32-byte slots: 4 KiB pages). */
 export const PAGE_SLOTS = 128;
@@ -101,7 +102,7 @@ export class SlotPages {
     for (const [first, last] of dirty) {
       const run = [];
       for (let p = first; p <= last; p++) run.push(this.pages.get(p)!);
-      const buf = run.length === 1 ? run[0]! : Buffer.concat(run);
+      const buf = run.length === 1 ? run[0]! : concatBytes(...run);
       let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off, this.base + first * PAGE_BYTES + off);
     }

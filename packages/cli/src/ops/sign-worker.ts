@@ -7,12 +7,10 @@
 import { workerData } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { NodeCryptoProvider, nodePrivateKeyHandle } from '@custody/core/node';
+import { concatBytes } from '@custody/core/util/bytes';
 import { serveRequests } from './worker-pool.js';
 
 const provider = new NodeCryptoProvider();
 const key = nodePrivateKeyHandle((workerData as { key: KeyObject }).key);
 
-serveRequests((messages: Uint8Array[]): Uint8Array => {
-  const signatures = messages.map((m) => provider.signSync(key, m));
-  return Buffer.concat(signatures);
-});
+serveRequests((messages: Uint8Array[]): Uint8Array => concatBytes(...messages.map((m) => provider.signSync(key, m))));
