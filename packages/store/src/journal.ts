@@ -185,8 +185,31 @@ export class Journal {
   /**
    * Appends records and flushes them to disk before the promise settles: where each one landed, and the new
    * end. Call with the store lock held, and append nothing else until it settles.
+   *
+   * Not an async function: one would keep `records` (a chunk's kilobytes of text) alive until the flush is
+   * done, and the young-generation collections during the flush copied them, or moved them to the old
+   * generation. Only the written bytes' positions wait for the flush.
    */
-  async append(records: readonly (object | EncodedRecord)[]): Promise<{ positions: RecordPosition[]; end: JournalPosition }> {
+  append(records: readonly (object | EncodedRecord)[]): Promise<{ positions: RecordPosition[]; end: JournalPosition }> {
+    let written: { fd: number; before: number; positions: RecordPosition[]; end: JournalPosition };
+    try {
+      written = this.write(records);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const { fd, before, positions, end } = written;
+    // On the thread pool: the caller's thread may prepare its next batch while the disk flushes this one.
+    return new Promise((resolve, reject) =>
+      fdatasync(fd, (e) => {
+        if (!e) return resolve({ positions, end });
+        this.cut(fd, before);
+        reject(e);
+      }),
+    );
+  }
+
+  /** `append` up to the flush: the records written after the journal's end, and where they landed. */
+  private write(records: readonly (object | EncodedRecord)[]): { fd: number; before: number; positions: RecordPosition[]; end: JournalPosition } {
     this.openTail();
     const { bytes, lengths } = encodeLines([...records, { t: 'commit', n: records.length }], (n) => this.appendBytes.take(n));
     if (this.size > 0 && this.size + bytes.length > SEGMENT_BYTES) this.roll();
@@ -198,24 +221,25 @@ export class Journal {
     }
     const fd = this.fd!;
     const before = this.size;
-    const end = { segment: this.segment, offset: before + bytes.length };
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      this.size += bytes.length;
-      // On the thread pool: the caller's thread may prepare its next batch while the disk flushes this one.
-      await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
     } catch (e) {
-      // Not acknowledged, so not to be replayed either: cut the group off again (as far as the disk allows).
-      try {
-        ftruncateSync(fd, before);
-        this.size = before;
-      } catch {
-        // The failure below is reported; replay's checks still hold for whatever the disk kept.
-      }
+      this.cut(fd, before);
       throw e;
     }
-    return { positions, end };
+    this.size += bytes.length;
+    return { fd, before, positions, end: { segment: this.segment, offset: before + bytes.length } };
+  }
+
+  /** An append that failed is not acknowledged, so not to be replayed either: cut it off (as far as the disk allows). */
+  private cut(fd: number, before: number): void {
+    try {
+      ftruncateSync(fd, before);
+      if (fd === this.fd) this.size = before;
+    } catch {
+      // The failure is reported by the caller; replay's checks still hold for whatever the disk kept.
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
  * The write-ahead journal: checksummed JSON lines, a torn tail cut off on read, damage anywhere else an error.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncodedRecord, Journal } from '../src/journal.js';
@@ -25,6 +25,24 @@ describe('Journal', function () {
   const segmentFile = () => join(dir, SEGMENT);
 
   describe('append and readFrom', function () {
+    it('rejects (never throws) an append whose write fails, and the journal stays as it was', async function () {
+      await journal.append([{ n: 1 }]);
+      const before = readFileSync(segmentFile());
+      // Writes to /dev/full fail with ENOSPC: the segment after this one is made a link to it.
+      const full = new Journal(dir);
+      symlinkSync('/dev/full', join(dir, '00000002.jsonl'));
+      let pending: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => (pending = full.append([{ n: 2 }])));
+      await assert.rejects(pending!, /ENOSPC/);
+      full.close();
+      rmSync(join(dir, '00000002.jsonl'));
+      assert.deepEqual(readFileSync(segmentFile()), before);
+      assert.deepEqual(
+        journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => r.record),
+        [{ n: 1 }],
+      );
+    });
+
     it('reads back every record in order, with the positions append reported', async function () {
       const first = await journal.append([{ n: 1 }, { n: 2, s: 'zwei ü' }]);
       const second = await journal.append([{ n: 3 }]);
