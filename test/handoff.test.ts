@@ -179,4 +179,20 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     assert.equal(again.status, 4);
     assert.ok((again.json.results as Array<{ ok: boolean; code: string }>).every((x) => !x.ok && x.code === 'ERR_NOT_CUSTODIAN'));
   });
+
+  it('finishes a batch on the main thread when its signing worker cannot start, and warns on stderr', async function () {
+    ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '4', '--lot', 'L3', '--party', 'factory', '--serial-pattern', 'W{seq:6}');
+    const serials = ['W000001', 'W000002', 'W000003', 'W000004'];
+    // Preloaded in every thread: it lets the main thread be and kills the signing worker as it starts.
+    const preload = join(tmp, 'no-workers.cjs');
+    writeFileSync(preload, "if (!require('node:worker_threads').isMainThread) throw new Error('no worker threads here');\n");
+    const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L3', '--party', 'factory', '--to', join(tmp, 'integrator.pem')], { CUSTODY_THREADS: '1', NODE_OPTIONS: `--require ${preload}` });
+    assert.equal(r.status, 0, r.stderr);
+    for (const s of serials) assert.match(r.stdout, new RegExp(`^${s}  handed from "factory" to "[^"]+" \\(attestation 1\\)$`, 'm'));
+    // oclif folds a long warning over lines that start with its marker; read them as one text.
+    const text = r.stderr.replace(/\n\s*›?\s*/g, ' ').replace(/\s+/g, ' ');
+    assert.equal(text.match(/Warning: a signing worker failed/g)?.length, 1, r.stderr);
+    assert.match(text, /Warning: a signing worker failed \([^)]*no worker threads here[^)]*\); the main thread signed the devices the workers had not/);
+    await assertHandedOnce(serials);
+  });
 });
