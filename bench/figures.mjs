@@ -2,7 +2,7 @@
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,15 +174,27 @@ async function coldStartFigures(tmp, reps) {
   return { 'cli.coldStartMs': median(cli), 'node.coldStartMs': median(node) };
 }
 
-/** 10,000 handoffs (one per device) signed and stored, from a store whose devices the factory holds. */
-async function handoffFigure(n, tmp) {
-  const { run } = await handoffTarget(n, tmp);
-  return perSecAsync(n, run);
-}
-
-/** A store of `n` devices held by the factory, and the batch handing them all to the integrator. */
-async function handoffTarget(n, tmp) {
-  return handoffOn(await makeStore(join(tmp, 'handoff')), n);
+/**
+ * 10,000 handoffs (one per device) signed and stored, in three batches, each on its own copy of one store whose
+ * devices the factory holds, each store opened afresh as the CLI opens it. A batch costs a fixed start (the
+ * signing worker, the first chunk read and recorded before the pipeline flows) and, in the first batch of a
+ * process, the optimizing compiler's warm-up. `handoff.perSec` is the median batch, so that one batch caught in
+ * a busy spell of this shared machine does not make the figure; `handoff.firstBatchPerSec` is the first alone.
+ */
+async function handoffFigures(n, tmp) {
+  const dirs = [0, 1, 2].map((i) => join(tmp, `handoff-${i}`));
+  const store = await makeStore(dirs[0]);
+  const { serials, now } = await handoffOn(store, n);
+  await store.close();
+  for (const dir of dirs.slice(1)) cpSync(dirs[0], dir, { recursive: true });
+  // The copies reach the disk before any batch: a batch's first fdatasync would otherwise flush them.
+  spawnSync('sync');
+  const rates = [];
+  for (const dir of dirs) {
+    const copy = await EmbeddedStore.open(dir);
+    rates.push(await perSecAsync(n, () => handOn(copy, serials, now)));
+  }
+  return { 'handoff.perSec': median(rates), 'handoff.firstBatchPerSec': rates[0] };
 }
 
 /** `store` (from setupStore, either backend) given `n` devices the factory holds, and the batch handing them all on. */
@@ -200,18 +212,19 @@ export async function handoffOn(store, n) {
     batch.push({ source: serial, generated: { spki: kp.publicKey.spki, serial } });
     if (batch.length === 5000 || i === n - 1) await provisionDevices(batch.splice(0), opts);
   }
-  return {
-    run: async () => {
-      const r = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: PASS, now });
-      if (r.results.some((x) => !x.ok)) throw new Error('a bench handoff failed');
-      await store.close();
-    },
-  };
+  return { serials, now, run: () => handOn(store, serials, now) };
+}
+
+/** The factory hands `serials` to the integrator in one batch (as `devices handoff` does), then `store` closes. */
+async function handOn(store, serials, now) {
+  const r = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: PASS, now });
+  if (r.results.some((x) => !x.ok)) throw new Error('a bench handoff failed');
+  await store.close();
 }
 
 /** The handoff batch for profiling (bench/profile-provision.mjs N handoff). */
 export async function profileHandoff(n) {
-  return handoffTarget(n, mkdtempSync(join(tmpdir(), 'custody-prof-')));
+  return handoffOn(await makeStore(join(mkdtempSync(join(tmpdir(), 'custody-prof-')), 'handoff')), n);
 }
 
 /** Bundles of three attestations (three signers), verified with the anchors loaded once. */
@@ -330,7 +343,7 @@ export async function figures({ quick, only }) {
     const before = nativeFigures(quick ? 2000 : 10000);
     Object.assign(out, before);
     if (want('provision') || want('issue')) Object.assign(out, await provisionFigures(quick ? 1000 : 10000, tmp));
-    if (want('handoff')) out['handoff.perSec'] = await handoffFigure(quick ? 1000 : 10000, tmp);
+    if (want('handoff')) Object.assign(out, await handoffFigures(quick ? 1000 : 10000, tmp));
     if (want('verify') || want('bundle')) Object.assign(out, await verifyFigures(quick ? 1000 : 10000));
     if (want('store')) {
       out['store.writeMsSmall'] = await storeWriteMs(1000, quick ? 15 : 31, tmp, 'small');

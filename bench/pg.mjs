@@ -56,7 +56,7 @@ async function provisionPerSec(adminURL, n, tmp) {
   }
 }
 
-/** `handoff.perSec` on PostgreSQL: n handoffs signed and stored, as figures.mjs handoffFigure. */
+/** `handoff.perSec` on PostgreSQL: n handoffs signed and stored in one batch, as each of figures.mjs handoffFigures. */
 async function handoffPerSec(adminURL, n, tmp) {
   const { run } = await handoffOn(await makeStore(adminURL, join(tmp, 'handoff-keys')), n);
   const t0 = process.hrtime.bigint();

@@ -17,6 +17,7 @@ if (values.json) {
     'provision.devicesPerSec': ['native.devicePerSec', 'target >= 0.50'],
     'issue.certsPerSec': ['native.signPerSec', ''],
     'handoff.perSec': ['native.signPerSec', 'target >= 0.40'],
+    'handoff.firstBatchPerSec': ['native.signPerSec', ''],
     'verify.bundlesPerSec': ['native.bundlePerSec', 'target >= 0.40'],
     'store.writeMsLarge': ['store.writeMsSmall', 'target <= 1.5'],
     'cli.coldStartMs': ['node.coldStartMs', 'target <= 2.5'],
