@@ -29,7 +29,12 @@ const TIP_MEMORY = 65_536;
 
 /** The chain tips of one store's devices, with a bounded memory of those this process read or wrote. */
 export class ChainTips {
-  private readonly tips = new Map<string, Tip>();
+  private tips = new Map<string, Tip>();
+  /**
+   * Tips remembered before the journal was found to have moved (`distrust`): each is used only once the serial
+   * index, read under the lock, still points where it did.
+   */
+  private doubted = new Map<string, Tip>();
 
   /** Reads tips through `serials` (the serial index) and `journal`, the store's own. */
   constructor(
@@ -55,9 +60,9 @@ export class ChainTips {
   }
 
   /**
-   * Where devices' chains end, for an append after them. A remembered tip is taken as it is when `current` (the
-   * lock is held and no other writer appended since the store's `tipsEnd`), or else when the index still points
-   * where it did; the other tips are read from their records.
+   * Where devices' chains end, for an append after them (call with the lock held). A remembered tip is taken as it
+   * is when `current` (no other writer appended since the store's `tipsEnd`), or else when the index still points
+   * where it did, as is a doubted one; the other tips are read from their records.
    */
   appendTips(serials: readonly string[], current: boolean): Array<Tip | undefined> {
     const out: Array<Tip | undefined> = new Array<Tip | undefined>(serials.length).fill(undefined);
@@ -69,7 +74,8 @@ export class ChainTips {
         if (current && known) return void (out[i] = known);
         const pos = this.serials.get(serial);
         if (!pos) return;
-        if (known && samePos(known.pos, pos)) out[i] = known;
+        const seen = known ?? this.doubted.get(serial);
+        if (seen && samePos(seen.pos, pos)) out[i] = seen;
         else missing.push({ i, pos });
       }),
     );
@@ -120,8 +126,15 @@ export class ChainTips {
     this.tips.set(serial, tip);
   }
 
-  /** Forgets every remembered tip: another writer may have moved them. */
-  clear(): void {
-    this.tips.clear();
+  /**
+   * Doubts every remembered tip: the journal moved since they were known current (another writer appended, a
+   * crashed writer's tail was replayed), or they were read before this process first held the lock. A doubted tip
+   * is checked against the index before use (`appendTips`), which costs one index slot, not a record read: a batch
+   * that read its tips ahead of its first append keeps them.
+   */
+  distrust(): void {
+    if (this.doubted.size + this.tips.size > TIP_MEMORY) this.doubted.clear();
+    for (const [serial, tip] of this.tips) this.doubted.set(serial, tip);
+    this.tips = new Map();
   }
 }

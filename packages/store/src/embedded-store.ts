@@ -213,10 +213,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       // is checked against the index (complete under the lock) before use.
       const end = this.journal.end();
       const current = this.tipsEnd !== undefined && end.segment === this.tipsEnd.segment && end.offset === this.tipsEnd.offset;
-      // Otherwise another writer appended since: remembered tips, some read without the lock, may predate its
-      // records. They are forgotten, not only checked here: this append moves tipsEnd to its own end, after
-      // which every tip still remembered counts as current.
-      if (!current) this.tips.clear();
+      // Otherwise another writer appended since, or this is the first append: remembered tips, some read without
+      // the lock, may predate records of others. They are all doubted, not only those this append uses: this
+      // append moves tipsEnd to its own end, after which every tip still trusted counts as current.
+      if (!current) this.tips.distrust();
       const results: AppendResult[] = new Array(items.length);
       // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
       for (const round of roundsBySerial(items)) {

@@ -261,6 +261,26 @@ describe('EmbeddedStore', function () {
       assert.deepEqual({ ok: r!.ok, code: r!.ok === false && r!.code }, { ok: false, code: 'ERR_FORK' });
       assert.deepEqual((await (await open()).getDevice('Y1'))!.attestations.map((a) => Buffer.from(a).toString()), ['birth of Y1', 'Y1 to Bob']);
     });
+
+    it('checks tips read before its first append against the index, reading again only the record of a chain another process moved', async function () {
+      await (await init()).commitDevices(['T1', 'T2', 'T3'].map((s) => device(s)));
+      const mine = await open();
+      const other = await open();
+      // A batch reads every tip ahead of its first append; meanwhile another process hands T2 on.
+      assert.deepEqual((await mine.getTips(['T1', 'T2', 'T3'])).map((t) => t!.length), [1, 1, 1]);
+      assert.equal((await other.appendAttestations([{ serial: 'T2', prev: sha(utf8('birth of T2')), attestation: utf8('T2 to Bob') }]))[0]!.ok, true);
+      const journal = (mine as unknown as { journal: Journal }).journal;
+      const read: number[] = [];
+      const readMany = journal.readMany.bind(journal);
+      journal.readMany = (positions, without) => {
+        read.push(positions.length);
+        return readMany(positions, without);
+      };
+      const results = await mine.appendAttestations(['T1', 'T2', 'T3'].map((s) => ({ serial: s, prev: sha(utf8(`birth of ${s}`)), attestation: utf8(`${s} to Alice`) })));
+      assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'ERR_FORK', 'ok']);
+      // T1 and T3 were taken as read (their index slots unchanged); T2's newer record was read under the lock.
+      assert.deepEqual(read, [1]);
+    });
   });
 
   describe('chain facts', function () {
