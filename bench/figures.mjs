@@ -175,8 +175,8 @@ async function coldStartFigures(tmp, reps) {
 }
 
 /**
- * 10,000 handoffs (one per device) signed and stored, in three batches, each on its own copy of one store whose
- * devices the factory holds, each store opened afresh as the CLI opens it. A batch costs a fixed start (the
+ * Three batches of 10,000 handoffs (one per device) signed and stored, each on its own copy of one store whose
+ * 10,000 devices the factory holds, each copy opened afresh as the CLI opens a store. A batch costs a fixed start (the
  * signing worker, the first chunk read and recorded before the pipeline flows) and, in the first batch of a
  * process, the optimizing compiler's warm-up. `handoff.perSec` is the median batch, so that one batch caught in
  * a busy spell of this shared machine does not make the figure; `handoff.firstBatchPerSec` is the first alone.
