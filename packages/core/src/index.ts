@@ -79,6 +79,8 @@ export {
   type Challenge,
   type ChallengeResponse,
   type ChallengeRegistry,
+  type ChallengeRecords,
+  type IssuedChallenge,
   type NonceState,
   type PossessionResult,
 } from './possession/challenge.js';
@@ -89,7 +91,8 @@ export { rebuildAttestation } from './bundle/rebuild-attestation.js';
 export { encodeBundle } from './bundle/encode-bundle.js';
 export { parseBundle } from './bundle/parse-bundle.js';
 export { createBundle, type BundleInput } from './bundle/create-bundle.js';
-export { createVerifier, type Verifier, type VerifierOptions, type VerifyOptions } from './verification/verifier.js';
+export { createVerifier, type Verifier, type VerifierOptions, type VerifyOptions, type PossessionEvidence, type ExpectedCustodian } from './verification/verifier.js';
+export { checkRemembered, type CheckpointMemory, type SeenCandidate } from './verification/checkpoint-memory.js';
 export type { VerificationReport, VerificationCheck, VerifyErrorCode } from './verification/report.js';
 export type { WorkflowOption, ExternalEvidence } from './verification/evaluation.js';
 export { verifyBundleLog, type BundleLogOptions, type BundleLogVerdict } from './verification/bundle-log.js';

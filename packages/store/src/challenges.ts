@@ -1,9 +1,10 @@
 /**
  * Verifier challenges of the embedded store: one file per nonce under `challenges/`, renamed to `.used` when
- * consumed, so that the file system's atomic rename makes each nonce good for exactly one answer.
+ * consumed, so that the file system's atomic rename makes each nonce good for exactly one activation.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CustodyError } from '@custody/core/errors';
 
 /** True for a challenge nonce as custody makes them: 32 to 128 lower-case hex digits (both stores check it). */
 export function isNonceHex(nonceHex: string): boolean {
@@ -28,4 +29,31 @@ export function consumeChallenge(dir: string, nonceHex: string): 'consumed' | 'a
   } catch {
     return existsSync(`${open}.used`) ? 'already-used' : 'unknown';
   }
+}
+
+/** The challenge recorded under `nonceHex` in `dir` and whether it was spent; undefined when never recorded. */
+export function readChallenge(dir: string, nonceHex: string): { bytes: Uint8Array; used: boolean } | undefined {
+  if (!isNonceHex(nonceHex)) return undefined;
+  const open = join(dir, `${nonceHex}.json`);
+  for (const [file, used] of [[open, false], [`${open}.used`, true]] as const) {
+    try {
+      return { bytes: new Uint8Array(readFileSync(file)), used };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CustodyError('ERR_STORE_IO', `${file}: cannot read the challenge (${(e as Error).message})`, { cause: e });
+    }
+  }
+  return undefined;
+}
+
+/** Puts back a challenge consumed by a write that was then refused or failed (see `consumeChallenge`). */
+export function restoreChallenge(dir: string, nonceHex: string): void {
+  const open = join(dir, `${nonceHex}.json`);
+  renameSync(`${open}.used`, open);
+}
+
+/** Why an append that would spend a challenge is refused, by the challenge's state. */
+export function challengeRefusal(state: 'already-used' | 'unknown'): { code: string; message: string } {
+  return state === 'already-used'
+    ? { code: 'ERR_VERIFY_POSSESSION_REPLAY', message: 'the proof-of-possession challenge was spent by an earlier activation' }
+    : { code: 'ERR_VERIFY_POSSESSION_UNKNOWN', message: 'this store never issued the proof-of-possession challenge' };
 }

@@ -26,7 +26,9 @@ import { CustodyError } from '@custody/core/errors';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import { randomUUID } from 'node:crypto';
 import { ChainTips, type Tip } from './chain-tips.js';
-import { consumeChallenge, recordChallenge } from './challenges.js';
+import { ownLogConsistency } from './own-log.js';
+import type { ConsistencyProof } from '@custody/core/log/consistency';
+import { challengeRefusal, consumeChallenge, readChallenge, recordChallenge, restoreChallenge } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
 import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
@@ -208,24 +210,27 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
-    return this.withLock(async () => {
-      // Remembered tips are current when the journal ends where this process's last append left it; else each
-      // is checked against the index (complete under the lock) before use.
-      const end = this.journal.end();
-      const current = this.tipsEnd !== undefined && end.segment === this.tipsEnd.segment && end.offset === this.tipsEnd.offset;
-      // Otherwise another writer appended since, or this is the first append: remembered tips, some read without
-      // the lock, may predate records of others. They are all doubted, not only those this append uses: this
-      // append moves tipsEnd to its own end, after which every tip still trusted counts as current.
-      if (!current) this.tips.distrust();
-      const results: AppendResult[] = new Array(items.length);
-      // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
-      for (const round of roundsBySerial(items)) {
-        const tips = this.tips.appendTips(round.map((i) => items[i]!.serial), current);
-        const { records, ders } = this.roundRecords(items, round, tips, results);
-        await this.writeAttestations(records, ders);
-      }
-      return results;
-    });
+    if (items.some((i) => i.challenge !== undefined)) return this.withLock(() => spendingChallenges(join(this.dir, 'challenges'), items, (go) => this.appendLocked(go)));
+    return this.withLock(() => this.appendLocked(items));
+  }
+
+  private async appendLocked(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
+    // Remembered tips are current when the journal ends where this process's last append left it; else each
+    // is checked against the index (complete under the lock) before use.
+    const end = this.journal.end();
+    const current = this.tipsEnd !== undefined && end.segment === this.tipsEnd.segment && end.offset === this.tipsEnd.offset;
+    // Otherwise another writer appended since, or this is the first append: remembered tips, some read without
+    // the lock, may predate records of others. They are all doubted, not only those this append uses: this
+    // append moves tipsEnd to its own end, after which every tip still trusted counts as current.
+    if (!current) this.tips.distrust();
+    const results: AppendResult[] = new Array(items.length);
+    // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
+    for (const round of roundsBySerial(items)) {
+      const tips = this.tips.appendTips(round.map((i) => items[i]!.serial), current);
+      const { records, ders } = this.roundRecords(items, round, tips, results);
+      await this.writeAttestations(records, ders);
+    }
+    return results;
   }
 
   /**
@@ -340,6 +345,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> { recordChallenge(join(this.dir, 'challenges'), nonceHex, challenge); }
   async consumeChallenge(nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> { return consumeChallenge(join(this.dir, 'challenges'), nonceHex); }
+  async readChallenge(nonceHex: string): Promise<{ bytes: Uint8Array; used: boolean } | undefined> { return readChallenge(join(this.dir, 'challenges'), nonceHex); }
 
   // --- transparency log (log-store.ts) and fork evidence ---
 
@@ -368,6 +374,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   async setLogConfig(config: LogConfig): Promise<void> { return this.documents.setLogConfig(config); }
   async getSeenCheckpoint(origin: string): Promise<string | undefined> { return this.documents.getSeenCheckpoint(origin); }
   async putSeenCheckpoint(origin: string, note: string): Promise<void> { return this.documents.putSeenCheckpoint(origin, note); }
+  async consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined> { return ownLogConsistency(this, origin, oldSize, newSize); }
 
   async listEvidence(): Promise<EvidenceRecord[]> {
     return listEvidence(join(this.dir, 'evidence'));
@@ -379,4 +386,35 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.logStore.close();
     this.indexes.close();
   }
+}
+
+/**
+ * An append whose items may spend challenges, under the writer lock: each challenge is consumed before the write
+ * (an item whose challenge is not open is refused), and put back when its item is refused or the write fails. A
+ * crash between the two leaves the challenge spent and nothing recorded: a new challenge is needed, never a
+ * replay possible.
+ */
+async function spendingChallenges(dir: string, items: readonly AttestationAppend[], append: (go: readonly AttestationAppend[]) => Promise<AppendResult[]>): Promise<AppendResult[]> {
+  const results: AppendResult[] = new Array(items.length);
+  const go: number[] = [];
+  for (const [i, item] of items.entries()) {
+    if (item.challenge === undefined) go.push(i);
+    else {
+      const state = consumeChallenge(dir, item.challenge);
+      if (state === 'consumed') go.push(i);
+      else results[i] = { serial: item.serial, ok: false, ...challengeRefusal(state) };
+    }
+  }
+  let done: AppendResult[];
+  try {
+    done = await append(go.map((i) => items[i]!));
+  } catch (e) {
+    for (const i of go) if (items[i]!.challenge !== undefined) restoreChallenge(dir, items[i]!.challenge!);
+    throw e;
+  }
+  go.forEach((i, k) => {
+    results[i] = done[k]!;
+    if (!done[k]!.ok && items[i]!.challenge !== undefined) restoreChallenge(dir, items[i]!.challenge!);
+  });
+  return results;
 }

@@ -1,7 +1,8 @@
 /** The registry as the CLI sees it: the device ports of core plus the CAs and parties of one organisation. */
 import type { DeviceRecord, DeviceRegistry } from '@custody/core/registry/ports';
-import type { ChallengeRegistry } from '@custody/core/possession/challenge';
+import type { ChallengeRecords, ChallengeRegistry } from '@custody/core/possession/challenge';
 import type { NodeStore } from '@custody/core/log/node-store';
+import type { ConsistencyProof } from '@custody/core/log/consistency';
 import type { CRLReason } from '@custody/core/x509/crl-builder';
 
 /** Where a private key lives: a file (path relative to the store, or absolute) or an HSM (RFC 7512 URI). */
@@ -45,7 +46,7 @@ export interface Revocation {
   party?: string;
 }
 
-export interface Store extends DeviceRegistry, ChallengeRegistry, EvidenceStore {
+export interface Store extends DeviceRegistry, ChallengeRegistry, ChallengeRecords, EvidenceStore {
   /** A path or URL naming the store, for messages. */
   readonly location: string;
   /** Folder where key files of this store are written. */
@@ -115,6 +116,8 @@ export interface TransparencyLogStore {
   getSeenCheckpoint(origin: string): Promise<string | undefined>;
   /** Remembers `note` as the newest checkpoint seen of the log named `origin`. */
   putSeenCheckpoint(origin: string, note: string): Promise<void>;
+  /** The consistency proof between two sizes of this store's own log when `origin` is its origin; else undefined. */
+  consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined>;
 }
 
 /** A device record learnt from elsewhere that disagreed with the recorded chain, kept as evidence of a fork. */

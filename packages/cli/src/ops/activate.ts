@@ -1,20 +1,16 @@
 /** `devices activate`: verify the chain as it stands in this store, then record the activation attestation. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodeBundle, encodePEM, parseCSR, readCertificateInfo, verifyCSR, type VerificationReport } from '@custody/core';
+import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodePEM, parseCSR, readCertificateInfo, verifyCSR, type VerificationReport } from '@custody/core';
 import type { Store } from '@custody/store';
 import { bundleOf } from './bundles.js';
 import { loadKey, loadTemplate, provider, templatesDir } from './context.js';
 import { loadSigner } from './parties.js';
 import { transferDevices, failureOf } from './handoff.js';
-import { verifyBundles, type VerifyCommandOptions } from './verify.js';
+import { prepareVerification, type VerifyInputs } from './verify.js';
 
-export interface ActivateOptions extends Omit<VerifyCommandOptions, 'bundles' | 'expectedCustodian'> {
+export interface ActivateOptions extends Omit<VerifyInputs, 'expectedCustodian' | 'as'> {
   serial: string;
-  party?: string;
+  party?: string | undefined;
   passphrase: string | undefined;
   ldevid?: { ca: string; csr: string; out: string };
 }
@@ -28,22 +24,27 @@ export interface ActivationResult {
 }
 
 /**
- * Verifies, then activates. Refuses (exit 1) when verification rejects; only the device's last holder may
- * activate (its key must be the chain's custodian, which verification checks).
+ * Verifies the device's chain as this store holds it (in memory), with the activating party as the custodian it
+ * must be handed to; then records the activation, extending exactly the verified chain and spending the
+ * challenge whose response the verification accepted, both in one write. Refuses (exit 1) when verification
+ * rejects.
+ * @throws ERR_VERIFY_POSSESSION_REPLAY when the challenge was spent meanwhile; ERR_FORK when the chain moved
  */
 export async function activateDevice(store: Store, o: ActivateOptions): Promise<ActivationResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
-  const tmp = mkdtempSync(join(tmpdir(), 'custody-activate-'));
-  let report: VerificationReport;
-  try {
-    const file = join(tmp, `${o.serial}.json`);
-    await writeFile(file, encodeBundle(await bundleOf(store, o.serial, o.passphrase)));
-    report = (await verifyBundles(store, { ...o, bundles: [file], expectedCustodian: signer.spkiSha256 }))[0]!.report;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const { verifier, context } = await prepareVerification(store, o);
+  const bundle = await bundleOf(store, o.serial, o.passphrase);
+  const report = await verifier.verify(bundle, { ...context, expectedCustodian: { certificate: signer.certificate } });
   if (!report.ok) return { serial: o.serial, accepted: false, report };
-  const result = await transferDevices(store, { kind: 'activation', serials: [o.serial], party: party.name, passphrase: o.passphrase, now: o.at });
+  const last = bundle.attestations.length;
+  const result = await transferDevices(store, {
+    kind: 'activation',
+    serials: [o.serial],
+    party: party.name,
+    passphrase: o.passphrase,
+    now: o.at,
+    extend: { length: last, ...(report.challenge !== undefined ? { challenge: report.challenge } : {}) },
+  });
   const failure = failureOf(result);
   if (failure) throw failure;
   const out: ActivationResult = { serial: o.serial, accepted: true, report, seq: result.results[0]!.seq! };

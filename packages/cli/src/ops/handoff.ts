@@ -44,6 +44,11 @@ export interface TransferOptions {
   stage?: string;
   passphrase: string | undefined;
   now: Date;
+  /**
+   * For one device only: the chain it must still have (`length` attestations, as verified before) and the
+   * proof-of-possession challenge the attestation spends, in the same store write (an activation).
+   */
+  extend?: { length: number; challenge?: string };
 }
 
 export interface TransferResult {
@@ -106,6 +111,16 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
+  if (o.extend) {
+    if (o.serials.length !== 1) throw new TypeError('transferDevices: `extend` is for one device');
+    const tips = await store.getTips(o.serials);
+    const tip = tips[0];
+    if (tip && tip.length !== o.extend.length) {
+      const message = `device ${o.serials[0]}: its chain has ${tip.length} attestations, not the ${o.extend.length} just verified (it changed meanwhile)`;
+      return { party: party.name, to: recipient.label, results: [{ serial: o.serials[0]!, ok: false, code: 'ERR_FORK', message }] };
+    }
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips)), o.extend.challenge) };
+  }
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
     return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips))) };
@@ -212,8 +227,11 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
   return { results: recorded.flat(), ...(poolFailure ? { poolFailure } : {}) };
 }
 
-/** Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips). */
-async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[]): Promise<TransferResult['results']> {
+/**
+ * Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips); a one-device
+ * chunk may spend a challenge with its record.
+ */
+async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], challenge?: string): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();
@@ -229,7 +247,7 @@ async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip
       results.push({ serial, ok: false, code: r.code, message: r.message });
       return;
     }
-    appends.push({ serial, prev: r.prev, attestation: r.der, facts: r.facts });
+    appends.push(challenge === undefined ? { serial, prev: r.prev, attestation: r.der, facts: r.facts } : { serial, prev: r.prev, attestation: r.der, facts: r.facts, challenge });
     seqs.set(serial, tip.length);
     results.push({ serial, ok: true });
   });

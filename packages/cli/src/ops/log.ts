@@ -1,7 +1,7 @@
 /**
  * The transparency log from the CLI: the log key and checkpoints (`log init`, `log checkpoint`), proofs
- * (`log prove`, `log consistency`), and the checks of bundles' log part in `devices verify` (the exporter's
- * side is `bundle-log.ts`).
+ * (`log prove`, `log consistency`), and the verifier's inputs: trusted log keys and consistency proofs (the
+ * exporter's side is `bundle-log.ts`; the checks are core's verifier).
  */
 import { nodeSha256 } from '@custody/core/node';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,18 +14,13 @@ import {
   fromBase64,
   inclusionProof,
   isNoteKeyName,
-  parseCheckpoint,
   parseVerifierKey,
   signCheckpoint,
   toBase64,
   treeRoot,
-  verifyBundleLog,
-  verifyConsistency,
-  type Bundle,
   type Checkpoint,
   type CheckpointSigner,
   type ConsistencyProof,
-  type VerificationCheck,
   type VerifierKey,
 } from '@custody/core';
 import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/store';
@@ -242,67 +237,4 @@ export function readConsistencyProofs(files: readonly string[]): ConsistencyProo
     });
     return { oldSize: count(o.oldSize, 'oldSize'), newSize: count(o.newSize, 'newSize'), hashes };
   });
-}
-
-/** What the log checks of one bundle found. */
-export interface LogVerdict {
-  checks: VerificationCheck[];
-  /** Every attestation's inclusion verified against a checkpoint signed by a trusted key. */
-  included: boolean;
-  /** By attestation: the earliest time a trusted checkpoint proves it was logged by (see `verifyBundleLog`). */
-  loggedAt: readonly (Date | undefined)[];
-}
-
-export interface LogCheckOptions {
-  keys: readonly VerifierKey[];
-  /** The verifier's store: remembers the newest checkpoint of each log. */
-  store?: Store;
-  consistency: readonly ConsistencyProof[];
-}
-
-const ok = (name: string, reason: string): VerificationCheck => ({ name, ok: true, reason });
-const failed = (name: string, code: string, reason: string): VerificationCheck => ({ name, ok: false, code, reason });
-
-/**
- * Checks a bundle's log part (`verifyBundleLog`: the checkpoint's signature by a trusted key, every
- * attestation's inclusion in it, the earlier checkpoints' signatures and consistency, when each attestation was
- * provably logged), then its consistency with the newest checkpoint the store has seen of that log (then
- * remembers the newer). Failures are checks with ERR_VERIFY_LOG_* codes, never exceptions.
- */
-export async function checkBundleLog(bundle: Bundle, o: LogCheckOptions): Promise<LogVerdict> {
-  const none = bundle.attestations.map(() => undefined);
-  if (bundle.log && o.keys.length === 0) return { checks: [ok('log checkpoint', 'not verified: no --log-key given')], included: false, loggedAt: none };
-  const v = await verifyBundleLog(bundle, { keys: o.keys, provider, hash: nodeSha256 });
-  const checks = [...v.checks];
-  if (bundle.log && v.checkpoint && o.store && hasTransparencyLog(o.store)) checks.push(await checkSeen(o.store, bundle.log.checkpoint, v.checkpoint, o.consistency));
-  return { checks, included: v.included, loggedAt: v.loggedAt };
-}
-
-/** Consistency with the newest checkpoint the store has seen of the same log; remembers the newer one. */
-async function checkSeen(store: LogStore, note: string, head: Checkpoint, proofs: readonly ConsistencyProof[]): Promise<VerificationCheck> {
-  const name = 'log consistency';
-  const seenNote = await store.getSeenCheckpoint(head.origin);
-  if (seenNote === undefined) {
-    await store.putSeenCheckpoint(head.origin, note);
-    return ok(name, `first checkpoint seen of ${head.origin}; remembered`);
-  }
-  const seen = parseCheckpoint(seenNote).checkpoint;
-  if (seen.treeSize === head.treeSize) {
-    if (toBase64(seen.rootHash) === toBase64(head.rootHash)) return ok(name, `same tree as the checkpoint seen before (${head.treeSize} entries)`);
-    return failed(name, 'ERR_VERIFY_LOG_FORK', `${head.origin} at ${head.treeSize} entries has root ${toBase64(head.rootHash)}, but this store saw root ${toBase64(seen.rootHash)} for the same size: the log forked`);
-  }
-  const [older, newer] = seen.treeSize < head.treeSize ? [seen, head] : [head, seen];
-  const proof = proofs.find((p) => p.oldSize === older.treeSize && p.newSize === newer.treeSize);
-  const advance = head.treeSize > seen.treeSize;
-  if (!proof) {
-    if (advance) await store.putSeenCheckpoint(head.origin, note);
-    return ok(name, `warning: not proven consistent with the checkpoint seen before (${seen.treeSize} entries, this one ${head.treeSize}); give --log-consistency with a proof from ${older.treeSize} to ${newer.treeSize}${advance ? '; the newer one is remembered' : ''}`);
-  }
-  try {
-    verifyConsistency(proof, older.rootHash, newer.rootHash, nodeSha256);
-  } catch (e) {
-    return failed(name, 'ERR_VERIFY_LOG_CONSISTENCY', (e as Error).message);
-  }
-  if (advance) await store.putSeenCheckpoint(head.origin, note);
-  return ok(name, `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries)`);
 }

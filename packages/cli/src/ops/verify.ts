@@ -1,24 +1,32 @@
-/** `devices verify`: bundles against trust anchors, a workflow, a policy, CRLs and a challenge response. */
+/**
+ * `devices verify`: reads the files a verification needs, builds core's one verifier and the ports it reads
+ * through (this store's checkpoint memory and challenges), and verifies each bundle. Every check and its order
+ * are core's (`createVerifier`); nothing here adds, drops or reorders one.
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CustodyError,
   createVerifier,
+  decodePEM,
   parseCertificate,
   parsePolicy,
   parseWorkflow,
   toHex,
-  verifyChallengeResponse,
   type Bundle,
+  type ExpectedCustodian,
   type Policy,
-  type VerificationCheck,
   type VerificationReport,
+  type Verifier,
+  type VerifyOptions,
   type WorkflowOption,
 } from '@custody/core';
+import { nodeSha256 } from '@custody/core/node';
 import type { Store } from '@custody/store';
-import { REPO_ROOT, provider, readCRLFile, readInputFile } from './context.js';
+import { hasTransparencyLog } from '@custody/store/log-store';
+import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile } from './context.js';
 import { readBundle, readTrustAnchors } from './bundles.js';
-import { checkBundleLog, readConsistencyProofs, readVerifierKeys } from './log.js';
+import { readConsistencyProofs, readVerifierKeys } from './log.js';
 
 function readText(file: string): string {
   return readInputFile(file).toString('utf8');
@@ -40,21 +48,28 @@ export function parseNamedCAs(pairs: readonly string[]): Array<{ name: string; f
   });
 }
 
-export interface VerifyCommandOptions {
-  bundles: string[];
+/** The evidence and rules of a verification, as the command's flags name them (files, names). */
+export interface VerifyInputs {
   trust: string[];
   cas: Array<{ name: string; file: string }>;
-  workflow?: string;
-  policy?: string;
+  workflow?: string | undefined;
+  policy?: string | undefined;
   crls: string[];
   at: Date;
-  response?: string;
-  /** Hex SPKI SHA-256 of the party expected to hold the device now (chains cut short fail). */
-  expectedCustodian?: string;
+  /** `--response`: the device's answer to a challenge this store issued. */
+  response?: string | undefined;
+  /** `--expected-custodian`: the certificate file of the party that must hold the device now. */
+  expectedCustodian?: string | undefined;
+  /** `--as`: this store's party that must hold the device now. */
+  as?: string | undefined;
   /** `--log-key` values: verifier key files (or strings) of trusted logs. */
-  logKeys?: string[];
+  logKeys?: string[] | undefined;
   /** `--log-consistency` files: consistency proofs from the log's operator. */
-  logConsistency?: string[];
+  logConsistency?: string[] | undefined;
+}
+
+export interface VerifyCommandOptions extends VerifyInputs {
+  bundles: string[];
 }
 
 export interface BundleVerdict {
@@ -62,8 +77,19 @@ export interface BundleVerdict {
   report: VerificationReport;
 }
 
-/** Verifies every bundle; malformed inputs other than the bundles themselves are errors (exit 3). */
-export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
+/** A verifier and the context of its verifications, built from the inputs' files and the store's ports. */
+export interface PreparedVerification {
+  verifier: Verifier;
+  context: VerifyOptions;
+}
+
+/**
+ * Reads every input of a verification and builds the verifier and its context.
+ * @throws ERR_USAGE_TRUST without trust anchors; ERR_USAGE_STORE when `--response` or `--as` has no store;
+ *   ERR_USAGE_FLAGS for `--as` with `--expected-custodian`; ERR_USAGE_PARTY for an unknown `--as` party; input
+ *   errors naming their file
+ */
+export async function prepareVerification(store: Store | undefined, o: VerifyInputs): Promise<PreparedVerification> {
   const named = o.cas.map(({ name, file }) => ({ name, certs: readTrustAnchors([file]) }));
   const anchors = [...readTrustAnchors(o.trust), ...named.flatMap((n) => n.certs)];
   if (anchors.length === 0) throw new CustodyError('ERR_USAGE_TRUST', 'give at least one trust anchor: --trust ROOT.pem or --ca NAME=ROOT.pem');
@@ -78,9 +104,35 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
   }
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));
-  const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, at: o.at });
   const logKeys = readVerifierKeys(o.logKeys ?? []);
+  const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, logKeys, logHash: nodeSha256, at: o.at });
+  const context: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { at: o.at };
+  const expected = await expectedCustodianOf(store, o);
+  if (expected) context.expectedCustodian = expected;
+  if (store && hasTransparencyLog(store)) context.checkpoints = store;
   const consistency = readConsistencyProofs(o.logConsistency ?? []);
+  if (consistency.length > 0) context.consistency = consistency;
+  if (o.response !== undefined) {
+    if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
+    context.possession = { response: new Uint8Array(readInputFile(o.response)), records: store };
+  }
+  return { verifier, context };
+}
+
+async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): Promise<ExpectedCustodian | undefined> {
+  if (o.as !== undefined && o.expectedCustodian !== undefined) throw new CustodyError('ERR_USAGE_FLAGS', 'give --as or --expected-custodian, not both');
+  if (o.expectedCustodian !== undefined) return { certificate: readCertificateFile(o.expectedCustodian).der };
+  if (o.as === undefined) return undefined;
+  if (!store) throw new CustodyError('ERR_USAGE_STORE', '--as names a party of this store: give --store');
+  const party = await store.getParty(o.as);
+  if (!party) throw new CustodyError('ERR_USAGE_PARTY', `--as ${o.as}: no party of that name in ${store.location}`);
+  return { certificate: decodePEM(party.certificate, ['CERTIFICATE']) };
+}
+
+/** Verifies every bundle; malformed inputs other than the bundles themselves are errors (exit 3). */
+export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
+  if (o.response !== undefined && o.bundles.length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
+  const { verifier, context } = await prepareVerification(store, o);
   const verdicts: BundleVerdict[] = [];
   for (const file of o.bundles) {
     let bundle: Bundle;
@@ -91,44 +143,29 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
       verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle format', ok: false, code: e.code, reason: e.message }], code: e.code } });
       continue;
     }
-    const possession = o.response ? await checkResponse(store, bundle, o.response, o.at) : undefined;
-    const log = await checkBundleLog(bundle, { keys: logKeys, ...(store ? { store } : {}), consistency });
-    const report = await verifier.verify(bundle, {
-      at: o.at,
-      logIncluded: log.included,
-      logTimes: log.loggedAt,
-      ...(possession ? { proofOfPossession: possession.ok } : {}),
-      ...(o.expectedCustodian ? { expectedCustodian: o.expectedCustodian } : {}),
-    });
-    // The log checks go before the policy's, so that a failed proof is the reason given, not its consequence.
-    const firstPolicy = report.checks.findIndex((c) => c.name.startsWith('policy'));
-    const at = firstPolicy < 0 ? report.checks.length : firstPolicy;
-    const checks: VerificationCheck[] = [...report.checks.slice(0, at), ...log.checks, ...report.checks.slice(at), ...(possession ? [possession] : [])];
-    const ok = report.ok && checks.every((c) => c.ok);
-    verdicts.push({ file, report: { ...report, ok, checks, ...(ok ? {} : { code: checks.find((c) => !c.ok)?.code ?? report.code }) } });
+    verdicts.push({ file, report: await verifier.verify(bundle, context) });
   }
   return verdicts;
 }
 
-
-async function checkResponse(store: Store | undefined, bundle: Bundle, responseFile: string, at: Date): Promise<VerificationCheck> {
-  if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
-  const cert = bundle.certificates[0]!;
-  const r = await verifyChallengeResponse({
-    response: new Uint8Array(Buffer.from(readText(responseFile), 'utf8')),
-    idevidSha256: toHex(await provider.digest('SHA-256', cert)),
-    idevidSpki: parseCertificate(cert).spki,
-    now: at,
-    provider,
-    registry: store,
-  });
-  return r.ok ? { name: 'proof of possession', ok: true, reason: r.reason } : { name: 'proof of possession', ok: false, code: r.code, reason: r.reason };
-}
-
-/** The report as lines a person reads. */
-export function formatVerdict(v: BundleVerdict): string[] {
+/**
+ * The report as lines a person reads: the verdict with who holds the device now (so that a chain cut short at an
+ * earlier custodian is seen even when nobody said who should hold it), then every check.
+ */
+export function formatVerdict(v: BundleVerdict, names: ReadonlyMap<string, string> = new Map()): string[] {
   const r = v.report;
-  const lines = [`${r.device ?? v.file}: ${r.ok ? 'ACCEPTED' : `REJECTED (${r.code})`}`];
+  let holder = '';
+  if (r.custodian !== undefined) {
+    const who = r.custodianParty ? `"${r.custodianParty.subject}"` : names.has(r.custodian) ? `"${names.get(r.custodian)}"` : 'a party not known here';
+    const required = r.checks.some((c) => c.name === 'custodian');
+    holder = `; held by ${who} (key ${r.custodian.slice(0, 16)}...)${required ? '' : ', not checked against an expected custodian (--as, --expected-custodian)'}`;
+  }
+  const lines = [`${r.device ?? v.file}: ${r.ok ? 'ACCEPTED' : `REJECTED (${r.code})`}${holder}`];
   for (const c of r.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.reason ? `: ${c.reason}` : ''}${c.ok ? '' : ` [${c.code}]`}`);
   return lines;
+}
+
+/** Party names by SPKI hash from the store, for reports (`formatVerdict`). */
+export async function partyNames(store: Store | undefined): Promise<Map<string, string>> {
+  return new Map((store ? await store.listParties() : []).map((p) => [p.spkiSha256, p.name]));
 }

@@ -168,9 +168,10 @@ async function verifyOne(sig: NoteSignature, key: VerifierKey, message: Uint8Arr
 /**
  * Verifies a signed checkpoint against trusted keys, then returns its tree head. Signatures by unknown keys
  * (name and key ID not both matching a trusted key) are ignored, as the signed-note spec requires; every
- * signature by a trusted key must verify, and at least one must be present.
+ * signature by a trusted key must verify, and one of them must be by the key named as the checkpoint's origin.
  * @throws CustodyError ERR_LOG_CHECKPOINT when malformed; ERR_LOG_CHECKPOINT_SIGNATURE when no trusted key signed
- * or a trusted key's signature fails; ERR_LOG_CHECKPOINT_ORIGIN when `options.origin` is given and differs.
+ * or a trusted key's signature fails; ERR_LOG_CHECKPOINT_ORIGIN when no trusted key named as the origin signed,
+ * or `options.origin` is given and differs.
  */
 export async function verifyCheckpoint(
   note: string | Uint8Array,
@@ -193,6 +194,12 @@ export async function verifyCheckpoint(
   }
   // The text means nothing until a trusted signature covers it (signed-note), so it is read only now.
   const checkpoint = parseCheckpointText(parsed.text);
+  // A log key vouches for its own log only: the key name is the log's origin (C2SP tlog-checkpoint). A trusted key
+  // of one log signing a tree head that names another log is no evidence about either.
+  if (!verifiedBy.includes(checkpoint.origin)) {
+    const why = `checkpoint names log ${JSON.stringify(checkpoint.origin)}, but is signed by the key of ${verifiedBy.map((n) => JSON.stringify(n)).join(', ')}`;
+    throw logError('ERR_LOG_CHECKPOINT_ORIGIN', why);
+  }
   if (options.origin !== undefined && checkpoint.origin !== options.origin) {
     const why = `checkpoint is from log ${JSON.stringify(checkpoint.origin)}, expected ${JSON.stringify(options.origin)}`;
     throw logError('ERR_LOG_CHECKPOINT_ORIGIN', why);

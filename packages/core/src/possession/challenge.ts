@@ -1,13 +1,14 @@
 /**
  * Proof of possession: the verifier writes a challenge (a fresh nonce naming one device, with an expiry), the
- * device signs it with its IDevID key, and the verifier checks the answer against the IDevID public key and
- * consumes the nonce, so that a response cannot be replayed.
+ * device signs it with its IDevID key, and the verifier checks the answer against its own record of the challenge
+ * and the IDevID public key. Verifying reads the record; activating spends the nonce (with the activation record),
+ * so that a response serves one activation only.
  *
  * The device signs `custody-proof-of-possession/v1\n` followed by the challenge file's exact bytes (the
  * domain prefix keeps the signature from meaning anything else).
  */
 import { CustodyError } from '../errors.js';
-import { fromBase64, fromUtf8, toBase64, toHex, utf8, concatBytes } from '../util/bytes.js';
+import { concatBytes, equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../util/bytes.js';
 import type { CryptoProvider, PrivateKeyHandle } from '../crypto/provider.js';
 import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { spkiCurve } from '../x509/certificate-info.js';
@@ -105,21 +106,42 @@ export function parseChallengeResponse(bytes: Uint8Array): { response: Challenge
 /** What the verifier's store says of a nonce when asked to consume it. */
 export type NonceState = 'consumed' | 'already-used' | 'unknown';
 
-/** Where a verifier keeps the challenges it issued (the store implements it). */
+/** Where a verifier spends the challenges it issued (the store implements it): activation consumes one. */
 export interface ChallengeRegistry {
   /** Marks the nonce used; reports whether it was outstanding. */
   consumeChallenge(nonceHex: string): Promise<NonceState>;
+}
+
+/** A challenge as the verifier that issued it recorded it. */
+export interface IssuedChallenge {
+  /** The challenge file's exact bytes, as written when it was issued. */
+  readonly bytes: Uint8Array;
+  /** True once an activation spent it. */
+  readonly used: boolean;
+}
+
+/** Where a verifier reads back the challenges it issued (the store implements it): verification reads only. */
+export interface ChallengeRecords {
+  /** The challenge issued under this nonce, or undefined when this verifier never issued it. */
+  readChallenge(nonceHex: string): Promise<IssuedChallenge | undefined>;
 }
 
 export interface PossessionResult {
   ok: boolean;
   code?: string;
   reason: string;
+  /** Hex of the challenge nonce the response answers, once it was found among the verifier's own challenges. */
+  nonceHex?: string;
 }
 
 /**
- * Checks a response: well-formed, for this device's certificate, not expired at `now`, signed by the key in
- * `idevidSpki`, and its nonce outstanding in `registry` (then consumed: a second use fails).
+ * Checks a response against the verifier's own record of the challenge it answers: the response only points at
+ * the record (by its nonce); what was challenged (which device, until when) is read from the record, and the
+ * device must have signed exactly the recorded bytes with the key of `idevidSpki`. Reads, never consumes: an
+ * activation spends the nonce, atomically with recording the activation.
+ * Codes: ERR_VERIFY_POSSESSION_MALFORMED, _UNKNOWN (never issued here), _REPLAY (spent), _CHALLENGE (the response
+ * carries other bytes than were issued), _DEVICE (issued for another device certificate), _EXPIRED, _SIGNATURE.
+ * @throws whatever the records port throws (a store failure)
  */
 export async function verifyChallengeResponse(o: {
   response: Uint8Array;
@@ -127,7 +149,7 @@ export async function verifyChallengeResponse(o: {
   idevidSpki: Uint8Array;
   now: Date;
   provider: CryptoProvider;
-  registry: ChallengeRegistry;
+  records: ChallengeRecords;
 }): Promise<PossessionResult> {
   let parsed;
   try {
@@ -135,21 +157,30 @@ export async function verifyChallengeResponse(o: {
   } catch (e) {
     return { ok: false, code: 'ERR_VERIFY_POSSESSION_MALFORMED', reason: (e as Error).message };
   }
-  const { challenge, challengeBytes, signature } = parsed;
-  if (challenge.idevidSha256 !== o.idevidSha256) return { ok: false, code: 'ERR_VERIFY_POSSESSION_DEVICE', reason: `the challenge was made for another device certificate (${challenge.device})` };
-  if (Date.parse(challenge.expiresAt) < o.now.getTime()) return { ok: false, code: 'ERR_VERIFY_POSSESSION_EXPIRED', reason: `the challenge expired at ${challenge.expiresAt}` };
+  const nonceHex = toHex(fromBase64(parsed.challenge.nonce)!);
+  const issued = await o.records.readChallenge(nonceHex);
+  if (!issued) return { ok: false, code: 'ERR_VERIFY_POSSESSION_UNKNOWN', reason: 'this verifier never issued the challenge the response answers' };
+  if (issued.used) return { ok: false, code: 'ERR_VERIFY_POSSESSION_REPLAY', reason: 'the challenge the response answers was spent by an activation (a replayed response)', nonceHex };
+  if (!equalBytes(issued.bytes, parsed.challengeBytes)) {
+    return { ok: false, code: 'ERR_VERIFY_POSSESSION_CHALLENGE', reason: 'the response answers an edited challenge: its bytes differ from the challenge this verifier issued under that nonce', nonceHex };
+  }
+  let challenge: Challenge;
+  try {
+    challenge = parseChallenge(issued.bytes);
+  } catch (e) {
+    return { ok: false, code: 'ERR_VERIFY_POSSESSION_MALFORMED', reason: `the recorded challenge does not parse: ${(e as Error).message}`, nonceHex };
+  }
+  if (challenge.idevidSha256 !== o.idevidSha256) return { ok: false, code: 'ERR_VERIFY_POSSESSION_DEVICE', reason: `the challenge was issued for another device certificate (${challenge.device})`, nonceHex };
+  if (Date.parse(challenge.expiresAt) < o.now.getTime()) return { ok: false, code: 'ERR_VERIFY_POSSESSION_EXPIRED', reason: `the challenge expired at ${challenge.expiresAt}`, nonceHex };
   const curve = spkiCurve(o.idevidSpki);
   let ok = false;
   if (curve) {
     try {
-      ok = await o.provider.verify(await o.provider.importPublicKey(o.idevidSpki), concatBytes(DOMAIN, challengeBytes), ecdsaDERToP1363(signature, curve));
+      ok = await o.provider.verify(await o.provider.importPublicKey(o.idevidSpki), concatBytes(DOMAIN, issued.bytes), ecdsaDERToP1363(parsed.signature, curve));
     } catch {
       ok = false;
     }
   }
-  if (!ok) return { ok: false, code: 'ERR_VERIFY_POSSESSION_SIGNATURE', reason: 'the response is not signed by the device identity key' };
-  const state = await o.registry.consumeChallenge(toHex(fromBase64(challenge.nonce)!));
-  if (state === 'already-used') return { ok: false, code: 'ERR_VERIFY_POSSESSION_REPLAY', reason: 'this challenge was answered before (a replayed response)' };
-  if (state === 'unknown') return { ok: false, code: 'ERR_VERIFY_POSSESSION_UNKNOWN', reason: 'this verifier never issued that challenge' };
-  return { ok: true, reason: `the device holds the key of its identity certificate (challenge of ${challenge.issuedAt})` };
+  if (!ok) return { ok: false, code: 'ERR_VERIFY_POSSESSION_SIGNATURE', reason: 'the response is not signed by the device identity key', nonceHex };
+  return { ok: true, reason: `the device holds the key of its identity certificate (challenge of ${challenge.issuedAt})`, nonceHex };
 }

@@ -71,6 +71,12 @@ export interface AttestationAppend {
    * to answer `getTips` without reading the attestation again; they must be exactly what the DER says.
    */
   facts?: ChainFacts;
+  /**
+   * Hex nonce of a proof-of-possession challenge this attestation spends (an activation): the registry marks it
+   * used in the same write, or refuses the item (ERR_VERIFY_POSSESSION_REPLAY when spent before,
+   * ERR_VERIFY_POSSESSION_UNKNOWN when never issued); a refused item leaves the challenge as it was.
+   */
+  challenge?: string;
 }
 
 /** The outcome of one append: appended, or refused with a code and reason. */

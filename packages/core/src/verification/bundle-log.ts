@@ -1,18 +1,23 @@
 /**
- * The log part of a bundle, checked against trusted log keys: the checkpoint's signature, every attestation's
- * inclusion in its tree, and each earlier checkpoint's signature and consistency with it. From those it learns
- * when each attestation was provably logged: the earliest `timestamp` of a trusted checkpoint whose tree held
- * its leaf (the bundle's own checkpoint, or an earlier one proven to be a prefix of it). That time is what lets
- * an attestation by a since-revoked signer stand (`revoked-signer.ts`).
+ * The log part of a bundle: its checkpoint, every attestation's inclusion in that checkpoint's tree, and each
+ * earlier checkpoint's consistency with it. From those the verifier learns when each attestation was provably
+ * logged: the earliest `timestamp` of a trusted checkpoint whose tree held its leaf (the bundle's own checkpoint,
+ * or an earlier one proven to be a prefix of it). That time is what lets an attestation by a since-revoked signer
+ * stand (`revoked-signer.ts`).
+ *
+ * Without a trusted log key the part is still checked for consistency (each inclusion proof against the
+ * checkpoint's own root, each earlier checkpoint's consistency proof), so that a changed byte anywhere in it fails;
+ * it then proves nothing (no inclusion, no times). With trusted keys, a checkpoint counts only when signed by the key
+ * of the log it names (`verifyCheckpoint`).
  *
  * Failures are checks (ERR_VERIFY_LOG_CHECKPOINT, ERR_VERIFY_LOG_INCLUSION, ERR_VERIFY_LOG_CONSISTENCY), never
- * exceptions. Whether the verifier has seen this log before (forks) is the caller's business: it has a memory.
+ * exceptions. Consistency with what the verifier saw of the log before is `checkpoint-memory.ts`.
  */
 import { formatStatementTime } from '../attestation/statement.js';
 import type { Bundle } from '../bundle/bundle-model.js';
 import { rebuildAttestation } from '../bundle/rebuild-attestation.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { verifyCheckpoint, type Checkpoint } from '../log/checkpoint.js';
+import { parseCheckpoint, verifyCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { verifyConsistency } from '../log/consistency.js';
 import { verifyInclusion } from '../log/inclusion.js';
 import { leafHash, type HashFn } from '../log/merkle.js';
@@ -22,7 +27,7 @@ import { fail, pass, type VerificationCheck } from './report.js';
 
 /** What the bundle's log part is checked with. */
 export interface BundleLogOptions {
-  /** The trusted log keys; none: nothing is verified. */
+  /** The trusted log keys; none: the part is checked for consistency only and proves nothing. */
   readonly keys: readonly VerifierKey[];
   readonly provider: CryptoProvider;
   /** SHA-256 for leaves and proofs (default: the pure implementation). */
@@ -34,11 +39,14 @@ export interface BundleLogVerdict {
   readonly checks: VerificationCheck[];
   /** Every attestation's inclusion verified against a checkpoint signed by a trusted key. */
   readonly included: boolean;
-  /** The bundle's checkpoint, once its signature by a trusted key verified. */
+  /** The bundle's checkpoint and its signed note, once its signature by a trusted key verified. */
   readonly checkpoint?: Checkpoint;
+  readonly note?: string;
+  /** The earlier checkpoints proven to be prefixes of `checkpoint` (trusted and consistent). */
+  readonly earlier: readonly Checkpoint[];
   /**
    * By attestation index: the earliest time a trusted, timestamped checkpoint proves it was logged by; undefined
-   * where nothing proves a time. Pass it to `verify` as `logTimes`.
+   * where nothing proves a time.
    */
   readonly loggedAt: readonly (Date | undefined)[];
 }
@@ -46,24 +54,28 @@ export interface BundleLogVerdict {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
- * Checks a bundle's log part against trusted log keys, and finds when each attestation was provably logged.
- * Never throws for a bad bundle: every failure is a check.
+ * Checks a bundle's log part, against trusted log keys when there are any, and finds when each attestation was
+ * provably logged. Never throws for a bad bundle: every failure is a check.
  */
 export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Promise<BundleLogVerdict> {
   const n = bundle.attestations.length;
-  const none = (checks: VerificationCheck[]): BundleLogVerdict => ({ checks, included: false, loggedAt: new Array<undefined>(n).fill(undefined) });
+  const unproven = new Array<undefined>(n).fill(undefined);
   const log = bundle.log;
-  if (!log) return none(o.keys.length > 0 ? [pass('log checkpoint', 'the bundle carries no log proofs')] : []);
-  if (o.keys.length === 0) return none([pass('log checkpoint', 'not verified: no trusted log key given')]);
+  if (!log) return { checks: o.keys.length > 0 ? [pass('log checkpoint', 'the bundle carries no log proofs')] : [], included: false, earlier: [], loggedAt: unproven };
   const hash = o.hash ?? sha256;
+  const trusted = o.keys.length > 0;
   let head: Checkpoint;
   try {
-    head = (await verifyCheckpoint(log.checkpoint, o.keys, o.provider)).checkpoint;
+    head = trusted ? (await verifyCheckpoint(log.checkpoint, o.keys, o.provider)).checkpoint : parseCheckpoint(log.checkpoint).checkpoint;
   } catch (e) {
-    return none([fail('log checkpoint', 'ERR_VERIFY_LOG_CHECKPOINT', message(e))]);
+    return { checks: [fail('log checkpoint', 'ERR_VERIFY_LOG_CHECKPOINT', message(e))], included: false, earlier: [], loggedAt: unproven };
   }
   const stated = head.time ? `, dated ${formatStatementTime(head.time)}` : '';
-  const checks: VerificationCheck[] = [pass('log checkpoint', `${head.origin} at ${head.treeSize} entries${stated}, signed by a trusted log key`)];
+  const checks: VerificationCheck[] = [
+    trusted
+      ? pass('log checkpoint', `${head.origin} at ${head.treeSize} entries${stated}, signed by a trusted log key`)
+      : pass('log checkpoint', `not verified: no trusted log key given (${head.origin} at ${head.treeSize} entries; its proofs are checked against its own root only)`),
+  ];
 
   // Where each attestation's leaf is in the bundle checkpoint's tree (the smallest index proven, if several).
   const leaves: (number | undefined)[] = [];
@@ -80,7 +92,7 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
       }
       const at = Math.min(...proofs.map((p) => p.leafIndex));
       leaves.push(at);
-      checks.push(pass(name, `entry ${at} of ${head.treeSize}`, i));
+      checks.push(pass(name, `entry ${at} of ${head.treeSize}${trusted ? '' : ' (of an unverified checkpoint)'}`, i));
     } catch (e) {
       included = false;
       leaves.push(undefined);
@@ -89,12 +101,13 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
   }
 
   // Earlier checkpoints: trusted, of the same log, and a prefix of the bundle checkpoint's tree.
-  const proven: Checkpoint[] = [head];
+  const proven: Checkpoint[] = [];
   for (const [k, e] of (log.earlier ?? []).entries()) {
     const name = `log earlier checkpoint ${k}`;
     let cp: Checkpoint;
     try {
-      cp = (await verifyCheckpoint(e.checkpoint, o.keys, o.provider, { origin: head.origin })).checkpoint;
+      cp = trusted ? (await verifyCheckpoint(e.checkpoint, o.keys, o.provider, { origin: head.origin })).checkpoint : parseCheckpoint(e.checkpoint).checkpoint;
+      if (!trusted && cp.origin !== head.origin) throw new Error(`checkpoint is from log ${JSON.stringify(cp.origin)}, the bundle's from ${JSON.stringify(head.origin)}`);
     } catch (err) {
       checks.push(fail(name, 'ERR_VERIFY_LOG_CHECKPOINT', message(err)));
       continue;
@@ -108,12 +121,13 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
     proven.push(cp);
     checks.push(pass(name, `${cp.treeSize} entries${cp.time ? `, dated ${formatStatementTime(cp.time)}` : ', no time stated'}, a prefix of the bundle's checkpoint`));
   }
+  if (!trusted) return { checks, included: false, earlier: [], loggedAt: unproven };
 
   const loggedAt = leaves.map((leaf) => {
     if (leaf === undefined) return undefined;
     let earliest: Date | undefined;
-    for (const cp of proven) if (cp.time && leaf < cp.treeSize && (!earliest || cp.time < earliest)) earliest = cp.time;
+    for (const cp of [head, ...proven]) if (cp.time && leaf < cp.treeSize && (!earliest || cp.time < earliest)) earliest = cp.time;
     return earliest;
   });
-  return { checks, included, checkpoint: head, loggedAt };
+  return { checks, included, checkpoint: head, note: log.checkpoint, earlier: proven, loggedAt };
 }

@@ -20,11 +20,11 @@ export interface WorkflowOption {
   readonly trust: WorkflowTrust;
 }
 
-/** Evidence gathered outside the bundle (challenge-response, log proofs), passed to the policy. */
+/** What the verifier established beyond the bundle's signatures (challenge-response, log proofs), for the policy. */
 export interface ExternalEvidence {
-  /** The device proved it holds its IDevID key (challenge-response checked by the caller). */
+  /** The device proved it holds its IDevID key (undefined: no response was given). */
   readonly proofOfPossession?: boolean;
-  /** Every attestation's log inclusion was verified by the caller. */
+  /** Every attestation's log inclusion verified against a checkpoint signed by a trusted log key. */
   readonly logIncluded?: boolean;
 }
 

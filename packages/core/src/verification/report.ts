@@ -17,6 +17,17 @@ export type VerifyErrorCode =
   | 'ERR_VERIFY_TIME'
   | 'ERR_VERIFY_AFTER_ACTIVATION'
   | 'ERR_VERIFY_DEVICE_PROFILE'
+  | 'ERR_VERIFY_LOG_CHECKPOINT'
+  | 'ERR_VERIFY_LOG_INCLUSION'
+  | 'ERR_VERIFY_LOG_CONSISTENCY'
+  | 'ERR_VERIFY_LOG_FORK'
+  | 'ERR_VERIFY_POSSESSION_MALFORMED'
+  | 'ERR_VERIFY_POSSESSION_UNKNOWN'
+  | 'ERR_VERIFY_POSSESSION_REPLAY'
+  | 'ERR_VERIFY_POSSESSION_CHALLENGE'
+  | 'ERR_VERIFY_POSSESSION_DEVICE'
+  | 'ERR_VERIFY_POSSESSION_EXPIRED'
+  | 'ERR_VERIFY_POSSESSION_SIGNATURE'
   | 'ERR_VERIFY_INTERNAL';
 
 /** One check: its name, outcome, why, and a stable code when it failed. */
@@ -38,6 +49,10 @@ export interface VerificationReport {
   readonly device?: string;
   /** Hex SHA-256 of the SPKI of the party that holds the device now (the last attestation's `to`). */
   readonly custodian?: string;
+  /** The custodian as a party, when the verifier could identify it (an expected custodian given as a certificate). */
+  readonly custodianParty?: { readonly subject: string; readonly spkiSha256: string };
+  /** Hex of the challenge nonce a passed proof of possession answered: what an activation spends. */
+  readonly challenge?: string;
   /** The chain's claims merged in order (later attestations override earlier ones). */
   readonly effectiveClaims: Claims;
   readonly checks: readonly VerificationCheck[];

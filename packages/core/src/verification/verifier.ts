@@ -19,11 +19,17 @@ import { createProviderVerifier } from '../validation/signature.js';
 import type { ChainStep } from '../workflow/evaluate-workflow.js';
 import type { Policy } from '../workflow/policy.js';
 import type { PartyIdentity } from '../workflow/signer-rule.js';
+import type { ConsistencyProof } from '../log/consistency.js';
+import type { HashFn } from '../log/merkle.js';
+import type { VerifierKey } from '../log/verifier-key.js';
+import { verifyChallengeResponse, type ChallengeRecords } from '../possession/challenge.js';
+import { verifyBundleLog } from './bundle-log.js';
+import { checkRemembered, type CheckpointMemory } from './checkpoint-memory.js';
 import { AttestationSignatures } from './attestation-signature.js';
 import { openAttestation } from './open-attestation.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
 import { deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
-import { everyPathCovered, policyChecks, workflowChecks, type ExternalEvidence, type WorkflowOption } from './evaluation.js';
+import { everyPathCovered, policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
 import { partyName } from '../workflow/signer-rule.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
 import { revokedSignerCheck } from './revoked-signer.js';
@@ -40,27 +46,46 @@ export interface VerifierOptions {
   readonly policy?: Policy;
   /** CRLs (DER) to check every certificate against, besides the bundle's own. */
   readonly crls?: readonly Uint8Array[];
+  /**
+   * Keys of the transparency logs this verifier trusts. Without any, a bundle's log part is only checked for
+   * consistency with itself and proves nothing (no inclusion, no logging time).
+   */
+  readonly logKeys?: readonly VerifierKey[];
+  /** SHA-256 for log leaves and proofs (default: the pure implementation; node's is faster). */
+  readonly logHash?: HashFn;
   /** Default verification time (core reads no clock). */
   readonly at?: Date;
 }
 
-/** Options of one verification. */
-export interface VerifyOptions extends ExternalEvidence {
+/** The proof of possession a verification checks: the device's response, and the verifier's own challenges. */
+export interface PossessionEvidence {
+  /** The response file's bytes, as the device wrote them. */
+  readonly response: Uint8Array;
+  /** The challenges this verifier issued (read only: activation spends them). */
+  readonly records: ChallengeRecords;
+}
+
+/** The party expected to hold the device now: by SPKI hash, or by its attestation certificate. */
+export type ExpectedCustodian = string | { readonly certificate: Uint8Array };
+
+/** Options of one verification: its time, and the verifier's ports and evidence from outside the bundle. */
+export interface VerifyOptions {
   /** Verification time; overrides the verifier's. */
   readonly at?: Date;
-  /** The party expected to receive the device next (the verifying customer), for the workflow's pending stage. */
+  /**
+   * The party that must hold the device now (the last attestation's `to`): how a customer detects a chain cut
+   * short, which is otherwise a valid chain to an earlier custodian. Given as a certificate, it must be a trusted
+   * attestation party, and it is also the recipient the workflow's pending stage is checked against.
+   */
+  readonly expectedCustodian?: ExpectedCustodian;
+  /** The recipient for the workflow's pending stage, when known as an identity rather than a certificate. */
   readonly nextCustodian?: PartyIdentity;
-  /**
-   * Hex SHA-256 of the SPKI of the party that must hold the device now (the last attestation's `to`): how a
-   * customer detects a chain cut short, which is otherwise a valid chain to an earlier custodian.
-   */
-  readonly expectedCustodian?: string;
-  /**
-   * By attestation index, the earliest time a trusted log proves the attestation was logged by (`loggedAt` of
-   * `verifyBundleLog`). An attestation whose signer's certificate is revoked is accepted only when it was signed
-   * and logged before the revocation; without this, a revoked signer always rejects.
-   */
-  readonly logTimes?: readonly (Date | undefined)[];
+  /** The verifier's memory of each log's newest checkpoint: a bundle's checkpoint must be consistent with it. */
+  readonly checkpoints?: CheckpointMemory;
+  /** Consistency proofs from a log's operator, between the remembered checkpoint and a bundle's. */
+  readonly consistency?: readonly ConsistencyProof[];
+  /** A challenge response to check against the device's identity key. */
+  readonly possession?: PossessionEvidence;
 }
 
 /** A verifier for one set of trust anchors. */
@@ -143,7 +168,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return { parsed, key: keys.sort().join(',') };
   };
 
-  async function run(bundleIn: Bundle | string, at: Date, opts: VerifyOptions, checks: VerificationCheck[], out: { device?: string; custodian?: string; claims: Claims }): Promise<void> {
+  const logKeys = options.logKeys ?? [];
+
+  /** The expected custodian as an SPKI hash and, given as a certificate, as a trusted party; or a failed check. */
+  async function expectedParty(e: ExpectedCustodian, at: Date): Promise<{ spki: string; identity?: PartyIdentity } | VerificationCheck> {
+    if (typeof e === 'string') return { spki: e.toLowerCase() };
+    const trust = await parties.check(e.certificate, hexDigest(e.certificate), [], at, ownCRLs, '', at, -1);
+    if (!trust.party) return fail('custodian', 'ERR_VERIFY_CUSTODIAN', `the expected custodian's certificate is not a trusted attestation party: ${trust.check.reason ?? 'rejected'}`);
+    return { spki: trust.party.identity.spkiSha256, identity: trust.party.identity };
+  }
+
+  async function run(bundleIn: Bundle | string, at: Date, opts: VerifyOptions, checks: VerificationCheck[], out: RunOutput): Promise<void> {
     let bundle: Bundle;
     try {
       bundle = typeof bundleIn === 'string' ? parseBundle(bundleIn) : bundleIn;
@@ -170,6 +205,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (c) intermediates.push(c);
     }
     const paths: (readonly ParsedCertificate[])[] = [];
+
+    // The log part first: when each attestation was provably logged decides whether a since-revoked signer stands.
+    const log = await verifyBundleLog(bundle, { keys: logKeys, provider, ...(options.logHash ? { hash: options.logHash } : {}) });
 
     // (a) the device certificate
     let device: ParsedCertificate | undefined;
@@ -205,7 +243,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       try {
         parsed = openAttestation(entry, bundle.certificates, rebuildHash);
       } catch (e) {
-        checks.push(fail(`attestation ${n}: parse`, 'ERR_BUNDLE_MALFORMED', `attestation ${n} cannot be rebuilt: ${(e as Error).message}`, n));
+        const code = (e as { code?: unknown }).code;
+        checks.push(fail(`attestation ${n}: parse`, code === 'ERR_ATTESTATION_HIGH_S' ? code : 'ERR_BUNDLE_MALFORMED', `attestation ${n} cannot be rebuilt: ${(e as Error).message}`, n));
         prev = {};
         allIdentified = false;
         continue;
@@ -220,7 +259,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const certHash = hexDigest(parsed.signerCertificate);
       const trust = await parties.check(parsed.signerCertificate, certHash, intermediates, parsed.signingTime, crls, crlKey, at, n);
       const revokedAt = trust.revokedAt;
-      checks.push(revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: opts.logTimes?.[n] }, n) : trust.check);
+      checks.push(revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: log.loggedAt[n] }, n) : trust.check);
       const party: TrustedParty | undefined = trust.party;
       if (party) paths.push(party.chain);
       else allIdentified = false;
@@ -243,18 +282,46 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     out.device = firstName;
     out.claims = mergeClaims(claims);
+
+    // (c) who holds the device now, against who should
+    let nextCustodian = opts.nextCustodian;
     if (opts.expectedCustodian !== undefined) {
-      const want = opts.expectedCustodian.toLowerCase();
-      if (out.custodian === want) checks.push(pass('custodian', 'the device is handed to the expected party'));
-      else checks.push(fail('custodian', 'ERR_VERIFY_CUSTODIAN', `the last attestation hands the device to key ${String(out.custodian).slice(0, 16)}..., not to the expected custodian ${want.slice(0, 16)}...`));
+      const want = await expectedParty(opts.expectedCustodian, at);
+      if ('name' in want) checks.push(want);
+      else {
+        if (want.identity) {
+          nextCustodian ??= want.identity;
+          if (out.custodian === want.spki) out.custodianParty = { subject: want.identity.subjectDN, spkiSha256: want.spki };
+        }
+        if (out.custodian === want.spki) checks.push(pass('custodian', `the device is handed to the expected party${want.identity ? ` "${partyName(want.identity)}"` : ''}`));
+        else checks.push(fail('custodian', 'ERR_VERIFY_CUSTODIAN', `the last attestation hands the device to key ${String(out.custodian).slice(0, 16)}..., not to the expected custodian ${want.identity ? `"${partyName(want.identity)}" (key ${want.spki.slice(0, 16)}...)` : `${want.spki.slice(0, 16)}...`}: the chain may be cut short`));
+      }
     }
 
-    // (c) workflow and policy
+    // (d) the log: the bundle's proofs, then consistency with what this verifier saw of the log before
+    checks.push(...log.checks);
+    if (log.checkpoint && log.note && opts.checkpoints) {
+      checks.push(await checkRemembered({ checkpoint: log.checkpoint, note: log.note, earlier: log.earlier }, opts.checkpoints, opts.consistency ?? [], options.logHash));
+    }
+
+    // (e) proof of possession, against this verifier's own record of the challenge
+    let possession: boolean | undefined;
+    if (opts.possession) {
+      const p = await verifyChallengeResponse({ response: opts.possession.response, records: opts.possession.records, idevidSha256: deviceSha256, idevidSpki: device?.spki ?? new Uint8Array(0), now: at, provider });
+      checks.push(p.ok ? pass('proof of possession', p.reason) : fail('proof of possession', p.code ?? 'ERR_VERIFY_POSSESSION_SIGNATURE', p.reason));
+      possession = p.ok;
+      if (p.ok && p.nonceHex) out.challenge = p.nonceHex;
+    }
+
+    // (f) workflow and policy: they judge the evidence above, so they come after it
     if (options.workflow) {
-      if (allIdentified) checks.push(...workflowChecks(options.workflow, steps, opts.nextCustodian));
+      if (allIdentified) checks.push(...workflowChecks(options.workflow, steps, nextCustodian));
       else checks.push(fail('workflow', 'ERR_VERIFY_SIGNER', 'not evaluated: some attestations have no trusted signer'));
     }
-    if (options.policy) checks.push(...policyChecks(options.policy, out.claims, times, everyPathCovered(paths, crls), at, opts));
+    if (options.policy) {
+      const evidence = { logIncluded: log.included, ...(possession !== undefined ? { proofOfPossession: possession } : {}) };
+      checks.push(...policyChecks(options.policy, out.claims, times, everyPathCovered(paths, crls), at, evidence));
+    }
   }
 
   return {
@@ -262,7 +329,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const at = opts.at ?? options.at;
       if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('verify: a valid verification time `at` is needed');
       const checks: VerificationCheck[] = [];
-      const out: { device?: string; custodian?: string; claims: Claims } = { claims: {} };
+      const out: RunOutput = { claims: {} };
       try {
         await run(bundle, at, opts, checks, out);
       } catch (e) {
@@ -273,8 +340,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ok, effectiveClaims: out.claims, checks };
       if (out.device !== undefined) report.device = out.device;
       if (out.custodian !== undefined) report.custodian = out.custodian;
+      if (out.custodianParty !== undefined) report.custodianParty = out.custodianParty;
+      if (out.challenge !== undefined) report.challenge = out.challenge;
       if (!ok) report.code = first?.code ?? 'ERR_VERIFY_INTERNAL';
       return report;
     },
   };
+}
+
+/** What a run learns besides its checks. */
+interface RunOutput {
+  device?: string;
+  custodian?: string;
+  custodianParty?: { subject: string; spkiSha256: string };
+  challenge?: string;
+  claims: Claims;
 }

@@ -101,6 +101,17 @@ describe('checkpoints (c2sp.org/tlog-checkpoint)', () => {
     }
   });
 
+  it('refuses a trusted key of one log vouching for a checkpoint that names another log (ERR_LOG_CHECKPOINT_ORIGIN)', async () => {
+    // A witness or another log's key, trusted for its own name, signs a tree head that claims to be ORIGIN's.
+    const witness = createVerifierKey('witness.example', other.publicKey.spki);
+    const note = await signCheckpoint(cp, { name: 'witness.example', key: other.privateKey }, crypto);
+    await assert.rejects(verifyCheckpoint(note, [witness], crypto), (e: { code?: string; message?: string }) => e.code === 'ERR_LOG_CHECKPOINT_ORIGIN' && /names log "log.custody.example\/factory", but is signed by the key of "witness.example"/.test(e.message ?? ''));
+    // Beside the log's own signature, the witness's is fine.
+    const mine = await signCheckpoint(cp, { name: ORIGIN, key: keys.privateKey }, crypto);
+    const both = encodeSignedNote({ text: encodeCheckpoint(cp), signatures: [...parseSignedNote(mine).signatures, ...parseSignedNote(note).signatures] });
+    assert.deepEqual((await verifyCheckpoint(both, [trusted, witness], crypto)).verifiedBy, [ORIGIN, 'witness.example']);
+  });
+
   it('ignores unknown signers, but needs one trusted signature and every trusted one to verify', async () => {
     const mine = await signCheckpoint(cp, { name: ORIGIN, key: keys.privateKey }, crypto);
     const theirs = await signCheckpoint(cp, { name: 'witness.example', key: other.privateKey }, crypto);

@@ -1,60 +1,96 @@
 import assert from 'node:assert/strict';
-import { createChallenge, parseChallenge, respondToChallenge, verifyChallengeResponse, type ChallengeRegistry, type NonceState } from '../../src/possession/challenge.js';
-import { toHex, utf8 } from '../../src/util/bytes.js';
+import { createChallenge, parseChallenge, respondToChallenge, verifyChallengeResponse, type ChallengeRecords, type IssuedChallenge } from '../../src/possession/challenge.js';
+import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../src/util/bytes.js';
 import { provider } from '../x509/fixtures.js';
 
-class MemoryRegistry implements ChallengeRegistry {
-  readonly open = new Set<string>();
-  readonly used = new Set<string>();
-  async consumeChallenge(nonce: string): Promise<NonceState> {
-    if (this.used.has(nonce)) return 'already-used';
-    if (!this.open.delete(nonce)) return 'unknown';
-    this.used.add(nonce);
-    return 'consumed';
+/** The verifier's own record of the challenges it issued. */
+class MemoryRecords implements ChallengeRecords {
+  readonly issued = new Map<string, IssuedChallenge>();
+  async readChallenge(nonce: string): Promise<IssuedChallenge | undefined> {
+    return this.issued.get(nonce);
   }
 }
 
 describe('proof of possession', () => {
   const now = new Date('2026-11-24T12:00:00Z');
   const certSha = 'ab'.repeat(32);
+  const otherSha = 'cd'.repeat(32);
 
-  async function setup(ttl = 300) {
+  async function setup(ttl = 300, idevidSha256 = certSha) {
     const keys = await provider.generateKeyPair('P-256');
     const nonce = provider.randomBytes(32);
-    const registry = new MemoryRegistry();
-    registry.open.add(toHex(nonce));
-    const { bytes } = createChallenge({ device: 'SN1', idevidSha256: certSha, nonce, now, ttlSeconds: ttl });
+    const records = new MemoryRecords();
+    const { bytes } = createChallenge({ device: 'SN1', idevidSha256, nonce, now, ttlSeconds: ttl });
+    records.issued.set(toHex(nonce), { bytes, used: false });
     const response = await respondToChallenge(bytes, keys.privateKey, provider);
-    return { keys, registry, response };
+    return { keys, records, response, bytes, nonce };
   }
 
-  it('accepts the device key once, and refuses a replay with ERR_VERIFY_POSSESSION_REPLAY', async () => {
-    const { keys, registry, response } = await setup();
-    const args = { response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, registry };
+  it('accepts the device key, reads without spending (a second verification passes too), and names the nonce', async () => {
+    const { keys, records, response, nonce } = await setup();
+    const args = { response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records };
+    const first = await verifyChallengeResponse(args);
+    assert.equal(first.ok, true, first.reason);
+    assert.equal(first.nonceHex, toHex(nonce));
     assert.equal((await verifyChallengeResponse(args)).ok, true);
-    const again = await verifyChallengeResponse(args);
-    assert.equal(again.ok, false);
-    assert.equal(again.code, 'ERR_VERIFY_POSSESSION_REPLAY');
+  });
+
+  it('refuses a response to a spent challenge with ERR_VERIFY_POSSESSION_REPLAY', async () => {
+    const { keys, records, response, nonce, bytes } = await setup();
+    records.issued.set(toHex(nonce), { bytes, used: true });
+    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records });
+    assert.equal(r.code, 'ERR_VERIFY_POSSESSION_REPLAY');
   });
 
   it('refuses an expired challenge', async () => {
-    const { keys, registry, response } = await setup(60);
-    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now: new Date(now.getTime() + 61_000), provider, registry });
+    const { keys, records, response } = await setup(60);
+    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now: new Date(now.getTime() + 61_000), provider, records });
     assert.equal(r.code, 'ERR_VERIFY_POSSESSION_EXPIRED');
   });
 
+  it('reads the expiry from its own record: a device that extends the expiry and signs its edit is refused (ERR_VERIFY_POSSESSION_CHALLENGE)', async () => {
+    const { keys, records, bytes } = await setup(60);
+    const edited = utf8(fromUtf8(bytes).replace(/"expiresAt":"[^"]+"/, '"expiresAt":"2099-01-01T00:00:00Z"'));
+    const response = await respondToChallenge(edited, keys.privateKey, provider);
+    const later = new Date(now.getTime() + 3600_000);
+    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now: later, provider, records });
+    assert.equal(r.ok, false);
+    assert.equal(r.code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
+  });
+
+  it('reads the device from its own record: a challenge issued for another device, answered with this one\'s key, is refused', async () => {
+    const { records, bytes } = await setup(300, otherSha);
+    const mine = await provider.generateKeyPair('P-256');
+    // Signed as issued: the record names the other device.
+    const asIssued = await respondToChallenge(bytes, mine.privateKey, provider);
+    const r1 = await verifyChallengeResponse({ response: asIssued, idevidSha256: certSha, idevidSpki: mine.publicKey.spki, now, provider, records });
+    assert.equal(r1.code, 'ERR_VERIFY_POSSESSION_DEVICE');
+    // Edited to name this device: the bytes are no longer the ones issued.
+    const edited = utf8(fromUtf8(bytes).replace(otherSha, certSha));
+    const r2 = await verifyChallengeResponse({ response: await respondToChallenge(edited, mine.privateKey, provider), idevidSha256: certSha, idevidSpki: mine.publicKey.spki, now, provider, records });
+    assert.equal(r2.code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
+  });
+
   it('refuses a response signed by another key', async () => {
-    const { registry, response } = await setup();
+    const { records, response } = await setup();
     const other = await provider.generateKeyPair('P-256');
-    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: other.publicKey.spki, now, provider, registry });
+    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: other.publicKey.spki, now, provider, records });
     assert.equal(r.code, 'ERR_VERIFY_POSSESSION_SIGNATURE');
   });
 
   it('refuses a challenge made for another certificate, and one the verifier never issued', async () => {
-    const { keys, registry, response } = await setup();
-    assert.equal((await verifyChallengeResponse({ response, idevidSha256: 'cd'.repeat(32), idevidSpki: keys.publicKey.spki, now, provider, registry })).code, 'ERR_VERIFY_POSSESSION_DEVICE');
-    registry.open.clear();
-    assert.equal((await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, registry })).code, 'ERR_VERIFY_POSSESSION_UNKNOWN');
+    const { keys, records, response } = await setup();
+    assert.equal((await verifyChallengeResponse({ response, idevidSha256: otherSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code, 'ERR_VERIFY_POSSESSION_DEVICE');
+    records.issued.clear();
+    assert.equal((await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code, 'ERR_VERIFY_POSSESSION_UNKNOWN');
+  });
+
+  it('looks the record up by the nonce only: a response whose nonce was changed is unknown', async () => {
+    const { keys, records, bytes } = await setup();
+    const j = JSON.parse(fromUtf8(bytes));
+    j.nonce = toBase64(new Uint8Array(fromBase64(j.nonce)!).map((b) => b ^ 1));
+    const response = await respondToChallenge(utf8(JSON.stringify(j) + '\n'), keys.privateKey, provider);
+    assert.equal((await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code, 'ERR_VERIFY_POSSESSION_UNKNOWN');
   });
 
   it('refuses malformed challenges with ERR_CHALLENGE_MALFORMED', () => {
@@ -63,8 +99,8 @@ describe('proof of possession', () => {
   });
 
   it('reports a malformed response as a failed check, not a crash', async () => {
-    const { keys, registry } = await setup();
-    const r = await verifyChallengeResponse({ response: utf8('{}'), idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, registry });
+    const { keys, records } = await setup();
+    const r = await verifyChallengeResponse({ response: utf8('{}'), idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records });
     assert.equal(r.code, 'ERR_VERIFY_POSSESSION_MALFORMED');
   });
 });

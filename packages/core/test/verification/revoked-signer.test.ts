@@ -1,6 +1,6 @@
 /**
  * The revoked-signer rule: an attestation by a party whose certificate is revoked at R stands only when it was
- * signed before R and a trusted log checkpoint dated before R held it (verifyBundleLog + verify's logTimes).
+ * signed before R and a trusted log checkpoint dated before R held it (the verifier's log part, `verifyBundleLog`).
  *
  * The log: leaves 0..9, the device's attestations at 2 (birth, factory), 4 (handoff, integrator) and 6
  * (handoff, reseller), fillers elsewhere. The integrator is the revoked party.
@@ -51,11 +51,11 @@ describe('revoked signer: logged before the revocation', () => {
   const earlier = async (size: number, time: Date): Promise<BundleEarlierCheckpoint> => ({ checkpoint: await checkpoint(size, time), consistency: consistencyProof(nodes, size, SIZE).hashes });
   const withEarlier = (...e: BundleEarlierCheckpoint[]): Bundle => ({ ...base, log: { ...base.log!, earlier: e } });
 
-  /** verifyBundleLog, then the verifier with its times, as `devices verify --log-key` runs them. */
+  /** The verifier with the trusted log key, as `devices verify --log-key` runs it; `log` is its log part alone. */
   async function verify(bundle: Bundle, revokedAt = R, crlOf: 'party' | 'device' = 'party') {
     const crl = crlOf === 'party' ? await crlRevoking(w.northwindRoot, w.integrator.info.serialHex, revokedAt) : await crlRevoking(w.acmeIssuing, w.device.info.serialHex, revokedAt);
     const log = await verifyBundleLog(bundle, { keys: [trusted], provider });
-    const report = await createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, crls: [crl] }).verify(bundle, { logTimes: log.loggedAt });
+    const report = await createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, crls: [crl], logKeys: [trusted] }).verify(bundle);
     const signer = report.checks.find((c) => c.name === 'attestation 1: signer revocation');
     return { log, report, signer };
   }

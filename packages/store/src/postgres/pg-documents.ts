@@ -3,7 +3,7 @@
  * revocations and CRL numbers per CA, challenge nonces, the log's settings and the checkpoints seen of other
  * logs. Each operation is one statement, its uniqueness or foreign-key violation the conflict it reports.
  */
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
 import { isNonceHex } from '../challenges.js';
 import type { CARecord, LogConfig, PartyRecord, Revocation } from '../types.js';
@@ -111,15 +111,19 @@ export class PgDocuments {
 
   /** Marks a nonce used; of two verifiers consuming one nonce at once, exactly one gets 'consumed'. */
   async consumeChallenge(nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> {
-    if (!isNonceHex(nonceHex)) return 'unknown';
-    const rows = await this.query<{ consumed: boolean }>(
-      `WITH u AS (UPDATE challenges SET used_at = now() WHERE nonce = $1 AND used_at IS NULL RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM u) AS consumed, EXISTS (SELECT 1 FROM challenges WHERE nonce = $1) AS known`,
-      [nonceHex],
-      'consume a challenge',
-    );
-    const r = rows[0] as { consumed: boolean; known: boolean };
-    return r.consumed ? 'consumed' : r.known ? 'already-used' : 'unknown';
+    try {
+      return await spendChallenge(this.pool, nonceHex);
+    } catch (e) {
+      throw storeError(e, this.location, 'consume a challenge');
+    }
+  }
+
+  /** The challenge recorded under a nonce and whether it was spent; undefined when never recorded. */
+  async readChallenge(nonceHex: string): Promise<{ bytes: Uint8Array; used: boolean } | undefined> {
+    if (!isNonceHex(nonceHex)) return undefined;
+    const rows = await this.query<{ challenge: Buffer; used: boolean }>('SELECT challenge, used_at IS NOT NULL AS used FROM challenges WHERE nonce = $1', [nonceHex], 'read a challenge');
+    const r = rows[0];
+    return r && { bytes: new Uint8Array(r.challenge), used: r.used };
   }
 
   async getLogConfig(): Promise<LogConfig | undefined> {
@@ -147,4 +151,16 @@ export class PgDocuments {
   async putSeenCheckpoint(origin: string, note: string): Promise<void> {
     await this.query('INSERT INTO seen_checkpoints (origin, note) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET note = EXCLUDED.note', [origin, note], `remember a checkpoint of ${origin}`);
   }
+}
+
+/** Marks a challenge used (inside the caller's transaction, given a client); of two spending it, one gets 'consumed'. */
+export async function spendChallenge(c: Pool | PoolClient, nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> {
+  if (!isNonceHex(nonceHex)) return 'unknown';
+  const r = await c.query<{ consumed: boolean; known: boolean }>(
+    `WITH u AS (UPDATE challenges SET used_at = now() WHERE nonce = $1 AND used_at IS NULL RETURNING 1)
+     SELECT EXISTS (SELECT 1 FROM u) AS consumed, EXISTS (SELECT 1 FROM challenges WHERE nonce = $1) AS known`,
+    [nonceHex],
+  );
+  const row = r.rows[0]!;
+  return row.consumed ? 'consumed' : row.known ? 'already-used' : 'unknown';
 }

@@ -27,7 +27,10 @@ import { appendPgRounds, readPgTips } from './pg-chains.js';
 import { DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttestations, entriesOf, buf, type DeviceRow } from './pg-devices.js';
 import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { createDatabase, inTransaction, openPool, queryRows, redactURL, RETRIES } from './pg-database.js';
-import { PgDocuments } from './pg-documents.js';
+import { PgDocuments, spendChallenge } from './pg-documents.js';
+import { challengeRefusal } from '../challenges.js';
+import { ownLogConsistency } from '../own-log.js';
+import type { ConsistencyProof } from '@custody/core/log/consistency';
 import { isLotName } from '../production-lots.js';
 import { keepPgEvidence, listPgEvidence } from './pg-evidence.js';
 import { duplicateError, isTransient, sqlState, storeError, uniqueViolation } from './pg-errors.js';
@@ -204,9 +207,20 @@ export class PgStore implements Store, TransparencyLogStore {
     if (items.length === 0) return [];
     try {
       return await this.transaction(async (c) => {
-        const { results, logged } = await appendPgRounds(c, items, this.location);
+        // Challenges an item spends are spent in the same transaction as its record, or not at all.
+        const refused = new Map<number, AppendResult>();
+        for (const [i, item] of items.entries()) {
+          if (item.challenge === undefined) continue;
+          const state = await spendChallenge(c, item.challenge);
+          if (state !== 'consumed') refused.set(i, { serial: item.serial, ok: false, ...challengeRefusal(state) });
+        }
+        const go = refused.size === 0 ? items : items.filter((_, i) => !refused.has(i));
+        const { results, logged } = await appendPgRounds(c, go, this.location);
         await this.log(c, logged);
-        return results;
+        for (const [k, r] of results.entries()) if (!r.ok && go[k]!.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [go[k]!.challenge]);
+        if (refused.size === 0) return results;
+        let k = 0;
+        return items.map((_, i) => refused.get(i) ?? results[k++]!);
       });
     } catch (e) {
       throw storeError(e, this.location, 'append attestations');
@@ -337,6 +351,10 @@ export class PgStore implements Store, TransparencyLogStore {
     return this.docs.consumeChallenge(nonceHex);
   }
 
+  async readChallenge(nonceHex: string): Promise<{ bytes: Uint8Array; used: boolean } | undefined> {
+    return this.docs.readChallenge(nonceHex);
+  }
+
   async getLogConfig(): Promise<LogConfig | undefined> {
     return this.docs.getLogConfig();
   }
@@ -352,6 +370,10 @@ export class PgStore implements Store, TransparencyLogStore {
 
   async putSeenCheckpoint(origin: string, note: string): Promise<void> {
     return this.docs.putSeenCheckpoint(origin, note);
+  }
+
+  async consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined> {
+    return ownLogConsistency(this, origin, oldSize, newSize);
   }
 
   // --- transparency log (pg-log.ts) ---

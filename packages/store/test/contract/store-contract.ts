@@ -385,6 +385,46 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         assert.equal(await store.consumeChallenge(randomBytes(16).toString('hex')), 'unknown');
         assert.equal(await store.consumeChallenge('../not-a-nonce'), 'unknown');
       });
+
+      it('reads a recorded challenge back, exactly as issued, and whether it was spent', async function () {
+        const nonce = randomBytes(16).toString('hex');
+        const bytes = utf8('{"challenge":1}\n');
+        assert.equal(await store.readChallenge(nonce), undefined);
+        await store.recordChallenge(nonce, bytes);
+        assert.deepEqual(await store.readChallenge(nonce), { bytes, used: false });
+        assert.deepEqual(await store.readChallenge(nonce), { bytes, used: false }, 'reading spends nothing');
+        await store.consumeChallenge(nonce);
+        assert.deepEqual(await store.readChallenge(nonce), { bytes, used: true });
+        assert.equal(await store.readChallenge('../../store'), undefined);
+      });
+
+      it('spends a challenge in the same write as the attestation that names it, once', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const nonce = randomBytes(16).toString('hex');
+        await store.recordChallenge(nonce, utf8('challenge'));
+        const a = { ...nextOf(d, 'activation'), challenge: nonce };
+        assert.deepEqual(await store.appendAttestations([a]), [{ serial: d.serial, ok: true }]);
+        assert.equal((await store.readChallenge(nonce))!.used, true);
+        const d2 = fixtureDevice(`${p}2`);
+        await store.commitDevices([d2]);
+        const [again] = await store.appendAttestations([{ ...nextOf(d2, 'activation'), challenge: nonce }]);
+        assert.equal(again!.ok === false && again!.code, 'ERR_VERIFY_POSSESSION_REPLAY');
+        const [unknown] = await store.appendAttestations([{ ...nextOf(d2, 'activation'), challenge: randomBytes(16).toString('hex') }]);
+        assert.equal(unknown!.ok === false && unknown!.code, 'ERR_VERIFY_POSSESSION_UNKNOWN');
+        assert.equal((await store.getDevice(d2.serial))!.attestations.length, 1, 'nothing recorded without its challenge');
+      });
+
+      it('leaves the challenge open when the attestation that would spend it is refused', async function () {
+        const d = fixtureDevice(`${p}1`);
+        await store.commitDevices([d]);
+        const nonce = randomBytes(16).toString('hex');
+        await store.recordChallenge(nonce, utf8('challenge'));
+        const [r] = await store.appendAttestations([{ serial: d.serial, prev: hex('not the head'), attestation: utf8('activation'), challenge: nonce }]);
+        assert.equal(r!.ok === false && r!.code, 'ERR_FORK');
+        assert.equal((await store.readChallenge(nonce))!.used, false);
+        assert.equal((await store.appendAttestations([{ ...nextOf(d, 'activation'), challenge: nonce }]))[0]!.ok, true);
+      });
     });
   });
 }
