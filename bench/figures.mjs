@@ -2,8 +2,9 @@
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, createBirths, createStatement, createBundle, encodeBundle, createVerifier, toHex } from '@custody/core';
@@ -275,7 +276,58 @@ async function verifyFigures(n) {
       if (!r.ok) throw new Error(`bench bundle rejected: ${r.code}`);
     }
   });
-  return { 'verify.bundlesPerSec': bundlesPerSec, 'bundle.bytes': Buffer.byteLength(texts[0]) };
+  return { figures: { 'verify.bundlesPerSec': bundlesPerSec, 'bundle.bytes': Buffer.byteLength(texts[0]) }, rootDer, texts, at: new Date(now.getTime() + 60_000) };
+}
+
+/**
+ * A pallet: `n` bundle files in one folder, verified through `devices verify --bundle DIR`'s code path (files
+ * read, a verifying worker per core beyond the main thread, reports in order), against the native limit of the
+ * same verifications on every core, measured alongside.
+ */
+async function palletFigures(n, tmp, material) {
+  const dir = join(tmp, 'pallet');
+  mkdirSync(dir);
+  const files = [];
+  for (let i = 0; i < n; i++) {
+    const file = join(dir, `B${String(i).padStart(6, '0')}.json`);
+    writeFileSync(file, material.texts[i % material.texts.length]);
+    files.push(file);
+  }
+  const rootFile = join(tmp, 'pallet-root.pem');
+  writeFileSync(rootFile, encodePEM(material.rootDer, 'CERTIFICATE'));
+  const { verifyBundles } = await import('../packages/cli/dist/ops/verify.js');
+  const run = () => verifyBundles(undefined, { bundles: files, trust: [rootFile], cas: [], crls: [], at: material.at });
+  const warm = await run();
+  if (!warm.every((v) => v.report.ok)) throw new Error(`bench pallet bundle rejected: ${warm.find((v) => !v.report.ok).report.code}`);
+  const palletPerSec = await perSecAsync(n, async () => {
+    const verdicts = await run();
+    if (verdicts.length !== n) throw new Error('bench pallet: a verdict is missing');
+  });
+  return { 'native.bundlePerSecAllCores': await nativeBundleAllCores(n), 'verify.palletBundlesPerSec': palletPerSec };
+}
+
+/** The native verifications of `n` bundles (four each), spread over one thread per core. */
+async function nativeBundleAllCores(n) {
+  const threads = availableParallelism();
+  const each = Math.ceil(n / threads);
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { generateKeyPairSync, sign, verify } = require('node:crypto');
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const data = Buffer.alloc(300, 7);
+    const sig = sign('sha256', data, privateKey);
+    parentPort.once('message', () => {
+      for (let i = 0; i < workerData; i++) for (let j = 0; j < 4; j++) verify('sha256', data, publicKey, sig);
+      parentPort.postMessage('done');
+    });
+    parentPort.postMessage('ready');`;
+  const workers = Array.from({ length: threads }, () => new Worker(code, { eval: true, workerData: each }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const t0 = process.hrtime.bigint();
+  await Promise.all(workers.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
+  const perSecAll = (each * threads) / (Number(process.hrtime.bigint() - t0) / 1e9);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return perSecAll;
 }
 
 /** Station mode: one request at a time through a running `devices provision --stdin`, answer awaited. */
@@ -344,7 +396,10 @@ export async function figures({ quick, only }) {
     Object.assign(out, before);
     if (want('provision') || want('issue')) Object.assign(out, await provisionFigures(quick ? 1000 : 10000, tmp));
     if (want('handoff')) Object.assign(out, await handoffFigures(quick ? 1000 : 10000, tmp));
-    if (want('verify') || want('bundle')) Object.assign(out, await verifyFigures(quick ? 1000 : 10000));
+    if (want('verify') || want('bundle') || want('native.bundlePerSecAll')) {
+      const v = await verifyFigures(quick ? 1000 : 10000);
+      Object.assign(out, v.figures, await palletFigures(quick ? 1000 : 10000, tmp, v));
+    }
     if (want('store')) {
       out['store.writeMsSmall'] = await storeWriteMs(1000, quick ? 15 : 31, tmp, 'small');
       out['store.writeMsLarge'] = await storeWriteMs(quick ? 10000 : 100000, quick ? 15 : 31, tmp, 'large');

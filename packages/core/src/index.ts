@@ -91,7 +91,7 @@ export { rebuildAttestation } from './bundle/rebuild-attestation.js';
 export { encodeBundle } from './bundle/encode-bundle.js';
 export { parseBundle } from './bundle/parse-bundle.js';
 export { createBundle, type BundleInput } from './bundle/create-bundle.js';
-export { createVerifier, type Verifier, type VerifierOptions, type VerifyOptions, type PossessionEvidence, type ExpectedCustodian } from './verification/verifier.js';
+export { createVerifier, settleCheckpoint, type Verifier, type VerifierOptions, type VerifyOptions, type PossessionEvidence, type ExpectedCustodian } from './verification/verifier.js';
 export { checkRemembered, type CheckpointMemory, type SeenCandidate } from './verification/checkpoint-memory.js';
 export type { VerificationReport, VerificationCheck, VerifyErrorCode } from './verification/report.js';
 export type { WorkflowOption, ExternalEvidence } from './verification/evaluation.js';

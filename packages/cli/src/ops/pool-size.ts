@@ -17,3 +17,17 @@ export function poolThreads(n: number, env: NodeJS.ProcessEnv = process.env): nu
   if (n < POOL_MIN_BATCH) return 0;
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
+
+/** Pallets smaller than this are verified on the main thread: a worker's start costs about what 50 bundles do. */
+export const PALLET_MIN_BUNDLES = 128;
+
+/**
+ * How many worker threads verify a pallet of `n` bundles beside the main thread: CUSTODY_THREADS when set, else
+ * none for a small pallet and one per core beyond the main one.
+ */
+export function palletThreads(n: number, env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.CUSTODY_THREADS;
+  if (set !== undefined && /^\d+$/.test(set)) return Math.min(Number(set), 8);
+  if (n < PALLET_MIN_BUNDLES) return 0;
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}

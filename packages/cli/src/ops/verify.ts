@@ -9,6 +9,7 @@ import {
   CustodyError,
   createVerifier,
   decodePEM,
+  settleCheckpoint,
   parseCertificate,
   parsePolicy,
   parseWorkflow,
@@ -27,6 +28,7 @@ import { hasTransparencyLog } from '@custody/store/log-store';
 import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile } from './context.js';
 import { readBundle, readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
+import { palletThreads } from './pool-size.js';
 
 function readText(file: string): string {
   return readInputFile(file).toString('utf8');
@@ -62,6 +64,8 @@ export interface VerifyInputs {
   expectedCustodian?: string | undefined;
   /** `--as`: this store's party that must hold the device now. */
   as?: string | undefined;
+  /** The expected custodian's certificate, already read (from `--as` or `--expected-custodian`). */
+  expectedCertificate?: Uint8Array | undefined;
   /** `--log-key` values: verifier key files (or strings) of trusted logs. */
   logKeys?: string[] | undefined;
   /** `--log-consistency` files: consistency proofs from the log's operator. */
@@ -70,6 +74,8 @@ export interface VerifyInputs {
 
 export interface VerifyCommandOptions extends VerifyInputs {
   bundles: string[];
+  /** Told what the operator should know although every bundle has its verdict (a verifying thread that failed). */
+  onWarning?: (message: string) => void;
 }
 
 export interface BundleVerdict {
@@ -120,6 +126,7 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
 }
 
 async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): Promise<ExpectedCustodian | undefined> {
+  if (o.expectedCertificate !== undefined) return { certificate: o.expectedCertificate };
   if (o.as !== undefined && o.expectedCustodian !== undefined) throw new CustodyError('ERR_USAGE_FLAGS', 'give --as or --expected-custodian, not both');
   if (o.expectedCustodian !== undefined) return { certificate: readCertificateFile(o.expectedCustodian).der };
   if (o.as === undefined) return undefined;
@@ -129,12 +136,39 @@ async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): P
   return { certificate: decodePEM(party.certificate, ['CERTIFICATE']) };
 }
 
-/** Verifies every bundle; malformed inputs other than the bundles themselves are errors (exit 3). */
+/**
+ * Verifies every bundle, in order; a large pallet on worker threads beside this one, with the same reports.
+ * Malformed inputs other than the bundles themselves are errors (exit 3).
+ */
 export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
   if (o.response !== undefined && o.bundles.length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
-  const { verifier, context } = await prepareVerification(store, o);
+  const prepared = await prepareVerification(store, o);
+  const threads = palletThreads(o.bundles.length);
+  if (threads === 0) return verifyFiles(prepared, o.bundles);
+  const expected = prepared.context.expectedCustodian;
+  // What a worker builds its own verifier from: the files, and the expected custodian already read.
+  const { bundles: _b, onWarning: _w, as: _a, expectedCustodian: _e, response: _r, ...files } = o;
+  const inputs: VerifyInputs = { ...files, expectedCertificate: typeof expected === 'object' ? expected.certificate : undefined };
+  const verdicts = await onThreads(prepared, o.bundles, inputs, threads, o.onWarning);
+  // The one memory of log checkpoints is this thread's: each report is settled in bundle order.
+  const { checkpoints, consistency } = prepared.context;
+  if (!checkpoints) return verdicts.map((v) => ({ file: v.file, report: settled(v.report) }));
+  const out: BundleVerdict[] = [];
+  for (const v of verdicts) out.push({ file: v.file, report: await settleCheckpoint(v.report, checkpoints, consistency ?? [], nodeSha256) });
+  return out;
+}
+
+/** A report verified with `deferCheckpoint` where there is no memory to settle it against: as `verify` gives it. */
+function settled(r: VerificationReport): VerificationReport {
+  const { pendingCheckpoint: _, ...rest } = r;
+  return rest;
+}
+
+/** Reads and verifies bundle files, in order, with a prepared verifier. */
+export async function verifyFiles(p: PreparedVerification, files: readonly string[], more: Partial<VerifyOptions> = {}): Promise<BundleVerdict[]> {
+  const context = { ...p.context, ...more };
   const verdicts: BundleVerdict[] = [];
-  for (const file of o.bundles) {
+  for (const file of files) {
     let bundle: Bundle;
     try {
       bundle = readBundle(file);
@@ -143,9 +177,61 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
       verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle format', ok: false, code: e.code, reason: e.message }], code: e.code } });
       continue;
     }
-    verdicts.push({ file, report: await verifier.verify(bundle, context) });
+    verdicts.push({ file, report: await p.verifier.verify(bundle, context) });
   }
   return verdicts;
+}
+
+/** Files per request to a verifying thread. */
+const PIECE = 32;
+/** Requests queued on each worker. */
+const DEPTH = 4;
+
+/**
+ * A pallet over `threads` workers (verify-worker.ts) and this thread: pieces go to the workers in turn, this
+ * thread verifies pieces from the back of the queue while waiting, and takes over every piece left when a worker
+ * fails. Reports come back in file order, their log checkpoints left to settle (`deferCheckpoint`).
+ */
+async function onThreads(p: PreparedVerification, files: readonly string[], inputs: VerifyInputs, threads: number, onWarning?: (message: string) => void): Promise<BundleVerdict[]> {
+  const { WorkerPool } = await import('./worker-pool.js');
+  const pieces: string[][] = [];
+  for (let i = 0; i < files.length; i += PIECE) pieces.push(files.slice(i, i + PIECE));
+  const done: BundleVerdict[][] = new Array(pieces.length);
+  const queue = pieces.map((_, k) => k);
+  const pool = new WorkerPool<string[], BundleVerdict[]>(new URL('./verify-worker.js', import.meta.url), inputs, threads);
+  let outstanding = 0;
+  let failed = false;
+  let wake: (() => void) | undefined;
+  try {
+    while (queue.length > 0 || outstanding > 0) {
+      while (!failed && queue.length > 0 && outstanding < threads * DEPTH) {
+        const k = queue.shift()!;
+        outstanding += 1;
+        pool
+          .run(pieces[k]!)
+          .then(
+            (v) => void (done[k] = v),
+            (e: unknown) => {
+              if (!failed) onWarning?.(`a verifying thread failed (${e instanceof Error ? e.message : String(e)}); this thread verified the bundles it had not`);
+              failed = true;
+              queue.push(k);
+            },
+          )
+          .finally(() => {
+            outstanding -= 1;
+            wake?.();
+          });
+      }
+      if (queue.length > 0) {
+        const k = queue.pop()!;
+        done[k] = await verifyFiles(p, pieces[k]!, { deferCheckpoint: true });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else if (outstanding > 0) await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    await pool.close();
+  }
+  return done.flat();
 }
 
 /**

@@ -2,6 +2,7 @@
  * The verification report: every check with its outcome and reason, never a bare boolean.
  */
 import type { Claims } from '../attestation/claims.js';
+import type { SeenCandidate } from './checkpoint-memory.js';
 
 /**
  * Stable failure codes of bundle verification (besides ERR_CHAIN_* from path validation, ERR_WORKFLOW_REJECT_* and
@@ -53,6 +54,11 @@ export interface VerificationReport {
   readonly custodianParty?: { readonly subject: string; readonly spkiSha256: string };
   /** Hex of the challenge nonce a passed proof of possession answered: what an activation spends. */
   readonly challenge?: string;
+  /**
+   * Set by a verification with `deferCheckpoint`: the bundle's trusted checkpoint, still to be checked against
+   * the verifier's memory at check index `at` (`settleCheckpoint`). Never set on a settled report.
+   */
+  readonly pendingCheckpoint?: { readonly candidate: SeenCandidate; readonly at: number };
   /** The chain's claims merged in order (later attestations override earlier ones). */
   readonly effectiveClaims: Claims;
   readonly checks: readonly VerificationCheck[];

@@ -24,7 +24,7 @@ import type { HashFn } from '../log/merkle.js';
 import type { VerifierKey } from '../log/verifier-key.js';
 import { verifyChallengeResponse, type ChallengeRecords } from '../possession/challenge.js';
 import { verifyBundleLog } from './bundle-log.js';
-import { checkRemembered, type CheckpointMemory } from './checkpoint-memory.js';
+import { checkRemembered, type CheckpointMemory, type SeenCandidate } from './checkpoint-memory.js';
 import { AttestationSignatures } from './attestation-signature.js';
 import { openAttestation } from './open-attestation.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
@@ -86,6 +86,12 @@ export interface VerifyOptions {
   readonly consistency?: readonly ConsistencyProof[];
   /** A challenge response to check against the device's identity key. */
   readonly possession?: PossessionEvidence;
+  /**
+   * Leave the check against `checkpoints` to the caller: the report then carries `pendingCheckpoint`, which
+   * `settleCheckpoint` completes. For verifiers on several threads whose one memory is on another: settled in
+   * bundle order, the reports are those of one thread verifying in that order.
+   */
+  readonly deferCheckpoint?: boolean;
 }
 
 /** A verifier for one set of trust anchors. */
@@ -300,8 +306,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     // (d) the log: the bundle's proofs, then consistency with what this verifier saw of the log before
     checks.push(...log.checks);
-    if (log.checkpoint && log.note && opts.checkpoints) {
-      checks.push(await checkRemembered({ checkpoint: log.checkpoint, note: log.note, earlier: log.earlier }, opts.checkpoints, opts.consistency ?? [], options.logHash));
+    if (log.checkpoint && log.note) {
+      const candidate: SeenCandidate = { checkpoint: log.checkpoint, note: log.note, earlier: log.earlier };
+      if (opts.deferCheckpoint) out.pendingCheckpoint = { candidate, at: checks.length };
+      else if (opts.checkpoints) checks.push(await checkRemembered(candidate, opts.checkpoints, opts.consistency ?? [], options.logHash));
     }
 
     // (e) proof of possession, against this verifier's own record of the challenge
@@ -335,17 +343,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (e) {
         checks.push(failFrom('verification', e));
       }
-      const first = checks.find((c) => !c.ok);
-      const ok = first === undefined && checks.length > 0;
-      const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ok, effectiveClaims: out.claims, checks };
+      const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ...verdictOf(checks), effectiveClaims: out.claims, checks };
       if (out.device !== undefined) report.device = out.device;
       if (out.custodian !== undefined) report.custodian = out.custodian;
       if (out.custodianParty !== undefined) report.custodianParty = out.custodianParty;
       if (out.challenge !== undefined) report.challenge = out.challenge;
-      if (!ok) report.code = first?.code ?? 'ERR_VERIFY_INTERNAL';
+      if (out.pendingCheckpoint !== undefined) report.pendingCheckpoint = out.pendingCheckpoint;
       return report;
     },
   };
+}
+
+/** `ok` and, when not, the first failed check's code. */
+function verdictOf(checks: readonly VerificationCheck[]): { ok: boolean; code?: string } {
+  const first = checks.find((c) => !c.ok);
+  if (first === undefined && checks.length > 0) return { ok: true };
+  return { ok: false, code: first?.code ?? 'ERR_VERIFY_INTERNAL' };
+}
+
+/**
+ * Completes a report verified with `deferCheckpoint`: checks its log checkpoint against `memory` (remembering it
+ * when it is newer and proven) and puts that check where `verify` would have. A report without a pending
+ * checkpoint is returned as it is.
+ * @throws whatever the memory port throws
+ */
+export async function settleCheckpoint(report: VerificationReport, memory: CheckpointMemory, consistency: readonly ConsistencyProof[] = [], hash?: HashFn): Promise<VerificationReport> {
+  const pending = report.pendingCheckpoint;
+  if (!pending) return report;
+  const check = await checkRemembered(pending.candidate, memory, consistency, hash);
+  const checks = [...report.checks.slice(0, pending.at), check, ...report.checks.slice(pending.at)];
+  const { pendingCheckpoint: _, code: _code, ...rest } = report;
+  return { ...rest, ...verdictOf(checks), checks };
 }
 
 /** What a run learns besides its checks. */
@@ -354,5 +382,6 @@ interface RunOutput {
   custodian?: string;
   custodianParty?: { subject: string; spkiSha256: string };
   challenge?: string;
+  pendingCheckpoint?: { candidate: SeenCandidate; at: number };
   claims: Claims;
 }

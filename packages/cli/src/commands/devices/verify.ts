@@ -49,6 +49,7 @@ export default class DevicesVerify extends BaseCommand {
         as: flags.as,
         logKeys: flags['log-key'],
         logConsistency: flags['log-consistency'],
+        onWarning: (message) => process.stderr.write(`custody: warning: ${message}\n`),
       });
       const names = await partyNames(store);
       for (const v of verdicts) for (const line of formatVerdict(v, names)) this.log(line);
