@@ -50,6 +50,7 @@ export {
   signAttestation,
   signAttestationSync,
   parseAttestation,
+  isHighSAttestation,
   verifyAttestationSignature,
   type AttestationSigner,
   type AttestationSignerInput,

@@ -4,7 +4,7 @@
  */
 import { OID } from '../asn1/oids.js';
 import { expectSeq, oid, readOne, readSmallInt, readSpan, readTime, TAG, type TLV, type TLVSpan } from '../asn1/der.js';
-import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
+import { ecdsaDERToP1363, isLowS, isLowSValue } from '../crypto/ecdsa-signature.js';
 import type { CryptoProvider, CurveName, HashName, PublicKeyHandle } from '../crypto/provider.js';
 import { curveHash } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
@@ -40,6 +40,20 @@ export interface ParsedAttestation {
 function malformed(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_ATTESTATION_MALFORMED', `attestation: ${what}`, cause === undefined ? {} : { cause });
 }
+
+/**
+ * The error for an attestation whose signature has s > n/2; `what` names the attestation ("attestation",
+ * "device X: attestation 2").
+ */
+export function highSError(what: string): CustodyError {
+  return new CustodyError(
+    'ERR_ATTESTATION_HIGH_S',
+    `${what}: the signature has a high S (s > n/2); custody accepts only low-S signatures, because (r, n - s) verifies as well and would be another attestation with another hash`,
+  );
+}
+
+/** A code parseAttestation lets through as it is, rather than as ERR_ATTESTATION_MALFORMED. */
+const isOwnCode = (e: unknown): boolean => e instanceof CustodyError && (e.code === 'ERR_ATTESTATION_MALFORMED' || e.code === 'ERR_ATTESTATION_HIGH_S');
 
 function algOf(t: TLV, names: Record<string, string>, what: string): string {
   const [o] = expectSeq(t, TAG.SEQUENCE, 1, 1); // parameters absent (RFC 5754 2, RFC 5758 3.2)
@@ -147,11 +161,59 @@ export function readStatementBytes(der: Uint8Array): Uint8Array {
   }
 }
 
+const ECDSA_SHA256_OID = oid(OID.ecdsaWithSHA256);
+const ECDSA_SHA384_OID = oid(OID.ecdsaWithSHA384);
+
+/**
+ * True when `der` is an attestation whose signature has a high S (s > n/2), found by walking headers only: a
+ * registry's check of what it is asked to record, about half a microsecond, where `parseAttestation` takes
+ * tens. The curve is the signatureAlgorithm's (`parseAttestation` holds it to the signer key's). Bytes that
+ * are not shaped like an attestation are not judged here (false): that is the parser's part.
+ */
+export function isHighSAttestation(der: Uint8Array): boolean {
+  try {
+    const infoEnd = endOf(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo');
+    const typeAt = span.start;
+    const typeEnd = endOf(der, typeAt, TAG.OID, undefined, 'contentType');
+    if (!isOIDAt(der, typeAt, typeEnd, SIGNED_DATA_OID)) return false;
+    const wrapEnd = endOf(der, typeEnd, 0xa0, infoEnd, 'content');
+    const sdEnd = endOf(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData');
+    // signerInfos is the last field of the SignedData; the signature is the last field of its SignerInfo, and
+    // the signatureAlgorithm the one before.
+    for (let p = span.start; p < sdEnd; ) p = readSpan(der, p, span).end;
+    if (span.tag !== TAG.SET || span.end !== sdEnd) return false;
+    const siEnd = endOf(der, span.start, TAG.SEQUENCE, sdEnd, 'SignerInfo');
+    let algAt = -1;
+    let sigAt = -1;
+    let sigTag = 0;
+    for (let p = span.start; p < siEnd; ) {
+      algAt = sigAt;
+      sigAt = p;
+      sigTag = readSpan(der, p, span).tag;
+      p = span.end;
+    }
+    if (algAt < 0 || sigTag !== TAG.OCTET_STRING || span.end !== siEnd) return false;
+    const sigEnd = span.end;
+    const valueEnd = endOf(der, span.start, TAG.SEQUENCE, sigEnd, 'signature');
+    const rEnd = endOf(der, span.start, TAG.INTEGER, undefined, 'r');
+    const sEnd = endOf(der, rEnd, TAG.INTEGER, valueEnd, 's');
+    const sStart = span.start;
+    const algEnd = endOf(der, algAt, TAG.SEQUENCE, undefined, 'signatureAlgorithm');
+    const oidAt = span.start;
+    const oidEnd = endOf(der, oidAt, TAG.OID, algEnd, 'signatureAlgorithm');
+    const curve = isOIDAt(der, oidAt, oidEnd, ECDSA_SHA256_OID) ? 'P-256' : isOIDAt(der, oidAt, oidEnd, ECDSA_SHA384_OID) ? 'P-384' : undefined;
+    return curve !== undefined && !isLowSValue(der, sStart, sEnd, curve);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Strict parse of an attestation: exactly the structure `signAttestation` writes (one signer, its certificate,
- * the three signed attributes, no CRLs or unsigned attributes). Does not check the signature or the
- * message digest against the content: `verifyAttestationSignature` does.
- * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
+ * the three signed attributes, no CRLs or unsigned attributes), its signature in low-S form. Does not check
+ * the signature or the message digest against the content: `verifyAttestationSignature` does.
+ * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_HIGH_S for a signature whose s exceeds
+ *   n/2 (the malleable twin of a valid one); ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
  */
 export function parseAttestation(der: Uint8Array): ParsedAttestation {
   let content: Uint8Array;
@@ -192,6 +254,7 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     } catch (e) {
       throw malformed('signature is not a DER ECDSA signature', e);
     }
+    if (!isLowS(signatureP1363, curve)) throw highSError('attestation');
 
     const items = expectSeq(attrs!, 0xa0, 3, 3);
     checkSetOrder(items, 'signed attributes');
@@ -232,7 +295,7 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       messageDigest,
     };
   } catch (e) {
-    if (e instanceof CustodyError && e.code === 'ERR_ATTESTATION_MALFORMED') throw e;
+    if (isOwnCode(e)) throw e;
     throw malformed((e as Error).message, e);
   }
   return { ...result, statement: parseStatement(content) };
