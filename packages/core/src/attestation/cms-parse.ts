@@ -72,6 +72,13 @@ function curveOfSpki(spki: Uint8Array): CurveName {
   return curve;
 }
 
+/** The signed attributes custody writes, with the RFC 5652 section that allows each exactly once. */
+const SIGNED_ATTRS: ReadonlyArray<{ oid: string; name: string; rfc: string }> = [
+  { oid: OID.contentType, name: 'content-type', rfc: '11.1' },
+  { oid: OID.messageDigest, name: 'message-digest', rfc: '11.2' },
+  { oid: OID.signingTime, name: 'signing-time', rfc: '11.3' },
+];
+
 /** Checks that each signed attribute's encoding is strictly greater than the one before (DER SET OF order). */
 function checkSetOrder(items: TLV[], what: string): void {
   for (let i = 1; i < items.length; i++) {
@@ -93,7 +100,10 @@ function openSignedData(der: Uint8Array, exact: boolean): { fields: TLV[]; conte
   const [ct, ctValue] = expectSeq(readOne(der), TAG.SEQUENCE, 2, 2);
   if (readOIDCached(ct!) !== OID.signedData) throw malformed('not a SignedData');
   const [sd] = expectSeq(ctValue!, 0xa0, 1, 1);
-  const fields = expectSeq(sd!, TAG.SEQUENCE, exact ? 5 : 3, exact ? 5 : Infinity);
+  const fields = expectSeq(sd!, TAG.SEQUENCE, 3);
+  if (exact && fields.length !== 5) {
+    throw malformed(`SignedData has ${fields.length} fields; a custody attestation has exactly version, digestAlgorithms, encapContentInfo, certificates and signerInfos (RFC 5652 5.1; no crls)`);
+  }
   const [eType, eContent] = expectSeq(fields[2]!, TAG.SEQUENCE, 2, 2);
   if (readOIDCached(eType!) !== CONTENT_TYPE) throw malformed('eContentType is not id-data');
   const [octets] = expectSeq(eContent!, 0xa0, 1, 1);
@@ -222,14 +232,21 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     const opened = openSignedData(der, true);
     const [version, digestAlgs, , certs, signerInfos] = opened.fields;
     content = opened.content;
-    const [certTLV] = expectSeq(certs!, 0xa0, 1, 1);
+    const certList = expectSeq(certs!, 0xa0);
+    if (certList.length !== 1) throw malformed(`certificates holds ${certList.length} entries; a custody attestation carries exactly its signer's certificate`);
+    const certTLV = certList[0];
     if (certTLV!.tag !== TAG.SEQUENCE) throw malformed('certificates holds something other than one certificate');
     const cert = readSignerCertificate(certTLV!.raw, 'ERR_ATTESTATION_MALFORMED');
     const curve = curveOfSpki(cert.spki);
     const hash = curveHash(curve);
 
-    const [si] = expectSeq(signerInfos!, TAG.SET, 1, 1);
-    const [siVersion, sid, digestAlg, attrs, sigAlg, sigValue] = expectSeq(si!, TAG.SEQUENCE, 6, 6);
+    const signers = expectSeq(signerInfos!, TAG.SET);
+    if (signers.length !== 1) throw malformed(`SignedData holds ${signers.length} SignerInfos; a custody attestation has exactly one (RFC 5652 5.1 allows more, custody does not)`);
+    const siFields = expectSeq(signers[0]!, TAG.SEQUENCE);
+    if (siFields.length !== 6) {
+      throw malformed(`SignerInfo has ${siFields.length} fields; a custody attestation's has exactly version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm and signature (RFC 5652 5.3; no unsignedAttrs)`);
+    }
+    const [siVersion, sid, digestAlg, attrs, sigAlg, sigValue] = siFields;
     let sidKind: SignerIdKind;
     if (sid!.tag === 0x80) {
       sidKind = 'subjectKeyIdentifier';
@@ -243,7 +260,9 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     if (readSmallInt(siVersion!) !== siV) throw malformed(`SignerInfo version must be ${siV}`);
     if (readSmallInt(version!) !== siV) throw malformed(`SignedData version must be ${siV}`);
 
-    const [dAlg] = expectSeq(digestAlgs!, TAG.SET, 1, 1);
+    const dAlgs = expectSeq(digestAlgs!, TAG.SET);
+    if (dAlgs.length !== 1) throw malformed(`digestAlgorithms lists ${dAlgs.length} algorithms; a custody attestation lists exactly its signer's`);
+    const dAlg = dAlgs[0];
     if (algOf(dAlg!, HASH_OID, 'digest algorithm') !== hash) throw malformed(`digestAlgorithms must be ${hash} for a ${curve} key`);
     if (algOf(digestAlg!, HASH_OID, 'digest algorithm') !== hash) throw malformed(`digestAlgorithm must be ${hash} for a ${curve} key`);
     if (algOf(sigAlg!, SIG_OID, 'signature algorithm') !== hash) throw malformed(`signatureAlgorithm must be ECDSA with ${hash}`);
@@ -256,28 +275,34 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     }
     if (!isLowS(signatureP1363, curve)) throw highSError('attestation');
 
-    const items = expectSeq(attrs!, 0xa0, 3, 3);
-    checkSetOrder(items, 'signed attributes');
-    let ctOK = false;
-    let messageDigest: Uint8Array | undefined;
-    let signingTime: Date | undefined;
+    const items = expectSeq(attrs!, 0xa0);
+    // Each attribute's values by kind (SIGNED_ATTRS order), then the counts judged before any value is read.
+    const found: Array<TLV | undefined> = [undefined, undefined, undefined];
+    const count = [0, 0, 0];
     for (const item of items) {
       const [type, values] = expectSeq(item, TAG.SEQUENCE, 2, 2);
-      const [value] = expectSeq(values!, TAG.SET, 1, 1);
       const t = readOIDCached(type!);
-      if (t === OID.contentType) {
-        if (readOIDCached(value!) !== CONTENT_TYPE) throw malformed('content-type attribute does not match eContentType');
-        ctOK = true;
-      } else if (t === OID.messageDigest) {
-        if (value!.tag !== TAG.OCTET_STRING || value!.value.length !== HASH_LEN[hash]) throw malformed(`message-digest is not a ${hash} digest`);
-        messageDigest = value!.value;
-      } else if (t === OID.signingTime) {
-        signingTime = readTime(value!);
-        const y = signingTime.getUTCFullYear();
-        if ((value!.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049)) throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
-      } else throw malformed(`unexpected signed attribute ${t}`);
+      const k = SIGNED_ATTRS.findIndex((a) => a.oid === t);
+      if (k < 0) throw malformed(`unexpected signed attribute ${t}; a custody attestation signs exactly content-type, signing-time and message-digest`);
+      found[k] = values;
+      count[k]!++;
     }
-    if (!ctOK || !messageDigest || !signingTime) throw malformed('signed attributes must be content-type, message-digest and signing-time');
+    SIGNED_ATTRS.forEach((a, k) => {
+      if (count[k] === 0) throw malformed(`the signed attribute ${a.name} is missing; a custody attestation signs exactly content-type, signing-time and message-digest`);
+      if (count[k]! > 1) throw malformed(`the signed attribute ${a.name} appears ${count[k] === 2 ? 'twice' : `${count[k]} times`}; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
+    });
+    checkSetOrder(items, 'signed attributes');
+    const [ctValue, mdValue, stValue] = SIGNED_ATTRS.map((a, k) => {
+      const values = expectSeq(found[k]!, TAG.SET);
+      if (values.length !== 1) throw malformed(`the signed attribute ${a.name} holds ${values.length} values; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
+      return values[0]!;
+    }) as [TLV, TLV, TLV];
+    if (readOIDCached(ctValue) !== CONTENT_TYPE) throw malformed('content-type attribute does not match eContentType');
+    if (mdValue.tag !== TAG.OCTET_STRING || mdValue.value.length !== HASH_LEN[hash]) throw malformed(`message-digest is not a ${hash} digest`);
+    const messageDigest = mdValue.value;
+    const signingTime = readTime(stValue);
+    const y = signingTime.getUTCFullYear();
+    if ((stValue.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049)) throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
     const signedAttrs = attrs!.raw.slice();
     signedAttrs[0] = TAG.SET;
     result = {
