@@ -59,7 +59,7 @@ describe('regression: a high-S twin of an attestation (ECDSA signature malleabil
         // The twin does not open: its check names the low-S rule, and no signature check fails in its stead.
         const opened = failed.find((c) => c.attestation === n && c.name === `attestation ${n}: parse`);
         assert.ok(opened, JSON.stringify(failed));
-        assert.match(opened.reason, /the signature has a high S \(s > n\/2\); custody accepts only low-S signatures/);
+        assert.match(opened.reason ?? '', /the signature has a high S \(s > n\/2\); custody accepts only low-S signatures/);
         assert.ok(!failed.some((c) => c.code === 'ERR_VERIFY_SIGNATURE' || c.code === 'ERR_ATTESTATION_SIGNATURE'), JSON.stringify(failed));
       }
     });
