@@ -4,7 +4,7 @@ export { OID } from './asn1/oids.js';
 export type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './crypto/provider.js';
 export { curveBytes, curveHash } from './crypto/provider.js';
 export { WebCryptoProvider, type WebCryptoLike } from './crypto/webcrypto-provider.js';
-export { ecdsaDERToP1363, ecdsaP1363ToDER } from './crypto/ecdsa-signature.js';
+export { ecdsaDERToP1363, ecdsaP1363ToDER, isLowS, toLowS } from './crypto/ecdsa-signature.js';
 export { encodePEM, decodePEM, decodePEMAll, derOrPEM } from './x509/pem.js';
 export { encodeName, readName, formatName, NAME_ATTRIBUTES, type NameSpec } from './x509/name.js';
 export { readCertificateInfo, spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './x509/certificate-info.js';
@@ -50,6 +50,7 @@ export {
   signAttestation,
   signAttestationSync,
   parseAttestation,
+  isHighSAttestation,
   verifyAttestationSignature,
   type AttestationSigner,
   type AttestationSignerInput,

@@ -41,6 +41,7 @@ import { acquireStoreLock, type StoreLock } from './lock.js';
 import { LogStore, type LogEntry } from './log-store.js';
 import { appendLots, listLot } from './production-lots.js';
 import { roundsBySerial } from './rounds.js';
+import { highSRefusal, refuseHighS } from './low-s.js';
 import { StoreDocuments, type StoreDocument } from './store-documents.js';
 import type { NodeStore } from '@custody/core/log/node-store';
 import type { EvidenceRecord, EvidenceStore, LogConfig, TransparencyLogStore } from './types.js';
@@ -248,7 +249,10 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
       const i = round[k]!;
       const item = items[i]!;
       const tip = tips[k];
-      if (!tip) {
+      const highS = highSRefusal(item);
+      if (highS) {
+        results[i] = highS;
+      } else if (!tip) {
         results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
       } else if (tip.hash !== item.prev) {
         results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
@@ -285,6 +289,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   }
 
   async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
+    refuseHighS(device);
     return this.withLock(async () => {
       const incoming = toDoc(device);
       const current = readDeviceDoc(this.journal, this.serials, this.dir, device.serial)?.doc;

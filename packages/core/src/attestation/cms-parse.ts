@@ -4,7 +4,7 @@
  */
 import { OID } from '../asn1/oids.js';
 import { expectSeq, oid, readOne, readSmallInt, readSpan, readTime, TAG, type TLV, type TLVSpan } from '../asn1/der.js';
-import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
+import { ecdsaDERToP1363, isLowS, isLowSValue } from '../crypto/ecdsa-signature.js';
 import type { CryptoProvider, CurveName, HashName, PublicKeyHandle } from '../crypto/provider.js';
 import { curveHash } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
@@ -41,6 +41,20 @@ function malformed(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_ATTESTATION_MALFORMED', `attestation: ${what}`, cause === undefined ? {} : { cause });
 }
 
+/**
+ * The error for an attestation whose signature has s > n/2; `what` names the attestation ("attestation",
+ * "device X: attestation 2").
+ */
+export function highSError(what: string): CustodyError {
+  return new CustodyError(
+    'ERR_ATTESTATION_HIGH_S',
+    `${what}: the signature has a high S (s > n/2); custody accepts only low-S signatures, because (r, n - s) verifies as well and would be another attestation with another hash`,
+  );
+}
+
+/** A code parseAttestation lets through as it is, rather than as ERR_ATTESTATION_MALFORMED. */
+const isOwnCode = (e: unknown): boolean => e instanceof CustodyError && (e.code === 'ERR_ATTESTATION_MALFORMED' || e.code === 'ERR_ATTESTATION_HIGH_S');
+
 function algOf(t: TLV, names: Record<string, string>, what: string): string {
   const [o] = expectSeq(t, TAG.SEQUENCE, 1, 1); // parameters absent (RFC 5754 2, RFC 5758 3.2)
   const dotted = readOIDCached(o!);
@@ -57,6 +71,13 @@ function curveOfSpki(spki: Uint8Array): CurveName {
   if (!curve) throw malformed('signer key is not on P-256 or P-384');
   return curve;
 }
+
+/** The signed attributes custody writes, with the RFC 5652 section that allows each exactly once. */
+const SIGNED_ATTRS: ReadonlyArray<{ oid: string; name: string; rfc: string }> = [
+  { oid: OID.contentType, name: 'content-type', rfc: '11.1' },
+  { oid: OID.messageDigest, name: 'message-digest', rfc: '11.2' },
+  { oid: OID.signingTime, name: 'signing-time', rfc: '11.3' },
+];
 
 /** Checks that each signed attribute's encoding is strictly greater than the one before (DER SET OF order). */
 function checkSetOrder(items: TLV[], what: string): void {
@@ -79,7 +100,10 @@ function openSignedData(der: Uint8Array, exact: boolean): { fields: TLV[]; conte
   const [ct, ctValue] = expectSeq(readOne(der), TAG.SEQUENCE, 2, 2);
   if (readOIDCached(ct!) !== OID.signedData) throw malformed('not a SignedData');
   const [sd] = expectSeq(ctValue!, 0xa0, 1, 1);
-  const fields = expectSeq(sd!, TAG.SEQUENCE, exact ? 5 : 3, exact ? 5 : Infinity);
+  const fields = expectSeq(sd!, TAG.SEQUENCE, 3);
+  if (exact && fields.length !== 5) {
+    throw malformed(`SignedData has ${fields.length} fields; a custody attestation has exactly version, digestAlgorithms, encapContentInfo, certificates and signerInfos (RFC 5652 5.1; no crls)`);
+  }
   const [eType, eContent] = expectSeq(fields[2]!, TAG.SEQUENCE, 2, 2);
   if (readOIDCached(eType!) !== CONTENT_TYPE) throw malformed('eContentType is not id-data');
   const [octets] = expectSeq(eContent!, 0xa0, 1, 1);
@@ -147,11 +171,59 @@ export function readStatementBytes(der: Uint8Array): Uint8Array {
   }
 }
 
+const ECDSA_SHA256_OID = oid(OID.ecdsaWithSHA256);
+const ECDSA_SHA384_OID = oid(OID.ecdsaWithSHA384);
+
+/**
+ * True when `der` is an attestation whose signature has a high S (s > n/2), found by walking headers only: a
+ * registry's check of what it is asked to record, about half a microsecond, where `parseAttestation` takes
+ * tens. The curve is the signatureAlgorithm's (`parseAttestation` holds it to the signer key's). Bytes that
+ * are not shaped like an attestation are not judged here (false): that is the parser's part.
+ */
+export function isHighSAttestation(der: Uint8Array): boolean {
+  try {
+    const infoEnd = endOf(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo');
+    const typeAt = span.start;
+    const typeEnd = endOf(der, typeAt, TAG.OID, undefined, 'contentType');
+    if (!isOIDAt(der, typeAt, typeEnd, SIGNED_DATA_OID)) return false;
+    const wrapEnd = endOf(der, typeEnd, 0xa0, infoEnd, 'content');
+    const sdEnd = endOf(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData');
+    // signerInfos is the last field of the SignedData; the signature is the last field of its SignerInfo, and
+    // the signatureAlgorithm the one before.
+    for (let p = span.start; p < sdEnd; ) p = readSpan(der, p, span).end;
+    if (span.tag !== TAG.SET || span.end !== sdEnd) return false;
+    const siEnd = endOf(der, span.start, TAG.SEQUENCE, sdEnd, 'SignerInfo');
+    let algAt = -1;
+    let sigAt = -1;
+    let sigTag = 0;
+    for (let p = span.start; p < siEnd; ) {
+      algAt = sigAt;
+      sigAt = p;
+      sigTag = readSpan(der, p, span).tag;
+      p = span.end;
+    }
+    if (algAt < 0 || sigTag !== TAG.OCTET_STRING || span.end !== siEnd) return false;
+    const sigEnd = span.end;
+    const valueEnd = endOf(der, span.start, TAG.SEQUENCE, sigEnd, 'signature');
+    const rEnd = endOf(der, span.start, TAG.INTEGER, undefined, 'r');
+    const sEnd = endOf(der, rEnd, TAG.INTEGER, valueEnd, 's');
+    const sStart = span.start;
+    const algEnd = endOf(der, algAt, TAG.SEQUENCE, undefined, 'signatureAlgorithm');
+    const oidAt = span.start;
+    const oidEnd = endOf(der, oidAt, TAG.OID, algEnd, 'signatureAlgorithm');
+    const curve = isOIDAt(der, oidAt, oidEnd, ECDSA_SHA256_OID) ? 'P-256' : isOIDAt(der, oidAt, oidEnd, ECDSA_SHA384_OID) ? 'P-384' : undefined;
+    return curve !== undefined && !isLowSValue(der, sStart, sEnd, curve);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Strict parse of an attestation: exactly the structure `signAttestation` writes (one signer, its certificate,
- * the three signed attributes, no CRLs or unsigned attributes). Does not check the signature or the
- * message digest against the content: `verifyAttestationSignature` does.
- * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
+ * the three signed attributes, no CRLs or unsigned attributes), its signature in low-S form. Does not check
+ * the signature or the message digest against the content: `verifyAttestationSignature` does.
+ * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_HIGH_S for a signature whose s exceeds
+ *   n/2 (the malleable twin of a valid one); ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
  */
 export function parseAttestation(der: Uint8Array): ParsedAttestation {
   let content: Uint8Array;
@@ -160,14 +232,21 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     const opened = openSignedData(der, true);
     const [version, digestAlgs, , certs, signerInfos] = opened.fields;
     content = opened.content;
-    const [certTLV] = expectSeq(certs!, 0xa0, 1, 1);
+    const certList = expectSeq(certs!, 0xa0);
+    if (certList.length !== 1) throw malformed(`certificates holds ${certList.length} entries; a custody attestation carries exactly its signer's certificate`);
+    const certTLV = certList[0];
     if (certTLV!.tag !== TAG.SEQUENCE) throw malformed('certificates holds something other than one certificate');
     const cert = readSignerCertificate(certTLV!.raw, 'ERR_ATTESTATION_MALFORMED');
     const curve = curveOfSpki(cert.spki);
     const hash = curveHash(curve);
 
-    const [si] = expectSeq(signerInfos!, TAG.SET, 1, 1);
-    const [siVersion, sid, digestAlg, attrs, sigAlg, sigValue] = expectSeq(si!, TAG.SEQUENCE, 6, 6);
+    const signers = expectSeq(signerInfos!, TAG.SET);
+    if (signers.length !== 1) throw malformed(`SignedData holds ${signers.length} SignerInfos; a custody attestation has exactly one (RFC 5652 5.1 allows more, custody does not)`);
+    const siFields = expectSeq(signers[0]!, TAG.SEQUENCE);
+    if (siFields.length !== 6) {
+      throw malformed(`SignerInfo has ${siFields.length} fields; a custody attestation's has exactly version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm and signature (RFC 5652 5.3; no unsignedAttrs)`);
+    }
+    const [siVersion, sid, digestAlg, attrs, sigAlg, sigValue] = siFields;
     let sidKind: SignerIdKind;
     if (sid!.tag === 0x80) {
       sidKind = 'subjectKeyIdentifier';
@@ -181,7 +260,9 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     if (readSmallInt(siVersion!) !== siV) throw malformed(`SignerInfo version must be ${siV}`);
     if (readSmallInt(version!) !== siV) throw malformed(`SignedData version must be ${siV}`);
 
-    const [dAlg] = expectSeq(digestAlgs!, TAG.SET, 1, 1);
+    const dAlgs = expectSeq(digestAlgs!, TAG.SET);
+    if (dAlgs.length !== 1) throw malformed(`digestAlgorithms lists ${dAlgs.length} algorithms; a custody attestation lists exactly its signer's`);
+    const dAlg = dAlgs[0];
     if (algOf(dAlg!, HASH_OID, 'digest algorithm') !== hash) throw malformed(`digestAlgorithms must be ${hash} for a ${curve} key`);
     if (algOf(digestAlg!, HASH_OID, 'digest algorithm') !== hash) throw malformed(`digestAlgorithm must be ${hash} for a ${curve} key`);
     if (algOf(sigAlg!, SIG_OID, 'signature algorithm') !== hash) throw malformed(`signatureAlgorithm must be ECDSA with ${hash}`);
@@ -192,29 +273,36 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     } catch (e) {
       throw malformed('signature is not a DER ECDSA signature', e);
     }
+    if (!isLowS(signatureP1363, curve)) throw highSError('attestation');
 
-    const items = expectSeq(attrs!, 0xa0, 3, 3);
-    checkSetOrder(items, 'signed attributes');
-    let ctOK = false;
-    let messageDigest: Uint8Array | undefined;
-    let signingTime: Date | undefined;
+    const items = expectSeq(attrs!, 0xa0);
+    // Each attribute's values by kind (SIGNED_ATTRS order), then the counts judged before any value is read.
+    const found: Array<TLV | undefined> = [undefined, undefined, undefined];
+    const count = [0, 0, 0];
     for (const item of items) {
       const [type, values] = expectSeq(item, TAG.SEQUENCE, 2, 2);
-      const [value] = expectSeq(values!, TAG.SET, 1, 1);
       const t = readOIDCached(type!);
-      if (t === OID.contentType) {
-        if (readOIDCached(value!) !== CONTENT_TYPE) throw malformed('content-type attribute does not match eContentType');
-        ctOK = true;
-      } else if (t === OID.messageDigest) {
-        if (value!.tag !== TAG.OCTET_STRING || value!.value.length !== HASH_LEN[hash]) throw malformed(`message-digest is not a ${hash} digest`);
-        messageDigest = value!.value;
-      } else if (t === OID.signingTime) {
-        signingTime = readTime(value!);
-        const y = signingTime.getUTCFullYear();
-        if ((value!.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049)) throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
-      } else throw malformed(`unexpected signed attribute ${t}`);
+      const k = SIGNED_ATTRS.findIndex((a) => a.oid === t);
+      if (k < 0) throw malformed(`unexpected signed attribute ${t}; a custody attestation signs exactly content-type, signing-time and message-digest`);
+      found[k] = values;
+      count[k]!++;
     }
-    if (!ctOK || !messageDigest || !signingTime) throw malformed('signed attributes must be content-type, message-digest and signing-time');
+    SIGNED_ATTRS.forEach((a, k) => {
+      if (count[k] === 0) throw malformed(`the signed attribute ${a.name} is missing; a custody attestation signs exactly content-type, signing-time and message-digest`);
+      if (count[k]! > 1) throw malformed(`the signed attribute ${a.name} appears ${count[k] === 2 ? 'twice' : `${count[k]} times`}; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
+    });
+    checkSetOrder(items, 'signed attributes');
+    const [ctValue, mdValue, stValue] = SIGNED_ATTRS.map((a, k) => {
+      const values = expectSeq(found[k]!, TAG.SET);
+      if (values.length !== 1) throw malformed(`the signed attribute ${a.name} holds ${values.length} values; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
+      return values[0]!;
+    }) as [TLV, TLV, TLV];
+    if (readOIDCached(ctValue) !== CONTENT_TYPE) throw malformed('content-type attribute does not match eContentType');
+    if (mdValue.tag !== TAG.OCTET_STRING || mdValue.value.length !== HASH_LEN[hash]) throw malformed(`message-digest is not a ${hash} digest`);
+    const messageDigest = mdValue.value;
+    const signingTime = readTime(stValue);
+    const y = signingTime.getUTCFullYear();
+    if ((stValue.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049)) throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
     const signedAttrs = attrs!.raw.slice();
     signedAttrs[0] = TAG.SET;
     result = {
@@ -232,7 +320,7 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       messageDigest,
     };
   } catch (e) {
-    if (e instanceof CustodyError && e.code === 'ERR_ATTESTATION_MALFORMED') throw e;
+    if (isOwnCode(e)) throw e;
     throw malformed((e as Error).message, e);
   }
   return { ...result, statement: parseStatement(content) };

@@ -6,6 +6,7 @@ import { OID } from '../asn1/oids.js';
 import { oid, seq, setOf, smallInt, TAG, tlv } from '../asn1/der.js';
 import type { CryptoProvider, CurveName, HashName, PrivateKeyHandle } from '../crypto/provider.js';
 import { curveBytes, curveHash } from '../crypto/provider.js';
+import { toLowS } from '../crypto/ecdsa-signature.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes, toHex } from '../util/bytes.js';
 import { allocBytes } from '../util/slab.js';
@@ -154,9 +155,12 @@ function signedAttrsFor(s: AttestationSigner, digest: Uint8Array, time: Date): U
 
 /**
  * P1363 r || s to `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279 2.2.3) in one allocation;
- * the same bytes as `ecdsaP1363ToDER`, without its intermediate arrays (this runs once per attestation).
+ * the same bytes as `ecdsaP1363ToDER`, without its intermediate arrays (this runs once per attestation). The
+ * signature is taken in its low-S form whoever made it (a provider outside custody, a worker thread): parsers
+ * refuse the high-S twin.
  */
-function p1363ToDER(sig: Uint8Array): Uint8Array {
+function p1363ToDER(signature: Uint8Array, curve: CurveName): Uint8Array {
+  const sig = toLowS(signature, curve);
   const w = sig.length >>> 1;
   let r = 0;
   while (r < w - 1 && sig[r] === 0) r++;
@@ -261,7 +265,7 @@ export async function signEncodedStatement(signer: AttestationSigner, content: U
   if (signer.parts.sync) return signEncodedStatementSync(signer, content, signingTime);
   const attrs = signedAttrsFor(signer, await signer.provider.digest(signer.hash, content), signingTime);
   const sig = await signer.provider.sign(signer.key, attrs);
-  return assemble(signer, content, attrs, p1363ToDER(sig));
+  return assemble(signer, content, attrs, p1363ToDER(sig, signer.curve));
 }
 
 /**
@@ -279,7 +283,8 @@ export interface UnsignedAttestation {
   readonly toBeSigned: Uint8Array;
   /**
    * The attestation DER, given the signature of `toBeSigned` in P1363 form (r || s), as a CryptoProvider returns
-   * it. A batch may have it made elsewhere (a worker thread holding the same key).
+   * it. A batch may have it made elsewhere (a worker thread holding the same key). A high-S signature is written
+   * in its low-S form.
    * @throws TypeError for a signature of the wrong length for the signer's curve
    */
   complete(signature: Uint8Array): Uint8Array;
@@ -299,7 +304,7 @@ export function prepareEncodedStatement(signer: AttestationSigner, content: Uint
     toBeSigned: attrs,
     complete(signature) {
       if (signature.length !== width) throw new TypeError(`a ${signer.curve} signature is ${width} bytes in P1363 form, not ${signature.length}`);
-      return assemble(signer, content, attrs, p1363ToDER(signature));
+      return assemble(signer, content, attrs, p1363ToDER(signature, signer.curve));
     },
   };
 }

@@ -40,4 +40,4 @@ export {
   type UnsignedAttestation,
   type AttestationSignerInput,
 } from './cms-sign.js';
-export { parseAttestation, readStatementBytes, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';
+export { parseAttestation, readStatementBytes, isHighSAttestation, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';

@@ -17,6 +17,7 @@ import {
 import { CustodyError } from '../errors.js';
 import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './provider.js';
 import { curveHash } from './provider.js';
+import { toLowS } from './ecdsa-signature.js';
 
 const NODE_CURVE: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
 const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array | string, enc: 'binary') => string }).hash;
@@ -152,10 +153,13 @@ export class NodeCryptoProvider implements CryptoProvider {
     return this.signSync(key, data);
   }
 
-  /** Synchronous signing: the batch issuer calls this directly to stay near the native rate. */
+  /**
+   * Synchronous signing: the batch issuer calls this directly to stay near the native rate. Low-S only
+   * (`toLowS`): OpenSSL returns either twin of a signature.
+   */
   signSync(key: PrivateKeyHandle, data: Uint8Array): Uint8Array {
     const sig = nodeSign(NODE_HASH[curveHash(key.curve)], data, { key: nodeKeyObject(key), dsaEncoding: 'ieee-p1363' });
-    return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+    return toLowS(new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength), key.curve);
   }
 
   async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean> {

@@ -36,7 +36,10 @@ export interface CryptoProvider {
   exportPrivateKey(key: PrivateKeyHandle): Promise<Uint8Array>;
   /** Imports a DER SubjectPublicKeyInfo (EC keys on P-256 or P-384). */
   importPublicKey(spki: Uint8Array): Promise<PublicKeyHandle>;
-  /** ECDSA over `data` with the curve's hash (SHA-256 for P-256, SHA-384 for P-384): P1363 r || s. */
+  /**
+   * ECDSA over `data` with the curve's hash (SHA-256 for P-256, SHA-384 for P-384): P1363 r || s, with s in its
+   * low form (s <= n/2, `toLowS` in ecdsa-signature.ts): custody refuses high-S attestations.
+   */
   sign(key: PrivateKeyHandle, data: Uint8Array): Promise<Uint8Array>;
   /** Checks a P1363 signature; false (not a throw) for a wrong signature. */
   verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean>;

@@ -6,6 +6,7 @@
 import { CustodyError } from '../errors.js';
 import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './provider.js';
 import { curveHash } from './provider.js';
+import { toLowS } from './ecdsa-signature.js';
 
 /** The part of the WebCrypto `Crypto` object this provider needs. */
 export interface WebCryptoLike {
@@ -83,9 +84,10 @@ export class WebCryptoProvider implements CryptoProvider {
     throw new CustodyError('ERR_KEY_PARSE', 'not a valid EC SubjectPublicKeyInfo on P-256 or P-384');
   }
 
+  /** Low-S only (`toLowS`): WebCrypto implementations return either twin of a signature. */
   async sign(key: PrivateKeyHandle, data: Uint8Array): Promise<Uint8Array> {
     const k = asWebKey(key);
-    return new Uint8Array(await this.crypto.subtle.sign({ name: 'ECDSA', hash: curveHash(k.curve) }, k.key, buf(data)));
+    return toLowS(new Uint8Array(await this.crypto.subtle.sign({ name: 'ECDSA', hash: curveHash(k.curve) }, k.key, buf(data))), k.curve);
   }
 
   async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean> {

@@ -95,13 +95,14 @@ export interface DeviceRegistry {
   getTips(serials: readonly string[]): Promise<Array<ChainTip | undefined>>;
   /**
    * Appends attestations, each device on its own: one whose chain no longer ends at `prev` is refused with
-   * ERR_FORK (a second transfer from the same point), an unknown device with ERR_DEVICE_UNKNOWN. Durable
-   * before returning.
+   * ERR_FORK (a second transfer from the same point), an unknown device with ERR_DEVICE_UNKNOWN, an attestation
+   * whose signature has a high S with ERR_ATTESTATION_HIGH_S. Durable before returning.
    */
   appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]>;
   /**
    * Records a device learnt from a bundle (already verified by the caller): new, or a longer chain of a known
-   * device. A chain that disagrees with the recorded one is refused with ERR_FORK.
+   * device. A chain that disagrees with the recorded one is refused with ERR_FORK; one holding an attestation
+   * whose signature has a high S with ERR_ATTESTATION_HIGH_S, before anything is compared or kept as evidence.
    * @returns 'added', 'extended' or 'unchanged'
    */
   importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'>;

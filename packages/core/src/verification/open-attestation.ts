@@ -4,17 +4,18 @@
  * which yields its parsed form directly: parsing those bytes again would only read back what was just written.
  */
 import type { ParsedAttestation } from '../attestation/cms-parse.js';
-import { parseAttestation } from '../attestation/cms-parse.js';
+import { highSError, parseAttestation } from '../attestation/cms-parse.js';
 import type { BundleAttestation } from '../bundle/bundle-model.js';
 import { assembleCompact, type Sha256 } from '../bundle/compact-attestation.js';
 import { rebuildAttestation } from '../bundle/rebuild-attestation.js';
-import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
+import { ecdsaDERToP1363, isLowS } from '../crypto/ecdsa-signature.js';
 import { CustodyError } from '../errors.js';
 
 /**
  * The attestation of `entry` as parsed, with its rebuilt DER.
  * @throws ERR_BUNDLE_MALFORMED, ERR_BUNDLE_ATTESTATION, ERR_ATTESTATION_MALFORMED, ERR_ATTESTATION_STATEMENT or
- *   ERR_CLAIMS_* when the entry cannot be rebuilt or does not parse
+ *   ERR_CLAIMS_* when the entry cannot be rebuilt or does not parse; ERR_ATTESTATION_HIGH_S when its signature,
+ *   in either form, has s > n/2
  */
 export function openAttestation(entry: BundleAttestation, certificates: readonly Uint8Array[], sha256?: Sha256): ParsedAttestation {
   if (entry.signature === undefined || entry.shell !== undefined) return parseAttestation(rebuildAttestation(entry, certificates, sha256));
@@ -27,6 +28,8 @@ export function openAttestation(entry: BundleAttestation, certificates: readonly
   } catch (e) {
     throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: the attestation signature is not a DER ECDSA P-256 signature: ${(e as Error).message}`, { cause: e });
   }
+  // As parseAttestation does for the full form: the compact form is no way around the low-S rule.
+  if (!isLowS(signatureP1363, 'P-256')) throw highSError('attestation');
   return {
     der: c.der,
     statement: entry.statement,

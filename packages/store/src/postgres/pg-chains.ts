@@ -5,6 +5,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { AppendResult, AttestationAppend, ChainFacts, ChainTip } from '@custody/core/registry/ports';
+import { highSRefusal } from '../low-s.js';
 import { roundsBySerial } from '../rounds.js';
 import { queryRows } from './pg-database.js';
 import { APPEND, buf, bytes, factsParam } from './pg-devices.js';
@@ -44,7 +45,13 @@ export async function appendPgRounds(c: PoolClient, items: readonly AttestationA
   const results: AppendResult[] = new Array(items.length);
   const seqs: Array<number | undefined> = new Array(items.length);
   // Round k holds the k-th item of each device, so that one statement never extends a chain twice.
-  for (const round of roundsBySerial(items)) {
+  for (const all of roundsBySerial(items)) {
+    const round = all.filter((i) => {
+      const refused = highSRefusal(items[i]!);
+      if (refused) results[i] = refused;
+      return !refused;
+    });
+    if (round.length === 0) continue;
     const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation)), round.map((i) => factsParam(items[i]!.facts))];
     const rows = (await c.query<{ ord: number; known: boolean; seq: number | null }>(APPEND, params)).rows;
     for (const r of rows) {

@@ -34,6 +34,7 @@ import type { ConsistencyProof } from '@custody/core/log/consistency';
 import { isLotName } from '../production-lots.js';
 import { keepPgEvidence, listPgEvidence } from './pg-evidence.js';
 import { duplicateError, isTransient, sqlState, storeError, uniqueViolation } from './pg-errors.js';
+import { refuseHighS } from '../low-s.js';
 
 export interface PgStoreOptions {
   /** Folder for this store's private key files (default `./.custody-keys`). */
@@ -235,9 +236,11 @@ export class PgStore implements Store, TransparencyLogStore {
   /**
    * Records a device learnt from a bundle: new, or a longer chain of a known device.
    * @throws ERR_CONFLICT_DEVICE (another certificate under this serial), ERR_FORK (the chains disagree),
-   * ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL, ERR_STORE_IO
+   * ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL, ERR_STORE_IO; ERR_ATTESTATION_HIGH_S (an attestation's
+   * signature has a high S), before anything is read
    */
   async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
+    refuseHighS(device);
     // Optimistic: read, decide, write; a concurrent writer's change shows as a constraint violation and the
     // decision is made again on the new state.
     for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,8 @@
 /**
  * The semantics every Store backend must share, as one mocha suite: run it with a factory for each backend.
- * The stores only hash attestation bytes (they never parse them), so the fixtures use fixed bytes.
+ * The stores hash attestation bytes and never parse them, so the fixtures use fixed bytes; only the refusal of
+ * high-S signatures, found by a walk of the DER headers, needs real attestations (signed per test: the
+ * PostgreSQL store holds each attestation hash once across devices).
  *
  * A backend may hand every test the same underlying store (one database per suite): each test uses its own
  * serials, names and lots, and counts relative to where it started.
@@ -9,6 +11,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DeviceRecord } from '@custody/core/registry/ports';
 import type { CARecord, PartyRecord, Store } from '../../src/types.js';
+import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2, type Holder, type Party } from '../../../core/test/verification/fixtures.js';
+import { highSTwin } from '../../../core/test/attestation/high-s-twin.js';
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -331,6 +335,66 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         await store.commitDevices([d]);
         await assert.rejects(store.importDevice({ ...fixtureDevice(`${p}2`), spkiSha256: d.spkiSha256 }), { code: 'ERR_DUPLICATE_KEY' });
         assert.equal(await store.getDevice(`${p}2`), undefined);
+      });
+    });
+
+    describe('high-S signatures (regression: the twin (r, n - s) of an attestation taking its place)', function () {
+      let parties: { factory: Party; integrator: Party; reseller: Party };
+      let idevid: Holder;
+      before(async function () {
+        const root = await makeRoot('Acme', 'Acme Root');
+        parties = { factory: await makeParty(root, 'Acme', 'factory'), integrator: await makeParty(root, 'Northwind', 'integrator'), reseller: await makeParty(root, 'Contoso', 'reseller') };
+        idevid = await makeDevice(root, 'H1');
+      });
+      /** A device of this test with a real chain (birth, two handoffs, signed now) of which it holds the birth. */
+      const realDevice = async () => {
+        const { factory, integrator, reseller } = parties;
+        const chain = await signChain(idevid, [
+          { kind: 'birth', signer: factory, to: integrator, time: T_BIRTH },
+          { kind: 'handoff', signer: integrator, to: reseller, time: T_HANDOFF1 },
+          { kind: 'handoff', signer: reseller, to: factory, time: T_HANDOFF2 },
+        ]);
+        const device = { ...fixtureDevice(`${p}H1`), certificate: idevid.der, certSha256: hex(idevid.der), attestations: chain.slice(0, 1) };
+        return { device, chain };
+      };
+
+      it('refuses to import a chain holding a twin with ERR_ATTESTATION_HIGH_S, keeps no fork evidence, and the real next handoff appends', async function () {
+        const { device, chain } = await realDevice();
+        await store.commitDevices([device]);
+        const twin = highSTwin(chain[1]!);
+        await assert.rejects(store.importDevice({ ...device, attestations: [chain[0]!, twin] }), (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /attestation 1: the signature has a high S/.test(e.message));
+        assert.deepEqual((await store.getDevice(device.serial))!.attestations, chain.slice(0, 1));
+        assert.deepEqual((await store.listEvidence()).filter((e) => e.serial === device.serial), []);
+        // Before the fix the twin was recorded, and the honest handoff below was refused as a fork.
+        assert.deepEqual(await store.appendAttestations([{ serial: device.serial, prev: hex(chain[0]!), attestation: chain[1]! }]), [{ serial: device.serial, ok: true }]);
+        assert.equal(await store.importDevice({ ...device, attestations: chain }), 'extended');
+        assert.deepEqual((await store.getDevice(device.serial))!.attestations, chain);
+        assert.deepEqual((await store.listEvidence()).filter((e) => e.serial === device.serial), []);
+      });
+
+      it('refuses a new device whose birth is a twin, recording nothing', async function () {
+        const { device, chain } = await realDevice();
+        await assert.rejects(store.importDevice({ ...device, attestations: [highSTwin(chain[0]!)] }), { code: 'ERR_ATTESTATION_HIGH_S' });
+        assert.equal(await store.getDevice(device.serial), undefined);
+        assert.equal(await store.importDevice(device), 'added');
+      });
+
+      it('refuses to append a twin with ERR_ATTESTATION_HIGH_S, device by device, and takes the real one after', async function () {
+        const { device, chain } = await realDevice();
+        const other = fixtureDevice(`${p}other`);
+        await store.commitDevices([device, other]);
+        const results = await store.appendAttestations([
+          { serial: device.serial, prev: hex(chain[0]!), attestation: highSTwin(chain[1]!) },
+          nextOf(other, 'h1'),
+        ]);
+        assert.deepEqual(results.map((r) => [r.serial, r.ok ? 'ok' : r.code]), [
+          [device.serial, 'ERR_ATTESTATION_HIGH_S'],
+          [other.serial, 'ok'],
+        ]);
+        assert.match(results[0]!.ok ? '' : results[0]!.message, /high S/);
+        assert.deepEqual((await store.getDevice(device.serial))!.attestations, chain.slice(0, 1));
+        const [real] = await store.appendAttestations([{ serial: device.serial, prev: hex(chain[0]!), attestation: chain[1]! }]);
+        assert.deepEqual(real, { serial: device.serial, ok: true });
       });
     });
 
