@@ -14,7 +14,6 @@ import {
   parsePolicy,
   parseWorkflow,
   toHex,
-  type Bundle,
   type ExpectedCustodian,
   type Policy,
   type VerificationReport,
@@ -26,7 +25,7 @@ import { nodeSha256 } from '@custody/core/node';
 import type { Store } from '@custody/store';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile } from './context.js';
-import { readBundle, readTrustAnchors } from './bundles.js';
+import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
 
@@ -169,15 +168,16 @@ export async function verifyFiles(p: PreparedVerification, files: readonly strin
   const context = { ...p.context, ...more };
   const verdicts: BundleVerdict[] = [];
   for (const file of files) {
-    let bundle: Bundle;
+    let text: string;
     try {
-      bundle = readBundle(file);
+      text = readInputFile(file).toString('utf8');
     } catch (e) {
       if (!(e instanceof CustodyError)) throw e;
-      verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle format', ok: false, code: e.code, reason: e.message }], code: e.code } });
+      verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle file', ok: false, code: e.code, reason: e.message }], code: e.code } });
       continue;
     }
-    verdicts.push({ file, report: await p.verifier.verify(bundle, context) });
+    // The text goes to the verifier as it is: parsing it is the verifier's first check, as for any caller.
+    verdicts.push({ file, report: await p.verifier.verify(text, context) });
   }
   return verdicts;
 }

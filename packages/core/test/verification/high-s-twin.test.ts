@@ -55,10 +55,12 @@ describe('regression: a high-S twin of an attestation (ECDSA signature malleabil
         assert.throws(() => openAttestation(twin, honest.certificates), (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /high S/.test(e.message));
         const r = await verifier.verify(encodeBundle(withEntry(n, twin)));
         assert.equal(r.ok, false, `attestation ${n}: the twin was accepted`);
+        if (n === 0) assert.equal(r.code, 'ERR_ATTESTATION_HIGH_S', 'the first failed check is the twin');
         const failed = r.checks.filter((c) => !c.ok);
         // The twin does not open: its check names the low-S rule, and no signature check fails in its stead.
         const opened = failed.find((c) => c.attestation === n && c.name === `attestation ${n}: parse`);
         assert.ok(opened, JSON.stringify(failed));
+        assert.equal(opened.code, 'ERR_ATTESTATION_HIGH_S');
         assert.match(opened.reason ?? '', /the signature has a high S \(s > n\/2\); custody accepts only low-S signatures/);
         assert.ok(!failed.some((c) => c.code === 'ERR_VERIFY_SIGNATURE' || c.code === 'ERR_ATTESTATION_SIGNATURE'), JSON.stringify(failed));
       }
