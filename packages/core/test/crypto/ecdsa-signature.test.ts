@@ -9,7 +9,7 @@ import { fromHex } from '../../src/util/bytes.js';
 import type { CryptoProvider, CurveName } from '../../src/crypto/provider.js';
 import { ORDER, scalar, sOf, twinP1363 } from '../attestation/high-s-twin.js';
 
-const vectors = fileURLToPath(new URL('../../../../../shared/vectors/wycheproof/', import.meta.url));
+const vectors = fileURLToPath(new URL('../../../../test/vectors/wycheproof/', import.meta.url));
 
 interface WycheproofFile {
   testGroups: Array<{ publicKeyDer: string; tests: Array<{ tcId: number; msg: string; sig: string; result: string }> }>;

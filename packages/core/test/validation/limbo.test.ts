@@ -107,7 +107,7 @@ async function runCase(c: LimboCase): Promise<{ ok: boolean; detail: string }> {
 describe('x509-limbo', function () {
   this.timeout(120_000);
   it(`passes at least ${FLOOR}% of the applicable cases`, async () => {
-    const file = new URL('../../../../../shared/vectors/x509-limbo/limbo.json', import.meta.url);
+    const file = new URL('../../../../test/vectors/x509-limbo/limbo.json', import.meta.url);
     const cases = (JSON.parse(readFileSync(file, 'utf8')) as { testcases: LimboCase[] }).testcases;
     const ids = new Set(cases.map((c) => c.id));
     const skips = new Map<string, string[]>();
