@@ -17,7 +17,11 @@ export type VerifyErrorCode =
   | 'ERR_VERIFY_TIME'
   | 'ERR_VERIFY_AFTER_ACTIVATION'
   | 'ERR_VERIFY_DEVICE_PROFILE'
-  | 'ERR_VERIFY_INTERNAL';
+  | 'ERR_VERIFY_INTERNAL'
+  | 'ERR_VERIFY_SIGNER_DEVICE'
+  | 'ERR_VERIFY_SIGNER_CA'
+  | 'ERR_VERIFY_SIGNER_EKU'
+  | 'ERR_VERIFY_SIGNER_KEY_USAGE';
 
 /** One check: its name, outcome, why, and a stable code when it failed. */
 export interface VerificationCheck {
