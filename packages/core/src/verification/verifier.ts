@@ -23,7 +23,8 @@ import { AttestationSignatures } from './attestation-signature.js';
 import { openAttestation } from './open-attestation.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
 import { deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
-import { everyPathCovered, policyChecks, workflowChecks, type ExternalEvidence, type WorkflowOption } from './evaluation.js';
+import { policyChecks, workflowChecks, type ExternalEvidence, type WorkflowOption } from './evaluation.js';
+import { revocationCoverage } from './revocation-coverage.js';
 import { partyName } from '../workflow/signer-rule.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
 import { revokedSignerCheck } from './revoked-signer.js';
@@ -254,7 +255,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (allIdentified) checks.push(...workflowChecks(options.workflow, steps, opts.nextCustodian));
       else checks.push(fail('workflow', 'ERR_VERIFY_SIGNER', 'not evaluated: some attestations have no trusted signer'));
     }
-    if (options.policy) checks.push(...policyChecks(options.policy, out.claims, times, everyPathCovered(paths, crls), at, opts));
+    if (options.policy) checks.push(...policyChecks(options.policy, out.claims, times, await revocationCoverage(validator, paths, { crls, intermediates, at }), at, opts));
   }
 
   return {
