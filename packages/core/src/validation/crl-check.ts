@@ -15,7 +15,7 @@
  *   revocation entries count from any CRL that verifies.
  */
 import { readOne, readTime } from '../asn1/der.js';
-import { equalBytes } from '../util/bytes.js';
+import { equalBytes, toHex } from '../util/bytes.js';
 import type { ParsedCertificate } from './certificate.js';
 import type { ParsedCRL, RevokedEntry } from './crl.js';
 import { namesEqual } from './name.js';
@@ -130,7 +130,7 @@ export async function checkRevocation(
     const why = unusable(crl, signer, at);
     if (why) return outcome(failed('revocation', 'ERR_CHAIN_CRL', why, cert), cert, 'unknown');
     const sig = await verify(crl, signer);
-    if (!sig.ok) return outcome(failed('revocation', 'ERR_CHAIN_CRL', `CRL signature: ${sig.reason ?? 'does not verify'}${signer === issuer ? '' : ` (key of "${signer.subject.text}")`}`, cert), cert, 'unknown');
+    if (!sig.ok) return outcome(failed('revocation', 'ERR_CHAIN_CRL', `CRL signature: ${sig.reason ?? 'does not verify'}${signer === issuer ? '' : ` (under the rolled-over key ${toHex(signer.subjectKeyId ?? new Uint8Array(0))} of "${signer.subject.text}")`}`, cert), cert, 'unknown');
     if (crl.nextUpdate) current = true;
     const entry = crl.revoked.get(cert.serialHex);
     if (!entry) continue;

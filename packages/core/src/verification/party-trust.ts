@@ -52,10 +52,8 @@ interface RevocationVerdict {
 }
 
 const MAX_ENTRIES = 4096;
-/** Codes that keep their own name in the signer check (any other path failure is ERR_VERIFY_SIGNER). */
+/** Codes of a signer refused for what it is, kept in the signer check (other path failures are ERR_VERIFY_SIGNER). */
 const OWN_CODES = new Set([
-  'ERR_CHAIN_EXPIRED',
-  'ERR_CHAIN_NOT_YET_VALID',
   'ERR_CHAIN_LEAF_IS_ANCHOR',
   'ERR_VERIFY_SIGNER_DEVICE',
   'ERR_VERIFY_SIGNER_CA',
@@ -157,8 +155,6 @@ export class PartyTrust {
       if (i === 0 && r.revokedAt) own = { check, revokedAt: r.revokedAt, revocation };
       else return { check, revocation };
     }
-    if (own) return own;
-    const open = revocation.find((r) => r.status === 'unknown');
-    return { check: pass(name, open ? `not shown revoked; no verified current CRL from "${open.issuer}" establishes the status of "${open.subject}"` : 'not revoked', n), revocation };
+    return own ?? { check: pass(name, 'not revoked', n), revocation };
   }
 }
