@@ -23,9 +23,9 @@ export { parseName, namesEqual, type ParsedName } from './validation/name.js';
 export type { GeneralName } from './validation/general-name.js';
 export { KEY_USAGE_BITS, type BasicConstraints, type NameConstraints, type Extension } from './validation/extensions.js';
 export { createProviderVerifier, type SignatureVerifier, type SignatureInput } from './validation/signature.js';
-export { PathValidator, DEFAULT_MAX_DEPTH, DEFAULT_BUDGET, type PathValidatorOptions, type ValidateOptions } from './validation/path-validator.js';
+export { PathValidator, DEFAULT_MAX_DEPTH, DEFAULT_BUDGET, type PathValidatorOptions, type ValidateOptions, type RevocationOptions } from './validation/path-validator.js';
 export { validatePath, verifyPath, type ValidatePathOptions } from './validation/validate-path.js';
-export type { PathReport, PathCheck, ChainErrorCode } from './validation/report.js';
+export type { PathReport, PathCheck, ChainErrorCode, RevocationState, RevocationStatus } from './validation/report.js';
 export {
   STATEMENT_TYPE,
   ATTESTATION_KINDS,
@@ -98,6 +98,8 @@ export type { VerificationReport, VerificationCheck, VerifyErrorCode } from './v
 export type { WorkflowOption, ExternalEvidence } from './verification/evaluation.js';
 export { verifyBundleLog, type BundleLogOptions, type BundleLogVerdict } from './verification/bundle-log.js';
 export { revokedSignerCheck, type RevokedSignerEvidence } from './verification/revoked-signer.js';
+export { attestationSignerProblem, isDeviceIdentity, type SignerProblem, type SignerProfileCode } from './verification/signer-profile.js';
+export { revocationCoverage, describeRevocationGap, type RevocationCoverage, type RevocationGap, type CoverageOptions } from './verification/revocation-coverage.js';
 export { sha256 } from './util/sha256.js';
 export { leafHash, nodeHash, emptyTreeHash, merkleTreeHead, merkleTreeHeadOfEntries, type HashFn, type LeafHashAccessor } from './log/merkle.js';
 export { MemoryNodeStore, leafNodeStore, subtreeHash, rangeHash, treeRoot, type NodeStore, type StoredNode } from './log/node-store.js';

@@ -7,7 +7,11 @@
  *
  * The shared CA part is paid for once: parsed intermediates are cached by DER, per-certificate profile checks and
  * signature verifications are cached per parsed certificate, so validating a device leaf under a known issuing CA
- * costs one signature check plus arithmetic.
+ * costs one signature check plus arithmetic. Revocation verdicts are cached per certificate, CRL set and time
+ * (revocation.ts, which also follows a CA's key rollover to the key that signed its CRL).
+ *
+ * A certificate that is itself a trust anchor (the same DER, or the same subject name and key) is refused as the
+ * leaf with ERR_CHAIN_LEAF_IS_ANCHOR: an anchor is where paths end, not a device identity or a signer under one.
  */
 import { CustodyError } from '../errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -17,7 +21,8 @@ import { parseCRL, type ParsedCRL } from './crl.js';
 import type { KeyUsageName } from './extensions.js';
 import { processPath, validityCheck } from './process-path.js';
 import { profileChecks, type CertificateRole } from './profile-checks.js';
-import { failed, passed, type PathCheck, type PathReport } from './report.js';
+import { failed, passed, type PathCheck, type PathReport, type RevocationStatus } from './report.js';
+import { ISSUER_BUDGET, RevocationChecker, type RevocationSession } from './revocation.js';
 import { createProviderVerifier, type SignatureVerifier } from './signature.js';
 
 /** Default most non-self-issued intermediates in a path. */
@@ -47,13 +52,28 @@ export interface ValidateOptions {
   /** Validation time: core reads no clock. */
   readonly at: Date;
   readonly crls?: ReadonlyArray<Uint8Array | ParsedCRL>;
-  /** Fail with ERR_CHAIN_CRL when a certificate of the path has no CRL from its issuer. */
+  /** Fail with ERR_CHAIN_CRL when no verified, current CRL of its issuer establishes a certificate's status. */
   readonly requireCRL?: boolean;
   readonly maxDepth?: number;
   readonly requiredKeyUsage?: readonly KeyUsageName[];
   /** Required extended key usages (OIDs). */
   readonly requiredEKU?: readonly string[];
   readonly budget?: number;
+}
+
+/** What `revocationStatus` checks a chain against. */
+export interface RevocationOptions {
+  readonly crls: ReadonlyArray<Uint8Array | ParsedCRL>;
+  readonly at: Date;
+  /** Where a rolled-over CA key's certificate (the signer of a CRL) may be found. */
+  readonly intermediates?: ReadonlyArray<Uint8Array | ParsedCertificate>;
+}
+
+/** How a validation runs besides its options: restricted to one anchor, and without rollover (a CRL-issuer path). */
+interface Internal {
+  readonly anchor?: ParsedCertificate;
+  readonly byName?: ReadonlyMap<string, readonly ParsedCertificate[]>;
+  readonly nested?: boolean;
 }
 
 interface Failure {
@@ -78,6 +98,11 @@ export class PathValidator {
   readonly #parsedCRLs = new Map<string, ParsedCRL>();
   readonly #profiles = new WeakMap<ParsedCertificate, Map<CertificateRole, PathCheck[]>>();
   readonly #sigs = new WeakMap<object, WeakMap<ParsedCertificate, Promise<SigResult>>>();
+  readonly #revocation = new RevocationChecker(
+    (crl, signer) => this.#verifySigned(crl, { spki: signer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, signer),
+    async (candidate, anchor, session) =>
+      (await this.#run({ leaf: candidate, at: session.at, crls: session.crls, requiredKeyUsage: ['cRLSign'], budget: ISSUER_BUDGET }, { anchor, byName: session.candidates?.() ?? new Map(), nested: true })).ok,
+  );
 
   /**
    * @throws CustodyError ERR_CERT_PARSE when a trust anchor does not parse; TypeError without a provider or verifier.
@@ -132,20 +157,14 @@ export class PathValidator {
     return hit;
   }
 
-  /** Builds and validates a path from `leaf` to one of the trust anchors. Never throws for bad certificates. */
-  async validate(options: ValidateOptions): Promise<PathReport> {
-    const { at } = options;
-    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('validate: `at` must be a valid Date');
-    const when = new Date(Math.floor(at.getTime() / 1000) * 1000);
-    let leaf: ParsedCertificate;
-    try {
-      leaf = options.leaf instanceof Uint8Array ? parseCertificate(options.leaf) : options.leaf;
-    } catch (e) {
-      return { ok: false, code: 'ERR_CHAIN_MALFORMED', checks: [failed('parse', 'ERR_CHAIN_MALFORMED', (e as Error).message)] };
-    }
-    const notes: PathCheck[] = [];
+  /** True when `cert` is one of the trust anchors: the same DER, or the same subject name and key. */
+  isTrustAnchor(cert: ParsedCertificate): boolean {
+    return this.#anchorIds.has(cert.id) || (this.#anchors.get(cert.subject.key) ?? []).some((a) => equalBytes(a.spki, cert.spki));
+  }
+
+  #byName(intermediates: ReadonlyArray<Uint8Array | ParsedCertificate>, notes: PathCheck[]): Map<string, ParsedCertificate[]> {
     const byName = new Map<string, ParsedCertificate[]>();
-    for (const i of options.intermediates ?? []) {
+    for (const i of intermediates) {
       let cert: ParsedCertificate;
       try {
         cert = i instanceof Uint8Array ? this.#cached(this.#parsed, i, parseCertificate) : i;
@@ -158,22 +177,73 @@ export class PathValidator {
       if (!list.some((c) => c.id === cert.id)) list.push(cert);
       byName.set(cert.subject.key, list);
     }
+    return byName;
+  }
+
+  /**
+   * The revocation status of every certificate of `chain` below its trust anchor (leaf first; `chain` as a
+   * PathReport gives it, the anchor last), under `crls` at `at`: the verdicts path validation reaches, from the
+   * same cache.
+   * @throws CustodyError ERR_CRL_PARSE when a CRL given as DER does not parse; TypeError on an invalid `at`
+   */
+  async revocationStatus(chain: readonly ParsedCertificate[], options: RevocationOptions): Promise<RevocationStatus[]> {
+    const { at } = options;
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('revocationStatus: `at` must be a valid Date');
+    const crls = options.crls.map((c) => (c instanceof Uint8Array ? this.#cached(this.#parsedCRLs, c, parseCRL) : c));
+    const when = new Date(Math.floor(at.getTime() / 1000) * 1000);
+    let byName: Map<string, ParsedCertificate[]> | undefined;
+    const session = this.#revocation.session(crls, when, false, () => (byName ??= this.#byName(options.intermediates ?? [], [])));
+    const anchor = chain[chain.length - 1]!;
+    const out: RevocationStatus[] = [];
+    for (let i = 0; i + 1 < chain.length; i++) out.push(await this.#revocation.check(chain[i]!, chain[i + 1]!, anchor, session));
+    return out;
+  }
+
+  /** Builds and validates a path from `leaf` to one of the trust anchors. Never throws for bad certificates. */
+  async validate(options: ValidateOptions): Promise<PathReport> {
+    const { at } = options;
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('validate: `at` must be a valid Date');
+    return this.#run(options, {});
+  }
+
+  async #run(options: ValidateOptions, internal: Internal): Promise<PathReport> {
+    const when = new Date(Math.floor(options.at.getTime() / 1000) * 1000);
+    let leaf: ParsedCertificate;
+    try {
+      leaf = options.leaf instanceof Uint8Array ? parseCertificate(options.leaf) : options.leaf;
+    } catch (e) {
+      return { ok: false, code: 'ERR_CHAIN_MALFORMED', checks: [failed('parse', 'ERR_CHAIN_MALFORMED', (e as Error).message)] };
+    }
+    if (this.isTrustAnchor(leaf)) {
+      return {
+        ok: false,
+        code: 'ERR_CHAIN_LEAF_IS_ANCHOR',
+        chain: [leaf],
+        checks: [failed('trust-anchor', 'ERR_CHAIN_LEAF_IS_ANCHOR', 'is itself a trust anchor; a trust anchor ends paths and cannot be the certificate validated under one (a device identity, an attestation signer)', leaf)],
+      };
+    }
+    const notes: PathCheck[] = [];
+    const byName = internal.byName ?? this.#byName(options.intermediates ?? [], notes);
     let crls: ParsedCRL[];
     try {
       crls = (options.crls ?? []).map((c) => (c instanceof Uint8Array ? this.#cached(this.#parsedCRLs, c, parseCRL) : c));
     } catch (e) {
       return { ok: false, code: 'ERR_CHAIN_CRL', checks: [failed('revocation', 'ERR_CHAIN_CRL', (e as Error).message)] };
     }
+    const requireCRL = options.requireCRL ?? false;
+    let session: RevocationSession | undefined;
+    const revocation =
+      crls.length > 0 || requireCRL
+        ? (cert: ParsedCertificate, issuer: ParsedCertificate, anchor: ParsedCertificate) =>
+            this.#revocation.check(cert, issuer, anchor, (session ??= this.#revocation.session(crls, when, requireCRL, internal.nested ? undefined : () => byName)))
+        : undefined;
     const maxDepth = options.maxDepth ?? this.#maxDepth;
     const ctx = {
       at: when,
       maxDepth,
       requiredKeyUsage: options.requiredKeyUsage ?? [],
       requiredEKU: options.requiredEKU ?? [],
-      crls,
-      requireCRL: options.requireCRL ?? false,
-      verifyCRL: (crl: ParsedCRL, issuer: ParsedCertificate) =>
-        this.#verifySigned(crl, { spki: issuer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, issuer),
+      ...(revocation ? { revocation } : {}),
       profile: this.#profile,
       meter: { left: NAME_CONSTRAINT_WORK },
     };
@@ -186,7 +256,8 @@ export class PathValidator {
 
     const search = async (path: ParsedCertificate[]): Promise<PathReport | undefined> => {
       const child = path[path.length - 1]!;
-      const anchors = this.#anchors.get(child.issuer.key) ?? [];
+      const named = this.#anchors.get(child.issuer.key) ?? [];
+      const anchors = internal.anchor ? named.filter((a) => a === internal.anchor) : named;
       const inters = byName.get(child.issuer.key) ?? [];
       const aki = child.authorityKeyId?.keyIdentifier;
       const rank = (c: ParsedCertificate) => (!aki || !c.subjectKeyId ? 1 : equalBytes(aki, c.subjectKeyId) ? 0 : 2);
@@ -212,7 +283,7 @@ export class PathValidator {
         if (anchor) {
           const checks = [...notes, ...chainSignatureChecks(chain), ...(await processPath(chain, ctx))];
           const bad = checks.find((k) => !k.ok);
-          if (!bad) return { ok: true, chain, checks };
+          if (!bad) return revocation ? { ok: true, chain, checks, revocation: revocationOf(checks) } : { ok: true, chain, checks };
           record({ depth: chain.length, chain, checks });
           continue;
         }
@@ -246,6 +317,13 @@ export class PathValidator {
     if (!report.ok) throw reportError(report);
     return report;
   }
+}
+
+/** The revocation checks of an accepted path, leaf first (processPath runs from the anchor down). */
+function revocationOf(checks: readonly PathCheck[]): RevocationStatus[] {
+  const out: RevocationStatus[] = [];
+  for (const k of checks) if ('status' in k) out.unshift(k as RevocationStatus);
+  return out;
 }
 
 function chainSignatureChecks(chain: readonly ParsedCertificate[]): PathCheck[] {

@@ -10,11 +10,12 @@
  * - required EKUs must appear in the leaf's extKeyUsage (or the leaf has none, or it holds anyExtendedKeyUsage,
  *   4.2.1.12), and in the extKeyUsage of every CA of the path that carries one (or anyExtendedKeyUsage there);
  * - required keyUsage bits must be asserted by the leaf when it has a keyUsage extension.
+ * These two are RFC 5280's general rules. A role that needs an explicit usage (a custody attestation signer must
+ * list the custody EKU and assert digitalSignature) checks the leaf itself: see verification/signer-profile.ts.
  */
 import { OID } from '../asn1/oids.js';
 import type { ParsedCertificate } from './certificate.js';
-import type { ParsedCRL } from './crl.js';
-import { checkRevocation, type CRLSignatureCheck } from './crl-check.js';
+import type { RevokedCheck } from './crl-check.js';
 import type { KeyUsageName } from './extensions.js';
 import { checkNameConstraints, type WorkMeter } from './name-constraints.js';
 import type { CertificateRole } from './profile-checks.js';
@@ -28,9 +29,8 @@ export interface PathContext {
   readonly maxDepth: number;
   readonly requiredKeyUsage: readonly KeyUsageName[];
   readonly requiredEKU: readonly string[];
-  readonly crls: readonly ParsedCRL[];
-  readonly requireCRL: boolean;
-  readonly verifyCRL: CRLSignatureCheck;
+  /** The revocation check of `cert` (issued by `issuer`, on a path to `anchor`); absent when there are no CRLs to check. */
+  readonly revocation?: (cert: ParsedCertificate, issuer: ParsedCertificate, anchor: ParsedCertificate) => Promise<RevokedCheck>;
   /** Profile checks of a certificate in a role (cached by the validator). */
   readonly profile: (cert: ParsedCertificate, role: CertificateRole) => PathCheck[];
   readonly meter: WorkMeter;
@@ -98,9 +98,7 @@ export async function processPath(chain: readonly ParsedCertificate[], ctx: Path
       const eku = ekuCheck(cert, ctx.requiredEKU);
       if (eku) out.push(eku);
     }
-    if (i > 0 && (ctx.crls.length > 0 || ctx.requireCRL)) {
-      out.push(await checkRevocation(cert, path[i - 1]!, ctx.crls, ctx.at, ctx.verifyCRL, ctx.requireCRL));
-    }
+    if (i > 0 && ctx.revocation) out.push(await ctx.revocation(cert, path[i - 1]!, path[0]!));
   }
   return out;
 }

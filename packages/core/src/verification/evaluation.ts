@@ -3,9 +3,6 @@
  * steps and the evidence, the workflow module judges them.
  */
 import type { Claims } from '../attestation/claims.js';
-import type { ParsedCertificate } from '../validation/certificate.js';
-import type { ParsedCRL } from '../validation/crl.js';
-import { namesEqual } from '../validation/name.js';
 import { evaluatePolicy } from '../workflow/evaluate-policy.js';
 import { evaluateWorkflow, type ChainStep } from '../workflow/evaluate-workflow.js';
 import type { Policy } from '../workflow/policy.js';
@@ -13,6 +10,7 @@ import type { EvaluationCheck } from '../workflow/report.js';
 import type { PartyIdentity, WorkflowTrust } from '../workflow/signer-rule.js';
 import type { Workflow } from '../workflow/workflow.js';
 import type { VerificationCheck } from './report.js';
+import { describeRevocationGap, type RevocationCoverage } from './revocation-coverage.js';
 
 /** A workflow to hold the chain to, with the CAs its signer rules name. */
 export interface WorkflowOption {
@@ -44,21 +42,16 @@ export function workflowChecks(option: WorkflowOption, steps: readonly ChainStep
   return toChecks('workflow', report.checks);
 }
 
-/** The policy checks of a chain. */
-export function policyChecks(policy: Policy, claims: Claims, times: readonly Date[], crlsChecked: boolean, at: Date, evidence: ExternalEvidence): VerificationCheck[] {
+/** The policy checks of a chain; `revocation` is its coverage by verified CRLs (`revocationCoverage`). */
+export function policyChecks(policy: Policy, claims: Claims, times: readonly Date[], revocation: RevocationCoverage, at: Date, evidence: ExternalEvidence): VerificationCheck[] {
   const report = evaluatePolicy(policy, {
     claims,
-    crlsChecked,
+    crlsChecked: revocation.covered,
+    ...(revocation.covered ? {} : { crlsMissing: revocation.missing.map(describeRevocationGap) }),
     chainTimes: times,
     at,
     ...(evidence.logIncluded !== undefined ? { logIncluded: evidence.logIncluded } : {}),
     ...(evidence.proofOfPossession !== undefined ? { proofOfPossession: evidence.proofOfPossession } : {}),
   });
   return toChecks('policy', report.checks);
-}
-
-/** True when every certificate below a trust anchor in every path has a CRL from its issuer among `crls`. */
-export function everyPathCovered(paths: ReadonlyArray<readonly ParsedCertificate[]>, crls: readonly ParsedCRL[]): boolean {
-  if (crls.length === 0 || paths.length === 0) return false;
-  return paths.every((chain) => chain.slice(0, -1).every((c) => crls.some((crl) => namesEqual(crl.issuer, c.issuer))));
 }

@@ -1,8 +1,9 @@
 /**
- * Trust in attestation signers, paid for once per party: the certification path of a party certificate (custody
- * EKU, keyUsage digitalSignature) is validated the first time the certificate is seen and cached by the hash of
- * its DER; later attestations by the same party cost a validity-window check at their signing time and, when
- * CRLs are in play, a cached revocation check.
+ * Trust in attestation signers, paid for once per party: a party certificate is checked the first time it is seen
+ * and the outcome cached by the hash of its DER: not a trust anchor itself (ERR_CHAIN_LEAF_IS_ANCHOR), the signer
+ * profile (signer-profile.ts: custody EKU listed, keyUsage digitalSignature, not a CA, not a device identity;
+ * ERR_VERIFY_SIGNER_*), then its certification path. Later attestations by the same party cost a validity-window
+ * check at their signing time and, when CRLs are in play, the validator's cached revocation verdicts.
  *
  * Why a cached path stays valid: path validation depends on time only through the certificates' validity
  * windows (re-checked per signing time here) and CRLs (checked here per CRL set, at the verification time).
@@ -11,11 +12,12 @@ import { OID } from '../asn1/oids.js';
 import type { ParsedCertificate } from '../validation/certificate.js';
 import { parseCertificate } from '../validation/certificate.js';
 import type { ParsedCRL } from '../validation/crl.js';
-import { checkRevocation, type CRLSignatureCheck } from '../validation/crl-check.js';
 import type { PathValidator } from '../validation/path-validator.js';
+import type { RevocationStatus } from '../validation/report.js';
 import type { PartyIdentity } from '../workflow/signer-rule.js';
 import { partyIdentity } from './party-identity.js';
 import { fail, pass, type VerificationCheck } from './report.js';
+import { attestationSignerProblem } from './signer-profile.js';
 
 /** A party whose certificate path is trusted. */
 export interface TrustedParty {
@@ -34,15 +36,29 @@ export interface PartyOutcome {
    * it is revoked. `check` then fails with ERR_CHAIN_REVOKED, which log evidence may lift (`revoked-signer.ts`).
    */
   readonly revokedAt?: Date;
+  /**
+   * When CRLs were checked: the revocation status of every certificate of the party's path below its trust
+   * anchor (party certificate first), with whether a verified, current CRL established it.
+   */
+  readonly revocation?: readonly RevocationStatus[];
 }
 
 /** A revocation verdict: the check, and the time of the party certificate's own revocation (see PartyOutcome). */
 interface RevocationVerdict {
   readonly check: VerificationCheck;
   readonly revokedAt?: Date;
+  readonly revocation: readonly RevocationStatus[];
 }
 
 const MAX_ENTRIES = 4096;
+/** Codes of a signer refused for what it is, kept in the signer check (other path failures are ERR_VERIFY_SIGNER). */
+const OWN_CODES = new Set([
+  'ERR_CHAIN_LEAF_IS_ANCHOR',
+  'ERR_VERIFY_SIGNER_DEVICE',
+  'ERR_VERIFY_SIGNER_CA',
+  'ERR_VERIFY_SIGNER_EKU',
+  'ERR_VERIFY_SIGNER_KEY_USAGE',
+]);
 const TIME_CODES = new Set(['ERR_CHAIN_EXPIRED', 'ERR_CHAIN_NOT_YET_VALID']);
 
 /** Hex SHA-256 of some bytes. */
@@ -51,19 +67,18 @@ export type HexDigest = (data: Uint8Array) => string;
 /** The per-verifier cache of trusted parties. */
 export class PartyTrust {
   readonly #paths = new Map<string, Promise<TrustedParty>>();
-  readonly #revocation = new Map<string, Promise<RevocationVerdict>>();
 
+  /** CRL signatures are the validator's to check: its cached verdicts serve the device path and every party. */
   constructor(
     private readonly validator: PathValidator,
     private readonly hexDigest: HexDigest,
-    private readonly verifyCRL: CRLSignatureCheck,
   ) {}
 
   /**
    * Whether the certificate `der` (hash `certHash`) may sign attestations at `signingTime`, and whether it is
-   * revoked under `crls` (identified by `crlKey`) at `at`. Never throws.
+   * revoked under `crls` at `at`. Never throws.
    */
-  async check(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], signingTime: Date, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<PartyOutcome> {
+  async check(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], signingTime: Date, crls: readonly ParsedCRL[], at: Date, n: number): Promise<PartyOutcome> {
     const name = `attestation ${n}: signer`;
     let party: TrustedParty;
     try {
@@ -71,17 +86,18 @@ export class PartyTrust {
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code && TIME_CODES.has(code)) return { check: fail(name, code, `signer certificate is not valid at the signing time ${signingTime.toISOString()}: ${(e as Error).message}`, n) };
+      if (code && OWN_CODES.has(code)) return { check: fail(name, code, `the signer is not an attestation signer: ${(e as Error).message}`, n) };
       return { check: fail(name, 'ERR_VERIFY_SIGNER', `the signer is not a trusted attestation signer: ${(e as Error).message}`, n) };
     }
     for (const c of party.chain) {
       if (signingTime < c.notBefore) return { check: fail(name, 'ERR_CHAIN_NOT_YET_VALID', `"${c.subject.text}" is not valid until ${c.notBefore.toISOString()}, signed ${signingTime.toISOString()}`, n), party };
       if (signingTime > c.notAfter) return { check: fail(name, 'ERR_CHAIN_EXPIRED', `"${c.subject.text}" expired ${c.notAfter.toISOString()}, signed ${signingTime.toISOString()}`, n), party };
     }
-    if (crls.length > 0) {
-      const rev = await this.#revoked(party, certHash, crls, crlKey, at, n);
-      if (!rev.check.ok) return rev.revokedAt ? { check: rev.check, party, revokedAt: rev.revokedAt } : { check: rev.check, party };
-    }
-    return { check: pass(name, `"${party.identity.subjectDN}", trusted through "${party.chain[party.chain.length - 1]!.subject.text}"`, n), party };
+    const trusted = pass(name, `"${party.identity.subjectDN}", trusted through "${party.chain[party.chain.length - 1]!.subject.text}"`, n);
+    if (crls.length === 0) return { check: trusted, party };
+    const rev = await this.#revoked(party, intermediates, crls, at, n);
+    if (rev.check.ok) return { check: trusted, party, revocation: rev.revocation };
+    return rev.revokedAt ? { check: rev.check, party, revokedAt: rev.revokedAt, revocation: rev.revocation } : { check: rev.check, party, revocation: rev.revocation };
   }
 
   #path(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], at: Date): Promise<TrustedParty> {
@@ -89,6 +105,11 @@ export class PartyTrust {
     if (hit) return hit;
     const p = (async (): Promise<TrustedParty> => {
       const certificate = parseCertificate(der);
+      if (this.validator.isTrustAnchor(certificate)) {
+        throw Object.assign(new Error(`"${certificate.subject.text}" is itself a trust anchor; a trust anchor cannot be an attestation signer`), { code: 'ERR_CHAIN_LEAF_IS_ANCHOR' });
+      }
+      const problem = attestationSignerProblem(certificate);
+      if (problem) throw Object.assign(new Error(problem.reason), { code: problem.code });
       const report = await this.validator.validate({
         leaf: certificate,
         intermediates,
@@ -116,27 +137,18 @@ export class PartyTrust {
     return p;
   }
 
-  #revoked(party: TrustedParty, certHash: string, crls: readonly ParsedCRL[], crlKey: string, at: Date, n: number): Promise<RevocationVerdict> {
-    const key = `${certHash}|${crlKey}|${at.getTime()}`;
-    let hit = this.#revocation.get(key);
-    if (!hit) {
-      hit = (async (): Promise<RevocationVerdict> => {
-        const name = `attestation ${n}: signer revocation`;
-        let own: RevocationVerdict | undefined;
-        for (let i = 0; i + 1 < party.chain.length; i++) {
-          const r = await checkRevocation(party.chain[i]!, party.chain[i + 1]!, crls, at, this.verifyCRL, false);
-          if (r.ok) continue;
-          const check = fail(name, r.code ?? 'ERR_CHAIN_CRL', `${r.subject ? `"${r.subject}": ` : ''}${r.reason ?? 'revocation check failed'}`, n);
-          // The party certificate's own revocation is remembered while its CAs are checked: a revoked CA leaves
-          // nothing to lift.
-          if (i === 0 && r.revokedAt) own = { check, revokedAt: r.revokedAt };
-          else return { check };
-        }
-        return own ?? { check: pass(name, 'not revoked', n) };
-      })();
-      if (this.#revocation.size >= MAX_ENTRIES) this.#revocation.delete(this.#revocation.keys().next().value!);
-      this.#revocation.set(key, hit);
+  async #revoked(party: TrustedParty, intermediates: readonly ParsedCertificate[], crls: readonly ParsedCRL[], at: Date, n: number): Promise<RevocationVerdict> {
+    const name = `attestation ${n}: signer revocation`;
+    const revocation = await this.validator.revocationStatus(party.chain, { crls, at, intermediates });
+    let own: RevocationVerdict | undefined;
+    for (const [i, r] of revocation.entries()) {
+      if (r.ok) continue;
+      const check = fail(name, r.code ?? 'ERR_CHAIN_CRL', `${r.subject ? `"${r.subject}": ` : ''}${r.reason ?? 'revocation check failed'}`, n);
+      // The party certificate's own revocation is remembered while its CAs are checked: a revoked CA leaves
+      // nothing to lift.
+      if (i === 0 && r.revokedAt) own = { check, revokedAt: r.revokedAt, revocation };
+      else return { check, revocation };
     }
-    return hit.then((v) => (v.check.attestation === n ? v : { ...v, check: { ...v.check, name: `attestation ${n}: signer revocation`, attestation: n } }));
+    return own ?? { check: pass(name, 'not revoked', n), revocation };
   }
 }

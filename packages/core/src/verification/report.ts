@@ -29,7 +29,11 @@ export type VerifyErrorCode =
   | 'ERR_VERIFY_POSSESSION_DEVICE'
   | 'ERR_VERIFY_POSSESSION_EXPIRED'
   | 'ERR_VERIFY_POSSESSION_SIGNATURE'
-  | 'ERR_VERIFY_INTERNAL';
+  | 'ERR_VERIFY_INTERNAL'
+  | 'ERR_VERIFY_SIGNER_DEVICE'
+  | 'ERR_VERIFY_SIGNER_CA'
+  | 'ERR_VERIFY_SIGNER_EKU'
+  | 'ERR_VERIFY_SIGNER_KEY_USAGE';
 
 /** One check: its name, outcome, why, and a stable code when it failed. */
 export interface VerificationCheck {

@@ -15,7 +15,6 @@ import { sha256 as pureSha256 } from '../util/sha256.js';
 import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
 import { parseCRL, type ParsedCRL } from '../validation/crl.js';
 import { PathValidator } from '../validation/path-validator.js';
-import { createProviderVerifier } from '../validation/signature.js';
 import type { ChainStep } from '../workflow/evaluate-workflow.js';
 import type { Policy } from '../workflow/policy.js';
 import type { PartyIdentity } from '../workflow/signer-rule.js';
@@ -29,7 +28,8 @@ import { AttestationSignatures } from './attestation-signature.js';
 import { openAttestation } from './open-attestation.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
 import { deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
-import { everyPathCovered, policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
+import { policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
+import { revocationCoverage } from './revocation-coverage.js';
 import { partyName } from '../workflow/signer-rule.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
 import { revokedSignerCheck } from './revoked-signer.js';
@@ -120,22 +120,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const sync = syncOf(provider);
   const sigs = new AttestationSignatures(provider);
   const hexDigest = (d: Uint8Array): string => toHex(sync ? sync.digestSync('SHA-256', d) : pureSha256(d));
-  const crlVerifier = createProviderVerifier(provider);
-  const crlSigs = new WeakMap<ParsedCRL, Map<string, Promise<{ ok: boolean; reason?: string }>>>();
-  const verifyCRL = (crl: ParsedCRL, issuer: ParsedCertificate): Promise<{ ok: boolean; reason?: string }> => {
-    let m = crlSigs.get(crl);
-    if (!m) crlSigs.set(crl, (m = new Map()));
-    let hit = m.get(issuer.id);
-    if (!hit) {
-      hit = crlVerifier({ spki: issuer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }).then(
-        (ok) => (ok ? { ok } : { ok, reason: 'signature does not verify' }),
-        (e: unknown) => ({ ok: false, reason: (e as Error).message }),
-      );
-      m.set(issuer.id, hit);
-    }
-    return hit;
-  };
-  const parties = new PartyTrust(validator, hexDigest, verifyCRL);
+  const parties = new PartyTrust(validator, hexDigest);
   const bundleCRLs = new Map<string, ParsedCRL>();
   const rebuildHash = sync ? (d: Uint8Array) => sync.digestSync('SHA-256', d) : undefined;
 
@@ -157,9 +142,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return hit ?? undefined;
   };
 
-  const parseBundleCRLs = (crls: readonly Uint8Array[]): { parsed: ParsedCRL[]; key: string } => {
+  const parseBundleCRLs = (crls: readonly Uint8Array[]): ParsedCRL[] => {
     const parsed: ParsedCRL[] = [];
-    const keys: string[] = [];
     for (const der of crls) {
       const key = hexDigest(der);
       let hit = bundleCRLs.get(key);
@@ -169,9 +153,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         bundleCRLs.set(key, hit);
       }
       parsed.push(hit);
-      keys.push(key);
     }
-    return { parsed, key: keys.sort().join(',') };
+    return parsed;
   };
 
   const logKeys = options.logKeys ?? [];
@@ -179,7 +162,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /** The expected custodian as an SPKI hash and, given as a certificate, as a trusted party; or a failed check. */
   async function expectedParty(e: ExpectedCustodian, at: Date): Promise<{ spki: string; identity?: PartyIdentity } | VerificationCheck> {
     if (typeof e === 'string') return { spki: e.toLowerCase() };
-    const trust = await parties.check(e.certificate, hexDigest(e.certificate), [], at, ownCRLs, '', at, -1);
+    const trust = await parties.check(e.certificate, hexDigest(e.certificate), [], at, ownCRLs, at, -1);
     if (!trust.party) return fail('custodian', 'ERR_VERIFY_CUSTODIAN', `the expected custodian's certificate is not a trusted attestation party: ${trust.check.reason ?? 'rejected'}`);
     return { spki: trust.party.identity.spkiSha256, identity: trust.party.identity };
   }
@@ -195,12 +178,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     checks.push(pass('bundle', `version ${bundle.version}, ${bundle.attestations.length} attestation(s), ${bundle.certificates.length} certificate(s)`));
 
     let crls: ParsedCRL[] = ownCRLs;
-    let crlKey = '';
     if (bundle.crls && bundle.crls.length > 0) {
       try {
-        const b = parseBundleCRLs(bundle.crls);
-        crls = [...ownCRLs, ...b.parsed];
-        crlKey = b.key;
+        crls = [...ownCRLs, ...parseBundleCRLs(bundle.crls)];
       } catch (e) {
         checks.push(failFrom('bundle: crls', e, undefined, 'ERR_BUNDLE_MALFORMED'));
       }
@@ -263,7 +243,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         checks.push(failFrom(`attestation ${n}: signature`, e, n, 'ERR_VERIFY_SIGNATURE'));
       }
       const certHash = hexDigest(parsed.signerCertificate);
-      const trust = await parties.check(parsed.signerCertificate, certHash, intermediates, parsed.signingTime, crls, crlKey, at, n);
+      const trust = await parties.check(parsed.signerCertificate, certHash, intermediates, parsed.signingTime, crls, at, n);
       const revokedAt = trust.revokedAt;
       checks.push(revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: log.loggedAt[n] }, n) : trust.check);
       const party: TrustedParty | undefined = trust.party;
@@ -328,7 +308,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (options.policy) {
       const evidence = { logIncluded: log.included, ...(possession !== undefined ? { proofOfPossession: possession } : {}) };
-      checks.push(...policyChecks(options.policy, out.claims, times, everyPathCovered(paths, crls), at, evidence));
+      checks.push(...policyChecks(options.policy, out.claims, times, await revocationCoverage(validator, paths, { crls, intermediates, at }), at, evidence));
     }
   }
 

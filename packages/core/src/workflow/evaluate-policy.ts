@@ -16,8 +16,13 @@ export interface PolicyEvidence {
   readonly logIncluded?: boolean | undefined;
   /** The device proved it holds its IDevID key; undefined when not checked. */
   readonly proofOfPossession?: boolean | undefined;
-  /** CRLs were supplied and every certificate of the chain was checked against them. */
+  /**
+   * The status of every certificate of every path of the chain (device and signers) was established from a
+   * verified CRL of its issuer, current at the evaluation time.
+   */
   readonly crlsChecked: boolean;
+  /** When not: what is missing, one text per certificate (`no verified current CRL from "<issuer>" (for "<subject>")`). */
+  readonly crlsMissing?: readonly string[];
   /** The attestations' predicate times, in chain order; needed when the policy sets `maxChainAge`. */
   readonly chainTimes?: readonly Date[];
   /** The evaluation time. */
@@ -42,14 +47,23 @@ export function evaluatePolicy(policy: Policy, evidence: PolicyEvidence): Evalua
   if (!policy.allowUnknownVendorClaims) checks.push(vendorCheck(policy, evidence.claims));
   checks.push(evidenceCheck('logInclusion', policy.logInclusion, evidence.logIncluded, 'ERR_POLICY_LOG_INCLUSION', 'every attestation is in the log'));
   checks.push(evidenceCheck('proofOfPossession', policy.proofOfPossession, evidence.proofOfPossession, 'ERR_POLICY_POSSESSION', 'the device proved it holds its identity key'));
-  checks.push(evidenceCheck('revocationCheck', policy.revocationCheck, evidence.crlsChecked || undefined, 'ERR_POLICY_REVOCATION', 'certificates were checked against CRLs'));
+  checks.push(evidenceCheck('revocationCheck', policy.revocationCheck, evidence.crlsChecked || undefined, 'ERR_POLICY_REVOCATION', 'certificates were checked against CRLs', revocationGaps(evidence.crlsMissing)));
   if (policy.maxChainAge !== undefined) checks.push(ageCheck(policy, evidence));
   return summarize(checks);
 }
 
-function evidenceCheck(name: string, rule: EvidenceRule, value: boolean | undefined, code: string, what: string): EvaluationCheck {
+const MAX_GAPS_NAMED = 6;
+
+/** The revocation gaps as one clause naming the issuers whose CRLs are missing, or undefined without any. */
+function revocationGaps(gaps: readonly string[] | undefined): string | undefined {
+  if (!gaps || gaps.length === 0) return undefined;
+  const named = gaps.slice(0, MAX_GAPS_NAMED).join('; ');
+  return `not established: ${named}${gaps.length > MAX_GAPS_NAMED ? `; and ${gaps.length - MAX_GAPS_NAMED} more` : ''}`;
+}
+
+function evidenceCheck(name: string, rule: EvidenceRule, value: boolean | undefined, code: string, what: string, why?: string): EvaluationCheck {
   if (value === true) return pass(name, what);
-  const missing = value === false ? `not established (${what}: no)` : 'not checked';
+  const missing = why ?? (value === false ? `not established (${what}: no)` : 'not checked');
   if (rule === 'optional') return pass(name, `optional; ${missing}`);
   const advice: Record<string, string> = {
     logInclusion: 'supply log inclusion proofs',

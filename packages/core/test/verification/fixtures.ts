@@ -14,6 +14,7 @@ import type { KeyPair } from '../../src/crypto/provider.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
 import { readCertificateInfo, type CertificateInfo } from '../../src/x509/certificate-info.js';
+import type { CertificateTemplate } from '../../src/templates/template.js';
 import { loadTemplate, provider } from '../x509/fixtures.js';
 
 export { provider };
@@ -39,10 +40,10 @@ export interface Party extends Holder {
   spkiSha256: string;
 }
 
-async function issue(template: string, issuer: Holder | undefined, vars: Record<string, string>, notBefore = ISSUED): Promise<Holder> {
+async function issue(template: string | CertificateTemplate, issuer: Holder | undefined, vars: Record<string, string>, notBefore = ISSUED): Promise<Holder> {
   const keys = await provider.generateKeyPair('P-256');
   const f = await CertificateFactory.create({
-    template: loadTemplate(template),
+    template: typeof template === 'string' ? loadTemplate(template) : template,
     issuer: issuer ? { certificate: issuer.info, key: issuer.keys.privateKey } : { key: keys.privateKey },
     provider,
     notBefore,
@@ -63,6 +64,23 @@ export async function makeParty(issuer: Holder, organization: string, name: stri
   const signer = await createAttestationSigner({ certificate: h.der, key: h.keys.privateKey, provider });
   return { ...h, signer, spkiSha256: signer.spkiSha256 };
 }
+
+/**
+ * A would-be attestation signer under `issuer` from the `party` template changed by `change` (no EKU, another
+ * EKU, no keyUsage, a CA...), with its prepared signer: for the signer-profile tests.
+ */
+export async function makeSignerFrom(issuer: Holder, name: string, change: (t: CertificateTemplate) => CertificateTemplate): Promise<Party> {
+  const h = await issue(change(loadTemplate('party')), issuer, { organization: 'Acme Devices', name });
+  const signer = await createAttestationSigner({ certificate: h.der, key: h.keys.privateKey, provider });
+  return { ...h, signer, spkiSha256: signer.spkiSha256 };
+}
+
+/**
+ * A CA key rollover (RFC 4210 4.4 NewWithOld): a self-issued CA certificate with `ca`'s subject and a new key,
+ * signed by `ca`'s (old) key, keyCertSign and cRLSign. `makeCRL` on the result signs a CRL with the new key.
+ */
+export const makeRollover = (ca: Holder, organization: string, name: string): Promise<Holder> =>
+  issue({ ...loadTemplate('issuing-ca'), name: 'rollover', basicConstraints: { ca: true, critical: true } }, ca, { organization, name });
 
 /** An IDevID for `serial` under `issuer`. */
 export const makeDevice = (issuer: Holder, serial: string, model = 'Thermostat T1'): Promise<Holder> =>
