@@ -4,7 +4,7 @@
  * side is `bundle-log.ts`).
  */
 import { nodeSha256 } from '@custody/core/node';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import {
   CustodyError,
@@ -32,7 +32,7 @@ import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/st
 import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
-import { loadKey, provider } from './context.js';
+import { loadKey, provider, readInputFile } from './context.js';
 
 /** A store that keeps a transparency log. */
 export type LogStore = Store & TransparencyLogStore;
@@ -207,7 +207,7 @@ export async function proveConsistency(store: Store, o: { oldSize: number; newSi
  */
 export function readVerifierKeys(values: readonly string[]): VerifierKey[] {
   return values.map((v) => {
-    const text = existsSync(v) ? readFileSync(v, 'utf8').trim() : v.includes('+') ? v : undefined;
+    const text = existsSync(v) ? readInputFile(v, 'logKey').toString('utf8').trim() : v.includes('+') ? v : undefined;
     if (text === undefined) throw new CustodyError('ERR_INPUT_READ', `--log-key ${v}: no such file`, { file: v });
     try {
       return parseVerifierKey(text);
@@ -224,8 +224,9 @@ export function readVerifierKeys(values: readonly string[]): VerifierKey[] {
 export function readConsistencyProofs(files: readonly string[]): ConsistencyProof[] {
   return files.map((file) => {
     let o: Partial<Record<keyof JSONConsistencyProof, unknown>>;
+    const text = readInputFile(file, 'consistencyProof').toString('utf8');
     try {
-      o = JSON.parse(readFileSync(file, 'utf8'));
+      o = JSON.parse(text);
     } catch (e) {
       throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read a consistency proof (${(e as Error).message})`, { file });
     }

@@ -41,10 +41,10 @@ export async function resolveRecipient(store: Store, to: string): Promise<{ spki
 
 /**
  * Reads a claims file (JSON, or YAML for .yaml/.yml) and validates it against the vocabulary.
- * @throws ERR_INPUT_READ, ERR_CLAIMS_* and ERR_CLAIMS_FILE naming the file
+ * @throws ERR_INPUT_READ, ERR_INPUT_NOT_FILE, ERR_INPUT_TOO_LARGE, ERR_CLAIMS_* and ERR_CLAIMS_FILE naming the file
  */
 export async function readClaimsFile(file: string): Promise<Claims> {
-  const text = readInputFile(file).toString('utf8');
+  const text = readInputFile(file, 'claims').toString('utf8');
   let value: unknown;
   try {
     value = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);

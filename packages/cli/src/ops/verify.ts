@@ -16,19 +16,19 @@ import {
   type WorkflowOption,
 } from '@custody/core';
 import type { Store } from '@custody/store';
-import { REPO_ROOT, provider, readCRLFile, readInputFile } from './context.js';
+import { REPO_ROOT, provider, readCRLFile, readInputFile, type InputKind } from './context.js';
 import { readBundle, readTrustAnchors } from './bundles.js';
 import { checkBundleLog, readConsistencyProofs, readVerifierKeys } from './log.js';
 
-function readText(file: string): string {
-  return readInputFile(file).toString('utf8');
+function readText(file: string, kind: InputKind): string {
+  return readInputFile(file, kind).toString('utf8');
 }
 
 /** A policy by name (workflows/policies/NAME.yaml) or by file. */
 export function loadPolicy(nameOrFile: string): Policy {
   const file = existsSync(nameOrFile) ? nameOrFile : join(REPO_ROOT, 'workflows', 'policies', `${nameOrFile}.yaml`);
   if (!existsSync(file)) throw new CustodyError('ERR_USAGE_POLICY', `--policy ${nameOrFile}: neither a file nor a shipped policy (baseline, retail, healthcare)`);
-  return parsePolicy(readText(file), file);
+  return parsePolicy(readText(file, 'policy'), file);
 }
 
 /** `NAME=FILE` pairs naming the CAs a workflow's signer rules refer to. */
@@ -74,7 +74,7 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
       const cert = n.certs[0]!;
       cas[n.name] = { subjectDN: parseCertificate(cert).subject.text, certSha256: toHex(await provider.digest('SHA-256', cert)) };
     }
-    workflow = { workflow: parseWorkflow(readText(o.workflow), o.workflow), trust: { cas } };
+    workflow = { workflow: parseWorkflow(readText(o.workflow, 'workflow'), o.workflow), trust: { cas } };
   }
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));
@@ -115,7 +115,7 @@ async function checkResponse(store: Store | undefined, bundle: Bundle, responseF
   if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
   const cert = bundle.certificates[0]!;
   const r = await verifyChallengeResponse({
-    response: new Uint8Array(Buffer.from(readText(responseFile), 'utf8')),
+    response: new Uint8Array(Buffer.from(readText(responseFile, 'challenge'), 'utf8')),
     idevidSha256: toHex(await provider.digest('SHA-256', cert)),
     idevidSpki: parseCertificate(cert).spki,
     now: at,

@@ -38,7 +38,7 @@ export default class DevicesVerify extends BaseCommand {
       const accepted = verdicts.every((v) => v.report.ok);
       const result = { accepted, results: verdicts.map((v) => ({ file: v.file, ...v.report })) };
       if (!accepted) {
-        const malformed = verdicts.some((v) => v.report.code?.startsWith('ERR_BUNDLE') || v.report.code === 'ERR_INPUT_READ');
+        const malformed = verdicts.some((v) => v.report.code?.startsWith('ERR_BUNDLE') || v.report.code?.startsWith('ERR_INPUT'));
         if (this.jsonEnabled()) await this.exitWithJSON(result, malformed ? 3 : 1);
         this.exit(malformed ? 3 : 1);
       }
