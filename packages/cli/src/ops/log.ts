@@ -15,6 +15,7 @@ import {
   inclusionProof,
   isNoteKeyName,
   parseCheckpoint,
+  parseStrictJSON,
   parseVerifierKey,
   signCheckpoint,
   toBase64,
@@ -224,17 +225,18 @@ export function readVerifierKeys(values: readonly string[]): VerifierKey[] {
 export function readConsistencyProofs(files: readonly string[]): ConsistencyProof[] {
   return files.map((file) => {
     let o: Partial<Record<keyof JSONConsistencyProof, unknown>>;
-    const text = readInputFile(file, 'consistencyProof').toString('utf8');
     try {
-      o = JSON.parse(text);
+      o = parseStrictJSON(readInputFile(file, 'consistencyProof').toString('utf8'), { code: 'ERR_INPUT_READ', what: 'not a consistency proof' }) as typeof o;
     } catch (e) {
-      throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read a consistency proof (${(e as Error).message})`, { file });
+      throw e instanceof CustodyError ? e.withFile(file) : e;
     }
     const bad = (why: string) => new CustodyError('ERR_LOG_CONSISTENCY_FILE', `${file}: ${why}`, { file });
     const count = (v: unknown, name: string) => {
       if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`${name} is not a tree size`);
       return v as number;
     };
+    // `null` or a number is JSON too: reading its fields would throw a TypeError.
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('not a JSON object');
     if (!Array.isArray(o.hashes)) throw bad('hashes is not a list');
     const hashes = o.hashes.map((h, i) => {
       const b = typeof h === 'string' ? fromBase64(h) : undefined;
