@@ -19,8 +19,8 @@
  * quote at most a bounded prefix of any name and never the document.
  *
  * Cost: one pass over the text that looks only at brackets, commas and member names (string values are skipped
- * with `indexOf`), then `JSON.parse` for the values. Linear in the text; on a 5 KB bundle it adds about a
- * quarter of `JSON.parse`'s own time.
+ * with `indexOf`), then `JSON.parse` for the values. Linear in the text; on a 6 KB bundle the pass takes about
+ * half the time of `JSON.parse` itself (5 to 7 us beside 8 to 11 us), most of it one `indexOf` per string.
  */
 import { CustodyError } from '../errors.js';
 
@@ -91,6 +91,9 @@ function scan(text: string, maxDepth: number): Problem | undefined {
   let depth = 0;
   let wantName = false;
   const n = text.length;
+  // The first backslash at or after the current name: one indexOf for a text without escapes, where asking
+  // each name whether it holds one cost more than the rest of the name's check.
+  let backslash = -1;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
@@ -106,7 +109,11 @@ function scan(text: string, maxDepth: number): Problem | undefined {
       if (wantName && kinds[depth] === OBJECT) {
         wantName = false;
         let name = text.slice(i + 1, end);
-        if (name.includes('\\')) {
+        if (backslash <= i) {
+          backslash = text.indexOf('\\', i + 1);
+          if (backslash < 0) backslash = n;
+        }
+        if (backslash < end) {
           try {
             name = JSON.parse(text.slice(i, end + 1)) as string;
           } catch {
