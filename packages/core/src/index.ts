@@ -1,5 +1,6 @@
 export { CustodyError, isCustodyError, categoryOf, EXIT_CODES, type ErrorCategory } from './errors.js';
 export { toHex, fromHex, toBase64, fromBase64, concatBytes, equalBytes, utf8, fromUtf8 } from './util/bytes.js';
+export { parseStrictJSON, quoteBounded, DEFAULT_MAX_JSON_DEPTH, type StrictJSONOptions } from './util/strict-json.js';
 export { OID } from './asn1/oids.js';
 export type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './crypto/provider.js';
 export { curveBytes, curveHash } from './crypto/provider.js';

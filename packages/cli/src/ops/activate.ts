@@ -1,9 +1,9 @@
 /** `devices activate`: verify the chain as it stands in this store, then record the activation attestation. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodePEM, parseCSR, readCertificateInfo, verifyCSR, type VerificationReport } from '@custody/core';
 import type { Store } from '@custody/store';
 import { bundleOf } from './bundles.js';
-import { loadKey, loadTemplate, provider, templatesDir } from './context.js';
+import { loadKey, loadTemplate, provider, readInputFile, templatesDir } from './context.js';
 import { loadSigner } from './parties.js';
 import { transferDevices, failureOf } from './handoff.js';
 import { prepareVerification, type VerifyInputs } from './verify.js';
@@ -58,7 +58,7 @@ async function issueLDevID(store: Store, serial: string, l: { ca: string; csr: s
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${l.ca}" in ${store.location}`);
   let csr;
   try {
-    csr = parseCSR(derOrPEM(readFileSync(l.csr), ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']));
+    csr = parseCSR(derOrPEM(readInputFile(l.csr, 'csr'), ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']));
     await verifyCSR(csr, provider);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(l.csr) : e;

@@ -85,7 +85,7 @@ export function bundleFiles(path: string): string[] {
 
 /** Reads and parses one bundle file; errors name the file. */
 export function readBundle(file: string): Bundle {
-  const text = readInputFile(file).toString('utf8');
+  const text = readInputFile(file, 'bundle').toString('utf8');
   try {
     return parseBundle(text);
   } catch (e) {
@@ -160,7 +160,7 @@ export async function importBundles(store: Store, files: string[], trustAnchors:
 export function readTrustAnchors(files: readonly string[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const file of files) {
-    const bytes = readInputFile(file);
+    const bytes = readInputFile(file, 'certificate');
     try {
       if (bytes[0] === 0x30) out.push(new Uint8Array(bytes));
       else {

@@ -27,7 +27,7 @@ export async function selectDevices(store: Store, sel: DeviceSelection): Promise
     out.push(...lot);
   }
   if (sel.list !== undefined) {
-    const text = readInputFile(sel.list).toString('utf8');
+    const text = readInputFile(sel.list, 'list').toString('utf8');
     out.push(...text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
   }
   if (out.length === 0) throw new CustodyError('ERR_USAGE_SELECTION', 'name the devices: --serial, --lot or --list');

@@ -4,7 +4,7 @@
  * exporter's side is `bundle-log.ts`; the checks are core's verifier).
  */
 import { nodeSha256 } from '@custody/core/node';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import {
   CustodyError,
@@ -14,6 +14,7 @@ import {
   fromBase64,
   inclusionProof,
   isNoteKeyName,
+  parseStrictJSON,
   parseVerifierKey,
   signCheckpoint,
   toBase64,
@@ -27,7 +28,7 @@ import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/st
 import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
-import { loadKey, provider } from './context.js';
+import { loadKey, provider, readInputFile } from './context.js';
 
 /** A store that keeps a transparency log. */
 export type LogStore = Store & TransparencyLogStore;
@@ -202,7 +203,7 @@ export async function proveConsistency(store: Store, o: { oldSize: number; newSi
  */
 export function readVerifierKeys(values: readonly string[]): VerifierKey[] {
   return values.map((v) => {
-    const text = existsSync(v) ? readFileSync(v, 'utf8').trim() : v.includes('+') ? v : undefined;
+    const text = existsSync(v) ? readInputFile(v, 'logKey').toString('utf8').trim() : v.includes('+') ? v : undefined;
     if (text === undefined) throw new CustodyError('ERR_INPUT_READ', `--log-key ${v}: no such file`, { file: v });
     try {
       return parseVerifierKey(text);
@@ -220,15 +221,17 @@ export function readConsistencyProofs(files: readonly string[]): ConsistencyProo
   return files.map((file) => {
     let o: Partial<Record<keyof JSONConsistencyProof, unknown>>;
     try {
-      o = JSON.parse(readFileSync(file, 'utf8'));
+      o = parseStrictJSON(readInputFile(file, 'consistencyProof').toString('utf8'), { code: 'ERR_INPUT_READ', what: 'not a consistency proof' }) as typeof o;
     } catch (e) {
-      throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read a consistency proof (${(e as Error).message})`, { file });
+      throw e instanceof CustodyError ? e.withFile(file) : e;
     }
     const bad = (why: string) => new CustodyError('ERR_LOG_CONSISTENCY_FILE', `${file}: ${why}`, { file });
     const count = (v: unknown, name: string) => {
       if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`${name} is not a tree size`);
       return v as number;
     };
+    // `null` or a number is JSON too: reading its fields would throw a TypeError.
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('not a JSON object');
     if (!Array.isArray(o.hashes)) throw bad('hashes is not a list');
     const hashes = o.hashes.map((h, i) => {
       const b = typeof h === 'string' ? fromBase64(h) : undefined;

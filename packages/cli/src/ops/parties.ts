@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
 import { createAttestationSigner, type AttestationSigner } from '@custody/core/attestation/cms';
 import { parseClaims, type Claims } from '@custody/core/attestation/claims';
+import { parseStrictJSON, quoteBounded } from '@custody/core/util/strict-json';
 import { decodePEM, encodePEM } from '@custody/core/x509/pem';
 import { toHex } from '@custody/core/util/bytes';
 import type { PartyRecord, Store } from '@custody/store/types';
@@ -40,16 +41,44 @@ export async function resolveRecipient(store: Store, to: string): Promise<{ spki
 }
 
 /**
- * Reads a claims file (JSON, or YAML for .yaml/.yml) and validates it against the vocabulary.
- * @throws ERR_INPUT_READ, ERR_CLAIMS_* and ERR_CLAIMS_FILE naming the file
+ * The value of a YAML claims file, read as strictly as strict JSON: a YAML map may hold keys that differ as
+ * YAML (`1` and `"1"`, `null` and `""`) but become the same JavaScript property, the later silently replacing
+ * the earlier, and a collection as a key becomes its text. Both are refused; the `yaml` library itself refuses
+ * keys equal as YAML and keeps `__proto__` as an own property, which `parseClaims` then refuses.
+ * @throws Error (the caller names the file) on a syntax error or such a key
+ */
+async function parseClaimsYAML(text: string): Promise<unknown> {
+  const { isScalar, parseDocument, visit } = await import('yaml');
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) throw doc.errors[0]!;
+  visit(doc, {
+    Map(_, map) {
+      const names = new Set<string>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) throw new Error('a key is not a plain value');
+        const name = key.value === null ? '' : String(key.value);
+        if (names.has(name)) throw new Error(`duplicate key ${quoteBounded(name)}`);
+        names.add(name);
+      }
+    },
+  });
+  return doc.toJS();
+}
+
+/**
+ * Reads a claims file (JSON, or YAML for .yaml/.yml) and validates it against the vocabulary. Both are read
+ * strictly: no key twice in one object, none named `__proto__` (see `parseStrictJSON`).
+ * @throws ERR_INPUT_READ, ERR_INPUT_NOT_FILE, ERR_INPUT_TOO_LARGE, ERR_CLAIMS_* and ERR_CLAIMS_FILE naming the file
  */
 export async function readClaimsFile(file: string): Promise<Claims> {
-  const text = readInputFile(file).toString('utf8');
+  const text = readInputFile(file, 'claims').toString('utf8');
+  const yaml = /\.ya?ml$/i.test(file);
   let value: unknown;
   try {
-    value = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
+    value = yaml ? await parseClaimsYAML(text) : parseStrictJSON(text, { code: 'ERR_CLAIMS_FILE', what: 'claims' });
   } catch (e) {
-    throw new CustodyError('ERR_CLAIMS_FILE', `${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${(e as Error).message.split('\n')[0]})`, { file });
+    const detail = e instanceof CustodyError ? e.message.replace(/^claims: /, '') : (e as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw new CustodyError('ERR_CLAIMS_FILE', `${file}: not valid ${yaml ? 'YAML' : 'JSON'} (${detail})`, { file });
   }
   try {
     return parseClaims(value);

@@ -15,7 +15,7 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
   let serial: string;
   if (o.cert) {
     try {
-      certificate = derOrPEM(readInputFile(o.cert), ['CERTIFICATE']);
+      certificate = derOrPEM(readInputFile(o.cert, 'certificate'), ['CERTIFICATE']);
       const info = readCertificateInfo(certificate);
       serial = info.subjectAttributes.find(([k]) => k === 'serialNumber')?.[1] ?? info.serialHex;
     } catch (e) {
@@ -39,10 +39,10 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
  * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED (naming the file)
  */
 export async function answerChallenge(o: { key: string; challenge: string; out: string; passphrase: string | undefined }): Promise<void> {
-  const key = decodePrivateKey(readInputFile(o.key).toString('utf8'), o.passphrase, o.key);
+  const key = decodePrivateKey(readInputFile(o.key, 'key').toString('utf8'), o.passphrase, o.key);
   let response: Uint8Array;
   try {
-    response = await respondToChallenge(new Uint8Array(readInputFile(o.challenge)), key, provider);
+    response = await respondToChallenge(new Uint8Array(readInputFile(o.challenge, 'challenge')), key, provider);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(o.challenge) : e;
   }

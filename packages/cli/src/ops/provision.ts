@@ -1,5 +1,5 @@
 /** `devices provision`: requests from files or keys made on the line, issued in one batch. */
-import { readFileSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 // Deep imports: this module runs under the lean launcher (see context.ts).
 import { CustodyError } from '@custody/core/errors';
@@ -14,7 +14,7 @@ import { createBirths, type Births } from '@custody/core/custody/chain';
 import type { Claims } from '@custody/core/attestation/claims';
 import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/types';
-import { loadKey, provider } from './context.js';
+import { loadKey, provider, readInputFile } from './context.js';
 import { checkRequests } from './check-requests.js';
 import { poolThreads } from './pool-size.js';
 
@@ -37,7 +37,7 @@ export function readCSRInputs(path: string): ProvisionInput[] {
   if (files.length === 0) throw new CustodyError('ERR_CSR_NONE', `${path}: no .csr, .pem or .der files in this folder`, { file: path });
   return files.map((file) => {
     try {
-      return { source: file, csr: derOrPEM(readFileSync(file), CSR_LABELS) };
+      return { source: file, csr: derOrPEM(readInputFile(file, 'csr'), CSR_LABELS) };
     } catch (e) {
       if (e instanceof CustodyError) throw e.withFile(file);
       throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file });

@@ -14,6 +14,7 @@ import { CustodyError } from '@custody/core/errors';
 import { encodePEM, derOrPEM } from '@custody/core/x509/pem';
 import { issuePrepared, prepareProvisioning, type Prepared, type ProvisionOptions } from '@custody/core/provisioning/provision';
 import { toBase64 } from '@custody/core/util/bytes';
+import { parseStrictJSON } from '@custody/core/util/strict-json';
 import type { Store } from '@custody/store/types';
 import { provider } from './context.js';
 import { reportError } from './report-error.js';
@@ -30,12 +31,8 @@ function requestBytes(text: string): { id: unknown; der: Uint8Array } {
   let id: unknown = null;
   let csr = text.trim();
   if (csr.startsWith('{')) {
-    let v: { id?: unknown; csr?: unknown };
-    try {
-      v = JSON.parse(csr) as { id?: unknown; csr?: unknown };
-    } catch {
-      throw new CustodyError('ERR_STATION_REQUEST', 'request line is not valid JSON');
-    }
+    // Strict: a request naming "csr" twice would be one device to this station and another to a log reader.
+    const v = parseStrictJSON(csr, { code: 'ERR_STATION_REQUEST', what: 'request line' }) as { id?: unknown; csr?: unknown };
     id = v.id ?? null;
     if (typeof v.csr !== 'string') throw new CustodyError('ERR_STATION_REQUEST', 'request has no "csr" string');
     csr = v.csr;

@@ -24,20 +24,20 @@ import {
 import { nodeSha256 } from '@custody/core/node';
 import type { Store } from '@custody/store';
 import { hasTransparencyLog } from '@custody/store/log-store';
-import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile } from './context.js';
+import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile, type InputKind } from './context.js';
 import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
 
-function readText(file: string): string {
-  return readInputFile(file).toString('utf8');
+function readText(file: string, kind: InputKind): string {
+  return readInputFile(file, kind).toString('utf8');
 }
 
 /** A policy by name (workflows/policies/NAME.yaml) or by file. */
 export function loadPolicy(nameOrFile: string): Policy {
   const file = existsSync(nameOrFile) ? nameOrFile : join(REPO_ROOT, 'workflows', 'policies', `${nameOrFile}.yaml`);
   if (!existsSync(file)) throw new CustodyError('ERR_USAGE_POLICY', `--policy ${nameOrFile}: neither a file nor a shipped policy (baseline, retail, healthcare)`);
-  return parsePolicy(readText(file), file);
+  return parsePolicy(readText(file, 'policy'), file);
 }
 
 /** `NAME=FILE` pairs naming the CAs a workflow's signer rules refer to. */
@@ -105,7 +105,7 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
       const cert = n.certs[0]!;
       cas[n.name] = { subjectDN: parseCertificate(cert).subject.text, certSha256: toHex(await provider.digest('SHA-256', cert)) };
     }
-    workflow = { workflow: parseWorkflow(readText(o.workflow), o.workflow), trust: { cas } };
+    workflow = { workflow: parseWorkflow(readText(o.workflow, 'workflow'), o.workflow), trust: { cas } };
   }
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));
@@ -119,7 +119,7 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
   if (consistency.length > 0) context.consistency = consistency;
   if (o.response !== undefined) {
     if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
-    context.possession = { response: new Uint8Array(readInputFile(o.response)), records: store };
+    context.possession = { response: new Uint8Array(readInputFile(o.response, 'challenge')), records: store };
   }
   return { verifier, context };
 }
@@ -170,7 +170,7 @@ export async function verifyFiles(p: PreparedVerification, files: readonly strin
   for (const file of files) {
     let text: string;
     try {
-      text = readInputFile(file).toString('utf8');
+      text = readInputFile(file, 'bundle').toString('utf8');
     } catch (e) {
       if (!(e instanceof CustodyError)) throw e;
       verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle file', ok: false, code: e.code, reason: e.message }], code: e.code } });

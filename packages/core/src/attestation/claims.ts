@@ -7,6 +7,7 @@
  * attestations override earlier ones field by field (`mergeClaims`).
  */
 import { CustodyError } from '../errors.js';
+import { quoteBounded } from '../util/strict-json.js';
 
 /** State of a debug or hardware port. */
 export type PortState = 'locked' | 'disabled' | 'open';
@@ -100,8 +101,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Longest field path a message shows: the path is made of names from the input. */
+const FIELD_MAX = 160;
+
 function invalid(field: string, what: string): CustodyError {
-  return new CustodyError('ERR_CLAIMS_INVALID', `claims: ${field} ${what}`);
+  return new CustodyError('ERR_CLAIMS_INVALID', `claims: ${field.length > FIELD_MAX ? `${field.slice(0, FIELD_MAX)}...` : field} ${what}`);
 }
 
 function checkField(v: unknown, type: FieldType, field: string): unknown {
@@ -131,7 +135,11 @@ function copyJSON(v: unknown, field: string, depth = 0): unknown {
   if (Array.isArray(v)) return v.map((x, i) => copyJSON(x, `${field}[${i}]`, depth + 1));
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = copyJSON(x, `${field}.${k}`, depth + 1);
+    for (const [k, x] of Object.entries(v)) {
+      // Assigning it would set the copy's prototype instead: the member would vanish from the signed encoding.
+      if (k === '__proto__') throw invalid(field, 'has a member named "__proto__", which a JavaScript object cannot hold');
+      out[k] = copyJSON(x, `${field}.${k}`, depth + 1);
+    }
     return out;
   }
   throw invalid(field, 'must be a JSON value');
@@ -149,7 +157,7 @@ export function parseClaims(json: unknown): Claims {
     const spec = Object.hasOwn(CLAIM_VOCABULARY, name) ? CLAIM_VOCABULARY[name as ClaimName] : undefined;
     if (!spec) {
       if (!isVendorClaimName(name)) {
-        throw new CustodyError('ERR_CLAIMS_UNKNOWN', `claims: unknown claim "${name}" (vendor extensions are named <dns-domain>/<name>)`);
+        throw new CustodyError('ERR_CLAIMS_UNKNOWN', `claims: unknown claim ${quoteBounded(name)} (vendor extensions are named <dns-domain>/<name>)`);
       }
       out[name] = copyJSON(value, name);
       continue;

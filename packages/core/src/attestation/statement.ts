@@ -14,6 +14,7 @@
  */
 import { CustodyError } from '../errors.js';
 import { fromUtf8, utf8 } from '../util/bytes.js';
+import { parseStrictJSON, quoteBounded } from '../util/strict-json.js';
 import { type Claims, encodeClaims, parseClaims } from './claims.js';
 
 /** The in-toto Statement layer type (in-toto attestation framework, Statement v1). */
@@ -116,7 +117,7 @@ export function formatStatementTime(d: Date): string {
 /** The kind an attestation's predicateType names. */
 export function statementKind(s: Statement): AttestationKind {
   const k = KIND_BY_TYPE.get(s.predicateType);
-  if (!k) throw bad('predicateType', `"${s.predicateType}" is not a custody attestation type`);
+  if (!k) throw bad('predicateType', `${quoteBounded(s.predicateType)} is not a custody attestation type`);
   return k;
 }
 
@@ -168,7 +169,7 @@ function checkStatement(json: unknown, withClaims: boolean): Statement {
 
   if (typeof json.predicateType !== 'string') throw bad('predicateType', 'must be a string');
   const kind = KIND_BY_TYPE.get(json.predicateType);
-  if (!kind) throw bad('predicateType', `"${json.predicateType}" is not a custody attestation type`);
+  if (!kind) throw bad('predicateType', `${quoteBounded(json.predicateType)} is not a custody attestation type`);
 
   const p = json.predicate;
   if (!isPlainObject(p)) throw bad('predicate', 'must be an object');
@@ -187,18 +188,19 @@ function checkStatement(json: unknown, withClaims: boolean): Statement {
 }
 
 /**
- * Strict parse of statement bytes (UTF-8 JSON) into the model.
- * @throws ERR_ATTESTATION_STATEMENT naming the field (or "statement" for bytes that are not JSON);
- *   ERR_CLAIMS_UNKNOWN / ERR_CLAIMS_INVALID for the claims
+ * Strict parse of statement bytes (UTF-8 JSON) into the model. The JSON is strict (`parseStrictJSON`): these
+ * are the bytes a signature covers, so no member name twice, none named `__proto__`, at most 64 levels deep.
+ * @throws ERR_ATTESTATION_STATEMENT naming the field (or "statement" for bytes that are not UTF-8 or not strict
+ *   JSON); ERR_CLAIMS_UNKNOWN / ERR_CLAIMS_INVALID for the claims
  */
 export function parseStatement(bytes: Uint8Array): Statement {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(fromUtf8(bytes));
+    text = fromUtf8(bytes);
   } catch (e) {
     throw new CustodyError('ERR_ATTESTATION_STATEMENT', 'attestation statement: statement is not UTF-8 JSON', { cause: e });
   }
-  return validateStatement(json);
+  return validateStatement(parseStrictJSON(text, { code: 'ERR_ATTESTATION_STATEMENT', what: 'attestation statement' }));
 }
 
 // The statement's one encoding, in three pieces: the subject, the chain link (kind, seq, prev), and the rest

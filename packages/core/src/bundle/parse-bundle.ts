@@ -6,6 +6,7 @@
 import { validateStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { fromBase64 } from '../util/bytes.js';
+import { parseStrictJSON, quoteBounded } from '../util/strict-json.js';
 import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleEarlierCheckpoint, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
 import { readShell } from './detach-attestation.js';
 
@@ -120,23 +121,26 @@ function log(v: unknown, nAttestations: number): BundleLog {
   return Object.hasOwn(o, 'earlier') ? { checkpoint, proofs, earlier: earlier(o.earlier) } : { checkpoint, proofs };
 }
 
+/** A version value for a message: numbers as they are, strings as a bounded quote, anything else by its kind. */
+function describeVersion(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return quoteBounded(v);
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
+}
+
 /**
- * Strict parse of bundle text (v1).
- * @throws ERR_BUNDLE_MALFORMED naming the field: not JSON, too large, wrong version, unknown or missing field,
+ * Strict parse of bundle text (v1). The JSON itself is strict (`parseStrictJSON`): a member name twice in any
+ * object, a member named `__proto__` or nesting deeper than 64 levels is refused like any other malformed field.
+ * @throws ERR_BUNDLE_MALFORMED naming the field: not JSON, duplicate member name, too large, wrong version, unknown or missing field,
  *   wrong type, bad base64, index out of range, repeated certificate, too many entries, malformed statement or
  *   detached CMS
  */
 export function parseBundle(text: string): Bundle {
   if (typeof text !== 'string') throw new TypeError('parseBundle: text must be a string');
   if (text.length > BUNDLE_LIMITS.maxTextLength) throw malformed('bundle', `is ${text.length} characters, at most ${BUNDLE_LIMITS.maxTextLength} allowed`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw malformed('bundle', 'is not JSON (truncated or corrupted)', e);
-  }
+  const json = parseStrictJSON(text, { code: 'ERR_BUNDLE_MALFORMED', what: 'bundle' });
   const o = object(json, 'bundle', ['version', 'certificates', 'attestations'], ['crls', 'log']);
-  if (o.version !== BUNDLE_VERSION) throw malformed('version', `${JSON.stringify(o.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
+  if (o.version !== BUNDLE_VERSION) throw malformed('version', `${describeVersion(o.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
   const seen = new Set<unknown>();
   const certificates = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1).map((c, i) => {
     const der = base64(c, `certificates[${i}]`, BUNDLE_LIMITS.maxCertificateBase64, true);

@@ -4,6 +4,7 @@
  */
 import { CustodyError } from '../errors.js';
 import { fromUtf8, toHex } from '../util/bytes.js';
+import { parseStrictJSON } from '../util/strict-json.js';
 import type { Claims } from '../attestation/claims.js';
 import { createStatement, createStatementEncoder, predicateTypeOf, type AttestationKind, type Statement, type StatementSubject } from '../attestation/statement.js';
 import { prepareEncodedStatement, readStatementBytes, signEncodedStatement, signEncodedStatementSync, type AttestationSigner, type UnsignedAttestation } from '../attestation/cms.js';
@@ -44,13 +45,13 @@ export function headOfChain(tip: ChainTip): DeviceHead {
  * @throws ERR_ATTESTATION_MALFORMED when it holds no readable statement
  */
 export function readChainFacts(der: Uint8Array, serial: string, seq: number): ChainFacts {
-  let s: Statement;
   try {
-    s = JSON.parse(fromUtf8(readStatementBytes(der))) as Statement;
+    const s = parseStrictJSON(fromUtf8(readStatementBytes(der)), { code: 'ERR_ATTESTATION_MALFORMED', what: 'statement' }) as Statement;
+    return { custodian: s.predicate.to, activated: s.predicateType === predicateTypeOf('activation'), subject: s.subject[0] };
   } catch (e) {
-    throw new CustodyError('ERR_ATTESTATION_MALFORMED', `device ${serial}: attestation ${seq} holds no readable statement`, { cause: e });
+    const why = e instanceof CustodyError ? ` (${e.message})` : '';
+    throw new CustodyError('ERR_ATTESTATION_MALFORMED', `device ${serial}: attestation ${seq} holds no readable statement${why}`, { cause: e });
   }
-  return { custodian: s.predicate.to, activated: s.predicateType === predicateTypeOf('activation'), subject: s.subject[0] };
 }
 
 /** The head of a whole device record (hashes its newest attestation). */

@@ -9,6 +9,7 @@
  */
 import { CustodyError } from '../errors.js';
 import { concatBytes, equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../util/bytes.js';
+import { parseStrictJSON } from '../util/strict-json.js';
 import type { CryptoProvider, PrivateKeyHandle } from '../crypto/provider.js';
 import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { spkiCurve } from '../x509/certificate-info.js';
@@ -55,17 +56,23 @@ function bad(what: string): CustodyError {
   return new CustodyError('ERR_CHALLENGE_MALFORMED', what);
 }
 
+/** The JSON of a challenge or a response, strictly: the device signs these bytes and the verifier reads them. */
+function strictJSON(bytes: Uint8Array, what: 'challenge' | 'response'): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fromUtf8(bytes);
+  } catch {
+    throw bad(`${what} is not UTF-8 JSON`);
+  }
+  return parseStrictJSON(text, { code: 'ERR_CHALLENGE_MALFORMED', what }) as Record<string, unknown>;
+}
+
 /**
- * Parses challenge bytes strictly.
+ * Parses challenge bytes strictly (strict JSON: no member name twice, see `parseStrictJSON`).
  * @throws ERR_CHALLENGE_MALFORMED
  */
 export function parseChallenge(bytes: Uint8Array): Challenge {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>;
-  } catch {
-    throw bad('challenge is not JSON');
-  }
+  const v = strictJSON(bytes, 'challenge');
   const keys = ['type', 'device', 'idevidSha256', 'nonce', 'issuedAt', 'expiresAt'];
   if (typeof v !== 'object' || v === null || Object.keys(v).join() !== keys.join()) throw bad(`challenge must have exactly the fields ${keys.join(', ')}, in that order`);
   if (v.type !== CHALLENGE_TYPE) throw bad(`challenge type is not ${CHALLENGE_TYPE}`);
@@ -86,16 +93,11 @@ export async function respondToChallenge(challengeBytes: Uint8Array, key: Privat
 }
 
 /**
- * Parses a response strictly, returning it with the challenge it answers.
+ * Parses a response strictly (strict JSON, see `parseStrictJSON`), returning it with the challenge it answers.
  * @throws ERR_CHALLENGE_MALFORMED
  */
 export function parseChallengeResponse(bytes: Uint8Array): { response: ChallengeResponse; challengeBytes: Uint8Array; challenge: Challenge; signature: Uint8Array } {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>;
-  } catch {
-    throw bad('response is not JSON');
-  }
+  const v = strictJSON(bytes, 'response');
   if (typeof v !== 'object' || v === null || Object.keys(v).join() !== 'type,challenge,signature' || v.type !== RESPONSE_TYPE) throw bad(`response must be a ${RESPONSE_TYPE} object with type, challenge, signature`);
   const challengeBytes = typeof v.challenge === 'string' ? fromBase64(v.challenge) : undefined;
   const signature = typeof v.signature === 'string' ? fromBase64(v.signature) : undefined;

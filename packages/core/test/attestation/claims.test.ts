@@ -31,6 +31,17 @@ describe('claims vocabulary', () => {
     assert.deepEqual(parseClaims({}), {});
   });
 
+  // Issue 17: copying {"__proto__": ...} by assignment set the copy's prototype, and the member vanished.
+  it('refuses a member named __proto__ in a vendor extension (JSON.parse and YAML make it an own property)', () => {
+    const claims = JSON.parse('{"acme.example/x":{"a":{"__proto__":{"b":1}}}}');
+    assert.throws(() => parseClaims(claims), { code: 'ERR_CLAIMS_INVALID', message: /acme\.example\/x\.a has a member named "__proto__"/ });
+  });
+
+  it('quotes a bounded prefix of an unknown claim name and of a long field path', () => {
+    assert.throws(() => parseClaims({ ['x'.repeat(100_000)]: {} }), (e: any) => e.code === 'ERR_CLAIMS_UNKNOWN' && e.message.length < 200);
+    assert.throws(() => parseClaims({ secureBoot: { enabled: true, ['y'.repeat(100_000)]: 1 } }), (e: any) => e.code === 'ERR_CLAIMS_INVALID' && e.message.length < 300);
+  });
+
   it('returns a copy, not the input', () => {
     const input = { hardwarePorts: { state: 'locked', ports: ['usb'] } };
     const out = parseClaims(input) as any;

@@ -81,7 +81,7 @@ describe('attestation statement', () => {
   });
 
   const cases: Array<[string, (j: any) => void, RegExp]> = [
-    ['not JSON', () => undefined, /statement is not UTF-8 JSON/],
+    ['not JSON', () => undefined, /attestation statement: not JSON/],
     ['unknown top-level key', (j) => (j.extra = 1), /extra is not a known field/],
     ['missing predicate', (j) => delete j.predicate, /predicate is missing/],
     ['wrong _type', (j) => (j._type = 'https://in-toto.io/Statement/v0.1'), /_type/],
@@ -122,6 +122,21 @@ describe('attestation statement', () => {
       assert.throws(() => parseStatement(bytes), (e: any) => e.code === 'ERR_ATTESTATION_STATEMENT' && message.test(e.message));
     });
   }
+
+  // Issue 17: the signed bytes are what another tool reads; JSON.parse alone kept the last "to" of two.
+  it('refuses statement bytes with a member name twice (also escaped), and accepts them without', () => {
+    const text = fromUtf8(encodeStatement(birth()));
+    assert.ok(parseStatement(utf8(text)));
+    const twice = text.replace('"to":', `"to":"${H('e')}","to":`);
+    assert.throws(() => parseStatement(utf8(twice)), { code: 'ERR_ATTESTATION_STATEMENT', message: 'attestation statement: duplicate member name "to" in predicate' });
+    assert.throws(() => parseStatement(utf8(text.replace('"to":', `"\\u0074o":"${H('e')}","to":`))), { code: 'ERR_ATTESTATION_STATEMENT', message: /duplicate member name "to" in predicate/ });
+    assert.throws(() => parseStatement(utf8(text.replace('"claims":{', '"claims":{"acme.example/x":{"\\u005f_proto__":{}},'))), { code: 'ERR_ATTESTATION_STATEMENT', message: /"__proto__" in predicate\.claims\["acme\.example\/x"\]/ });
+  });
+
+  it('quotes a bounded prefix of an unknown predicateType', () => {
+    const long = `https://custody.dev/${'x'.repeat(100_000)}`;
+    assert.throws(() => parseStatement(mutated((j) => (j.predicateType = long))), (e: any) => e.code === 'ERR_ATTESTATION_STATEMENT' && e.message.length < 200);
+  });
 
   it('refuses bytes that are not UTF-8', () => {
     assert.throws(() => parseStatement(Uint8Array.of(0x7b, 0xff, 0x7d)), { code: 'ERR_ATTESTATION_STATEMENT' });

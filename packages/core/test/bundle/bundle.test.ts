@@ -9,7 +9,8 @@ import { encodeBundle } from '../../src/bundle/encode-bundle.js';
 import { parseBundle } from '../../src/bundle/parse-bundle.js';
 import { rebuildAttestation } from '../../src/bundle/rebuild-attestation.js';
 import { signAttestation } from '../../src/attestation/cms.js';
-import { makeWorld, sha256hex, T_BIRTH, type World } from '../verification/fixtures.js';
+import { createVerifier } from '../../src/verification/verifier.js';
+import { AT, makeWorld, provider, sha256hex, T_BIRTH, type World } from '../verification/fixtures.js';
 
 describe('bundle format v1', () => {
   let w: World;
@@ -138,7 +139,7 @@ describe('bundle format v1', () => {
       ['huge attestations array', () => mutate((j) => (j.attestations = new Array(5000).fill({}))), /attestations holds 5000 entries, at most 256/],
       ['text over the size cap', () => text + ' '.repeat(BUNDLE_LIMITS.maxTextLength), /at most 1048576 allowed/],
       ['oversized certificate', () => mutate((j) => (j.certificates[1] = 'MII' + 'A'.repeat(20001))), /certificates\[1\] is 20004 base64 characters/],
-      ['deeply nested claims', () => text.replace('"claims":{', `"claims":{"acme.example/deep":${'['.repeat(5000)}1${']'.repeat(5000)},`), /nested too deeply/],
+      ['deeply nested claims', () => text.replace('"claims":{', `"claims":{"acme.example/deep":${'['.repeat(5000)}1${']'.repeat(5000)},`), /nested deeper than 64 levels \(at attestations\[0\]\.statement\.predicate\.claims\["acme\.example\/deep"\]/],
     ];
     for (const [name, make, message] of cases) {
       it(`refuses ${name} with ERR_BUNDLE_MALFORMED`, () => {
@@ -151,5 +152,57 @@ describe('bundle format v1', () => {
         assert.ok(performance.now() - t0 < 2000);
       });
     }
+  });
+
+  // Issue 17: JSON.parse keeps the last of two equal member names, another reader the first, so one signed
+  // bundle could name one buyer to custody and another to the next tool.
+  describe('strict JSON', () => {
+    /** The bundle text with a second `to` member written just before attestation 1's `to`. */
+    const withSecondTo = (to: string): string => {
+      const at = text.indexOf('"to":', text.indexOf('"seq":1'));
+      assert.ok(at > 0);
+      return `${text.slice(0, at)}"to":"${to}",${text.slice(at)}`;
+    };
+
+    it('refuses a duplicate "to" inside a statement, naming where, and accepts the same document without it', () => {
+      const ownTo = parseBundle(text).attestations[1]!.statement.predicate.to;
+      assert.throws(() => parseBundle(withSecondTo('e'.repeat(64))), {
+        code: 'ERR_BUNDLE_MALFORMED',
+        message: 'bundle: duplicate member name "to" in attestations[1].statement.predicate',
+      });
+      // Equal values are no excuse: the rule is about names.
+      assert.throws(() => parseBundle(withSecondTo(ownTo)), { code: 'ERR_BUNDLE_MALFORMED' });
+      assert.equal(parseBundle(text).attestations[1]!.statement.predicate.to, ownTo);
+    });
+
+    it('refuses a duplicate written with an escape ("\\u0074o")', () => {
+      const at = text.indexOf('"to":', text.indexOf('"seq":1'));
+      assert.throws(() => parseBundle(`${text.slice(0, at)}"\\u0074o":"${'e'.repeat(64)}",${text.slice(at)}`), { code: 'ERR_BUNDLE_MALFORMED', message: /duplicate member name "to"/ });
+    });
+
+    it('refuses a duplicate top-level member and a "__proto__" member', () => {
+      assert.throws(() => parseBundle(`{"version":1,${text.slice(1)}`), { code: 'ERR_BUNDLE_MALFORMED', message: /duplicate member name "version" in the top-level object/ });
+      assert.throws(() => parseBundle(text.replace('"claims":{', '"claims":{"acme.example/x":{"__proto__":{"a":1}},')), { code: 'ERR_BUNDLE_MALFORMED', message: /"__proto__"/ });
+    });
+
+    it('a version of 20,000 nested arrays is refused fast with ERR_BUNDLE_MALFORMED (it overflowed the stack building the message)', () => {
+      const t0 = performance.now();
+      assert.throws(() => parseBundle(`{"version":${'['.repeat(20_000)}${']'.repeat(20_000)},${text.slice(text.indexOf('"certificates"'))}`), { code: 'ERR_BUNDLE_MALFORMED', message: /nested deeper than 64 levels \(at version/ });
+      assert.ok(performance.now() - t0 < 100);
+    });
+
+    it('quotes a bounded prefix of an unsupported version string', () => {
+      assert.throws(() => parseBundle(text.replace('"version":1', `"version":"${'9'.repeat(100_000)}"`)), (e: any) => e.code === 'ERR_BUNDLE_MALFORMED' && e.message.length < 300);
+      assert.throws(() => parseBundle(text.replace('"version":1', '"version":[[1]]')), { code: 'ERR_BUNDLE_MALFORMED', message: /version an array is not supported/ });
+    });
+
+    it('the verifier reports a duplicate member in its first check, with the code', async () => {
+      const r = await createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT }).verify(withSecondTo('e'.repeat(64)));
+      assert.equal(r.ok, false);
+      assert.equal(r.code, 'ERR_BUNDLE_MALFORMED');
+      assert.equal(r.checks[0]!.code, 'ERR_BUNDLE_MALFORMED');
+      assert.match(r.checks[0]!.reason ?? '', /duplicate member name "to" in attestations\[1\]\.statement\.predicate/);
+      assert.equal((await createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT }).verify(text)).ok, true);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { createAttestationSigner, parseAttestation } from '../../src/attestation
 import { birthStatement, chainHead, createBirths, createTransfer, headOfChain, readChainFacts, signTransfer } from '../../src/custody/chain.js';
 import { encodeStatement } from '../../src/attestation/statement.js';
 import { verifyAttestationSignature } from '../../src/attestation/cms.js';
-import { signAttestation } from '../../src/attestation/cms.js';
+import { signAttestation, signEncodedStatement } from '../../src/attestation/cms.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
 import { toHex } from '../../src/util/bytes.js';
 import type { DeviceRecord } from '../../src/registry/ports.js';
@@ -132,6 +132,16 @@ describe('chain of custody', () => {
     assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash, facts, last: device.attestations[0]! }), want);
     assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash }).subject, null);
     assert.throws(() => readChainFacts(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]), 'SN1', 4), { code: 'ERR_ATTESTATION_MALFORMED', message: /device SN1: attestation 4/ });
+  });
+
+  // Issue 17: a statement with two "to" members gave the first custodian to one reader and the last to another.
+  it('reads no chain facts from a statement naming a member twice', async () => {
+    const text = new TextDecoder().decode(parseAttestation(device.attestations[0]!).statementBytes);
+    const twice = new TextEncoder().encode(text.replace('"to":', `"to":"${'e'.repeat(64)}","to":`));
+    const der = await signEncodedStatement(factory, twice, NOW);
+    assert.throws(() => readChainFacts(der, 'SN1', 0), { code: 'ERR_ATTESTATION_MALFORMED', message: /device SN1: attestation 0 holds no readable statement \(statement: duplicate member name "to" in predicate\)/ });
+    const notObject = await signEncodedStatement(factory, new TextEncoder().encode('[]'), NOW);
+    assert.throws(() => readChainFacts(notObject, 'SN1', 0), { code: 'ERR_ATTESTATION_MALFORMED' });
   });
 
   it('signs births of a batch with one template: the statement birthStatement builds, a valid signature', async () => {

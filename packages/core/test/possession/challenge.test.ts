@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createChallenge, parseChallenge, respondToChallenge, verifyChallengeResponse, type ChallengeRecords, type IssuedChallenge } from '../../src/possession/challenge.js';
+import { createChallenge, parseChallenge, parseChallengeResponse, respondToChallenge, verifyChallengeResponse, type ChallengeRecords, type IssuedChallenge } from '../../src/possession/challenge.js';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../src/util/bytes.js';
 import { provider } from '../x509/fixtures.js';
 
@@ -96,6 +96,29 @@ describe('proof of possession', () => {
   it('refuses malformed challenges with ERR_CHALLENGE_MALFORMED', () => {
     assert.throws(() => parseChallenge(utf8('{"type":"x"}')), { code: 'ERR_CHALLENGE_MALFORMED' });
     assert.throws(() => parseChallenge(utf8('not json')), { code: 'ERR_CHALLENGE_MALFORMED' });
+  });
+
+  // Issue 17: JSON.parse kept the last of two equal names while the key-order check saw the first position,
+  // so a challenge naming the device twice passed, read as the second device.
+  it('refuses a challenge naming a member twice, which passed the field-order check', () => {
+    const { bytes } = createChallenge({ device: 'SN1', idevidSha256: certSha, nonce: new Uint8Array(32), now, ttlSeconds: 60 });
+    const text = fromUtf8(bytes).trimEnd();
+    assert.equal(parseChallenge(bytes).idevidSha256, certSha);
+    const twice = utf8(`${text.slice(0, -1)},"idevidSha256":"${'cd'.repeat(32)}"}`);
+    assert.throws(() => parseChallenge(twice), { code: 'ERR_CHALLENGE_MALFORMED', message: 'challenge: duplicate member name "idevidSha256" in the top-level object' });
+    assert.throws(() => parseChallenge(utf8(text.replace('"device"', '"\\u0064evice":"SN2","device"'))), { code: 'ERR_CHALLENGE_MALFORMED', message: /duplicate member name "device"/ });
+  });
+
+  it('refuses a response naming a member twice, and reports it as a failed check', async () => {
+    const { keys, records, response } = await setup();
+    const text = fromUtf8(response).trimEnd();
+    assert.ok(parseChallengeResponse(response));
+    const twice = utf8(`${text.slice(0, -1)},"signature":"MAA="}`);
+    assert.throws(() => parseChallengeResponse(twice), { code: 'ERR_CHALLENGE_MALFORMED', message: /^response: duplicate member name "signature"/ });
+    const r = await verifyChallengeResponse({ response: twice, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records });
+    assert.equal(r.code, 'ERR_VERIFY_POSSESSION_MALFORMED');
+    assert.match(r.reason, /duplicate member name "signature"/);
+    assert.throws(() => parseChallengeResponse(Uint8Array.of(0x7b, 0xff, 0x7d)), { code: 'ERR_CHALLENGE_MALFORMED', message: /response is not UTF-8 JSON/ });
   });
 
   it('reports a malformed response as a failed check, not a crash', async () => {

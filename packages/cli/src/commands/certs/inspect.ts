@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
-import { readFileSync } from 'node:fs';
 import { CustodyError, derOrPEM, describeCertificate, formatCertificateDescription, readCertificateInfo, type CertificateDescription } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
-import { provider } from '../../ops/context.js';
+import { provider, readInputFile } from '../../ops/context.js';
 
 export default class CertsInspect extends BaseCommand {
   static override summary = 'Print a certificate (PEM or DER) in words.';
@@ -10,12 +9,7 @@ export default class CertsInspect extends BaseCommand {
 
   async run(): Promise<CertificateDescription> {
     const { args } = await this.parse(CertsInspect);
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(args.file);
-    } catch (e) {
-      throw new CustodyError('ERR_INPUT_READ', `${args.file}: cannot read (${(e as NodeJS.ErrnoException).code})`, { file: args.file });
-    }
+    const bytes = readInputFile(args.file, 'certificate');
     let d: CertificateDescription;
     try {
       const der = derOrPEM(bytes, ['CERTIFICATE']);
