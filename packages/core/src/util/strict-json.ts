@@ -81,7 +81,7 @@ function pathOf(kinds: number[], names: string[], indexes: number[], upTo: numbe
  */
 function scan(text: string, maxDepth: number): Problem | undefined {
   // Per nesting level (1 is the top-level value): ARRAY or OBJECT, and an array's current element index.
-  // Plain arrays: a typed array per call costs more than the whole scan of a small document.
+  // Plain arrays: allocating typed arrays on every call showed in the time of a bundle's scan.
   const kinds: number[] = [ARRAY];
   const indexes: number[] = [0];
   // Per open object: its member names so far, and the name being read (for paths in messages).
