@@ -114,6 +114,8 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
     }
     try {
       verifyConsistency({ oldSize: cp.treeSize, newSize: head.treeSize, hashes: e.consistency }, cp.rootHash, head.rootHash, hash);
+      // A prefix of the tree cannot have been signed after the tree: the log's times would run backwards.
+      if (cp.time && head.time && cp.time > head.time) throw new Error(`it is dated ${formatStatementTime(cp.time)}, after the bundle's checkpoint of the larger tree (${formatStatementTime(head.time)})`);
     } catch (err) {
       checks.push(fail(name, 'ERR_VERIFY_LOG_CONSISTENCY', message(err)));
       continue;

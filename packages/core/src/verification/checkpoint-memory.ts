@@ -10,6 +10,7 @@
  * The memory is a port: the store implements it (`getSeenCheckpoint`, `putSeenCheckpoint`). Nothing is
  * remembered from a checkpoint that did not verify under a trusted key of its own log.
  */
+import { formatStatementTime } from '../attestation/statement.js';
 import { parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { verifyConsistency, type ConsistencyProof } from '../log/consistency.js';
 import type { HashFn } from '../log/merkle.js';
@@ -66,6 +67,10 @@ export async function checkRemembered(candidate: SeenCandidate, memory: Checkpoi
   }
   const grows = head.treeSize > seen.treeSize;
   const [older, newer] = grows ? [seen, head] : [head, seen];
+  // A log's stated times follow its growth: a larger tree dated before a smaller one is a backdated tree head.
+  if (older.time && newer.time && newer.time < older.time) {
+    return fail(NAME, 'ERR_VERIFY_LOG_CONSISTENCY', `${head.origin}: the tree of ${newer.treeSize} entries is dated ${formatStatementTime(newer.time)}, before the tree of ${older.treeSize} entries (${formatStatementTime(older.time)}): the log's time went backwards`);
+  }
   // The bundle itself may prove it: an earlier checkpoint of its own that is the remembered tree.
   if (grows && candidate.earlier.some((e) => e.treeSize === seen.treeSize && equalBytes(e.rootHash, seen.rootHash))) {
     await memory.putSeenCheckpoint(head.origin, candidate.note);

@@ -173,6 +173,22 @@ describe('verifier: evidence from outside the signatures', () => {
       assert.equal((await v.verify(await at(12), { checkpoints: lying })).code, 'ERR_VERIFY_LOG_CONSISTENCY');
     });
 
+    it('rejects a larger tree dated before the remembered smaller one, even with a valid proof: a backdated tree head', async () => {
+      const dated = (size: number, time: Date) => signCheckpoint({ origin: ORIGIN, treeSize: size, rootHash: roots[size]!, time, extensions: [] }, { name: ORIGIN, key: logKeys.privateKey }, provider);
+      const memory = new Memory();
+      memory.seen.set(ORIGIN, await dated(SIZE, new Date('2026-12-20T00:00:00Z')));
+      const b = await at(12);
+      const backdated = { ...b, log: { ...b.log!, checkpoint: await dated(12, new Date('2026-12-01T00:00:00Z')) } };
+      const r = await verifier().verify(backdated, { checkpoints: memory, consistency: [consistencyProof(nodes, SIZE, 12)] });
+      assert.equal(r.code, 'ERR_VERIFY_LOG_CONSISTENCY');
+      assert.match(first(r)!.reason!, /the log's time went backwards/);
+      assert.equal(sizeOf(memory.seen.get(ORIGIN)), SIZE);
+      // The same inside one bundle: an earlier checkpoint dated after the bundle's own.
+      const inside = { ...backdated, log: { ...backdated.log, earlier: [{ checkpoint: await dated(SIZE, new Date('2026-12-20T00:00:00Z')), consistency: consistencyProof(nodes, SIZE, 12).hashes }] } };
+      const r2 = await verifier().verify(inside);
+      assert.equal(r2.checks.find((c) => c.name === 'log earlier checkpoint 0')?.code, 'ERR_VERIFY_LOG_CONSISTENCY');
+    });
+
     it('rejects a forked log: the remembered size with another root (ERR_VERIFY_LOG_FORK)', async () => {
       const memory = new Memory();
       const v = verifier();
