@@ -12,10 +12,7 @@ export const POOL_MIN_BATCH = 2048;
  * number forces them whatever the batch), else none for a small batch and one per core beyond the main one.
  */
 export function poolThreads(n: number, env: NodeJS.ProcessEnv = process.env): number {
-  const set = env.CUSTODY_THREADS;
-  if (set !== undefined && /^\d+$/.test(set)) return Math.min(Number(set), 8);
-  if (n < POOL_MIN_BATCH) return 0;
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
+  return threadsFor(n, POOL_MIN_BATCH, env);
 }
 
 /** Pallets smaller than this are verified on the main thread: a worker's start costs about what 50 bundles do. */
@@ -26,8 +23,13 @@ export const PALLET_MIN_BUNDLES = 128;
  * none for a small pallet and one per core beyond the main one.
  */
 export function palletThreads(n: number, env: NodeJS.ProcessEnv = process.env): number {
+  return threadsFor(n, PALLET_MIN_BUNDLES, env);
+}
+
+/** CUSTODY_THREADS when set (at most 8), else none below `min` items and one per core beyond the main one (at most 4). */
+function threadsFor(n: number, min: number, env: NodeJS.ProcessEnv): number {
   const set = env.CUSTODY_THREADS;
   if (set !== undefined && /^\d+$/.test(set)) return Math.min(Number(set), 8);
-  if (n < PALLET_MIN_BUNDLES) return 0;
+  if (n < min) return 0;
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
