@@ -151,16 +151,9 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
   const verdicts = await onThreads(prepared, o.bundles, inputs, threads, o.onWarning);
   // The one memory of log checkpoints is this thread's: each report is settled in bundle order.
   const { checkpoints, consistency } = prepared.context;
-  if (!checkpoints) return verdicts.map((v) => ({ file: v.file, report: settled(v.report) }));
   const out: BundleVerdict[] = [];
   for (const v of verdicts) out.push({ file: v.file, report: await settleCheckpoint(v.report, checkpoints, consistency ?? [], nodeSha256) });
   return out;
-}
-
-/** A report verified with `deferCheckpoint` where there is no memory to settle it against: as `verify` gives it. */
-function settled(r: VerificationReport): VerificationReport {
-  const { pendingCheckpoint: _, ...rest } = r;
-  return rest;
 }
 
 /** Reads and verifies bundle files, in order, with a prepared verifier. */

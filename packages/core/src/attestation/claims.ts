@@ -90,7 +90,9 @@ export const CLAIM_VOCABULARY: Readonly<Record<ClaimName, Readonly<Record<string
 };
 
 // DNS domain (at least two labels, LDH, lower case) / extension name.
-const VENDOR_NAME = /^(?=.{1,253}\/)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// No dot after the slash: a claim path reads dots as steps into a value, so "acme.example/boot.locked" would
+// shadow the field "locked" of the claim "acme.example/boot".
+const VENDOR_NAME = /^(?=.{1,253}\/)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\/[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** True when `name` is a vendor extension name `<dns-domain>/<name>`. */
 export function isVendorClaimName(name: string): boolean {

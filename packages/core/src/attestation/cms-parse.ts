@@ -53,7 +53,7 @@ export function highSError(what: string): CustodyError {
 }
 
 /** A code parseAttestation lets through as it is, rather than as ERR_ATTESTATION_MALFORMED. */
-const isOwnCode = (e: unknown): boolean => e instanceof CustodyError && (e.code === 'ERR_ATTESTATION_MALFORMED' || e.code === 'ERR_ATTESTATION_HIGH_S');
+const isOwnCode = (e: unknown): boolean => e instanceof CustodyError && (e.code === 'ERR_ATTESTATION_MALFORMED' || e.code === 'ERR_ATTESTATION_HIGH_S' || e.code === 'ERR_ATTESTATION_SID');
 
 function algOf(t: TLV, names: Record<string, string>, what: string): string {
   const [o] = expectSeq(t, TAG.SEQUENCE, 1, 1); // parameters absent (RFC 5754 2, RFC 5758 3.2)
@@ -253,6 +253,9 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       if (!cert.subjectKeyId || !equalBytes(cert.subjectKeyId, sid!.value)) throw malformed('the certificate does not match the signer identifier');
     } else if (sid!.tag === TAG.SEQUENCE) {
       sidKind = 'issuerAndSerialNumber';
+      // The signer identifier is not signed: two forms for one certificate would make two attestations (two
+      // hashes) of one signature. A certificate with a key identifier is named by it, as custody writes it.
+      if (cert.subjectKeyId) throw new CustodyError('ERR_ATTESTATION_SID', 'attestation: the signer is named by issuer and serial number, but its certificate has a subjectKeyIdentifier: custody names such a signer by its key identifier (the identifier is not signed, so a second form would be a second attestation of one signature)');
       const [issuer, serial] = expectSeq(sid!, TAG.SEQUENCE, 2, 2);
       if (!equalBytes(issuer!.raw, cert.issuer) || !equalBytes(serial!.raw, cert.serial)) throw malformed('the certificate does not match the signer identifier');
     } else throw malformed('unknown signer identifier');

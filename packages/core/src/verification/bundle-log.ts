@@ -23,6 +23,7 @@ import { verifyInclusion } from '../log/inclusion.js';
 import { leafHash, type HashFn } from '../log/merkle.js';
 import type { VerifierKey } from '../log/verifier-key.js';
 import { sha256 } from '../util/sha256.js';
+import { timesOutOfOrder } from './checkpoint-memory.js';
 import { fail, pass, type VerificationCheck } from './report.js';
 
 /** What the bundle's log part is checked with. */
@@ -32,6 +33,18 @@ export interface BundleLogOptions {
   readonly provider: CryptoProvider;
   /** SHA-256 for leaves and proofs (default: the pure implementation). */
   readonly hash?: HashFn;
+  /** The verification time: a checkpoint dated after it (beyond `CHECKPOINT_CLOCK_SKEW_MS`) is refused. */
+  readonly at?: Date;
+}
+
+/** How far a checkpoint's time may be ahead of the verification time: clocks of log and verifier differ a little. */
+export const CHECKPOINT_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** A checkpoint dated after the verification time (beyond the skew) was not signed when it says: refused. */
+function notFromTheFuture(cp: Checkpoint, at: Date | undefined): void {
+  if (at && cp.time && cp.time.getTime() > at.getTime() + CHECKPOINT_CLOCK_SKEW_MS) {
+    throw new Error(`checkpoint of ${cp.treeSize} entries is dated ${formatStatementTime(cp.time)}, after the verification time ${formatStatementTime(at)}`);
+  }
 }
 
 /** What the log checks of one bundle found. */
@@ -67,6 +80,7 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
   let head: Checkpoint;
   try {
     head = trusted ? (await verifyCheckpoint(log.checkpoint, o.keys, o.provider)).checkpoint : parseCheckpoint(log.checkpoint).checkpoint;
+    notFromTheFuture(head, o.at);
   } catch (e) {
     return { checks: [fail('log checkpoint', 'ERR_VERIFY_LOG_CHECKPOINT', message(e))], included: false, earlier: [], loggedAt: unproven };
   }
@@ -108,14 +122,20 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
     try {
       cp = trusted ? (await verifyCheckpoint(e.checkpoint, o.keys, o.provider, { origin: head.origin })).checkpoint : parseCheckpoint(e.checkpoint).checkpoint;
       if (!trusted && cp.origin !== head.origin) throw new Error(`checkpoint is from log ${JSON.stringify(cp.origin)}, the bundle's from ${JSON.stringify(head.origin)}`);
+      notFromTheFuture(cp, o.at);
     } catch (err) {
       checks.push(fail(name, 'ERR_VERIFY_LOG_CHECKPOINT', message(err)));
       continue;
     }
     try {
       verifyConsistency({ oldSize: cp.treeSize, newSize: head.treeSize, hashes: e.consistency }, cp.rootHash, head.rootHash, hash);
-      // A prefix of the tree cannot have been signed after the tree: the log's times would run backwards.
+      // A prefix of the tree cannot have been signed after the tree, nor after a larger prefix: the log's times
+      // would run backwards.
       if (cp.time && head.time && cp.time > head.time) throw new Error(`it is dated ${formatStatementTime(cp.time)}, after the bundle's checkpoint of the larger tree (${formatStatementTime(head.time)})`);
+      for (const other of proven) {
+        const why = timesOutOfOrder(cp, other);
+        if (why) throw new Error(why);
+      }
     } catch (err) {
       checks.push(fail(name, 'ERR_VERIFY_LOG_CONSISTENCY', message(err)));
       continue;

@@ -68,8 +68,9 @@ export async function checkRemembered(candidate: SeenCandidate, memory: Checkpoi
   const grows = head.treeSize > seen.treeSize;
   const [older, newer] = grows ? [seen, head] : [head, seen];
   // A log's stated times follow its growth: a larger tree dated before a smaller one is a backdated tree head.
-  if (older.time && newer.time && newer.time < older.time) {
-    return fail(NAME, 'ERR_VERIFY_LOG_CONSISTENCY', `${head.origin}: the tree of ${newer.treeSize} entries is dated ${formatStatementTime(newer.time)}, before the tree of ${older.treeSize} entries (${formatStatementTime(older.time)}): the log's time went backwards`);
+  for (const cp of [head, ...candidate.earlier]) {
+    const why = timesOutOfOrder(cp, seen);
+    if (why) return fail(NAME, 'ERR_VERIFY_LOG_CONSISTENCY', `${head.origin}: ${why}`);
   }
   // The bundle itself may prove it: an earlier checkpoint of its own that is the remembered tree.
   if (grows && candidate.earlier.some((e) => e.treeSize === seen.treeSize && equalBytes(e.rootHash, seen.rootHash))) {
@@ -92,4 +93,15 @@ export async function checkRemembered(candidate: SeenCandidate, memory: Checkpoi
   }
   if (grows) await memory.putSeenCheckpoint(head.origin, candidate.note);
   return pass(NAME, `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries)${grows ? '; the newer one is remembered' : ''}`);
+}
+
+/**
+ * Why two checkpoints of one log contradict each other in time: the larger tree is dated before the smaller one
+ * (a log only grows, so its later tree heads cannot be older). Undefined when they agree or state no time.
+ */
+export function timesOutOfOrder(a: Checkpoint, b: Checkpoint): string | undefined {
+  if (!a.time || !b.time || a.treeSize === b.treeSize) return undefined;
+  const [small, large] = a.treeSize < b.treeSize ? [a, b] : [b, a];
+  if (large.time! >= small.time!) return undefined;
+  return `the tree of ${large.treeSize} entries is dated ${formatStatementTime(large.time!)}, before the tree of ${small.treeSize} entries (${formatStatementTime(small.time!)}): the log's time went backwards`;
 }

@@ -9,6 +9,8 @@
  * windows (re-checked per signing time here) and CRLs (checked here per CRL set, at the verification time).
  */
 import { OID } from '../asn1/oids.js';
+import { ecdsaDERToP1363, isLowS } from '../crypto/ecdsa-signature.js';
+import { spkiCurve } from '../x509/certificate-info.js';
 import type { ParsedCertificate } from '../validation/certificate.js';
 import { parseCertificate } from '../validation/certificate.js';
 import type { ParsedCRL } from '../validation/crl.js';
@@ -58,6 +60,7 @@ const OWN_CODES = new Set([
   'ERR_VERIFY_SIGNER_CA',
   'ERR_VERIFY_SIGNER_EKU',
   'ERR_VERIFY_SIGNER_KEY_USAGE',
+  'ERR_VERIFY_SIGNER_HIGH_S',
 ]);
 const TIME_CODES = new Set(['ERR_CHAIN_EXPIRED', 'ERR_CHAIN_NOT_YET_VALID']);
 
@@ -123,6 +126,11 @@ export class PartyTrust {
         throw Object.assign(err, { code: report.code });
       }
       const chain = report.chain;
+      // The certificate is spliced into each attestation it signs, and the attestation is named by the hash of
+      // those bytes. Its issuer's ECDSA signature is the one part not fixed by that issuer: a high-S one has a
+      // twin (n - s) that verifies too, so anyone could make a second, equally valid attestation of another hash.
+      const twin = highSCertificate(certificate, chain[1]);
+      if (twin) throw Object.assign(new Error(twin), { code: 'ERR_VERIFY_SIGNER_HIGH_S' });
       const identity = partyIdentity(chain, {
         cert: certHash,
         spki: this.hexDigest(certificate.spki),
@@ -152,3 +160,24 @@ export class PartyTrust {
     return own ?? { check: pass(name, 'not revoked', n), revocation };
   }
 }
+
+/**
+ * Why `cert`'s signature by `issuer` has a twin, when it is an ECDSA signature whose s is above n/2; undefined for
+ * a low-S or a non-ECDSA signature (RSA PKCS#1 v1.5 has no such twin).
+ */
+function highSCertificate(cert: ParsedCertificate, issuer: ParsedCertificate | undefined): string | undefined {
+  if (!issuer || !cert.signatureAlgorithm.oid.startsWith(ECDSA_WITH_SHA2)) return undefined;
+  const curve = spkiCurve(issuer.spki);
+  if (!curve) return undefined;
+  let p1363: Uint8Array;
+  try {
+    p1363 = ecdsaDERToP1363(cert.signature, curve);
+  } catch {
+    return undefined; // the path validator checked this signature: it parses
+  }
+  if (isLowS(p1363, curve)) return undefined;
+  return `"${cert.subject.text}" carries a high-S ECDSA signature by its issuer: its twin (n - s) verifies too and would rename every attestation it signs; custody accepts attestation signers whose certificate is signed low-S (re-issue it; custody's CAs sign low-S)`;
+}
+
+/** ecdsa-with-SHA256/384/512 (RFC 5758 3.2) share this arc. */
+const ECDSA_WITH_SHA2 = '1.2.840.10045.4.3.';

@@ -22,6 +22,7 @@ export type VerifyErrorCode =
   | 'ERR_VERIFY_LOG_INCLUSION'
   | 'ERR_VERIFY_LOG_CONSISTENCY'
   | 'ERR_VERIFY_LOG_FORK'
+  | 'ERR_VERIFY_LOG_PENDING'
   | 'ERR_VERIFY_POSSESSION_MALFORMED'
   | 'ERR_VERIFY_POSSESSION_UNKNOWN'
   | 'ERR_VERIFY_POSSESSION_REPLAY'
@@ -33,7 +34,8 @@ export type VerifyErrorCode =
   | 'ERR_VERIFY_SIGNER_DEVICE'
   | 'ERR_VERIFY_SIGNER_CA'
   | 'ERR_VERIFY_SIGNER_EKU'
-  | 'ERR_VERIFY_SIGNER_KEY_USAGE';
+  | 'ERR_VERIFY_SIGNER_KEY_USAGE'
+  | 'ERR_VERIFY_SIGNER_HIGH_S';
 
 /** One check: its name, outcome, why, and a stable code when it failed. */
 export interface VerificationCheck {

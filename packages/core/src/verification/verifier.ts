@@ -27,7 +27,7 @@ import { checkRemembered, type CheckpointMemory, type SeenCandidate } from './ch
 import { AttestationSignatures } from './attestation-signature.js';
 import { openAttestation } from './open-attestation.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
-import { deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
+import { deviceManufacturer, deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
 import { policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
 import { revocationCoverage } from './revocation-coverage.js';
 import { partyName } from '../workflow/signer-rule.js';
@@ -104,6 +104,8 @@ export interface Verifier {
 }
 
 const MAX_CACHED_CRLS = 64;
+/** Codes of an attestation refused as a twin of a signed one (another encoding of the same signature): kept as they are. */
+const TWIN_CODES: ReadonlySet<string> = new Set(['ERR_ATTESTATION_HIGH_S', 'ERR_ATTESTATION_SID']);
 const MAX_CACHED_CAS = 256;
 
 /**
@@ -193,7 +195,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const paths: (readonly ParsedCertificate[])[] = [];
 
     // The log part first: when each attestation was provably logged decides whether a since-revoked signer stands.
-    const log = await verifyBundleLog(bundle, { keys: logKeys, provider, ...(options.logHash ? { hash: options.logHash } : {}) });
+    const log = await verifyBundleLog(bundle, { keys: logKeys, provider, at, ...(options.logHash ? { hash: options.logHash } : {}) });
 
     // (a) the device certificate
     let device: ParsedCertificate | undefined;
@@ -204,6 +206,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const deviceSha256 = hexDigest(bundle.certificates[0]!);
     let serial: string | undefined;
+    let manufacturer: string | undefined;
     if (device) {
       const report = await validator.validate({ leaf: device, intermediates, at, crls, requiredKeyUsage: ['digitalSignature'] });
       if (report.ok) {
@@ -215,6 +218,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       checks.push(deviceProfileCheck(device));
       serial = deviceSerial(device);
+      manufacturer = deviceManufacturer(device);
     }
 
     // (b) the attestations
@@ -230,7 +234,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         parsed = openAttestation(entry, bundle.certificates, rebuildHash);
       } catch (e) {
         const code = (e as { code?: unknown }).code;
-        checks.push(fail(`attestation ${n}: parse`, code === 'ERR_ATTESTATION_HIGH_S' ? code : 'ERR_BUNDLE_MALFORMED', `attestation ${n} cannot be rebuilt: ${(e as Error).message}`, n));
+        checks.push(fail(`attestation ${n}: parse`, typeof code === 'string' && TWIN_CODES.has(code) ? code : 'ERR_BUNDLE_MALFORMED', `attestation ${n} cannot be rebuilt: ${(e as Error).message}`, n));
         prev = {};
         allIdentified = false;
         continue;
@@ -250,7 +254,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (party) paths.push(party.chain);
       else allIdentified = false;
       const signerName = party ? partyName(party.identity) : `key ${s.predicate.from.slice(0, 16)}...`;
-      checks.push(subjectCheck(s, deviceSha256, serial, firstName, n));
+      checks.push(subjectCheck(s, deviceSha256, serial, manufacturer, firstName, n));
       if (n === 0) firstName = s.subject[0].name;
       checks.push(sequenceCheck(s, n));
       checks.push(linkCheck(s, prev, n));
@@ -323,7 +327,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (e) {
         checks.push(failFrom('verification', e));
       }
-      const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ...verdictOf(checks), effectiveClaims: out.claims, checks };
+      // A report whose checkpoint is still to be settled is no verdict yet: not accepted until `settleCheckpoint`.
+      const verdict = out.pendingCheckpoint ? { ok: false, code: 'ERR_VERIFY_LOG_PENDING' } : verdictOf(checks);
+      const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ...verdict, effectiveClaims: out.claims, checks };
       if (out.device !== undefined) report.device = out.device;
       if (out.custodian !== undefined) report.custodian = out.custodian;
       if (out.custodianParty !== undefined) report.custodianParty = out.custodianParty;
@@ -342,16 +348,16 @@ function verdictOf(checks: readonly VerificationCheck[]): { ok: boolean; code?: 
 }
 
 /**
- * Completes a report verified with `deferCheckpoint`: checks its log checkpoint against `memory` (remembering it
- * when it is newer and proven) and puts that check where `verify` would have. A report without a pending
- * checkpoint is returned as it is.
+ * Completes a report verified with `deferCheckpoint` (until then it is not accepted, ERR_VERIFY_LOG_PENDING):
+ * checks its log checkpoint against `memory` (remembering it when it is newer and proven) and puts that check
+ * where `verify` would have; without a memory, gives the report `verify` gives without one. A report without a
+ * pending checkpoint is returned as it is.
  * @throws whatever the memory port throws
  */
-export async function settleCheckpoint(report: VerificationReport, memory: CheckpointMemory, consistency: readonly ConsistencyProof[] = [], hash?: HashFn): Promise<VerificationReport> {
+export async function settleCheckpoint(report: VerificationReport, memory: CheckpointMemory | undefined, consistency: readonly ConsistencyProof[] = [], hash?: HashFn): Promise<VerificationReport> {
   const pending = report.pendingCheckpoint;
   if (!pending) return report;
-  const check = await checkRemembered(pending.candidate, memory, consistency, hash);
-  const checks = [...report.checks.slice(0, pending.at), check, ...report.checks.slice(pending.at)];
+  const checks = memory ? [...report.checks.slice(0, pending.at), await checkRemembered(pending.candidate, memory, consistency, hash), ...report.checks.slice(pending.at)] : [...report.checks];
   const { pendingCheckpoint: _, code: _code, ...rest } = report;
   return { ...rest, ...verdictOf(checks), checks };
 }
