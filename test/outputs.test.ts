@@ -1,0 +1,104 @@
+/**
+ * Nothing lost, nothing half-done (issue 20), with the built CLI: a command whose output cannot be written
+ * records nothing and leaves the store and the output folder as they were; an output the OS refuses is an
+ * ERR_IO_* error naming the path (exit 5), never ERR_INTERNAL. The unwritable places work as root too: a path
+ * below a regular file, a missing folder, a file already there.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { custodyJSON, openssl, snapshot, type CLIRun } from './e2e-helpers.js';
+
+const PASS = 'outputs test passphrase';
+
+describe('outputs before commits (issue 20, built CLI)', function () {
+  this.timeout(240_000);
+  let tmp: string;
+  let store: string;
+  let work: string;
+  const cli = (...args: string[]): CLIRun => custodyJSON([...args, '--store', store, '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
+  const ok = (...args: string[]): CLIRun => {
+    const r = cli(...args);
+    assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    return r;
+  };
+  /** The run failed with `code` and exit `exit`, naming `path`, and left the store and `work` as they were. */
+  const refused = (r: CLIRun, code: string, exit: number, path: string, before: { store: Record<string, string>; work: Record<string, string> }) => {
+    assert.equal(r.json?.error?.code, code, `${r.stdout}${r.stderr}`);
+    assert.equal(r.status, exit);
+    assert.ok((r.json.error.message as string).includes(path), r.json.error.message);
+    assert.deepEqual(snapshot(store), before.store);
+    assert.deepEqual(snapshot(work), before.work);
+  };
+  const state = () => ({ store: snapshot(store), work: snapshot(work) });
+
+  before(function () {
+    tmp = mkdtempSync(join(tmpdir(), 'custody-outputs-e2e-'));
+    store = join(tmp, 'store');
+    work = join(tmp, 'work');
+    mkdirSync(work);
+    writeFileSync(join(work, 'file.txt'), 'not a folder\n');
+    ok('init');
+    ok('ca', 'create', '--name', 'acme-root', '--organization', 'Acme');
+    ok('ca', 'create', '--name', 'acme-issuing', '--issuer', 'acme-root', '--organization', 'Acme');
+    ok('parties', 'create', '--name', 'factory', '--ca', 'acme-root', '--organization', 'Acme');
+    ok('devices', 'provision', '--ca', 'acme-issuing', '--generate', '1', '--serial-pattern', 'BASE{seq:3}', '--out', join(tmp, 'base'));
+  });
+
+  after(function () {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('devices provision', function () {
+    it('--generate into a folder below a regular file: exit 5, ERR_IO_NO_FOLDER, nothing recorded, and the re-run elsewhere succeeds', function () {
+      const before = state();
+      const out = join(work, 'file.txt', 'sub');
+      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
+      const r = ok('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', join(tmp, 'ro-retry'));
+      assert.deepEqual(r.json.devices.map((d: { serial: string }) => d.serial), ['RO001', 'RO002', 'RO003']);
+      assert.deepEqual(readdirSync(join(tmp, 'ro-retry')).sort(), ['RO001.key.pem', 'RO001.pem', 'RO002.key.pem', 'RO002.pem', 'RO003.key.pem', 'RO003.pem']);
+    });
+
+    it('a refused run leaves no folder it created: the folders are made, the device file name is too long for the OS', function () {
+      const before = state();
+      // A folder path just short of PATH_MAX: its folders can be made, a file in it cannot (ENAMETOOLONG, as root too).
+      let out = join(work, 'new');
+      while (out.length < 4040 - 201) out = join(out, 'd'.repeat(200));
+      out = join(out, 'e'.repeat(4040 - out.length - 1));
+      const serial = `LONG${'X'.repeat(33)}{seq:3}`;
+      const r = cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', serial, '--out', out);
+      refused(r, 'ERR_IO_WRITE', 5, out, before);
+      assert.equal(existsSync(join(work, 'new')), false);
+    });
+
+    it('a file already in the way, in a folder that exists: exit 5, ERR_IO_EXISTS naming it, nothing recorded', function () {
+      mkdirSync(join(work, 'taken'));
+      writeFileSync(join(work, 'taken', 'TK002.pem'), 'someone else\n');
+      const before = state();
+      const out = join(work, 'taken');
+      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'TK{seq:3}', '--out', out), 'ERR_IO_EXISTS', 5, join(out, 'TK002.pem'), before);
+    });
+
+    it('an existing certificate file without --force: exit 5, ERR_IO_EXISTS; with --force the files are replaced', function () {
+      mkdirSync(join(work, 'force'));
+      writeFileSync(join(work, 'force', 'FO001.pem'), 'old\n');
+      const before = state();
+      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'FO{seq:3}', '--out', join(work, 'force')), 'ERR_IO_EXISTS', 5, 'FO001.pem', before);
+      ok('devices', 'provision', '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'FO{seq:3}', '--out', join(work, 'force'), '--force');
+      assert.match(readFileSync(join(work, 'force', 'FO001.pem'), 'utf8'), /BEGIN CERTIFICATE/);
+      assert.deepEqual(readdirSync(join(work, 'force')).sort(), ['FO001.key.pem', 'FO001.pem', 'FO002.key.pem', 'FO002.pem']);
+    });
+
+    it('--csr into a folder below a regular file: exit 5, nothing issued, and the same CSR is issued on the re-run', function () {
+      const csrDir = join(tmp, 'csr');
+      mkdirSync(csrDir);
+      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(csrDir, 'k.pem'), '-subj', '/O=Acme/serialNumber=CSR001', '-out', join(csrDir, 'CSR001.csr')]);
+      const before = state();
+      const out = join(work, 'file.txt', 'issued');
+      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--csr', join(csrDir, 'CSR001.csr'), '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
+      ok('devices', 'provision', '--ca', 'acme-issuing', '--csr', join(csrDir, 'CSR001.csr'), '--out', join(tmp, 'csr-issued'));
+      assert.deepEqual(readdirSync(join(tmp, 'csr-issued')), ['CSR001.pem']);
+    });
+  });
+});
