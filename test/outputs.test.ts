@@ -101,4 +101,15 @@ describe('outputs before commits (issue 20, built CLI)', function () {
       assert.deepEqual(readdirSync(join(tmp, 'csr-issued')), ['CSR001.pem']);
     });
   });
+
+  describe('ca crl', function () {
+    it('a run that cannot write its CRL uses up no CRL number: the next CRL is number 1', function () {
+      const before = state();
+      const out = join(work, 'file.txt', 'issuing.crl');
+      refused(cli('ca', 'crl', '--ca', 'acme-issuing', '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
+      const r = ok('ca', 'crl', '--ca', 'acme-issuing', '--out', join(tmp, 'issuing.crl'));
+      assert.equal(r.json.crlNumber, 1);
+      assert.match(openssl(['crl', '-inform', 'DER', '-in', join(tmp, 'issuing.crl'), '-noout', '-text']), /X509v3 CRL Number:\s*\n\s*1\n/);
+    });
+  });
 });
