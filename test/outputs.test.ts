@@ -112,4 +112,39 @@ describe('outputs before commits (issue 20, built CLI)', function () {
       assert.match(openssl(['crl', '-inform', 'DER', '-in', join(tmp, 'issuing.crl'), '-noout', '-text']), /X509v3 CRL Number:\s*\n\s*1\n/);
     });
   });
+
+  describe('I/O errors are errors, not internals', function () {
+    let challenge: string;
+
+    before(function () {
+      challenge = join(tmp, 'challenge.json');
+      ok('devices', 'challenge', '--serial', 'BASE001', '--out', challenge);
+    });
+
+    const cases: Array<[string, () => string[], string, () => string]> = [
+      ['devices challenge, existing file', () => ['devices', 'challenge', '--serial', 'BASE001', '--out', join(work, 'file.txt')], 'ERR_IO_EXISTS', () => join(work, 'file.txt')],
+      ['devices challenge, missing folder', () => ['devices', 'challenge', '--serial', 'BASE001', '--out', join(work, 'missing', 'c.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'c.json')],
+      ['devices export, missing folder', () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'missing', 'b.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'b.json')],
+      ['devices export, folder below a file', () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'file.txt', 'bundles') + '/'], 'ERR_IO_NO_FOLDER', () => join(work, 'file.txt', 'bundles')],
+      ['log checkpoint --out, missing folder', () => ['log', 'checkpoint', '--no-encrypt', '--out', join(work, 'missing', 'cp.txt')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'cp.txt')],
+      ['log checkpoint --out, a folder', () => ['log', 'checkpoint', '--no-encrypt', '--out', work], 'ERR_IO_EXISTS', () => work],
+      ['agent respond, existing file', () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'file.txt')], 'ERR_IO_EXISTS', () => join(work, 'file.txt')],
+      ['agent respond, missing folder', () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'missing', 'r.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'r.json')],
+    ];
+    for (const [name, args, code, path] of cases) {
+      it(`${name}: exit 5, ${code} naming the path, no ERR_INTERNAL, nothing changed`, function () {
+        const before = state();
+        const r = cli(...args());
+        assert.doesNotMatch(r.stdout + r.stderr, /ERR_INTERNAL/);
+        refused(r, code, 5, path(), before);
+      });
+    }
+
+    it('agent respond --force replaces the file', function () {
+      const out = join(tmp, 'response.json');
+      writeFileSync(out, 'old\n');
+      ok('agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', out, '--force');
+      assert.notEqual(readFileSync(out, 'utf8'), 'old\n');
+    });
+  });
 });
