@@ -113,6 +113,40 @@ describe('outputs before commits (issue 20, built CLI)', function () {
     });
   });
 
+  describe('recipients are checked', function () {
+    let caPem: string;
+    let idevidPem: string;
+
+    before(function () {
+      caPem = join(tmp, 'acme-root.pem');
+      writeFileSync(caPem, JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')).cas['acme-root'].certificate);
+      idevidPem = join(tmp, 'base', 'BASE001.pem');
+    });
+
+    const cases: Array<[string, () => string[], () => string, RegExp]> = [
+      ['devices handoff --to a CA certificate', () => ['devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', caPem], () => caPem, /CA certificate/],
+      ["devices handoff --to another device's IDevID", () => ['devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', idevidPem], () => idevidPem, /device identity/],
+      ['devices provision --to a CA certificate', () => ['devices', 'provision', '--ca', 'acme-issuing', '--generate', '1', '--serial-pattern', 'TOCA{seq:3}', '--to', caPem, '--out', join(work, 'toca')], () => caPem, /CA certificate/],
+      ['parties import of a CA certificate', () => ['parties', 'import', '--name', 'root-as-party', '--cert', caPem], () => caPem, /CA certificate/],
+      ["parties import of a device's IDevID", () => ['parties', 'import', '--name', 'device-as-party', '--cert', idevidPem], () => idevidPem, /device identity/],
+    ];
+    for (const [name, args, path, reason] of cases) {
+      it(`${name}: exit 3, ERR_RECIPIENT_NOT_PARTY with the reason, nothing signed or recorded`, function () {
+        const before = state();
+        const r = cli(...args());
+        refused(r, 'ERR_RECIPIENT_NOT_PARTY', 3, path(), before);
+        assert.match(r.json.error.message, reason);
+      });
+    }
+
+    it('a party certificate is still accepted as --to', function () {
+      const partyPem = join(tmp, 'factory.pem');
+      writeFileSync(partyPem, JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')).parties.factory.certificate);
+      ok('parties', 'import', '--name', 'factory-again', '--cert', partyPem);
+      ok('devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', partyPem);
+    });
+  });
+
   describe('I/O errors are errors, not internals', function () {
     let challenge: string;
 
