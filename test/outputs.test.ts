@@ -162,6 +162,8 @@ describe('outputs before commits (issue 20, built CLI)', function () {
       ['devices export, folder below a file', () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'file.txt', 'bundles') + '/'], 'ERR_IO_NO_FOLDER', () => join(work, 'file.txt', 'bundles')],
       ['log checkpoint --out, missing folder', () => ['log', 'checkpoint', '--no-encrypt', '--out', join(work, 'missing', 'cp.txt')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'cp.txt')],
       ['log checkpoint --out, a folder', () => ['log', 'checkpoint', '--no-encrypt', '--out', work], 'ERR_IO_EXISTS', () => work],
+      ['log init --pub, missing folder', () => ['log', 'init', '--no-encrypt', '--pub', join(work, 'missing', 'log.pub')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'log.pub')],
+      ['devices activate --ldevid-out, missing folder', () => ['devices', 'activate', '--serial', 'BASE001', '--party', 'factory', '--trust', join(tmp, 'acme-root.pem'), '--ldevid-ca', 'acme-issuing', '--ldevid-csr', join(tmp, 'csr', 'CSR001.csr'), '--ldevid-out', join(work, 'missing', 'l.pem')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'l.pem')],
       ['agent respond, existing file', () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'file.txt')], 'ERR_IO_EXISTS', () => join(work, 'file.txt')],
       ['agent respond, missing folder', () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'missing', 'r.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'r.json')],
     ];
