@@ -17,7 +17,7 @@ import type { Store } from '@custody/store/types';
 import { loadKey, provider } from './context.js';
 import { checkRequests } from './check-requests.js';
 import { poolThreads } from './pool-size.js';
-import { commitOutputs, discardOutputs, outputError, prepareFolder, prepareOutput, writeOutput, type PreparedFolder, type PreparedOutput } from './outputs.js';
+import { commitOutputs, discardOutputs, outputError, prepareFolder, prepareOutputsIn, writeOutput, writeOutputs, type PreparedFolder, type PreparedOutput } from './outputs.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 
@@ -145,27 +145,35 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     }
   }
   const prepared = await prepareInputs(inputs, options);
-  const files = o.out ? prepareDeviceOutputs(o.out, prepared, generatedKeys, o) : undefined;
+  const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o) : undefined;
   const result: ProvisionResult = { ca: o.ca, devices: [] };
   if (attestedBy) result.attestedBy = attestedBy;
   const recorded: string[] = [];
   let done = 0;
   const release = (chunk: readonly ProvisionedDevice[]) => {
     for (const d of chunk) recorded.push(d.serial);
+    const placed: PreparedOutput[] = [];
     for (const d of chunk) {
       const entry: ProvisionResult['devices'][number] = { serial: d.serial, certSerial: d.certSerial, source: d.source, attested: d.attestations.length > 0 };
       const f = files?.bySerial.get(d.serial);
       if (f) {
         try {
-          writeOutput(f.certificate, encodePEM(d.certificate, 'CERTIFICATE'));
-          commitOutputs(f.key ? [f.key, f.certificate] : [f.certificate]);
+          // Certificates are in the store (devices export): no flush each. Keys were flushed before the commit.
+          writeOutput(f.certificate, encodePEM(d.certificate, 'CERTIFICATE'), { flush: false });
         } catch (e) {
           throw afterCommitError(e, recorded, files!);
         }
+        placed.push(...(f.key ? [f.key, f.certificate] : [f.certificate]));
         entry.certificate = f.certificate.path;
         if (f.key) entry.key = f.key.path;
       }
       result.devices.push(entry);
+    }
+    try {
+      // One rename each, and one flush of the folder for the chunk.
+      commitOutputs(placed);
+    } catch (e) {
+      throw afterCommitError(e, recorded, files!);
     }
     done += chunk.length;
     o.onProgress?.(done, inputs.length);
@@ -192,22 +200,23 @@ interface DeviceOutputs {
   bySerial: Map<string, { certificate: PreparedOutput; key?: PreparedOutput }>;
 }
 
-/** Checks every output of a batch and writes its generated keys under temporary names; undoes it all on failure. */
-function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], keys: ReadonlyMap<string, PrivateKeyHandle>, o: ProvisionCommandOptions): DeviceOutputs {
+/** Checks every output of a batch and writes its generated keys (flushed) under temporary names; undoes it all on failure. */
+async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], keys: ReadonlyMap<string, PrivateKeyHandle>, o: ProvisionCommandOptions): Promise<DeviceOutputs> {
   const files: DeviceOutputs = { folder: prepareFolder(out), bySerial: new Map() };
-  const all = (): PreparedOutput[] => [...files.bySerial.values()].flatMap((f) => (f.key ? [f.certificate, f.key] : [f.certificate]));
+  const keyFiles: Array<[PreparedOutput, string]> = [];
   try {
-    for (const p of prepared) {
-      const key = keys.get(p.serial);
-      const entry: { certificate: PreparedOutput; key?: PreparedOutput } = { certificate: prepareOutput(join(out, `${p.serial}.pem`), { force: o.force }) };
-      files.bySerial.set(p.serial, entry);
-      if (key) {
-        entry.key = prepareOutput(join(out, `${p.serial}.key.pem`), { force: o.force, mode: 0o600 });
-        writeOutput(entry.key, encodePrivateKey(key, o.deviceKeyProtection ?? { unencrypted: true }));
-      }
-    }
+    const force = { force: o.force };
+    const certificates = prepareOutputsIn(out, prepared.map((p) => `${p.serial}.pem`), force);
+    prepared.forEach((p, i) => files.bySerial.set(p.serial, { certificate: certificates[i]! }));
+    const generated = prepared.filter((p) => keys.has(p.serial));
+    const keyOutputs = prepareOutputsIn(out, generated.map((p) => `${p.serial}.key.pem`), { ...force, mode: 0o600 });
+    generated.forEach((p, i) => {
+      files.bySerial.get(p.serial)!.key = keyOutputs[i]!;
+      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, o.deviceKeyProtection ?? { unencrypted: true })]);
+    });
+    await writeOutputs(keyFiles);
   } catch (e) {
-    discardOutputs(all(), files.folder);
+    discardOutputs([...files.bySerial.values()].flatMap((f) => (f.key ? [f.certificate, f.key] : [f.certificate])), files.folder);
     throw e;
   }
   return files;
