@@ -35,14 +35,13 @@ const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException 
  * The error for an OS refusal about `path`: ERR_IO_NO_FOLDER (a folder on the way is missing or is a file),
  * ERR_IO_EXISTS (something is already there), else ERR_IO_WRITE. CustodyErrors pass through.
  */
-export function outputError(path: string, e: unknown, after = ''): CustodyError {
+export function outputError(path: string, e: unknown): CustodyError {
   if (e instanceof CustodyError) return e;
   const errno = errnoOf(e);
-  const tail = after ? `; ${after}` : '';
-  if (errno === 'ENOENT') return new CustodyError('ERR_IO_NO_FOLDER', `${path}: the folder ${dirname(resolve(path))} does not exist${tail}`, { file: path, cause: e });
-  if (errno === 'ENOTDIR') return new CustodyError('ERR_IO_NO_FOLDER', `${path}: a part of this path is a file, not a folder${tail}`, { file: path, cause: e });
-  if (errno === 'EEXIST') return new CustodyError('ERR_IO_EXISTS', `${path}: already exists (give --force to replace it)${tail}`, { file: path, cause: e });
-  return new CustodyError('ERR_IO_WRITE', `${path}: cannot write (${errno ?? (e as Error)?.message ?? String(e)})${tail}`, { file: path, cause: e });
+  if (errno === 'ENOENT') return new CustodyError('ERR_IO_NO_FOLDER', `${path}: the folder ${dirname(resolve(path))} does not exist`, { file: path, cause: e });
+  if (errno === 'ENOTDIR') return new CustodyError('ERR_IO_NO_FOLDER', `${path}: a part of this path is a file, not a folder`, { file: path, cause: e });
+  if (errno === 'EEXIST') return new CustodyError('ERR_IO_EXISTS', `${path}: already exists (give --force to replace it)`, { file: path, cause: e });
+  return new CustodyError('ERR_IO_WRITE', `${path}: cannot write (${errno ?? (e as Error)?.message ?? String(e)})`, { file: path, cause: e });
 }
 
 /**
