@@ -1,5 +1,4 @@
 /** `devices activate`: verify the chain as it stands in this store, then record the activation attestation. */
-import { writeFileSync } from 'node:fs';
 import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodePEM, parseCSR, readCertificateInfo, verifyCSR, type VerificationReport } from '@custody/core';
 import type { Store } from '@custody/store';
 import { bundleOf } from './bundles.js';
@@ -7,6 +6,7 @@ import { loadKey, loadTemplate, provider, readInputFile, templatesDir } from './
 import { loadSigner } from './parties.js';
 import { transferDevices, failureOf } from './handoff.js';
 import { prepareVerification, type VerifyInputs } from './verify.js';
+import { commitOutputs, discardOutputs, prepareOutput, writeOutput, type PreparedOutput } from './outputs.js';
 
 export interface ActivateOptions extends Omit<VerifyInputs, 'expectedCustodian' | 'as'> {
   serial: string;
@@ -37,10 +37,21 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   const report = await verifier.verify(bundle, { ...context, expectedCustodian: { certificate: signer.certificate } });
   if (!report.ok) return { serial: o.serial, accepted: false, report };
   const last = bundle.attestations.length;
+  // The LDevID file is checked before the activation is recorded: a device once activated cannot be again.
+  const ldevidOut = o.ldevid ? prepareOutput(o.ldevid.out) : undefined;
+  try {
+    return await activateChecked(store, o, { party: party.name, last, report, ldevidOut });
+  } finally {
+    if (ldevidOut) discardOutputs([ldevidOut]);
+  }
+}
+
+async function activateChecked(store: Store, o: ActivateOptions, v: { party: string; last: number; report: VerificationReport; ldevidOut: PreparedOutput | undefined }): Promise<ActivationResult> {
+  const { last, report } = v;
   const result = await transferDevices(store, {
     kind: 'activation',
     serials: [o.serial],
-    party: party.name,
+    party: v.party,
     passphrase: o.passphrase,
     now: o.at,
     extend: { length: last, ...(report.challenge !== undefined ? { challenge: report.challenge } : {}) },
@@ -48,12 +59,12 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   const failure = failureOf(result);
   if (failure) throw failure;
   const out: ActivationResult = { serial: o.serial, accepted: true, report, seq: result.results[0]!.seq! };
-  if (o.ldevid) out.ldevid = await issueLDevID(store, o.serial, o.ldevid, o.passphrase, o.at);
+  if (o.ldevid) out.ldevid = await issueLDevID(store, o.serial, o.ldevid, v.ldevidOut!, o.passphrase, o.at);
   return out;
 }
 
 /** Issues a locally significant device identity under one of the customer's CAs, from a CSR the device made. */
-async function issueLDevID(store: Store, serial: string, l: { ca: string; csr: string; out: string }, passphrase: string | undefined, now: Date): Promise<string> {
+async function issueLDevID(store: Store, serial: string, l: { ca: string; csr: string; out: string }, output: PreparedOutput, passphrase: string | undefined, now: Date): Promise<string> {
   const ca = await store.getCA(l.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${l.ca}" in ${store.location}`);
   let csr;
@@ -72,6 +83,7 @@ async function issueLDevID(store: Store, serial: string, l: { ca: string; csr: s
     vars: { organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1], model: (await store.getDevice(serial))?.model ?? 'device' },
   });
   const cert = await factory.issue({ spki: csr.spki, vars: { serial } });
-  writeFileSync(l.out, encodePEM(cert.der, 'CERTIFICATE'), { flag: 'wx' });
+  writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
+  commitOutputs([output]);
   return l.out;
 }

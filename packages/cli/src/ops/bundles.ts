@@ -1,5 +1,5 @@
 /** Bundles in and out of a store: `devices export`, `devices import`. */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CustodyError,
@@ -18,6 +18,7 @@ import {
 import type { Store } from '@custody/store';
 import { now, provider, readInputFile } from './context.js';
 import { bundleLogOf } from './bundle-log.js';
+import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput, type PreparedOutput } from './outputs.js';
 
 /** The CA chain of a device without the root: recorded with it, or walked up the store's CAs. */
 export async function deviceChain(store: Store, device: DeviceRecord): Promise<Uint8Array[]> {
@@ -50,19 +51,31 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
   return log ? { ...bundle, log } : bundle;
 }
 
-/** Writes bundles: into `out` as a folder (`<serial>.json` each), or as a file for a single device. */
+/**
+ * Writes bundles: into `out` as a folder (`<serial>.json` each, made when missing), or as a file for a single
+ * device, replacing earlier exports. Every output is checked before the first bundle is made, and all are moved
+ * into place together at the end: a failed export leaves `out` as it was.
+ * @throws ERR_DEVICE_UNKNOWN, ERR_STORE_CHAIN, ERR_IO_NO_FOLDER, ERR_IO_WRITE
+ */
 export async function exportBundles(store: Store, serials: string[], out: string, passphrase?: string, o: ExportOptions = {}): Promise<Array<{ serial: string; file: string; bytes: number }>> {
   const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
-  if (toFolder) mkdirSync(out, { recursive: true });
-  const written: Array<{ serial: string; file: string; bytes: number }> = [];
-  const opts = { ...o, now: o.now ?? now() };
-  for (const serial of serials) {
-    const text = encodeBundle(await bundleOf(store, serial, passphrase, opts));
-    const file = toFolder ? join(out, `${serial}.json`) : out;
-    writeFileSync(file, text);
-    written.push({ serial, file, bytes: Buffer.byteLength(text) });
+  const folder = toFolder ? prepareFolder(out) : undefined;
+  const outputs: PreparedOutput[] = [];
+  try {
+    for (const serial of serials) outputs.push(prepareOutput(toFolder ? join(out, `${serial}.json`) : out, { force: true }));
+    const written: Array<{ serial: string; file: string; bytes: number }> = [];
+    const opts = { ...o, now: o.now ?? now() };
+    for (const [i, serial] of serials.entries()) {
+      const text = encodeBundle(await bundleOf(store, serial, passphrase, opts));
+      writeOutput(outputs[i]!, text);
+      written.push({ serial, file: outputs[i]!.path, bytes: Buffer.byteLength(text) });
+    }
+    commitOutputs(outputs);
+    return written;
+  } catch (e) {
+    discardOutputs(outputs, folder);
+    throw e;
   }
-  return written;
 }
 
 function statSafe(p: string) {

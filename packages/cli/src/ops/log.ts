@@ -4,7 +4,7 @@
  * exporter's side is `bundle-log.ts`; the checks are core's verifier).
  */
 import { nodeSha256 } from '@custody/core/node';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import {
   CustodyError,
@@ -29,6 +29,7 @@ import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
 import { hasTransparencyLog } from '@custody/store/log-store';
 import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
 import { loadKey, provider, readInputFile } from './context.js';
+import { produceOutput } from './outputs.js';
 
 /** A store that keeps a transparency log. */
 export type LogStore = Store & TransparencyLogStore;
@@ -58,7 +59,7 @@ export interface LogInitResult {
 /**
  * Creates the store's log key (P-256, encrypted like every key), records origin and key, writes `log.pub`.
  * @throws ERR_CONFLICT_LOG_EXISTS when the store has a log key; ERR_USAGE_LOG_ORIGIN for an invalid origin;
- *   ERR_IO_KEY_EXISTS when the key file is already there
+ *   ERR_IO_KEY_EXISTS when the key file is already there; ERR_IO_NO_FOLDER, ERR_IO_WRITE for log.pub
  */
 export async function initLog(store: Store, o: { origin?: string; protection: KeyProtection; now: Date; pubOut?: string }): Promise<LogInitResult> {
   const s = logStoreOf(store);
@@ -66,15 +67,22 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
   if (existing) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${store.location}: this store already has a log key (origin ${existing.origin})`);
   const origin = o.origin ?? defaultOrigin(store);
   if (!isNoteKeyName(origin)) throw new CustodyError('ERR_USAGE_LOG_ORIGIN', `--origin ${JSON.stringify(origin)}: a log origin is one word without spaces or "+"`);
-  const keys = await provider.generateKeyPair('P-256');
-  const keyFile = join(store.keyDir, 'log.key.pem');
-  writePrivateKeyFile(keyFile, keys.privateKey, o.protection);
-  const config: LogConfig = { origin, key: { type: 'file', path: relative(store.keyDir, keyFile) }, createdAt: o.now.toISOString() };
-  await s.setLogConfig(config);
-  const verifierKey = encodeVerifierKey(createVerifierKey(origin, keys.publicKey.spki));
-  // A PostgreSQL store's location is a URL: its log.pub goes to the working folder.
+  // A PostgreSQL store's location is a URL: its log.pub goes to the working folder. It is checked before the
+  // key is made: a log key recorded without its log.pub would need log init again, which refuses.
   const pubFile = o.pubOut ?? (/^postgres(ql)?:\/\//i.test(store.location) ? 'log.pub' : join(store.location, 'log.pub'));
-  writeFileSync(pubFile, `${verifierKey}\n`);
+  const keyFile = join(store.keyDir, 'log.key.pem');
+  const verifierKey = await produceOutput(
+    pubFile,
+    { force: true },
+    async () => {
+      const keys = await provider.generateKeyPair('P-256');
+      writePrivateKeyFile(keyFile, keys.privateKey, o.protection);
+      const config: LogConfig = { origin, key: { type: 'file', path: relative(store.keyDir, keyFile) }, createdAt: o.now.toISOString() };
+      await s.setLogConfig(config);
+      return encodeVerifierKey(createVerifierKey(origin, keys.publicKey.spki));
+    },
+    (key) => `${key}\n`,
+  );
   return { origin, verifierKey, keyFile, pubFile };
 }
 

@@ -7,6 +7,8 @@ import { parseClaims, type Claims } from '@custody/core/attestation/claims';
 import { parseStrictJSON, quoteBounded } from '@custody/core/util/strict-json';
 import { decodePEM, encodePEM } from '@custody/core/x509/pem';
 import { toHex } from '@custody/core/util/bytes';
+import { parseCertificate } from '@custody/core/validation/certificate';
+import { attestationSignerProblem } from '@custody/core/verification/signer-profile';
 import type { PartyRecord, Store } from '@custody/store/types';
 import { loadKey, provider, readCertificateFile, readInputFile } from './context.js';
 
@@ -27,16 +29,34 @@ export async function loadSigner(store: Store, name: string | undefined, passphr
 }
 
 /**
- * The SPKI SHA-256 of a recipient given as a certificate file or as a party name known to the store.
- * @throws ERR_INPUT_READ, ERR_CERT_PARSE (naming the file), ERR_USAGE_PARTY
+ * Refuses a certificate that cannot sign custody attestations (a CA, a device's IDevID, a key for another
+ * purpose): a device handed to it could never be handed on, as no step it signs would verify.
+ * @throws ERR_RECIPIENT_NOT_PARTY, with the signer profile's reason and code
+ */
+function requireAttestationParty(der: Uint8Array, what: string): void {
+  let problem;
+  try {
+    problem = attestationSignerProblem(parseCertificate(der));
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(what) : e;
+  }
+  if (problem) throw new CustodyError('ERR_RECIPIENT_NOT_PARTY', `${what}: not an attestation party certificate: ${problem.reason}`, { file: what });
+}
+
+/**
+ * The SPKI SHA-256 of a recipient given as a certificate file or as a party name known to the store; either must
+ * be an attestation party's certificate, checked before anything is signed or recorded.
+ * @throws ERR_INPUT_READ, ERR_CERT_PARSE (naming the file), ERR_USAGE_PARTY, ERR_RECIPIENT_NOT_PARTY
  */
 export async function resolveRecipient(store: Store, to: string): Promise<{ spkiSha256: string; label: string }> {
   if (existsSync(to)) {
-    const { info } = readCertificateFile(to);
+    const { der, info } = readCertificateFile(to);
+    requireAttestationParty(der, to);
     return { spkiSha256: toHex(await provider.digest('SHA-256', info.spki)), label: info.subjectText };
   }
   const party = await store.getParty(to);
   if (!party) throw new CustodyError('ERR_USAGE_PARTY', `--to ${to}: neither a certificate file nor a party known to ${store.location}`);
+  requireAttestationParty(decodePEM(party.certificate, ['CERTIFICATE']), `--to ${to} (party "${party.name}")`);
   return { spkiSha256: party.spkiSha256, label: party.name };
 }
 
@@ -89,10 +109,11 @@ export async function readClaimsFile(file: string): Promise<Claims> {
 
 /**
  * Records another organisation's party by its certificate, so that `--to NAME` and reports can name it.
- * @throws ERR_CONFLICT_NAME, ERR_CERT_PARSE
+ * @throws ERR_CONFLICT_NAME, ERR_CERT_PARSE, ERR_RECIPIENT_NOT_PARTY (not an attestation party certificate)
  */
 export async function importParty(store: Store, name: string, file: string, now: Date): Promise<PartyRecord> {
   const { der, info } = readCertificateFile(file);
+  requireAttestationParty(der, file);
   const record: PartyRecord = {
     name,
     organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1],

@@ -1,16 +1,18 @@
 /** `devices challenge` (verifier side) and `agent respond` (the reference device side). */
-import { writeFileSync } from 'node:fs';
 import { CustodyError, createChallenge, derOrPEM, readCertificateInfo, respondToChallenge, toHex, type Challenge } from '@custody/core';
 import type { Store } from '@custody/store';
 import { provider, readInputFile } from './context.js';
 import { decodePrivateKey } from '@custody/store';
+import { produceOutput, writeOutputFile } from './outputs.js';
 
 
 /**
- * Writes a single-use challenge for a device (from the store, or by its certificate file) and remembers it.
- * @throws ERR_DEVICE_UNKNOWN, ERR_CERT_PARSE, ERR_USAGE_SELECTION
+ * Writes a single-use challenge for a device (from the store, or by its certificate file) and remembers it; the
+ * output is checked before the challenge is recorded.
+ * @throws ERR_DEVICE_UNKNOWN, ERR_CERT_PARSE, ERR_USAGE_SELECTION, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`),
+ * ERR_IO_WRITE
  */
-export async function writeChallenge(store: Store, o: { serial?: string; cert?: string; out: string; ttlSeconds: number; now: Date }): Promise<Challenge> {
+export async function writeChallenge(store: Store, o: { serial?: string; cert?: string; out: string; force?: boolean; ttlSeconds: number; now: Date }): Promise<Challenge> {
   let certificate: Uint8Array;
   let serial: string;
   if (o.cert) {
@@ -29,16 +31,16 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
   } else throw new CustodyError('ERR_USAGE_SELECTION', 'name the device: --serial or --cert');
   const nonce = provider.randomBytes(32);
   const { bytes, challenge } = createChallenge({ device: serial, idevidSha256: toHex(await provider.digest('SHA-256', certificate)), nonce, now: o.now, ttlSeconds: o.ttlSeconds });
-  await store.recordChallenge(toHex(nonce), bytes);
-  writeFileSync(o.out, bytes, { flag: 'wx' });
+  await produceOutput(o.out, { force: o.force }, () => store.recordChallenge(toHex(nonce), bytes), () => bytes);
   return challenge;
 }
 
 /**
  * Answers a challenge with a device key file (PEM PKCS#8, encrypted or not).
- * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED (naming the file)
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED (naming the file), ERR_IO_NO_FOLDER,
+ * ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
  */
-export async function answerChallenge(o: { key: string; challenge: string; out: string; passphrase: string | undefined }): Promise<void> {
+export async function answerChallenge(o: { key: string; challenge: string; out: string; force?: boolean; passphrase: string | undefined }): Promise<void> {
   const key = decodePrivateKey(readInputFile(o.key, 'key').toString('utf8'), o.passphrase, o.key);
   let response: Uint8Array;
   try {
@@ -46,5 +48,5 @@ export async function answerChallenge(o: { key: string; challenge: string; out: 
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(o.challenge) : e;
   }
-  writeFileSync(o.out, response, { flag: 'wx' });
+  writeOutputFile(o.out, response, { force: o.force });
 }

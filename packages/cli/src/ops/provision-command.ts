@@ -32,6 +32,7 @@ export interface ProvisionFlags {
   lot?: string;
   template: string;
   out?: string;
+  force: boolean;
   templates?: string;
   'passphrase-file'?: string;
   'no-encrypt': boolean;
@@ -67,6 +68,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
       model: flags.model,
       lot: flags.lot,
       out: flags.out,
+      force: flags.force,
       passphrase,
       deviceKeyProtection,
       party: flags['no-attest'] ? false : flags.party,

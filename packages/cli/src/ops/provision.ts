@@ -1,12 +1,12 @@
 /** `devices provision`: requests from files or keys made on the line, issued in one batch. */
-import { readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 // Deep imports: this module runs under the lean launcher (see context.ts).
 import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509/certificate-factory';
 import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
-import { issuePrepared, prepareChecked, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
+import { issuePrepared, prepareChecked, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
@@ -17,6 +17,7 @@ import type { Store } from '@custody/store/types';
 import { loadKey, provider, readInputFile } from './context.js';
 import { checkRequests } from './check-requests.js';
 import { poolThreads } from './pool-size.js';
+import { commitOutputs, discardOutputs, outputError, prepareFolder, prepareOutputsIn, writeOutput, writeOutputs, type PreparedFolder, type PreparedOutput } from './outputs.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 
@@ -66,6 +67,8 @@ export interface ProvisionCommandOptions {
   model?: string;
   lot?: string;
   out?: string;
+  /** Replace files already in `out`. */
+  force?: boolean;
   passphrase: string | undefined;
   /** The party signing birth attestations: a name, or the store's only party; `false` for none. */
   party?: string | false;
@@ -120,7 +123,12 @@ export async function provisioningSetup(
   return attest ? { options, attestedBy: attest.party.name, at } : { options, at };
 }
 
-/** Runs one provisioning batch; certificates (and generated keys) are written to `out` only once recorded. */
+/**
+ * Runs one provisioning batch. Every output in `out` is checked, and every generated key written (flushed, mode
+ * 0600) under a temporary name, before anything is recorded; a chunk's files are moved into place once the store
+ * has recorded it. A batch refused before its first commit leaves `out` as it was.
+ * @throws the codes of `provisionDevices`, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
+ */
 export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
   const { options, attestedBy } = await provisioningSetup(store, o);
   const generatedKeys = new Map<string, PrivateKeyHandle>();
@@ -136,29 +144,107 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
       inputs.push({ source: `generated device ${serial}`, generated: { spki: keys.publicKey.spki, serial } });
     }
   }
-  if (o.out) mkdirSync(o.out, { recursive: true });
+  const prepared = await prepareInputs(inputs, options);
+  const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o) : undefined;
   const result: ProvisionResult = { ca: o.ca, devices: [] };
   if (attestedBy) result.attestedBy = attestedBy;
+  const recorded: string[] = [];
   let done = 0;
   const release = (chunk: readonly ProvisionedDevice[]) => {
+    for (const d of chunk) recorded.push(d.serial);
+    const placed: PreparedOutput[] = [];
     for (const d of chunk) {
       const entry: ProvisionResult['devices'][number] = { serial: d.serial, certSerial: d.certSerial, source: d.source, attested: d.attestations.length > 0 };
-      if (o.out) {
-        entry.certificate = join(o.out, `${d.serial}.pem`);
-        writeFileSync(entry.certificate, encodePEM(d.certificate, 'CERTIFICATE'));
-        const key = generatedKeys.get(d.serial);
-        if (key) {
-          entry.key = join(o.out, `${d.serial}.key.pem`);
-          writeFileSync(entry.key, encodePrivateKey(key, o.deviceKeyProtection ?? { unencrypted: true }), { mode: 0o600, flag: 'wx' });
+      const f = files?.bySerial.get(d.serial);
+      if (f) {
+        try {
+          // Certificates are in the store (devices export): no flush each. Keys were flushed before the commit.
+          writeOutput(f.certificate, encodePEM(d.certificate, 'CERTIFICATE'), { flush: false });
+        } catch (e) {
+          throw afterCommitError(e, recorded, files!);
         }
+        placed.push(...(f.key ? [f.key, f.certificate] : [f.certificate]));
+        entry.certificate = f.certificate.path;
+        if (f.key) entry.key = f.key.path;
       }
       result.devices.push(entry);
+    }
+    try {
+      // One rename each, and one flush of the folder for the chunk.
+      commitOutputs(placed);
+    } catch (e) {
+      throw afterCommitError(e, recorded, files!);
     }
     done += chunk.length;
     o.onProgress?.(done, inputs.length);
   };
-  await provisionInputs(inputs, { ...options, onCommitted: release });
+  try {
+    await issuePrepared(prepared, { ...options, onCommitted: release });
+  } catch (e) {
+    // Before the first commit nothing is recorded: the folder goes back to how it was. After it, the keys of
+    // recorded devices are their only copy and stay (named in the error); everything else goes.
+    if (files) {
+      const keep = new Set(recorded);
+      discardOutputs(
+        [...files.bySerial].flatMap(([serial, f]) => (keep.has(serial) && f.key ? [f.certificate] : [f.certificate, ...(f.key ? [f.key] : [])])),
+        recorded.length === 0 ? files.folder : undefined,
+      );
+    }
+    throw e;
+  }
   return result;
+}
+
+interface DeviceOutputs {
+  folder: PreparedFolder;
+  bySerial: Map<string, { certificate: PreparedOutput; key?: PreparedOutput }>;
+}
+
+/** Checks every output of a batch and writes its generated keys (flushed) under temporary names; undoes it all on failure. */
+async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], keys: ReadonlyMap<string, PrivateKeyHandle>, o: ProvisionCommandOptions): Promise<DeviceOutputs> {
+  const files: DeviceOutputs = { folder: prepareFolder(out), bySerial: new Map() };
+  const keyFiles: Array<[PreparedOutput, string]> = [];
+  try {
+    const force = { force: o.force };
+    const certificates = prepareOutputsIn(out, prepared.map((p) => `${p.serial}.pem`), force);
+    prepared.forEach((p, i) => files.bySerial.set(p.serial, { certificate: certificates[i]! }));
+    const generated = prepared.filter((p) => keys.has(p.serial));
+    const keyOutputs = prepareOutputsIn(out, generated.map((p) => `${p.serial}.key.pem`), { ...force, mode: 0o600 });
+    generated.forEach((p, i) => {
+      files.bySerial.get(p.serial)!.key = keyOutputs[i]!;
+      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, o.deviceKeyProtection ?? { unencrypted: true })]);
+    });
+    await writeOutputs(keyFiles);
+  } catch (e) {
+    discardOutputs([...files.bySerial.values()].flatMap((f) => (f.key ? [f.certificate, f.key] : [f.certificate])), files.folder);
+    throw e;
+  }
+  return files;
+}
+
+/** A write that failed after devices were recorded: what the store now holds, and where their keys are. */
+function afterCommitError(e: unknown, recorded: readonly string[], files: DeviceOutputs): CustodyError {
+  const first = outputError((e as CustodyError).file ?? files.folder.path, e);
+  const devices = recorded.length === 1 ? `device ${recorded[0]}` : `${recorded.length} devices (${recorded[0]} to ${recorded[recorded.length - 1]})`;
+  const keys = recorded.flatMap((s) => {
+    const k = files.bySerial.get(s)?.key;
+    return k && !k.committed ? [k.temp] : [];
+  });
+  const keyNote = keys.length === 0 ? '' : `; their private keys not moved into place are kept in ${keys.length === 1 ? keys[0] : `${keys.length} files named ${keys[0]} and so on`}`;
+  return new CustodyError(first.code, `${first.message}; the store has already recorded ${devices}, so a re-run refuses them: get their certificates with devices export${keyNote}`, {
+    file: first.file,
+    cause: e,
+  });
+}
+
+/**
+ * Phase 1 of a batch: every request checked (on worker threads as well as this one for a batch large enough to
+ * pay for starting them, `poolThreads`) and checked against the registry.
+ * @throws as `prepareProvisioning`
+ */
+async function prepareInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<Prepared[]> {
+  const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length));
+  return prepareChecked(checked, options.registry, options.provider);
 }
 
 /**
@@ -167,6 +253,5 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
  * @throws as `provisionDevices`
  */
 export async function provisionInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<ProvisionedDevice[]> {
-  const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length));
-  return issuePrepared(await prepareChecked(checked, options.registry, options.provider), options);
+  return issuePrepared(await prepareInputs(inputs, options), options);
 }

@@ -1,6 +1,4 @@
 /** Revoking certificates a store's CA issued, and publishing that CA's CRL. */
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 // Deep imports: the lean launcher's habit (see context.ts).
 import { CustodyError } from '@custody/core/errors';
 import { createCRL, isCRLReason, normalizeSerialHex, type CRLReason } from '@custody/core/x509/crl-builder';
@@ -8,9 +6,9 @@ import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/ce
 import { decodePEM, encodePEM } from '@custody/core/x509/pem';
 import { namesEqual, parseName } from '@custody/core/validation/name';
 import { equalBytes } from '@custody/core/util/bytes';
-import { writeFileDurably } from '@custody/store/durable-json-file';
 import type { CARecord, Revocation, Store } from '@custody/store/types';
 import { loadKey, provider, readCertificateFile } from './context.js';
+import { commitOutputs, discardOutputs, prepareOutput, writeOutput } from './outputs.js';
 
 /** What to revoke: exactly one of these. */
 export type RevocationTarget = { device: string } | { certSerial: string } | { certFile: string } | { party: string };
@@ -121,15 +119,14 @@ export interface CRLResult {
 
 /**
  * Signs a complete CRL of every revocation of a CA with its key, under the CA's next CRL number, and writes it
- * atomically to `out` (DER, or PEM with `pem`).
- * @throws ERR_USAGE_UNKNOWN_CA, ERR_USAGE_DAYS, ERR_USAGE_OUT (no such folder), ERR_KEY_PASSPHRASE, ERR_CRL_ISSUER
+ * atomically to `out` (DER, or PEM with `pem`), replacing the CRL published there before.
+ * @throws ERR_USAGE_UNKNOWN_CA, ERR_USAGE_DAYS, ERR_KEY_PASSPHRASE, ERR_CRL_ISSUER, ERR_IO_NO_FOLDER, ERR_IO_EXISTS
+ * (`out` is a folder), ERR_IO_WRITE
  */
 export async function publishCRL(store: Store, o: PublishCRLOptions): Promise<CRLResult> {
   if (!Number.isInteger(o.nextUpdateDays) || o.nextUpdateDays < 1 || o.nextUpdateDays > 3650) {
     throw new CustodyError('ERR_USAGE_DAYS', `--next-update-days ${o.nextUpdateDays}: give a whole number of days from 1 to 3650`);
   }
-  const file = resolve(o.out);
-  if (!existsSync(dirname(file))) throw new CustodyError('ERR_USAGE_OUT', `${o.out}: the folder ${dirname(file)} does not exist`, { file: o.out });
   const { record, info } = await requireCA(store, o.ca);
   // The key first: a wrong passphrase must not use up a CRL number.
   const key = loadKey(store, record.key, o.passphrase);
@@ -137,9 +134,18 @@ export async function publishCRL(store: Store, o: PublishCRLOptions): Promise<CR
   const thisUpdate = new Date(Math.floor(o.now.getTime() / 1000) * 1000);
   const nextUpdate = new Date(thisUpdate.getTime() + o.nextUpdateDays * 86_400_000);
   const revoked = revocations.map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), ...(r.reason ? { reason: r.reason } : {}) }));
-  // A failure after this leaves a gap in the numbers, which RFC 5280 5.2.3 allows; never a reused number.
-  const crlNumber = await store.nextCRLNumber(o.ca);
-  const der = await createCRL({ issuer: info, key, provider, thisUpdate, nextUpdate, crlNumber, revoked });
-  writeFileDurably(file, o.pem ? encodePEM(der, 'X509 CRL') : der);
+  // The output before the number: a folder that cannot take the file must not use one up. A failure after
+  // this (disk full) leaves a gap in the numbers, which RFC 5280 5.2.3 allows; never a reused number.
+  const output = prepareOutput(o.out, { force: true });
+  let crlNumber: number;
+  try {
+    crlNumber = await store.nextCRLNumber(o.ca);
+    const der = await createCRL({ issuer: info, key, provider, thisUpdate, nextUpdate, crlNumber, revoked });
+    writeOutput(output, o.pem ? encodePEM(der, 'X509 CRL') : der);
+    commitOutputs([output]);
+  } catch (e) {
+    discardOutputs([output]);
+    throw e;
+  }
   return { ca: o.ca, file: o.out, crlNumber, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: revoked.length, format: o.pem ? 'pem' : 'der' };
 }

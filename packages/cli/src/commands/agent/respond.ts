@@ -11,12 +11,13 @@ export default class AgentRespond extends BaseCommand {
     key: Flags.string({ description: "the device's IDevID private key (PKCS#8 PEM)", required: true }),
     challenge: Flags.string({ description: 'challenge file from custody devices challenge', required: true }),
     out: Flags.string({ description: 'response file to write', required: true }),
+    force: Flags.boolean({ description: 'replace the file at --out', default: false }),
     'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' }),
   };
 
   async run(): Promise<{ response: string }> {
     const { flags } = await this.parse(AgentRespond);
-    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, passphrase: readPassphrase(flags['passphrase-file']) });
+    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, passphrase: readPassphrase(flags['passphrase-file']) });
     this.log(`response written to ${flags.out}`);
     return { response: flags.out };
   }

@@ -12,6 +12,7 @@ export default class DevicesChallenge extends BaseCommand {
     serial: Flags.string({ description: 'device serial (a device in this store)' }),
     cert: Flags.string({ description: "the device's IDevID certificate file, for a device not in the store" }),
     out: Flags.string({ description: 'challenge file to write', required: true }),
+    force: Flags.boolean({ description: 'replace the file at --out', default: false }),
     ttl: Flags.integer({ description: 'seconds until the challenge expires', default: 300, min: 1, max: 86400 }),
   };
 
@@ -19,7 +20,7 @@ export default class DevicesChallenge extends BaseCommand {
     const { flags } = await this.parse(DevicesChallenge);
     const store = await openStore(flags.store);
     try {
-      const c = await writeChallenge(store, { serial: flags.serial, cert: flags.cert, out: flags.out, ttlSeconds: flags.ttl, now: now() });
+      const c = await writeChallenge(store, { serial: flags.serial, cert: flags.cert, out: flags.out, force: flags.force, ttlSeconds: flags.ttl, now: now() });
       this.log(`challenge for ${c.device} written to ${flags.out}, expires ${c.expiresAt}`);
       return c;
     } finally {

@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { passphraseFlags } from '../../flags.js';
 import { keyProtection, now, openStore, readPassphrase } from '../../ops/context.js';
 import { createCheckpoint, type CheckpointResult } from '../../ops/log.js';
+import { produceOutput } from '../../ops/outputs.js';
 
 export default class LogCheckpoint extends BaseCommand {
   static override summary = 'Sign a checkpoint (C2SP tlog-checkpoint) of the transparency log; creates the log key on first use.';
@@ -22,8 +22,9 @@ export default class LogCheckpoint extends BaseCommand {
     const create = passphrase !== undefined || flags['no-encrypt'] ? { protection: keyProtection(passphrase, flags['no-encrypt']), now: now() } : undefined;
     const store = await openStore(flags.store);
     try {
-      const r = await createCheckpoint(store, { passphrase, now: now(), ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
-      if (flags.out) writeFileSync(flags.out, r.checkpoint);
+      const sign = () => createCheckpoint(store, { passphrase, now: now(), ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
+      // --out is checked before a first checkpoint creates the log key, and replaced as the latest checkpoint.
+      const r = flags.out ? await produceOutput(flags.out, { force: true }, sign, (c) => c.checkpoint) : await sign();
       if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
       return r;
     } finally {

@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { now, openStore, readPassphrase } from '../../ops/context.js';
 import { proveConsistency, type JSONConsistencyProof } from '../../ops/log.js';
+import { produceOutput } from '../../ops/outputs.js';
 
 export default class LogConsistency extends BaseCommand {
   static override summary = 'A consistency proof (RFC 6962) that the log of --old entries is a prefix of the log of --new entries.';
@@ -19,8 +19,8 @@ export default class LogConsistency extends BaseCommand {
     const { flags } = await this.parse(LogConsistency);
     const store = await openStore(flags.store);
     try {
-      const r = await proveConsistency(store, { oldSize: flags.old, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
-      if (flags.out) writeFileSync(flags.out, JSON.stringify(r, null, 2) + '\n');
+      const prove = () => proveConsistency(store, { oldSize: flags.old, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
+      const r = flags.out ? await produceOutput(flags.out, { force: true }, prove, (p) => JSON.stringify(p, null, 2) + '\n') : await prove();
       this.log(`${r.origin}: ${r.oldSize} -> ${r.newSize} entries, ${r.hashes.length} hashes`);
       for (const h of r.hashes) this.log(`  ${h}`);
       return r;
