@@ -105,6 +105,17 @@ describe('proof of possession and activation (CLI end to end)', function () {
     assert.equal(other.json.results[0].code, 'ERR_VERIFY_POSSESSION_DEVICE');
   });
 
+  it('a bad --ldevid-csr is refused before the activation is recorded (was: activated, and no LDevID ever)', () => {
+    const s = serials[2]!;
+    writeFileSync(join(tmp, 'bad.csr'), '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n');
+    const before = snapshot(customer);
+    const r = activate(s, '--ldevid-ca', 'customer-root', '--ldevid-csr', join(tmp, 'bad.csr'), '--ldevid-out', join(tmp, 'ldevid.pem'));
+    assert.equal(r.status, 3, r.stdout + r.stderr);
+    assert.match(r.json.error.message, /bad\.csr/);
+    assert.deepEqual(snapshot(customer), before, 'nothing recorded');
+    assert.equal(activate(s).status, 0, 'the device can still be activated');
+  });
+
   it('says who holds the device, and rejects a chain that ends at another party than --as or --expected-custodian names', () => {
     const s = serials[2]!;
     const plain = cli(['devices', 'verify', '--store', customer, '--bundle', join(tmp, 'bundles', `${s}.json`), ...trust()]);

@@ -32,6 +32,8 @@ export interface ActivationResult {
  */
 export async function activateDevice(store: Store, o: ActivateOptions): Promise<ActivationResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
+  // Everything the LDevID needs is read and checked first (CA, key, CSR): a device once activated cannot be again.
+  const ldevid = o.ldevid ? await prepareLDevID(store, o.serial, o.ldevid, o.passphrase, o.at) : undefined;
   const { verifier, context } = await prepareVerification(store, o);
   const bundle = await bundleOf(store, o.serial, o.passphrase);
   const report = await verifier.verify(bundle, { ...context, expectedCustodian: { certificate: signer.certificate } });
@@ -40,13 +42,13 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   // The LDevID file is checked before the activation is recorded: a device once activated cannot be again.
   const ldevidOut = o.ldevid ? prepareOutput(o.ldevid.out) : undefined;
   try {
-    return await activateChecked(store, o, { party: party.name, last, report, ldevidOut });
+    return await activateChecked(store, o, { party: party.name, last, report, ldevid, ldevidOut });
   } finally {
     if (ldevidOut) discardOutputs([ldevidOut]);
   }
 }
 
-async function activateChecked(store: Store, o: ActivateOptions, v: { party: string; last: number; report: VerificationReport; ldevidOut: PreparedOutput | undefined }): Promise<ActivationResult> {
+async function activateChecked(store: Store, o: ActivateOptions, v: { party: string; last: number; report: VerificationReport; ldevid: IssueLDevID | undefined; ldevidOut: PreparedOutput | undefined }): Promise<ActivationResult> {
   const { last, report } = v;
   const result = await transferDevices(store, {
     kind: 'activation',
@@ -59,12 +61,19 @@ async function activateChecked(store: Store, o: ActivateOptions, v: { party: str
   const failure = failureOf(result);
   if (failure) throw failure;
   const out: ActivationResult = { serial: o.serial, accepted: true, report, seq: result.results[0]!.seq! };
-  if (o.ldevid) out.ldevid = await issueLDevID(store, o.serial, o.ldevid, v.ldevidOut!, o.passphrase, o.at);
+  if (v.ldevid && v.ldevidOut) out.ldevid = await v.ldevid(v.ldevidOut);
   return out;
 }
 
-/** Issues a locally significant device identity under one of the customer's CAs, from a CSR the device made. */
-async function issueLDevID(store: Store, serial: string, l: { ca: string; csr: string; out: string }, output: PreparedOutput, passphrase: string | undefined, now: Date): Promise<string> {
+/** Issues the prepared LDevID into a prepared output file and returns its path. */
+type IssueLDevID = (output: PreparedOutput) => Promise<string>;
+
+/**
+ * Reads and checks what a locally significant device identity needs (the customer's CA and its key, the CSR the
+ * device made, the template), and returns the function that issues it once the activation is recorded.
+ * @throws ERR_USAGE_UNKNOWN_CA, ERR_KEY_PASSPHRASE, ERR_INPUT_*, ERR_CSR_* naming the CSR file
+ */
+async function prepareLDevID(store: Store, serial: string, l: { ca: string; csr: string; out: string }, passphrase: string | undefined, now: Date): Promise<IssueLDevID> {
   const ca = await store.getCA(l.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${l.ca}" in ${store.location}`);
   let csr;
@@ -82,8 +91,11 @@ async function issueLDevID(store: Store, serial: string, l: { ca: string; csr: s
     notBefore: now,
     vars: { organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1], model: (await store.getDevice(serial))?.model ?? 'device' },
   });
-  const cert = await factory.issue({ spki: csr.spki, vars: { serial } });
-  writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
-  commitOutputs([output]);
-  return l.out;
+  const spki = csr.spki;
+  return async (output) => {
+    const cert = await factory.issue({ spki, vars: { serial } });
+    writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
+    commitOutputs([output]);
+    return l.out;
+  };
 }
