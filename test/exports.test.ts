@@ -65,6 +65,22 @@ describe('ca export and parties export (CLI end to end)', function () {
     assert.match(openssl(['verify', '-x509_strict', '-purpose', 'any', '-CAfile', join(tmp, 'root.pem'), '-untrusted', join(tmp, 'untrusted.pem'), join(tmp, 'factory.pem')]), /OK/);
   });
 
+  it('ca list and parties list give subject, key id, validity and fingerprint, which openssl agrees with', function () {
+    const cas = ok('ca', 'list', '--store', store, '--json').json as Array<{ name: string; subject: string; keyId: string; notAfter: string; sha256: string; issuer?: string }>;
+    const root = cas.find((c) => c.name === 'acme-root')!;
+    const fp = openssl(['x509', '-noout', '-fingerprint', '-sha256'], doc.cas['acme-root']!.certificate).split('=')[1]!.trim().replace(/:/g, '').toLowerCase();
+    assert.equal(root.sha256, fp);
+    const ski = openssl(['x509', '-noout', '-ext', 'subjectKeyIdentifier'], doc.cas['acme-root']!.certificate).split('\n')[1]!.trim().replace(/:/g, '').toLowerCase();
+    assert.equal(root.keyId, ski);
+    assert.match(root.subject, /acme-root/);
+    assert.match(root.notAfter, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.equal(cas.find((c) => c.name === 'acme-issuing')!.issuer, 'acme-root');
+    const parties = ok('parties', 'list', '--store', store, '--json').json as Array<{ name: string; own: boolean; subject: string; sha256: string }>;
+    assert.deepEqual(parties.map((p) => [p.name, p.own]), [['factory', true]]);
+    assert.match(parties[0]!.subject, /factory/);
+    assert.match(ok('ca', 'list', '--store', store).stdout, /SHA-256 [0-9a-f]{64}/);
+  });
+
   it('refuses an unknown name (exit 2) and an existing --out without --force (exit 5), writing nothing', function () {
     const unknown = cli('ca', 'export', 'nope', '--store', store, '--json');
     assert.equal(unknown.status, 2);

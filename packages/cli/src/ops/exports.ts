@@ -3,7 +3,11 @@
  * store (the only place a CA's or a party's certificate lives; on PostgreSQL, no file holds them).
  */
 import { CustodyError } from '@custody/core/errors';
+import { toHex } from '@custody/core/util/bytes';
+import { decodePEM } from '@custody/core/x509/pem';
+import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import type { Store } from '@custody/store/types';
+import { provider } from './context.js';
 
 /** A certificate as PEM, and with `chain` the certificates of its issuers in this store, up to the root. */
 export interface ExportedCertificate {
@@ -52,4 +56,30 @@ async function issuersOf(store: Store, first: string | undefined): Promise<strin
 /** The PEM text of an export: the certificate, then its chain. */
 export function exportText(e: ExportedCertificate): string {
   return [e.certificate, ...e.chain].map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
+}
+
+/** What `ca list` and `parties list` show of a certificate: data, not display text. */
+export interface CertificateSummary {
+  /** RFC 4514-style subject as custody renders it. */
+  subject: string;
+  /** Hex of the subjectKeyIdentifier, when the certificate has one. */
+  keyId?: string;
+  /** RFC 3339 validity. */
+  notBefore: string;
+  notAfter: string;
+  /** Hex SHA-256 of the certificate DER (its fingerprint). */
+  sha256: string;
+}
+
+/**
+ * The summary of a PEM certificate from the store.
+ * @throws ERR_PEM, ERR_CERT_PARSE when the store holds something else
+ */
+export async function certificateSummary(pem: string): Promise<CertificateSummary> {
+  const der = decodePEM(pem, ['CERTIFICATE']);
+  const info = readCertificateInfo(der);
+  const time = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const s: CertificateSummary = { subject: info.subjectText, notBefore: time(info.notBefore), notAfter: time(info.notAfter), sha256: toHex(await provider.digest('SHA-256', der)) };
+  if (info.subjectKeyId) s.keyId = toHex(info.subjectKeyId);
+  return s;
 }

@@ -1,15 +1,22 @@
 import { BaseCommand } from '../../base-command.js';
 import { openStore } from '../../ops/context.js';
+import { certificateSummary, type CertificateSummary } from '../../ops/exports.js';
 
 export default class PartiesList extends BaseCommand {
-  static override summary = 'List the parties this store knows: its own (with keys) and imported ones.';
+  static override summary = 'List the parties this store knows, its own (with keys) and imported ones: subject, key, validity, fingerprint.';
 
-  async run(): Promise<Array<{ name: string; organization?: string; own: boolean; spkiSha256: string }>> {
+  async run(): Promise<Array<{ name: string; organization?: string; own: boolean; spkiSha256: string } & CertificateSummary>> {
     const { flags } = await this.parse(PartiesList);
     const store = await openStore(flags.store);
     try {
-      const list = (await store.listParties()).map((p) => ({ name: p.name, organization: p.organization, own: p.key !== undefined, spkiSha256: p.spkiSha256 }));
-      for (const p of list) this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}  key ${p.spkiSha256.slice(0, 16)}...`);
+      const list = [];
+      for (const p of await store.listParties()) {
+        list.push({ name: p.name, ...(p.organization ? { organization: p.organization } : {}), own: p.key !== undefined, spkiSha256: p.spkiSha256, ...(await certificateSummary(p.certificate)) });
+      }
+      for (const p of list) {
+        this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}`);
+        this.log(`  ${p.subject}; key SHA-256 ${p.spkiSha256}; valid ${p.notBefore} to ${p.notAfter}; SHA-256 ${p.sha256}`);
+      }
       return list;
     } finally {
       await store.close();
