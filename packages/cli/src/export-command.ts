@@ -1,0 +1,42 @@
+/** The shape `ca export` and `parties export` share: a name, `--chain`, and PEM to standard output or `--out`. */
+import { Args, Flags } from '@oclif/core';
+import type { Store } from '@custody/store/types';
+import { BaseCommand } from './base-command.js';
+import { openStore } from './ops/context.js';
+import { exportText, type ExportedCertificate } from './ops/exports.js';
+import { writeOutputFile } from './ops/outputs.js';
+
+/** The argument of both commands. Each command class declares it itself: oclif reads only a class's own statics. */
+export const EXPORT_ARGS = { name: Args.string({ description: 'the name in this store (custody ca list, custody parties list)', required: true }) };
+
+/** The flags of both commands (declared by each class, as EXPORT_ARGS). */
+export const EXPORT_FLAGS = {
+  chain: Flags.boolean({ description: 'also the CAs of this store above it, up to the root', default: false }),
+  out: Flags.string({ description: 'write the PEM to this file instead of standard output' }),
+  force: Flags.boolean({ description: 'replace --out when it exists', default: false }),
+};
+
+export abstract class ExportCommand extends BaseCommand {
+  static override args = EXPORT_ARGS;
+  static override flags = EXPORT_FLAGS;
+
+  /** The certificate named `name`, with its chain when asked. */
+  protected abstract exported(store: Store, name: string, chain: boolean): Promise<ExportedCertificate>;
+
+  async run(): Promise<ExportedCertificate & { file?: string }> {
+    const { args, flags } = await this.parse(this.ctor as typeof ExportCommand);
+    const store = await openStore(flags.store);
+    try {
+      const e = await this.exported(store, args.name, flags.chain);
+      if (flags.out === undefined) {
+        if (!this.jsonEnabled()) process.stdout.write(exportText(e));
+        return e;
+      }
+      writeOutputFile(flags.out, exportText(e), { force: flags.force });
+      this.log(`${args.name}: written to ${flags.out}`);
+      return { ...e, file: flags.out };
+    } finally {
+      await store.close();
+    }
+  }
+}
