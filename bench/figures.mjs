@@ -8,12 +8,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, createBirths, createStatement, createBundle, encodeBundle, createVerifier, toHex } from '@custody/core';
-import { transferDevices } from '../packages/cli/dist/ops/handoff.js';
-import { birthHook, provisionInputs } from '../packages/cli/dist/ops/provision.js';
+import { transferDevices } from '@custody/app/handoff';
+import { birthHook, provisionInputs } from '@custody/app/provision';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { EmbeddedStore } from '@custody/store';
-import { createCA, createParty } from '../packages/cli/dist/ops/ca.js';
-import { loadTemplate, templatesDir, loadKey } from '../packages/cli/dist/ops/context.js';
+import { createCA, createParty } from '@custody/app/ca';
+import { loadTemplate, templatesDir, loadKey } from '@custody/app/context';
 
 const provider = new NodeCryptoProvider();
 const CLI = fileURLToPath(new URL('../packages/cli/bin/run.js', import.meta.url));
@@ -295,7 +295,7 @@ async function palletFigures(n, tmp, material) {
   }
   const rootFile = join(tmp, 'pallet-root.pem');
   writeFileSync(rootFile, encodePEM(material.rootDer, 'CERTIFICATE'));
-  const { verifyBundles } = await import('../packages/cli/dist/ops/verify.js');
+  const { verifyBundles } = await import('@custody/app/verify');
   const run = () => verifyBundles(undefined, { bundles: files, trust: [rootFile], cas: [], crls: [], at: material.at });
   const warm = await run();
   if (!warm.every((v) => v.report.ok)) throw new Error(`bench pallet bundle rejected: ${warm.find((v) => !v.report.ok).report.code}`);

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { PgStore } from '@custody/store';
 import { birthFor, factoryFor, handoffOn, makeCSRs, setupStore, writeMsOn } from './figures.mjs';
-import { provisionInputs } from '../packages/cli/dist/ops/provision.js';
+import { provisionInputs } from '@custody/app/provision';
 
 const provider = new NodeCryptoProvider();
 const SCRIPT = fileURLToPath(new URL('../scripts/pg-test-cluster.sh', import.meta.url));

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { figures } from './figures.mjs';
-import { poolThreads } from '../packages/cli/dist/ops/worker-pool.js';
+import { poolThreads } from '@custody/app/worker-pool';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' } } });
 const results = await figures({ quick: values.quick === true, only: values.only });

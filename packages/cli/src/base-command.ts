@@ -6,7 +6,7 @@ import { Command, Errors } from '@oclif/core';
 import { CustodyError } from '@custody/core';
 import { oclifFlags } from './flags.js';
 import { STORE_FLAG } from './flag-spec.js';
-import { reportError, writeError } from './ops/report-error.js';
+import { reportError, writeError } from './report-error.js';
 
 /** oclif's multi-line usage errors on one line, keeping the reason and dropping the help pointer. */
 function usageMessage(message: string): string {

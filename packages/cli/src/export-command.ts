@@ -2,9 +2,9 @@
 import { Args, Flags } from '@oclif/core';
 import type { Store } from '@custody/store/types';
 import { BaseCommand } from './base-command.js';
-import { openStore } from './ops/context.js';
-import { exportText, type ExportedCertificate } from './ops/exports.js';
-import { writeOutputFile } from './ops/outputs.js';
+import { openStore } from '@custody/app/context';
+import { exportText, type ExportedCertificate } from '@custody/app/exports';
+import { writeOutputFile } from '@custody/app/outputs';
 
 /** The argument of both commands. Each command class declares it itself: oclif reads only a class's own statics. */
 export const EXPORT_ARGS = { name: Args.string({ description: 'the name in this store (custody ca list, custody parties list)', required: true }) };

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { DEMO_PASSPHRASE, runDemo, type DemoReport } from '../ops/demo.js';
-import { now } from '../ops/context.js';
+import { DEMO_PASSPHRASE, runDemo, type DemoReport } from '@custody/app/demo';
+import { now } from '@custody/app/context';
 
 export default class Demo extends BaseCommand {
   static override summary = 'Run the whole supply chain on fresh embedded stores and keep every artifact.';

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js';
 import { initStoreAt } from '@custody/store';
-import { now, storeOptions } from '../ops/context.js';
+import { now, storeOptions } from '@custody/app/context';
 
 export default class Init extends BaseCommand {
   static override summary = 'Create a store (default ./.custody).';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { now, openStore } from '../ops/context.js';
-import { runMonitor, type MonitorReport } from '../ops/monitor.js';
+import { now, openStore } from '@custody/app/context';
+import { runMonitor, type MonitorReport } from '@custody/app/monitor';
 
 export default class Monitor extends BaseCommand {
   static override summary = 'Audit the registry: forks (a device handed to two parties), cloned identities, handoffs after activation, revoked or expired signers, devices held too long. Exit 1 when anything is found.';

@@ -7,7 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { FlagSpec } from '../flag-spec.js';
-import { reportError, writeError } from '../ops/report-error.js';
+import { reportError, writeError } from '../report-error.js';
 
 interface FastCommand {
   flags: () => Promise<Readonly<Record<string, FlagSpec>>>;
@@ -20,7 +20,7 @@ const COMMANDS: Record<string, FastCommand> = {
       const m = await import('../flag-spec.js');
       return { ...m.STORE_FLAG, ...m.PROVISION_FLAGS };
     },
-    run: async (flags, io) => (await import('../ops/provision-command.js')).runProvision(flags, io),
+    run: async (flags, io) => (await import('../provision-command.js')).runProvision(flags, io),
   },
 };
 

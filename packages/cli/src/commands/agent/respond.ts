@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { readPassphrase } from '../../ops/context.js';
-import { answerChallenge } from '../../ops/possession.js';
+import { readPassphrase } from '@custody/app/context';
+import { answerChallenge } from '@custody/app/possession';
 
 export default class AgentRespond extends BaseCommand {
   static override summary = 'The reference device side: sign a challenge with the device identity key.';

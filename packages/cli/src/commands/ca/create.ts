@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { createCA } from '../../ops/ca.js';
-import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '../../ops/context.js';
+import { createCA } from '@custody/app/ca';
+import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '@custody/app/context';
 import { passphraseFlags, templatesFlag } from '../../flags.js';
 
 export default class CaCreate extends BaseCommand {

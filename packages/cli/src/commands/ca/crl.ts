@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore, readPassphrase } from '../../ops/context.js';
-import { publishCRL, type CRLResult } from '../../ops/revocation.js';
+import { now, openStore, readPassphrase } from '@custody/app/context';
+import { publishCRL, type CRLResult } from '@custody/app/revocation';
 import { passphraseFlags } from '../../flags.js';
 
 export default class CaCrl extends BaseCommand {

@@ -1,6 +1,6 @@
 import type { Store } from '@custody/store/types';
 import { EXPORT_ARGS, EXPORT_FLAGS, ExportCommand } from '../../export-command.js';
-import { exportCA, type ExportedCertificate } from '../../ops/exports.js';
+import { exportCA, type ExportedCertificate } from '@custody/app/exports';
 
 export default class CaExport extends ExportCommand {
   static override summary = "Print or write a CA's certificate (PEM), for the next organisation's trust anchors.";

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../base-command.js';
-import { openStore } from '../../ops/context.js';
-import { certificateSummary, type CertificateSummary } from '../../ops/exports.js';
+import { openStore } from '@custody/app/context';
+import { certificateSummary, type CertificateSummary } from '@custody/app/exports';
 
 export default class CaList extends BaseCommand {
   static override summary = "List the store's certificate authorities: subject, key id, validity and SHA-256 fingerprint.";

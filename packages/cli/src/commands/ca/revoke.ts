@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore } from '../../ops/context.js';
-import { revokeCertificate, type RevocationTarget, type RevokeResult } from '../../ops/revocation.js';
+import { now, openStore } from '@custody/app/context';
+import { revokeCertificate, type RevocationTarget, type RevokeResult } from '@custody/app/revocation';
 
 const TARGETS = ['serial', 'cert-serial', 'cert', 'party'];
 

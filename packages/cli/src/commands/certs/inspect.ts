@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { CustodyError, derOrPEM, describeCertificate, formatCertificateDescription, readCertificateInfo, type CertificateDescription } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
-import { provider, readInputFile } from '../../ops/context.js';
+import { provider, readInputFile } from '@custody/app/context';
 
 export default class CertsInspect extends BaseCommand {
   static override summary = 'Print a certificate (PEM or DER) in words.';

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { CustodyError } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore, readPassphrase } from '../../ops/context.js';
-import { activateDevice, type ActivationResult } from '../../ops/activate.js';
-import { formatVerdict, parseNamedCAs } from '../../ops/verify.js';
+import { now, openStore, readPassphrase } from '@custody/app/context';
+import { activateDevice, type ActivationResult } from '@custody/app/activate';
+import { formatVerdict, parseNamedCAs } from '@custody/app/verify';
 
 export default class DevicesActivate extends BaseCommand {
   static override summary = 'Verify a device, then record its activation attestation (the last holder only); optionally issue an LDevID.';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore } from '../../ops/context.js';
-import { writeChallenge } from '../../ops/possession.js';
+import { now, openStore } from '@custody/app/context';
+import { writeChallenge } from '@custody/app/possession';
 import type { Challenge } from '@custody/core';
 
 export default class DevicesChallenge extends BaseCommand {

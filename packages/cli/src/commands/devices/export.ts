@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore } from '../../ops/context.js';
-import { exportBundles } from '../../ops/bundles.js';
-import { selectDevices } from '../../ops/handoff.js';
+import { now, openStore } from '@custody/app/context';
+import { exportBundles } from '@custody/app/bundles';
+import { selectDevices } from '@custody/app/handoff';
 
 export default class DevicesExport extends BaseCommand {
   static override summary = "Write devices' provenance bundles (one JSON file each) for the next organisation.";

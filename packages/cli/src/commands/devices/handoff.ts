@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { EXIT_CODES } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore, readPassphrase } from '../../ops/context.js';
-import { failureOf, selectDevices, transferDevices, type TransferResult } from '../../ops/handoff.js';
-import { readClaimsFile } from '../../ops/parties.js';
+import { now, openStore, readPassphrase } from '@custody/app/context';
+import { failureOf, selectDevices, transferDevices, type TransferResult } from '@custody/app/handoff';
+import { readClaimsFile } from '@custody/app/parties';
 
 export default class DevicesHandoff extends BaseCommand {
   static override summary = 'Countersign the handoff of one device, a lot, or a list, to the next party.';

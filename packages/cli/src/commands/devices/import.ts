@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { EXIT_CODES, categoryOf } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore } from '../../ops/context.js';
-import { bundleFiles, importBundles, readTrustAnchors, type ImportResult } from '../../ops/bundles.js';
+import { now, openStore } from '@custody/app/context';
+import { bundleFiles, importBundles, readTrustAnchors, type ImportResult } from '@custody/app/bundles';
 
 export default class DevicesImport extends BaseCommand {
   static override summary = 'Read provenance bundles into this store, after checking every path, signature and link.';

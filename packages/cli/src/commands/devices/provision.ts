@@ -1,8 +1,8 @@
 import { BaseCommand } from '../../base-command.js';
 import { oclifFlags } from '../../flags.js';
 import { PROVISION_FLAGS } from '../../flag-spec.js';
-import { runProvision } from '../../ops/provision-command.js';
-import type { ProvisionResult } from '../../ops/provision.js';
+import { runProvision } from '../../provision-command.js';
+import type { ProvisionResult } from '@custody/app/provision';
 
 export default class DevicesProvision extends BaseCommand {
   static override summary = 'Issue device identity certificates (IDevIDs) from CSRs, or for keys made on the line.';

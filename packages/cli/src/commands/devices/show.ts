@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { openStore } from '../../ops/context.js';
-import { formatDeviceView, showDevice, type DeviceView } from '../../ops/show.js';
+import { openStore } from '@custody/app/context';
+import { formatDeviceView, showDevice, type DeviceView } from '@custody/app/show';
 
 export default class DevicesShow extends BaseCommand {
   static override summary = "A device's chain of custody in words: one stage a line, who, to whom, when, what was claimed.";

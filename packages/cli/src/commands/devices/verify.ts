@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { CustodyError } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore, storeCacheDir } from '../../ops/context.js';
-import { bundleFiles } from '../../ops/bundles.js';
-import { formatVerdict, parseNamedCAs, partyNames, verifyBundles, type BundleVerdict } from '../../ops/verify.js';
+import { now, openStore, storeCacheDir } from '@custody/app/context';
+import { bundleFiles } from '@custody/app/bundles';
+import { formatVerdict, parseNamedCAs, partyNames, verifyBundles, type BundleVerdict } from '@custody/app/verify';
 
 export default class DevicesVerify extends BaseCommand {
   static override summary = 'Verify provenance bundles against trust anchors, a workflow and a policy; exit 0 only when every one is accepted.';

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { passphraseFlags } from '../../flags.js';
-import { keyProtection, now, openStore, readPassphrase } from '../../ops/context.js';
-import { createCheckpoint, type CheckpointResult } from '../../ops/log.js';
-import { produceOutput } from '../../ops/outputs.js';
+import { keyProtection, now, openStore, readPassphrase } from '@custody/app/context';
+import { createCheckpoint, type CheckpointResult } from '@custody/app/log';
+import { produceOutput } from '@custody/app/outputs';
 
 export default class LogCheckpoint extends BaseCommand {
   static override summary = 'Sign a checkpoint (C2SP tlog-checkpoint) of the transparency log; creates the log key on first use.';

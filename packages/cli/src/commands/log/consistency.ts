@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore, readPassphrase } from '../../ops/context.js';
-import { proveConsistency, type JSONConsistencyProof } from '../../ops/log.js';
-import { produceOutput } from '../../ops/outputs.js';
+import { now, openStore, readPassphrase } from '@custody/app/context';
+import { proveConsistency, type JSONConsistencyProof } from '@custody/app/log';
+import { produceOutput } from '@custody/app/outputs';
 
 export default class LogConsistency extends BaseCommand {
   static override summary = 'A consistency proof (RFC 6962) that the log of --old entries is a prefix of the log of --new entries.';

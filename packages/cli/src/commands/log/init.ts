@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { passphraseFlags } from '../../flags.js';
-import { keyProtection, now, openStore, readPassphrase } from '../../ops/context.js';
-import { initLog, type LogInitResult } from '../../ops/log.js';
+import { keyProtection, now, openStore, readPassphrase } from '@custody/app/context';
+import { initLog, type LogInitResult } from '@custody/app/log';
 
 export default class LogInit extends BaseCommand {
   static override summary = "Create the store's transparency log key; print the verifier key that verifiers pass to --log-key.";

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore, readPassphrase } from '../../ops/context.js';
-import { proveDevice } from '../../ops/log.js';
+import { now, openStore, readPassphrase } from '@custody/app/context';
+import { proveDevice } from '@custody/app/log';
 
 export default class LogProve extends BaseCommand {
   static override summary = "Inclusion proofs (RFC 6962) of a device's attestations in the transparency log, with a signed checkpoint.";

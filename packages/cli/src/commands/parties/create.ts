@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { createParty } from '../../ops/ca.js';
-import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '../../ops/context.js';
+import { createParty } from '@custody/app/ca';
+import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '@custody/app/context';
 import { passphraseFlags, templatesFlag } from '../../flags.js';
 
 export default class PartiesCreate extends BaseCommand {

@@ -1,6 +1,6 @@
 import type { Store } from '@custody/store/types';
 import { EXPORT_ARGS, EXPORT_FLAGS, ExportCommand } from '../../export-command.js';
-import { exportParty, type ExportedCertificate } from '../../ops/exports.js';
+import { exportParty, type ExportedCertificate } from '@custody/app/exports';
 
 export default class PartiesExport extends ExportCommand {
   static override summary = "Print or write a party's attestation certificate (PEM): what the previous custodian hands the device to.";

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { now, openStore } from '../../ops/context.js';
-import { importParty } from '../../ops/parties.js';
+import { now, openStore } from '@custody/app/context';
+import { importParty } from '@custody/app/parties';
 
 export default class PartiesImport extends BaseCommand {
   static override summary = "Record another organisation's party by its attestation certificate (no key), to name it in --to and reports.";

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../base-command.js';
-import { openStore } from '../../ops/context.js';
-import { certificateSummary, type CertificateSummary } from '../../ops/exports.js';
+import { openStore } from '@custody/app/context';
+import { certificateSummary, type CertificateSummary } from '@custody/app/exports';
 
 export default class PartiesList extends BaseCommand {
   static override summary = 'List the parties this store knows, its own (with keys) and imported ones: subject, key, validity, fingerprint.';

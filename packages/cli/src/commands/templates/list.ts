@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../base-command.js';
-import { loadTemplates, templatesDir } from '../../ops/context.js';
+import { loadTemplates, templatesDir } from '@custody/app/context';
 import { templatesFlag } from '../../flags.js';
 
 export default class TemplatesList extends BaseCommand {

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBundle, encodeBundle, type Bundle, type BundleAttestation } from '@custody/core';
 import { EmbeddedStore } from '@custody/store';
-import { expandShell } from '../../../core/src/bundle/compact-attestation.js';
-import { twinSignatureDER } from '../../../core/test/attestation/high-s-twin.js';
-import { AT, makeWorld, type World } from '../../../core/test/verification/fixtures.js';
-import { importBundles } from '../../src/ops/bundles.js';
+import { expandShell } from '../../core/src/bundle/compact-attestation.js';
+import { twinSignatureDER } from '../../core/test/attestation/high-s-twin.js';
+import { AT, makeWorld, type World } from '../../core/test/verification/fixtures.js';
+import { importBundles } from '../src/bundles.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -17,7 +17,7 @@ import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
 import type { KeyRef, Store } from '@custody/store/types';
 
 /** The repository's data folders (certs-templates/, workflows/), found from this file's location. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const provider = new NodeCryptoProvider();
 

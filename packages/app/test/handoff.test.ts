@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '@custody/store';
-import { createCA, createParty } from '../../src/ops/ca.js';
-import { loadTemplate, templatesDir } from '../../src/ops/context.js';
-import { provision } from '../../src/ops/provision.js';
-import { transferDevices, type SigningPool, type TransferResult } from '../../src/ops/handoff.js';
+import { createCA, createParty } from '../src/ca.js';
+import { loadTemplate, templatesDir } from '../src/context.js';
+import { provision } from '../src/provision.js';
+import { transferDevices, type SigningPool, type TransferResult } from '../src/handoff.js';
 
 const PASS = 'pipeline test passphrase';
 /** Three chunks of 1,024: twelve pieces of 256. */

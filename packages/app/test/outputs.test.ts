@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '@custody/store';
 import type { Store } from '@custody/store/types';
-import { createCA } from '../../src/ops/ca.js';
-import { loadTemplate, templatesDir } from '../../src/ops/context.js';
-import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput, writeOutputFile } from '../../src/ops/outputs.js';
-import { provision } from '../../src/ops/provision.js';
+import { createCA } from '../src/ca.js';
+import { loadTemplate, templatesDir } from '../src/context.js';
+import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput, writeOutputFile } from '../src/outputs.js';
+import { provision } from '../src/provision.js';
 
 const AT = new Date('2026-11-24T12:00:00Z');
 

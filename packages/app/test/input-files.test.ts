@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustodyError, EXIT_CODES, categoryOf } from '@custody/core';
-import { INPUT_LIMITS, readInputFile } from '../../src/ops/context.js';
-import { readConsistencyProofs } from '../../src/ops/log.js';
-import { readClaimsFile } from '../../src/ops/parties.js';
+import { INPUT_LIMITS, readInputFile } from '../src/context.js';
+import { readConsistencyProofs } from '../src/log.js';
+import { readClaimsFile } from '../src/parties.js';
 
 describe('input files (ops/context.ts readInputFile)', () => {
   let tmp: string;

@@ -17,7 +17,7 @@ import { toBase64 } from '@custody/core/util/bytes';
 import { parseStrictJSON } from '@custody/core/util/strict-json';
 import type { Store } from '@custody/store/types';
 import { provider } from './context.js';
-import { reportError } from './report-error.js';
+import { reportError } from './error-report.js';
 
 const MAX_GROUP = 256;
 

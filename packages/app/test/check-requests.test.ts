@@ -3,7 +3,7 @@ import { createCSR, CustodyError, prepareChecked, type CheckedRequest, type Prov
 import { NodeCryptoProvider } from '@custody/core/node';
 import type { DeviceRegistry } from '@custody/core/registry/ports';
 // The built module: its worker script is the compiled csr-worker.js beside it.
-import { checkRequests } from '../packages/cli/dist/ops/check-requests.js';
+import { checkRequests } from '@custody/app/check-requests';
 
 const provider = new NodeCryptoProvider();
 /** A registry that has issued nothing: only the batch's own repeats and refusals count. */

@@ -1,11 +1,11 @@
 /** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
 import { CustodyError } from '@custody/core/errors';
-import { keyProtection, loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from './context.js';
-import { provision, type ProvisionResult } from './provision.js';
-import { startProgress } from '../progress.js';
-import { readClaimsFile } from './parties.js';
-import { provisioningSetup } from './provision.js';
-import { runStation } from './station.js';
+import { keyProtection, loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
+import { provision, type ProvisionResult } from '@custody/app/provision';
+import { startProgress } from './progress.js';
+import { readClaimsFile } from '@custody/app/parties';
+import { provisioningSetup } from '@custody/app/provision';
+import { runStation } from '@custody/app/station';
 
 /** Station mode: set up once, then serve stdin until it closes. */
 async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: number }> {
