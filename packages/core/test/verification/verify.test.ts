@@ -8,7 +8,7 @@ import { parseBundle } from '../../src/bundle/parse-bundle.js';
 import { createVerifier, type VerifierOptions } from '../../src/verification/verifier.js';
 import { parseWorkflow } from '../../src/workflow/workflow.js';
 import {
-  AT, BIRTH_CLAIMS, INTEGRATION_CLAIMS, RESALE_CLAIMS, T_ACTIVATION, T_BIRTH, T_HANDOFF1, T_HANDOFF2,
+  AT, BIRTH_CLAIMS, INTEGRATION_CLAIMS, RESALE_CLAIMS, T_ACTIVATION, T_BIRTH, T_HANDOFF2,
   makeCRL, makeDevice, makeIssuingCA, makeParty, makeRoot, makeWorld, provider, sha256hex, signChain, standardSteps,
   type Holder, type World,
 } from './fixtures.js';
