@@ -24,9 +24,9 @@ export async function runMonitor(store: Store, o: MonitorOptions): Promise<Monit
   const chains: ObservedChain[] = [];
   for (const d of await store.listDevices()) chains.push({ source: store.location, serial: d.serial, certificate: d.certificate, attestations: d.attestations });
   for (const e of await store.listEvidence()) {
-    const text = readFileSync(e.file, 'utf8');
+    const text = readFileSync(e.source, 'utf8');
     const doc = JSON.parse(text) as { certificate: string; attestations: string[] };
-    chains.push({ source: e.file, serial: e.serial, certificate: Buffer.from(doc.certificate, 'base64'), attestations: doc.attestations.map((a) => Buffer.from(a, 'base64')) });
+    chains.push({ source: e.source, serial: e.serial, certificate: Buffer.from(doc.certificate, 'base64'), attestations: doc.attestations.map((a) => Buffer.from(a, 'base64')) });
   }
   for (const path of o.bundles) {
     for (const file of bundleFiles(path)) {

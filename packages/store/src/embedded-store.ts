@@ -44,8 +44,8 @@ import { roundsBySerial } from './rounds.js';
 import { highSRefusal, refuseHighS } from './low-s.js';
 import { StoreDocuments, type StoreDocument } from './store-documents.js';
 import type { NodeStore } from '@custody/core/log/node-store';
-import type { EvidenceRecord, EvidenceStore, LogConfig, TransparencyLogStore } from './types.js';
-import type { CARecord, PartyRecord, Revocation, Store } from './types.js';
+import { FileCheckpointHistory } from './checkpoint-history.js';
+import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from './types.js';
 
 /** The `format` of store.json, and the store layout version this build reads and writes. */
 export const STORE_FORMAT = 'custody-store';
@@ -60,7 +60,7 @@ export interface EmbeddedStoreOptions {
 }
 
 /** The registry in one local folder (see the top of this file); its methods are documented on `Store` and the log ports. */
-export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore {
+export class EmbeddedStore implements Store {
   readonly location: string;
   readonly keyDir: string;
   private readonly journal: Journal;
@@ -72,6 +72,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   private readonly logStore: LogStore;
   private readonly documents: StoreDocuments;
   private readonly tips: ChainTips;
+  private readonly checkpoints: FileCheckpointHistory;
   /** The journal end at which every remembered tip was known current: where this process's last append ended. */
   private tipsEnd: JournalPosition | undefined;
 
@@ -90,6 +91,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.serials = this.indexes.serials;
     this.tips = new ChainTips(this.serials, this.journal);
     this.logStore = new LogStore(join(dir, 'log'));
+    this.checkpoints = new FileCheckpointHistory(join(dir, 'checkpoints.jsonl'));
   }
 
   /**
@@ -380,6 +382,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   async getSeenCheckpoint(origin: string): Promise<string | undefined> { return this.documents.getSeenCheckpoint(origin); }
   async putSeenCheckpoint(origin: string, note: string): Promise<void> { return this.documents.putSeenCheckpoint(origin, note); }
   async consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined> { return ownLogConsistency(this, origin, oldSize, newSize); }
+  async recordCheckpoint(treeSize: number, note: string): Promise<void> { return this.checkpoints.recordCheckpoint(treeSize, note); }
+  async checkpointCovering(leafIndex: number): Promise<string | undefined> { return this.checkpoints.checkpointCovering(leafIndex); }
 
   async listEvidence(): Promise<EvidenceRecord[]> {
     return listEvidence(join(this.dir, 'evidence'));

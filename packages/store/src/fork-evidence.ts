@@ -40,7 +40,7 @@ export function listEvidence(dir: string): EvidenceRecord[] {
       throw new CustodyError('ERR_STORE_CORRUPT', `${file}: not a fork evidence file`, { file, cause: err });
     }
     const { evidence, ...device } = doc;
-    out.push({ file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
+    out.push({ source: file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
   }
-  return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.file.localeCompare(y.file));
+  return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.source.localeCompare(y.source));
 }

@@ -31,7 +31,7 @@ export async function listPgEvidence(pool: Pool, location: string): Promise<Evid
     'list fork evidence',
   );
   return rows.map((r) => ({
-    file: `${location}#evidence/${r.id}`,
+    source: `${location}#evidence/${r.id}`,
     serial: r.serial,
     recordedAt: r.recorded_at,
     reason: r.reason,

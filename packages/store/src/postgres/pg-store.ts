@@ -20,7 +20,7 @@ import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
 import type { NodeStore } from '@custody/core/log/node-store';
-import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store, TransparencyLogStore } from '../types.js';
+import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
 import { appendPgRounds, readPgTips } from './pg-chains.js';
@@ -46,7 +46,7 @@ export interface PgStoreOptions {
 }
 
 /** The registry in a PostgreSQL database: `PgStore.init` creates or upgrades it, `PgStore.open` opens it. */
-export class PgStore implements Store, TransparencyLogStore {
+export class PgStore implements Store {
   readonly location: string;
   readonly keyDir: string;
   private readonly chunkSize: number;
