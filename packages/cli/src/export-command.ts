@@ -25,7 +25,7 @@ export abstract class ExportCommand extends BaseCommand {
 
   async run(): Promise<ExportedCertificate & { file?: string }> {
     const { args, flags } = await this.parse(this.ctor as typeof ExportCommand);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const e = await this.exported(store, args.name, flags.chain);
       if (flags.out === undefined) {
