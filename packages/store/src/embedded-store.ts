@@ -125,7 +125,7 @@ export class EmbeddedStore implements Store {
 
   /** Runs `fn` holding the writer lock, after replaying any journal tail a crashed writer left behind. */
   private async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs, this.documents.id);
+    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs);
     try {
       this.recover();
       return await fn();

@@ -8,6 +8,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { DeviceRecord } from '@custody/core/registry/ports';
+import { LOCK_KEY_FILE } from '../src/lock.js';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';
 import { Journal } from '../src/journal.js';
@@ -52,12 +53,13 @@ function journalRecord(d: DeviceRecord): object {
   return { t: 'device', d: doc };
 }
 
-/** SHA-256 of every file under `dir`, by relative path. */
+/** SHA-256 of every file under `dir`, by relative path; the lock key left out (it changes at every lock release). */
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
+      if (p === join(dir, LOCK_KEY_FILE)) continue;
       if (e.isDirectory()) walk(p);
       else out[relative(dir, p)] = `${sha(readFileSync(p))} ${statSync(p).mode.toString(8)}`;
     }
