@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Conflict } from '@custody/core/registry/ports';
-import type { DeviceDoc } from './device-records.js';
+import type { DeviceDoc } from './journal-record.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 
 /** The device indexes of one store folder, each a {@link HashIndex} file. */

@@ -31,7 +31,8 @@ import type { ConsistencyProof } from '@custody/core/log/consistency';
 import { challengeRefusal, consumeChallenge, readChallenge, recordChallenge, restoreChallenge } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
-import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
+import { deviceTip, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc } from './device-records.js';
+import { encodeAttestationRecord, encodeDeviceRecord, readRecordsFrom, type AttestationRecord, type DeviceDoc, type DeviceTip } from './journal-record.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';
@@ -139,9 +140,9 @@ export class EmbeddedStore implements Store {
     this.indexes.refresh();
     // Our own commits since the last mark are applied: start after them (they are the tail's beginning).
     const from = this.unmarked ?? this.journal.readWatermark();
-    const { records, end } = this.journal.readFrom(from);
+    const { records, end } = readRecordsFrom(this.journal, from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
-    const { docs, leaves } = replayRecords(this.indexes, records as Array<{ record: JournalRecord; pos: RecordPosition }>, this.logStore.size());
+    const { docs, leaves } = replayRecords(this.indexes, records, this.logStore.size());
     this.logStore.append(leaves);
     // A device's first version is the one that names its lot (later versions only add attestations). A
     // replay may append a serial its lot already lists: listLot removes repeats.
@@ -197,7 +198,7 @@ export class EmbeddedStore implements Store {
   private async writeDocs(docs: readonly DeviceDoc[], tips: readonly DeviceTip[], fresh: boolean): Promise<void> {
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
-    const { positions, end } = await this.journal.append(docs.map((d, i): JournalRecord => ({ t: 'device', tip: tips[i]!, d })));
+    const { positions, end } = await this.journal.append(docs.map((d, i) => encodeDeviceRecord(tips[i]!, d)));
     this.indexes.batch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () => docs.forEach((d, i) => this.indexes.put(d, positions[i]!, !fresh, !fresh)));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.

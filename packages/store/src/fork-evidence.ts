@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
-import { fromDoc, type DeviceDoc } from './device-records.js';
+import { fromDoc } from './device-records.js';
+import type { DeviceDoc } from './journal-record.js';
 import type { EvidenceRecord } from './types.js';
 
 /** Writes `<dir>/<serial>-<time>.json`: the device record from elsewhere and why it was refused; returns its path. */

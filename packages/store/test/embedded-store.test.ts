@@ -12,7 +12,7 @@ import { LOCK_KEY_FILE } from '../src/lock.js';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';
 import { Journal } from '../src/journal.js';
-import { encodeAttestationRecord } from '../src/device-records.js';
+import { encodeAttestationRecord } from '../src/journal-record.js';
 import { makeFactsWorld, type FactsWorld } from './facts-world.js';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
