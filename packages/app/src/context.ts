@@ -1,20 +1,20 @@
 /** What every command builds the same way: the store, the crypto provider, passphrases, the data folders. */
-// Deep imports, not the barrels: this module is on the path of the lean launcher (fast/launch.ts), where
-// every module loaded shows in a factory station's per-device start time.
+// Narrow entry points (@custody/core/x509, /errors, ...), not the package barrels: this module is on the path of
+// the lean launcher (fast/launch.ts), where every module loaded shows in a factory station's per-device start time.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
-import { BUNDLE_LIMITS } from '@custody/core/bundle/bundle-model';
-import type { CertificateTemplate } from '@custody/core/templates/template';
-import { derOrPEM } from '@custody/core/x509/pem';
-import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/certificate-info';
-import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
+import { BUNDLE_LIMITS } from '@custody/core/bundle';
+import type { CertificateTemplate } from '@custody/core/templates';
+import { derOrPEM } from '@custody/core/x509';
+import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509';
+import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { initStoreAt, openStoreAt, type StoreOptions } from '@custody/store/open';
+import { initStoreAt, openStoreAt, type StoreOptions } from '@custody/store/registry';
 import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
-import type { KeyRef, Store } from '@custody/store/types';
+import type { KeyRef, Store } from '@custody/store/registry';
 
 /** The repository's data folders (certs-templates/, workflows/), found from this file's location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -109,7 +109,7 @@ export async function loadTemplateCached(dir: string, nameOrPath: string, cacheD
   }
   const cached = cacheDir && join(cacheDir, `template-${createHash('sha256').update(text).digest('hex')}.json`);
   if (cached && existsSync(cached)) return { template: JSON.parse(readFileSync(cached, 'utf8')) as CertificateTemplate, remember: () => undefined };
-  const { parseTemplate } = await import('@custody/core/templates/parse-template');
+  const { parseTemplate } = await import('@custody/core/templates');
   const template = parseTemplate(text, file);
   const remember = () => {
     if (!cached) return;

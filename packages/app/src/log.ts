@@ -25,7 +25,7 @@ import {
   type VerifierKey,
 } from '@custody/core';
 import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/store';
-import type { LogConfig } from '@custody/store/types';
+import type { LogConfig } from '@custody/store/registry';
 import { loadKey, provider, readInputFile } from './context.js';
 import { produceOutput } from './outputs.js';
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { DeviceRecord } from '@custody/core/ports';
 import { initStoreAt, type Store } from '@custody/store';
 import { runMonitor } from '../src/monitor.js';
 import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, type Holder, type Party } from '../../core/test/verification/fixtures.js';

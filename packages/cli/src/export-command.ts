@@ -1,6 +1,6 @@
 /** The shape `ca export` and `parties export` share: a name, `--chain`, and PEM to standard output or `--out`. */
 import { Args, Flags } from '@oclif/core';
-import type { Store } from '@custody/store/types';
+import type { Store } from '@custody/store/registry';
 import { BaseCommand } from './base-command.js';
 import { openStore } from '@custody/app/context';
 import { exportText, type ExportedCertificate } from '@custody/app/exports';

@@ -2,7 +2,7 @@
  * Where devices' chains end, for the handoff path: read from the serial index and the journal, and remembered
  * between a batch's read of a tip and its append after it, so that the append need not read the tip again.
  */
-import type { ChainFacts } from '@custody/core/registry/ports';
+import type { ChainFacts } from '@custody/core/ports';
 import { samePos, sha256Hex, storedBytes } from './device-records.js';
 import { readHeads, readRecord, type HeadOfRecord } from './journal-record.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';

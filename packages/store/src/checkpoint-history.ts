@@ -15,7 +15,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
-import type { CheckpointHistory } from '@custody/core/registry/transparency-log';
+import type { CheckpointHistory } from '@custody/core/ports';
 import { fileSize } from './file-size.js';
 
 interface Line {

@@ -4,7 +4,7 @@
  * whether a key or certificate serial is taken, so a later version of a device leaves them as they are.
  */
 import { join } from 'node:path';
-import type { Conflict } from '@custody/core/registry/ports';
+import type { Conflict } from '@custody/core/ports';
 import type { DeviceDoc } from './journal-record.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 

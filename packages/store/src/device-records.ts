@@ -5,9 +5,9 @@
  */
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
-import { toBase64 } from '@custody/core/util/bytes';
-import { readChainFacts } from '@custody/core/custody/chain';
-import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
+import { toBase64 } from '@custody/core/util';
+import { readChainFacts } from '@custody/core/attestation';
+import type { ChainFacts, DeviceRecord } from '@custody/core/ports';
 import type { RecordPosition } from './hash-index.js';
 import type { DeviceDoc, DeviceTip } from './journal-record.js';
 import type { LogEntry } from './log-store.js';

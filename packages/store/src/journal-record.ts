@@ -17,9 +17,9 @@
  * holds a key `d`; an attestation record's text is built by joining strings (below), in the order listed.
  */
 import { CustodyError } from '@custody/core/errors';
-import { toBase64 } from '@custody/core/util/bytes';
-import { isHex64 } from '@custody/core/attestation/statement';
-import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
+import { toBase64 } from '@custody/core/util';
+import { isHex64 } from '@custody/core/attestation';
+import type { ChainFacts, DeviceRecord } from '@custody/core/ports';
 import type { RecordPosition } from './hash-index.js';
 import { EncodedRecord, type Journal, type JournalPosition } from './journal.js';
 

@@ -19,9 +19,9 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, writeS
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
-import { concatBytes } from '@custody/core/util/bytes';
-import { MerkleLog } from '@custody/core/log/merkle-log';
-import type { NodeStore, StoredNode } from '@custody/core/log/node-store';
+import { concatBytes } from '@custody/core/util';
+import { MerkleLog } from '@custody/core/log';
+import type { NodeStore, StoredNode } from '@custody/core/log';
 import type { RecordPosition } from './hash-index.js';
 import { fileSize } from './file-size.js';
 

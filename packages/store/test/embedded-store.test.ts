@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { DeviceRecord } from '@custody/core/ports';
 import { LOCK_KEY_FILE } from '../src/lock.js';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { inclusionProof, leafHash, merkleTreeHeadOfEntries, treeRoot, verifyInclusion } from '@custody/core';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { DeviceRecord } from '@custody/core/ports';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { nodeSha256 } from '@custody/core/node';
 import { LogStore, type LogEntry } from '../src/log-store.js';

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { inclusionProof, leafHash, treeRoot, verifyInclusion } from '@custody/core';
 import { nodeSha256 } from '@custody/core/node';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { DeviceRecord } from '@custody/core/ports';
 import type { CARecord, PartyRecord, Store } from '../../src/types.js';
 import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2, type Holder, type Party } from '../../../core/test/verification/fixtures.js';
 import { highSTwin } from '../../../core/test/attestation/high-s-twin.js';
