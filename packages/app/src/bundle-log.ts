@@ -14,8 +14,6 @@ import {
   type Checkpoint,
 } from '@custody/core';
 import type { Store } from '@custody/store';
-import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
-import { hasTransparencyLog } from '@custody/store/log-store';
 import { loadKey, readPassphrase } from './context.js';
 import { nodeSha256 } from '@custody/core/node';
 import { signHead, type LogStore } from './log.js';
@@ -57,7 +55,7 @@ function revokedInStore(store: Store): Promise<Set<string>> {
  */
 export async function bundleLogOf(store: Store, bundle: Bundle, serial: string, o: BundleLogOptions): Promise<BundleLog | undefined> {
   const attestations = bundle.attestations.length;
-  if (!hasTransparencyLog(store) || attestations === 0) return undefined;
+  if (attestations === 0) return undefined;
   const config = await store.getLogConfig();
   if (!config) return undefined;
   const leaves: number[] = [];
@@ -81,15 +79,13 @@ export async function bundleLogOf(store: Store, bundle: Bundle, serial: string, 
 
 /** The earliest kept checkpoints of the leaves that need one, each once, with consistency proofs to `head`. */
 async function earlierCheckpoints(store: LogStore, bundle: Bundle, leaves: readonly number[], bundleHead: { head: Checkpoint; note: string }, all: boolean): Promise<BundleEarlierCheckpoint[]> {
-  const history = checkpointHistoryOf(store);
-  if (!history) return [];
   const revoked = all ? undefined : await revokedInStore(store);
   if (revoked?.size === 0) return [];
   const { head } = bundleHead;
   const notes = new Set<string>();
   for (const [i, leaf] of leaves.entries()) {
     if (revoked && !revoked.has(readCertificateInfo(bundle.certificates[bundle.attestations[i]!.signer]!).serialHex)) continue;
-    const note = await history.checkpointCovering(leaf);
+    const note = await store.checkpointCovering(leaf);
     // The bundle's own checkpoint needs no second copy; one of a larger tree (another history) proves nothing here.
     if (note !== undefined && note !== bundleHead.note) notes.add(note);
   }

@@ -5,8 +5,8 @@
  * is the one a single thread would have found first.
  */
 import { CustodyError } from '@custody/core/errors';
-import { checkRequest, type CheckedRequest, type ProvisionInput } from '@custody/core/provisioning/provision';
-import type { CryptoProvider } from '@custody/core/crypto/provider';
+import { checkRequest, type CheckedRequest, type ProvisionInput } from '@custody/core/provisioning';
+import type { CryptoProvider } from '@custody/core/crypto';
 
 /** A request sent to a worker: its source (for error messages) and its CSR. */
 export interface CheckJob {

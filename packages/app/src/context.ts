@@ -1,38 +1,50 @@
 /** What every command builds the same way: the store, the crypto provider, passphrases, the data folders. */
-// Deep imports, not the barrels: this module is on the path of the lean launcher (fast/launch.ts), where
-// every module loaded shows in a factory station's per-device start time.
+// Narrow entry points (@custody/core/x509, /errors, ...), not the package barrels: this module is on the path of
+// the lean launcher (fast/launch.ts), where every module loaded shows in a factory station's per-device start time.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
-import { BUNDLE_LIMITS } from '@custody/core/bundle/bundle-model';
-import type { CertificateTemplate } from '@custody/core/templates/template';
-import { derOrPEM } from '@custody/core/x509/pem';
-import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/certificate-info';
-import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
+import { BUNDLE_LIMITS } from '@custody/core/bundle';
+import type { CertificateTemplate } from '@custody/core/templates';
+import { derOrPEM } from '@custody/core/x509';
+import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509';
+import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { EmbeddedStore } from '@custody/store/embedded-store';
+import { initStoreAt, openStoreAt, type StoreOptions } from '@custody/store/registry';
 import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
-import type { KeyRef, Store } from '@custody/store/types';
+import type { KeyRef, Store } from '@custody/store/registry';
 
 /** The repository's data folders (certs-templates/, workflows/), found from this file's location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const provider = new NodeCryptoProvider();
 
-/** Store options from the environment: where a PostgreSQL store's sites keep their key files. */
-export function storeOptions(): { keyDir?: string } {
-  return process.env.CUSTODY_KEYS ? { keyDir: process.env.CUSTODY_KEYS } : {};
+/**
+ * Store options: the key folder of a PostgreSQL store, from `--keys` or CUSTODY_KEYS. An embedded store keeps its
+ * keys in its own folder and ignores it.
+ */
+export function storeOptions(keys?: string): StoreOptions {
+  const keyDir = keys ?? process.env.CUSTODY_KEYS;
+  return keyDir ? { keyDir } : {};
 }
 
-/** Opens the store a `--store` value names: a folder, or a postgres:// URL (PostgreSQL, loaded only then). */
-export async function openStore(location: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(location)) {
-    const { PgStore } = await import('@custody/store/postgres/pg-store');
-    return PgStore.open(location, storeOptions());
-  }
-  return EmbeddedStore.open(location);
+/**
+ * Opens the store a `--store` value names: a folder, or a postgres:// URL (PostgreSQL, loaded only then).
+ * @throws see `openStoreAt`; a PostgreSQL store opened without `keys` (or CUSTODY_KEYS) refuses key operations
+ *   with ERR_USAGE_STORE_KEYS
+ */
+export async function openStore(location: string, keys?: string): Promise<Store> {
+  return openStoreAt(location, storeOptions(keys));
+}
+
+/**
+ * Creates the store a `--store` value names (see `initStoreAt`).
+ * @throws ERR_CONFLICT_STORE_EXISTS, ERR_STORE_VERSION, ERR_STORE_UNAVAILABLE, ERR_STORE_IO
+ */
+export async function initStore(location: string, now: Date, keys?: string): Promise<Store> {
+  return initStoreAt(location, now, storeOptions(keys));
 }
 
 /** The passphrase from --passphrase-file or CUSTODY_PASSPHRASE, if any. */
@@ -97,7 +109,7 @@ export async function loadTemplateCached(dir: string, nameOrPath: string, cacheD
   }
   const cached = cacheDir && join(cacheDir, `template-${createHash('sha256').update(text).digest('hex')}.json`);
   if (cached && existsSync(cached)) return { template: JSON.parse(readFileSync(cached, 'utf8')) as CertificateTemplate, remember: () => undefined };
-  const { parseTemplate } = await import('@custody/core/templates/parse-template');
+  const { parseTemplate } = await import('@custody/core/templates');
   const template = parseTemplate(text, file);
   const remember = () => {
     if (!cached) return;

@@ -4,7 +4,7 @@
  */
 import { CustodyError } from '@custody/core/errors';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { checkRequest } from '@custody/core/provisioning/provision';
+import { checkRequest } from '@custody/core/provisioning';
 import { serveRequests } from './worker-pool.js';
 import { ownBytes, type CheckAnswer, type CheckJob } from './check-requests.js';
 

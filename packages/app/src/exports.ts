@@ -3,10 +3,10 @@
  * store (the only place a CA's or a party's certificate lives; on PostgreSQL, no file holds them).
  */
 import { CustodyError } from '@custody/core/errors';
-import { toHex } from '@custody/core/util/bytes';
-import { decodePEM } from '@custody/core/x509/pem';
-import { readCertificateInfo } from '@custody/core/x509/certificate-info';
-import type { Store } from '@custody/store/types';
+import { toHex } from '@custody/core/util';
+import { decodePEM } from '@custody/core/x509';
+import { readCertificateInfo } from '@custody/core/x509';
+import type { Store } from '@custody/store/registry';
 import { provider } from './context.js';
 
 /** A certificate as PEM, and with `chain` the certificates of its issuers in this store, up to the root. */

@@ -25,23 +25,12 @@ import {
   type VerifierKey,
 } from '@custody/core';
 import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/store';
-import { checkpointHistoryOf } from '@custody/store/checkpoint-history';
-import { hasTransparencyLog } from '@custody/store/log-store';
-import type { LogConfig, TransparencyLogStore } from '@custody/store/types';
+import type { LogConfig } from '@custody/store/registry';
 import { loadKey, provider, readInputFile } from './context.js';
 import { produceOutput } from './outputs.js';
 
-/** A store that keeps a transparency log. */
-export type LogStore = Store & TransparencyLogStore;
-
-/**
- * The store, as one that keeps a log.
- * @throws ERR_USAGE_STORE_NO_LOG when its backend does not keep one yet
- */
-export function logStoreOf(store: Store): LogStore {
-  if (!hasTransparencyLog(store)) throw new CustodyError('ERR_USAGE_STORE_NO_LOG', `${store.location}: this store backend keeps no transparency log yet`);
-  return store;
-}
+/** A store, as the log use cases read it: every store keeps a log (empty before `log init`). */
+export type LogStore = Store;
 
 /** `custody.example/<store folder name>`, with characters a note key name cannot hold replaced. */
 export function defaultOrigin(store: Store): string {
@@ -62,7 +51,7 @@ export interface LogInitResult {
  *   ERR_IO_KEY_EXISTS when the key file is already there; ERR_IO_NO_FOLDER, ERR_IO_WRITE for log.pub
  */
 export async function initLog(store: Store, o: { origin?: string; protection: KeyProtection; now: Date; pubOut?: string }): Promise<LogInitResult> {
-  const s = logStoreOf(store);
+  const s = store;
   const existing = await s.getLogConfig();
   if (existing) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${store.location}: this store already has a log key (origin ${existing.origin})`);
   const origin = o.origin ?? defaultOrigin(store);
@@ -91,7 +80,7 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
  * @throws ERR_USAGE_LOG_NO_KEY when there is no log key and none may be created; ERR_KEY_PASSPHRASE
  */
 export async function logSigner(store: Store, passphrase: string | undefined, create?: { protection: KeyProtection; now: Date }): Promise<{ config: LogConfig; signer: CheckpointSigner }> {
-  const s = logStoreOf(store);
+  const s = store;
   let config = await s.getLogConfig();
   if (!config && create) {
     await initLog(store, create);
@@ -110,7 +99,7 @@ function headOf(s: LogStore, origin: string, size: number, now: Date): Checkpoin
 export async function signHead(s: LogStore, signer: CheckpointSigner, origin: string, size: number, now: Date): Promise<{ head: Checkpoint; note: string }> {
   const head = headOf(s, origin, size, now);
   const note = await signCheckpoint(head, signer, provider);
-  await checkpointHistoryOf(s)?.recordCheckpoint(size, note);
+  await s.recordCheckpoint(size, note);
   return { head, note };
 }
 
@@ -137,7 +126,7 @@ export interface CheckpointResult {
  * @throws ERR_USAGE_LOG_NO_KEY, ERR_USAGE_LOG_SIZE, ERR_KEY_PASSPHRASE, ERR_STORE_IO
  */
 export async function createCheckpoint(store: Store, o: { passphrase: string | undefined; now: Date; size?: number; create?: { protection: KeyProtection; now: Date } }): Promise<CheckpointResult> {
-  const s = logStoreOf(store);
+  const s = store;
   const { config, signer } = await logSigner(store, o.passphrase, o.create);
   const { head, note } = await signHead(s, signer, config.origin, await sizeArg(s, o.size, '--size'), o.now);
   return { origin: config.origin, treeSize: head.treeSize, rootHash: toBase64(head.rootHash), checkpoint: note };
@@ -155,7 +144,7 @@ export interface JSONInclusionProof {
  * @throws ERR_DEVICE_UNKNOWN; ERR_USAGE_LOG_SEQ when the attestation is not logged at that size; as `createCheckpoint`
  */
 export async function proveDevice(store: Store, o: { serial: string; seq?: number; size?: number; passphrase: string | undefined; now: Date }): Promise<CheckpointResult & { serial: string; proofs: JSONInclusionProof[] }> {
-  const s = logStoreOf(store);
+  const s = store;
   const device = await store.getDevice(o.serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${o.serial} is not in ${store.location}`);
   // Every argument is checked before anything is signed: a refused command keeps no checkpoint.
@@ -194,7 +183,7 @@ export interface JSONConsistencyProof {
  * @throws ERR_USAGE_LOG_SIZE; as `createCheckpoint`
  */
 export async function proveConsistency(store: Store, o: { oldSize: number; newSize?: number; passphrase: string | undefined; now: Date }): Promise<JSONConsistencyProof> {
-  const s = logStoreOf(store);
+  const s = store;
   // Every argument is checked before anything is signed: a refused command keeps no checkpoint.
   const newSize = await sizeArg(s, o.newSize, '--new');
   const oldSize = await sizeArg(s, o.oldSize, '--old');

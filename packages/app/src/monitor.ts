@@ -1,5 +1,4 @@
 /** `custody monitor`: gather every chain this party can see and report anomalies. */
-import { readFileSync } from 'node:fs';
 import { analyzeChains, decodePEM, formatName, parseCRL, readCertificateInfo, readName, readOne, type Finding, type ObservedChain, type Revocation } from '@custody/core';
 import type { Store } from '@custody/store';
 import { provider, readCRLFile } from './context.js';
@@ -23,11 +22,8 @@ export interface MonitorReport {
 export async function runMonitor(store: Store, o: MonitorOptions): Promise<MonitorReport> {
   const chains: ObservedChain[] = [];
   for (const d of await store.listDevices()) chains.push({ source: store.location, serial: d.serial, certificate: d.certificate, attestations: d.attestations });
-  for (const e of await store.listEvidence()) {
-    const text = readFileSync(e.file, 'utf8');
-    const doc = JSON.parse(text) as { certificate: string; attestations: string[] };
-    chains.push({ source: e.file, serial: e.serial, certificate: Buffer.from(doc.certificate, 'base64'), attestations: doc.attestations.map((a) => Buffer.from(a, 'base64')) });
-  }
+  // Through the evidence port: a PostgreSQL store's evidence is a row, not a file to open.
+  for (const e of await store.listEvidence()) chains.push({ source: e.source, serial: e.serial, certificate: e.device.certificate, attestations: e.device.attestations });
   for (const path of o.bundles) {
     for (const file of bundleFiles(path)) {
       const record = await recordOfBundle(readBundle(file));

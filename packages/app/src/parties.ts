@@ -2,14 +2,14 @@
 import { existsSync } from 'node:fs';
 // Deep imports: on the lean launcher's path (see context.ts).
 import { CustodyError } from '@custody/core/errors';
-import { createAttestationSigner, type AttestationSigner } from '@custody/core/attestation/cms';
-import { parseClaims, type Claims } from '@custody/core/attestation/claims';
-import { parseStrictJSON, quoteBounded } from '@custody/core/util/strict-json';
-import { decodePEM, encodePEM } from '@custody/core/x509/pem';
-import { toHex } from '@custody/core/util/bytes';
-import { parseCertificate } from '@custody/core/validation/certificate';
-import { attestationSignerProblem } from '@custody/core/verification/signer-profile';
-import type { PartyRecord, Store } from '@custody/store/types';
+import { createAttestationSigner, type AttestationSigner } from '@custody/core/attestation';
+import { parseClaims, type Claims } from '@custody/core/attestation';
+import { parseStrictJSON, quoteBounded } from '@custody/core/util';
+import { decodePEM, encodePEM } from '@custody/core/x509';
+import { toHex } from '@custody/core/util';
+import { parseCertificate } from '@custody/core/x509';
+import { attestationSignerProblem } from '@custody/core/attestation';
+import type { PartyRecord, Store } from '@custody/store/registry';
 import { loadKey, provider, readCertificateFile, readInputFile } from './context.js';
 
 /**

@@ -1,12 +1,12 @@
 /** Revoking certificates a store's CA issued, and publishing that CA's CRL. */
 // Deep imports: the lean launcher's habit (see context.ts).
 import { CustodyError } from '@custody/core/errors';
-import { createCRL, isCRLReason, normalizeSerialHex, type CRLReason } from '@custody/core/x509/crl-builder';
-import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/certificate-info';
-import { decodePEM, encodePEM } from '@custody/core/x509/pem';
-import { namesEqual, parseName } from '@custody/core/validation/name';
-import { equalBytes } from '@custody/core/util/bytes';
-import type { CARecord, Revocation, Store } from '@custody/store/types';
+import { createCRL, isCRLReason, normalizeSerialHex, type CRLReason } from '@custody/core/x509';
+import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509';
+import { decodePEM, encodePEM } from '@custody/core/x509';
+import { namesEqual, parseName } from '@custody/core/x509';
+import { equalBytes } from '@custody/core/util';
+import type { CARecord, Revocation, Store } from '@custody/store/registry';
 import { loadKey, provider, readCertificateFile } from './context.js';
 import { commitOutputs, discardOutputs, prepareOutput, writeOutput } from './outputs.js';
 

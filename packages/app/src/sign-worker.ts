@@ -7,7 +7,7 @@
 import { workerData } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { NodeCryptoProvider, nodePrivateKeyHandle } from '@custody/core/node';
-import { concatBytes } from '@custody/core/util/bytes';
+import { concatBytes } from '@custody/core/util';
 import { serveRequests } from './worker-pool.js';
 
 const provider = new NodeCryptoProvider();

@@ -11,11 +11,11 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { CustodyError } from '@custody/core/errors';
-import { encodePEM, derOrPEM } from '@custody/core/x509/pem';
-import { issuePrepared, prepareProvisioning, type Prepared, type ProvisionOptions } from '@custody/core/provisioning/provision';
-import { toBase64 } from '@custody/core/util/bytes';
-import { parseStrictJSON } from '@custody/core/util/strict-json';
-import type { Store } from '@custody/store/types';
+import { encodePEM, derOrPEM } from '@custody/core/x509';
+import { issuePrepared, prepareProvisioning, type Prepared, type ProvisionOptions } from '@custody/core/provisioning';
+import { toBase64 } from '@custody/core/util';
+import { parseStrictJSON } from '@custody/core/util';
+import type { Store } from '@custody/store/registry';
 import { provider } from './context.js';
 import { reportError } from './error-report.js';
 

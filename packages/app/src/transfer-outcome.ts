@@ -1,7 +1,7 @@
 /** One device's transfer, signed or refused: the handoff batch's steps, on this thread or with a signing worker. */
 import { headOfChain, type SignedTransfer, type Transfer } from '@custody/core';
 import { CustodyError } from '@custody/core/errors';
-import type { ChainTip } from '@custody/core/registry/ports';
+import type { ChainTip } from '@custody/core/ports';
 
 /** A refusal (not the custodian, activated, ...): a device's outcome, not the batch's failure. */
 export interface Refusal {

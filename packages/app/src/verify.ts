@@ -23,7 +23,6 @@ import {
 } from '@custody/core';
 import { nodeSha256 } from '@custody/core/node';
 import type { Store } from '@custody/store';
-import { hasTransparencyLog } from '@custody/store/log-store';
 import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile, type InputKind } from './context.js';
 import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
@@ -114,7 +113,7 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
   const context: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { at: o.at };
   const expected = await expectedCustodianOf(store, o);
   if (expected) context.expectedCustodian = expected;
-  if (store && hasTransparencyLog(store)) context.checkpoints = store;
+  if (store) context.checkpoints = store;
   const consistency = readConsistencyProofs(o.logConsistency ?? []);
   if (consistency.length > 0) context.consistency = consistency;
   if (o.response !== undefined) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createCSR, CustodyError, prepareChecked, type CheckedRequest, type ProvisionInput } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
-import type { DeviceRegistry } from '@custody/core/registry/ports';
+import type { DeviceRegistry } from '@custody/core/ports';
 // The built module: its worker script is the compiled csr-worker.js beside it.
 import { checkRequests } from '@custody/app/check-requests';
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '@custody/store';
-import type { Store } from '@custody/store/types';
+import type { Store } from '@custody/store/registry';
 import { createCA } from '../src/ca.js';
 import { loadTemplate, templatesDir } from '../src/context.js';
 import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput, writeOutputFile } from '../src/outputs.js';

@@ -1,6 +1,6 @@
 /** The shape `ca export` and `parties export` share: a name, `--chain`, and PEM to standard output or `--out`. */
 import { Args, Flags } from '@oclif/core';
-import type { Store } from '@custody/store/types';
+import type { Store } from '@custody/store/registry';
 import { BaseCommand } from './base-command.js';
 import { openStore } from '@custody/app/context';
 import { exportText, type ExportedCertificate } from '@custody/app/exports';
@@ -25,7 +25,7 @@ export abstract class ExportCommand extends BaseCommand {
 
   async run(): Promise<ExportedCertificate & { file?: string }> {
     const { args, flags } = await this.parse(this.ctor as typeof ExportCommand);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const e = await this.exported(store, args.name, flags.chain);
       if (flags.out === undefined) {

@@ -15,6 +15,7 @@ const specs = <T extends Record<string, FlagSpec>>(s: T): T => s;
 
 export const STORE_FLAG = specs({
   store: { type: 'string' as const, description: 'store folder, or postgres:// URL', env: 'CUSTODY_STORE', default: './.custody' },
+  keys: { type: 'string' as const, description: 'folder of the key files of a PostgreSQL store (an embedded store keeps its own)', env: 'CUSTODY_KEYS' },
 });
 
 export const PASSPHRASE_FLAGS = specs({

@@ -12,7 +12,7 @@ async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: numbe
   const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
-  const store = await openStore(flags.store);
+  const store = await openStore(flags.store, flags.keys);
   try {
     const { at } = await provisioningSetup(store, { ca: flags.ca, template, model: flags.model, lot: flags.lot, passphrase, party: flags['no-attest'] ? false : flags.party, to: flags.to, claims, now: now() });
     return { issued: await runStation(store, at, process.stdin, process.stdout) };
@@ -23,6 +23,7 @@ async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: numbe
 
 export interface ProvisionFlags {
   store: string;
+  keys?: string;
   ca: string;
   csr?: string;
   generate?: number;
@@ -55,7 +56,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
   const passphrase = readPassphrase(flags['passphrase-file']);
   const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
-  const store = await openStore(flags.store);
+  const store = await openStore(flags.store, flags.keys);
   const progress = startProgress(!io.json, 'provisioning');
   try {
     const result = await provision(store, {

@@ -2,8 +2,9 @@
  * Where devices' chains end, for the handoff path: read from the serial index and the journal, and remembered
  * between a batch's read of a tip and its append after it, so that the append need not read the tip again.
  */
-import type { ChainFacts } from '@custody/core/registry/ports';
-import { samePos, sha256Hex, storedBytes, type HeadOfRecord, type JournalRecord } from './device-records.js';
+import type { ChainFacts } from '@custody/core/ports';
+import { samePos, sha256Hex, storedBytes } from './device-records.js';
+import { readHeads, readRecord, type HeadOfRecord } from './journal-record.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';
 import type { Journal } from './journal.js';
 
@@ -91,12 +92,12 @@ export class ChainTips {
    */
   private fromRecords(serials: readonly string[], missing: ReadonlyArray<{ i: number; pos: RecordPosition }>, out: Array<ReadTip | undefined>, withLast: boolean): void {
     // A device record is read up to its document: its tip says all, but in records older than it.
-    const records = this.journal.readMany(missing.map((m) => m.pos), 'd') as HeadOfRecord[];
+    const records = readHeads(this.journal, missing.map((m) => m.pos));
     missing.forEach(({ i, pos }, k) => {
       const serial = serials[i]!;
       let rec = records[k]!;
       // Read whole where the tip does not say all: a record older than tips, or a newest attestation without facts.
-      if (rec.t === 'device' && (rec.tip === undefined || (withLast && rec.tip.n > 0 && rec.tip.f === undefined))) rec = this.journal.readAt(pos) as JournalRecord;
+      if (rec.t === 'device' && (rec.tip === undefined || (withLast && rec.tip.n > 0 && rec.tip.f === undefined))) rec = readRecord(this.journal, pos);
       let tip: Tip;
       let facts: ChainFacts | undefined;
       let b64: string | undefined;

@@ -11,10 +11,24 @@ export function isNonceHex(nonceHex: string): boolean {
   return /^[0-9a-f]{32,128}$/.test(nonceHex);
 }
 
-/** Writes `<dir>/<nonceHex>.json` holding `challenge`; refuses (EEXIST) a nonce recorded before. */
+/**
+ * Writes `<dir>/<nonceHex>.json` holding `challenge`.
+ * @throws ERR_CONFLICT_CHALLENGE for a nonce recorded before (open or spent), as the PostgreSQL store does;
+ *   ERR_USAGE_CHALLENGE_NONCE for a nonce that is not lower-case hex; ERR_STORE_IO when it cannot be written
+ */
 export function recordChallenge(dir: string, nonceHex: string, challenge: Uint8Array): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${nonceHex}.json`), challenge, { flag: 'wx' });
+  // The nonce becomes part of a path: only hex gets there.
+  if (!isNonceHex(nonceHex)) throw new CustodyError('ERR_USAGE_CHALLENGE_NONCE', `${dir}: challenge nonce ${JSON.stringify(nonceHex.slice(0, 140))} is not 32 to 128 lower-case hex digits`);
+  const file = join(dir, `${nonceHex}.json`);
+  const conflict = () => new CustodyError('ERR_CONFLICT_CHALLENGE', `${file}: challenge nonce ${nonceHex} was issued before`, { file });
+  if (existsSync(`${file}.used`)) throw conflict();
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, challenge, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw conflict();
+    throw new CustodyError('ERR_STORE_IO', `${file}: cannot record a challenge (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
+  }
 }
 
 /** Marks the challenge of `nonceHex` in `dir` used, saying whether it was open, used before, or never recorded. */

@@ -11,46 +11,12 @@
  * each appended with one O_APPEND write (atomic between processes on a local file system) and fsynced; found by
  * a binary search over byte offsets, O(log n) reads whatever the history's length. It lives beside, not in,
  * `log/`, which is derived from the journal while the history is not. PostgreSQL: the `log_checkpoints` table
- * (migration 6, `pg-checkpoints.ts`), used through the store's own methods.
+ * (migration 6, `pg-checkpoints.ts`). Both stores implement core's `CheckpointHistory` port with it.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
-import { EmbeddedStore } from './embedded-store.js';
-import type { Store } from './types.js';
+import type { CheckpointHistory } from '@custody/core/ports';
 import { fileSize } from './file-size.js';
-
-/** A store's record of the checkpoints its log signed. */
-export interface CheckpointHistory {
-  /**
-   * Keeps `note`, a signed checkpoint of the first `treeSize` leaves, when no checkpoint of that size or larger
-   * is kept yet.
-   * @throws ERR_STORE_IO when it cannot be written
-   */
-  recordCheckpoint(treeSize: number, note: string): Promise<void>;
-  /**
-   * The kept checkpoint of the smallest tree that holds leaf `leafIndex` (so the earliest that proves it was
-   * logged), or undefined when none does.
-   * @throws ERR_STORE_IO when it cannot be read
-   */
-  checkpointCovering(leafIndex: number): Promise<string | undefined>;
-}
-
-/** True when `store` keeps a checkpoint history itself (a backend with the two methods). */
-export function hasCheckpointHistory<S extends object>(store: S): store is S & CheckpointHistory {
-  const s = store as Partial<CheckpointHistory>;
-  return typeof s.recordCheckpoint === 'function' && typeof s.checkpointCovering === 'function';
-}
-
-/**
- * The checkpoint history of a store: its own methods when its backend has them, the history file of an embedded
- * store, else undefined (then nothing is kept, and exported bundles carry no earlier checkpoint).
- */
-export function checkpointHistoryOf(store: Store): CheckpointHistory | undefined {
-  if (hasCheckpointHistory(store)) return store;
-  if (store instanceof EmbeddedStore) return new FileCheckpointHistory(join(store.location, 'checkpoints.jsonl'));
-  return undefined;
-}
 
 interface Line {
   start: number;

@@ -4,8 +4,8 @@
  * whether a key or certificate serial is taken, so a later version of a device leaves them as they are.
  */
 import { join } from 'node:path';
-import type { Conflict } from '@custody/core/registry/ports';
-import type { DeviceDoc } from './device-records.js';
+import type { Conflict } from '@custody/core/ports';
+import type { DeviceDoc } from './journal-record.js';
 import { HashIndex, type RecordPosition } from './hash-index.js';
 
 /** The device indexes of one store folder, each a {@link HashIndex} file. */

@@ -3,7 +3,7 @@
  * followed by the attestation records appended after it, each naming the record before it.
  */
 import { CustodyError } from '@custody/core/errors';
-import type { AttestationRecord, DeviceDoc, JournalRecord } from './device-records.js';
+import { readRecord, readRecordsFrom, type AttestationRecord, type DeviceDoc } from './journal-record.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';
 import type { Journal } from './journal.js';
 import type { LeafRecord } from './log-store.js';
@@ -18,7 +18,7 @@ export function readDeviceDoc(journal: Journal, serials: HashIndex, dir: string,
   if (!newest) return undefined;
   const later: AttestationRecord[] = [];
   for (let pos = newest; ; ) {
-    const rec = journal.readAt(pos) as JournalRecord;
+    const rec = readRecord(journal, pos);
     if (rec.t === 'att' && rec.s === serial) {
       later.push(rec);
       pos = rec.b;
@@ -39,7 +39,7 @@ export function readDeviceDoc(journal: Journal, serials: HashIndex, dir: string,
 /** The newest document of every device, in the order devices were first recorded (reads the whole journal). */
 export function readNewestDocs(journal: Journal): DeviceDoc[] {
   const latest = new Map<string, DeviceDoc>();
-  for (const { record } of journal.readFrom({ segment: 1, offset: 0 }, false).records as Array<{ record: JournalRecord }>) {
+  for (const { record } of readRecordsFrom(journal, { segment: 1, offset: 0 }, false).records) {
     if (record.t === 'device') latest.set(record.d.serial, record.d);
     else if (record.t === 'att') {
       const d = latest.get(record.s);
@@ -51,7 +51,7 @@ export function readNewestDocs(journal: Journal): DeviceDoc[] {
 
 /** The device and attestation a log leaf stands for, read from the journal record it points at. */
 export function deviceOfLeaf(journal: Journal, leaf: LeafRecord): { serial: string; seq: number } | undefined {
-  const rec = journal.readAt(leaf.pos) as JournalRecord;
+  const rec = readRecord(journal, leaf.pos);
   if (rec.t === 'att') return { serial: rec.s, seq: leaf.seq };
   return rec.t === 'device' ? { serial: rec.d.serial, seq: leaf.seq } : undefined;
 }

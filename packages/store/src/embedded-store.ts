@@ -23,15 +23,16 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/ports';
 import { randomUUID } from 'node:crypto';
 import { ChainTips, type Tip } from './chain-tips.js';
 import { ownLogConsistency } from './own-log.js';
-import type { ConsistencyProof } from '@custody/core/log/consistency';
+import type { ConsistencyProof } from '@custody/core/log';
 import { challengeRefusal, consumeChallenge, readChallenge, recordChallenge, restoreChallenge } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
-import { deviceTip, encodeAttestationRecord, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc, type AttestationRecord, type DeviceDoc, type DeviceTip, type JournalRecord } from './device-records.js';
+import { deviceTip, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc } from './device-records.js';
+import { encodeAttestationRecord, encodeDeviceRecord, readRecordsFrom, type AttestationRecord, type DeviceDoc, type DeviceTip } from './journal-record.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';
@@ -43,9 +44,9 @@ import { appendLots, listLot } from './production-lots.js';
 import { roundsBySerial } from './rounds.js';
 import { highSRefusal, refuseHighS } from './low-s.js';
 import { StoreDocuments, type StoreDocument } from './store-documents.js';
-import type { NodeStore } from '@custody/core/log/node-store';
-import type { EvidenceRecord, EvidenceStore, LogConfig, TransparencyLogStore } from './types.js';
-import type { CARecord, PartyRecord, Revocation, Store } from './types.js';
+import type { NodeStore } from '@custody/core/log';
+import { FileCheckpointHistory } from './checkpoint-history.js';
+import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from './types.js';
 
 /** The `format` of store.json, and the store layout version this build reads and writes. */
 export const STORE_FORMAT = 'custody-store';
@@ -60,7 +61,7 @@ export interface EmbeddedStoreOptions {
 }
 
 /** The registry in one local folder (see the top of this file); its methods are documented on `Store` and the log ports. */
-export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore {
+export class EmbeddedStore implements Store {
   readonly location: string;
   readonly keyDir: string;
   private readonly journal: Journal;
@@ -72,6 +73,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   private readonly logStore: LogStore;
   private readonly documents: StoreDocuments;
   private readonly tips: ChainTips;
+  private readonly checkpoints: FileCheckpointHistory;
   /** The journal end at which every remembered tip was known current: where this process's last append ended. */
   private tipsEnd: JournalPosition | undefined;
 
@@ -90,6 +92,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.serials = this.indexes.serials;
     this.tips = new ChainTips(this.serials, this.journal);
     this.logStore = new LogStore(join(dir, 'log'));
+    this.checkpoints = new FileCheckpointHistory(join(dir, 'checkpoints.jsonl'));
   }
 
   /**
@@ -123,7 +126,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
 
   /** Runs `fn` holding the writer lock, after replaying any journal tail a crashed writer left behind. */
   private async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs, this.documents.id);
+    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs);
     try {
       this.recover();
       return await fn();
@@ -137,9 +140,9 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
     this.indexes.refresh();
     // Our own commits since the last mark are applied: start after them (they are the tail's beginning).
     const from = this.unmarked ?? this.journal.readWatermark();
-    const { records, end } = this.journal.readFrom(from);
+    const { records, end } = readRecordsFrom(this.journal, from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
-    const { docs, leaves } = replayRecords(this.indexes, records as Array<{ record: JournalRecord; pos: RecordPosition }>, this.logStore.size());
+    const { docs, leaves } = replayRecords(this.indexes, records, this.logStore.size());
     this.logStore.append(leaves);
     // A device's first version is the one that names its lot (later versions only add attestations). A
     // replay may append a serial its lot already lists: listLot removes repeats.
@@ -195,7 +198,7 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   private async writeDocs(docs: readonly DeviceDoc[], tips: readonly DeviceTip[], fresh: boolean): Promise<void> {
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
-    const { positions, end } = await this.journal.append(docs.map((d, i): JournalRecord => ({ t: 'device', tip: tips[i]!, d })));
+    const { positions, end } = await this.journal.append(docs.map((d, i) => encodeDeviceRecord(tips[i]!, d)));
     this.indexes.batch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () => docs.forEach((d, i) => this.indexes.put(d, positions[i]!, !fresh, !fresh)));
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
@@ -380,6 +383,8 @@ export class EmbeddedStore implements Store, TransparencyLogStore, EvidenceStore
   async getSeenCheckpoint(origin: string): Promise<string | undefined> { return this.documents.getSeenCheckpoint(origin); }
   async putSeenCheckpoint(origin: string, note: string): Promise<void> { return this.documents.putSeenCheckpoint(origin, note); }
   async consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined> { return ownLogConsistency(this, origin, oldSize, newSize); }
+  async recordCheckpoint(treeSize: number, note: string): Promise<void> { return this.checkpoints.recordCheckpoint(treeSize, note); }
+  async checkpointCovering(leafIndex: number): Promise<string | undefined> { return this.checkpoints.checkpointCovering(leafIndex); }
 
   async listEvidence(): Promise<EvidenceRecord[]> {
     return listEvidence(join(this.dir, 'evidence'));

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
-import { fromDoc, type DeviceDoc } from './device-records.js';
+import { fromDoc } from './device-records.js';
+import type { DeviceDoc } from './journal-record.js';
 import type { EvidenceRecord } from './types.js';
 
 /** Writes `<dir>/<serial>-<time>.json`: the device record from elsewhere and why it was refused; returns its path. */
@@ -40,7 +41,7 @@ export function listEvidence(dir: string): EvidenceRecord[] {
       throw new CustodyError('ERR_STORE_CORRUPT', `${file}: not a fork evidence file`, { file, cause: err });
     }
     const { evidence, ...device } = doc;
-    out.push({ file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
+    out.push({ source: file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
   }
-  return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.file.localeCompare(y.file));
+  return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.source.localeCompare(y.source));
 }

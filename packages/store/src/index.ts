@@ -2,7 +2,7 @@ export { EmbeddedStore, STORE_FORMAT, STORE_VERSION, type EmbeddedStoreOptions }
 export { readPrivateKeyFile, writePrivateKeyFile, decodePrivateKey, encodePrivateKey, type KeyProtection } from './keys.js';
 export { acquireStoreLock, type StoreLock } from './lock.js';
 export { writeFileDurably } from './durable-json-file.js';
-export type { CARecord, PartyRecord, KeyRef, Store, Revocation } from './types.js';
+export type { CARecord, PartyRecord, KeyRef, Store, Revocation, EvidenceRecord, LogConfig, CheckpointHistory } from './types.js';
 export { PgStore, type PgStoreOptions } from './postgres/pg-store.js';
 export { openStoreAt, initStoreAt, isPostgresLocation, type StoreOptions } from './open.js';
-export { checkpointHistoryOf, hasCheckpointHistory, FileCheckpointHistory, type CheckpointHistory } from './checkpoint-history.js';
+export { FileCheckpointHistory } from './checkpoint-history.js';

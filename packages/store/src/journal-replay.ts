@@ -3,7 +3,8 @@
  * commits): each record applied to the indexes again, which is idempotent, and the log leaves the records add.
  */
 import type { DeviceIndexes } from './device-indexes.js';
-import { logEntriesOf, storedBytes, type DeviceDoc, type JournalRecord } from './device-records.js';
+import { logEntriesOf, storedBytes } from './device-records.js';
+import type { DeviceDoc, JournalRecord } from './journal-record.js';
 import type { RecordPosition } from './hash-index.js';
 import type { LogEntry } from './log-store.js';
 

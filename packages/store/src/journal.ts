@@ -109,12 +109,20 @@ function lineIntact(buf: Buffer, start: number, end: number): boolean {
  * `,"<field>":`), a record that holds that top-level field is read without it and whatever follows it: the
  * field must be the record's last, and no field before it may hold an object with a key of that name.
  */
-function decodeLine(buf: Buffer, cut?: Buffer): unknown {
-  if (buf.length < 11 || buf[buf.length - 1] !== 0x0a || !lineIntact(buf, 0, buf.length - 1)) return undefined;
+function decodeLine(buf: Buffer, cut?: Buffer): { value: unknown } | 'checksum mismatch' | 'not JSON' {
+  if (buf.length < 11 || buf[buf.length - 1] !== 0x0a || !lineIntact(buf, 0, buf.length - 1)) return 'checksum mismatch';
   const at = cut === undefined ? -1 : buf.indexOf(cut, 10);
   // Within a JSON string a quote is escaped, so `,"<field>":` can only be the field itself.
-  if (at >= 0) return JSON.parse(`${buf.toString('utf8', 9, at)}}`);
-  return JSON.parse(buf.toString('utf8', 9, buf.length - 1));
+  return parseJSON(at >= 0 ? `${buf.toString('utf8', 9, at)}}` : buf.toString('utf8', 9, buf.length - 1));
+}
+
+/** A line's JSON, or 'not JSON' (a line whose checksum matches but whose text does not parse: a bug's write). */
+function parseJSON(text: string): { value: unknown } | 'not JSON' {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return 'not JSON';
+  }
 }
 const segmentName = (n: number) => `${String(n).padStart(8, '0')}.jsonl`;
 
@@ -250,6 +258,11 @@ export class Journal {
     return this.readMany([pos])[0];
   }
 
+  /** The file of a segment, for messages. */
+  segmentFile(segment: number): string {
+    return join(this.dir, segmentName(segment));
+  }
+
   private reader(segment: number, offset: number): number {
     let fd = this.readers.get(segment);
     if (fd === undefined) {
@@ -297,8 +310,8 @@ export class Journal {
         const p = positions[order[k]!]!;
         if (p.offset + p.length - first.offset > got) throw corrupt(file(), p.offset, 'record cut short');
         const rec = decodeLine(buf.subarray(p.offset - first.offset, p.offset - first.offset + p.length), cut);
-        if (rec === undefined) throw corrupt(file(), p.offset, 'checksum mismatch');
-        out[order[k]!] = rec;
+        if (typeof rec === 'string') throw corrupt(file(), p.offset, rec);
+        out[order[k]!] = rec.value;
       }
     }
     return out;
@@ -342,8 +355,10 @@ export class Journal {
           }
           throw corrupt(file, base + p, nl < 0 ? 'unterminated record' : 'checksum mismatch');
         }
-        const record = JSON.parse(buf.toString('utf8', p + 9, nl)) as { t?: string; n?: number };
-        if (record.t === 'commit') {
+        const parsed = parseJSON(buf.toString('utf8', p + 9, nl));
+        if (parsed === 'not JSON') throw corrupt(file, base + p, parsed);
+        const record = parsed.value as { t?: string; n?: number } | null;
+        if (record?.t === 'commit') {
           if (record.n !== pending.length) throw corrupt(file, base + p, `commit of ${record.n} records after ${pending.length}`);
           records.push(...pending);
           pending = [];

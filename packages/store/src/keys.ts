@@ -6,7 +6,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
 import { nodeKeyObject, nodePrivateKeyHandle } from '@custody/core/node';
-import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
+import type { PrivateKeyHandle } from '@custody/core/crypto';
 
 /** How a key is protected at rest: a passphrase, or (explicitly) nothing. */
 export type KeyProtection = { passphrase: string } | { unencrypted: true };

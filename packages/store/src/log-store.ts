@@ -19,12 +19,11 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, writeS
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
-import { concatBytes } from '@custody/core/util/bytes';
-import { MerkleLog } from '@custody/core/log/merkle-log';
-import type { NodeStore, StoredNode } from '@custody/core/log/node-store';
+import { concatBytes } from '@custody/core/util';
+import { MerkleLog } from '@custody/core/log';
+import type { NodeStore, StoredNode } from '@custody/core/log';
 import type { RecordPosition } from './hash-index.js';
 import { fileSize } from './file-size.js';
-import type { EvidenceStore, TransparencyLogStore } from './types.js';
 
 const HASH = 32;
 const LEAF_RECORD = 16;
@@ -180,14 +179,4 @@ export class LogStore implements NodeStore {
 function writeAll(fd: number, buf: Uint8Array, position: number): void {
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, position + off);
-}
-
-/** True when `store` keeps a transparency log (the embedded store does; a backend may not yet). */
-export function hasTransparencyLog<S extends object>(store: S): store is S & TransparencyLogStore {
-  return typeof (store as Partial<TransparencyLogStore>).logSize === 'function' && typeof (store as Partial<TransparencyLogStore>).putSeenCheckpoint === 'function';
-}
-
-/** True when `store` keeps fork evidence. */
-export function hasEvidence<S extends object>(store: S): store is S & EvidenceStore {
-  return typeof (store as Partial<EvidenceStore>).listEvidence === 'function';
 }

@@ -3,8 +3,8 @@
  * a high S is never recorded, however it comes in, so that its twin cannot take the real one's place in a chain.
  * Judged from the DER headers alone (`isHighSAttestation`), well under a microsecond an attestation.
  */
-import { highSError, isHighSAttestation } from '@custody/core/attestation/cms-parse';
-import type { AppendResult, AttestationAppend, DeviceRecord } from '@custody/core/registry/ports';
+import { highSError, isHighSAttestation } from '@custody/core/attestation';
+import type { AppendResult, AttestationAppend, DeviceRecord } from '@custody/core/ports';
 
 /** The refusal (ERR_ATTESTATION_HIGH_S) of an append whose attestation has a high-S signature; else undefined. */
 export function highSRefusal(item: AttestationAppend): AppendResult | undefined {

@@ -2,7 +2,7 @@
  * What a store proves about its own transparency log to its own verifier: the consistency of two of its tree
  * sizes, from the nodes it keeps (the `CheckpointMemory.consistencyProof` port of core's verifier).
  */
-import { consistencyProof, type ConsistencyProof } from '@custody/core/log/consistency';
+import { consistencyProof, type ConsistencyProof } from '@custody/core/log';
 import { nodeSha256 } from '@custody/core/node';
 import type { TransparencyLogStore } from './types.js';
 

@@ -5,7 +5,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeviceDoc } from './device-records.js';
+import type { DeviceDoc } from './journal-record.js';
 
 const LOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -7,7 +7,7 @@
  * Valid for one batch: under the store lock for writes, or for one lookup pass without it.
  */
 import { readSync, writeSync } from 'node:fs';
-import { concatBytes } from '@custody/core/util/bytes';
+import { concatBytes } from '@custody/core/util';
 
 /** Slots per page (32-byte slots: 4 KiB pages). */
 export const PAGE_SLOTS = 128;

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '../src/embedded-store.js';
-import { checkpointHistoryOf, FileCheckpointHistory } from '../src/checkpoint-history.js';
+import { FileCheckpointHistory } from '../src/checkpoint-history.js';
 import { historyContract, note } from './checkpoint-history-contract.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
@@ -26,18 +26,14 @@ describe('checkpoint history (embedded file)', () => {
     assert.equal(readFileSync(h.file, 'utf8').split('\n').length, 4);
   });
 
-  it('is the file beside log/ of an embedded store; a store with its own methods is used as it is', async () => {
+  it('is the file beside log/ of an embedded store, behind the store\'s own CheckpointHistory port', async () => {
     const store = await EmbeddedStore.init(join(dir, 'store'), NOW);
     try {
-      const h = checkpointHistoryOf(store);
-      assert.ok(h instanceof FileCheckpointHistory);
-      assert.equal(h.file, join(dir, 'store', 'checkpoints.jsonl'));
-      await h.recordCheckpoint(1, note(1));
-      assert.equal(await checkpointHistoryOf(store)!.checkpointCovering(0), note(1));
+      await store.recordCheckpoint(1, note(1));
+      assert.equal(await store.checkpointCovering(0), note(1));
+      assert.equal(await new FileCheckpointHistory(join(dir, 'store', 'checkpoints.jsonl')).checkpointCovering(0), note(1));
     } finally {
       await store.close();
     }
-    const own = { recordCheckpoint: async () => {}, checkpointCovering: async () => 'mine' };
-    assert.equal(checkpointHistoryOf(own as never), own);
   });
 });

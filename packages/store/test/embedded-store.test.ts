@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { DeviceRecord } from '@custody/core/ports';
+import { LOCK_KEY_FILE } from '../src/lock.js';
 import { EmbeddedStore } from '../src/embedded-store.js';
 import { HashIndex } from '../src/hash-index.js';
 import { Journal } from '../src/journal.js';
-import { encodeAttestationRecord } from '../src/device-records.js';
+import { encodeAttestationRecord } from '../src/journal-record.js';
 import { makeFactsWorld, type FactsWorld } from './facts-world.js';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
@@ -52,12 +53,13 @@ function journalRecord(d: DeviceRecord): object {
   return { t: 'device', d: doc };
 }
 
-/** SHA-256 of every file under `dir`, by relative path. */
+/** SHA-256 of every file under `dir`, by relative path; the lock key left out (it changes at every lock release). */
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
+      if (p === join(dir, LOCK_KEY_FILE)) continue;
       if (e.isDirectory()) walk(p);
       else out[relative(dir, p)] = `${sha(readFileSync(p))} ${statSync(p).mode.toString(8)}`;
     }

@@ -3,7 +3,7 @@
  * reseller), for the stores' chain-facts tests: the facts are what those statements say.
  */
 import { createHash } from 'node:crypto';
-import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
+import type { ChainFacts, DeviceRecord } from '@custody/core/ports';
 import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2 } from '../../core/test/verification/fixtures.js';
 import { fixtureDevice } from './contract/store-contract.js';
 

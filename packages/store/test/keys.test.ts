@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeCryptoProvider } from '@custody/core/node';
-import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
+import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { decodePrivateKey, encodePrivateKey, readPrivateKeyFile, writePrivateKeyFile } from '../src/keys.js';
 
 const provider = new NodeCryptoProvider();

@@ -3,11 +3,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireStoreLock } from '../src/lock.js';
+import { acquireStoreLock, LOCK_KEY_FILE } from '../src/lock.js';
+import { EmbeddedStore } from '../src/embedded-store.js';
 
 const LOCK_SRC = fileURLToPath(new URL('../src/lock.ts', import.meta.url));
 
@@ -138,5 +141,57 @@ setInterval(() => {}, 1000);`;
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  /** Binds an abstract socket name in this process, as another local user could. */
+  function squat(name: string): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(name, () => resolve(server));
+    });
+  }
+  const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+  describe('only a user who may write the store can take or block its lock (issue 20)', function () {
+    it('is not blocked by a user who binds the name store.json would give (regression: the lock name came from store.json)', async function () {
+      const store = await EmbeddedStore.init(join(dir, 'store'), new Date('2026-01-01T00:00:00Z'));
+      await store.close();
+      const { id } = JSON.parse(readFileSync(join(dir, 'store', 'store.json'), 'utf8')) as { id: string };
+      const squatter = await squat(`\0custody-store-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`);
+      try {
+        await (await acquireStoreLock(join(dir, 'store'), 50)).release();
+      } finally {
+        await close(squatter);
+      }
+    });
+
+    it('uses each name once: a name seen while held does not block the next writer', async function () {
+      const lock = await acquireStoreLock(dir, 50);
+      const secret = readFileSync(join(dir, LOCK_KEY_FILE), 'utf8');
+      await lock.release();
+      assert.notEqual(readFileSync(join(dir, LOCK_KEY_FILE), 'utf8'), secret);
+      const squatter = await squat(`\0custody-store-${createHash('sha256').update('custody store lock\n').update(secret).digest('hex').slice(0, 40)}`);
+      try {
+        await (await acquireStoreLock(dir, 50)).release();
+      } finally {
+        await close(squatter);
+      }
+    });
+
+    it('keeps the lock key readable only by those the folder lets write', async function () {
+      for (const [name, folderMode, keyMode] of [['own', 0o755, 0o600], ['group', 0o775, 0o640]] as const) {
+        const store = join(dir, name);
+        mkdirSync(store);
+        chmodSync(store, folderMode);
+        await (await acquireStoreLock(store, 50)).release();
+        assert.equal(statSync(join(store, LOCK_KEY_FILE)).mode & 0o777, keyMode, name);
+      }
+    });
+
+    it('refuses with ERR_STORE_LOCK_KEY, naming the file, when the lock key cannot be read', async function () {
+      mkdirSync(join(dir, LOCK_KEY_FILE));
+      await assert.rejects(acquireStoreLock(dir, 50), (e: Error & { code?: string }) => e.code === 'ERR_STORE_LOCK_KEY' && e.message.includes(join(dir, LOCK_KEY_FILE)));
+    });
   });
 });

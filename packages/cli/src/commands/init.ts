@@ -1,6 +1,5 @@
 import { BaseCommand } from '../base-command.js';
-import { initStoreAt } from '@custody/store';
-import { now, storeOptions } from '@custody/app/context';
+import { initStore, now } from '@custody/app/context';
 
 export default class Init extends BaseCommand {
   static override summary = 'Create a store (default ./.custody).';
@@ -8,7 +7,7 @@ export default class Init extends BaseCommand {
 
   async run(): Promise<{ store: string }> {
     const { flags } = await this.parse(Init);
-    const store = await initStoreAt(flags.store, now(), storeOptions());
+    const store = await initStore(flags.store, now(), flags.keys);
     await store.close();
     this.log(`created store ${store.location} (or brought its schema up to date)`);
     return { store: store.location };

@@ -15,7 +15,7 @@ export default class Monitor extends BaseCommand {
 
   async run(): Promise<MonitorReport> {
     const { flags } = await this.parse(Monitor);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const report = await runMonitor(store, { bundles: flags.bundles, crls: flags.crl, now: now(), maxHoldDays: flags['max-hold-days'] });
       this.log(`monitored ${report.devices} device(s) across ${report.sources} source(s): ${report.findings.length === 0 ? 'nothing found' : `${report.findings.length} finding(s)`}`);

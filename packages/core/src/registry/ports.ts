@@ -107,3 +107,13 @@ export interface DeviceRegistry {
    */
   importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'>;
 }
+
+/** Whole-registry reads: audits and lots, not hot paths. */
+export interface DeviceCatalog {
+  /** Every device, newest version of each (reads the whole registry). */
+  listDevices(): Promise<DeviceRecord[]>;
+  /** Number of devices recorded. */
+  countDevices(): Promise<number>;
+  /** Serials of a production lot, in recording order (empty for an unknown lot). */
+  listLot(lot: string): Promise<string[]>;
+}

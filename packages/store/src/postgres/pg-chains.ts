@@ -4,7 +4,7 @@
  * statement per round (pg-devices.ts `APPEND`), its rows saying for each item whether it extended the chain.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { AppendResult, AttestationAppend, ChainFacts, ChainTip } from '@custody/core/registry/ports';
+import type { AppendResult, AttestationAppend, ChainFacts, ChainTip } from '@custody/core/ports';
 import { highSRefusal } from '../low-s.js';
 import { roundsBySerial } from '../rounds.js';
 import { queryRows } from './pg-database.js';

@@ -7,7 +7,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { storeError } from './pg-errors.js';
-import type { CheckpointHistory } from '../checkpoint-history.js';
+import type { CheckpointHistory } from '@custody/core/ports';
 
 /** What the statements run on: the store's pool, or a client. */
 export type Queryable = Pick<Pool | PoolClient, 'query'>;

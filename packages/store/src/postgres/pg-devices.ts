@@ -4,7 +4,7 @@
  * entries a commit adds.
  */
 import { nodeSha256 } from '@custody/core/node';
-import type { ChainFacts, DeviceRecord } from '@custody/core/registry/ports';
+import type { ChainFacts, DeviceRecord } from '@custody/core/ports';
 import { factsOf } from '../device-records.js';
 import type { PgLogEntry } from './pg-log.js';
 

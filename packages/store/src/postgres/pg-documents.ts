@@ -101,6 +101,7 @@ export class PgDocuments {
 
   /** @throws ERR_CONFLICT_CHALLENGE when the nonce was recorded before */
   async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> {
+    if (!isNonceHex(nonceHex)) throw new CustodyError('ERR_USAGE_CHALLENGE_NONCE', `${this.location}: challenge nonce ${JSON.stringify(nonceHex.slice(0, 140))} is not 32 to 128 lower-case hex digits`);
     try {
       await this.pool.query('INSERT INTO challenges (nonce, challenge) VALUES ($1, $2)', [nonceHex, buf(challenge)]);
     } catch (e) {

@@ -3,7 +3,7 @@
  * row each in `evidence`, named `<location>#evidence/<id>` in messages and in the monitor's report.
  */
 import type { Pool } from 'pg';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import type { DeviceRecord } from '@custody/core/ports';
 import type { EvidenceRecord } from '../types.js';
 import { queryRows } from './pg-database.js';
 import { buf, bytes } from './pg-devices.js';
@@ -31,7 +31,7 @@ export async function listPgEvidence(pool: Pool, location: string): Promise<Evid
     'list fork evidence',
   );
   return rows.map((r) => ({
-    file: `${location}#evidence/${r.id}`,
+    source: `${location}#evidence/${r.id}`,
     serial: r.serial,
     recordedAt: r.recorded_at,
     reason: r.reason,

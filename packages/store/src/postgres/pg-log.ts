@@ -17,10 +17,10 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { CustodyError } from '@custody/core/errors';
-import { MerkleLog } from '@custody/core/log/merkle-log';
-import { treeRoot, type NodeStore } from '@custody/core/log/node-store';
-import { inclusionProof } from '@custody/core/log/inclusion';
-import { consistencyProof } from '@custody/core/log/consistency';
+import { MerkleLog } from '@custody/core/log';
+import { treeRoot, type NodeStore } from '@custody/core/log';
+import { inclusionProof } from '@custody/core/log';
+import { consistencyProof } from '@custody/core/log';
 import { nodeSha256 } from '@custody/core/node';
 
 /** One attestation to log. */

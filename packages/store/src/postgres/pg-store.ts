@@ -8,7 +8,7 @@
  *
  * Every attestation goes into the transparency log in the transaction that records it (pg-log.ts).
  *
- * Private keys never enter the database: `keyDir` is a folder on the local disk.
+ * Private keys never enter the database: `keyDir` is a folder on the local disk that the operator names.
  *
  * Beside this file: connections and transactions (pg-database.ts), the chains' tips and append rounds
  * (pg-chains.ts), named records such as CAs and parties (pg-documents.ts), fork evidence (pg-evidence.ts).
@@ -18,9 +18,9 @@ import { resolve } from 'node:path';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
 import { nodeSha256 } from '@custody/core/node';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/registry/ports';
-import type { NodeStore } from '@custody/core/log/node-store';
-import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store, TransparencyLogStore } from '../types.js';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/ports';
+import type { NodeStore } from '@custody/core/log';
+import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
 import { appendPgRounds, readPgTips } from './pg-chains.js';
@@ -30,14 +30,17 @@ import { createDatabase, inTransaction, openPool, queryRows, redactURL, RETRIES 
 import { PgDocuments, spendChallenge } from './pg-documents.js';
 import { challengeRefusal } from '../challenges.js';
 import { ownLogConsistency } from '../own-log.js';
-import type { ConsistencyProof } from '@custody/core/log/consistency';
+import type { ConsistencyProof } from '@custody/core/log';
 import { isLotName } from '../production-lots.js';
 import { keepPgEvidence, listPgEvidence } from './pg-evidence.js';
 import { duplicateError, isTransient, sqlState, storeError, uniqueViolation } from './pg-errors.js';
 import { refuseHighS } from '../low-s.js';
 
 export interface PgStoreOptions {
-  /** Folder for this store's private key files (default `./.custody-keys`). */
+  /**
+   * Folder for this store's private key files (`--keys DIR`, `CUSTODY_KEYS`). The database holds no keys; without
+   * a folder, a command that needs a key is refused (ERR_USAGE_STORE_KEYS) rather than given a guessed one.
+   */
   keyDir?: string;
   /** Most connections this process opens (default 4). */
   poolSize?: number;
@@ -46,9 +49,9 @@ export interface PgStoreOptions {
 }
 
 /** The registry in a PostgreSQL database: `PgStore.init` creates or upgrades it, `PgStore.open` opens it. */
-export class PgStore implements Store, TransparencyLogStore {
+export class PgStore implements Store {
   readonly location: string;
-  readonly keyDir: string;
+  readonly #keyDir: string | undefined;
   private readonly chunkSize: number;
   private readonly nodes: PgLogNodes;
   private readonly docs: PgDocuments;
@@ -63,7 +66,7 @@ export class PgStore implements Store, TransparencyLogStore {
     readonly applied: readonly number[] = [],
   ) {
     this.location = location;
-    this.keyDir = resolve(opts.keyDir ?? '.custody-keys');
+    this.#keyDir = opts.keyDir === undefined || opts.keyDir === '' ? undefined : resolve(opts.keyDir);
     this.chunkSize = opts.chunkSize ?? 1000;
     this.nodes = new PgLogNodes(location);
     this.docs = new PgDocuments(pool, location);
@@ -71,7 +74,7 @@ export class PgStore implements Store, TransparencyLogStore {
 
   /**
    * Creates the schema, or upgrades it to this build's version, in the database `url` names (created when
-   * the server has no such database). Also creates the key folder.
+   * the server has no such database). Also creates the key folder, when one is given.
    * @throws ERR_STORE_VERSION (database newer than this build), ERR_STORE_UNAVAILABLE, ERR_STORE_IO
    */
   static async init(url: string, now: Date, opts: PgStoreOptions = {}): Promise<PgStore> {
@@ -102,7 +105,7 @@ export class PgStore implements Store, TransparencyLogStore {
     }
     client.release();
     const store = new PgStore(pool, location, opts, applied);
-    mkdirSync(store.keyDir, { recursive: true, mode: 0o700 });
+    if (opts.keyDir) mkdirSync(store.keyDir, { recursive: true, mode: 0o700 });
     return store;
   }
 
@@ -130,6 +133,16 @@ export class PgStore implements Store, TransparencyLogStore {
       throw storeError(e, location, 'open the store');
     }
     return new PgStore(pool, location, opts);
+  }
+
+  /**
+   * The key folder the store was opened with.
+   * @throws ERR_USAGE_STORE_KEYS when it was opened without one: key files must not land in whatever folder the
+   *   command happens to run in
+   */
+  get keyDir(): string {
+    if (this.#keyDir === undefined) throw new CustodyError('ERR_USAGE_STORE_KEYS', `${this.location}: a PostgreSQL store keeps no keys; name the folder for its key files with --keys DIR or CUSTODY_KEYS`);
+    return this.#keyDir;
   }
 
   private query<R extends QueryResultRow>(sql: string, params: unknown[], what: string): Promise<R[]> {

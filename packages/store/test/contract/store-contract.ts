@@ -9,7 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import { isAbsolute } from 'node:path';
+import { inclusionProof, leafHash, treeRoot, verifyInclusion } from '@custody/core';
+import { nodeSha256 } from '@custody/core/node';
+import type { DeviceRecord } from '@custody/core/ports';
 import type { CARecord, PartyRecord, Store } from '../../src/types.js';
 import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2, type Holder, type Party } from '../../../core/test/verification/fixtures.js';
 import { highSTwin } from '../../../core/test/attestation/high-s-twin.js';
@@ -488,6 +491,144 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         assert.equal(r!.ok === false && r!.code, 'ERR_FORK');
         assert.equal((await store.readChallenge(nonce))!.used, false);
         assert.equal((await store.appendAttestations([{ ...nextOf(d, 'activation'), challenge: nonce }]))[0]!.ok, true);
+      });
+
+      it('refuses a nonce recorded before with ERR_CONFLICT_CHALLENGE, open or spent, and a nonce that is not hex with ERR_USAGE_CHALLENGE_NONCE', async function () {
+        const nonce = randomBytes(16).toString('hex');
+        await store.recordChallenge(nonce, utf8('first'));
+        await assert.rejects(store.recordChallenge(nonce, utf8('second')), { code: 'ERR_CONFLICT_CHALLENGE' });
+        assert.equal(await store.consumeChallenge(nonce), 'consumed');
+        await assert.rejects(store.recordChallenge(nonce, utf8('third')), { code: 'ERR_CONFLICT_CHALLENGE' });
+        assert.deepEqual((await store.readChallenge(nonce))!.bytes, utf8('first'));
+        await assert.rejects(store.recordChallenge('../../escape', utf8('x')), { code: 'ERR_USAGE_CHALLENGE_NONCE' });
+      });
+    });
+
+    describe('revocations and CRL numbers', function () {
+      it('records revocations per CA, oldest first, and refuses a serial revoked twice with ERR_CONFLICT_REVOKED', async function () {
+        await store.addCA(caRecord(`${p}ca`));
+        assert.deepEqual(await store.listRevocations(`${p}ca`), []);
+        await store.revoke(`${p}ca`, { serialHex: '0a', revokedAt: '2026-01-02T00:00:00.000Z', reason: 'keyCompromise', device: `${p}1` });
+        await store.revoke(`${p}ca`, { serialHex: '0b', revokedAt: '2026-01-03T00:00:00.000Z', party: `${p}party` });
+        assert.deepEqual(await store.listRevocations(`${p}ca`), [
+          { serialHex: '0a', revokedAt: '2026-01-02T00:00:00.000Z', reason: 'keyCompromise', device: `${p}1` },
+          { serialHex: '0b', revokedAt: '2026-01-03T00:00:00.000Z', party: `${p}party` },
+        ]);
+        await assert.rejects(store.revoke(`${p}ca`, { serialHex: '0a', revokedAt: '2026-01-04T00:00:00.000Z' }), { code: 'ERR_CONFLICT_REVOKED' });
+        assert.deepEqual(await store.listRevocations(`${p}other`), []);
+      });
+
+      it('refuses an unknown CA with ERR_USAGE_UNKNOWN_CA', async function () {
+        await assert.rejects(store.revoke(`${p}nope`, { serialHex: '01', revokedAt: '2026-01-02T00:00:00.000Z' }), { code: 'ERR_USAGE_UNKNOWN_CA' });
+        await assert.rejects(store.nextCRLNumber(`${p}nope`), { code: 'ERR_USAGE_UNKNOWN_CA' });
+      });
+
+      it('allocates CRL numbers 1, 2, 3 per CA, kept across handles', async function () {
+        await store.addCA(caRecord(`${p}a`));
+        await store.addCA(caRecord(`${p}b`));
+        assert.equal(await store.nextCRLNumber(`${p}a`), 1);
+        assert.equal(await store.nextCRLNumber(`${p}a`), 2);
+        assert.equal(await store.nextCRLNumber(`${p}b`), 1);
+        const other = await reopen(store);
+        try {
+          assert.equal(await other.nextCRLNumber(`${p}a`), 3);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('key references', function () {
+      it('names an absolute key folder that a file KeyRef is relative to', async function () {
+        assert.ok(isAbsolute(store.keyDir), store.keyDir);
+      });
+    });
+
+    describe('transparency log', function () {
+      it('is there in every store: leaves in record order, each found by device and seq and back', async function () {
+        const before = await store.logSize();
+        const d = fixtureDevice(`${p}1`, { extra: 1 });
+        await store.commitDevices([d]);
+        assert.equal((await store.appendAttestations([nextOf(d, 'handoff 2')]))[0]!.ok, true);
+        assert.equal(await store.logSize(), before + 3);
+        for (let seq = 0; seq < 3; seq++) {
+          const leaf = await store.logLeafIndex(d.serial, seq);
+          assert.equal(leaf, before + seq);
+          assert.deepEqual(await store.logLeaf(leaf!), { serial: d.serial, seq });
+        }
+        assert.equal(await store.logLeafIndex(d.serial, 3), undefined);
+        assert.equal(await store.logLeafIndex(`${p}unknown`, 0), undefined);
+        assert.equal(await store.logLeaf(before + 3 + 1000), undefined);
+      });
+
+      it('answers roots and proofs from its nodes after loadLogNodes', async function () {
+        const d = fixtureDevice(`${p}1`, { extra: 2 });
+        await store.commitDevices([d]);
+        const size = await store.logSize();
+        const leaf = (await store.logLeafIndex(d.serial, 2))!;
+        await store.loadLogNodes(size, { leaves: [leaf], oldSize: size - 1 });
+        const root = treeRoot(store.logNodes(), size, nodeSha256);
+        const proof = inclusionProof(store.logNodes(), leaf, size, nodeSha256);
+        verifyInclusion(leafHash(d.attestations[2]!, nodeSha256), proof, root, nodeSha256);
+      });
+
+      it('records its settings once: ERR_CONFLICT_LOG_EXISTS for a second log key', async function () {
+        const config = { origin: `custody.example/${p}log`, key: { type: 'file' as const, path: 'log.key.pem' }, createdAt: '2026-01-01T00:00:00.000Z' };
+        if (!(await store.getLogConfig())) await store.setLogConfig(config);
+        const kept = (await store.getLogConfig())!;
+        assert.equal(typeof kept.origin, 'string');
+        await assert.rejects(store.setLogConfig(config), { code: 'ERR_CONFLICT_LOG_EXISTS' });
+        assert.deepEqual(await store.getLogConfig(), kept);
+      });
+    });
+
+    describe('checkpoint memory and history', function () {
+      it('remembers the newest checkpoint seen per origin', async function () {
+        assert.equal(await store.getSeenCheckpoint(`${p}a`), undefined);
+        await store.putSeenCheckpoint(`${p}a`, 'note 1');
+        await store.putSeenCheckpoint(`${p}b`, 'note b');
+        await store.putSeenCheckpoint(`${p}a`, 'note 2');
+        assert.equal(await store.getSeenCheckpoint(`${p}a`), 'note 2');
+        const other = await reopen(store);
+        try {
+          assert.equal(await other.getSeenCheckpoint(`${p}b`), 'note b');
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('proves consistency of its own log only', async function () {
+        assert.equal(await store.consistencyProof(`${p}someone-else`, 0, 0), undefined);
+      });
+
+      it('keeps signed checkpoints as the tree grows and finds the earliest that holds a leaf', async function () {
+        // Sizes of their own, far past any other test's, so that a suite sharing one store sees only these.
+        const base = 1_000_000_000 + randomBytes(3).readUIntBE(0, 3) * 16;
+        await store.recordCheckpoint(base + 4, `${p}note 4`);
+        await store.recordCheckpoint(base + 8, `${p}note 8`);
+        await store.recordCheckpoint(base + 6, `${p}note 6 (shrinks: skipped)`);
+        assert.equal(await store.checkpointCovering(base + 5), `${p}note 8`);
+        assert.equal(await store.checkpointCovering(base + 8), undefined);
+      });
+    });
+
+    describe('fork evidence', function () {
+      it('keeps a disagreeing imported chain, whole, readable through the port alone', async function () {
+        const mine = fixtureDevice(`${p}1`, { extra: 1 });
+        await store.commitDevices([mine]);
+        const before = (await store.listEvidence()).length;
+        const theirs: DeviceRecord = { ...mine, attestations: [mine.attestations[0]!, utf8(`another handoff of ${mine.serial}`)] };
+        await assert.rejects(store.importDevice(theirs), { code: 'ERR_FORK' });
+        const evidence = (await store.listEvidence()).filter((e) => e.serial === mine.serial);
+        assert.equal((await store.listEvidence()).length, before + 1);
+        assert.equal(evidence.length, 1);
+        const [e] = evidence;
+        assert.equal(e!.attestation, 1);
+        assert.match(e!.reason, /differs/);
+        assert.ok(e!.source.length > 0);
+        assert.deepEqual(e!.device.certificate, mine.certificate);
+        assert.deepEqual(e!.device.attestations, theirs.attestations);
+        assert.deepEqual((await store.getDevice(mine.serial))!.attestations, mine.attestations);
       });
     });
   });

@@ -30,7 +30,7 @@ describe('checkpoint history (PostgreSQL, migration 6)', function () {
 
   historyContract(async () => (await fresh()).history);
 
-  describe('through PgStore (what the CLI finds with checkpointHistoryOf)', function () {
+  describe('through PgStore (its CheckpointHistory port)', function () {
     historyContract(async () => {
       const store = await PgStore.open((await fresh()).url);
       stores.push(store);

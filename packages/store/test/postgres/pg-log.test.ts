@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { merkleTreeHeadOfEntries, leafHash } from '@custody/core/log/merkle';
-import { treeRoot } from '@custody/core/log/node-store';
-import { inclusionProof, verifyInclusion } from '@custody/core/log/inclusion';
-import { consistencyProof, verifyConsistency } from '@custody/core/log/consistency';
-import type { DeviceRecord } from '@custody/core/registry/ports';
+import { merkleTreeHeadOfEntries, leafHash } from '@custody/core/log';
+import { treeRoot } from '@custody/core/log';
+import { inclusionProof, verifyInclusion } from '@custody/core/log';
+import { consistencyProof, verifyConsistency } from '@custody/core/log';
+import type { DeviceRecord } from '@custody/core/ports';
 import { PgStore } from '../../src/postgres/pg-store.js';
 import { MIGRATIONS } from '../../src/postgres/migrations.js';
 import { createTestDatabase, requirePg } from '../../../../test/pg/cluster.js';

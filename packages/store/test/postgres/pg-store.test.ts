@@ -8,7 +8,6 @@ import pg from 'pg';
 import { PgStore } from '../../src/postgres/pg-store.js';
 import { redactURL } from '../../src/postgres/pg-database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/postgres/migrations.js';
-import { EmbeddedStore } from '../../src/embedded-store.js';
 import { initStoreAt, isPostgresLocation, openStoreAt } from '../../src/open.js';
 import { createTestDatabase, requirePg } from '../../../../test/pg/cluster.js';
 import { fixtureDevice } from '../contract/store-contract.js';
@@ -114,7 +113,7 @@ describe('PgStore', function () {
       assert.equal(redactURL('postgres://127.0.0.1/custody'), 'postgres://127.0.0.1/custody');
     });
 
-    it('keeps keys in a local folder: ./.custody-keys by default, created by init', async function () {
+    it('keeps keys in the folder it is given, and without one refuses to guess with ERR_USAGE_STORE_KEYS (regression: keys went to ./.custody-keys of the working folder)', async function () {
       const url = await createTestDatabase(admin);
       const keyDir = join(tmp, 'keys-here');
       const store = await PgStore.init(url, NOW, { keyDir });
@@ -122,8 +121,11 @@ describe('PgStore', function () {
       assert.ok(existsSync(keyDir));
       await store.close();
       const opened = await PgStore.open(url);
-      assert.equal(opened.keyDir, resolve('.custody-keys'));
+      assert.throws(() => opened.keyDir, { code: 'ERR_USAGE_STORE_KEYS' });
+      // Everything else works without a key folder.
+      assert.equal(await opened.countDevices(), 0);
       await opened.close();
+      assert.equal(existsSync(resolve('.custody-keys')), false);
     });
 
     it('openStoreAt and initStoreAt pick the backend by the URL scheme', async function () {
@@ -132,17 +134,19 @@ describe('PgStore', function () {
       assert.equal(isPostgresLocation('./.custody'), false);
       const url = await createTestDatabase(admin);
       const pgStore = await initStoreAt(url, NOW, { keyDir: join(tmp, 'k6') });
-      assert.ok(pgStore instanceof PgStore);
+      assert.equal(pgStore.keyDir, join(tmp, 'k6'));
       await pgStore.close();
-      const reopened = await openStoreAt(url);
-      assert.ok(reopened instanceof PgStore);
+      const reopened = await openStoreAt(url, { keyDir: join(tmp, 'k6') });
+      assert.equal(reopened.keyDir, join(tmp, 'k6'));
       await reopened.close();
       const dir = join(tmp, 'embedded');
-      const emb = await initStoreAt(dir, NOW);
-      assert.ok(emb instanceof EmbeddedStore);
+      const emb = await initStoreAt(dir, NOW, { keyDir: join(tmp, 'ignored') });
+      assert.ok(existsSync(join(dir, 'store.json')));
+      // An embedded store keeps its keys in its own folder, whatever key folder the options name.
+      assert.equal(emb.keyDir, join(dir, 'keys'));
       await emb.close();
       const embOpened = await openStoreAt(dir);
-      assert.ok(embOpened instanceof EmbeddedStore);
+      assert.equal(embOpened.keyDir, join(dir, 'keys'));
       await embOpened.close();
     });
   });

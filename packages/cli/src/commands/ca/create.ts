@@ -25,7 +25,7 @@ export default class CaCreate extends BaseCommand {
     const template = await loadTemplate(templatesDir(flags.templates), flags.template ?? (flags.issuer ? 'issuing-ca' : 'root-ca'));
     const passphrase = readPassphrase(flags['passphrase-file']);
     const protection = keyProtection(passphrase, flags['no-encrypt']);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, protection, passphrase, now: now() });
     await store.close();
     this.log(`created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}`);

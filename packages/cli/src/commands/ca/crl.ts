@@ -22,7 +22,7 @@ export default class CaCrl extends BaseCommand {
   async run(): Promise<CRLResult> {
     const { flags } = await this.parse(CaCrl);
     const passphrase = readPassphrase(flags['passphrase-file']);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const r = await publishCRL(store, { ca: flags.ca, out: flags.out, nextUpdateDays: flags['next-update-days'], pem: flags.pem, passphrase, now: now() });
       this.log(`wrote CRL ${r.crlNumber} of CA "${r.ca}" to ${r.file}: ${r.revoked} revoked, next update ${r.nextUpdate}`);

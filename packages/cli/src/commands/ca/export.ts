@@ -1,4 +1,4 @@
-import type { Store } from '@custody/store/types';
+import type { Store } from '@custody/store/registry';
 import { EXPORT_ARGS, EXPORT_FLAGS, ExportCommand } from '../../export-command.js';
 import { exportCA, type ExportedCertificate } from '@custody/app/exports';
 

@@ -7,7 +7,7 @@ export default class CaList extends BaseCommand {
 
   async run(): Promise<Array<{ name: string; template: string; issuer?: string } & CertificateSummary>> {
     const { flags } = await this.parse(CaList);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const list = [];
       for (const c of await store.listCAs()) list.push({ name: c.name, template: c.template, ...(c.issuer ? { issuer: c.issuer } : {}), ...(await certificateSummary(c.certificate)) });

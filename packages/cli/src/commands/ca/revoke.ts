@@ -30,7 +30,7 @@ export default class CaRevoke extends BaseCommand {
       : flags['cert-serial'] !== undefined ? { certSerial: flags['cert-serial'] }
       : flags.cert !== undefined ? { certFile: flags.cert }
       : { party: flags.party! };
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const r = await revokeCertificate(store, { ca: flags.ca, target, reason: flags.reason, at: flags.at, now: now() });
       const what = r.device ? `device ${r.device} (serial ${r.serialHex})` : r.party ? `party "${r.party}" (serial ${r.serialHex})` : `certificate serial ${r.serialHex}`;

@@ -31,7 +31,7 @@ export default class DevicesActivate extends BaseCommand {
   async run(): Promise<ActivationResult> {
     const { flags } = await this.parse(DevicesActivate);
     if ((flags['ldevid-ca'] === undefined) !== (flags['ldevid-csr'] === undefined)) throw new CustodyError('ERR_USAGE_FLAGS', 'give both --ldevid-ca and --ldevid-csr, or neither');
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const r = await activateDevice(store, {
         serial: flags.serial,

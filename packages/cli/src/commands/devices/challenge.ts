@@ -18,7 +18,7 @@ export default class DevicesChallenge extends BaseCommand {
 
   async run(): Promise<Challenge> {
     const { flags } = await this.parse(DevicesChallenge);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const c = await writeChallenge(store, { serial: flags.serial, cert: flags.cert, out: flags.out, force: flags.force, ttlSeconds: flags.ttl, now: now() });
       this.log(`challenge for ${c.device} written to ${flags.out}, expires ${c.expiresAt}`);

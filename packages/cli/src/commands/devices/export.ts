@@ -21,7 +21,7 @@ export default class DevicesExport extends BaseCommand {
 
   async run(): Promise<Array<{ serial: string; file: string; bytes: number }>> {
     const { flags } = await this.parse(DevicesExport);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
       const written = await exportBundles(store, serials, flags.out, undefined, { now: now(), logHistory: flags['log-history'] });

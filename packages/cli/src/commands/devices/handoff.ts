@@ -26,7 +26,7 @@ export default class DevicesHandoff extends BaseCommand {
   async run(): Promise<TransferResult> {
     const { flags } = await this.parse(DevicesHandoff);
     const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
       const r = await transferDevices(store, { kind: 'handoff', serials, party: flags.party, to: flags.to, claims, stage: flags.stage, passphrase: readPassphrase(flags['passphrase-file']), now: now() });

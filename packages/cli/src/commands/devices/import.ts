@@ -17,7 +17,7 @@ export default class DevicesImport extends BaseCommand {
     const { args, flags } = await this.parse(DevicesImport);
     const anchors = readTrustAnchors(flags.trust);
     const files = bundleFiles(args.path);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const results = await importBundles(store, files, anchors, now());
       for (const r of results) this.log(r.outcome === 'refused' ? `${r.file}  REFUSED ${r.code}: ${r.reason}` : `${r.file}  ${r.serial}  ${r.outcome}`);

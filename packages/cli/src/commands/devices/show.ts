@@ -9,7 +9,7 @@ export default class DevicesShow extends BaseCommand {
 
   async run(): Promise<DeviceView> {
     const { args, flags } = await this.parse(DevicesShow);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const view = await showDevice(store, args.serial);
       for (const line of formatDeviceView(view)) this.log(line);

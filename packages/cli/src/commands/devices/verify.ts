@@ -34,7 +34,7 @@ export default class DevicesVerify extends BaseCommand {
     // The verifier's store (when there is one) holds the challenges it issued and remembers log checkpoints.
     const hasStore = flags.response || flags.as || storeCacheDir(flags.store) || /^postgres(ql)?:\/\//i.test(flags.store);
     // A store that exists but cannot be opened is an error, not a verification without its memory.
-    const store = hasStore ? await openStore(flags.store) : undefined;
+    const store = hasStore ? await openStore(flags.store, flags.keys) : undefined;
     try {
       const verdicts = await verifyBundles(store, {
         bundles: bundleFiles(flags.bundle),

@@ -20,7 +20,7 @@ export default class LogCheckpoint extends BaseCommand {
     const passphrase = readPassphrase(flags['passphrase-file']);
     // A log key is created here only when the flags say how to protect it.
     const create = passphrase !== undefined || flags['no-encrypt'] ? { protection: keyProtection(passphrase, flags['no-encrypt']), now: now() } : undefined;
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const sign = () => createCheckpoint(store, { passphrase, now: now(), ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
       // --out is checked before a first checkpoint creates the log key, and replaced as the latest checkpoint.

@@ -17,7 +17,7 @@ export default class LogConsistency extends BaseCommand {
 
   async run(): Promise<JSONConsistencyProof> {
     const { flags } = await this.parse(LogConsistency);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const prove = () => proveConsistency(store, { oldSize: flags.old, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
       const r = flags.out ? await produceOutput(flags.out, { force: true }, prove, (p) => JSON.stringify(p, null, 2) + '\n') : await prove();

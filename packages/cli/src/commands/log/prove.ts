@@ -16,7 +16,7 @@ export default class LogProve extends BaseCommand {
 
   async run(): Promise<Awaited<ReturnType<typeof proveDevice>>> {
     const { flags } = await this.parse(LogProve);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const r = await proveDevice(store, { serial: flags.serial, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.seq !== undefined ? { seq: flags.seq } : {}), ...(flags.size !== undefined ? { size: flags.size } : {}) });
       for (const p of r.proofs) this.log(`${r.serial} attestation ${p.seq}: entry ${p.leafIndex} of ${p.treeSize}, ${p.hashes.length} hashes`);

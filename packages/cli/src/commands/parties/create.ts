@@ -22,7 +22,7 @@ export default class PartiesCreate extends BaseCommand {
     const template = await loadTemplate(templatesDir(flags.templates), flags.template);
     const passphrase = readPassphrase(flags['passphrase-file']);
     const protection = keyProtection(passphrase, flags['no-encrypt']);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, protection, passphrase, now: now() });
     await store.close();
     this.log(`created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"`);

@@ -14,7 +14,7 @@ export default class PartiesImport extends BaseCommand {
 
   async run(): Promise<{ name: string; spkiSha256: string }> {
     const { flags } = await this.parse(PartiesImport);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const p = await importParty(store, flags.name, flags.cert, now());
       this.log(`recorded party "${p.name}" (key ${p.spkiSha256.slice(0, 16)}...)`);

@@ -7,7 +7,7 @@ export default class PartiesList extends BaseCommand {
 
   async run(): Promise<Array<{ name: string; organization?: string; own: boolean; spkiSha256: string } & CertificateSummary>> {
     const { flags } = await this.parse(PartiesList);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const list = [];
       for (const p of await store.listParties()) {
