@@ -1,10 +1,13 @@
 import { BaseCommand } from '../base-command.js';
+import { oclifFlags } from '../flags.js';
+import { STORE_FLAG } from '../flag-spec.js';
 import { initStoreAt } from '@custody/store';
 import { now, storeOptions } from '@custody/app/context';
 
 export default class Init extends BaseCommand {
   static override summary = 'Create a store (default ./.custody).';
   static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --store /var/lib/custody'];
+  static override flags = oclifFlags(STORE_FLAG);
 
   async run(): Promise<{ store: string }> {
     const { flags } = await this.parse(Init);
