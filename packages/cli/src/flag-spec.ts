@@ -54,7 +54,7 @@ export const VERIFICATION_FLAGS = flagSpecs({
   policy: { type: 'string', description: 'policy name (baseline, retail, healthcare) or file' },
   crl: { type: 'list', description: 'CRL file, DER or PEM (repeatable)' },
   'log-key': { type: 'list', description: 'verifier key of a trusted transparency log: a file (log.pub) or the key string (repeatable)' },
-  'log-consistency': { type: 'list', description: 'consistency proof file from "custody log consistency --json", between the checkpoint this store saw and the bundle\'s (repeatable)' },
+  'log-consistency': { type: 'list', description: 'consistency proof file written by "custody log consistency --out", between the checkpoint this store saw and the bundle\'s (repeatable)' },
 });
 
 export const PROVISION_FLAGS = flagSpecs({
