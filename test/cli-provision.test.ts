@@ -329,7 +329,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
         const { csr } = opensslCSR('FLAG-1');
         const before = snapshot(store);
         const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', csr, '--colour', 'blue']);
-        assertRefused(r, 2, /colour.*\[ERR_USAGE\]$/);
+        assertRefused(r, 2, /colour.*\[ERR_USAGE_UNKNOWN_FLAG\]$/);
         assert.deepEqual(snapshot(store), before);
       });
 

@@ -17,7 +17,8 @@ describe('outputs before commits (issue 20, built CLI)', function () {
   let tmp: string;
   let store: string;
   let work: string;
-  const cli = (...args: string[]): CLIRun => custodyJSON([...args, '--store', store, '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
+  // agent commands run on the device and take no store.
+  const cli = (...args: string[]): CLIRun => custodyJSON([...args, ...(args[0] === 'agent' ? [] : ['--store', store]), '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
   const ok = (...args: string[]): CLIRun => {
     const r = cli(...args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);

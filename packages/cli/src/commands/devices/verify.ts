@@ -3,7 +3,8 @@ import { BaseCommand } from '../../base-command.js';
 import { oclifFlags } from '../../flags.js';
 import { STORE_FLAG, VERIFICATION_FLAGS } from '../../flag-spec.js';
 import { formatVerdict, partyNames } from '../../render/verdict.js';
-import { now, openStore, storeCacheDir } from '@custody/app/context';
+import { now } from '@custody/app/context';
+import { openVerifierStore } from '@custody/app/verifier-store';
 import { bundleFiles } from '@custody/app/bundles';
 import { parseNamedCAs, verifyBundles, type BundleVerdict } from '@custody/app/verify';
 import { verificationFailure } from '@custody/app/outcomes';
@@ -29,10 +30,7 @@ export default class DevicesVerify extends BaseCommand {
     const { flags } = await this.parse(DevicesVerify);
     const at = flags.at ? new Date(flags.at) : now();
     if (Number.isNaN(at.getTime())) throw new CustodyError('ERR_USAGE_TIME', `--at ${flags.at}: not a time`);
-    // The verifier's store (when there is one) holds the challenges it issued and remembers log checkpoints.
-    const hasStore = flags.response || flags.as || storeCacheDir(flags.store) || /^postgres(ql)?:\/\//i.test(flags.store);
-    // A store that exists but cannot be opened is an error, not a verification without its memory.
-    const store = hasStore ? await openStore(flags.store) : undefined;
+    const store = await openVerifierStore(flags.store, flags.response !== undefined || flags.as !== undefined);
     try {
       const verdicts = await verifyBundles(store, {
         bundles: bundleFiles(flags.bundle),
