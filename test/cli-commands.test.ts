@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { custody } from './e2e-helpers.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BIN, cliEnv, custody } from './e2e-helpers.js';
 import { SCHEMAS, assertEnvelope, conventionBreaks, schemaFile } from './cli-json-schema.js';
 import { createTestDatabase, requirePg } from './pg/cluster.js';
 
@@ -246,6 +248,16 @@ describe('unknown commands and flags: one line with a suggestion, or the error e
       assert.equal(e.error.code, code);
       assert.equal(e.error.exit, 2);
     }
+  });
+
+  it('the lean launcher and oclif print the same envelope for devices provision', function () {
+    const args = ['devices', 'provision', '--store', join(tmpdir(), 'custody-no-such-store'), '--ca', 'x', '--generate', '1', '--json'];
+    const viaOclif = `import { execute } from '@oclif/core'; await execute({ dir: ${JSON.stringify(BIN)}, args: ${JSON.stringify(args)} });`;
+    const slow = spawnSync(process.execPath, ['--input-type=module', '-e', viaOclif], { encoding: 'utf8', env: cliEnv(ENV), cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const fast = custody(args, { env: ENV });
+    assert.equal(fast.status, 5, fast.stderr);
+    assert.equal(slow.stdout, fast.stdout);
+    assert.equal(assertEnvelope('devices provision', fast.stdout).error?.code, 'ERR_STORE_MISSING');
   });
 
   it('help shows no "[default: ]" for list flags, and --store only where a store is opened', function () {
