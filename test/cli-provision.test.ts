@@ -146,9 +146,9 @@ describe('devices provision (built CLI, openssl interop)', function () {
       const out = join(tmp, 'out-folder');
       const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', dir, '--out', out, '--lot', 'L2026-11', '--model', 'Sensor-X1', '--json']);
       ok(r);
-      const result = JSON.parse(r.stdout);
+      const result = JSON.parse(r.stdout).data;
       assert.deepEqual(
-        result.devices.map((d: { serial: string; source: string }) => [d.serial, d.source]),
+        result.devices.map((d: { serial: string; csrFile: string }) => [d.serial, d.csrFile]),
         [
           ['FOLDER-1', join(dir, 'a.csr')],
           ['FOLDER-2', join(dir, 'b.pem')],
@@ -168,7 +168,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
       const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', dir, '--out', out, '--json'], { CUSTODY_THREADS: '1' });
       ok(r);
       const serials = Array.from({ length: 300 }, (_, i) => `THREADED-${String(i).padStart(4, '0')}`);
-      assert.deepEqual(JSON.parse(r.stdout).devices.map((d: { serial: string }) => d.serial), serials);
+      assert.deepEqual(JSON.parse(r.stdout).data.devices.map((d: { serial: string }) => d.serial), serials);
       // One from the worker's piece (the first 256) and one from this thread's.
       for (const s of [serials[0]!, serials[299]!]) verifyChain(join(out, `${s}.pem`));
     });
@@ -177,7 +177,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
       const out = join(tmp, 'out-generate');
       const r = cli(['devices', 'provision', '--ca', 'issuing', '--generate', '5', '--serial-pattern', 'GEN{seq:4}', '--out', out, '--json']);
       ok(r);
-      const result = JSON.parse(r.stdout);
+      const result = JSON.parse(r.stdout).data;
       assert.equal(result.ca, 'issuing');
       assert.equal(result.attestedBy, 'factory');
       assert.equal(result.devices.length, 5);
@@ -185,15 +185,15 @@ describe('devices provision (built CLI, openssl interop)', function () {
         assert.equal(d.serial, `GEN${String(i + 1).padStart(4, '0')}`);
         assert.match(d.certSerial, /^[0-9a-f]+$/);
         assert.equal(d.attested, true);
-        assert.equal(d.certificate, join(out, `${d.serial}.pem`));
-        assert.equal(d.key, join(out, `${d.serial}.key.pem`));
-        verifyChain(d.certificate);
-        assert.equal(statSync(d.key).mode & 0o777, 0o600, `${d.key} mode`);
-        const pem = readFileSync(d.key, 'utf8');
+        assert.equal(d.certificateFile, join(out, `${d.serial}.pem`));
+        assert.equal(d.keyFile, join(out, `${d.serial}.key.pem`));
+        verifyChain(d.certificateFile);
+        assert.equal(statSync(d.keyFile).mode & 0o777, 0o600, `${d.keyFile} mode`);
+        const pem = readFileSync(d.keyFile, 'utf8');
         assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
         assert.doesNotMatch(pem, /BEGIN (EC )?PRIVATE KEY/);
         // The key decrypts under the passphrase and is the certified one.
-        assert.equal(openssl(['pkey', '-in', d.key, '-passin', `pass:${PASS}`, '-pubout']), openssl(['x509', '-in', d.certificate, '-noout', '-pubkey']));
+        assert.equal(openssl(['pkey', '-in', d.keyFile, '-passin', `pass:${PASS}`, '-pubout']), openssl(['x509', '-in', d.certificateFile, '-noout', '-pubkey']));
       }
       const certSerials = new Set(result.devices.map((d: { certSerial: string }) => d.certSerial));
       assert.equal(certSerials.size, 5, 'distinct certificate serials');
@@ -227,7 +227,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
         .map((l) => l.split(/\s+/)[0]);
       assert.deepEqual(names, ['firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca']);
       const json = JSON.parse(custody(['templates', 'list', '--json']).stdout);
-      assert.equal(json.length, 6);
+      assert.equal(json.data.templates.length, 6);
     });
 
     describe('bad input: refused, one line naming the file and the code, nothing written', function () {
@@ -329,7 +329,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
         const { csr } = opensslCSR('FLAG-1');
         const before = snapshot(store);
         const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', csr, '--colour', 'blue']);
-        assertRefused(r, 2, /colour.*\[ERR_USAGE\]$/);
+        assertRefused(r, 2, /colour.*\[ERR_USAGE_UNKNOWN_FLAG\]$/);
         assert.deepEqual(snapshot(store), before);
       });
 
@@ -340,14 +340,16 @@ describe('devices provision (built CLI, openssl interop)', function () {
         assert.deepEqual(snapshot(store), before);
       });
 
-      it('--json puts the error on stdout as {"error":{"code","message"}}', function () {
+      it('--json puts the error envelope on stdout: {"ok":false,"command","error":{"code","message","exit"}}', function () {
         const { csr } = opensslCSR('SN1');
         const before = snapshot(store);
         const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', csr, '--json']);
         assert.equal(r.status, 4);
         const out = JSON.parse(r.stdout);
-        assert.deepEqual(Object.keys(out), ['error']);
-        assert.deepEqual(Object.keys(out.error).sort(), ['code', 'message']);
+        assert.deepEqual(Object.keys(out), ['ok', 'command', 'error']);
+        assert.equal(out.command, 'devices provision');
+        assert.deepEqual(Object.keys(out.error).sort(), ['code', 'exit', 'message']);
+        assert.equal(out.error.exit, 4);
         assert.equal(out.error.code, 'ERR_DUPLICATE_SERIAL');
         assert.ok(out.error.message.includes(csr), out.error.message);
         assert.equal(r.stderr, '');

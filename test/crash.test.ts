@@ -449,7 +449,7 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
             r = await runToEnd(location, [...handoffArgs(lot), '--json'], env);
           }
           assert.equal(r.code === 0, handedBefore.size === 0, `${where}: the handoff after the kill exited ${r.code}: ${r.stderr}`);
-          const result = JSON.parse(r.stdout) as { results: Array<{ serial: string; ok: boolean; code?: string }> };
+          const result = JSON.parse(r.stdout).data as { results: Array<{ serial: string; ok: boolean; code?: string }> };
           assert.equal(result.results.length, Object.keys(target.chains).length);
           for (const x of result.results) {
             if (handedBefore.has(x.serial)) assert.ok(!x.ok && (x.code === 'ERR_NOT_CUSTODIAN' || x.code === 'ERR_FORK'), `${where}: device ${x.serial}, handed off before the kill, was ${x.ok ? 'handed off again' : `refused with ${x.code}`}`);
@@ -511,7 +511,7 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
         const serial = `${lastHanded}-0001`;
         const r = run(['log', 'prove', '--serial', serial, '--json']);
         assert.equal(r.status, 0, `log prove --serial ${serial}: ${r.stdout}${r.stderr}`);
-        const proof = JSON.parse(r.stdout) as { rootHash: string; treeSize: number; proofs: Array<{ seq: number; leafIndex: number; treeSize: number; hashes: string[] }> };
+        const proof = JSON.parse(r.stdout).data as { rootHash: string; treeSize: number; proofs: Array<{ seq: number; leafIndex: number; treeSize: number; hashes: string[] }> };
         assert.equal(proof.treeSize, final.log.size);
         assert.equal(proof.rootHash, final.log.root, 'log prove names another root than the one recomputed from every attestation');
         const device = check({ proveSerial: serial });

@@ -92,7 +92,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     ok('devices', 'handoff', '--store', acme, '--serial', 'SN000001', '--party', 'factory', '--to', join(tmp, 'integrator.pem'));
     ok('devices', 'export', '--store', acme, '--serial', 'SN000001', '--out', join(tmp, 'b1.json'));
     const imported = ok('devices', 'import', join(tmp, 'b1.json'), '--store', north, '--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'nw-root.pem'), '--json');
-    assert.equal(imported.json[0].outcome, 'added');
+    assert.equal(imported.json.data.results[0].outcome, 'added');
     ok('devices', 'handoff', '--store', north, '--serial', 'SN000001', '--party', 'integrator', '--to', join(tmp, 'reseller.pem'));
     ok('devices', 'export', '--store', north, '--serial', 'SN000001', '--out', join(tmp, 'b2.json'));
     ok('devices', 'import', join(tmp, 'b2.json'), '--store', resale, '--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'nw-root.pem'), '--trust', join(tmp, 'rs-root.pem'));
@@ -147,14 +147,14 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     writeFileSync(join(tmp, 'b3-bad.json'), flipped);
     const r = refused(north, ['devices', 'import', join(tmp, 'b3-bad.json'), '--store', north, '--trust', join(tmp, 'acme-root.pem')]);
     assert.equal(r.status, 1);
-    assert.match(r.json.results[0].code, /^ERR_/);
+    assert.match(r.json.data.results[0].code, /^ERR_/);
   });
 
   it('signs a large batch on a worker thread, deciding each device as the main thread does', async function () {
     // SN000001 left the factory; the other five of lot L1 are still its own. CUSTODY_THREADS=1 forces the pool.
     const threaded = cli(['devices', 'handoff', '--store', acme, '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
     assert.equal(threaded.status, 4, threaded.stderr);
-    const results = threaded.json.results as Array<{ serial: string; ok: boolean; code?: string; seq?: number }>;
+    const results = threaded.json.data.results as Array<{ serial: string; ok: boolean; code?: string; seq?: number }>;
     assert.deepEqual(
       results.map((x) => [x.serial, x.ok, x.code ?? x.seq]),
       [['SN000001', false, 'ERR_NOT_CUSTODIAN'], ...['SN000002', 'SN000003', 'SN000004', 'SN000005', 'SN000006'].map((s) => [s, true, 1])],
@@ -168,7 +168,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3000', '--lot', 'L2', '--party', 'factory', '--serial-pattern', 'B{seq:6}');
     const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
     assert.equal(r.status, 0, r.stderr);
-    const results = r.json.results as Array<{ serial: string; ok: boolean; seq?: number }>;
+    const results = r.json.data.results as Array<{ serial: string; ok: boolean; seq?: number }>;
     assert.equal(results.length, 3000);
     assert.deepEqual(results.map((x) => x.serial), Array.from({ length: 3000 }, (_, i) => `B${String(i + 1).padStart(6, '0')}`));
     assert.ok(results.every((x) => x.ok && x.seq === 1));
@@ -177,7 +177,7 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     // regression test for reports of partly failed batches cut short on the pipe by the exit that followed.
     const again = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
     assert.equal(again.status, 4);
-    assert.ok((again.json.results as Array<{ ok: boolean; code: string }>).every((x) => !x.ok && x.code === 'ERR_NOT_CUSTODIAN'));
+    assert.ok((again.json.data.results as Array<{ ok: boolean; code: string }>).every((x) => !x.ok && x.code === 'ERR_NOT_CUSTODIAN'));
   });
 
   it('finishes a batch on the main thread when its signing worker cannot start, and warns on stderr', async function () {

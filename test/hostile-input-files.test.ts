@@ -53,7 +53,7 @@ describe('hostile input files (built CLI)', function () {
   before(async function () {
     tmp = mkdtempSync(join(tmpdir(), 'custody-e2e-hostile-'));
     demo = join(tmp, 'demo');
-    const d = custody(['demo', '--out', demo, '--store', join(tmp, 'demo-store')], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
+    const d = custody(['demo', '--out', demo], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
     assert.equal(d.status, 0, d.stderr);
     trust = ['customer', 'integrator', 'manufacturer', 'reseller'].map((p) => join(demo, 'roots', `${p}.pem`));
     store = await freeStoreDir(tmp, 'store');
@@ -82,7 +82,7 @@ describe('hostile input files (built CLI)', function () {
 
     const j = custodyJSON([...verifyArgs(dir), '--json'], { cwd: tmp });
     assert.equal(j.status, 3);
-    const refused = j.json.results.filter((x: { ok: boolean }) => !x.ok);
+    const refused = j.json.data.results.filter((x: { ok: boolean }) => !x.ok);
     assert.deepEqual(refused.map((x: { file: string; code: string }) => [x.file, x.code]), [[fifo, 'ERR_INPUT_NOT_FILE']]);
   });
 

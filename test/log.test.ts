@@ -54,8 +54,8 @@ describe('transparency log (CLI end to end)', function () {
     ok('parties', 'create', ...S, '--name', 'factory', '--ca', 'acme-root', '--organization', 'Acme');
     ok('parties', 'create', ...S, '--name', 'integrator', '--ca', 'acme-root', '--organization', 'Acme');
     const init = ok('log', 'init', ...S, '--origin', 'acme.example/log', '--json');
-    assert.equal(init.json.origin, 'acme.example/log');
-    assert.equal(readFileSync(join(m, 'log.pub'), 'utf8').trim(), init.json.verifierKey);
+    assert.equal(init.json.data.origin, 'acme.example/log');
+    assert.equal(readFileSync(join(m, 'log.pub'), 'utf8').trim(), init.json.data.verifierKey);
     // What the retail policy asks for, attested at birth and at integration.
     writeFileSync(join(tmp, 'birth.json'), JSON.stringify({ deviceIdentity: { idevid: true }, secureBoot: { enabled: true }, debugPorts: { state: 'locked' }, authentication: { enabled: true } }));
     writeFileSync(join(tmp, 'integration.json'), JSON.stringify({ signedUpdates: { enabled: true } }));
@@ -71,24 +71,24 @@ describe('transparency log (CLI end to end)', function () {
 
   it('log checkpoint signs the tree head with the log key', async function () {
     const r = ok('log', 'checkpoint', '--store', m, '--out', join(tmp, 'cp.txt'), '--json');
-    assert.equal(r.json.treeSize, 6);
-    assert.equal(readFileSync(join(tmp, 'cp.txt'), 'utf8'), r.json.checkpoint);
+    assert.equal(r.json.data.treeSize, 6);
+    assert.equal(readFileSync(join(tmp, 'cp.txt'), 'utf8'), r.json.data.checkpoint);
     const key = parseVerifierKey(readFileSync(join(m, 'log.pub'), 'utf8').trim());
-    const { checkpoint } = await verifyCheckpoint(r.json.checkpoint, [key], provider);
+    const { checkpoint } = await verifyCheckpoint(r.json.data.checkpoint, [key], provider);
     assert.equal(checkpoint.origin, 'acme.example/log');
-    assert.equal(toBase64(checkpoint.rootHash), r.json.rootHash);
+    assert.equal(toBase64(checkpoint.rootHash), r.json.data.rootHash);
     // Without --json, the signed note itself.
     assert.equal(ok('log', 'checkpoint', '--store', m).stdout.startsWith('acme.example/log\n6\n'), true);
   });
 
   it('log prove gives inclusion proofs that verify against the checkpoint', async function () {
     const r = ok('log', 'prove', '--store', m, '--serial', 'SN000001', '--json');
-    const root = parseCheckpoint(r.json.checkpoint).checkpoint.rootHash;
+    const root = parseCheckpoint(r.json.data.checkpoint).checkpoint.rootHash;
     const store = await EmbeddedStore.open(m);
     const device = (await store.getDevice('SN000001'))!;
     await store.close();
-    assert.equal(r.json.proofs.length, 3);
-    for (const p of r.json.proofs) {
+    assert.equal(r.json.data.proofs.length, 3);
+    for (const p of r.json.data.proofs) {
       verifyInclusion(leafHash(device.attestations[p.seq]!), { leafIndex: p.leafIndex, treeSize: p.treeSize, hashes: p.hashes.map(b64) }, root);
     }
     const bad = cli('log', 'prove', '--store', m, '--serial', 'SN000001', '--seq', '3', '--json');
@@ -97,9 +97,9 @@ describe('transparency log (CLI end to end)', function () {
   });
 
   it('log consistency proves an older tree is a prefix of the newer', async function () {
-    const old = ok('log', 'checkpoint', '--store', m, '--size', '3', '--json').json;
-    const now = ok('log', 'checkpoint', '--store', m, '--json').json;
-    const r = ok('log', 'consistency', '--store', m, '--old', '3', '--json').json;
+    const old = ok('log', 'checkpoint', '--store', m, '--size', '3', '--json').json.data;
+    const now = ok('log', 'checkpoint', '--store', m, '--json').json.data;
+    const r = ok('log', 'consistency', '--store', m, '--old', '3', '--json').json.data;
     assert.equal(r.newSize, now.treeSize);
     verifyConsistency({ oldSize: 3, newSize: r.newSize, hashes: r.hashes.map(b64) }, b64(old.rootHash), b64(now.rootHash));
     assert.throws(() => verifyConsistency({ oldSize: 3, newSize: r.newSize, hashes: r.hashes.map(b64) }, b64(now.rootHash), b64(now.rootHash)), { code: 'ERR_LOG_CONSISTENCY' });
@@ -112,14 +112,14 @@ describe('transparency log (CLI end to end)', function () {
     assert.deepEqual(bundle.log.proofs.map((p: { attestation: number }) => p.attestation), [0, 1, 2]);
     const { log: _log, ...bare } = bundle;
     const without = Buffer.byteLength(JSON.stringify(bare));
-    console.log(`      3-attestation bundle: ${r.json[0].bytes} bytes with log proofs (tree of 6), ${without} without: +${r.json[0].bytes - without}`);
+    console.log(`      3-attestation bundle: ${r.json.data.bundles[0].bytes} bytes with log proofs (tree of 6), ${without} without: +${r.json.data.bundles[0].bytes - without}`);
   });
 
   it('devices verify --log-key accepts the bundle under the retail policy, and remembers the checkpoint', function () {
     const r = verify(join(tmp, 'b1.json'), '--log-key', join(m, 'log.pub'));
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.equal(r.json.accepted, true);
-    const names = r.json.results[0].checks.map((c: { name: string }) => c.name);
+    assert.equal(r.json.data.accepted, true);
+    const names = r.json.data.results[0].checks.map((c: { name: string }) => c.name);
     for (const n of ['log checkpoint', 'log inclusion 0', 'log inclusion 1', 'log inclusion 2', 'log consistency']) assert.ok(names.includes(n), n);
     const seen = JSON.parse(readFileSync(join(v, 'store.json'), 'utf8')).checkpoints['acme.example/log'];
     assert.equal(seen, JSON.parse(readFileSync(join(tmp, 'b1.json'), 'utf8')).log.checkpoint);
@@ -128,7 +128,7 @@ describe('transparency log (CLI end to end)', function () {
   it('without --log-key the proofs are unverified and retail rejects', function () {
     const r = verify(join(tmp, 'b1.json'));
     assert.equal(r.status, 1);
-    assert.equal(r.json.results[0].code, 'ERR_POLICY_LOG_INCLUSION');
+    assert.equal(r.json.data.results[0].code, 'ERR_POLICY_LOG_INCLUSION');
   });
 
   it('rejects a tampered proof hash', function () {
@@ -138,7 +138,7 @@ describe('transparency log (CLI end to end)', function () {
     writeFileSync(join(tmp, 'tampered.json'), JSON.stringify(bundle));
     const r = verify(join(tmp, 'tampered.json'), '--log-key', join(m, 'log.pub'));
     assert.equal(r.status, 1);
-    assert.equal(r.json.results[0].code, 'ERR_VERIFY_LOG_INCLUSION');
+    assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_LOG_INCLUSION');
   });
 
   it('rejects a checkpoint signed by another key', async function () {
@@ -149,7 +149,7 @@ describe('transparency log (CLI end to end)', function () {
     writeFileSync(join(tmp, 'other-key.json'), JSON.stringify(bundle));
     const r = verify(join(tmp, 'other-key.json'), '--log-key', join(m, 'log.pub'));
     assert.equal(r.status, 1);
-    assert.equal(r.json.results[0].code, 'ERR_VERIFY_LOG_CHECKPOINT');
+    assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_LOG_CHECKPOINT');
   });
 
   it('rejects a forked log: same size, another root, signed by the same key', async function () {
@@ -169,24 +169,24 @@ describe('transparency log (CLI end to end)', function () {
     writeFileSync(join(tmp, 'forked.json'), JSON.stringify(bundle));
     const r = verify(join(tmp, 'forked.json'), '--log-key', join(m, 'log.pub'));
     assert.equal(r.status, 1, r.stdout);
-    const checks = r.json.results[0].checks as Array<{ name: string; ok: boolean; code?: string }>;
+    const checks = r.json.data.results[0].checks as Array<{ name: string; ok: boolean; code?: string }>;
     assert.ok(checks.filter((c) => c.name.startsWith('log inclusion')).every((c) => c.ok), 'the forged proofs are self-consistent');
-    assert.equal(r.json.results[0].code, 'ERR_VERIFY_LOG_FORK');
+    assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_LOG_FORK');
   });
 
   it('checks a grown log against the remembered checkpoint with --log-consistency', function () {
     const seenSize = parseCheckpoint(JSON.parse(readFileSync(join(v, 'store.json'), 'utf8')).checkpoints['acme.example/log']).checkpoint.treeSize;
     ok('devices', 'provision', '--store', m, '--ca', 'acme-issuing', '--generate', '2', '--start', '100', '--party', 'factory', '--to', 'integrator', '--out', join(tmp, 'devices2'));
     ok('devices', 'export', '--store', m, '--serial', 'SN000001', '--out', join(tmp, 'b1-grown.json'));
-    const proof = ok('log', 'consistency', '--store', m, '--old', String(seenSize), '--out', join(tmp, 'consistency.json'), '--json').json;
+    const proof = ok('log', 'consistency', '--store', m, '--old', String(seenSize), '--out', join(tmp, 'consistency.json'), '--json').json.data;
     // A bad proof first (it must not move the remembered checkpoint).
     writeFileSync(join(tmp, 'bad-consistency.json'), JSON.stringify({ ...proof, hashes: [...proof.hashes].reverse() }));
     const bad = verify(join(tmp, 'b1-grown.json'), '--log-key', join(m, 'log.pub'), '--log-consistency', join(tmp, 'bad-consistency.json'));
     assert.equal(bad.status, 1);
-    assert.equal(bad.json.results[0].code, 'ERR_VERIFY_LOG_CONSISTENCY');
+    assert.equal(bad.json.data.results[0].code, 'ERR_VERIFY_LOG_CONSISTENCY');
     const good = verify(join(tmp, 'b1-grown.json'), '--log-key', join(m, 'log.pub'), '--log-consistency', join(tmp, 'consistency.json'));
     assert.equal(good.status, 0, good.stdout);
-    const check = good.json.results[0].checks.find((c: { name: string }) => c.name === 'log consistency');
+    const check = good.json.data.results[0].checks.find((c: { name: string }) => c.name === 'log consistency');
     assert.match(check.reason, /^consistent with/);
     const seen = parseCheckpoint(JSON.parse(readFileSync(join(v, 'store.json'), 'utf8')).checkpoints['acme.example/log']).checkpoint.treeSize;
     assert.equal(seen, proof.newSize);

@@ -17,7 +17,8 @@ describe('outputs before commits (issue 20, built CLI)', function () {
   let tmp: string;
   let store: string;
   let work: string;
-  const cli = (...args: string[]): CLIRun => custodyJSON([...args, '--store', store, '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
+  // agent commands run on the device and take no store.
+  const cli = (...args: string[]): CLIRun => custodyJSON([...args, ...(args[0] === 'agent' ? [] : ['--store', store]), '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
   const ok = (...args: string[]): CLIRun => {
     const r = cli(...args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
@@ -56,7 +57,7 @@ describe('outputs before commits (issue 20, built CLI)', function () {
       const out = join(work, 'file.txt', 'sub');
       refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
       const r = ok('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', join(tmp, 'ro-retry'));
-      assert.deepEqual(r.json.devices.map((d: { serial: string }) => d.serial), ['RO001', 'RO002', 'RO003']);
+      assert.deepEqual(r.json.data.devices.map((d: { serial: string }) => d.serial), ['RO001', 'RO002', 'RO003']);
       assert.deepEqual(readdirSync(join(tmp, 'ro-retry')).sort(), ['RO001.key.pem', 'RO001.pem', 'RO002.key.pem', 'RO002.pem', 'RO003.key.pem', 'RO003.pem']);
     });
 
@@ -108,7 +109,7 @@ describe('outputs before commits (issue 20, built CLI)', function () {
       const out = join(work, 'file.txt', 'issuing.crl');
       refused(cli('ca', 'crl', '--ca', 'acme-issuing', '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
       const r = ok('ca', 'crl', '--ca', 'acme-issuing', '--out', join(tmp, 'issuing.crl'));
-      assert.equal(r.json.crlNumber, 1);
+      assert.equal(r.json.data.crlNumber, 1);
       assert.match(openssl(['crl', '-inform', 'DER', '-in', join(tmp, 'issuing.crl'), '-noout', '-text']), /X509v3 CRL Number:\s*\n\s*1\n/);
     });
   });

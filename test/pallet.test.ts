@@ -69,7 +69,7 @@ describe('a pallet verified on worker threads (CLI end to end)', function () {
     const [one, many] = runs as [(typeof runs)[0], (typeof runs)[0]];
     assert.deepEqual(many.r.json, one.r.json);
     assert.deepEqual(many.seen, one.seen);
-    const results = one.r.json.results as Array<{ file: string; ok: boolean; code?: string }>;
+    const results = one.r.json.data.results as Array<{ file: string; ok: boolean; code?: string }>;
     assert.equal(results.length, 61);
     assert.deepEqual(results.map((x) => x.file), [...results.map((x) => x.file)].sort(), 'in file order');
     const codes = new Map(results.filter((x) => !x.ok).map((x) => [x.file.replace(/^.*\//, ''), x.code]));

@@ -51,7 +51,7 @@ describe('proof of possession and activation (CLI end to end)', function () {
     docCert(customer, 'cas', 'customer-root', join(tmp, 'customer-root.pem'));
     docCert(customer, 'parties', 'receiving', join(tmp, 'receiving.pem'));
     docCert(customer, 'parties', 'other-desk', join(tmp, 'other-desk.pem'));
-    const issued = ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3', '--party', 'factory', '--to', join(tmp, 'receiving.pem'), '--out', join(tmp, 'issued'), '--json').json;
+    const issued = ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3', '--party', 'factory', '--to', join(tmp, 'receiving.pem'), '--out', join(tmp, 'issued'), '--json').json.data;
     serials = (issued.devices ?? issued).map((d: { serial: string }) => d.serial);
     assert.equal(serials.length, 3);
     ok('devices', 'export', '--store', acme, '--serial', serials[0]!, '--serial', serials[1]!, '--serial', serials[2]!, '--out', join(tmp, 'bundles') + '/');
@@ -67,15 +67,15 @@ describe('proof of possession and activation (CLI end to end)', function () {
     for (let i = 0; i < 2; i++) {
       const r = verify(s, '--response', join(tmp, 'r0.json'));
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.equal(r.json.results[0].checks.find((c: { name: string }) => c.name === 'proof of possession').ok, true);
+      assert.equal(r.json.data.results[0].checks.find((c: { name: string }) => c.name === 'proof of possession').ok, true);
     }
     const a = activate(s, '--response', join(tmp, 'r0.json'));
     assert.equal(a.status, 0, a.stdout + a.stderr);
-    assert.equal(a.json.accepted, true);
+    assert.equal(a.json.data.accepted, true);
     assert.ok(readdirSync(join(customer, 'challenges')).some((f) => f.endsWith('.json.used')), 'the challenge is spent');
     const again = verify(s, '--response', join(tmp, 'r0.json'));
     assert.equal(again.status, 1);
-    assert.equal(again.json.results[0].code, 'ERR_VERIFY_POSSESSION_REPLAY');
+    assert.equal(again.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_REPLAY');
   });
 
   it('a second activation with the same response is refused and records nothing', () => {
@@ -97,12 +97,12 @@ describe('proof of possession and activation (CLI end to end)', function () {
     respond(s, 'c2-edited.json', 'r2-edited.json');
     const r = verify(s, '--response', join(tmp, 'r2-edited.json'));
     assert.equal(r.status, 1);
-    assert.equal(r.json.results[0].code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
+    assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
     // The challenge issued for device 0, answered with device 2's key and shown with device 2's bundle.
     challenge(serials[0]!, 'c-other.json');
     respond(s, 'c-other.json', 'r-other.json');
     const other = verify(s, '--response', join(tmp, 'r-other.json'));
-    assert.equal(other.json.results[0].code, 'ERR_VERIFY_POSSESSION_DEVICE');
+    assert.equal(other.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_DEVICE');
   });
 
   it('a bad --ldevid-csr is refused before the activation is recorded (was: activated, and no LDevID ever)', () => {
@@ -124,8 +124,8 @@ describe('proof of possession and activation (CLI end to end)', function () {
     assert.equal(verify(s, '--as', 'receiving').status, 0);
     const wrong = verify(s, '--as', 'other-desk');
     assert.equal(wrong.status, 1);
-    assert.equal(wrong.json.results[0].code, 'ERR_VERIFY_CUSTODIAN');
-    assert.equal(verify(s, '--expected-custodian', join(tmp, 'other-desk.pem')).json.results[0].code, 'ERR_VERIFY_CUSTODIAN');
+    assert.equal(wrong.json.data.results[0].code, 'ERR_VERIFY_CUSTODIAN');
+    assert.equal(verify(s, '--expected-custodian', join(tmp, 'other-desk.pem')).json.data.results[0].code, 'ERR_VERIFY_CUSTODIAN');
     const both = verify(s, '--as', 'receiving', '--expected-custodian', join(tmp, 'receiving.pem'));
     assert.equal(both.status, 2);
   });

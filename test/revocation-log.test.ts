@@ -34,7 +34,7 @@ describe('revoked signer, logged before the revocation (end to end)', function (
   const S = () => ['--store', store];
   const verify = (bundle: string, ...extra: string[]) => {
     const r = run(['devices', 'verify', '--store', verifierStore, '--bundle', bundle, '--trust', join(dir, 'root.pem'), '--crl', join(dir, 'issuing.crl.pem'), '--json', ...extra]);
-    const json = JSON.parse(r.stdout) as { accepted: boolean; results: Array<{ code?: string; checks: Check[] }> };
+    const json = JSON.parse(r.stdout).data as { accepted: boolean; results: Array<{ code?: string; checks: Check[] }> };
     return { status: r.status, accepted: json.accepted, code: json.results[0]!.code, checks: json.results[0]!.checks, out: r.stdout + r.stderr };
   };
   const bundleJSON = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
@@ -57,7 +57,7 @@ describe('revoked signer, logged before the revocation (end to end)', function (
     // Before the revocation: the reseller hands SN000001 on, and the log signs a checkpoint holding it.
     ok(['devices', 'handoff', ...S(), '--serial', 'SN000001', '--party', 'reseller', '--to', 'factory']);
     const cp = ok(['log', 'checkpoint', ...S(), '--json']);
-    assert.match(JSON.parse(cp.stdout).checkpoint, /^acme\.example\/log\n4\n[A-Za-z0-9+/=]+\ntimestamp \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n\n/);
+    assert.match(JSON.parse(cp.stdout).data.checkpoint, /^acme\.example\/log\n4\n[A-Za-z0-9+/=]+\ntimestamp \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n\n/);
     // Checkpoint times and revocation dates are whole seconds: the revocation must fall in a later second.
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 50));
     ok(['ca', 'revoke', ...S(), '--ca', 'issuing', '--party', 'reseller', '--reason', 'keyCompromise']);

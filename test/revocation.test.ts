@@ -21,7 +21,7 @@ describe('custody ca revoke / ca crl (end to end)', function () {
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
     return r;
   };
-  const json = <T>(args: string[]): T => JSON.parse(ok([...args, '--json']).stdout) as T;
+  const json = <T>(args: string[]): T => JSON.parse(ok([...args, '--json']).stdout).data as T;
   const errorOf = (args: string[], env: Record<string, string | undefined> = {}) => {
     const r = run([...args, '--json'], env);
     return { status: r.status, code: (JSON.parse(r.stdout) as { error: { code: string } }).error.code };

@@ -92,7 +92,7 @@ describe('one verifier: the library and the CLI agree on a tamper suite', functi
       logKeys: [parseVerifierKey(readFileSync(logKey, 'utf8').trim())],
       at: new Date(),
     });
-    const byFile = new Map<string, VerificationReport>((cli.json.results as Array<VerificationReport & { file: string }>).map((r) => [r.file.replace(/^.*\//, ''), r]));
+    const byFile = new Map<string, VerificationReport>((cli.json.data.results as Array<VerificationReport & { file: string }>).map((r) => [r.file.replace(/^.*\//, ''), r]));
     const firstFailed = (r: VerificationReport) => r.checks.find((c) => !c.ok);
     for (const [name, text] of variants) {
       const lib = await verifier.verify(text);

@@ -1,4 +1,4 @@
-/** `devices show`: a device's chain in words, one stage a line. */
+/** `devices show`: a device's chain as data (the CLI renders it, one stage a line). */
 import { CustodyError, parseAttestation, readCertificateInfo, type Claims } from '@custody/core';
 import type { Store } from '@custody/store';
 
@@ -23,19 +23,6 @@ export interface DeviceView {
   custodian?: string;
   activated: boolean;
   chain: ChainStage[];
-}
-
-/** One-line summary of a claims object: `secureBoot(HAB) debugPorts:locked firmware:2.1.0`. */
-export function summarizeClaims(claims: Claims): string {
-  return Object.entries(claims as Record<string, Record<string, unknown>>)
-    .map(([name, v]) => {
-      if (typeof v !== 'object' || v === null) return name;
-      const parts = Object.entries(v)
-        .filter(([k]) => !/sha256/i.test(k))
-        .map(([k, x]) => (k === 'enabled' || k === 'idevid' ? (x ? 'on' : 'off') : Array.isArray(x) ? x.join('+') : String(x)));
-      return parts.length ? `${name}:${parts.join('/')}` : name;
-    })
-    .join(' ');
 }
 
 /**
@@ -71,18 +58,4 @@ export async function showDevice(store: Store, serial: string): Promise<DeviceVi
   if (device.lot !== undefined) view.lot = device.lot;
   if (last) view.custodian = last.to;
   return view;
-}
-
-/** The view as lines of text. */
-export function formatDeviceView(v: DeviceView): string[] {
-  const lines = [
-    `${v.serial}${v.model ? `  model ${v.model}` : ''}${v.lot ? `  lot ${v.lot}` : ''}`,
-    `  identity   ${v.subject}  (issued by ${v.issuer}, ${v.issuedAt})`,
-    `  custodian  ${v.custodian ?? 'none (no birth attestation)'}${v.activated ? '  [activated]' : ''}`,
-  ];
-  for (const s of v.chain) {
-    const claims = summarizeClaims(s.claims);
-    lines.push(`  ${String(s.seq).padStart(2)} ${s.kind.padEnd(10)} ${s.time}  ${s.from} -> ${s.to}${s.stage ? `  [${s.stage}]` : ''}${claims ? `  ${claims}` : ''}`);
-  }
-  return lines;
 }

@@ -1,12 +1,13 @@
 /**
- * Shared flags (--store, --json) and the one mapping from errors to exit codes
- * (DESIGN.md: 0 ok, 1 rejected, 2 usage, 3 bad input, 4 conflict, 5 store or I/O).
+ * What every command shares: the --json envelope (envelope.ts) and the one way an error becomes output and an
+ * exit code (DESIGN.md: 0 ok, 1 rejected, 2 usage, 3 bad input, 4 conflict, 5 store or I/O; the mapping itself
+ * is `reportError` in @custody/app/error-report). Commands return their data, or throw; none picks an exit code.
  */
 import { Command, Errors } from '@oclif/core';
-import { CustodyError } from '@custody/core';
-import { oclifFlags } from './flags.js';
-import { STORE_FLAG } from './flag-spec.js';
-import { reportError, writeError } from './report-error.js';
+import { CustodyError } from '@custody/core/errors';
+import { reportError } from '@custody/app/error-report';
+import { CommandFailure, commandName, failureEnvelope, failureOf, successEnvelope, writeEnvelope, writeErrorLine, type Envelope } from './envelope.js';
+import { closest, didYouMean } from './suggest.js';
 
 /** oclif's multi-line usage errors on one line, keeping the reason and dropping the help pointer. */
 function usageMessage(message: string): string {
@@ -20,23 +21,37 @@ function usageMessage(message: string): string {
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
 
-  static override baseFlags = oclifFlags(STORE_FLAG);
-
-  /**
-   * Prints a result as JSON and ends the command with a non-zero `code` (a rejection or a partly failed batch
-   * still reports every item). Waits until stdout took the text: exiting at once cuts a large report short
-   * on a pipe.
-   */
-  protected async exitWithJSON(value: unknown, code: number): Promise<never> {
-    await new Promise<void>((resolve, reject) => process.stdout.write(JSON.stringify(value, null, 2) + '\n', (e) => (e ? reject(e) : resolve())));
-    this.exit(code);
+  /** The name users type, for the envelope. */
+  protected get commandName(): string {
+    return commandName(this.id);
   }
 
-  protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
+  /** Ends the command with `error`'s exit code while still reporting `data` (in the envelope under --json). */
+  protected fail(error: CustodyError, data: unknown): never {
+    throw new CommandFailure(error, data);
+  }
+
+  protected override toSuccessJson(result: unknown): Envelope {
+    return successEnvelope(this.commandName, result);
+  }
+
+  /** A usage error from oclif's parser as a CustodyError; an unknown flag names the nearest known one. */
+  private usageError(err: Errors.CLIError): CustodyError {
+    const unknown = (err as { flags?: unknown }).flags;
+    if (Array.isArray(unknown) && unknown.length > 0) {
+      const known = Object.keys(this.ctor.flags ?? {}).concat(Object.keys(this.ctor.baseFlags ?? {})).map((f) => `--${f}`);
+      const flag = String(unknown[0]).split('=')[0]!;
+      return new CustodyError('ERR_USAGE_UNKNOWN_FLAG', `${this.commandName}: unknown flag ${flag}${didYouMean(closest(flag, known))} (custody ${this.commandName} --help lists them)`);
+    }
+    return new CustodyError('ERR_USAGE', usageMessage(err.message));
+  }
+
+  protected override async catch(err: Error): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
     const usage = !(err instanceof CustodyError) && err instanceof Errors.CLIError;
-    const r = usage ? { code: 'ERR_USAGE', exit: 2, message: usageMessage(err.message) } : reportError(err);
-    writeError(r, this.jsonEnabled());
-    this.exit(r.exit);
+    const { report, data } = usage ? { report: reportError(this.usageError(err)), data: undefined } : failureOf(err);
+    if (this.jsonEnabled()) await writeEnvelope(failureEnvelope(this.commandName, report, data));
+    else writeErrorLine(report);
+    this.exit(report.exit);
   }
 }

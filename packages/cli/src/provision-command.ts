@@ -1,7 +1,7 @@
 /** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
 import { CustodyError } from '@custody/core/errors';
 import { keyProtection, loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
-import { provision, type ProvisionResult } from '@custody/app/provision';
+import { provision } from '@custody/app/provision';
 import { startProgress } from './progress.js';
 import { readClaimsFile } from '@custody/app/parties';
 import { provisioningSetup } from '@custody/app/provision';
@@ -44,12 +44,17 @@ export interface ProvisionFlags {
   stdin: boolean;
 }
 
+/** What provisioning reports under --json: files as paths in `*File` fields. Station mode reports a count. */
+export type ProvisionData =
+  | { ca: string; attestedBy?: string; devices: Array<{ serial: string; certSerial: string; csrFile?: string; generated: boolean; certificateFile?: string; keyFile?: string; attested: boolean }> }
+  | { issued: number };
+
 export interface CommandIO {
   json: boolean;
   log(line: string): void;
 }
 
-export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionResult | { issued: number }> {
+export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionData> {
   if ([flags.csr !== undefined, flags.generate !== undefined, flags.stdin].filter(Boolean).length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr, --generate or --stdin');
   if (flags.stdin) return runStationCommand(flags);
   const { template, remember } = await loadTemplateCached(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
@@ -81,7 +86,20 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     progress.stop();
     remember();
     io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`);
-    return result;
+    const generated = flags.generate !== undefined;
+    return {
+      ca: result.ca,
+      ...(result.attestedBy ? { attestedBy: result.attestedBy } : {}),
+      devices: result.devices.map((d) => ({
+        serial: d.serial,
+        certSerial: d.certSerial,
+        ...(generated ? {} : { csrFile: d.source }),
+        generated,
+        ...(d.certificate ? { certificateFile: d.certificate } : {}),
+        ...(d.key ? { keyFile: d.key } : {}),
+        attested: d.attested,
+      })),
+    };
   } finally {
     progress.stop();
     await store.close();

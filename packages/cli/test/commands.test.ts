@@ -89,8 +89,11 @@ describe('CLI commands (runCommand)', function () {
       const r = await run(['init', '--store', store, '--json']);
       assert.equal(exitOf(r), 4);
       const out = JSON.parse(r.stdout);
-      assert.deepEqual(Object.keys(out), ['error']);
+      assert.deepEqual(Object.keys(out), ['ok', 'command', 'error']);
+      assert.equal(out.ok, false);
+      assert.equal(out.command, 'init');
       assert.equal(out.error.code, 'ERR_CONFLICT_STORE_EXISTS');
+      assert.equal(out.error.exit, 4);
       assert.equal(typeof out.error.message, 'string');
     });
   });
@@ -99,10 +102,10 @@ describe('CLI commands (runCommand)', function () {
     it('creates a root CA and an issuing CA under it', async function () {
       const dir = join(tmp, 'ca-ok');
       await run(['init', '--store', dir]);
-      const root = await run<{ name: string; certificate: string }>(['ca', 'create', '--store', dir, '--name', 'r', '--organization', 'Acme']);
+      const root = await run<{ name: string; certificatePem: string }>(['ca', 'create', '--store', dir, '--name', 'r', '--organization', 'Acme']);
       assert.equal(exitOf(root), 0, root.stderr);
       assert.equal(root.result?.name, 'r');
-      assert.match(root.result!.certificate, /^-----BEGIN CERTIFICATE-----/);
+      assert.match(root.result!.certificatePem, /^-----BEGIN CERTIFICATE-----/);
       const issuing = await run(['ca', 'create', '--store', dir, '--name', 'i', '--issuer', 'r', '--organization', 'Acme']);
       assert.equal(exitOf(issuing), 0, issuing.stderr);
       assert.match(issuing.stdout, /created issuing-ca "i" under "r"/);
@@ -153,11 +156,11 @@ describe('CLI commands (runCommand)', function () {
 
   describe('parties create', function () {
     it("creates a party's key and certificate under a CA", async function () {
-      const r = await run<{ name: string; certificate: string; spkiSha256: string }>(['parties', 'create', '--store', store, '--name', 'integrator', '--ca', 'root', '--organization', 'Northwind']);
+      const r = await run<{ name: string; certificatePem: string; spkiSha256: string }>(['parties', 'create', '--store', store, '--name', 'integrator', '--ca', 'root', '--organization', 'Northwind']);
       assert.equal(exitOf(r), 0, r.stderr);
       assert.equal(r.result?.name, 'integrator');
       assert.match(r.result!.spkiSha256, /^[0-9a-f]{64}$/);
-      assert.match(r.result!.certificate, /^-----BEGIN CERTIFICATE-----/);
+      assert.match(r.result!.certificatePem, /^-----BEGIN CERTIFICATE-----/);
     });
 
     it('refuses an unknown CA with ERR_USAGE_UNKNOWN_CA, exit 2', async function () {
@@ -171,10 +174,10 @@ describe('CLI commands (runCommand)', function () {
 
   describe('templates list', function () {
     it('lists the six shipped templates', async function () {
-      const r = await run<Array<{ name: string; kind: string }>>(['templates', 'list']);
+      const r = await run<{ templates: Array<{ name: string; kind: string }> }>(['templates', 'list']);
       assert.equal(exitOf(r), 0, r.stderr);
       assert.deepEqual(
-        r.result!.map((t) => t.name),
+        r.result!.templates.map((t) => t.name),
         ['firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca'],
       );
       for (const name of ['idevid', 'root-ca', 'issuing-ca']) assert.match(r.stdout, new RegExp(`^${name}\\s`, 'm'));

@@ -4,7 +4,7 @@
  */
 import type { ChainFacts } from '@custody/core/ports';
 import { samePos, sha256Hex, storedBytes } from './device-records.js';
-import { readHeads, readRecord, type HeadOfRecord } from './journal-record.js';
+import { readHeads, readRecord } from './journal-record.js';
 import type { HashIndex, RecordPosition } from './hash-index.js';
 import type { Journal } from './journal.js';
 

@@ -35,7 +35,7 @@ import { deviceTip, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, 
 import { encodeAttestationRecord, encodeDeviceRecord, readRecordsFrom, type AttestationRecord, type DeviceDoc, type DeviceTip } from './journal-record.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
-import type { HashIndex, RecordPosition } from './hash-index.js';
+import type { HashIndex } from './hash-index.js';
 import { Journal, type JournalPosition } from './journal.js';
 import { replayRecords } from './journal-replay.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';

@@ -1,9 +1,12 @@
 import { BaseCommand } from '../base-command.js';
+import { oclifFlags } from '../flags.js';
+import { STORE_FLAG } from '../flag-spec.js';
 import { initStore, now } from '@custody/app/context';
 
 export default class Init extends BaseCommand {
   static override summary = 'Create a store (default ./.custody).';
   static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --store /var/lib/custody'];
+  static override flags = oclifFlags(STORE_FLAG);
 
   async run(): Promise<{ store: string }> {
     const { flags } = await this.parse(Init);

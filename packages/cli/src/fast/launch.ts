@@ -7,7 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { FlagSpec } from '../flag-spec.js';
-import { reportError, writeError } from '../report-error.js';
+import { failureEnvelope, failureOf, successEnvelope, writeEnvelope, writeErrorLine } from '../envelope.js';
 
 interface FastCommand {
   flags: () => Promise<Readonly<Record<string, FlagSpec>>>;
@@ -18,7 +18,7 @@ const COMMANDS: Record<string, FastCommand> = {
   'devices provision': {
     flags: async () => {
       const m = await import('../flag-spec.js');
-      return { ...m.STORE_FLAG, ...m.PROVISION_FLAGS };
+      return m.PROVISION_FLAGS;
     },
     run: async (flags, io) => (await import('../provision-command.js')).runProvision(flags, io),
   },
@@ -27,7 +27,7 @@ const COMMANDS: Record<string, FastCommand> = {
 /** Parses argv for `spec`, or returns undefined when oclif should handle it. */
 function parse(argv: string[], spec: Readonly<Record<string, FlagSpec>>): Record<string, unknown> | undefined {
   const options: NonNullable<ParseArgsConfig['options']> = { json: { type: 'boolean' } };
-  for (const [name, s] of Object.entries(spec)) options[name] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
+  for (const [name, s] of Object.entries(spec)) options[name] = { type: s.type === 'boolean' ? 'boolean' : 'string', multiple: s.type === 'list' };
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
@@ -38,11 +38,12 @@ function parse(argv: string[], spec: Readonly<Record<string, FlagSpec>>): Record
   for (const [name, s] of Object.entries(spec)) {
     let v = values[name];
     if (v === undefined && s.type === 'string' && s.env && process.env[s.env]) v = process.env[s.env];
-    if (v === undefined) v = s.default;
+    if (v === undefined && 'default' in s) v = s.default;
     if (s.type === 'integer' && typeof v === 'string') {
       if (!/^-?\d+$/.test(v)) return undefined;
       v = Number(v);
       if (s.min !== undefined && (v as number) < s.min) return undefined;
+      if (s.max !== undefined && (v as number) > s.max) return undefined;
     }
     if (v === undefined && 'required' in s && s.required) return undefined;
     out[name] = v;
@@ -63,11 +64,12 @@ export async function launch(argv: string[]): Promise<number | undefined> {
   const json = flags.json === true;
   try {
     const result = await cmd.run(flags, { json, log: (l) => (json ? undefined : process.stdout.write(l + '\n')) });
-    if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (json) await writeEnvelope(successEnvelope(key, result));
     return 0;
   } catch (e) {
-    const r = reportError(e);
-    writeError(r, json);
-    return r.exit;
+    const { report, data } = failureOf(e);
+    if (json) await writeEnvelope(failureEnvelope(key, report, data));
+    else writeErrorLine(report);
+    return report.exit;
   }
 }

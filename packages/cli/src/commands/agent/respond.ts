@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FILE_FLAG } from '../../flag-spec.js';
 import { readPassphrase } from '@custody/app/context';
 import { answerChallenge } from '@custody/app/possession';
 
@@ -7,18 +8,18 @@ export default class AgentRespond extends BaseCommand {
   static override summary = 'The reference device side: sign a challenge with the device identity key.';
   static override examples = ['<%= config.bin %> agent respond --key ACME-000001.key.pem --challenge challenge.json --out response.json'];
 
-  static override flags = {
-    key: Flags.string({ description: "the device's IDevID private key (PKCS#8 PEM)", required: true }),
-    challenge: Flags.string({ description: 'challenge file from custody devices challenge', required: true }),
-    out: Flags.string({ description: 'response file to write', required: true }),
-    force: Flags.boolean({ description: 'replace the file at --out', default: false }),
-    'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' }),
-  };
+  static override flags = oclifFlags({
+    key: { type: 'string', description: "the device's IDevID private key (PKCS#8 PEM)", required: true },
+    challenge: { type: 'string', description: 'challenge file from custody devices challenge', required: true },
+    out: { type: 'string', description: 'response file to write', required: true },
+    force: { type: 'boolean', description: 'replace the file at --out', default: false },
+    ...PASSPHRASE_FILE_FLAG,
+  });
 
-  async run(): Promise<{ response: string }> {
+  async run(): Promise<{ file: string }> {
     const { flags } = await this.parse(AgentRespond);
     await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, passphrase: readPassphrase(flags['passphrase-file']) });
     this.log(`response written to ${flags.out}`);
-    return { response: flags.out };
+    return { file: flags.out };
   }
 }

@@ -1,8 +1,8 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FLAGS, STORE_FLAG, TEMPLATES_FLAG } from '../../flag-spec.js';
 import { createCA } from '@custody/app/ca';
 import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '@custody/app/context';
-import { passphraseFlags, templatesFlag } from '../../flags.js';
 
 export default class CaCreate extends BaseCommand {
   static override summary = 'Create a root CA, or an issuing CA under a given issuer, from a template.';
@@ -11,24 +11,28 @@ export default class CaCreate extends BaseCommand {
     '<%= config.bin %> ca create --name acme-issuing --issuer acme-root --organization "Acme Devices"',
   ];
 
-  static override flags = {
-    name: Flags.string({ description: 'name of the CA in the store (also its CN)', required: true }),
-    organization: Flags.string({ description: 'subject O', required: true }),
-    issuer: Flags.string({ description: 'name of the issuing CA in the store; absent: a self-signed root' }),
-    template: Flags.string({ description: 'template name or .yaml path (default root-ca, or issuing-ca with --issuer)' }),
-    ...templatesFlag,
-    ...passphraseFlags,
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    name: { type: 'string', description: 'name of the CA in the store (also its CN)', required: true },
+    organization: { type: 'string', description: 'subject O', required: true },
+    issuer: { type: 'string', description: 'name of the issuing CA in the store; absent: a self-signed root' },
+    template: { type: 'string', description: 'template name or .yaml path (default root-ca, or issuing-ca with --issuer)' },
+    ...TEMPLATES_FLAG,
+    ...PASSPHRASE_FLAGS,
+  });
 
-  async run(): Promise<{ name: string; certificate: string }> {
+  async run(): Promise<{ name: string; issuer?: string; certificatePem: string }> {
     const { flags } = await this.parse(CaCreate);
     const template = await loadTemplate(templatesDir(flags.templates), flags.template ?? (flags.issuer ? 'issuing-ca' : 'root-ca'));
     const passphrase = readPassphrase(flags['passphrase-file']);
     const protection = keyProtection(passphrase, flags['no-encrypt']);
     const store = await openStore(flags.store, flags.keys);
-    const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, protection, passphrase, now: now() });
-    await store.close();
-    this.log(`created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}`);
-    return { name: ca.name, certificate: ca.certificate };
+    try {
+      const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, protection, passphrase, now: now() });
+      this.log(`created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}`);
+      return { name: ca.name, ...(ca.issuer ? { issuer: ca.issuer } : {}), certificatePem: ca.certificate };
+    } finally {
+      await store.close();
+    }
   }
 }

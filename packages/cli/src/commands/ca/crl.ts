@@ -1,8 +1,8 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FILE_FLAG, STORE_FLAG } from '../../flag-spec.js';
 import { now, openStore, readPassphrase } from '@custody/app/context';
 import { publishCRL, type CRLResult } from '@custody/app/revocation';
-import { passphraseFlags } from '../../flags.js';
 
 export default class CaCrl extends BaseCommand {
   static override summary = "Publish a CA's CRL: every revocation, signed with the CA key under its next CRL number.";
@@ -11,13 +11,14 @@ export default class CaCrl extends BaseCommand {
     '<%= config.bin %> ca crl --ca acme-issuing --out crl.pem --pem --next-update-days 1',
   ];
 
-  static override flags = {
-    ca: Flags.string({ description: 'the CA (name in the store)', required: true }),
-    out: Flags.string({ description: 'file to write the CRL to', required: true }),
-    'next-update-days': Flags.integer({ description: 'days until nextUpdate', default: 7, min: 1, max: 3650 }),
-    pem: Flags.boolean({ description: 'write PEM (X509 CRL) instead of DER', default: false }),
-    'passphrase-file': passphraseFlags['passphrase-file'],
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    ca: { type: 'string', description: 'the CA (name in the store)', required: true },
+    out: { type: 'string', description: 'file to write the CRL to', required: true },
+    'next-update-days': { type: 'integer', description: 'days until nextUpdate', default: 7, min: 1, max: 3650 },
+    pem: { type: 'boolean', description: 'write PEM (X509 CRL) instead of DER', default: false },
+    ...PASSPHRASE_FILE_FLAG,
+  });
 
   async run(): Promise<CRLResult> {
     const { flags } = await this.parse(CaCrl);

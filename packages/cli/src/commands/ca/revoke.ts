@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { STORE_FLAG } from '../../flag-spec.js';
 import { now, openStore } from '@custody/app/context';
 import { revokeCertificate, type RevocationTarget, type RevokeResult } from '@custody/app/revocation';
 
@@ -13,15 +14,16 @@ export default class CaRevoke extends BaseCommand {
     '<%= config.bin %> ca revoke --ca acme-root --party acme-factory --reason affiliationChanged',
   ];
 
-  static override flags = {
-    ca: Flags.string({ description: 'the issuing CA (name in the store)', required: true }),
-    serial: Flags.string({ description: 'device serial: revokes its IDevID', exactlyOne: TARGETS }),
-    'cert-serial': Flags.string({ description: 'certificate serial number, hex', exactlyOne: TARGETS }),
-    cert: Flags.string({ description: 'certificate file (PEM or DER)', exactlyOne: TARGETS }),
-    party: Flags.string({ description: "party name: revokes its attestation certificate", exactlyOne: TARGETS }),
-    reason: Flags.string({ description: 'RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified' }),
-    at: Flags.string({ description: 'revocation date, ISO 8601 (default: now)' }),
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    ca: { type: 'string', description: 'the issuing CA (name in the store)', required: true },
+    serial: { type: 'string', description: 'device serial: revokes its IDevID', exactlyOne: TARGETS },
+    'cert-serial': { type: 'string', description: 'certificate serial number, hex', exactlyOne: TARGETS },
+    cert: { type: 'string', description: 'certificate file (PEM or DER)', exactlyOne: TARGETS },
+    party: { type: 'string', description: 'party name: revokes its attestation certificate', exactlyOne: TARGETS },
+    reason: { type: 'string', description: 'RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified' },
+    at: { type: 'string', description: 'revocation date, ISO 8601 (default: now)' },
+  });
 
   async run(): Promise<RevokeResult> {
     const { flags } = await this.parse(CaRevoke);

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core';
-import { EXIT_CODES } from '@custody/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FILE_FLAG, SELECTION_FLAGS, STORE_FLAG } from '../../flag-spec.js';
 import { now, openStore, readPassphrase } from '@custody/app/context';
 import { failureOf, selectDevices, transferDevices, type TransferResult } from '@custody/app/handoff';
 import { readClaimsFile } from '@custody/app/parties';
@@ -12,16 +12,15 @@ export default class DevicesHandoff extends BaseCommand {
     '<%= config.bin %> devices handoff --lot L2026-11 --party northwind-integration --to contoso.pem --claims integrated.json',
   ];
 
-  static override flags = {
-    serial: Flags.string({ description: 'device serial (repeatable)', multiple: true }),
-    lot: Flags.string({ description: 'every device of a production lot' }),
-    list: Flags.string({ description: 'file with one serial a line' }),
-    party: Flags.string({ description: "signing party, the current custodian (default: the store's only party)" }),
-    to: Flags.string({ description: 'next custodian: party certificate file, or a party name known to the store', required: true }),
-    claims: Flags.string({ description: 'claims file (JSON or YAML): what this party did to the device' }),
-    stage: Flags.string({ description: 'workflow stage name to record' }),
-    'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' }),
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    ...SELECTION_FLAGS,
+    party: { type: 'string', description: "signing party, the current custodian (default: the store's only party)" },
+    to: { type: 'string', description: 'next custodian: party certificate file, or a party name known to the store', required: true },
+    claims: { type: 'string', description: 'claims file (JSON or YAML): what this party did to the device' },
+    stage: { type: 'string', description: 'workflow stage name to record' },
+    ...PASSPHRASE_FILE_FLAG,
+  });
 
   async run(): Promise<TransferResult> {
     const { flags } = await this.parse(DevicesHandoff);
@@ -33,10 +32,7 @@ export default class DevicesHandoff extends BaseCommand {
       for (const x of r.results) this.log(x.ok ? `${x.serial}  handed from "${r.party}" to "${r.to}" (attestation ${x.seq})` : `${x.serial}  REFUSED ${x.code}: ${x.message}`);
       for (const w of r.warnings ?? []) this.warn(w);
       const failure = failureOf(r);
-      if (failure && !this.jsonEnabled()) throw failure;
-      if (failure) {
-        await this.exitWithJSON({ ...r, error: { code: failure.code, message: failure.message } }, EXIT_CODES[failure.category]);
-      }
+      if (failure) this.fail(failure, r);
       return r;
     } finally {
       await store.close();

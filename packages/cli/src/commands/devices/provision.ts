@@ -1,8 +1,7 @@
 import { BaseCommand } from '../../base-command.js';
 import { oclifFlags } from '../../flags.js';
 import { PROVISION_FLAGS } from '../../flag-spec.js';
-import { runProvision } from '../../provision-command.js';
-import type { ProvisionResult } from '@custody/app/provision';
+import { runProvision, type ProvisionData } from '../../provision-command.js';
 
 export default class DevicesProvision extends BaseCommand {
   static override summary = 'Issue device identity certificates (IDevIDs) from CSRs, or for keys made on the line.';
@@ -13,7 +12,7 @@ export default class DevicesProvision extends BaseCommand {
 
   static override flags = oclifFlags(PROVISION_FLAGS);
 
-  async run(): Promise<ProvisionResult | { issued: number }> {
+  async run(): Promise<ProvisionData> {
     const { flags } = await this.parse(DevicesProvision);
     return runProvision(flags, { json: this.jsonEnabled(), log: (l) => this.log(l) });
   }

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { passphraseFlags } from '../../flags.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FLAGS, STORE_FLAG } from '../../flag-spec.js';
 import { keyProtection, now, openStore, readPassphrase } from '@custody/app/context';
 import { createCheckpoint, type CheckpointResult } from '@custody/app/log';
 import { produceOutput } from '@custody/app/outputs';
@@ -9,13 +9,14 @@ export default class LogCheckpoint extends BaseCommand {
   static override summary = 'Sign a checkpoint (C2SP tlog-checkpoint) of the transparency log; creates the log key on first use.';
   static override examples = ['<%= config.bin %> log checkpoint', '<%= config.bin %> log checkpoint --out checkpoint.txt --json'];
 
-  static override flags = {
-    out: Flags.string({ description: 'also write the signed checkpoint to this file' }),
-    size: Flags.integer({ description: 'tree size to sign (default: the whole log)', min: 0 }),
-    ...passphraseFlags,
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    out: { type: 'string', description: 'also write the signed checkpoint to this file' },
+    size: { type: 'integer', description: 'tree size to sign (default: the whole log)', min: 0 },
+    ...PASSPHRASE_FLAGS,
+  });
 
-  async run(): Promise<CheckpointResult> {
+  async run(): Promise<CheckpointResult & { file?: string }> {
     const { flags } = await this.parse(LogCheckpoint);
     const passphrase = readPassphrase(flags['passphrase-file']);
     // A log key is created here only when the flags say how to protect it.
@@ -26,7 +27,7 @@ export default class LogCheckpoint extends BaseCommand {
       // --out is checked before a first checkpoint creates the log key, and replaced as the latest checkpoint.
       const r = flags.out ? await produceOutput(flags.out, { force: true }, sign, (c) => c.checkpoint) : await sign();
       if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
-      return r;
+      return flags.out ? { ...r, file: flags.out } : r;
     } finally {
       await store.close();
     }

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { passphraseFlags } from '../../flags.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FLAGS, STORE_FLAG } from '../../flag-spec.js';
 import { keyProtection, now, openStore, readPassphrase } from '@custody/app/context';
 import { initLog, type LogInitResult } from '@custody/app/log';
 
@@ -8,11 +8,12 @@ export default class LogInit extends BaseCommand {
   static override summary = "Create the store's transparency log key; print the verifier key that verifiers pass to --log-key.";
   static override examples = ['<%= config.bin %> log init --origin acme.example/devices-log', '<%= config.bin %> log init --pub acme-log.pub'];
 
-  static override flags = {
-    origin: Flags.string({ description: 'the log\'s name in its checkpoints (default custody.example/<store folder>)' }),
-    pub: Flags.string({ description: 'where to write the verifier key (default <store>/log.pub)' }),
-    ...passphraseFlags,
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    origin: { type: 'string', description: "the log's name in its checkpoints (default custody.example/<store folder>)" },
+    pub: { type: 'string', description: 'where to write the verifier key (default <store>/log.pub)' },
+    ...PASSPHRASE_FLAGS,
+  });
 
   async run(): Promise<LogInitResult> {
     const { flags } = await this.parse(LogInit);

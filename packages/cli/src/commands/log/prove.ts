@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { STORE_FLAG } from '../../flag-spec.js';
 import { now, openStore, readPassphrase } from '@custody/app/context';
 import { proveDevice } from '@custody/app/log';
 
@@ -7,12 +8,13 @@ export default class LogProve extends BaseCommand {
   static override summary = "Inclusion proofs (RFC 6962) of a device's attestations in the transparency log, with a signed checkpoint.";
   static override examples = ['<%= config.bin %> log prove --serial ACME-000001 --json', '<%= config.bin %> log prove --serial ACME-000001 --seq 0 --size 1000'];
 
-  static override flags = {
-    serial: Flags.string({ description: 'device serial', required: true }),
-    seq: Flags.integer({ description: 'one attestation (0 = birth); default every one', min: 0 }),
-    size: Flags.integer({ description: 'tree size to prove against (default: the whole log)', min: 0 }),
-    'passphrase-file': Flags.string({ description: 'file whose first line is the log key passphrase (else CUSTODY_PASSPHRASE)' }),
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    serial: { type: 'string', description: 'device serial', required: true },
+    seq: { type: 'integer', description: 'one attestation (0 = birth); default every one', min: 0 },
+    size: { type: 'integer', description: 'tree size to prove against (default: the whole log)', min: 0 },
+    'passphrase-file': { type: 'string', description: 'file whose first line is the log key passphrase (else CUSTODY_PASSPHRASE)' },
+  });
 
   async run(): Promise<Awaited<ReturnType<typeof proveDevice>>> {
     const { flags } = await this.parse(LogProve);

@@ -1,31 +1,35 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { createParty } from '@custody/app/ca';
 import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '@custody/app/context';
-import { passphraseFlags, templatesFlag } from '../../flags.js';
+import { oclifFlags } from '../../flags.js';
+import { PASSPHRASE_FLAGS, STORE_FLAG, TEMPLATES_FLAG } from '../../flag-spec.js';
 
 export default class PartiesCreate extends BaseCommand {
   static override summary = "Create a party's attestation key and certificate, issued by one of the store's CAs.";
   static override examples = ['<%= config.bin %> parties create --name acme-factory --ca acme-root --organization "Acme Devices"'];
 
-  static override flags = {
-    name: Flags.string({ description: 'name of the party (also its CN)', required: true }),
-    ca: Flags.string({ description: 'name of the issuing CA in the store', required: true }),
-    organization: Flags.string({ description: 'subject O', required: true }),
-    template: Flags.string({ description: 'template name or .yaml path', default: 'party' }),
-    ...templatesFlag,
-    ...passphraseFlags,
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    name: { type: 'string', description: 'name of the party (also its CN)', required: true },
+    ca: { type: 'string', description: 'name of the issuing CA in the store', required: true },
+    organization: { type: 'string', description: 'subject O', required: true },
+    template: { type: 'string', description: 'template name or .yaml path', default: 'party' },
+    ...TEMPLATES_FLAG,
+    ...PASSPHRASE_FLAGS,
+  });
 
-  async run(): Promise<{ name: string; certificate: string; spkiSha256: string }> {
+  async run(): Promise<{ name: string; ca: string; spkiSha256: string; certificatePem: string }> {
     const { flags } = await this.parse(PartiesCreate);
     const template = await loadTemplate(templatesDir(flags.templates), flags.template);
     const passphrase = readPassphrase(flags['passphrase-file']);
     const protection = keyProtection(passphrase, flags['no-encrypt']);
     const store = await openStore(flags.store, flags.keys);
-    const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, protection, passphrase, now: now() });
-    await store.close();
-    this.log(`created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"`);
-    return { name: party.name, certificate: party.certificate, spkiSha256: party.spkiSha256 };
+    try {
+      const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, protection, passphrase, now: now() });
+      this.log(`created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"`);
+      return { name: party.name, ca: flags.ca, spkiSha256: party.spkiSha256, certificatePem: party.certificate };
+    } finally {
+      await store.close();
+    }
   }
 }

@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { oclifFlags } from '../../flags.js';
+import { STORE_FLAG } from '../../flag-spec.js';
 import { now, openStore } from '@custody/app/context';
 import { importParty } from '@custody/app/parties';
 
@@ -7,10 +8,11 @@ export default class PartiesImport extends BaseCommand {
   static override summary = "Record another organisation's party by its attestation certificate (no key), to name it in --to and reports.";
   static override examples = ['<%= config.bin %> parties import --name northwind --cert northwind-integration.pem'];
 
-  static override flags = {
-    name: Flags.string({ description: 'name to know the party by', required: true }),
-    cert: Flags.string({ description: "the party's attestation certificate (PEM or DER)", required: true }),
-  };
+  static override flags = oclifFlags({
+    ...STORE_FLAG,
+    name: { type: 'string', description: 'name to know the party by', required: true },
+    cert: { type: 'string', description: "the party's attestation certificate (PEM or DER)", required: true },
+  });
 
   async run(): Promise<{ name: string; spkiSha256: string }> {
     const { flags } = await this.parse(PartiesImport);
