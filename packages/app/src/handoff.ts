@@ -4,6 +4,7 @@ import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type Trans
 import { nodeKeyObject } from '@custody/core/node';
 import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
+import { runPipeline } from './pipeline.js';
 import type { Store } from '@custody/store';
 import { readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -71,22 +72,6 @@ export function startSigningPool(key: KeyObject, threads: number): SigningPool {
 }
 
 
-/** A chunk of a pipelined batch: read from the store together, signed in pieces, recorded together. */
-interface Chunk {
-  at: number;
-  serials: string[];
-  tips: Array<ChainTip | undefined>;
-  /** The outcomes of each piece, as they come in. */
-  out: TransferOutcome[][];
-  missing: number;
-}
-
-interface Piece {
-  chunk: Chunk;
-  k: number;
-  tips: ChainTip[];
-}
-
 /** Devices per chunk: one store read and one commit (with its fdatasync) each. */
 const CHUNK = 1024;
 /** Devices per piece: a signing request to a worker, or what this thread signs between looks at the answers. */
@@ -136,95 +121,37 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   }
 }
 
+/** A chunk of a handoff batch: its serials and their chain tips (undefined: not in the store). */
+interface TransferChunk {
+  serials: string[];
+  tips: Array<ChainTip | undefined>;
+}
+
 /**
- * The batch in chunks: this thread reads each chunk's tips, prepares the pieces and keeps every worker `DEPTH`
- * pieces ahead, signs queued pieces itself until the first answer, and records each chunk once all its pieces
- * are in (in any order: each device stands alone). Once the pool fails, this thread signs every piece left,
- * those the pool had not answered included; `poolFailure` holds why.
+ * The batch through the shared pipeline (pipeline.ts): each chunk's tips read together, signed in pieces on the
+ * pool (this thread signs while it starts, and everything left once it fails), recorded together.
  */
 async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: SigningPool, threads: number): Promise<{ results: TransferResult['results']; poolFailure?: { e: unknown } }> {
-  const recorded: Array<TransferResult['results']> = [];
-  const open: Chunk[] = [];
-  const queue: Piece[] = [];
-  let read = 0;
-  let chunks = 0;
-  let outstanding = 0;
-  /** Pieces the workers have answered: none yet while they start. */
-  let answered = 0;
-  let failure: { e: unknown } | undefined;
-  let poolFailure: { e: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  // One chunk is recorded at a time (the store's lock): while its journal flushes, this thread goes on.
-  let recording: Promise<void> | undefined;
-  const arrive = (p: Piece, out: TransferOutcome[]) => {
-    p.chunk.out[p.k] = out;
-    p.chunk.missing -= 1;
-  };
-  try {
-    while (read < serials.length || open.length > 0) {
-      if (failure) throw failure.e;
-      const done = open.find((x) => x.missing === 0);
-      if (done && !recording) {
-        open.splice(open.indexOf(done), 1);
-        recording = recordChunk(store, done.serials, done.tips, done.out.flat())
-          .then((r) => void (recorded[done.at] = r))
-          .catch((e: unknown) => void (failure ??= { e }))
-          .finally(() => {
-            recording = undefined;
-            wake?.();
-          });
-      }
-      while (!poolFailure && queue.length > 0 && outstanding < threads * DEPTH) {
-        const p = queue.shift()!;
-        const prepared = prepareOutcomes(transfer, p.tips);
-        outstanding += 1;
-        pool
-          .run(toBeSigned(prepared))
-          .then(
-            (signatures) => {
-              answered += 1;
-              arrive(p, completeOutcomes(prepared, signatures));
-            },
-            // The piece goes back to the queue, for this thread to sign.
-            (e: unknown) => {
-              poolFailure ??= { e };
-              queue.push(p);
-            },
-          )
-          .catch((e: unknown) => void (failure ??= { e }))
-          .finally(() => {
-            outstanding -= 1;
-            wake?.();
-          });
-      }
-      // Read ahead whenever the queue runs dry, so that the workers always have pieces to sign.
-      if (queue.length === 0 && read < serials.length && open.length < READ_AHEAD) {
-        const chunkSerials = serials.slice(read, (read += CHUNK));
+  const r = await runPipeline<string, TransferChunk, ChainTip[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
+    serials,
+    {
+      read: async (chunkSerials) => {
         const tips = await store.getTips(chunkSerials);
         const ok = known(tips);
-        const chunk: Chunk = { at: chunks++, serials: chunkSerials, tips, out: [], missing: Math.ceil(ok.length / PIECE) };
-        open.push(chunk);
-        for (let k = 0; k * PIECE < ok.length; k++) queue.push({ chunk, k, tips: ok.slice(k * PIECE, (k + 1) * PIECE) });
-        continue;
-      }
-      if (open.some((x) => x.missing === 0) && !recording) continue;
-      if (queue.length > 0 && (poolFailure || answered === 0)) {
-        // The workers are still starting (about as long as 2,000 signatures take) and each holds DEPTH pieces:
-        // sign a queued piece here, from the back (they take from the front), then let answers in. Only then:
-        // once a worker answers, this thread's share of each device (reading, preparing, completing,
-        // recording) costs more than the worker's signature, so a signature made here is time taken from the
-        // slower side. Or the pool failed, and this thread signs the rest.
-        const p = queue.pop()!;
-        arrive(p, await signOutcomes(transfer, p.tips));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      } else if (outstanding > 0 || recording) await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    // A chunk being recorded finishes first, whatever stopped the loop: its journal append is under way.
-    await recording;
-  }
-  if (failure) throw failure.e;
-  return { results: recorded.flat(), ...(poolFailure ? { poolFailure } : {}) };
+        const pieces: ChainTip[][] = [];
+        for (let k = 0; k < ok.length; k += PIECE) pieces.push(ok.slice(k, k + PIECE));
+        return { chunk: { serials: chunkSerials, tips }, pieces };
+      },
+      prepare: (tips) => {
+        const prepared = prepareOutcomes(transfer, tips);
+        return { request: toBeSigned(prepared), complete: (signatures) => completeOutcomes(prepared, signatures) };
+      },
+      signHere: (tips) => signOutcomes(transfer, tips),
+      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat()),
+    },
+    { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH } },
+  );
+  return { results: r.results.flat(), ...(r.poolFailure ? { poolFailure: r.poolFailure } : {}) };
 }
 
 /**
