@@ -9,7 +9,7 @@ import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
 import { issuePrepared, prepareChecked, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
-import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
+import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
 import { createBirths, type Births } from '@custody/core/custody/chain';
 import type { Claims } from '@custody/core/attestation/claims';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -209,10 +209,11 @@ async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], 
     const certificates = prepareOutputsIn(out, prepared.map((p) => `${p.serial}.pem`), force);
     prepared.forEach((p, i) => files.bySerial.set(p.serial, { certificate: certificates[i]! }));
     const generated = prepared.filter((p) => keys.has(p.serial));
+    const protection = batchProtection(o.deviceKeyProtection);
     const keyOutputs = prepareOutputsIn(out, generated.map((p) => `${p.serial}.key.pem`), { ...force, mode: 0o600 });
     generated.forEach((p, i) => {
       files.bySerial.get(p.serial)!.key = keyOutputs[i]!;
-      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, o.deviceKeyProtection ?? { unencrypted: true })]);
+      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, protection)]);
     });
     await writeOutputs(keyFiles);
   } catch (e) {
@@ -220,6 +221,12 @@ async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], 
     throw e;
   }
   return files;
+}
+
+/** A batch's key protection with its passphrase derived once (see device-keys.ts); none given: unencrypted. */
+function batchProtection(p: KeyProtection | undefined): KeyProtection {
+  if (p === undefined) return { unencrypted: true };
+  return 'passphrase' in p && !p.kdf ? { ...p, kdf: deriveKeyKDF(p.passphrase) } : p;
 }
 
 /** A write that failed after devices were recorded: what the store now holds, and where their keys are. */

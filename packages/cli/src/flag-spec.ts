@@ -19,7 +19,8 @@ export const STORE_FLAG = specs({
 
 export const PASSPHRASE_FLAGS = specs({
   'passphrase-file': { type: 'string' as const, description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' },
-  'no-encrypt': { type: 'boolean' as const, description: 'write new private keys unencrypted (not recommended)', default: false },
+  'no-encrypt': { type: 'boolean' as const, description: 'write new private keys unencrypted (needs --insecure too)', default: false },
+  insecure: { type: 'boolean' as const, description: 'with --no-encrypt: yes, write private keys in the clear (warns on stderr)', default: false },
 });
 
 export const TEMPLATES_FLAG = specs({
@@ -42,6 +43,7 @@ export const PROVISION_FLAGS = specs({
   to: { type: 'string' as const, description: 'first custodian: a party certificate file or party name (default: the signing party)' },
   claims: { type: 'string' as const, description: 'claims file (JSON or YAML) for the birth attestations; see docs/claims.md' },
   'no-attest': { type: 'boolean' as const, description: 'issue certificates only, without birth attestations', default: false },
+  'device-passphrase-file': { type: 'string' as const, description: 'file whose first line is the passphrase for keys made by --generate (else CUSTODY_DEVICE_PASSPHRASE); not the CA passphrase' },
   ...TEMPLATES_FLAG,
   ...PASSPHRASE_FLAGS,
 });

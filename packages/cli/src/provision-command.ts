@@ -1,11 +1,12 @@
 /** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
 import { CustodyError } from '@custody/core/errors';
-import { keyProtection, loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
+import { loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
 import { provision, type ProvisionResult } from '@custody/app/provision';
 import { startProgress } from './progress.js';
 import { readClaimsFile } from '@custody/app/parties';
 import { provisioningSetup } from '@custody/app/provision';
 import { runStation } from '@custody/app/station';
+import { deviceKeyProtection as makeDeviceKeyProtection, readDevicePassphrase } from '@custody/app/device-keys';
 
 /** Station mode: set up once, then serve stdin until it closes. */
 async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: number }> {
@@ -36,6 +37,8 @@ export interface ProvisionFlags {
   templates?: string;
   'passphrase-file'?: string;
   'no-encrypt': boolean;
+  insecure: boolean;
+  'device-passphrase-file'?: string;
   party?: string;
   to?: string;
   claims?: string;
@@ -53,9 +56,17 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
   if (flags.stdin) return runStationCommand(flags);
   const { template, remember } = await loadTemplateCached(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
-  const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
   const store = await openStore(flags.store);
+  let deviceKeyProtection;
+  try {
+    deviceKeyProtection = flags.generate
+      ? makeDeviceKeyProtection({ devicePassphrase: readDevicePassphrase(flags['device-passphrase-file']), caPassphrase: passphrase, noEncrypt: flags['no-encrypt'], insecure: flags.insecure })
+      : undefined;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const progress = startProgress(!io.json, 'provisioning');
   try {
     const result = await provision(store, {

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { readPassphrase } from '@custody/app/context';
+import { readDevicePassphrase } from '@custody/app/device-keys';
 import { answerChallenge } from '@custody/app/possession';
 
 export default class AgentRespond extends BaseCommand {
@@ -12,12 +13,12 @@ export default class AgentRespond extends BaseCommand {
     challenge: Flags.string({ description: 'challenge file from custody devices challenge', required: true }),
     out: Flags.string({ description: 'response file to write', required: true }),
     force: Flags.boolean({ description: 'replace the file at --out', default: false }),
-    'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_PASSPHRASE)' }),
+    'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_DEVICE_PASSPHRASE, else CUSTODY_PASSPHRASE)' }),
   };
 
   async run(): Promise<{ response: string }> {
     const { flags } = await this.parse(AgentRespond);
-    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, passphrase: readPassphrase(flags['passphrase-file']) });
+    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, passphrase: readDevicePassphrase(flags['passphrase-file']) ?? readPassphrase(undefined) });
     this.log(`response written to ${flags.out}`);
     return { response: flags.out };
   }
