@@ -1,5 +1,5 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
-import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
+import { createTransfer, CustodyError, headOfChain, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
 import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import type { KeyObject } from 'node:crypto';
@@ -55,7 +55,11 @@ export interface TransferOptions {
 export interface TransferResult {
   party: string;
   to: string;
-  results: Array<{ serial: string; ok: boolean; seq?: number; code?: string; message?: string }>;
+  /**
+   * Each device's outcome. `already`: a handoff whose recipient holds the device already (a re-run): nothing
+   * signed, `seq` is the attestation that handed it there.
+   */
+  results: Array<{ serial: string; ok: boolean; seq?: number; already?: boolean; code?: string; message?: string }>;
   /** What the operator should know although every device has its result (a signing worker that failed). */
   warnings?: string[];
 }
@@ -81,7 +85,23 @@ const DEPTH = 6;
 /** Chunks read ahead of their commit. */
 const READ_AHEAD = 4;
 
-const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is ChainTip => t !== undefined);
+/**
+ * The tips a batch signs: known devices, less those a handoff's recipient holds already (`heldBy`), which a
+ * re-run of the same handoff leaves as they are. A tip whose head cannot be read is kept: signing refuses it.
+ */
+function toSign(tips: Array<ChainTip | undefined>, heldBy: string | undefined): ChainTip[] {
+  return tips.filter((t): t is ChainTip => t !== undefined && (heldBy === undefined || !isHeldBy(t, heldBy)));
+}
+
+function isHeldBy(tip: ChainTip, custodian: string): boolean {
+  if (tip.facts) return tip.facts.custodian === custodian && !tip.facts.activated;
+  try {
+    const head = headOfChain(tip);
+    return head.custodian === custodian && !head.activated;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Signs and records one attestation per device; a device that fails does not stop the others. In a large
@@ -96,6 +116,8 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
+  // A handoff to whoever holds the device already is a re-run: nothing to sign (not a self-handoff).
+  const heldBy = o.kind === 'handoff' && recipient.spkiSha256 !== signer.spkiSha256 ? recipient.spkiSha256 : undefined;
   if (o.extend) {
     if (o.serials.length !== 1) throw new TypeError('transferDevices: `extend` is for one device');
     const tips = await store.getTips(o.serials);
@@ -104,15 +126,15 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
       const message = `device ${o.serials[0]}: its chain has ${tip.length} attestations, not the ${o.extend.length} just verified (it changed meanwhile)`;
       return { party: party.name, to: recipient.label, results: [{ serial: o.serials[0]!, ok: false, code: 'ERR_FORK', message }] };
     }
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips)), o.extend.challenge) };
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, toSign(tips, undefined)), undefined, o.extend.challenge) };
   }
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips))) };
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, toSign(tips, heldBy)), heldBy) };
   }
   const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
-    const { results, poolFailure } = await pipeline(store, o.serials, transfer, pool, threads);
+    const { results, poolFailure } = await pipeline(store, o.serials, transfer, pool, threads, heldBy);
     const result: TransferResult = { party: party.name, to: recipient.label, results };
     if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices the workers had not`];
     return result;
@@ -131,13 +153,13 @@ interface TransferChunk {
  * The batch through the shared pipeline (pipeline.ts): each chunk's tips read together, signed in pieces on the
  * pool (this thread signs while it starts, and everything left once it fails), recorded together.
  */
-async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: SigningPool, threads: number): Promise<{ results: TransferResult['results']; poolFailure?: { e: unknown } }> {
+async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: SigningPool, threads: number, heldBy: string | undefined): Promise<{ results: TransferResult['results']; poolFailure?: { e: unknown } }> {
   const r = await runPipeline<string, TransferChunk, ChainTip[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
     serials,
     {
       read: async (chunkSerials) => {
         const tips = await store.getTips(chunkSerials);
-        const ok = known(tips);
+        const ok = toSign(tips, heldBy);
         const pieces: ChainTip[][] = [];
         for (let k = 0; k < ok.length; k += PIECE) pieces.push(ok.slice(k, k + PIECE));
         return { chunk: { serials: chunkSerials, tips }, pieces };
@@ -147,7 +169,7 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
         return { request: toBeSigned(prepared), complete: (signatures) => completeOutcomes(prepared, signatures) };
       },
       signHere: (tips) => signOutcomes(transfer, tips),
-      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat()),
+      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), heldBy),
     },
     { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH } },
   );
@@ -155,10 +177,10 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
 }
 
 /**
- * Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips); a one-device
- * chunk may spend a challenge with its record.
+ * Appends a chunk's signed attestations and reports each device of it (`out` follows `toSign(tips, heldBy)`); a
+ * one-device chunk may spend a challenge with its record.
  */
-async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], challenge?: string): Promise<TransferResult['results']> {
+async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], heldBy: string | undefined, challenge?: string): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();
@@ -167,6 +189,10 @@ async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip
     const tip = tips[i];
     if (!tip) {
       results.push({ serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${store.location}` });
+      return;
+    }
+    if (heldBy !== undefined && isHeldBy(tip, heldBy)) {
+      results.push({ serial, ok: true, already: true, seq: tip.length - 1 });
       return;
     }
     const r = out[k++]!;

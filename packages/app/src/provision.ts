@@ -6,7 +6,7 @@ import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509/certificate-factory';
 import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
-import { issuePrepared, prepareChecked, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
+import { issuePrepared, prepareChecked, type IssuedBefore, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
@@ -86,6 +86,8 @@ export interface ProvisionResult {
   /** The party that signed the birth attestations, when there were any. */
   attestedBy?: string;
   devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string; attested: boolean }>;
+  /** Devices an earlier run issued to the same key (a re-run): skipped, nothing written for them. */
+  alreadyIssued?: Array<{ serial: string; certSerial: string; source: string }>;
 }
 
 /** The provisioning hook that signs each device's birth attestation (synchronously where the provider can). */
@@ -132,22 +134,33 @@ export async function provisioningSetup(
 export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
   const { options, attestedBy } = await provisioningSetup(store, o);
   const generatedKeys = new Map<string, PrivateKeyHandle>();
+  // Devices a run before this one issued already (a re-run): skipped, reported, nothing written for them.
+  const issued: IssuedBefore[] = [];
   let inputs: ProvisionInput[];
   if (o.csrPath !== undefined) inputs = readCSRInputs(o.csrPath);
   else {
     inputs = [];
     const random = () => Buffer.from(provider.randomBytes(8)).toString('hex');
-    for (let i = 0; i < (o.generate ?? 0); i++) {
-      const serial = expandSerialPattern(o.serialPattern, o.start + i, o, random);
+    const serials = Array.from({ length: o.generate ?? 0 }, (_, i) => expandSerialPattern(o.serialPattern, o.start + i, o, random));
+    // A serial recorded before was issued to the key an earlier run made for it (and wrote): no new key.
+    const tips = await store.getTips(serials);
+    for (const [i, serial] of serials.entries()) {
+      const source = `generated device ${serial}`;
+      if (tips[i] !== undefined) {
+        const d = await store.getDevice(serial);
+        issued.push({ source, serial, certSerial: d?.certSerial ?? '' });
+        continue;
+      }
       const keys = await provider.generateKeyPair(o.template.keyAlgorithm);
       generatedKeys.set(serial, keys.privateKey);
-      inputs.push({ source: `generated device ${serial}`, generated: { spki: keys.publicKey.spki, serial } });
+      inputs.push({ source, generated: { spki: keys.publicKey.spki, serial } });
     }
   }
-  const prepared = await prepareInputs(inputs, options);
+  const prepared = await prepareInputs(inputs, options, issued);
   const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o) : undefined;
   const result: ProvisionResult = { ca: o.ca, devices: [] };
   if (attestedBy) result.attestedBy = attestedBy;
+  if (issued.length > 0) result.alreadyIssued = issued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, source: d.source }));
   const recorded: string[] = [];
   let done = 0;
   const release = (chunk: readonly ProvisionedDevice[]) => {
@@ -249,9 +262,9 @@ function afterCommitError(e: unknown, recorded: readonly string[], files: Device
  * pay for starting them, `poolThreads`) and checked against the registry.
  * @throws as `prepareProvisioning`
  */
-async function prepareInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<Prepared[]> {
+async function prepareInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions, issued?: IssuedBefore[]): Promise<Prepared[]> {
   const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length));
-  return prepareChecked(checked, options.registry, options.provider);
+  return prepareChecked(checked, options.registry, options.provider, issued);
 }
 
 /**

@@ -91,6 +91,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     progress.stop();
     remember();
     io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`);
+    if (result.alreadyIssued) io.log(`${result.alreadyIssued.length} already issued to the same key by an earlier run, skipped: ${result.alreadyIssued.slice(0, 3).map((d) => d.serial).join(', ')}${result.alreadyIssued.length > 3 ? ', ...' : ''}`);
     return result;
   } finally {
     progress.stop();
