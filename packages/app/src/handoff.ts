@@ -5,6 +5,7 @@ import { nodeKeyObject } from '@custody/core/node';
 import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
 import { runPipeline } from './pipeline.js';
+import { interruptedError } from './interrupt.js';
 import type { Store } from '@custody/store';
 import { readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -50,6 +51,8 @@ export interface TransferOptions {
    * proof-of-possession challenge the attestation spends, in the same store write (an activation).
    */
   extend?: { length: number; challenge?: string };
+  /** Aborted: a large batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
+  signal?: AbortSignal;
 }
 
 export interface TransferResult {
@@ -134,7 +137,11 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   }
   const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
-    const { results, poolFailure } = await pipeline(store, o.serials, transfer, pool, threads, heldBy);
+    const { results, poolFailure, stopped } = await pipeline(store, o.serials, transfer, pool, threads, heldBy, o.signal);
+    if (stopped) {
+      const recorded = results.filter((x) => x.ok).map((x) => x.serial);
+      throw interruptedError({ recorded, total: o.serials.length, resume: 'run the same command again to hand on the rest (devices the recipient holds already are skipped)' });
+    }
     const result: TransferResult = { party: party.name, to: recipient.label, results };
     if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices the workers had not`];
     return result;
@@ -153,7 +160,15 @@ interface TransferChunk {
  * The batch through the shared pipeline (pipeline.ts): each chunk's tips read together, signed in pieces on the
  * pool (this thread signs while it starts, and everything left once it fails), recorded together.
  */
-async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: SigningPool, threads: number, heldBy: string | undefined): Promise<{ results: TransferResult['results']; poolFailure?: { e: unknown } }> {
+async function pipeline(
+  store: Store,
+  serials: string[],
+  transfer: Transfer,
+  pool: SigningPool,
+  threads: number,
+  heldBy: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ results: TransferResult['results']; stopped: boolean; poolFailure?: { e: unknown } }> {
   const r = await runPipeline<string, TransferChunk, ChainTip[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
     serials,
     {
@@ -171,9 +186,9 @@ async function pipeline(store: Store, serials: string[], transfer: Transfer, poo
       signHere: (tips) => signOutcomes(transfer, tips),
       commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), heldBy),
     },
-    { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH } },
+    { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH }, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
   );
-  return { results: r.results.flat(), ...(r.poolFailure ? { poolFailure: r.poolFailure } : {}) };
+  return { results: r.results.flat(), stopped: r.stopped, ...(r.poolFailure ? { poolFailure: r.poolFailure } : {}) };
 }
 
 /**

@@ -6,7 +6,7 @@ import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509/certificate-factory';
 import { readCertificateInfo } from '@custody/core/x509/certificate-info';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509/pem';
-import { issuePrepared, prepareChecked, type IssuedBefore, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
+import { createIssuer, prepareChecked, type IssuedBefore, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning/provision';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import type { PrivateKeyHandle } from '@custody/core/crypto/provider';
 import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
@@ -16,6 +16,8 @@ import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/types';
 import { loadKey, provider, readInputFile } from './context.js';
 import { checkRequests } from './check-requests.js';
+import { runPipeline } from './pipeline.js';
+import { interruptedError } from './interrupt.js';
 import { poolThreads } from './pool-size.js';
 import { commitOutputs, discardOutputs, outputError, prepareFolder, prepareOutputsIn, writeOutput, writeOutputs, type PreparedFolder, type PreparedOutput } from './outputs.js';
 
@@ -79,6 +81,10 @@ export interface ProvisionCommandOptions {
   deviceKeyProtection?: KeyProtection;
   now: Date;
   onProgress?: (done: number, total: number) => void;
+  /** Aborted: the batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
+  signal?: AbortSignal;
+  /** Devices a commit (2,048 unless given: tests use fewer). */
+  chunkSize?: number;
 }
 
 export interface ProvisionResult {
@@ -174,7 +180,7 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
           // Certificates are in the store (devices export): no flush each. Keys were flushed before the commit.
           writeOutput(f.certificate, encodePEM(d.certificate, 'CERTIFICATE'), { flush: false });
         } catch (e) {
-          throw afterCommitError(e, recorded, files!);
+          throw afterCommitError(e, recorded, files!, o.lot);
         }
         placed.push(...(f.key ? [f.key, f.certificate] : [f.certificate]));
         entry.certificate = f.certificate.path;
@@ -186,13 +192,20 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
       // One rename each, and one flush of the folder for the chunk.
       commitOutputs(placed);
     } catch (e) {
-      throw afterCommitError(e, recorded, files!);
+      throw afterCommitError(e, recorded, files!, o.lot);
     }
     done += chunk.length;
     o.onProgress?.(done, inputs.length);
   };
   try {
-    await issuePrepared(prepared, { ...options, onCommitted: release });
+    const r = await issueBatch(prepared, { ...options, onCommitted: release, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) }, o.signal);
+    if (r.stopped) {
+      throw interruptedError({
+        recorded,
+        total: inputs.length,
+        resume: 'run the same command again to issue the rest (what is recorded is skipped as already issued)',
+      });
+    }
   } catch (e) {
     // Before the first commit nothing is recorded: the folder goes back to how it was. After it, the keys of
     // recorded devices are their only copy and stay (named in the error); everything else goes.
@@ -243,7 +256,7 @@ function batchProtection(p: KeyProtection | undefined): KeyProtection {
 }
 
 /** A write that failed after devices were recorded: what the store now holds, and where their keys are. */
-function afterCommitError(e: unknown, recorded: readonly string[], files: DeviceOutputs): CustodyError {
+function afterCommitError(e: unknown, recorded: readonly string[], files: DeviceOutputs, lot: string | undefined): CustodyError {
   const first = outputError((e as CustodyError).file ?? files.folder.path, e);
   const devices = recorded.length === 1 ? `device ${recorded[0]}` : `${recorded.length} devices (${recorded[0]} to ${recorded[recorded.length - 1]})`;
   const keys = recorded.flatMap((s) => {
@@ -251,10 +264,12 @@ function afterCommitError(e: unknown, recorded: readonly string[], files: Device
     return k && !k.committed ? [k.temp] : [];
   });
   const keyNote = keys.length === 0 ? '' : `; their private keys not moved into place are kept in ${keys.length === 1 ? keys[0] : `${keys.length} files named ${keys[0]} and so on`}`;
-  return new CustodyError(first.code, `${first.message}; the store has already recorded ${devices}, so a re-run refuses them: get their certificates with devices export${keyNote}`, {
-    file: first.file,
-    cause: e,
-  });
+  const selection = recorded.length === 1 ? `--serial ${recorded[0]}` : lot !== undefined ? `--lot ${lot}` : '--list <a file of those serials>';
+  return new CustodyError(
+    first.code,
+    `${first.message}; the store has already recorded ${devices} (a re-run skips them as already issued): write their certificates again with \`custody devices export-certs ${selection} --out ${files.folder.path}\`${keyNote}`,
+    { file: first.file, cause: e },
+  );
 }
 
 /**
@@ -267,11 +282,53 @@ async function prepareInputs(inputs: readonly ProvisionInput[], options: Provisi
   return prepareChecked(checked, options.registry, options.provider, issued);
 }
 
+/** Items a pipelined provisioning chunk holds: one commit (with its flush) each. */
+const CHUNK = 2048;
+/** Devices issued between looks at the commit under way. */
+const PIECE = 128;
+
+/**
+ * Phase 2 on the shared pipeline (pipeline.ts): certificates and birth attestations are issued on this thread
+ * while the chunk before is being committed; chunks are committed in input order, each released to
+ * `onCommitted` once durable. An aborted `signal` stops the batch at the next chunk boundary.
+ * @throws the registry's codes on commit, and whatever `onCommitted` throws
+ */
+export async function issueBatch(prepared: readonly Prepared[], options: ProvisionOptions, signal?: AbortSignal): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
+  const issue = createIssuer(options);
+  const chunkSize = options.chunkSize ?? CHUNK;
+  const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, ProvisionedDevice[], ProvisionedDevice[]>(
+    prepared,
+    {
+      read: (items) => {
+        const pieces: Prepared[][] = [];
+        for (let k = 0; k < items.length; k += PIECE) pieces.push(items.slice(k, k + PIECE));
+        return { chunk: null, pieces };
+      },
+      prepare: () => {
+        throw new TypeError('provisioning signs on this thread');
+      },
+      signHere: async (piece) => {
+        const out: ProvisionedDevice[] = [];
+        for (const p of piece) out.push(await issue(p));
+        return out;
+      },
+      commit: async (_, outcomes) => {
+        const chunk = outcomes.flat();
+        await options.registry.commitDevices(chunk);
+        await options.onCommitted?.(chunk);
+        return chunk;
+      },
+    },
+    { chunkSize, readAhead: 1, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
+  );
+  return { devices: r.results.flat(), stopped: r.stopped };
+}
+
 /**
  * Core's `provisionDevices` with phase 1's signature checks on worker threads as well as this one, for a batch
  * large enough to pay for starting them (`poolThreads`).
  * @throws as `provisionDevices`
  */
 export async function provisionInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<ProvisionedDevice[]> {
-  return issuePrepared(await prepareInputs(inputs, options), options);
+  return (await issueBatch(await prepareInputs(inputs, options), options)).devices;
 }

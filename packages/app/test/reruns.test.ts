@@ -98,6 +98,28 @@ describe('re-runs (issue 20)', function () {
     assert.deepEqual(snapshot(dir), refusedBefore);
   });
 
+  it('an interrupted batch (was: exit 130 silently) stops at a chunk boundary with ERR_INTERRUPTED saying what was recorded; the re-run issues the rest', async function () {
+    const out = join(tmp, 'interrupted');
+    const stop = new AbortController();
+    const o = { ...common, serialPattern: 'I{seq:5}', generate: 206, chunkSize: 50, out };
+    await assert.rejects(
+      provision(store, { ...o, signal: stop.signal, onProgress: () => stop.abort() }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_INTERRUPTED');
+        assert.match(e.message, /100 of 206 recorded \(I00001 to I00100\)/);
+        assert.match(e.message, /run the same command again/);
+        return true;
+      },
+    );
+    const files = readdirSync(out);
+    // The chunk read while the first was committed is committed too; the third is never read.
+    assert.equal(files.length, 2 * 100, 'a certificate and a key for every recorded device, nothing else');
+    assert.ok(files.every((f) => !f.startsWith('.')), 'no temporary file left');
+    const again = await provision(store, o);
+    assert.equal(again.alreadyIssued?.length, 100);
+    assert.deepEqual(again.devices.map((d) => d.serial), Array.from({ length: 106 }, (_, i) => `I${String(101 + i).padStart(5, '0')}`));
+  });
+
   it('re-running a handoff to the same recipient is a no-op success per device (was: one ERR_NOT_CUSTODIAN each, exit 4), store unchanged', async function () {
     const serials = ['R001', 'R002', 'R003'];
     const first = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: PASS, now: new Date() });

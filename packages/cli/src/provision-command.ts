@@ -6,6 +6,7 @@ import { startProgress } from './progress.js';
 import { readClaimsFile } from '@custody/app/parties';
 import { provisioningSetup } from '@custody/app/provision';
 import { runStation } from '@custody/app/station';
+import { watchInterrupts } from '@custody/app/interrupt';
 import { deviceKeyProtection as makeDeviceKeyProtection, readDevicePassphrase } from '@custody/app/device-keys';
 
 /** Station mode: set up once, then serve stdin until it closes. */
@@ -68,8 +69,10 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     throw e;
   }
   const progress = startProgress(!io.json, 'provisioning');
+  const interrupts = watchInterrupts();
   try {
     const result = await provision(store, {
+      signal: interrupts.signal,
       ca: flags.ca,
       template,
       csrPath: flags.csr,
@@ -94,6 +97,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     if (result.alreadyIssued) io.log(`${result.alreadyIssued.length} already issued to the same key by an earlier run, skipped: ${result.alreadyIssued.slice(0, 3).map((d) => d.serial).join(', ')}${result.alreadyIssued.length > 3 ? ', ...' : ''}`);
     return result;
   } finally {
+    interrupts.dispose();
     progress.stop();
     await store.close();
   }

@@ -185,36 +185,45 @@ export async function provisionDevices(inputs: readonly ProvisionInput[], opts: 
  * @throws the registry's codes on commit
  */
 export async function issuePrepared(prepared: readonly Prepared[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
-  const { factory, registry, provider } = opts;
   const chunkSize = opts.chunkSize ?? 2048;
-  const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const issue = createIssuer(opts);
   const all: ProvisionedDevice[] = [];
-  const sync = syncCrypto(provider);
   for (let i = 0; i < prepared.length; i += chunkSize) {
     const chunk: ProvisionedDevice[] = [];
-    for (const p of prepared.slice(i, i + chunkSize)) {
-      const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } };
-      const cert = sync ? factory.issueSync(req, sync) : await factory.issue(req);
-      const certSha256 = toHex(sync ? sync.digestSync('SHA-256', cert.der) : await provider.digest('SHA-256', cert.der));
-      const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];
-      const record: ProvisionedDevice = {
-        source: p.source,
-        serial: p.serial,
-        certificate: cert.der,
-        certSerial: cert.serialHex,
-        spkiSha256: p.spkiSha256,
-        certSha256,
-        issuer: opts.issuerName,
-        issuedAt,
-        attestations,
-      };
-      if (opts.model !== undefined) record.model = opts.model;
-      if (opts.lot !== undefined) record.lot = opts.lot;
-      chunk.push(record);
-    }
-    await registry.commitDevices(chunk);
+    for (const p of prepared.slice(i, i + chunkSize)) chunk.push(await issue(p));
+    await opts.registry.commitDevices(chunk);
     await opts.onCommitted?.(chunk);
     all.push(...chunk);
   }
   return all;
+}
+
+/**
+ * Phase 2 for one request at a time, for a caller that commits itself (a pipelined batch): the certificate and the
+ * birth attestation of each request, as the record `commitDevices` takes. Nothing is recorded.
+ */
+export function createIssuer(opts: Omit<ProvisionOptions, 'registry' | 'chunkSize' | 'onCommitted'>): (p: Prepared) => Promise<ProvisionedDevice> {
+  const { factory, provider } = opts;
+  const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sync = syncCrypto(provider);
+  return async (p) => {
+    const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } };
+    const cert = sync ? factory.issueSync(req, sync) : await factory.issue(req);
+    const certSha256 = toHex(sync ? sync.digestSync('SHA-256', cert.der) : await provider.digest('SHA-256', cert.der));
+    const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];
+    const record: ProvisionedDevice = {
+      source: p.source,
+      serial: p.serial,
+      certificate: cert.der,
+      certSerial: cert.serialHex,
+      spkiSha256: p.spkiSha256,
+      certSha256,
+      issuer: opts.issuerName,
+      issuedAt,
+      attestations,
+    };
+    if (opts.model !== undefined) record.model = opts.model;
+    if (opts.lot !== undefined) record.lot = opts.lot;
+    return record;
+  };
 }
