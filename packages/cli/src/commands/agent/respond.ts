@@ -13,12 +13,13 @@ export default class AgentRespond extends BaseCommand {
     challenge: Flags.string({ description: 'challenge file from custody devices challenge', required: true }),
     out: Flags.string({ description: 'response file to write', required: true }),
     force: Flags.boolean({ description: 'replace the file at --out', default: false }),
+    'ldevid-csr': Flags.string({ description: 'the LDevID request (CSR) sent with this activation: its hash is signed with the challenge' }),
     'passphrase-file': Flags.string({ description: 'file whose first line is the key passphrase (else CUSTODY_DEVICE_PASSPHRASE, else CUSTODY_PASSPHRASE)' }),
   };
 
   async run(): Promise<{ response: string }> {
     const { flags } = await this.parse(AgentRespond);
-    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, passphrase: readDevicePassphrase(flags['passphrase-file']) ?? readPassphrase(undefined) });
+    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, ...(flags['ldevid-csr'] !== undefined ? { ldevidCsr: flags['ldevid-csr'] } : {}), passphrase: readDevicePassphrase(flags['passphrase-file']) ?? readPassphrase(undefined) });
     this.log(`response written to ${flags.out}`);
     return { response: flags.out };
   }
