@@ -1,6 +1,6 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
-import { createTransfer, CustodyError, headOfChain, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
-import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type TransferOutcome } from './transfer-outcome.js';
+import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
+import { completeOutcomes, headsOf, prepareOutcomes, signOutcomes, toBeSigned, type Head, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
@@ -89,28 +89,33 @@ const DEPTH = 6;
 const READ_AHEAD = 4;
 
 /**
- * The tips a batch signs: known devices, less those a handoff's recipient holds already (`heldBy`), which a
- * re-run of the same handoff leaves as they are. A tip whose head cannot be read is kept: signing refuses it.
+ * A chunk's plan, each head read once: the heads to sign (known devices in order, less those a handoff's
+ * recipient holds already, `heldBy`: a re-run of the same handoff leaves them as they are) and which serials are
+ * held already. A head that cannot be read is kept: signing refuses it.
  */
-function toSign(tips: Array<ChainTip | undefined>, heldBy: string | undefined): ChainTip[] {
-  return tips.filter((t): t is ChainTip => t !== undefined && (heldBy === undefined || !isHeldBy(t, heldBy)));
-}
-
-function isHeldBy(tip: ChainTip, custodian: string): boolean {
-  if (tip.facts) return tip.facts.custodian === custodian && !tip.facts.activated;
-  try {
-    const head = headOfChain(tip);
-    return head.custodian === custodian && !head.activated;
-  } catch {
-    return false;
-  }
+function planChunk(tips: Array<ChainTip | undefined>, heldBy: string | undefined): { heads: Head[]; held: boolean[] } {
+  const known = tips.filter((t): t is ChainTip => t !== undefined);
+  const heads = headsOf(known);
+  const held = tips.map(() => false);
+  if (heldBy === undefined) return { heads, held };
+  const toSign: Head[] = [];
+  let k = 0;
+  tips.forEach((t, i) => {
+    if (!t) return;
+    const h = heads[k++]!;
+    if (!('code' in h) && h.custodian === heldBy && !h.activated) held[i] = true;
+    else toSign.push(h);
+  });
+  return { heads: toSign, held };
 }
 
 /**
  * Signs and records one attestation per device; a device that fails does not stop the others. In a large
  * batch, worker threads (`startPool`, sign-worker.ts by default) make the signatures while this thread reads the
  * store, builds each attestation around its signature, and records it. When the workers fail, this thread signs
- * what they had not answered, and the result says so in `warnings`.
+ * what they had not answered, and the result says so in `warnings`. A device its recipient holds already (a
+ * re-run) is an ok result with `already`, nothing signed.
+ * @throws ERR_INTERRUPTED when `signal` stopped a large batch at a chunk boundary (what it recorded stays)
  */
 export async function transferDevices(store: Store, o: TransferOptions, startPool: typeof startSigningPool = startSigningPool): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
@@ -129,11 +134,13 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
       const message = `device ${o.serials[0]}: its chain has ${tip.length} attestations, not the ${o.extend.length} just verified (it changed meanwhile)`;
       return { party: party.name, to: recipient.label, results: [{ serial: o.serials[0]!, ok: false, code: 'ERR_FORK', message }] };
     }
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, toSign(tips, undefined)), undefined, o.extend.challenge) };
+    const { heads, held } = planChunk(tips, undefined);
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, o.extend.challenge) };
   }
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, toSign(tips, heldBy)), heldBy) };
+    const { heads, held } = planChunk(tips, heldBy);
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held) };
   }
   const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
@@ -150,10 +157,11 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   }
 }
 
-/** A chunk of a handoff batch: its serials and their chain tips (undefined: not in the store). */
+/** A chunk of a handoff batch: its serials, their chain tips (undefined: not in the store), and which are held already. */
 interface TransferChunk {
   serials: string[];
   tips: Array<ChainTip | undefined>;
+  held: boolean[];
 }
 
 /**
@@ -169,22 +177,22 @@ async function pipeline(
   heldBy: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ results: TransferResult['results']; stopped: boolean; poolFailure?: { e: unknown } }> {
-  const r = await runPipeline<string, TransferChunk, ChainTip[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
+  const r = await runPipeline<string, TransferChunk, Head[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
     serials,
     {
       read: async (chunkSerials) => {
         const tips = await store.getTips(chunkSerials);
-        const ok = toSign(tips, heldBy);
-        const pieces: ChainTip[][] = [];
-        for (let k = 0; k < ok.length; k += PIECE) pieces.push(ok.slice(k, k + PIECE));
-        return { chunk: { serials: chunkSerials, tips }, pieces };
+        const { heads, held } = planChunk(tips, heldBy);
+        const pieces: Head[][] = [];
+        for (let k = 0; k < heads.length; k += PIECE) pieces.push(heads.slice(k, k + PIECE));
+        return { chunk: { serials: chunkSerials, tips, held }, pieces };
       },
-      prepare: (tips) => {
-        const prepared = prepareOutcomes(transfer, tips);
+      prepare: (heads) => {
+        const prepared = prepareOutcomes(transfer, heads);
         return { request: toBeSigned(prepared), complete: (signatures) => completeOutcomes(prepared, signatures) };
       },
-      signHere: (tips) => signOutcomes(transfer, tips),
-      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), heldBy),
+      signHere: (heads) => signOutcomes(transfer, heads),
+      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), c.held),
     },
     { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH }, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
   );
@@ -192,10 +200,10 @@ async function pipeline(
 }
 
 /**
- * Appends a chunk's signed attestations and reports each device of it (`out` follows `toSign(tips, heldBy)`); a
+ * Appends a chunk's signed attestations and reports each device of it (`out` follows `planChunk`'s heads); a
  * one-device chunk may spend a challenge with its record.
  */
-async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], heldBy: string | undefined, challenge?: string): Promise<TransferResult['results']> {
+async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], held: readonly boolean[], challenge?: string): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();
@@ -206,7 +214,7 @@ async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip
       results.push({ serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${store.location}` });
       return;
     }
-    if (heldBy !== undefined && isHeldBy(tip, heldBy)) {
+    if (held[i]) {
       results.push({ serial, ok: true, already: true, seq: tip.length - 1 });
       return;
     }

@@ -135,7 +135,10 @@ export async function provisioningSetup(
  * Runs one provisioning batch. Every output in `out` is checked, and every generated key written (flushed, mode
  * 0600) under a temporary name, before anything is recorded; a chunk's files are moved into place once the store
  * has recorded it. A batch refused before its first commit leaves `out` as it was.
- * @throws the codes of `provisionDevices`, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
+ * A device recorded by an earlier run (the same key for a request; the same serial for a generated key) is
+ * skipped and listed in `alreadyIssued`, so that a re-run completes what a stopped run left.
+ * @throws the codes of `provisionDevices`, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE,
+ * ERR_INTERRUPTED (`signal` aborted: what was recorded stays, with its files)
  */
 export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
   const { options, attestedBy } = await provisioningSetup(store, o);
