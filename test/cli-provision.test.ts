@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCSR } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { custody, freeStoreDir, openssl, snapshot, TEMPLATES } from './e2e-helpers.js';
+import { custody, E2E_DEVICE_PASSPHRASE, freeStoreDir, openssl, snapshot, TEMPLATES } from './e2e-helpers.js';
 
 const PASS = 'factory line passphrase';
 const provider = new NodeCryptoProvider();
@@ -192,8 +192,8 @@ describe('devices provision (built CLI, openssl interop)', function () {
         const pem = readFileSync(d.keyFile, 'utf8');
         assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
         assert.doesNotMatch(pem, /BEGIN (EC )?PRIVATE KEY/);
-        // The key decrypts under the passphrase and is the certified one.
-        assert.equal(openssl(['pkey', '-in', d.keyFile, '-passin', `pass:${PASS}`, '-pubout']), openssl(['x509', '-in', d.certificateFile, '-noout', '-pubkey']));
+        // The key decrypts under the device passphrase (not the CA's) and is the certified one.
+        assert.equal(openssl(['pkey', '-in', d.keyFile, '-passin', `pass:${E2E_DEVICE_PASSPHRASE}`, '-pubout']), openssl(['x509', '-in', d.certificateFile, '-noout', '-pubkey']));
       }
       const certSerials = new Set(result.devices.map((d: { certSerial: string }) => d.certSerial));
       assert.equal(certSerials.size, 5, 'distinct certificate serials');

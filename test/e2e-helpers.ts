@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 export const BIN = process.env.CUSTODY_E2E_BIN ?? fileURLToPath(new URL('../packages/cli/bin/run.js', import.meta.url));
 export const TEMPLATES = fileURLToPath(new URL('../certs-templates/', import.meta.url));
 
+/** The device-key passphrase (CUSTODY_DEVICE_PASSPHRASE) of every CLI child unless a test sets its own. */
+export const E2E_DEVICE_PASSPHRASE = 'e2e device passphrase';
+
 /** The environment of a CLI child: no store or templates from the caller's shell. */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -17,6 +20,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   delete env.CUSTODY_TEMPLATES;
   delete env.CUSTODY_PASSPHRASE;
   delete env.CUSTODY_DEBUG;
+  // Keys made by --generate need a passphrase of their own: a fixed one for every test, unless a test says otherwise.
+  env.CUSTODY_DEVICE_PASSPHRASE = E2E_DEVICE_PASSPHRASE;
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

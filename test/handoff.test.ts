@@ -151,13 +151,14 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
   });
 
   it('signs a large batch on a worker thread, deciding each device as the main thread does', async function () {
-    // SN000001 left the factory; the other five of lot L1 are still its own. CUSTODY_THREADS=1 forces the pool.
+    // SN000001 is with the integrator already (a no-op success, issue 20); the other five of lot L1 are still
+    // the factory's own. CUSTODY_THREADS=1 forces the pool.
     const threaded = cli(['devices', 'handoff', '--store', acme, '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
-    assert.equal(threaded.status, 4, threaded.stderr);
-    const results = threaded.json.data.results as Array<{ serial: string; ok: boolean; code?: string; seq?: number }>;
+    assert.equal(threaded.status, 0, threaded.stderr);
+    const results = threaded.json.data.results as Array<{ serial: string; ok: boolean; already?: boolean; code?: string; seq?: number }>;
     assert.deepEqual(
-      results.map((x) => [x.serial, x.ok, x.code ?? x.seq]),
-      [['SN000001', false, 'ERR_NOT_CUSTODIAN'], ...['SN000002', 'SN000003', 'SN000004', 'SN000005', 'SN000006'].map((s) => [s, true, 1])],
+      results.map((x) => [x.serial, x.ok, x.already ?? false, x.code ?? x.seq]),
+      [['SN000001', true, true, 1], ...['SN000002', 'SN000003', 'SN000004', 'SN000005', 'SN000006'].map((s) => [s, true, false, 1])],
     );
     await assertHandedOnce(['SN000002', 'SN000006']);
   });
@@ -173,9 +174,10 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     assert.deepEqual(results.map((x) => x.serial), Array.from({ length: 3000 }, (_, i) => `B${String(i + 1).padStart(6, '0')}`));
     assert.ok(results.every((x) => x.ok && x.seq === 1));
     await assertHandedOnce(['B000001', 'B001500', 'B003000']);
-    // A second run finds no device the factory still holds. Its --json report (about 700 KB) arrives whole: a
-    // regression test for reports of partly failed batches cut short on the pipe by the exit that followed.
-    const again = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
+    // A run to another party finds no device the factory still holds (a run to the integrator again would be a
+    // no-op success). Its --json report (about 700 KB) arrives whole: a regression test for reports of partly
+    // failed batches cut short on the pipe by the exit that followed.
+    const again = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'reseller.pem'), '--json'], { CUSTODY_THREADS: '1' });
     assert.equal(again.status, 4);
     assert.ok((again.json.data.results as Array<{ ok: boolean; code: string }>).every((x) => !x.ok && x.code === 'ERR_NOT_CUSTODIAN'));
   });

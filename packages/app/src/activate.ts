@@ -1,5 +1,5 @@
 /** `devices activate`: verify the chain as it stands in this store, then record the activation attestation. */
-import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodePEM, parseCSR, readCertificateInfo, verifyCSR, type VerificationReport } from '@custody/core';
+import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodePEM, parseChallengeResponse, parseCSR, readCertificateInfo, toHex, verifyCSR, type VerificationReport } from '@custody/core';
 import type { Store } from '@custody/store';
 import { bundleOf } from './bundles.js';
 import { loadKey, loadTemplate, provider, readInputFile, templatesDir } from './context.js';
@@ -42,6 +42,7 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   // The LDevID file is checked before the activation is recorded: a device once activated cannot be again.
   const ldevidOut = o.ldevid ? prepareOutput(o.ldevid.out) : undefined;
   try {
+    if (ldevid) await checkLDevIDBinding(store, o, ldevid, report);
     return await activateChecked(store, o, { party: party.name, last, report, ldevid, ldevidOut });
   } finally {
     if (ldevidOut) discardOutputs([ldevidOut]);
@@ -61,12 +62,44 @@ async function activateChecked(store: Store, o: ActivateOptions, v: { party: str
   const failure = failureOf(result);
   if (failure) throw failure;
   const out: ActivationResult = { serial: o.serial, accepted: true, report, seq: result.results[0]!.seq! };
-  if (v.ldevid && v.ldevidOut) out.ldevid = await v.ldevid(v.ldevidOut);
+  if (v.ldevid && v.ldevidOut) out.ldevid = await v.ldevid.issue(v.ldevidOut);
   return out;
 }
 
-/** Issues the prepared LDevID into a prepared output file and returns its path. */
-type IssueLDevID = (output: PreparedOutput) => Promise<string>;
+/** An LDevID request read and checked, and the function that issues it into a prepared output file (returning its path). */
+interface IssueLDevID {
+  issue(output: PreparedOutput): Promise<string>;
+  /** The request's subject serialNumber, when it names one. */
+  serial: string | undefined;
+  spkiSha256: string;
+  /** Hex SHA-256 of the request's DER: what the device's proof of possession must cover. */
+  csrSha256: string;
+}
+
+/**
+ * The LDevID request is bound to the device being activated: it names this device or no serial (custody puts the
+ * device's in), its key is no other device's, and the proof of possession the verification just accepted was
+ * signed together with this request's hash (`agent respond --ldevid-csr`).
+ * @throws ERR_CSR_SERIAL, ERR_DUPLICATE_KEY, ERR_LDEVID_UNBOUND, naming the request file
+ */
+async function checkLDevIDBinding(store: Store, o: ActivateOptions, l: IssueLDevID, report: VerificationReport): Promise<void> {
+  const file = o.ldevid!.csr;
+  if (l.serial !== undefined && l.serial !== o.serial) {
+    throw new CustodyError('ERR_CSR_SERIAL', `${file}: the LDevID request names device ${l.serial}, not ${o.serial}`, { file });
+  }
+  const device = await store.getDevice(o.serial);
+  if (device?.spkiSha256 !== l.spkiSha256 && (await store.findConflicts([{ serial: '', spkiSha256: l.spkiSha256 }])).some((c) => c.kind === 'key')) {
+    throw new CustodyError('ERR_DUPLICATE_KEY', `${file}: the LDevID request's key is certified for another device`, { file });
+  }
+  if (o.response === undefined || report.challenge === undefined) {
+    throw new CustodyError('ERR_LDEVID_UNBOUND', `${file}: an LDevID needs the device's proof of possession signed with its request: --response from \`custody agent respond --ldevid-csr\``, { file });
+  }
+  const signed = parseChallengeResponse(new Uint8Array(readInputFile(o.response, 'challenge'))).response.ldevidCsrSha256;
+  if (signed !== l.csrSha256) {
+    const why = signed === undefined ? 'covers no LDevID request' : 'covers another LDevID request';
+    throw new CustodyError('ERR_LDEVID_UNBOUND', `${file}: the device's proof of possession (${o.response}) ${why}: answer the challenge with \`custody agent respond --ldevid-csr ${file}\``, { file });
+  }
+}
 
 /**
  * Reads and checks what a locally significant device identity needs (the customer's CA and its key, the CSR the
@@ -77,8 +110,10 @@ async function prepareLDevID(store: Store, serial: string, l: { ca: string; csr:
   const ca = await store.getCA(l.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${l.ca}" in ${store.location}`);
   let csr;
+  let der: Uint8Array;
   try {
-    csr = parseCSR(derOrPEM(readInputFile(l.csr, 'csr'), ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']));
+    der = derOrPEM(readInputFile(l.csr, 'csr'), ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+    csr = parseCSR(der);
     await verifyCSR(csr, provider);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(l.csr) : e;
@@ -92,10 +127,15 @@ async function prepareLDevID(store: Store, serial: string, l: { ca: string; csr:
     vars: { organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1], model: (await store.getDevice(serial))?.model ?? 'device' },
   });
   const spki = csr.spki;
-  return async (output) => {
-    const cert = await factory.issue({ spki, vars: { serial } });
-    writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
-    commitOutputs([output]);
-    return l.out;
+  return {
+    serial: csr.serialNumber,
+    spkiSha256: toHex(await provider.digest('SHA-256', spki)),
+    csrSha256: toHex(await provider.digest('SHA-256', der)),
+    issue: async (output) => {
+      const cert = await factory.issue({ spki, vars: { serial } });
+      writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
+      commitOutputs([output]);
+      return l.out;
+    },
   };
 }

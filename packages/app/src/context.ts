@@ -64,11 +64,20 @@ export function readPassphrase(file: string | undefined): string | undefined {
   return env === undefined || env === '' ? undefined : env;
 }
 
-/** How to protect a new key: the passphrase, or nothing when --no-encrypt was given explicitly. */
-export function keyProtection(passphrase: string | undefined, noEncrypt: boolean): KeyProtection {
-  if (noEncrypt) return { unencrypted: true };
+/**
+ * How to protect a new key: the passphrase, or nothing when asked twice (`--no-encrypt --insecure`), with a
+ * warning on stderr.
+ * @throws ERR_USAGE_INSECURE (--no-encrypt alone), ERR_USAGE_PASSPHRASE (no passphrase)
+ */
+export function keyProtection(passphrase: string | undefined, noEncrypt: boolean, insecure = false): KeyProtection {
+  if (noEncrypt) {
+    if (!insecure) throw new CustodyError('ERR_USAGE_INSECURE', '--no-encrypt writes private keys in the clear: give --no-encrypt --insecure to mean it');
+    // A warning, not an error: the operator asked twice. Printed here so that every command that writes keys says it.
+    process.stderr.write('custody: warning: private keys are written unencrypted (--no-encrypt --insecure): anyone who can read the files holds the keys\n');
+    return { unencrypted: true };
+  }
   if (passphrase === undefined) {
-    throw new CustodyError('ERR_USAGE_PASSPHRASE', 'private keys are encrypted: give --passphrase-file, set CUSTODY_PASSPHRASE, or pass --no-encrypt');
+    throw new CustodyError('ERR_USAGE_PASSPHRASE', 'private keys are encrypted: give --passphrase-file, set CUSTODY_PASSPHRASE, or pass --no-encrypt --insecure');
   }
   return { passphrase };
 }

@@ -10,7 +10,8 @@ export interface ErrorReport {
 
 /** Exit code and message for an error a use case threw; anything that is not a `CustodyError` is internal (exit 5). */
 export function reportError(err: unknown): ErrorReport {
-  if (err instanceof CustodyError) return { code: err.code, exit: EXIT_CODES[err.category], message: err.message };
+  // A batch stopped by Ctrl-C or SIGTERM exits as shells report a signal (128 + 2), whatever it recorded.
+  if (err instanceof CustodyError) return { code: err.code, exit: err.code === 'ERR_INTERRUPTED' ? 130 : EXIT_CODES[err.category], message: err.message };
   const e = err as Error;
   if (process.env.CUSTODY_DEBUG) process.stderr.write(`${e?.stack}\n`);
   return { code: 'ERR_INTERNAL', exit: 5, message: e?.message ?? String(err) };

@@ -1,9 +1,11 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
 import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
-import { completeOutcomes, prepareOutcomes, signOutcomes, toBeSigned, type TransferOutcome } from './transfer-outcome.js';
+import { completeOutcomes, headsOf, prepareOutcomes, signOutcomes, toBeSigned, type Head, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
+import { runPipeline } from './pipeline.js';
+import { interruptedError } from './interrupt.js';
 import type { Store } from '@custody/store';
 import { readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -49,12 +51,18 @@ export interface TransferOptions {
    * proof-of-possession challenge the attestation spends, in the same store write (an activation).
    */
   extend?: { length: number; challenge?: string };
+  /** Aborted: a large batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
+  signal?: AbortSignal;
 }
 
 export interface TransferResult {
   party: string;
   to: string;
-  results: Array<{ serial: string; ok: boolean; seq?: number; code?: string; message?: string }>;
+  /**
+   * Each device's outcome. `already`: a handoff whose recipient holds the device already (a re-run): nothing
+   * signed, `seq` is the attestation that handed it there.
+   */
+  results: Array<{ serial: string; ok: boolean; seq?: number; already?: boolean; code?: string; message?: string }>;
   /** What the operator should know although every device has its result (a signing worker that failed). */
   warnings?: string[];
 }
@@ -71,22 +79,6 @@ export function startSigningPool(key: KeyObject, threads: number): SigningPool {
 }
 
 
-/** A chunk of a pipelined batch: read from the store together, signed in pieces, recorded together. */
-interface Chunk {
-  at: number;
-  serials: string[];
-  tips: Array<ChainTip | undefined>;
-  /** The outcomes of each piece, as they come in. */
-  out: TransferOutcome[][];
-  missing: number;
-}
-
-interface Piece {
-  chunk: Chunk;
-  k: number;
-  tips: ChainTip[];
-}
-
 /** Devices per chunk: one store read and one commit (with its fdatasync) each. */
 const CHUNK = 1024;
 /** Devices per piece: a signing request to a worker, or what this thread signs between looks at the answers. */
@@ -96,13 +88,34 @@ const DEPTH = 6;
 /** Chunks read ahead of their commit. */
 const READ_AHEAD = 4;
 
-const known = (tips: Array<ChainTip | undefined>) => tips.filter((t): t is ChainTip => t !== undefined);
+/**
+ * A chunk's plan, each head read once: the heads to sign (known devices in order, less those a handoff's
+ * recipient holds already, `heldBy`: a re-run of the same handoff leaves them as they are) and which serials are
+ * held already. A head that cannot be read is kept: signing refuses it.
+ */
+function planChunk(tips: Array<ChainTip | undefined>, heldBy: string | undefined): { heads: Head[]; held: boolean[] } {
+  const known = tips.filter((t): t is ChainTip => t !== undefined);
+  const heads = headsOf(known);
+  const held = tips.map(() => false);
+  if (heldBy === undefined) return { heads, held };
+  const toSign: Head[] = [];
+  let k = 0;
+  tips.forEach((t, i) => {
+    if (!t) return;
+    const h = heads[k++]!;
+    if (!('code' in h) && h.custodian === heldBy && !h.activated) held[i] = true;
+    else toSign.push(h);
+  });
+  return { heads: toSign, held };
+}
 
 /**
  * Signs and records one attestation per device; a device that fails does not stop the others. In a large
  * batch, worker threads (`startPool`, sign-worker.ts by default) make the signatures while this thread reads the
  * store, builds each attestation around its signature, and records it. When the workers fail, this thread signs
- * what they had not answered, and the result says so in `warnings`.
+ * what they had not answered, and the result says so in `warnings`. A device its recipient holds already (a
+ * re-run) is an ok result with `already`, nothing signed.
+ * @throws ERR_INTERRUPTED when `signal` stopped a large batch at a chunk boundary (what it recorded stays)
  */
 export async function transferDevices(store: Store, o: TransferOptions, startPool: typeof startSigningPool = startSigningPool): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
@@ -111,6 +124,8 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
   const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
+  // A handoff to whoever holds the device already is a re-run: nothing to sign (not a self-handoff).
+  const heldBy = o.kind === 'handoff' && recipient.spkiSha256 !== signer.spkiSha256 ? recipient.spkiSha256 : undefined;
   if (o.extend) {
     if (o.serials.length !== 1) throw new TypeError('transferDevices: `extend` is for one device');
     const tips = await store.getTips(o.serials);
@@ -119,15 +134,21 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
       const message = `device ${o.serials[0]}: its chain has ${tip.length} attestations, not the ${o.extend.length} just verified (it changed meanwhile)`;
       return { party: party.name, to: recipient.label, results: [{ serial: o.serials[0]!, ok: false, code: 'ERR_FORK', message }] };
     }
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips)), o.extend.challenge) };
+    const { heads, held } = planChunk(tips, undefined);
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, o.extend.challenge) };
   }
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, known(tips))) };
+    const { heads, held } = planChunk(tips, heldBy);
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held) };
   }
   const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
-    const { results, poolFailure } = await pipeline(store, o.serials, transfer, pool, threads);
+    const { results, poolFailure, stopped } = await pipeline(store, o.serials, transfer, pool, threads, heldBy, o.signal);
+    if (stopped) {
+      const recorded = results.filter((x) => x.ok).map((x) => x.serial);
+      throw interruptedError({ recorded, total: o.serials.length, resume: 'run the same command again to hand on the rest (devices the recipient holds already are skipped)' });
+    }
     const result: TransferResult = { party: party.name, to: recipient.label, results };
     if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices the workers had not`];
     return result;
@@ -136,102 +157,53 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   }
 }
 
-/**
- * The batch in chunks: this thread reads each chunk's tips, prepares the pieces and keeps every worker `DEPTH`
- * pieces ahead, signs queued pieces itself until the first answer, and records each chunk once all its pieces
- * are in (in any order: each device stands alone). Once the pool fails, this thread signs every piece left,
- * those the pool had not answered included; `poolFailure` holds why.
- */
-async function pipeline(store: Store, serials: string[], transfer: Transfer, pool: SigningPool, threads: number): Promise<{ results: TransferResult['results']; poolFailure?: { e: unknown } }> {
-  const recorded: Array<TransferResult['results']> = [];
-  const open: Chunk[] = [];
-  const queue: Piece[] = [];
-  let read = 0;
-  let chunks = 0;
-  let outstanding = 0;
-  /** Pieces the workers have answered: none yet while they start. */
-  let answered = 0;
-  let failure: { e: unknown } | undefined;
-  let poolFailure: { e: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  // One chunk is recorded at a time (the store's lock): while its journal flushes, this thread goes on.
-  let recording: Promise<void> | undefined;
-  const arrive = (p: Piece, out: TransferOutcome[]) => {
-    p.chunk.out[p.k] = out;
-    p.chunk.missing -= 1;
-  };
-  try {
-    while (read < serials.length || open.length > 0) {
-      if (failure) throw failure.e;
-      const done = open.find((x) => x.missing === 0);
-      if (done && !recording) {
-        open.splice(open.indexOf(done), 1);
-        recording = recordChunk(store, done.serials, done.tips, done.out.flat())
-          .then((r) => void (recorded[done.at] = r))
-          .catch((e: unknown) => void (failure ??= { e }))
-          .finally(() => {
-            recording = undefined;
-            wake?.();
-          });
-      }
-      while (!poolFailure && queue.length > 0 && outstanding < threads * DEPTH) {
-        const p = queue.shift()!;
-        const prepared = prepareOutcomes(transfer, p.tips);
-        outstanding += 1;
-        pool
-          .run(toBeSigned(prepared))
-          .then(
-            (signatures) => {
-              answered += 1;
-              arrive(p, completeOutcomes(prepared, signatures));
-            },
-            // The piece goes back to the queue, for this thread to sign.
-            (e: unknown) => {
-              poolFailure ??= { e };
-              queue.push(p);
-            },
-          )
-          .catch((e: unknown) => void (failure ??= { e }))
-          .finally(() => {
-            outstanding -= 1;
-            wake?.();
-          });
-      }
-      // Read ahead whenever the queue runs dry, so that the workers always have pieces to sign.
-      if (queue.length === 0 && read < serials.length && open.length < READ_AHEAD) {
-        const chunkSerials = serials.slice(read, (read += CHUNK));
-        const tips = await store.getTips(chunkSerials);
-        const ok = known(tips);
-        const chunk: Chunk = { at: chunks++, serials: chunkSerials, tips, out: [], missing: Math.ceil(ok.length / PIECE) };
-        open.push(chunk);
-        for (let k = 0; k * PIECE < ok.length; k++) queue.push({ chunk, k, tips: ok.slice(k * PIECE, (k + 1) * PIECE) });
-        continue;
-      }
-      if (open.some((x) => x.missing === 0) && !recording) continue;
-      if (queue.length > 0 && (poolFailure || answered === 0)) {
-        // The workers are still starting (about as long as 2,000 signatures take) and each holds DEPTH pieces:
-        // sign a queued piece here, from the back (they take from the front), then let answers in. Only then:
-        // once a worker answers, this thread's share of each device (reading, preparing, completing,
-        // recording) costs more than the worker's signature, so a signature made here is time taken from the
-        // slower side. Or the pool failed, and this thread signs the rest.
-        const p = queue.pop()!;
-        arrive(p, await signOutcomes(transfer, p.tips));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      } else if (outstanding > 0 || recording) await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    // A chunk being recorded finishes first, whatever stopped the loop: its journal append is under way.
-    await recording;
-  }
-  if (failure) throw failure.e;
-  return { results: recorded.flat(), ...(poolFailure ? { poolFailure } : {}) };
+/** A chunk of a handoff batch: its serials, their chain tips (undefined: not in the store), and which are held already. */
+interface TransferChunk {
+  serials: string[];
+  tips: Array<ChainTip | undefined>;
+  held: boolean[];
 }
 
 /**
- * Appends a chunk's signed attestations and reports each device of it (`out` follows the known tips); a one-device
- * chunk may spend a challenge with its record.
+ * The batch through the shared pipeline (pipeline.ts): each chunk's tips read together, signed in pieces on the
+ * pool (this thread signs while it starts, and everything left once it fails), recorded together.
  */
-async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], challenge?: string): Promise<TransferResult['results']> {
+async function pipeline(
+  store: Store,
+  serials: string[],
+  transfer: Transfer,
+  pool: SigningPool,
+  threads: number,
+  heldBy: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ results: TransferResult['results']; stopped: boolean; poolFailure?: { e: unknown } }> {
+  const r = await runPipeline<string, TransferChunk, Head[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
+    serials,
+    {
+      read: async (chunkSerials) => {
+        const tips = await store.getTips(chunkSerials);
+        const { heads, held } = planChunk(tips, heldBy);
+        const pieces: Head[][] = [];
+        for (let k = 0; k < heads.length; k += PIECE) pieces.push(heads.slice(k, k + PIECE));
+        return { chunk: { serials: chunkSerials, tips, held }, pieces };
+      },
+      prepare: (heads) => {
+        const prepared = prepareOutcomes(transfer, heads);
+        return { request: toBeSigned(prepared), complete: (signatures) => completeOutcomes(prepared, signatures) };
+      },
+      signHere: (heads) => signOutcomes(transfer, heads),
+      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), c.held),
+    },
+    { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH }, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
+  );
+  return { results: r.results.flat(), stopped: r.stopped, ...(r.poolFailure ? { poolFailure: r.poolFailure } : {}) };
+}
+
+/**
+ * Appends a chunk's signed attestations and reports each device of it (`out` follows `planChunk`'s heads); a
+ * one-device chunk may spend a challenge with its record.
+ */
+async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], held: readonly boolean[], challenge?: string): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();
@@ -240,6 +212,10 @@ async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip
     const tip = tips[i];
     if (!tip) {
       results.push({ serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${store.location}` });
+      return;
+    }
+    if (held[i]) {
+      results.push({ serial, ok: true, already: true, seq: tip.length - 1 });
       return;
     }
     const r = out[k++]!;

@@ -1,5 +1,5 @@
 /** `devices challenge` (verifier side) and `agent respond` (the reference device side). */
-import { CustodyError, createChallenge, derOrPEM, readCertificateInfo, respondToChallenge, toHex, type Challenge } from '@custody/core';
+import { CustodyError, createChallenge, derOrPEM, parseCSR, readCertificateInfo, respondToChallenge, toHex, type Challenge } from '@custody/core';
 import type { Store } from '@custody/store';
 import { provider, readInputFile } from './context.js';
 import { decodePrivateKey } from '@custody/store';
@@ -36,15 +36,26 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
 }
 
 /**
- * Answers a challenge with a device key file (PEM PKCS#8, encrypted or not).
- * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED (naming the file), ERR_IO_NO_FOLDER,
+ * Answers a challenge with a device key file (PEM PKCS#8, encrypted or not), signing the hash of the LDevID request
+ * `ldevidCsr` with it when given.
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED, ERR_CSR_PARSE (naming the file), ERR_IO_NO_FOLDER,
  * ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
  */
-export async function answerChallenge(o: { key: string; challenge: string; out: string; force?: boolean; passphrase: string | undefined }): Promise<void> {
+export async function answerChallenge(o: { key: string; challenge: string; out: string; force?: boolean; passphrase: string | undefined; ldevidCsr?: string }): Promise<void> {
   const key = decodePrivateKey(readInputFile(o.key, 'key').toString('utf8'), o.passphrase, o.key);
+  // The LDevID request the device sends with this activation: its DER's hash is signed with the challenge.
+  let csr: Uint8Array | undefined;
+  if (o.ldevidCsr !== undefined) {
+    try {
+      csr = derOrPEM(readInputFile(o.ldevidCsr, 'csr'), ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+      parseCSR(csr);
+    } catch (e) {
+      throw e instanceof CustodyError ? e.withFile(o.ldevidCsr) : e;
+    }
+  }
   let response: Uint8Array;
   try {
-    response = await respondToChallenge(new Uint8Array(readInputFile(o.challenge, 'challenge')), key, provider);
+    response = await respondToChallenge(new Uint8Array(readInputFile(o.challenge, 'challenge')), key, provider, csr);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(o.challenge) : e;
   }

@@ -6,16 +6,18 @@ import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509';
 import { readCertificateInfo } from '@custody/core/x509';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509';
-import { issuePrepared, prepareChecked, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning';
+import { createIssuer, prepareChecked, type IssuedBefore, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning';
 import type { CertificateTemplate } from '@custody/core/templates';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { encodePrivateKey, type KeyProtection } from '@custody/store/keys';
+import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
 import { createBirths, type Births } from '@custody/core/attestation';
 import type { Claims } from '@custody/core/attestation';
 import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/registry';
 import { loadKey, provider, readInputFile } from './context.js';
 import { checkRequests } from './check-requests.js';
+import { runPipeline } from './pipeline.js';
+import { interruptedError } from './interrupt.js';
 import { poolThreads } from './pool-size.js';
 import { commitOutputs, discardOutputs, outputError, prepareFolder, prepareOutputsIn, writeOutput, writeOutputs, type PreparedFolder, type PreparedOutput } from './outputs.js';
 
@@ -79,6 +81,10 @@ export interface ProvisionCommandOptions {
   deviceKeyProtection?: KeyProtection;
   now: Date;
   onProgress?: (done: number, total: number) => void;
+  /** Aborted: the batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
+  signal?: AbortSignal;
+  /** Devices a commit (2,048 unless given: tests use fewer). */
+  chunkSize?: number;
 }
 
 export interface ProvisionResult {
@@ -86,6 +92,8 @@ export interface ProvisionResult {
   /** The party that signed the birth attestations, when there were any. */
   attestedBy?: string;
   devices: Array<{ serial: string; certSerial: string; source: string; certificate?: string; key?: string; attested: boolean }>;
+  /** Devices an earlier run issued to the same key (a re-run): skipped, nothing written for them. */
+  alreadyIssued?: Array<{ serial: string; certSerial: string; source: string }>;
 }
 
 /** The provisioning hook that signs each device's birth attestation (synchronously where the provider can). */
@@ -127,27 +135,41 @@ export async function provisioningSetup(
  * Runs one provisioning batch. Every output in `out` is checked, and every generated key written (flushed, mode
  * 0600) under a temporary name, before anything is recorded; a chunk's files are moved into place once the store
  * has recorded it. A batch refused before its first commit leaves `out` as it was.
- * @throws the codes of `provisionDevices`, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
+ * A device recorded by an earlier run (the same key for a request; the same serial for a generated key) is
+ * skipped and listed in `alreadyIssued`, so that a re-run completes what a stopped run left.
+ * @throws the codes of `provisionDevices`, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE,
+ * ERR_INTERRUPTED (`signal` aborted: what was recorded stays, with its files)
  */
 export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
   const { options, attestedBy } = await provisioningSetup(store, o);
   const generatedKeys = new Map<string, PrivateKeyHandle>();
+  // Devices a run before this one issued already (a re-run): skipped, reported, nothing written for them.
+  const issued: IssuedBefore[] = [];
   let inputs: ProvisionInput[];
   if (o.csrPath !== undefined) inputs = readCSRInputs(o.csrPath);
   else {
     inputs = [];
     const random = () => Buffer.from(provider.randomBytes(8)).toString('hex');
-    for (let i = 0; i < (o.generate ?? 0); i++) {
-      const serial = expandSerialPattern(o.serialPattern, o.start + i, o, random);
+    const serials = Array.from({ length: o.generate ?? 0 }, (_, i) => expandSerialPattern(o.serialPattern, o.start + i, o, random));
+    // A serial recorded before was issued to the key an earlier run made for it (and wrote): no new key.
+    const tips = await store.getTips(serials);
+    for (const [i, serial] of serials.entries()) {
+      const source = `generated device ${serial}`;
+      if (tips[i] !== undefined) {
+        const d = await store.getDevice(serial);
+        issued.push({ source, serial, certSerial: d?.certSerial ?? '' });
+        continue;
+      }
       const keys = await provider.generateKeyPair(o.template.keyAlgorithm);
       generatedKeys.set(serial, keys.privateKey);
-      inputs.push({ source: `generated device ${serial}`, generated: { spki: keys.publicKey.spki, serial } });
+      inputs.push({ source, generated: { spki: keys.publicKey.spki, serial } });
     }
   }
-  const prepared = await prepareInputs(inputs, options);
+  const prepared = await prepareInputs(inputs, options, issued);
   const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o) : undefined;
   const result: ProvisionResult = { ca: o.ca, devices: [] };
   if (attestedBy) result.attestedBy = attestedBy;
+  if (issued.length > 0) result.alreadyIssued = issued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, source: d.source }));
   const recorded: string[] = [];
   let done = 0;
   const release = (chunk: readonly ProvisionedDevice[]) => {
@@ -161,7 +183,7 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
           // Certificates are in the store (devices export): no flush each. Keys were flushed before the commit.
           writeOutput(f.certificate, encodePEM(d.certificate, 'CERTIFICATE'), { flush: false });
         } catch (e) {
-          throw afterCommitError(e, recorded, files!);
+          throw afterCommitError(e, recorded, files!, o.lot);
         }
         placed.push(...(f.key ? [f.key, f.certificate] : [f.certificate]));
         entry.certificate = f.certificate.path;
@@ -173,13 +195,20 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
       // One rename each, and one flush of the folder for the chunk.
       commitOutputs(placed);
     } catch (e) {
-      throw afterCommitError(e, recorded, files!);
+      throw afterCommitError(e, recorded, files!, o.lot);
     }
     done += chunk.length;
     o.onProgress?.(done, inputs.length);
   };
   try {
-    await issuePrepared(prepared, { ...options, onCommitted: release });
+    const r = await issueBatch(prepared, { ...options, onCommitted: release, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) }, o.signal);
+    if (r.stopped) {
+      throw interruptedError({
+        recorded,
+        total: inputs.length,
+        resume: 'run the same command again to issue the rest (what is recorded is skipped as already issued)',
+      });
+    }
   } catch (e) {
     // Before the first commit nothing is recorded: the folder goes back to how it was. After it, the keys of
     // recorded devices are their only copy and stay (named in the error); everything else goes.
@@ -209,10 +238,11 @@ async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], 
     const certificates = prepareOutputsIn(out, prepared.map((p) => `${p.serial}.pem`), force);
     prepared.forEach((p, i) => files.bySerial.set(p.serial, { certificate: certificates[i]! }));
     const generated = prepared.filter((p) => keys.has(p.serial));
+    const protection = batchProtection(o.deviceKeyProtection);
     const keyOutputs = prepareOutputsIn(out, generated.map((p) => `${p.serial}.key.pem`), { ...force, mode: 0o600 });
     generated.forEach((p, i) => {
       files.bySerial.get(p.serial)!.key = keyOutputs[i]!;
-      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, o.deviceKeyProtection ?? { unencrypted: true })]);
+      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, protection)]);
     });
     await writeOutputs(keyFiles);
   } catch (e) {
@@ -222,8 +252,14 @@ async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], 
   return files;
 }
 
+/** A batch's key protection with its passphrase derived once (see device-keys.ts); none given: unencrypted. */
+function batchProtection(p: KeyProtection | undefined): KeyProtection {
+  if (p === undefined) return { unencrypted: true };
+  return 'passphrase' in p && !p.kdf ? { ...p, kdf: deriveKeyKDF(p.passphrase) } : p;
+}
+
 /** A write that failed after devices were recorded: what the store now holds, and where their keys are. */
-function afterCommitError(e: unknown, recorded: readonly string[], files: DeviceOutputs): CustodyError {
+function afterCommitError(e: unknown, recorded: readonly string[], files: DeviceOutputs, lot: string | undefined): CustodyError {
   const first = outputError((e as CustodyError).file ?? files.folder.path, e);
   const devices = recorded.length === 1 ? `device ${recorded[0]}` : `${recorded.length} devices (${recorded[0]} to ${recorded[recorded.length - 1]})`;
   const keys = recorded.flatMap((s) => {
@@ -231,10 +267,12 @@ function afterCommitError(e: unknown, recorded: readonly string[], files: Device
     return k && !k.committed ? [k.temp] : [];
   });
   const keyNote = keys.length === 0 ? '' : `; their private keys not moved into place are kept in ${keys.length === 1 ? keys[0] : `${keys.length} files named ${keys[0]} and so on`}`;
-  return new CustodyError(first.code, `${first.message}; the store has already recorded ${devices}, so a re-run refuses them: get their certificates with devices export${keyNote}`, {
-    file: first.file,
-    cause: e,
-  });
+  const selection = recorded.length === 1 ? `--serial ${recorded[0]}` : lot !== undefined ? `--lot ${lot}` : '--list <a file of those serials>';
+  return new CustodyError(
+    first.code,
+    `${first.message}; the store has already recorded ${devices} (a re-run skips them as already issued): write their certificates again with \`custody devices export-certs ${selection} --out ${files.folder.path}\`${keyNote}`,
+    { file: first.file, cause: e },
+  );
 }
 
 /**
@@ -242,9 +280,51 @@ function afterCommitError(e: unknown, recorded: readonly string[], files: Device
  * pay for starting them, `poolThreads`) and checked against the registry.
  * @throws as `prepareProvisioning`
  */
-async function prepareInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<Prepared[]> {
+async function prepareInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions, issued?: IssuedBefore[]): Promise<Prepared[]> {
   const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length));
-  return prepareChecked(checked, options.registry, options.provider);
+  return prepareChecked(checked, options.registry, options.provider, issued);
+}
+
+/** Items a pipelined provisioning chunk holds: one commit (with its flush) each. */
+const CHUNK = 2048;
+/** Devices issued between looks at the commit under way. */
+const PIECE = 128;
+
+/**
+ * Phase 2 on the shared pipeline (pipeline.ts): certificates and birth attestations are issued on this thread
+ * while the chunk before is being committed; chunks are committed in input order, each released to
+ * `onCommitted` once durable. An aborted `signal` stops the batch at the next chunk boundary.
+ * @throws the registry's codes on commit, and whatever `onCommitted` throws
+ */
+export async function issueBatch(prepared: readonly Prepared[], options: ProvisionOptions, signal?: AbortSignal): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
+  const issue = createIssuer(options);
+  const chunkSize = options.chunkSize ?? CHUNK;
+  const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, ProvisionedDevice[], ProvisionedDevice[]>(
+    prepared,
+    {
+      read: (items) => {
+        const pieces: Prepared[][] = [];
+        for (let k = 0; k < items.length; k += PIECE) pieces.push(items.slice(k, k + PIECE));
+        return { chunk: null, pieces };
+      },
+      prepare: () => {
+        throw new TypeError('provisioning signs on this thread');
+      },
+      signHere: async (piece) => {
+        const out: ProvisionedDevice[] = [];
+        for (const p of piece) out.push(await issue(p));
+        return out;
+      },
+      commit: async (_, outcomes) => {
+        const chunk = outcomes.flat();
+        await options.registry.commitDevices(chunk);
+        await options.onCommitted?.(chunk);
+        return chunk;
+      },
+    },
+    { chunkSize, readAhead: 1, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
+  );
+  return { devices: r.results.flat(), stopped: r.stopped };
 }
 
 /**
@@ -253,5 +333,5 @@ async function prepareInputs(inputs: readonly ProvisionInput[], options: Provisi
  * @throws as `provisionDevices`
  */
 export async function provisionInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions): Promise<ProvisionedDevice[]> {
-  return issuePrepared(await prepareInputs(inputs, options), options);
+  return (await issueBatch(await prepareInputs(inputs, options), options)).devices;
 }

@@ -1,5 +1,5 @@
 /** One device's transfer, signed or refused: the handoff batch's steps, on this thread or with a signing worker. */
-import { headOfChain, type SignedTransfer, type Transfer } from '@custody/core';
+import { headOfChain, type DeviceHead, type SignedTransfer, type Transfer } from '@custody/core';
 import { CustodyError } from '@custody/core/errors';
 import type { ChainTip } from '@custody/core/ports';
 
@@ -29,13 +29,27 @@ function refusable<T>(step: () => T): T | Refusal {
   }
 }
 
-/** Signs the transfers of chain tips in order, on this thread. */
-export async function signOutcomes(transfer: Transfer, tips: readonly ChainTip[]): Promise<TransferOutcome[]> {
-  if (transfer.sync) return tips.map((tip) => refusable(() => transfer.signSync(headOfChain(tip))));
+/** A chain's head, or why it cannot be read (a refusal). */
+export type Head = DeviceHead | Refusal;
+
+/** The heads of chain tips, read once: what the batch decides on and signs. */
+export function headsOf(tips: readonly ChainTip[]): Head[] {
+  return tips.map((tip) => refusable(() => headOfChain(tip)));
+}
+
+const isRefusal = (h: Head): h is Refusal => 'code' in h;
+
+/** Signs the transfers of chain heads in order, on this thread. */
+export async function signOutcomes(transfer: Transfer, heads: readonly Head[]): Promise<TransferOutcome[]> {
+  if (transfer.sync) return heads.map((h) => (isRefusal(h) ? h : refusable(() => transfer.signSync(h))));
   const out: TransferOutcome[] = [];
-  for (const tip of tips) {
+  for (const h of heads) {
+    if (isRefusal(h)) {
+      out.push(h);
+      continue;
+    }
     try {
-      out.push(await transfer.sign(headOfChain(tip)));
+      out.push(await transfer.sign(h));
     } catch (e) {
       out.push(refusal(e));
     }
@@ -44,8 +58,8 @@ export async function signOutcomes(transfer: Transfer, tips: readonly ChainTip[]
 }
 
 /** Everything but the signatures: a worker signs the `toBeSigned` of the prepared ones. */
-export function prepareOutcomes(transfer: Transfer, tips: readonly ChainTip[]): PreparedTransfer[] {
-  return tips.map((tip) => refusable(() => transfer.prepare(headOfChain(tip))));
+export function prepareOutcomes(transfer: Transfer, heads: readonly Head[]): PreparedTransfer[] {
+  return heads.map((h) => (isRefusal(h) ? h : refusable(() => transfer.prepare(h))));
 }
 
 /** The messages a worker signs for `prepared`, in order (refusals have none). */

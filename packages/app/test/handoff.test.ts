@@ -61,9 +61,12 @@ describe('the handoff pipeline (ops/handoff.ts)', function () {
     assert.ok(r.results.every((x) => x.ok && x.seq === 1), JSON.stringify(r.results.find((x) => !x.ok || x.seq !== 1)));
     const tips = await store.getTips(serials);
     assert.ok(tips.every((t) => t?.length === 2));
-    // A second run finds none of them held by the factory any more.
+    // A second run of the same handoff finds them with the integrator already: nothing signed. A handoff to
+    // anyone else finds none of them held by the factory any more.
     const again = await transferDevices(store, { kind: 'handoff', serials: serials.slice(0, 3), party: 'factory', to: 'integrator', passphrase: PASS, now: new Date() });
-    assert.deepEqual(again.results.map((x) => x.code), ['ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN']);
+    assert.deepEqual(again.results.map((x) => [x.ok, x.already, x.seq]), [[true, true, 1], [true, true, 1], [true, true, 1]]);
+    const elsewhere = await transferDevices(store, { kind: 'handoff', serials: serials.slice(0, 3), party: 'factory', to: 'factory', passphrase: PASS, now: new Date() });
+    assert.deepEqual(elsewhere.results.map((x) => x.code), ['ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN']);
   };
 
   before(function () {

@@ -33,7 +33,8 @@ export const PASSPHRASE_FILE_FLAG = flagSpecs({
 
 export const PASSPHRASE_FLAGS = flagSpecs({
   ...PASSPHRASE_FILE_FLAG,
-  'no-encrypt': { type: 'boolean', description: 'write new private keys unencrypted (not recommended)', default: false },
+  'no-encrypt': { type: 'boolean', description: 'write new private keys unencrypted (needs --insecure too)', default: false },
+  insecure: { type: 'boolean', description: 'with --no-encrypt: yes, write private keys in the clear (warns on stderr)', default: false },
 });
 
 export const TEMPLATES_FLAG = flagSpecs({
@@ -75,6 +76,7 @@ export const PROVISION_FLAGS = flagSpecs({
   to: { type: 'string', description: 'first custodian: a party certificate file or party name (default: the signing party)' },
   claims: { type: 'string', description: 'claims file (JSON or YAML) for the birth attestations; see docs/claims.md' },
   'no-attest': { type: 'boolean', description: 'issue certificates only, without birth attestations', default: false },
+  'device-passphrase-file': { type: 'string', description: 'file whose first line is the passphrase for keys made by --generate (else CUSTODY_DEVICE_PASSPHRASE); not the CA passphrase' },
   ...TEMPLATES_FLAG,
   ...PASSPHRASE_FLAGS,
 });

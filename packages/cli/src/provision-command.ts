@@ -1,11 +1,13 @@
 /** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
 import { CustodyError } from '@custody/core/errors';
-import { keyProtection, loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
+import { loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
 import { provision } from '@custody/app/provision';
 import { startProgress } from './progress.js';
 import { readClaimsFile } from '@custody/app/parties';
 import { provisioningSetup } from '@custody/app/provision';
 import { runStation } from '@custody/app/station';
+import { watchInterrupts } from '@custody/app/interrupt';
+import { deviceKeyProtection as makeDeviceKeyProtection, readDevicePassphrase } from '@custody/app/device-keys';
 
 /** Station mode: set up once, then serve stdin until it closes. */
 async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: number }> {
@@ -37,6 +39,8 @@ export interface ProvisionFlags {
   templates?: string;
   'passphrase-file'?: string;
   'no-encrypt': boolean;
+  insecure: boolean;
+  'device-passphrase-file'?: string;
   party?: string;
   to?: string;
   claims?: string;
@@ -46,7 +50,13 @@ export interface ProvisionFlags {
 
 /** What provisioning reports under --json: files as paths in `*File` fields. Station mode reports a count. */
 export type ProvisionData =
-  | { ca: string; attestedBy?: string; devices: Array<{ serial: string; certSerial: string; csrFile?: string; generated: boolean; certificateFile?: string; keyFile?: string; attested: boolean }> }
+  | {
+      ca: string;
+      attestedBy?: string;
+      devices: Array<{ serial: string; certSerial: string; csrFile?: string; generated: boolean; certificateFile?: string; keyFile?: string; attested: boolean }>;
+      /** Devices an earlier run already issued to the same key: skipped, not issued again. */
+      alreadyIssued?: Array<{ serial: string; certSerial: string; csrFile?: string }>;
+    }
   | { issued: number };
 
 export interface CommandIO {
@@ -59,12 +69,22 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
   if (flags.stdin) return runStationCommand(flags);
   const { template, remember } = await loadTemplateCached(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
-  const deviceKeyProtection = flags.generate ? keyProtection(passphrase, flags['no-encrypt']) : undefined;
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
   const store = await openStore(flags.store, flags.keys);
+  let deviceKeyProtection;
+  try {
+    deviceKeyProtection = flags.generate
+      ? makeDeviceKeyProtection({ devicePassphrase: readDevicePassphrase(flags['device-passphrase-file']), caPassphrase: passphrase, noEncrypt: flags['no-encrypt'], insecure: flags.insecure })
+      : undefined;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const progress = startProgress(!io.json, 'provisioning');
+  const interrupts = watchInterrupts();
   try {
     const result = await provision(store, {
+      signal: interrupts.signal,
       ca: flags.ca,
       template,
       csrPath: flags.csr,
@@ -86,6 +106,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     progress.stop();
     remember();
     io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`);
+    if (result.alreadyIssued) io.log(`${result.alreadyIssued.length} already issued to the same key by an earlier run, skipped: ${result.alreadyIssued.slice(0, 3).map((d) => d.serial).join(', ')}${result.alreadyIssued.length > 3 ? ', ...' : ''}`);
     const generated = flags.generate !== undefined;
     return {
       ca: result.ca,
@@ -99,8 +120,10 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
         ...(d.key ? { keyFile: d.key } : {}),
         attested: d.attested,
       })),
+      ...(result.alreadyIssued ? { alreadyIssued: result.alreadyIssued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, ...(generated ? {} : { csrFile: d.source }) })) } : {}),
     };
   } finally {
+    interrupts.dispose();
     progress.stop();
     await store.close();
   }

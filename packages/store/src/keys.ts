@@ -2,21 +2,80 @@
  * Private key files: PKCS#8 PEM, encrypted under a passphrase unless the caller explicitly asks otherwise,
  * written once with mode 0600. A wrong passphrase is a named error, never a crash.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createPrivateKey, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
 import { nodeKeyObject, nodePrivateKeyHandle } from '@custody/core/node';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
+import { nullValue, octetString, oid, seq, smallInt } from '@custody/core/asn1';
+import { encodePEM } from '@custody/core/x509';
 
-/** How a key is protected at rest: a passphrase, or (explicitly) nothing. */
-export type KeyProtection = { passphrase: string } | { unencrypted: true };
+/**
+ * PBKDF2-HMAC-SHA256 iterations for keys written under a passphrase: OWASP's figure for PBKDF2-HMAC-SHA256 (2023).
+ * About half a second a derivation on one core of the reference machine.
+ */
+export const KEY_KDF_ITERATIONS = 600_000;
 
-/** PEM text of a private key, encrypted (PBES2, AES-256-CBC) unless `protection` says otherwise. */
+/**
+ * A test-only lower iteration count: tests create hundreds of CAs and parties, and each derivation at the default
+ * costs about half a second. Never set it outside tests: keys written under it are as weak as its figure.
+ */
+const TEST_ITERATIONS_ENV = 'CUSTODY_TEST_ONLY_KDF_ITERATIONS';
+
+/** The iteration count new keys get: the default, or the test-only setting when it holds a positive integer. */
+export function keyKDFIterations(): number {
+  const v = process.env[TEST_ITERATIONS_ENV];
+  return v !== undefined && /^[1-9][0-9]{0,8}$/.test(v) ? Number(v) : KEY_KDF_ITERATIONS;
+}
+
+/**
+ * A passphrase derived once (PBKDF2-HMAC-SHA256, `iterations`, `salt`) into an AES-256 key. A batch of device keys
+ * shares one: each key file then carries the batch's salt and its own IV, so that the batch pays one derivation
+ * instead of one a key while each file still costs a guesser the full count.
+ */
+export interface KeyKDF {
+  readonly salt: Uint8Array;
+  readonly iterations: number;
+  readonly key: Buffer;
+}
+
+/** Derives a passphrase into a `KeyKDF` (a fresh 16-byte salt unless given). */
+export function deriveKeyKDF(passphrase: string, iterations: number = keyKDFIterations(), salt: Uint8Array = randomBytes(16)): KeyKDF {
+  if (passphrase.length === 0) throw new CustodyError('ERR_USAGE_PASSPHRASE', 'the passphrase is empty');
+  return { salt, iterations, key: pbkdf2Sync(passphrase, salt, iterations, 32, 'sha256') };
+}
+
+/** How a key is protected at rest: a passphrase (derived here, or once for a batch in `kdf`), or (explicitly) nothing. */
+export type KeyProtection = { passphrase: string; kdf?: KeyKDF } | { unencrypted: true };
+
+const PBES2 = '1.2.840.113549.1.5.13';
+const PBKDF2 = '1.2.840.113549.1.5.12';
+const HMAC_SHA256 = '1.2.840.113549.2.9';
+const AES_256_CBC = '2.16.840.1.101.3.4.1.42';
+
+/**
+ * The DER of an EncryptedPrivateKeyInfo (RFC 5958 section 3) under PBES2 (RFC 8018 section 6.2, appendix A.2,
+ * A.4): PBKDF2 with HMAC-SHA256 and AES-256-CBC, which OpenSSL (`openssl pkey`) and node:crypto read.
+ *
+ *   EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }
+ *   PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme AlgorithmIdentifier }
+ *   PBKDF2-params ::= SEQUENCE { salt OCTET STRING, iterationCount INTEGER, keyLength INTEGER OPTIONAL,
+ *                                prf AlgorithmIdentifier DEFAULT algid-hmacWithSHA1 }
+ */
+function encryptPKCS8(pkcs8: Uint8Array, kdf: KeyKDF): Uint8Array {
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('aes-256-cbc', kdf.key, iv);
+  const encrypted = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
+  const pbkdf2 = seq(oid(PBKDF2), seq(octetString(kdf.salt), smallInt(kdf.iterations), seq(oid(HMAC_SHA256), nullValue())));
+  return seq(seq(oid(PBES2), seq(pbkdf2, seq(oid(AES_256_CBC), octetString(iv)))), octetString(encrypted));
+}
+
+/** PEM text of a private key, encrypted (PBES2: PBKDF2-HMAC-SHA256, AES-256-CBC) unless `protection` says otherwise. */
 export function encodePrivateKey(key: PrivateKeyHandle, protection: KeyProtection): string {
   const ko = nodeKeyObject(key);
   if ('passphrase' in protection) {
-    if (protection.passphrase.length === 0) throw new CustodyError('ERR_USAGE_PASSPHRASE', 'the passphrase is empty');
-    return ko.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: protection.passphrase }) as string;
+    const kdf = protection.kdf ?? deriveKeyKDF(protection.passphrase);
+    return encodePEM(encryptPKCS8(ko.export({ format: 'der', type: 'pkcs8' }), kdf), 'ENCRYPTED PRIVATE KEY');
   }
   return ko.export({ format: 'pem', type: 'pkcs8' }) as string;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeCryptoProvider } from '@custody/core/node';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { decodePrivateKey, encodePrivateKey, readPrivateKeyFile, writePrivateKeyFile } from '../src/keys.js';
+import { decodePrivateKey, deriveKeyKDF, encodePrivateKey, KEY_KDF_ITERATIONS, keyKDFIterations, readPrivateKeyFile, writePrivateKeyFile } from '../src/keys.js';
 
 const provider = new NodeCryptoProvider();
 const PASS = 'correct horse battery staple';
@@ -93,6 +93,70 @@ describe('key files', function () {
 
     it('fails with ERR_IO when the folder does not exist', function () {
       assert.throws(() => writePrivateKeyFile(join(dir, 'missing', 'f.key.pem'), key, { passphrase: PASS }), { code: 'ERR_IO' });
+    });
+  });
+
+  describe('key derivation (issue 20: PKCS#8 encryption used 2,048 PBKDF2 iterations)', function () {
+    const asn1parse = (file: string) => {
+      const r = spawnSync('openssl', ['asn1parse', '-in', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+
+    it('encrypts under PBES2, PBKDF2-HMAC-SHA256 at 600,000 iterations by default, AES-256-CBC, read by openssl pkey', function () {
+      this.timeout(20_000);
+      const saved = process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS;
+      delete process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS;
+      try {
+        assert.equal(keyKDFIterations(), 600_000);
+        const file = join(dir, 'strong.key.pem');
+        writePrivateKeyFile(file, key, { passphrase: PASS });
+        const parsed = asn1parse(file);
+        assert.match(parsed, /:PBES2/);
+        assert.match(parsed, /:PBKDF2/);
+        assert.match(parsed, /:hmacWithSHA256/);
+        assert.match(parsed, /:aes-256-cbc/);
+        // 600,000 = 0x0927C0
+        assert.match(parsed, /INTEGER\s+:0927C0/);
+        const ok = spawnSync('openssl', ['pkey', '-in', file, '-passin', `pass:${PASS}`, '-pubout'], { encoding: 'utf8' });
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.deepEqual(Buffer.from(readPrivateKeyFile(file, PASS).spki), Buffer.from(key.spki));
+      } finally {
+        if (saved !== undefined) process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS = saved;
+      }
+      assert.equal(KEY_KDF_ITERATIONS, 600_000);
+    });
+
+    it('takes the test-only iteration count only when it is a positive integer', function () {
+      const saved = process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS;
+      try {
+        for (const [v, want] of [['1000', 1000], ['0', 600_000], ['-5', 600_000], ['lots', 600_000], ['', 600_000]] as const) {
+          process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS = v;
+          assert.equal(keyKDFIterations(), want, v);
+        }
+      } finally {
+        if (saved === undefined) delete process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS;
+        else process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS = saved;
+      }
+    });
+
+    it('a batch derivation is shared: one salt for the batch, a fresh IV a key, each file read by openssl', async function () {
+      const kdf = deriveKeyKDF(PASS, 1000);
+      const other = (await provider.generateKeyPair('P-256')).privateKey;
+      const files = [key, other].map((k, i) => {
+        const file = join(dir, `batch-${i}.key.pem`);
+        writeFileSync(file, encodePrivateKey(k, { passphrase: PASS, kdf }));
+        return file;
+      });
+      const [a, b] = files.map(asn1parse) as [string, string];
+      const octets = (t: string) => [...t.matchAll(/OCTET STRING\s+\[HEX DUMP\]:([0-9A-F]+)/g)].map((m) => m[1]);
+      assert.equal(octets(a)[0], octets(b)[0], 'same salt');
+      assert.notEqual(octets(a)[1], octets(b)[1], 'different IVs');
+      for (const file of files) {
+        const ok = spawnSync('openssl', ['pkey', '-in', file, '-passin', `pass:${PASS}`, '-noout'], { encoding: 'utf8' });
+        assert.equal(ok.status, 0, ok.stderr);
+      }
+      assert.deepEqual(Buffer.from(readPrivateKeyFile(files[1]!, PASS).spki), Buffer.from(other.spki));
     });
   });
 

@@ -5,7 +5,10 @@
  * so that a response serves one activation only.
  *
  * The device signs `custody-proof-of-possession/v1\n` followed by the challenge file's exact bytes (the
- * domain prefix keeps the signature from meaning anything else).
+ * domain prefix keeps the signature from meaning anything else). A device that asks for an LDevID in the same
+ * activation signs `custody-proof-of-possession+ldevid/v1\n`, the challenge bytes, and the hex SHA-256 of its
+ * LDevID request's DER, which the response also carries (`ldevidCsrSha256`): the request is then bound to the key
+ * that proves the device's identity, and the other prefix keeps either signature from passing for the other.
  */
 import { CustodyError } from '../errors.js';
 import { concatBytes, equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../util/bytes.js';
@@ -17,6 +20,12 @@ import { spkiCurve } from '../x509/certificate-info.js';
 export const CHALLENGE_TYPE = 'https://custody.dev/challenge/v1';
 export const RESPONSE_TYPE = 'https://custody.dev/challenge-response/v1';
 const DOMAIN = utf8('custody-proof-of-possession/v1\n');
+const DOMAIN_LDEVID = utf8('custody-proof-of-possession+ldevid/v1\n');
+
+/** What the device signs: the challenge bytes, with the hash of its LDevID request when it covers one. */
+function possessionMessage(challengeBytes: Uint8Array, ldevidCsrSha256: string | undefined): Uint8Array {
+  return ldevidCsrSha256 === undefined ? concatBytes(DOMAIN, challengeBytes) : concatBytes(DOMAIN_LDEVID, challengeBytes, utf8(ldevidCsrSha256));
+}
 
 export interface Challenge {
   type: typeof CHALLENGE_TYPE;
@@ -33,6 +42,8 @@ export interface ChallengeResponse {
   type: typeof RESPONSE_TYPE;
   /** Base64 of the challenge file's bytes, exactly as signed. */
   challenge: string;
+  /** Hex SHA-256 of the DER of the LDevID request this response covers, when it covers one (signed too). */
+  ldevidCsrSha256?: string;
   /** Base64 DER ECDSA signature by the IDevID key. */
   signature: string;
 }
@@ -84,11 +95,18 @@ export function parseChallenge(bytes: Uint8Array): Challenge {
   return v as unknown as Challenge;
 }
 
-/** The device side: signs the challenge with the IDevID key. */
-export async function respondToChallenge(challengeBytes: Uint8Array, key: PrivateKeyHandle, provider: CryptoProvider): Promise<Uint8Array> {
+/**
+ * The device side: signs the challenge with the IDevID key, together with the hash of `ldevidCsr` (the DER of the
+ * LDevID request it sends with this activation) when given.
+ * @throws ERR_CHALLENGE_MALFORMED
+ */
+export async function respondToChallenge(challengeBytes: Uint8Array, key: PrivateKeyHandle, provider: CryptoProvider, ldevidCsr?: Uint8Array): Promise<Uint8Array> {
   parseChallenge(challengeBytes);
-  const sig = await provider.sign(key, concatBytes(DOMAIN, challengeBytes));
-  const response: ChallengeResponse = { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), signature: toBase64(ecdsaP1363ToDER(sig)) };
+  const ldevidCsrSha256 = ldevidCsr === undefined ? undefined : toHex(await provider.digest('SHA-256', ldevidCsr));
+  const sig = await provider.sign(key, possessionMessage(challengeBytes, ldevidCsrSha256));
+  const signature = toBase64(ecdsaP1363ToDER(sig));
+  const response: ChallengeResponse =
+    ldevidCsrSha256 === undefined ? { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), signature } : { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), ldevidCsrSha256, signature };
   return utf8(JSON.stringify(response) + '\n');
 }
 
@@ -98,7 +116,11 @@ export async function respondToChallenge(challengeBytes: Uint8Array, key: Privat
  */
 export function parseChallengeResponse(bytes: Uint8Array): { response: ChallengeResponse; challengeBytes: Uint8Array; challenge: Challenge; signature: Uint8Array } {
   const v = strictJSON(bytes, 'response');
-  if (typeof v !== 'object' || v === null || Object.keys(v).join() !== 'type,challenge,signature' || v.type !== RESPONSE_TYPE) throw bad(`response must be a ${RESPONSE_TYPE} object with type, challenge, signature`);
+  const fields = typeof v === 'object' && v !== null ? Object.keys(v).join() : '';
+  if ((fields !== 'type,challenge,signature' && fields !== 'type,challenge,ldevidCsrSha256,signature') || v.type !== RESPONSE_TYPE) {
+    throw bad(`response must be a ${RESPONSE_TYPE} object with type, challenge, (ldevidCsrSha256,) signature`);
+  }
+  if (v.ldevidCsrSha256 !== undefined && (typeof v.ldevidCsrSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.ldevidCsrSha256))) throw bad('response ldevidCsrSha256 is not 64 lower-case hex digits');
   const challengeBytes = typeof v.challenge === 'string' ? fromBase64(v.challenge) : undefined;
   const signature = typeof v.signature === 'string' ? fromBase64(v.signature) : undefined;
   if (!challengeBytes || !signature) throw bad('response challenge or signature is not base64');
@@ -134,6 +156,8 @@ export interface PossessionResult {
   reason: string;
   /** Hex of the challenge nonce the response answers, once it was found among the verifier's own challenges. */
   nonceHex?: string;
+  /** When ok: the hash of the LDevID request the device signed with the challenge, if it signed one. */
+  ldevidCsrSha256?: string;
 }
 
 /**
@@ -178,11 +202,13 @@ export async function verifyChallengeResponse(o: {
   let ok = false;
   if (curve) {
     try {
-      ok = await o.provider.verify(await o.provider.importPublicKey(o.idevidSpki), concatBytes(DOMAIN, issued.bytes), ecdsaDERToP1363(parsed.signature, curve));
+      ok = await o.provider.verify(await o.provider.importPublicKey(o.idevidSpki), possessionMessage(issued.bytes, parsed.response.ldevidCsrSha256), ecdsaDERToP1363(parsed.signature, curve));
     } catch {
       ok = false;
     }
   }
   if (!ok) return { ok: false, code: 'ERR_VERIFY_POSSESSION_SIGNATURE', reason: 'the response is not signed by the device identity key', nonceHex };
-  return { ok: true, reason: `the device holds the key of its identity certificate (challenge of ${challenge.issuedAt})`, nonceHex };
+  const ldevid = parsed.response.ldevidCsrSha256;
+  const reason = `the device holds the key of its identity certificate (challenge of ${challenge.issuedAt}${ldevid ? ', signed with its LDevID request' : ''})`;
+  return ldevid ? { ok: true, reason, nonceHex, ldevidCsrSha256: ldevid } : { ok: true, reason, nonceHex };
 }

@@ -10,7 +10,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { toHex } from '../util/bytes.js';
 import { parseCSR, verifyCSR } from '../x509/csr.js';
 import { syncCrypto, type CertificateFactory } from '../x509/certificate-factory.js';
-import type { DeviceRecord, DeviceRegistry } from '../registry/ports.js';
+import type { Conflict, DeviceRecord, DeviceRegistry } from '../registry/ports.js';
 
 /** Device serials: safe in a subject (PrintableString), in a file name and in a URL. */
 export const DEVICE_SERIAL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -90,13 +90,22 @@ export async function checkRequest(input: ProvisionInput, provider: CryptoProvid
   return { source: input.source, serial, spki };
 }
 
+/** A request whose device the registry holds already, certified for the same key: a re-run skips it. */
+export interface IssuedBefore {
+  source: string;
+  serial: string;
+  certSerial: string;
+}
+
 /**
  * Phase 1's batch part, over the outcomes of `checkRequest` in input order (a refused request as its error):
- * the first refusal or repeat in that order is thrown, then the registry is asked about the rest.
+ * the first refusal or repeat in that order is thrown, then the registry is asked about the rest. With
+ * `issued`, a request for a serial the registry holds with the same key (a re-run of the same batch) goes there
+ * instead of being refused; any other conflict is still refused.
  * @throws the refusal's code, ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
  */
-export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | CustodyError>, registry: DeviceRegistry, provider: CryptoProvider): Promise<Prepared[]> {
-  const out: Prepared[] = [];
+export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | CustodyError>, registry: DeviceRegistry, provider: CryptoProvider, issued?: IssuedBefore[]): Promise<Prepared[]> {
+  let out: Prepared[] = [];
   const sync = syncCrypto(provider);
   const serials = new Map<string, string>();
   const keys = new Map<string, string>();
@@ -112,7 +121,13 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
     keys.set(spkiSha256, source);
     out.push({ source, serial, spki, spkiSha256 });
   }
-  const conflicts = await registry.findConflicts(out.map((p) => ({ serial: p.serial, spkiSha256: p.spkiSha256 })));
+  let conflicts = await registry.findConflicts(out.map((p) => ({ serial: p.serial, spkiSha256: p.spkiSha256 })));
+  if (conflicts.length > 0 && issued) {
+    const skipped = await issuedBefore(out, conflicts, registry);
+    issued.push(...skipped.values());
+    out = out.filter((p) => !skipped.has(p.serial));
+    conflicts = conflicts.filter((c) => !(c.kind === 'serial' ? skipped.has(c.value) : [...skipped.values()].some((s) => s.spkiSha256 === c.value)));
+  }
   if (conflicts.length > 0) {
     const c = conflicts[0]!;
     const p = out.find((x) => (c.kind === 'serial' ? x.serial === c.value : x.spkiSha256 === c.value))!;
@@ -121,6 +136,19 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
       : new CustodyError('ERR_DUPLICATE_KEY', `${p.source}: this public key is already certified for another device`, { file: p.source });
   }
   return out;
+}
+
+/** The requests among `out` whose serial the registry holds certified for the same key, by serial. */
+async function issuedBefore(out: readonly Prepared[], conflicts: readonly Conflict[], registry: DeviceRegistry): Promise<Map<string, IssuedBefore & { spkiSha256: string }>> {
+  const found = new Map<string, IssuedBefore & { spkiSha256: string }>();
+  const bySerial = new Map(out.map((p) => [p.serial, p]));
+  for (const c of conflicts) {
+    const p = c.kind === 'serial' ? bySerial.get(c.value) : undefined;
+    if (!p) continue;
+    const d = await registry.getDevice(p.serial);
+    if (d && d.spkiSha256 === p.spkiSha256) found.set(p.serial, { source: p.source, serial: p.serial, certSerial: d.certSerial, spkiSha256: p.spkiSha256 });
+  }
+  return found;
 }
 
 /**
@@ -157,36 +185,45 @@ export async function provisionDevices(inputs: readonly ProvisionInput[], opts: 
  * @throws the registry's codes on commit
  */
 export async function issuePrepared(prepared: readonly Prepared[], opts: ProvisionOptions): Promise<ProvisionedDevice[]> {
-  const { factory, registry, provider } = opts;
   const chunkSize = opts.chunkSize ?? 2048;
-  const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const issue = createIssuer(opts);
   const all: ProvisionedDevice[] = [];
-  const sync = syncCrypto(provider);
   for (let i = 0; i < prepared.length; i += chunkSize) {
     const chunk: ProvisionedDevice[] = [];
-    for (const p of prepared.slice(i, i + chunkSize)) {
-      const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } };
-      const cert = sync ? factory.issueSync(req, sync) : await factory.issue(req);
-      const certSha256 = toHex(sync ? sync.digestSync('SHA-256', cert.der) : await provider.digest('SHA-256', cert.der));
-      const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];
-      const record: ProvisionedDevice = {
-        source: p.source,
-        serial: p.serial,
-        certificate: cert.der,
-        certSerial: cert.serialHex,
-        spkiSha256: p.spkiSha256,
-        certSha256,
-        issuer: opts.issuerName,
-        issuedAt,
-        attestations,
-      };
-      if (opts.model !== undefined) record.model = opts.model;
-      if (opts.lot !== undefined) record.lot = opts.lot;
-      chunk.push(record);
-    }
-    await registry.commitDevices(chunk);
+    for (const p of prepared.slice(i, i + chunkSize)) chunk.push(await issue(p));
+    await opts.registry.commitDevices(chunk);
     await opts.onCommitted?.(chunk);
     all.push(...chunk);
   }
   return all;
+}
+
+/**
+ * Phase 2 for one request at a time, for a caller that commits itself (a pipelined batch): the certificate and the
+ * birth attestation of each request, as the record `commitDevices` takes. Nothing is recorded.
+ */
+export function createIssuer(opts: Omit<ProvisionOptions, 'registry' | 'chunkSize' | 'onCommitted'>): (p: Prepared) => Promise<ProvisionedDevice> {
+  const { factory, provider } = opts;
+  const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sync = syncCrypto(provider);
+  return async (p) => {
+    const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } };
+    const cert = sync ? factory.issueSync(req, sync) : await factory.issue(req);
+    const certSha256 = toHex(sync ? sync.digestSync('SHA-256', cert.der) : await provider.digest('SHA-256', cert.der));
+    const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];
+    const record: ProvisionedDevice = {
+      source: p.source,
+      serial: p.serial,
+      certificate: cert.der,
+      certSerial: cert.serialHex,
+      spkiSha256: p.spkiSha256,
+      certSha256,
+      issuer: opts.issuerName,
+      issuedAt,
+      attestations,
+    };
+    if (opts.model !== undefined) record.model = opts.model;
+    if (opts.lot !== undefined) record.lot = opts.lot;
+    return record;
+  };
 }

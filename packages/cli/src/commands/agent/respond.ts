@@ -1,7 +1,7 @@
 import { BaseCommand } from '../../base-command.js';
 import { oclifFlags } from '../../flags.js';
-import { PASSPHRASE_FILE_FLAG } from '../../flag-spec.js';
 import { readPassphrase } from '@custody/app/context';
+import { readDevicePassphrase } from '@custody/app/device-keys';
 import { answerChallenge } from '@custody/app/possession';
 
 export default class AgentRespond extends BaseCommand {
@@ -13,12 +13,13 @@ export default class AgentRespond extends BaseCommand {
     challenge: { type: 'string', description: 'challenge file from custody devices challenge', required: true },
     out: { type: 'string', description: 'response file to write', required: true },
     force: { type: 'boolean', description: 'replace the file at --out', default: false },
-    ...PASSPHRASE_FILE_FLAG,
+    'ldevid-csr': { type: 'string', description: 'the LDevID request (CSR) sent with this activation: its hash is signed with the challenge' },
+    'passphrase-file': { type: 'string', description: 'file whose first line is the key passphrase (else CUSTODY_DEVICE_PASSPHRASE, else CUSTODY_PASSPHRASE)' },
   });
 
   async run(): Promise<{ file: string }> {
     const { flags } = await this.parse(AgentRespond);
-    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, passphrase: readPassphrase(flags['passphrase-file']) });
+    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, ...(flags['ldevid-csr'] !== undefined ? { ldevidCsr: flags['ldevid-csr'] } : {}), passphrase: readDevicePassphrase(flags['passphrase-file']) ?? readPassphrase(undefined) });
     this.log(`response written to ${flags.out}`);
     return { file: flags.out };
   }

@@ -25,7 +25,7 @@ export default class CaCreate extends BaseCommand {
     const { flags } = await this.parse(CaCreate);
     const template = await loadTemplate(templatesDir(flags.templates), flags.template ?? (flags.issuer ? 'issuing-ca' : 'root-ca'));
     const passphrase = readPassphrase(flags['passphrase-file']);
-    const protection = keyProtection(passphrase, flags['no-encrypt']);
+    const protection = keyProtection(passphrase, flags['no-encrypt'], flags.insecure);
     const store = await openStore(flags.store, flags.keys);
     try {
       const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, protection, passphrase, now: now() });

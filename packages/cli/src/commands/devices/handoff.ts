@@ -4,6 +4,7 @@ import { PASSPHRASE_FILE_FLAG, SELECTION_FLAGS, STORE_FLAG } from '../../flag-sp
 import { now, openStore, readPassphrase } from '@custody/app/context';
 import { failureOf, selectDevices, transferDevices, type TransferResult } from '@custody/app/handoff';
 import { readClaimsFile } from '@custody/app/parties';
+import { watchInterrupts } from '@custody/app/interrupt';
 
 export default class DevicesHandoff extends BaseCommand {
   static override summary = 'Countersign the handoff of one device, a lot, or a list, to the next party.';
@@ -26,15 +27,17 @@ export default class DevicesHandoff extends BaseCommand {
     const { flags } = await this.parse(DevicesHandoff);
     const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
     const store = await openStore(flags.store, flags.keys);
+    const interrupts = watchInterrupts();
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
-      const r = await transferDevices(store, { kind: 'handoff', serials, party: flags.party, to: flags.to, claims, stage: flags.stage, passphrase: readPassphrase(flags['passphrase-file']), now: now() });
-      for (const x of r.results) this.log(x.ok ? `${x.serial}  handed from "${r.party}" to "${r.to}" (attestation ${x.seq})` : `${x.serial}  REFUSED ${x.code}: ${x.message}`);
+      const r = await transferDevices(store, { kind: 'handoff', serials, party: flags.party, to: flags.to, claims, stage: flags.stage, passphrase: readPassphrase(flags['passphrase-file']), now: now(), signal: interrupts.signal });
+      for (const x of r.results) this.log(!x.ok ? `${x.serial}  REFUSED ${x.code}: ${x.message}` : x.already ? `${x.serial}  already held by "${r.to}" (attestation ${x.seq}): nothing to sign` : `${x.serial}  handed from "${r.party}" to "${r.to}" (attestation ${x.seq})`);
       for (const w of r.warnings ?? []) this.warn(w);
       const failure = failureOf(r);
       if (failure) this.fail(failure, r);
       return r;
     } finally {
+      interrupts.dispose();
       await store.close();
     }
   }

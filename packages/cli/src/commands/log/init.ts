@@ -17,7 +17,7 @@ export default class LogInit extends BaseCommand {
 
   async run(): Promise<LogInitResult> {
     const { flags } = await this.parse(LogInit);
-    const protection = keyProtection(readPassphrase(flags['passphrase-file']), flags['no-encrypt']);
+    const protection = keyProtection(readPassphrase(flags['passphrase-file']), flags['no-encrypt'], flags.insecure);
     const store = await openStore(flags.store, flags.keys);
     try {
       const r = await initLog(store, { protection, now: now(), ...(flags.origin ? { origin: flags.origin } : {}), ...(flags.pub ? { pubOut: flags.pub } : {}) });

@@ -22,7 +22,7 @@ export default class PartiesCreate extends BaseCommand {
     const { flags } = await this.parse(PartiesCreate);
     const template = await loadTemplate(templatesDir(flags.templates), flags.template);
     const passphrase = readPassphrase(flags['passphrase-file']);
-    const protection = keyProtection(passphrase, flags['no-encrypt']);
+    const protection = keyProtection(passphrase, flags['no-encrypt'], flags.insecure);
     const store = await openStore(flags.store, flags.keys);
     try {
       const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, protection, passphrase, now: now() });
