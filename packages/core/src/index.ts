@@ -86,7 +86,7 @@ export {
   type NonceState,
   type PossessionResult,
 } from './possession/challenge.js';
-export { BUNDLE_VERSION, BUNDLE_LIMITS, type Bundle, type BundleAttestation, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
+export { BUNDLE_VERSION, BUNDLE_LIMITS, isBundleLabel, type Bundle, type BundleAttestation, type BundleLabels, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
 export { detachAttestation, attachAttestation, type DetachedAttestation } from './bundle/detach-attestation.js';
 export { expandShell, compactSignature, type Sha256 } from './bundle/compact-attestation.js';
 export { rebuildAttestation } from './bundle/rebuild-attestation.js';
