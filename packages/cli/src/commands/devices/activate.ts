@@ -16,7 +16,7 @@ export default class DevicesActivate extends BaseCommand {
     party: Flags.string({ description: "activating party (default: the store's only party)" }),
     trust: Flags.string({ description: 'trust anchor certificate file (repeatable)', multiple: true, default: [] }),
     ca: Flags.string({ description: 'NAME=FILE: a trust anchor the workflow names NAME (repeatable)', multiple: true, default: [] }),
-    workflow: Flags.string({ description: 'workflow file (YAML)' }),
+    workflow: Flags.string({ description: 'workflow file (YAML), or the name of a shipped one (supply-chain)' }),
     policy: Flags.string({ description: 'policy name or file' }),
     crl: Flags.string({ description: 'CRL file (repeatable)', multiple: true, default: [] }),
     response: Flags.string({ description: "the device's challenge response" }),

@@ -16,7 +16,7 @@ export default class DevicesVerify extends BaseCommand {
     bundle: Flags.string({ description: 'a bundle file or a folder of them', required: true }),
     trust: Flags.string({ description: 'trust anchor certificate file (repeatable)', multiple: true, default: [] }),
     ca: Flags.string({ description: 'NAME=FILE: a trust anchor the workflow names NAME (repeatable)', multiple: true, default: [] }),
-    workflow: Flags.string({ description: 'workflow file (YAML)' }),
+    workflow: Flags.string({ description: 'workflow file (YAML), or the name of a shipped one (supply-chain)' }),
     policy: Flags.string({ description: 'policy name (baseline, retail, healthcare) or file' }),
     crl: Flags.string({ description: 'CRL file, DER or PEM (repeatable)', multiple: true, default: [] }),
     at: Flags.string({ description: 'verification time (RFC 3339), default now' }),
