@@ -78,6 +78,21 @@ describe('README: the three-organisation flow runs as written', function () {
     assert.ok(existsSync(join(fabrikam, 'AC000001-ldevid.pem')));
   });
 
+  it('names the parties of devices show by subject where it showed key hashes (a regression of issue 21)', () => {
+    assert.equal(run.status, 0);
+    const fabrikam = join(work, 'fabrikam');
+    const view = (() => {
+      const r = custodyJSON(['devices', 'show', 'AC000001', '--json'], { cwd: fabrikam });
+      return r.json.result ?? r.json;
+    })();
+    assert.equal(view.chain[0].from.subject, 'O=Acme Devices, CN=acme-factory');
+    assert.equal(view.chain[0].to.subject, 'O=Northwind Integration, CN=northwind-integration');
+    assert.match(view.chain[0].to.spkiSha256, /^[0-9a-f]{64}$/);
+    assert.equal(view.chain[2].to.name, 'fabrikam-ops');
+    const text = custodyJSON(['devices', 'show', 'AC000001'], { cwd: fabrikam }).stdout;
+    assert.doesNotMatch(text, /key [0-9a-f]{16}\.\.\./);
+  });
+
   it('lets the integrator select the lot it learnt from the bundles', () => {
     assert.equal(run.status, 0);
     for (const serial of ['AC000001', 'AC000002', 'AC000003']) assert.ok(existsSync(join(work, 'northwind', 'to-contoso', `${serial}.json`)), serial);
