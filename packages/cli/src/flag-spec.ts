@@ -33,7 +33,7 @@ export const PROVISION_FLAGS = specs({
   stdin: { type: 'boolean' as const, description: 'station mode: stay running, one CSR a line on stdin, one JSON answer a line on stdout', default: false },
   'serial-pattern': { type: 'string' as const, description: 'device serials for --generate: {seq}, {seq:6}, {rand:8}, {lot}, {model}', default: 'SN{seq:6}' },
   start: { type: 'integer' as const, description: 'first {seq} value', default: 1, min: 0 },
-  model: { type: 'string' as const, description: 'device model, recorded and put in the subject CN' },
+  model: { type: 'string' as const, description: "device model, recorded and put in the subject CN (without it: the CSR's CN, else the serial)" },
   lot: { type: 'string' as const, description: 'production lot, recorded' },
   template: { type: 'string' as const, description: 'certificate template', default: 'idevid' },
   out: { type: 'string' as const, description: 'folder for issued certificates (and generated keys); made when missing' },
