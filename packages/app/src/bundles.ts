@@ -38,7 +38,7 @@ export async function deviceChain(store: Store, device: DeviceRecord): Promise<U
 
 /** How bundles are exported. */
 export interface ExportOptions {
-  /** The time the bundles' log checkpoint states; default: the clock now. */
+  /** The time the bundles' log checkpoint and CRLs state (a verifier at an earlier time rejects them); default: the clock now. */
   now?: Date;
   /** Earlier log checkpoints for every attestation, not only for those by signers this store revoked. */
   logHistory?: boolean;
