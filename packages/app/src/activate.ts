@@ -35,7 +35,8 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   // Everything the LDevID needs is read and checked first (CA, key, CSR): a device once activated cannot be again.
   const ldevid = o.ldevid ? await prepareLDevID(store, o.serial, o.ldevid, o.passphrase, o.at) : undefined;
   const { verifier, context } = await prepareVerification(store, o);
-  const bundle = await bundleOf(store, o.serial, o.passphrase);
+  // At the verification time: the CRLs of this store's CAs it carries must not postdate it.
+  const bundle = await bundleOf(store, o.serial, o.passphrase, { now: o.at });
   const report = await verifier.verify(bundle, { ...context, expectedCustodian: { certificate: signer.certificate } });
   if (!report.ok) return { serial: o.serial, accepted: false, report };
   const last = bundle.attestations.length;

@@ -7,6 +7,7 @@ import {
   createVerifier,
   decodePEM,
   encodeBundle,
+  isBundleLabel,
   parseBundle,
   readCertificateInfo,
   rebuildAttestation,
@@ -16,8 +17,9 @@ import {
   type VerificationReport,
 } from '@custody/core';
 import type { Store } from '@custody/store';
-import { now, provider, readInputFile } from './context.js';
+import { now, provider, readInputFile, readPassphrase } from './context.js';
 import { bundleLogOf } from './bundle-log.js';
+import { BundleCRLs } from './bundle-crls.js';
 import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput, type PreparedOutput } from './outputs.js';
 
 /** The CA chain of a device without the root: recorded with it, or walked up the store's CAs. */
@@ -35,27 +37,43 @@ export async function deviceChain(store: Store, device: DeviceRecord): Promise<U
 
 /** How bundles are exported. */
 export interface ExportOptions {
-  /** The time the bundles' log checkpoint states; default: the clock now. */
+  /** The time the bundles' log checkpoint and CRLs state (a verifier at an earlier time rejects them); default: the clock now. */
   now?: Date;
   /** Earlier log checkpoints for every attestation, not only for those by signers this store revoked. */
   logHistory?: boolean;
+  /** Told what the exporter should know although the bundles are written (no log, a CA without a CRL). */
+  onWarning?: (message: string) => void;
+  /** The CRLs of one export run (made by `exportBundles`; a single `bundleOf` makes its own). */
+  crls?: BundleCRLs;
+}
+
+/** The lot and model of a record as bundle labels; a value a bundle cannot carry is left out. */
+function labelsOf(device: DeviceRecord): { lot?: string; model?: string } {
+  const labels: { lot?: string; model?: string } = {};
+  if (isBundleLabel(device.lot)) labels.lot = device.lot;
+  if (isBundleLabel(device.model)) labels.model = device.model;
+  return labels;
 }
 
 /** The bundle of one recorded device. */
 export async function bundleOf(store: Store, serial: string, passphrase?: string, o: ExportOptions = {}): Promise<Bundle> {
   const device = await store.getDevice(serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
-  const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
+  const at = o.now ?? now();
+  const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations, labels: labelsOf(device) });
+  const crls = await (o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) })).forCertificates(bundle.certificates);
   // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
-  const log = await bundleLogOf(store, bundle, serial, { passphrase, now: o.now ?? now(), history: o.logHistory ?? false });
-  return log ? { ...bundle, log } : bundle;
+  const log = await bundleLogOf(store, bundle, serial, { passphrase, now: at, history: o.logHistory ?? false });
+  return { ...bundle, ...(crls.length > 0 ? { crls } : {}), ...(log ? { log } : {}) };
 }
 
 /**
  * Writes bundles: into `out` as a folder (`<serial>.json` each, made when missing), or as a file for a single
  * device, replacing earlier exports. Every output is checked before the first bundle is made, and all are moved
  * into place together at the end: a failed export leaves `out` as it was.
- * @throws ERR_DEVICE_UNKNOWN, ERR_STORE_CHAIN, ERR_IO_NO_FOLDER, ERR_IO_WRITE
+ * Each bundle carries the lot and model as labels, and a current CRL of each CA of this store that issued one of
+ * its certificates (`bundle-crls.ts`).
+ * @throws ERR_DEVICE_UNKNOWN, ERR_STORE_CHAIN, ERR_IO_NO_FOLDER, ERR_IO_WRITE, ERR_KEY_PASSPHRASE (wrong passphrase)
  */
 export async function exportBundles(store: Store, serials: string[], out: string, passphrase?: string, o: ExportOptions = {}): Promise<Array<{ serial: string; file: string; bytes: number }>> {
   const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
@@ -64,7 +82,10 @@ export async function exportBundles(store: Store, serials: string[], out: string
   try {
     for (const serial of serials) outputs.push(prepareOutput(toFolder ? join(out, `${serial}.json`) : out, { force: true }));
     const written: Array<{ serial: string; file: string; bytes: number }> = [];
-    const opts = { ...o, now: o.now ?? now() };
+    const at = o.now ?? now();
+    const opts: ExportOptions = { ...o, now: at, crls: o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) }) };
+    // Without a log the bundles carry no inclusion proofs, and a policy that requires log inclusion rejects them.
+    if (!(await store.getLogConfig())) o.onWarning?.(`${store.location} has no transparency log (custody log init): the bundles carry no log proofs`);
     for (const [i, serial] of serials.entries()) {
       const text = encodeBundle(await bundleOf(store, serial, passphrase, opts));
       writeOutput(outputs[i]!, text);
@@ -124,6 +145,9 @@ export async function recordOfBundle(b: Bundle): Promise<DeviceRecord> {
     issuedAt: info.notBefore.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     attestations: b.attestations.map((a) => rebuildAttestation(a, b.certificates)),
     chain,
+    // Labels, not evidence: what the exporter filed the device under, so that this store's --lot finds it too.
+    ...(b.labels?.lot !== undefined ? { lot: b.labels.lot } : {}),
+    ...(b.labels?.model !== undefined ? { model: b.labels.model } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ export interface CheckJob {
 }
 
 /** A worker's answer for one request: what it asks for, or why it is refused. */
-export type CheckAnswer = { serial: string; spki: Uint8Array } | { code: string; message: string; category: CustodyError['category']; file?: string };
+export type CheckAnswer = { serial: string; spki: Uint8Array; commonName?: string } | { code: string; message: string; category: CustodyError['category']; file?: string };
 
 /**
  * Bytes to send to a worker: a copy when they are a view into a larger buffer (Node's shared pool, a file read
@@ -77,7 +77,7 @@ export async function checkRequests(inputs: readonly ProvisionInput[], provider:
           .then((answers) => {
             if (answers.length !== jobs.length) throw new Error(`a request-checking worker answered ${answers.length} of ${jobs.length} requests`);
             answers.forEach((a, k) => {
-              out[piece[k]!] = 'code' in a ? new CustodyError(a.code, a.message, { category: a.category, ...(a.file === undefined ? {} : { file: a.file }) }) : { source: jobs[k]!.source, serial: a.serial, spki: a.spki };
+              out[piece[k]!] = 'code' in a ? new CustodyError(a.code, a.message, { category: a.category, ...(a.file === undefined ? {} : { file: a.file }) }) : { source: jobs[k]!.source, serial: a.serial, spki: a.spki, ...(a.commonName === undefined ? {} : { commonName: a.commonName }) };
             });
           })
           .catch((e: unknown) => void (failure ??= { e }))

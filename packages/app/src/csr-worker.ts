@@ -14,8 +14,8 @@ serveRequests(async (jobs: CheckJob[]): Promise<CheckAnswer[]> => {
   const out: CheckAnswer[] = [];
   for (const job of jobs) {
     try {
-      const { serial, spki } = await checkRequest(job, provider);
-      out.push({ serial, spki: ownBytes(spki) });
+      const { serial, spki, commonName } = await checkRequest(job, provider);
+      out.push({ serial, spki: ownBytes(spki), ...(commonName === undefined ? {} : { commonName }) });
     } catch (e) {
       // Anything but a refusal (a bug) fails the batch: serveRequests lets it stop this worker.
       if (!(e instanceof CustodyError)) throw e;

@@ -138,19 +138,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // Device keys go beside, not among, the certificates: devices/ holds exactly the IDevIDs (DESIGN.md).
   mkdirSync(join(o.out, 'device-keys'), { recursive: true });
   for (const d of issued.devices) if (d.key) renameSync(d.key, join(o.out, 'device-keys', `${d.serial}.key.pem`));
-  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'), passphrase);
+  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'), passphrase, { now });
 
   log('3. Northwind imports the bundles (checking every signature and link), builds the devices into its gateway,');
   log('   installs firmware 2.4.1, and hands them to Contoso');
   const trustAcme = [acme.rootFile];
   assertImported(await importBundles(northwind.store, serials.map((s) => join(o.out, 'exchange', '1-acme-to-northwind', `${s}.json`)), readTrustAnchors(trustAcme), now));
   check(await transferDevices(northwind.store, { kind: 'handoff', serials, party: northwind.party, to: 'contoso', claims: INTEGRATION_CLAIMS, stage: 'integration', passphrase, now }));
-  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'), passphrase);
+  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'), passphrase, { now });
 
   log('4. Contoso imports them and sells them on to Fabrikam Health');
   assertImported(await importBundles(contoso.store, serials.map((s) => join(o.out, 'exchange', '2-northwind-to-contoso', `${s}.json`)), readTrustAnchors([acme.rootFile, northwind.rootFile]), now));
   check(await transferDevices(contoso.store, { kind: 'handoff', serials, party: contoso.party, to: 'fabrikam', stage: 'resale', passphrase, now }));
-  await exportBundles(contoso.store, serials, join(o.out, 'bundles'), passphrase);
+  await exportBundles(contoso.store, serials, join(o.out, 'bundles'), passphrase, { now });
 
   const roots = [acme, northwind, contoso, fabrikam];
   log('   Each organisation publishes the CRLs of its CAs; Acme\'s issuing CA CRL is crl.pem');

@@ -118,7 +118,7 @@ export async function provisioningSetup(
   const manufacturer = organization ?? caInfo.subjectText;
   // Options for a given time: a long-running station dates each group by its own clock reading.
   const at = async (now: Date): Promise<ProvisionOptions> => ({
-    factory: await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: now, vars: { organization, model: o.model ?? o.template.name, lot: o.lot } }),
+    factory: await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: now, vars: { organization, model: o.model, lot: o.lot } }),
     registry: store,
     provider,
     issuerName: o.ca,

@@ -39,6 +39,12 @@ export function loadPolicy(nameOrFile: string): Policy {
   return parsePolicy(readText(file, 'policy'), file);
 }
 
+/** A workflow by file, or by name (workflows/NAME.yaml): the path of the file to read. */
+export function workflowFile(nameOrFile: string): string {
+  const shipped = join(REPO_ROOT, 'workflows', `${nameOrFile}.yaml`);
+  return existsSync(nameOrFile) || !/^[a-z0-9-]+$/.test(nameOrFile) || !existsSync(shipped) ? nameOrFile : shipped;
+}
+
 /** `NAME=FILE` pairs naming the CAs a workflow's signer rules refer to. */
 export function parseNamedCAs(pairs: readonly string[]): Array<{ name: string; file: string }> {
   return pairs.map((p) => {
@@ -104,7 +110,8 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
       const cert = n.certs[0]!;
       cas[n.name] = { subjectDN: parseCertificate(cert).subject.text, certSha256: toHex(await provider.digest('SHA-256', cert)) };
     }
-    workflow = { workflow: parseWorkflow(readText(o.workflow, 'workflow'), o.workflow), trust: { cas } };
+    const file = workflowFile(o.workflow);
+    workflow = { workflow: parseWorkflow(readText(file, 'workflow'), file), trust: { cas } };
   }
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));

@@ -52,7 +52,7 @@ export const SELECTION_FLAGS = flagSpecs({
 export const VERIFICATION_FLAGS = flagSpecs({
   trust: { type: 'list', description: 'trust anchor certificate file (repeatable)' },
   ca: { type: 'list', description: 'NAME=FILE: a trust anchor the workflow names NAME (repeatable)' },
-  workflow: { type: 'string', description: 'workflow file (YAML)' },
+  workflow: { type: 'string', description: 'workflow file (YAML), or the name of a shipped one (supply-chain)' },
   policy: { type: 'string', description: 'policy name (baseline, retail, healthcare) or file' },
   crl: { type: 'list', description: 'CRL file, DER or PEM (repeatable)' },
   'log-key': { type: 'list', description: 'verifier key of a trusted transparency log: a file (log.pub) or the key string (repeatable)' },
@@ -67,7 +67,7 @@ export const PROVISION_FLAGS = flagSpecs({
   stdin: { type: 'boolean', description: 'station mode: stay running, one CSR a line on stdin, one JSON answer a line on stdout', default: false },
   'serial-pattern': { type: 'string', description: 'device serials for --generate: {seq}, {seq:6}, {rand:8}, {lot}, {model}', default: 'SN{seq:6}' },
   start: { type: 'integer', description: 'first {seq} value', default: 1, min: 0 },
-  model: { type: 'string', description: 'device model, recorded and put in the subject CN' },
+  model: { type: 'string', description: "device model, recorded and put in the subject CN (without it: the CSR's CN, else the serial)" },
   lot: { type: 'string', description: 'production lot, recorded' },
   template: { type: 'string', description: 'certificate template', default: 'idevid' },
   out: { type: 'string', description: 'folder for issued certificates (and generated keys); made when missing' },

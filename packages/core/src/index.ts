@@ -10,7 +10,7 @@ export { encodePEM, decodePEM, decodePEMAll, derOrPEM } from './x509/pem.js';
 export { encodeName, readName, formatName, NAME_ATTRIBUTES, type NameSpec } from './x509/name.js';
 export { readCertificateInfo, spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './x509/certificate-info.js';
 export { CertificateFactory, keyIdentifier, signatureAlgorithm, type FactoryOptions, type IssueRequest, type IssuedCertificate, type Issuer } from './x509/certificate-factory.js';
-export { parseCSR, verifyCSR, createCSR, type CertificationRequest } from './x509/csr.js';
+export { parseCSR, verifyCSR, createCSR, algorithmName, type CertificationRequest } from './x509/csr.js';
 export { parseTemplate } from './templates/parse-template.js';
 export { expandSubject, TEMPLATE_KINDS, TEMPLATE_VARIABLES, KEY_USAGES, EKU_NAMES, type CertificateTemplate, type TemplateKind } from './templates/template.js';
 export { parseLocatedYAML, checkFields, type FieldSpec, type LocatedDocument } from './templates/schema.js';
@@ -86,7 +86,7 @@ export {
   type NonceState,
   type PossessionResult,
 } from './possession/challenge.js';
-export { BUNDLE_VERSION, BUNDLE_LIMITS, type Bundle, type BundleAttestation, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
+export { BUNDLE_VERSION, BUNDLE_LIMITS, isBundleLabel, type Bundle, type BundleAttestation, type BundleLabels, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
 export { detachAttestation, attachAttestation, type DetachedAttestation } from './bundle/detach-attestation.js';
 export { expandShell, compactSignature, type Sha256 } from './bundle/compact-attestation.js';
 export { rebuildAttestation } from './bundle/rebuild-attestation.js';

@@ -3,7 +3,7 @@
  */
 import { CustodyError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
-import { BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleLog } from './bundle-model.js';
+import { BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleLabels, type BundleLog } from './bundle-model.js';
 import { compactSignature } from './compact-attestation.js';
 import { detachAttestation } from './detach-attestation.js';
 import { checkBundleModel } from './encode-bundle.js';
@@ -19,6 +19,8 @@ export interface BundleInput {
   /** CRLs to carry (DER). */
   readonly crls?: readonly Uint8Array[];
   readonly log?: BundleLog;
+  /** The lot and model the store recorded: unsigned labels (absent fields are left out). */
+  readonly labels?: BundleLabels;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface BundleInput {
  * use), attestations detached, in the compact form when it rebuilds them exactly. Serialize it with `encodeBundle`.
  * @throws ERR_ATTESTATION_MALFORMED / ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for an attestation that does not
  *   parse; ERR_BUNDLE_ATTESTATION for one whose statement is not canonical; ERR_BUNDLE_MALFORMED when a limit is
- *   exceeded or the IDevID repeats in the chain
+ *   exceeded, the IDevID repeats in the chain or a label is not printable
  */
 export function createBundle(input: BundleInput): Bundle {
   const certificates: Uint8Array[] = [];
@@ -53,6 +55,7 @@ export function createBundle(input: BundleInput): Bundle {
   const bundle: { -readonly [K in keyof Bundle]: Bundle[K] } = { version: BUNDLE_VERSION, certificates, attestations };
   if (input.crls && input.crls.length > 0) bundle.crls = [...input.crls];
   if (input.log) bundle.log = input.log;
+  if (input.labels && (input.labels.lot !== undefined || input.labels.model !== undefined)) bundle.labels = input.labels;
   checkBundleModel(bundle);
   return bundle;
 }

@@ -15,7 +15,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { CustodyError } from '../errors.js';
-import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './provider.js';
+import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle, SignatureHashName } from './provider.js';
 import { curveHash } from './provider.js';
 import { toLowS } from './ecdsa-signature.js';
 
@@ -36,7 +36,7 @@ export function nodeSha256(data: Uint8Array): Buffer {
   return nodeDigest('sha256', data);
 }
 
-const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384' };
+const NODE_HASH: Record<SignatureHashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 
 /**
  * DER SubjectPublicKeyInfo headers up to the BIT STRING's content (unused-bits byte included):
@@ -162,13 +162,13 @@ export class NodeCryptoProvider implements CryptoProvider {
     return toLowS(new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength), key.curve);
   }
 
-  async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    return this.verifySync(key, data, signature);
+  async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array, hash?: SignatureHashName): Promise<boolean> {
+    return this.verifySync(key, data, signature, hash);
   }
 
-  verifySync(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): boolean {
+  verifySync(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array, hash?: SignatureHashName): boolean {
     try {
-      return nodeVerify(NODE_HASH[curveHash(key.curve)], data, { key: nodeKeyObject(key), dsaEncoding: 'ieee-p1363' }, signature);
+      return nodeVerify(NODE_HASH[hash ?? curveHash(key.curve)], data, { key: nodeKeyObject(key), dsaEncoding: 'ieee-p1363' }, signature);
     } catch {
       return false;
     }

@@ -8,6 +8,8 @@
  */
 export type CurveName = 'P-256' | 'P-384';
 export type HashName = 'SHA-256' | 'SHA-384';
+/** The hashes an ECDSA signature may be checked with (RFC 5758 3.2 pairs any of them with P-256 or P-384). */
+export type SignatureHashName = HashName | 'SHA-512';
 
 /** An opaque handle on a private key held by a provider. */
 export interface PrivateKeyHandle {
@@ -41,8 +43,11 @@ export interface CryptoProvider {
    * low form (s <= n/2, `toLowS` in ecdsa-signature.ts): custody refuses high-S attestations.
    */
   sign(key: PrivateKeyHandle, data: Uint8Array): Promise<Uint8Array>;
-  /** Checks a P1363 signature; false (not a throw) for a wrong signature. */
-  verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * Checks a P1363 signature; false (not a throw) for a wrong signature. `hash` defaults to the curve's; another
+   * one serves the few inputs signed otherwise (a P-384 CSR signed with SHA-256, as openssl makes by default).
+   */
+  verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array, hash?: SignatureHashName): Promise<boolean>;
   digest(hash: HashName, data: Uint8Array): Promise<Uint8Array>;
   randomBytes(n: number): Uint8Array;
 }

@@ -4,7 +4,7 @@
  * it is for places where node:crypto is not available, never the default.
  */
 import { CustodyError } from '../errors.js';
-import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './provider.js';
+import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle, SignatureHashName } from './provider.js';
 import { curveHash } from './provider.js';
 import { toLowS } from './ecdsa-signature.js';
 
@@ -90,10 +90,10 @@ export class WebCryptoProvider implements CryptoProvider {
     return toLowS(new Uint8Array(await this.crypto.subtle.sign({ name: 'ECDSA', hash: curveHash(k.curve) }, k.key, buf(data))), k.curve);
   }
 
-  async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  async verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array, hash?: SignatureHashName): Promise<boolean> {
     const k = asWebKey(key);
     try {
-      return await this.crypto.subtle.verify({ name: 'ECDSA', hash: curveHash(k.curve) }, k.key, buf(signature), buf(data));
+      return await this.crypto.subtle.verify({ name: 'ECDSA', hash: hash ?? curveHash(k.curve) }, k.key, buf(signature), buf(data));
     } catch {
       return false;
     }

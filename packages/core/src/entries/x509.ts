@@ -2,7 +2,7 @@
 export { decodePEM, decodePEMAll, derOrPEM, encodePEM } from '../x509/pem.js';
 export { readCertificateInfo, spkiCurve, spkiPublicKeyBits, type CertificateInfo } from '../x509/certificate-info.js';
 export { NAME_ATTRIBUTES, encodeName, encodeRDN, formatName, readName, type NameSpec } from '../x509/name.js';
-export { createCSR, parseCSR, verifyCSR, type CertificationRequest } from '../x509/csr.js';
+export { algorithmName, createCSR, parseCSR, verifyCSR, type CertificationRequest } from '../x509/csr.js';
 export { CertificateFactory, keyIdentifier, signatureAlgorithm, syncCrypto, type FactoryOptions, type IssueRequest, type IssuedCertificate, type Issuer, type SyncCrypto } from '../x509/certificate-factory.js';
 export { CRL_REASONS, createCRL, isCRLReason, normalizeSerialHex, type CRLOptions, type CRLReason, type RevokedCertificate } from '../x509/crl-builder.js';
 export { findExtension, isSelfSigned, parseAlgorithmIdentifier, parseCertificate, type AlgorithmIdentifier, type ParsedCertificate } from '../validation/certificate.js';

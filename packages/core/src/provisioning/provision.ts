@@ -48,6 +48,8 @@ export interface ProvisionOptions {
 export interface Prepared {
   source: string;
   serial: string;
+  /** The CSR subject's CN: the certificate's CN when no model is given. */
+  commonName?: string;
   spki: Uint8Array;
   spkiSha256: string;
 }
@@ -61,6 +63,8 @@ function inputError(e: unknown, source: string): never {
 export interface CheckedRequest {
   source: string;
   serial: string;
+  /** The CSR subject's CN, when it has one. */
+  commonName?: string;
   spki: Uint8Array;
 }
 
@@ -73,6 +77,7 @@ export interface CheckedRequest {
 export async function checkRequest(input: ProvisionInput, provider: CryptoProvider): Promise<CheckedRequest> {
   let serial: string;
   let spki: Uint8Array;
+  let commonName: string | undefined;
   try {
     if (input.csr) {
       const csr = parseCSR(input.csr);
@@ -80,6 +85,7 @@ export async function checkRequest(input: ProvisionInput, provider: CryptoProvid
       if (csr.serialNumber === undefined) throw new CustodyError('ERR_CSR_SERIAL', 'CSR subject has no serialNumber (the device serial)');
       serial = csr.serialNumber;
       spki = csr.spki;
+      commonName = csr.subject.find(([k]) => k === 'CN')?.[1];
     } else if (input.generated) {
       ({ serial, spki } = input.generated);
     } else throw new TypeError('a provisioning input needs a csr or a generated key');
@@ -87,7 +93,7 @@ export async function checkRequest(input: ProvisionInput, provider: CryptoProvid
   } catch (e) {
     inputError(e, input.source);
   }
-  return { source: input.source, serial, spki };
+  return commonName === undefined ? { source: input.source, serial, spki } : { source: input.source, serial, spki, commonName };
 }
 
 /** A request whose device the registry holds already, certified for the same key: a re-run skips it. */
@@ -111,7 +117,7 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
   const keys = new Map<string, string>();
   for (const c of checked) {
     if (c instanceof CustodyError) throw c;
-    const { source, serial, spki } = c;
+    const { source, serial, spki, commonName } = c;
     const spkiSha256 = toHex(sync ? sync.digestSync('SHA-256', spki) : await provider.digest('SHA-256', spki));
     const seenSerial = serials.get(serial);
     if (seenSerial !== undefined) throw new CustodyError('ERR_DUPLICATE_SERIAL', `${source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, { file: source });
@@ -119,7 +125,7 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
     if (seenKey !== undefined) throw new CustodyError('ERR_DUPLICATE_KEY', `${source}: the same public key appears twice in this batch (also in ${seenKey})`, { file: source });
     serials.set(serial, source);
     keys.set(spkiSha256, source);
-    out.push({ source, serial, spki, spkiSha256 });
+    out.push(commonName === undefined ? { source, serial, spki, spkiSha256 } : { source, serial, spki, spkiSha256, commonName });
   }
   let conflicts = await registry.findConflicts(out.map((p) => ({ serial: p.serial, spkiSha256: p.spkiSha256 })));
   if (conflicts.length > 0 && issued) {
@@ -207,7 +213,8 @@ export function createIssuer(opts: Omit<ProvisionOptions, 'registry' | 'chunkSiz
   const issuedAt = opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const sync = syncCrypto(provider);
   return async (p) => {
-    const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model, lot: opts.lot } };
+    // The CN: the model, else what the device asked for, else its serial; never a template's name.
+    const req = { spki: p.spki, vars: { serial: p.serial, model: opts.model ?? p.commonName ?? p.serial, lot: opts.lot } };
     const cert = sync ? factory.issueSync(req, sync) : await factory.issue(req);
     const certSha256 = toHex(sync ? sync.digestSync('SHA-256', cert.der) : await provider.digest('SHA-256', cert.der));
     const attestations = opts.birth ? [await opts.birth({ serial: p.serial, certificate: cert.der, certSha256 })] : [];

@@ -105,10 +105,11 @@ export class CertificateFactory {
       const keyId = issuer.certificate.subjectKeyId ?? (await keyIdentifier(provider, issuer.certificate.spki));
       aki = ext.authorityKeyIdentifier(keyId);
     }
-    // Attributes that hold no per-certificate variable are encoded once.
+    // Attributes that hold no per-certificate variable are encoded once; one whose variable has no value yet
+    // (a device model left to each request) is expanded per certificate.
     const constSubject = new Map<string, Uint8Array>();
     for (const [k, v] of template.subject) {
-      if (!/\{(serial|name)\}/.test(v)) {
+      if (!/\{(serial|name)\}/.test(v) && [...v.matchAll(/\{(\w+)\}/g)].every(([, name]) => vars[name!] !== undefined && vars[name!] !== '')) {
         const [[, value]] = expandSubject({ ...template, subject: [[k, v]] }, vars) as [[string, string]];
         constSubject.set(k, encodeRDN(k, value));
       }

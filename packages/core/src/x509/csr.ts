@@ -9,7 +9,7 @@
 import { CustodyError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
 import { children, readBitStringBytes, readOID, readOne, readSmallInt, seq, tlv, oid, TAG, integer, bitString } from '../asn1/der.js';
-import type { CryptoProvider, PrivateKeyHandle, PublicKeyHandle } from '../crypto/provider.js';
+import { curveHash, type CryptoProvider, type PrivateKeyHandle, type PublicKeyHandle, type SignatureHashName } from '../crypto/provider.js';
 import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { encodeName, readName, type NameSpec } from './name.js';
 import { spkiCurve } from './certificate-info.js';
@@ -22,13 +22,46 @@ export interface CertificationRequest {
   serialNumber?: string;
   spki: Uint8Array;
   curve: 'P-256' | 'P-384';
+  /** The signature algorithm's OID. */
   signatureAlgorithm: string;
+  /** Its hash: any of RFC 5758 3.2's ECDSA hashes, whatever the curve. */
+  signatureHash: SignatureHashName;
   signature: Uint8Array;
 }
 
 /**
+ * The ECDSA signature algorithms of RFC 5758 3.2 a CSR may use, by OID. Any of them goes with either curve: a
+ * request's signature only proves possession of the key, and openssl signs a P-384 request with SHA-256 by default.
+ */
+const CSR_ALGORITHMS: ReadonlyMap<string, { name: string; hash: SignatureHashName }> = new Map([
+  ['1.2.840.10045.4.3.2', { name: 'ecdsa-with-SHA256', hash: 'SHA-256' }],
+  ['1.2.840.10045.4.3.3', { name: 'ecdsa-with-SHA384', hash: 'SHA-384' }],
+  ['1.2.840.10045.4.3.4', { name: 'ecdsa-with-SHA512', hash: 'SHA-512' }],
+]);
+
+/** Names of signature algorithms a CSR may be refused for, so that a message says more than an OID. */
+const OTHER_ALGORITHMS: ReadonlyMap<string, string> = new Map([
+  ['1.2.840.10045.4.1', 'ecdsa-with-SHA1'],
+  ['1.2.840.10045.4.3.1', 'ecdsa-with-SHA224'],
+  ['1.2.840.113549.1.1.5', 'sha1WithRSAEncryption'],
+  ['1.2.840.113549.1.1.11', 'sha256WithRSAEncryption'],
+  ['1.2.840.113549.1.1.12', 'sha384WithRSAEncryption'],
+  ['1.2.840.113549.1.1.13', 'sha512WithRSAEncryption'],
+  ['1.2.840.113549.1.1.10', 'RSASSA-PSS'],
+  ['1.3.101.112', 'Ed25519'],
+  ['1.3.101.113', 'Ed448'],
+]);
+
+/** An algorithm OID as a reader knows it: `ecdsa-with-SHA1 (1.2.840.10045.4.1)`, or the OID alone. */
+export function algorithmName(oidText: string): string {
+  const name = CSR_ALGORITHMS.get(oidText)?.name ?? OTHER_ALGORITHMS.get(oidText);
+  return name ? `${name} (${oidText})` : oidText;
+}
+
+/**
  * Parses a DER CSR without checking its signature.
- * @throws ERR_CSR_PARSE on malformed DER or an unsupported key; ERR_CSR_ALGORITHM for a signature algorithm other than ECDSA-SHA256/384
+ * @throws ERR_CSR_PARSE on malformed DER or an unsupported key; ERR_CSR_ALGORITHM for a signature algorithm other
+ *   than ECDSA with SHA-256, SHA-384 or SHA-512 (RFC 5758 3.2), named in the message
  */
 export function parseCSR(der: Uint8Array): CertificationRequest {
   let parts;
@@ -54,8 +87,8 @@ export function parseCSR(der: Uint8Array): CertificationRequest {
     throw new CustodyError('ERR_CSR_PARSE', `not a valid PKCS#10 certification request (${(e as Error).message})`, { cause: e });
   }
   if (!curve) throw new CustodyError('ERR_CSR_PARSE', 'CSR key is not an EC key on P-256 or P-384');
-  const expected = curve === 'P-256' ? OID.ecdsaWithSHA256 : OID.ecdsaWithSHA384;
-  if (parts.algOid !== expected) throw new CustodyError('ERR_CSR_ALGORITHM', `CSR signature algorithm ${parts.algOid} does not match its ${curve} key`);
+  const algorithm = CSR_ALGORITHMS.get(parts.algOid);
+  if (!algorithm) throw new CustodyError('ERR_CSR_ALGORITHM', `CSR signature algorithm ${algorithmName(parts.algOid)} is not accepted: sign the request with ECDSA and SHA-256, SHA-384 or SHA-512 (RFC 5758)`);
   return {
     der,
     info: parts.info,
@@ -64,6 +97,7 @@ export function parseCSR(der: Uint8Array): CertificationRequest {
     spki: parts.spki,
     curve,
     signatureAlgorithm: parts.algOid,
+    signatureHash: algorithm.hash,
     signature: parts.signature,
   };
 }
@@ -79,13 +113,15 @@ export async function verifyCSR(csr: CertificationRequest, provider: CryptoProvi
   } catch (e) {
     throw new CustodyError('ERR_CSR_SIGNATURE', `CSR signature is not a DER ECDSA signature (${(e as Error).message})`, { cause: e });
   }
+  // The curve's own hash is the common case and takes the provider's usual path; only another pair names it.
+  const hash = csr.signatureHash === curveHash(csr.curve) ? undefined : csr.signatureHash;
   // The node provider's synchronous path saves two promises per request on the factory line.
-  const p = provider as Partial<{ importPublicKeySync(spki: Uint8Array): PublicKeyHandle; verifySync(k: PublicKeyHandle, d: Uint8Array, s: Uint8Array): boolean }>;
+  const p = provider as Partial<{ importPublicKeySync(spki: Uint8Array): PublicKeyHandle; verifySync(k: PublicKeyHandle, d: Uint8Array, s: Uint8Array, h?: SignatureHashName): boolean }>;
   const ok =
     p.importPublicKeySync && p.verifySync
-      ? p.verifySync(p.importPublicKeySync(csr.spki), csr.info, sig)
-      : await provider.verify(await provider.importPublicKey(csr.spki), csr.info, sig);
-  if (!ok) throw new CustodyError('ERR_CSR_SIGNATURE', 'CSR signature does not verify: the requester did not prove possession of the key');
+      ? p.verifySync(p.importPublicKeySync(csr.spki), csr.info, sig, hash)
+      : await provider.verify(await provider.importPublicKey(csr.spki), csr.info, sig, hash);
+  if (!ok) throw new CustodyError('ERR_CSR_SIGNATURE', `CSR signature does not verify (${algorithmName(csr.signatureAlgorithm)}, ${csr.curve} key): the requester did not prove possession of the key`);
 }
 
 /** Builds and signs a CSR (used by `--generate` on the line, by the reference agent, and by tests). */

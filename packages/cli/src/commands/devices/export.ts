@@ -25,7 +25,7 @@ export default class DevicesExport extends BaseCommand {
     const store = await openStore(flags.store, flags.keys);
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
-      const bundles = await exportBundles(store, serials, flags.out, undefined, { now: now(), logHistory: flags['log-history'] });
+      const bundles = await exportBundles(store, serials, flags.out, undefined, { now: now(), logHistory: flags['log-history'], onWarning: (m) => process.stderr.write(`custody: warning: ${m}\n`) });
       for (const w of bundles) this.log(`${w.serial}  ${w.file}  (${w.bytes} bytes)`);
       return { bundles };
     } finally {
