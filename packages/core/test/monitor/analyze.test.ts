@@ -3,6 +3,7 @@ import { createAttestationSigner, signAttestation, type AttestationSigner } from
 import { birthStatement, signTransfer } from '../../src/custody/chain.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
 import { readCertificateInfo } from '../../src/x509/certificate-info.js';
+import { parseName } from '../../src/validation/name.js';
 import { analyzeChains, type ObservedChain } from '../../src/monitor/analyze.js';
 import { toHex } from '../../src/util/bytes.js';
 import type { DeviceRecord } from '../../src/registry/ports.js';
@@ -81,9 +82,9 @@ describe('monitor analysis', () => {
   it('finds an attestation signed after its signer was revoked, and not one signed before', async () => {
     const d = await extend(await device('R1'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
     const info = readCertificateInfo(integrator.certificate);
-    const before = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: info.issuerText, revokedAt: new Date(NOW.getTime() + 7200_000) }], now: NOW, provider });
+    const before = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 7200_000) }], now: NOW, provider });
     assert.deepEqual(before, []);
-    const after = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: info.issuerText, revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
+    const after = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
     assert.deepEqual(after.map((x) => x.kind), ['revoked-signer']);
   });
 
