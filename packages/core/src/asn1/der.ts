@@ -1,7 +1,7 @@
 /**
  * A small, strict DER reader and writer (X.690 section 10). It exists for the hot paths (issuing and verifying
  * thousands of certificates and attestations a second) and for strictness: definite, minimal lengths only,
- * no trailing bytes. pkijs/asn1js stay in charge of everything that is not on a hot path.
+ * no trailing bytes. It is the only DER reader of custody: pkijs/asn1js serve the tests as a reference.
  *
  * Limits, each checked before the work it bounds, so that no input costs more than linear time and bounded memory:
  * - a declared length longer than the bytes that remain is refused at once (nothing is allocated for it);
