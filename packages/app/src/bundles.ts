@@ -6,6 +6,7 @@ import {
   createBundle,
   createVerifier,
   decodePEM,
+  decodePEMAll,
   encodeBundle,
   isBundleLabel,
   parseBundle,
@@ -201,10 +202,7 @@ export function readTrustAnchors(files: readonly string[]): Uint8Array[] {
     try {
       if (bytes[0] === 0x30) out.push(new Uint8Array(bytes));
       else {
-        const text = bytes.toString('utf8');
-        const blocks = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => decodePEM(m[0], ['CERTIFICATE']));
-        if (blocks.length === 0) decodePEM(text, ['CERTIFICATE']);
-        out.push(...blocks);
+        out.push(...decodePEMAll(bytes.toString('utf8'), ['CERTIFICATE']));
       }
     } catch (e) {
       throw e instanceof CustodyError ? e.withFile(file) : e;

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { BUNDLE_LIMITS } from '@custody/core/bundle';
 import type { CertificateTemplate } from '@custody/core/templates';
-import { derOrPEM } from '@custody/core/x509';
+import { derOrPEM, readPEMBlocks } from '@custody/core/x509';
 import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { NodeCryptoProvider } from '@custody/core/node';
@@ -266,9 +266,14 @@ export function readInputFile(file: string, kind: InputKind): Buffer {
 export function readCRLFile(file: string): Uint8Array {
   const bytes = readInputFile(file, 'crl');
   if (bytes[0] === 0x30) return new Uint8Array(bytes);
-  const m = bytes.toString('utf8').match(/-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/);
-  if (!m) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
-  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+  let blocks: Uint8Array[];
+  try {
+    blocks = readPEMBlocks(bytes.toString('utf8'), ['X509 CRL']);
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(file) : e;
+  }
+  if (blocks.length === 0) throw new CustodyError('ERR_CRL_PARSE', `${file}: not a CRL (DER or PEM "X509 CRL")`, { file });
+  return blocks[0]!;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** `custody monitor`: gather every chain this party can see and report anomalies. */
-import { analyzeChains, decodePEM, formatName, parseCRL, readCertificateInfo, readName, readOne, type Finding, type ObservedChain, type Revocation } from '@custody/core';
+import { analyzeChains, decodePEM, parseCertificate, parseCRL, type Finding, type ObservedChain, type Revocation } from '@custody/core';
 import type { Store } from '@custody/store';
 import { provider, readCRLFile } from './context.js';
 import { bundleFiles, readBundle, recordOfBundle } from './bundles.js';
@@ -32,12 +32,12 @@ export async function runMonitor(store: Store, o: MonitorOptions): Promise<Monit
   }
   const revocations: Revocation[] = [];
   for (const ca of await store.listCAs()) {
-    const issuer = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE'])).subjectText;
+    const issuer = parseCertificate(decodePEM(ca.certificate, ['CERTIFICATE'])).subject;
     for (const r of await store.listRevocations(ca.name)) revocations.push({ serialHex: r.serialHex, issuer, revokedAt: new Date(r.revokedAt) });
   }
   for (const file of o.crls) {
     const crl = parseCRL(readCRLFile(file));
-    const issuer = formatName(readName(readOne(crl.issuer.der)));
+    const issuer = crl.issuer;
     for (const r of crl.revoked.values()) revocations.push({ serialHex: r.serialHex, issuer, revokedAt: r.revocationDate });
   }
   const findings = await analyzeChains({ chains, revocations, now: o.now, provider, ...(o.maxHoldDays !== undefined ? { maxHoldSeconds: o.maxHoldDays * 86_400 } : {}) });

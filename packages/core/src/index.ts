@@ -6,9 +6,9 @@ export type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, Pu
 export { curveBytes, curveHash } from './crypto/provider.js';
 export { WebCryptoProvider, type WebCryptoLike } from './crypto/webcrypto-provider.js';
 export { ecdsaDERToP1363, ecdsaP1363ToDER, isLowS, toLowS } from './crypto/ecdsa-signature.js';
-export { encodePEM, decodePEM, decodePEMAll, derOrPEM } from './x509/pem.js';
-export { encodeName, readName, formatName, NAME_ATTRIBUTES, type NameSpec } from './x509/name.js';
-export { readCertificateInfo, spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './x509/certificate-info.js';
+export { encodePEM, decodePEM, decodePEMAll, derOrPEM, parsePEM, readPEMBlocks } from './x509/pem.js';
+export { encodeName, NAME_ATTRIBUTES, type NameSpec } from './x509/name.js';
+export { readCertificateInfo, certificateInfo, spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './x509/certificate-info.js';
 export { CertificateFactory, keyIdentifier, signatureAlgorithm, type FactoryOptions, type IssueRequest, type IssuedCertificate, type Issuer } from './x509/certificate-factory.js';
 export { parseCSR, verifyCSR, createCSR, algorithmName, type CertificationRequest } from './x509/csr.js';
 export { parseTemplate } from './templates/parse-template.js';
@@ -19,8 +19,7 @@ export { provisionDevices, prepareProvisioning, checkRequest, prepareChecked, is
 export { describeCertificate, formatCertificateDescription, type CertificateDescription } from './x509/describe.js';
 export { parseCertificate, isSelfSigned, findExtension, type ParsedCertificate, type AlgorithmIdentifier } from './validation/certificate.js';
 export { parseCRL, type ParsedCRL } from './validation/crl.js';
-export { parsePEM } from './validation/pem.js';
-export { parseName, namesEqual, type ParsedName } from './validation/name.js';
+export { parseName, namesEqual, nameAttributeList, type ParsedName } from './validation/name.js';
 export type { GeneralName } from './validation/general-name.js';
 export { KEY_USAGE_BITS, type BasicConstraints, type NameConstraints, type Extension } from './validation/extensions.js';
 export { createProviderVerifier, type SignatureVerifier, type SignatureInput } from './validation/signature.js';

@@ -1,7 +1,14 @@
 /**
  * A small, strict DER reader and writer (X.690 section 10). It exists for the hot paths (issuing and verifying
  * thousands of certificates and attestations a second) and for strictness: definite, minimal lengths only,
- * no trailing bytes. pkijs/asn1js stay in charge of everything that is not on a hot path.
+ * no trailing bytes. It is the only DER reader of custody: pkijs/asn1js serve the tests as a reference.
+ *
+ * Limits, each checked before the work it bounds, so that no input costs more than linear time and bounded memory:
+ * - a declared length longer than the bytes that remain is refused at once (nothing is allocated for it);
+ * - lengths take at most 4 octets; tags are single-octet, and tag 0 (end-of-contents, BER only) is refused;
+ * - `children` returns at most `MAX_CHILDREN` elements unless its caller passes a larger bound (a CRL's revoked list);
+ * - `checkDER` descends at most `MAX_DEPTH` levels of constructed encodings and visits at most `MAX_ELEMENTS` TLVs.
+ * Every failure is a CustodyError `ERR_DER`; the parsers above rewrap it in their own code.
  */
 import { CustodyError } from '../errors.js';
 import { concatBytes, utf8 } from '../util/bytes.js';
@@ -29,6 +36,13 @@ export interface TLV {
   raw: Uint8Array;
 }
 
+/** Most elements `children` returns by default: more than any certificate, CSR or CMS structure needs. */
+export const MAX_CHILDREN = 1024;
+/** Deepest nesting of constructed encodings `checkDER` accepts. */
+export const MAX_DEPTH = 32;
+/** Most TLVs `checkDER` visits in one value. */
+export const MAX_ELEMENTS = 65_536;
+
 function malformed(what: string): CustodyError {
   return new CustodyError('ERR_DER', `malformed DER: ${what}`);
 }
@@ -49,6 +63,7 @@ export function readSpan(buf: Uint8Array, offset: number, out: TLVSpan): TLVSpan
   if (offset + 2 > buf.length) throw malformed('truncated header');
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw malformed('multi-byte tag');
+  if (tag === 0) throw malformed('end-of-contents tag');
   let len = buf[offset + 1]!;
   let p = offset + 2;
   if (len & 0x80) {
@@ -85,16 +100,48 @@ export function readOne(buf: Uint8Array, expectTag?: number): TLV {
   return t;
 }
 
-/** The TLVs inside a constructed value, in order. */
-export function children(value: Uint8Array): TLV[] {
+/**
+ * The TLVs inside a constructed value, in order.
+ * @throws CustodyError ERR_DER on a malformed element or more than `max` elements (default `MAX_CHILDREN`)
+ */
+export function children(value: Uint8Array, max: number = MAX_CHILDREN): TLV[] {
   const out: TLV[] = [];
   let p = 0;
   while (p < value.length) {
+    if (out.length === max) throw malformed(`more than ${max} elements`);
     const t = readTLV(value, p);
     out.push(t);
     p += t.raw.length;
   }
   return out;
+}
+
+const walk: TLVSpan = { tag: 0, start: 0, end: 0 };
+
+/**
+ * Checks that `buf` is a sequence of well-formed DER TLVs, descending into every constructed one: for the
+ * `ANY` fields (algorithm parameters, extension values, otherName values) that no decoder reads further.
+ * Iterative, with an explicit stack, so that nesting costs no call stack.
+ * @throws CustodyError ERR_DER on a malformed TLV, nesting deeper than `MAX_DEPTH` or more than `MAX_ELEMENTS` TLVs
+ */
+export function checkDER(buf: Uint8Array): void {
+  const ends: number[] = [buf.length];
+  let p = 0;
+  let count = 0;
+  while (ends.length > 0) {
+    if (p === ends[ends.length - 1]) {
+      ends.pop();
+      continue;
+    }
+    if (++count > MAX_ELEMENTS) throw malformed(`more than ${MAX_ELEMENTS} elements`);
+    readSpan(buf, p, walk);
+    if (walk.end > ends[ends.length - 1]!) throw malformed('element overruns its parent');
+    if (walk.tag & 0x20) {
+      if (ends.length > MAX_DEPTH) throw malformed(`nesting deeper than ${MAX_DEPTH}`);
+      ends.push(walk.end);
+      p = walk.start;
+    } else p = walk.end;
+  }
 }
 
 /** Children of `t`, checking its tag and, when given, the count. */
@@ -123,11 +170,29 @@ export function readSmallInt(t: TLV): number {
   return n;
 }
 
-/** Dotted string of an OBJECT IDENTIFIER. */
+/**
+ * Dotted forms already decoded, keyed by the content octets read as Latin-1: certificates repeat a few dozen
+ * OIDs, and building the dotted string again costs more than the rest of the walk. Bounded, so that hostile input
+ * cannot grow it.
+ */
+const oidSeen = new Map<string, string>();
+const OID_SEEN_MAX = 512;
+
+/** Dotted string of an OBJECT IDENTIFIER (X.690 8.19: minimal arcs, last octet closes the last arc). */
 export function readOID(t: TLV): string {
   if (t.tag !== TAG.OID) throw malformed('expected OBJECT IDENTIFIER');
-  const v = t.value;
+  return readOIDAt(t.value, 0, t.value.length);
+}
+
+/** `readOID` of the content octets `buf[start..end)`, making no views. */
+export function readOIDAt(buf: Uint8Array, start: number, end: number): string {
+  const v = buf.subarray(start, end);
   if (v.length === 0) throw malformed('empty OID');
+  if (v.length > 64) throw malformed('OID longer than 64 octets');
+  let k = '';
+  for (let i = start; i < end; i++) k += String.fromCharCode(buf[i]!);
+  const hit = oidSeen.get(k);
+  if (hit !== undefined) return hit;
   const arcs: number[] = [];
   let n = 0;
   let started = false;
@@ -146,10 +211,12 @@ export function readOID(t: TLV): string {
   if (started) throw malformed('truncated OID');
   const first = arcs.shift()!;
   const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
-  return [...head, ...arcs].join('.');
+  const dotted = [...head, ...arcs].join('.');
+  if (oidSeen.size < OID_SEEN_MAX) oidSeen.set(k, dotted);
+  return dotted;
 }
 
-/** Contents of a BIT STRING with no unused bits. */
+/** Contents of a BIT STRING with no unused bits (keys and signatures: RFC 5280 4.1.1.3, 4.1.2.7). */
 export function readBitStringBytes(t: TLV): Uint8Array {
   if (t.tag !== TAG.BIT_STRING) throw malformed('expected BIT STRING');
   if (t.value.length === 0 || t.value[0] !== 0) throw malformed('BIT STRING with unused bits');
@@ -279,24 +346,52 @@ export function x509Time(d: Date): Uint8Array {
   return y >= 1950 && y <= 2049 ? utcTime(d) : generalizedTime(d);
 }
 
-/** Decodes a DER UTCTime or GeneralizedTime in the strict RFC 5280 forms. */
+/** Two decimal digits at `i` of `v`, or -1 when either is not a digit. */
+function digits2(v: Uint8Array, i: number): number {
+  const a = v[i]! - 0x30;
+  const b = v[i + 1]! - 0x30;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** At most the first 20 characters of a value, for error messages: the value may be megabytes long. */
+function preview(v: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < v.length && i < 20; i++) s += v[i]! >= 0x20 && v[i]! < 0x7f ? String.fromCharCode(v[i]!) : '?';
+  return v.length > 20 ? `${s}...` : s;
+}
+
+/**
+ * Decodes a DER UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ, year 0001 or later), the only forms
+ * RFC 5280 4.1.2.5 allows. The length is checked first: a time value is 13 or 15 bytes, whatever its declared size.
+ * @throws CustodyError ERR_DER on any other form or an impossible date
+ */
 export function readTime(t: TLV): Date {
-  const s = String.fromCharCode(...t.value);
-  let m: RegExpMatchArray | null;
+  const v = t.value;
   let year: number;
+  let o: number;
   if (t.tag === TAG.UTC_TIME) {
-    m = s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
-    if (!m) throw malformed(`bad UTCTime "${s}"`);
-    const yy = Number(m[1]);
+    if (v.length !== 13 || v[12] !== 0x5a) throw malformed(`bad UTCTime "${preview(v)}"`);
+    const yy = digits2(v, 0);
+    if (yy < 0) throw malformed(`bad UTCTime "${preview(v)}"`);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    o = 2;
   } else if (t.tag === TAG.GENERALIZED_TIME) {
-    m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
-    if (!m) throw malformed(`bad GeneralizedTime "${s}"`);
-    year = Number(m[1]);
+    if (v.length !== 15 || v[14] !== 0x5a) throw malformed(`bad GeneralizedTime "${preview(v)}"`);
+    const hi = digits2(v, 0);
+    const lo = digits2(v, 2);
+    if (hi < 0 || lo < 0) throw malformed(`bad GeneralizedTime "${preview(v)}"`);
+    year = hi * 100 + lo;
+    if (year === 0) throw malformed('GeneralizedTime year 0000');
+    o = 4;
   } else throw malformed('expected a time');
-  const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const mo = digits2(v, o);
+  const d = digits2(v, o + 2);
+  const h = digits2(v, o + 4);
+  const mi = digits2(v, o + 6);
+  const se = digits2(v, o + 8);
+  if (mo < 1 || d < 1 || h < 0 || mi < 0 || se < 0 || h > 23 || mi > 59 || se > 59) throw malformed(`invalid date "${preview(v)}"`);
   const date = new Date(Date.UTC(year, mo - 1, d, h, mi, se));
-  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) throw malformed(`invalid date "${s}"`);
   if (year < 100) date.setUTCFullYear(year);
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) throw malformed(`invalid date "${preview(v)}"`);
   return date;
 }

@@ -16,6 +16,10 @@ export const OID = {
   stateOrProvinceName: '2.5.4.8',
   organizationName: '2.5.4.10',
   organizationalUnitName: '2.5.4.11',
+  streetAddress: '2.5.4.9',
+  domainComponent: '0.9.2342.19200300.100.1.25',
+  userId: '0.9.2342.19200300.100.1.1',
+  emailAddress: '1.2.840.113549.1.9.1',
   // certificate extensions (RFC 5280 4.2)
   subjectKeyIdentifier: '2.5.29.14',
   keyUsage: '2.5.29.15',
@@ -53,3 +57,25 @@ export const OID = {
   // PKCS#10
   extensionRequest: '1.2.840.113549.1.9.14',
 } as const;
+
+/**
+ * The one table of name attribute short names, in the order templates list them. RFC 4514 section 3 names CN, L,
+ * ST, O, OU, C, STREET, DC and UID; serialNumber and emailAddress are the names OpenSSL prints and custody's
+ * templates use. Every other attribute type is written as its dotted OID (RFC 4514 2.3).
+ */
+export const NAME_ATTRIBUTE_OIDS: Readonly<Record<string, string>> = {
+  C: OID.countryName,
+  ST: OID.stateOrProvinceName,
+  L: OID.localityName,
+  STREET: OID.streetAddress,
+  O: OID.organizationName,
+  OU: OID.organizationalUnitName,
+  CN: OID.commonName,
+  serialNumber: OID.serialNumber,
+  DC: OID.domainComponent,
+  UID: OID.userId,
+  emailAddress: OID.emailAddress,
+};
+
+/** Short name of a name attribute type OID, from `NAME_ATTRIBUTE_OIDS`. */
+export const NAME_ATTRIBUTE_SHORT: ReadonlyMap<string, string> = new Map(Object.entries(NAME_ATTRIBUTE_OIDS).map(([k, v]) => [v, k]));

@@ -1,22 +1,19 @@
 /**
  * The few parts of a signer's X.509 certificate an attestation needs: issuer Name and serial (for an
  * issuerAndSerialNumber sid), the SubjectPublicKeyInfo, and the SubjectKeyIdentifier extension when present.
- * Chain validation of the certificate is the verifier's business, not this file's.
+ * A projection of the one strict certificate parser, `parseCertificate`; chain validation of the certificate is
+ * the verifier's business, not this file's.
  *
  * ```asn1
- * Certificate  ::= SEQUENCE { tbsCertificate TBSCertificate, signatureAlgorithm, signatureValue BIT STRING }
- * TBSCertificate ::= SEQUENCE { version [0] EXPLICIT Version DEFAULT v1, serialNumber INTEGER, signature,
- *     issuer Name, validity, subject Name, subjectPublicKeyInfo, issuerUniqueID [1] OPTIONAL,
- *     subjectUniqueID [2] OPTIONAL, extensions [3] EXPLICIT Extensions OPTIONAL }      -- RFC 5280 4.1
- * SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING                            -- RFC 5280 4.2.1.2
+ * IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber }   -- RFC 5652 10.2.4
+ * SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING                                   -- RFC 5280 4.2.1.2
  * ```
  */
-import { OID } from '../asn1/oids.js';
-import { expectSeq, readIntegerBytes, readOne, TAG } from '../asn1/der.js';
 import { CustodyError } from '../errors.js';
-import { readOIDCached } from './oid-cache.js';
+import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
+import { equalBytes } from '../util/bytes.js';
 
-/** The parts of a signer certificate used by attestations; every field is a view into `der`. */
+/** The parts of a signer certificate used by attestations: views into a private copy of `der`, never written. */
 export interface SignerCertificateParts {
   der: Uint8Array;
   /** The whole issuer Name TLV. */
@@ -27,39 +24,40 @@ export interface SignerCertificateParts {
   spki: Uint8Array;
   /** SubjectKeyIdentifier extension contents (the key identifier bytes), when present. */
   subjectKeyId?: Uint8Array;
+  /** The full parse. */
+  certificate: ParsedCertificate;
 }
 
-const SKI_OID = OID.subjectKeyIdentifier;
+/**
+ * The last few signer certificates parsed. A party signs thousands of attestations with one certificate, and a
+ * bundle carries two or three signers, so a handful of entries catches nearly every repeat: a byte comparison
+ * (a fraction of a microsecond) instead of a parse. Each entry parses a copy of the bytes it was given, since
+ * callers' buffers may be reused (slabs, streams); parsed certificates are immutable, so sharing one is safe.
+ */
+const recent: ParsedCertificate[] = [];
+const RECENT_MAX = 8;
+
+function parseRecent(der: Uint8Array): ParsedCertificate {
+  for (const c of recent) if (equalBytes(c.der, der)) return c;
+  const c = parseCertificate(der.slice());
+  if (recent.length === RECENT_MAX) recent.pop();
+  recent.unshift(c);
+  return c;
+}
 
 /**
  * Reads the parts of a DER certificate that attestations need.
- * @throws `code` (caller-chosen) when the bytes are not a certificate of the RFC 5280 shape
+ * @throws `code` (caller-chosen) when the bytes are not a certificate `parseCertificate` accepts, with its reason
  */
 export function readSignerCertificate(der: Uint8Array, code: string): SignerCertificateParts {
+  let c: ParsedCertificate;
   try {
-    const [tbs] = expectSeq(readOne(der, TAG.SEQUENCE), TAG.SEQUENCE, 3, 3);
-    const f = expectSeq(tbs!, TAG.SEQUENCE, 6, 10);
-    const i = f[0]!.tag === 0xa0 ? 1 : 0;
-    const serial = f[i]!;
-    readIntegerBytes(serial);
-    const issuer = f[i + 2]!;
-    const spki = f[i + 5]!;
-    if (issuer.tag !== TAG.SEQUENCE || f[i + 4]!.tag !== TAG.SEQUENCE || spki?.tag !== TAG.SEQUENCE) throw new Error('unexpected tbsCertificate layout');
-    const out: SignerCertificateParts = { der, issuer: issuer.raw, serial: serial.raw, spki: spki.raw };
-    const extField = f.slice(i + 6).find((t) => t.tag === 0xa3);
-    if (extField) {
-      const [exts] = expectSeq(extField, 0xa3, 1, 1);
-      for (const ext of expectSeq(exts!, TAG.SEQUENCE, 1)) {
-        const parts = expectSeq(ext, TAG.SEQUENCE, 2, 3);
-        if (readOIDCached(parts[0]!) !== SKI_OID) continue;
-        const value = parts[parts.length - 1]!;
-        if (value.tag !== TAG.OCTET_STRING) throw new Error('extension value is not an OCTET STRING');
-        out.subjectKeyId = readOne(value.value, TAG.OCTET_STRING).value;
-      }
-    }
-    return out;
+    c = parseRecent(der);
   } catch (e) {
-    if (e instanceof CustodyError && e.code === code) throw e;
-    throw new CustodyError(code, `signer certificate: ${(e as Error).message}`, { cause: e });
+    if (!(e instanceof CustodyError)) throw e;
+    throw new CustodyError(code, `signer certificate: ${e.message}`, { cause: e });
   }
+  const out: SignerCertificateParts = { der, issuer: c.issuer.der, serial: c.serialDER, spki: c.spki, certificate: c };
+  if (c.subjectKeyId) out.subjectKeyId = c.subjectKeyId;
+  return out;
 }

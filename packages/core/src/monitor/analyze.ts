@@ -14,7 +14,8 @@
 import { toHex } from '../util/bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { parseAttestation } from '../attestation/cms.js';
-import { readCertificateInfo } from '../x509/certificate-info.js';
+import { parseCertificate } from '../validation/certificate.js';
+import type { ParsedName } from '../validation/name.js';
 
 export type FindingKind = 'fork' | 'clone-key' | 'clone-serial' | 'after-activation' | 'revoked-signer' | 'expired-signer' | 'held-too-long';
 
@@ -36,8 +37,8 @@ export interface ObservedChain {
 export interface Revocation {
   /** Hex serial of the revoked certificate. */
   serialHex: string;
-  /** Issuer DN text as `readCertificateInfo().subjectText` writes it. */
-  issuer: string;
+  /** The issuer's Name: matched to a signer's issuer by `namesEqual` (RFC 5280 7.1), never by display text. */
+  issuer: ParsedName;
   revokedAt: Date;
 }
 
@@ -62,10 +63,11 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
   const successors = new Map<string, Map<string, { device: string; sources: string[]; to: string }>>();
   const byKey = new Map<string, Array<{ serial: string; cert: string; source: string }>>();
   const bySerial = new Map<string, Array<{ cert: string; source: string }>>();
-  const revoked = new Map((input.revocations ?? []).map((r) => [`${r.issuer}|${r.serialHex.toLowerCase().replace(/^0+/, '')}`, r.revokedAt]));
+  // Keyed by the RFC 5280 7.1 comparison key, which is what `namesEqual` compares.
+  const revoked = new Map((input.revocations ?? []).map((r) => [`${r.issuer.key}|${r.serialHex.toLowerCase().replace(/^0+/, '')}`, r.revokedAt]));
   const seenAttestation = new Set<string>();
   for (const chain of input.chains) {
-    const cert = readCertificateInfo(chain.certificate);
+    const cert = parseCertificate(chain.certificate);
     const certHash = toHex(await input.provider.digest('SHA-256', chain.certificate));
     push(byKey, toHex(await input.provider.digest('SHA-256', cert.spki)), { serial: chain.serial, cert: certHash, source: chain.source });
     push(bySerial, chain.serial, { cert: certHash, source: chain.source });
@@ -88,17 +90,17 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
         findings.push({ kind: 'after-activation', device: chain.serial, message: `attestation ${p.seq} (${kind}) follows the device's activation`, sources: [chain.source] });
       }
       if (kind === 'activation') activated = true;
-      const signer = readCertificateInfo(a.signerCertificate);
+      const signer = parseCertificate(a.signerCertificate);
       const time = new Date(p.time);
       const key = `sig:${hash}`;
       if (!seenAttestation.has(key)) {
         seenAttestation.add(key);
-        const revokedAt = revoked.get(`${signer.issuerText}|${signer.serialHex.replace(/^0+/, '')}`);
+        const revokedAt = revoked.get(`${signer.issuer.key}|${signer.serialHex.replace(/^0+/, '')}`);
         if (revokedAt && revokedAt.getTime() <= time.getTime()) {
-          findings.push({ kind: 'revoked-signer', device: chain.serial, message: `attestation ${p.seq} was signed at ${p.time} by "${signer.subjectText}", revoked at ${revokedAt.toISOString()}`, sources: [chain.source] });
+          findings.push({ kind: 'revoked-signer', device: chain.serial, message: `attestation ${p.seq} was signed at ${p.time} by "${signer.subject.text}", revoked at ${revokedAt.toISOString()}`, sources: [chain.source] });
         }
         if (time < signer.notBefore || time > signer.notAfter) {
-          findings.push({ kind: 'expired-signer', device: chain.serial, message: `attestation ${p.seq} was signed at ${p.time}, outside the validity of "${signer.subjectText}" (${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`, sources: [chain.source] });
+          findings.push({ kind: 'expired-signer', device: chain.serial, message: `attestation ${p.seq} was signed at ${p.time}, outside the validity of "${signer.subject.text}" (${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`, sources: [chain.source] });
         }
       }
       lastTime = time;

@@ -12,11 +12,12 @@
  * report can name them.
  */
 import { CustodyError } from '../errors.js';
-import { children, readBitStringBytes, readIntegerBytes, readOID, readOne, readSmallInt, readTime, TAG, type TLV } from '../asn1/der.js';
+import { children, readBitStringBytes, readIntegerBytes, readOne, readSmallInt, readTime, TAG, type TLV } from '../asn1/der.js';
 import { equalBytes, toHex } from '../util/bytes.js';
 import { OID } from '../asn1/oids.js';
 import { parseName, namesEqual, type ParsedName } from './name.js';
 import type { GeneralName } from './general-name.js';
+import { parseAlgorithmIdentifier as parseAlgorithm, parseSubjectPublicKeyInfo, type AlgorithmIdentifier, type SubjectPublicKeyInfo } from './algorithm-identifier.js';
 import {
   parseAuthorityInfoAccess,
   parseAuthorityKeyIdentifier,
@@ -35,13 +36,7 @@ import {
   type NameConstraints,
 } from './extensions.js';
 
-/** `AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }` */
-export interface AlgorithmIdentifier {
-  readonly oid: string;
-  /** DER of the parameters, when present. */
-  readonly params?: Uint8Array;
-  readonly der: Uint8Array;
-}
+export type { AlgorithmIdentifier } from './algorithm-identifier.js';
 
 /** A decoded certificate: raw parts for signature checks, decoded fields for path validation. */
 export interface ParsedCertificate {
@@ -52,6 +47,8 @@ export interface ParsedCertificate {
   readonly version: number;
   /** Serial number content octets as encoded (two's complement). */
   readonly serial: Uint8Array;
+  /** The whole serialNumber INTEGER TLV (for a CMS issuerAndSerialNumber). */
+  readonly serialDER: Uint8Array;
   readonly serialHex: string;
   /** signatureAlgorithm of the outer Certificate. */
   readonly signatureAlgorithm: AlgorithmIdentifier;
@@ -65,6 +62,8 @@ export interface ParsedCertificate {
   readonly notAfter: Date;
   /** DER SubjectPublicKeyInfo. */
   readonly spki: Uint8Array;
+  /** subjectPublicKey contents. */
+  readonly publicKey: Uint8Array;
   readonly publicKeyAlgorithm: AlgorithmIdentifier;
   readonly extensions: readonly Extension[];
   readonly basicConstraints?: BasicConstraints;
@@ -85,18 +84,86 @@ function bad(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_CERT_PARSE', `certificate: ${what}`, cause === undefined ? {} : { cause });
 }
 
-/** Decodes an AlgorithmIdentifier TLV. */
+/**
+ * Decodes an AlgorithmIdentifier TLV.
+ * @throws CustodyError ERR_CERT_PARSE on a malformed identifier or parameters its algorithm does not allow
+ */
 export function parseAlgorithmIdentifier(t: TLV): AlgorithmIdentifier {
-  if (t.tag !== TAG.SEQUENCE) throw bad('AlgorithmIdentifier is not a SEQUENCE');
-  const parts = children(t.value);
-  if (parts.length < 1 || parts.length > 2) throw bad('AlgorithmIdentifier has the wrong number of fields');
-  const oid = readOID(parts[0]!);
-  return parts[1] ? { oid, params: parts[1].raw, der: t.raw } : { oid, der: t.raw };
+  return parseAlgorithm(t);
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** Largest certificate accepted: far above any real one, small enough that a hostile file costs nothing. */
+export const MAX_CERTIFICATE_BYTES = 64 * 1024;
 
-function decodeExtension(out: Mutable<Partial<ParsedCertificate>>, e: Extension): void {
+/**
+ * Parses a DER certificate strictly: every field, both names and every extension custody processes are decoded
+ * here, so that a certificate either parses whole or not at all. Hex forms and name renderings are made on
+ * first use.
+ * @throws CustodyError ERR_CERT_PARSE on any malformed field, duplicate extension or undecodable known extension,
+ *   or more than `MAX_CERTIFICATE_BYTES`
+ */
+export function parseCertificate(der: Uint8Array): ParsedCertificate {
+  try {
+    if (der.length > MAX_CERTIFICATE_BYTES) throw bad(`larger than ${MAX_CERTIFICATE_BYTES} bytes`);
+    return parseStrict(der);
+  } catch (e) {
+    if (e instanceof CustodyError && e.code === 'ERR_CERT_PARSE') throw e;
+    throw bad((e as Error).message, e);
+  }
+}
+
+class Certificate implements ParsedCertificate {
+  #serialHex?: string;
+  #id?: string;
+  #selfIssued?: boolean;
+  basicConstraints?: BasicConstraints;
+  keyUsage?: ReadonlySet<KeyUsageName>;
+  extKeyUsage?: readonly string[];
+  subjectKeyId?: Uint8Array;
+  authorityKeyId?: AuthorityKeyIdentifier;
+  subjectAltName?: readonly GeneralName[];
+  nameConstraints?: NameConstraints;
+  certificatePolicies?: readonly string[];
+
+  constructor(
+    readonly der: Uint8Array,
+    readonly tbs: Uint8Array,
+    readonly version: number,
+    readonly serialDER: Uint8Array,
+    readonly serial: Uint8Array,
+    readonly signatureAlgorithm: AlgorithmIdentifier,
+    readonly tbsSignatureAlgorithm: AlgorithmIdentifier,
+    readonly signature: Uint8Array,
+    readonly issuer: ParsedName,
+    readonly subject: ParsedName,
+    readonly notBefore: Date,
+    readonly notAfter: Date,
+    spki: SubjectPublicKeyInfo,
+    readonly extensions: readonly Extension[],
+  ) {
+    this.spki = spki.der;
+    this.publicKey = spki.key;
+    this.publicKeyAlgorithm = spki.algorithm;
+  }
+
+  readonly spki: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly publicKeyAlgorithm: AlgorithmIdentifier;
+
+  get serialHex(): string {
+    return (this.#serialHex ??= toHex(this.serial));
+  }
+
+  get id(): string {
+    return (this.#id ??= toHex(this.der));
+  }
+
+  get selfIssued(): boolean {
+    return (this.#selfIssued ??= namesEqual(this.issuer, this.subject));
+  }
+}
+
+function decodeExtension(out: Certificate, e: Extension): void {
   switch (e.oid) {
     case OID.basicConstraints:
       out.basicConstraints = parseBasicConstraints(e.value);
@@ -130,27 +197,14 @@ function decodeExtension(out: Mutable<Partial<ParsedCertificate>>, e: Extension)
   }
 }
 
-/**
- * Parses a DER certificate.
- * @throws CustodyError ERR_CERT_PARSE on any malformed field, duplicate extension or undecodable known extension.
- */
-export function parseCertificate(der: Uint8Array): ParsedCertificate {
-  try {
-    return parseStrict(der);
-  } catch (e) {
-    if (e instanceof CustodyError && e.code === 'ERR_CERT_PARSE') throw e;
-    throw bad((e as Error).message, e);
-  }
-}
-
 function parseStrict(der: Uint8Array): ParsedCertificate {
-  const outer = children(readOne(der, TAG.SEQUENCE).value);
+  const outer = children(readOne(der, TAG.SEQUENCE).value, 4);
   if (outer.length !== 3) throw bad('Certificate needs three fields');
   const [tbsT, algT, sigT] = outer as [TLV, TLV, TLV];
   if (tbsT.tag !== TAG.SEQUENCE) throw bad('tbsCertificate is not a SEQUENCE');
   const signatureAlgorithm = parseAlgorithmIdentifier(algT);
   const signature = readBitStringBytes(sigT);
-  const f = children(tbsT.value);
+  const f = children(tbsT.value, 11);
   let i = 0;
   let version = 1;
   if (f[i]?.tag === 0xa0) {
@@ -164,27 +218,24 @@ function parseStrict(der: Uint8Array): ParsedCertificate {
     if (!t) throw bad(`missing ${what}`);
     return t;
   };
-  const serial = readIntegerBytes(need('serialNumber'));
+  const serialT = need('serialNumber');
+  const serial = readIntegerBytes(serialT);
   const tbsSignatureAlgorithm = parseAlgorithmIdentifier(need('signature'));
   const issuerT = need('issuer');
   const validity = need('validity');
   const subjectT = need('subject');
   const spkiT = need('subjectPublicKeyInfo');
-  const times = children(validity.value);
-  if (validity.tag !== TAG.SEQUENCE || times.length !== 2) throw bad('bad Validity');
+  if (validity.tag !== TAG.SEQUENCE) throw bad('Validity is not a SEQUENCE');
+  const times = children(validity.value, 3);
+  if (times.length !== 2) throw bad('bad Validity');
   const notBefore = readTime(times[0]!);
   const notAfter = readTime(times[1]!);
-  if (spkiT.tag !== TAG.SEQUENCE) throw bad('SubjectPublicKeyInfo is not a SEQUENCE');
-  const spkiParts = children(spkiT.value);
-  if (spkiParts.length !== 2) throw bad('bad SubjectPublicKeyInfo');
-  const publicKeyAlgorithm = parseAlgorithmIdentifier(spkiParts[0]!);
-  if (spkiParts[1]!.tag !== TAG.BIT_STRING) throw bad('subjectPublicKey is not a BIT STRING');
-  if (f[i]?.tag === 0x81) {
-    if (version < 2) throw bad('issuerUniqueID needs v2 or v3');
-    i++;
-  }
-  if (f[i]?.tag === 0x82) {
-    if (version < 2) throw bad('subjectUniqueID needs v2 or v3');
+  const spki = parseSubjectPublicKeyInfo(spkiT);
+  for (const [tag, what] of [[0x81, 'issuerUniqueID'], [0x82, 'subjectUniqueID']] as const) {
+    if (f[i]?.tag !== tag) continue;
+    if (version < 2) throw bad(`${what} needs v2 or v3`);
+    const v = f[i]!.value;
+    if (v.length === 0 || v[0]! > 7 || (v.length === 1 && v[0] !== 0)) throw bad(`bad ${what}`);
     i++;
   }
   let extensions: Extension[] = [];
@@ -196,25 +247,7 @@ function parseStrict(der: Uint8Array): ParsedCertificate {
   if (i !== f.length) throw bad('unexpected fields in tbsCertificate');
   const issuer = parseName(issuerT.raw);
   const subject = parseName(subjectT.raw);
-  const out: Mutable<Partial<ParsedCertificate>> = {
-    der,
-    tbs: tbsT.raw,
-    version,
-    serial,
-    serialHex: toHex(serial),
-    signatureAlgorithm,
-    tbsSignatureAlgorithm,
-    signature,
-    issuer,
-    subject,
-    notBefore,
-    notAfter,
-    spki: spkiT.raw,
-    publicKeyAlgorithm,
-    extensions,
-    selfIssued: namesEqual(issuer, subject),
-    id: toHex(der),
-  };
+  const out = new Certificate(der, tbsT.raw, version, serialT.raw, serial, signatureAlgorithm, tbsSignatureAlgorithm, signature, issuer, subject, notBefore, notAfter, spki, extensions);
   for (const e of extensions) {
     try {
       decodeExtension(out, e);
@@ -222,7 +255,7 @@ function parseStrict(der: Uint8Array): ParsedCertificate {
       throw bad(`extension ${e.oid}: ${(err as Error).message}`, err);
     }
   }
-  return out as ParsedCertificate;
+  return out;
 }
 
 /** The extension with `oid`, if the certificate has it. */

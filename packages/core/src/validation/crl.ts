@@ -46,9 +46,12 @@ function bad(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_CRL_PARSE', `CRL: ${what}`, cause === undefined ? {} : { cause });
 }
 
+/** Most revoked entries read from one CRL: a bound on memory, far above what a device PKI revokes. */
+export const MAX_CRL_ENTRIES = 1_000_000;
+
 /**
  * Parses a DER CRL.
- * @throws CustodyError ERR_CRL_PARSE on malformed input.
+ * @throws CustodyError ERR_CRL_PARSE on malformed input or more than `MAX_CRL_ENTRIES` entries.
  */
 export function parseCRL(der: Uint8Array): ParsedCRL {
   try {
@@ -60,11 +63,11 @@ export function parseCRL(der: Uint8Array): ParsedCRL {
 }
 
 function parseStrict(der: Uint8Array): ParsedCRL {
-  const outer = children(readOne(der, TAG.SEQUENCE).value);
+  const outer = children(readOne(der, TAG.SEQUENCE).value, 4);
   if (outer.length !== 3) throw bad('CertificateList needs three fields');
   const [tbsT, algT, sigT] = outer as [TLV, TLV, TLV];
   if (tbsT.tag !== TAG.SEQUENCE) throw bad('tbsCertList is not a SEQUENCE');
-  const f = children(tbsT.value);
+  const f = children(tbsT.value, 8);
   let i = 0;
   let version = 1;
   if (f[i]?.tag === TAG.INTEGER) {
@@ -78,9 +81,9 @@ function parseStrict(der: Uint8Array): ParsedCRL {
   if (f[i] && (f[i]!.tag === TAG.UTC_TIME || f[i]!.tag === TAG.GENERALIZED_TIME)) nextUpdate = readTime(f[i++]!);
   const revoked = new Map<string, RevokedEntry>();
   if (f[i]?.tag === TAG.SEQUENCE) {
-    for (const entry of children(f[i++]!.value)) {
+    for (const entry of children(f[i++]!.value, MAX_CRL_ENTRIES)) {
       if (entry.tag !== TAG.SEQUENCE) throw bad('revoked entry is not a SEQUENCE');
-      const e = children(entry.value);
+      const e = children(entry.value, 4);
       if (e.length < 2 || e.length > 3) throw bad('bad revoked entry');
       const serialHex = toHex(readIntegerBytes(e[0]!));
       const extensions = e[2] ? parseExtensions(e[2]) : [];

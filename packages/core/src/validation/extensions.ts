@@ -3,7 +3,7 @@
  * `extnValue` (the DER inside the OCTET STRING) and throws ERR_CERT_PARSE on malformed input.
  */
 import { CustodyError } from '../errors.js';
-import { children, readOID, readOne, readSmallInt, TAG, type TLV } from '../asn1/der.js';
+import { checkDER, children, MAX_CHILDREN, readOID, readOIDAt, readOne, readSmallInt, readSpan, TAG, type TLV } from '../asn1/der.js';
 import { parseGeneralName, parseGeneralNames, type GeneralName } from './general-name.js';
 
 /** `BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }` */
@@ -65,25 +65,46 @@ export function readBoolean(t: TLV): boolean {
   return t.value[0] === 0xff;
 }
 
-/** Decodes an Extensions SEQUENCE; refuses duplicates (RFC 5280 4.2) and an empty list. */
+/**
+ * Decodes an Extensions SEQUENCE; refuses duplicates (RFC 5280 4.2), an empty list, `critical` encoded as FALSE
+ * (a DEFAULT value is omitted in DER, X.690 11.5).
+ * @throws CustodyError ERR_CERT_PARSE (ERR_DER from the reader underneath)
+ */
 export function parseExtensions(t: TLV): Extension[] {
   if (t.tag !== TAG.SEQUENCE) throw bad('Extensions is not a SEQUENCE');
+  // Spans, not views: a certificate's extensions are read on every parse, and views cost more than the checks.
+  const buf = t.value;
   const out: Extension[] = [];
-  const seen = new Set<string>();
-  for (const e of children(t.value)) {
+  const e = { tag: 0, start: 0, end: 0 };
+  const f = { tag: 0, start: 0, end: 0 };
+  for (let p = 0; p < buf.length; p = e.end) {
+    if (out.length === MAX_CHILDREN) throw bad(`more than ${MAX_CHILDREN} extensions`);
+    readSpan(buf, p, e);
     if (e.tag !== TAG.SEQUENCE) throw bad('Extension is not a SEQUENCE');
-    const parts = children(e.value);
-    if (parts.length < 2 || parts.length > 3) throw bad('Extension has the wrong number of fields');
-    const oid = readOID(parts[0]!);
-    const critical = parts.length === 3 ? readBoolean(parts[1]!) : false;
-    const v = parts[parts.length - 1]!;
-    if (v.tag !== TAG.OCTET_STRING) throw bad(`extension ${oid}: extnValue is not an OCTET STRING`);
-    if (seen.has(oid)) throw bad(`duplicate extension ${oid}`);
-    seen.add(oid);
-    out.push({ oid, critical, value: v.value });
+    readSpan(buf, e.start, f);
+    if (f.tag !== TAG.OID) throw bad('Extension without an extnID');
+    const oid = readOIDAt(buf, f.start, f.end);
+    let tag = readSpan(buf, f.end < e.end ? f.end : missingValue(oid), f).tag;
+    let critical = false;
+    if (tag === TAG.BOOLEAN) {
+      if (f.end - f.start !== 1 || buf[f.start] !== 0xff) throw bad(`extension ${oid}: critical must be TRUE when present (DER omits the DEFAULT FALSE)`);
+      critical = true;
+      tag = readSpan(buf, f.end < e.end ? f.end : missingValue(oid), f).tag;
+    }
+    if (tag !== TAG.OCTET_STRING) throw bad(`extension ${oid}: extnValue is not an OCTET STRING`);
+    if (f.end !== e.end) throw bad(`extension ${oid}: unexpected fields`);
+    // An unknown extension's value stays opaque (x509-limbo has an empty one that must pass); each decoder
+    // below checks the value of its own extension in full.
+    const value = buf.subarray(f.start, f.end);
+    for (const x of out) if (x.oid === oid) throw bad(`duplicate extension ${oid}`);
+    out.push({ oid, critical, value });
   }
   if (out.length === 0) throw bad('empty Extensions');
   return out;
+}
+
+function missingValue(oid: string): never {
+  throw bad(`extension ${oid}: no extnValue`);
 }
 
 /** Decodes basicConstraints (RFC 5280 4.2.1.9). */
@@ -107,6 +128,7 @@ export function parseKeyUsage(der: Uint8Array): Set<KeyUsageName> {
   const t = readOne(der, TAG.BIT_STRING);
   const v = t.value;
   if (v.length === 0 || v[0]! > 7 || (v.length === 1 && v[0] !== 0)) throw bad('keyUsage: bad BIT STRING');
+  if (v.length > 1 && v[v.length - 1]! & ((1 << v[0]!) - 1)) throw bad('keyUsage: unused bits are not zero');
   const out = new Set<KeyUsageName>();
   for (let bit = 0; bit < (v.length - 1) * 8; bit++) {
     if (v[1 + (bit >> 3)]! & (0x80 >> (bit & 7))) {
@@ -198,6 +220,7 @@ export function parseCertificatePolicies(der: Uint8Array): string[] {
     const f = children(p.value);
     if (f.length < 1 || f.length > 2) throw bad('certificatePolicies: bad PolicyInformation');
     if (f[1] && f[1].tag !== TAG.SEQUENCE) throw bad('certificatePolicies: bad qualifiers');
+    if (f[1]) checkDER(f[1].value);
     const oid = readOID(f[0]!);
     if (out.includes(oid)) throw bad('certificatePolicies: duplicate policy');
     out.push(oid);

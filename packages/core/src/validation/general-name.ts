@@ -10,7 +10,7 @@
  * Decoding checks the encoding only (IA5 characters, tags); syntax of the names is checked by the validator.
  */
 import { CustodyError } from '../errors.js';
-import { children, readOID, readOne, TAG, type TLV } from '../asn1/der.js';
+import { checkDER, children, readOID, readOne, TAG, type TLV } from '../asn1/der.js';
 import { parseName, type ParsedName } from './name.js';
 
 /** The GeneralName forms, by the name RFC 5280 gives them. */
@@ -82,7 +82,7 @@ export function parseGeneralName(t: TLV): GeneralName {
     case 'otherName': {
       const parts = children(t.value);
       if (parts.length !== 2 || parts[1]!.tag !== 0xa0) throw bad('otherName needs a type-id and an [0] value');
-      readOne(parts[1]!.value);
+      checkDER(readOne(parts[1]!.value).raw);
       return { kind, typeId: readOID(parts[0]!), value: parts[1]!.value, raw: t.raw };
     }
     default:

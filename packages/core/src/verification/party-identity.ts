@@ -4,27 +4,16 @@
  */
 import type { ParsedCertificate } from '../validation/certificate.js';
 import { attributeText, type ParsedName } from '../validation/name.js';
+import { NAME_ATTRIBUTE_SHORT } from '../asn1/oids.js';
 import type { PartyIdentity } from '../workflow/signer-rule.js';
-
-const SHORT: Readonly<Record<string, string>> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.5': 'serialNumber',
-  '2.5.4.6': 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '1.2.840.113549.1.9.1': 'E',
-};
 
 /** Subject attributes by short name (the last occurrence wins); attributes without a short name are left out. */
 export function nameAttributes(name: ParsedName): Record<string, string> {
   const out: Record<string, string> = {};
   for (const rdn of name.rdns) {
     for (const a of rdn) {
-      const short = SHORT[a.type];
-      const text = short ? attributeText(a) : undefined;
-      if (short && text !== undefined) out[short] = text;
+      const short = NAME_ATTRIBUTE_SHORT.get(a.type);
+      if (short) out[short] = attributeText(a);
     }
   }
   return out;

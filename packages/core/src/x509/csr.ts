@@ -8,11 +8,12 @@
  */
 import { CustodyError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
-import { children, readBitStringBytes, readOID, readOne, readSmallInt, seq, tlv, oid, TAG, integer, bitString } from '../asn1/der.js';
+import { checkDER, children, readBitStringBytes, readOID, readOne, readSmallInt, seq, tlv, oid, TAG, integer, bitString, type TLV } from '../asn1/der.js';
 import { curveHash, type CryptoProvider, type PrivateKeyHandle, type PublicKeyHandle, type SignatureHashName } from '../crypto/provider.js';
 import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
-import { encodeName, readName, type NameSpec } from './name.js';
-import { spkiCurve } from './certificate-info.js';
+import { encodeName, type NameSpec } from './name.js';
+import { nameAttributeList, parseName } from '../validation/name.js';
+import { curveOf, parseAlgorithmIdentifier, parseSubjectPublicKeyInfo } from '../validation/algorithm-identifier.js';
 
 export interface CertificationRequest {
   der: Uint8Array;
@@ -27,6 +28,24 @@ export interface CertificationRequest {
   /** Its hash: any of RFC 5758 3.2's ECDSA hashes, whatever the curve. */
   signatureHash: SignatureHashName;
   signature: Uint8Array;
+}
+
+/** Largest CSR accepted: a device CSR is a few hundred bytes. */
+export const MAX_CSR_BYTES = 16 * 1024;
+
+function bad(what: string, cause?: unknown): CustodyError {
+  return new CustodyError('ERR_CSR_PARSE', `not a valid PKCS#10 certification request (${what})`, cause === undefined ? {} : { cause });
+}
+
+/** `Attributes ::= SET OF Attribute`, `Attribute ::= SEQUENCE { type OBJECT IDENTIFIER, values SET OF ANY }` */
+function checkAttributes(t: TLV): void {
+  for (const a of children(t.value)) {
+    if (a.tag !== TAG.SEQUENCE) throw bad('attribute is not a SEQUENCE');
+    const [type, values, extra] = children(a.value, 3);
+    if (!type || !values || extra || values.tag !== TAG.SET) throw bad('attribute needs a type and a SET of values');
+    readOID(type);
+    checkDER(values.value);
+  }
 }
 
 /**
@@ -60,41 +79,43 @@ export function algorithmName(oidText: string): string {
 
 /**
  * Parses a DER CSR without checking its signature.
- * @throws ERR_CSR_PARSE on malformed DER or an unsupported key; ERR_CSR_ALGORITHM for a signature algorithm other
- *   than ECDSA with SHA-256, SHA-384 or SHA-512 (RFC 5758 3.2), named in the message
+ * @throws ERR_CSR_PARSE on malformed DER, more than `MAX_CSR_BYTES`, or an unsupported key; ERR_CSR_ALGORITHM for a
+ *   signature algorithm other than ECDSA with SHA-256, SHA-384 or SHA-512 (RFC 5758 3.2), named in the message
  */
 export function parseCSR(der: Uint8Array): CertificationRequest {
   let parts;
   try {
-    const outer = readOne(der, TAG.SEQUENCE);
-    const [info, alg, sig] = children(outer.value);
-    if (!info || !alg || !sig) throw new Error('expected three fields');
-    const f = children(info.value);
-    if (f.length < 3 || f.length > 4) throw new Error('bad CertificationRequestInfo');
-    if (readSmallInt(f[0]!) !== 0) throw new Error('unsupported version');
-    if (f[3] && f[3].tag !== 0xa0) throw new Error('bad attributes');
-    const algOid = readOID(children(alg.value)[0]!);
-    parts = { info: info.raw, subjectTLV: f[1]!, spki: f[2]!.raw, algOid, signature: readBitStringBytes(sig) };
+    if (der.length > MAX_CSR_BYTES) throw bad(`larger than ${MAX_CSR_BYTES} bytes`);
+    const outer = children(readOne(der, TAG.SEQUENCE).value, 4);
+    if (outer.length !== 3) throw bad('expected three fields');
+    const [info, alg, sig] = outer as [TLV, TLV, TLV];
+    if (info.tag !== TAG.SEQUENCE) throw bad('CertificationRequestInfo is not a SEQUENCE');
+    const f = children(info.value, 5);
+    if (f.length < 3 || f.length > 4) throw bad('bad CertificationRequestInfo');
+    if (readSmallInt(f[0]!) !== 0) throw bad('unsupported version');
+    if (f[3]) {
+      if (f[3].tag !== 0xa0) throw bad('bad attributes');
+      checkAttributes(f[3]);
+    }
+    const spki = parseSubjectPublicKeyInfo(f[2]!, 'ERR_CSR_PARSE');
+    const subject = nameAttributeList(parseName(f[1]!.raw));
+    const algOid = parseAlgorithmIdentifier(alg, 'ERR_CSR_PARSE').oid;
+    parts = { info: info.raw, subject, spki, algOid, signature: readBitStringBytes(sig) };
   } catch (e) {
-    throw new CustodyError('ERR_CSR_PARSE', `not a valid PKCS#10 certification request (${(e as Error).message})`, { cause: e });
+    if (!(e instanceof CustodyError)) throw e;
+    if (e.code === 'ERR_CSR_PARSE') throw e;
+    throw bad(e.message, e);
   }
-  let curve: 'P-256' | 'P-384' | undefined;
-  let subject: Array<[string, string]>;
-  try {
-    curve = spkiCurve(parts.spki);
-    subject = readName(parts.subjectTLV);
-  } catch (e) {
-    throw new CustodyError('ERR_CSR_PARSE', `not a valid PKCS#10 certification request (${(e as Error).message})`, { cause: e });
-  }
+  const curve = curveOf(parts.spki);
   if (!curve) throw new CustodyError('ERR_CSR_PARSE', 'CSR key is not an EC key on P-256 or P-384');
   const algorithm = CSR_ALGORITHMS.get(parts.algOid);
   if (!algorithm) throw new CustodyError('ERR_CSR_ALGORITHM', `CSR signature algorithm ${algorithmName(parts.algOid)} is not accepted: sign the request with ECDSA and SHA-256, SHA-384 or SHA-512 (RFC 5758)`);
   return {
     der,
     info: parts.info,
-    subject,
-    serialNumber: subject.find(([k]) => k === 'serialNumber')?.[1],
-    spki: parts.spki,
+    subject: parts.subject,
+    serialNumber: parts.subject.find(([k]) => k === 'serialNumber')?.[1],
+    spki: parts.spki.der,
     curve,
     signatureAlgorithm: parts.algOid,
     signatureHash: algorithm.hash,

@@ -1,9 +1,14 @@
-/** A certificate in words: what `custody certs inspect` prints. */
+/**
+ * A certificate in words: what `custody certs inspect` prints. Every field comes from the one strict certificate
+ * parser (`parseCertificate`, through `CertificateInfo.parsed`); this file only names things.
+ */
 import { OID } from '../asn1/oids.js';
-import { children, readOID, readOne, readTLV, TAG } from '../asn1/der.js';
+import { children, readOID, readOne, TAG } from '../asn1/der.js';
+import { CustodyError } from '../errors.js';
 import { fromUtf8, toHex } from '../util/bytes.js';
-import { KEY_USAGES, EKU_NAMES } from '../templates/template.js';
-import { spkiCurve, type CertificateInfo } from './certificate-info.js';
+import { EKU_NAMES } from '../templates/template.js';
+import { curveOf, parseSPKI } from '../validation/algorithm-identifier.js';
+import type { CertificateInfo } from './certificate-info.js';
 
 export interface CertificateDescription {
   subject: string;
@@ -26,53 +31,52 @@ export interface CertificateDescription {
 const EXT_NAMES: Record<string, string> = Object.fromEntries(Object.entries(OID).map(([k, v]) => [v, k]));
 const EKU_BY_OID: Record<string, string> = Object.fromEntries(Object.entries(EKU_NAMES).map(([k, v]) => [v, k]));
 
-/** Decodes the extensions custody knows into words; the rest are listed by OID. */
-export function describeCertificate(info: CertificateInfo, sha256: Uint8Array): CertificateDescription {
-  const d: CertificateDescription = {
-    subject: info.subjectText,
-    issuer: info.issuerText,
-    serial: info.serialHex,
-    notBefore: info.notBefore.toISOString(),
-    notAfter: info.notAfter.toISOString(),
-    key: `EC ${spkiCurve(info.spki) ?? 'unknown curve'}`,
-    ca: info.isCA,
-    criticalExtensions: info.extensions.filter((e) => e.critical).map((e) => EXT_NAMES[e.oid] ?? e.oid),
-    sha256: toHex(sha256),
-  };
-  for (const e of info.extensions) {
-    if (e.oid === OID.basicConstraints) {
-      const parts = children(readOne(e.value).value);
-      const len = parts.find((p) => p.tag === TAG.INTEGER);
-      if (len) d.pathLen = len.value.reduce((n, b) => n * 256 + b, 0);
-    } else if (e.oid === OID.keyUsage) {
-      const bits = readOne(e.value).value;
-      d.keyUsage = KEY_USAGES.filter((_, i) => (bits[1 + (i >> 3)] ?? 0) & (0x80 >> (i & 7)));
-    } else if (e.oid === OID.extKeyUsage) {
-      d.extendedKeyUsage = children(readOne(e.value).value).map((t) => {
-        const o = readOID(t);
-        return EKU_BY_OID[o] ?? o;
-      });
-    } else if (e.oid === OID.subjectAltName) {
-      for (const gn of children(readOne(e.value).value)) {
-        if (gn.tag !== 0xa0) continue;
-        const [typeId, value] = children(gn.value);
-        if (!typeId || !value || readOID(typeId) !== OID.hardwareModuleName) continue;
-        const [hwType, hwSerial] = children(readTLV(value.value).value);
-        d.hardwareModuleName = { hwType: readOID(hwType!), hwSerialNum: safeText(hwSerial!.value) };
-      }
-    }
-  }
-  if (info.subjectKeyId) d.subjectKeyId = toHex(info.subjectKeyId);
-  if (info.authorityKeyId) d.authorityKeyId = toHex(info.authorityKeyId);
-  return d;
-}
-
 function safeText(b: Uint8Array): string {
   try {
     return fromUtf8(b);
   } catch {
     return `#${toHex(b)}`;
   }
+}
+
+/** `HardwareModuleName ::= SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialNum OCTET STRING }` (RFC 4108 5) */
+function hardwareModuleName(value: Uint8Array): { hwType: string; hwSerialNum: string } {
+  try {
+    const [hwType, hwSerial, extra] = children(readOne(value, TAG.SEQUENCE).value, 3);
+    if (!hwType || !hwSerial || extra || hwSerial.tag !== TAG.OCTET_STRING) throw new CustodyError('ERR_DER', 'needs hwType and hwSerialNum');
+    return { hwType: readOID(hwType), hwSerialNum: safeText(hwSerial.value) };
+  } catch (e) {
+    if (!(e instanceof CustodyError)) throw e;
+    throw new CustodyError('ERR_CERT_PARSE', `certificate: hardwareModuleName: ${e.message}`, { cause: e });
+  }
+}
+
+/**
+ * Names the extensions custody knows; the rest are listed by OID.
+ * @throws CustodyError ERR_CERT_PARSE when a hardwareModuleName otherName is malformed
+ */
+export function describeCertificate(info: CertificateInfo, sha256: Uint8Array): CertificateDescription {
+  const c = info.parsed;
+  const d: CertificateDescription = {
+    subject: c.subject.text,
+    issuer: c.issuer.text,
+    serial: c.serialHex,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    key: `EC ${curveOf(parseSPKI(c.spki, 'ERR_CERT_PARSE')) ?? 'unknown curve'}`,
+    ca: c.basicConstraints?.cA ?? false,
+    criticalExtensions: c.extensions.filter((e) => e.critical).map((e) => EXT_NAMES[e.oid] ?? e.oid),
+    sha256: toHex(sha256),
+  };
+  if (c.basicConstraints?.pathLen !== undefined) d.pathLen = c.basicConstraints.pathLen;
+  if (c.keyUsage) d.keyUsage = [...c.keyUsage];
+  if (c.extKeyUsage) d.extendedKeyUsage = c.extKeyUsage.map((o) => EKU_BY_OID[o] ?? o);
+  for (const g of c.subjectAltName ?? []) {
+    if (g.kind === 'otherName' && g.typeId === OID.hardwareModuleName) d.hardwareModuleName = hardwareModuleName(g.value);
+  }
+  if (c.subjectKeyId) d.subjectKeyId = toHex(c.subjectKeyId);
+  if (c.authorityKeyId?.keyIdentifier) d.authorityKeyId = toHex(c.authorityKeyId.keyIdentifier);
+  return d;
 }
 
 /** The description as aligned lines of text. */

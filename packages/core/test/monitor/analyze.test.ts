@@ -3,6 +3,8 @@ import { createAttestationSigner, signAttestation, type AttestationSigner } from
 import { birthStatement, signTransfer } from '../../src/custody/chain.js';
 import { CertificateFactory } from '../../src/x509/certificate-factory.js';
 import { readCertificateInfo } from '../../src/x509/certificate-info.js';
+import { attributeText, parseName } from '../../src/validation/name.js';
+import { oid, printableString, seq, setOf } from '../../src/asn1/der.js';
 import { analyzeChains, type ObservedChain } from '../../src/monitor/analyze.js';
 import { toHex } from '../../src/util/bytes.js';
 import type { DeviceRecord } from '../../src/registry/ports.js';
@@ -81,10 +83,20 @@ describe('monitor analysis', () => {
   it('finds an attestation signed after its signer was revoked, and not one signed before', async () => {
     const d = await extend(await device('R1'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
     const info = readCertificateInfo(integrator.certificate);
-    const before = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: info.issuerText, revokedAt: new Date(NOW.getTime() + 7200_000) }], now: NOW, provider });
+    const before = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 7200_000) }], now: NOW, provider });
     assert.deepEqual(before, []);
-    const after = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: info.issuerText, revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
+    const after = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
     assert.deepEqual(after.map((x) => x.kind), ['revoked-signer']);
+  });
+
+  it('matches a revoked signer by issuer name equality, not display text (a CRL that spells the issuer in PrintableString capitals)', async () => {
+    const d = await extend(await device('R2'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
+    const info = readCertificateInfo(integrator.certificate);
+    const respelled = seq(...parseName(info.issuer).rdns.map((rdn) => setOf(...rdn.map((a) => seq(oid(a.type), printableString(attributeText(a).toUpperCase()))))));
+    const issuer = parseName(respelled);
+    assert.notEqual(issuer.text, parseName(info.issuer).text);
+    const found = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer, revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
+    assert.deepEqual(found.map((x) => x.kind), ['revoked-signer']);
   });
 
   it('finds a device held too long, and not an activated one', async () => {

@@ -8,7 +8,7 @@ import { toBase64 } from '../../src/util/bytes.js';
 import { parseCertificate, isSelfSigned } from '../../src/validation/certificate.js';
 import { parseCRL } from '../../src/validation/crl.js';
 import { parseName, namesEqual } from '../../src/validation/name.js';
-import { parsePEM } from '../../src/validation/pem.js';
+import { parsePEM } from '../../src/x509/pem.js';
 import { cnName, deviceChain, ext, fixedKey, issueCert, issueCRL, keyId } from './fixtures.js';
 import { seq, setOf, oid, printableString, utf8String } from '../../src/asn1/der.js';
 

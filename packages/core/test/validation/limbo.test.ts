@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parsePEM } from '../../src/validation/pem.js';
+import { parsePEM } from '../../src/x509/pem.js';
 import { parseCertificate } from '../../src/validation/certificate.js';
 import { PathValidator } from '../../src/validation/path-validator.js';
 import type { KeyUsageName } from '../../src/validation/extensions.js';
