@@ -1,0 +1,149 @@
+/**
+ * Issue 19: the YAML data files (workflows, policies, templates) are held to size, nesting and entry limits
+ * before the `yaml` library builds anything, aliases are refused with the file and line, and duplicate keys are
+ * found in linear time. Every refusal is the caller's code, bad input (exit 3).
+ */
+import assert from 'node:assert/strict';
+import { EXIT_CODES } from '../../src/errors.js';
+import { parsePolicy } from '../../src/workflow/policy.js';
+import { parseWorkflow } from '../../src/workflow/workflow.js';
+import { parseTemplate } from '../../src/templates/parse-template.js';
+import { parseLocatedYAML } from '../../src/templates/schema.js';
+import { checkYAMLLimits, YAML_LIMITS } from '../../src/templates/yaml-limits.js';
+
+const FILE = 'flows/hostile.yaml';
+
+/** Refused by `parse` with `code`, bad input, the message starting `FILE[:line]: ` and matching `fragment`. */
+function refused(parse: (text: string, file: string) => unknown, text: string, code: string, line: number | undefined, fragment: RegExp): void {
+  assert.throws(
+    () => parse(text, FILE),
+    (e: any) => {
+      assert.equal(e.code, code, e.stack);
+      assert.equal(e.category, 'input');
+      assert.equal(EXIT_CODES[e.category as keyof typeof EXIT_CODES], 3);
+      assert.equal(e.file, FILE);
+      assert.ok(e.message.startsWith(line === undefined ? `${FILE}: ` : `${FILE}:${line}: `), e.message);
+      assert.match(e.message, fragment);
+      assert.ok(!e.message.includes('\n'), 'one line');
+      assert.ok(e.message.length < 300, `bounded message: ${e.message.length} characters`);
+      return true;
+    },
+  );
+}
+
+const workflow = (text: string) => refused.bind(null, parseWorkflow, text, 'ERR_WORKFLOW_INVALID');
+
+/** `extra:` followed by `n` distinct keys. */
+function manyKeys(n: number): string {
+  const lines = ['name: x', 'version: 1', 'extra:'];
+  for (let i = 0; i < n; i++) lines.push(`  k${i}: ${i}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function msOf(f: () => void): number {
+  let best = Infinity;
+  for (let k = 0; k < 3; k++) {
+    const t0 = performance.now();
+    f();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
+  describe('regressions of issue 19', () => {
+    it('a workflow with 40,000 keys is refused by its entry count at once (was quadratic: 10 s)', () => {
+      const t0 = performance.now();
+      workflow(manyKeys(40_000))(YAML_LIMITS.maxEntries + 1, /holds more than 10000 entries/);
+      assert.ok(performance.now() - t0 < 5_000, `took ${performance.now() - t0} ms`);
+    });
+
+    it('duplicate keys are found in linear time: 8,000 keys cost about 4 times 2,000 (the library check was quadratic)', function () {
+      this.timeout(60_000);
+      const parse = (text: string) => () => assert.throws(() => parseWorkflow(text, FILE), { code: 'ERR_WORKFLOW_INVALID' });
+      const small = manyKeys(2_000);
+      const large = manyKeys(8_000);
+      msOf(parse(small));
+      const ratio = msOf(parse(large)) / Math.max(msOf(parse(small)), 1);
+      // Linear is 4; quadratic is 16. The margin absorbs a shared, noisy machine.
+      assert.ok(ratio < 10, `8,000 keys took ${ratio.toFixed(1)} times 2,000 keys`);
+    });
+
+    it('a 10 MB nested workflow is refused by its size before it is parsed (exhausted the heap)', () => {
+      const text = `name: x\nextra: ${'['.repeat(5 << 20)}${']'.repeat(5 << 20)}\n`;
+      const t0 = performance.now();
+      workflow(text)(undefined, /is 10485776 characters, at most 1048576 allowed/);
+      assert.ok(performance.now() - t0 < 1_000);
+    });
+
+    it('a 90 KB nested workflow parsed twice in one process is refused by its depth both times (aborted the process)', () => {
+      const flow = `name: x\nextra: ${'['.repeat(45_000)}${']'.repeat(45_000)}\n`;
+      const block = `name: x\nextra:\n${'- '.repeat(45_000)}x\n`;
+      const keys = `name: x\n${Array.from({ length: 400 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')}\n`;
+      for (let k = 0; k < 2; k++) {
+        workflow(flow)(2, /nested deeper than 64 levels/);
+        workflow(block)(3, /nested deeper than 64 levels/);
+        workflow(keys)(66, /nested deeper than 64 levels/);
+      }
+    });
+
+    it('an alias is refused with the file and line, bad input (was "Alias resolution is disabled [ERR_INTERNAL]", exit 5)', () => {
+      workflow('name: &n x\nversion: 1\nstages:\n  - name: *n\n')(4, /aliases are not allowed \(found "\*n"\)/);
+      refused(parsePolicy, 'name: p\nrequire: &r [secureBoot]\nknownVendorClaims: *r\n', 'ERR_POLICY_INVALID', 3, /aliases are not allowed/);
+      refused(parseTemplate, 'name: t\nkind: party\nsubject: &s { CN: x }\nother: *s\n', 'ERR_TEMPLATE_INVALID', 4, /aliases are not allowed/);
+    });
+
+    it('a billion-laughs document is refused at its first alias', () => {
+      const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+      for (let i = 1; i < 9; i++) lines.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(',')}]`);
+      workflow(lines.join('\n'))(2, /aliases are not allowed \(found "\*a"\)/);
+    });
+  });
+
+  describe('keys', () => {
+    it('refuses a key twice, also when only JavaScript sees them as one (1 and "1")', () => {
+      workflow('name: x\nname: y\n')(2, /duplicate key "name"/);
+      workflow('name: x\nversion: 1\nstages:\n  - 1: a\n    "1": b\n')(5, /duplicate key "1"/);
+      workflow('name: x\n~: 1\n"": 2\n')(3, /duplicate key ""/);
+    });
+
+    it('refuses a mapping or a list as a key, and the key __proto__', () => {
+      workflow('name: x\n[a, b]: 1\n')(2, /a key must be a plain value/);
+      workflow('name: x\n? { a: 1 }\n: 2\n')(2, /a key must be a plain value/);
+      workflow('name: x\n__proto__: { a: 1 }\n')(2, /the key "__proto__" is not allowed/);
+    });
+
+    it('quotes at most a bounded prefix of a long key', () => {
+      const key = 'k'.repeat(1_000);
+      workflow(`${key}: 1\n${key}: 2\n`)(2, /duplicate key "k{40}"\.\.\./);
+    });
+  });
+
+  describe('malformed input', () => {
+    it('a syntax error names the file and line, one line, bounded, even when the library quotes a long tag', () => {
+      workflow('name: x\nversion: [1\n')(3, /Flow sequence/);
+      refused(parseWorkflow, `name: !${'t'.repeat(100_000)} x\n`, 'ERR_WORKFLOW_INVALID', 1, /./);
+    });
+
+    it('a second document, tabs as indentation and stray control characters are refused, not thrown', () => {
+      for (const text of ['name: x\n---\nname: y\n', 'name: x\nstages:\n\t- a\n', 'name: "\u0000\u0007"\n\u0085: 1\n', '\ufeff\ufeff: [\n', ']]]}}}', '"', "'", '|\n\t', '? ? ? ?', '&a &b x', '!!binary ==']) {
+        assert.throws(() => parseWorkflow(text, FILE), { code: 'ERR_WORKFLOW_INVALID' }, JSON.stringify(text));
+      }
+    });
+
+    it('counts entries and depth exactly at the bound', () => {
+      const limits = { maxLength: 1000, maxDepth: 3, maxEntries: 4 };
+      checkYAMLLimits('a:\n  b:\n    c: [1]\n', FILE, 'E', { ...limits, maxDepth: 4 });
+      assert.throws(() => checkYAMLLimits('a:\n  b:\n    c: [1]\n', FILE, 'E', limits), { code: 'E', message: `${FILE}:3: nested deeper than 3 levels` });
+      // Siblings of growing key length are one level, not one more each.
+      checkYAMLLimits('a: 1\nbb: 2\nccc: 3\ndddd: 4\n', FILE, 'E', { ...limits, maxDepth: 1 });
+      assert.throws(() => checkYAMLLimits('a: 1\nb: 2\nc: 3\nd: 4\ne: 5\n', FILE, 'E', limits), { code: 'E', message: `${FILE}:5: holds more than 4 entries (mapping keys, list items)` });
+      assert.throws(() => checkYAMLLimits('x'.repeat(1001), FILE, 'E', limits), { code: 'E', message: `${FILE}: is 1001 characters, at most 1000 allowed in a YAML file` });
+    });
+
+    it('asterisks inside scalars and comments are not aliases', () => {
+      const doc = parseLocatedYAML('a: "*x"\nb: a*b # *c\nc: |\n  *d\n', FILE, 'E');
+      assert.deepEqual(doc.value, { a: '*x', b: 'a*b', c: '*d\n' });
+    });
+  });
+});
