@@ -2,6 +2,7 @@
  * A tiny declarative checker for the YAML data files (templates, workflows, policies): every field known,
  * every type right, errors that name the file, the line and the field path.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { isMap, isSeq, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { CustodyError } from '../errors.js';
 import { checkYAMLLimits, YAML_LIMITS, type YAMLLimits } from './yaml-limits.js';
@@ -94,7 +95,7 @@ function checkKeys(root: unknown, fail: (node: Node, problem: string) => never):
         }
         const name = key.value === null || key.value === undefined ? '' : String(key.value);
         if (name === '__proto__') return fail(key, 'the key "__proto__" is not allowed');
-        if (names.has(name)) return fail(key, `duplicate key ${quoteKey(name)}`);
+        if (names.has(name)) return fail(key, `duplicate key ${quoteBounded(name)}`);
         names.add(name);
         stack.push(pair.value);
       }
@@ -102,10 +103,6 @@ function checkKeys(root: unknown, fail: (node: Node, problem: string) => never):
       for (const item of node.items) stack.push(item);
     }
   }
-}
-
-function quoteKey(name: string): string {
-  return name.length > 40 ? `${JSON.stringify(name.slice(0, 40))}...` : JSON.stringify(name);
 }
 
 function where(doc: LocatedDocument, fileName: string, path: ReadonlyArray<string | number>): string {
@@ -126,8 +123,8 @@ export function checkFields(doc: LocatedDocument, spec: FieldSpec, fileName: str
     switch (s.type) {
       case 'string':
         if (typeof value !== 'string') return fail(path, `expected a string, found ${describe(value)}`);
-        if (s.enum && !s.enum.includes(value)) return fail(path, `"${value}" is not one of ${s.enum.join(', ')}`);
-        if (s.pattern && !s.pattern.test(value)) return fail(path, `"${value}" is not ${s.hint ?? `of the form ${s.pattern}`}`);
+        if (s.enum && !s.enum.includes(value)) return fail(path, `${quoteBounded(value)} is not one of ${s.enum.join(', ')}`);
+        if (s.pattern && !s.pattern.test(value)) return fail(path, `${quoteBounded(value)} is not ${s.hint ?? `of the form ${s.pattern}`}`);
         return;
       case 'integer':
         if (typeof value !== 'number' || !Number.isInteger(value)) return fail(path, `expected an integer, found ${describe(value)}`);
@@ -172,5 +169,5 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return typeof v === 'string' ? `string ${quoteBounded(v)}` : `${typeof v} ${String(v)}`;
 }
