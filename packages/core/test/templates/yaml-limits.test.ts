@@ -125,7 +125,7 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
       refused(parsePolicy, `name: p\nmaxChainAge: ${long}\n`, 'ERR_POLICY_INVALID', 2, /"x{40}"\.\.\. is not a number of days/);
       refused(parsePolicy, `name: p\nrequire: [${long}]\n`, 'ERR_POLICY_INVALID', 2, /unknown claim "x{40}"\.\.\./);
       refused(parsePolicy, `name: p\nknownVendorClaims: [${long}]\n`, 'ERR_POLICY_INVALID', 2, /"x{40}"\.\.\. is not a vendor claim name/);
-      workflow(`name: ${long}\n`)(1, /name: "x{40}"\.\.\. is not a lower-case name/);
+      workflow(`name: ${long}\nversion: 1\nstages: []\n`)(1, /name: "x{40}"\.\.\. is not a lower-case name/);
       refused(parseTemplate, `name: t\nkind: party\nsubject: { CN: x }\nvalidity: { days: ${long} }\n`, 'ERR_TEMPLATE_INVALID', 4, /found string "x{40}"\.\.\.$/);
     });
   });
