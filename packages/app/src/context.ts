@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { BUNDLE_LIMITS } from '@custody/core/bundle/bundle-model';
+import { YAML_LIMITS } from '@custody/core/templates/yaml-limits';
 import type { CertificateTemplate } from '@custody/core/templates/template';
 import { derOrPEM } from '@custody/core/x509/pem';
 import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509/certificate-info';
@@ -138,11 +139,11 @@ export const INPUT_LIMITS = {
   /** A certificate signing request (`devices provision --csr`, `devices activate --ldevid-csr`). */
   csr: { what: 'certificate request', maxBytes: 64 * KiB },
   /** A policy file (`--policy FILE`). */
-  policy: { what: 'policy file', maxBytes: 1 * MiB },
+  policy: { what: 'policy file', maxBytes: YAML_LIMITS.maxLength },
   /** A workflow file (`--workflow`). */
-  workflow: { what: 'workflow file', maxBytes: 1 * MiB },
+  workflow: { what: 'workflow file', maxBytes: YAML_LIMITS.maxLength },
   /** A certificate template (`--template FILE.yaml`, the templates folder). */
-  template: { what: 'template', maxBytes: 1 * MiB },
+  template: { what: 'template', maxBytes: YAML_LIMITS.maxLength },
   /** A claims file, JSON or YAML (`--claims`). */
   claims: { what: 'claims file', maxBytes: 256 * KiB },
   /** A challenge or a challenge response (`agent respond --challenge`, `devices verify --response`). */

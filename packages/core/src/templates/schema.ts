@@ -5,7 +5,8 @@
 import { quoteBounded } from '../util/strict-json.js';
 import { isMap, isSeq, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { CustodyError } from '../errors.js';
-import { checkYAMLLimits, YAML_LIMITS, type YAMLLimits } from './yaml-limits.js';
+import { checkYAMLLimits } from './yaml-scan.js';
+import { YAML_LIMITS, type YAMLLimits } from './yaml-limits.js';
 
 export type FieldSpec =
   | { type: 'string'; enum?: readonly string[]; pattern?: RegExp; required?: boolean; hint?: string }

@@ -1,23 +1,25 @@
 /**
- * Limits on the YAML data files (templates, workflows, policies, claims), checked by one lexical pass before the
- * `yaml` library builds anything from the text (issue 19).
+ * Limits on the YAML data files (templates, workflows, policies, claims), checked by one lexical pass
+ * (`checkYAMLLimits`, yaml-scan.ts) before the `yaml` library builds anything from the text (issue 19). Kept
+ * apart from that pass so that the CLI's size bounds can name these limits without loading the YAML library.
  *
  * Why a pass of its own: the library's syntax tree and composer grow with the nesting (a 10 MB file of `[`
  * exhausted the heap; 90 KB of them overflowed the composer's stack), and an alias can expand a short file
  * into a huge value. The library's lexer is a flat state machine over the text, linear and with no recursion,
- * so its tokens are a safe place to count nesting and entries and to find aliases, with their line, first.
+ * so its tokens are a safe place to count nesting and tokens and to find aliases, with their line, first.
  *
  * Nesting is counted as the open block indentation levels plus the open brackets. A block sequence may sit at
  * its parent key's indentation (`key:\n- item`), so the value may truly nest up to twice the block levels
  * counted: bounded either way, and far beyond any real data file.
  */
-import { Lexer } from 'yaml';
-import { CustodyError } from '../errors.js';
 
 /** What one YAML data file may hold; every limit is checked before the file is parsed. */
 export const YAML_LIMITS = {
-  /** Most characters of text (1 MiB, the size bound of a workflow or policy file). */
-  maxLength: 1 << 20,
+  /**
+   * Most characters of text: 256 KiB, the size bound of a workflow, policy or template file. The shipped
+   * workflow is 1.6 KB; the library parses about a megabyte a second on a loaded machine.
+   */
+  maxLength: 256 * 1024,
   /** Deepest nesting: open indentation levels plus open brackets. */
   maxDepth: 64,
   /**
@@ -33,96 +35,4 @@ export interface YAMLLimits {
   readonly maxLength: number;
   readonly maxDepth: number;
   readonly maxTokens: number;
-}
-
-/** Longest alias name quoted in a message. */
-const QUOTE_MAX = 40;
-
-/** The lexer's control tokens: markers it inserts, not characters of the text. */
-const DOCUMENT = '\x02';
-const FLOW_ERROR_END = '\x18';
-const SCALAR = '\x1f';
-
-/**
- * Checks `text` against `limits` in one pass over its tokens: length first (before any other work), then
- * nesting, tokens and aliases in text order, so the message names the first line at fault.
- * @throws `code` (a CustodyError, bad input) `<file>:<line>: <problem>` for text over the length, nesting or
- *   token limit, or holding an alias (`*name`)
- */
-export function checkYAMLLimits(text: string, fileName: string, code: string, limits: YAMLLimits = YAML_LIMITS): void {
-  const fail = (line: number | undefined, problem: string): never => {
-    throw new CustodyError(code, `${fileName}${line === undefined ? '' : `:${line}`}: ${problem}`, { file: fileName, category: 'input' });
-  };
-  if (text.length > limits.maxLength) fail(undefined, `is ${text.length} characters, at most ${limits.maxLength} allowed in a YAML file`);
-  // Columns of the open block entries (keys, `-` and `?` items), strictly increasing from the outermost.
-  const columns: number[] = [];
-  let flow = 0;
-  let tokens = 0;
-  let offset = 0;
-  let line = 1;
-  let lineStart = 0;
-  // Column of the first token of the entry being read on this line (an implicit key's start), -1 for none yet.
-  let keyColumn = -1;
-  const enter = (column: number): void => {
-    while (columns.length > 0 && columns[columns.length - 1]! >= column) columns.pop();
-    columns.push(column);
-    if (columns.length + flow > limits.maxDepth) fail(line, `nested deeper than ${limits.maxDepth} levels`);
-  };
-  const count = (): void => {
-    if (++tokens > limits.maxTokens) fail(line, `holds more than ${limits.maxTokens} tokens (keys, values, indicators such as - and :)`);
-  };
-  for (const token of new Lexer().lex(text)) {
-    if (token === DOCUMENT || token === FLOW_ERROR_END || token === SCALAR) continue;
-    const column = offset - lineStart;
-    switch (token) {
-      case '-':
-      case '?':
-        count();
-        if (flow === 0) enter(column);
-        keyColumn = -1;
-        break;
-      case ':':
-        count();
-        if (flow === 0) enter(keyColumn >= 0 ? keyColumn : column);
-        keyColumn = -1;
-        break;
-      case '[':
-      case '{':
-        count();
-        flow++;
-        if (columns.length + flow > limits.maxDepth) fail(line, `nested deeper than ${limits.maxDepth} levels`);
-        if (keyColumn < 0) keyColumn = column;
-        break;
-      case ']':
-      case '}':
-        if (flow > 0) flow--;
-        break;
-      case ',':
-        count();
-        break;
-      case '\n':
-      case '\r\n':
-        keyColumn = -1;
-        break;
-      default: {
-        const c = token.charCodeAt(0);
-        if (c === 0x2a) fail(line, `aliases are not allowed (found ${quoteAlias(token)}): write the value out`);
-        // Spaces, comments and a byte order mark are not content; anything else (a scalar, an anchor, a tag,
-        // a block scalar) is, and may start an implicit key.
-        if (c === 0x20 || c === 0x09 || c === 0x23 || c === 0xfeff) break;
-        count();
-        if (keyColumn < 0) keyColumn = column;
-      }
-    }
-    // Scalars (quoted, block, plain over several lines) may hold newlines of their own.
-    for (let nl = token.indexOf('\n'); nl >= 0; nl = token.indexOf('\n', nl + 1)) {
-      line++;
-      lineStart = offset + nl + 1;
-    }
-    offset += token.length;
-  }
-}
-
-function quoteAlias(token: string): string {
-  return token.length > QUOTE_MAX ? `${JSON.stringify(token.slice(0, QUOTE_MAX))}...` : JSON.stringify(token);
 }
