@@ -28,6 +28,13 @@ export const YAML_LIMITS = {
    * one `|` each (45,000 syntax errors) took seconds to compose.
    */
   maxTokens: 10_000,
+  /**
+   * Longest run of spaces and tabs. The library folds a plain scalar over several lines with a regular
+   * expression that backtracks over a line's leading blanks: 20,000 spaces before a continuation line took 4 s,
+   * and the cost grows with the square of the run. 128 columns is twice the indentation of the deepest nesting
+   * allowed.
+   */
+  maxBlankRun: 128,
 } as const;
 
 /** The limits a caller may tighten (tests, a kind of file that is always small). */
@@ -35,4 +42,5 @@ export interface YAMLLimits {
   readonly maxLength: number;
   readonly maxDepth: number;
   readonly maxTokens: number;
+  readonly maxBlankRun: number;
 }

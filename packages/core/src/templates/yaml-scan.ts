@@ -15,9 +15,9 @@ const FLOW_ERROR_END = '\x18';
 const SCALAR = '\x1f';
 
 /**
- * Checks `text` against `limits` in one pass over its tokens: length first (before any other work), then
- * nesting, tokens and aliases in text order, so the message names the first line at fault.
- * @throws `code` (a CustodyError, bad input) `<file>:<line>: <problem>` for text over the length, nesting or
+ * Checks `text` against `limits`: length first (before any other work), runs of blanks in one pass over the
+ * characters, then nesting, tokens and aliases in one pass over the tokens, in text order, so the message names the first line at fault.
+ * @throws `code` (a CustodyError, bad input) `<file>:<line>: <problem>` for text over the length, blank run, nesting or
  *   token limit, or holding an alias (`*name`)
  */
 export function checkYAMLLimits(text: string, fileName: string, code: string, limits: YAMLLimits = YAML_LIMITS): void {
@@ -25,6 +25,7 @@ export function checkYAMLLimits(text: string, fileName: string, code: string, li
     throw new CustodyError(code, `${fileName}${line === undefined ? '' : `:${line}`}: ${problem}`, { file: fileName, category: 'input' });
   };
   if (text.length > limits.maxLength) fail(undefined, `is ${text.length} characters, at most ${limits.maxLength} allowed in a YAML file`);
+  checkBlankRuns(text, limits.maxBlankRun, fail);
   // Columns of the open block entries (keys, `-` and `?` items), strictly increasing from the outermost.
   const columns: number[] = [];
   let flow = 0;
@@ -91,6 +92,21 @@ export function checkYAMLLimits(text: string, fileName: string, code: string, li
       lineStart = offset + nl + 1;
     }
     offset += token.length;
+  }
+}
+
+/** No run of spaces and tabs longer than `max` (see `YAML_LIMITS.maxBlankRun`): one pass over the characters. */
+function checkBlankRuns(text: string, max: number, fail: (line: number, problem: string) => never): void {
+  let run = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) {
+      if (++run > max) fail(line, `holds more than ${max} spaces or tabs in a row`);
+    } else {
+      run = 0;
+      if (c === 0x0a) line++;
+    }
   }
 }
 

@@ -80,7 +80,8 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
       for (let k = 0; k < 2; k++) {
         workflow(flow)(2, /nested deeper than 64 levels/);
         workflow(block)(3, /nested deeper than 64 levels/);
-        workflow(keys)(66, /nested deeper than 64 levels/);
+        // Block keys indented one more column each meet the blank-run bound first.
+        workflow(keys)(131, /holds more than 128 spaces or tabs in a row/);
       }
     });
 
@@ -101,6 +102,14 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
       workflow(`name: x\nd: a|\n${'|\n'.repeat(30_000)}`)(5000, /holds more than 10000 tokens/);
       assert.ok(performance.now() - t0 < FAST_MS, `took ${performance.now() - t0} ms`);
     });
+  });
+
+  it('20,000 spaces before a continuation line are refused by the blank-run bound (took 15 s: the library backtracks over them)', () => {
+    const t0 = performance.now();
+    workflow(`name: x\nstages:\n  - name: x\n${' '.repeat(20_000)}description: y\n`)(4, /holds more than 128 spaces or tabs in a row/);
+    assert.ok(performance.now() - t0 < FAST_MS, `took ${performance.now() - t0} ms`);
+    // At the bound: accepted as far as the limits go.
+    checkYAMLLimits(`a: |\n${' '.repeat(128)}x\n`, FILE, 'E');
   });
 
   describe('keys', () => {
@@ -147,7 +156,7 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
     });
 
     it('counts tokens and depth exactly at the bound', () => {
-      const limits = { maxLength: 1000, maxDepth: 3, maxTokens: 100 };
+      const limits = { maxLength: 1000, maxDepth: 3, maxTokens: 100, maxBlankRun: 8 };
       checkYAMLLimits('a:\n  b:\n    c: [1]\n', FILE, 'E', { ...limits, maxDepth: 4 });
       assert.throws(() => checkYAMLLimits('a:\n  b:\n    c: [1]\n', FILE, 'E', limits), { code: 'E', message: `${FILE}:3: nested deeper than 3 levels` });
       // Siblings of growing key length are one level, not one more each.
