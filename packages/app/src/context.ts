@@ -36,14 +36,22 @@ export async function openStore(location: string): Promise<Store> {
   return EmbeddedStore.open(location);
 }
 
-/** The passphrase from --passphrase-file or CUSTODY_PASSPHRASE, if any. */
+/**
+ * The passphrase from --passphrase-file or CUSTODY_PASSPHRASE, if any.
+ * @throws ERR_IO when the file cannot be read; ERR_INPUT_NOT_FILE, ERR_INPUT_TOO_LARGE (see `readInputFile`);
+ *   ERR_USAGE_PASSPHRASE when its first line is empty
+ */
 export function readPassphrase(file: string | undefined): string | undefined {
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readInputFile(file, 'passphrase').toString('utf8');
     } catch (e) {
-      throw new CustodyError('ERR_IO', `${file}: cannot read passphrase file (${(e as NodeJS.ErrnoException).code})`, { file });
+      // ERR_IO as before for a file that cannot be read; a FIFO or an oversized file is bad input like any other.
+      if (e instanceof CustodyError && e.code === 'ERR_INPUT_READ') {
+        throw new CustodyError('ERR_IO', `${file}: cannot read passphrase file (${(e.cause as NodeJS.ErrnoException).code})`, { file });
+      }
+      throw e;
     }
     const line = text.split(/\r?\n/)[0] ?? '';
     if (line.length === 0) throw new CustodyError('ERR_USAGE_PASSPHRASE', `${file}: the passphrase file is empty`, { file });
@@ -154,6 +162,8 @@ export const INPUT_LIMITS = {
   logKey: { what: 'log key file', maxBytes: 4 * KiB },
   /** A consistency proof from `log consistency --json` (`--log-consistency`). */
   consistencyProof: { what: 'consistency proof', maxBytes: 256 * KiB },
+  /** A passphrase file, its first line the passphrase (`--passphrase-file`). */
+  passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustodyError, EXIT_CODES, categoryOf } from '@custody/core';
-import { INPUT_LIMITS, readInputFile } from '../src/context.js';
+import { INPUT_LIMITS, readInputFile, readPassphrase } from '../src/context.js';
 import { readConsistencyProofs } from '../src/log.js';
 import { readClaimsFile } from '../src/parties.js';
 
@@ -128,5 +128,27 @@ describe('input files (ops/context.ts readInputFile)', () => {
     it('refuses JSON that is not an object with its code, not a TypeError', () => {
       for (const text of ['null', '7', '[]']) assert.throws(() => readConsistencyProofs([file('not-object.json', text)]), { code: 'ERR_LOG_CONSISTENCY_FILE' });
     });
+  });
+});
+
+describe('passphrase files (context.ts readPassphrase)', () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'custody-passphrase-file-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('a passphrase file is bounded like every other input: an oversized one is refused before it is read', () => {
+    const p = join(tmp, 'huge.txt');
+    writeFileSync(p, '');
+    truncateSync(p, 1024 ** 3);
+    assert.throws(() => readPassphrase(p), { code: 'ERR_INPUT_TOO_LARGE', message: `${p}: is ${1024 ** 3} bytes, more than the 4096 bytes a passphrase file may have` });
+  });
+
+  it('reads the first line; a missing file stays ERR_IO', () => {
+    const p = join(tmp, 'pass.txt');
+    writeFileSync(p, 'secret\nignored\n');
+    assert.equal(readPassphrase(p), 'secret');
+    assert.throws(() => readPassphrase(join(tmp, 'missing.txt')), { code: 'ERR_IO', message: /cannot read passphrase file \(ENOENT\)/ });
   });
 });
