@@ -101,9 +101,13 @@ describe('input files (ops/context.ts readInputFile)', () => {
 
     it('refuses a JSON claim named twice (JSON.parse kept the last)', () =>
       refused('dup.json', '{"secureBoot":{"enabled":true},"secureBoot":{"enabled":false}}', 'ERR_CLAIMS_FILE', /not valid JSON \(duplicate member name "secureBoot" in the top-level object\)/));
-    it('refuses a YAML claim named twice', () => refused('dup.yaml', 'secureBoot: {enabled: true}\nsecureBoot: {enabled: false}\n', 'ERR_CLAIMS_FILE', /not valid YAML \(Map keys must be unique/));
+    it('refuses a YAML claim named twice', () => refused('dup.yaml', 'secureBoot: {enabled: true}\nsecureBoot: {enabled: false}\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "secureBoot"\)/));
     it('refuses YAML keys that differ as YAML but are one JavaScript name (1 and "1")', () =>
       refused('collide.yaml', '"acme.example/x":\n  1: a\n  "1": b\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "1"\)/));
+    it('holds a YAML claims file to the YAML limits: an alias and deep nesting are refused with their line (issue 19)', async () => {
+      await refused('alias.yaml', 'secureBoot: &s {enabled: true}\nsignedUpdates: *s\n', 'ERR_CLAIMS_FILE', /not valid YAML \(line 2: aliases are not allowed/);
+      await refused('deep.yaml', `secureBoot: ${'['.repeat(40_000)}${']'.repeat(40_000)}\n`, 'ERR_CLAIMS_FILE', /not valid YAML \(line 1: nested deeper than 64 levels\)/);
+    });
     it('refuses a YAML collection as a key', () => refused('key.yaml', '"acme.example/x":\n  ? [a]\n  : 1\n', 'ERR_CLAIMS_FILE', /a key is not a plain value/));
     it('refuses __proto__ in JSON (escaped too) and in YAML', async () => {
       await refused('proto.json', '{"acme.example/x":{"\\u005f_proto__":{"a":1}}}', 'ERR_CLAIMS_FILE', /"__proto__"/);
