@@ -4,10 +4,8 @@
  */
 import { Lexer } from 'yaml';
 import { CustodyError } from '../errors.js';
+import { quoteBounded } from '../util/strict-json.js';
 import { YAML_LIMITS, type YAMLLimits } from './yaml-limits.js';
-
-/** Longest alias name quoted in a message. */
-const QUOTE_MAX = 40;
 
 /** The lexer's control tokens: markers it inserts, not characters of the text. */
 const DOCUMENT = '\x02';
@@ -16,9 +14,10 @@ const SCALAR = '\x1f';
 
 /**
  * Checks `text` against `limits`: length first (before any other work), runs of blanks in one pass over the
- * characters, then nesting, tokens and aliases in one pass over the tokens, in text order, so the message names the first line at fault.
- * @throws `code` (a CustodyError, bad input) `<file>:<line>: <problem>` for text over the length, blank run, nesting or
- *   token limit, or holding an alias (`*name`)
+ * characters, then nesting, tokens and aliases in one pass over the tokens, in text order, so that the message
+ * names the first line at fault.
+ * @throws `code` (a CustodyError, bad input) `<file>:<line>: <problem>` for text over the length, blank run,
+ *   nesting or token limit, or holding an alias (`*name`)
  */
 export function checkYAMLLimits(text: string, fileName: string, code: string, limits: YAMLLimits = YAML_LIMITS): void {
   const fail = (line: number | undefined, problem: string): never => {
@@ -80,7 +79,7 @@ export function checkYAMLLimits(text: string, fileName: string, code: string, li
         break;
       default: {
         const c = token.charCodeAt(0);
-        if (c === 0x2a) fail(line, `aliases are not allowed (found ${quoteAlias(token)}): write the value out`);
+        if (c === 0x2a) fail(line, `aliases are not allowed (found ${quoteBounded(token)}): write the value out`);
         // Spaces, comments and a byte order mark are not content; anything else (a scalar, an anchor, a tag,
         // a block scalar) is, and may start an implicit key.
         if (c === 0x20 || c === 0x09 || c === 0x23 || c === 0xfeff) break;
@@ -110,8 +109,4 @@ function checkBlankRuns(text: string, max: number, fail: (line: number, problem:
       if (c === 0x0a) line++;
     }
   }
-}
-
-function quoteAlias(token: string): string {
-  return token.length > QUOTE_MAX ? `${JSON.stringify(token.slice(0, QUOTE_MAX))}...` : JSON.stringify(token);
 }
