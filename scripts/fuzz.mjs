@@ -6,7 +6,8 @@
  * parser returns a value or throws a `CustodyError` (not `ERR_INTERNAL`, with a one-line bounded message),
  * and takes well under a second.
  *
- * An input that breaks this is saved under test/fixtures/fuzz/<parser>/<crash|slow>-<sha256 prefix>.bin, where
+ * An input that breaks this is saved under test/fixtures/fuzz/<parser>/<crash|slow>-<sha256 prefix>.bin (.bin.gz
+ * past 16 KiB), where
  * test/fuzz/fuzz.test.ts replays it on every `npm test`. `--seconds N` is the whole budget, split evenly
  * among the parsers run (default 60); `--inputs N` runs exactly N inputs per parser instead (the test does).
  *
@@ -14,6 +15,7 @@
  * saved and listed, but do not fail the run. The file is meant to be deleted once that work lands.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -218,12 +220,22 @@ export function check(parser, input, { recheck = true } = {}) {
   return again > SLOW_MS ? { kind: 'slow', problem: `took ${ms.toFixed(0)} ms, then ${again.toFixed(0)} ms (bound ${SLOW_MS} ms)` } : undefined;
 }
 
+/** Fixtures past this size are saved gzipped: amplified inputs repeat themselves and shrink a hundredfold. */
+const GZIP_OVER = 16 * 1024;
+
 function save(parser, kind, input) {
   const dir = join(FIXTURES, parser);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${kind}-${createHash('sha256').update(input).digest('hex').slice(0, 16)}.bin`);
-  if (!existsSync(file)) writeFileSync(file, input);
+  const name = `${kind}-${createHash('sha256').update(input).digest('hex').slice(0, 16)}.bin`;
+  const file = join(dir, input.length > GZIP_OVER ? `${name}.gz` : name);
+  if (!existsSync(file)) writeFileSync(file, input.length > GZIP_OVER ? gzipSync(input) : input);
   return relative(ROOT, file);
+}
+
+/** A saved fixture's input. */
+export function readFixture(file) {
+  const bytes = readFileSync(file);
+  return new Uint8Array(file.endsWith('.gz') ? gunzipSync(bytes) : bytes);
 }
 
 /** The seed corpus of one parser. */
@@ -288,9 +300,9 @@ export function replayFixtures(parsers = Object.keys(PARSERS)) {
   for (const parser of parsers) {
     const dir = join(FIXTURES, parser);
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.bin')).sort()) {
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.bin') || n.endsWith('.bin.gz')).sort()) {
       const file = join(dir, f);
-      const failure = check(parser, new Uint8Array(readFileSync(file)), { recheck: !reportOnly[parser] });
+      const failure = check(parser, readFixture(file), { recheck: !reportOnly[parser] });
       out.push({ parser, file: relative(ROOT, file), failure });
     }
   }

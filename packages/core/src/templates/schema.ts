@@ -27,7 +27,7 @@ const MESSAGE_MAX = 160;
 
 /**
  * Parses YAML text; syntax errors become `code` errors naming file and line. The text is first held to
- * `limits` (`checkYAMLLimits`: size, nesting, entries, no alias). Keys are then checked by one walk with a Set
+ * `limits` (`checkYAMLLimits`: size, blank runs, nesting, tokens, no alias). Keys are then checked by one walk with a Set
  * per mapping, not by the library's `uniqueKeys` (which compares each key with every earlier one: 40,000 keys
  * took 10 s). Two keys that become the same JavaScript property (`1` and `"1"`), a key that is a mapping or a
  * list, and the key `__proto__` are refused as well.
