@@ -9,6 +9,11 @@ import { poolThreads } from '@custody/app/worker-pool';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' } } });
 const results = await figures({ quick: values.quick === true, only: values.only });
+// parse.* (bench/parse.mjs): all of them in a full run; with --only, those whose name it starts (or `parse` itself).
+if (!values.only || 'parse'.startsWith(values.only) || values.only.startsWith('parse')) {
+  const parse = (await import('./parse.mjs')).parseFigures({ quick: values.quick === true });
+  for (const [k, v] of Object.entries(parse)) if (!values.only || k.startsWith(values.only) || 'parse'.startsWith(values.only)) results[k] = v;
+}
 
 if (values.json) {
   process.stdout.write(JSON.stringify(results) + '\n');

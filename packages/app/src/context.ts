@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { BUNDLE_LIMITS } from '@custody/core/bundle';
+import { YAML_LIMITS } from '@custody/core/limits';
 import type { CertificateTemplate } from '@custody/core/templates';
 import { derOrPEM, readPEMBlocks } from '@custody/core/x509';
 import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509';
@@ -47,14 +48,22 @@ export async function initStore(location: string, now: Date, keys?: string): Pro
   return initStoreAt(location, now, storeOptions(keys));
 }
 
-/** The passphrase from --passphrase-file or CUSTODY_PASSPHRASE, if any. */
+/**
+ * The passphrase from --passphrase-file or CUSTODY_PASSPHRASE, if any.
+ * @throws ERR_IO when the file cannot be read; ERR_INPUT_NOT_FILE, ERR_INPUT_TOO_LARGE (see `readInputFile`);
+ *   ERR_USAGE_PASSPHRASE when its first line is empty
+ */
 export function readPassphrase(file: string | undefined): string | undefined {
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readInputFile(file, 'passphrase').toString('utf8');
     } catch (e) {
-      throw new CustodyError('ERR_IO', `${file}: cannot read passphrase file (${(e as NodeJS.ErrnoException).code})`, { file });
+      // ERR_IO as before for a file that cannot be read; a FIFO or an oversized file is bad input like any other.
+      if (e instanceof CustodyError && e.code === 'ERR_INPUT_READ') {
+        throw new CustodyError('ERR_IO', `${file}: cannot read passphrase file (${(e.cause as NodeJS.ErrnoException).code})`, { file });
+      }
+      throw e;
     }
     const line = text.split(/\r?\n/)[0] ?? '';
     if (line.length === 0) throw new CustodyError('ERR_USAGE_PASSPHRASE', `${file}: the passphrase file is empty`, { file });
@@ -159,11 +168,11 @@ export const INPUT_LIMITS = {
   /** A certificate signing request (`devices provision --csr`, `devices activate --ldevid-csr`). */
   csr: { what: 'certificate request', maxBytes: 64 * KiB },
   /** A policy file (`--policy FILE`). */
-  policy: { what: 'policy file', maxBytes: 1 * MiB },
+  policy: { what: 'policy file', maxBytes: YAML_LIMITS.maxLength },
   /** A workflow file (`--workflow`). */
-  workflow: { what: 'workflow file', maxBytes: 1 * MiB },
+  workflow: { what: 'workflow file', maxBytes: YAML_LIMITS.maxLength },
   /** A certificate template (`--template FILE.yaml`, the templates folder). */
-  template: { what: 'template', maxBytes: 1 * MiB },
+  template: { what: 'template', maxBytes: YAML_LIMITS.maxLength },
   /** A claims file, JSON or YAML (`--claims`). */
   claims: { what: 'claims file', maxBytes: 256 * KiB },
   /** A challenge or a challenge response (`agent respond --challenge`, `devices verify --response`). */
@@ -174,6 +183,8 @@ export const INPUT_LIMITS = {
   logKey: { what: 'log key file', maxBytes: 4 * KiB },
   /** A consistency proof from `log consistency --json` (`--log-consistency`). */
   consistencyProof: { what: 'consistency proof', maxBytes: 256 * KiB },
+  /** A passphrase file, its first line the passphrase (`--passphrase-file`). */
+  passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;

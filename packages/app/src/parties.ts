@@ -69,7 +69,15 @@ export async function resolveRecipient(store: Store, to: string): Promise<{ spki
  */
 async function parseClaimsYAML(text: string): Promise<unknown> {
   const { isScalar, parseDocument, visit } = await import('yaml');
-  const doc = parseDocument(text, { uniqueKeys: true });
+  // Size, nesting, token count, blank runs and aliases first (issue 19); keys below with a Set per mapping,
+  // as the library's own uniqueKeys check is quadratic.
+  const { checkYAMLLimits } = await import('@custody/core/templates');
+  try {
+    checkYAMLLimits(text, 'claims', 'ERR_CLAIMS_FILE');
+  } catch (e) {
+    throw new Error((e as Error).message.replace(/^claims(?::(\d+))?: /, (_, line?: string) => (line ? `line ${line}: ` : '')));
+  }
+  const doc = parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) throw doc.errors[0]!;
   visit(doc, {
     Map(_, map) {

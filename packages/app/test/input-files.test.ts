@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustodyError, EXIT_CODES, categoryOf } from '@custody/core';
-import { INPUT_LIMITS, readInputFile } from '../src/context.js';
+import { INPUT_LIMITS, readInputFile, readPassphrase } from '../src/context.js';
 import { readConsistencyProofs } from '../src/log.js';
 import { readClaimsFile } from '../src/parties.js';
 
@@ -101,9 +101,13 @@ describe('input files (ops/context.ts readInputFile)', () => {
 
     it('refuses a JSON claim named twice (JSON.parse kept the last)', () =>
       refused('dup.json', '{"secureBoot":{"enabled":true},"secureBoot":{"enabled":false}}', 'ERR_CLAIMS_FILE', /not valid JSON \(duplicate member name "secureBoot" in the top-level object\)/));
-    it('refuses a YAML claim named twice', () => refused('dup.yaml', 'secureBoot: {enabled: true}\nsecureBoot: {enabled: false}\n', 'ERR_CLAIMS_FILE', /not valid YAML \(Map keys must be unique/));
+    it('refuses a YAML claim named twice', () => refused('dup.yaml', 'secureBoot: {enabled: true}\nsecureBoot: {enabled: false}\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "secureBoot"\)/));
     it('refuses YAML keys that differ as YAML but are one JavaScript name (1 and "1")', () =>
       refused('collide.yaml', '"acme.example/x":\n  1: a\n  "1": b\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "1"\)/));
+    it('holds a YAML claims file to the YAML limits: an alias and deep nesting are refused with their line (issue 19)', async () => {
+      await refused('alias.yaml', 'secureBoot: &s {enabled: true}\nsignedUpdates: *s\n', 'ERR_CLAIMS_FILE', /not valid YAML \(line 2: aliases are not allowed/);
+      await refused('deep.yaml', `secureBoot: ${'['.repeat(40_000)}${']'.repeat(40_000)}\n`, 'ERR_CLAIMS_FILE', /not valid YAML \(line 1: nested deeper than 64 levels\)/);
+    });
     it('refuses a YAML collection as a key', () => refused('key.yaml', '"acme.example/x":\n  ? [a]\n  : 1\n', 'ERR_CLAIMS_FILE', /a key is not a plain value/));
     it('refuses __proto__ in JSON (escaped too) and in YAML', async () => {
       await refused('proto.json', '{"acme.example/x":{"\\u005f_proto__":{"a":1}}}', 'ERR_CLAIMS_FILE', /"__proto__"/);
@@ -128,5 +132,27 @@ describe('input files (ops/context.ts readInputFile)', () => {
     it('refuses JSON that is not an object with its code, not a TypeError', () => {
       for (const text of ['null', '7', '[]']) assert.throws(() => readConsistencyProofs([file('not-object.json', text)]), { code: 'ERR_LOG_CONSISTENCY_FILE' });
     });
+  });
+});
+
+describe('passphrase files (context.ts readPassphrase)', () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'custody-passphrase-file-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('a passphrase file is bounded like every other input: an oversized one is refused before it is read', () => {
+    const p = join(tmp, 'huge.txt');
+    writeFileSync(p, '');
+    truncateSync(p, 1024 ** 3);
+    assert.throws(() => readPassphrase(p), { code: 'ERR_INPUT_TOO_LARGE', message: `${p}: is ${1024 ** 3} bytes, more than the 4096 bytes a passphrase file may have` });
+  });
+
+  it('reads the first line; a missing file stays ERR_IO', () => {
+    const p = join(tmp, 'pass.txt');
+    writeFileSync(p, 'secret\nignored\n');
+    assert.equal(readPassphrase(p), 'secret');
+    assert.throws(() => readPassphrase(join(tmp, 'missing.txt')), { code: 'ERR_IO', message: /cannot read passphrase file \(ENOENT\)/ });
   });
 });

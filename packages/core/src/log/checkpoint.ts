@@ -10,6 +10,7 @@
  * attestation by a since-revoked signer proves it was logged before the revocation). Checkpoints without it
  * stay valid; they prove no time.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { logError } from './log-errors.js';
 import { encodeSignedNote, isNoteKeyName, parseSignedNote, type NoteSignature } from './signed-note.js';
 import { ecdsaNoteKeyId, type VerifierKey } from './verifier-key.js';
@@ -80,7 +81,7 @@ function encodeTimestamp(time: Date): string {
 /** The time of a `timestamp` line, strictly: `timestamp YYYY-MM-DDThh:mm:ssZ`, a real UTC time. */
 function parseTimestamp(line: string): Date {
   const value = line.slice(TIMESTAMP.length + 1);
-  if (!line.startsWith(`${TIMESTAMP} `) || !RFC3339_SECONDS.test(value)) throw bad(`timestamp line ${JSON.stringify(line)} is not "timestamp YYYY-MM-DDThh:mm:ssZ"`);
+  if (!line.startsWith(`${TIMESTAMP} `) || !RFC3339_SECONDS.test(value)) throw bad(`timestamp line ${quoteBounded(line)} is not "timestamp YYYY-MM-DDThh:mm:ssZ"`);
   const time = new Date(value);
   // Date accepts 24:00:00 and rolls over some impossible days: the time must print back as the same text.
   if (Number.isNaN(time.getTime()) || time.toISOString().replace('.000Z', 'Z') !== value) throw bad(`timestamp ${value} is not a valid UTC time`);
@@ -114,11 +115,11 @@ export function parseCheckpointText(text: string): Checkpoint {
   if (lines.length < 3) throw bad(`expected origin, size and root hash lines, got ${lines.length} line(s)`);
   const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin === '') throw bad('empty origin');
-  if (!/^(0|[1-9][0-9]*)$/.test(size)) throw bad(`tree size ${JSON.stringify(size)} is not a decimal number without leading zeros`);
+  if (!/^(0|[1-9][0-9]*)$/.test(size)) throw bad(`tree size ${quoteBounded(size)} is not a decimal number without leading zeros`);
   const treeSize = Number(size);
-  if (!Number.isSafeInteger(treeSize)) throw bad(`tree size ${size} is too large`);
+  if (!Number.isSafeInteger(treeSize)) throw bad(`tree size ${quoteBounded(size)} is too large`);
   const rootHash = fromBase64(root);
-  if (rootHash === undefined) throw bad(`root hash ${JSON.stringify(root)} is not canonical base64`);
+  if (rootHash === undefined) throw bad(`root hash ${quoteBounded(root)} is not canonical base64`);
   if (rootHash.length !== HASH_BYTES) throw bad(`the root hash has ${rootHash.length} bytes, not ${HASH_BYTES}`);
   if (extensions.some((e) => e === '')) throw bad('empty extension line');
   if (extensions.slice(1).some(isTimestampLine)) throw bad('a timestamp line may only come right after the root hash, once');
@@ -146,7 +147,7 @@ export async function signCheckpoint(cp: Checkpoint, signer: CheckpointSigner, c
   if (signer.key.curve !== 'P-256') {
     throw new CustodyError('ERR_KEY_ALGORITHM', `checkpoint key ${signer.name} is on ${signer.key.curve}; note signature type 0x02 here is P-256`);
   }
-  if (!isNoteKeyName(signer.name)) throw bad(`invalid key name ${JSON.stringify(signer.name)}`);
+  if (!isNoteKeyName(signer.name)) throw bad(`invalid key name ${quoteBounded(signer.name)}`);
   const text = encodeCheckpoint(cp);
   const p1363 = await crypto.sign(signer.key, utf8(text));
   const signature = ecdsaP1363ToDER(p1363);

@@ -3,6 +3,7 @@
  * per signature, `— <key name> <base64(4-byte key ID || signature)>` (U+2014 EM DASH). Only the syntax lives
  * here; which keys and algorithms are trusted is `checkpoint.ts`'s business.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { logError } from './log-errors.js';
 import { fromBase64, fromUtf8, toBase64 } from '../util/bytes.js';
 
@@ -43,8 +44,8 @@ function parseSignatureLine(line: string, n: number): NoteSignature {
   const keyName = space < 0 ? rest : rest.slice(0, space);
   if (space < 0 || !isNoteKeyName(keyName)) throw bad(`signature line ${n} has no valid key name`);
   const bytes = fromBase64(rest.slice(space + 1));
-  if (bytes === undefined) throw bad(`signature line ${n} (${keyName}) is not canonical base64`);
-  if (bytes.length < 5) throw bad(`signature line ${n} (${keyName}) is too short`);
+  if (bytes === undefined) throw bad(`signature line ${n} (${quoteBounded(keyName)}) is not canonical base64`);
+  if (bytes.length < 5) throw bad(`signature line ${n} (${quoteBounded(keyName)}) is too short`);
   const keyId = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
   return { keyName, keyId, signature: bytes.slice(4) };
 }
@@ -85,7 +86,7 @@ export function encodeSignedNote(note: SignedNote): string {
   if (note.signatures.length === 0) throw bad('no signature');
   let out = `${note.text}\n`;
   for (const sig of note.signatures) {
-    if (!isNoteKeyName(sig.keyName)) throw bad(`invalid key name ${JSON.stringify(sig.keyName)}`);
+    if (!isNoteKeyName(sig.keyName)) throw bad(`invalid key name ${quoteBounded(sig.keyName)}`);
     if (!Number.isInteger(sig.keyId) || sig.keyId < 0 || sig.keyId > 0xffffffff) throw bad(`key ID of ${sig.keyName} is not a uint32`);
     const bytes = new Uint8Array(4 + sig.signature.length);
     new DataView(bytes.buffer).setUint32(0, sig.keyId);

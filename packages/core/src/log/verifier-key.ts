@@ -8,6 +8,7 @@
  * of SHA-256(SPKI DER) alone, without the key name or type byte. Following that assignment keeps our
  * checkpoints verifiable by transparency-dev/formats' note verifiers.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { logError } from './log-errors.js';
 import { isNoteKeyName } from './signed-note.js';
 import { readOne, TAG } from '../asn1/der.js';
@@ -40,11 +41,11 @@ export function ecdsaNoteKeyId(spki: Uint8Array): number {
  * SEQUENCE (the curve is checked when the key is imported, in `verifyCheckpoint`).
  */
 export function createVerifierKey(name: string, spki: Uint8Array): VerifierKey {
-  if (!isNoteKeyName(name)) throw bad(`invalid key name ${JSON.stringify(name)} (empty, or a space or "+" in it)`);
+  if (!isNoteKeyName(name)) throw bad(`invalid key name ${quoteBounded(name)} (empty, or a space or "+" in it)`);
   try {
     readOne(spki, TAG.SEQUENCE);
   } catch (e) {
-    throw bad(`${name}: the public key is not a DER SubjectPublicKeyInfo`, e);
+    throw bad(`${quoteBounded(name)}: the public key is not a DER SubjectPublicKeyInfo`, e);
   }
   return { name, keyId: ecdsaNoteKeyId(spki), spki };
 }
@@ -73,11 +74,11 @@ export function parseVerifierKey(text: string): VerifierKey {
   const name = text.slice(0, first);
   const idHex = text.slice(first + 1, second);
   const b64 = text.slice(second + 1);
-  if (!/^[0-9a-f]{8}$/.test(idHex)) throw bad(`${name}: key ID ${JSON.stringify(idHex)} is not 8 lower-case hex digits`);
+  if (!/^[0-9a-f]{8}$/.test(idHex)) throw bad(`${quoteBounded(name)}: key ID ${quoteBounded(idHex)} is not 8 lower-case hex digits`);
   const bytes = fromBase64(b64);
-  if (bytes === undefined || bytes.length < 2) throw bad(`${name}: the key is not canonical base64`);
-  if (bytes[0] !== NOTE_SIGNATURE_TYPE_ECDSA) throw bad(`${name}: signature type 0x${bytes[0]!.toString(16)} is not ECDSA (0x02)`);
+  if (bytes === undefined || bytes.length < 2) throw bad(`${quoteBounded(name)}: the key is not canonical base64`);
+  if (bytes[0] !== NOTE_SIGNATURE_TYPE_ECDSA) throw bad(`${quoteBounded(name)}: signature type 0x${bytes[0]!.toString(16)} is not ECDSA (0x02)`);
   const key = createVerifierKey(name, bytes.slice(1));
-  if (key.keyId !== parseInt(idHex, 16)) throw bad(`${name}: key ID ${idHex} does not match the key`);
+  if (key.keyId !== parseInt(idHex, 16)) throw bad(`${quoteBounded(name)}: key ID ${idHex} does not match the key`);
   return key;
 }

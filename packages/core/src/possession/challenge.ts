@@ -13,6 +13,7 @@
 import { CustodyError } from '../errors.js';
 import { concatBytes, equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../util/bytes.js';
 import { parseStrictJSON } from '../util/strict-json.js';
+import { isStatementTime } from '../attestation/statement.js';
 import type { CryptoProvider, PrivateKeyHandle } from '../crypto/provider.js';
 import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { spkiCurve } from '../x509/certificate-info.js';
@@ -91,7 +92,9 @@ export function parseChallenge(bytes: Uint8Array): Challenge {
   if (!/^[0-9a-f]{64}$/.test(v.idevidSha256 as string)) throw bad('challenge idevidSha256 is not 64 lower-case hex digits');
   const nonce = fromBase64(v.nonce as string);
   if (!nonce || nonce.length < 16) throw bad('challenge nonce is not base64 of at least 16 bytes');
-  for (const k of ['issuedAt', 'expiresAt']) if (Number.isNaN(Date.parse(v[k] as string))) throw bad(`challenge ${k} is not a time`);
+  // The form createChallenge writes, and only that: Date.parse also takes "2030", "Tue, 1 Jan 2030" and local
+  // times, which two readers may place at different instants.
+  for (const k of ['issuedAt', 'expiresAt']) if (!isStatementTime(v[k])) throw bad(`challenge ${k} is not a UTC time YYYY-MM-DDThh:mm:ssZ`);
   return v as unknown as Challenge;
 }
 

@@ -15,8 +15,9 @@
  * code for the document kind (`ERR_BUNDLE_MALFORMED` for a bundle, `ERR_ATTESTATION_STATEMENT` for a
  * statement, `ERR_CHALLENGE_MALFORMED` for a challenge or response, ...), so that a verification report and
  * an exit code stay what they were for any other malformed document of that kind. The message says which rule
- * broke and where: `bundle: duplicate member name "to" in attestations[1].statement.predicate`. Messages
- * quote at most a bounded prefix of any name and never the document.
+ * broke and where: `bundle: duplicate member name "to" in attestations[1].statement.predicate`, and for a text
+ * of several lines (written by hand) also ` at line N`; the caller adds the file (`CustodyError.withFile`).
+ * Messages quote at most a bounded prefix of any name and never the document.
  *
  * Cost: one pass over the text that looks only at brackets, commas and member names (string values are skipped
  * with `indexOf`), then `JSON.parse` for the values. Linear in the text; on a 6 KB bundle the pass takes about
@@ -57,7 +58,7 @@ const ARRAY = 0;
 const OBJECT = 1;
 
 /** What the scan found wrong; `syntax` means it could not follow the text (`JSON.parse` then says why). */
-type Problem = { kind: 'syntax' } | { kind: 'duplicate' | 'proto'; name: string; path: string } | { kind: 'depth'; path: string };
+type Problem = { kind: 'syntax' } | { kind: 'duplicate' | 'proto'; name: string; path: string; at: number } | { kind: 'depth'; path: string; at: number };
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -121,22 +122,22 @@ function scan(text: string, maxDepth: number): Problem | undefined {
           }
         }
         current[depth] = name;
-        if (name === '__proto__') return { kind: 'proto', name, path: pathOf(kinds, current, indexes, depth) };
+        if (name === '__proto__') return { kind: 'proto', name, path: pathOf(kinds, current, indexes, depth), at: i };
         const names = seen[depth]!;
         const set = sets[depth];
         if (set === undefined && names.length < SMALL_OBJECT) {
-          if (names.includes(name)) return { kind: 'duplicate', name, path: pathOf(kinds, current, indexes, depth) };
+          if (names.includes(name)) return { kind: 'duplicate', name, path: pathOf(kinds, current, indexes, depth), at: i };
           names.push(name);
         } else {
           const s = set ?? (sets[depth] = new Set(names));
-          if (s.has(name)) return { kind: 'duplicate', name, path: pathOf(kinds, current, indexes, depth) };
+          if (s.has(name)) return { kind: 'duplicate', name, path: pathOf(kinds, current, indexes, depth), at: i };
           s.add(name);
         }
       }
       i = end;
     } else if (c === 0x7b || c === 0x5b) {
       // { or [
-      if (depth === maxDepth) return { kind: 'depth', path: pathOf(kinds, current, indexes, depth + 1) };
+      if (depth === maxDepth) return { kind: 'depth', path: pathOf(kinds, current, indexes, depth + 1), at: i };
       depth++;
       if (c === 0x7b) {
         kinds[depth] = OBJECT;
@@ -172,6 +173,30 @@ function syntaxDetail(e: unknown): string {
   return m.length > 120 ? `${m.slice(0, 120)}...` : m;
 }
 
+/** Where `JSON.parse` stopped, when its message says (`at position 9`, or `(line 2 column 3)` in newer V8). */
+function syntaxOffset(text: string, e: unknown): number | undefined {
+  const m = String((e as Error)?.message ?? '');
+  const pos = /at position (\d+)/.exec(m);
+  if (pos) return Number(pos[1]);
+  const lc = /\(line (\d+) column \d+\)/.exec(m);
+  if (!lc) return undefined;
+  // Only the line matters below: the offset of that line's start is enough.
+  let at = 0;
+  for (let line = Number(lc[1]); line > 1 && at >= 0; line--) at = text.indexOf('\n', at) + 1 || -1;
+  return at < 0 ? undefined : at;
+}
+
+/**
+ * ` at line N` for a text of several lines (a document written by hand), nothing for a one-line text, where the
+ * field path already says where. Only on the way to an error: it counts newlines up to `at`.
+ */
+function lineSuffix(text: string, at: number | undefined): string {
+  if (at === undefined || text.indexOf('\n') < 0) return '';
+  let line = 1;
+  for (let nl = text.indexOf('\n'); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) line++;
+  return ` at line ${line}`;
+}
+
 /**
  * Parses JSON text strictly: syntax as `JSON.parse`, plus no duplicate member names (compared unescaped), no
  * member named `__proto__`, and nesting at most `maxDepth` deep.
@@ -185,14 +210,14 @@ export function parseStrictJSON(text: string, options: StrictJSONOptions): unkno
   if (!Number.isSafeInteger(maxDepth) || maxDepth < 1) throw new TypeError('parseStrictJSON: maxDepth must be a positive integer');
   const problem = scan(text, maxDepth);
   const where = (path: string) => (path === '' ? 'the top-level object' : path);
-  if (problem?.kind === 'duplicate') throw new CustodyError(code, `${what}: duplicate member name ${quoteBounded(problem.name)} in ${where(problem.path)}`);
-  if (problem?.kind === 'proto') throw new CustodyError(code, `${what}: member name "__proto__" in ${where(problem.path)} is not allowed (a JavaScript object cannot hold it)`);
-  if (problem?.kind === 'depth') throw new CustodyError(code, `${what}: nested deeper than ${maxDepth} levels${problem.path === '' ? '' : ` (at ${problem.path})`}`);
+  if (problem?.kind === 'duplicate') throw new CustodyError(code, `${what}: duplicate member name ${quoteBounded(problem.name)} in ${where(problem.path)}${lineSuffix(text, problem.at)}`);
+  if (problem?.kind === 'proto') throw new CustodyError(code, `${what}: member name "__proto__" in ${where(problem.path)} is not allowed (a JavaScript object cannot hold it)${lineSuffix(text, problem.at)}`);
+  if (problem?.kind === 'depth') throw new CustodyError(code, `${what}: nested deeper than ${maxDepth} levels${problem.path === '' ? '' : ` (at ${problem.path})`}${lineSuffix(text, problem.at)}`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new CustodyError(code, `${what}: not JSON (${syntaxDetail(e)})`, { cause: e });
+    throw new CustodyError(code, `${what}: not JSON (${syntaxDetail(e)})${lineSuffix(text, syntaxOffset(text, e))}`, { cause: e });
   }
   // The scan lost its way only on text that is not JSON: parsing it anyway is a bug, and fails closed.
   if (problem?.kind === 'syntax') throw new CustodyError(code, `${what}: not JSON (unbalanced brackets or an unterminated string)`);

@@ -2,6 +2,7 @@
  * Claim paths as workflows and policies write them: `secureBoot` (the claim is made), `secureBoot.enabled`
  * (one field of it), or a vendor extension `acme.example/calibration[.field...]`.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { CLAIM_VOCABULARY, isVendorClaimName, type ClaimName, type Claims } from '../attestation/claims.js';
 
 /** A checked claim path. `field` is absent when the path names a whole claim. */
@@ -27,18 +28,18 @@ export function parseClaimPath(text: string): ClaimPath | { problem: string } {
     const dot = text.indexOf('.', slash);
     const name = dot < 0 ? text : text.slice(0, dot);
     if (!isVendorClaimName(name) && !isVendorClaimName(text)) {
-      return { problem: `"${text}" is not a vendor claim path <dns-domain>/<name>[.field]` };
+      return { problem: `${quoteBounded(text)} is not a vendor claim path <dns-domain>/<name>[.field]` };
     }
     return dot < 0 ? { text, vendor: true, claim: text } : { text, vendor: true, claim: name, field: text.slice(dot + 1) };
   }
   const [claim, field, ...rest] = text.split('.');
   if (!claim || !Object.hasOwn(CLAIM_VOCABULARY, claim)) {
-    return { problem: `unknown claim "${claim ?? ''}" (known: ${Object.keys(CLAIM_VOCABULARY).join(', ')}; vendor claims are <dns-domain>/<name>)` };
+    return { problem: `unknown claim ${quoteBounded(claim ?? '')} (known: ${Object.keys(CLAIM_VOCABULARY).join(', ')}; vendor claims are <dns-domain>/<name>)` };
   }
   if (field === undefined) return { text, vendor: false, claim };
   const fields = CLAIM_VOCABULARY[claim as ClaimName];
   if (rest.length > 0 || !Object.hasOwn(fields, field)) {
-    return { problem: `"${text}" is not a field of claim ${claim} (fields: ${Object.keys(fields).join(', ')})` };
+    return { problem: `${quoteBounded(text)} is not a field of claim ${claim} (fields: ${Object.keys(fields).join(', ')})` };
   }
   return { text, vendor: false, claim, field };
 }

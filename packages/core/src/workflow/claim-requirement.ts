@@ -2,6 +2,7 @@
  * A claim requirement, shared by workflow stages (`requiredClaims`) and policies (`require`): a claim path that
  * must be attested, optionally with the value it must have (`equals`) or the values it may have (`oneOf`).
  */
+import { quoteBounded } from '../util/strict-json.js';
 import type { Claims } from '../attestation/claims.js';
 import { claimFieldType, parseClaimPath, resolveClaimPath, type ClaimPath } from './claim-path.js';
 import type { FieldPath, FieldReader, Scalar } from './yaml-reader.js';
@@ -31,7 +32,7 @@ export function readClaimRequirement(r: FieldReader, value: unknown, path: Field
   const oneOf = r.optional(obj, 'oneOf', path, (v, p) => r.list(v, p, 1).map((x, i) => r.scalar(x, [...p, i])));
   if (equals !== undefined && oneOf !== undefined) r.fail(path, 'give either "equals" or "oneOf", not both');
   if ((equals !== undefined || oneOf !== undefined) && claimPath.field === undefined && !claimPath.vendor) {
-    r.fail([...path, 'claim'], `"${claimPath.text}" names a whole claim; compare a field of it (e.g. ${claimPath.text}.enabled)`);
+    r.fail([...path, 'claim'], `${quoteBounded(claimPath.text)} names a whole claim; compare a field of it (e.g. ${claimPath.text}.enabled)`);
   }
   const type = claimFieldType(claimPath);
   if (equals !== undefined) checkType(r, equals, type, [...path, 'equals'], claimPath);
@@ -46,12 +47,12 @@ function readPath(r: FieldReader, text: string, path: FieldPath): ClaimPath {
 
 function checkType(r: FieldReader, v: Scalar, type: ReturnType<typeof claimFieldType>, path: FieldPath, claim: ClaimPath): void {
   if (type === undefined) return;
-  if (type === 'boolean' && typeof v !== 'boolean') r.fail(path, `${claim.text} is true or false, not ${JSON.stringify(v)}`);
-  if ((type === 'string' || type === 'hex64') && typeof v !== 'string') r.fail(path, `${claim.text} is a string, not ${JSON.stringify(v)}`);
+  if (type === 'boolean' && typeof v !== 'boolean') r.fail(path, `${claim.text} is true or false, not ${show(v)}`);
+  if ((type === 'string' || type === 'hex64') && typeof v !== 'string') r.fail(path, `${claim.text} is a string, not ${show(v)}`);
   if (type === 'hex64' && typeof v === 'string' && !/^[0-9a-f]{64}$/.test(v)) r.fail(path, `${claim.text} is 64 lower-case hex digits`);
   if (type === 'string[]') r.fail(path, `${claim.text} is a list; only its presence can be required`);
   if (Array.isArray(type) && (typeof v !== 'string' || !type.includes(v))) {
-    r.fail(path, `${claim.text} is one of ${type.join(', ')}, not ${JSON.stringify(v)}`);
+    r.fail(path, `${claim.text} is one of ${type.join(', ')}, not ${show(v)}`);
   }
 }
 

@@ -3,6 +3,7 @@
  * of possession, revocation data, chain age) the customer insists on. docs/workflows.md documents the format;
  * the shipped policies live in `workflows/policies/<name>.yaml`.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { isVendorClaimName } from '../attestation/claims.js';
 import { readClaimRequirement, type ClaimRequirement } from './claim-requirement.js';
 import { daysDuration, parseISODuration, type Duration } from './duration.js';
@@ -57,7 +58,7 @@ export function parsePolicy(text: string, fileName: string): Policy {
     r.optional(top, 'knownVendorClaims', [], (v, p) =>
       r.list(v, p).map((x, i) => {
         const claim = r.string(x, [...p, i]);
-        return isVendorClaimName(claim) ? claim : r.fail([...p, i], `"${claim}" is not a vendor claim name <dns-domain>/<name>`);
+        return isVendorClaimName(claim) ? claim : r.fail([...p, i], `${quoteBounded(claim)} is not a vendor claim name <dns-domain>/<name>`);
       }),
     ) ?? [];
   const seen = new Set<string>();
@@ -80,5 +81,5 @@ export function parsePolicy(text: string, fileName: string): Policy {
 function readAge(r: FieldReader, v: unknown, p: FieldPath): Duration {
   if (typeof v === 'number') return daysDuration(r.integer(v, p, 1, 36500));
   const text = r.string(v, p);
-  return parseISODuration(text) ?? r.fail(p, `"${text}" is not a number of days or a non-zero ISO 8601 duration such as P90D or P1Y`);
+  return parseISODuration(text) ?? r.fail(p, `${quoteBounded(text)} is not a number of days or a non-zero ISO 8601 duration such as P90D or P1Y`);
 }

@@ -2,6 +2,7 @@
  * Supply-chain workflows: the ordered stages of a device's chain, who may sign each, which claims each must
  * make, and how often each may repeat. docs/workflows.md is the reader's version of the format.
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { ATTESTATION_KINDS, type AttestationKind } from '../attestation/statement.js';
 import { readClaimRequirement, type ClaimRequirement } from './claim-requirement.js';
 import { readSignerRule, type SignerRule } from './signer-rule.js';
@@ -69,7 +70,7 @@ export function parseWorkflow(text: string, fileName: string): Workflow {
   });
   const mayEndBefore = r.optional(top, 'mayEndBefore', [], (v, p) => {
     const ref = r.string(v, p);
-    if (!seen.has(ref)) r.fail(p, `unknown stage "${ref}" (stages: ${[...seen].join(', ')})`);
+    if (!seen.has(ref)) r.fail(p, `unknown stage ${quoteBounded(ref)} (stages: ${[...seen].join(', ')})`);
     if (ref === stages[0]!.name) r.fail(p, 'a chain cannot end before its birth stage');
     return ref;
   });

@@ -5,6 +5,7 @@
  * declarative `checkFields` of templates it copes with fields whose shape depends on their neighbours
  * (a signer is either `ca` or `pinned`; an expected value is a string, a number or a boolean).
  */
+import { quoteBounded } from '../util/strict-json.js';
 import { CustodyError } from '../errors.js';
 import { parseLocatedYAML, type LocatedDocument } from '../templates/schema.js';
 
@@ -65,8 +66,8 @@ export class FieldReader {
   string(value: unknown, path: FieldPath, opts: { choices?: readonly string[]; pattern?: RegExp; hint?: string } = {}): string {
     if (typeof value !== 'string') return this.fail(path, `expected a string, found ${describe(value)}`);
     if (value.length === 0) return this.fail(path, 'must not be empty');
-    if (opts.choices && !opts.choices.includes(value)) return this.fail(path, `"${value}" is not one of ${opts.choices.join(', ')}`);
-    if (opts.pattern && !opts.pattern.test(value)) return this.fail(path, `"${value}" is not ${opts.hint ?? `of the form ${String(opts.pattern)}`}`);
+    if (opts.choices && !opts.choices.includes(value)) return this.fail(path, `${quoteBounded(value)} is not one of ${opts.choices.join(', ')}`);
+    if (opts.pattern && !opts.pattern.test(value)) return this.fail(path, `${quoteBounded(value)} is not ${opts.hint ?? `of the form ${String(opts.pattern)}`}`);
     return value;
   }
 
@@ -119,5 +120,5 @@ function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return typeof v === 'string' ? `string ${quoteBounded(v)}` : `${typeof v} ${String(v)}`;
 }

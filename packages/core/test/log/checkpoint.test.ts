@@ -165,3 +165,24 @@ describe('checkpoints (c2sp.org/tlog-checkpoint)', () => {
     assert.throws(() => encodeCheckpoint({ ...cp, extensions: [''] }), MALFORMED);
   });
 });
+
+describe('checkpoint and verifier key messages quote a bounded prefix (found by npm run fuzz)', () => {
+  const long = 'A'.repeat(3_000);
+  const oneLineBounded = (e: any, code: string): boolean => {
+    assert.equal(e.code, code);
+    assert.ok(!e.message.includes('\n'), `one line: ${JSON.stringify(e.message.slice(0, 200))}`);
+    assert.ok(e.message.length < 300, `${e.message.length} characters`);
+    return true;
+  };
+
+  it('a 3 KB root hash line, tree size or timestamp line (were quoted whole)', () => {
+    assert.throws(() => parseCheckpointText(`log\n1\n${long}=\n`), (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'));
+    assert.throws(() => parseCheckpointText(`log\n1${long}\n${'A'.repeat(43)}=\n`), (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'));
+    assert.throws(() => parseCheckpointText(`log\n1\n${'A'.repeat(43)}=\ntimestamp ${long}\n`), (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'));
+  });
+
+  it('a verifier key whose name holds newlines and 3 KB (was quoted whole, over several lines)', () => {
+    assert.throws(() => parseVerifierKey(`log\n1\n${long}+${long}+AA==`), (e) => oneLineBounded(e, 'ERR_LOG_VERIFIER_KEY'));
+    assert.throws(() => parseVerifierKey(`${long}+0000000g+AA==`), (e) => oneLineBounded(e, 'ERR_LOG_VERIFIER_KEY'));
+  });
+});

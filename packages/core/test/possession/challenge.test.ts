@@ -127,3 +127,16 @@ describe('proof of possession', () => {
     assert.equal(r.code, 'ERR_VERIFY_POSSESSION_MALFORMED');
   });
 });
+
+describe('challenge times are read strictly', () => {
+  const base = createChallenge({ device: 'SN1', idevidSha256: 'ab'.repeat(32), nonce: new Uint8Array(16).fill(7), now: new Date('2026-11-24T15:00:00Z'), ttlSeconds: 300 });
+  const withTime = (t: string) => utf8(fromUtf8(base.bytes).replace('"2026-11-24T15:00:00Z"', JSON.stringify(t)));
+
+  it('accepts the form createChallenge writes', () => assert.equal(parseChallenge(base.bytes).issuedAt, '2026-11-24T15:00:00Z'));
+
+  it('refuses what only Date.parse would take: a year, a local time, an RFC 2822 date, an impossible day', () => {
+    for (const t of ['2030', '2026-11-24T15:00:00', 'Tue, 24 Nov 2026 15:00:00 GMT', '2026-02-30T15:00:00Z', '2026-11-24T15:00:00.000Z', '2026-11-24T15:00:00+01:00']) {
+      assert.throws(() => parseChallenge(withTime(t)), { code: 'ERR_CHALLENGE_MALFORMED', message: /issuedAt is not a UTC time/ }, t);
+    }
+  });
+});

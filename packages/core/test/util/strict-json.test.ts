@@ -123,6 +123,20 @@ describe('strict JSON', () => {
     it('strips control characters from the parser message', () => refused('{"a":\n\u001b[31m}', /^document: not JSON \([^\u0000-\u001f]*\)$/));
   });
 
+  describe('names the line in a text of several lines (issue 19: file and line for JSON errors)', () => {
+    it('a duplicate name, __proto__, nesting and a syntax error each say their line', () => {
+      refused('{\n  "a": 1,\n  "b": 2,\n  "a": 3\n}', /duplicate member name "a" in the top-level object at line 4$/);
+      refused('{\n"x": {\n"__proto__": 1}}', /member name "__proto__" in x is not allowed .* at line 3$/);
+      refused('{\n"a":\n[[[\n]]]}', /nested deeper than 3 levels \(at a\[0\]\[0\]\) at line 3$/, 3);
+      refused('{\n"a": 1,\n"b": 2,,\n"c": 3}', /^document: not JSON \(.*\) at line 3$/);
+    });
+
+    it('a one-line text keeps its message as it was: the path says where', () => {
+      refused('{"a":1,"a":2}', /duplicate member name "a" in the top-level object$/);
+      refused('{"a":1,}', /^document: not JSON \([^)]*\)$/);
+    });
+  });
+
   it('quoteBounded quotes short text whole and long text by a prefix', () => {
     assert.equal(quoteBounded('a"b'), '"a\\"b"');
     assert.equal(quoteBounded('x'.repeat(50), 4), '"xxxx"...');
