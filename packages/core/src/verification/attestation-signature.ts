@@ -8,6 +8,7 @@ import { syncOf } from '../attestation/cms-common.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes, toHex } from '../util/bytes.js';
+import { RecentBytes } from './recent-digests.js';
 
 const MAX_KEYS = 1024;
 
@@ -15,6 +16,7 @@ const MAX_KEYS = 1024;
 export class AttestationSignatures {
   readonly #keys = new Map<string, KeyEntry | Promise<KeyEntry>>();
   readonly #sync: ReturnType<typeof syncOf>;
+  readonly #recent = new RecentBytes<KeyEntry>();
 
   constructor(private readonly provider: CryptoProvider) {
     this.#sync = syncOf(provider);
@@ -26,9 +28,15 @@ export class AttestationSignatures {
   }
 
   #key(spki: Uint8Array): KeyEntry | Promise<KeyEntry> {
+    // Recent keys by their bytes first: a pallet's attestations come from a few parties, and a hex key costs more.
+    const recent = this.#recent.find(spki);
+    if (recent) return recent;
     const k = toHex(spki);
     const hit = this.#keys.get(k);
-    if (hit) return hit;
+    if (hit) {
+      if (!(hit instanceof Promise)) this.#recent.remember(spki, hit);
+      return hit;
+    }
     const sync = this.#sync;
     let entry: KeyEntry | Promise<KeyEntry>;
     if (sync) {

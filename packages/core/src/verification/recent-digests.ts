@@ -1,8 +1,9 @@
 /**
- * Hex SHA-256 of the certificates a verifier meets again and again (a pallet's issuing CA, its few parties' signer
- * certificates), remembered by their bytes: a bundle decodes fresh copies of them, and comparing a few hundred
- * bytes with the copies seen before costs a fraction of hashing them again. The result depends only on the bytes:
- * an entry is used only for bytes equal to the ones it was computed from.
+ * Values computed from the certificates and keys a verifier meets again and again (a pallet's issuing CA, its few
+ * parties' signer certificates and keys), remembered by their bytes: a bundle decodes fresh copies of them, and
+ * comparing a few hundred bytes with the copies seen before costs a fraction of hashing them (or writing their hex)
+ * again. The result depends only on the bytes: an entry is used only for bytes equal to the ones it was computed
+ * from.
  */
 import { equalBytes } from '../util/bytes.js';
 
@@ -12,23 +13,36 @@ import { equalBytes } from '../util/bytes.js';
  */
 const SIZE = 16;
 
-/** A small memo of hex SHA-256 by content, replaced in turn. */
-export class RecentDigests {
-  readonly #ders: Uint8Array[] = [];
-  readonly #hexes: string[] = [];
+/** A small memo by content, replaced in turn. */
+export class RecentBytes<T> {
+  readonly #keys: Uint8Array[] = [];
+  readonly #values: T[] = [];
   #next = 0;
+
+  /** The value remembered for bytes equal to `key`, if any. */
+  find(key: Uint8Array): T | undefined {
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) if (equalBytes(keys[i]!, key)) return this.#values[i];
+    return undefined;
+  }
+
+  /** Remembers `value` for a copy of `key` (the caller's array may be a view into a buffer it reuses). */
+  remember(key: Uint8Array, value: T): T {
+    this.#keys[this.#next] = key.slice();
+    this.#values[this.#next] = value;
+    this.#next = (this.#next + 1) % SIZE;
+    return value;
+  }
+}
+
+/** Hex SHA-256 of recurring certificates, by content. */
+export class RecentDigests {
+  readonly #memo = new RecentBytes<string>();
 
   constructor(private readonly hexDigest: (data: Uint8Array) => string) {}
 
   /** The hex SHA-256 of `der`, from the memo when these bytes were hashed recently. */
   of(der: Uint8Array): string {
-    const ders = this.#ders;
-    for (let i = 0; i < ders.length; i++) if (equalBytes(ders[i]!, der)) return this.#hexes[i]!;
-    const hex = this.hexDigest(der);
-    // A copy: the caller's array may be a view into a buffer it reuses.
-    this.#ders[this.#next] = der.slice();
-    this.#hexes[this.#next] = hex;
-    this.#next = (this.#next + 1) % SIZE;
-    return hex;
+    return this.#memo.find(der) ?? this.#memo.remember(der, this.hexDigest(der));
   }
 }

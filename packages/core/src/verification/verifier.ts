@@ -122,7 +122,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const ownCRLs = (options.crls ?? []).map((c) => parseCRL(c));
   const sync = syncOf(provider);
   const sigs = new AttestationSignatures(provider);
-  const hexDigest = (d: Uint8Array): string => toHex(sync ? sync.digestSync('SHA-256', d) : pureSha256(d));
+  const hexSync = hexDigestOf(provider);
+  const hexDigest = (d: Uint8Array): string => (hexSync ? hexSync('SHA-256', d) : toHex(sync ? sync.digestSync('SHA-256', d) : pureSha256(d)));
   const parties = new PartyTrust(validator, hexDigest);
   // CA and signer certificates recur in every bundle of a pallet: their hashes (the cache keys) are remembered.
   const recent = new RecentDigests(hexDigest);
@@ -343,6 +344,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return report;
     },
   };
+}
+
+/** The provider's hex digest in one call, when it has one (NodeCryptoProvider.digestHexSync). */
+function hexDigestOf(p: CryptoProvider): ((hash: 'SHA-256', data: Uint8Array) => string) | undefined {
+  const f = (p as { digestHexSync?: unknown }).digestHexSync;
+  return typeof f === 'function' ? (f.bind(p) as (hash: 'SHA-256', data: Uint8Array) => string) : undefined;
 }
 
 /** `ok` and, when not, the first failed check's code. */

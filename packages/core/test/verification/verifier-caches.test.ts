@@ -45,6 +45,14 @@ describe('verifier caches and fast paths', () => {
     });
   });
 
+  it('digestHexSync of the node provider is the hex of its digest', () => {
+    for (const len of [0, 1, 55, 56, 64, 500, 1500]) {
+      const d = new Uint8Array(len).map((_, i) => i * 7);
+      assert.equal(provider.digestHexSync('SHA-256', d), hex(d));
+      assert.equal(provider.digestHexSync('SHA-384', d), createHash('sha384').update(d).digest('hex'));
+    }
+  });
+
   describe('synchronous and asynchronous providers', () => {
     let w: World;
     let text: string;
