@@ -27,6 +27,7 @@ import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile, t
 import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
+import { decodeVerdicts, type EncodedVerdicts } from './verdict-codec.js';
 
 function readText(file: string, kind: InputKind): string {
   return readInputFile(file, kind).toString('utf8');
@@ -147,19 +148,39 @@ async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): P
  */
 export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
   if (o.response !== undefined && o.bundles.length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
-  const prepared = await prepareVerification(store, o);
   const threads = palletThreads(o.bundles.length);
+  // The workers start first, so that loading their code and building their verifiers overlaps this thread's
+  // preparation; `--as` names a party of the store, which only this thread reads, so they wait for it then.
+  let pool = threads > 0 && o.as === undefined ? await startPool(workerInputs(o), threads) : undefined;
+  let prepared: PreparedVerification;
+  try {
+    prepared = await prepareVerification(store, o);
+  } catch (e) {
+    await pool?.close();
+    throw e;
+  }
   if (threads === 0) return verifyFiles(prepared, o.bundles);
   const expected = prepared.context.expectedCustodian;
-  // What a worker builds its own verifier from: the files, and the expected custodian already read.
-  const { bundles: _b, onWarning: _w, as: _a, expectedCustodian: _e, response: _r, ...files } = o;
-  const inputs: VerifyInputs = { ...files, expectedCertificate: typeof expected === 'object' ? expected.certificate : undefined };
-  const verdicts = await onThreads(prepared, o.bundles, inputs, threads, o.onWarning);
+  pool ??= await startPool({ ...workerInputs(o), expectedCertificate: typeof expected === 'object' ? expected.certificate : undefined }, threads);
+  const verdicts = await onThreads(prepared, o.bundles, pool, threads, o.onWarning);
   // The one memory of log checkpoints is this thread's: each report is settled in bundle order.
   const { checkpoints, consistency } = prepared.context;
   const out: BundleVerdict[] = [];
   for (const v of verdicts) out.push({ file: v.file, report: await settleCheckpoint(v.report, checkpoints, consistency ?? [], nodeSha256) });
   return out;
+}
+
+/** What a worker builds its own verifier from: the files the command names (it reads them itself). */
+function workerInputs(o: VerifyCommandOptions): VerifyInputs {
+  const { bundles: _b, onWarning: _w, as: _a, response: _r, ...files } = o;
+  return files;
+}
+
+type VerdictPool = import('./worker-pool.js').WorkerPool<string[], EncodedVerdicts | readonly BundleVerdict[]>;
+
+async function startPool(inputs: VerifyInputs, threads: number): Promise<VerdictPool> {
+  const { WorkerPool } = await import('./worker-pool.js');
+  return new WorkerPool(new URL('./verify-worker.js', import.meta.url), inputs, threads);
 }
 
 /** Reads and verifies bundle files, in order, with a prepared verifier. */
@@ -191,13 +212,11 @@ const DEPTH = 4;
  * thread verifies pieces from the back of the queue while waiting, and takes over every piece left when a worker
  * fails. Reports come back in file order, their log checkpoints left to settle (`deferCheckpoint`).
  */
-async function onThreads(p: PreparedVerification, files: readonly string[], inputs: VerifyInputs, threads: number, onWarning?: (message: string) => void): Promise<BundleVerdict[]> {
-  const { WorkerPool } = await import('./worker-pool.js');
+async function onThreads(p: PreparedVerification, files: readonly string[], pool: VerdictPool, threads: number, onWarning?: (message: string) => void): Promise<BundleVerdict[]> {
   const pieces: string[][] = [];
   for (let i = 0; i < files.length; i += PIECE) pieces.push(files.slice(i, i + PIECE));
   const done: BundleVerdict[][] = new Array(pieces.length);
   const queue = pieces.map((_, k) => k);
-  const pool = new WorkerPool<string[], BundleVerdict[]>(new URL('./verify-worker.js', import.meta.url), inputs, threads);
   let outstanding = 0;
   let failed = false;
   let wake: (() => void) | undefined;
@@ -209,7 +228,7 @@ async function onThreads(p: PreparedVerification, files: readonly string[], inpu
         pool
           .run(pieces[k]!)
           .then(
-            (v) => void (done[k] = v),
+            (v) => void (done[k] = decodeVerdicts(v)),
             (e: unknown) => {
               if (!failed) onWarning?.(`a verifying thread failed (${e instanceof Error ? e.message : String(e)}); this thread verified the bundles it had not`);
               failed = true;

@@ -10,7 +10,6 @@
  * pays one compare (and a subtraction for half of all signatures).
  */
 import { CustodyError } from '../errors.js';
-import { concatBytes } from '../util/bytes.js';
 import { integer, readIntegerBytes, readOne, seq, children, TAG } from '../asn1/der.js';
 import { type CurveName, curveBytes } from './provider.js';
 
@@ -110,21 +109,26 @@ export function ecdsaDERToP1363(der: Uint8Array, curve: CurveName): Uint8Array {
     throw bad((e as Error).message);
   }
   if (parts.length !== 2) throw bad('expected two integers');
-  const out: Uint8Array[] = [];
-  for (const p of parts) {
+  // r and s are written straight into one array: a signature is converted per attestation verified.
+  const out = new Uint8Array(2 * w);
+  for (let k = 0; k < 2; k++) {
     let v: Uint8Array;
     try {
-      v = readIntegerBytes(p);
+      v = readIntegerBytes(parts[k]!);
     } catch (e) {
       throw bad((e as Error).message);
     }
     if (v[0]! & 0x80) throw bad('negative value');
-    if (v.length > 1 && v[0] === 0) v = v.subarray(1);
-    if (v.length > w) throw bad('value too large');
-    if (v.every((b) => b === 0)) throw bad('zero value');
-    const padded = new Uint8Array(w);
-    padded.set(v, w - v.length);
-    out.push(padded);
+    const skip = v.length > 1 && v[0] === 0 ? 1 : 0;
+    const len = v.length - skip;
+    if (len > w) throw bad('value too large');
+    let zero = true;
+    for (let i = 0; i < len; i++) {
+      const b = v[skip + i]!;
+      out[k * w + w - len + i] = b;
+      if (b !== 0) zero = false;
+    }
+    if (zero) throw bad('zero value');
   }
-  return concatBytes(out[0]!, out[1]!);
+  return out;
 }

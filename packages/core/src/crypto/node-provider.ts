@@ -20,7 +20,7 @@ import { curveHash } from './provider.js';
 import { toLowS } from './ecdsa-signature.js';
 
 const NODE_CURVE: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
-const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array | string, enc: 'binary') => string }).hash;
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array | string, enc: 'binary' | 'hex') => string }).hash;
 
 /**
  * A digest with node:crypto's one-shot hash where it exists (Node 20.12+), which skips the Hash object of
@@ -181,6 +181,14 @@ export class NodeCryptoProvider implements CryptoProvider {
   digestSync(hash: HashName, data: Uint8Array): Uint8Array {
     const d = nodeDigest(NODE_HASH[hash], data);
     return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  }
+
+  /**
+   * Lower-case hex of a digest in one native call: the verifier names certificates and attestations by hex
+   * SHA-256, and building that string in JavaScript allocated more than the digest itself.
+   */
+  digestHexSync(hash: HashName, data: Uint8Array): string {
+    return oneShotHash ? oneShotHash(NODE_HASH[hash], data, 'hex') : createHash(NODE_HASH[hash]).update(data).digest('hex');
   }
 
   randomBytes(n: number): Uint8Array {

@@ -18,7 +18,7 @@ import { CustodyError } from '../errors.js';
  *   in either form, has s > n/2
  */
 export function openAttestation(entry: BundleAttestation, certificates: readonly Uint8Array[], sha256?: Sha256): ParsedAttestation {
-  if (entry.signature === undefined || entry.shell !== undefined) return parseAttestation(rebuildAttestation(entry, certificates, sha256));
+  if (!isCompactEntry(entry)) return parseAttestation(rebuildAttestation(entry, certificates, sha256));
   const certificate = certificates[entry.signer];
   if (!certificate) throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: signer index ${entry.signer} is out of range`);
   const c = assembleCompact(entry.signature, entry.statement, certificate, sha256);
@@ -30,6 +30,7 @@ export function openAttestation(entry: BundleAttestation, certificates: readonly
   }
   // As parseAttestation does for the full form: the compact form is no way around the low-S rule.
   if (!isLowS(signatureP1363, 'P-256')) throw highSError('attestation');
+  // messageDigest is SHA-256(content) by construction here (isCompactEntry tells the signature check so).
   return {
     der: c.der,
     statement: entry.statement,
@@ -45,4 +46,12 @@ export function openAttestation(entry: BundleAttestation, certificates: readonly
     signingTime: c.signingTime,
     messageDigest: c.messageDigest,
   };
+}
+
+/**
+ * True for a compact-form entry (signature only), which `openAttestation` rebuilds with its message digest computed
+ * from the statement bytes it wrote: checking that digest against those bytes again would only repeat it.
+ */
+export function isCompactEntry(entry: BundleAttestation): entry is BundleAttestation & { readonly signature: Uint8Array } {
+  return entry.signature !== undefined && entry.shell === undefined;
 }

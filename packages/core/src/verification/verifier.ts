@@ -25,7 +25,8 @@ import { verifyChallengeResponse, type ChallengeRecords } from '../possession/ch
 import { verifyBundleLog } from './bundle-log.js';
 import { checkRemembered, type CheckpointMemory, type SeenCandidate } from './checkpoint-memory.js';
 import { AttestationSignatures } from './attestation-signature.js';
-import { openAttestation } from './open-attestation.js';
+import { isCompactEntry, openAttestation } from './open-attestation.js';
+import { RecentDigests } from './recent-digests.js';
 import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
 import { deviceManufacturer, deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
 import { policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
@@ -121,15 +122,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const ownCRLs = (options.crls ?? []).map((c) => parseCRL(c));
   const sync = syncOf(provider);
   const sigs = new AttestationSignatures(provider);
-  const hexDigest = (d: Uint8Array): string => toHex(sync ? sync.digestSync('SHA-256', d) : pureSha256(d));
+  const hexSync = hexDigestOf(provider);
+  const hexDigest = (d: Uint8Array): string => (hexSync ? hexSync('SHA-256', d) : toHex(sync ? sync.digestSync('SHA-256', d) : pureSha256(d)));
   const parties = new PartyTrust(validator, hexDigest);
+  // CA and signer certificates recur in every bundle of a pallet: their hashes (the cache keys) are remembered.
+  const recent = new RecentDigests(hexDigest);
   const bundleCRLs = new Map<string, ParsedCRL>();
   const rebuildHash = sync ? (d: Uint8Array) => sync.digestSync('SHA-256', d) : undefined;
 
   // CA certificates carried by bundles, parsed once: a pallet shares its issuing CA.
   const cas = new Map<string, ParsedCertificate | null>();
   const parsedCA = (der: Uint8Array): ParsedCertificate | undefined => {
-    const key = hexDigest(der);
+    const key = recent.of(der);
     let hit = cas.get(key);
     if (hit === undefined) {
       try {
@@ -241,12 +245,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const s = parsed.statement;
       try {
-        await sigs.verify(parsed);
+        const pending = sigs.check(parsed, isCompactEntry(entry));
+        if (pending) await pending;
         checks.push(pass(`attestation ${n}: signature`, undefined, n));
       } catch (e) {
         checks.push(failFrom(`attestation ${n}: signature`, e, n, 'ERR_VERIFY_SIGNATURE'));
       }
-      const certHash = hexDigest(parsed.signerCertificate);
+      const certHash = recent.of(parsed.signerCertificate);
       const trust = await parties.check(parsed.signerCertificate, certHash, intermediates, parsed.signingTime, crls, at, n);
       const revokedAt = trust.revokedAt;
       checks.push(revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: log.loggedAt[n] }, n) : trust.check);
@@ -267,7 +272,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       times.push(parsed.signingTime);
       claims.push(s.predicate.claims);
-      prev = { statement: s, sha256: hexDigest(parsed.der), time: parsed.signingTime };
+      // Only the next attestation's link needs this hash: the last one's is not computed.
+      prev = { statement: s, sha256: n + 1 < bundle.attestations.length ? hexDigest(parsed.der) : undefined, time: parsed.signingTime };
       out.custodian = s.predicate.to;
     }
     out.device = firstName;
@@ -338,6 +344,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return report;
     },
   };
+}
+
+/** The provider's hex digest in one call, when it has one (NodeCryptoProvider.digestHexSync). */
+function hexDigestOf(p: CryptoProvider): ((hash: 'SHA-256', data: Uint8Array) => string) | undefined {
+  const f = (p as { digestHexSync?: unknown }).digestHexSync;
+  return typeof f === 'function' ? (f.bind(p) as (hash: 'SHA-256', data: Uint8Array) => string) : undefined;
 }
 
 /** `ok` and, when not, the first failed check's code. */
