@@ -22,6 +22,7 @@ import type { KeyRef, Store } from '@custody/store/types';
 import { createParty } from '../../src/ca.js';
 import { loadKey, loadTemplate, provider, templatesDir } from '../../src/context.js';
 import { provision } from '../../src/provision.js';
+import { transferDevices } from '../../src/handoff.js';
 import { publishCRL } from '../../src/revocation.js';
 import { generateTokenKey } from '../../src/pkcs11/generate-key.js';
 import { isNeverExtractable, openTokenKey, type TokenPrivateKey } from '../../src/pkcs11/token-key.js';
@@ -172,6 +173,19 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
       const c = spawnSync('openssl', ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(dir, 'root.pem'), '-in', attFile], { encoding: 'utf8' });
       assert.equal(c.status, 0, c.stderr);
       assert.equal(JSON.parse(c.stdout).subject[0].name.includes(d.serial), true);
+    }
+  });
+
+  it('hands the batch off, signed by the token party: openssl cms -verify accepts each handoff', async () => {
+    const serials = (await store.listDevices()).map((d) => d.serial).sort();
+    const r = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: undefined, now });
+    assert.deepEqual(r.results.map((x) => [x.serial, x.ok, x.seq]), serials.map((s) => [s, true, 1]));
+    for (const serial of serials) {
+      const attFile = join(token.dir, `${serial}.handoff.der`);
+      writeFileSync(attFile, (await store.getDevice(serial))!.attestations[1]!);
+      const c = spawnSync('openssl', ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(token.dir, 'root.pem'), '-in', attFile], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stderr);
+      assert.match(JSON.parse(c.stdout).predicateType, /handoff/);
     }
   });
 
