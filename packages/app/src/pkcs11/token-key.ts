@@ -157,7 +157,7 @@ function objectTemplate(s: TokenSession, label: string | undefined, id: Uint8Arr
   return t;
 }
 
-function describe(s: TokenSession, label: string | undefined, id: Uint8Array | undefined): string {
+function objectName(s: TokenSession, label: string | undefined, id: Uint8Array | undefined): string {
   const parts = [`token "${s.label}"`];
   if (label !== undefined) parts.push(`object "${label}"`);
   if (id !== undefined) parts.push(`id ${Buffer.from(id).toString('hex') || '(empty)'}`);
@@ -212,7 +212,7 @@ export function openTokenKey(uriText: string, o: OpenTokenKeyOptions): TokenPriv
   if (uri.object === undefined && uri.id === undefined) throw pkcs11Error('ERR_PKCS11_URI', 'PKCS#11 URI: names no key (give object=LABEL or id=%..)');
   const vendor = uri.vendor[0];
   if (vendor) throw pkcs11Error('ERR_PKCS11_URI', `PKCS#11 URI: vendor attribute "${vendor.name}" is not understood here`);
-  const name = describe(s, uri.object, uri.id);
+  const name = objectName(s, uri.object, uri.id);
   let found: Handle[];
   try {
     found = findObjects(s, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, ...objectTemplate(s, uri.object, uri.id)]);

@@ -254,10 +254,16 @@ export function closeTokenSessions(): void {
   }
   sessions.clear();
   for (const lib of modules.values()) {
+    // Best effort, every module: one that fails to finalise must not keep the others open.
     try {
       lib.C_Finalize();
-    } finally {
+    } catch {
+      // finalised already, or the module is broken; closing it is all that is left
+    }
+    try {
       lib.close();
+    } catch {
+      // unloaded already
     }
   }
   modules.clear();
