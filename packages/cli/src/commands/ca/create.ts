@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { createCA } from '@custody/app/ca';
+import { createCA, tokenKeyChoice } from '@custody/app/ca';
 import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '@custody/app/context';
 import { passphraseFlags, templatesFlag } from '../../flags.js';
 
@@ -16,6 +16,8 @@ export default class CaCreate extends BaseCommand {
     organization: Flags.string({ description: 'subject O', required: true }),
     issuer: Flags.string({ description: 'name of the issuing CA in the store; absent: a self-signed root' }),
     template: Flags.string({ description: 'template name or .yaml path (default root-ca, or issuing-ca with --issuer)' }),
+    key: Flags.string({ description: 'the CA key: a pkcs11: URI of a key already in a token (instead of a new key file)', exclusive: ['key-store'] }),
+    'key-store': Flags.string({ description: 'generate the CA key in a PKCS#11 token: a pkcs11: URI with token= and object= (sensitive, never extractable)', exclusive: ['key'] }),
     ...templatesFlag,
     ...passphraseFlags,
   };
@@ -24,11 +26,13 @@ export default class CaCreate extends BaseCommand {
     const { flags } = await this.parse(CaCreate);
     const template = await loadTemplate(templatesDir(flags.templates), flags.template ?? (flags.issuer ? 'issuing-ca' : 'root-ca'));
     const passphrase = readPassphrase(flags['passphrase-file']);
-    const protection = keyProtection(passphrase, flags['no-encrypt']);
+    const tokenKey = tokenKeyChoice(flags.key, flags['key-store']);
+    // A key in a token has no file to encrypt; the passphrase may still open the issuer's key file.
+    const protection = tokenKey ? undefined : keyProtection(passphrase, flags['no-encrypt']);
     const store = await openStore(flags.store);
-    const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, protection, passphrase, now: now() });
+    const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, ...(protection ? { protection } : {}), ...(tokenKey ? { tokenKey } : {}), passphrase, now: now() });
     await store.close();
-    this.log(`created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}`);
+    this.log(`created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}${ca.key.type === 'pkcs11' ? `, key in the token: ${ca.key.uri}` : ''}`);
     return { name: ca.name, certificate: ca.certificate };
   }
 }

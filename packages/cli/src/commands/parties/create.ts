@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { createParty } from '@custody/app/ca';
+import { createParty, tokenKeyChoice } from '@custody/app/ca';
 import { keyProtection, loadTemplate, now, openStore, readPassphrase, templatesDir } from '@custody/app/context';
 import { passphraseFlags, templatesFlag } from '../../flags.js';
 
@@ -13,6 +13,8 @@ export default class PartiesCreate extends BaseCommand {
     ca: Flags.string({ description: 'name of the issuing CA in the store', required: true }),
     organization: Flags.string({ description: 'subject O', required: true }),
     template: Flags.string({ description: 'template name or .yaml path', default: 'party' }),
+    key: Flags.string({ description: 'the party key: a pkcs11: URI of a key already in a token (instead of a new key file)', exclusive: ['key-store'] }),
+    'key-store': Flags.string({ description: 'generate the party key in a PKCS#11 token: a pkcs11: URI with token= and object= (sensitive, never extractable)', exclusive: ['key'] }),
     ...templatesFlag,
     ...passphraseFlags,
   };
@@ -21,11 +23,13 @@ export default class PartiesCreate extends BaseCommand {
     const { flags } = await this.parse(PartiesCreate);
     const template = await loadTemplate(templatesDir(flags.templates), flags.template);
     const passphrase = readPassphrase(flags['passphrase-file']);
-    const protection = keyProtection(passphrase, flags['no-encrypt']);
+    const tokenKey = tokenKeyChoice(flags.key, flags['key-store']);
+    // A key in a token has no file to encrypt; the passphrase may still open the issuer's key file.
+    const protection = tokenKey ? undefined : keyProtection(passphrase, flags['no-encrypt']);
     const store = await openStore(flags.store);
-    const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, protection, passphrase, now: now() });
+    const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, ...(protection ? { protection } : {}), ...(tokenKey ? { tokenKey } : {}), passphrase, now: now() });
     await store.close();
-    this.log(`created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"`);
+    this.log(`created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"${party.key?.type === 'pkcs11' ? `, key in the token: ${party.key.uri}` : ''}`);
     return { name: party.name, certificate: party.certificate, spkiSha256: party.spkiSha256 };
   }
 }
