@@ -189,6 +189,21 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     }
   });
 
+  it('regression: a handoff batch large enough for signing threads signs a token key on this thread', async () => {
+    // Signing workers get the key as a node:crypto KeyObject, which a token key is not (it was a TypeError).
+    const r = await provision(store, { ca: 'issuing', template: templates.idevid, generate: 2, serialPattern: 'THR{seq:3}', start: 1, passphrase: PASS, deviceKeyProtection: { passphrase: PASS }, party: 'factory', now });
+    const serials = r.devices.map((d) => d.serial);
+    const saved = process.env.CUSTODY_THREADS;
+    process.env.CUSTODY_THREADS = '2';
+    try {
+      const t = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: undefined, now });
+      assert.deepEqual(t.results.map((x) => x.ok), [true, true]);
+    } finally {
+      if (saved === undefined) delete process.env.CUSTODY_THREADS;
+      else process.env.CUSTODY_THREADS = saved;
+    }
+  });
+
   it('signs a CRL with the token CA key that openssl crl -verify accepts', async () => {
     const out = join(token.dir, 'issuing.crl.pem');
     const r = await publishCRL(store, { ca: 'issuing', out, nextUpdateDays: 7, pem: true, passphrase: undefined, now });
