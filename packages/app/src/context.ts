@@ -16,6 +16,7 @@ import { NodeCryptoProvider } from '@custody/core/node';
 import { initStoreAt, openStoreAt, type StoreOptions } from '@custody/store/registry';
 import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
 import type { KeyRef, Store } from '@custody/store/registry';
+import { openTokenKey } from './pkcs11/token-key.js';
 
 /** The repository's data folders (certs-templates/, workflows/), found from this file's location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -91,9 +92,14 @@ export function keyProtection(passphrase: string | undefined, noEncrypt: boolean
   return { passphrase };
 }
 
-/** Loads a key a store record refers to. */
-export function loadKey(store: Store, ref: KeyRef, passphrase: string | undefined): PrivateKeyHandle {
-  if (ref.type !== 'file') throw new CustodyError('ERR_USAGE_PKCS11', `PKCS#11 keys (${ref.uri}) are not supported by this build`);
+/**
+ * Loads a key a store record refers to: a key file, or a key in a PKCS#11 token (which then signs there; its
+ * PIN from the URI's pin-source file or CUSTODY_PKCS11_PIN, its module from module-path or
+ * CUSTODY_PKCS11_MODULE). With `expectSpki` (the record's certificate's key), a token key must match it.
+ * @throws ERR_KEY_PASSPHRASE and the key file's read errors; ERR_PKCS11_* (see `openTokenKey`)
+ */
+export function loadKey(store: Store, ref: KeyRef, passphrase: string | undefined, expectSpki?: Uint8Array): PrivateKeyHandle {
+  if (ref.type === 'pkcs11') return openTokenKey(ref.uri, { readFile: (file) => readInputFile(file, 'pin'), ...(expectSpki ? { expectSpki } : {}) });
   // Key paths are relative to the store's key folder (a PostgreSQL store's location is a URL).
   return readPrivateKeyFile(resolve(store.keyDir, ref.path), passphrase);
 }
@@ -177,6 +183,8 @@ export const INPUT_LIMITS = {
   claims: { what: 'claims file', maxBytes: 256 * KiB },
   /** A challenge or a challenge response (`agent respond --challenge`, `devices verify --response`). */
   challenge: { what: 'challenge or response', maxBytes: 64 * KiB },
+  /** A PKCS#11 token PIN (`pin-source=file:` in a `pkcs11:` key URI): its first line. */
+  pin: { what: 'PIN file', maxBytes: 4 * KiB },
   /** A private key file, PEM PKCS#8 (`agent respond --key`). */
   key: { what: 'key file', maxBytes: 64 * KiB },
   /** A transparency log's verifier key (`--log-key FILE`). */

@@ -2,6 +2,7 @@
 import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
 import { completeOutcomes, headsOf, prepareOutcomes, signOutcomes, toBeSigned, type Head, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
+import { isExternalPrivateKey } from '@custody/core/crypto';
 import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
 import { runPipeline } from './pipeline.js';
@@ -123,7 +124,8 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
   const template = { kind: o.kind, to: recipient.spkiSha256, now: o.now, ...(o.claims ? { claims: o.claims } : {}), ...(o.stage !== undefined ? { stage: o.stage } : {}) };
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
-  const threads = transfer.sync ? poolThreads(o.serials.length) : 0;
+  // A key in a token signs where its session is, on this thread; workers need a KeyObject to share.
+  const threads = transfer.sync && !isExternalPrivateKey(signer.key) ? poolThreads(o.serials.length) : 0;
   // A handoff to whoever holds the device already is a re-run: nothing to sign (not a self-handoff).
   const heldBy = o.kind === 'handoff' && recipient.spkiSha256 !== signer.spkiSha256 ? recipient.spkiSha256 : undefined;
   if (o.extend) {

@@ -75,7 +75,7 @@ async function parseClaimsYAML(text: string): Promise<unknown> {
   try {
     checkYAMLLimits(text, 'claims', 'ERR_CLAIMS_FILE');
   } catch (e) {
-    throw new Error((e as Error).message.replace(/^claims(?::(\d+))?: /, (_, line?: string) => (line ? `line ${line}: ` : '')));
+    throw new Error((e as Error).message.replace(/^claims(?::(\d+))?: /, (_, line?: string) => (line ? `line ${line}: ` : '')), { cause: e });
   }
   const doc = parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) throw doc.errors[0]!;

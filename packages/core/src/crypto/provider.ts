@@ -18,6 +18,21 @@ export interface PrivateKeyHandle {
   readonly spki: Uint8Array;
 }
 
+/**
+ * A private key that signs by itself, with no key material a provider could use (a key inside a PKCS#11
+ * token): a provider given one calls its `signSync` instead of signing. Synchronous, so that it fits the
+ * batch issuer's and the handoff's synchronous paths.
+ */
+export interface ExternalPrivateKey extends PrivateKeyHandle {
+  /** ECDSA over `data` with the curve's hash (`curveHash`): P1363 r || s with s low, as `CryptoProvider.sign`. */
+  signSync(data: Uint8Array): Uint8Array;
+}
+
+/** Whether a private key handle signs by itself (see `ExternalPrivateKey`). */
+export function isExternalPrivateKey(key: PrivateKeyHandle): key is ExternalPrivateKey {
+  return typeof (key as Partial<ExternalPrivateKey>).signSync === 'function';
+}
+
 /** An opaque handle on a public key imported by a provider. */
 export interface PublicKeyHandle {
   readonly curve: CurveName;

@@ -18,7 +18,7 @@ export default class DevicesExportCerts extends BaseCommand {
 
   async run(): Promise<Array<{ serial: string; file: string }>> {
     const { flags } = await this.parse(DevicesExportCerts);
-    const store = await openStore(flags.store);
+    const store = await openStore(flags.store, flags.keys);
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
       const written = await exportCertificates(store, serials, flags.out, { force: flags.force });

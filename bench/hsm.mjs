@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/**
+ * The PKCS#11 figures (`hsm.*`), on a SoftHSM token made for the run in a temp folder (SOFTHSM2_CONF):
+ *
+ *   hsm.signPerSec             raw C_SignInit + C_Sign (CKM_ECDSA, P-256) over a ready digest, one session: what
+ *                              the token allows, the limit the other figures read against
+ *   hsm.keySignPerSec          the same signatures through custody's token key (digest in software, low-S, copy)
+ *   hsm.devicePerSec           the token doing only what one provisioned device needs of it (the CSR check in
+ *                              software, then the certificate and the birth attestation signed in the token)
+ *   hsm.provision.devicesPerSec provisioning (CSR in, IDevID and birth attestation out, stored) with the issuing CA
+ *                              and the factory party's keys in the token; target >= 0.50x hsm.devicePerSec
+ *
+ * `node bench/hsm.mjs [--quick] [--json]` after `npx tsc --build`; `hsmFigures()` for run.mjs. Without SoftHSM
+ * the figures are absent and the reason goes to stderr.
+ */
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { CertificateFactory, createAttestationSigner, createBirths, readCertificateInfo } from '@custody/core';
+import { NodeCryptoProvider } from '@custody/core/node';
+import { EmbeddedStore } from '@custody/store';
+import { loadTemplate, templatesDir } from '@custody/app/context';
+import { birthHook, provisionInputs } from '@custody/app/provision';
+import { generateTokenKey } from '@custody/app/pkcs11/generate-key';
+import { closeTokenSessions, openTokenSession } from '@custody/app/pkcs11/token-session';
+import { makeCSRs } from './figures.mjs';
+
+const provider = new NodeCryptoProvider();
+const MODULES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so', '/usr/local/lib/softhsm/libsofthsm2.so'];
+const PIN = '1234';
+
+function perSec(n, fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/** A fresh token in `dir`; SOFTHSM2_CONF points at it before the module is first opened. */
+function makeToken(dir) {
+  mkdirSync(join(dir, 'tokens'));
+  writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
+  const r = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', PIN, '--so-pin', '5678'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: softhsm2-util --init-token failed: ${r.stderr.trim()}`);
+  writeFileSync(join(dir, 'pin'), `${PIN}\n`, { mode: 0o600 });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Raw signatures per second of the token over a ready digest (C_SignInit + C_Sign, nothing else), and the same
+ * through custody's key object, in alternating rounds (medians): on a shared machine the speed drifts, and
+ * the overhead is smaller than the drift between two readings taken a second apart.
+ */
+function signFigures(uri, env, key, n) {
+  const s = openTokenSession(uri, env);
+  const { lib, session, pkcs11 } = s;
+  lib.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: Buffer.from('issuing') }]);
+  const [handle] = lib.C_FindObjects(session, 1);
+  lib.C_FindObjectsFinal(session);
+  const data = Buffer.alloc(300, 7);
+  const digest = createHash('sha256').update(data).digest();
+  const out = Buffer.alloc(64);
+  const mechanism = { mechanism: pkcs11.CKM_ECDSA };
+  const signOnce = () => {
+    lib.C_SignInit(session, mechanism, handle);
+    lib.C_Sign(session, digest, out);
+  };
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const csrSig = sign('sha256', data, privateKey);
+  const jwk = publicKey.export({ format: 'jwk' });
+  const rounds = 7;
+  const m = Math.max(1, Math.floor(n / rounds));
+  const raw = [];
+  const viaKey = [];
+  const device = [];
+  for (let r = 0; r < rounds; r++) {
+    raw.push(
+      perSec(m, () => {
+        for (let i = 0; i < m; i++) signOnce();
+      }),
+    );
+    viaKey.push(
+      perSec(m, () => {
+        for (let i = 0; i < m; i++) provider.signSync(key, data);
+      }),
+    );
+    // One device: the CSR's key imported and its signature checked in software, then two token signatures.
+    device.push(
+      perSec(m, () => {
+        for (let i = 0; i < m; i++) {
+          verify('sha256', data, createPublicKey({ key: jwk, format: 'jwk' }), csrSig);
+          createHash('sha256').update(data).digest();
+          signOnce();
+          createHash('sha256').update(data).digest();
+          signOnce();
+        }
+      }),
+    );
+  }
+  return { signPerSec: median(raw), keySignPerSec: median(viaKey), devicePerSec: median(device) };
+}
+
+/** The `hsm.*` figures, or {} (and the reason on stderr) where SoftHSM is not installed. */
+export async function hsmFigures({ quick = false } = {}) {
+  const module = MODULES.find((m) => existsSync(m));
+  if (!module || spawnSync('softhsm2-util', ['--version']).status !== 0) {
+    process.stderr.write('bench: no SoftHSM (apt-get install softhsm2): hsm.* figures skipped\n');
+    return {};
+  }
+  const n = quick ? 500 : 5000;
+  const devices = quick ? 200 : 2000;
+  const tmp = mkdtempSync(join(tmpdir(), 'custody-bench-hsm-'));
+  const savedConf = process.env.SOFTHSM2_CONF;
+  try {
+    makeToken(tmp);
+    const env = { env: { ...process.env, CUSTODY_PKCS11_MODULE: module }, readFile: (f) => readFileSync(f), curve: 'P-256' };
+    const uri = (object) => `pkcs11:token=bench;object=${object}?pin-source=file:${join(tmp, 'pin')}`;
+    const tdir = templatesDir(undefined);
+    const now = new Date();
+    // A root in a file would do as well; in the token it shows the whole chain signed there.
+    const root = generateTokenKey(uri('root'), env).key;
+    const issuing = generateTokenKey(uri('issuing'), env).key;
+    const party = generateTokenKey(uri('factory'), env).key;
+    const vars = { organization: 'Bench', name: 'bench' };
+    const rootFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'root-ca'), issuer: { key: root }, provider, notBefore: now, vars });
+    const rootInfo = readCertificateInfo((await rootFactory.issue({ spki: root.spki, vars })).der);
+    const caFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'issuing-ca'), issuer: { certificate: rootInfo, key: root }, provider, notBefore: now, vars });
+    const issuingInfo = readCertificateInfo((await caFactory.issue({ spki: issuing.spki, vars })).der);
+    const partyFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'party'), issuer: { certificate: rootInfo, key: root }, provider, notBefore: now, vars });
+    const partyCert = (await partyFactory.issue({ spki: party.spki, vars })).der;
+
+    const signs = signFigures(uri('issuing'), env, issuing, n);
+
+    const store = await EmbeddedStore.init(join(tmp, 'store'), now);
+    const factory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'idevid'), issuer: { certificate: issuingInfo, key: issuing }, provider, notBefore: now, vars: { organization: 'Bench', model: 'B1' } });
+    const signer = await createAttestationSigner({ certificate: partyCert, key: party, provider });
+    const birth = birthHook(createBirths({ manufacturer: 'Bench', signer, to: signer.spkiSha256, now }));
+    const inputs = await makeCSRs(devices, 'H');
+    const t0 = process.hrtime.bigint();
+    await provisionInputs(inputs, { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth });
+    const provisionPerSec = devices / (Number(process.hrtime.bigint() - t0) / 1e9);
+    await store.close();
+    return {
+      'hsm.signPerSec': signs.signPerSec,
+      'hsm.keySignPerSec': signs.keySignPerSec,
+      'hsm.devicePerSec': signs.devicePerSec,
+      'hsm.provision.devicesPerSec': provisionPerSec,
+    };
+  } finally {
+    closeTokenSessions();
+    if (savedConf === undefined) delete process.env.SOFTHSM2_CONF;
+    else process.env.SOFTHSM2_CONF = savedConf;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' } } });
+  const r = await hsmFigures({ quick: values.quick === true });
+  if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    const ratios = { 'hsm.keySignPerSec': 'hsm.signPerSec', 'hsm.provision.devicesPerSec': 'hsm.devicePerSec' };
+    for (const [k, v] of Object.entries(r)) {
+      const base = ratios[k];
+      process.stdout.write(`${k.padEnd(28)} ${String(Math.round(v)).padStart(8)}${base ? `  ${(v / r[base]).toFixed(2)}x ${base}` : ''}\n`);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * `ca create` and `parties create` with keys in a SoftHSM token, with the built CLI: `--key-store pkcs11:...`
+ * generates the key there, `--key pkcs11:...` takes one already there; a batch is provisioned under them;
+ * openssl accepts the chain; a wrong PIN is one line with its code and writes nothing. Skipped, saying why,
+ * where SoftHSM is not installed.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { custodyJSON, openssl, snapshot, type CLIRun } from './e2e-helpers.js';
+import { createTestToken, findSoftHSM, pkcs11Tool, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
+
+const PIN = '97531';
+const PASS = 'pkcs11 e2e passphrase';
+
+describe('keys in a PKCS#11 token (CLI end to end)', function () {
+  this.timeout(180_000);
+  let token: TestToken;
+  let store: string;
+  const env = () => ({ CUSTODY_PASSPHRASE: PASS, CUSTODY_PKCS11_MODULE: token.module, SOFTHSM2_CONF: token.conf });
+  const cli = (...args: string[]): CLIRun => custodyJSON(args, { env: env(), cwd: token.dir });
+  const ok = (...args: string[]): CLIRun => {
+    const r = cli(...args);
+    assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    return r;
+  };
+  const uri = (object: string) => `pkcs11:token=e2e;object=${object}?pin-source=file:${token.pinFile}`;
+
+  before(function () {
+    const found = findSoftHSM();
+    if ('missing' in found) {
+      console.log(`      (skipped: ${found.missing})`);
+      this.skip();
+    }
+    const before = process.env.SOFTHSM2_CONF;
+    token = createTestToken(found.module, 'e2e', PIN);
+    // The children get SOFTHSM2_CONF explicitly; this process keeps its own.
+    if (before === undefined) delete process.env.SOFTHSM2_CONF;
+    else process.env.SOFTHSM2_CONF = before;
+    store = join(token.dir, 'store');
+    ok('init', '--store', store);
+  });
+  after(() => token?.dispose());
+
+  it('ca create and parties create --key-store generate the keys in the token; a batch provisioned under them verifies', () => {
+    const root = ok('ca', 'create', '--store', store, '--name', 'root', '--organization', 'Acme', '--key-store', uri('root'));
+    assert.match(root.stdout, /key in the token: pkcs11:serial=[0-9a-f]+;token=e2e;object=root;id=(%[0-9A-F]{2}){8};type=private\?pin-source=file:/);
+    ok('ca', 'create', '--store', store, '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme', '--key-store', uri('issuing'));
+    ok('parties', 'create', '--store', store, '--name', 'factory', '--ca', 'issuing', '--organization', 'Acme', '--key-store', uri('factory'));
+    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')) as { cas: Record<string, { certificate: string; key: { type: string } }>; parties: Record<string, { certificate: string }> };
+    assert.equal(doc.cas.root!.key.type, 'pkcs11');
+    writeFileSync(join(token.dir, 'root.pem'), doc.cas.root!.certificate);
+    writeFileSync(join(token.dir, 'issuing.pem'), doc.cas.issuing!.certificate);
+    writeFileSync(join(token.dir, 'factory.pem'), doc.parties.factory!.certificate);
+    assert.match(openssl(['verify', '-x509_strict', '-purpose', 'any', '-CAfile', join(token.dir, 'root.pem'), '-untrusted', join(token.dir, 'issuing.pem'), join(token.dir, 'factory.pem')]), /OK/);
+    const out = join(token.dir, 'devices');
+    ok('devices', 'provision', '--store', store, '--ca', 'issuing', '--generate', '2', '--serial-pattern', 'E{seq:3}', '--party', 'factory', '--out', out);
+    for (const serial of ['E001', 'E002']) {
+      assert.match(openssl(['verify', '-x509_strict', '-CAfile', join(token.dir, 'root.pem'), '-untrusted', join(token.dir, 'issuing.pem'), join(out, `${serial}.pem`)]), /OK/);
+    }
+    const listed = pkcs11Tool(token, ['--list-objects', '--type', 'privkey']);
+    if (listed) assert.equal(listed.stdout.match(/never extractable/g)?.length, 3, listed.stdout);
+  });
+
+  it('ca create --key takes a key already in the token', () => {
+    ok('ca', 'create', '--store', store, '--name', 'root-again', '--organization', 'Acme', '--key', uri('root'));
+    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')) as { cas: Record<string, { certificate: string }> };
+    const spki = (pem: string) => openssl(['x509', '-noout', '-pubkey'], pem);
+    assert.equal(spki(doc.cas['root-again']!.certificate), spki(doc.cas.root!.certificate));
+  });
+
+  it('a wrong PIN, a missing key, a key file for --key: one line with the code, exit code, nothing written', () => {
+    const before = snapshot(store);
+    const wrong = join(token.dir, 'wrong-pin');
+    writeFileSync(wrong, '00000\n');
+    const cases: Array<[string[], string, number]> = [
+      [['--key-store', `pkcs11:token=e2e;object=other?pin-source=file:${wrong}`], 'ERR_PKCS11_PIN', 3],
+      [['--key', uri('no-such-key')], 'ERR_PKCS11_OBJECT', 3],
+      [['--key', `${uri('root')}&module-path=/nonexistent/lib.so`], 'ERR_PKCS11_MODULE', 3],
+      [['--key', './root.key.pem'], 'ERR_USAGE_KEY', 2],
+    ];
+    for (const [flags, code, exit] of cases) {
+      const r = cli('ca', 'create', '--store', store, '--name', 'late', '--organization', 'Acme', ...flags, '--json');
+      assert.equal(r.status, exit, `${flags.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json?.error?.code, code, r.stdout);
+      assert.ok(!String(r.json?.error?.message).includes('\n'));
+      const plain = cli('ca', 'create', '--store', store, '--name', 'late', '--organization', 'Acme', ...flags);
+      assert.equal(plain.stderr.trim().split('\n').length, 1, plain.stderr);
+      assert.match(plain.stderr, new RegExp(code));
+    }
+    assert.deepEqual(snapshot(store), before);
+  });
+});
