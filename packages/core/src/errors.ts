@@ -14,6 +14,7 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],
   ['ERR_LOG_CHECKPOINT_ORIGIN', 'rejected'],
   ['ERR_LOG_NODE_MISSING', 'io'],
+  ['ERR_PKCS11_DEVICE', 'io'],
   ['ERR_VERIFY', 'rejected'],
   ['ERR_CHAIN', 'rejected'],
   ['ERR_POLICY', 'rejected'],
