@@ -4,10 +4,9 @@
  * and the output folder are exactly as before where nothing was to be done.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createCSR, encodePEM } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { EmbeddedStore } from '@custody/store';
@@ -15,22 +14,10 @@ import { createCA, createParty } from '../src/ca.js';
 import { loadTemplate, templatesDir } from '../src/context.js';
 import { provision, type ProvisionCommandOptions } from '../src/provision.js';
 import { transferDevices } from '../src/handoff.js';
+import { snapshot } from '../../../test/e2e-helpers.js';
 
 const PASS = 'reruns test passphrase';
 const provider = new NodeCryptoProvider();
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${statSync(p).mode.toString(8)}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('re-runs (issue 20)', function () {
   this.timeout(120_000);
