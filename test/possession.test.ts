@@ -105,6 +105,18 @@ describe('proof of possession and activation (CLI end to end)', function () {
     assert.equal(other.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_DEVICE');
   });
 
+  it('checks the response on this thread when worker threads are forced (was: a worker verified without it)', () => {
+    const s = serials[2]!;
+    challenge(s, 'c-threads.json');
+    const edited = readFileSync(join(tmp, 'c-threads.json'), 'utf8').replace(/"expiresAt":"[^"]+"/, '"expiresAt":"2099-01-01T00:00:00Z"');
+    writeFileSync(join(tmp, 'c-threads-edited.json'), edited);
+    respond(s, 'c-threads-edited.json', 'r-threads-edited.json');
+    const args = ['devices', 'verify', '--store', customer, '--bundle', join(tmp, 'bundles', `${s}.json`), ...trust(), '--json', '--response', join(tmp, 'r-threads-edited.json')];
+    const r = custodyJSON(args, { env: { CUSTODY_PASSPHRASE: PASS, CUSTODY_THREADS: '2' }, cwd: tmp });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
+  });
+
   it('a bad --ldevid-csr is refused before the activation is recorded (was: activated, and no LDevID ever)', () => {
     const s = serials[2]!;
     writeFileSync(join(tmp, 'bad.csr'), '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n');

@@ -71,7 +71,7 @@ describe('README: the three-organisation flow runs as written', function () {
     const fabrikam = join(work, 'fabrikam');
     const shown = custodyJSON(['devices', 'show', 'AC000001', '--json'], { cwd: fabrikam });
     assert.equal(shown.status, 0, shown.stderr);
-    const view = shown.json.result ?? shown.json;
+    const view = shown.json.data;
     assert.equal(view.activated, true);
     assert.equal(view.lot, 'L2026-11');
     assert.equal(view.model, 'Sensor X1');
@@ -83,7 +83,7 @@ describe('README: the three-organisation flow runs as written', function () {
     const fabrikam = join(work, 'fabrikam');
     const view = (() => {
       const r = custodyJSON(['devices', 'show', 'AC000001', '--json'], { cwd: fabrikam });
-      return r.json.result ?? r.json;
+      return r.json.data;
     })();
     assert.equal(view.chain[0].from.subject, 'O=Acme Devices, CN=acme-factory');
     assert.equal(view.chain[0].to.subject, 'O=Northwind Integration, CN=northwind-integration');

@@ -35,8 +35,9 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   // Everything the LDevID needs is read and checked first (CA, key, CSR): a device once activated cannot be again.
   const ldevid = o.ldevid ? await prepareLDevID(store, o.serial, o.ldevid, o.passphrase, o.at) : undefined;
   const { verifier, context } = await prepareVerification(store, o);
-  // At the verification time: the CRLs of this store's CAs it carries must not postdate it.
-  const bundle = await bundleOf(store, o.serial, o.passphrase, { now: o.at });
+  // Verification reads: the bundle checked here carries no CRL signed for it (a refused activation would use up
+  // a CRL number of this store's CA); revocation evidence comes from --crl, as for `devices verify`.
+  const bundle = await bundleOf(store, o.serial, o.passphrase, { now: o.at, crls: false });
   const report = await verifier.verify(bundle, { ...context, expectedCustodian: { certificate: signer.certificate } });
   if (!report.ok) return { serial: o.serial, accepted: false, report };
   const last = bundle.attestations.length;

@@ -44,8 +44,11 @@ export interface ExportOptions {
   logHistory?: boolean;
   /** Told what the exporter should know although the bundles are written (no log, a CA without a CRL). */
   onWarning?: (message: string) => void;
-  /** The CRLs of one export run (made by `exportBundles`; a single `bundleOf` makes its own). */
-  crls?: BundleCRLs;
+  /**
+   * The CRLs of one export run (made by `exportBundles`; a single `bundleOf` makes its own); `false` for none: a
+   * bundle this store verifies itself (activation) signs no CRL, so that a refused run uses up no CRL number.
+   */
+  crls?: BundleCRLs | false;
 }
 
 /** The lot and model of a record as bundle labels; a value a bundle cannot carry is left out. */
@@ -62,7 +65,7 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
   const at = o.now ?? now();
   const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations, labels: labelsOf(device) });
-  const crls = await (o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) })).forCertificates(bundle.certificates);
+  const crls = o.crls === false ? [] : await (o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) })).forCertificates(bundle.certificates);
   // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
   const log = await bundleLogOf(store, bundle, serial, { passphrase, now: at, history: o.logHistory ?? false });
   return { ...bundle, ...(crls.length > 0 ? { crls } : {}), ...(log ? { log } : {}) };

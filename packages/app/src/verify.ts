@@ -148,7 +148,8 @@ async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): P
  */
 export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
   if (o.response !== undefined && o.bundles.length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
-  const threads = palletThreads(o.bundles.length);
+  // A proof of possession is checked against this store's challenges, on this thread: workers have no store.
+  const threads = o.response !== undefined ? 0 : palletThreads(o.bundles.length);
   // The workers start first, so that loading their code and building their verifiers overlaps this thread's
   // preparation; `--as` names a party of the store, which only this thread reads, so they wait for it then.
   let pool = threads > 0 && o.as === undefined ? await startPool(workerInputs(o), threads) : undefined;
