@@ -1,5 +1,5 @@
 /**
- * What a bundle carries from store to store, with the built CLI: the lot and model as labels (so lot selections
+ * What a bundle carries from store to store, with the built CLI: the lot and model as a signed birth claim (so lot selections
  * work in the importer's store), current CRLs of the exporter's CAs (so a policy that asks for revocation
  * evidence finds them, and names the issuers whose CRLs are still missing), and a warning when the exporting
  * store has no log.
@@ -53,9 +53,10 @@ describe('bundles carry lot, model and CRLs (CLI end to end)', function () {
     assert.deepEqual(readdirSync(join(tmp, 'bundles')).sort(), ['T001.json', 'T002.json']);
   });
 
-  it('writes the lot and model as labels, and a CRL of each CA of the store on the bundle\'s paths', function () {
+  it('signs the lot and model into the birth claims (no unsigned label), and writes a CRL of each CA of the store on the bundle\'s paths', function () {
     const b = bundleJSON(join(tmp, 'bundles', 'T001.json'));
-    assert.deepEqual(b.labels, { lot: 'L7', model: 'Sensor X1' });
+    assert.equal(b.labels, undefined);
+    assert.deepEqual(b.attestations[0].statement.predicate.claims.production, { lot: 'L7', model: 'Sensor X1' });
     // acme-issuing (the IDevID's issuer) and acme-root (the issuing CA's and the factory party's).
     assert.equal(b.crls.length, 2);
   });
@@ -73,7 +74,7 @@ describe('bundles carry lot, model and CRLs (CLI end to end)', function () {
     ok('devices', 'export', '--store', northwind, '--lot', 'L7', '--out', join(tmp, 'from-nw') + '/');
     assert.deepEqual(readdirSync(join(tmp, 'from-nw')).sort(), ['T001.json', 'T002.json']);
     const b = bundleJSON(join(tmp, 'from-nw', 'T002.json'));
-    assert.deepEqual(b.labels, { lot: 'L7', model: 'Sensor X1' });
+    assert.deepEqual(b.attestations[0].statement.predicate.claims.production, { lot: 'L7', model: 'Sensor X1' });
     assert.equal(b.crls.length, 1, 'the CRL of nw-root, the CA northwind runs');
     const shown = ok('devices', 'show', 'T001', '--store', northwind);
     assert.match(shown.stdout, /model Sensor X1 {2}lot L7/);

@@ -8,7 +8,6 @@ import {
   decodePEM,
   decodePEMAll,
   encodeBundle,
-  isBundleLabel,
   parseBundle,
   readCertificateInfo,
   rebuildAttestation,
@@ -51,20 +50,12 @@ export interface ExportOptions {
   crls?: BundleCRLs | false;
 }
 
-/** The lot and model of a record as bundle labels; a value a bundle cannot carry is left out. */
-function labelsOf(device: DeviceRecord): { lot?: string; model?: string } {
-  const labels: { lot?: string; model?: string } = {};
-  if (isBundleLabel(device.lot)) labels.lot = device.lot;
-  if (isBundleLabel(device.model)) labels.model = device.model;
-  return labels;
-}
-
 /** The bundle of one recorded device. */
 export async function bundleOf(store: Store, serial: string, passphrase?: string, o: ExportOptions = {}): Promise<Bundle> {
   const device = await store.getDevice(serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
   const at = o.now ?? now();
-  const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations, labels: labelsOf(device) });
+  const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
   const crls = o.crls === false ? [] : await (o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) })).forCertificates(bundle.certificates);
   // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
   const log = await bundleLogOf(store, bundle, serial, { passphrase, now: at, history: o.logHistory ?? false });
@@ -75,7 +66,7 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
  * Writes bundles: into `out` as a folder (`<serial>.json` each, made when missing), or as a file for a single
  * device, replacing earlier exports. Every output is checked before the first bundle is made, and all are moved
  * into place together at the end: a failed export leaves `out` as it was.
- * Each bundle carries the lot and model as labels, and a current CRL of each CA of this store that issued one of
+ * Each bundle carries a current CRL of each CA of this store that issued one of
  * its certificates (`bundle-crls.ts`).
  * @throws ERR_DEVICE_UNKNOWN, ERR_STORE_CHAIN, ERR_IO_NO_FOLDER, ERR_IO_WRITE, ERR_KEY_PASSPHRASE (wrong passphrase)
  */
@@ -132,6 +123,13 @@ export function readBundle(file: string): Bundle {
 }
 
 /** The device record a verified bundle describes. */
+/** The model and lot the birth attestation's `production` claim states (signed by the manufacturer's party). */
+export function productionOf(b: Bundle): { lot?: string; model?: string } {
+  const birth = b.attestations[0]?.statement.predicate;
+  const p = birth?.seq === 0 ? birth.claims.production : undefined;
+  return { ...(p?.lot !== undefined ? { lot: p.lot } : {}), ...(p?.model !== undefined ? { model: p.model } : {}) };
+}
+
 export async function recordOfBundle(b: Bundle): Promise<DeviceRecord> {
   const certificate = b.certificates[0]!;
   const info = readCertificateInfo(certificate);
@@ -149,9 +147,8 @@ export async function recordOfBundle(b: Bundle): Promise<DeviceRecord> {
     issuedAt: info.notBefore.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     attestations: b.attestations.map((a) => rebuildAttestation(a, b.certificates)),
     chain,
-    // Labels, not evidence: what the exporter filed the device under, so that this store's --lot finds it too.
-    ...(b.labels?.lot !== undefined ? { lot: b.labels.lot } : {}),
-    ...(b.labels?.model !== undefined ? { model: b.labels.model } : {}),
+    // From the signed birth statement: the lot and model the factory attested, so that this store's --lot finds it too.
+    ...productionOf(b),
   };
 }
 

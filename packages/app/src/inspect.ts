@@ -18,6 +18,7 @@ import {
   type CertificateDescription,
 } from '@custody/core';
 import { provider, readInputFile } from './context.js';
+import { productionOf } from './bundles.js';
 
 /** A certificate request in words. */
 export interface CSRDescription {
@@ -46,7 +47,8 @@ export interface CRLDescription {
 export interface BundleDescription {
   device: string;
   serial?: string;
-  labels: { lot?: string; model?: string };
+  /** The model and lot of the birth attestation's `production` claim. */
+  production: { lot?: string; model?: string };
   certificates: string[];
   attestations: Array<{ seq: number; kind: string; time: string; signer: string; to: string }>;
   crls: string[];
@@ -114,7 +116,7 @@ function bundle(text: string): Inspection {
   const device = readCertificateInfo(b.certificates[0]!);
   const d: BundleDescription = {
     device: device.subjectText,
-    labels: { ...b.labels },
+    production: productionOf(b),
     certificates: b.certificates.map((_, i) => subjectOf(i)),
     attestations: b.attestations.map((a) => ({
       seq: a.statement.predicate.seq,
@@ -204,8 +206,8 @@ export function formatInspection(i: Inspection): string[] {
       return [
         ...rows([
           ['Bundle of', b.device],
-          ['Lot', b.labels.lot === undefined ? undefined : `${b.labels.lot} (label, not signed)`],
-          ['Model', b.labels.model === undefined ? undefined : `${b.labels.model} (label, not signed)`],
+          ['Lot', b.production.lot === undefined ? undefined : `${b.production.lot} (birth claim)`],
+          ['Model', b.production.model === undefined ? undefined : `${b.production.model} (birth claim)`],
           ['Certificates', String(b.certificates.length)],
           ['CRLs', b.crls.length === 0 ? 'none' : b.crls.join('; ')],
           ['Log', b.log ? `${b.log.origin}, tree of ${b.log.treeSize}, ${b.log.proofs} inclusion proof(s)` : 'none'],

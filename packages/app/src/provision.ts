@@ -11,7 +11,7 @@ import type { CertificateTemplate } from '@custody/core/templates';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
 import { createBirths, type Births } from '@custody/core/attestation';
-import type { Claims } from '@custody/core/attestation';
+import { withProduction, type Claims } from '@custody/core/attestation';
 import { loadSigner, resolveRecipient } from './parties.js';
 import type { Store } from '@custody/store/registry';
 import { loadKey, provider, readInputFile } from './context.js';
@@ -101,6 +101,8 @@ export function birthHook(births: Births): NonNullable<ProvisionOptions['birth']
   return births.sync ? async (d) => births.signSync(d) : (d) => births.sign(d);
 }
 
+const claimsOption = (claims: Claims | undefined): { claims?: Claims } => (claims ? { claims } : {});
+
 /** The issuing side of a batch, prepared once: factory, birth signer, everything but the requests. */
 export async function provisioningSetup(
   store: Store,
@@ -125,7 +127,7 @@ export async function provisioningSetup(
     model: o.model,
     lot: o.lot,
     now,
-    birth: attest ? birthHook(createBirths({ manufacturer, signer: attest.signer, to: to!, ...(o.claims ? { claims: o.claims } : {}), now })) : undefined,
+    birth: attest ? birthHook(createBirths({ manufacturer, signer: attest.signer, to: to!, ...claimsOption(withProduction(o.claims, o.model, o.lot)), now })) : undefined,
   });
   const options = await at(o.now);
   return attest ? { options, attestedBy: attest.party.name, at } : { options, at };

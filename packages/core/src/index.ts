@@ -44,7 +44,7 @@ export {
   type StatementSubject,
   type StatementInput,
 } from './attestation/statement.js';
-export { parseClaims, mergeClaims, encodeClaims, canonicalJSON, isVendorClaimName, CLAIM_VOCABULARY, type Claims, type ClaimName } from './attestation/claims.js';
+export { parseClaims, mergeClaims, encodeClaims, canonicalJSON, isVendorClaimName, withProduction, CLAIM_VOCABULARY, type Claims, type ClaimName, type ProductionClaim } from './attestation/claims.js';
 export {
   createAttestationSigner,
   signAttestation,
@@ -85,7 +85,7 @@ export {
   type NonceState,
   type PossessionResult,
 } from './possession/challenge.js';
-export { BUNDLE_VERSION, BUNDLE_LIMITS, isBundleLabel, type Bundle, type BundleAttestation, type BundleLabels, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
+export { BUNDLE_VERSION, BUNDLE_LIMITS, type Bundle, type BundleAttestation, type BundleLog, type BundleInclusionProof, type BundleEarlierCheckpoint } from './bundle/bundle-model.js';
 export { detachAttestation, attachAttestation, type DetachedAttestation } from './bundle/detach-attestation.js';
 export { expandShell, compactSignature, type Sha256 } from './bundle/compact-attestation.js';
 export { rebuildAttestation } from './bundle/rebuild-attestation.js';

@@ -40,6 +40,8 @@ export interface DeviceIdentityClaim { idevid: boolean; keyStorage?: KeyStorage 
 export interface MonitoringClaim { enabled: boolean; endpoint?: string }
 /** The product an integrator built the device into. */
 export interface ProductClaim { name: string; model?: string }
+/** Where the device was made: the model and production lot the factory recorded (birth attestations carry it). */
+export interface ProductionClaim { model?: string; lot?: string }
 
 /** A claims object: vocabulary claims plus vendor extensions named `<dns-domain>/<name>`. */
 export interface Claims {
@@ -56,6 +58,7 @@ export interface Claims {
   deviceIdentity?: DeviceIdentityClaim;
   monitoring?: MonitoringClaim;
   product?: ProductClaim;
+  production?: ProductionClaim;
   [vendorExtension: `${string}/${string}`]: unknown;
 }
 
@@ -87,7 +90,21 @@ export const CLAIM_VOCABULARY: Readonly<Record<ClaimName, Readonly<Record<string
   deviceIdentity: { idevid: req('boolean'), keyStorage: opt(KEY_STORAGE) },
   monitoring: { enabled: req('boolean'), endpoint: opt('string') },
   product: { name: req('string'), model: opt('string') },
+  production: { model: opt('string'), lot: opt('string') },
 };
+
+/**
+ * `claims` with the `production` claim of a batch added: the model and lot, signed with the birth attestation,
+ * so that every store a device reaches can file it under its lot without trusting an unsigned label. A
+ * `production` claim the caller gave is kept as it is.
+ */
+export function withProduction(claims: Claims | undefined, model: string | undefined, lot: string | undefined): Claims | undefined {
+  if (claims?.production !== undefined || (model === undefined && lot === undefined)) return claims;
+  const production: ProductionClaim = {};
+  if (model !== undefined) production.model = model;
+  if (lot !== undefined) production.lot = lot;
+  return { ...claims, production };
+}
 
 // DNS domain (at least two labels, LDH, lower case) / extension name.
 // No dot after the slash: a claim path reads dots as steps into a value, so "acme.example/boot.locked" would

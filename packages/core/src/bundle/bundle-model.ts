@@ -9,8 +9,7 @@
  *                  {"signer":3,"statement":{...},"cms":"<detached CMS shell, base64>"}, ...],
  *  "crls":["<DER CRL, base64>"],
  *  "log":{"checkpoint":"<signed note>","proofs":[{"attestation":0,"leafIndex":7,"treeSize":12,"hashes":["<base64>"]}],
- *         "earlier":[{"checkpoint":"<signed note>","consistency":["<base64>"]}]},
- *  "labels":{"lot":"L2026-11","model":"Sensor X1"}}
+ *         "earlier":[{"checkpoint":"<signed note>","consistency":["<base64>"]}]}}
  * ```
  *
  * `certificates` holds each certificate once: the IDevID first, then its CA chain (no root), then party
@@ -18,8 +17,8 @@
  * statement and without the signer certificate (or, in the compact form, only its signature), the statement as
  * plain JSON, and the index of its signer certificate. The attestation DER that is hashed and verified is rebuilt from those three parts.
  *
- * `labels` is what the exporting store recorded of the device (its production lot and model). No signature
- * covers it: a reader may file the device under it, never take it as evidence.
+ * Every byte of a bundle is covered by a signature or checked against one: there is no unsigned label. The lot
+ * and model an importer files a device under come from the birth statement's `production` claim.
  */
 import type { Statement } from '../attestation/statement.js';
 
@@ -44,8 +43,6 @@ export const BUNDLE_LIMITS = {
   maxProofHashes: 64,
   /** Most earlier checkpoints in `log.earlier` (at most one per attestation is ever needed). */
   maxEarlierCheckpoints: 256,
-  /** Most characters of one label (`labels.lot`, `labels.model`). */
-  maxLabelLength: 128,
 } as const;
 
 /**
@@ -92,16 +89,6 @@ export interface BundleLog {
   readonly earlier?: readonly BundleEarlierCheckpoint[];
 }
 
-/**
- * What the exporting store recorded of the device, for the importer's selections (`--lot`) and displays. Not
- * covered by any signature: labels, not evidence. The verifier reads none of it.
- */
-export interface BundleLabels {
-  /** The production lot the manufacturer recorded. */
-  readonly lot?: string;
-  /** The device model the manufacturer recorded. */
-  readonly model?: string;
-}
 
 /** A parsed bundle. `certificates[0]` is the IDevID. */
 export interface Bundle {
@@ -111,14 +98,5 @@ export interface Bundle {
   /** DER CRLs the verifier should use besides its own. */
   readonly crls?: readonly Uint8Array[];
   readonly log?: BundleLog;
-  /** Unsigned labels of the exporting store (lot, model); absent when it recorded none. */
-  readonly labels?: BundleLabels;
 }
 
-// Labels are printed as they are: no control characters (C0, DEL, C1) that could rewrite a terminal line.
-const LABEL = /^[^\u0000-\u001f\u007f-\u009f]+$/;
-
-/** True for a label value a bundle may carry: a non-empty string of printable characters, bounded. */
-export function isBundleLabel(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= BUNDLE_LIMITS.maxLabelLength && LABEL.test(v);
-}

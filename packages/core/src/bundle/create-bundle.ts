@@ -3,7 +3,7 @@
  */
 import { CustodyError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
-import { BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleLabels, type BundleLog } from './bundle-model.js';
+import { BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleLog } from './bundle-model.js';
 import { compactSignature } from './compact-attestation.js';
 import { detachAttestation } from './detach-attestation.js';
 import { checkBundleModel } from './encode-bundle.js';
@@ -19,8 +19,6 @@ export interface BundleInput {
   /** CRLs to carry (DER). */
   readonly crls?: readonly Uint8Array[];
   readonly log?: BundleLog;
-  /** The lot and model the store recorded: unsigned labels (absent fields are left out). */
-  readonly labels?: BundleLabels;
 }
 
 /**
@@ -55,7 +53,6 @@ export function createBundle(input: BundleInput): Bundle {
   const bundle: { -readonly [K in keyof Bundle]: Bundle[K] } = { version: BUNDLE_VERSION, certificates, attestations };
   if (input.crls && input.crls.length > 0) bundle.crls = [...input.crls];
   if (input.log) bundle.log = input.log;
-  if (input.labels && (input.labels.lot !== undefined || input.labels.model !== undefined)) bundle.labels = input.labels;
   checkBundleModel(bundle);
   return bundle;
 }

@@ -5,7 +5,7 @@
 import { encodeStatement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { fromUtf8, toBase64, toHex } from '../util/bytes.js';
-import { BUNDLE_LIMITS, BUNDLE_VERSION, isBundleLabel, type Bundle, type BundleLabels, type BundleLog } from './bundle-model.js';
+import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleLog } from './bundle-model.js';
 
 function malformed(field: string, what: string): CustodyError {
   return new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: ${field} ${what}`);
@@ -13,7 +13,7 @@ function malformed(field: string, what: string): CustodyError {
 
 /**
  * The cross-field rules of a bundle model: counts within `BUNDLE_LIMITS`, signer and proof indexes in range, no
- * certificate twice, labels printable and bounded.
+ * certificate twice.
  * @throws ERR_BUNDLE_MALFORMED naming the field
  */
 export function checkBundleModel(b: Bundle): void {
@@ -39,18 +39,6 @@ export function checkBundleModel(b: Bundle): void {
   });
   const e = b.log?.earlier?.length ?? 0;
   if (e > BUNDLE_LIMITS.maxEarlierCheckpoints) throw malformed('log.earlier', `holds ${e} entries, at most ${BUNDLE_LIMITS.maxEarlierCheckpoints} allowed`);
-  for (const k of ['lot', 'model'] as const) {
-    const v = b.labels?.[k];
-    if (v !== undefined && !isBundleLabel(v)) throw malformed(`labels.${k}`, `must be 1 to ${BUNDLE_LIMITS.maxLabelLength} printable characters`);
-  }
-}
-
-/** The labels' JSON text, or nothing when there is no label: a bundle without labels carries no byte of them. */
-function encodeLabels(labels: BundleLabels | undefined): string {
-  const parts: string[] = [];
-  if (labels?.lot !== undefined) parts.push(`"lot":${JSON.stringify(labels.lot)}`);
-  if (labels?.model !== undefined) parts.push(`"model":${JSON.stringify(labels.model)}`);
-  return parts.length > 0 ? `,"labels":{${parts.join(',')}}` : '';
 }
 
 const hashes = (list: readonly Uint8Array[]): string => `[${list.map((h) => `"${toBase64(h)}"`).join(',')}]`;
@@ -64,7 +52,7 @@ function encodeLog(log: BundleLog): string {
 
 /**
  * The bundle's JSON text: compact, keys in the documented order, `crls` and `log` only when present and non-empty
- * (crls) or present (log), `log.earlier` only when non-empty, `labels` last and only with a label in it.
+ * (crls) or present (log), `log.earlier` only when non-empty.
  * @throws ERR_BUNDLE_MALFORMED for a model that breaks the cross-field rules; ERR_ATTESTATION_STATEMENT /
  *   ERR_CLAIMS_* for a malformed statement
  */
@@ -81,5 +69,5 @@ export function encodeBundle(bundle: Bundle): string {
   let s = `{"version":${BUNDLE_VERSION},"certificates":[${certs}],"attestations":[${atts}]`;
   if (bundle.crls && bundle.crls.length > 0) s += `,"crls":[${bundle.crls.map((c) => `"${toBase64(c)}"`).join(',')}]`;
   if (bundle.log) s += `,"log":${encodeLog(bundle.log)}`;
-  return s + encodeLabels(bundle.labels) + '}';
+  return s + '}';
 }

@@ -7,7 +7,7 @@ import { validateStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { fromBase64 } from '../util/bytes.js';
 import { parseStrictJSON, quoteBounded } from '../util/strict-json.js';
-import { BUNDLE_LIMITS, BUNDLE_VERSION, isBundleLabel, type Bundle, type BundleLabels, type BundleAttestation, type BundleEarlierCheckpoint, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
+import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleEarlierCheckpoint, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
 import { readShell } from './detach-attestation.js';
 
 function malformed(field: string, what: string, cause?: unknown): CustodyError {
@@ -121,18 +121,6 @@ function log(v: unknown, nAttestations: number): BundleLog {
   return Object.hasOwn(o, 'earlier') ? { checkpoint, proofs, earlier: earlier(o.earlier) } : { checkpoint, proofs };
 }
 
-function labels(v: unknown): BundleLabels {
-  const o = object(v, 'labels', [], ['lot', 'model']);
-  const out: { lot?: string; model?: string } = {};
-  for (const k of ['lot', 'model'] as const) {
-    if (!Object.hasOwn(o, k)) continue;
-    const s = o[k];
-    if (!isBundleLabel(s)) throw malformed(`labels.${k}`, `must be 1 to ${BUNDLE_LIMITS.maxLabelLength} printable characters`);
-    out[k] = s;
-  }
-  return out;
-}
-
 /** A version value for a message: numbers as they are, strings as a bounded quote, anything else by its kind. */
 function describeVersion(v: unknown): string {
   if (typeof v === 'number') return String(v);
@@ -151,7 +139,7 @@ export function parseBundle(text: string): Bundle {
   if (typeof text !== 'string') throw new TypeError('parseBundle: text must be a string');
   if (text.length > BUNDLE_LIMITS.maxTextLength) throw malformed('bundle', `is ${text.length} characters, at most ${BUNDLE_LIMITS.maxTextLength} allowed`);
   const json = parseStrictJSON(text, { code: 'ERR_BUNDLE_MALFORMED', what: 'bundle' });
-  const o = object(json, 'bundle', ['version', 'certificates', 'attestations'], ['crls', 'log', 'labels']);
+  const o = object(json, 'bundle', ['version', 'certificates', 'attestations'], ['crls', 'log']);
   if (o.version !== BUNDLE_VERSION) throw malformed('version', `${describeVersion(o.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
   const seen = new Set<unknown>();
   const certificates = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1).map((c, i) => {
@@ -167,6 +155,5 @@ export function parseBundle(text: string): Bundle {
   if (Object.hasOwn(o, 'crls')) bundle.crls = array(o.crls, 'crls', BUNDLE_LIMITS.maxCRLs).map((c, i) => base64(c, `crls[${i}]`, BUNDLE_LIMITS.maxCRLBase64, true));
   if (Object.hasOwn(o, 'log')) bundle.log = log(o.log, attestations.length);
   // Unsigned: kept for the importer's lot selections and displays; the verifier reads none of it.
-  if (Object.hasOwn(o, 'labels')) bundle.labels = labels(o.labels);
   return bundle;
 }
