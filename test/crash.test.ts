@@ -450,8 +450,9 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
           }
           // The re-run completes the killed one: a device it handed off is held by the recipient already (a
           // no-op success, nothing signed), the others are handed off now.
-          assert.equal(r.code, 0, `${where}: the handoff after the kill exited ${r.code}: ${r.stderr}`);
-          const result = JSON.parse(r.stdout).data as { results: Array<{ serial: string; ok: boolean; already?: boolean; code?: string }> };
+          const result = JSON.parse(r.stdout).data as { results: Array<{ serial: string; ok: boolean; already?: boolean; code?: string; message?: string }> };
+          const failed = result.results.filter((x) => !x.ok).slice(0, 3);
+          assert.equal(r.code, 0, `${where}: the handoff after the kill exited ${r.code}: ${r.stderr}${JSON.stringify(failed)}`);
           assert.equal(result.results.length, Object.keys(target.chains).length);
           for (const x of result.results) {
             if (handedBefore.has(x.serial)) assert.ok(x.ok && x.already === true, `${where}: device ${x.serial}, handed off before the kill, was ${x.ok ? 'handed off again' : `refused with ${x.code}`}`);

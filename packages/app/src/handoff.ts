@@ -94,11 +94,11 @@ const READ_AHEAD = 4;
  * recipient holds already, `heldBy`: a re-run of the same handoff leaves them as they are) and which serials are
  * held already. A head that cannot be read is kept: signing refuses it.
  */
-function planChunk(tips: Array<ChainTip | undefined>, heldBy: string | undefined): { heads: Head[]; held: boolean[] } {
+function planChunk(tips: Array<ChainTip | undefined>, heldBy: string | undefined): { heads: Head[]; held: boolean[]; tips: Array<ChainTip | undefined> } {
   const known = tips.filter((t): t is ChainTip => t !== undefined);
   const heads = headsOf(known);
   const held = tips.map(() => false);
-  if (heldBy === undefined) return { heads, held };
+  if (heldBy === undefined) return { heads, held, tips };
   const toSign: Head[] = [];
   let k = 0;
   tips.forEach((t, i) => {
@@ -107,7 +107,7 @@ function planChunk(tips: Array<ChainTip | undefined>, heldBy: string | undefined
     if (!('code' in h) && h.custodian === heldBy && !h.activated) held[i] = true;
     else toSign.push(h);
   });
-  return { heads: toSign, held };
+  return { heads: toSign, held, tips };
 }
 
 /**
@@ -137,12 +137,12 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
       return { party: party.name, to: recipient.label, results: [{ serial: o.serials[0]!, ok: false, code: 'ERR_FORK', message }] };
     }
     const { heads, held } = planChunk(tips, undefined);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, o.extend.challenge) };
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, undefined, o.extend.challenge) };
   }
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
     const { heads, held } = planChunk(tips, heldBy);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held) };
+    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, heldBy) };
   }
   const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
@@ -194,7 +194,7 @@ async function pipeline(
         return { request: toBeSigned(prepared), complete: (signatures) => completeOutcomes(prepared, signatures) };
       },
       signHere: (heads) => signOutcomes(transfer, heads),
-      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), c.held),
+      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), c.held, heldBy),
     },
     { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH }, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
   );
@@ -205,7 +205,15 @@ async function pipeline(
  * Appends a chunk's signed attestations and reports each device of it (`out` follows `planChunk`'s heads); a
  * one-device chunk may spend a challenge with its record.
  */
-async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip | undefined>, out: TransferOutcome[], held: readonly boolean[], challenge?: string): Promise<TransferResult['results']> {
+async function recordChunk(
+  store: Store,
+  serials: string[],
+  tips: Array<ChainTip | undefined>,
+  out: TransferOutcome[],
+  held: readonly boolean[],
+  heldBy: string | undefined,
+  challenge?: string,
+): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
   const seqs = new Map<string, number>();
@@ -238,7 +246,26 @@ async function recordChunk(store: Store, serials: string[], tips: Array<ChainTip
     if (s.ok) r.seq = seqs.get(r.serial)!;
     else Object.assign(r, { ok: false, code: s.code, message: s.message });
   });
+  if (heldBy !== undefined) await settleForks(store, results, heldBy);
   return results;
+}
+
+/**
+ * A device refused with ERR_FORK moved since its tip was read: after a writer was killed, the store may have
+ * replayed that writer's last commit only on this append. When the move handed it to `heldBy`, the re-run it is
+ * asked for is done already (ok, `already`); any other fork stays refused.
+ */
+async function settleForks(store: Store, results: TransferResult['results'], heldBy: string): Promise<void> {
+  const forked = results.filter((r) => r.code === 'ERR_FORK');
+  if (forked.length === 0) return;
+  const now = planChunk(await store.getTips(forked.map((r) => r.serial)), heldBy);
+  forked.forEach((r, i) => {
+    if (!now.held[i]) return;
+    const tip = now.tips[i]!;
+    delete r.code;
+    delete r.message;
+    Object.assign(r, { ok: true, already: true, seq: tip.length - 1 });
+  });
 }
 
 /** Throws for a transfer that failed: the only device's error, or a summary naming the failed count. */
