@@ -45,7 +45,7 @@ export function activationFailure(r: ActivationResult): CustodyError | undefined
 export function monitorFailure(r: MonitorReport): CustodyError | undefined {
   if (r.findings.length === 0) return undefined;
   const kinds = [...new Set(r.findings.map((f) => f.kind))].join(', ');
-  return new CustodyError('ERR_MONITOR_FINDINGS', `${r.findings.length} finding(s): ${kinds}`, { category: 'rejected' });
+  return new CustodyError('ERR_MONITOR_FINDINGS', `${r.findings.length} finding(s): ${kinds}`);
 }
 
 /** A demo whose customer did not accept every device (exit 1), under the first rejection's code. */

@@ -15,6 +15,8 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_LOG_CHECKPOINT_ORIGIN', 'rejected'],
   ['ERR_LOG_NODE_MISSING', 'io'],
   ['ERR_PKCS11_DEVICE', 'io'],
+  // A monitor run that found forks, clones or late handoffs rejects the registry's state, as a verification would.
+  ['ERR_MONITOR_FINDINGS', 'rejected'],
   ['ERR_VERIFY', 'rejected'],
   ['ERR_CHAIN', 'rejected'],
   ['ERR_POLICY', 'rejected'],
