@@ -209,7 +209,8 @@ describe('devices provision (built CLI, openssl interop)', function () {
     it('certs inspect prints an IDevID in words', function () {
       const r = custody(['certs', 'inspect', sn1Cert]);
       ok(r);
-      assert.match(r.stdout, /Subject:\s+O=Acme, CN=idevid, serialNumber=SN1/);
+      // No --model and no CN in the CSR: the CN is the serial, never the template's name (issue 21).
+      assert.match(r.stdout, /Subject:\s+O=Acme, CN=SN1, serialNumber=SN1/);
       assert.match(r.stdout, /Issuer:\s+O=Acme, CN=issuing/);
       assert.match(r.stdout, /Valid until:\s+9999-12-31T23:59:59\.000Z \(no well-defined expiration/);
       assert.match(r.stdout, /Key usage:\s+digitalSignature/);
