@@ -4,7 +4,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const NODE_IO = ['fs', 'fs/promises', 'net', 'http', 'https', 'child_process', 'worker_threads', 'os', 'readline', 'dgram', 'tls', 'process'].flatMap((m) => [m, `node:${m}`]);
+const NODE_IO = ['fs', 'fs/promises', 'net', 'http', 'https', 'child_process', 'worker_threads', 'os', 'readline', 'dgram', 'tls', 'process'].flatMap((m) => [
+  m,
+  `node:${m}`,
+]);
 
 /** A package may import only the packages below it. */
 function floor(files, forbidden, extra = []) {
@@ -31,7 +34,31 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     linterOptions: { reportUnusedDisableDirectives: 'off' },
-    languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', performance: 'readonly', crypto: 'readonly', AbortController: 'readonly', queueMicrotask: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly', globalThis: 'readonly' } },
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setImmediate: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        performance: 'readonly',
+        crypto: 'readonly',
+        AbortController: 'readonly',
+        queueMicrotask: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+        globalThis: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
@@ -41,7 +68,11 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  floor(['packages/core/src/**/*.ts'], ['@custody/store', '@custody/app', '@custody/cli'], NODE_IO.map((name) => ({ name, message: 'core is pure: no files, sockets, threads or env (STYLE.md)' }))),
+  floor(
+    ['packages/core/src/**/*.ts'],
+    ['@custody/store', '@custody/app', '@custody/cli'],
+    NODE_IO.map((name) => ({ name, message: 'core is pure: no files, sockets, threads or env (STYLE.md)' })),
+  ),
   {
     files: ['packages/core/src/**/*.ts'],
     rules: {
@@ -58,7 +89,9 @@ export default tseslint.config(
   floor(['packages/cli/src/**/*.ts'], []),
   {
     files: ['**/test/**/*.ts', 'test/**/*.ts', 'bench/**/*.mjs', 'scripts/**/*.{js,mjs}'],
-    languageOptions: { globals: { describe: 'readonly', it: 'readonly', before: 'readonly', after: 'readonly', beforeEach: 'readonly', afterEach: 'readonly' } },
+    languageOptions: {
+      globals: { describe: 'readonly', it: 'readonly', before: 'readonly', after: 'readonly', beforeEach: 'readonly', afterEach: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
 );

@@ -7,7 +7,23 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCSR, parseCSR, encodePEM, provisionDevices, CertificateFactory, readCertificateInfo, decodePEM, createAttestationSigner, signAttestationSync, createBirths, createStatement, createBundle, encodeBundle, createVerifier, toHex } from '@custody/core';
+import {
+  createCSR,
+  parseCSR,
+  encodePEM,
+  provisionDevices,
+  CertificateFactory,
+  readCertificateInfo,
+  decodePEM,
+  createAttestationSigner,
+  signAttestationSync,
+  createBirths,
+  createStatement,
+  createBundle,
+  encodeBundle,
+  createVerifier,
+  toHex,
+} from '@custody/core';
 import { transferDevices } from '@custody/app/handoff';
 import { birthHook, provisionInputs } from '@custody/app/provision';
 import { NodeCryptoProvider } from '@custody/core/node';
@@ -72,8 +88,24 @@ export async function setupStore(store) {
   const protection = { passphrase: PASS };
   const now = new Date();
   await createCA(store, { name: 'root', template: await loadTemplate(tdir, 'root-ca'), organization: 'Bench', protection, passphrase: PASS, now });
-  await createCA(store, { name: 'issuing', template: await loadTemplate(tdir, 'issuing-ca'), organization: 'Bench', issuer: 'root', protection, passphrase: PASS, now });
-  await createParty(store, { name: 'factory', ca: 'root', template: await loadTemplate(tdir, 'party'), organization: 'Bench', protection, passphrase: PASS, now });
+  await createCA(store, {
+    name: 'issuing',
+    template: await loadTemplate(tdir, 'issuing-ca'),
+    organization: 'Bench',
+    issuer: 'root',
+    protection,
+    passphrase: PASS,
+    now,
+  });
+  await createParty(store, {
+    name: 'factory',
+    ca: 'root',
+    template: await loadTemplate(tdir, 'party'),
+    organization: 'Bench',
+    protection,
+    passphrase: PASS,
+    now,
+  });
   return store;
 }
 
@@ -82,7 +114,17 @@ export async function makeCSRs(n, prefix) {
   for (let i = 0; i < n; i++) {
     const kp = await provider.generateKeyPair('P-256');
     const serial = `${prefix}${String(i).padStart(7, '0')}`;
-    out.push({ source: serial, csr: await createCSR([['O', 'Bench'], ['serialNumber', serial]], kp.privateKey, provider) });
+    out.push({
+      source: serial,
+      csr: await createCSR(
+        [
+          ['O', 'Bench'],
+          ['serialNumber', serial],
+        ],
+        kp.privateKey,
+        provider,
+      ),
+    });
   }
   return out;
 }
@@ -91,7 +133,13 @@ export async function factoryFor(store) {
   const ca = await store.getCA('issuing');
   const info = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
   const key = loadKey(store, ca.key, PASS);
-  return CertificateFactory.create({ template: await loadTemplate(templatesDir(undefined), 'idevid'), issuer: { certificate: info, key }, provider, notBefore: new Date(), vars: { organization: 'Bench', model: 'B1' } });
+  return CertificateFactory.create({
+    template: await loadTemplate(templatesDir(undefined), 'idevid'),
+    issuer: { certificate: info, key },
+    provider,
+    notBefore: new Date(),
+    vars: { organization: 'Bench', model: 'B1' },
+  });
 }
 
 /** The birth-attestation hook of provisioning, signed by the store's factory party. */
@@ -200,7 +248,15 @@ async function handoffFigures(n, tmp) {
 
 /** `store` (from setupStore, either backend) given `n` devices the factory holds, and the batch handing them all on. */
 export async function handoffOn(store, n) {
-  await createParty(store, { name: 'integrator', ca: 'root', template: await loadTemplate(templatesDir(undefined), 'party'), organization: 'Bench', protection: { passphrase: PASS }, passphrase: PASS, now: new Date() });
+  await createParty(store, {
+    name: 'integrator',
+    ca: 'root',
+    template: await loadTemplate(templatesDir(undefined), 'party'),
+    organization: 'Bench',
+    protection: { passphrase: PASS },
+    passphrase: PASS,
+    now: new Date(),
+  });
   const factory = await factoryFor(store);
   const now = new Date();
   const opts = { factory, registry: store, provider, issuerName: 'issuing', now, chunkSize: 2048, birth: await birthFor(store, now) };
@@ -253,12 +309,24 @@ export async function verifyMaterial(n) {
   const tdir = templatesDir(undefined);
   const mk = async (template, issuer, vars) => {
     const keys = await provider.generateKeyPair('P-256');
-    const f = await CertificateFactory.create({ template: await loadTemplate(tdir, template), issuer, provider, notBefore: new Date(now.getTime() - 60_000), vars });
+    const f = await CertificateFactory.create({
+      template: await loadTemplate(tdir, template),
+      issuer,
+      provider,
+      notBefore: new Date(now.getTime() - 60_000),
+      vars,
+    });
     const { der } = await f.issue({ spki: keys.publicKey.spki, vars });
     return { keys, der, info: readCertificateInfo(der) };
   };
   const rootKeys = await provider.generateKeyPair('P-256');
-  const rf = await CertificateFactory.create({ template: await loadTemplate(tdir, 'root-ca'), issuer: { key: rootKeys.privateKey }, provider, notBefore: new Date(now.getTime() - 60_000), vars: { organization: 'Bench', name: 'root' } });
+  const rf = await CertificateFactory.create({
+    template: await loadTemplate(tdir, 'root-ca'),
+    issuer: { key: rootKeys.privateKey },
+    provider,
+    notBefore: new Date(now.getTime() - 60_000),
+    vars: { organization: 'Bench', name: 'root' },
+  });
   const rootDer = (await rf.issue({ spki: rootKeys.publicKey.spki, vars: { name: 'root' } })).der;
   const rootCA = { certificate: readCertificateInfo(rootDer), key: rootKeys.privateKey };
   const issuing = await mk('issuing-ca', rootCA, { organization: 'Bench', name: 'issuing' });
@@ -267,8 +335,18 @@ export async function verifyMaterial(n) {
     const p = await mk('party', rootCA, { organization: name, name });
     parties.push(await createAttestationSigner({ certificate: p.der, key: p.keys.privateKey, provider }));
   }
-  const devFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: new Date(now.getTime() - 60_000), vars: { organization: 'Bench', model: 'B1' } });
-  const claims = [{ deviceIdentity: { idevid: true }, secureBoot: { enabled: true, method: 'HAB' }, debugPorts: { state: 'locked' } }, { product: { name: 'Gateway', model: 'G2' }, firmware: { version: '2.4.1', sha256: 'ab'.repeat(32) } }, {}];
+  const devFactory = await CertificateFactory.create({
+    template: await loadTemplate(tdir, 'idevid'),
+    issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+    provider,
+    notBefore: new Date(now.getTime() - 60_000),
+    vars: { organization: 'Bench', model: 'B1' },
+  });
+  const claims = [
+    { deviceIdentity: { idevid: true }, secureBoot: { enabled: true, method: 'HAB' }, debugPorts: { state: 'locked' } },
+    { product: { name: 'Gateway', model: 'G2' }, firmware: { version: '2.4.1', sha256: 'ab'.repeat(32) } },
+    {},
+  ];
   const texts = [];
   const distinct = Math.min(n, 500);
   for (let i = 0; i < distinct; i++) {
@@ -279,7 +357,17 @@ export async function verifyMaterial(n) {
     const atts = [];
     let prev = null;
     for (let k = 0; k < 3; k++) {
-      const st = createStatement({ kind: k === 0 ? 'birth' : 'handoff', device: `Bench/${serial}`, idevidSha256: certSha256, seq: k, prev, from: parties[k].spkiSha256, to: parties[(k + 1) % 3].spkiSha256, time: now, claims: claims[k] });
+      const st = createStatement({
+        kind: k === 0 ? 'birth' : 'handoff',
+        device: `Bench/${serial}`,
+        idevidSha256: certSha256,
+        seq: k,
+        prev,
+        from: parties[k].spkiSha256,
+        to: parties[(k + 1) % 3].spkiSha256,
+        time: now,
+        claims: claims[k],
+      });
       const der = signAttestationSync(parties[k], st, now);
       atts.push(der);
       prev = toHex(provider.digestSync('SHA-256', der));
@@ -334,7 +422,15 @@ async function nativeBundleAllCores(n) {
   const workers = Array.from({ length: threads }, () => new Worker(code, { eval: true, workerData: each }));
   await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
   const t0 = process.hrtime.bigint();
-  await Promise.all(workers.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('go'); })));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((r) => {
+          w.once('message', r);
+          w.postMessage('go');
+        }),
+    ),
+  );
   const perSecAll = (each * threads) / (Number(process.hrtime.bigint() - t0) / 1e9);
   await Promise.all(workers.map((w) => w.terminate()));
   return perSecAll;
@@ -346,14 +442,19 @@ async function stationFigure(tmp, n) {
   const store = await makeStore(join(dir, '.custody'));
   await store.close();
   const csrs = await makeCSRs(n + 5, 'T');
-  const child = spawn(process.execPath, [CLI, 'devices', 'provision', '--ca', 'issuing', '--stdin'], { cwd: dir, env: { ...process.env, CUSTODY_PASSPHRASE: PASS }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'devices', 'provision', '--ca', 'issuing', '--stdin'], {
+    cwd: dir,
+    env: { ...process.env, CUSTODY_PASSPHRASE: PASS },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const waiting = [];
   lines.on('line', (l) => waiting.shift()?.(JSON.parse(l)));
-  const ask = (c) => new Promise((resolve) => {
-    waiting.push(resolve);
-    child.stdin.write(Buffer.from(c.csr).toString('base64') + '\n');
-  });
+  const ask = (c) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.stdin.write(Buffer.from(c.csr).toString('base64') + '\n');
+    });
   for (const c of csrs.slice(0, 5)) await ask(c); // warm up
   const t0 = process.hrtime.bigint();
   for (const c of csrs.slice(5)) {
@@ -421,14 +522,16 @@ export async function figures({ quick, only }) {
     const after = nativeFigures(quick ? 2000 : 10000);
     for (const [k, v] of Object.entries(after)) {
       out[k] = (before[k] + v) / 2;
-      if (Math.abs(v - before[k]) > 0.15 * out[k]) process.stderr.write(`bench: ${k} drifted during the run (${Math.round(before[k])} before, ${Math.round(v)} after): the machine is busy; ratios are against the mean\n`);
+      if (Math.abs(v - before[k]) > 0.15 * out[k])
+        process.stderr.write(
+          `bench: ${k} drifted during the run (${Math.round(before[k])} before, ${Math.round(v)} after): the machine is busy; ratios are against the mean\n`,
+        );
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   return out;
 }
-
 
 /** A prepared provisioning batch for profiling (bench/profile-provision.mjs). */
 export async function profileTarget(n) {

@@ -31,7 +31,12 @@ import { closeTokenSessions, openTokenSession } from '@custody/app/pkcs11/token-
 import { makeCSRs } from './figures.mjs';
 
 const provider = new NodeCryptoProvider();
-const MODULES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so', '/usr/local/lib/softhsm/libsofthsm2.so'];
+const MODULES = [
+  '/usr/lib/softhsm/libsofthsm2.so',
+  '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/local/lib/softhsm/libsofthsm2.so',
+];
 const PIN = '1234';
 
 function perSec(n, fn) {
@@ -60,7 +65,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function signFigures(uri, env, key, n) {
   const s = openTokenSession(uri, env);
   const { lib, session, pkcs11 } = s;
-  lib.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: Buffer.from('issuing') }]);
+  lib.C_FindObjectsInit(session, [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+    { type: pkcs11.CKA_LABEL, value: Buffer.from('issuing') },
+  ]);
   const [handle] = lib.C_FindObjects(session, 1);
   lib.C_FindObjectsFinal(session);
   const data = Buffer.alloc(300, 7);
@@ -128,17 +136,41 @@ export async function hsmFigures({ quick = false } = {}) {
     const issuing = generateTokenKey(uri('issuing'), env).key;
     const party = generateTokenKey(uri('factory'), env).key;
     const vars = { organization: 'Bench', name: 'bench' };
-    const rootFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'root-ca'), issuer: { key: root }, provider, notBefore: now, vars });
+    const rootFactory = await CertificateFactory.create({
+      template: await loadTemplate(tdir, 'root-ca'),
+      issuer: { key: root },
+      provider,
+      notBefore: now,
+      vars,
+    });
     const rootInfo = readCertificateInfo((await rootFactory.issue({ spki: root.spki, vars })).der);
-    const caFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'issuing-ca'), issuer: { certificate: rootInfo, key: root }, provider, notBefore: now, vars });
+    const caFactory = await CertificateFactory.create({
+      template: await loadTemplate(tdir, 'issuing-ca'),
+      issuer: { certificate: rootInfo, key: root },
+      provider,
+      notBefore: now,
+      vars,
+    });
     const issuingInfo = readCertificateInfo((await caFactory.issue({ spki: issuing.spki, vars })).der);
-    const partyFactory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'party'), issuer: { certificate: rootInfo, key: root }, provider, notBefore: now, vars });
+    const partyFactory = await CertificateFactory.create({
+      template: await loadTemplate(tdir, 'party'),
+      issuer: { certificate: rootInfo, key: root },
+      provider,
+      notBefore: now,
+      vars,
+    });
     const partyCert = (await partyFactory.issue({ spki: party.spki, vars })).der;
 
     const signs = signFigures(uri('issuing'), env, issuing, n);
 
     const store = await EmbeddedStore.init(join(tmp, 'store'), now);
-    const factory = await CertificateFactory.create({ template: await loadTemplate(tdir, 'idevid'), issuer: { certificate: issuingInfo, key: issuing }, provider, notBefore: now, vars: { organization: 'Bench', model: 'B1' } });
+    const factory = await CertificateFactory.create({
+      template: await loadTemplate(tdir, 'idevid'),
+      issuer: { certificate: issuingInfo, key: issuing },
+      provider,
+      notBefore: now,
+      vars: { organization: 'Bench', model: 'B1' },
+    });
     const signer = await createAttestationSigner({ certificate: partyCert, key: party, provider });
     const birth = birthHook(createBirths({ manufacturer: 'Bench', signer, to: signer.spkiSha256, now }));
     const inputs = await makeCSRs(devices, 'H');

@@ -14,7 +14,9 @@ const SEEDS = fileURLToPath(new URL('../test/fixtures/fuzz/seeds/', import.meta.
 
 function seeds(family) {
   const dir = join(SEEDS, family);
-  return readdirSync(dir).sort().map((f) => readFileSync(join(dir, f)));
+  return readdirSync(dir)
+    .sort()
+    .map((f) => readFileSync(join(dir, f)));
 }
 
 /** Inputs per second of `parse` over `inputs`, taken in turn `n` times after `n / 10` warm-up calls. */

@@ -30,7 +30,11 @@ const text = (...p) => readFileSync(join(...p), 'utf8');
 
 const party = readdirSync(join(demo, 'parties')).sort()[0];
 const device = readdirSync(join(demo, 'devices')).sort()[0];
-for (const [name, pem] of [['issuing', text(demo, 'issuing.pem')], ['party', text(demo, 'parties', party)], ['idevid', text(demo, 'devices', device)]]) {
+for (const [name, pem] of [
+  ['issuing', text(demo, 'issuing.pem')],
+  ['party', text(demo, 'parties', party)],
+  ['idevid', text(demo, 'devices', device)],
+]) {
   add('certificates', `${name}.der`, decodePEM(pem, ['CERTIFICATE']));
 }
 add('pem', 'issuing.pem', text(demo, 'issuing.pem'));
@@ -50,13 +54,26 @@ add('checkpoints', 'checkpoint.txt', bundle.log.checkpoint);
 const logKey = readdirSync(join(demo, 'logs')).sort()[0];
 add('checkpoints', 'verifier-key.txt', text(demo, 'logs', logKey).trim());
 
-const challenge = readdirSync(join(demo, 'challenges')).sort().find((f) => f.endsWith('.challenge.json'));
+const challenge = readdirSync(join(demo, 'challenges'))
+  .sort()
+  .find((f) => f.endsWith('.challenge.json'));
 add('challenges', 'challenge.json', readFileSync(join(demo, 'challenges', challenge)));
 add('responses', 'response.json', readFileSync(join(demo, 'challenges', challenge.replace('.challenge.', '.response.'))));
 
 const provider = new NodeCryptoProvider();
 const { privateKey } = await provider.generateKeyPair('P-256');
-add('csrs', 'device.der', await createCSR([['CN', 'fuzz seed'], ['serialNumber', 'FUZZ-0001']], privateKey, provider));
+add(
+  'csrs',
+  'device.der',
+  await createCSR(
+    [
+      ['CN', 'fuzz seed'],
+      ['serialNumber', 'FUZZ-0001'],
+    ],
+    privateKey,
+    provider,
+  ),
+);
 
 add('workflows', 'supply-chain.yaml', text(ROOT, 'workflows', 'supply-chain.yaml'));
 add('policies', 'healthcare.yaml', text(ROOT, 'workflows', 'policies', 'healthcare.yaml'));

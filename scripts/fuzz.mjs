@@ -80,7 +80,7 @@ export const PARSERS = {
 
 /** Parsers whose failures are reported but do not fail a run: { name: why }. */
 export function reportOnlyParsers() {
-  return existsSync(ALLOW_LIST) ? JSON.parse(readFileSync(ALLOW_LIST, 'utf8')).reportOnly ?? {} : {};
+  return existsSync(ALLOW_LIST) ? (JSON.parse(readFileSync(ALLOW_LIST, 'utf8')).reportOnly ?? {}) : {};
 }
 
 /** mulberry32: a small seeded PRNG, so that a seed names the same inputs on every machine. */
@@ -98,8 +98,53 @@ function prng(seed) {
 const enc = (s) => new TextEncoder().encode(s);
 /** Bytes that mean something to one of the parsers: JSON and YAML syntax, DER headers and lengths, PEM lines. */
 const TOKENS = [
-  ...['[', '{', ']', '}', '"', "'", ':', ',', '\n', '\r\n', '\t', ' ', '- ', '? ', '#', '*a', '&a ', '!!binary ', '!x ', '---\n', '...\n', '|\n', '>-\n', '\\', '\\u0000', '\\ud800', '\\"'].map(enc),
-  ...['1e999', '-0', '99999999999999999999999', '0x10', 'null', 'true', '~', '""', '"__proto__":1,', '__proto__', '\u2028', '\u0000', '\ufeff', '=', '+', '—'].map(enc),
+  ...[
+    '[',
+    '{',
+    ']',
+    '}',
+    '"',
+    "'",
+    ':',
+    ',',
+    '\n',
+    '\r\n',
+    '\t',
+    ' ',
+    '- ',
+    '? ',
+    '#',
+    '*a',
+    '&a ',
+    '!!binary ',
+    '!x ',
+    '---\n',
+    '...\n',
+    '|\n',
+    '>-\n',
+    '\\',
+    '\\u0000',
+    '\\ud800',
+    '\\"',
+  ].map(enc),
+  ...[
+    '1e999',
+    '-0',
+    '99999999999999999999999',
+    '0x10',
+    'null',
+    'true',
+    '~',
+    '""',
+    '"__proto__":1,',
+    '__proto__',
+    '\u2028',
+    '\u0000',
+    '\ufeff',
+    '=',
+    '+',
+    '—',
+  ].map(enc),
   ...['-----BEGIN CERTIFICATE-----\n', '-----END CERTIFICATE-----\n', '-----BEGIN X509 CRL-----\n', '— ', '\n\n'].map(enc),
   Uint8Array.of(0x30, 0x80),
   Uint8Array.of(0x30, 0x84, 0xff, 0xff, 0xff, 0xff),
@@ -118,7 +163,10 @@ const TOKENS = [
   Uint8Array.of(0xff, 0xfe),
   Uint8Array.of(0xc0, 0x80),
 ];
-const INTERESTING = [0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0xff, 0x30, 0x31, 0x04, 0x05, 0x06, 0x0a, 0x0d, 0x20, 0x22, 0x27, 0x2c, 0x3a, 0x5b, 0x5d, 0x7b, 0x7d, 0x2a, 0x26, 0x2d, 0x5c];
+const INTERESTING = [
+  0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0xff, 0x30, 0x31, 0x04, 0x05, 0x06, 0x0a, 0x0d, 0x20, 0x22, 0x27, 0x2c, 0x3a, 0x5b, 0x5d, 0x7b, 0x7d,
+  0x2a, 0x26, 0x2d, 0x5c,
+];
 
 function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -199,9 +247,16 @@ export function check(parser, input, { recheck = true } = {}) {
     try {
       call();
     } catch (e) {
-      if (!(e instanceof CustodyError)) return { kind: 'crash', problem: `${e?.name ?? typeof e}: ${String(e?.message ?? e).split('\n')[0].slice(0, 200)}` };
+      if (!(e instanceof CustodyError))
+        return {
+          kind: 'crash',
+          problem: `${e?.name ?? typeof e}: ${String(e?.message ?? e)
+            .split('\n')[0]
+            .slice(0, 200)}`,
+        };
       if (e.code === 'ERR_INTERNAL' || typeof e.code !== 'string') return { kind: 'crash', problem: `CustodyError ${e.code}: ${e.message.slice(0, 200)}` };
-      if (e.message.includes('\n') || e.message.length > MESSAGE_MAX) return { kind: 'crash', problem: `${e.code}: message of ${e.message.length} characters over several lines or past ${MESSAGE_MAX}` };
+      if (e.message.includes('\n') || e.message.length > MESSAGE_MAX)
+        return { kind: 'crash', problem: `${e.code}: message of ${e.message.length} characters over several lines or past ${MESSAGE_MAX}` };
     }
   }
   const ms = performance.now() - t0;
@@ -241,7 +296,9 @@ export function readFixture(file) {
 /** The seed corpus of one parser. */
 export function seedsOf(parser) {
   const dir = join(SEEDS, parser);
-  return readdirSync(dir).sort().map((f) => new Uint8Array(readFileSync(join(dir, f))));
+  return readdirSync(dir)
+    .sort()
+    .map((f) => new Uint8Array(readFileSync(join(dir, f))));
 }
 
 /**
@@ -278,7 +335,9 @@ export function runFuzz({ parsers = Object.keys(PARSERS), seed = 1, inputsPerPar
     }
     const seconds = (performance.now() - t0) / 1000;
     const result = { parser, inputs, perSec: Math.round(inputs / seconds), slowestMs: Math.round(slowest), failures };
-    log(`${parser.padEnd(13)} ${String(inputs).padStart(8)} inputs ${String(result.perSec).padStart(8)}/s  slowest ${result.slowestMs} ms  ${failures.length === 0 ? 'ok' : `${failures.length} failure(s)`}`);
+    log(
+      `${parser.padEnd(13)} ${String(inputs).padStart(8)} inputs ${String(result.perSec).padStart(8)}/s  slowest ${result.slowestMs} ms  ${failures.length === 0 ? 'ok' : `${failures.length} failure(s)`}`,
+    );
     results.push(result);
   }
   return results;
@@ -300,7 +359,9 @@ export function replayFixtures(parsers = Object.keys(PARSERS)) {
   for (const parser of parsers) {
     const dir = join(FIXTURES, parser);
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.bin') || n.endsWith('.bin.gz')).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith('.bin') || n.endsWith('.bin.gz'))
+      .sort()) {
       const file = join(dir, f);
       const failure = check(parser, readFixture(file), { recheck: !reportOnly[parser] });
       out.push({ parser, file: relative(ROOT, file), failure });
@@ -325,7 +386,8 @@ function parseArgs(argv) {
     else if (a === '--list') o.list = true;
     else throw new Error(`unknown argument ${a} (--seconds N, --parser NAME, --seed S, --inputs N, --no-save, --list)`);
   }
-  if (!(o.seconds > 0) || !Number.isSafeInteger(o.seed) || (o.inputs !== undefined && !(o.inputs > 0))) throw new Error('--seconds, --seed and --inputs take positive numbers');
+  if (!(o.seconds > 0) || !Number.isSafeInteger(o.seed) || (o.inputs !== undefined && !(o.inputs > 0)))
+    throw new Error('--seconds, --seed and --inputs take positive numbers');
   return o;
 }
 
@@ -348,12 +410,25 @@ async function main() {
     process.exit(2);
   }
   console.log(`fuzz: seed ${o.seed}, ${o.inputs !== undefined ? `${o.inputs} inputs` : `${(o.seconds / parsers.length).toFixed(1)} s`} per parser`);
-  const results = runFuzz({ parsers, seed: o.seed, inputsPerParser: o.inputs, msPerParser: (o.seconds * 1000) / parsers.length, saveFailures: o.save, log: (l) => console.log(l) });
+  const results = runFuzz({
+    parsers,
+    seed: o.seed,
+    inputsPerParser: o.inputs,
+    msPerParser: (o.seconds * 1000) / parsers.length,
+    saveFailures: o.save,
+    log: (l) => console.log(l),
+  });
   const reportOnly = reportOnlyParsers();
   const failing = results.filter((r) => r.failures.length > 0);
-  for (const r of failing.filter((r) => reportOnly[r.parser])) console.log(`fuzz: ${r.parser}: ${r.failures.length} failure(s) reported only (${reportOnly[r.parser]})`);
+  for (const r of failing.filter((r) => reportOnly[r.parser]))
+    console.log(`fuzz: ${r.parser}: ${r.failures.length} failure(s) reported only (${reportOnly[r.parser]})`);
   if (failing.some((r) => !reportOnly[r.parser])) {
-    console.log(`fuzz: failures in ${failing.filter((r) => !reportOnly[r.parser]).map((r) => r.parser).join(', ')}; replay with npx mocha test/fuzz/fuzz.test.ts`);
+    console.log(
+      `fuzz: failures in ${failing
+        .filter((r) => !reportOnly[r.parser])
+        .map((r) => r.parser)
+        .join(', ')}; replay with npx mocha test/fuzz/fuzz.test.ts`,
+    );
     process.exitCode = 1;
   }
 }

@@ -24,7 +24,8 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
   let acme: string;
   let customer: string;
   let serials: string[];
-  const cli = (args: string[], env: Record<string, string | undefined> = {}): CLIRun => custodyJSON(args, { env: { CUSTODY_PASSPHRASE: PASS, ...env }, cwd: tmp });
+  const cli = (args: string[], env: Record<string, string | undefined> = {}): CLIRun =>
+    custodyJSON(args, { env: { CUSTODY_PASSPHRASE: PASS, ...env }, cwd: tmp });
   const ok = (...args: string[]): CLIRun => {
     const r = cli(args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
@@ -42,7 +43,8 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
     return file;
   };
   const trust = () => ['--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'customer-root.pem')];
-  const deviceKey = (serial: string): PrivateKeyHandle => decodePrivateKey(readFileSync(join(tmp, 'issued', `${serial}.key.pem`), 'utf8'), E2E_DEVICE_PASSPHRASE, serial);
+  const deviceKey = (serial: string): PrivateKeyHandle =>
+    decodePrivateKey(readFileSync(join(tmp, 'issued', `${serial}.key.pem`), 'utf8'), E2E_DEVICE_PASSPHRASE, serial);
 
   before(function () {
     tmp = mkdtempSync(join(tmpdir(), 'custody-batch-e2e-'));
@@ -58,7 +60,25 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
     docCert(acme, 'cas', 'acme-root', join(tmp, 'acme-root.pem'));
     docCert(customer, 'cas', 'customer-root', join(tmp, 'customer-root.pem'));
     docCert(customer, 'parties', 'receiving', join(tmp, 'receiving.pem'));
-    const issued = ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '4', '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'receiving.pem'), '--out', join(tmp, 'issued'), '--json').json;
+    const issued = ok(
+      'devices',
+      'provision',
+      '--store',
+      acme,
+      '--ca',
+      'acme-issuing',
+      '--generate',
+      '4',
+      '--lot',
+      'L1',
+      '--party',
+      'factory',
+      '--to',
+      join(tmp, 'receiving.pem'),
+      '--out',
+      join(tmp, 'issued'),
+      '--json',
+    ).json;
     serials = issued.devices.map((d: { serial: string }) => d.serial);
     ok('devices', 'export', '--store', acme, ...serials.flatMap((s) => ['--serial', s]), '--out', join(tmp, 'bundles') + '/');
     ok('devices', 'import', '--store', customer, join(tmp, 'bundles'), ...trust());
@@ -86,7 +106,10 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
     it('generated device keys were encrypted under the CA passphrase: now without a device passphrase, exit 2, ERR_USAGE_DEVICE_PASSPHRASE, nothing written', function () {
       const out = join(tmp, 'no-device-pass');
       const before = state(acme, out);
-      const r = cli(['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'NP{seq:3}', '--out', out, '--json'], { CUSTODY_DEVICE_PASSPHRASE: undefined });
+      const r = cli(
+        ['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'NP{seq:3}', '--out', out, '--json'],
+        { CUSTODY_DEVICE_PASSPHRASE: undefined },
+      );
       refused(r, 'ERR_USAGE_DEVICE_PASSPHRASE', 2, before);
       assert.equal(existsSync(out), false);
     });
@@ -94,7 +117,10 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
     it("a device passphrase equal to the CA's is refused: exit 2, ERR_USAGE_DEVICE_PASSPHRASE, nothing written", function () {
       const out = join(tmp, 'same-pass');
       const before = state(acme, out);
-      const r = cli(['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'SP{seq:3}', '--out', out, '--json'], { CUSTODY_DEVICE_PASSPHRASE: PASS });
+      const r = cli(
+        ['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'SP{seq:3}', '--out', out, '--json'],
+        { CUSTODY_DEVICE_PASSPHRASE: PASS },
+      );
       refused(r, 'ERR_USAGE_DEVICE_PASSPHRASE', 2, before);
     });
 
@@ -102,10 +128,32 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
       const out = join(tmp, 'device-pass');
       const file = join(tmp, 'device-pass.txt');
       writeFileSync(file, 'line secret\n');
-      const r = cli(['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '1', '--serial-pattern', 'DP{seq:3}', '--out', out, '--device-passphrase-file', file, '--json'], { CUSTODY_DEVICE_PASSPHRASE: undefined });
+      const r = cli(
+        [
+          'devices',
+          'provision',
+          '--store',
+          acme,
+          '--ca',
+          'acme-issuing',
+          '--generate',
+          '1',
+          '--serial-pattern',
+          'DP{seq:3}',
+          '--out',
+          out,
+          '--device-passphrase-file',
+          file,
+          '--json',
+        ],
+        { CUSTODY_DEVICE_PASSPHRASE: undefined },
+      );
       assert.equal(r.status, 0, r.stderr + r.stdout);
       const key = join(out, 'DP001.key.pem');
-      assert.equal(openssl(['pkey', '-in', key, '-passin', 'pass:line secret', '-pubout']), openssl(['x509', '-in', join(out, 'DP001.pem'), '-noout', '-pubkey']));
+      assert.equal(
+        openssl(['pkey', '-in', key, '-passin', 'pass:line secret', '-pubout']),
+        openssl(['x509', '-in', join(out, 'DP001.pem'), '-noout', '-pubkey']),
+      );
       assert.throws(() => openssl(['pkey', '-in', key, '-passin', `pass:${PASS}`, '-noout']));
       assert.match(openssl(['asn1parse', '-in', key]), /hmacWithSHA256/);
     });
@@ -115,29 +163,107 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
     it('re-running a finished provisioning command failed with ERR_DUPLICATE_SERIAL: now exit 0, every device already issued, store and folder unchanged', function () {
       const out = join(tmp, 'issued');
       const before = state(acme, out);
-      const r = cli(['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '4', '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'receiving.pem'), '--out', out, '--json']);
+      const r = cli([
+        'devices',
+        'provision',
+        '--store',
+        acme,
+        '--ca',
+        'acme-issuing',
+        '--generate',
+        '4',
+        '--lot',
+        'L1',
+        '--party',
+        'factory',
+        '--to',
+        join(tmp, 'receiving.pem'),
+        '--out',
+        out,
+        '--json',
+      ]);
       assert.equal(r.status, 0, r.stderr + r.stdout);
       assert.deepEqual(r.json.devices, []);
-      assert.deepEqual(r.json.alreadyIssued.map((d: { serial: string }) => d.serial), serials);
+      assert.deepEqual(
+        r.json.alreadyIssued.map((d: { serial: string }) => d.serial),
+        serials,
+      );
       assert.deepEqual(state(acme, out), before);
-      const text = cli(['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '4', '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'receiving.pem'), '--out', out]);
+      const text = cli([
+        'devices',
+        'provision',
+        '--store',
+        acme,
+        '--ca',
+        'acme-issuing',
+        '--generate',
+        '4',
+        '--lot',
+        'L1',
+        '--party',
+        'factory',
+        '--to',
+        join(tmp, 'receiving.pem'),
+        '--out',
+        out,
+      ]);
       assert.match(text.stdout, /4 already issued to the same key by an earlier run, skipped/);
     });
 
     it('re-running a finished lot handoff printed one refusal a device and exited 4: now exit 0, each device already held, store unchanged', function () {
       ok('parties', 'create', '--store', acme, '--name', 'dock', '--ca', 'acme-root', '--organization', 'Acme');
-      ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'HO{seq:3}', '--lot', 'L2', '--party', 'factory', '--out', join(tmp, 'ho'));
+      ok(
+        'devices',
+        'provision',
+        '--store',
+        acme,
+        '--ca',
+        'acme-issuing',
+        '--generate',
+        '3',
+        '--serial-pattern',
+        'HO{seq:3}',
+        '--lot',
+        'L2',
+        '--party',
+        'factory',
+        '--out',
+        join(tmp, 'ho'),
+      );
       ok('devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', 'dock');
       const before = state(acme);
       const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', 'dock', '--json']);
       assert.equal(r.status, 0, r.stderr + r.stdout);
-      assert.deepEqual(r.json.results.map((x: { ok: boolean; already: boolean; seq: number }) => [x.ok, x.already, x.seq]), [[true, true, 1], [true, true, 1], [true, true, 1]]);
+      assert.deepEqual(
+        r.json.results.map((x: { ok: boolean; already: boolean; seq: number }) => [x.ok, x.already, x.seq]),
+        [
+          [true, true, 1],
+          [true, true, 1],
+          [true, true, 1],
+        ],
+      );
       assert.deepEqual(state(acme), before);
     });
 
     it('Ctrl-C in a large batch exited 130 silently: now it stops at a chunk boundary, says what was recorded and how to resume, exits 130; the re-run finishes', async function () {
       const out = join(tmp, 'interrupted');
-      const args = [BIN, 'devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '5000', '--serial-pattern', 'INT{seq:5}', '--party', 'factory', '--out', out];
+      const args = [
+        BIN,
+        'devices',
+        'provision',
+        '--store',
+        acme,
+        '--ca',
+        'acme-issuing',
+        '--generate',
+        '5000',
+        '--serial-pattern',
+        'INT{seq:5}',
+        '--party',
+        'factory',
+        '--out',
+        out,
+      ];
       const child = spawn(process.execPath, args, { env: cliEnv({ CUSTODY_PASSPHRASE: PASS }), cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -157,7 +283,23 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
       assert.equal(Number(m[2]), recorded);
       const files = readdirSync(out);
       assert.equal(files.length, 2 * recorded, 'a certificate and a key for each recorded device, nothing else');
-      const again = cli(['devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '5000', '--serial-pattern', 'INT{seq:5}', '--party', 'factory', '--out', out, '--json']);
+      const again = cli([
+        'devices',
+        'provision',
+        '--store',
+        acme,
+        '--ca',
+        'acme-issuing',
+        '--generate',
+        '5000',
+        '--serial-pattern',
+        'INT{seq:5}',
+        '--party',
+        'factory',
+        '--out',
+        out,
+        '--json',
+      ]);
       assert.equal(again.status, 0, again.stderr + again.stdout);
       assert.equal(again.json.alreadyIssued.length, recorded);
       assert.equal(again.json.devices.length, 5000 - recorded);
@@ -174,11 +316,39 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
     };
     const challengeAndRespond = (serial: string, name: string, ...more: string[]) => {
       ok('devices', 'challenge', '--store', customer, '--serial', serial, '--out', join(tmp, `${name}-c.json`));
-      ok('agent', 'respond', '--key', join(tmp, 'issued', `${serial}.key.pem`), '--challenge', join(tmp, `${name}-c.json`), '--out', join(tmp, `${name}-r.json`), ...more);
+      ok(
+        'agent',
+        'respond',
+        '--key',
+        join(tmp, 'issued', `${serial}.key.pem`),
+        '--challenge',
+        join(tmp, `${name}-c.json`),
+        '--out',
+        join(tmp, `${name}-r.json`),
+        ...more,
+      );
       return join(tmp, `${name}-r.json`);
     };
     const activate = (serial: string, csr: string, response: string | undefined) =>
-      cli(['devices', 'activate', '--store', customer, '--serial', serial, '--party', 'receiving', ...trust(), ...(response ? ['--response', response] : []), '--ldevid-ca', 'customer-root', '--ldevid-csr', csr, '--ldevid-out', ldevidOut(), '--json']);
+      cli([
+        'devices',
+        'activate',
+        '--store',
+        customer,
+        '--serial',
+        serial,
+        '--party',
+        'receiving',
+        ...trust(),
+        ...(response ? ['--response', response] : []),
+        '--ldevid-ca',
+        'customer-root',
+        '--ldevid-csr',
+        csr,
+        '--ldevid-out',
+        ldevidOut(),
+        '--json',
+      ]);
 
     it('a request naming another device was certified with the serial rewritten: now exit 3, ERR_CSR_SERIAL, nothing recorded, no LDevID', async function () {
       const s = serials[0]!;

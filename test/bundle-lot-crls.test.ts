@@ -40,7 +40,26 @@ describe('bundles carry lot, model and CRLs (CLI end to end)', function () {
     ok('parties', 'create', '--store', northwind, '--name', 'nw', '--ca', 'nw-root', '--organization', 'Northwind');
     ok('parties', 'export', 'nw', '--store', northwind, '--out', join(tmp, 'nw.pem'));
     ok('ca', 'export', 'nw-root', '--store', northwind, '--out', join(tmp, 'nw-root.pem'));
-    ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'T{seq:3}', '--model', 'Sensor X1', '--lot', 'L7', '--to', join(tmp, 'nw.pem'), '--out', join(tmp, 'issued'));
+    ok(
+      'devices',
+      'provision',
+      '--store',
+      acme,
+      '--ca',
+      'acme-issuing',
+      '--generate',
+      '2',
+      '--serial-pattern',
+      'T{seq:3}',
+      '--model',
+      'Sensor X1',
+      '--lot',
+      'L7',
+      '--to',
+      join(tmp, 'nw.pem'),
+      '--out',
+      join(tmp, 'issued'),
+    );
     firstExport = cli(['devices', 'export', '--store', acme, '--lot', 'L7', '--out', join(tmp, 'bundles') + '/']);
   });
   after(function () {
@@ -53,7 +72,7 @@ describe('bundles carry lot, model and CRLs (CLI end to end)', function () {
     assert.deepEqual(readdirSync(join(tmp, 'bundles')).sort(), ['T001.json', 'T002.json']);
   });
 
-  it('signs the lot and model into the birth claims (no unsigned label), and writes a CRL of each CA of the store on the bundle\'s paths', function () {
+  it("signs the lot and model into the birth claims (no unsigned label), and writes a CRL of each CA of the store on the bundle's paths", function () {
     const b = bundleJSON(join(tmp, 'bundles', 'T001.json'));
     assert.equal(b.labels, undefined);
     assert.deepEqual(b.attestations[0].statement.predicate.claims.production, { lot: 'L7', model: 'Sensor X1' });
@@ -81,7 +100,18 @@ describe('bundles carry lot, model and CRLs (CLI end to end)', function () {
   });
 
   it('rejects for missing revocation evidence naming the issuers whose CRLs are missing, not the one carried', function () {
-    const r = cli(['devices', 'verify', '--bundle', join(tmp, 'from-nw', 'T001.json'), '--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'nw-root.pem'), '--policy', 'healthcare']);
+    const r = cli([
+      'devices',
+      'verify',
+      '--bundle',
+      join(tmp, 'from-nw', 'T001.json'),
+      '--trust',
+      join(tmp, 'acme-root.pem'),
+      '--trust',
+      join(tmp, 'nw-root.pem'),
+      '--policy',
+      'healthcare',
+    ]);
     assert.equal(r.status, 1, r.stderr + r.stdout);
     const line = r.stdout.split('\n').find((l) => l.includes('revocationCheck')) ?? '';
     assert.match(line, /ERR_POLICY_REVOCATION/);

@@ -85,7 +85,8 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     writeFileSync(f('root.pem'), root.certificatePem);
     assert.equal(ok('ca create', [...S(), '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme']).issuer, 'root');
     fails('ca create', [...S(), '--name', 'orphan', '--issuer', 'no-such-ca', '--organization', 'Acme'], 'ERR_USAGE_UNKNOWN_CA', 2);
-    for (const name of ['factory', 'integrator', 'reseller']) assert.match(ok('parties create', [...S(), '--name', name, '--ca', 'root', '--organization', name]).spkiSha256, /^[0-9a-f]{64}$/);
+    for (const name of ['factory', 'integrator', 'reseller'])
+      assert.match(ok('parties create', [...S(), '--name', name, '--ca', 'root', '--organization', name]).spkiSha256, /^[0-9a-f]{64}$/);
     fails('parties create', [...S(), '--name', 'lost', '--ca', 'no-such-ca', '--organization', 'Acme'], 'ERR_USAGE_UNKNOWN_CA', 2);
   });
 
@@ -100,7 +101,12 @@ describe('every command under --json: one envelope, its schema, its exit code', 
   });
 
   it('ca list, parties list, ca export, parties export', function () {
-    assert.deepEqual(ok('ca list', S()).cas.map((c: { name: string }) => c.name).sort(), ['issuing', 'root']);
+    assert.deepEqual(
+      ok('ca list', S())
+        .cas.map((c: { name: string }) => c.name)
+        .sort(),
+      ['issuing', 'root'],
+    );
     fails('ca list', ['--store', f('no-store')], 'ERR_STORE_MISSING', 5);
     const parties = ok('parties list', S()).parties;
     assert.deepEqual(parties.map((p: { name: string }) => p.name).sort(), ['factory', 'integrator', 'reseller']);
@@ -118,7 +124,10 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     assert.equal(log.pubFile, f('log.pub'));
     fails('log init', [...S(), '--origin', 'acme.example/log', '--pub', f('log2.pub')], 'ERR_CONFLICT_LOG_EXISTS', 4);
     const p = ok('devices provision', [...S(), '--ca', 'issuing', '--generate', '3', '--party', 'factory', '--out', f('issued'), '--lot', 'L1']);
-    assert.deepEqual(p.devices.map((d: { serial: string }) => d.serial), ['SN000001', 'SN000002', 'SN000003']);
+    assert.deepEqual(
+      p.devices.map((d: { serial: string }) => d.serial),
+      ['SN000001', 'SN000002', 'SN000003'],
+    );
     assert.equal(p.devices[0].keyFile, join(f('issued'), 'SN000001.key.pem'));
     fails('devices provision', [...S(), '--ca', 'no-such-ca', '--generate', '1'], 'ERR_USAGE_UNKNOWN_CA', 2);
     assert.equal(ok('log checkpoint', S()).treeSize, 3);
@@ -182,7 +191,12 @@ describe('every command under --json: one envelope, its schema, its exit code', 
   });
 
   it('devices activate: a rejection reports the verification in data (exit 1), then the activation', function () {
-    const rejected = fails('devices activate', [...S(), '--serial', 'SN000001', '--party', 'factory', '--trust', f('root.pem'), '--policy', 'healthcare'], /^ERR_/, 1);
+    const rejected = fails(
+      'devices activate',
+      [...S(), '--serial', 'SN000001', '--party', 'factory', '--trust', f('root.pem'), '--policy', 'healthcare'],
+      /^ERR_/,
+      1,
+    );
     assert.equal(rejected.data.accepted, false);
     assert.equal(rejected.data.report.ok, false);
     const r = ok('devices activate', [...S(), '--serial', 'SN000001', '--party', 'factory', '--trust', f('root.pem'), '--response', f('response.json')]);
@@ -253,7 +267,11 @@ describe('unknown commands and flags: one line with a suggestion, or the error e
   it('the lean launcher and oclif print the same envelope for devices provision', function () {
     const args = ['devices', 'provision', '--store', join(tmpdir(), 'custody-no-such-store'), '--ca', 'x', '--generate', '1', '--json'];
     const viaOclif = `import { execute } from '@oclif/core'; await execute({ dir: ${JSON.stringify(BIN)}, args: ${JSON.stringify(args)} });`;
-    const slow = spawnSync(process.execPath, ['--input-type=module', '-e', viaOclif], { encoding: 'utf8', env: cliEnv(ENV), cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const slow = spawnSync(process.execPath, ['--input-type=module', '-e', viaOclif], {
+      encoding: 'utf8',
+      env: cliEnv(ENV),
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    });
     const fast = custody(args, { env: ENV });
     assert.equal(fast.status, 5, fast.stderr);
     assert.equal(slow.stdout, fast.stdout);

@@ -32,7 +32,21 @@ describe('CLI conventions: device CN, CSR hashes, certs inspect (end to end)', f
     ok('parties', 'create', '--store', store, '--name', 'factory', '--ca', 'root', '--organization', 'Acme');
     mkdirSync(join(tmp, 'req'));
     // openssl signs a P-384 request with SHA-256 unless told otherwise.
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-subj', '/CN=Probe P3/serialNumber=P1', '-keyout', join(tmp, 'p1.key'), '-out', join(tmp, 'req', 'p1.csr')]);
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-384',
+      '-nodes',
+      '-subj',
+      '/CN=Probe P3/serialNumber=P1',
+      '-keyout',
+      join(tmp, 'p1.key'),
+      '-out',
+      join(tmp, 'req', 'p1.csr'),
+    ]);
   });
   after(function () {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -51,7 +65,22 @@ describe('CLI conventions: device CN, CSR hashes, certs inspect (end to end)', f
   });
 
   it('puts --model in the CN when given', function () {
-    ok('devices', 'provision', '--store', store, '--ca', 'issuing', '--generate', '1', '--serial-pattern', 'M{seq:3}', '--model', 'Sensor X1', '--out', join(tmp, 'out3'));
+    ok(
+      'devices',
+      'provision',
+      '--store',
+      store,
+      '--ca',
+      'issuing',
+      '--generate',
+      '1',
+      '--serial-pattern',
+      'M{seq:3}',
+      '--model',
+      'Sensor X1',
+      '--out',
+      join(tmp, 'out3'),
+    );
     assert.equal(subjectOf(join(tmp, 'out3', 'M001.pem')), 'subject=serialNumber=M001,CN=Sensor X1,O=Acme');
   });
 

@@ -16,7 +16,8 @@ describe('docs/cli.md agrees with the code', () => {
 
   it('finds the codes the CLI raises, with their exit statuses', () => {
     const codes = errorCodes();
-    for (const code of ['ERR_NOT_CUSTODIAN', 'ERR_CSR_SIGNATURE', 'ERR_BUNDLE_MALFORMED', 'ERR_VERIFY_POSSESSION_REPLAY']) assert.ok(codes.includes(code), code);
+    for (const code of ['ERR_NOT_CUSTODIAN', 'ERR_CSR_SIGNATURE', 'ERR_BUNDLE_MALFORMED', 'ERR_VERIFY_POSSESSION_REPLAY'])
+      assert.ok(codes.includes(code), code);
     const section = generatedSection(codes);
     assert.match(section, /\| `ERR_NOT_CUSTODIAN` \| 4 \| state conflict \|/);
     assert.match(section, /\| `ERR_USAGE_FLAGS` \| 2 \| usage error \|/);

@@ -20,7 +20,10 @@ function validator(command: string): ValidateFunction {
 }
 
 /** Parses `stdout` as one envelope of `command` and checks it against the command's schema and the generic one. */
-export function assertEnvelope(command: string, stdout: string): { ok: boolean; command: string; data?: any; error?: { code: string; message: string; exit: number } } {
+export function assertEnvelope(
+  command: string,
+  stdout: string,
+): { ok: boolean; command: string; data?: any; error?: { code: string; message: string; exit: number } } {
   let e: any;
   assert.doesNotThrow(() => (e = JSON.parse(stdout)), `stdout of ${command} --json is one JSON document: ${stdout.slice(0, 300)}`);
   for (const v of [validator(command), ajv.getSchema('https://custody.example/schemas/envelope.schema.json')!]) {

@@ -27,7 +27,8 @@ describe('devices provision (built CLI, openssl interop)', function () {
   let n = 0;
 
   /** The CLI with the store and passphrase set (override either through `env`). */
-  const cli = (args: string[], env: Record<string, string | undefined> = {}) => custody([...args, '--store', store], { env: { CUSTODY_PASSPHRASE: PASS, ...env }, cwd: tmp });
+  const cli = (args: string[], env: Record<string, string | undefined> = {}) =>
+    custody([...args, '--store', store], { env: { CUSTODY_PASSPHRASE: PASS, ...env }, cwd: tmp });
   const ok = (r: SpawnSyncReturns<string>) => assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}${r.stdout}`);
 
   /** A CSR made by openssl: `/O=Acme/serialNumber=<serial>`, a new P-256 key unless `key` is given. */
@@ -47,7 +48,17 @@ describe('devices provision (built CLI, openssl interop)', function () {
     for (let i = 0; i < n; i++) {
       const kp = await provider.generateKeyPair('P-256');
       const serial = `${prefix}-${String(i).padStart(4, '0')}`;
-      writeFileSync(join(dir, `r${String(i).padStart(4, '0')}.der`), await createCSR([['O', 'Acme'], ['serialNumber', serial]], kp.privateKey, provider));
+      writeFileSync(
+        join(dir, `r${String(i).padStart(4, '0')}.der`),
+        await createCSR(
+          [
+            ['O', 'Acme'],
+            ['serialNumber', serial],
+          ],
+          kp.privateKey,
+          provider,
+        ),
+      );
     }
     return dir;
   }
@@ -69,7 +80,13 @@ describe('devices provision (built CLI, openssl interop)', function () {
   }
 
   /** Runs a provisioning that must be refused, and checks that nothing in the store changed and no output appeared. */
-  function refusedWritingNothing(args: string[], exit: number, code: string | RegExp, file?: string, env: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
+  function refusedWritingNothing(
+    args: string[],
+    exit: number,
+    code: string | RegExp,
+    file?: string,
+    env: Record<string, string | undefined> = {},
+  ): SpawnSyncReturns<string> {
     const before = snapshot(store);
     const out = join(tmp, `out-refused-${n++}`);
     const r = cli(['devices', 'provision', '--ca', 'issuing', ...args, '--out', out], env);
@@ -168,7 +185,10 @@ describe('devices provision (built CLI, openssl interop)', function () {
       const r = cli(['devices', 'provision', '--ca', 'issuing', '--csr', dir, '--out', out, '--json'], { CUSTODY_THREADS: '1' });
       ok(r);
       const serials = Array.from({ length: 300 }, (_, i) => `THREADED-${String(i).padStart(4, '0')}`);
-      assert.deepEqual(JSON.parse(r.stdout).data.devices.map((d: { serial: string }) => d.serial), serials);
+      assert.deepEqual(
+        JSON.parse(r.stdout).data.devices.map((d: { serial: string }) => d.serial),
+        serials,
+      );
       // One from the worker's piece (the first 256) and one from this thread's.
       for (const s of [serials[0]!, serials[299]!]) verifyChain(join(out, `${s}.pem`));
     });
@@ -193,7 +213,10 @@ describe('devices provision (built CLI, openssl interop)', function () {
         assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
         assert.doesNotMatch(pem, /BEGIN (EC )?PRIVATE KEY/);
         // The key decrypts under the device passphrase (not the CA's) and is the certified one.
-        assert.equal(openssl(['pkey', '-in', d.keyFile, '-passin', `pass:${E2E_DEVICE_PASSPHRASE}`, '-pubout']), openssl(['x509', '-in', d.certificateFile, '-noout', '-pubkey']));
+        assert.equal(
+          openssl(['pkey', '-in', d.keyFile, '-passin', `pass:${E2E_DEVICE_PASSPHRASE}`, '-pubout']),
+          openssl(['x509', '-in', d.certificateFile, '-noout', '-pubkey']),
+        );
       }
       const certSerials = new Set(result.devices.map((d: { certSerial: string }) => d.certSerial));
       assert.equal(certSerials.size, 5, 'distinct certificate serials');

@@ -37,13 +37,17 @@ function template(name: string) {
 async function writeSetup(dir: string, now: Date): Promise<void> {
   const rootKeys = await provider.generateKeyPair('P-256');
   const rootVars = { name: 'Test Root', organization: 'Test' };
-  const root = await (await CertificateFactory.create({ template: template('root-ca'), issuer: { key: rootKeys.privateKey }, provider, notBefore: now, vars: rootVars })).issue({ spki: rootKeys.publicKey.spki, vars: rootVars });
+  const root = await (
+    await CertificateFactory.create({ template: template('root-ca'), issuer: { key: rootKeys.privateKey }, provider, notBefore: now, vars: rootVars })
+  ).issue({ spki: rootKeys.publicKey.spki, vars: rootVars });
   writeFileSync(join(dir, 'ca.pem'), encodePEM(root.der, 'CERTIFICATE'));
   writePrivateKeyFile(join(dir, 'ca.key.pem'), rootKeys.privateKey, { unencrypted: true });
   const partyKeys = await provider.generateKeyPair('P-256');
   const partyVars = { name: 'Test Factory', organization: 'Test' };
   const issuer = { certificate: readCertificateInfo(root.der), key: rootKeys.privateKey };
-  const party = await (await CertificateFactory.create({ template: template('party'), issuer, provider, notBefore: now, vars: partyVars })).issue({ spki: partyKeys.publicKey.spki, vars: partyVars });
+  const party = await (
+    await CertificateFactory.create({ template: template('party'), issuer, provider, notBefore: now, vars: partyVars })
+  ).issue({ spki: partyKeys.publicKey.spki, vars: partyVars });
   writeFileSync(join(dir, 'factory.pem'), encodePEM(party.der, 'CERTIFICATE'));
   writePrivateKeyFile(join(dir, 'factory.key.pem'), partyKeys.privateKey, { unencrypted: true });
 }
@@ -101,10 +105,16 @@ function concurrencySuite(backend: string, makeLocation: (ctx: Mocha.Context, tm
       const winners = new Map<string, number>();
       for (const h of handoffs) for (const s of h.won) winners.set(s, (winners.get(s) ?? 0) + 1);
       assert.equal(winners.size, serials.length);
-      assert.ok([...winners.values()].every((n) => n === 1), 'a device was handed off twice');
+      assert.ok(
+        [...winners.values()].every((n) => n === 1),
+        'a device was handed off twice',
+      );
       const losses = handoffs.flatMap((h) => Object.entries(h.lost));
       assert.equal(losses.length, serials.length);
-      assert.deepEqual([...new Set(losses.map(([, code]) => code))].filter((c) => c !== 'ERR_FORK' && c !== 'ERR_NOT_CUSTODIAN'), []);
+      assert.deepEqual(
+        [...new Set(losses.map(([, code]) => code))].filter((c) => c !== 'ERR_FORK' && c !== 'ERR_NOT_CUSTODIAN'),
+        [],
+      );
 
       // The store: every device, each identity once, each chain birth then one handoff, linked by hash.
       const store = await openStoreAt(location);

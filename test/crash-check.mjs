@@ -30,12 +30,14 @@ const o = JSON.parse(process.argv[2]);
 async function mapLimit(items, fn, limit = 32) {
   const out = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
   return out;
 }
 const sha256 = (b) => createHash('sha256').update(b).digest();
@@ -43,7 +45,19 @@ const hex = (b) => sha256(b).toString('hex');
 const BIRTH = 'https://custody.dev/attestation/birth/v1';
 const HANDOFF = 'https://custody.dev/attestation/handoff/v1';
 
-const report = { released: 0, empty: [], missing: [], mismatched: [], notInLot: [], journalMissing: [], broken: [], checked: 0, count: 0, chains: {}, log: undefined };
+const report = {
+  released: 0,
+  empty: [],
+  missing: [],
+  mismatched: [],
+  notInLot: [],
+  journalMissing: [],
+  broken: [],
+  checked: 0,
+  count: 0,
+  chains: {},
+  log: undefined,
+};
 const s = await openStoreAt(o.location, { poolSize: 16, ...(o.keyDir ? { keyDir: o.keyDir } : {}) });
 try {
   report.count = await s.countDevices();
@@ -151,7 +165,9 @@ try {
     const problems = [];
     const size = await s.logSize();
     const from = o.all ? size : Math.max(0, Math.min(o.logFrom ?? size, size));
-    const proved = [...new Set([...Array.from({ length: size - from }, (_, k) => from + k), size - 1, ...(o.logLeaves ?? [])])].filter((i) => i >= 0 && i < size);
+    const proved = [...new Set([...Array.from({ length: size - from }, (_, k) => from + k), size - 1, ...(o.logLeaves ?? [])])].filter(
+      (i) => i >= 0 && i < size,
+    );
     // A PostgreSQL store fetches the nodes the root and these proofs read; the embedded one reads its files.
     await s.loadLogNodes(size, { leaves: proved });
     const nodes = s.logNodes();
@@ -186,7 +202,8 @@ try {
       }
       await mapLimit([...new Set([...leaves.values()].filter(Boolean).map((l) => l.serial))], deviceOf);
       for (const i of all) entries.push((await leafAttestation(i)) ?? new Uint8Array(0));
-      if (!Buffer.from(merkleTreeHeadOfEntries(entries, sha256)).equals(Buffer.from(root))) problems.push(`the root of the stored nodes (size ${size}) is not the root of the attestations in log order`);
+      if (!Buffer.from(merkleTreeHeadOfEntries(entries, sha256)).equals(Buffer.from(root)))
+        problems.push(`the root of the stored nodes (size ${size}) is not the root of the attestations in log order`);
       let attestations = 0;
       for (const d of devices.values()) attestations += d.attestations.length;
       if (o.logCovers && attestations !== size) problems.push(`${attestations} attestations recorded but ${size} leaves logged`);

@@ -152,7 +152,11 @@ const STALL_MS = 5_000;
  * generateKeyPairSync + KeyObject.export({ format: 'jwk' }): see the `no CLI run hangs` case), is killed and
  * reported as `hung` instead.
  */
-async function runToEnd(location: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; hung: boolean }> {
+async function runToEnd(
+  location: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string; hung: boolean }> {
   const child = spawn(process.execPath, [BIN, ...args, '--store', location], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -236,7 +240,12 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
 
     const run = (args: string[]) => custody([...args, '--store', location], { env });
     const check = (o: CheckOptions): CheckReport => {
-      const r = spawnSync(process.execPath, [CHECK, JSON.stringify({ location, keyDir: env.CUSTODY_KEYS, ...PARTIES, ...o })], { encoding: 'utf8', env: cliEnv(), maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
+      const r = spawnSync(process.execPath, [CHECK, JSON.stringify({ location, keyDir: env.CUSTODY_KEYS, ...PARTIES, ...o })], {
+        encoding: 'utf8',
+        env: cliEnv(),
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 120_000,
+      });
       assert.equal(r.status, 0, `crash-check failed (${r.signal ?? r.error?.message ?? `exit ${r.status}`}): ${r.stderr}`);
       return JSON.parse(r.stdout) as CheckReport;
     };
@@ -254,7 +263,22 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
       );
       return { child, io, exited };
     };
-    const provisionArgs = (lot: string, out: string) => ['devices', 'provision', '--ca', 'issuing', '--party', PARTIES.factory, '--generate', String(BATCH), '--serial-pattern', `${lot}-{seq:4}`, '--lot', lot, '--out', out];
+    const provisionArgs = (lot: string, out: string) => [
+      'devices',
+      'provision',
+      '--ca',
+      'issuing',
+      '--party',
+      PARTIES.factory,
+      '--generate',
+      String(BATCH),
+      '--serial-pattern',
+      `${lot}-{seq:4}`,
+      '--lot',
+      lot,
+      '--out',
+      out,
+    ];
     const handoffArgs = (lot: string) => ['devices', 'handoff', '--lot', lot, '--party', PARTIES.factory, '--to', PARTIES.integrator];
 
     before(async function () {
@@ -356,7 +380,9 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
         // early: during start-up, before the first output; late: the last third of a typical run (the handoff's
         // one write); journal: 0-3 ms after the journal starts to grow (the append, its fdatasync, the index and
         // log updates); releasing: while certificate files are being written.
-        const modes = handoff ? (['early', 'late', embedded ? 'journal' : 'late', 'anywhere'] as const) : (['early', 'releasing', 'releasing', embedded ? 'journal' : 'late', 'anywhere'] as const);
+        const modes = handoff
+          ? (['early', 'late', embedded ? 'journal' : 'late', 'anywhere'] as const)
+          : (['early', 'releasing', 'releasing', embedded ? 'journal' : 'late', 'anywhere'] as const);
         const mode = modes[Math.floor(random() * modes.length)]!;
         const total = handoff ? handoffMs : provisionMs;
         const { child, io, exited } = start(handoff ? handoffArgs(lot) : provisionArgs(lot, out));
@@ -399,7 +425,11 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
         // 3. A fresh process finds every released certificate, whole records, and a log that verifies.
         const inLot = (serial: string) => serial.startsWith(`${lot}-`);
         const journaled = journal ? [...journal.devices.keys()].filter(inLot) : [];
-        const killed = check(handoff ? { lots: [lot], chainsOf: [lot], logFrom: logSize } : { outs: [{ out, lot }], lots: [lot], chainsOf: [lot], logFrom: logSize, serials: journaled });
+        const killed = check(
+          handoff
+            ? { lots: [lot], chainsOf: [lot], logFrom: logSize }
+            : { outs: [{ out, lot }], lots: [lot], chainsOf: [lot], logFrom: logSize, serials: journaled },
+        );
         // A reader that opens the store right after a crash between the journal commit and the index, lot and log
         // updates sees those records only once a writer has replayed the journal: counted, not a failure.
         const seen = killed.chains[lot]!;
@@ -418,12 +448,18 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
           for (const [serial, old] of Object.entries(target.chains)) {
             const now = chains[serial]!;
             assert.deepEqual(now.slice(0, old.length), old, `${where}: device ${serial} lost or changed attestations`);
-            assert.ok(now.length === old.length || now.length === old.length + 1, `${where}: device ${serial} has ${now.length - old.length} handoffs (expected 0 or 1)`);
+            assert.ok(
+              now.length === old.length || now.length === old.length + 1,
+              `${where}: device ${serial} has ${now.length - old.length} handoffs (expected 0 or 1)`,
+            );
             if (now.length > old.length) handedBefore.add(serial);
             // A handoff the journal committed counts even when a reader does not see it yet (see readerLag).
             const committed = journal?.devices.get(serial);
             if (committed !== undefined) {
-              assert.ok(committed === old.length || committed === old.length + 1, `${where}: device ${serial} has ${committed - old.length} handoffs in the journal (expected 0 or 1)`);
+              assert.ok(
+                committed === old.length || committed === old.length + 1,
+                `${where}: device ${serial} has ${committed - old.length} handoffs in the journal (expected 0 or 1)`,
+              );
               if (committed > old.length) handedBefore.add(serial);
             }
           }
@@ -455,7 +491,11 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
           assert.equal(r.code, 0, `${where}: the handoff after the kill exited ${r.code}: ${r.stderr}${JSON.stringify(failed)}`);
           assert.equal(result.results.length, Object.keys(target.chains).length);
           for (const x of result.results) {
-            if (handedBefore.has(x.serial)) assert.ok(x.ok && x.already === true, `${where}: device ${x.serial}, handed off before the kill, was ${x.ok ? 'handed off again' : `refused with ${x.code}`}`);
+            if (handedBefore.has(x.serial))
+              assert.ok(
+                x.ok && x.already === true,
+                `${where}: device ${x.serial}, handed off before the kill, was ${x.ok ? 'handed off again' : `refused with ${x.code}`}`,
+              );
             else assert.ok(x.ok && !x.already, `${where}: device ${x.serial} could not be handed off after the kill: ${x.code}`);
           }
           lastHanded = lot;
@@ -493,13 +533,18 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
         assertLog(after, `${where}, after the next write`);
         if (journal)
           for (const [serial, chain] of Object.entries(after.chains[next ?? lot]!))
-            assert.equal(chain.length, journal.devices.get(serial), `${where}: device ${serial} has ${chain.length} attestations in the store, ${journal.devices.get(serial)} in the journal`);
+            assert.equal(
+              chain.length,
+              journal.devices.get(serial),
+              `${where}: device ${serial} has ${chain.length} attestations in the store, ${journal.devices.get(serial)} in the journal`,
+            );
         if (next) {
           const chains = after.chains[next]!;
           assert.equal(Object.keys(chains).length, BATCH, `${where}: the next provisioning recorded ${Object.keys(chains).length} devices`);
           ready.push({ lot: next, chains });
         } else {
-          for (const [serial, chain] of Object.entries(after.chains[lot]!)) assert.equal(chain.length, target!.chains[serial]!.length + 1, `${where}: device ${serial} has ${chain.length} attestations after the handoff`);
+          for (const [serial, chain] of Object.entries(after.chains[lot]!))
+            assert.equal(chain.length, target!.chains[serial]!.length + 1, `${where}: device ${serial} has ${chain.length} attestations after the handoff`);
         }
         lastOk = i;
         lines.push(`${i}: ${summary}${tail}; ${after.count} devices in the store; ${Math.round(performance.now() - started)} ms`);
@@ -514,20 +559,36 @@ function crashSuite(backend: 'embedded' | 'postgres'): void {
         const serial = `${lastHanded}-0001`;
         const r = run(['log', 'prove', '--serial', serial, '--json']);
         assert.equal(r.status, 0, `log prove --serial ${serial}: ${r.stdout}${r.stderr}`);
-        const proof = JSON.parse(r.stdout).data as { rootHash: string; treeSize: number; proofs: Array<{ seq: number; leafIndex: number; treeSize: number; hashes: string[] }> };
+        const proof = JSON.parse(r.stdout).data as {
+          rootHash: string;
+          treeSize: number;
+          proofs: Array<{ seq: number; leafIndex: number; treeSize: number; hashes: string[] }>;
+        };
         assert.equal(proof.treeSize, final.log.size);
         assert.equal(proof.rootHash, final.log.root, 'log prove names another root than the one recomputed from every attestation');
         const device = check({ proveSerial: serial });
         assert.equal(proof.proofs.length, 2, `log prove gives ${proof.proofs.length} proofs for ${serial}`);
         for (const p of proof.proofs) {
-          assert.equal(p.leafIndex, device.prove!.leafIndexes[p.seq], `${serial} attestation ${p.seq}: log prove names leaf ${p.leafIndex}, the store ${device.prove!.leafIndexes[p.seq]}`);
+          assert.equal(
+            p.leafIndex,
+            device.prove!.leafIndexes[p.seq],
+            `${serial} attestation ${p.seq}: log prove names leaf ${p.leafIndex}, the store ${device.prove!.leafIndexes[p.seq]}`,
+          );
           const leaf = leafHash(Buffer.from(device.prove!.attestations[p.seq]!, 'base64'), sha256);
-          verifyInclusion(leaf, { leafIndex: p.leafIndex, treeSize: p.treeSize, hashes: p.hashes.map((h) => Buffer.from(h, 'base64')) }, Buffer.from(proof.rootHash, 'base64'), sha256);
+          verifyInclusion(
+            leaf,
+            { leafIndex: p.leafIndex, treeSize: p.treeSize, hashes: p.hashes.map((h) => Buffer.from(h, 'base64')) },
+            Buffer.from(proof.rootHash, 'base64'),
+            sha256,
+          );
         }
       }
 
       const seconds = ((performance.now() - began) / 1000).toFixed(1);
-      const logged = 'skipped' in final.log ? 'no log (this backend keeps none)' : `log of ${final.log.size} verified, ${stats.logLag} attestations not yet logged right after a kill`;
+      const logged =
+        'skipped' in final.log
+          ? 'no log (this backend keeps none)'
+          : `log of ${final.log.size} verified, ${stats.logLag} attestations not yet logged right after a kill`;
       console.log(
         `      ${backend}: ${stats.kills} kills in ${seconds} s (${stats.beforeOutput} before the first output, ${stats.midBatch} mid-batch, ${stats.finished} runs finished first), ` +
           `${embedded ? `${stats.torn} torn tails, ${stats.uncommitted} uncommitted groups, ${stats.readerLag} committed records a reader saw only after the next write, ` : ''}${logged}, ` +

@@ -62,21 +62,53 @@ describe('ca export and parties export (CLI end to end)', function () {
     assert.deepEqual(r.json.data.chainPem, [doc.cas['acme-issuing']!.certificate, doc.cas['acme-root']!.certificate]);
     writeFileSync(join(tmp, 'factory.pem'), r.json.data.certificatePem);
     writeFileSync(join(tmp, 'untrusted.pem'), r.json.data.chainPem[0]);
-    assert.match(openssl(['verify', '-x509_strict', '-purpose', 'any', '-CAfile', join(tmp, 'root.pem'), '-untrusted', join(tmp, 'untrusted.pem'), join(tmp, 'factory.pem')]), /OK/);
+    assert.match(
+      openssl([
+        'verify',
+        '-x509_strict',
+        '-purpose',
+        'any',
+        '-CAfile',
+        join(tmp, 'root.pem'),
+        '-untrusted',
+        join(tmp, 'untrusted.pem'),
+        join(tmp, 'factory.pem'),
+      ]),
+      /OK/,
+    );
   });
 
   it('ca list and parties list give subject, key id, validity and fingerprint, which openssl agrees with', function () {
-    const cas = ok('ca', 'list', '--store', store, '--json').json.data.cas as Array<{ name: string; subject: string; keyId: string; notAfter: string; sha256: string; issuer?: string }>;
+    const cas = ok('ca', 'list', '--store', store, '--json').json.data.cas as Array<{
+      name: string;
+      subject: string;
+      keyId: string;
+      notAfter: string;
+      sha256: string;
+      issuer?: string;
+    }>;
     const root = cas.find((c) => c.name === 'acme-root')!;
     const fp = openssl(['x509', '-noout', '-fingerprint', '-sha256'], doc.cas['acme-root']!.certificate).split('=')[1]!.trim().replace(/:/g, '').toLowerCase();
     assert.equal(root.sha256, fp);
-    const ski = openssl(['x509', '-noout', '-ext', 'subjectKeyIdentifier'], doc.cas['acme-root']!.certificate).split('\n')[1]!.trim().replace(/:/g, '').toLowerCase();
+    const ski = openssl(['x509', '-noout', '-ext', 'subjectKeyIdentifier'], doc.cas['acme-root']!.certificate)
+      .split('\n')[1]!
+      .trim()
+      .replace(/:/g, '')
+      .toLowerCase();
     assert.equal(root.keyId, ski);
     assert.match(root.subject, /acme-root/);
     assert.match(root.notAfter, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     assert.equal(cas.find((c) => c.name === 'acme-issuing')!.issuer, 'acme-root');
-    const parties = ok('parties', 'list', '--store', store, '--json').json.data.parties as Array<{ name: string; own: boolean; subject: string; sha256: string }>;
-    assert.deepEqual(parties.map((p) => [p.name, p.own]), [['factory', true]]);
+    const parties = ok('parties', 'list', '--store', store, '--json').json.data.parties as Array<{
+      name: string;
+      own: boolean;
+      subject: string;
+      sha256: string;
+    }>;
+    assert.deepEqual(
+      parties.map((p) => [p.name, p.own]),
+      [['factory', true]],
+    );
     assert.match(parties[0]!.subject, /factory/);
     assert.match(ok('ca', 'list', '--store', store).stdout, /SHA-256 [0-9a-f]{64}/);
   });

@@ -44,7 +44,9 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
         assert.equal(d.attestations.length, 2);
         const file = join(tmp, `${s}-1.der`);
         writeFileSync(file, d.attestations[1]!);
-        const statement = JSON.parse(openssl(['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(tmp, 'acme-root.pem'), '-in', file]));
+        const statement = JSON.parse(
+          openssl(['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(tmp, 'acme-root.pem'), '-in', file]),
+        );
         assert.equal(statement.predicate.prev, sha256(d.attestations[0]!));
       }
     } finally {
@@ -79,7 +81,8 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
       [acme, 'acme-root'],
       [north, 'nw-root'],
       [resale, 'rs-root'],
-    ] as const) caCert(store, name, join(tmp, `${name}.pem`));
+    ] as const)
+      caCert(store, name, join(tmp, `${name}.pem`));
     partyCert(north, 'integrator', join(tmp, 'integrator.pem'));
     partyCert(resale, 'reseller', join(tmp, 'reseller.pem'));
     ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '6', '--lot', 'L1', '--party', 'factory', '--out', join(tmp, 'devices'));
@@ -91,11 +94,34 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
   it('grows the chain across three stores with only bundle files between them', async function () {
     ok('devices', 'handoff', '--store', acme, '--serial', 'SN000001', '--party', 'factory', '--to', join(tmp, 'integrator.pem'));
     ok('devices', 'export', '--store', acme, '--serial', 'SN000001', '--out', join(tmp, 'b1.json'));
-    const imported = ok('devices', 'import', join(tmp, 'b1.json'), '--store', north, '--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'nw-root.pem'), '--json');
+    const imported = ok(
+      'devices',
+      'import',
+      join(tmp, 'b1.json'),
+      '--store',
+      north,
+      '--trust',
+      join(tmp, 'acme-root.pem'),
+      '--trust',
+      join(tmp, 'nw-root.pem'),
+      '--json',
+    );
     assert.equal(imported.json.data.results[0].outcome, 'added');
     ok('devices', 'handoff', '--store', north, '--serial', 'SN000001', '--party', 'integrator', '--to', join(tmp, 'reseller.pem'));
     ok('devices', 'export', '--store', north, '--serial', 'SN000001', '--out', join(tmp, 'b2.json'));
-    ok('devices', 'import', join(tmp, 'b2.json'), '--store', resale, '--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'nw-root.pem'), '--trust', join(tmp, 'rs-root.pem'));
+    ok(
+      'devices',
+      'import',
+      join(tmp, 'b2.json'),
+      '--store',
+      resale,
+      '--trust',
+      join(tmp, 'acme-root.pem'),
+      '--trust',
+      join(tmp, 'nw-root.pem'),
+      '--trust',
+      join(tmp, 'rs-root.pem'),
+    );
     const shown = ok('devices', 'show', 'SN000001', '--store', resale);
     assert.match(shown.stdout, /birth[\s\S]*handoff[\s\S]*handoff/, shown.stdout);
 
@@ -153,7 +179,9 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
   it('signs a large batch on a worker thread, deciding each device as the main thread does', async function () {
     // SN000001 is with the integrator already (a no-op success, issue 20); the other five of lot L1 are still
     // the factory's own. CUSTODY_THREADS=1 forces the pool.
-    const threaded = cli(['devices', 'handoff', '--store', acme, '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
+    const threaded = cli(['devices', 'handoff', '--store', acme, '--lot', 'L1', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], {
+      CUSTODY_THREADS: '1',
+    });
     assert.equal(threaded.status, 0, threaded.stderr);
     const results = threaded.json.data.results as Array<{ serial: string; ok: boolean; already?: boolean; code?: string; seq?: number }>;
     assert.deepEqual(
@@ -166,18 +194,40 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
   it('hands on a batch of several chunks, some signed by the worker and some here, each device once', async function () {
     // 3,000 devices: three chunks in twelve pieces of 256. The worker signs those it is sent; the main thread
     // signs the pieces it takes while the worker starts.
-    ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3000', '--lot', 'L2', '--party', 'factory', '--serial-pattern', 'B{seq:6}');
-    const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], { CUSTODY_THREADS: '1' });
+    ok(
+      'devices',
+      'provision',
+      '--store',
+      acme,
+      '--ca',
+      'acme-issuing',
+      '--generate',
+      '3000',
+      '--lot',
+      'L2',
+      '--party',
+      'factory',
+      '--serial-pattern',
+      'B{seq:6}',
+    );
+    const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'integrator.pem'), '--json'], {
+      CUSTODY_THREADS: '1',
+    });
     assert.equal(r.status, 0, r.stderr);
     const results = r.json.data.results as Array<{ serial: string; ok: boolean; seq?: number }>;
     assert.equal(results.length, 3000);
-    assert.deepEqual(results.map((x) => x.serial), Array.from({ length: 3000 }, (_, i) => `B${String(i + 1).padStart(6, '0')}`));
+    assert.deepEqual(
+      results.map((x) => x.serial),
+      Array.from({ length: 3000 }, (_, i) => `B${String(i + 1).padStart(6, '0')}`),
+    );
     assert.ok(results.every((x) => x.ok && x.seq === 1));
     await assertHandedOnce(['B000001', 'B001500', 'B003000']);
     // A run to another party finds no device the factory still holds (a run to the integrator again would be a
     // no-op success). Its --json report (about 700 KB) arrives whole: a regression test for reports of partly
     // failed batches cut short on the pipe by the exit that followed.
-    const again = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'reseller.pem'), '--json'], { CUSTODY_THREADS: '1' });
+    const again = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', join(tmp, 'reseller.pem'), '--json'], {
+      CUSTODY_THREADS: '1',
+    });
     assert.equal(again.status, 4);
     assert.ok((again.json.data.results as Array<{ ok: boolean; code: string }>).every((x) => !x.ok && x.code === 'ERR_NOT_CUSTODIAN'));
   });
@@ -188,7 +238,10 @@ describe('handoffs and bundles across three stores (CLI end to end)', function (
     // Preloaded in every thread: it lets the main thread be and kills the signing worker as it starts.
     const preload = join(tmp, 'no-workers.cjs');
     writeFileSync(preload, "if (!require('node:worker_threads').isMainThread) throw new Error('no worker threads here');\n");
-    const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L3', '--party', 'factory', '--to', join(tmp, 'integrator.pem')], { CUSTODY_THREADS: '1', NODE_OPTIONS: `--require ${preload}` });
+    const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L3', '--party', 'factory', '--to', join(tmp, 'integrator.pem')], {
+      CUSTODY_THREADS: '1',
+      NODE_OPTIONS: `--require ${preload}`,
+    });
     assert.equal(r.status, 0, r.stderr);
     for (const s of serials) assert.match(r.stdout, new RegExp(`^${s}  handed from "factory" to "[^"]+" \\(attestation 1\\)$`, 'm'));
     // oclif folds a long warning over lines that start with its marker; read them as one text.

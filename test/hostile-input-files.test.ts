@@ -48,7 +48,16 @@ describe('hostile input files (built CLI)', function () {
     return dir;
   }
 
-  const verifyArgs = (bundle: string, more: string[] = []) => ['devices', 'verify', '--bundle', bundle, ...trust.flatMap((t) => ['--trust', t]), ...more, '--store', join(tmp, 'no-store')];
+  const verifyArgs = (bundle: string, more: string[] = []) => [
+    'devices',
+    'verify',
+    '--bundle',
+    bundle,
+    ...trust.flatMap((t) => ['--trust', t]),
+    ...more,
+    '--store',
+    join(tmp, 'no-store'),
+  ];
 
   before(async function () {
     tmp = mkdtempSync(join(tmpdir(), 'custody-e2e-hostile-'));
@@ -57,7 +66,11 @@ describe('hostile input files (built CLI)', function () {
     assert.equal(d.status, 0, d.stderr);
     trust = ['customer', 'integrator', 'manufacturer', 'reseller'].map((p) => join(demo, 'roots', `${p}.pem`));
     store = await freeStoreDir(tmp, 'store');
-    for (const args of [['init'], ['ca', 'create', '--name', 'root', '--organization', 'Acme'], ['ca', 'create', '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme']]) {
+    for (const args of [
+      ['init'],
+      ['ca', 'create', '--name', 'root', '--organization', 'Acme'],
+      ['ca', 'create', '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme'],
+    ]) {
       const r = custody([...args, '--store', store], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
       assert.equal(r.status, 0, r.stderr);
     }
@@ -77,13 +90,19 @@ describe('hostile input files (built CLI)', function () {
     const headers = r.stdout.split('\n').filter((l) => /^\S/.test(l));
     const accepted = (l: string) => /: ACCEPTED(;|$)/.test(l);
     assert.equal(headers.filter(accepted).length, 5, r.stdout);
-    assert.deepEqual(headers.filter((l) => !accepted(l)), [`${fifo}: REJECTED (ERR_INPUT_NOT_FILE)`]);
+    assert.deepEqual(
+      headers.filter((l) => !accepted(l)),
+      [`${fifo}: REJECTED (ERR_INPUT_NOT_FILE)`],
+    );
     assert.match(r.stdout, /FAIL bundle file: .*x\.json: is a FIFO \(named pipe\), not a regular file \[ERR_INPUT_NOT_FILE\]/);
 
     const j = custodyJSON([...verifyArgs(dir), '--json'], { cwd: tmp });
     assert.equal(j.status, 3);
     const refused = j.json.data.results.filter((x: { ok: boolean }) => !x.ok);
-    assert.deepEqual(refused.map((x: { file: string; code: string }) => [x.file, x.code]), [[fifo, 'ERR_INPUT_NOT_FILE']]);
+    assert.deepEqual(
+      refused.map((x: { file: string; code: string }) => [x.file, x.code]),
+      [[fifo, 'ERR_INPUT_NOT_FILE']],
+    );
   });
 
   it('devices import of a folder with a FIFO refuses the FIFO and imports the rest', async function () {
@@ -113,14 +132,22 @@ describe('hostile input files (built CLI)', function () {
 
     const zeroCSR = join(tmp, 'zero.csr');
     symlinkSync('/dev/zero', zeroCSR);
-    refusedFast(timed(['devices', 'provision', '--ca', 'issuing', '--csr', zeroCSR, '--out', join(tmp, 'out-zero'), '--store', store]), 'ERR_INPUT_NOT_FILE', zeroCSR);
+    refusedFast(
+      timed(['devices', 'provision', '--ca', 'issuing', '--csr', zeroCSR, '--out', join(tmp, 'out-zero'), '--store', store]),
+      'ERR_INPUT_NOT_FILE',
+      zeroCSR,
+    );
   });
 
   it('a FIFO given as --trust or --csr is refused without blocking on its open', function () {
     const fifo = join(tmp, 'anchor.pem');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     refusedFast(timed(['devices', 'verify', '--bundle', join(demo, 'bundles'), '--trust', fifo]), 'ERR_INPUT_NOT_FILE', fifo);
-    refusedFast(timed(['devices', 'provision', '--ca', 'issuing', '--csr', fifo, '--out', join(tmp, 'out-fifo'), '--store', store]), 'ERR_INPUT_NOT_FILE', fifo);
+    refusedFast(
+      timed(['devices', 'provision', '--ca', 'issuing', '--csr', fifo, '--out', join(tmp, 'out-fifo'), '--store', store]),
+      'ERR_INPUT_NOT_FILE',
+      fifo,
+    );
   });
 
   it('an oversized (sparse) bundle, trust file or CRL is refused by its size, naming size and bound, without being read', function () {
@@ -148,10 +175,28 @@ describe('hostile input files (built CLI)', function () {
   it('a station request naming "csr" twice is refused, not read as the last one', async function () {
     const provider = new NodeCryptoProvider();
     const keys = await provider.generateKeyPair('P-256');
-    const csr = Buffer.from(await createCSR([['O', 'Acme'], ['serialNumber', 'ST-1']], keys.privateKey, provider)).toString('base64');
+    const csr = Buffer.from(
+      await createCSR(
+        [
+          ['O', 'Acme'],
+          ['serialNumber', 'ST-1'],
+        ],
+        keys.privateKey,
+        provider,
+      ),
+    ).toString('base64');
     const input = `{"id":1,"csr":"AAAA","csr":"${csr}"}\n{"id":2,"csr":"${csr}"}\n`;
-    const r = spawnSync(process.execPath, [BIN, 'devices', 'provision', '--stdin', '--ca', 'issuing', '--out', join(tmp, 'out-station'), '--store', store], { input, encoding: 'utf8', env: cliEnv({ CUSTODY_PASSPHRASE: PASS }), cwd: tmp, timeout: 60_000 });
-    const answers = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    const r = spawnSync(process.execPath, [BIN, 'devices', 'provision', '--stdin', '--ca', 'issuing', '--out', join(tmp, 'out-station'), '--store', store], {
+      input,
+      encoding: 'utf8',
+      env: cliEnv({ CUSTODY_PASSPHRASE: PASS }),
+      cwd: tmp,
+      timeout: 60_000,
+    });
+    const answers = r.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l));
     assert.equal(answers.length, 2, `${r.stdout}${r.stderr}`);
     assert.equal(answers[0].ok, false);
     assert.equal(answers[0].error.code, 'ERR_STATION_REQUEST');

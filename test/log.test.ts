@@ -40,7 +40,8 @@ describe('transparency log (CLI end to end)', function () {
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
     return r;
   };
-  const verify = (bundle: string, ...extra: string[]) => cli('devices', 'verify', '--store', v, '--bundle', bundle, '--trust', join(tmp, 'root.pem'), '--policy', 'retail', '--json', ...extra);
+  const verify = (bundle: string, ...extra: string[]) =>
+    cli('devices', 'verify', '--store', v, '--bundle', bundle, '--trust', join(tmp, 'root.pem'), '--policy', 'retail', '--json', ...extra);
 
   before(function () {
     tmp = mkdtempSync(join(tmpdir(), 'custody-log-e2e-'));
@@ -57,9 +58,28 @@ describe('transparency log (CLI end to end)', function () {
     assert.equal(init.json.data.origin, 'acme.example/log');
     assert.equal(readFileSync(join(m, 'log.pub'), 'utf8').trim(), init.json.data.verifierKey);
     // What the retail policy asks for, attested at birth and at integration.
-    writeFileSync(join(tmp, 'birth.json'), JSON.stringify({ deviceIdentity: { idevid: true }, secureBoot: { enabled: true }, debugPorts: { state: 'locked' }, authentication: { enabled: true } }));
+    writeFileSync(
+      join(tmp, 'birth.json'),
+      JSON.stringify({ deviceIdentity: { idevid: true }, secureBoot: { enabled: true }, debugPorts: { state: 'locked' }, authentication: { enabled: true } }),
+    );
     writeFileSync(join(tmp, 'integration.json'), JSON.stringify({ signedUpdates: { enabled: true } }));
-    ok('devices', 'provision', ...S, '--ca', 'acme-issuing', '--generate', '4', '--party', 'factory', '--to', 'integrator', '--claims', join(tmp, 'birth.json'), '--out', join(tmp, 'devices'));
+    ok(
+      'devices',
+      'provision',
+      ...S,
+      '--ca',
+      'acme-issuing',
+      '--generate',
+      '4',
+      '--party',
+      'factory',
+      '--to',
+      'integrator',
+      '--claims',
+      join(tmp, 'birth.json'),
+      '--out',
+      join(tmp, 'devices'),
+    );
     ok('devices', 'handoff', ...S, '--serial', 'SN000001', '--party', 'integrator', '--to', 'factory', '--claims', join(tmp, 'integration.json'));
     ok('devices', 'handoff', ...S, '--serial', 'SN000001', '--party', 'factory', '--to', 'integrator');
     const doc = JSON.parse(readFileSync(join(m, 'store.json'), 'utf8'));
@@ -102,17 +122,24 @@ describe('transparency log (CLI end to end)', function () {
     const r = ok('log', 'consistency', '--store', m, '--old', '3', '--json').json.data;
     assert.equal(r.newSize, now.treeSize);
     verifyConsistency({ oldSize: 3, newSize: r.newSize, hashes: r.hashes.map(b64) }, b64(old.rootHash), b64(now.rootHash));
-    assert.throws(() => verifyConsistency({ oldSize: 3, newSize: r.newSize, hashes: r.hashes.map(b64) }, b64(now.rootHash), b64(now.rootHash)), { code: 'ERR_LOG_CONSISTENCY' });
+    assert.throws(() => verifyConsistency({ oldSize: 3, newSize: r.newSize, hashes: r.hashes.map(b64) }, b64(now.rootHash), b64(now.rootHash)), {
+      code: 'ERR_LOG_CONSISTENCY',
+    });
   });
 
   it('exported bundles carry a checkpoint and one proof per attestation', function () {
     const r = ok('devices', 'export', '--store', m, '--serial', 'SN000001', '--out', join(tmp, 'b1.json'), '--json');
     const bundle = JSON.parse(readFileSync(join(tmp, 'b1.json'), 'utf8'));
     assert.equal(bundle.log.proofs.length, 3);
-    assert.deepEqual(bundle.log.proofs.map((p: { attestation: number }) => p.attestation), [0, 1, 2]);
+    assert.deepEqual(
+      bundle.log.proofs.map((p: { attestation: number }) => p.attestation),
+      [0, 1, 2],
+    );
     const { log: _log, ...bare } = bundle;
     const without = Buffer.byteLength(JSON.stringify(bare));
-    console.log(`      3-attestation bundle: ${r.json.data.bundles[0].bytes} bytes with log proofs (tree of 6), ${without} without: +${r.json.data.bundles[0].bytes - without}`);
+    console.log(
+      `      3-attestation bundle: ${r.json.data.bundles[0].bytes} bytes with log proofs (tree of 6), ${without} without: +${r.json.data.bundles[0].bytes - without}`,
+    );
   });
 
   it('devices verify --log-key accepts the bundle under the retail policy, and remembers the checkpoint', function () {
@@ -160,23 +187,51 @@ describe('transparency log (CLI end to end)', function () {
     for (let seq = 0; seq < 3; seq++) mine.add((await store.logLeafIndex('SN000001', seq))!);
     const nodes = new MemoryNodeStore();
     const forked = new MerkleLog();
-    for (let i = 0; i < size; i++) nodes.put(mine.has(i) ? forked.appendLeafHash(store.logNodes().get(0, i)!) : forked.appendEntry(Buffer.from(`forged entry ${i}`)));
+    for (let i = 0; i < size; i++)
+      nodes.put(mine.has(i) ? forked.appendLeafHash(store.logNodes().get(0, i)!) : forked.appendEntry(Buffer.from(`forged entry ${i}`)));
     await store.close();
     const key = readPrivateKeyFile(join(m, 'keys', 'log.key.pem'), PASS);
     const bundle = JSON.parse(readFileSync(join(tmp, 'b1.json'), 'utf8'));
-    bundle.log.checkpoint = await signCheckpoint({ origin: 'acme.example/log', treeSize: size, rootHash: forked.root(), extensions: [] }, { name: 'acme.example/log', key }, provider);
-    bundle.log.proofs = bundle.log.proofs.map((p: { attestation: number; leafIndex: number }) => ({ ...p, hashes: inclusionProof(nodes, p.leafIndex, size).hashes.map(toBase64) }));
+    bundle.log.checkpoint = await signCheckpoint(
+      { origin: 'acme.example/log', treeSize: size, rootHash: forked.root(), extensions: [] },
+      { name: 'acme.example/log', key },
+      provider,
+    );
+    bundle.log.proofs = bundle.log.proofs.map((p: { attestation: number; leafIndex: number }) => ({
+      ...p,
+      hashes: inclusionProof(nodes, p.leafIndex, size).hashes.map(toBase64),
+    }));
     writeFileSync(join(tmp, 'forked.json'), JSON.stringify(bundle));
     const r = verify(join(tmp, 'forked.json'), '--log-key', join(m, 'log.pub'));
     assert.equal(r.status, 1, r.stdout);
     const checks = r.json.data.results[0].checks as Array<{ name: string; ok: boolean; code?: string }>;
-    assert.ok(checks.filter((c) => c.name.startsWith('log inclusion')).every((c) => c.ok), 'the forged proofs are self-consistent');
+    assert.ok(
+      checks.filter((c) => c.name.startsWith('log inclusion')).every((c) => c.ok),
+      'the forged proofs are self-consistent',
+    );
     assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_LOG_FORK');
   });
 
   it('checks a grown log against the remembered checkpoint with --log-consistency', function () {
     const seenSize = parseCheckpoint(JSON.parse(readFileSync(join(v, 'store.json'), 'utf8')).checkpoints['acme.example/log']).checkpoint.treeSize;
-    ok('devices', 'provision', '--store', m, '--ca', 'acme-issuing', '--generate', '2', '--start', '100', '--party', 'factory', '--to', 'integrator', '--out', join(tmp, 'devices2'));
+    ok(
+      'devices',
+      'provision',
+      '--store',
+      m,
+      '--ca',
+      'acme-issuing',
+      '--generate',
+      '2',
+      '--start',
+      '100',
+      '--party',
+      'factory',
+      '--to',
+      'integrator',
+      '--out',
+      join(tmp, 'devices2'),
+    );
     ok('devices', 'export', '--store', m, '--serial', 'SN000001', '--out', join(tmp, 'b1-grown.json'));
     const proof = ok('log', 'consistency', '--store', m, '--old', String(seenSize), '--out', join(tmp, 'consistency.json'), '--json').json.data;
     // A bad proof first (it must not move the remembered checkpoint).

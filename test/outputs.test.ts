@@ -18,7 +18,8 @@ describe('outputs before commits (issue 20, built CLI)', function () {
   let store: string;
   let work: string;
   // agent commands run on the device and take no store.
-  const cli = (...args: string[]): CLIRun => custodyJSON([...args, ...(args[0] === 'agent' ? [] : ['--store', store]), '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
+  const cli = (...args: string[]): CLIRun =>
+    custodyJSON([...args, ...(args[0] === 'agent' ? [] : ['--store', store]), '--json'], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
   const ok = (...args: string[]): CLIRun => {
     const r = cli(...args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
@@ -55,9 +56,18 @@ describe('outputs before commits (issue 20, built CLI)', function () {
     it('--generate into a folder below a regular file: exit 5, ERR_IO_NO_FOLDER, nothing recorded, and the re-run elsewhere succeeds', function () {
       const before = state();
       const out = join(work, 'file.txt', 'sub');
-      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
+      refused(
+        cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', out),
+        'ERR_IO_NO_FOLDER',
+        5,
+        out,
+        before,
+      );
       const r = ok('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'RO{seq:3}', '--out', join(tmp, 'ro-retry'));
-      assert.deepEqual(r.json.data.devices.map((d: { serial: string }) => d.serial), ['RO001', 'RO002', 'RO003']);
+      assert.deepEqual(
+        r.json.data.devices.map((d: { serial: string }) => d.serial),
+        ['RO001', 'RO002', 'RO003'],
+      );
       assert.deepEqual(readdirSync(join(tmp, 'ro-retry')).sort(), ['RO001.key.pem', 'RO001.pem', 'RO002.key.pem', 'RO002.pem', 'RO003.key.pem', 'RO003.pem']);
     });
 
@@ -78,14 +88,26 @@ describe('outputs before commits (issue 20, built CLI)', function () {
       writeFileSync(join(work, 'taken', 'TK002.pem'), 'someone else\n');
       const before = state();
       const out = join(work, 'taken');
-      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'TK{seq:3}', '--out', out), 'ERR_IO_EXISTS', 5, join(out, 'TK002.pem'), before);
+      refused(
+        cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '3', '--serial-pattern', 'TK{seq:3}', '--out', out),
+        'ERR_IO_EXISTS',
+        5,
+        join(out, 'TK002.pem'),
+        before,
+      );
     });
 
     it('an existing certificate file without --force: exit 5, ERR_IO_EXISTS; with --force the files are replaced', function () {
       mkdirSync(join(work, 'force'));
       writeFileSync(join(work, 'force', 'FO001.pem'), 'old\n');
       const before = state();
-      refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'FO{seq:3}', '--out', join(work, 'force')), 'ERR_IO_EXISTS', 5, 'FO001.pem', before);
+      refused(
+        cli('devices', 'provision', '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'FO{seq:3}', '--out', join(work, 'force')),
+        'ERR_IO_EXISTS',
+        5,
+        'FO001.pem',
+        before,
+      );
       ok('devices', 'provision', '--ca', 'acme-issuing', '--generate', '2', '--serial-pattern', 'FO{seq:3}', '--out', join(work, 'force'), '--force');
       assert.match(readFileSync(join(work, 'force', 'FO001.pem'), 'utf8'), /BEGIN CERTIFICATE/);
       assert.deepEqual(readdirSync(join(work, 'force')).sort(), ['FO001.key.pem', 'FO001.pem', 'FO002.key.pem', 'FO002.pem']);
@@ -94,7 +116,21 @@ describe('outputs before commits (issue 20, built CLI)', function () {
     it('--csr into a folder below a regular file: exit 5, nothing issued, and the same CSR is issued on the re-run', function () {
       const csrDir = join(tmp, 'csr');
       mkdirSync(csrDir);
-      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(csrDir, 'k.pem'), '-subj', '/O=Acme/serialNumber=CSR001', '-out', join(csrDir, 'CSR001.csr')]);
+      openssl([
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(csrDir, 'k.pem'),
+        '-subj',
+        '/O=Acme/serialNumber=CSR001',
+        '-out',
+        join(csrDir, 'CSR001.csr'),
+      ]);
       const before = state();
       const out = join(work, 'file.txt', 'issued');
       refused(cli('devices', 'provision', '--ca', 'acme-issuing', '--csr', join(csrDir, 'CSR001.csr'), '--out', out), 'ERR_IO_NO_FOLDER', 5, out, before);
@@ -125,11 +161,44 @@ describe('outputs before commits (issue 20, built CLI)', function () {
     });
 
     const cases: Array<[string, () => string[], () => string, RegExp]> = [
-      ['devices handoff --to a CA certificate', () => ['devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', caPem], () => caPem, /CA certificate/],
-      ["devices handoff --to another device's IDevID", () => ['devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', idevidPem], () => idevidPem, /device identity/],
-      ['devices provision --to a CA certificate', () => ['devices', 'provision', '--ca', 'acme-issuing', '--generate', '1', '--serial-pattern', 'TOCA{seq:3}', '--to', caPem, '--out', join(work, 'toca')], () => caPem, /CA certificate/],
+      [
+        'devices handoff --to a CA certificate',
+        () => ['devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', caPem],
+        () => caPem,
+        /CA certificate/,
+      ],
+      [
+        "devices handoff --to another device's IDevID",
+        () => ['devices', 'handoff', '--serial', 'BASE001', '--party', 'factory', '--to', idevidPem],
+        () => idevidPem,
+        /device identity/,
+      ],
+      [
+        'devices provision --to a CA certificate',
+        () => [
+          'devices',
+          'provision',
+          '--ca',
+          'acme-issuing',
+          '--generate',
+          '1',
+          '--serial-pattern',
+          'TOCA{seq:3}',
+          '--to',
+          caPem,
+          '--out',
+          join(work, 'toca'),
+        ],
+        () => caPem,
+        /CA certificate/,
+      ],
       ['parties import of a CA certificate', () => ['parties', 'import', '--name', 'root-as-party', '--cert', caPem], () => caPem, /CA certificate/],
-      ["parties import of a device's IDevID", () => ['parties', 'import', '--name', 'device-as-party', '--cert', idevidPem], () => idevidPem, /device identity/],
+      [
+        "parties import of a device's IDevID",
+        () => ['parties', 'import', '--name', 'device-as-party', '--cert', idevidPem],
+        () => idevidPem,
+        /device identity/,
+      ],
     ];
     for (const [name, args, path, reason] of cases) {
       it(`${name}: exit 3, ERR_RECIPIENT_NOT_PARTY with the reason, nothing signed or recorded`, function () {
@@ -157,16 +226,76 @@ describe('outputs before commits (issue 20, built CLI)', function () {
     });
 
     const cases: Array<[string, () => string[], string, () => string]> = [
-      ['devices challenge, existing file', () => ['devices', 'challenge', '--serial', 'BASE001', '--out', join(work, 'file.txt')], 'ERR_IO_EXISTS', () => join(work, 'file.txt')],
-      ['devices challenge, missing folder', () => ['devices', 'challenge', '--serial', 'BASE001', '--out', join(work, 'missing', 'c.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'c.json')],
-      ['devices export, missing folder', () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'missing', 'b.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'b.json')],
-      ['devices export, folder below a file', () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'file.txt', 'bundles') + '/'], 'ERR_IO_NO_FOLDER', () => join(work, 'file.txt', 'bundles')],
-      ['log checkpoint --out, missing folder', () => ['log', 'checkpoint', '--no-encrypt', '--insecure', '--out', join(work, 'missing', 'cp.txt')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'cp.txt')],
+      [
+        'devices challenge, existing file',
+        () => ['devices', 'challenge', '--serial', 'BASE001', '--out', join(work, 'file.txt')],
+        'ERR_IO_EXISTS',
+        () => join(work, 'file.txt'),
+      ],
+      [
+        'devices challenge, missing folder',
+        () => ['devices', 'challenge', '--serial', 'BASE001', '--out', join(work, 'missing', 'c.json')],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'missing', 'c.json'),
+      ],
+      [
+        'devices export, missing folder',
+        () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'missing', 'b.json')],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'missing', 'b.json'),
+      ],
+      [
+        'devices export, folder below a file',
+        () => ['devices', 'export', '--serial', 'BASE001', '--out', join(work, 'file.txt', 'bundles') + '/'],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'file.txt', 'bundles'),
+      ],
+      [
+        'log checkpoint --out, missing folder',
+        () => ['log', 'checkpoint', '--no-encrypt', '--insecure', '--out', join(work, 'missing', 'cp.txt')],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'missing', 'cp.txt'),
+      ],
       ['log checkpoint --out, a folder', () => ['log', 'checkpoint', '--no-encrypt', '--insecure', '--out', work], 'ERR_IO_EXISTS', () => work],
-      ['log init --pub, missing folder', () => ['log', 'init', '--no-encrypt', '--insecure', '--pub', join(work, 'missing', 'log.pub')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'log.pub')],
-      ['devices activate --ldevid-out, missing folder', () => ['devices', 'activate', '--serial', 'BASE001', '--party', 'factory', '--trust', join(tmp, 'acme-root.pem'), '--ldevid-ca', 'acme-issuing', '--ldevid-csr', join(tmp, 'csr', 'CSR001.csr'), '--ldevid-out', join(work, 'missing', 'l.pem')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'l.pem')],
-      ['agent respond, existing file', () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'file.txt')], 'ERR_IO_EXISTS', () => join(work, 'file.txt')],
-      ['agent respond, missing folder', () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'missing', 'r.json')], 'ERR_IO_NO_FOLDER', () => join(work, 'missing', 'r.json')],
+      [
+        'log init --pub, missing folder',
+        () => ['log', 'init', '--no-encrypt', '--insecure', '--pub', join(work, 'missing', 'log.pub')],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'missing', 'log.pub'),
+      ],
+      [
+        'devices activate --ldevid-out, missing folder',
+        () => [
+          'devices',
+          'activate',
+          '--serial',
+          'BASE001',
+          '--party',
+          'factory',
+          '--trust',
+          join(tmp, 'acme-root.pem'),
+          '--ldevid-ca',
+          'acme-issuing',
+          '--ldevid-csr',
+          join(tmp, 'csr', 'CSR001.csr'),
+          '--ldevid-out',
+          join(work, 'missing', 'l.pem'),
+        ],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'missing', 'l.pem'),
+      ],
+      [
+        'agent respond, existing file',
+        () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'file.txt')],
+        'ERR_IO_EXISTS',
+        () => join(work, 'file.txt'),
+      ],
+      [
+        'agent respond, missing folder',
+        () => ['agent', 'respond', '--key', join(tmp, 'base', 'BASE001.key.pem'), '--challenge', challenge, '--out', join(work, 'missing', 'r.json')],
+        'ERR_IO_NO_FOLDER',
+        () => join(work, 'missing', 'r.json'),
+      ],
     ];
     for (const [name, args, code, path] of cases) {
       it(`${name}: exit 5, ${code} naming the path, no ERR_INTERNAL, nothing changed`, function () {

@@ -36,13 +36,17 @@ describe('a pallet verified on worker threads (CLI end to end)', function () {
     ok('devices', 'provision', ...S, '--ca', 'acme-issuing', '--generate', '60', '--party', 'factory', '--to', 'integrator', '--out', join(tmp, 'devices'));
     const pallet = join(tmp, 'pallet');
     mkdirSync(pallet);
-    const serials = readdirSync(join(tmp, 'devices')).filter((f) => f.endsWith('.pem') && !f.endsWith('.key.pem')).map((f) => f.slice(0, -4)).sort();
+    const serials = readdirSync(join(tmp, 'devices'))
+      .filter((f) => f.endsWith('.pem') && !f.endsWith('.key.pem'))
+      .map((f) => f.slice(0, -4))
+      .sort();
     // Two exports of the same log: the second half carries a checkpoint of a grown log (no consistency proof).
     ok('devices', 'export', ...S, ...serials.slice(0, 30).flatMap((s) => ['--serial', s]), '--out', pallet + '/');
     ok('devices', 'handoff', ...S, '--serial', serials[59]!, '--party', 'integrator', '--to', 'factory');
     ok('devices', 'export', ...S, ...serials.slice(30).flatMap((s) => ['--serial', s]), '--out', pallet + '/');
     // Some bundles tampered with: a byte of a signature, an attestation dropped, a proof hash changed.
-    const edit = (serial: string, f: (j: any) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const edit = (serial: string, f: (j: any) => void) => {
+      // eslint-disable-line @typescript-eslint/no-explicit-any
       const file = join(pallet, `${serial}.json`);
       const j = JSON.parse(readFileSync(file, 'utf8'));
       f(j);
@@ -61,7 +65,10 @@ describe('a pallet verified on worker threads (CLI end to end)', function () {
     const runs = ['0', '2'].map((threads) => {
       const store = join(tmp, `customer-${threads}`);
       ok('init', '--store', store);
-      const r = cli(['devices', 'verify', '--store', store, '--bundle', join(tmp, 'pallet'), '--trust', join(tmp, 'root.pem'), '--log-key', join(m, 'log.pub'), '--json'], { CUSTODY_THREADS: threads });
+      const r = cli(
+        ['devices', 'verify', '--store', store, '--bundle', join(tmp, 'pallet'), '--trust', join(tmp, 'root.pem'), '--log-key', join(m, 'log.pub'), '--json'],
+        { CUSTODY_THREADS: threads },
+      );
       assert.equal(r.status, 3, r.stderr);
       assert.doesNotMatch(r.stderr, /warning/, 'every verifying thread answered');
       return { r, seen: JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')).checkpoints };
@@ -71,7 +78,11 @@ describe('a pallet verified on worker threads (CLI end to end)', function () {
     assert.deepEqual(many.seen, one.seen);
     const results = one.r.json.data.results as Array<{ file: string; ok: boolean; code?: string }>;
     assert.equal(results.length, 61);
-    assert.deepEqual(results.map((x) => x.file), [...results.map((x) => x.file)].sort(), 'in file order');
+    assert.deepEqual(
+      results.map((x) => x.file),
+      [...results.map((x) => x.file)].sort(),
+      'in file order',
+    );
     const codes = new Map(results.filter((x) => !x.ok).map((x) => [x.file.replace(/^.*\//, ''), x.code]));
     assert.equal(codes.get('zz-not-a-bundle.json'), 'ERR_BUNDLE_MALFORMED');
     // The first 30 were exported with one checkpoint, the other 30 with a grown log's: unproven, they are rejected.

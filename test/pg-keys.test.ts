@@ -37,7 +37,10 @@ describe('PostgreSQL store key folder (regression: keys went to ./.custody-keys 
     const r = custodyJSON(['ca', 'create', '--store', url, '--keys', keys, '--name', 'root', '--organization', 'Acme', '--json'], { env, cwd: tmp });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readdirSync(keys), ['root.key.pem']);
-    const p = custodyJSON(['parties', 'create', '--store', url, '--name', 'factory', '--ca', 'root', '--organization', 'Acme', '--json'], { env: { ...env, CUSTODY_KEYS: keys }, cwd: tmp });
+    const p = custodyJSON(['parties', 'create', '--store', url, '--name', 'factory', '--ca', 'root', '--organization', 'Acme', '--json'], {
+      env: { ...env, CUSTODY_KEYS: keys },
+      cwd: tmp,
+    });
     assert.equal(p.status, 0, p.stderr);
     assert.ok(readdirSync(keys).includes('factory.key.pem'), readdirSync(keys).join());
     assert.equal(existsSync(join(tmp, '.custody-keys')), false);

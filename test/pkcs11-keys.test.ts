@@ -47,16 +47,35 @@ describe('keys in a PKCS#11 token (CLI end to end)', function () {
     assert.match(root.stdout, /key in the token: pkcs11:serial=[0-9a-f]+;token=e2e;object=root;id=(%[0-9A-F]{2}){8};type=private\?pin-source=file:/);
     ok('ca', 'create', '--store', store, '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme', '--key-store', uri('issuing'));
     ok('parties', 'create', '--store', store, '--name', 'factory', '--ca', 'issuing', '--organization', 'Acme', '--key-store', uri('factory'));
-    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')) as { cas: Record<string, { certificate: string; key: { type: string } }>; parties: Record<string, { certificate: string }> };
+    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')) as {
+      cas: Record<string, { certificate: string; key: { type: string } }>;
+      parties: Record<string, { certificate: string }>;
+    };
     assert.equal(doc.cas.root!.key.type, 'pkcs11');
     writeFileSync(join(token.dir, 'root.pem'), doc.cas.root!.certificate);
     writeFileSync(join(token.dir, 'issuing.pem'), doc.cas.issuing!.certificate);
     writeFileSync(join(token.dir, 'factory.pem'), doc.parties.factory!.certificate);
-    assert.match(openssl(['verify', '-x509_strict', '-purpose', 'any', '-CAfile', join(token.dir, 'root.pem'), '-untrusted', join(token.dir, 'issuing.pem'), join(token.dir, 'factory.pem')]), /OK/);
+    assert.match(
+      openssl([
+        'verify',
+        '-x509_strict',
+        '-purpose',
+        'any',
+        '-CAfile',
+        join(token.dir, 'root.pem'),
+        '-untrusted',
+        join(token.dir, 'issuing.pem'),
+        join(token.dir, 'factory.pem'),
+      ]),
+      /OK/,
+    );
     const out = join(token.dir, 'devices');
     ok('devices', 'provision', '--store', store, '--ca', 'issuing', '--generate', '2', '--serial-pattern', 'E{seq:3}', '--party', 'factory', '--out', out);
     for (const serial of ['E001', 'E002']) {
-      assert.match(openssl(['verify', '-x509_strict', '-CAfile', join(token.dir, 'root.pem'), '-untrusted', join(token.dir, 'issuing.pem'), join(out, `${serial}.pem`)]), /OK/);
+      assert.match(
+        openssl(['verify', '-x509_strict', '-CAfile', join(token.dir, 'root.pem'), '-untrusted', join(token.dir, 'issuing.pem'), join(out, `${serial}.pem`)]),
+        /OK/,
+      );
     }
     const listed = pkcs11Tool(token, ['--list-objects', '--type', 'privkey']);
     if (listed) assert.equal(listed.stdout.match(/never extractable/g)?.length, 3, listed.stdout);

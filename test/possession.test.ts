@@ -31,9 +31,12 @@ describe('proof of possession and activation (CLI end to end)', function () {
   };
   const trust = () => ['--trust', join(tmp, 'acme-root.pem'), '--trust', join(tmp, 'customer-root.pem')];
   const challenge = (serial: string, name: string) => ok('devices', 'challenge', '--store', customer, '--serial', serial, '--out', join(tmp, name));
-  const respond = (serial: string, challengeFile: string, out: string) => ok('agent', 'respond', '--key', join(tmp, 'issued', `${serial}.key.pem`), '--challenge', join(tmp, challengeFile), '--out', join(tmp, out));
-  const verify = (serial: string, ...more: string[]) => cli(['devices', 'verify', '--store', customer, '--bundle', join(tmp, 'bundles', `${serial}.json`), ...trust(), '--json', ...more]);
-  const activate = (serial: string, ...more: string[]) => cli(['devices', 'activate', '--store', customer, '--serial', serial, '--party', 'receiving', ...trust(), '--json', ...more]);
+  const respond = (serial: string, challengeFile: string, out: string) =>
+    ok('agent', 'respond', '--key', join(tmp, 'issued', `${serial}.key.pem`), '--challenge', join(tmp, challengeFile), '--out', join(tmp, out));
+  const verify = (serial: string, ...more: string[]) =>
+    cli(['devices', 'verify', '--store', customer, '--bundle', join(tmp, 'bundles', `${serial}.json`), ...trust(), '--json', ...more]);
+  const activate = (serial: string, ...more: string[]) =>
+    cli(['devices', 'activate', '--store', customer, '--serial', serial, '--party', 'receiving', ...trust(), '--json', ...more]);
 
   before(function () {
     tmp = mkdtempSync(join(tmpdir(), 'custody-possession-e2e-'));
@@ -51,7 +54,23 @@ describe('proof of possession and activation (CLI end to end)', function () {
     docCert(customer, 'cas', 'customer-root', join(tmp, 'customer-root.pem'));
     docCert(customer, 'parties', 'receiving', join(tmp, 'receiving.pem'));
     docCert(customer, 'parties', 'other-desk', join(tmp, 'other-desk.pem'));
-    const issued = ok('devices', 'provision', '--store', acme, '--ca', 'acme-issuing', '--generate', '3', '--party', 'factory', '--to', join(tmp, 'receiving.pem'), '--out', join(tmp, 'issued'), '--json').json.data;
+    const issued = ok(
+      'devices',
+      'provision',
+      '--store',
+      acme,
+      '--ca',
+      'acme-issuing',
+      '--generate',
+      '3',
+      '--party',
+      'factory',
+      '--to',
+      join(tmp, 'receiving.pem'),
+      '--out',
+      join(tmp, 'issued'),
+      '--json',
+    ).json.data;
     serials = (issued.devices ?? issued).map((d: { serial: string }) => d.serial);
     assert.equal(serials.length, 3);
     ok('devices', 'export', '--store', acme, '--serial', serials[0]!, '--serial', serials[1]!, '--serial', serials[2]!, '--out', join(tmp, 'bundles') + '/');
@@ -72,7 +91,10 @@ describe('proof of possession and activation (CLI end to end)', function () {
     const a = activate(s, '--response', join(tmp, 'r0.json'));
     assert.equal(a.status, 0, a.stdout + a.stderr);
     assert.equal(a.json.data.accepted, true);
-    assert.ok(readdirSync(join(customer, 'challenges')).some((f) => f.endsWith('.json.used')), 'the challenge is spent');
+    assert.ok(
+      readdirSync(join(customer, 'challenges')).some((f) => f.endsWith('.json.used')),
+      'the challenge is spent',
+    );
     const again = verify(s, '--response', join(tmp, 'r0.json'));
     assert.equal(again.status, 1);
     assert.equal(again.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_REPLAY');
@@ -89,7 +111,7 @@ describe('proof of possession and activation (CLI end to end)', function () {
     assert.deepEqual(snapshot(customer), before);
   });
 
-  it('refuses a response to an edited challenge (ERR_VERIFY_POSSESSION_CHALLENGE) and one to another device\'s challenge', () => {
+  it("refuses a response to an edited challenge (ERR_VERIFY_POSSESSION_CHALLENGE) and one to another device's challenge", () => {
     const s = serials[2]!;
     challenge(s, 'c2.json');
     const edited = readFileSync(join(tmp, 'c2.json'), 'utf8').replace(/"expiresAt":"[^"]+"/, '"expiresAt":"2099-01-01T00:00:00Z"');
@@ -111,7 +133,18 @@ describe('proof of possession and activation (CLI end to end)', function () {
     const edited = readFileSync(join(tmp, 'c-threads.json'), 'utf8').replace(/"expiresAt":"[^"]+"/, '"expiresAt":"2099-01-01T00:00:00Z"');
     writeFileSync(join(tmp, 'c-threads-edited.json'), edited);
     respond(s, 'c-threads-edited.json', 'r-threads-edited.json');
-    const args = ['devices', 'verify', '--store', customer, '--bundle', join(tmp, 'bundles', `${s}.json`), ...trust(), '--json', '--response', join(tmp, 'r-threads-edited.json')];
+    const args = [
+      'devices',
+      'verify',
+      '--store',
+      customer,
+      '--bundle',
+      join(tmp, 'bundles', `${s}.json`),
+      ...trust(),
+      '--json',
+      '--response',
+      join(tmp, 'r-threads-edited.json'),
+    ];
     const r = custodyJSON(args, { env: { CUSTODY_PASSPHRASE: PASS, CUSTODY_THREADS: '2' }, cwd: tmp });
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.json.data.results[0].code, 'ERR_VERIFY_POSSESSION_CHALLENGE');

@@ -61,7 +61,7 @@ describe('README: the three-organisation flow runs as written', function () {
   });
 
   it('runs every command of the Use section with exit status 0', () => {
-    const tail = `${String(run.stderr).split("\n").slice(-30).join("\n")}\n--- stdout:\n${String(run.stdout).split("\n").slice(-30).join("\n")}`;
+    const tail = `${String(run.stderr).split('\n').slice(-30).join('\n')}\n--- stdout:\n${String(run.stdout).split('\n').slice(-30).join('\n')}`;
     assert.equal(run.status, 0, `the flow stopped (status ${run.status}, signal ${run.signal}):\n${tail}`);
   });
 

@@ -33,7 +33,20 @@ describe('revoked signer, logged before the revocation (end to end)', function (
   };
   const S = () => ['--store', store];
   const verify = (bundle: string, ...extra: string[]) => {
-    const r = run(['devices', 'verify', '--store', verifierStore, '--bundle', bundle, '--trust', join(dir, 'root.pem'), '--crl', join(dir, 'issuing.crl.pem'), '--json', ...extra]);
+    const r = run([
+      'devices',
+      'verify',
+      '--store',
+      verifierStore,
+      '--bundle',
+      bundle,
+      '--trust',
+      join(dir, 'root.pem'),
+      '--crl',
+      join(dir, 'issuing.crl.pem'),
+      '--json',
+      ...extra,
+    ]);
     const json = JSON.parse(r.stdout).data as { accepted: boolean; results: Array<{ code?: string; checks: Check[] }> };
     return { status: r.status, accepted: json.accepted, code: json.results[0]!.code, checks: json.results[0]!.checks, out: r.stdout + r.stderr };
   };
@@ -70,8 +83,14 @@ describe('revoked signer, logged before the revocation (end to end)', function (
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('keeps the checkpoints it signs in the store', () => {
-    const lines = readFileSync(join(store, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { size: number; note: string });
-    assert.deepEqual(lines.map((l) => l.size), [4, 5]);
+    const lines = readFileSync(join(store, 'checkpoints.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { size: number; note: string });
+    assert.deepEqual(
+      lines.map((l) => l.size),
+      [4, 5],
+    );
   });
 
   it('exports the earlier checkpoint only where a signer is revoked: no extra bytes otherwise', () => {

@@ -15,7 +15,8 @@ describe('custody ca revoke / ca crl (end to end)', function () {
   this.timeout(120_000);
   let dir: string;
   let store: string;
-  const run = (args: string[], env: Record<string, string | undefined> = {}) => custody([...args, '--store', store], { env: { CUSTODY_PASSPHRASE: PASSPHRASE, ...env } });
+  const run = (args: string[], env: Record<string, string | undefined> = {}) =>
+    custody([...args, '--store', store], { env: { CUSTODY_PASSPHRASE: PASSPHRASE, ...env } });
   const ok = (args: string[]) => {
     const r = run(args);
     assert.equal(r.status, 0, `custody ${args.join(' ')}: ${r.stderr}${r.stdout}`);
@@ -28,10 +29,16 @@ describe('custody ca revoke / ca crl (end to end)', function () {
   };
   /** openssl verify with the chain and CRLs, whatever its exit status. */
   const verify = (extra: string[], cert: string) => {
-    const r = spawnSync('openssl', ['verify', '-x509_strict', ...extra, '-CAfile', join(dir, 'chain.pem'), '-CRLfile', join(dir, 'crls.pem'), cert], { encoding: 'utf8' });
+    const r = spawnSync('openssl', ['verify', '-x509_strict', ...extra, '-CAfile', join(dir, 'chain.pem'), '-CRLfile', join(dir, 'crls.pem'), cert], {
+      encoding: 'utf8',
+    });
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
   };
-  const serialOf = (pemFile: string) => openssl(['x509', '-noout', '-serial', '-in', pemFile]).trim().replace(/^serial=/, '').toLowerCase();
+  const serialOf = (pemFile: string) =>
+    openssl(['x509', '-noout', '-serial', '-in', pemFile])
+      .trim()
+      .replace(/^serial=/, '')
+      .toLowerCase();
   const publishCRLs = () => {
     json(['ca', 'crl', '--ca', 'issuing', '--out', join(dir, 'issuing.crl.pem'), '--pem']);
     ok(['ca', 'crl', '--ca', 'root', '--out', join(dir, 'root.crl.der')]);
@@ -47,7 +54,10 @@ describe('custody ca revoke / ca crl (end to end)', function () {
     ok(['ca', 'create', '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme Devices']);
     for (const name of ['factory', 'reseller']) ok(['parties', 'create', '--name', name, '--ca', 'issuing', '--organization', 'Acme Devices']);
     // The certificates, from the embedded store's document (the list commands show names only).
-    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')) as { cas: Record<string, { certificate: string }>; parties: Record<string, { certificate: string }> };
+    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8')) as {
+      cas: Record<string, { certificate: string }>;
+      parties: Record<string, { certificate: string }>;
+    };
     writeFileSync(join(dir, 'root.pem'), doc.cas.root!.certificate);
     writeFileSync(join(dir, 'issuing.pem'), doc.cas.issuing!.certificate);
     writeFileSync(join(dir, 'chain.pem'), doc.cas.root!.certificate + doc.cas.issuing!.certificate);
@@ -63,7 +73,16 @@ describe('custody ca revoke / ca crl (end to end)', function () {
     });
 
     it('revokes a device by serial with keyCompromise; openssl verify -crl_check rejects it and accepts the other', () => {
-      const revoked = json<{ serialHex: string; device: string; reason: string; ca: string }>(['ca', 'revoke', '--ca', 'issuing', '--serial', 'SN000001', '--reason', 'keyCompromise']);
+      const revoked = json<{ serialHex: string; device: string; reason: string; ca: string }>([
+        'ca',
+        'revoke',
+        '--ca',
+        'issuing',
+        '--serial',
+        'SN000001',
+        '--reason',
+        'keyCompromise',
+      ]);
       assert.equal(revoked.device, 'SN000001');
       assert.equal(revoked.reason, 'keyCompromise');
       assert.equal(revoked.serialHex, serialOf(join(dir, 'devices', 'SN000001.pem')));
@@ -87,7 +106,16 @@ describe('custody ca revoke / ca crl (end to end)', function () {
     });
 
     it('revokes by certificate file', () => {
-      const r = json<{ serialHex: string; subject: string }>(['ca', 'revoke', '--ca', 'issuing', '--cert', join(dir, 'devices', 'SN000002.pem'), '--reason', 'cessationOfOperation']);
+      const r = json<{ serialHex: string; subject: string }>([
+        'ca',
+        'revoke',
+        '--ca',
+        'issuing',
+        '--cert',
+        join(dir, 'devices', 'SN000002.pem'),
+        '--reason',
+        'cessationOfOperation',
+      ]);
       assert.equal(r.serialHex, serialOf(join(dir, 'devices', 'SN000002.pem')));
       publishCRLs();
       assert.match(verify(['-crl_check'], join(dir, 'devices', 'SN000002.pem')).out, /certificate revoked/);
@@ -97,25 +125,53 @@ describe('custody ca revoke / ca crl (end to end)', function () {
   describe('parties and CRLs', () => {
     it('publishes CRLs that openssl crl -verify accepts, with increasing CRL numbers', () => {
       const first = json<{ crlNumber: number; revoked: number }>(['ca', 'crl', '--ca', 'issuing', '--out', join(dir, 'a.crl')]);
-      const second = json<{ crlNumber: number; nextUpdate: string; thisUpdate: string }>(['ca', 'crl', '--ca', 'issuing', '--out', join(dir, 'b.crl'), '--next-update-days', '2']);
+      const second = json<{ crlNumber: number; nextUpdate: string; thisUpdate: string }>([
+        'ca',
+        'crl',
+        '--ca',
+        'issuing',
+        '--out',
+        join(dir, 'b.crl'),
+        '--next-update-days',
+        '2',
+      ]);
       assert.equal(second.crlNumber, first.crlNumber + 1);
       assert.equal(Date.parse(second.nextUpdate) - Date.parse(second.thisUpdate), 2 * 86_400_000);
-      const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'b.crl'), '-noout', '-verify', '-CAfile', join(dir, 'issuing.pem')], { encoding: 'utf8' });
+      const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'b.crl'), '-noout', '-verify', '-CAfile', join(dir, 'issuing.pem')], {
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.match(`${r.stdout}${r.stderr}`, /verify OK/);
-      assert.match(openssl(['crl', '-inform', 'DER', '-in', join(dir, 'b.crl'), '-noout', '-text']), new RegExp(`X509v3 CRL Number:\\s+${second.crlNumber}\\b`));
+      assert.match(
+        openssl(['crl', '-inform', 'DER', '-in', join(dir, 'b.crl'), '-noout', '-text']),
+        new RegExp(`X509v3 CRL Number:\\s+${second.crlNumber}\\b`),
+      );
       ok(['ca', 'crl', '--ca', 'root', '--out', join(dir, 'root.crl.pem'), '--pem']);
       const root = spawnSync('openssl', ['crl', '-in', join(dir, 'root.crl.pem'), '-noout', '-verify', '-CAfile', join(dir, 'root.pem')], { encoding: 'utf8' });
       assert.match(`${root.stdout}${root.stderr}`, /verify OK/);
     });
 
     it("revokes a party's certificate by --party; openssl verify -crl_check rejects it and accepts the other party", () => {
-      const r = json<{ party: string; serialHex: string; revokedAt: string }>(['ca', 'revoke', '--ca', 'issuing', '--party', 'reseller', '--reason', 'affiliationChanged', '--at', '2026-01-02T03:04:05Z']);
+      const r = json<{ party: string; serialHex: string; revokedAt: string }>([
+        'ca',
+        'revoke',
+        '--ca',
+        'issuing',
+        '--party',
+        'reseller',
+        '--reason',
+        'affiliationChanged',
+        '--at',
+        '2026-01-02T03:04:05Z',
+      ]);
       assert.equal(r.party, 'reseller');
       assert.equal(r.serialHex, serialOf(join(dir, 'reseller.pem')));
       assert.equal(r.revokedAt, '2026-01-02T03:04:05.000Z');
       publishCRLs();
-      assert.match(openssl(['crl', '-in', join(dir, 'issuing.crl.pem'), '-noout', '-text']), /Revocation Date: Jan {2}2 03:04:05 2026 GMT\s+CRL entry extensions:\s+X509v3 CRL Reason Code:\s+Affiliation Changed/);
+      assert.match(
+        openssl(['crl', '-in', join(dir, 'issuing.crl.pem'), '-noout', '-text']),
+        /Revocation Date: Jan {2}2 03:04:05 2026 GMT\s+CRL entry extensions:\s+X509v3 CRL Reason Code:\s+Affiliation Changed/,
+      );
       const bad = verify(['-crl_check'], join(dir, 'reseller.pem'));
       assert.notEqual(bad.status, 0);
       assert.match(bad.out, /certificate revoked/);

@@ -36,7 +36,8 @@ describe('text inputs held to their limits (built CLI, issue 19)', function () {
     else assert.match(lines[0]!, where);
   }
 
-  const verify = (more: string[]) => custody(['devices', 'verify', '--bundle', BUNDLE, '--trust', TRUST, '--store', join(tmp, 'no-store'), ...more], { cwd: tmp });
+  const verify = (more: string[]) =>
+    custody(['devices', 'verify', '--bundle', BUNDLE, '--trust', TRUST, '--store', join(tmp, 'no-store'), ...more], { cwd: tmp });
 
   it('a workflow with an alias is bad input naming file and line (was "Alias resolution is disabled [ERR_INTERNAL]", exit 5)', () => {
     const file = join(tmp, 'alias.yaml');
@@ -68,7 +69,10 @@ describe('text inputs held to their limits (built CLI, issue 19)', function () {
     writeFileSync(join(folder, 'b.json'), `{"version":${'['.repeat(20_000)}${']'.repeat(20_000)},${text.slice(text.indexOf('"certificates"'))}`);
     const r = custody(['devices', 'verify', '--bundle', folder, '--trust', TRUST, '--store', join(tmp, 'no-store'), '--json'], { cwd: tmp });
     const out = JSON.parse(r.stdout) as { results: Array<{ file: string; ok: boolean; code?: string; checks: Array<{ reason: string }> }> };
-    assert.deepEqual(out.results.map((v) => v.file), [join(folder, 'a.json'), join(folder, 'b.json')]);
+    assert.deepEqual(
+      out.results.map((v) => v.file),
+      [join(folder, 'a.json'), join(folder, 'b.json')],
+    );
     assert.notEqual(out.results[0]!.code, 'ERR_BUNDLE_MALFORMED', 'the intact bundle is verified (against a trust anchor it may not chain to)');
     assert.equal(out.results[1]!.code, 'ERR_BUNDLE_MALFORMED');
     assert.match(out.results[1]!.checks[0]!.reason, /nested deeper than 64 levels \(at version/);
@@ -77,19 +81,27 @@ describe('text inputs held to their limits (built CLI, issue 19)', function () {
 
   it('a 100 MB CSR is refused by its size, naming file and bound, with the process under 256 MB', () => {
     const store = join(tmp, 'store');
-    for (const args of [['init'], ['ca', 'create', '--name', 'root', '--organization', 'Acme'], ['ca', 'create', '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme']]) {
+    for (const args of [
+      ['init'],
+      ['ca', 'create', '--name', 'root', '--organization', 'Acme'],
+      ['ca', 'create', '--name', 'issuing', '--issuer', 'root', '--organization', 'Acme'],
+    ]) {
       const r = custody([...args, '--store', store], { env: { CUSTODY_PASSPHRASE: PASS }, cwd: tmp });
       assert.equal(r.status, 0, r.stderr);
     }
     const csr = join(tmp, 'big.csr');
     writeFileSync(csr, '');
     truncateSync(csr, 100 << 20);
-    const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--import', RSS_PROBE, BIN, 'devices', 'provision', '--csr', csr, '--ca', 'issuing', '--store', store], {
-      encoding: 'utf8',
-      env: cliEnv({ CUSTODY_PASSPHRASE: PASS }),
-      cwd: tmp,
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--max-old-space-size=256', '--import', RSS_PROBE, BIN, 'devices', 'provision', '--csr', csr, '--ca', 'issuing', '--store', store],
+      {
+        encoding: 'utf8',
+        env: cliEnv({ CUSTODY_PASSPHRASE: PASS }),
+        cwd: tmp,
+        timeout: 60_000,
+      },
+    );
     refused(r, 'ERR_INPUT_TOO_LARGE', `${csr}: is 104857600 bytes, more than the 65536 bytes a certificate request may have`);
     const kib = Number(/maxrss-kib (\d+)/.exec(r.stderr)?.[1]);
     assert.ok(kib > 0 && kib < 256 * 1024, `peak RSS ${kib} KiB`);

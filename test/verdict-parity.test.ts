@@ -27,7 +27,8 @@ export function tamperSuite(text: string, other: string): Array<[string, string]
   }
   const j = JSON.parse(text);
   const o = JSON.parse(other);
-  const variant = (name: string, f: (x: any) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const variant = (name: string, f: (x: any) => void) => {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     const x = structuredClone(j);
     f(x);
     out.push([name, JSON.stringify(x)]);
@@ -73,16 +74,45 @@ describe('one verifier: the library and the CLI agree on a tamper suite', functi
     const variants = [['original', a] as [string, string], ...tamperSuite(a, b)];
     for (const [name, text] of variants) writeFileSync(join(suite, `${name}.json`), text);
 
-    const cas: Array<[string, string]> = [['manufacturer', 'manufacturer.pem'], ['integrator', 'integrator.pem'], ['reseller', 'reseller.pem'], ['customer', 'customer.pem']];
-    const crls = [join(demo, 'crl.pem'), ...readdirSync(join(demo, 'roots')).filter((f) => f.endsWith('.crl.pem')).map((f) => join(demo, 'roots', f))];
+    const cas: Array<[string, string]> = [
+      ['manufacturer', 'manufacturer.pem'],
+      ['integrator', 'integrator.pem'],
+      ['reseller', 'reseller.pem'],
+      ['customer', 'customer.pem'],
+    ];
+    const crls = [
+      join(demo, 'crl.pem'),
+      ...readdirSync(join(demo, 'roots'))
+        .filter((f) => f.endsWith('.crl.pem'))
+        .map((f) => join(demo, 'roots', f)),
+    ];
     const logKey = join(demo, 'logs', 'reseller.pub');
     const workflowFile = join(REPO, 'workflows', 'supply-chain.yaml');
-    const cli = custodyJSON(['devices', 'verify', '--bundle', suite, ...cas.flatMap(([n, f]) => ['--ca', `${n}=${join(demo, 'roots', f)}`]), '--workflow', workflowFile, '--policy', 'retail', ...crls.flatMap((f) => ['--crl', f]), '--log-key', logKey, '--json'], { cwd: tmp });
+    const cli = custodyJSON(
+      [
+        'devices',
+        'verify',
+        '--bundle',
+        suite,
+        ...cas.flatMap(([n, f]) => ['--ca', `${n}=${join(demo, 'roots', f)}`]),
+        '--workflow',
+        workflowFile,
+        '--policy',
+        'retail',
+        ...crls.flatMap((f) => ['--crl', f]),
+        '--log-key',
+        logKey,
+        '--json',
+      ],
+      { cwd: tmp },
+    );
     assert.ok(cli.json, cli.stderr);
 
     // The library, from the same files, with nothing of the CLI's code.
     const anchors = cas.map(([, f]) => decodePEMAll(readFileSync(join(demo, 'roots', f), 'utf8'), ['CERTIFICATE'])[0]!);
-    const trustCAs = Object.fromEntries(cas.map(([n], i) => [n, { subjectDN: parseCertificate(anchors[i]!).subject.text, certSha256: toHex(provider.digestSync('SHA-256', anchors[i]!)) }]));
+    const trustCAs = Object.fromEntries(
+      cas.map(([n], i) => [n, { subjectDN: parseCertificate(anchors[i]!).subject.text, certSha256: toHex(provider.digestSync('SHA-256', anchors[i]!)) }]),
+    );
     const verifier = createVerifier({
       trustAnchors: anchors,
       provider,
@@ -92,7 +122,9 @@ describe('one verifier: the library and the CLI agree on a tamper suite', functi
       logKeys: [parseVerifierKey(readFileSync(logKey, 'utf8').trim())],
       at: new Date(),
     });
-    const byFile = new Map<string, VerificationReport>((cli.json.data.results as Array<VerificationReport & { file: string }>).map((r) => [r.file.replace(/^.*\//, ''), r]));
+    const byFile = new Map<string, VerificationReport>(
+      (cli.json.data.results as Array<VerificationReport & { file: string }>).map((r) => [r.file.replace(/^.*\//, ''), r]),
+    );
     const firstFailed = (r: VerificationReport) => r.checks.find((c) => !c.ok);
     for (const [name, text] of variants) {
       const lib = await verifier.verify(text);

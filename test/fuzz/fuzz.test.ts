@@ -16,7 +16,9 @@ type Failure = { kind: string; problem: string; file?: string };
 /** The seed of `npm test`'s run: change it only together with the budgets below. */
 const SEED = 19;
 /** Inputs per parser: the YAML families parse about ten times slower than the others. */
-const BUDGET: Record<string, number> = Object.fromEntries(Object.keys(PARSERS).map((p) => [p, ['workflows', 'policies', 'templates'].includes(p) ? 1_000 : 2_000]));
+const BUDGET: Record<string, number> = Object.fromEntries(
+  Object.keys(PARSERS).map((p) => [p, ['workflows', 'policies', 'templates'].includes(p) ? 1_000 : 2_000]),
+);
 
 describe('fuzz harness (scripts/fuzz.mjs)', function () {
   this.timeout(300_000);
@@ -38,15 +40,24 @@ describe('fuzz harness (scripts/fuzz.mjs)', function () {
     const results = (replayFixtures() as Array<{ parser: string; file: string; failure?: Failure }>).filter((r) => r.failure);
     const { failing, reported } = split(results);
     for (const r of reported) console.log(`      reported only (${reportOnly[r.parser]}): ${r.file}: ${r.failure!.kind}: ${r.failure!.problem}`);
-    assert.deepEqual(failing.map((r) => `${r.file}: ${r.failure!.kind}: ${r.failure!.problem}`), []);
+    assert.deepEqual(
+      failing.map((r) => `${r.file}: ${r.failure!.kind}: ${r.failure!.problem}`),
+      [],
+    );
   });
 
   it(`seed ${SEED}, 2,000 inputs per parser (1,000 per YAML parser): only CustodyErrors escape, none slower than 1 s`, () => {
     const results = runFuzz({ seed: SEED, inputsPerParser: BUDGET, saveFailures: false }) as Array<{ parser: string; inputs: number; failures: Failure[] }>;
-    assert.deepEqual(results.map((r) => r.parser), Object.keys(PARSERS));
+    assert.deepEqual(
+      results.map((r) => r.parser),
+      Object.keys(PARSERS),
+    );
     for (const r of results) assert.equal(r.inputs, BUDGET[r.parser]);
     const { failing, reported } = split(results.filter((r) => r.failures.length > 0));
     for (const r of reported) for (const f of r.failures) console.log(`      reported only (${reportOnly[r.parser]}): ${r.parser}: ${f.kind}: ${f.problem}`);
-    assert.deepEqual(failing.flatMap((r) => r.failures.map((f) => `${r.parser}: ${f.kind}: ${f.problem}`)), []);
+    assert.deepEqual(
+      failing.flatMap((r) => r.failures.map((f) => `${r.parser}: ${f.kind}: ${f.problem}`)),
+      [],
+    );
   });
 });

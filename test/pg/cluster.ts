@@ -37,7 +37,10 @@ export function pgClusterURL(): { url?: string; reason?: string } {
   const r = spawnSync('bash', [SCRIPT, 'start'], { env: { ...process.env, CUSTODY_PG_DIR: dir }, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
-    unavailable = r.status === 3 ? 'PostgreSQL binaries (initdb, pg_ctl) are not installed' : `the test cluster did not start: ${(r.stderr || r.error?.message || '').trim()}`;
+    unavailable =
+      r.status === 3
+        ? 'PostgreSQL binaries (initdb, pg_ctl) are not installed'
+        : `the test cluster did not start: ${(r.stderr || r.error?.message || '').trim()}`;
     return { reason: unavailable };
   }
   cluster = { url: r.stdout.trim().split('\n').at(-1)!, dir };

@@ -59,10 +59,31 @@ async function provision(store) {
   for (let i = 0; i < args.n; i++) {
     const kp = await provider.generateKeyPair('P-256');
     const serial = `${args.prefix}${String(i).padStart(4, '0')}`;
-    inputs.push({ source: serial, csr: await createCSR([['O', 'Test'], ['serialNumber', serial]], kp.privateKey, provider) });
+    inputs.push({
+      source: serial,
+      csr: await createCSR(
+        [
+          ['O', 'Test'],
+          ['serialNumber', serial],
+        ],
+        kp.privateKey,
+        provider,
+      ),
+    });
   }
-  const birth = async (d) => signAttestationSync(signer, birthStatement({ serial: d.serial, manufacturer: 'Test', certSha256: d.certSha256, signer, to: signer.spkiSha256, now }), now);
-  const done = await provisionDevices(inputs, { factory, registry: store, provider, issuerName: 'root', now, model: 'T1', lot: args.prefix, chunkSize: 10, birth });
+  const birth = async (d) =>
+    signAttestationSync(signer, birthStatement({ serial: d.serial, manufacturer: 'Test', certSha256: d.certSha256, signer, to: signer.spkiSha256, now }), now);
+  const done = await provisionDevices(inputs, {
+    factory,
+    registry: store,
+    provider,
+    issuerName: 'root',
+    now,
+    model: 'T1',
+    lot: args.prefix,
+    chunkSize: 10,
+    birth,
+  });
   return { committed: done.map((d) => d.serial) };
 }
 

@@ -1,5 +1,17 @@
 /** `devices activate`: verify the chain as it stands in this store, then record the activation attestation. */
-import { CertificateFactory, CustodyError, decodePEM, derOrPEM, encodePEM, parseChallengeResponse, parseCSR, readCertificateInfo, toHex, verifyCSR, type VerificationReport } from '@custody/core';
+import {
+  CertificateFactory,
+  CustodyError,
+  decodePEM,
+  derOrPEM,
+  encodePEM,
+  parseChallengeResponse,
+  parseCSR,
+  readCertificateInfo,
+  toHex,
+  verifyCSR,
+  type VerificationReport,
+} from '@custody/core';
 import type { Store } from '@custody/store';
 import { bundleOf } from './bundles.js';
 import { loadKey, loadTemplate, provider, readInputFile, templatesDir } from './context.js';
@@ -51,7 +63,11 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   }
 }
 
-async function activateChecked(store: Store, o: ActivateOptions, v: { party: string; last: number; report: VerificationReport; ldevid: IssueLDevID | undefined; ldevidOut: PreparedOutput | undefined }): Promise<ActivationResult> {
+async function activateChecked(
+  store: Store,
+  o: ActivateOptions,
+  v: { party: string; last: number; report: VerificationReport; ldevid: IssueLDevID | undefined; ldevidOut: PreparedOutput | undefined },
+): Promise<ActivationResult> {
   const { last, report } = v;
   const result = await transferDevices(store, {
     kind: 'activation',
@@ -94,12 +110,20 @@ async function checkLDevIDBinding(store: Store, o: ActivateOptions, l: IssueLDev
     throw new CustodyError('ERR_DUPLICATE_KEY', `${file}: the LDevID request's key is certified for another device`, { file });
   }
   if (o.response === undefined || report.challenge === undefined) {
-    throw new CustodyError('ERR_LDEVID_UNBOUND', `${file}: an LDevID needs the device's proof of possession signed with its request: --response from \`custody agent respond --ldevid-csr\``, { file });
+    throw new CustodyError(
+      'ERR_LDEVID_UNBOUND',
+      `${file}: an LDevID needs the device's proof of possession signed with its request: --response from \`custody agent respond --ldevid-csr\``,
+      { file },
+    );
   }
   const signed = parseChallengeResponse(new Uint8Array(readInputFile(o.response, 'challenge'))).response.ldevidCsrSha256;
   if (signed !== l.csrSha256) {
     const why = signed === undefined ? 'covers no LDevID request' : 'covers another LDevID request';
-    throw new CustodyError('ERR_LDEVID_UNBOUND', `${file}: the device's proof of possession (${o.response}) ${why}: answer the challenge with \`custody agent respond --ldevid-csr ${file}\``, { file });
+    throw new CustodyError(
+      'ERR_LDEVID_UNBOUND',
+      `${file}: the device's proof of possession (${o.response}) ${why}: answer the challenge with \`custody agent respond --ldevid-csr ${file}\``,
+      { file },
+    );
   }
 }
 
@@ -108,7 +132,13 @@ async function checkLDevIDBinding(store: Store, o: ActivateOptions, l: IssueLDev
  * device made, the template), and returns the function that issues it once the activation is recorded.
  * @throws ERR_USAGE_UNKNOWN_CA, ERR_KEY_PASSPHRASE, ERR_INPUT_*, ERR_CSR_* naming the CSR file
  */
-async function prepareLDevID(store: Store, serial: string, l: { ca: string; csr: string; out: string }, passphrase: string | undefined, now: Date): Promise<IssueLDevID> {
+async function prepareLDevID(
+  store: Store,
+  serial: string,
+  l: { ca: string; csr: string; out: string },
+  passphrase: string | undefined,
+  now: Date,
+): Promise<IssueLDevID> {
   const ca = await store.getCA(l.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${l.ca}" in ${store.location}`);
   let csr;

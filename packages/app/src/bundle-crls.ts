@@ -37,7 +37,10 @@ interface StoreCA {
 export class BundleCRLs {
   private cas?: Promise<Map<string, StoreCA>>;
 
-  constructor(private readonly store: Store, private readonly o: BundleCRLOptions) {}
+  constructor(
+    private readonly store: Store,
+    private readonly o: BundleCRLOptions,
+  ) {}
 
   /**
    * The CRLs for a bundle's certificates (DER), each CA once, in the order of first use.
@@ -85,7 +88,11 @@ export class BundleCRLs {
     }
     const thisUpdate = new Date(Math.floor(this.o.now.getTime() / 1000) * 1000);
     const nextUpdate = new Date(thisUpdate.getTime() + NEXT_UPDATE_DAYS * 86_400_000);
-    const revoked = (await this.store.listRevocations(ca.name)).map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), ...(r.reason ? { reason: r.reason } : {}) }));
+    const revoked = (await this.store.listRevocations(ca.name)).map((r) => ({
+      serialHex: r.serialHex,
+      revokedAt: new Date(r.revokedAt),
+      ...(r.reason ? { reason: r.reason } : {}),
+    }));
     const crlNumber = await this.store.nextCRLNumber(ca.name);
     return createCRL({ issuer: ca.info, key, provider, thisUpdate, nextUpdate, crlNumber, revoked });
   }

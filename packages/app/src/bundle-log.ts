@@ -78,7 +78,13 @@ export async function bundleLogOf(store: Store, bundle: Bundle, serial: string, 
 }
 
 /** The earliest kept checkpoints of the leaves that need one, each once, with consistency proofs to `head`. */
-async function earlierCheckpoints(store: LogStore, bundle: Bundle, leaves: readonly number[], bundleHead: { head: Checkpoint; note: string }, all: boolean): Promise<BundleEarlierCheckpoint[]> {
+async function earlierCheckpoints(
+  store: LogStore,
+  bundle: Bundle,
+  leaves: readonly number[],
+  bundleHead: { head: Checkpoint; note: string },
+  all: boolean,
+): Promise<BundleEarlierCheckpoint[]> {
   const revoked = all ? undefined : await revokedInStore(store);
   if (revoked?.size === 0) return [];
   const { head } = bundleHead;

@@ -56,7 +56,12 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${serial} is not in ${store.location}`);
   const at = o.now ?? now();
   const bundle = createBundle({ certificate: device.certificate, chain: await deviceChain(store, device), attestations: device.attestations });
-  const crls = o.crls === false ? [] : await (o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) })).forCertificates(bundle.certificates);
+  const crls =
+    o.crls === false
+      ? []
+      : await (
+          o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) })
+        ).forCertificates(bundle.certificates);
   // With a log key, the bundle carries a checkpoint and an inclusion proof of every attestation.
   const log = await bundleLogOf(store, bundle, serial, { passphrase, now: at, history: o.logHistory ?? false });
   return { ...bundle, ...(crls.length > 0 ? { crls } : {}), ...(log ? { log } : {}) };
@@ -70,7 +75,13 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
  * its certificates (`bundle-crls.ts`).
  * @throws ERR_DEVICE_UNKNOWN, ERR_STORE_CHAIN, ERR_IO_NO_FOLDER, ERR_IO_WRITE, ERR_KEY_PASSPHRASE (wrong passphrase)
  */
-export async function exportBundles(store: Store, serials: string[], out: string, passphrase?: string, o: ExportOptions = {}): Promise<Array<{ serial: string; file: string; bytes: number }>> {
+export async function exportBundles(
+  store: Store,
+  serials: string[],
+  out: string,
+  passphrase?: string,
+  o: ExportOptions = {},
+): Promise<Array<{ serial: string; file: string; bytes: number }>> {
   const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
   const folder = toFolder ? prepareFolder(out) : undefined;
   const outputs: PreparedOutput[] = [];
@@ -78,7 +89,12 @@ export async function exportBundles(store: Store, serials: string[], out: string
     for (const serial of serials) outputs.push(prepareOutput(toFolder ? join(out, `${serial}.json`) : out, { force: true }));
     const written: Array<{ serial: string; file: string; bytes: number }> = [];
     const at = o.now ?? now();
-    const opts: ExportOptions = { ...o, now: at, crls: o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) }) };
+    const opts: ExportOptions = {
+      ...o,
+      now: at,
+      crls:
+        o.crls ?? new BundleCRLs(store, { passphrase: passphrase ?? readPassphrase(undefined), now: at, ...(o.onWarning ? { onWarning: o.onWarning } : {}) }),
+    };
     // Without a log the bundles carry no inclusion proofs, and a policy that requires log inclusion rejects them.
     if (!(await store.getLogConfig())) o.onWarning?.(`${store.location} has no transparency log (custody log init): the bundles carry no log proofs`);
     for (const [i, serial] of serials.entries()) {
@@ -107,7 +123,10 @@ export function bundleFiles(path: string): string[] {
   const st = statSafe(path);
   if (!st) throw new CustodyError('ERR_INPUT_READ', `${path}: no such file or folder`, { file: path });
   if (!st.isDirectory()) return [path];
-  const files = readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f));
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(path, f));
   if (files.length === 0) throw new CustodyError('ERR_INPUT_READ', `${path}: no .json bundles in this folder`, { file: path });
   return files;
 }

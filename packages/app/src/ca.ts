@@ -20,7 +20,8 @@ export interface TokenKeyChoice {
  * @throws ERR_USAGE_KEY when the value is not a pkcs11: URI (key files are made by custody, not given)
  */
 export function tokenKeyChoice(key: string | undefined, keyStore: string | undefined): TokenKeyChoice | undefined {
-  if (key !== undefined && keyStore !== undefined) throw new CustodyError('ERR_USAGE_FLAGS', '--key and --key-store: give one (an existing token key, or a new one made in the token)');
+  if (key !== undefined && keyStore !== undefined)
+    throw new CustodyError('ERR_USAGE_FLAGS', '--key and --key-store: give one (an existing token key, or a new one made in the token)');
   const [flag, uri] = key !== undefined ? ['--key', key] : keyStore !== undefined ? ['--key-store', keyStore] : [];
   if (uri === undefined) return undefined;
   if (!isPKCS11URI(uri)) throw new CustodyError('ERR_USAGE_KEY', `${flag} takes a pkcs11: URI (RFC 7512), such as pkcs11:token=factory;object=acme-issuing`);
@@ -47,14 +48,20 @@ function checkName(name: string): void {
 }
 
 /** The subject's key: a new one in memory, or one in a token (found, or generated there) with its reference. */
-async function subjectKey(template: CertificateTemplate, token: TokenKeyChoice | undefined): Promise<{ key: PrivateKeyHandle; spki: Uint8Array; ref?: KeyRef }> {
+async function subjectKey(
+  template: CertificateTemplate,
+  token: TokenKeyChoice | undefined,
+): Promise<{ key: PrivateKeyHandle; spki: Uint8Array; ref?: KeyRef }> {
   if (!token) {
     const k = await provider.generateKeyPair(template.keyAlgorithm);
     return { key: k.privateKey, spki: k.publicKey.spki };
   }
   const readFile = (file: string) => readInputFile(file, 'pin');
-  const { uri, key } = token.generate ? generateTokenKey(token.uri, { curve: template.keyAlgorithm, readFile }) : { uri: undefined, key: openTokenKey(token.uri, { readFile }) };
-  if (key.curve !== template.keyAlgorithm) throw new CustodyError('ERR_KEY_ALGORITHM', `${key.name}: a ${key.curve} key, but template "${template.name}" wants ${template.keyAlgorithm}`);
+  const { uri, key } = token.generate
+    ? generateTokenKey(token.uri, { curve: template.keyAlgorithm, readFile })
+    : { uri: undefined, key: openTokenKey(token.uri, { readFile }) };
+  if (key.curve !== template.keyAlgorithm)
+    throw new CustodyError('ERR_KEY_ALGORITHM', `${key.name}: a ${key.curve} key, but template "${template.name}" wants ${template.keyAlgorithm}`);
   return { key, spki: key.spki, ref: { type: 'pkcs11', uri: uri ?? key.uri } };
 }
 
@@ -62,7 +69,15 @@ async function subjectKey(template: CertificateTemplate, token: TokenKeyChoice |
  * Issues a certificate for a new key from `template`, under `issuerName` or self-signed. The issuer and the
  * factory come first: a key generated in a token is not left behind by a wrong issuer passphrase.
  */
-async function issueForNewKey(store: Store, template: CertificateTemplate, issuerName: string | undefined, vars: Record<string, string>, passphrase: string | undefined, now: Date, token?: TokenKeyChoice) {
+async function issueForNewKey(
+  store: Store,
+  template: CertificateTemplate,
+  issuerName: string | undefined,
+  vars: Record<string, string>,
+  passphrase: string | undefined,
+  now: Date,
+  token?: TokenKeyChoice,
+) {
   let issuerCA;
   if (issuerName !== undefined) {
     const ca = await store.getCA(issuerName);
@@ -92,8 +107,10 @@ function recordKey(store: Store, name: string, subject: { key: PrivateKeyHandle;
  */
 export async function createCA(store: Store, o: CreateCAOptions): Promise<CARecord> {
   checkName(o.name);
-  if (o.template.kind !== 'root-ca' && o.template.kind !== 'issuing-ca') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a CA template`);
-  if ((await store.getCA(o.name)) || (await store.getParty(o.name))) throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  if (o.template.kind !== 'root-ca' && o.template.kind !== 'issuing-ca')
+    throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a CA template`);
+  if ((await store.getCA(o.name)) || (await store.getParty(o.name)))
+    throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
   const { subject, der } = await issueForNewKey(store, o.template, o.issuer, { name: o.name, organization: o.organization }, o.passphrase, o.now, o.tokenKey);
   const record: CARecord = {
     name: o.name,
@@ -126,8 +143,10 @@ export interface CreatePartyOptions {
  */
 export async function createParty(store: Store, o: CreatePartyOptions): Promise<PartyRecord> {
   checkName(o.name);
-  if (o.template.kind !== 'party') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a party template`);
-  if ((await store.getCA(o.name)) || (await store.getParty(o.name))) throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  if (o.template.kind !== 'party')
+    throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a party template`);
+  if ((await store.getCA(o.name)) || (await store.getParty(o.name)))
+    throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
   const { subject, der } = await issueForNewKey(store, o.template, o.ca, { name: o.name, organization: o.organization }, o.passphrase, o.now, o.tokenKey);
   const record: PartyRecord = {
     name: o.name,

@@ -15,7 +15,8 @@ export interface CheckJob {
 }
 
 /** A worker's answer for one request: what it asks for, or why it is refused. */
-export type CheckAnswer = { serial: string; spki: Uint8Array; commonName?: string } | { code: string; message: string; category: CustodyError['category']; file?: string };
+export type CheckAnswer =
+  { serial: string; spki: Uint8Array; commonName?: string } | { code: string; message: string; category: CustodyError['category']; file?: string };
 
 /**
  * Bytes to send to a worker: a copy when they are a view into a larger buffer (Node's shared pool, a file read
@@ -31,7 +32,12 @@ const PIECE = 256;
 const DEPTH = 4;
 
 /** `checkRequest` for each input in order, a refusal kept as its error in its place. */
-async function checkHere(inputs: readonly ProvisionInput[], provider: CryptoProvider, out: Array<CheckedRequest | CustodyError>, indexes: Iterable<number>): Promise<void> {
+async function checkHere(
+  inputs: readonly ProvisionInput[],
+  provider: CryptoProvider,
+  out: Array<CheckedRequest | CustodyError>,
+  indexes: Iterable<number>,
+): Promise<void> {
   for (const i of indexes) {
     try {
       out[i] = await checkRequest(inputs[i]!, provider);
@@ -48,10 +54,19 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
  * The outcome of `checkRequest` for every input, in input order, checked on this thread and `threads` worker
  * threads (none: this thread alone). Requests without a CSR cost nothing to check and stay here.
  */
-export async function checkRequests(inputs: readonly ProvisionInput[], provider: CryptoProvider, threads: number): Promise<Array<CheckedRequest | CustodyError>> {
+export async function checkRequests(
+  inputs: readonly ProvisionInput[],
+  provider: CryptoProvider,
+  threads: number,
+): Promise<Array<CheckedRequest | CustodyError>> {
   const out = new Array<CheckedRequest | CustodyError>(inputs.length);
   const withCSR = inputs.flatMap((input, i) => (input.csr ? [i] : []));
-  await checkHere(inputs, provider, out, inputs.flatMap((input, i) => (input.csr ? [] : [i])));
+  await checkHere(
+    inputs,
+    provider,
+    out,
+    inputs.flatMap((input, i) => (input.csr ? [] : [i])),
+  );
   const pieces = range(0, Math.ceil(withCSR.length / PIECE)).map((k) => withCSR.slice(k * PIECE, (k + 1) * PIECE));
   // This thread always keeps a piece: no worker is started for a batch of one piece.
   const workers = Math.min(threads, pieces.length - 1);
@@ -77,7 +92,10 @@ export async function checkRequests(inputs: readonly ProvisionInput[], provider:
           .then((answers) => {
             if (answers.length !== jobs.length) throw new Error(`a request-checking worker answered ${answers.length} of ${jobs.length} requests`);
             answers.forEach((a, k) => {
-              out[piece[k]!] = 'code' in a ? new CustodyError(a.code, a.message, { category: a.category, ...(a.file === undefined ? {} : { file: a.file }) }) : { source: jobs[k]!.source, serial: a.serial, spki: a.spki, ...(a.commonName === undefined ? {} : { commonName: a.commonName }) };
+              out[piece[k]!] =
+                'code' in a
+                  ? new CustodyError(a.code, a.message, { category: a.category, ...(a.file === undefined ? {} : { file: a.file }) })
+                  : { source: jobs[k]!.source, serial: a.serial, spki: a.spki, ...(a.commonName === undefined ? {} : { commonName: a.commonName }) };
             });
           })
           .catch((e: unknown) => void (failure ??= { e }))

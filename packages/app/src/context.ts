@@ -2,7 +2,20 @@
 // Narrow entry points (@custody/core/x509, /errors, ...), not the package barrels: this module is on the path of
 // the lean launcher (fast/launch.ts), where every module loaded shows in a factory station's per-device start time.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
@@ -87,7 +100,10 @@ export function keyProtection(passphrase: string | undefined, noEncrypt: boolean
     return { unencrypted: true };
   }
   if (passphrase === undefined) {
-    throw new CustodyError('ERR_USAGE_PASSPHRASE', 'private keys are encrypted: give --passphrase-file, set CUSTODY_PASSPHRASE, or pass --no-encrypt --insecure');
+    throw new CustodyError(
+      'ERR_USAGE_PASSPHRASE',
+      'private keys are encrypted: give --passphrase-file, set CUSTODY_PASSPHRASE, or pass --no-encrypt --insecure',
+    );
   }
   return { passphrase };
 }

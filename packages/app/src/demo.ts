@@ -86,7 +86,12 @@ async function organisation(o: DemoOptions, key: string, organization: string, p
   const partyFile = join(o.out, 'parties', `${party.name}.pem`);
   writeFileSync(rootFile, root.certificate);
   writeFileSync(partyFile, party.certificate);
-  const log = await initLog(store, { origin: `${prefix}.example/custody-log`, protection: { passphrase: o.passphrase }, now: o.now, pubOut: join(o.out, 'logs', `${key}.pub`) });
+  const log = await initLog(store, {
+    origin: `${prefix}.example/custody-log`,
+    protection: { passphrase: o.passphrase },
+    now: o.now,
+    pubOut: join(o.out, 'logs', `${key}.pub`),
+  });
   return { store, root: root.name, party: party.name, rootFile, partyFile, logPub: log.pubFile };
 }
 
@@ -108,7 +113,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const contoso = await organisation(o, 'reseller', 'Contoso Distribution', 'contoso');
   const fabrikam = await organisation(o, 'customer', 'Fabrikam Health', 'fabrikam');
   log('   Acme Devices (manufacturer), Northwind Systems (integrator), Contoso Distribution (reseller), Fabrikam Health (customer)');
-  const issuing = await createCA(acme.store, { name: 'acme-issuing', template: await loadTemplate(templatesDir(undefined), 'issuing-ca'), organization: 'Acme Devices', issuer: acme.root, protection: { passphrase }, passphrase, now });
+  const issuing = await createCA(acme.store, {
+    name: 'acme-issuing',
+    template: await loadTemplate(templatesDir(undefined), 'issuing-ca'),
+    organization: 'Acme Devices',
+    issuer: acme.root,
+    protection: { passphrase },
+    passphrase,
+    now,
+  });
   writeFileSync(join(o.out, 'root.pem'), (await acme.store.getCA(acme.root))!.certificate);
   writeFileSync(join(o.out, 'issuing.pem'), issuing.certificate);
   // Each organisation learns the next one's attestation certificate, as a file.
@@ -143,19 +156,50 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   log('3. Northwind imports the bundles (checking every signature and link), builds the devices into its gateway,');
   log('   installs firmware 2.4.1, and hands them to Contoso');
   const trustAcme = [acme.rootFile];
-  assertImported(await importBundles(northwind.store, serials.map((s) => join(o.out, 'exchange', '1-acme-to-northwind', `${s}.json`)), readTrustAnchors(trustAcme), now));
-  check(await transferDevices(northwind.store, { kind: 'handoff', serials, party: northwind.party, to: 'contoso', claims: INTEGRATION_CLAIMS, stage: 'integration', passphrase, now }));
+  assertImported(
+    await importBundles(
+      northwind.store,
+      serials.map((s) => join(o.out, 'exchange', '1-acme-to-northwind', `${s}.json`)),
+      readTrustAnchors(trustAcme),
+      now,
+    ),
+  );
+  check(
+    await transferDevices(northwind.store, {
+      kind: 'handoff',
+      serials,
+      party: northwind.party,
+      to: 'contoso',
+      claims: INTEGRATION_CLAIMS,
+      stage: 'integration',
+      passphrase,
+      now,
+    }),
+  );
   await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'), passphrase, { now });
 
   log('4. Contoso imports them and sells them on to Fabrikam Health');
-  assertImported(await importBundles(contoso.store, serials.map((s) => join(o.out, 'exchange', '2-northwind-to-contoso', `${s}.json`)), readTrustAnchors([acme.rootFile, northwind.rootFile]), now));
+  assertImported(
+    await importBundles(
+      contoso.store,
+      serials.map((s) => join(o.out, 'exchange', '2-northwind-to-contoso', `${s}.json`)),
+      readTrustAnchors([acme.rootFile, northwind.rootFile]),
+      now,
+    ),
+  );
   check(await transferDevices(contoso.store, { kind: 'handoff', serials, party: contoso.party, to: 'fabrikam', stage: 'resale', passphrase, now }));
   await exportBundles(contoso.store, serials, join(o.out, 'bundles'), passphrase, { now });
 
   const roots = [acme, northwind, contoso, fabrikam];
-  log('   Each organisation publishes the CRLs of its CAs; Acme\'s issuing CA CRL is crl.pem');
+  log("   Each organisation publishes the CRLs of its CAs; Acme's issuing CA CRL is crl.pem");
   const crls: string[] = [];
-  for (const [org, ca] of [[acme, 'acme-issuing'], [acme, acme.root], [northwind, northwind.root], [contoso, contoso.root], [fabrikam, fabrikam.root]] as const) {
+  for (const [org, ca] of [
+    [acme, 'acme-issuing'],
+    [acme, acme.root],
+    [northwind, northwind.root],
+    [contoso, contoso.root],
+    [fabrikam, fabrikam.root],
+  ] as const) {
     const file = ca === 'acme-issuing' ? join(o.out, 'crl.pem') : join(o.out, 'roots', `${ca}.crl.pem`);
     await publishCRL(org.store, { ca, out: file, nextUpdateDays: 7, pem: true, passphrase, now });
     crls.push(file);
@@ -171,7 +215,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   log(`5. Fabrikam verifies each device before activation: certificate paths and CRLs, every signature and hash`);
   log(`   link, custodian continuity, log inclusion, the supply-chain workflow, the ${policy} policy, and proof of`);
   log('   possession (a fresh challenge signed with the device key)');
-  assertImported(await importBundles(fabrikam.store, serials.map((s) => join(o.out, 'bundles', `${s}.json`)), readTrustAnchors(roots.map((r) => r.rootFile)), now));
+  assertImported(
+    await importBundles(
+      fabrikam.store,
+      serials.map((s) => join(o.out, 'bundles', `${s}.json`)),
+      readTrustAnchors(roots.map((r) => r.rootFile)),
+      now,
+    ),
+  );
   const report: DemoReport = { accepted: true, policy, devices: [] };
   for (const serial of serials) {
     const challenge = join(o.out, 'challenges', `${serial}.challenge.json`);
@@ -180,7 +231,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await answerChallenge({ key: join(o.out, 'device-keys', `${serial}.key.pem`), challenge, out: response, passphrase });
     // Activation verifies again with the response (consuming its nonce), then records the activation.
     // Fabrikam logged every attestation it imported: activation checks inclusion in its own log.
-    const r = await activateDevice(fabrikam.store, { serial, party: fabrikam.party, passphrase, trust: [], cas, workflow, policy, crls, at: now, response, logKeys: [fabrikam.logPub] });
+    const r = await activateDevice(fabrikam.store, {
+      serial,
+      party: fabrikam.party,
+      passphrase,
+      trust: [],
+      cas,
+      workflow,
+      policy,
+      crls,
+      at: now,
+      response,
+      logKeys: [fabrikam.logPub],
+    });
     // The whole report for the first device, a line for each of the others.
     const lines = o.formatVerdict({ file: serial, report: r.report });
     for (const line of serial === serials[0] ? lines : lines.slice(0, 1)) log(`   ${line}`);
@@ -197,19 +260,33 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // Re-verify the shipped bundle of the first device the way a person would, from files only.
   // The bundle as received carries Contoso's log proofs; possession was proven above, so the file-only check
   // uses the retail policy (healthcare would also ask for a fresh challenge).
-  const [first] = await verifyBundles(undefined, { bundles: [join(o.out, 'bundles', `${serials[0]}.json`)], trust: [], cas, workflow, policy: 'retail', crls, at: now, logKeys: [contoso.logPub] });
+  const [first] = await verifyBundles(undefined, {
+    bundles: [join(o.out, 'bundles', `${serials[0]}.json`)],
+    trust: [],
+    cas,
+    workflow,
+    policy: 'retail',
+    crls,
+    at: now,
+    logKeys: [contoso.logPub],
+  });
   writeFileSync(join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   for (const org of roots) await org.store.close();
   log(`Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, report.json`);
   log(`Check them with openssl:`);
-  log(`   openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
-  log(`   openssl verify -x509_strict -crl_check -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} -CRLfile ${join(o.out, 'crl.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`);
+  log(
+    `   openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`,
+  );
+  log(
+    `   openssl verify -x509_strict -crl_check -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} -CRLfile ${join(o.out, 'crl.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`,
+  );
   log(`   openssl cms -verify -inform DER -binary -purpose any -in ${join(o.out, 'attestations', serials[0]!, '0.der')} -CAfile ${acme.rootFile}`);
-  log(`The bundle Fabrikam received for ${serials[0]} re-verifies from files alone (retail policy, Contoso's log key): ${first?.report.ok ? 'ACCEPTED' : `REJECTED ${first?.report.code}`}`);
+  log(
+    `The bundle Fabrikam received for ${serials[0]} re-verifies from files alone (retail policy, Contoso's log key): ${first?.report.ok ? 'ACCEPTED' : `REJECTED ${first?.report.code}`}`,
+  );
   if (!first?.report.ok) report.accepted = false;
   return report;
 }
-
 
 function assertImported(results: Array<{ outcome: string; file: string; code?: string; reason?: string }>): void {
   const bad = results.find((r) => r.outcome === 'refused');

@@ -13,7 +13,12 @@ import { commitOutputs, discardOutputs, prepareFolder, prepareOutputsIn, writeOu
  * temporary name before any is moved into place.
  * @throws ERR_DEVICE_UNKNOWN, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
  */
-export async function exportCertificates(store: Store, serials: readonly string[], out: string, o: { force?: boolean } = {}): Promise<Array<{ serial: string; file: string }>> {
+export async function exportCertificates(
+  store: Store,
+  serials: readonly string[],
+  out: string,
+  o: { force?: boolean } = {},
+): Promise<Array<{ serial: string; file: string }>> {
   const devices: DeviceRecord[] = [];
   for (const serial of serials) {
     const d = await store.getDevice(serial);
@@ -21,7 +26,11 @@ export async function exportCertificates(store: Store, serials: readonly string[
     devices.push(d);
   }
   const folder = prepareFolder(out);
-  const files = prepareOutputsIn(out, devices.map((d) => `${d.serial}.pem`), { force: o.force });
+  const files = prepareOutputsIn(
+    out,
+    devices.map((d) => `${d.serial}.pem`),
+    { force: o.force },
+  );
   try {
     await writeOutputs(files.map((f, i) => [f, encodePEM(devices[i]!.certificate, 'CERTIFICATE')] as const));
     commitOutputs(files);

@@ -40,7 +40,12 @@ export function readDevicePassphrase(file: string | undefined): string | undefin
  * How a batch protects the keys it makes for devices, derived once for the whole batch.
  * @throws ERR_USAGE_DEVICE_PASSPHRASE (none given, or the CA's own), ERR_USAGE_INSECURE (--no-encrypt alone)
  */
-export function deviceKeyProtection(o: { devicePassphrase: string | undefined; caPassphrase: string | undefined; noEncrypt: boolean; insecure: boolean }): KeyProtection {
+export function deviceKeyProtection(o: {
+  devicePassphrase: string | undefined;
+  caPassphrase: string | undefined;
+  noEncrypt: boolean;
+  insecure: boolean;
+}): KeyProtection {
   if (o.noEncrypt) return keyProtection(undefined, true, o.insecure);
   if (o.devicePassphrase === undefined) {
     throw new CustodyError(
@@ -49,7 +54,10 @@ export function deviceKeyProtection(o: { devicePassphrase: string | undefined; c
     );
   }
   if (o.devicePassphrase === o.caPassphrase) {
-    throw new CustodyError('ERR_USAGE_DEVICE_PASSPHRASE', "the device passphrase is the CA's passphrase: a device's agent would hold the factory CA's secret; choose another");
+    throw new CustodyError(
+      'ERR_USAGE_DEVICE_PASSPHRASE',
+      "the device passphrase is the CA's passphrase: a device's agent would hold the factory CA's secret; choose another",
+    );
   }
   return { passphrase: o.devicePassphrase, kdf: deriveKeyKDF(o.devicePassphrase) };
 }

@@ -42,7 +42,7 @@ export async function exportParty(store: Store, name: string, o: { chain: boolea
 async function issuersOf(store: Store, first: string | undefined): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
-  for (let name = first; name !== undefined; ) {
+  for (let name = first; name !== undefined;) {
     if (seen.has(name)) throw new CustodyError('ERR_STORE_CHAIN', `${store.location}: CA "${name}" is its own issuer`);
     seen.add(name);
     const ca = await store.getCA(name);
@@ -79,7 +79,12 @@ export async function certificateSummary(pem: string): Promise<CertificateSummar
   const der = decodePEM(pem, ['CERTIFICATE']);
   const info = readCertificateInfo(der);
   const time = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const s: CertificateSummary = { subject: info.subjectText, notBefore: time(info.notBefore), notAfter: time(info.notAfter), sha256: toHex(await provider.digest('SHA-256', der)) };
+  const s: CertificateSummary = {
+    subject: info.subjectText,
+    notBefore: time(info.notBefore),
+    notAfter: time(info.notAfter),
+    sha256: toHex(await provider.digest('SHA-256', der)),
+  };
   if (info.subjectKeyId) s.keyId = toHex(info.subjectKeyId);
   return s;
 }

@@ -31,7 +31,12 @@ export async function selectDevices(store: Store, sel: DeviceSelection): Promise
   }
   if (sel.list !== undefined) {
     const text = readInputFile(sel.list, 'list').toString('utf8');
-    out.push(...text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
+    out.push(
+      ...text
+        .split(/\r?\n/)
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter(Boolean),
+    );
   }
   if (out.length === 0) throw new CustodyError('ERR_USAGE_SELECTION', 'name the devices: --serial, --lot or --list');
   return [...new Set(out)];
@@ -79,7 +84,6 @@ export function startSigningPool(key: KeyObject, threads: number): SigningPool {
   return new WorkerPool<Uint8Array[], Uint8Array>(new URL('./sign-worker.js', import.meta.url), { key }, threads);
 }
 
-
 /** Devices per chunk: one store read and one commit (with its fdatasync) each. */
 const CHUNK = 1024;
 /** Devices per piece: a signing request to a worker, or what this thread signs between looks at the answers. */
@@ -121,7 +125,13 @@ function planChunk(tips: Array<ChainTip | undefined>, heldBy: string | undefined
 export async function transferDevices(store: Store, o: TransferOptions, startPool: typeof startSigningPool = startSigningPool): Promise<TransferResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
   const recipient = o.kind === 'activation' ? { spkiSha256: signer.spkiSha256, label: party.name } : await resolveRecipient(store, o.to ?? '');
-  const template = { kind: o.kind, to: recipient.spkiSha256, now: o.now, ...(o.claims ? { claims: o.claims } : {}), ...(o.stage !== undefined ? { stage: o.stage } : {}) };
+  const template = {
+    kind: o.kind,
+    to: recipient.spkiSha256,
+    now: o.now,
+    ...(o.claims ? { claims: o.claims } : {}),
+    ...(o.stage !== undefined ? { stage: o.stage } : {}),
+  };
   // Shared fields checked here, before any worker starts: bad claims fail the batch once.
   const transfer = createTransfer({ ...template, signer });
   // A key in a token signs where its session is, on this thread; workers need a KeyObject to share.
@@ -137,7 +147,11 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
       return { party: party.name, to: recipient.label, results: [{ serial: o.serials[0]!, ok: false, code: 'ERR_FORK', message }] };
     }
     const { heads, held } = planChunk(tips, undefined);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, undefined, o.extend.challenge) };
+    return {
+      party: party.name,
+      to: recipient.label,
+      results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, undefined, o.extend.challenge),
+    };
   }
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
@@ -149,10 +163,17 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
     const { results, poolFailure, stopped } = await pipeline(store, o.serials, transfer, pool, threads, heldBy, o.signal);
     if (stopped) {
       const recorded = results.filter((x) => x.ok).map((x) => x.serial);
-      throw interruptedError({ recorded, total: o.serials.length, resume: 'run the same command again to hand on the rest (devices the recipient holds already are skipped)' });
+      throw interruptedError({
+        recorded,
+        total: o.serials.length,
+        resume: 'run the same command again to hand on the rest (devices the recipient holds already are skipped)',
+      });
     }
     const result: TransferResult = { party: party.name, to: recipient.label, results };
-    if (poolFailure) result.warnings = [`a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices the workers had not`];
+    if (poolFailure)
+      result.warnings = [
+        `a signing worker failed (${poolFailure.e instanceof Error ? poolFailure.e.message : String(poolFailure.e)}); the main thread signed the devices the workers had not`,
+      ];
     return result;
   } finally {
     await pool.close();
@@ -233,7 +254,11 @@ async function recordChunk(
       results.push({ serial, ok: false, code: r.code, message: r.message });
       return;
     }
-    appends.push(challenge === undefined ? { serial, prev: r.prev, attestation: r.der, facts: r.facts } : { serial, prev: r.prev, attestation: r.der, facts: r.facts, challenge });
+    appends.push(
+      challenge === undefined
+        ? { serial, prev: r.prev, attestation: r.der, facts: r.facts }
+        : { serial, prev: r.prev, attestation: r.der, facts: r.facts, challenge },
+    );
     seqs.set(serial, tip.length);
     results.push({ serial, ok: true });
   });
@@ -275,5 +300,11 @@ export function failureOf(r: TransferResult): CustodyError | undefined {
   if (r.results.length === 1) return new CustodyError(failed[0]!.code!, failed[0]!.message!);
   const codes = [...new Set(failed.map((f) => f.code))];
   const code = codes.length === 1 ? codes[0]! : 'ERR_CONFLICT_BATCH';
-  return new CustodyError(code, `${failed.length} of ${r.results.length} devices failed (${failed.slice(0, 3).map((f) => `${f.serial}: ${f.code}`).join(', ')}${failed.length > 3 ? ', ...' : ''})`);
+  return new CustodyError(
+    code,
+    `${failed.length} of ${r.results.length} devices failed (${failed
+      .slice(0, 3)
+      .map((f) => `${f.serial}: ${f.code}`)
+      .join(', ')}${failed.length > 3 ? ', ...' : ''})`,
+  );
 }

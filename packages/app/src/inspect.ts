@@ -167,7 +167,11 @@ export async function inspectFile(file: string): Promise<Inspection> {
     if (text.trimStart().startsWith('{')) return bundle(text);
     const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
     const kind = label === undefined ? undefined : PEM_KINDS[label];
-    if (!kind) throw new CustodyError('ERR_INSPECT_FORMAT', label === undefined ? 'neither PEM, DER nor a JSON bundle' : `a PEM ${label} block, not a certificate, a certificate request or a CRL`);
+    if (!kind)
+      throw new CustodyError(
+        'ERR_INSPECT_FORMAT',
+        label === undefined ? 'neither PEM, DER nor a JSON bundle' : `a PEM ${label} block, not a certificate, a certificate request or a CRL`,
+      );
     const der = decodePEM(text, [label!]);
     return kind === 'certificate' ? await certificate(der) : kind === 'csr' ? await csr(der) : await crl(der);
   } catch (e) {

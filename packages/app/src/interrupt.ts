@@ -31,6 +31,8 @@ export function watchInterrupts(): { signal: AbortSignal; dispose(): void } {
 export function interruptedError(o: { recorded: readonly string[]; total: number; resume: string }): CustodyError {
   const { recorded } = o;
   const what =
-    recorded.length === 0 ? 'nothing was recorded' : `${recorded.length} of ${o.total} recorded (${recorded.length === 1 ? recorded[0] : `${recorded[0]} to ${recorded[recorded.length - 1]}`}), with their files`;
+    recorded.length === 0
+      ? 'nothing was recorded'
+      : `${recorded.length} of ${o.total} recorded (${recorded.length === 1 ? recorded[0] : `${recorded[0]} to ${recorded[recorded.length - 1]}`}), with their files`;
   return new CustodyError('ERR_INTERRUPTED', `interrupted: ${what}; ${o.resume}`);
 }

@@ -55,7 +55,8 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
   const existing = await s.getLogConfig();
   if (existing) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${store.location}: this store already has a log key (origin ${existing.origin})`);
   const origin = o.origin ?? defaultOrigin(store);
-  if (!isNoteKeyName(origin)) throw new CustodyError('ERR_USAGE_LOG_ORIGIN', `--origin ${JSON.stringify(origin)}: a log origin is one word without spaces or "+"`);
+  if (!isNoteKeyName(origin))
+    throw new CustodyError('ERR_USAGE_LOG_ORIGIN', `--origin ${JSON.stringify(origin)}: a log origin is one word without spaces or "+"`);
   // A PostgreSQL store's location is a URL: its log.pub goes to the working folder. It is checked before the
   // key is made: a log key recorded without its log.pub would need log init again, which refuses.
   const pubFile = o.pubOut ?? (/^postgres(ql)?:\/\//i.test(store.location) ? 'log.pub' : join(store.location, 'log.pub'));
@@ -79,7 +80,11 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
  * The log's signer; with `protection`, the log key is created first when the store has none.
  * @throws ERR_USAGE_LOG_NO_KEY when there is no log key and none may be created; ERR_KEY_PASSPHRASE
  */
-export async function logSigner(store: Store, passphrase: string | undefined, create?: { protection: KeyProtection; now: Date }): Promise<{ config: LogConfig; signer: CheckpointSigner }> {
+export async function logSigner(
+  store: Store,
+  passphrase: string | undefined,
+  create?: { protection: KeyProtection; now: Date },
+): Promise<{ config: LogConfig; signer: CheckpointSigner }> {
   const s = store;
   let config = await s.getLogConfig();
   if (!config && create) {
@@ -107,7 +112,8 @@ async function sizeArg(s: LogStore, size: number | undefined, flag: string): Pro
   const current = await s.logSize();
   await s.loadLogNodes(size ?? current);
   if (size === undefined) return current;
-  if (!Number.isSafeInteger(size) || size < 0 || size > current) throw new CustodyError('ERR_USAGE_LOG_SIZE', `${flag} ${size}: the log has ${current} entries`);
+  if (!Number.isSafeInteger(size) || size < 0 || size > current)
+    throw new CustodyError('ERR_USAGE_LOG_SIZE', `${flag} ${size}: the log has ${current} entries`);
   return size;
 }
 
@@ -125,7 +131,10 @@ export interface CheckpointResult {
  * `create` is given; the store keeps it in its checkpoint history when it covers more than any kept before.
  * @throws ERR_USAGE_LOG_NO_KEY, ERR_USAGE_LOG_SIZE, ERR_KEY_PASSPHRASE, ERR_STORE_IO
  */
-export async function createCheckpoint(store: Store, o: { passphrase: string | undefined; now: Date; size?: number; create?: { protection: KeyProtection; now: Date } }): Promise<CheckpointResult> {
+export async function createCheckpoint(
+  store: Store,
+  o: { passphrase: string | undefined; now: Date; size?: number; create?: { protection: KeyProtection; now: Date } },
+): Promise<CheckpointResult> {
   const s = store;
   const { config, signer } = await logSigner(store, o.passphrase, o.create);
   const { head, note } = await signHead(s, signer, config.origin, await sizeArg(s, o.size, '--size'), o.now);
@@ -143,7 +152,10 @@ export interface JSONInclusionProof {
  * Inclusion proofs of a device's attestations (all, or `seq`) in the tree of `size` leaves, with a checkpoint.
  * @throws ERR_DEVICE_UNKNOWN; ERR_USAGE_LOG_SEQ when the attestation is not logged at that size; as `createCheckpoint`
  */
-export async function proveDevice(store: Store, o: { serial: string; seq?: number; size?: number; passphrase: string | undefined; now: Date }): Promise<CheckpointResult & { serial: string; proofs: JSONInclusionProof[] }> {
+export async function proveDevice(
+  store: Store,
+  o: { serial: string; seq?: number; size?: number; passphrase: string | undefined; now: Date },
+): Promise<CheckpointResult & { serial: string; proofs: JSONInclusionProof[] }> {
   const s = store;
   const device = await store.getDevice(o.serial);
   if (!device) throw new CustodyError('ERR_DEVICE_UNKNOWN', `device ${o.serial} is not in ${store.location}`);
@@ -154,7 +166,10 @@ export async function proveDevice(store: Store, o: { serial: string; seq?: numbe
   for (const seq of seqs) {
     const leafIndex = await s.logLeafIndex(o.serial, seq);
     if (leafIndex === undefined || leafIndex >= size) {
-      throw new CustodyError('ERR_USAGE_LOG_SEQ', `device ${o.serial}: attestation ${seq} is not in the log${leafIndex === undefined ? '' : ` of ${size} entries (it is entry ${leafIndex})`}`);
+      throw new CustodyError(
+        'ERR_USAGE_LOG_SEQ',
+        `device ${o.serial}: attestation ${seq} is not in the log${leafIndex === undefined ? '' : ` of ${size} entries (it is entry ${leafIndex})`}`,
+      );
     }
     leaves.push({ seq, leafIndex });
   }
@@ -182,7 +197,10 @@ export interface JSONConsistencyProof {
  * The consistency proof between the trees of `oldSize` and `newSize` (default: now) leaves.
  * @throws ERR_USAGE_LOG_SIZE; as `createCheckpoint`
  */
-export async function proveConsistency(store: Store, o: { oldSize: number; newSize?: number; passphrase: string | undefined; now: Date }): Promise<JSONConsistencyProof> {
+export async function proveConsistency(
+  store: Store,
+  o: { oldSize: number; newSize?: number; passphrase: string | undefined; now: Date },
+): Promise<JSONConsistencyProof> {
   const s = store;
   // Every argument is checked before anything is signed: a refused command keeps no checkpoint.
   const newSize = await sizeArg(s, o.newSize, '--new');
@@ -191,7 +209,15 @@ export async function proveConsistency(store: Store, o: { oldSize: number; newSi
   const cp = await createCheckpoint(store, { passphrase: o.passphrase, now: o.now, size: newSize });
   await s.loadLogNodes(cp.treeSize, { oldSize });
   const p = consistencyProof(s.logNodes(), oldSize, cp.treeSize, nodeSha256);
-  return { origin: cp.origin, oldSize, newSize: cp.treeSize, oldRoot: toBase64(treeRoot(s.logNodes(), oldSize, nodeSha256)), newRoot: cp.rootHash, hashes: p.hashes.map(toBase64), checkpoint: cp.checkpoint };
+  return {
+    origin: cp.origin,
+    oldSize,
+    newSize: cp.treeSize,
+    oldRoot: toBase64(treeRoot(s.logNodes(), oldSize, nodeSha256)),
+    newRoot: cp.rootHash,
+    hashes: p.hashes.map(toBase64),
+    checkpoint: cp.checkpoint,
+  };
 }
 
 /**

@@ -17,13 +17,14 @@ export interface MonitorReport {
   findings: Finding[];
 }
 
-
 /** Audits the store, bundles from elsewhere, the store's evidence of refused imports, and revocations. */
 export async function runMonitor(store: Store, o: MonitorOptions): Promise<MonitorReport> {
   const chains: ObservedChain[] = [];
-  for (const d of await store.listDevices()) chains.push({ source: store.location, serial: d.serial, certificate: d.certificate, attestations: d.attestations });
+  for (const d of await store.listDevices())
+    chains.push({ source: store.location, serial: d.serial, certificate: d.certificate, attestations: d.attestations });
   // Through the evidence port: a PostgreSQL store's evidence is a row, not a file to open.
-  for (const e of await store.listEvidence()) chains.push({ source: e.source, serial: e.serial, certificate: e.device.certificate, attestations: e.device.attestations });
+  for (const e of await store.listEvidence())
+    chains.push({ source: e.source, serial: e.serial, certificate: e.device.certificate, attestations: e.device.attestations });
   for (const path of o.bundles) {
     for (const file of bundleFiles(path)) {
       const record = await recordOfBundle(readBundle(file));
@@ -40,6 +41,12 @@ export async function runMonitor(store: Store, o: MonitorOptions): Promise<Monit
     const issuer = crl.issuer;
     for (const r of crl.revoked.values()) revocations.push({ serialHex: r.serialHex, issuer, revokedAt: r.revocationDate });
   }
-  const findings = await analyzeChains({ chains, revocations, now: o.now, provider, ...(o.maxHoldDays !== undefined ? { maxHoldSeconds: o.maxHoldDays * 86_400 } : {}) });
+  const findings = await analyzeChains({
+    chains,
+    revocations,
+    now: o.now,
+    provider,
+    ...(o.maxHoldDays !== undefined ? { maxHoldSeconds: o.maxHoldDays * 86_400 } : {}),
+  });
   return { devices: new Set(chains.map((c) => c.serial)).size, sources: new Set(chains.map((c) => c.source)).size, findings };
 }

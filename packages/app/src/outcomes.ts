@@ -52,5 +52,9 @@ export function monitorFailure(r: MonitorReport): CustodyError | undefined {
 export function demoFailure(r: DemoReport): CustodyError | undefined {
   if (r.accepted) return undefined;
   const d = r.devices.find((x) => !x.accepted);
-  return new CustodyError(d?.code ?? 'ERR_VERIFY', d ? `device ${d.serial} was rejected under the ${r.policy} policy` : 'the bundle re-verified from files was rejected', { category: 'rejected' });
+  return new CustodyError(
+    d?.code ?? 'ERR_VERIFY',
+    d ? `device ${d.serial} was rejected under the ${r.policy} policy` : 'the bundle re-verified from files was rejected',
+    { category: 'rejected' },
+  );
 }

@@ -147,7 +147,7 @@ export function writeOutput(out: PreparedOutput, data: string | Uint8Array, o: {
   try {
     fd = openSync(out.temp, 'w', out.mode);
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+    for (let off = 0; off < bytes.byteLength;) off += writeSync(fd, bytes, off, bytes.byteLength - off);
     if (o.flush !== false) fsyncSync(fd);
   } catch (e) {
     throw outputError(out.path, e);
@@ -259,7 +259,12 @@ function syncFolder(dir: string): void {
  * records something (a challenge, a log key) does so only once its output is known to be writable.
  * @throws what `produce` throws, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
  */
-export async function produceOutput<T>(path: string, o: { force?: boolean; mode?: number }, produce: () => Promise<T>, content: (r: T) => string | Uint8Array): Promise<T> {
+export async function produceOutput<T>(
+  path: string,
+  o: { force?: boolean; mode?: number },
+  produce: () => Promise<T>,
+  content: (r: T) => string | Uint8Array,
+): Promise<T> {
   const out = prepareOutput(path, o);
   try {
     const r = await produce();

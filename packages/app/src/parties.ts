@@ -16,12 +16,21 @@ import { loadKey, provider, readCertificateFile, readInputFile } from './context
  * The attestation signer of one of the store's own parties: `name`, or the only party holding a key.
  * @throws ERR_USAGE_PARTY when the party is unknown, has no key here, or the choice is ambiguous
  */
-export async function loadSigner(store: Store, name: string | undefined, passphrase: string | undefined): Promise<{ party: PartyRecord; signer: AttestationSigner }> {
+export async function loadSigner(
+  store: Store,
+  name: string | undefined,
+  passphrase: string | undefined,
+): Promise<{ party: PartyRecord; signer: AttestationSigner }> {
   const own = (await store.listParties()).filter((p) => p.key);
   const party = name === undefined ? (own.length === 1 ? own[0] : undefined) : own.find((p) => p.name === name);
   if (!party) {
     const names = own.map((p) => p.name).join(', ') || 'none';
-    throw new CustodyError('ERR_USAGE_PARTY', name === undefined ? `give --party (this store's parties with keys: ${names})` : `no party "${name}" with a key in ${store.location} (parties with keys: ${names})`);
+    throw new CustodyError(
+      'ERR_USAGE_PARTY',
+      name === undefined
+        ? `give --party (this store's parties with keys: ${names})`
+        : `no party "${name}" with a key in ${store.location} (parties with keys: ${names})`,
+    );
   }
   const certificate = decodePEM(party.certificate, ['CERTIFICATE']);
   const signer = await createAttestationSigner({ certificate, key: loadKey(store, party.key!, passphrase), provider });
@@ -75,7 +84,10 @@ async function parseClaimsYAML(text: string): Promise<unknown> {
   try {
     checkYAMLLimits(text, 'claims', 'ERR_CLAIMS_FILE');
   } catch (e) {
-    throw new Error((e as Error).message.replace(/^claims(?::(\d+))?: /, (_, line?: string) => (line ? `line ${line}: ` : '')), { cause: e });
+    throw new Error(
+      (e as Error).message.replace(/^claims(?::(\d+))?: /, (_, line?: string) => (line ? `line ${line}: ` : '')),
+      { cause: e },
+    );
   }
   const doc = parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) throw doc.errors[0]!;

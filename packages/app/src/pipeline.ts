@@ -68,7 +68,11 @@ interface Piece<C, P, O> {
  * not an error: this thread signs what it had not answered, and `poolFailure` says why.
  * @throws whatever a stage throws
  */
-export async function runPipeline<T, C, P, Req, Res, O, R>(items: readonly T[], stages: PipelineStages<T, C, P, Req, Res, O, R>, o: PipelineOptions<Req, Res>): Promise<PipelineResult<R>> {
+export async function runPipeline<T, C, P, Req, Res, O, R>(
+  items: readonly T[],
+  stages: PipelineStages<T, C, P, Req, Res, O, R>,
+  o: PipelineOptions<Req, Res>,
+): Promise<PipelineResult<R>> {
   const results: R[] = [];
   const open: Array<OpenChunk<C, O>> = [];
   const queue: Array<Piece<C, P, O>> = [];

@@ -5,14 +5,16 @@ import { provider, readInputFile } from './context.js';
 import { decodePrivateKey } from '@custody/store';
 import { produceOutput, writeOutputFile } from './outputs.js';
 
-
 /**
  * Writes a single-use challenge for a device (from the store, or by its certificate file) and remembers it; the
  * output is checked before the challenge is recorded.
  * @throws ERR_DEVICE_UNKNOWN, ERR_CERT_PARSE, ERR_USAGE_SELECTION, ERR_IO_NO_FOLDER, ERR_IO_EXISTS (unless `force`),
  * ERR_IO_WRITE
  */
-export async function writeChallenge(store: Store, o: { serial?: string; cert?: string; out: string; force?: boolean; ttlSeconds: number; now: Date }): Promise<Challenge> {
+export async function writeChallenge(
+  store: Store,
+  o: { serial?: string; cert?: string; out: string; force?: boolean; ttlSeconds: number; now: Date },
+): Promise<Challenge> {
   let certificate: Uint8Array;
   let serial: string;
   if (o.cert) {
@@ -30,8 +32,19 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
     serial = o.serial;
   } else throw new CustodyError('ERR_USAGE_SELECTION', 'name the device: --serial or --cert');
   const nonce = provider.randomBytes(32);
-  const { bytes, challenge } = createChallenge({ device: serial, idevidSha256: toHex(await provider.digest('SHA-256', certificate)), nonce, now: o.now, ttlSeconds: o.ttlSeconds });
-  await produceOutput(o.out, { force: o.force }, () => store.recordChallenge(toHex(nonce), bytes), () => bytes);
+  const { bytes, challenge } = createChallenge({
+    device: serial,
+    idevidSha256: toHex(await provider.digest('SHA-256', certificate)),
+    nonce,
+    now: o.now,
+    ttlSeconds: o.ttlSeconds,
+  });
+  await produceOutput(
+    o.out,
+    { force: o.force },
+    () => store.recordChallenge(toHex(nonce), bytes),
+    () => bytes,
+  );
   return challenge;
 }
 
@@ -41,7 +54,14 @@ export async function writeChallenge(store: Store, o: { serial?: string; cert?: 
  * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED, ERR_CSR_PARSE (naming the file), ERR_IO_NO_FOLDER,
  * ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
  */
-export async function answerChallenge(o: { key: string; challenge: string; out: string; force?: boolean; passphrase: string | undefined; ldevidCsr?: string }): Promise<void> {
+export async function answerChallenge(o: {
+  key: string;
+  challenge: string;
+  out: string;
+  force?: boolean;
+  passphrase: string | undefined;
+  ldevidCsr?: string;
+}): Promise<void> {
   const key = decodePrivateKey(readInputFile(o.key, 'key').toString('utf8'), o.passphrase, o.key);
   // The LDevID request the device sends with this activation: its DER's hash is signed with the challenge.
   let csr: Uint8Array | undefined;

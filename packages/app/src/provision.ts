@@ -6,7 +6,15 @@ import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509';
 import { readCertificateInfo } from '@custody/core/x509';
 import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509';
-import { createIssuer, prepareChecked, type IssuedBefore, type Prepared, type ProvisionInput, type ProvisionOptions, type ProvisionedDevice } from '@custody/core/provisioning';
+import {
+  createIssuer,
+  prepareChecked,
+  type IssuedBefore,
+  type Prepared,
+  type ProvisionInput,
+  type ProvisionOptions,
+  type ProvisionedDevice,
+} from '@custody/core/provisioning';
 import type { CertificateTemplate } from '@custody/core/templates';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
@@ -19,7 +27,17 @@ import { checkRequests } from './check-requests.js';
 import { runPipeline } from './pipeline.js';
 import { interruptedError } from './interrupt.js';
 import { poolThreads } from './pool-size.js';
-import { commitOutputs, discardOutputs, outputError, prepareFolder, prepareOutputsIn, writeOutput, writeOutputs, type PreparedFolder, type PreparedOutput } from './outputs.js';
+import {
+  commitOutputs,
+  discardOutputs,
+  outputError,
+  prepareFolder,
+  prepareOutputsIn,
+  writeOutput,
+  writeOutputs,
+  type PreparedFolder,
+  type PreparedOutput,
+} from './outputs.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 
@@ -110,7 +128,8 @@ export async function provisioningSetup(
 ): Promise<{ options: ProvisionOptions; attestedBy?: string; at(now: Date): Promise<ProvisionOptions> }> {
   const ca = await store.getCA(o.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${o.ca}" in ${store.location}`);
-  if (o.template.kind !== 'idevid') throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template; devices need an idevid template`);
+  if (o.template.kind !== 'idevid')
+    throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template; devices need an idevid template`);
   const caInfo = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
   const caKey = loadKey(store, ca.key, o.passphrase);
   const organization = caInfo.subjectAttributes.find(([k]) => k === 'O')?.[1];
@@ -120,14 +139,22 @@ export async function provisioningSetup(
   const manufacturer = organization ?? caInfo.subjectText;
   // Options for a given time: a long-running station dates each group by its own clock reading.
   const at = async (now: Date): Promise<ProvisionOptions> => ({
-    factory: await CertificateFactory.create({ template: o.template, issuer: { certificate: caInfo, key: caKey }, provider, notBefore: now, vars: { organization, model: o.model, lot: o.lot } }),
+    factory: await CertificateFactory.create({
+      template: o.template,
+      issuer: { certificate: caInfo, key: caKey },
+      provider,
+      notBefore: now,
+      vars: { organization, model: o.model, lot: o.lot },
+    }),
     registry: store,
     provider,
     issuerName: o.ca,
     model: o.model,
     lot: o.lot,
     now,
-    birth: attest ? birthHook(createBirths({ manufacturer, signer: attest.signer, to: to!, ...claimsOption(withProduction(o.claims, o.model, o.lot)), now })) : undefined,
+    birth: attest
+      ? birthHook(createBirths({ manufacturer, signer: attest.signer, to: to!, ...claimsOption(withProduction(o.claims, o.model, o.lot)), now }))
+      : undefined,
   });
   const options = await at(o.now);
   return attest ? { options, attestedBy: attest.party.name, at } : { options, at };
@@ -232,23 +259,39 @@ interface DeviceOutputs {
 }
 
 /** Checks every output of a batch and writes its generated keys (flushed) under temporary names; undoes it all on failure. */
-async function prepareDeviceOutputs(out: string, prepared: readonly Prepared[], keys: ReadonlyMap<string, PrivateKeyHandle>, o: ProvisionCommandOptions): Promise<DeviceOutputs> {
+async function prepareDeviceOutputs(
+  out: string,
+  prepared: readonly Prepared[],
+  keys: ReadonlyMap<string, PrivateKeyHandle>,
+  o: ProvisionCommandOptions,
+): Promise<DeviceOutputs> {
   const files: DeviceOutputs = { folder: prepareFolder(out), bySerial: new Map() };
   const keyFiles: Array<[PreparedOutput, string]> = [];
   try {
     const force = { force: o.force };
-    const certificates = prepareOutputsIn(out, prepared.map((p) => `${p.serial}.pem`), force);
+    const certificates = prepareOutputsIn(
+      out,
+      prepared.map((p) => `${p.serial}.pem`),
+      force,
+    );
     prepared.forEach((p, i) => files.bySerial.set(p.serial, { certificate: certificates[i]! }));
     const generated = prepared.filter((p) => keys.has(p.serial));
     const protection = batchProtection(o.deviceKeyProtection);
-    const keyOutputs = prepareOutputsIn(out, generated.map((p) => `${p.serial}.key.pem`), { ...force, mode: 0o600 });
+    const keyOutputs = prepareOutputsIn(
+      out,
+      generated.map((p) => `${p.serial}.key.pem`),
+      { ...force, mode: 0o600 },
+    );
     generated.forEach((p, i) => {
       files.bySerial.get(p.serial)!.key = keyOutputs[i]!;
       keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, protection)]);
     });
     await writeOutputs(keyFiles);
   } catch (e) {
-    discardOutputs([...files.bySerial.values()].flatMap((f) => (f.key ? [f.certificate, f.key] : [f.certificate])), files.folder);
+    discardOutputs(
+      [...files.bySerial.values()].flatMap((f) => (f.key ? [f.certificate, f.key] : [f.certificate])),
+      files.folder,
+    );
     throw e;
   }
   return files;
@@ -268,7 +311,10 @@ function afterCommitError(e: unknown, recorded: readonly string[], files: Device
     const k = files.bySerial.get(s)?.key;
     return k && !k.committed ? [k.temp] : [];
   });
-  const keyNote = keys.length === 0 ? '' : `; their private keys not moved into place are kept in ${keys.length === 1 ? keys[0] : `${keys.length} files named ${keys[0]} and so on`}`;
+  const keyNote =
+    keys.length === 0
+      ? ''
+      : `; their private keys not moved into place are kept in ${keys.length === 1 ? keys[0] : `${keys.length} files named ${keys[0]} and so on`}`;
   const selection = recorded.length === 1 ? `--serial ${recorded[0]}` : lot !== undefined ? `--lot ${lot}` : '--list <a file of those serials>';
   return new CustodyError(
     first.code,
@@ -298,7 +344,11 @@ const PIECE = 128;
  * `onCommitted` once durable. An aborted `signal` stops the batch at the next chunk boundary.
  * @throws the registry's codes on commit, and whatever `onCommitted` throws
  */
-export async function issueBatch(prepared: readonly Prepared[], options: ProvisionOptions, signal?: AbortSignal): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
+export async function issueBatch(
+  prepared: readonly Prepared[],
+  options: ProvisionOptions,
+  signal?: AbortSignal,
+): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
   const issue = createIssuer(options);
   const chunkSize = options.chunkSize ?? CHUNK;
   const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, ProvisionedDevice[], ProvisionedDevice[]>(

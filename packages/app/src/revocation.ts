@@ -47,7 +47,10 @@ function checkIssuedBy(cert: CertificateInfo, ca: CertificateInfo, caName: strin
 function parseReason(reason: string | undefined): CRLReason | undefined {
   if (reason === undefined || reason === 'unspecified') return undefined;
   if (!isCRLReason(reason) || reason === 'removeFromCRL') {
-    throw new CustodyError('ERR_CRL_REASON', `--reason ${reason}: not a reason for a complete CRL (keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified)`);
+    throw new CustodyError(
+      'ERR_CRL_REASON',
+      `--reason ${reason}: not a reason for a complete CRL (keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified)`,
+    );
   }
   return reason;
 }
@@ -55,14 +58,19 @@ function parseReason(reason: string | undefined): CRLReason | undefined {
 function parseTime(at: string | undefined, now: Date): Date {
   if (at === undefined) return new Date(Math.floor(now.getTime() / 1000) * 1000);
   const d = new Date(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime())) throw new CustodyError('ERR_REVOKE_TIME', `--at ${at}: not an ISO 8601 time (e.g. 2026-11-24T12:00:00Z)`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime()))
+    throw new CustodyError('ERR_REVOKE_TIME', `--at ${at}: not an ISO 8601 time (e.g. 2026-11-24T12:00:00Z)`);
   if (d.getTime() > now.getTime()) throw new CustodyError('ERR_REVOKE_TIME', `--at ${at}: a revocation date cannot be in the future`);
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
-
 /** The serial and labels of the certificate a target names, checked to be issued by `ca`. */
-async function resolveTarget(store: Store, caName: string, ca: CertificateInfo, target: RevocationTarget): Promise<Omit<RevokeResult, 'ca' | 'revokedAt' | 'reason'>> {
+async function resolveTarget(
+  store: Store,
+  caName: string,
+  ca: CertificateInfo,
+  target: RevocationTarget,
+): Promise<Omit<RevokeResult, 'ca' | 'revokedAt' | 'reason'>> {
   if ('certSerial' in target) return { serialHex: normalizeSerialHex(target.certSerial) };
   if ('certFile' in target) {
     const cert = readCertificateFile(target.certFile).info;
@@ -147,5 +155,13 @@ export async function publishCRL(store: Store, o: PublishCRLOptions): Promise<CR
     discardOutputs([output]);
     throw e;
   }
-  return { ca: o.ca, file: o.out, crlNumber, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: revoked.length, format: o.pem ? 'pem' : 'der' };
+  return {
+    ca: o.ca,
+    file: o.out,
+    crlNumber,
+    thisUpdate: thisUpdate.toISOString(),
+    nextUpdate: nextUpdate.toISOString(),
+    revoked: revoked.length,
+    format: o.pem ? 'pem' : 'der',
+  };
 }

@@ -52,7 +52,8 @@ export async function showDevice(store: Store, serial: string): Promise<DeviceVi
   const parsed = device.attestations.map((der) => parseAttestation(der));
   // A party's key names it in the statements; its certificate, where one is known, gives its subject.
   for (const a of parsed) subjects.set(toHex(await provider.digest('SHA-256', a.signerSpki)), readCertificateInfo(a.signerCertificate).subjectText);
-  for (const p of parties) if (!subjects.has(p.spkiSha256)) subjects.set(p.spkiSha256, readCertificateInfo(decodePEM(p.certificate, ['CERTIFICATE'])).subjectText);
+  for (const p of parties)
+    if (!subjects.has(p.spkiSha256)) subjects.set(p.spkiSha256, readCertificateInfo(decodePEM(p.certificate, ['CERTIFICATE'])).subjectText);
   const party = (spkiSha256: string): PartyRef => {
     const ref: PartyRef = { spkiSha256 };
     const subject = subjects.get(spkiSha256);
@@ -64,7 +65,14 @@ export async function showDevice(store: Store, serial: string): Promise<DeviceVi
   const chain: ChainStage[] = [];
   for (const a of parsed) {
     const p = a.statement.predicate;
-    const s: ChainStage = { seq: p.seq, kind: a.statement.predicateType.split('/').at(-2)!, time: p.time, from: party(p.from), to: party(p.to), claims: p.claims };
+    const s: ChainStage = {
+      seq: p.seq,
+      kind: a.statement.predicateType.split('/').at(-2)!,
+      time: p.time,
+      from: party(p.from),
+      to: party(p.to),
+      claims: p.claims,
+    };
     if (p.stage !== undefined) s.stage = p.stage;
     chain.push(s);
   }

@@ -80,8 +80,10 @@ export async function runStation(store: Store, optionsAt: (now: Date) => Promise
         const { id, der } = requestBytes(p.text);
         p.id = id;
         const [prepared] = await prepareProvisioning([{ source: `stdin line ${p.line}`, csr: der }], store, provider);
-        if (serials.has(prepared!.serial)) throw new CustodyError('ERR_DUPLICATE_SERIAL', `stdin line ${p.line}: device serial ${prepared!.serial} appears twice in this group`);
-        if (keys.has(prepared!.spkiSha256)) throw new CustodyError('ERR_DUPLICATE_KEY', `stdin line ${p.line}: the same public key appears twice in this group`);
+        if (serials.has(prepared!.serial))
+          throw new CustodyError('ERR_DUPLICATE_SERIAL', `stdin line ${p.line}: device serial ${prepared!.serial} appears twice in this group`);
+        if (keys.has(prepared!.spkiSha256))
+          throw new CustodyError('ERR_DUPLICATE_KEY', `stdin line ${p.line}: the same public key appears twice in this group`);
         serials.add(prepared!.serial);
         keys.add(prepared!.spkiSha256);
         accepted.push({ p, prepared: prepared! });
@@ -91,9 +93,21 @@ export async function runStation(store: Store, optionsAt: (now: Date) => Promise
       }
     }
     try {
-      const devices = accepted.length === 0 ? [] : await issuePrepared(accepted.map((a) => a.prepared), { ...(await optionsAt(new Date())), chunkSize: MAX_GROUP });
+      const devices =
+        accepted.length === 0
+          ? []
+          : await issuePrepared(
+              accepted.map((a) => a.prepared),
+              { ...(await optionsAt(new Date())), chunkSize: MAX_GROUP },
+            );
       devices.forEach((d, i) => {
-        answer(accepted[i]!.p, { ok: true, serial: d.serial, certSerial: d.certSerial, certificate: encodePEM(d.certificate, 'CERTIFICATE'), birth: d.attestations[0] ? toBase64(d.attestations[0]) : null });
+        answer(accepted[i]!.p, {
+          ok: true,
+          serial: d.serial,
+          certSerial: d.certSerial,
+          certificate: encodePEM(d.certificate, 'CERTIFICATE'),
+          birth: d.attestations[0] ? toBase64(d.attestations[0]) : null,
+        });
       });
       issued += devices.length;
     } catch (e) {

@@ -48,7 +48,15 @@ function shapeOf(c: VerificationCheck): number {
 }
 
 function sameCheck(a: VerificationCheck | undefined, b: VerificationCheck): boolean {
-  return a !== undefined && a.name === b.name && a.ok === b.ok && a.reason === b.reason && a.code === b.code && a.attestation === b.attestation && shapeOf(a) === shapeOf(b);
+  return (
+    a !== undefined &&
+    a.name === b.name &&
+    a.ok === b.ok &&
+    a.reason === b.reason &&
+    a.code === b.code &&
+    a.attestation === b.attestation &&
+    shapeOf(a) === shapeOf(b)
+  );
 }
 
 /**

@@ -10,4 +10,6 @@ import { prepareVerification, verifyFiles, type BundleVerdict, type VerifyInputs
 
 const prepared = prepareVerification(undefined, workerData as VerifyInputs);
 
-serveRequests<string[], EncodedVerdicts | readonly BundleVerdict[]>(async (files) => encodeVerdicts(await verifyFiles(await prepared, files, { deferCheckpoint: true })));
+serveRequests<string[], EncodedVerdicts | readonly BundleVerdict[]>(async (files) =>
+  encodeVerdicts(await verifyFiles(await prepared, files, { deferCheckpoint: true })),
+);

@@ -36,7 +36,8 @@ function readText(file: string, kind: InputKind): string {
 /** A policy by name (workflows/policies/NAME.yaml) or by file. */
 export function loadPolicy(nameOrFile: string): Policy {
   const file = existsSync(nameOrFile) ? nameOrFile : join(REPO_ROOT, 'workflows', 'policies', `${nameOrFile}.yaml`);
-  if (!existsSync(file)) throw new CustodyError('ERR_USAGE_POLICY', `--policy ${nameOrFile}: neither a file nor a shipped policy (baseline, retail, healthcare)`);
+  if (!existsSync(file))
+    throw new CustodyError('ERR_USAGE_POLICY', `--policy ${nameOrFile}: neither a file nor a shipped policy (baseline, retail, healthcare)`);
   return parsePolicy(readText(file, 'policy'), file);
 }
 
@@ -147,7 +148,8 @@ async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): P
  * Malformed inputs other than the bundles themselves are errors (exit 3).
  */
 export async function verifyBundles(store: Store | undefined, o: VerifyCommandOptions): Promise<BundleVerdict[]> {
-  if (o.response !== undefined && o.bundles.length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
+  if (o.response !== undefined && o.bundles.length !== 1)
+    throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
   // A proof of possession is checked against this store's challenges, on this thread: workers have no store.
   const threads = o.response !== undefined ? 0 : palletThreads(o.bundles.length);
   // The workers start first, so that loading their code and building their verifiers overlaps this thread's
@@ -194,7 +196,10 @@ export async function verifyFiles(p: PreparedVerification, files: readonly strin
       text = readInputFile(file, 'bundle').toString('utf8');
     } catch (e) {
       if (!(e instanceof CustodyError)) throw e;
-      verdicts.push({ file, report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle file', ok: false, code: e.code, reason: e.message }], code: e.code } });
+      verdicts.push({
+        file,
+        report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle file', ok: false, code: e.code, reason: e.message }], code: e.code },
+      });
       continue;
     }
     // The text goes to the verifier as it is: parsing it is the verifier's first check, as for any caller.
@@ -213,7 +218,13 @@ const DEPTH = 4;
  * thread verifies pieces from the back of the queue while waiting, and takes over every piece left when a worker
  * fails. Reports come back in file order, their log checkpoints left to settle (`deferCheckpoint`).
  */
-async function onThreads(p: PreparedVerification, files: readonly string[], pool: VerdictPool, threads: number, onWarning?: (message: string) => void): Promise<BundleVerdict[]> {
+async function onThreads(
+  p: PreparedVerification,
+  files: readonly string[],
+  pool: VerdictPool,
+  threads: number,
+  onWarning?: (message: string) => void,
+): Promise<BundleVerdict[]> {
   const pieces: string[][] = [];
   for (let i = 0; i < files.length; i += PIECE) pieces.push(files.slice(i, i + PIECE));
   const done: BundleVerdict[][] = new Array(pieces.length);
@@ -231,7 +242,8 @@ async function onThreads(p: PreparedVerification, files: readonly string[], pool
           .then(
             (v) => void (done[k] = decodeVerdicts(v)),
             (e: unknown) => {
-              if (!failed) onWarning?.(`a verifying thread failed (${e instanceof Error ? e.message : String(e)}); this thread verified the bundles it had not`);
+              if (!failed)
+                onWarning?.(`a verifying thread failed (${e instanceof Error ? e.message : String(e)}); this thread verified the bundles it had not`);
               failed = true;
               queue.push(k);
             },

@@ -38,7 +38,10 @@ describe('regression: devices import of a bundle carrying a high-S twin', functi
   const withTwin = (b: Bundle, n: number, form: 'signature' | 'cms'): Bundle => {
     const a = b.attestations[n]!;
     const signature = twinSignatureDER(a.signature!);
-    const twin: BundleAttestation = form === 'signature' ? { signer: a.signer, statement: a.statement, signature } : { signer: a.signer, statement: a.statement, shell: expandShell(signature, a.statement, b.certificates[a.signer]!) };
+    const twin: BundleAttestation =
+      form === 'signature'
+        ? { signer: a.signer, statement: a.statement, signature }
+        : { signer: a.signer, statement: a.statement, shell: expandShell(signature, a.statement, b.certificates[a.signer]!) };
     return { ...b, attestations: b.attestations.map((x, i) => (i === n ? twin : x)) };
   };
 
@@ -47,7 +50,10 @@ describe('regression: devices import of a bundle carrying a high-S twin', functi
       const store = await EmbeddedStore.init(join(tmp, form), AT);
       try {
         const serial = 'SN000042';
-        assert.deepEqual((await importBundles(store, [write(`${form}-birth.json`, bundleOf(w.chain.slice(0, 1)))], w.trustAnchors, AT)).map((r) => r.outcome), ['added']);
+        assert.deepEqual(
+          (await importBundles(store, [write(`${form}-birth.json`, bundleOf(w.chain.slice(0, 1)))], w.trustAnchors, AT)).map((r) => r.outcome),
+          ['added'],
+        );
         const twinFile = write(`${form}-twin.json`, withTwin(bundleOf(w.chain.slice(0, 2)), 1, form));
         const [refused] = await importBundles(store, [twinFile], w.trustAnchors, AT);
         assert.equal(refused!.outcome, 'refused');

@@ -14,7 +14,17 @@ async function csrs(n: number): Promise<ProvisionInput[]> {
   for (let i = 0; i < n; i++) {
     const kp = await provider.generateKeyPair('P-256');
     const serial = `CHK${String(i).padStart(5, '0')}`;
-    out.push({ source: `req-${i}.der`, csr: await createCSR([['O', 'Acme'], ['serialNumber', serial]], kp.privateKey, provider) });
+    out.push({
+      source: `req-${i}.der`,
+      csr: await createCSR(
+        [
+          ['O', 'Acme'],
+          ['serialNumber', serial],
+        ],
+        kp.privateKey,
+        provider,
+      ),
+    });
   }
   return out;
 }
@@ -25,7 +35,8 @@ function breakSignature(input: ProvisionInput): ProvisionInput {
   return { ...input, csr };
 }
 
-const summary = (c: CheckedRequest | CustodyError) => (c instanceof CustodyError ? `${c.code} ${c.file} ${c.message}` : `${c.source} ${c.serial} ${Buffer.from(c.spki).toString('hex')}`);
+const summary = (c: CheckedRequest | CustodyError) =>
+  c instanceof CustodyError ? `${c.code} ${c.file} ${c.message}` : `${c.source} ${c.serial} ${Buffer.from(c.spki).toString('hex')}`;
 
 describe('checkRequests: phase 1 of provisioning on worker threads', function () {
   this.timeout(120_000);
@@ -49,7 +60,10 @@ describe('checkRequests: phase 1 of provisioning on worker threads', function ()
     assert.deepEqual((await checkRequests(inputs, provider, 2)).map(summary), alone.map(summary));
     for (const i of [5, 1290]) {
       const e = threaded[i];
-      assert.ok(e instanceof CustodyError && e.code === 'ERR_CSR_SIGNATURE' && e.file === `req-${i}.der` && e.message.startsWith(`req-${i}.der: `), summary(e!));
+      assert.ok(
+        e instanceof CustodyError && e.code === 'ERR_CSR_SIGNATURE' && e.file === `req-${i}.der` && e.message.startsWith(`req-${i}.der: `),
+        summary(e!),
+      );
     }
     assert.ok(threaded[700] instanceof CustodyError && threaded[700].file === 'garbage.der');
     assert.equal((threaded[800] as CheckedRequest).serial, 'GEN-800');
@@ -60,6 +74,9 @@ describe('checkRequests: phase 1 of provisioning on worker threads', function ()
     const threaded = await checkRequests(inputs, provider, 1);
     await assert.rejects(prepareChecked(threaded, empty, provider), (e: CustodyError) => e.code === 'ERR_CSR_SIGNATURE' && e.file === 'req-5.der');
     const withRepeat = [...inputs.slice(0, 3), inputs[1]!, ...inputs.slice(3)];
-    await assert.rejects(prepareChecked(await checkRequests(withRepeat, provider, 1), empty, provider), (e: CustodyError) => e.code === 'ERR_DUPLICATE_SERIAL' && e.file === 'req-1.der');
+    await assert.rejects(
+      prepareChecked(await checkRequests(withRepeat, provider, 1), empty, provider),
+      (e: CustodyError) => e.code === 'ERR_DUPLICATE_SERIAL' && e.file === 'req-1.der',
+    );
   });
 });

@@ -51,22 +51,61 @@ describe('the handoff pipeline (ops/handoff.ts)', function () {
     await createCA(store, { name: 'issuing', template: await loadTemplate(tdir, 'issuing-ca'), issuer: 'root', ...common });
     await createParty(store, { name: 'factory', ca: 'root', template: await loadTemplate(tdir, 'party'), ...common });
     await createParty(store, { name: 'integrator', ca: 'root', template: await loadTemplate(tdir, 'party'), ...common });
-    const issued = await provision(store, { ca: 'issuing', template: await loadTemplate(tdir, 'idevid'), generate: DEVICES, serialPattern: 'P{seq:5}', start: 1, passphrase: PASS, party: 'factory', now: new Date() });
+    const issued = await provision(store, {
+      ca: 'issuing',
+      template: await loadTemplate(tdir, 'idevid'),
+      generate: DEVICES,
+      serialPattern: 'P{seq:5}',
+      start: 1,
+      passphrase: PASS,
+      party: 'factory',
+      now: new Date(),
+    });
     return { store, serials: issued.devices.map((d) => d.serial) };
   };
 
   /** Every device handed on once: one result each, in order, all at attestation 1, and a chain of two in the store. */
   const assertAllHandedOnce = async (store: EmbeddedStore, serials: string[], r: TransferResult) => {
-    assert.deepEqual(r.results.map((x) => x.serial), serials);
-    assert.ok(r.results.every((x) => x.ok && x.seq === 1), JSON.stringify(r.results.find((x) => !x.ok || x.seq !== 1)));
+    assert.deepEqual(
+      r.results.map((x) => x.serial),
+      serials,
+    );
+    assert.ok(
+      r.results.every((x) => x.ok && x.seq === 1),
+      JSON.stringify(r.results.find((x) => !x.ok || x.seq !== 1)),
+    );
     const tips = await store.getTips(serials);
     assert.ok(tips.every((t) => t?.length === 2));
     // A second run of the same handoff finds them with the integrator already: nothing signed. A handoff to
     // anyone else finds none of them held by the factory any more.
-    const again = await transferDevices(store, { kind: 'handoff', serials: serials.slice(0, 3), party: 'factory', to: 'integrator', passphrase: PASS, now: new Date() });
-    assert.deepEqual(again.results.map((x) => [x.ok, x.already, x.seq]), [[true, true, 1], [true, true, 1], [true, true, 1]]);
-    const elsewhere = await transferDevices(store, { kind: 'handoff', serials: serials.slice(0, 3), party: 'factory', to: 'factory', passphrase: PASS, now: new Date() });
-    assert.deepEqual(elsewhere.results.map((x) => x.code), ['ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN']);
+    const again = await transferDevices(store, {
+      kind: 'handoff',
+      serials: serials.slice(0, 3),
+      party: 'factory',
+      to: 'integrator',
+      passphrase: PASS,
+      now: new Date(),
+    });
+    assert.deepEqual(
+      again.results.map((x) => [x.ok, x.already, x.seq]),
+      [
+        [true, true, 1],
+        [true, true, 1],
+        [true, true, 1],
+      ],
+    );
+    const elsewhere = await transferDevices(store, {
+      kind: 'handoff',
+      serials: serials.slice(0, 3),
+      party: 'factory',
+      to: 'factory',
+      passphrase: PASS,
+      now: new Date(),
+    });
+    assert.deepEqual(
+      elsewhere.results.map((x) => x.code),
+      ['ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN', 'ERR_NOT_CUSTODIAN'],
+    );
   };
 
   before(function () {

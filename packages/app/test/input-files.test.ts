@@ -34,7 +34,10 @@ describe('input files (ops/context.ts readInputFile)', () => {
 
   it('refuses one byte over the bound with ERR_INPUT_TOO_LARGE naming file, size and bound', () => {
     const p = file('over.txt', Buffer.alloc(INPUT_LIMITS.logKey.maxBytes + 1));
-    assert.throws(() => readInputFile(p, 'logKey'), { code: 'ERR_INPUT_TOO_LARGE', message: `${p}: is 4097 bytes, more than the 4096 bytes a log key file may have` });
+    assert.throws(() => readInputFile(p, 'logKey'), {
+      code: 'ERR_INPUT_TOO_LARGE',
+      message: `${p}: is 4097 bytes, more than the 4096 bytes a log key file may have`,
+    });
   });
 
   it('refuses a sparse 4 GiB file at once, without reading it', () => {
@@ -59,7 +62,12 @@ describe('input files (ops/context.ts readInputFile)', () => {
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     const link = join(tmp, 'zero.json');
     symlinkSync('/dev/zero', link);
-    for (const [p, what] of [[dir, 'a directory'], [fifo, 'a FIFO (named pipe)'], ['/dev/null', 'a character device'], [link, 'a character device']] as const) {
+    for (const [p, what] of [
+      [dir, 'a directory'],
+      [fifo, 'a FIFO (named pipe)'],
+      ['/dev/null', 'a character device'],
+      [link, 'a character device'],
+    ] as const) {
       assert.throws(() => readInputFile(p, 'bundle'), { code: 'ERR_INPUT_NOT_FILE', message: `${p}: is ${what}, not a regular file` });
     }
   });
@@ -100,13 +108,24 @@ describe('input files (ops/context.ts readInputFile)', () => {
     });
 
     it('refuses a JSON claim named twice (JSON.parse kept the last)', () =>
-      refused('dup.json', '{"secureBoot":{"enabled":true},"secureBoot":{"enabled":false}}', 'ERR_CLAIMS_FILE', /not valid JSON \(duplicate member name "secureBoot" in the top-level object\)/));
-    it('refuses a YAML claim named twice', () => refused('dup.yaml', 'secureBoot: {enabled: true}\nsecureBoot: {enabled: false}\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "secureBoot"\)/));
+      refused(
+        'dup.json',
+        '{"secureBoot":{"enabled":true},"secureBoot":{"enabled":false}}',
+        'ERR_CLAIMS_FILE',
+        /not valid JSON \(duplicate member name "secureBoot" in the top-level object\)/,
+      ));
+    it('refuses a YAML claim named twice', () =>
+      refused('dup.yaml', 'secureBoot: {enabled: true}\nsecureBoot: {enabled: false}\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "secureBoot"\)/));
     it('refuses YAML keys that differ as YAML but are one JavaScript name (1 and "1")', () =>
       refused('collide.yaml', '"acme.example/x":\n  1: a\n  "1": b\n', 'ERR_CLAIMS_FILE', /not valid YAML \(duplicate key "1"\)/));
     it('holds a YAML claims file to the YAML limits: an alias and deep nesting are refused with their line (issue 19)', async () => {
       await refused('alias.yaml', 'secureBoot: &s {enabled: true}\nsignedUpdates: *s\n', 'ERR_CLAIMS_FILE', /not valid YAML \(line 2: aliases are not allowed/);
-      await refused('deep.yaml', `secureBoot: ${'['.repeat(40_000)}${']'.repeat(40_000)}\n`, 'ERR_CLAIMS_FILE', /not valid YAML \(line 1: nested deeper than 64 levels\)/);
+      await refused(
+        'deep.yaml',
+        `secureBoot: ${'['.repeat(40_000)}${']'.repeat(40_000)}\n`,
+        'ERR_CLAIMS_FILE',
+        /not valid YAML \(line 1: nested deeper than 64 levels\)/,
+      );
     });
     it('refuses a YAML collection as a key', () => refused('key.yaml', '"acme.example/x":\n  ? [a]\n  : 1\n', 'ERR_CLAIMS_FILE', /a key is not a plain value/));
     it('refuses __proto__ in JSON (escaped too) and in YAML', async () => {
@@ -126,7 +145,10 @@ describe('input files (ops/context.ts readInputFile)', () => {
 
     it('refuses a proof naming a member twice', () => {
       const p = file('dup-proof.json', JSON.stringify(proof).replace('"newSize":2', '"newSize":2,"newSize":7'));
-      assert.throws(() => readConsistencyProofs([p]), { code: 'ERR_INPUT_READ', message: `${p}: not a consistency proof: duplicate member name "newSize" in the top-level object` });
+      assert.throws(() => readConsistencyProofs([p]), {
+        code: 'ERR_INPUT_READ',
+        message: `${p}: not a consistency proof: duplicate member name "newSize" in the top-level object`,
+      });
     });
 
     it('refuses JSON that is not an object with its code, not a TypeError', () => {
@@ -146,7 +168,10 @@ describe('passphrase files (context.ts readPassphrase)', () => {
     const p = join(tmp, 'huge.txt');
     writeFileSync(p, '');
     truncateSync(p, 1024 ** 3);
-    assert.throws(() => readPassphrase(p), { code: 'ERR_INPUT_TOO_LARGE', message: `${p}: is ${1024 ** 3} bytes, more than the 4096 bytes a passphrase file may have` });
+    assert.throws(() => readPassphrase(p), {
+      code: 'ERR_INPUT_TOO_LARGE',
+      message: `${p}: is ${1024 ** 3} bytes, more than the 4096 bytes a passphrase file may have`,
+    });
   });
 
   it('reads the first line; a missing file stays ERR_IO', () => {

@@ -24,7 +24,11 @@ describe('monitor reads fork evidence through the evidence port', function () {
   before(async function () {
     tmp = mkdtempSync(join(tmpdir(), 'custody-monitor-'));
     const root = await makeRoot('Acme', 'Acme Root');
-    parties = { factory: await makeParty(root, 'Acme', 'factory'), integrator: await makeParty(root, 'Northwind', 'integrator'), reseller: await makeParty(root, 'Contoso', 'reseller') };
+    parties = {
+      factory: await makeParty(root, 'Acme', 'factory'),
+      integrator: await makeParty(root, 'Northwind', 'integrator'),
+      reseller: await makeParty(root, 'Contoso', 'reseller'),
+    };
     idevid = await makeDevice(root, 'M1');
   });
   after(function () {
@@ -40,7 +44,16 @@ describe('monitor reads fork evidence through the evidence port', function () {
     ]);
     // A second handoff from the same point, signed elsewhere: its prev names our birth.
     const [theirs] = await signChain(idevid, [{ kind: 'handoff', signer: integrator, to: factory, time: T_HANDOFF1, seq: 1, prev: hex(mine[0]!) }]);
-    const device: DeviceRecord = { serial: 'M1', certificate: idevid.der, certSerial: 'aa01', spkiSha256: hex(idevid.der), certSha256: hex(idevid.der), issuer: 'issuing', issuedAt: T_BIRTH.toISOString(), attestations: mine };
+    const device: DeviceRecord = {
+      serial: 'M1',
+      certificate: idevid.der,
+      certSerial: 'aa01',
+      spkiSha256: hex(idevid.der),
+      certSha256: hex(idevid.der),
+      issuer: 'issuing',
+      issuedAt: T_BIRTH.toISOString(),
+      attestations: mine,
+    };
     await store.commitDevices([device]);
     await assert.rejects(store.importDevice({ ...device, attestations: [mine[0]!, theirs!] }), { code: 'ERR_FORK' });
   }

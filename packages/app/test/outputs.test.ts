@@ -69,7 +69,15 @@ describe('regression: devices provision, a write that fails after the commit', f
     const dir = templatesDir(undefined);
     const protection = { unencrypted: true as const };
     await createCA(store, { name: 'root', template: await loadTemplate(dir, 'root-ca'), organization: 'Acme', protection, passphrase: undefined, now: AT });
-    await createCA(store, { name: 'issuing', template: await loadTemplate(dir, 'issuing-ca'), organization: 'Acme', issuer: 'root', protection, passphrase: undefined, now: AT });
+    await createCA(store, {
+      name: 'issuing',
+      template: await loadTemplate(dir, 'issuing-ca'),
+      organization: 'Acme',
+      issuer: 'root',
+      protection,
+      passphrase: undefined,
+      now: AT,
+    });
   });
   after(async function () {
     await store.close();
@@ -96,7 +104,15 @@ describe('regression: devices provision, a write that fails after the commit', f
         // The keys of the recorded devices are their only copy: kept, and named.
         const keys = readdirSync(out).filter((f) => /^\.AF\d+\.key\.pem\./.test(f));
         assert.equal(keys.length, 2);
-        assert.ok(e.message.includes(join(out, keys.find((k) => k.startsWith('.AF001'))!)), e.message);
+        assert.ok(
+          e.message.includes(
+            join(
+              out,
+              keys.find((k) => k.startsWith('.AF001'))!,
+            ),
+          ),
+          e.message,
+        );
         for (const k of keys) assert.match(readFileSync(join(out, k), 'utf8'), /BEGIN PRIVATE KEY/);
         return true;
       },

@@ -18,7 +18,10 @@ interface Log {
 }
 
 /** Stages that double each number: pieces of `piece` items, commits that take `commitMs` and may fail at a chunk. */
-function doubling(o: { piece: number; commitMs?: number; failCommitAt?: number; failReadAt?: number }): { stages: PipelineStages<number, number[], number[], number[], number[], number[], number[]>; log: Log } {
+function doubling(o: { piece: number; commitMs?: number; failCommitAt?: number; failReadAt?: number }): {
+  stages: PipelineStages<number, number[], number[], number[], number[], number[], number[]>;
+  log: Log;
+} {
   const log: Log = { commits: [], here: 0, inFlight: 0, maxInFlight: 0, open: 0, maxOpen: 0 };
   const stages: PipelineStages<number, number[], number[], number[], number[], number[], number[]> = {
     read: async (items, index) => {
@@ -40,7 +43,10 @@ function doubling(o: { piece: number; commitMs?: number; failCommitAt?: number; 
       await tick(o.commitMs ?? 0);
       if (index === o.failCommitAt) throw Object.assign(new Error('commit failed'), { code: 'ERR_STAND_IN_COMMIT' });
       const flat = outcomes.flat();
-      assert.deepEqual(flat, chunk.map((x) => x * 2));
+      assert.deepEqual(
+        flat,
+        chunk.map((x) => x * 2),
+      );
       log.commits.push(chunk);
       return flat;
     },
@@ -74,7 +80,10 @@ describe('runPipeline (pipeline.ts)', function () {
     const { stages, log } = doubling({ piece: 4, commitMs: 2 });
     const items = range(103);
     const r = await runPipeline(items, stages, { chunkSize: 16, readAhead: 3, pool: { pool: standInPool(log), threads: 2, depth: 2 } });
-    assert.deepEqual(r.results.flat(), items.map((x) => x * 2));
+    assert.deepEqual(
+      r.results.flat(),
+      items.map((x) => x * 2),
+    );
     assert.deepEqual(log.commits.flat(), items);
     assert.equal(r.committed, 103);
     assert.equal(r.stopped, false);
@@ -92,7 +101,10 @@ describe('runPipeline (pipeline.ts)', function () {
   it('signs everything on this thread without a pool, committing in order', async () => {
     const { stages, log } = doubling({ piece: 5, commitMs: 1 });
     const r = await runPipeline(range(57), stages, { chunkSize: 20, readAhead: 2 });
-    assert.deepEqual(r.results.flat(), range(57).map((x) => x * 2));
+    assert.deepEqual(
+      r.results.flat(),
+      range(57).map((x) => x * 2),
+    );
     assert.equal(log.here, 12);
   });
 
@@ -100,14 +112,19 @@ describe('runPipeline (pipeline.ts)', function () {
     const { stages, log } = doubling({ piece: 4 });
     const items = range(150);
     const r = await runPipeline(items, stages, { chunkSize: 32, readAhead: 2, pool: { pool: standInPool(log, { failFrom: 5 }), threads: 2, depth: 3 } });
-    assert.deepEqual(r.results.flat(), items.map((x) => x * 2));
+    assert.deepEqual(
+      r.results.flat(),
+      items.map((x) => x * 2),
+    );
     assert.match(String((r.poolFailure?.e as Error).message), /stand-in worker stopped/);
     assert.ok(log.here > 0);
   });
 
   it('a failing commit stops the batch with its error: the chunks before it stay committed, none after it', async () => {
     const { stages, log } = doubling({ piece: 4, failCommitAt: 2 });
-    await assert.rejects(runPipeline(range(100), stages, { chunkSize: 10, readAhead: 3, pool: { pool: standInPool(log), threads: 2, depth: 2 } }), { code: 'ERR_STAND_IN_COMMIT' });
+    await assert.rejects(runPipeline(range(100), stages, { chunkSize: 10, readAhead: 3, pool: { pool: standInPool(log), threads: 2, depth: 2 } }), {
+      code: 'ERR_STAND_IN_COMMIT',
+    });
     assert.deepEqual(log.commits, [range(10), range(10).map((x) => x + 10)]);
   });
 
@@ -124,6 +141,9 @@ describe('runPipeline (pipeline.ts)', function () {
     assert.equal(r.stopped, true);
     assert.equal(r.committed, 30);
     assert.deepEqual(log.commits.flat(), range(30));
-    assert.deepEqual(r.results.flat(), range(30).map((x) => x * 2));
+    assert.deepEqual(
+      r.results.flat(),
+      range(30).map((x) => x * 2),
+    );
   });
 });

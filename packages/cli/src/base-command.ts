@@ -39,9 +39,14 @@ export abstract class BaseCommand extends Command {
   private usageError(err: Errors.CLIError): CustodyError {
     const unknown = (err as { flags?: unknown }).flags;
     if (Array.isArray(unknown) && unknown.length > 0) {
-      const known = Object.keys(this.ctor.flags ?? {}).concat(Object.keys(this.ctor.baseFlags ?? {})).map((f) => `--${f}`);
+      const known = Object.keys(this.ctor.flags ?? {})
+        .concat(Object.keys(this.ctor.baseFlags ?? {}))
+        .map((f) => `--${f}`);
       const flag = String(unknown[0]).split('=')[0]!;
-      return new CustodyError('ERR_USAGE_UNKNOWN_FLAG', `${this.commandName}: unknown flag ${flag}${didYouMean(closest(flag, known))} (custody ${this.commandName} --help lists them)`);
+      return new CustodyError(
+        'ERR_USAGE_UNKNOWN_FLAG',
+        `${this.commandName}: unknown flag ${flag}${didYouMean(closest(flag, known))} (custody ${this.commandName} --help lists them)`,
+      );
     }
     return new CustodyError('ERR_USAGE', usageMessage(err.message));
   }

@@ -56,7 +56,10 @@ export const VERIFICATION_FLAGS = flagSpecs({
   policy: { type: 'string', description: 'policy name (baseline, retail, healthcare) or file' },
   crl: { type: 'list', description: 'CRL file, DER or PEM (repeatable)' },
   'log-key': { type: 'list', description: 'verifier key of a trusted transparency log: a file (log.pub) or the key string (repeatable)' },
-  'log-consistency': { type: 'list', description: 'consistency proof file written by "custody log consistency --out", between the checkpoint this store saw and the bundle\'s (repeatable)' },
+  'log-consistency': {
+    type: 'list',
+    description: 'consistency proof file written by "custody log consistency --out", between the checkpoint this store saw and the bundle\'s (repeatable)',
+  },
 });
 
 export const PROVISION_FLAGS = flagSpecs({
@@ -76,7 +79,10 @@ export const PROVISION_FLAGS = flagSpecs({
   to: { type: 'string', description: 'first custodian: a party certificate file or party name (default: the signing party)' },
   claims: { type: 'string', description: 'claims file (JSON or YAML) for the birth attestations; see docs/claims.md' },
   'no-attest': { type: 'boolean', description: 'issue certificates only, without birth attestations', default: false },
-  'device-passphrase-file': { type: 'string', description: 'file whose first line is the passphrase for keys made by --generate (else CUSTODY_DEVICE_PASSPHRASE); not the CA passphrase' },
+  'device-passphrase-file': {
+    type: 'string',
+    description: 'file whose first line is the passphrase for keys made by --generate (else CUSTODY_DEVICE_PASSPHRASE); not the CA passphrase',
+  },
   ...TEMPLATES_FLAG,
   ...PASSPHRASE_FLAGS,
 });

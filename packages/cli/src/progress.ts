@@ -18,7 +18,10 @@ export function startProgress(enabled: boolean, label: string): Progress {
       if (total <= 1) return;
       if (!bar) {
         const { SingleBar, Presets } = require('cli-progress') as typeof cliProgress;
-        bar = new SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta}s`, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+        bar = new SingleBar(
+          { stream: process.stderr, format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta}s`, hideCursor: true, clearOnComplete: true },
+          Presets.shades_classic,
+        );
         bar.start(total, 0);
       }
       bar.update(done);

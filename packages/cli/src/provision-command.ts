@@ -16,7 +16,17 @@ async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: numbe
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
   const store = await openStore(flags.store, flags.keys);
   try {
-    const { at } = await provisioningSetup(store, { ca: flags.ca, template, model: flags.model, lot: flags.lot, passphrase, party: flags['no-attest'] ? false : flags.party, to: flags.to, claims, now: now() });
+    const { at } = await provisioningSetup(store, {
+      ca: flags.ca,
+      template,
+      model: flags.model,
+      lot: flags.lot,
+      passphrase,
+      party: flags['no-attest'] ? false : flags.party,
+      to: flags.to,
+      claims,
+      now: now(),
+    });
     return { issued: await runStation(store, at, process.stdin, process.stdout) };
   } finally {
     await store.close();
@@ -53,7 +63,15 @@ export type ProvisionData =
   | {
       ca: string;
       attestedBy?: string;
-      devices: Array<{ serial: string; certSerial: string; csrFile?: string; generated: boolean; certificateFile?: string; keyFile?: string; attested: boolean }>;
+      devices: Array<{
+        serial: string;
+        certSerial: string;
+        csrFile?: string;
+        generated: boolean;
+        certificateFile?: string;
+        keyFile?: string;
+        attested: boolean;
+      }>;
       /** Devices an earlier run already issued to the same key: skipped, not issued again. */
       alreadyIssued?: Array<{ serial: string; certSerial: string; csrFile?: string }>;
     }
@@ -65,7 +83,8 @@ export interface CommandIO {
 }
 
 export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionData> {
-  if ([flags.csr !== undefined, flags.generate !== undefined, flags.stdin].filter(Boolean).length !== 1) throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr, --generate or --stdin');
+  if ([flags.csr !== undefined, flags.generate !== undefined, flags.stdin].filter(Boolean).length !== 1)
+    throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr, --generate or --stdin');
   if (flags.stdin) return runStationCommand(flags);
   const { template, remember } = await loadTemplateCached(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
@@ -74,7 +93,12 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
   let deviceKeyProtection;
   try {
     deviceKeyProtection = flags.generate
-      ? makeDeviceKeyProtection({ devicePassphrase: readDevicePassphrase(flags['device-passphrase-file']), caPassphrase: passphrase, noEncrypt: flags['no-encrypt'], insecure: flags.insecure })
+      ? makeDeviceKeyProtection({
+          devicePassphrase: readDevicePassphrase(flags['device-passphrase-file']),
+          caPassphrase: passphrase,
+          noEncrypt: flags['no-encrypt'],
+          insecure: flags.insecure,
+        })
       : undefined;
   } catch (e) {
     await store.close();
@@ -105,8 +129,16 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     });
     progress.stop();
     remember();
-    io.log(`issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`);
-    if (result.alreadyIssued) io.log(`${result.alreadyIssued.length} already issued to the same key by an earlier run, skipped: ${result.alreadyIssued.slice(0, 3).map((d) => d.serial).join(', ')}${result.alreadyIssued.length > 3 ? ', ...' : ''}`);
+    io.log(
+      `issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`,
+    );
+    if (result.alreadyIssued)
+      io.log(
+        `${result.alreadyIssued.length} already issued to the same key by an earlier run, skipped: ${result.alreadyIssued
+          .slice(0, 3)
+          .map((d) => d.serial)
+          .join(', ')}${result.alreadyIssued.length > 3 ? ', ...' : ''}`,
+      );
     const generated = flags.generate !== undefined;
     return {
       ca: result.ca,
@@ -120,7 +152,9 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
         ...(d.key ? { keyFile: d.key } : {}),
         attested: d.attested,
       })),
-      ...(result.alreadyIssued ? { alreadyIssued: result.alreadyIssued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, ...(generated ? {} : { csrFile: d.source }) })) } : {}),
+      ...(result.alreadyIssued
+        ? { alreadyIssued: result.alreadyIssued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, ...(generated ? {} : { csrFile: d.source }) })) }
+        : {}),
     };
   } finally {
     interrupts.dispose();

@@ -35,7 +35,20 @@ function assertFailure(r: Result, exit: number, code: string, file?: string): vo
 async function csrFile(dir: string, serial: string): Promise<string> {
   const keys = await provider.generateKeyPair('P-256');
   const file = join(dir, `${serial}.csr`);
-  writeFileSync(file, encodePEM(await createCSR([['O', 'Acme'], ['serialNumber', serial]], keys.privateKey, provider), 'CERTIFICATE REQUEST'));
+  writeFileSync(
+    file,
+    encodePEM(
+      await createCSR(
+        [
+          ['O', 'Acme'],
+          ['serialNumber', serial],
+        ],
+        keys.privateKey,
+        provider,
+      ),
+      'CERTIFICATE REQUEST',
+    ),
+  );
   return file;
 }
 
@@ -156,7 +169,18 @@ describe('CLI commands (runCommand)', function () {
 
   describe('parties create', function () {
     it("creates a party's key and certificate under a CA", async function () {
-      const r = await run<{ name: string; certificatePem: string; spkiSha256: string }>(['parties', 'create', '--store', store, '--name', 'integrator', '--ca', 'root', '--organization', 'Northwind']);
+      const r = await run<{ name: string; certificatePem: string; spkiSha256: string }>([
+        'parties',
+        'create',
+        '--store',
+        store,
+        '--name',
+        'integrator',
+        '--ca',
+        'root',
+        '--organization',
+        'Northwind',
+      ]);
       assert.equal(exitOf(r), 0, r.stderr);
       assert.equal(r.result?.name, 'integrator');
       assert.match(r.result!.spkiSha256, /^[0-9a-f]{64}$/);
@@ -242,13 +266,25 @@ describe('CLI commands (runCommand)', function () {
     });
 
     describe('with provisioning running', function () {
-      before(async function () {
-      });
+      before(async function () {});
 
       it('issues an IDevID from a CSR and records it', async function () {
         const csr = await csrFile(tmp, 'CMD-1');
         const out = join(tmp, 'issued');
-        const r = await run<{ ca: string; devices: Array<{ serial: string; certificate?: string; attested: boolean }> }>(['devices', 'provision', '--store', store, '--ca', 'issuing', '--party', 'factory', '--csr', csr, '--out', out]);
+        const r = await run<{ ca: string; devices: Array<{ serial: string; certificate?: string; attested: boolean }> }>([
+          'devices',
+          'provision',
+          '--store',
+          store,
+          '--ca',
+          'issuing',
+          '--party',
+          'factory',
+          '--csr',
+          csr,
+          '--out',
+          out,
+        ]);
         assert.equal(exitOf(r), 0, r.stderr);
         assert.equal(r.result?.ca, 'issuing');
         assert.deepEqual(

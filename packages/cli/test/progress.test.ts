@@ -20,7 +20,10 @@ function run(tty: boolean, total: number): { loaded: boolean; stderr: string } {
     p.stop();
     const loaded = Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('cli-progress'));
     process.stdout.write(JSON.stringify({ loaded }));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+  });
   assert.equal(r.status, 0, r.stderr);
   return { loaded: (JSON.parse(r.stdout) as { loaded: boolean }).loaded, stderr: r.stderr };
 }
@@ -35,7 +38,10 @@ describe('progress bar', function () {
   });
 
   it('neither draws nor loads cli-progress for one item, or off a terminal (regression: loaded on every cold start)', function () {
-    for (const [tty, total] of [[true, 1], [false, 10]] as const) {
+    for (const [tty, total] of [
+      [true, 1],
+      [false, 10],
+    ] as const) {
       const r = run(tty, total);
       assert.equal(r.loaded, false, `tty ${tty}, total ${total}`);
       assert.equal(r.stderr, '');

@@ -90,9 +90,17 @@ export class ChainTips {
    * Fills `out` with the tips read from the records at `missing` (and remembers them). With `withLast`, each
    * also carries what its newest statement says.
    */
-  private fromRecords(serials: readonly string[], missing: ReadonlyArray<{ i: number; pos: RecordPosition }>, out: Array<ReadTip | undefined>, withLast: boolean): void {
+  private fromRecords(
+    serials: readonly string[],
+    missing: ReadonlyArray<{ i: number; pos: RecordPosition }>,
+    out: Array<ReadTip | undefined>,
+    withLast: boolean,
+  ): void {
     // A device record is read up to its document: its tip says all, but in records older than it.
-    const records = readHeads(this.journal, missing.map((m) => m.pos));
+    const records = readHeads(
+      this.journal,
+      missing.map((m) => m.pos),
+    );
     missing.forEach(({ i, pos }, k) => {
       const serial = serials[i]!;
       let rec = records[k]!;

@@ -18,7 +18,11 @@ export function isNonceHex(nonceHex: string): boolean {
  */
 export function recordChallenge(dir: string, nonceHex: string, challenge: Uint8Array): void {
   // The nonce becomes part of a path: only hex gets there.
-  if (!isNonceHex(nonceHex)) throw new CustodyError('ERR_USAGE_CHALLENGE_NONCE', `${dir}: challenge nonce ${JSON.stringify(nonceHex.slice(0, 140))} is not 32 to 128 lower-case hex digits`);
+  if (!isNonceHex(nonceHex))
+    throw new CustodyError(
+      'ERR_USAGE_CHALLENGE_NONCE',
+      `${dir}: challenge nonce ${JSON.stringify(nonceHex.slice(0, 140))} is not 32 to 128 lower-case hex digits`,
+    );
   const file = join(dir, `${nonceHex}.json`);
   const conflict = () => new CustodyError('ERR_CONFLICT_CHALLENGE', `${file}: challenge nonce ${nonceHex} was issued before`, { file });
   if (existsSync(`${file}.used`)) throw conflict();
@@ -49,11 +53,15 @@ export function consumeChallenge(dir: string, nonceHex: string): 'consumed' | 'a
 export function readChallenge(dir: string, nonceHex: string): { bytes: Uint8Array; used: boolean } | undefined {
   if (!isNonceHex(nonceHex)) return undefined;
   const open = join(dir, `${nonceHex}.json`);
-  for (const [file, used] of [[open, false], [`${open}.used`, true]] as const) {
+  for (const [file, used] of [
+    [open, false],
+    [`${open}.used`, true],
+  ] as const) {
     try {
       return { bytes: new Uint8Array(readFileSync(file)), used };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CustodyError('ERR_STORE_IO', `${file}: cannot read the challenge (${(e as Error).message})`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new CustodyError('ERR_STORE_IO', `${file}: cannot read the challenge (${(e as Error).message})`, { cause: e });
     }
   }
   return undefined;

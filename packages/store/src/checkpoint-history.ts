@@ -34,7 +34,10 @@ export class FileCheckpointHistory implements CheckpointHistory {
   constructor(readonly file: string) {}
 
   #io(what: string, e: unknown): CustodyError {
-    return new CustodyError('ERR_STORE_IO', `${this.file}: cannot ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: this.file, cause: e });
+    return new CustodyError('ERR_STORE_IO', `${this.file}: cannot ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      file: this.file,
+      cause: e,
+    });
   }
 
   async recordCheckpoint(treeSize: number, note: string): Promise<void> {

@@ -42,8 +42,17 @@ export class DeviceIndexes {
     const all = [this.serials, this.keys, this.certSerials];
     for (const idx of all) idx.reserve(docs.length);
     const full = docs.filter((d): d is DeviceDoc => 'certSerial' in d);
-    this.serials.batch(docs.map((d) => d.serial), () =>
-      this.keys.batch(full.map((d) => d.spkiSha256), () => this.certSerials.batch(full.map((d) => d.certSerial), write)),
+    this.serials.batch(
+      docs.map((d) => d.serial),
+      () =>
+        this.keys.batch(
+          full.map((d) => d.spkiSha256),
+          () =>
+            this.certSerials.batch(
+              full.map((d) => d.certSerial),
+              write,
+            ),
+        ),
     );
     for (const idx of all) idx.settle();
   }

@@ -17,7 +17,7 @@ export function readDeviceDoc(journal: Journal, serials: HashIndex, dir: string,
   const newest = serials.get(serial);
   if (!newest) return undefined;
   const later: AttestationRecord[] = [];
-  for (let pos = newest; ; ) {
+  for (let pos = newest; ;) {
     const rec = readRecord(journal, pos);
     if (rec.t === 'att' && rec.s === serial) {
       later.push(rec);
@@ -31,7 +31,12 @@ export function readDeviceDoc(journal: Journal, serials: HashIndex, dir: string,
     }
     if (later.length === 0) return { doc: rec.d, pos };
     later.reverse();
-    const doc = { ...rec.d, attestations: [...rec.d.attestations, ...later.map((r) => r.a)], log: [...(rec.d.log ?? []), ...later.map((r) => r.l)], head: later.at(-1)!.h };
+    const doc = {
+      ...rec.d,
+      attestations: [...rec.d.attestations, ...later.map((r) => r.a)],
+      log: [...(rec.d.log ?? []), ...later.map((r) => r.l)],
+      head: later.at(-1)!.h,
+    };
     return { doc, pos: newest };
   }
 }

@@ -104,7 +104,14 @@ export class EmbeddedStore implements Store {
     if (existsSync(join(abs, 'store.json'))) throw new CustodyError('ERR_CONFLICT_STORE_EXISTS', `${abs}: a custody store already exists here`, { file: abs });
     for (const sub of ['keys', 'journal', 'index', 'lots']) mkdirSync(join(abs, sub), { recursive: true, mode: sub === 'keys' ? 0o700 : 0o755 });
     DeviceIndexes.create(join(abs, 'index'));
-    const db = new Low<StoreDocument>(new DurableJSONFile(join(abs, 'store.json')), { format: STORE_FORMAT, version: STORE_VERSION, id: randomUUID(), createdAt: now.toISOString(), cas: {}, parties: {} });
+    const db = new Low<StoreDocument>(new DurableJSONFile(join(abs, 'store.json')), {
+      format: STORE_FORMAT,
+      version: STORE_VERSION,
+      id: randomUUID(),
+      createdAt: now.toISOString(),
+      cas: {},
+      parties: {},
+    });
     await db.write();
     return new EmbeddedStore(abs, db, opts);
   }
@@ -120,7 +127,8 @@ export class EmbeddedStore implements Store {
     const db = new Low<StoreDocument>(new DurableJSONFile(file), {} as StoreDocument);
     await db.read();
     if (db.data.format !== STORE_FORMAT) throw new CustodyError('ERR_STORE_CORRUPT', `${file}: not a custody store`, { file });
-    if (db.data.version !== STORE_VERSION) throw new CustodyError('ERR_STORE_VERSION', `${file}: store version ${db.data.version} is not supported (expected ${STORE_VERSION})`, { file });
+    if (db.data.version !== STORE_VERSION)
+      throw new CustodyError('ERR_STORE_VERSION', `${file}: store version ${db.data.version} is not supported (expected ${STORE_VERSION})`, { file });
     return new EmbeddedStore(abs, db, opts);
   }
 
@@ -146,7 +154,10 @@ export class EmbeddedStore implements Store {
     this.logStore.append(leaves);
     // A device's first version is the one that names its lot (later versions only add attestations). A
     // replay may append a serial its lot already lists: listLot removes repeats.
-    appendLots(join(this.dir, 'lots'), docs.filter((d) => d.attestations.length <= 1));
+    appendLots(
+      join(this.dir, 'lots'),
+      docs.filter((d) => d.attestations.length <= 1),
+    );
     this.unmarked = end;
     this.markApplied();
   }
@@ -159,8 +170,16 @@ export class EmbeddedStore implements Store {
     if (devices.length === 0) return;
     const seen = { serial: new Set<string>(), key: new Set<string>(), certSerial: new Set<string>() };
     for (const d of devices) {
-      for (const [kind, value, code] of [['serial', d.serial, 'ERR_DUPLICATE_SERIAL'], ['key', d.spkiSha256, 'ERR_DUPLICATE_KEY'], ['certSerial', d.certSerial, 'ERR_DUPLICATE_CERT_SERIAL']] as const) {
-        if (seen[kind].has(value)) throw new CustodyError(code, `${this.dir}: ${kind === 'serial' ? `device serial ${value}` : kind === 'key' ? 'one public key' : `certificate serial ${value}`} appears twice in one commit`);
+      for (const [kind, value, code] of [
+        ['serial', d.serial, 'ERR_DUPLICATE_SERIAL'],
+        ['key', d.spkiSha256, 'ERR_DUPLICATE_KEY'],
+        ['certSerial', d.certSerial, 'ERR_DUPLICATE_CERT_SERIAL'],
+      ] as const) {
+        if (seen[kind].has(value))
+          throw new CustodyError(
+            code,
+            `${this.dir}: ${kind === 'serial' ? `device serial ${value}` : kind === 'key' ? 'one public key' : `certificate serial ${value}`} appears twice in one commit`,
+          );
         seen[kind].add(value);
       }
     }
@@ -169,11 +188,20 @@ export class EmbeddedStore implements Store {
       if (conflicts.length > 0) {
         const c = conflicts[0]!;
         const code = c.kind === 'serial' ? 'ERR_DUPLICATE_SERIAL' : c.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL';
-        const what = c.kind === 'serial' ? `device serial ${c.value} was issued before` : c.kind === 'key' ? `public key ${c.value.slice(0, 16)}... is already certified` : `certificate serial ${c.value} was used before`;
+        const what =
+          c.kind === 'serial'
+            ? `device serial ${c.value} was issued before`
+            : c.kind === 'key'
+              ? `public key ${c.value.slice(0, 16)}... is already certified`
+              : `certificate serial ${c.value} was used before`;
         throw new CustodyError(code, `${this.dir}: ${what}`);
       }
       const docs = devices.map(toDoc);
-      await this.writeDocs(docs, devices.map((d, i) => deviceTip(d, docs[i]!)), true);
+      await this.writeDocs(
+        docs,
+        devices.map((d, i) => deviceTip(d, docs[i]!)),
+        true,
+      );
     });
   }
 
@@ -188,7 +216,6 @@ export class EmbeddedStore implements Store {
     });
   }
 
-
   /**
    * Writes new versions of device documents: one journal append, then the indexes. The applied-up-to
    * watermark is only an optimisation of replay (replaying an applied record changes nothing), so it is
@@ -199,7 +226,9 @@ export class EmbeddedStore implements Store {
     if (docs.length === 0) return;
     const logSize = numberLogLeaves(docs, this.logStore.size());
     const { positions, end } = await this.journal.append(docs.map((d, i) => encodeDeviceRecord(tips[i]!, d)));
-    this.indexes.batch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () => docs.forEach((d, i) => this.indexes.put(d, positions[i]!, !fresh, !fresh)));
+    this.indexes.batch(fresh ? docs : docs.map((d) => ({ serial: d.serial })), () =>
+      docs.forEach((d, i) => this.indexes.put(d, positions[i]!, !fresh, !fresh)),
+    );
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
     if (fresh) appendLots(join(this.dir, 'lots'), docs);
@@ -214,7 +243,8 @@ export class EmbeddedStore implements Store {
   }
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
-    if (items.some((i) => i.challenge !== undefined)) return this.withLock(() => spendingChallenges(join(this.dir, 'challenges'), items, (go) => this.appendLocked(go)));
+    if (items.some((i) => i.challenge !== undefined))
+      return this.withLock(() => spendingChallenges(join(this.dir, 'challenges'), items, (go) => this.appendLocked(go)));
     return this.withLock(() => this.appendLocked(items));
   }
 
@@ -230,7 +260,10 @@ export class EmbeddedStore implements Store {
     const results: AppendResult[] = new Array(items.length);
     // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
     for (const round of roundsBySerial(items)) {
-      const tips = this.tips.appendTips(round.map((i) => items[i]!.serial), current);
+      const tips = this.tips.appendTips(
+        round.map((i) => items[i]!.serial),
+        current,
+      );
       const { records, ders } = this.roundRecords(items, round, tips, results);
       await this.writeAttestations(records, ders);
     }
@@ -244,7 +277,12 @@ export class EmbeddedStore implements Store {
    * batch); and given its tips, so that it does not build appendTips and the journal reads into it as well (a build
    * of about 15 ms, against about 50 with them).
    */
-  private roundRecords(items: readonly AttestationAppend[], round: readonly number[], tips: ReadonlyArray<Tip | undefined>, results: AppendResult[]): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
+  private roundRecords(
+    items: readonly AttestationAppend[],
+    round: readonly number[],
+    tips: ReadonlyArray<Tip | undefined>,
+    results: AppendResult[],
+  ): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
     const records: Array<Omit<AttestationRecord, 'a'>> = [];
     const ders: Uint8Array[] = [];
     let leaf = this.logStore.size();
@@ -258,7 +296,12 @@ export class EmbeddedStore implements Store {
       } else if (!tip) {
         results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
       } else if (tip.hash !== item.prev) {
-        results[i] = { serial: item.serial, ok: false, code: 'ERR_FORK', message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
+        results[i] = {
+          serial: item.serial,
+          ok: false,
+          code: 'ERR_FORK',
+          message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)`,
+        };
       } else {
         const f = item.facts ?? factsOf(item.serial, tip.length, item.attestation);
         const record: Omit<AttestationRecord, 'a'> = { t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos };
@@ -298,11 +341,16 @@ export class EmbeddedStore implements Store {
       const current = readDeviceDoc(this.journal, this.serials, this.dir, device.serial)?.doc;
       if (!current) {
         const conflicts = await this.findConflicts([incoming]);
-        if (conflicts.length > 0) throw new CustodyError(conflicts[0]!.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL', `${this.dir}: device ${device.serial}: its ${conflicts[0]!.kind === 'key' ? 'public key' : 'certificate serial'} is already recorded for another device`);
+        if (conflicts.length > 0)
+          throw new CustodyError(
+            conflicts[0]!.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL',
+            `${this.dir}: device ${device.serial}: its ${conflicts[0]!.kind === 'key' ? 'public key' : 'certificate serial'} is already recorded for another device`,
+          );
         await this.writeDocs([incoming], [deviceTip(device, incoming)], true);
         return 'added';
       }
-      if (current.certificate !== incoming.certificate) throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
+      if (current.certificate !== incoming.certificate)
+        throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
       const a = current.attestations;
       const b = incoming.attestations;
       const common = Math.min(a.length, b.length);
@@ -332,7 +380,9 @@ export class EmbeddedStore implements Store {
   }
 
   /** Serials of a production lot, in the order they were recorded. */
-  async listLot(lot: string): Promise<string[]> { return listLot(join(this.dir, 'lots'), lot); }
+  async listLot(lot: string): Promise<string[]> {
+    return listLot(join(this.dir, 'lots'), lot);
+  }
 
   /** Exact count of devices; reads the whole journal (the index's own counter is only a growth hint). */
   async countDevices(): Promise<number> {
@@ -341,19 +391,43 @@ export class EmbeddedStore implements Store {
 
   // --- CAs, parties, revocations (store.json: store-documents.ts) ---
 
-  async getCA(name: string): Promise<CARecord | undefined> { return this.documents.getCA(name); }
-  async listCAs(): Promise<CARecord[]> { return this.documents.listCAs(); }
-  async addCA(record: CARecord): Promise<void> { return this.documents.addCA(record); }
-  async getParty(name: string): Promise<PartyRecord | undefined> { return this.documents.getParty(name); }
-  async listParties(): Promise<PartyRecord[]> { return this.documents.listParties(); }
-  async addParty(record: PartyRecord): Promise<void> { return this.documents.addParty(record); }
-  async revoke(caName: string, revocation: Revocation): Promise<void> { return this.documents.revoke(caName, revocation); }
-  async listRevocations(caName: string): Promise<Revocation[]> { return this.documents.listRevocations(caName); }
-  async nextCRLNumber(caName: string): Promise<number> { return this.documents.nextCRLNumber(caName); }
+  async getCA(name: string): Promise<CARecord | undefined> {
+    return this.documents.getCA(name);
+  }
+  async listCAs(): Promise<CARecord[]> {
+    return this.documents.listCAs();
+  }
+  async addCA(record: CARecord): Promise<void> {
+    return this.documents.addCA(record);
+  }
+  async getParty(name: string): Promise<PartyRecord | undefined> {
+    return this.documents.getParty(name);
+  }
+  async listParties(): Promise<PartyRecord[]> {
+    return this.documents.listParties();
+  }
+  async addParty(record: PartyRecord): Promise<void> {
+    return this.documents.addParty(record);
+  }
+  async revoke(caName: string, revocation: Revocation): Promise<void> {
+    return this.documents.revoke(caName, revocation);
+  }
+  async listRevocations(caName: string): Promise<Revocation[]> {
+    return this.documents.listRevocations(caName);
+  }
+  async nextCRLNumber(caName: string): Promise<number> {
+    return this.documents.nextCRLNumber(caName);
+  }
 
-  async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> { recordChallenge(join(this.dir, 'challenges'), nonceHex, challenge); }
-  async consumeChallenge(nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> { return consumeChallenge(join(this.dir, 'challenges'), nonceHex); }
-  async readChallenge(nonceHex: string): Promise<{ bytes: Uint8Array; used: boolean } | undefined> { return readChallenge(join(this.dir, 'challenges'), nonceHex); }
+  async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> {
+    recordChallenge(join(this.dir, 'challenges'), nonceHex, challenge);
+  }
+  async consumeChallenge(nonceHex: string): Promise<'consumed' | 'already-used' | 'unknown'> {
+    return consumeChallenge(join(this.dir, 'challenges'), nonceHex);
+  }
+  async readChallenge(nonceHex: string): Promise<{ bytes: Uint8Array; used: boolean } | undefined> {
+    return readChallenge(join(this.dir, 'challenges'), nonceHex);
+  }
 
   // --- transparency log (log-store.ts) and fork evidence ---
 
@@ -378,13 +452,27 @@ export class EmbeddedStore implements Store {
     return leaf && deviceOfLeaf(this.journal, leaf);
   }
 
-  async getLogConfig(): Promise<LogConfig | undefined> { return this.documents.getLogConfig(); }
-  async setLogConfig(config: LogConfig): Promise<void> { return this.documents.setLogConfig(config); }
-  async getSeenCheckpoint(origin: string): Promise<string | undefined> { return this.documents.getSeenCheckpoint(origin); }
-  async putSeenCheckpoint(origin: string, note: string): Promise<void> { return this.documents.putSeenCheckpoint(origin, note); }
-  async consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined> { return ownLogConsistency(this, origin, oldSize, newSize); }
-  async recordCheckpoint(treeSize: number, note: string): Promise<void> { return this.checkpoints.recordCheckpoint(treeSize, note); }
-  async checkpointCovering(leafIndex: number): Promise<string | undefined> { return this.checkpoints.checkpointCovering(leafIndex); }
+  async getLogConfig(): Promise<LogConfig | undefined> {
+    return this.documents.getLogConfig();
+  }
+  async setLogConfig(config: LogConfig): Promise<void> {
+    return this.documents.setLogConfig(config);
+  }
+  async getSeenCheckpoint(origin: string): Promise<string | undefined> {
+    return this.documents.getSeenCheckpoint(origin);
+  }
+  async putSeenCheckpoint(origin: string, note: string): Promise<void> {
+    return this.documents.putSeenCheckpoint(origin, note);
+  }
+  async consistencyProof(origin: string, oldSize: number, newSize: number): Promise<ConsistencyProof | undefined> {
+    return ownLogConsistency(this, origin, oldSize, newSize);
+  }
+  async recordCheckpoint(treeSize: number, note: string): Promise<void> {
+    return this.checkpoints.recordCheckpoint(treeSize, note);
+  }
+  async checkpointCovering(leafIndex: number): Promise<string | undefined> {
+    return this.checkpoints.checkpointCovering(leafIndex);
+  }
 
   async listEvidence(): Promise<EvidenceRecord[]> {
     return listEvidence(join(this.dir, 'evidence'));
@@ -404,7 +492,11 @@ export class EmbeddedStore implements Store {
  * crash between the two leaves the challenge spent and nothing recorded: a new challenge is needed, never a
  * replay possible.
  */
-async function spendingChallenges(dir: string, items: readonly AttestationAppend[], append: (go: readonly AttestationAppend[]) => Promise<AppendResult[]>): Promise<AppendResult[]> {
+async function spendingChallenges(
+  dir: string,
+  items: readonly AttestationAppend[],
+  append: (go: readonly AttestationAppend[]) => Promise<AppendResult[]>,
+): Promise<AppendResult[]> {
   const results: AppendResult[] = new Array(items.length);
   const go: number[] = [];
   for (const [i, item] of items.entries()) {

@@ -23,7 +23,8 @@ export function keepEvidence(dir: string, doc: DeviceDoc, attestation: number, r
       writeFileSync(file, text, { flag: 'wx' });
       return file;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CustodyError('ERR_STORE_IO', `${file}: cannot keep fork evidence (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new CustodyError('ERR_STORE_IO', `${file}: cannot keep fork evidence (${(e as NodeJS.ErrnoException).code})`, { file, cause: e });
     }
   }
 }
@@ -41,7 +42,14 @@ export function listEvidence(dir: string): EvidenceRecord[] {
       throw new CustodyError('ERR_STORE_CORRUPT', `${file}: not a fork evidence file`, { file, cause: err });
     }
     const { evidence, ...device } = doc;
-    out.push({ source: file, serial: device.serial, recordedAt: evidence.recordedAt, reason: evidence.reason, attestation: evidence.attestation, device: fromDoc(device, file) });
+    out.push({
+      source: file,
+      serial: device.serial,
+      recordedAt: evidence.recordedAt,
+      reason: evidence.reason,
+      attestation: evidence.attestation,
+      device: fromDoc(device, file),
+    });
   }
   return out.sort((x, y) => x.recordedAt.localeCompare(y.recordedAt) || x.source.localeCompare(y.source));
 }

@@ -113,22 +113,53 @@ export function encodeAttestationRecord(r: Omit<AttestationRecord, 'a'>, der: Ui
   if (!isHex64(r.h)) throw new TypeError(`an attestation record's hash must be 64 hex digits, not ${r.h}`);
   const b = r.b;
   // Checked one by one, not by a loop over an array of them: this runs once per device of a handoff batch.
-  if (!Number.isSafeInteger(r.q) || !Number.isSafeInteger(r.l) || !Number.isSafeInteger(b.segment) || !Number.isSafeInteger(b.offset) || !Number.isSafeInteger(b.length)) {
+  if (
+    !Number.isSafeInteger(r.q) ||
+    !Number.isSafeInteger(r.l) ||
+    !Number.isSafeInteger(b.segment) ||
+    !Number.isSafeInteger(b.offset) ||
+    !Number.isSafeInteger(b.length)
+  ) {
     throw new TypeError(`an attestation record's numbers must be integers, not ${[r.q, r.l, b.segment, b.offset, b.length].join(', ')}`);
   }
   const serial = JSON.stringify(r.s);
   const facts = r.f === undefined ? undefined : factsText(r.f);
   const head = '{"t":"att","s":' + serial + ',"q":' + r.q + ',"a":"';
-  const tail = '","h":"' + r.h + '","l":' + r.l + ',"b":{"segment":' + b.segment + ',"offset":' + b.offset + ',"length":' + b.length + '}' + (facts === undefined ? '}' : facts.text + '}');
+  const tail =
+    '","h":"' +
+    r.h +
+    '","l":' +
+    r.l +
+    ',"b":{"segment":' +
+    b.segment +
+    ',"offset":' +
+    b.offset +
+    ',"length":' +
+    b.length +
+    '}' +
+    (facts === undefined ? '}' : facts.text + '}');
   return new EncodedRecord([head, toBase64(der), tail], PRINTABLE_ASCII.test(serial) && (facts === undefined || facts.ascii));
 }
 
 /** The `,"f":{...}` member of an attestation record's text, and whether it is printable ASCII. */
 function factsText(f: ChainFacts): { text: string; ascii: boolean } {
   const { custodian, activated, subject } = f;
-  if (!isHex64(custodian) || !isHex64(subject.digest.sha256) || typeof activated !== 'boolean') throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
+  if (!isHex64(custodian) || !isHex64(subject.digest.sha256) || typeof activated !== 'boolean')
+    throw new TypeError("an attestation record's facts must hold two hex SHA-256 and a boolean");
   const name = JSON.stringify(subject.name);
-  return { text: ',"f":{"custodian":"' + custodian + '","activated":' + activated + ',"subject":{"name":' + name + ',"digest":{"sha256":"' + subject.digest.sha256 + '"}}}', ascii: PRINTABLE_ASCII.test(name) };
+  return {
+    text:
+      ',"f":{"custodian":"' +
+      custodian +
+      '","activated":' +
+      activated +
+      ',"subject":{"name":' +
+      name +
+      ',"digest":{"sha256":"' +
+      subject.digest.sha256 +
+      '"}}}',
+    ascii: PRINTABLE_ASCII.test(name),
+  };
 }
 
 // --- decoding ---
@@ -152,12 +183,24 @@ function bad(at: RecordSite, what: string): CustodyError {
 /** The record's version, checked: absent stands for 1. */
 function checkVersion(v: Obj, at: RecordSite): void {
   if (v.v === undefined || v.v === JOURNAL_RECORD_VERSION) return;
-  throw new CustodyError('ERR_STORE_VERSION', `${at.file}: journal record at byte ${at.offset} has version ${JSON.stringify(v.v)}; this build reads version ${JOURNAL_RECORD_VERSION} only`, { file: at.file });
+  throw new CustodyError(
+    'ERR_STORE_VERSION',
+    `${at.file}: journal record at byte ${at.offset} has version ${JSON.stringify(v.v)}; this build reads version ${JOURNAL_RECORD_VERSION} only`,
+    { file: at.file },
+  );
 }
 
 function checkFacts(f: unknown, at: RecordSite, where: string): void {
   if (f === undefined) return;
-  if (!isObj(f) || !isHex64(f.custodian) || typeof f.activated !== 'boolean' || !isObj(f.subject) || typeof f.subject.name !== 'string' || !isObj(f.subject.digest) || !isHex64(f.subject.digest.sha256)) {
+  if (
+    !isObj(f) ||
+    !isHex64(f.custodian) ||
+    typeof f.activated !== 'boolean' ||
+    !isObj(f.subject) ||
+    typeof f.subject.name !== 'string' ||
+    !isObj(f.subject.digest) ||
+    !isHex64(f.subject.digest.sha256)
+  ) {
     throw bad(at, `${where} facts`);
   }
 }
@@ -174,8 +217,16 @@ function checkTip(tip: unknown, at: RecordSite): void {
 
 function checkDoc(d: unknown, at: RecordSite): void {
   if (!isObj(d)) throw bad(at, 'device document');
-  if (typeof d.serial !== 'string' || typeof d.certificate !== 'string' || !isStringArray(d.attestations)) throw bad(at, 'device serial, certificate or attestations');
-  if (typeof d.certSerial !== 'string' || typeof d.spkiSha256 !== 'string' || typeof d.certSha256 !== 'string' || typeof d.issuer !== 'string' || typeof d.issuedAt !== 'string') throw bad(at, 'device identity fields');
+  if (typeof d.serial !== 'string' || typeof d.certificate !== 'string' || !isStringArray(d.attestations))
+    throw bad(at, 'device serial, certificate or attestations');
+  if (
+    typeof d.certSerial !== 'string' ||
+    typeof d.spkiSha256 !== 'string' ||
+    typeof d.certSha256 !== 'string' ||
+    typeof d.issuer !== 'string' ||
+    typeof d.issuedAt !== 'string'
+  )
+    throw bad(at, 'device identity fields');
   if ((d.model !== undefined && typeof d.model !== 'string') || (d.lot !== undefined && typeof d.lot !== 'string')) throw bad(at, 'device model or lot');
   if (d.chain !== undefined && !isStringArray(d.chain)) throw bad(at, 'device CA chain');
   if (d.head !== undefined && !isHex64(d.head)) throw bad(at, 'device head hash');
@@ -191,7 +242,8 @@ export function decodeRecord(value: unknown, at: RecordSite, headOnly = false): 
   if (!isObj(value)) throw bad(at, 'not an object');
   checkVersion(value, at);
   if (value.t === 'att') {
-    if (typeof value.s !== 'string' || !isCount(value.q) || typeof value.a !== 'string' || !isHex64(value.h) || !isCount(value.l)) throw bad(at, 'attestation fields');
+    if (typeof value.s !== 'string' || !isCount(value.q) || typeof value.a !== 'string' || !isHex64(value.h) || !isCount(value.l))
+      throw bad(at, 'attestation fields');
     checkPosition(value.b, at);
     checkFacts(value.f, at, 'attestation');
     return value as unknown as AttestationRecord;
@@ -242,7 +294,11 @@ export function readHeads(journal: Journal, positions: readonly RecordPosition[]
  * Every committed record after `from` (see `Journal.readFrom`), decoded.
  * @throws ERR_STORE_CORRUPT, ERR_STORE_VERSION
  */
-export function readRecordsFrom(journal: Journal, from: JournalPosition, repair = true): { records: Array<{ record: JournalRecord; pos: RecordPosition }>; end: JournalPosition } {
+export function readRecordsFrom(
+  journal: Journal,
+  from: JournalPosition,
+  repair = true,
+): { records: Array<{ record: JournalRecord; pos: RecordPosition }>; end: JournalPosition } {
   const { records, end } = journal.readFrom(from, repair);
   return { records: records.map(({ record, pos }) => ({ record: decodeRecord(record, siteOf(journal, pos)) as JournalRecord, pos })), end };
 }

@@ -6,7 +6,20 @@
  * Line format: `<crc32 of the JSON, 8 hex> <JSON>\n`. Each append ends with a commit line `{"t":"commit","n":N}`
  * naming how many records it closes.
  */
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CustodyError } from '@custody/core/errors';
@@ -292,7 +305,7 @@ export class Journal {
     const order = new Uint32Array(positions.length);
     for (let i = 0; i < order.length; i++) order[i] = i;
     order.sort((a, b) => positions[a]!.segment - positions[b]!.segment || positions[a]!.offset - positions[b]!.offset);
-    for (let k = 0; k < order.length; ) {
+    for (let k = 0; k < order.length;) {
       // A run: records of one segment whose gaps are small, up to a bounded read.
       const first = positions[order[k]!]!;
       let end = first.offset + first.length;
@@ -316,7 +329,6 @@ export class Journal {
     }
     return out;
   }
-
 
   private roll(): void {
     closeSync(this.fd!);

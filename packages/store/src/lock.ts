@@ -44,7 +44,11 @@ function freshKeyFile(dir: string): string {
 
 function lockKeyError(dir: string, e: unknown): CustodyError {
   const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  return new CustodyError('ERR_STORE_LOCK_KEY', `${join(dir, LOCK_KEY_FILE)}: cannot read or make the store's lock key (${code}); only a user who may write the store can take its lock`, { file: join(dir, LOCK_KEY_FILE), cause: e });
+  return new CustodyError(
+    'ERR_STORE_LOCK_KEY',
+    `${join(dir, LOCK_KEY_FILE)}: cannot read or make the store's lock key (${code}); only a user who may write the store can take its lock`,
+    { file: join(dir, LOCK_KEY_FILE), cause: e },
+  );
 }
 
 /** The current secret, made when the store has none yet (a store made before lock.key existed, or a bare folder). */
@@ -111,7 +115,8 @@ const close = (server: Server) => new Promise<void>((resolve) => server.close(()
  *   (a user who may not write the store); ERR_STORE_PLATFORM off Linux
  */
 export async function acquireStoreLock(dir: string, timeoutMs: number): Promise<StoreLock> {
-  if (process.platform !== 'linux') throw new CustodyError('ERR_STORE_PLATFORM', 'the embedded store lock needs Linux (abstract Unix sockets); use the PostgreSQL store elsewhere');
+  if (process.platform !== 'linux')
+    throw new CustodyError('ERR_STORE_PLATFORM', 'the embedded store lock needs Linux (abstract Unix sockets); use the PostgreSQL store elsewhere');
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   for (;;) {

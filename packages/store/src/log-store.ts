@@ -136,7 +136,10 @@ export class LogStore implements NodeStore {
     for (const [i, e] of fresh.entries()) {
       if (e.leafIndex !== this.#log.size) {
         this.#log = undefined;
-        throw new CustodyError('ERR_STORE_CORRUPT', `${this.#dir}: log entry ${e.leafIndex} does not follow entry ${size + i - 1} (the journal and the log disagree)`);
+        throw new CustodyError(
+          'ERR_STORE_CORRUPT',
+          `${this.#dir}: log entry ${e.leafIndex} does not follow entry ${size + i - 1} (the journal and the log disagree)`,
+        );
       }
       for (const n of this.#log.appendEntry(e.attestation)) (byLevel.get(n.level) ?? byLevel.set(n.level, []).get(n.level)!).push(n);
       if (e.pos.offset >= U32 || e.pos.length >= U32) throw new CustodyError('ERR_STORE_CORRUPT', `${this.#dir}: journal position out of range for the log`);

@@ -90,7 +90,8 @@ export class StoreDocuments {
   private async addNamed(put: (data: StoreDocument) => void, name: string): Promise<void> {
     await this.withLock(async () => {
       await this.db.read();
-      if (this.db.data.cas[name] || this.db.data.parties[name]) throw new CustodyError('ERR_CONFLICT_NAME', `${this.dir}: the name "${name}" is already used in this store`);
+      if (this.db.data.cas[name] || this.db.data.parties[name])
+        throw new CustodyError('ERR_CONFLICT_NAME', `${this.dir}: the name "${name}" is already used in this store`);
       put(this.db.data);
       await this.db.write();
     });
@@ -107,7 +108,11 @@ export class StoreDocuments {
       if (!data.cas[caName]) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${caName}" in ${this.dir}`);
       const list = (data.revocations ??= {})[caName] ?? [];
       const before = list.find((r) => r.serialHex === revocation.serialHex);
-      if (before) throw new CustodyError('ERR_CONFLICT_REVOKED', `certificate serial ${revocation.serialHex} of CA "${caName}" was already revoked on ${before.revokedAt}`);
+      if (before)
+        throw new CustodyError(
+          'ERR_CONFLICT_REVOKED',
+          `certificate serial ${revocation.serialHex} of CA "${caName}" was already revoked on ${before.revokedAt}`,
+        );
       data.revocations[caName] = [...list, { ...revocation }];
       await this.db.write();
     });
@@ -149,7 +154,8 @@ export class StoreDocuments {
   async setLogConfig(config: LogConfig): Promise<void> {
     await this.withLock(async () => {
       await this.db.read();
-      if (this.db.data.log) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${this.dir}: this store already has a log key (origin ${this.db.data.log.origin})`);
+      if (this.db.data.log)
+        throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${this.dir}: this store already has a log key (origin ${this.db.data.log.origin})`);
       this.db.data.log = config;
       await this.db.write();
     });

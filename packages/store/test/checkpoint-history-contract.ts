@@ -11,7 +11,16 @@ export function historyContract(make: () => Promise<CheckpointHistory>): void {
     const h = await make();
     assert.equal(await h.checkpointCovering(0), undefined);
     for (const size of [3, 3, 2, 7, 5, 12]) await h.recordCheckpoint(size, note(size));
-    const expect: Array<[number, number | undefined]> = [[0, 3], [2, 3], [3, 7], [6, 7], [7, 12], [11, 12], [12, undefined], [1000, undefined]];
+    const expect: Array<[number, number | undefined]> = [
+      [0, 3],
+      [2, 3],
+      [3, 7],
+      [6, 7],
+      [7, 12],
+      [11, 12],
+      [12, undefined],
+      [1000, undefined],
+    ];
     for (const [leaf, size] of expect) assert.equal(await h.checkpointCovering(leaf), size === undefined ? undefined : note(size), `leaf ${leaf}`);
     assert.equal(await h.checkpointCovering(-1), undefined);
   });
@@ -27,4 +36,3 @@ export function historyContract(make: () => Promise<CheckpointHistory>): void {
     }
   });
 }
-

@@ -26,7 +26,7 @@ describe('checkpoint history (embedded file)', () => {
     assert.equal(readFileSync(h.file, 'utf8').split('\n').length, 4);
   });
 
-  it('is the file beside log/ of an embedded store, behind the store\'s own CheckpointHistory port', async () => {
+  it("is the file beside log/ of an embedded store, behind the store's own CheckpointHistory port", async () => {
     const store = await EmbeddedStore.init(join(dir, 'store'), NOW);
     try {
       await store.recordCheckpoint(1, note(1));

@@ -188,7 +188,10 @@ describe('EmbeddedStore', function () {
       const r = await open();
       for (const d of devices) assert.deepEqual(await r.getDevice(d.serial), d);
       assert.equal(await r.countDevices(), 50);
-      assert.deepEqual(await r.listLot('LR'), devices.map((d) => d.serial));
+      assert.deepEqual(
+        await r.listLot('LR'),
+        devices.map((d) => d.serial),
+      );
       await assert.rejects(r.commitDevices([device('R7')]), { code: 'ERR_DUPLICATE_SERIAL' });
     });
 
@@ -241,7 +244,10 @@ describe('EmbeddedStore', function () {
       const r = await open();
       await r.commitDevices([device('W10', { lot: 'LW' })]);
       assert.equal(await r.countDevices(), 11);
-      assert.deepEqual(await r.listLot('LW'), Array.from({ length: 11 }, (_, i) => `W${i}`));
+      assert.deepEqual(
+        await r.listLot('LW'),
+        Array.from({ length: 11 }, (_, i) => `W${i}`),
+      );
       for (let i = 0; i <= 10; i++) assert.deepEqual(await r.getDevice(`W${i}`), device(`W${i}`, { lot: 'LW' }));
       assert.equal(journalLines(dir).length, 11);
     });
@@ -261,7 +267,10 @@ describe('EmbeddedStore', function () {
       assert.equal((await mine.appendAttestations([{ serial: 'X1', prev: sha(utf8('birth of X1')), attestation: utf8('X1 to Alice') }]))[0]!.ok, true);
       const [r] = await mine.appendAttestations([{ serial: 'Y1', prev: birth, attestation: utf8('Y1 to Alice') }]);
       assert.deepEqual({ ok: r!.ok, code: r!.ok === false && r!.code }, { ok: false, code: 'ERR_FORK' });
-      assert.deepEqual((await (await open()).getDevice('Y1'))!.attestations.map((a) => Buffer.from(a).toString()), ['birth of Y1', 'Y1 to Bob']);
+      assert.deepEqual(
+        (await (await open()).getDevice('Y1'))!.attestations.map((a) => Buffer.from(a).toString()),
+        ['birth of Y1', 'Y1 to Bob'],
+      );
     });
 
     it('checks tips read before its first append against the index, reading again only the record of a chain another process moved', async function () {
@@ -269,7 +278,10 @@ describe('EmbeddedStore', function () {
       const mine = await open();
       const other = await open();
       // A batch reads every tip ahead of its first append; meanwhile another process hands T2 on.
-      assert.deepEqual((await mine.getTips(['T1', 'T2', 'T3'])).map((t) => t!.length), [1, 1, 1]);
+      assert.deepEqual(
+        (await mine.getTips(['T1', 'T2', 'T3'])).map((t) => t!.length),
+        [1, 1, 1],
+      );
       assert.equal((await other.appendAttestations([{ serial: 'T2', prev: sha(utf8('birth of T2')), attestation: utf8('T2 to Bob') }]))[0]!.ok, true);
       const journal = (mine as unknown as { journal: Journal }).journal;
       const read: number[] = [];
@@ -278,8 +290,13 @@ describe('EmbeddedStore', function () {
         read.push(positions.length);
         return readMany(positions, without);
       };
-      const results = await mine.appendAttestations(['T1', 'T2', 'T3'].map((s) => ({ serial: s, prev: sha(utf8(`birth of ${s}`)), attestation: utf8(`${s} to Alice`) })));
-      assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'ERR_FORK', 'ok']);
+      const results = await mine.appendAttestations(
+        ['T1', 'T2', 'T3'].map((s) => ({ serial: s, prev: sha(utf8(`birth of ${s}`)), attestation: utf8(`${s} to Alice`) })),
+      );
+      assert.deepEqual(
+        results.map((r) => (r.ok ? 'ok' : r.code)),
+        ['ok', 'ERR_FORK', 'ok'],
+      );
       // T1 and T3 were taken as read (their index slots unchanged); T2's newer record was read under the lock.
       assert.deepEqual(read, [1]);
     });
@@ -305,7 +322,10 @@ describe('EmbeddedStore', function () {
       // Derived from the DER when the append brings none; kept as given when it does.
       assert.equal((await s.appendAttestations([{ serial: 'F1', prev: sha(world.chain[0]!), attestation: world.chain[1]! }]))[0]!.ok, true);
       assert.deepEqual((await (await open()).getTips(['F1']))[0]!.facts, factsOf(world.integrator));
-      assert.equal((await s.appendAttestations([{ serial: 'F1', prev: sha(world.chain[1]!), attestation: world.chain[2]!, facts: factsOf(world.reseller) }]))[0]!.ok, true);
+      assert.equal(
+        (await s.appendAttestations([{ serial: 'F1', prev: sha(world.chain[1]!), attestation: world.chain[2]!, facts: factsOf(world.reseller) }]))[0]!.ok,
+        true,
+      );
       assert.deepEqual(await (await open()).getTips(['F1']), [{ serial: 'F1', length: 3, lastHash: sha(world.chain[2]!), facts: factsOf(world.reseller) }]);
       assert.equal(JSON.parse(journalLines(dir).at(-1)!.slice(9)).f.custodian, world.reseller);
       assert.deepEqual((await s.getDevice('F1'))!.attestations, world.chain);
@@ -395,7 +415,13 @@ describe('EmbeddedStore', function () {
   });
 
   describe('CAs and parties', function () {
-    const ca = (name: string) => ({ name, template: 'root-ca', certificate: `PEM ${name}`, key: { type: 'file' as const, path: `keys/${name}.key.pem` }, createdAt: NOW.toISOString() });
+    const ca = (name: string) => ({
+      name,
+      template: 'root-ca',
+      certificate: `PEM ${name}`,
+      key: { type: 'file' as const, path: `keys/${name}.key.pem` },
+      createdAt: NOW.toISOString(),
+    });
     const party = (name: string) => ({ name, certificate: `PEM ${name}`, spkiSha256: sha(name), certSha256: sha(`c${name}`), createdAt: NOW.toISOString() });
 
     it('records CAs and parties in store.json, visible after reopening', async function () {
@@ -405,7 +431,10 @@ describe('EmbeddedStore', function () {
       const r = await open();
       assert.deepEqual(await r.getCA('root'), ca('root'));
       assert.deepEqual(await r.getParty('factory'), party('factory'));
-      assert.deepEqual((await r.listCAs()).map((c) => c.name), ['root']);
+      assert.deepEqual(
+        (await r.listCAs()).map((c) => c.name),
+        ['root'],
+      );
       const doc = JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8'));
       assert.deepEqual(Object.keys(doc.cas), ['root']);
       assert.deepEqual(Object.keys(doc.parties), ['factory']);

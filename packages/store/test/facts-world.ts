@@ -21,7 +21,11 @@ export interface FactsWorld {
 
 export async function makeFactsWorld(): Promise<FactsWorld> {
   const root = await makeRoot('Acme', 'Acme Root');
-  const [factory, integrator, reseller] = [await makeParty(root, 'Acme', 'factory'), await makeParty(root, 'Northwind', 'integrator'), await makeParty(root, 'Contoso', 'reseller')];
+  const [factory, integrator, reseller] = [
+    await makeParty(root, 'Acme', 'factory'),
+    await makeParty(root, 'Northwind', 'integrator'),
+    await makeParty(root, 'Contoso', 'reseller'),
+  ];
   const idevid = await makeDevice(root, 'F1');
   const chain = await signChain(idevid, [
     { kind: 'birth', signer: factory, to: factory, time: T_BIRTH },

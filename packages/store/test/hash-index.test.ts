@@ -119,7 +119,12 @@ describe('HashIndex', function () {
   it('refuses a position that is not unsigned integers, writing nothing', function () {
     const idx = index();
     const before = readFileSync(file);
-    for (const pos of [{ segment: -1, offset: 0, length: 1 }, { segment: 1, offset: 1.5, length: 1 }, { segment: 1, offset: 0, length: 2 ** 32 }, { segment: 1, offset: 2 ** 53, length: 1 }]) {
+    for (const pos of [
+      { segment: -1, offset: 0, length: 1 },
+      { segment: 1, offset: 1.5, length: 1 },
+      { segment: 1, offset: 0, length: 2 ** 32 },
+      { segment: 1, offset: 2 ** 53, length: 1 },
+    ]) {
       assert.throws(() => idx.put('bad', pos, false), TypeError);
     }
     assert.deepEqual(readFileSync(file), before);
@@ -200,7 +205,10 @@ describe('HashIndex', function () {
       for (let i = 0; i < 1500; i++) idx.put(`k${i}`, posOf(i), false);
       const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
       const fresh = index();
-      assert.deepEqual(fresh.getMany(keys), keys.map((k, i) => (i < 1500 ? posOf(i) : undefined)));
+      assert.deepEqual(
+        fresh.getMany(keys),
+        keys.map((k, i) => (i < 1500 ? posOf(i) : undefined)),
+      );
     });
 
     it('leaves the file byte for byte as the same puts one at a time do, growth included', function () {
@@ -233,12 +241,14 @@ describe('HashIndex', function () {
 
     it('keeps the writes made before a failure inside the batch, as unbatched puts would', function () {
       const idx = index();
-      assert.throws(() =>
-        idx.batch(['a'], () => {
-          idx.put('a', posOf(1), false);
-          throw new Error('stop');
-        }),
-      /stop/);
+      assert.throws(
+        () =>
+          idx.batch(['a'], () => {
+            idx.put('a', posOf(1), false);
+            throw new Error('stop');
+          }),
+        /stop/,
+      );
       assert.deepEqual(index().get('a'), posOf(1));
     });
 
@@ -249,7 +259,10 @@ describe('HashIndex', function () {
       assert.equal(capacityOf(file), INITIAL * 4);
       const fresh = index();
       assert.equal(fresh.size, 5000);
-      assert.deepEqual(fresh.getMany(keys), keys.map((_, i) => posOf(i)));
+      assert.deepEqual(
+        fresh.getMany(keys),
+        keys.map((_, i) => posOf(i)),
+      );
     });
 
     it('puts two keys whose probes start at one slot into two slots within one batch', function () {

@@ -4,7 +4,17 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeRecord, encodeAttestationRecord, encodeDeviceRecord, readHeads, readRecord, readRecordsFrom, JOURNAL_RECORD_VERSION, type DeviceDoc, type DeviceTip } from '../src/journal-record.js';
+import {
+  decodeRecord,
+  encodeAttestationRecord,
+  encodeDeviceRecord,
+  readHeads,
+  readRecord,
+  readRecordsFrom,
+  JOURNAL_RECORD_VERSION,
+  type DeviceDoc,
+  type DeviceTip,
+} from '../src/journal-record.js';
 import { Journal } from '../src/journal.js';
 
 describe('encodeAttestationRecord', function () {
@@ -54,7 +64,19 @@ describe('journal record codec', function () {
   const at = { file: '/store/journal/00000001.jsonl', offset: 4242 };
   const der = Uint8Array.from({ length: 300 }, (_, i) => (i * 11) & 255);
   const facts = { custodian: 'cd'.repeat(32), activated: false, subject: { name: 'Acme/SN1', digest: { sha256: 'ef'.repeat(32) } } };
-  const doc: DeviceDoc = { serial: 'SN1', certificate: 'Y2VydA==', certSerial: '01', spkiSha256: 'aa'.repeat(32), certSha256: 'bb'.repeat(32), issuer: 'issuing', issuedAt: '2026-01-02T03:04:05Z', attestations: ['YmlydGg='], lot: 'L1', head: 'cc'.repeat(32), log: [0] };
+  const doc: DeviceDoc = {
+    serial: 'SN1',
+    certificate: 'Y2VydA==',
+    certSerial: '01',
+    spkiSha256: 'aa'.repeat(32),
+    certSha256: 'bb'.repeat(32),
+    issuer: 'issuing',
+    issuedAt: '2026-01-02T03:04:05Z',
+    attestations: ['YmlydGg='],
+    lot: 'L1',
+    head: 'cc'.repeat(32),
+    log: [0],
+  };
   const tip: DeviceTip = { s: 'SN1', n: 1, h: 'cc'.repeat(32), f: facts };
   const att = { t: 'att' as const, s: 'SN1', q: 1, h: 'dd'.repeat(32), l: 1, b: { segment: 1, offset: 0, length: 100 }, f: facts };
 
@@ -81,9 +103,18 @@ describe('journal record codec', function () {
 
   it('reads back what it wrote: whole, by position, and as heads without the document', async function () {
     const { positions } = await journal.append([encodeDeviceRecord(tip, doc), encodeAttestationRecord(att, der)]);
-    const whole = [{ t: 'device', tip, d: doc }, { ...att, a: Buffer.from(der).toString('base64') }];
-    assert.deepEqual(readRecordsFrom(journal, { segment: 1, offset: 0 }).records.map((r) => r.record), whole);
-    assert.deepEqual(positions.map((p) => readRecord(journal, p)), whole);
+    const whole = [
+      { t: 'device', tip, d: doc },
+      { ...att, a: Buffer.from(der).toString('base64') },
+    ];
+    assert.deepEqual(
+      readRecordsFrom(journal, { segment: 1, offset: 0 }).records.map((r) => r.record),
+      whole,
+    );
+    assert.deepEqual(
+      positions.map((p) => readRecord(journal, p)),
+      whole,
+    );
     assert.deepEqual(readHeads(journal, positions), [{ t: 'device', tip }, whole[1]]);
   });
 
@@ -97,7 +128,10 @@ describe('journal record codec', function () {
 
   it('refuses a record of another version with ERR_STORE_VERSION naming the file and offset, and takes an explicit 1', function () {
     for (const v of [2, 0, '1', null]) {
-      assert.throws(() => decodeRecord({ v, t: 'device', tip, d: doc }, at), (e: Error & { code?: string }) => e.code === 'ERR_STORE_VERSION' && e.message.startsWith(`${at.file}: journal record at byte ${at.offset} `));
+      assert.throws(
+        () => decodeRecord({ v, t: 'device', tip, d: doc }, at),
+        (e: Error & { code?: string }) => e.code === 'ERR_STORE_VERSION' && e.message.startsWith(`${at.file}: journal record at byte ${at.offset} `),
+      );
     }
     assert.deepEqual(decodeRecord({ v: 1, ...att, a: 'AA==' }, at), { v: 1, ...att, a: 'AA==' });
   });
@@ -105,16 +139,43 @@ describe('journal record codec', function () {
   it('refuses every malformed record with ERR_STORE_CORRUPT naming the file and offset, never another exception', function () {
     const a = { ...att, a: 'AA==' };
     const malformed: unknown[] = [
-      null, 7, 'text', [], {}, { t: 'commit', n: 1 }, { t: 'other' },
-      { t: 'device' }, { t: 'device', tip }, { t: 'device', d: null }, { t: 'device', d: { ...doc, attestations: [1] } },
-      { t: 'device', d: { ...doc, serial: 5 } }, { t: 'device', d: { ...doc, log: [-1] } }, { t: 'device', d: { ...doc, head: 'xyz' } },
-      { t: 'device', d: { ...doc, chain: 'x' } }, { t: 'device', d: { ...doc, model: 3 } }, { t: 'device', d: { ...doc, issuedAt: undefined } },
-      { t: 'device', tip: { ...tip, n: -1 }, d: doc }, { t: 'device', tip: { ...tip, h: 5 }, d: doc }, { t: 'device', tip: { ...tip, f: { ...facts, activated: 'no' } }, d: doc },
-      { ...a, s: 1 }, { ...a, q: 1.5 }, { ...a, a: null }, { ...a, h: 'AB'.repeat(32) }, { ...a, l: '3' }, { ...a, b: null }, { ...a, b: { segment: 1, offset: 0 } },
-      { ...a, f: { ...facts, subject: { name: 'x' } } }, { ...a, f: { ...facts, custodian: 'x' } },
+      null,
+      7,
+      'text',
+      [],
+      {},
+      { t: 'commit', n: 1 },
+      { t: 'other' },
+      { t: 'device' },
+      { t: 'device', tip },
+      { t: 'device', d: null },
+      { t: 'device', d: { ...doc, attestations: [1] } },
+      { t: 'device', d: { ...doc, serial: 5 } },
+      { t: 'device', d: { ...doc, log: [-1] } },
+      { t: 'device', d: { ...doc, head: 'xyz' } },
+      { t: 'device', d: { ...doc, chain: 'x' } },
+      { t: 'device', d: { ...doc, model: 3 } },
+      { t: 'device', d: { ...doc, issuedAt: undefined } },
+      { t: 'device', tip: { ...tip, n: -1 }, d: doc },
+      { t: 'device', tip: { ...tip, h: 5 }, d: doc },
+      { t: 'device', tip: { ...tip, f: { ...facts, activated: 'no' } }, d: doc },
+      { ...a, s: 1 },
+      { ...a, q: 1.5 },
+      { ...a, a: null },
+      { ...a, h: 'AB'.repeat(32) },
+      { ...a, l: '3' },
+      { ...a, b: null },
+      { ...a, b: { segment: 1, offset: 0 } },
+      { ...a, f: { ...facts, subject: { name: 'x' } } },
+      { ...a, f: { ...facts, custodian: 'x' } },
     ];
     for (const value of malformed) {
-      assert.throws(() => decodeRecord(value, at), (e: Error & { code?: string }) => e.code === 'ERR_STORE_CORRUPT' && e.message.startsWith(`${at.file}: journal record at byte ${at.offset} does not decode`), JSON.stringify(value));
+      assert.throws(
+        () => decodeRecord(value, at),
+        (e: Error & { code?: string }) =>
+          e.code === 'ERR_STORE_CORRUPT' && e.message.startsWith(`${at.file}: journal record at byte ${at.offset} does not decode`),
+        JSON.stringify(value),
+      );
     }
   });
 
@@ -128,7 +189,11 @@ describe('journal record codec', function () {
       appendFileSync(file, `${crc32(Buffer.from(text)).toString(16).padStart(8, '0')} ${text}\n`);
       const commit = '{"t":"commit","n":1}';
       appendFileSync(file, `${crc32(Buffer.from(commit)).toString(16).padStart(8, '0')} ${commit}\n`);
-      assert.throws(() => readRecordsFrom(journal, end, false), (e: Error & { code?: string }) => e.code === 'ERR_STORE_CORRUPT' && e.message.startsWith(`${file}: journal`) && e.message.includes(`byte ${offset}`), text);
+      assert.throws(
+        () => readRecordsFrom(journal, end, false),
+        (e: Error & { code?: string }) => e.code === 'ERR_STORE_CORRUPT' && e.message.startsWith(`${file}: journal`) && e.message.includes(`byte ${offset}`),
+        text,
+      );
       assert.throws(() => readRecord(journal, { segment: 1, offset, length: text.length + 10 }), { code: 'ERR_STORE_CORRUPT' });
       rmSync(file);
       journal.close();

@@ -113,14 +113,23 @@ describe('Journal', function () {
       // Reads and appends reuse their buffers: a record or position handed out must not change with them.
       const a = await journal.append([{ n: 1, s: 'a'.repeat(100) }, { n: 2 }]);
       const first = journal.readMany(a.positions);
-      const b = await journal.append([{ n: 3, s: 'b'.repeat(200_000) }, { n: 4, s: 'c'.repeat(50) }]);
+      const b = await journal.append([
+        { n: 3, s: 'b'.repeat(200_000) },
+        { n: 4, s: 'c'.repeat(50) },
+      ]);
       const second = journal.readMany([...b.positions, a.positions[1]!]);
       await journal.append([{ n: 5, s: 'd'.repeat(300) }]);
       journal.readMany([a.positions[0]!]);
       assert.deepEqual(first, [{ n: 1, s: 'a'.repeat(100) }, { n: 2 }]);
       assert.deepEqual(second, [{ n: 3, s: 'b'.repeat(200_000) }, { n: 4, s: 'c'.repeat(50) }, { n: 2 }]);
       assert.deepEqual(b.positions[1], { segment: 1, offset: b.positions[0]!.offset + b.positions[0]!.length, length: b.positions[1]!.length });
-      assert.deepEqual(journal.readFrom({ segment: 1, offset: 0 }).records.map((r) => (r.record as { n?: number }).n).filter((n) => n !== undefined), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        journal
+          .readFrom({ segment: 1, offset: 0 })
+          .records.map((r) => (r.record as { n?: number }).n)
+          .filter((n) => n !== undefined),
+        [1, 2, 3, 4, 5],
+      );
     });
 
     it('reads records with characters past ASCII as UTF-8, beside ASCII ones, whichever way they were written, whole or in parts', async function () {
@@ -142,7 +151,12 @@ describe('Journal', function () {
         { t: 'device', tip: { s: 'Gerät' }, d: {} },
       ];
       const { positions } = await journal.append(records);
-      assert.deepEqual(journal.readMany(positions, 'd'), [{ t: 'device', tip: records[0]!.tip }, records[1], { t: 'device' }, { t: 'device', tip: { s: 'Gerät' } }]);
+      assert.deepEqual(journal.readMany(positions, 'd'), [
+        { t: 'device', tip: records[0]!.tip },
+        records[1],
+        { t: 'device' },
+        { t: 'device', tip: { s: 'Gerät' } },
+      ]);
       assert.deepEqual(journal.readMany(positions), records);
     });
 
@@ -222,12 +236,15 @@ describe('Journal', function () {
       const bytes = readFileSync(segmentFile());
       bytes[bytes.indexOf('second')] = 'S'.charCodeAt(0);
       writeFileSync(segmentFile(), bytes);
-      assert.throws(() => journal.readFrom({ segment: 1, offset: 0 }), (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'ERR_STORE_CORRUPT');
-        assert.match(e.message, /00000001\.jsonl/);
-        assert.match(e.message, /checksum/);
-        return true;
-      });
+      assert.throws(
+        () => journal.readFrom({ segment: 1, offset: 0 }),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ERR_STORE_CORRUPT');
+          assert.match(e.message, /00000001\.jsonl/);
+          assert.match(e.message, /checksum/);
+          return true;
+        },
+      );
       assert.deepEqual(readFileSync(segmentFile()), bytes, 'nothing cut off');
     });
 

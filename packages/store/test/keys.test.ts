@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeCryptoProvider } from '@custody/core/node';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { decodePrivateKey, deriveKeyKDF, encodePrivateKey, KEY_KDF_ITERATIONS, keyKDFIterations, readPrivateKeyFile, writePrivateKeyFile } from '../src/keys.js';
+import {
+  decodePrivateKey,
+  deriveKeyKDF,
+  encodePrivateKey,
+  KEY_KDF_ITERATIONS,
+  keyKDFIterations,
+  readPrivateKeyFile,
+  writePrivateKeyFile,
+} from '../src/keys.js';
 
 const provider = new NodeCryptoProvider();
 const PASS = 'correct horse battery staple';
@@ -130,7 +138,13 @@ describe('key files', function () {
     it('takes the test-only iteration count only when it is a positive integer', function () {
       const saved = process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS;
       try {
-        for (const [v, want] of [['1000', 1000], ['0', 600_000], ['-5', 600_000], ['lots', 600_000], ['', 600_000]] as const) {
+        for (const [v, want] of [
+          ['1000', 1000],
+          ['0', 600_000],
+          ['-5', 600_000],
+          ['lots', 600_000],
+          ['', 600_000],
+        ] as const) {
           process.env.CUSTODY_TEST_ONLY_KDF_ITERATIONS = v;
           assert.equal(keyKDFIterations(), want, v);
         }
@@ -164,11 +178,14 @@ describe('key files', function () {
     it('refuses a wrong passphrase with ERR_KEY_PASSPHRASE, naming the file', function () {
       const file = join(dir, 'w.key.pem');
       writePrivateKeyFile(file, key, { passphrase: PASS });
-      assert.throws(() => readPrivateKeyFile(file, 'wrong'), (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'ERR_KEY_PASSPHRASE');
-        assert.ok(e.message.includes(file), e.message);
-        return true;
-      });
+      assert.throws(
+        () => readPrivateKeyFile(file, 'wrong'),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ERR_KEY_PASSPHRASE');
+          assert.ok(e.message.includes(file), e.message);
+          return true;
+        },
+      );
     });
 
     it('refuses an encrypted key without a passphrase with ERR_KEY_PASSPHRASE', function () {

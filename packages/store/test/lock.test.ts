@@ -180,7 +180,10 @@ setInterval(() => {}, 1000);`;
     });
 
     it('keeps the lock key readable only by those the folder lets write', async function () {
-      for (const [name, folderMode, keyMode] of [['own', 0o755, 0o600], ['group', 0o775, 0o640]] as const) {
+      for (const [name, folderMode, keyMode] of [
+        ['own', 0o755, 0o600],
+        ['group', 0o775, 0o640],
+      ] as const) {
         const store = join(dir, name);
         mkdirSync(store);
         chmodSync(store, folderMode);
@@ -191,7 +194,10 @@ setInterval(() => {}, 1000);`;
 
     it('refuses with ERR_STORE_LOCK_KEY, naming the file, when the lock key cannot be read', async function () {
       mkdirSync(join(dir, LOCK_KEY_FILE));
-      await assert.rejects(acquireStoreLock(dir, 50), (e: Error & { code?: string }) => e.code === 'ERR_STORE_LOCK_KEY' && e.message.includes(join(dir, LOCK_KEY_FILE)));
+      await assert.rejects(
+        acquireStoreLock(dir, 50),
+        (e: Error & { code?: string }) => e.code === 'ERR_STORE_LOCK_KEY' && e.message.includes(join(dir, LOCK_KEY_FILE)),
+      );
     });
   });
 });

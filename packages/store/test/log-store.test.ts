@@ -24,7 +24,12 @@ const NOW = new Date('2026-01-01T00:00:00Z');
 const pos = { segment: 1, offset: 0, length: 1 };
 
 function entries(from: number, n: number): LogEntry[] {
-  return Array.from({ length: n }, (_, i) => ({ leafIndex: from + i, attestation: utf8(`entry ${from + i}`), pos: { ...pos, offset: from + i }, seq: (from + i) % 7 }));
+  return Array.from({ length: n }, (_, i) => ({
+    leafIndex: from + i,
+    attestation: utf8(`entry ${from + i}`),
+    pos: { ...pos, offset: from + i },
+    seq: (from + i) % 7,
+  }));
 }
 
 /** Node writes of each of `n` single-leaf appends to `log`. */
@@ -97,7 +102,10 @@ describe('LogStore', function () {
     assert.ok(Math.abs(avg(small.nodes) - 2) < 0.05, `average at 1,000: ${avg(small.nodes)}`);
     assert.ok(Math.abs(avg(large.nodes) - 2) < 0.05, `average at 100,000: ${avg(large.nodes)}`);
     // Reported, not asserted (wall-clock): the cost per append at both sizes.
-    console.log(`      node writes per append: ${avg(small.nodes).toFixed(3)} at 1k, ${avg(large.nodes).toFixed(3)} at 100k; ` + `${((small.ms * 1000) / 1024).toFixed(1)} us vs ${((large.ms * 1000) / 1024).toFixed(1)} us per append`);
+    console.log(
+      `      node writes per append: ${avg(small.nodes).toFixed(3)} at 1k, ${avg(large.nodes).toFixed(3)} at 100k; ` +
+        `${((small.ms * 1000) / 1024).toFixed(1)} us vs ${((large.ms * 1000) / 1024).toFixed(1)} us per append`,
+    );
     log.close();
   });
 });

@@ -43,8 +43,10 @@ export function generateTokenKey(uriText: string, o: GenerateTokenKeyOptions): G
   const label = Buffer.from(asked.object, 'utf8');
   const id = asked.id ? Buffer.from(asked.id) : randomBytes(8);
   const where = `token "${s.label}"`;
-  if (findAny(s, pkcs11.CKA_LABEL, label).length > 0) throw pkcs11Error('ERR_CONFLICT_PKCS11_OBJECT', `${where}: an object labelled "${asked.object}" exists already`);
-  if (findAny(s, pkcs11.CKA_ID, id).length > 0) throw pkcs11Error('ERR_CONFLICT_PKCS11_OBJECT', `${where}: an object with id ${id.toString('hex')} exists already`);
+  if (findAny(s, pkcs11.CKA_LABEL, label).length > 0)
+    throw pkcs11Error('ERR_CONFLICT_PKCS11_OBJECT', `${where}: an object labelled "${asked.object}" exists already`);
+  if (findAny(s, pkcs11.CKA_ID, id).length > 0)
+    throw pkcs11Error('ERR_CONFLICT_PKCS11_OBJECT', `${where}: an object with id ${id.toString('hex')} exists already`);
   const params = Buffer.from(ecParams(o.curve));
   const common = [
     { type: pkcs11.CKA_TOKEN, value: true },
@@ -52,7 +54,13 @@ export function generateTokenKey(uriText: string, o: GenerateTokenKeyOptions): G
     { type: pkcs11.CKA_ID, value: id },
     { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_EC },
   ];
-  const publicTemplate = [...common, { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, { type: pkcs11.CKA_EC_PARAMS, value: params }, { type: pkcs11.CKA_VERIFY, value: true }, { type: pkcs11.CKA_PRIVATE, value: false }];
+  const publicTemplate = [
+    ...common,
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+    { type: pkcs11.CKA_EC_PARAMS, value: params },
+    { type: pkcs11.CKA_VERIFY, value: true },
+    { type: pkcs11.CKA_PRIVATE, value: false },
+  ];
   // Sign only: no decrypt, unwrap or derive, so that a stolen session can do nothing else with the key.
   const privateTemplate = [
     ...common,
@@ -71,7 +79,16 @@ export function generateTokenKey(uriText: string, o: GenerateTokenKeyOptions): G
   } catch (e) {
     throw pkcs11Error('ERR_PKCS11_DEVICE', `${where}: the token refused to generate a ${o.curve} key (${ckrName(e)})`, e);
   }
-  const uri = encodePKCS11URI({ token: s.label, serial: s.serial, object: asked.object, id, type: 'private', pinFile: asked.pinFile, moduleName: asked.moduleName, modulePath: asked.modulePath });
+  const uri = encodePKCS11URI({
+    token: s.label,
+    serial: s.serial,
+    object: asked.object,
+    id,
+    type: 'private',
+    pinFile: asked.pinFile,
+    moduleName: asked.moduleName,
+    modulePath: asked.modulePath,
+  });
   try {
     return { uri, key: openTokenKey(uri, o) };
   } catch (e) {

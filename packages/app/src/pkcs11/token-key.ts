@@ -115,7 +115,8 @@ export class TokenPrivateKey implements ExternalPrivateKey {
     } catch (e) {
       throw pkcs11Error('ERR_PKCS11_DEVICE', `${this.name}: the token failed to sign (${ckrName(e)})`, e);
     }
-    if (sig.length !== 2 * this.#width) throw pkcs11Error('ERR_PKCS11_DEVICE', `${this.name}: the token returned a ${sig.length}-byte signature, not a ${this.curve} r || s`);
+    if (sig.length !== 2 * this.#width)
+      throw pkcs11Error('ERR_PKCS11_DEVICE', `${this.name}: the token returned a ${sig.length}-byte signature, not a ${this.curve} r || s`);
     try {
       return toLowS(new Uint8Array(sig.buffer, sig.byteOffset, sig.length), this.curve);
     } catch (e) {
@@ -174,20 +175,36 @@ function curveOf(s: TokenSession, object: Handle, name: string): CurveName {
 }
 
 /** The public key: the public key object beside the private one (same id, else same label), else the expected one. */
-function publicKeyOf(s: TokenSession, name: string, curve: CurveName, id: Buffer | undefined, label: Buffer | undefined, expectSpki: Uint8Array | undefined): Uint8Array {
+function publicKeyOf(
+  s: TokenSession,
+  name: string,
+  curve: CurveName,
+  id: Buffer | undefined,
+  label: Buffer | undefined,
+  expectSpki: Uint8Array | undefined,
+): Uint8Array {
   const { pkcs11 } = s;
-  const by = id !== undefined && id.length > 0 ? { type: pkcs11.CKA_ID, value: id } : label !== undefined && label.length > 0 ? { type: pkcs11.CKA_LABEL, value: label } : undefined;
+  const by =
+    id !== undefined && id.length > 0
+      ? { type: pkcs11.CKA_ID, value: id }
+      : label !== undefined && label.length > 0
+        ? { type: pkcs11.CKA_LABEL, value: label }
+        : undefined;
   const found = by ? findObjects(s, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, by]) : [];
   if (found.length === 1) {
     const value = attribute(s, found[0]!, pkcs11.CKA_EC_POINT);
     const point = value && ecPointValue(curve, value);
     if (!point) throw pkcs11Error('ERR_PKCS11_OBJECT', `${name}: the public key object's CKA_EC_POINT is not a ${curve} point`);
     const spki = ecSPKI(curve, point);
-    if (expectSpki && !equalBytes(spki, expectSpki)) throw pkcs11Error('ERR_PKCS11_KEY_MISMATCH', `${name}: the key in the token is not the key of the certificate given with it`);
+    if (expectSpki && !equalBytes(spki, expectSpki))
+      throw pkcs11Error('ERR_PKCS11_KEY_MISMATCH', `${name}: the key in the token is not the key of the certificate given with it`);
     return spki;
   }
   if (expectSpki) return expectSpki;
-  throw pkcs11Error('ERR_PKCS11_OBJECT', `${name}: ${found.length === 0 ? 'no' : 'more than one'} public key object beside the private key (same id or label); give the key's certificate`);
+  throw pkcs11Error(
+    'ERR_PKCS11_OBJECT',
+    `${name}: ${found.length === 0 ? 'no' : 'more than one'} public key object beside the private key (same id or label); give the key's certificate`,
+  );
 }
 
 /** Whether the token's signature over the check message verifies under `spki`. */
@@ -225,7 +242,11 @@ export function openTokenKey(uriText: string, o: OpenTokenKeyOptions): TokenPriv
   const curve = curveOf(s, handle, name);
   if (!flag(s, handle, pkcs11.CKA_SIGN, false)) throw pkcs11Error('ERR_PKCS11_OBJECT', `${name}: the key may not sign (CKA_SIGN is false)`);
   // A key that wants its PIN again before every signature cannot sign at a factory line's rate.
-  if (flag(s, handle, pkcs11.CKA_ALWAYS_AUTHENTICATE, false)) throw pkcs11Error('ERR_PKCS11_OBJECT', `${name}: the key asks for the PIN before every signature (CKA_ALWAYS_AUTHENTICATE), which custody does not support`);
+  if (flag(s, handle, pkcs11.CKA_ALWAYS_AUTHENTICATE, false))
+    throw pkcs11Error(
+      'ERR_PKCS11_OBJECT',
+      `${name}: the key asks for the PIN before every signature (CKA_ALWAYS_AUTHENTICATE), which custody does not support`,
+    );
   const id = attribute(s, handle, pkcs11.CKA_ID);
   const label = attribute(s, handle, pkcs11.CKA_LABEL);
   const spki = publicKeyOf(s, name, curve, id, label, o.expectSpki);

@@ -64,7 +64,11 @@ function loadBinding(): Pkcs11Module {
   try {
     pkcs11js = createRequire(import.meta.url)('pkcs11js') as Pkcs11Module;
   } catch (e) {
-    throw pkcs11Error('ERR_PKCS11_MODULE', `PKCS#11 support is not built here (the pkcs11js addon did not load: ${(e as Error).message.split('\n')[0]}); run npm ci with a C++ compiler present`, e);
+    throw pkcs11Error(
+      'ERR_PKCS11_MODULE',
+      `PKCS#11 support is not built here (the pkcs11js addon did not load: ${(e as Error).message.split('\n')[0]}); run npm ci with a C++ compiler present`,
+      e,
+    );
   }
   return pkcs11js;
 }
@@ -73,7 +77,10 @@ function loadBinding(): Pkcs11Module {
 export function resolveModulePath(uri: PKCS11URI, env: Readonly<Record<string, string | undefined>>): string {
   const given = uri.modulePath ?? env.CUSTODY_PKCS11_MODULE;
   if (given === undefined || given === '') {
-    throw pkcs11Error('ERR_PKCS11_MODULE', 'no PKCS#11 module: give module-path=... in the URI or set CUSTODY_PKCS11_MODULE (for SoftHSM: /usr/lib/softhsm/libsofthsm2.so)');
+    throw pkcs11Error(
+      'ERR_PKCS11_MODULE',
+      'no PKCS#11 module: give module-path=... in the URI or set CUSTODY_PKCS11_MODULE (for SoftHSM: /usr/lib/softhsm/libsofthsm2.so)',
+    );
   }
   let st;
   try {
@@ -149,7 +156,11 @@ function findSlot(lib: Pkcs11js.PKCS11, uri: PKCS11URI, modulePath: string): Slo
       (uri.libraryManufacturer !== undefined && unpad(info.manufacturerID) !== uri.libraryManufacturer) ||
       (uri.libraryDescription !== undefined && unpad(info.libraryDescription) !== uri.libraryDescription) ||
       (uri.libraryVersion !== undefined && (info.libraryVersion.major !== uri.libraryVersion.major || info.libraryVersion.minor !== uri.libraryVersion.minor));
-    if (mismatch) throw pkcs11Error('ERR_PKCS11_MODULE', `${modulePath}: the module is not the library the URI names (library-manufacturer "${unpad(info.manufacturerID)}", library-description "${unpad(info.libraryDescription)}")`);
+    if (mismatch)
+      throw pkcs11Error(
+        'ERR_PKCS11_MODULE',
+        `${modulePath}: the module is not the library the URI names (library-manufacturer "${unpad(info.manufacturerID)}", library-description "${unpad(info.libraryDescription)}")`,
+      );
   }
   const found: SlotMatch[] = [];
   const labels: string[] = [];
@@ -169,8 +180,13 @@ function findSlot(lib: Pkcs11js.PKCS11, uri: PKCS11URI, modulePath: string): Slo
     if (matches) found.push({ slot, label, serial: unpad(t.serialNumber), flags: t.flags, slotFlags: s.flags });
   }
   const wanted = uri.token !== undefined ? `token "${uri.token}"` : 'a token';
-  if (found.length === 0) throw pkcs11Error('ERR_PKCS11_TOKEN', `${modulePath}: no ${wanted} matching the URI (tokens present: ${labels.join(', ') || 'none'})`);
-  if (found.length > 1) throw pkcs11Error('ERR_PKCS11_TOKEN', `${modulePath}: ${found.length} tokens match the URI (${found.map((f) => `"${f.label}" serial ${f.serial}`).join(', ')}); add serial=... to choose one`);
+  if (found.length === 0)
+    throw pkcs11Error('ERR_PKCS11_TOKEN', `${modulePath}: no ${wanted} matching the URI (tokens present: ${labels.join(', ') || 'none'})`);
+  if (found.length > 1)
+    throw pkcs11Error(
+      'ERR_PKCS11_TOKEN',
+      `${modulePath}: ${found.length} tokens match the URI (${found.map((f) => `"${f.label}" serial ${f.serial}`).join(', ')}); add serial=... to choose one`,
+    );
   return found[0]!;
 }
 
@@ -229,13 +245,25 @@ export function openTokenSession(uriText: string, o: TokenEnvironment): TokenSes
       const ckr = ckrName(e);
       if (ckr !== 'CKR_USER_ALREADY_LOGGED_IN') {
         lib.C_CloseSession(session);
-        if (ckr === 'CKR_PIN_INCORRECT' || ckr === 'CKR_PIN_LEN_RANGE') throw pkcs11Error('ERR_PKCS11_PIN', `${tokenName}: wrong PIN (${ckr}); each wrong PIN counts towards the token's lockout`, e);
-        if (ckr === 'CKR_PIN_LOCKED' || ckr === 'CKR_PIN_EXPIRED') throw pkcs11Error('ERR_PKCS11_PIN', `${tokenName}: the PIN is locked or expired (${ckr}); the token's security officer must reset it`, e);
+        if (ckr === 'CKR_PIN_INCORRECT' || ckr === 'CKR_PIN_LEN_RANGE')
+          throw pkcs11Error('ERR_PKCS11_PIN', `${tokenName}: wrong PIN (${ckr}); each wrong PIN counts towards the token's lockout`, e);
+        if (ckr === 'CKR_PIN_LOCKED' || ckr === 'CKR_PIN_EXPIRED')
+          throw pkcs11Error('ERR_PKCS11_PIN', `${tokenName}: the PIN is locked or expired (${ckr}); the token's security officer must reset it`, e);
         throw pkcs11Error('ERR_PKCS11_DEVICE', `${tokenName}: login failed (${ckr})`, e);
       }
     }
   }
-  const opened: TokenSession = { lib, pkcs11, session, slot: match.slot, label: match.label, serial: match.serial, hardwareSlot: (match.slotFlags & CKF_HW_SLOT) !== 0, uri, modulePath };
+  const opened: TokenSession = {
+    lib,
+    pkcs11,
+    session,
+    slot: match.slot,
+    label: match.label,
+    serial: match.serial,
+    hardwareSlot: (match.slotFlags & CKF_HW_SLOT) !== 0,
+    uri,
+    modulePath,
+  };
   sessions.set(key, opened);
   return opened;
 }

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Where Debian, Ubuntu and a source build put the SoftHSM module. */
-const MODULES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so', '/usr/local/lib/softhsm/libsofthsm2.so'];
+const MODULES = [
+  '/usr/lib/softhsm/libsofthsm2.so',
+  '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/local/lib/softhsm/libsofthsm2.so',
+];
 
 /** The SoftHSM module, or undefined with the reason when SoftHSM (module or softhsm2-util) is not installed. */
 export function findSoftHSM(): { module: string } | { missing: string } {
@@ -60,7 +65,10 @@ export function createTestToken(module: string, label: string, pin: string): Tes
 
 /** Runs pkcs11-tool (OpenSC) on the token, logged in; its stdout, or undefined when pkcs11-tool is missing. */
 export function pkcs11Tool(t: TestToken, args: string[]): { status: number | null; stdout: string; stderr: string } | undefined {
-  const r = spawnSync('pkcs11-tool', ['--module', t.module, '--token-label', t.label, '--login', '--pin', t.pin, ...args], { encoding: 'utf8', env: { ...process.env, SOFTHSM2_CONF: t.conf } });
+  const r = spawnSync('pkcs11-tool', ['--module', t.module, '--token-label', t.label, '--login', '--pin', t.pin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SOFTHSM2_CONF: t.conf },
+  });
   if (r.error) return undefined;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -62,13 +62,23 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
   const keyURI = (object: string) => `pkcs11:token=${LABEL};object=${object}?pin-source=file:${token.pinFile}`;
 
   /** A certificate for a key generated in the token, issued by `issuer` (a token key through loadKey) or self-signed. */
-  async function tokenCertificate(name: string, template: CertificateTemplate, issuer?: { ref: KeyRef; der: Uint8Array }): Promise<{ ref: KeyRef; der: Uint8Array; key: TokenPrivateKey }> {
+  async function tokenCertificate(
+    name: string,
+    template: CertificateTemplate,
+    issuer?: { ref: KeyRef; der: Uint8Array },
+  ): Promise<{ ref: KeyRef; der: Uint8Array; key: TokenPrivateKey }> {
     const { uri, key } = generateTokenKey(keyURI(name), { curve: template.keyAlgorithm, readFile: (f) => readFileSync(f) });
     const ref: KeyRef = { type: 'pkcs11', uri };
     uris[name] = uri;
     const issuerKey = issuer ? loadKey(store, issuer.ref, undefined) : loadKey(store, ref, undefined);
     const vars = { name, organization: 'Token Test' };
-    const factory = await CertificateFactory.create({ template, issuer: issuer ? { certificate: readCertificateInfo(issuer.der), key: issuerKey } : { key: issuerKey }, provider, notBefore: now, vars });
+    const factory = await CertificateFactory.create({
+      template,
+      issuer: issuer ? { certificate: readCertificateInfo(issuer.der), key: issuerKey } : { key: issuerKey },
+      provider,
+      notBefore: now,
+      vars,
+    });
     return { ref, der: (await factory.issue({ spki: key.spki, vars })).der, key };
   }
 
@@ -95,7 +105,10 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     closeTokenSessions();
     await store?.close();
     token?.dispose();
-    for (const [k, v] of [['CUSTODY_PKCS11_MODULE', saved.module], ['CUSTODY_PKCS11_PIN', saved.pin]] as const) {
+    for (const [k, v] of [
+      ['CUSTODY_PKCS11_MODULE', saved.module],
+      ['CUSTODY_PKCS11_PIN', saved.pin],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -104,12 +117,27 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
   it('generates keys non-extractable and sensitive, as the token itself reports', async () => {
     const root = await tokenCertificate('root', templates.root);
     assert.equal(root.key.curve, 'P-256');
-    assert.deepEqual(root.key.protection, { token: true, hardwareSlot: false, local: true, extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true });
+    assert.deepEqual(root.key.protection, {
+      token: true,
+      hardwareSlot: false,
+      local: true,
+      extractable: false,
+      neverExtractable: true,
+      sensitive: true,
+      alwaysSensitive: true,
+    });
     assert.equal(isNeverExtractable(root.key.protection), true);
     await store.addCA({ name: 'root', template: 'root-ca', certificate: encodePEM(root.der, 'CERTIFICATE'), key: root.ref, createdAt: now.toISOString() });
     const rootInfo = readCertificateInfo(root.der);
     const issuing = await tokenCertificate('issuing', templates.issuing, { ref: root.ref, der: root.der });
-    await store.addCA({ name: 'issuing', template: 'issuing-ca', certificate: encodePEM(issuing.der, 'CERTIFICATE'), key: issuing.ref, issuer: 'root', createdAt: now.toISOString() });
+    await store.addCA({
+      name: 'issuing',
+      template: 'issuing-ca',
+      certificate: encodePEM(issuing.der, 'CERTIFICATE'),
+      key: issuing.ref,
+      issuer: 'root',
+      createdAt: now.toISOString(),
+    });
     const party = await tokenCertificate('factory', templates.party, { ref: root.ref, der: root.der });
     await store.addParty({
       name: 'factory',
@@ -136,21 +164,41 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     }
     // pkcs11-tool does not try to read a private key; ask the token for CKA_VALUE directly.
     const s = openTokenSession(keyURI('root'), { readFile: (f) => readFileSync(f) });
-    s.lib.C_FindObjectsInit(s.session, [{ type: s.pkcs11.CKA_CLASS, value: s.pkcs11.CKO_PRIVATE_KEY }, { type: s.pkcs11.CKA_LABEL, value: Buffer.from('root') }]);
+    s.lib.C_FindObjectsInit(s.session, [
+      { type: s.pkcs11.CKA_CLASS, value: s.pkcs11.CKO_PRIVATE_KEY },
+      { type: s.pkcs11.CKA_LABEL, value: Buffer.from('root') },
+    ]);
     const [handle] = s.lib.C_FindObjects(s.session, 1);
     s.lib.C_FindObjectsFinal(s.session);
     assert.throws(() => s.lib.C_GetAttributeValue(s.session, handle!, [{ type: s.pkcs11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
   });
 
   it('a chain signed in the token that openssl verify -x509_strict accepts; a party issued by a token CA through createParty', async () => {
-    const integrator = await createParty(store, { name: 'integrator', ca: 'issuing', template: templates.party, organization: 'Token Test', protection: { passphrase: PASS }, passphrase: PASS, now });
+    const integrator = await createParty(store, {
+      name: 'integrator',
+      ca: 'issuing',
+      template: templates.party,
+      organization: 'Token Test',
+      protection: { passphrase: PASS },
+      passphrase: PASS,
+      now,
+    });
     const dir = token.dir;
     writeFileSync(join(dir, 'root.pem'), (await store.getCA('root'))!.certificate);
     writeFileSync(join(dir, 'issuing.pem'), (await store.getCA('issuing'))!.certificate);
     writeFileSync(join(dir, 'factory.pem'), (await store.getParty('factory'))!.certificate);
     writeFileSync(join(dir, 'integrator.pem'), integrator.certificate);
     for (const [cert, untrusted] of [['issuing.pem'], ['factory.pem'], ['integrator.pem', 'issuing.pem']] as const) {
-      const args = ['verify', '-x509_strict', '-purpose', 'any', '-CAfile', join(dir, 'root.pem'), ...(untrusted ? ['-untrusted', join(dir, untrusted)] : []), join(dir, cert)];
+      const args = [
+        'verify',
+        '-x509_strict',
+        '-purpose',
+        'any',
+        '-CAfile',
+        join(dir, 'root.pem'),
+        ...(untrusted ? ['-untrusted', join(dir, untrusted)] : []),
+        join(dir, cert),
+      ];
       const r = openssl(args);
       assert.equal(r.status, 0, `${cert}: ${r.out}`);
       assert.match(r.out, /: OK/);
@@ -158,7 +206,17 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
   });
 
   it('provisions a batch under the token CA with births signed by the token party: openssl verifies certificates and attestations', async () => {
-    const r = await provision(store, { ca: 'issuing', template: templates.idevid, generate: 3, serialPattern: 'HSM{seq:3}', start: 1, passphrase: PASS, deviceKeyProtection: { passphrase: PASS }, party: 'factory', now });
+    const r = await provision(store, {
+      ca: 'issuing',
+      template: templates.idevid,
+      generate: 3,
+      serialPattern: 'HSM{seq:3}',
+      start: 1,
+      passphrase: PASS,
+      deviceKeyProtection: { passphrase: PASS },
+      party: 'factory',
+      now,
+    });
     assert.equal(r.attestedBy, 'factory');
     assert.equal(r.devices.length, 3);
     const dir = token.dir;
@@ -170,7 +228,9 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
       assert.equal(v.status, 0, v.out);
       const attFile = join(dir, `${d.serial}.birth.der`);
       writeFileSync(attFile, device.attestations[0]!);
-      const c = spawnSync('openssl', ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(dir, 'root.pem'), '-in', attFile], { encoding: 'utf8' });
+      const c = spawnSync('openssl', ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(dir, 'root.pem'), '-in', attFile], {
+        encoding: 'utf8',
+      });
       assert.equal(c.status, 0, c.stderr);
       assert.equal(JSON.parse(c.stdout).subject[0].name.includes(d.serial), true);
     }
@@ -179,11 +239,18 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
   it('hands the batch off, signed by the token party: openssl cms -verify accepts each handoff', async () => {
     const serials = (await store.listDevices()).map((d) => d.serial).sort();
     const r = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: undefined, now });
-    assert.deepEqual(r.results.map((x) => [x.serial, x.ok, x.seq]), serials.map((s) => [s, true, 1]));
+    assert.deepEqual(
+      r.results.map((x) => [x.serial, x.ok, x.seq]),
+      serials.map((s) => [s, true, 1]),
+    );
     for (const serial of serials) {
       const attFile = join(token.dir, `${serial}.handoff.der`);
       writeFileSync(attFile, (await store.getDevice(serial))!.attestations[1]!);
-      const c = spawnSync('openssl', ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(token.dir, 'root.pem'), '-in', attFile], { encoding: 'utf8' });
+      const c = spawnSync(
+        'openssl',
+        ['cms', '-verify', '-inform', 'DER', '-binary', '-purpose', 'any', '-CAfile', join(token.dir, 'root.pem'), '-in', attFile],
+        { encoding: 'utf8' },
+      );
       assert.equal(c.status, 0, c.stderr);
       assert.match(JSON.parse(c.stdout).predicateType, /handoff/);
     }
@@ -191,13 +258,26 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
 
   it('regression: a handoff batch large enough for signing threads signs a token key on this thread', async () => {
     // Signing workers get the key as a node:crypto KeyObject, which a token key is not (it was a TypeError).
-    const r = await provision(store, { ca: 'issuing', template: templates.idevid, generate: 2, serialPattern: 'THR{seq:3}', start: 1, passphrase: PASS, deviceKeyProtection: { passphrase: PASS }, party: 'factory', now });
+    const r = await provision(store, {
+      ca: 'issuing',
+      template: templates.idevid,
+      generate: 2,
+      serialPattern: 'THR{seq:3}',
+      start: 1,
+      passphrase: PASS,
+      deviceKeyProtection: { passphrase: PASS },
+      party: 'factory',
+      now,
+    });
     const serials = r.devices.map((d) => d.serial);
     const saved = process.env.CUSTODY_THREADS;
     process.env.CUSTODY_THREADS = '2';
     try {
       const t = await transferDevices(store, { kind: 'handoff', serials, party: 'factory', to: 'integrator', passphrase: undefined, now });
-      assert.deepEqual(t.results.map((x) => x.ok), [true, true]);
+      assert.deepEqual(
+        t.results.map((x) => x.ok),
+        [true, true],
+      );
     } finally {
       if (saved === undefined) delete process.env.CUSTODY_THREADS;
       else process.env.CUSTODY_THREADS = saved;
@@ -222,7 +302,10 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
   });
 
   it('opens keys by the URIs p11tool --list-all prints, with a pin-source added', function () {
-    const r = spawnSync('p11tool', ['--provider', token.module, '--list-all-privkeys', '--login', '--set-pin', PIN, `pkcs11:token=${LABEL}`], { encoding: 'utf8', env: { ...process.env, SOFTHSM2_CONF: token.conf } });
+    const r = spawnSync('p11tool', ['--provider', token.module, '--list-all-privkeys', '--login', '--set-pin', PIN, `pkcs11:token=${LABEL}`], {
+      encoding: 'utf8',
+      env: { ...process.env, SOFTHSM2_CONF: token.conf },
+    });
     if (r.error) return this.skip();
     const printed = [...r.stdout.matchAll(/URL: (pkcs11:\S+)/g)].map((m) => m[1]!);
     assert.equal(printed.length, 3, r.stdout + r.stderr);
@@ -234,7 +317,7 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     }
   });
 
-  it('binds a key to its certificate: another key\'s SPKI is refused', async () => {
+  it("binds a key to its certificate: another key's SPKI is refused", async () => {
     const root = loadKey(store, { type: 'pkcs11', uri: uris.root! }, undefined);
     const other = await provider.generateKeyPair('P-256');
     assert.throws(() => openTokenKey(uris.root!, { readFile: (f) => readFileSync(f), expectSpki: other.publicKey.spki }), oneLine('ERR_PKCS11_KEY_MISMATCH'));
@@ -256,7 +339,10 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
       const before = await snapshot();
       const wrong = join(token.dir, 'wrong-pin');
       writeFileSync(wrong, '000000\n', { mode: 0o600 });
-      assert.throws(() => openTokenKey(`pkcs11:token=${LABEL};object=root?pin-source=file:${wrong}`, { readFile: (f) => readFileSync(f) }), oneLine('ERR_PKCS11_PIN'));
+      assert.throws(
+        () => openTokenKey(`pkcs11:token=${LABEL};object=root?pin-source=file:${wrong}`, { readFile: (f) => readFileSync(f) }),
+        oneLine('ERR_PKCS11_PIN'),
+      );
       process.env.CUSTODY_PKCS11_PIN = '000000';
       try {
         assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root` }, undefined), oneLine('ERR_PKCS11_PIN'));
@@ -266,7 +352,18 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
       // The stored CA's URI names the PIN file; the file now holds a wrong PIN.
       writeFileSync(token.pinFile, '000000\n');
       try {
-        await assert.rejects(createParty(store, { name: 'late', ca: 'root', template: templates.party, organization: 'Token Test', protection: { passphrase: PASS }, passphrase: PASS, now }), oneLine('ERR_PKCS11_PIN'));
+        await assert.rejects(
+          createParty(store, {
+            name: 'late',
+            ca: 'root',
+            template: templates.party,
+            organization: 'Token Test',
+            protection: { passphrase: PASS },
+            passphrase: PASS,
+            now,
+          }),
+          oneLine('ERR_PKCS11_PIN'),
+        );
       } finally {
         writeFileSync(token.pinFile, `${PIN}\n`);
       }
@@ -274,18 +371,27 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     });
 
     it('no PIN at all (ERR_PKCS11_PIN)', () => {
-      assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root` }, undefined), (e: unknown) => oneLine('ERR_PKCS11_PIN')(e) && /CUSTODY_PKCS11_PIN/.test((e as Error).message));
+      assert.throws(
+        () => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root` }, undefined),
+        (e: unknown) => oneLine('ERR_PKCS11_PIN')(e) && /CUSTODY_PKCS11_PIN/.test((e as Error).message),
+      );
     });
 
     it('a missing object (ERR_PKCS11_OBJECT)', async () => {
       const before = await snapshot();
       assert.throws(() => loadKey(store, { type: 'pkcs11', uri: keyURI('no-such-key') }, undefined), oneLine('ERR_PKCS11_OBJECT'));
-      assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};id=%DE%AD?pin-source=file:${token.pinFile}` }, undefined), oneLine('ERR_PKCS11_OBJECT'));
+      assert.throws(
+        () => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};id=%DE%AD?pin-source=file:${token.pinFile}` }, undefined),
+        oneLine('ERR_PKCS11_OBJECT'),
+      );
       assert.deepEqual(await snapshot(), before);
     });
 
     it('a missing token (ERR_PKCS11_TOKEN)', () => {
-      assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=elsewhere;object=root?pin-source=file:${token.pinFile}` }, undefined), oneLine('ERR_PKCS11_TOKEN'));
+      assert.throws(
+        () => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=elsewhere;object=root?pin-source=file:${token.pinFile}` }, undefined),
+        oneLine('ERR_PKCS11_TOKEN'),
+      );
     });
 
     it('a missing module, no module, a file that is not a module (ERR_PKCS11_MODULE)', () => {
@@ -302,7 +408,10 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
 
     it('a malformed URI or a pin-value in a stored reference (ERR_PKCS11_URI)', () => {
       assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root?pin-value=${PIN}` }, undefined), oneLine('ERR_PKCS11_URI'));
-      assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL}?pin-source=file:${token.pinFile}` }, undefined), oneLine('ERR_PKCS11_URI'));
+      assert.throws(
+        () => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL}?pin-source=file:${token.pinFile}` }, undefined),
+        oneLine('ERR_PKCS11_URI'),
+      );
       assert.throws(() => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root;type=cert` }, undefined), oneLine('ERR_PKCS11_URI'));
     });
 

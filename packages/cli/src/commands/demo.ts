@@ -19,7 +19,14 @@ export default class Demo extends BaseCommand {
     const fromEnv = process.env.CUSTODY_PASSPHRASE;
     const passphrase = fromEnv && fromEnv.length > 0 ? fromEnv : DEMO_PASSPHRASE;
     if (passphrase === DEMO_PASSPHRASE) this.log(`Keys are encrypted under the demo passphrase "${DEMO_PASSPHRASE}" (set CUSTODY_PASSPHRASE to choose one).`);
-    const report = await runDemo({ out: flags.out, devices: flags.devices, passphrase, now: now(), log: (l) => this.log(l), formatVerdict: (v) => formatVerdict(v) });
+    const report = await runDemo({
+      out: flags.out,
+      devices: flags.devices,
+      passphrase,
+      now: now(),
+      log: (l) => this.log(l),
+      formatVerdict: (v) => formatVerdict(v),
+    });
     this.log(report.accepted ? `Result: every device ACCEPTED under the ${report.policy} policy and activated` : 'Result: some devices REJECTED');
     const failure = demoFailure(report);
     if (failure) this.fail(failure, report);

@@ -12,7 +12,9 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const typed = commandName(opts.id);
   const known = opts.config.commands.filter((c) => !c.hidden).map((c) => commandName(c.id));
   const near = closest(typed, known);
-  const r = reportError(new CustodyError('ERR_USAGE_UNKNOWN_COMMAND', `unknown command "${typed}"${didYouMean(near && `"${near}"`)} (custody --help lists them)`));
+  const r = reportError(
+    new CustodyError('ERR_USAGE_UNKNOWN_COMMAND', `unknown command "${typed}"${didYouMean(near && `"${near}"`)} (custody --help lists them)`),
+  );
   const json = (opts.argv ?? []).includes('--json');
   if (json) await writeEnvelope(failureEnvelope(typed, r));
   else writeErrorLine(r);

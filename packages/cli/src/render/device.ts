@@ -31,7 +31,9 @@ export function formatDeviceView(v: DeviceView): string[] {
   ];
   for (const s of v.chain) {
     const claims = summarizeClaims(s.claims);
-    lines.push(`  ${String(s.seq).padStart(2)} ${s.kind.padEnd(10)} ${s.time}  ${formatPartyRef(s.from)} -> ${formatPartyRef(s.to)}${s.stage ? `  [${s.stage}]` : ''}${claims ? `  ${claims}` : ''}`);
+    lines.push(
+      `  ${String(s.seq).padStart(2)} ${s.kind.padEnd(10)} ${s.time}  ${formatPartyRef(s.from)} -> ${formatPartyRef(s.to)}${s.stage ? `  [${s.stage}]` : ''}${claims ? `  ${claims}` : ''}`,
+    );
   }
   return lines;
 }

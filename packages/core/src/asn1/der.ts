@@ -225,7 +225,6 @@ export function readBitStringBytes(t: TLV): Uint8Array {
 
 // ---- writer ----
 
-
 /** One TLV around the concatenation of `parts`: one allocation, each part copied once. */
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   let n = 0;

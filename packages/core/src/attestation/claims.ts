@@ -15,33 +15,74 @@ export type PortState = 'locked' | 'disabled' | 'open';
 export type KeyStorage = 'secure-element' | 'tpm' | 'trustzone' | 'software';
 
 /** Secure boot; `method` e.g. "HAB", "AHAB", "UEFI", "TF-A". */
-export interface SecureBootClaim { enabled: boolean; method?: string }
+export interface SecureBootClaim {
+  enabled: boolean;
+  method?: string;
+}
 /** Authentication to the device (no default passwords); `method` e.g. "mtls", "password", "fido2". */
-export interface AuthenticationClaim { enabled: boolean; method?: string }
+export interface AuthenticationClaim {
+  enabled: boolean;
+  method?: string;
+}
 /** Encrypted connections only; `protocols` e.g. ["TLS1.3"]. */
-export interface SecureConnectionsClaim { enabled: boolean; protocols?: string[] }
+export interface SecureConnectionsClaim {
+  enabled: boolean;
+  protocols?: string[];
+}
 /** Storage encryption; `algorithm` e.g. "AES-256-XTS". */
-export interface StorageEncryptionClaim { enabled: boolean; algorithm?: string }
+export interface StorageEncryptionClaim {
+  enabled: boolean;
+  algorithm?: string;
+}
 /** Only signed firmware updates accepted; optionally the firmware version and image hash it was set up with. */
-export interface SignedUpdatesClaim { enabled: boolean; firmwareVersion?: string; firmwareSha256?: string }
+export interface SignedUpdatesClaim {
+  enabled: boolean;
+  firmwareVersion?: string;
+  firmwareSha256?: string;
+}
 /** The firmware installed at this step. */
-export interface FirmwareClaim { version: string; sha256: string }
+export interface FirmwareClaim {
+  version: string;
+  sha256: string;
+}
 /** Certificate management (enrolment, renewal); `protocol` e.g. "EST", "SCEP", "ACME". */
-export interface CertificateManagementClaim { enabled: boolean; protocol?: string }
+export interface CertificateManagementClaim {
+  enabled: boolean;
+  protocol?: string;
+}
 /** Centrally managed security policy. */
-export interface PolicyManagementClaim { enabled: boolean }
+export interface PolicyManagementClaim {
+  enabled: boolean;
+}
 /** Debug ports (JTAG, SWD, debug UART). */
-export interface DebugPortsClaim { state: PortState }
+export interface DebugPortsClaim {
+  state: PortState;
+}
 /** Other hardware ports (USB, SD, serial); `ports` names them. */
-export interface HardwarePortsClaim { state: PortState; ports?: string[] }
+export interface HardwarePortsClaim {
+  state: PortState;
+  ports?: string[];
+}
 /** Device identity: an IDevID exists, and where its key is stored. */
-export interface DeviceIdentityClaim { idevid: boolean; keyStorage?: KeyStorage }
+export interface DeviceIdentityClaim {
+  idevid: boolean;
+  keyStorage?: KeyStorage;
+}
 /** Security monitoring; `endpoint` where events go. */
-export interface MonitoringClaim { enabled: boolean; endpoint?: string }
+export interface MonitoringClaim {
+  enabled: boolean;
+  endpoint?: string;
+}
 /** The product an integrator built the device into. */
-export interface ProductClaim { name: string; model?: string }
+export interface ProductClaim {
+  name: string;
+  model?: string;
+}
 /** Where the device was made: the model and production lot the factory recorded (birth attestations carry it). */
-export interface ProductionClaim { model?: string; lot?: string }
+export interface ProductionClaim {
+  model?: string;
+  lot?: string;
+}
 
 /** A claims object: vocabulary claims plus vendor extensions named `<dns-domain>/<name>`. */
 export interface Claims {
@@ -68,7 +109,10 @@ export type ClaimName = Exclude<keyof Claims, `${string}/${string}`>;
 /** The type of one claim field in the vocabulary. */
 export type FieldType = 'boolean' | 'string' | 'string[]' | 'hex64' | readonly string[];
 /** One claim field: its type and whether it is required. */
-export interface FieldSpec { type: FieldType; required: boolean }
+export interface FieldSpec {
+  type: FieldType;
+  required: boolean;
+}
 
 const req = (type: FieldType): FieldSpec => ({ type, required: true });
 const opt = (type: FieldType): FieldSpec => ({ type, required: false });

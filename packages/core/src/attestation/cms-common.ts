@@ -20,7 +20,10 @@ export interface SyncProvider {
 /** The provider itself when it has the synchronous NodeCryptoProvider operations, else undefined. */
 export function syncOf(p: CryptoProvider): SyncProvider | undefined {
   const s = p as Partial<SyncProvider>;
-  return typeof s.signSync === 'function' && typeof s.verifySync === 'function' && typeof s.digestSync === 'function' && typeof s.importPublicKeySync === 'function'
+  return typeof s.signSync === 'function' &&
+    typeof s.verifySync === 'function' &&
+    typeof s.digestSync === 'function' &&
+    typeof s.importPublicKeySync === 'function'
     ? (p as unknown as SyncProvider)
     : undefined;
 }

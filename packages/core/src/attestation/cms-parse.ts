@@ -53,7 +53,8 @@ export function highSError(what: string): CustodyError {
 }
 
 /** A code parseAttestation lets through as it is, rather than as ERR_ATTESTATION_MALFORMED. */
-const isOwnCode = (e: unknown): boolean => e instanceof CustodyError && (e.code === 'ERR_ATTESTATION_MALFORMED' || e.code === 'ERR_ATTESTATION_HIGH_S' || e.code === 'ERR_ATTESTATION_SID');
+const isOwnCode = (e: unknown): boolean =>
+  e instanceof CustodyError && (e.code === 'ERR_ATTESTATION_MALFORMED' || e.code === 'ERR_ATTESTATION_HIGH_S' || e.code === 'ERR_ATTESTATION_SID');
 
 function algOf(t: TLV, names: Record<string, string>, what: string): string {
   const [o] = expectSeq(t, TAG.SEQUENCE, 1, 1); // parameters absent (RFC 5754 2, RFC 5758 3.2)
@@ -102,7 +103,9 @@ function openSignedData(der: Uint8Array, exact: boolean): { fields: TLV[]; conte
   const [sd] = expectSeq(ctValue!, 0xa0, 1, 1);
   const fields = expectSeq(sd!, TAG.SEQUENCE, 3);
   if (exact && fields.length !== 5) {
-    throw malformed(`SignedData has ${fields.length} fields; a custody attestation has exactly version, digestAlgorithms, encapContentInfo, certificates and signerInfos (RFC 5652 5.1; no crls)`);
+    throw malformed(
+      `SignedData has ${fields.length} fields; a custody attestation has exactly version, digestAlgorithms, encapContentInfo, certificates and signerInfos (RFC 5652 5.1; no crls)`,
+    );
   }
   const [eType, eContent] = expectSeq(fields[2]!, TAG.SEQUENCE, 2, 2);
   if (readOIDCached(eType!) !== CONTENT_TYPE) throw malformed('eContentType is not id-data');
@@ -190,13 +193,13 @@ export function isHighSAttestation(der: Uint8Array): boolean {
     const sdEnd = endOf(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData');
     // signerInfos is the last field of the SignedData; the signature is the last field of its SignerInfo, and
     // the signatureAlgorithm the one before.
-    for (let p = span.start; p < sdEnd; ) p = readSpan(der, p, span).end;
+    for (let p = span.start; p < sdEnd;) p = readSpan(der, p, span).end;
     if (span.tag !== TAG.SET || span.end !== sdEnd) return false;
     const siEnd = endOf(der, span.start, TAG.SEQUENCE, sdEnd, 'SignerInfo');
     let algAt = -1;
     let sigAt = -1;
     let sigTag = 0;
-    for (let p = span.start; p < siEnd; ) {
+    for (let p = span.start; p < siEnd;) {
       algAt = sigAt;
       sigAt = p;
       sigTag = readSpan(der, p, span).tag;
@@ -241,10 +244,13 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     const hash = curveHash(curve);
 
     const signers = expectSeq(signerInfos!, TAG.SET);
-    if (signers.length !== 1) throw malformed(`SignedData holds ${signers.length} SignerInfos; a custody attestation has exactly one (RFC 5652 5.1 allows more, custody does not)`);
+    if (signers.length !== 1)
+      throw malformed(`SignedData holds ${signers.length} SignerInfos; a custody attestation has exactly one (RFC 5652 5.1 allows more, custody does not)`);
     const siFields = expectSeq(signers[0]!, TAG.SEQUENCE);
     if (siFields.length !== 6) {
-      throw malformed(`SignerInfo has ${siFields.length} fields; a custody attestation's has exactly version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm and signature (RFC 5652 5.3; no unsignedAttrs)`);
+      throw malformed(
+        `SignerInfo has ${siFields.length} fields; a custody attestation's has exactly version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm and signature (RFC 5652 5.3; no unsignedAttrs)`,
+      );
     }
     const [siVersion, sid, digestAlg, attrs, sigAlg, sigValue] = siFields;
     let sidKind: SignerIdKind;
@@ -255,9 +261,14 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       sidKind = 'issuerAndSerialNumber';
       // The signer identifier is not signed: two forms for one certificate would make two attestations (two
       // hashes) of one signature. A certificate with a key identifier is named by it, as custody writes it.
-      if (cert.subjectKeyId) throw new CustodyError('ERR_ATTESTATION_SID', 'attestation: the signer is named by issuer and serial number, but its certificate has a subjectKeyIdentifier: custody names such a signer by its key identifier (the identifier is not signed, so a second form would be a second attestation of one signature)');
+      if (cert.subjectKeyId)
+        throw new CustodyError(
+          'ERR_ATTESTATION_SID',
+          'attestation: the signer is named by issuer and serial number, but its certificate has a subjectKeyIdentifier: custody names such a signer by its key identifier (the identifier is not signed, so a second form would be a second attestation of one signature)',
+        );
       const [issuer, serial] = expectSeq(sid!, TAG.SEQUENCE, 2, 2);
-      if (!equalBytes(issuer!.raw, cert.issuer) || !equalBytes(serial!.raw, cert.serial)) throw malformed('the certificate does not match the signer identifier');
+      if (!equalBytes(issuer!.raw, cert.issuer) || !equalBytes(serial!.raw, cert.serial))
+        throw malformed('the certificate does not match the signer identifier');
     } else throw malformed('unknown signer identifier');
     const siV = sidKind === 'subjectKeyIdentifier' ? 3 : 1;
     if (readSmallInt(siVersion!) !== siV) throw malformed(`SignerInfo version must be ${siV}`);
@@ -291,13 +302,18 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       count[k]!++;
     }
     SIGNED_ATTRS.forEach((a, k) => {
-      if (count[k] === 0) throw malformed(`the signed attribute ${a.name} is missing; a custody attestation signs exactly content-type, signing-time and message-digest`);
-      if (count[k]! > 1) throw malformed(`the signed attribute ${a.name} appears ${count[k] === 2 ? 'twice' : `${count[k]} times`}; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
+      if (count[k] === 0)
+        throw malformed(`the signed attribute ${a.name} is missing; a custody attestation signs exactly content-type, signing-time and message-digest`);
+      if (count[k]! > 1)
+        throw malformed(
+          `the signed attribute ${a.name} appears ${count[k] === 2 ? 'twice' : `${count[k]} times`}; RFC 5652 ${a.rfc} requires exactly one value and one instance`,
+        );
     });
     checkSetOrder(items, 'signed attributes');
     const [ctValue, mdValue, stValue] = SIGNED_ATTRS.map((a, k) => {
       const values = expectSeq(found[k]!, TAG.SET);
-      if (values.length !== 1) throw malformed(`the signed attribute ${a.name} holds ${values.length} values; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
+      if (values.length !== 1)
+        throw malformed(`the signed attribute ${a.name} holds ${values.length} values; RFC 5652 ${a.rfc} requires exactly one value and one instance`);
       return values[0]!;
     }) as [TLV, TLV, TLV];
     if (readOIDCached(ctValue) !== CONTENT_TYPE) throw malformed('content-type attribute does not match eContentType');
@@ -305,7 +321,8 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     const messageDigest = mdValue.value;
     const signingTime = readTime(stValue);
     const y = signingTime.getUTCFullYear();
-    if ((stValue.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049)) throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
+    if ((stValue.tag === TAG.UTC_TIME) !== (y >= 1950 && y <= 2049))
+      throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
     const signedAttrs = attrs!.raw.slice();
     signedAttrs[0] = TAG.SET;
     result = {
@@ -346,7 +363,10 @@ export async function verifyAttestationSignature(parsed: ParsedAttestation, prov
   if (!equalBytes(digest, parsed.messageDigest)) throw signatureError('message-digest does not match the content');
   const spkiHash = toHex(sync ? sync.digestSync('SHA-256', parsed.signerSpki) : await provider.digest('SHA-256', parsed.signerSpki));
   if (spkiHash !== parsed.statement.predicate.from) {
-    throw new CustodyError('ERR_ATTESTATION_SIGNER', `attestation: statement "from" is ${parsed.statement.predicate.from}, but the signer's key is ${spkiHash}`);
+    throw new CustodyError(
+      'ERR_ATTESTATION_SIGNER',
+      `attestation: statement "from" is ${parsed.statement.predicate.from}, but the signer's key is ${spkiHash}`,
+    );
   }
   let key: PublicKeyHandle;
   try {

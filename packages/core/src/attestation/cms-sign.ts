@@ -10,7 +10,20 @@ import { toLowS } from '../crypto/ecdsa-signature.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes, toHex } from '../util/bytes.js';
 import { allocBytes } from '../util/slab.js';
-import { algId, attribute, CONTENT_TYPE, HASH_LEN, HASH_OID, hdrLen, put, SIG_OID, syncOf, writeHdr, type SignerIdKind, type SyncProvider } from './cms-common.js';
+import {
+  algId,
+  attribute,
+  CONTENT_TYPE,
+  HASH_LEN,
+  HASH_OID,
+  hdrLen,
+  put,
+  SIG_OID,
+  syncOf,
+  writeHdr,
+  type SignerIdKind,
+  type SyncProvider,
+} from './cms-common.js';
 import { readSignerCertificate } from './signer-certificate.js';
 import { encodeStatement, type Statement } from './statement.js';
 
@@ -131,7 +144,12 @@ function encodeSigningTime(time: Date): EncodedTime {
   const utc = y >= 1950 && y <= 2049;
   const stamp =
     (utc ? pad2(y % 100) : String(y).padStart(4, '0')) +
-    pad2(time.getUTCMonth() + 1) + pad2(time.getUTCDate()) + pad2(time.getUTCHours()) + pad2(time.getUTCMinutes()) + pad2(time.getUTCSeconds()) + 'Z';
+    pad2(time.getUTCMonth() + 1) +
+    pad2(time.getUTCDate()) +
+    pad2(time.getUTCHours()) +
+    pad2(time.getUTCMinutes()) +
+    pad2(time.getUTCSeconds()) +
+    'Z';
   lastTime = { ms, utc, bytes: utc ? asciiBytes(stamp) : attribute(OID.signingTime, tlv(TAG.GENERALIZED_TIME, asciiBytes(stamp))) };
   return lastTime;
 }

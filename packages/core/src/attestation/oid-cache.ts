@@ -7,9 +7,23 @@ import { OID } from '../asn1/oids.js';
 import { oid, readOID, TAG, type TLV } from '../asn1/der.js';
 
 const KNOWN: ReadonlyArray<[Uint8Array, string]> = [
-  OID.signedData, OID.data, OID.contentType, OID.messageDigest, OID.signingTime, OID.sha256, OID.sha384,
-  OID.ecdsaWithSHA256, OID.ecdsaWithSHA384, OID.ecPublicKey, OID.prime256v1, OID.secp384r1,
-  OID.subjectKeyIdentifier, OID.authorityKeyIdentifier, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints,
+  OID.signedData,
+  OID.data,
+  OID.contentType,
+  OID.messageDigest,
+  OID.signingTime,
+  OID.sha256,
+  OID.sha384,
+  OID.ecdsaWithSHA256,
+  OID.ecdsaWithSHA384,
+  OID.ecPublicKey,
+  OID.prime256v1,
+  OID.secp384r1,
+  OID.subjectKeyIdentifier,
+  OID.authorityKeyIdentifier,
+  OID.keyUsage,
+  OID.extKeyUsage,
+  OID.basicConstraints,
 ].map((d) => [oid(d).subarray(2), d]);
 
 /** Dotted form of the OBJECT IDENTIFIER `t`; throws ERR_DER as `readOID` does. */

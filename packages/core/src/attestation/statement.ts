@@ -175,7 +175,8 @@ function checkStatement(json: unknown, withClaims: boolean): Statement {
   if (!isPlainObject(p)) throw bad('predicate', 'must be an object');
   checkKeys(p, 'predicate.', ['seq', 'prev', 'from', 'to', 'time', 'claims'], ['stage']);
   if (typeof p.seq !== 'number' || !Number.isSafeInteger(p.seq) || p.seq < 0) throw bad('predicate.seq', 'must be an integer >= 0');
-  if ((kind === 'birth') !== (p.seq === 0)) throw bad('predicate.seq', kind === 'birth' ? 'must be 0 for a birth attestation' : `must be > 0 for a ${kind} attestation`);
+  if ((kind === 'birth') !== (p.seq === 0))
+    throw bad('predicate.seq', kind === 'birth' ? 'must be 0 for a birth attestation' : `must be > 0 for a ${kind} attestation`);
   if (p.seq === 0) {
     if (p.prev !== null) throw bad('predicate.prev', 'must be null when seq is 0');
   } else if (!isHex64(p.prev)) throw bad('predicate.prev', 'must be 64 lower-case hex digits when seq > 0');

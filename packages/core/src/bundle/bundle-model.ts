@@ -89,7 +89,6 @@ export interface BundleLog {
   readonly earlier?: readonly BundleEarlierCheckpoint[];
 }
 
-
 /** A parsed bundle. `certificates[0]` is the IDevID. */
 export interface Bundle {
   readonly version: typeof BUNDLE_VERSION;
@@ -99,4 +98,3 @@ export interface Bundle {
   readonly crls?: readonly Uint8Array[];
   readonly log?: BundleLog;
 }
-

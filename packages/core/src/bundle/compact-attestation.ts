@@ -124,7 +124,15 @@ function writeDER(p: Pieces, certificate: Uint8Array): Uint8Array {
  */
 export function assembleCompact(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): CompactParts {
   const p = piecesOf(signature, statement, certificate, sha256);
-  return { der: writeDER(p, certificate), content: p.content, messageDigest: p.messageDigest, signedAttrs: p.signedAttrs, signingTime: p.signingTime, spki: p.spki, sidKind: p.sidKind };
+  return {
+    der: writeDER(p, certificate),
+    content: p.content,
+    messageDigest: p.messageDigest,
+    signedAttrs: p.signedAttrs,
+    signingTime: p.signingTime,
+    spki: p.spki,
+    sidKind: p.sidKind,
+  };
 }
 
 /**

@@ -30,12 +30,14 @@ export function checkBundleModel(b: Bundle): void {
   if (m < 1) throw malformed('attestations', 'must hold at least the birth attestation');
   if (m > BUNDLE_LIMITS.maxAttestations) throw malformed('attestations', `holds ${m} entries, at most ${BUNDLE_LIMITS.maxAttestations} allowed`);
   b.attestations.forEach((a, i) => {
-    if (!Number.isSafeInteger(a.signer) || a.signer < 0 || a.signer >= n) throw malformed(`attestations[${i}].signer`, `must be a certificate index from 0 to ${n - 1}`);
+    if (!Number.isSafeInteger(a.signer) || a.signer < 0 || a.signer >= n)
+      throw malformed(`attestations[${i}].signer`, `must be a certificate index from 0 to ${n - 1}`);
     if ((a.shell === undefined) === (a.signature === undefined)) throw malformed(`attestations[${i}]`, 'needs exactly one of "cms" and "signature"');
   });
   if (b.crls && b.crls.length > BUNDLE_LIMITS.maxCRLs) throw malformed('crls', `holds ${b.crls.length} entries, at most ${BUNDLE_LIMITS.maxCRLs} allowed`);
   b.log?.proofs.forEach((p, i) => {
-    if (!Number.isSafeInteger(p.attestation) || p.attestation < 0 || p.attestation >= m) throw malformed(`log.proofs[${i}].attestation`, `must be an attestation index from 0 to ${m - 1}`);
+    if (!Number.isSafeInteger(p.attestation) || p.attestation < 0 || p.attestation >= m)
+      throw malformed(`log.proofs[${i}].attestation`, `must be an attestation index from 0 to ${m - 1}`);
   });
   const e = b.log?.earlier?.length ?? 0;
   if (e > BUNDLE_LIMITS.maxEarlierCheckpoints) throw malformed('log.earlier', `holds ${e} entries, at most ${BUNDLE_LIMITS.maxEarlierCheckpoints} allowed`);
@@ -46,7 +48,10 @@ const hashes = (list: readonly Uint8Array[]): string => `[${list.map((h) => `"${
 function encodeLog(log: BundleLog): string {
   const proofs = log.proofs.map((p) => `{"attestation":${p.attestation},"leafIndex":${p.leafIndex},"treeSize":${p.treeSize},"hashes":${hashes(p.hashes)}}`);
   // Only when there are any: a bundle with no revoked signer carries no byte of this.
-  const earlier = log.earlier && log.earlier.length > 0 ? `,"earlier":[${log.earlier.map((e) => `{"checkpoint":${JSON.stringify(e.checkpoint)},"consistency":${hashes(e.consistency)}}`).join(',')}]` : '';
+  const earlier =
+    log.earlier && log.earlier.length > 0
+      ? `,"earlier":[${log.earlier.map((e) => `{"checkpoint":${JSON.stringify(e.checkpoint)},"consistency":${hashes(e.consistency)}}`).join(',')}]`
+      : '';
   return `{"checkpoint":${JSON.stringify(log.checkpoint)},"proofs":[${proofs.join(',')}]${earlier}}`;
 }
 

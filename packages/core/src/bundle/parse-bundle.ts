@@ -7,7 +7,15 @@ import { validateStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { fromBase64 } from '../util/bytes.js';
 import { parseStrictJSON, quoteBounded } from '../util/strict-json.js';
-import { BUNDLE_LIMITS, BUNDLE_VERSION, type Bundle, type BundleAttestation, type BundleEarlierCheckpoint, type BundleInclusionProof, type BundleLog } from './bundle-model.js';
+import {
+  BUNDLE_LIMITS,
+  BUNDLE_VERSION,
+  type Bundle,
+  type BundleAttestation,
+  type BundleEarlierCheckpoint,
+  type BundleInclusionProof,
+  type BundleLog,
+} from './bundle-model.js';
 import { readShell } from './detach-attestation.js';
 
 function malformed(field: string, what: string, cause?: unknown): CustodyError {
@@ -20,7 +28,8 @@ function object(v: unknown, field: string, required: readonly string[], optional
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(field, 'must be a JSON object');
   const o = v as JSONObject;
   for (const k of required) if (!Object.hasOwn(o, k)) throw malformed(`${field === 'bundle' ? '' : `${field}.`}${k}`, 'is missing');
-  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) throw malformed(`${field === 'bundle' ? '' : `${field}.`}${k}`, 'is not a known field');
+  for (const k of Object.keys(o))
+    if (!required.includes(k) && !optional.includes(k)) throw malformed(`${field === 'bundle' ? '' : `${field}.`}${k}`, 'is not a known field');
   return o;
 }
 
@@ -152,7 +161,8 @@ export function parseBundle(text: string): Bundle {
   const rawAtts = array(o.attestations, 'attestations', BUNDLE_LIMITS.maxAttestations, 1);
   const attestations = rawAtts.map((a, i) => attestation(a, i, certificates.length));
   const bundle: { -readonly [K in keyof Bundle]: Bundle[K] } = { version: BUNDLE_VERSION, certificates, attestations };
-  if (Object.hasOwn(o, 'crls')) bundle.crls = array(o.crls, 'crls', BUNDLE_LIMITS.maxCRLs).map((c, i) => base64(c, `crls[${i}]`, BUNDLE_LIMITS.maxCRLBase64, true));
+  if (Object.hasOwn(o, 'crls'))
+    bundle.crls = array(o.crls, 'crls', BUNDLE_LIMITS.maxCRLs).map((c, i) => base64(c, `crls[${i}]`, BUNDLE_LIMITS.maxCRLBase64, true));
   if (Object.hasOwn(o, 'log')) bundle.log = log(o.log, attestations.length);
   // Unsigned: kept for the importer's lot selections and displays; the verifier reads none of it.
   return bundle;

@@ -43,7 +43,8 @@ function compareAt(buf: Uint8Array, at: number, k: Uint8Array): number {
 
 function orderFor(p1363: Uint8Array, curve: CurveName): Order {
   const o = ORDER[curve];
-  if (o === undefined || p1363.length !== 2 * o.n.length) throw new TypeError(`a ${curve} signature is ${2 * curveBytes(curve)} bytes in P1363 form, not ${p1363.length}`);
+  if (o === undefined || p1363.length !== 2 * o.n.length)
+    throw new TypeError(`a ${curve} signature is ${2 * curveBytes(curve)} bytes in P1363 form, not ${p1363.length}`);
   return o;
 }
 

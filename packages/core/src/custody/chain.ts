@@ -6,8 +6,22 @@ import { CustodyError } from '../errors.js';
 import { fromUtf8, toHex } from '../util/bytes.js';
 import { parseStrictJSON } from '../util/strict-json.js';
 import type { Claims } from '../attestation/claims.js';
-import { createStatement, createStatementEncoder, predicateTypeOf, type AttestationKind, type Statement, type StatementSubject } from '../attestation/statement.js';
-import { prepareEncodedStatement, readStatementBytes, signEncodedStatement, signEncodedStatementSync, type AttestationSigner, type UnsignedAttestation } from '../attestation/cms.js';
+import {
+  createStatement,
+  createStatementEncoder,
+  predicateTypeOf,
+  type AttestationKind,
+  type Statement,
+  type StatementSubject,
+} from '../attestation/statement.js';
+import {
+  prepareEncodedStatement,
+  readStatementBytes,
+  signEncodedStatement,
+  signEncodedStatementSync,
+  type AttestationSigner,
+  type UnsignedAttestation,
+} from '../attestation/cms.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { ChainFacts, ChainTip, DeviceRecord } from '../registry/ports.js';
 
@@ -109,8 +123,16 @@ export interface Births {
  * @throws ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for bad shared fields
  */
 export function createBirths(b: Omit<BirthInput, 'serial' | 'certSha256'>): Births {
-  const encode = createStatementEncoder({ kind: 'birth', from: b.signer.spkiSha256, to: b.to, time: b.now, claims: b.claims ?? {}, ...(b.stage !== undefined ? { stage: b.stage } : {}) });
-  const content = (d: { serial: string; certSha256: string }) => encode({ subject: { name: deviceSubjectName(b.manufacturer, d.serial), digest: { sha256: d.certSha256 } }, seq: 0, prev: null });
+  const encode = createStatementEncoder({
+    kind: 'birth',
+    from: b.signer.spkiSha256,
+    to: b.to,
+    time: b.now,
+    claims: b.claims ?? {},
+    ...(b.stage !== undefined ? { stage: b.stage } : {}),
+  });
+  const content = (d: { serial: string; certSha256: string }) =>
+    encode({ subject: { name: deviceSubjectName(b.manufacturer, d.serial), digest: { sha256: d.certSha256 } }, seq: 0, prev: null });
   return {
     sync: b.signer.parts.sync !== undefined,
     sign: (d) => signEncodedStatement(b.signer, content(d), b.now),
@@ -161,13 +183,24 @@ export interface Transfer {
  * @throws ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for bad shared fields
  */
 export function createTransfer(t: TransferTemplate): Transfer {
-  const encode = createStatementEncoder({ kind: t.kind, from: t.signer.spkiSha256, to: t.to, time: t.now, claims: t.claims ?? {}, ...(t.stage !== undefined ? { stage: t.stage } : {}) });
+  const encode = createStatementEncoder({
+    kind: t.kind,
+    from: t.signer.spkiSha256,
+    to: t.to,
+    time: t.now,
+    claims: t.claims ?? {},
+    ...(t.stage !== undefined ? { stage: t.stage } : {}),
+  });
   const activated = t.kind === 'activation';
   const content = (head: DeviceHead): { content: Uint8Array; prev: string; facts: ChainFacts } => {
-    if (head.lastHash === null || head.subject === null) throw new CustodyError('ERR_DEVICE_UNBORN', `device ${head.serial} has no birth attestation to extend`);
+    if (head.lastHash === null || head.subject === null)
+      throw new CustodyError('ERR_DEVICE_UNBORN', `device ${head.serial} has no birth attestation to extend`);
     if (head.activated) throw new CustodyError('ERR_DEVICE_ACTIVATED', `device ${head.serial} is activated; its chain is closed`);
     if (head.custodian !== t.signer.spkiSha256) {
-      throw new CustodyError('ERR_NOT_CUSTODIAN', `device ${head.serial}: the signing key ${t.signer.spkiSha256.slice(0, 16)}... is not the custodian's (expected ${String(head.custodian).slice(0, 16)}...)`);
+      throw new CustodyError(
+        'ERR_NOT_CUSTODIAN',
+        `device ${head.serial}: the signing key ${t.signer.spkiSha256.slice(0, 16)}... is not the custodian's (expected ${String(head.custodian).slice(0, 16)}...)`,
+      );
     }
     const facts = { custodian: t.to, activated, subject: head.subject };
     return { content: encode({ subject: head.subject, seq: head.length, prev: head.lastHash }), prev: head.lastHash, facts };

@@ -286,7 +286,8 @@ export function encodePKCS11URI(uri: Omit<PKCS11URI, 'vendor' | 'pinValue'> & { 
   if (uri.id) path.push(`id=${Array.from(uri.id, (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')}`);
   if (uri.type) path.push(`type=${uri.type}`);
   const query: string[] = [];
-  for (const v of uri.vendor ?? []) (v.component === 'path' ? path : query).push(`${v.name}=${percentEncode(v.value, v.component === 'path' ? PATH_SAFE : QUERY_SAFE)}`);
+  for (const v of uri.vendor ?? [])
+    (v.component === 'path' ? path : query).push(`${v.name}=${percentEncode(v.value, v.component === 'path' ? PATH_SAFE : QUERY_SAFE)}`);
   if (uri.pinFile !== undefined) query.push(`pin-source=${percentEncode(`file:${uri.pinFile}`, QUERY_SAFE)}`);
   if (uri.moduleName !== undefined) query.push(`module-name=${percentEncode(uri.moduleName, QUERY_SAFE)}`);
   if (uri.modulePath !== undefined) query.push(`module-path=${percentEncode(uri.modulePath, QUERY_SAFE)}`);

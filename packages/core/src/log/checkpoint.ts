@@ -81,7 +81,8 @@ function encodeTimestamp(time: Date): string {
 /** The time of a `timestamp` line, strictly: `timestamp YYYY-MM-DDThh:mm:ssZ`, a real UTC time. */
 function parseTimestamp(line: string): Date {
   const value = line.slice(TIMESTAMP.length + 1);
-  if (!line.startsWith(`${TIMESTAMP} `) || !RFC3339_SECONDS.test(value)) throw bad(`timestamp line ${quoteBounded(line)} is not "timestamp YYYY-MM-DDThh:mm:ssZ"`);
+  if (!line.startsWith(`${TIMESTAMP} `) || !RFC3339_SECONDS.test(value))
+    throw bad(`timestamp line ${quoteBounded(line)} is not "timestamp YYYY-MM-DDThh:mm:ssZ"`);
   const time = new Date(value);
   // Date accepts 24:00:00 and rolls over some impossible days: the time must print back as the same text.
   if (Number.isNaN(time.getTime()) || time.toISOString().replace('.000Z', 'Z') !== value) throw bad(`timestamp ${value} is not a valid UTC time`);

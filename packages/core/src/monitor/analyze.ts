@@ -87,7 +87,12 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
       }
       if (activated && !seenAttestation.has(`after:${hash}`)) {
         seenAttestation.add(`after:${hash}`);
-        findings.push({ kind: 'after-activation', device: chain.serial, message: `attestation ${p.seq} (${kind}) follows the device's activation`, sources: [chain.source] });
+        findings.push({
+          kind: 'after-activation',
+          device: chain.serial,
+          message: `attestation ${p.seq} (${kind}) follows the device's activation`,
+          sources: [chain.source],
+        });
       }
       if (kind === 'activation') activated = true;
       const signer = parseCertificate(a.signerCertificate);
@@ -97,17 +102,32 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
         seenAttestation.add(key);
         const revokedAt = revoked.get(`${signer.issuer.key}|${signer.serialHex.replace(/^0+/, '')}`);
         if (revokedAt && revokedAt.getTime() <= time.getTime()) {
-          findings.push({ kind: 'revoked-signer', device: chain.serial, message: `attestation ${p.seq} was signed at ${p.time} by "${signer.subject.text}", revoked at ${revokedAt.toISOString()}`, sources: [chain.source] });
+          findings.push({
+            kind: 'revoked-signer',
+            device: chain.serial,
+            message: `attestation ${p.seq} was signed at ${p.time} by "${signer.subject.text}", revoked at ${revokedAt.toISOString()}`,
+            sources: [chain.source],
+          });
         }
         if (time < signer.notBefore || time > signer.notAfter) {
-          findings.push({ kind: 'expired-signer', device: chain.serial, message: `attestation ${p.seq} was signed at ${p.time}, outside the validity of "${signer.subject.text}" (${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`, sources: [chain.source] });
+          findings.push({
+            kind: 'expired-signer',
+            device: chain.serial,
+            message: `attestation ${p.seq} was signed at ${p.time}, outside the validity of "${signer.subject.text}" (${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`,
+            sources: [chain.source],
+          });
         }
       }
       lastTime = time;
     }
     if (input.maxHoldSeconds !== undefined && !activated && lastTime && input.now.getTime() - lastTime.getTime() > input.maxHoldSeconds * 1000) {
       const days = Math.floor((input.now.getTime() - lastTime.getTime()) / 86_400_000);
-      findings.push({ kind: 'held-too-long', device: chain.serial, message: `held by the same custodian since ${lastTime.toISOString()} (${days} days)`, sources: [chain.source] });
+      findings.push({
+        kind: 'held-too-long',
+        device: chain.serial,
+        message: `held by the same custodian since ${lastTime.toISOString()} (${days} days)`,
+        sources: [chain.source],
+      });
     }
   }
   for (const [prev, succ] of successors) {
@@ -122,11 +142,23 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
   }
   for (const [key, list] of byKey) {
     const serials = new Set(list.map((l) => l.serial));
-    if (serials.size > 1) findings.push({ kind: 'clone-key', device: [...serials].join(', '), message: `one public key (${key.slice(0, 16)}...) is certified for ${serials.size} devices: ${[...serials].join(', ')}`, sources: [...new Set(list.map((l) => l.source))] });
+    if (serials.size > 1)
+      findings.push({
+        kind: 'clone-key',
+        device: [...serials].join(', '),
+        message: `one public key (${key.slice(0, 16)}...) is certified for ${serials.size} devices: ${[...serials].join(', ')}`,
+        sources: [...new Set(list.map((l) => l.source))],
+      });
   }
   for (const [serial, list] of bySerial) {
     const certs = new Set(list.map((l) => l.cert));
-    if (certs.size > 1) findings.push({ kind: 'clone-serial', device: serial, message: `device serial ${serial} appears on ${certs.size} different certificates`, sources: [...new Set(list.map((l) => l.source))] });
+    if (certs.size > 1)
+      findings.push({
+        kind: 'clone-serial',
+        device: serial,
+        message: `device serial ${serial} appears on ${certs.size} different certificates`,
+        sources: [...new Set(list.map((l) => l.source))],
+      });
   }
   return findings;
 }

@@ -50,7 +50,10 @@ export interface ChallengeResponse {
 }
 
 /** The bytes of a new challenge (compact JSON in a fixed key order) and its model. */
-export function createChallenge(o: { device: string; idevidSha256: string; nonce: Uint8Array; now: Date; ttlSeconds: number }): { bytes: Uint8Array; challenge: Challenge } {
+export function createChallenge(o: { device: string; idevidSha256: string; nonce: Uint8Array; now: Date; ttlSeconds: number }): {
+  bytes: Uint8Array;
+  challenge: Challenge;
+} {
   if (o.nonce.length < 16) throw new TypeError('a challenge nonce needs at least 16 bytes');
   const time = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const challenge: Challenge = {
@@ -86,7 +89,8 @@ function strictJSON(bytes: Uint8Array, what: 'challenge' | 'response'): Record<s
 export function parseChallenge(bytes: Uint8Array): Challenge {
   const v = strictJSON(bytes, 'challenge');
   const keys = ['type', 'device', 'idevidSha256', 'nonce', 'issuedAt', 'expiresAt'];
-  if (typeof v !== 'object' || v === null || Object.keys(v).join() !== keys.join()) throw bad(`challenge must have exactly the fields ${keys.join(', ')}, in that order`);
+  if (typeof v !== 'object' || v === null || Object.keys(v).join() !== keys.join())
+    throw bad(`challenge must have exactly the fields ${keys.join(', ')}, in that order`);
   if (v.type !== CHALLENGE_TYPE) throw bad(`challenge type is not ${CHALLENGE_TYPE}`);
   for (const k of keys) if (typeof v[k] !== 'string') throw bad(`challenge ${k} is not a string`);
   if (!/^[0-9a-f]{64}$/.test(v.idevidSha256 as string)) throw bad('challenge idevidSha256 is not 64 lower-case hex digits');
@@ -103,13 +107,20 @@ export function parseChallenge(bytes: Uint8Array): Challenge {
  * LDevID request it sends with this activation) when given.
  * @throws ERR_CHALLENGE_MALFORMED
  */
-export async function respondToChallenge(challengeBytes: Uint8Array, key: PrivateKeyHandle, provider: CryptoProvider, ldevidCsr?: Uint8Array): Promise<Uint8Array> {
+export async function respondToChallenge(
+  challengeBytes: Uint8Array,
+  key: PrivateKeyHandle,
+  provider: CryptoProvider,
+  ldevidCsr?: Uint8Array,
+): Promise<Uint8Array> {
   parseChallenge(challengeBytes);
   const ldevidCsrSha256 = ldevidCsr === undefined ? undefined : toHex(await provider.digest('SHA-256', ldevidCsr));
   const sig = await provider.sign(key, possessionMessage(challengeBytes, ldevidCsrSha256));
   const signature = toBase64(ecdsaP1363ToDER(sig));
   const response: ChallengeResponse =
-    ldevidCsrSha256 === undefined ? { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), signature } : { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), ldevidCsrSha256, signature };
+    ldevidCsrSha256 === undefined
+      ? { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), signature }
+      : { type: RESPONSE_TYPE, challenge: toBase64(challengeBytes), ldevidCsrSha256, signature };
   return utf8(JSON.stringify(response) + '\n');
 }
 
@@ -117,13 +128,19 @@ export async function respondToChallenge(challengeBytes: Uint8Array, key: Privat
  * Parses a response strictly (strict JSON, see `parseStrictJSON`), returning it with the challenge it answers.
  * @throws ERR_CHALLENGE_MALFORMED
  */
-export function parseChallengeResponse(bytes: Uint8Array): { response: ChallengeResponse; challengeBytes: Uint8Array; challenge: Challenge; signature: Uint8Array } {
+export function parseChallengeResponse(bytes: Uint8Array): {
+  response: ChallengeResponse;
+  challengeBytes: Uint8Array;
+  challenge: Challenge;
+  signature: Uint8Array;
+} {
   const v = strictJSON(bytes, 'response');
   const fields = typeof v === 'object' && v !== null ? Object.keys(v).join() : '';
   if ((fields !== 'type,challenge,signature' && fields !== 'type,challenge,ldevidCsrSha256,signature') || v.type !== RESPONSE_TYPE) {
     throw bad(`response must be a ${RESPONSE_TYPE} object with type, challenge, (ldevidCsrSha256,) signature`);
   }
-  if (v.ldevidCsrSha256 !== undefined && (typeof v.ldevidCsrSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.ldevidCsrSha256))) throw bad('response ldevidCsrSha256 is not 64 lower-case hex digits');
+  if (v.ldevidCsrSha256 !== undefined && (typeof v.ldevidCsrSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.ldevidCsrSha256)))
+    throw bad('response ldevidCsrSha256 is not 64 lower-case hex digits');
   const challengeBytes = typeof v.challenge === 'string' ? fromBase64(v.challenge) : undefined;
   const signature = typeof v.signature === 'string' ? fromBase64(v.signature) : undefined;
   if (!challengeBytes || !signature) throw bad('response challenge or signature is not base64');
@@ -189,9 +206,20 @@ export async function verifyChallengeResponse(o: {
   const nonceHex = toHex(fromBase64(parsed.challenge.nonce)!);
   const issued = await o.records.readChallenge(nonceHex);
   if (!issued) return { ok: false, code: 'ERR_VERIFY_POSSESSION_UNKNOWN', reason: 'this verifier never issued the challenge the response answers' };
-  if (issued.used) return { ok: false, code: 'ERR_VERIFY_POSSESSION_REPLAY', reason: 'the challenge the response answers was spent by an activation (a replayed response)', nonceHex };
+  if (issued.used)
+    return {
+      ok: false,
+      code: 'ERR_VERIFY_POSSESSION_REPLAY',
+      reason: 'the challenge the response answers was spent by an activation (a replayed response)',
+      nonceHex,
+    };
   if (!equalBytes(issued.bytes, parsed.challengeBytes)) {
-    return { ok: false, code: 'ERR_VERIFY_POSSESSION_CHALLENGE', reason: 'the response answers an edited challenge: its bytes differ from the challenge this verifier issued under that nonce', nonceHex };
+    return {
+      ok: false,
+      code: 'ERR_VERIFY_POSSESSION_CHALLENGE',
+      reason: 'the response answers an edited challenge: its bytes differ from the challenge this verifier issued under that nonce',
+      nonceHex,
+    };
   }
   let challenge: Challenge;
   try {
@@ -199,13 +227,24 @@ export async function verifyChallengeResponse(o: {
   } catch (e) {
     return { ok: false, code: 'ERR_VERIFY_POSSESSION_MALFORMED', reason: `the recorded challenge does not parse: ${(e as Error).message}`, nonceHex };
   }
-  if (challenge.idevidSha256 !== o.idevidSha256) return { ok: false, code: 'ERR_VERIFY_POSSESSION_DEVICE', reason: `the challenge was issued for another device certificate (${challenge.device})`, nonceHex };
-  if (Date.parse(challenge.expiresAt) < o.now.getTime()) return { ok: false, code: 'ERR_VERIFY_POSSESSION_EXPIRED', reason: `the challenge expired at ${challenge.expiresAt}`, nonceHex };
+  if (challenge.idevidSha256 !== o.idevidSha256)
+    return {
+      ok: false,
+      code: 'ERR_VERIFY_POSSESSION_DEVICE',
+      reason: `the challenge was issued for another device certificate (${challenge.device})`,
+      nonceHex,
+    };
+  if (Date.parse(challenge.expiresAt) < o.now.getTime())
+    return { ok: false, code: 'ERR_VERIFY_POSSESSION_EXPIRED', reason: `the challenge expired at ${challenge.expiresAt}`, nonceHex };
   const curve = spkiCurve(o.idevidSpki);
   let ok = false;
   if (curve) {
     try {
-      ok = await o.provider.verify(await o.provider.importPublicKey(o.idevidSpki), possessionMessage(issued.bytes, parsed.response.ldevidCsrSha256), ecdsaDERToP1363(parsed.signature, curve));
+      ok = await o.provider.verify(
+        await o.provider.importPublicKey(o.idevidSpki),
+        possessionMessage(issued.bytes, parsed.response.ldevidCsrSha256),
+        ecdsaDERToP1363(parsed.signature, curve),
+      );
     } catch {
       ok = false;
     }

@@ -89,7 +89,8 @@ export async function checkRequest(input: ProvisionInput, provider: CryptoProvid
     } else if (input.generated) {
       ({ serial, spki } = input.generated);
     } else throw new TypeError('a provisioning input needs a csr or a generated key');
-    if (!DEVICE_SERIAL.test(serial)) throw new CustodyError('ERR_CSR_SERIAL', `device serial "${serial}" is not 1 to 64 letters, digits, dots, dashes or underscores`);
+    if (!DEVICE_SERIAL.test(serial))
+      throw new CustodyError('ERR_CSR_SERIAL', `device serial "${serial}" is not 1 to 64 letters, digits, dots, dashes or underscores`);
   } catch (e) {
     inputError(e, input.source);
   }
@@ -110,7 +111,12 @@ export interface IssuedBefore {
  * instead of being refused; any other conflict is still refused.
  * @throws the refusal's code, ERR_DUPLICATE_SERIAL, ERR_DUPLICATE_KEY
  */
-export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | CustodyError>, registry: DeviceRegistry, provider: CryptoProvider, issued?: IssuedBefore[]): Promise<Prepared[]> {
+export async function prepareChecked(
+  checked: ReadonlyArray<CheckedRequest | CustodyError>,
+  registry: DeviceRegistry,
+  provider: CryptoProvider,
+  issued?: IssuedBefore[],
+): Promise<Prepared[]> {
   let out: Prepared[] = [];
   const sync = syncCrypto(provider);
   const serials = new Map<string, string>();
@@ -120,9 +126,13 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
     const { source, serial, spki, commonName } = c;
     const spkiSha256 = toHex(sync ? sync.digestSync('SHA-256', spki) : await provider.digest('SHA-256', spki));
     const seenSerial = serials.get(serial);
-    if (seenSerial !== undefined) throw new CustodyError('ERR_DUPLICATE_SERIAL', `${source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, { file: source });
+    if (seenSerial !== undefined)
+      throw new CustodyError('ERR_DUPLICATE_SERIAL', `${source}: device serial ${serial} appears twice in this batch (also in ${seenSerial})`, {
+        file: source,
+      });
     const seenKey = keys.get(spkiSha256);
-    if (seenKey !== undefined) throw new CustodyError('ERR_DUPLICATE_KEY', `${source}: the same public key appears twice in this batch (also in ${seenKey})`, { file: source });
+    if (seenKey !== undefined)
+      throw new CustodyError('ERR_DUPLICATE_KEY', `${source}: the same public key appears twice in this batch (also in ${seenKey})`, { file: source });
     serials.set(serial, source);
     keys.set(spkiSha256, source);
     out.push(commonName === undefined ? { source, serial, spki, spkiSha256 } : { source, serial, spki, spkiSha256, commonName });
@@ -145,7 +155,11 @@ export async function prepareChecked(checked: ReadonlyArray<CheckedRequest | Cus
 }
 
 /** The requests among `out` whose serial the registry holds certified for the same key, by serial. */
-async function issuedBefore(out: readonly Prepared[], conflicts: readonly Conflict[], registry: DeviceRegistry): Promise<Map<string, IssuedBefore & { spkiSha256: string }>> {
+async function issuedBefore(
+  out: readonly Prepared[],
+  conflicts: readonly Conflict[],
+  registry: DeviceRegistry,
+): Promise<Map<string, IssuedBefore & { spkiSha256: string }>> {
   const found = new Map<string, IssuedBefore & { spkiSha256: string }>();
   const bySerial = new Map(out.map((p) => [p.serial, p]));
   for (const c of conflicts) {

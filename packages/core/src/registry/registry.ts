@@ -10,7 +10,8 @@ import type { CheckpointHistory, RegistryCheckpointMemory, TransparencyLog } fro
 
 /** The registry of one organisation: devices, documents, log, checkpoints, evidence, challenges, keys. */
 export interface Registry
-  extends DeviceRegistry,
+  extends
+    DeviceRegistry,
     DeviceCatalog,
     DocumentRegistry,
     KeyReferences,

@@ -40,7 +40,11 @@ const SPEC: FieldSpec = {
           type: 'list',
           required: true,
           minItems: 1,
-          of: { type: 'string', pattern: new RegExp(`^(${Object.keys(EKU_NAMES).join('|')}|${DOTTED_OID.source.slice(1, -1)})$`), hint: `one of ${Object.keys(EKU_NAMES).join(', ')} or a dotted OID` },
+          of: {
+            type: 'string',
+            pattern: new RegExp(`^(${Object.keys(EKU_NAMES).join('|')}|${DOTTED_OID.source.slice(1, -1)})$`),
+            hint: `one of ${Object.keys(EKU_NAMES).join(', ')} or a dotted OID`,
+          },
         },
         critical: { type: 'boolean' },
       },
@@ -96,4 +100,3 @@ export function parseTemplate(text: string, fileName: string): CertificateTempla
     hardwareModuleName: raw.hardwareModuleName,
   };
 }
-

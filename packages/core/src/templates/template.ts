@@ -49,7 +49,8 @@ export function expandSubject(template: CertificateTemplate, vars: Readonly<Reco
     k,
     v.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = vars[name];
-      if (value === undefined || value === '') throw new CustodyError('ERR_TEMPLATE_VARIABLE', `template "${template.name}": subject.${k} needs a value for {${name}}`);
+      if (value === undefined || value === '')
+        throw new CustodyError('ERR_TEMPLATE_VARIABLE', `template "${template.name}": subject.${k} needs a value for {${name}}`);
       return value;
     }),
   ]);

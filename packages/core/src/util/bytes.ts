@@ -46,7 +46,10 @@ for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 export function toBase64(bytes: Uint8Array): string {
   const g = globalThis as { Buffer?: { from(b: Uint8Array): { toString(enc: string): string } } };
   // A view, not a copy: Buffer.from(Uint8Array) would copy the bytes first.
-  if (g.Buffer) return (g.Buffer as unknown as { from(b: ArrayBufferLike, o: number, l: number): { toString(enc: string): string } }).from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  if (g.Buffer)
+    return (g.Buffer as unknown as { from(b: ArrayBufferLike, o: number, l: number): { toString(enc: string): string } })
+      .from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      .toString('base64');
   let s = '';
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);

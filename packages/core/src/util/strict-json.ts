@@ -210,9 +210,18 @@ export function parseStrictJSON(text: string, options: StrictJSONOptions): unkno
   if (!Number.isSafeInteger(maxDepth) || maxDepth < 1) throw new TypeError('parseStrictJSON: maxDepth must be a positive integer');
   const problem = scan(text, maxDepth);
   const where = (path: string) => (path === '' ? 'the top-level object' : path);
-  if (problem?.kind === 'duplicate') throw new CustodyError(code, `${what}: duplicate member name ${quoteBounded(problem.name)} in ${where(problem.path)}${lineSuffix(text, problem.at)}`);
-  if (problem?.kind === 'proto') throw new CustodyError(code, `${what}: member name "__proto__" in ${where(problem.path)} is not allowed (a JavaScript object cannot hold it)${lineSuffix(text, problem.at)}`);
-  if (problem?.kind === 'depth') throw new CustodyError(code, `${what}: nested deeper than ${maxDepth} levels${problem.path === '' ? '' : ` (at ${problem.path})`}${lineSuffix(text, problem.at)}`);
+  if (problem?.kind === 'duplicate')
+    throw new CustodyError(code, `${what}: duplicate member name ${quoteBounded(problem.name)} in ${where(problem.path)}${lineSuffix(text, problem.at)}`);
+  if (problem?.kind === 'proto')
+    throw new CustodyError(
+      code,
+      `${what}: member name "__proto__" in ${where(problem.path)} is not allowed (a JavaScript object cannot hold it)${lineSuffix(text, problem.at)}`,
+    );
+  if (problem?.kind === 'depth')
+    throw new CustodyError(
+      code,
+      `${what}: nested deeper than ${maxDepth} levels${problem.path === '' ? '' : ` (at ${problem.path})`}${lineSuffix(text, problem.at)}`,
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);

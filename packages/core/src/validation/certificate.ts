@@ -17,7 +17,12 @@ import { equalBytes, toHex } from '../util/bytes.js';
 import { OID } from '../asn1/oids.js';
 import { parseName, namesEqual, type ParsedName } from './name.js';
 import type { GeneralName } from './general-name.js';
-import { parseAlgorithmIdentifier as parseAlgorithm, parseSubjectPublicKeyInfo, type AlgorithmIdentifier, type SubjectPublicKeyInfo } from './algorithm-identifier.js';
+import {
+  parseAlgorithmIdentifier as parseAlgorithm,
+  parseSubjectPublicKeyInfo,
+  type AlgorithmIdentifier,
+  type SubjectPublicKeyInfo,
+} from './algorithm-identifier.js';
 import {
   parseAuthorityInfoAccess,
   parseAuthorityKeyIdentifier,
@@ -231,7 +236,10 @@ function parseStrict(der: Uint8Array): ParsedCertificate {
   const notBefore = readTime(times[0]!);
   const notAfter = readTime(times[1]!);
   const spki = parseSubjectPublicKeyInfo(spkiT);
-  for (const [tag, what] of [[0x81, 'issuerUniqueID'], [0x82, 'subjectUniqueID']] as const) {
+  for (const [tag, what] of [
+    [0x81, 'issuerUniqueID'],
+    [0x82, 'subjectUniqueID'],
+  ] as const) {
     if (f[i]?.tag !== tag) continue;
     if (version < 2) throw bad(`${what} needs v2 or v3`);
     const v = f[i]!.value;
@@ -247,7 +255,22 @@ function parseStrict(der: Uint8Array): ParsedCertificate {
   if (i !== f.length) throw bad('unexpected fields in tbsCertificate');
   const issuer = parseName(issuerT.raw);
   const subject = parseName(subjectT.raw);
-  const out = new Certificate(der, tbsT.raw, version, serialT.raw, serial, signatureAlgorithm, tbsSignatureAlgorithm, signature, issuer, subject, notBefore, notAfter, spki, extensions);
+  const out = new Certificate(
+    der,
+    tbsT.raw,
+    version,
+    serialT.raw,
+    serial,
+    signatureAlgorithm,
+    tbsSignatureAlgorithm,
+    signature,
+    issuer,
+    subject,
+    notBefore,
+    notAfter,
+    spki,
+    extensions,
+  );
   for (const e of extensions) {
     try {
       decodeExtension(out, e);

@@ -36,7 +36,9 @@ function crlProblem(crl: ParsedCRL): string | undefined {
   if (!num) return 'CRL lacks the CRLNumber extension (RFC 5280 5.2.3)';
   if (num.critical) return 'CRLNumber must not be critical (RFC 5280 5.2.3)';
   for (const e of crl.extensions) if (!CRL_EXTENSIONS.has(e.oid)) return `CRL extension ${e.oid} is not supported (delta, indirect or partitioned CRL)`;
-  for (const r of crl.revoked.values()) for (const e of r.extensions) if (!ENTRY_EXTENSIONS.has(e.oid) && (e.critical || e.oid === '2.5.29.29')) return `CRL entry extension ${e.oid} is not supported`;
+  for (const r of crl.revoked.values())
+    for (const e of r.extensions)
+      if (!ENTRY_EXTENSIONS.has(e.oid) && (e.critical || e.oid === '2.5.29.29')) return `CRL entry extension ${e.oid} is not supported`;
   return undefined;
 }
 
@@ -121,7 +123,10 @@ export async function checkRevocation(
   const unknown = (what: string): RevokedCheck =>
     required ? outcome(failed('revocation', 'ERR_CHAIN_CRL', what, cert), cert, 'unknown') : outcome(passed('revocation', cert, what), cert, 'unknown');
   if (mine.length === 0) {
-    if (otherKey > 0) return unknown(`no verified CRL from "${cert.issuer.text}": ${otherKey} CRL(s) naming it are signed by another key, which no certificate available certifies under this path's trust anchor`);
+    if (otherKey > 0)
+      return unknown(
+        `no verified CRL from "${cert.issuer.text}": ${otherKey} CRL(s) naming it are signed by another key, which no certificate available certifies under this path's trust anchor`,
+      );
     return unknown(`no CRL from "${cert.issuer.text}"`);
   }
   let revoked: { entry: RevokedEntry; time: Date | undefined } | undefined;
@@ -130,7 +135,17 @@ export async function checkRevocation(
     const why = unusable(crl, signer, at);
     if (why) return outcome(failed('revocation', 'ERR_CHAIN_CRL', why, cert), cert, 'unknown');
     const sig = await verify(crl, signer);
-    if (!sig.ok) return outcome(failed('revocation', 'ERR_CHAIN_CRL', `CRL signature: ${sig.reason ?? 'does not verify'}${signer === issuer ? '' : ` (under the rolled-over key ${toHex(signer.subjectKeyId ?? new Uint8Array(0))} of "${signer.subject.text}")`}`, cert), cert, 'unknown');
+    if (!sig.ok)
+      return outcome(
+        failed(
+          'revocation',
+          'ERR_CHAIN_CRL',
+          `CRL signature: ${sig.reason ?? 'does not verify'}${signer === issuer ? '' : ` (under the rolled-over key ${toHex(signer.subjectKeyId ?? new Uint8Array(0))} of "${signer.subject.text}")`}`,
+          cert,
+        ),
+        cert,
+        'unknown',
+      );
     if (crl.nextUpdate) current = true;
     const entry = crl.revoked.get(cert.serialHex);
     if (!entry) continue;
@@ -144,6 +159,16 @@ export async function checkRevocation(
     return outcome(passed('revocation', cert, `not on ${mine.length} CRL(s)${rolled}`), cert, 'good');
   }
   const { entry, time } = revoked;
-  const since = time === undefined ? ' (its invalidity date does not parse)' : time.getTime() !== entry.revocationDate.getTime() ? ` (invalid since ${time.toISOString()})` : '';
-  return outcome(failed('revocation', 'ERR_CHAIN_REVOKED', `serial ${cert.serialHex} revoked on ${entry.revocationDate.toISOString()}${since}`, cert), cert, 'revoked', time);
+  const since =
+    time === undefined
+      ? ' (its invalidity date does not parse)'
+      : time.getTime() !== entry.revocationDate.getTime()
+        ? ` (invalid since ${time.toISOString()})`
+        : '';
+  return outcome(
+    failed('revocation', 'ERR_CHAIN_REVOKED', `serial ${cert.serialHex} revoked on ${entry.revocationDate.toISOString()}${since}`, cert),
+    cert,
+    'revoked',
+    time,
+  );
 }

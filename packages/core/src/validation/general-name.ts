@@ -15,15 +15,7 @@ import { parseName, type ParsedName } from './name.js';
 
 /** The GeneralName forms, by the name RFC 5280 gives them. */
 export type GeneralNameKind =
-  | 'otherName'
-  | 'rfc822Name'
-  | 'dNSName'
-  | 'x400Address'
-  | 'directoryName'
-  | 'ediPartyName'
-  | 'uniformResourceIdentifier'
-  | 'iPAddress'
-  | 'registeredID';
+  'otherName' | 'rfc822Name' | 'dNSName' | 'x400Address' | 'directoryName' | 'ediPartyName' | 'uniformResourceIdentifier' | 'iPAddress' | 'registeredID';
 
 const KINDS: readonly GeneralNameKind[] = [
   'otherName',

@@ -106,7 +106,11 @@ function ipMatches(ip: Uint8Array, c: Uint8Array): boolean {
   return true;
 }
 
-type Candidate = { kind: 'dNSName' | 'rfc822Name'; value: string } | { kind: 'iPAddress'; bytes: Uint8Array } | { kind: 'directoryName'; name: ParsedName } | { kind: GeneralNameKind };
+type Candidate =
+  | { kind: 'dNSName' | 'rfc822Name'; value: string }
+  | { kind: 'iPAddress'; bytes: Uint8Array }
+  | { kind: 'directoryName'; name: ParsedName }
+  | { kind: GeneralNameKind };
 
 function matches(n: Candidate, base: GeneralName, excluded: boolean): boolean {
   if (n.kind !== base.kind) return false;

@@ -101,7 +101,12 @@ export class PathValidator {
   readonly #revocation = new RevocationChecker(
     (crl, signer) => this.#verifySigned(crl, { spki: signer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, signer),
     async (candidate, anchor, session) =>
-      (await this.#run({ leaf: candidate, at: session.at, crls: session.crls, requiredKeyUsage: ['cRLSign'], budget: ISSUER_BUDGET }, { anchor, byName: session.candidates?.() ?? new Map(), nested: true })).ok,
+      (
+        await this.#run(
+          { leaf: candidate, at: session.at, crls: session.crls, requiredKeyUsage: ['cRLSign'], budget: ISSUER_BUDGET },
+          { anchor, byName: session.candidates?.() ?? new Map(), nested: true },
+        )
+      ).ok,
   );
 
   /**
@@ -219,7 +224,14 @@ export class PathValidator {
         ok: false,
         code: 'ERR_CHAIN_LEAF_IS_ANCHOR',
         chain: [leaf],
-        checks: [failed('trust-anchor', 'ERR_CHAIN_LEAF_IS_ANCHOR', 'is itself a trust anchor; a trust anchor ends paths and cannot be the certificate validated under one (a device identity, an attestation signer)', leaf)],
+        checks: [
+          failed(
+            'trust-anchor',
+            'ERR_CHAIN_LEAF_IS_ANCHOR',
+            'is itself a trust anchor; a trust anchor ends paths and cannot be the certificate validated under one (a device identity, an attestation signer)',
+            leaf,
+          ),
+        ],
       };
     }
     const notes: PathCheck[] = [];
@@ -235,7 +247,12 @@ export class PathValidator {
     const revocation =
       crls.length > 0 || requireCRL
         ? (cert: ParsedCertificate, issuer: ParsedCertificate, anchor: ParsedCertificate) =>
-            this.#revocation.check(cert, issuer, anchor, (session ??= this.#revocation.session(crls, when, requireCRL, internal.nested ? undefined : () => byName)))
+            this.#revocation.check(
+              cert,
+              issuer,
+              anchor,
+              (session ??= this.#revocation.session(crls, when, requireCRL, internal.nested ? undefined : () => byName)),
+            )
         : undefined;
     const maxDepth = options.maxDepth ?? this.#maxDepth;
     const ctx = {
@@ -298,14 +315,25 @@ export class PathValidator {
       if (found) return found;
     } catch (e) {
       if (!(e instanceof BudgetExceeded)) throw e;
-      return { ok: false, code: 'ERR_CHAIN_BUDGET', checks: [...notes, failed('path-building', 'ERR_CHAIN_BUDGET', `gave up after trying ${options.budget ?? this.#budget} candidate issuers`)] };
+      return {
+        ok: false,
+        code: 'ERR_CHAIN_BUDGET',
+        checks: [...notes, failed('path-building', 'ERR_CHAIN_BUDGET', `gave up after trying ${options.budget ?? this.#budget} candidate issuers`)],
+      };
     }
     if (best) {
       const b: Failure = best;
       const first = b.checks.find((k) => !k.ok)!;
       return { ok: false, code: first.code!, chain: b.chain, checks: [...notes, ...b.checks] };
     }
-    return { ok: false, code: 'ERR_CHAIN_NO_PATH', checks: [...notes, failed('path-building', 'ERR_CHAIN_NO_PATH', `no trust anchor or intermediate named "${leaf.issuer.text}" leads to a trust anchor`, leaf)] };
+    return {
+      ok: false,
+      code: 'ERR_CHAIN_NO_PATH',
+      checks: [
+        ...notes,
+        failed('path-building', 'ERR_CHAIN_NO_PATH', `no trust anchor or intermediate named "${leaf.issuer.text}" leads to a trust anchor`, leaf),
+      ],
+    };
   }
 
   /**

@@ -65,7 +65,11 @@ export async function processPath(chain: readonly ParsedCertificate[], ctx: Path
     return k;
   };
   const depth = nonSelfIssuedBetween(1);
-  out.push(depth <= ctx.maxDepth ? passed('depth', undefined, `${depth} intermediate(s)`) : failed('depth', 'ERR_CHAIN_DEPTH', `${depth} intermediates exceed the bound of ${ctx.maxDepth}`));
+  out.push(
+    depth <= ctx.maxDepth
+      ? passed('depth', undefined, `${depth} intermediate(s)`)
+      : failed('depth', 'ERR_CHAIN_DEPTH', `${depth} intermediates exceed the bound of ${ctx.maxDepth}`),
+  );
 
   for (let i = 0; i < n; i++) {
     const cert = path[i]!;
@@ -76,7 +80,11 @@ export async function processPath(chain: readonly ParsedCertificate[], ctx: Path
       const pl = cert.basicConstraints?.pathLen;
       if (pl !== undefined) {
         const below = nonSelfIssuedBetween(i + 1);
-        out.push(below <= pl ? passed('path-length', cert) : failed('path-length', 'ERR_CHAIN_PATHLEN', `pathLenConstraint ${pl} but ${below} intermediate(s) follow`, cert));
+        out.push(
+          below <= pl
+            ? passed('path-length', cert)
+            : failed('path-length', 'ERR_CHAIN_PATHLEN', `pathLenConstraint ${pl} but ${below} intermediate(s) follow`, cert),
+        );
       }
       if (cert.nameConstraints) {
         let bad: PathCheck | undefined;

@@ -52,7 +52,8 @@ function sanProblem(cert: ParsedCertificate): string | undefined {
   for (const g of cert.subjectAltName ?? []) {
     if (g.kind === 'dNSName' && !isValidDNSName(g.value, true)) return `subjectAltName dNSName "${g.value}" is not a valid DNS name`;
     if (g.kind === 'rfc822Name' && !/^[^@\s]+@[^@\s]+$/.test(g.value)) return `subjectAltName rfc822Name "${g.value}" is not a mailbox`;
-    if (g.kind === 'rfc822Name' && !isValidDNSName(g.value.slice(g.value.indexOf('@') + 1), false)) return `subjectAltName rfc822Name "${g.value}" has an invalid domain`;
+    if (g.kind === 'rfc822Name' && !isValidDNSName(g.value.slice(g.value.indexOf('@') + 1), false))
+      return `subjectAltName rfc822Name "${g.value}" has an invalid domain`;
     if (g.kind === 'iPAddress' && g.bytes.length !== 4 && g.bytes.length !== 16) return 'subjectAltName iPAddress is neither 4 nor 16 octets';
   }
   return undefined;
@@ -64,7 +65,10 @@ export function profileChecks(cert: ParsedCertificate, role: CertificateRole): P
   const bad = (name: string, code: Parameters<typeof failed>[1], reason: string) => out.push(failed(name, code, reason, cert));
   const before = out.length;
 
-  if (cert.tbsSignatureAlgorithm.der.length !== cert.signatureAlgorithm.der.length || cert.tbsSignatureAlgorithm.der.some((b, i) => b !== cert.signatureAlgorithm.der[i])) {
+  if (
+    cert.tbsSignatureAlgorithm.der.length !== cert.signatureAlgorithm.der.length ||
+    cert.tbsSignatureAlgorithm.der.some((b, i) => b !== cert.signatureAlgorithm.der[i])
+  ) {
     bad('profile', 'ERR_CHAIN_MALFORMED', 'tbsCertificate.signature differs from signatureAlgorithm (RFC 5280 4.1.1.2)');
   }
   // A trust anchor is configuration (RFC 5280 6.1.1 (d)): the issuance rules for serials and AKI bind its issuer.
@@ -75,7 +79,8 @@ export function profileChecks(cert: ParsedCertificate, role: CertificateRole): P
   }
   if (cert.issuer.rdns.length === 0) bad('profile', 'ERR_CHAIN_MALFORMED', 'issuer is empty (RFC 5280 4.1.2.4)');
   const san = cert.extensions.find((e) => e.oid === OID.subjectAltName);
-  if (cert.subject.rdns.length === 0 && !(san && san.critical)) bad('profile', 'ERR_CHAIN_MALFORMED', 'empty subject needs a critical subjectAltName (RFC 5280 4.2.1.6)');
+  if (cert.subject.rdns.length === 0 && !(san && san.critical))
+    bad('profile', 'ERR_CHAIN_MALFORMED', 'empty subject needs a critical subjectAltName (RFC 5280 4.2.1.6)');
   const sanp = sanProblem(cert);
   if (sanp) bad('profile', 'ERR_CHAIN_MALFORMED', sanp);
   for (const e of cert.extensions) {
@@ -93,8 +98,10 @@ export function profileChecks(cert: ParsedCertificate, role: CertificateRole): P
   if (cert.basicConstraints?.cA && cert.keyUsage && !cert.keyUsage.has('keyCertSign')) {
     bad('key-usage', 'ERR_CHAIN_KEY_USAGE', 'basicConstraints cA TRUE with a keyUsage lacking keyCertSign is inconsistent (RFC 5280 4.2.1.3, 4.2.1.9)');
   }
-  if (cert.keyUsage?.has('keyCertSign') && !cert.basicConstraints?.cA) bad('key-usage', 'ERR_CHAIN_KEY_USAGE', 'keyCertSign asserted without basicConstraints cA (RFC 5280 4.2.1.3)');
-  if (cert.nameConstraints && !cert.basicConstraints?.cA) bad('name-constraints', 'ERR_CHAIN_MALFORMED', 'nameConstraints in a certificate that is not a CA (RFC 5280 4.2.1.10)');
+  if (cert.keyUsage?.has('keyCertSign') && !cert.basicConstraints?.cA)
+    bad('key-usage', 'ERR_CHAIN_KEY_USAGE', 'keyCertSign asserted without basicConstraints cA (RFC 5280 4.2.1.3)');
+  if (cert.nameConstraints && !cert.basicConstraints?.cA)
+    bad('name-constraints', 'ERR_CHAIN_MALFORMED', 'nameConstraints in a certificate that is not a CA (RFC 5280 4.2.1.10)');
   if (cert.nameConstraints) {
     const why = invalidConstraintReason(cert.nameConstraints);
     if (why) bad('name-constraints', 'ERR_CHAIN_MALFORMED', why);

@@ -70,7 +70,15 @@ export class RevocationChecker {
 
   /** A session over `crls` at `at` (floored); `candidates` enable rollover. */
   session(crls: readonly ParsedCRL[], at: Date, required: boolean, candidates?: () => ReadonlyMap<string, readonly ParsedCertificate[]>): RevocationSession {
-    const key = crls.length === 0 ? '' : crls.length === 1 ? String(this.#id(crls[0]!)) : crls.map((c) => this.#id(c)).sort((a, b) => a - b).join(',');
+    const key =
+      crls.length === 0
+        ? ''
+        : crls.length === 1
+          ? String(this.#id(crls[0]!))
+          : crls
+              .map((c) => this.#id(c))
+              .sort((a, b) => a - b)
+              .join(',');
     return candidates ? { crls, at, required, candidates, key, left: MAX_VALIDATIONS } : { crls, at, required, key, left: MAX_VALIDATIONS };
   }
 

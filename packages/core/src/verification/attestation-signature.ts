@@ -42,7 +42,10 @@ export class AttestationSignatures {
     if (sync) {
       entry = { handle: sync.importPublicKeySync(spki), spkiSha256: toHex(sync.digestSync('SHA-256', spki)) };
     } else {
-      entry = Promise.all([this.provider.importPublicKey(spki), this.provider.digest('SHA-256', spki)]).then(([handle, d]) => ({ handle, spkiSha256: toHex(d) }));
+      entry = Promise.all([this.provider.importPublicKey(spki), this.provider.digest('SHA-256', spki)]).then(([handle, d]) => ({
+        handle,
+        spkiSha256: toHex(d),
+      }));
       entry.catch(() => this.#keys.delete(k));
     }
     if (this.#keys.size >= MAX_KEYS) this.#keys.delete(this.#keys.keys().next().value!);
@@ -97,10 +100,14 @@ type KeyEntry = { handle: PublicKeyHandle; spkiSha256: string };
 
 function checkFrom(parsed: ParsedAttestation, key: KeyEntry): void {
   if (key.spkiSha256 !== parsed.statement.predicate.from) {
-    throw new CustodyError('ERR_VERIFY_SIGNER', `statement "from" is ${parsed.statement.predicate.from.slice(0, 16)}..., but the signer's key is ${key.spkiSha256.slice(0, 16)}...`);
+    throw new CustodyError(
+      'ERR_VERIFY_SIGNER',
+      `statement "from" is ${parsed.statement.predicate.from.slice(0, 16)}..., but the signer's key is ${key.spkiSha256.slice(0, 16)}...`,
+    );
   }
 }
 
 const digestMismatch = (): CustodyError => new CustodyError('ERR_VERIFY_SIGNATURE', 'the message-digest attribute does not match the statement');
 const badSignature = (): CustodyError => new CustodyError('ERR_VERIFY_SIGNATURE', 'the signature does not verify with the signer certificate key');
-const keyImportError = (e: unknown): CustodyError => new CustodyError('ERR_VERIFY_SIGNER', `the signer certificate's key cannot be imported: ${(e as Error).message}`, { cause: e });
+const keyImportError = (e: unknown): CustodyError =>
+  new CustodyError('ERR_VERIFY_SIGNER', `the signer certificate's key cannot be imported: ${(e as Error).message}`, { cause: e });

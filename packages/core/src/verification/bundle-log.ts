@@ -74,7 +74,8 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
   const n = bundle.attestations.length;
   const unproven = new Array<undefined>(n).fill(undefined);
   const log = bundle.log;
-  if (!log) return { checks: o.keys.length > 0 ? [pass('log checkpoint', 'the bundle carries no log proofs')] : [], included: false, earlier: [], loggedAt: unproven };
+  if (!log)
+    return { checks: o.keys.length > 0 ? [pass('log checkpoint', 'the bundle carries no log proofs')] : [], included: false, earlier: [], loggedAt: unproven };
   const hash = o.hash ?? sha256;
   const trusted = o.keys.length > 0;
   let head: Checkpoint;
@@ -88,7 +89,10 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
   const checks: VerificationCheck[] = [
     trusted
       ? pass('log checkpoint', `${head.origin} at ${head.treeSize} entries${stated}, signed by a trusted log key`)
-      : pass('log checkpoint', `not verified: no trusted log key given (${head.origin} at ${head.treeSize} entries; its proofs are checked against its own root only)`),
+      : pass(
+          'log checkpoint',
+          `not verified: no trusted log key given (${head.origin} at ${head.treeSize} entries; its proofs are checked against its own root only)`,
+        ),
   ];
 
   // Where each attestation's leaf is in the bundle checkpoint's tree (the smallest index proven, if several).
@@ -121,7 +125,8 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
     let cp: Checkpoint;
     try {
       cp = trusted ? (await verifyCheckpoint(e.checkpoint, o.keys, o.provider, { origin: head.origin })).checkpoint : parseCheckpoint(e.checkpoint).checkpoint;
-      if (!trusted && cp.origin !== head.origin) throw new Error(`checkpoint is from log ${JSON.stringify(cp.origin)}, the bundle's from ${JSON.stringify(head.origin)}`);
+      if (!trusted && cp.origin !== head.origin)
+        throw new Error(`checkpoint is from log ${JSON.stringify(cp.origin)}, the bundle's from ${JSON.stringify(head.origin)}`);
       notFromTheFuture(cp, o.at);
     } catch (err) {
       checks.push(fail(name, 'ERR_VERIFY_LOG_CHECKPOINT', message(err)));
@@ -131,7 +136,8 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
       verifyConsistency({ oldSize: cp.treeSize, newSize: head.treeSize, hashes: e.consistency }, cp.rootHash, head.rootHash, hash);
       // A prefix of the tree cannot have been signed after the tree, nor after a larger prefix: the log's times
       // would run backwards.
-      if (cp.time && head.time && cp.time > head.time) throw new Error(`it is dated ${formatStatementTime(cp.time)}, after the bundle's checkpoint of the larger tree (${formatStatementTime(head.time)})`);
+      if (cp.time && head.time && cp.time > head.time)
+        throw new Error(`it is dated ${formatStatementTime(cp.time)}, after the bundle's checkpoint of the larger tree (${formatStatementTime(head.time)})`);
       for (const other of proven) {
         const why = timesOutOfOrder(cp, other);
         if (why) throw new Error(why);
@@ -141,7 +147,9 @@ export async function verifyBundleLog(bundle: Bundle, o: BundleLogOptions): Prom
       continue;
     }
     proven.push(cp);
-    checks.push(pass(name, `${cp.treeSize} entries${cp.time ? `, dated ${formatStatementTime(cp.time)}` : ', no time stated'}, a prefix of the bundle's checkpoint`));
+    checks.push(
+      pass(name, `${cp.treeSize} entries${cp.time ? `, dated ${formatStatementTime(cp.time)}` : ', no time stated'}, a prefix of the bundle's checkpoint`),
+    );
   }
   if (!trusted) return { checks, included: false, earlier: [], loggedAt: unproven };
 

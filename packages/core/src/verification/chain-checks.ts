@@ -17,18 +17,29 @@ export interface PreviousAttestation {
 /** seq equals the position; birth first and only first (`validateStatement` ties birth to seq 0). */
 export function sequenceCheck(s: Statement, n: number): VerificationCheck {
   const name = `attestation ${n}: sequence`;
-  if (s.predicate.seq !== n) return fail(name, 'ERR_VERIFY_SEQUENCE', `attestation ${n} carries seq ${s.predicate.seq}: an attestation is missing, repeated or out of order`, n);
+  if (s.predicate.seq !== n)
+    return fail(name, 'ERR_VERIFY_SEQUENCE', `attestation ${n} carries seq ${s.predicate.seq}: an attestation is missing, repeated or out of order`, n);
   const kind = statementKind(s);
-  if ((n === 0) !== (kind === 'birth')) return fail(name, 'ERR_VERIFY_SEQUENCE', n === 0 ? `the chain starts with a ${kind} attestation, not a birth` : `a second birth attestation at ${n}`, n);
+  if ((n === 0) !== (kind === 'birth'))
+    return fail(name, 'ERR_VERIFY_SEQUENCE', n === 0 ? `the chain starts with a ${kind} attestation, not a birth` : `a second birth attestation at ${n}`, n);
   return pass(name, `${kind} #${n}`, n);
 }
 
 /** `prev` is the SHA-256 of the previous attestation's DER. */
 export function linkCheck(s: Statement, prev: PreviousAttestation | undefined, n: number): VerificationCheck {
   const name = `attestation ${n}: link`;
-  if (n === 0) return s.predicate.prev === null ? pass(name, 'birth: no previous attestation', n) : fail(name, 'ERR_VERIFY_LINK', 'the birth attestation names a previous attestation', n);
+  if (n === 0)
+    return s.predicate.prev === null
+      ? pass(name, 'birth: no previous attestation', n)
+      : fail(name, 'ERR_VERIFY_LINK', 'the birth attestation names a previous attestation', n);
   if (!prev?.sha256) return fail(name, 'ERR_VERIFY_LINK', `attestation ${n - 1} could not be read, so the link cannot be checked`, n);
-  if (s.predicate.prev !== prev.sha256) return fail(name, 'ERR_VERIFY_LINK', `"prev" is ${String(s.predicate.prev).slice(0, 16)}..., but attestation ${n - 1} hashes to ${prev.sha256.slice(0, 16)}...`, n);
+  if (s.predicate.prev !== prev.sha256)
+    return fail(
+      name,
+      'ERR_VERIFY_LINK',
+      `"prev" is ${String(s.predicate.prev).slice(0, 16)}..., but attestation ${n - 1} hashes to ${prev.sha256.slice(0, 16)}...`,
+      n,
+    );
   return pass(name, `follows attestation ${n - 1}`, n);
 }
 
@@ -37,11 +48,26 @@ export function custodianChecks(s: Statement, prev: PreviousAttestation | undefi
   if (n === 0) return [pass(`attestation ${n}: custodian`, `birth signed by "${signerName}"`, n)];
   const out: VerificationCheck[] = [];
   const ps = prev?.statement;
-  if (ps && statementKind(ps) === 'activation') out.push(fail(`attestation ${n}: after activation`, 'ERR_VERIFY_AFTER_ACTIVATION', `attestation ${n} follows the activation (attestation ${n - 1}); an activated device's chain is closed`, n));
+  if (ps && statementKind(ps) === 'activation')
+    out.push(
+      fail(
+        `attestation ${n}: after activation`,
+        'ERR_VERIFY_AFTER_ACTIVATION',
+        `attestation ${n} follows the activation (attestation ${n - 1}); an activated device's chain is closed`,
+        n,
+      ),
+    );
   const name = `attestation ${n}: custodian`;
   if (!ps) out.push(fail(name, 'ERR_VERIFY_CUSTODIAN', `attestation ${n - 1} could not be read, so the custodian is unknown`, n));
   else if (s.predicate.from !== ps.predicate.to) {
-    out.push(fail(name, 'ERR_VERIFY_CUSTODIAN', `attestation ${n} is signed by "${signerName}", who is not the custodian (attestation ${n - 1} hands the device to key ${ps.predicate.to.slice(0, 16)}...)`, n));
+    out.push(
+      fail(
+        name,
+        'ERR_VERIFY_CUSTODIAN',
+        `attestation ${n} is signed by "${signerName}", who is not the custodian (attestation ${n - 1} hands the device to key ${ps.predicate.to.slice(0, 16)}...)`,
+        n,
+      ),
+    );
   } else out.push(pass(name, `signed by the custodian "${signerName}"`, n));
   return out;
 }
@@ -51,8 +77,10 @@ export function timeCheck(parsed: ParsedAttestation, prev: PreviousAttestation |
   const name = `attestation ${n}: time`;
   const t = parsed.signingTime;
   const st = new Date(parsed.statement.predicate.time);
-  if (t.getTime() !== st.getTime()) return fail(name, 'ERR_VERIFY_TIME', `the CMS signing-time ${t.toISOString()} differs from the statement time ${parsed.statement.predicate.time}`, n);
-  if (prev?.time && t < prev.time) return fail(name, 'ERR_VERIFY_TIME', `signed ${t.toISOString()}, before attestation ${n - 1} (${prev.time.toISOString()})`, n);
+  if (t.getTime() !== st.getTime())
+    return fail(name, 'ERR_VERIFY_TIME', `the CMS signing-time ${t.toISOString()} differs from the statement time ${parsed.statement.predicate.time}`, n);
+  if (prev?.time && t < prev.time)
+    return fail(name, 'ERR_VERIFY_TIME', `signed ${t.toISOString()}, before attestation ${n - 1} (${prev.time.toISOString()})`, n);
   if (t > at) return fail(name, 'ERR_VERIFY_TIME', `signed ${t.toISOString()}, after the verification time ${at.toISOString()}`, n);
   return pass(name, parsed.statement.predicate.time, n);
 }

@@ -48,7 +48,12 @@ const NAME = 'log consistency';
  * Never throws for bad evidence: a failure is a check (ERR_VERIFY_LOG_FORK, ERR_VERIFY_LOG_CONSISTENCY).
  * @throws whatever the memory port throws (a store failure)
  */
-export async function checkRemembered(candidate: SeenCandidate, memory: CheckpointMemory, proofs: readonly ConsistencyProof[], hash: HashFn = sha256): Promise<VerificationCheck> {
+export async function checkRemembered(
+  candidate: SeenCandidate,
+  memory: CheckpointMemory,
+  proofs: readonly ConsistencyProof[],
+  hash: HashFn = sha256,
+): Promise<VerificationCheck> {
   const head = candidate.checkpoint;
   const seenNote = await memory.getSeenCheckpoint(head.origin);
   if (seenNote === undefined) {
@@ -59,11 +64,19 @@ export async function checkRemembered(candidate: SeenCandidate, memory: Checkpoi
   try {
     seen = parseCheckpoint(seenNote).checkpoint;
   } catch (e) {
-    return fail(NAME, 'ERR_VERIFY_LOG_CONSISTENCY', `the checkpoint remembered of ${head.origin} does not parse (${(e as Error).message}); nothing can be proven against it`);
+    return fail(
+      NAME,
+      'ERR_VERIFY_LOG_CONSISTENCY',
+      `the checkpoint remembered of ${head.origin} does not parse (${(e as Error).message}); nothing can be proven against it`,
+    );
   }
   if (seen.treeSize === head.treeSize) {
     if (equalBytes(seen.rootHash, head.rootHash)) return pass(NAME, `same tree as the checkpoint seen before (${head.treeSize} entries)`);
-    return fail(NAME, 'ERR_VERIFY_LOG_FORK', `${head.origin} at ${head.treeSize} entries has another root than the checkpoint of the same size seen before: the log forked`);
+    return fail(
+      NAME,
+      'ERR_VERIFY_LOG_FORK',
+      `${head.origin} at ${head.treeSize} entries has another root than the checkpoint of the same size seen before: the log forked`,
+    );
   }
   const grows = head.treeSize > seen.treeSize;
   const [older, newer] = grows ? [seen, head] : [head, seen];
@@ -75,9 +88,14 @@ export async function checkRemembered(candidate: SeenCandidate, memory: Checkpoi
   // The bundle itself may prove it: an earlier checkpoint of its own that is the remembered tree.
   if (grows && candidate.earlier.some((e) => e.treeSize === seen.treeSize && equalBytes(e.rootHash, seen.rootHash))) {
     await memory.putSeenCheckpoint(head.origin, candidate.note);
-    return pass(NAME, `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries, proven by the bundle); the newer one is remembered`);
+    return pass(
+      NAME,
+      `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries, proven by the bundle); the newer one is remembered`,
+    );
   }
-  const proof = proofs.find((p) => p.oldSize === older.treeSize && p.newSize === newer.treeSize) ?? (await memory.consistencyProof?.(head.origin, older.treeSize, newer.treeSize));
+  const proof =
+    proofs.find((p) => p.oldSize === older.treeSize && p.newSize === newer.treeSize) ??
+    (await memory.consistencyProof?.(head.origin, older.treeSize, newer.treeSize));
   if (!proof) {
     return fail(
       NAME,
@@ -92,7 +110,10 @@ export async function checkRemembered(candidate: SeenCandidate, memory: Checkpoi
     return fail(NAME, 'ERR_VERIFY_LOG_CONSISTENCY', `${head.origin}: ${(e as Error).message}`);
   }
   if (grows) await memory.putSeenCheckpoint(head.origin, candidate.note);
-  return pass(NAME, `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries)${grows ? '; the newer one is remembered' : ''}`);
+  return pass(
+    NAME,
+    `consistent with the checkpoint seen before (${older.treeSize} to ${newer.treeSize} entries)${grows ? '; the newer one is remembered' : ''}`,
+  );
 }
 
 /**

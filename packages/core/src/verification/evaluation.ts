@@ -43,7 +43,14 @@ export function workflowChecks(option: WorkflowOption, steps: readonly ChainStep
 }
 
 /** The policy checks of a chain; `revocation` is its coverage by verified CRLs (`revocationCoverage`). */
-export function policyChecks(policy: Policy, claims: Claims, times: readonly Date[], revocation: RevocationCoverage, at: Date, evidence: ExternalEvidence): VerificationCheck[] {
+export function policyChecks(
+  policy: Policy,
+  claims: Claims,
+  times: readonly Date[],
+  revocation: RevocationCoverage,
+  at: Date,
+  evidence: ExternalEvidence,
+): VerificationCheck[] {
   const report = evaluatePolicy(policy, {
     claims,
     crlsChecked: revocation.covered,

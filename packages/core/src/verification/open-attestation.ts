@@ -26,7 +26,9 @@ export function openAttestation(entry: BundleAttestation, certificates: readonly
   try {
     signatureP1363 = ecdsaDERToP1363(entry.signature, 'P-256');
   } catch (e) {
-    throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: the attestation signature is not a DER ECDSA P-256 signature: ${(e as Error).message}`, { cause: e });
+    throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: the attestation signature is not a DER ECDSA P-256 signature: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   // As parseAttestation does for the full form: the compact form is no way around the low-S rule.
   if (!isLowS(signatureP1363, 'P-256')) throw highSError('attestation');

@@ -22,6 +22,12 @@ export function nameAttributes(name: ParsedName): Record<string, string> {
 /** The PartyIdentity of a validated party certificate; `chain` runs from it to the trust anchor. */
 export function partyIdentity(chain: readonly ParsedCertificate[], hashes: { cert: string; spki: string; issuer?: string }): PartyIdentity {
   const cert = chain[0]!;
-  const id = { subject: nameAttributes(cert.subject), subjectDN: cert.subject.text, issuerDN: cert.issuer.text, certSha256: hashes.cert, spkiSha256: hashes.spki };
+  const id = {
+    subject: nameAttributes(cert.subject),
+    subjectDN: cert.subject.text,
+    issuerDN: cert.issuer.text,
+    certSha256: hashes.cert,
+    spkiSha256: hashes.spki,
+  };
   return hashes.issuer === undefined ? id : { ...id, issuerCertSha256: hashes.issuer };
 }

@@ -81,26 +81,50 @@ export class PartyTrust {
    * Whether the certificate `der` (hash `certHash`) may sign attestations at `signingTime`, and whether it is
    * revoked under `crls` at `at`. Never throws.
    */
-  async check(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], signingTime: Date, crls: readonly ParsedCRL[], at: Date, n: number): Promise<PartyOutcome> {
+  async check(
+    der: Uint8Array,
+    certHash: string,
+    intermediates: readonly ParsedCertificate[],
+    signingTime: Date,
+    crls: readonly ParsedCRL[],
+    at: Date,
+    n: number,
+  ): Promise<PartyOutcome> {
     const name = `attestation ${n}: signer`;
     let party: TrustedParty;
     try {
       party = await this.#path(der, certHash, intermediates, signingTime);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code && TIME_CODES.has(code)) return { check: fail(name, code, `signer certificate is not valid at the signing time ${signingTime.toISOString()}: ${(e as Error).message}`, n) };
+      if (code && TIME_CODES.has(code))
+        return { check: fail(name, code, `signer certificate is not valid at the signing time ${signingTime.toISOString()}: ${(e as Error).message}`, n) };
       if (code && OWN_CODES.has(code)) return { check: fail(name, code, `the signer is not an attestation signer: ${(e as Error).message}`, n) };
       return { check: fail(name, 'ERR_VERIFY_SIGNER', `the signer is not a trusted attestation signer: ${(e as Error).message}`, n) };
     }
     for (const c of party.chain) {
-      if (signingTime < c.notBefore) return { check: fail(name, 'ERR_CHAIN_NOT_YET_VALID', `"${c.subject.text}" is not valid until ${c.notBefore.toISOString()}, signed ${signingTime.toISOString()}`, n), party };
-      if (signingTime > c.notAfter) return { check: fail(name, 'ERR_CHAIN_EXPIRED', `"${c.subject.text}" expired ${c.notAfter.toISOString()}, signed ${signingTime.toISOString()}`, n), party };
+      if (signingTime < c.notBefore)
+        return {
+          check: fail(
+            name,
+            'ERR_CHAIN_NOT_YET_VALID',
+            `"${c.subject.text}" is not valid until ${c.notBefore.toISOString()}, signed ${signingTime.toISOString()}`,
+            n,
+          ),
+          party,
+        };
+      if (signingTime > c.notAfter)
+        return {
+          check: fail(name, 'ERR_CHAIN_EXPIRED', `"${c.subject.text}" expired ${c.notAfter.toISOString()}, signed ${signingTime.toISOString()}`, n),
+          party,
+        };
     }
     const trusted = pass(name, `"${party.identity.subjectDN}", trusted through "${party.chain[party.chain.length - 1]!.subject.text}"`, n);
     if (crls.length === 0) return { check: trusted, party };
     const rev = await this.#revoked(party, intermediates, crls, at, n);
     if (rev.check.ok) return { check: trusted, party, revocation: rev.revocation };
-    return rev.revokedAt ? { check: rev.check, party, revokedAt: rev.revokedAt, revocation: rev.revocation } : { check: rev.check, party, revocation: rev.revocation };
+    return rev.revokedAt
+      ? { check: rev.check, party, revokedAt: rev.revokedAt, revocation: rev.revocation }
+      : { check: rev.check, party, revocation: rev.revocation };
   }
 
   #path(der: Uint8Array, certHash: string, intermediates: readonly ParsedCertificate[], at: Date): Promise<TrustedParty> {
@@ -109,7 +133,9 @@ export class PartyTrust {
     const p = (async (): Promise<TrustedParty> => {
       const certificate = parseCertificate(der);
       if (this.validator.isTrustAnchor(certificate)) {
-        throw Object.assign(new Error(`"${certificate.subject.text}" is itself a trust anchor; a trust anchor cannot be an attestation signer`), { code: 'ERR_CHAIN_LEAF_IS_ANCHOR' });
+        throw Object.assign(new Error(`"${certificate.subject.text}" is itself a trust anchor; a trust anchor cannot be an attestation signer`), {
+          code: 'ERR_CHAIN_LEAF_IS_ANCHOR',
+        });
       }
       const problem = attestationSignerProblem(certificate);
       if (problem) throw Object.assign(new Error(problem.reason), { code: problem.code });
@@ -122,7 +148,9 @@ export class PartyTrust {
       });
       if (!report.ok || !report.chain) {
         const first = report.checks.find((k) => !k.ok);
-        const err = new Error(`${report.code}: ${first ? `${first.name}${first.subject ? ` of "${first.subject}"` : ''}: ${first.reason ?? 'failed'}` : 'path rejected'}`);
+        const err = new Error(
+          `${report.code}: ${first ? `${first.name}${first.subject ? ` of "${first.subject}"` : ''}: ${first.reason ?? 'failed'}` : 'path rejected'}`,
+        );
         throw Object.assign(err, { code: report.code });
       }
       const chain = report.chain;
@@ -145,7 +173,13 @@ export class PartyTrust {
     return p;
   }
 
-  async #revoked(party: TrustedParty, intermediates: readonly ParsedCertificate[], crls: readonly ParsedCRL[], at: Date, n: number): Promise<RevocationVerdict> {
+  async #revoked(
+    party: TrustedParty,
+    intermediates: readonly ParsedCertificate[],
+    crls: readonly ParsedCRL[],
+    at: Date,
+    n: number,
+  ): Promise<RevocationVerdict> {
     const name = `attestation ${n}: signer revocation`;
     const revocation = await this.validator.revocationStatus(party.chain, { crls, at, intermediates });
     let own: RevocationVerdict | undefined;

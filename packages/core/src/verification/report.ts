@@ -87,6 +87,7 @@ export function fail(name: string, code: string, reason: string, attestation?: n
 
 /** A failed check from an exception: its CustodyError code, or ERR_VERIFY_INTERNAL for anything else. */
 export function failFrom(name: string, e: unknown, attestation?: number, fallback = 'ERR_VERIFY_INTERNAL'): VerificationCheck {
-  const code = typeof (e as { code?: unknown })?.code === 'string' && String((e as { code: string }).code).startsWith('ERR_') ? (e as { code: string }).code : fallback;
+  const code =
+    typeof (e as { code?: unknown })?.code === 'string' && String((e as { code: string }).code).startsWith('ERR_') ? (e as { code: string }).code : fallback;
   return fail(name, code, e instanceof Error ? e.message : String(e), attestation);
 }

@@ -45,7 +45,11 @@ export function describeRevocationGap(gap: RevocationGap): string {
  * coverage.
  * @throws TypeError when `at` is not a valid Date
  */
-export async function revocationCoverage(validator: PathValidator, paths: ReadonlyArray<readonly ParsedCertificate[]>, options: CoverageOptions): Promise<RevocationCoverage> {
+export async function revocationCoverage(
+  validator: PathValidator,
+  paths: ReadonlyArray<readonly ParsedCertificate[]>,
+  options: CoverageOptions,
+): Promise<RevocationCoverage> {
   const missing = new Map<string, RevocationGap>();
   const gap = (issuer: string, subject: string) => {
     const key = `${issuer}\u0000${subject}`;

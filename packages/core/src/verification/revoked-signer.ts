@@ -27,7 +27,6 @@ export interface RevokedSignerEvidence {
   readonly loggedAt: Date | undefined;
 }
 
-
 /**
  * The signer revocation check of attestation `n` when its party certificate is revoked: passes only for an
  * attestation signed and provably logged before the revocation, else the revocation's failed check with why.
@@ -36,10 +35,18 @@ export function revokedSignerCheck(e: RevokedSignerEvidence, n: number): Verific
   const name = e.revoked.name;
   const rejected = (why: string): VerificationCheck => fail(name, e.revoked.code ?? 'ERR_CHAIN_REVOKED', `${e.revoked.reason ?? 'signer revoked'}; ${why}`, n);
   const r = e.revokedAt.getTime();
-  if (e.signingTime.getTime() >= r) return rejected(`attestation ${n} is signed at ${formatStatementTime(e.signingTime)}, not before the revocation (${formatStatementTime(e.revokedAt)})`);
-  if (e.loggedAt === undefined) return rejected(`no trusted log checkpoint proves attestation ${n} was logged before the revocation (${formatStatementTime(e.revokedAt)})`);
+  if (e.signingTime.getTime() >= r)
+    return rejected(`attestation ${n} is signed at ${formatStatementTime(e.signingTime)}, not before the revocation (${formatStatementTime(e.revokedAt)})`);
+  if (e.loggedAt === undefined)
+    return rejected(`no trusted log checkpoint proves attestation ${n} was logged before the revocation (${formatStatementTime(e.revokedAt)})`);
   if (e.loggedAt.getTime() >= r) {
-    return rejected(`the earliest trusted log checkpoint holding attestation ${n} is dated ${formatStatementTime(e.loggedAt)}, not before the revocation (${formatStatementTime(e.revokedAt)})`);
+    return rejected(
+      `the earliest trusted log checkpoint holding attestation ${n} is dated ${formatStatementTime(e.loggedAt)}, not before the revocation (${formatStatementTime(e.revokedAt)})`,
+    );
   }
-  return pass(name, `revoked on ${formatStatementTime(e.revokedAt)}, but signed at ${formatStatementTime(e.signingTime)} and logged by ${formatStatementTime(e.loggedAt)}, before the revocation`, n);
+  return pass(
+    name,
+    `revoked on ${formatStatementTime(e.revokedAt)}, but signed at ${formatStatementTime(e.signingTime)} and logged by ${formatStatementTime(e.loggedAt)}, before the revocation`,
+    n,
+  );
 }

@@ -38,16 +38,28 @@ export function isDeviceIdentity(cert: ParsedCertificate): boolean {
 export function attestationSignerProblem(cert: ParsedCertificate): SignerProblem | undefined {
   const who = `"${cert.subject.text}"`;
   if (isDeviceIdentity(cert)) {
-    return { code: 'ERR_VERIFY_SIGNER_DEVICE', reason: `${who} is a device identity (hardwareModuleName in its subjectAltName); a device key cannot sign custody attestations, for its own device or another` };
+    return {
+      code: 'ERR_VERIFY_SIGNER_DEVICE',
+      reason: `${who} is a device identity (hardwareModuleName in its subjectAltName); a device key cannot sign custody attestations, for its own device or another`,
+    };
   }
-  if (cert.basicConstraints?.cA) return { code: 'ERR_VERIFY_SIGNER_CA', reason: `${who} is a CA certificate (basicConstraints cA TRUE); a CA key cannot sign custody attestations` };
+  if (cert.basicConstraints?.cA)
+    return { code: 'ERR_VERIFY_SIGNER_CA', reason: `${who} is a CA certificate (basicConstraints cA TRUE); a CA key cannot sign custody attestations` };
   const eku = cert.extKeyUsage;
-  if (!eku) return { code: 'ERR_VERIFY_SIGNER_EKU', reason: `${who} has no extendedKeyUsage; an attestation signer must list the custody attestation purpose ${OID.custodyAttestation}` };
+  if (!eku)
+    return {
+      code: 'ERR_VERIFY_SIGNER_EKU',
+      reason: `${who} has no extendedKeyUsage; an attestation signer must list the custody attestation purpose ${OID.custodyAttestation}`,
+    };
   if (!eku.includes(OID.custodyAttestation)) {
     const any = eku.includes(OID.anyExtendedKeyUsage) ? ' (anyExtendedKeyUsage does not count)' : '';
-    return { code: 'ERR_VERIFY_SIGNER_EKU', reason: `${who} does not list the custody attestation purpose ${OID.custodyAttestation} in its extendedKeyUsage${any}` };
+    return {
+      code: 'ERR_VERIFY_SIGNER_EKU',
+      reason: `${who} does not list the custody attestation purpose ${OID.custodyAttestation} in its extendedKeyUsage${any}`,
+    };
   }
-  if (!cert.keyUsage) return { code: 'ERR_VERIFY_SIGNER_KEY_USAGE', reason: `${who} has no keyUsage extension; an attestation signer must assert digitalSignature` };
+  if (!cert.keyUsage)
+    return { code: 'ERR_VERIFY_SIGNER_KEY_USAGE', reason: `${who} has no keyUsage extension; an attestation signer must assert digitalSignature` };
   if (!cert.keyUsage.has('digitalSignature')) return { code: 'ERR_VERIFY_SIGNER_KEY_USAGE', reason: `${who} has a keyUsage without digitalSignature` };
   return undefined;
 }

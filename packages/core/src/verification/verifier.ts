@@ -116,7 +116,8 @@ const MAX_CACHED_CAS = 256;
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   if (!options.trustAnchors || options.trustAnchors.length === 0) throw new TypeError('createVerifier: at least one trust anchor is needed');
-  if (options.at !== undefined && !(options.at instanceof Date && !Number.isNaN(options.at.getTime()))) throw new TypeError('createVerifier: `at` must be a valid Date');
+  if (options.at !== undefined && !(options.at instanceof Date && !Number.isNaN(options.at.getTime())))
+    throw new TypeError('createVerifier: `at` must be a valid Date');
   const { provider } = options;
   const validator = new PathValidator({ trustAnchors: options.trustAnchors.map((a) => parseCertificate(a)), provider });
   const ownCRLs = (options.crls ?? []).map((c) => parseCRL(c));
@@ -169,7 +170,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   async function expectedParty(e: ExpectedCustodian, at: Date): Promise<{ spki: string; identity?: PartyIdentity } | VerificationCheck> {
     if (typeof e === 'string') return { spki: e.toLowerCase() };
     const trust = await parties.check(e.certificate, hexDigest(e.certificate), [], at, ownCRLs, at, -1);
-    if (!trust.party) return fail('custodian', 'ERR_VERIFY_CUSTODIAN', `the expected custodian's certificate is not a trusted attestation party: ${trust.check.reason ?? 'rejected'}`);
+    if (!trust.party)
+      return fail(
+        'custodian',
+        'ERR_VERIFY_CUSTODIAN',
+        `the expected custodian's certificate is not a trusted attestation party: ${trust.check.reason ?? 'rejected'}`,
+      );
     return { spki: trust.party.identity.spkiSha256, identity: trust.party.identity };
   }
 
@@ -218,7 +224,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
         paths.push(report.chain!);
       } else {
         const first = report.checks.find((k) => !k.ok);
-        checks.push(fail('device: certificate path', report.code ?? 'ERR_CHAIN_NO_PATH', `${first?.name ?? 'path'}${first?.subject ? ` of "${first.subject}"` : ''}: ${first?.reason ?? 'rejected'}`));
+        checks.push(
+          fail(
+            'device: certificate path',
+            report.code ?? 'ERR_CHAIN_NO_PATH',
+            `${first?.name ?? 'path'}${first?.subject ? ` of "${first.subject}"` : ''}: ${first?.reason ?? 'rejected'}`,
+          ),
+        );
       }
       checks.push(deviceProfileCheck(device));
       serial = deviceSerial(device);
@@ -238,7 +250,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
         parsed = openAttestation(entry, bundle.certificates, rebuildHash);
       } catch (e) {
         const code = (e as { code?: unknown }).code;
-        checks.push(fail(`attestation ${n}: parse`, typeof code === 'string' && TWIN_CODES.has(code) ? code : 'ERR_BUNDLE_MALFORMED', `attestation ${n} cannot be rebuilt: ${(e as Error).message}`, n));
+        checks.push(
+          fail(
+            `attestation ${n}: parse`,
+            typeof code === 'string' && TWIN_CODES.has(code) ? code : 'ERR_BUNDLE_MALFORMED',
+            `attestation ${n} cannot be rebuilt: ${(e as Error).message}`,
+            n,
+          ),
+        );
         prev = {};
         allIdentified = false;
         continue;
@@ -254,7 +273,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const certHash = recent.of(parsed.signerCertificate);
       const trust = await parties.check(parsed.signerCertificate, certHash, intermediates, parsed.signingTime, crls, at, n);
       const revokedAt = trust.revokedAt;
-      checks.push(revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: log.loggedAt[n] }, n) : trust.check);
+      checks.push(
+        revokedAt ? revokedSignerCheck({ revoked: trust.check, revokedAt, signingTime: parsed.signingTime, loggedAt: log.loggedAt[n] }, n) : trust.check,
+      );
       const party: TrustedParty | undefined = trust.party;
       if (party) paths.push(party.chain);
       else allIdentified = false;
@@ -266,7 +287,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
       checks.push(...custodianChecks(s, prev, signerName, n));
       checks.push(timeCheck(parsed, prev, at, n));
       if (party) {
-        const step: { -readonly [K in keyof ChainStep]: ChainStep[K] } = { seq: s.predicate.seq, kind: statementKind(s), signer: party.identity, claims: s.predicate.claims, to: s.predicate.to };
+        const step: { -readonly [K in keyof ChainStep]: ChainStep[K] } = {
+          seq: s.predicate.seq,
+          kind: statementKind(s),
+          signer: party.identity,
+          claims: s.predicate.claims,
+          to: s.predicate.to,
+        };
         if (s.predicate.stage !== undefined) step.stage = s.predicate.stage;
         steps.push(step);
       }
@@ -289,8 +316,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
           nextCustodian ??= want.identity;
           if (out.custodian === want.spki) out.custodianParty = { subject: want.identity.subjectDN, spkiSha256: want.spki };
         }
-        if (out.custodian === want.spki) checks.push(pass('custodian', `the device is handed to the expected party${want.identity ? ` "${partyName(want.identity)}"` : ''}`));
-        else checks.push(fail('custodian', 'ERR_VERIFY_CUSTODIAN', `the last attestation hands the device to key ${String(out.custodian).slice(0, 16)}..., not to the expected custodian ${want.identity ? `"${partyName(want.identity)}" (key ${want.spki.slice(0, 16)}...)` : `${want.spki.slice(0, 16)}...`}: the chain may be cut short`));
+        if (out.custodian === want.spki)
+          checks.push(pass('custodian', `the device is handed to the expected party${want.identity ? ` "${partyName(want.identity)}"` : ''}`));
+        else
+          checks.push(
+            fail(
+              'custodian',
+              'ERR_VERIFY_CUSTODIAN',
+              `the last attestation hands the device to key ${String(out.custodian).slice(0, 16)}..., not to the expected custodian ${want.identity ? `"${partyName(want.identity)}" (key ${want.spki.slice(0, 16)}...)` : `${want.spki.slice(0, 16)}...`}: the chain may be cut short`,
+            ),
+          );
       }
     }
 
@@ -305,7 +340,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // (e) proof of possession, against this verifier's own record of the challenge
     let possession: boolean | undefined;
     if (opts.possession) {
-      const p = await verifyChallengeResponse({ response: opts.possession.response, records: opts.possession.records, idevidSha256: deviceSha256, idevidSpki: device?.spki ?? new Uint8Array(0), now: at, provider });
+      const p = await verifyChallengeResponse({
+        response: opts.possession.response,
+        records: opts.possession.records,
+        idevidSha256: deviceSha256,
+        idevidSpki: device?.spki ?? new Uint8Array(0),
+        now: at,
+        provider,
+      });
       checks.push(p.ok ? pass('proof of possession', p.reason) : fail('proof of possession', p.code ?? 'ERR_VERIFY_POSSESSION_SIGNATURE', p.reason));
       possession = p.ok;
       if (p.ok && p.nonceHex) out.challenge = p.nonceHex;
@@ -366,10 +408,17 @@ function verdictOf(checks: readonly VerificationCheck[]): { ok: boolean; code?: 
  * pending checkpoint is returned as it is.
  * @throws whatever the memory port throws
  */
-export async function settleCheckpoint(report: VerificationReport, memory: CheckpointMemory | undefined, consistency: readonly ConsistencyProof[] = [], hash?: HashFn): Promise<VerificationReport> {
+export async function settleCheckpoint(
+  report: VerificationReport,
+  memory: CheckpointMemory | undefined,
+  consistency: readonly ConsistencyProof[] = [],
+  hash?: HashFn,
+): Promise<VerificationReport> {
   const pending = report.pendingCheckpoint;
   if (!pending) return report;
-  const checks = memory ? [...report.checks.slice(0, pending.at), await checkRemembered(pending.candidate, memory, consistency, hash), ...report.checks.slice(pending.at)] : [...report.checks];
+  const checks = memory
+    ? [...report.checks.slice(0, pending.at), await checkRemembered(pending.candidate, memory, consistency, hash), ...report.checks.slice(pending.at)]
+    : [...report.checks];
   const { pendingCheckpoint: _, code: _code, ...rest } = report;
   return { ...rest, ...verdictOf(checks), checks };
 }

@@ -34,7 +34,9 @@ export function parseClaimPath(text: string): ClaimPath | { problem: string } {
   }
   const [claim, field, ...rest] = text.split('.');
   if (!claim || !Object.hasOwn(CLAIM_VOCABULARY, claim)) {
-    return { problem: `unknown claim ${quoteBounded(claim ?? '')} (known: ${Object.keys(CLAIM_VOCABULARY).join(', ')}; vendor claims are <dns-domain>/<name>)` };
+    return {
+      problem: `unknown claim ${quoteBounded(claim ?? '')} (known: ${Object.keys(CLAIM_VOCABULARY).join(', ')}; vendor claims are <dns-domain>/<name>)`,
+    };
   }
   if (field === undefined) return { text, vendor: false, claim };
   const fields = CLAIM_VOCABULARY[claim as ClaimName];

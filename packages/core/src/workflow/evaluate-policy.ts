@@ -46,8 +46,25 @@ export function evaluatePolicy(policy: Policy, evidence: PolicyEvidence): Evalua
   }
   if (!policy.allowUnknownVendorClaims) checks.push(vendorCheck(policy, evidence.claims));
   checks.push(evidenceCheck('logInclusion', policy.logInclusion, evidence.logIncluded, 'ERR_POLICY_LOG_INCLUSION', 'every attestation is in the log'));
-  checks.push(evidenceCheck('proofOfPossession', policy.proofOfPossession, evidence.proofOfPossession, 'ERR_POLICY_POSSESSION', 'the device proved it holds its identity key'));
-  checks.push(evidenceCheck('revocationCheck', policy.revocationCheck, evidence.crlsChecked || undefined, 'ERR_POLICY_REVOCATION', 'certificates were checked against CRLs', revocationGaps(evidence.crlsMissing)));
+  checks.push(
+    evidenceCheck(
+      'proofOfPossession',
+      policy.proofOfPossession,
+      evidence.proofOfPossession,
+      'ERR_POLICY_POSSESSION',
+      'the device proved it holds its identity key',
+    ),
+  );
+  checks.push(
+    evidenceCheck(
+      'revocationCheck',
+      policy.revocationCheck,
+      evidence.crlsChecked || undefined,
+      'ERR_POLICY_REVOCATION',
+      'certificates were checked against CRLs',
+      revocationGaps(evidence.crlsMissing),
+    ),
+  );
   if (policy.maxChainAge !== undefined) checks.push(ageCheck(policy, evidence));
   return summarize(checks);
 }
@@ -84,7 +101,8 @@ function vendorCheck(policy: Policy, claims: Claims): EvaluationCheck {
 function ageCheck(policy: Policy, evidence: PolicyEvidence): EvaluationCheck {
   const limit = formatDuration(policy.maxChainAge!);
   const times = (evidence.chainTimes ?? []).filter((t) => !Number.isNaN(t.getTime()));
-  if (times.length === 0) return fail('maxChainAge', 'ERR_POLICY_CHAIN_AGE', `the policy limits the chain's age to ${limit}, but no attestation times were supplied`);
+  if (times.length === 0)
+    return fail('maxChainAge', 'ERR_POLICY_CHAIN_AGE', `the policy limits the chain's age to ${limit}, but no attestation times were supplied`);
   const birth = new Date(Math.min(...times.map((t) => t.getTime())));
   const deadline = addDuration(birth, policy.maxChainAge!);
   if (evidence.at.getTime() > deadline.getTime()) {

@@ -48,7 +48,12 @@ export interface WorkflowReport extends EvaluationReport {
  * (predicate names another stage), ERR_WORKFLOW_REJECT_SIGNER, ERR_WORKFLOW_REJECT_CLAIMS,
  * ERR_WORKFLOW_REJECT_CUSTODIAN (pending stage's recipient).
  */
-export function evaluateWorkflow(workflow: Workflow, chain: readonly ChainStep[], trust: WorkflowTrust, options: WorkflowEvaluationOptions = {}): WorkflowReport {
+export function evaluateWorkflow(
+  workflow: Workflow,
+  chain: readonly ChainStep[],
+  trust: WorkflowTrust,
+  options: WorkflowEvaluationOptions = {},
+): WorkflowReport {
   const stages = workflow.stages;
   const checks: EvaluationCheck[] = [];
   if (chain.length === 0) {
@@ -67,14 +72,23 @@ export function evaluateWorkflow(workflow: Workflow, chain: readonly ChainStep[]
     const extra = { seq: step.seq, stage: stage.name };
     if (!a.problem) checks.push(pass(`${where}: stage`, `stage "${stage.name}"`, extra));
     if (step.stage !== undefined && step.stage !== stage.name) {
-      checks.push(fail(`${where}: stage name`, 'ERR_WORKFLOW_REJECT_STAGE', `${where} names stage "${step.stage}", but it takes the place of stage "${stage.name}"`, extra));
+      checks.push(
+        fail(
+          `${where}: stage name`,
+          'ERR_WORKFLOW_REJECT_STAGE',
+          `${where} names stage "${step.stage}", but it takes the place of stage "${stage.name}"`,
+          extra,
+        ),
+      );
     }
     checks.push(signerCheck(where, step, stage, trust, extra));
     checks.push(claimsCheck(where, step, stage, extra));
   });
 
   if (workflow.maxHops !== undefined && chain.length > workflow.maxHops) {
-    checks.push(fail('hops', 'ERR_WORKFLOW_REJECT_HOPS', `the chain holds ${chain.length} attestations; workflow "${workflow.name}" allows at most ${workflow.maxHops}`));
+    checks.push(
+      fail('hops', 'ERR_WORKFLOW_REJECT_HOPS', `the chain holds ${chain.length} attestations; workflow "${workflow.name}" allows at most ${workflow.maxHops}`),
+    );
   } else {
     checks.push(pass('hops', `${chain.length} attestation(s)`));
   }
@@ -130,7 +144,12 @@ function pendingCheck(stage: WorkflowStage, last: ChainStep, trust: WorkflowTrus
     return fail(name, 'ERR_WORKFLOW_REJECT_CUSTODIAN', `attestation ${last.seq} does not say whom it hands the device to`, extra);
   }
   if (last.to.toLowerCase() !== next.spkiSha256.toLowerCase()) {
-    return fail(name, 'ERR_WORKFLOW_REJECT_CUSTODIAN', `attestation ${last.seq} hands the device to key ${last.to.slice(0, 16)}..., not to "${partyName(next)}"`, extra);
+    return fail(
+      name,
+      'ERR_WORKFLOW_REJECT_CUSTODIAN',
+      `attestation ${last.seq} hands the device to key ${last.to.slice(0, 16)}..., not to "${partyName(next)}"`,
+      extra,
+    );
   }
   const m = matchSigners(stage.signers, next, trust);
   if (!m.ok) return fail(name, 'ERR_WORKFLOW_REJECT_SIGNER', `"${partyName(next)}" may not sign stage "${stage.name}" (${m.reason})`, extra);

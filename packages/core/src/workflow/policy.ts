@@ -37,7 +37,17 @@ export function builtinPolicyNames(): readonly string[] {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const KEYS = ['name', 'description', 'require', 'logInclusion', 'proofOfPossession', 'revocationCheck', 'maxChainAge', 'allowUnknownVendorClaims', 'knownVendorClaims'];
+const KEYS = [
+  'name',
+  'description',
+  'require',
+  'logInclusion',
+  'proofOfPossession',
+  'revocationCheck',
+  'maxChainAge',
+  'allowUnknownVendorClaims',
+  'knownVendorClaims',
+];
 const RULES = ['required', 'optional'] as const;
 
 /**

@@ -74,10 +74,7 @@ export function matchSignerRule(rule: SignerRule, party: PartyIdentity, trust: W
   const ca = Object.hasOwn(trust.cas, rule.ca) ? trust.cas[rule.ca] : undefined;
   if (!ca) return { ok: false, reason: `no CA named "${rule.ca}" was supplied` };
   // The certificate hash pins the exact CA when the verifier knows it; the DN is the fallback.
-  const issued =
-    party.issuerCertSha256 !== undefined
-      ? party.issuerCertSha256.toLowerCase() === ca.certSha256.toLowerCase()
-      : party.issuerDN === ca.subjectDN;
+  const issued = party.issuerCertSha256 !== undefined ? party.issuerCertSha256.toLowerCase() === ca.certSha256.toLowerCase() : party.issuerDN === ca.subjectDN;
   if (!issued) return { ok: false, reason: `issued by "${party.issuerDN}", not by CA "${rule.ca}"` };
   for (const [attr, expected] of Object.entries(rule.subject ?? {})) {
     if (party.subject[attr] !== expected) {

@@ -67,7 +67,12 @@ export function matchStages<S extends MatchableStep>(workflow: Workflow, chain: 
       place(chosen);
       continue;
     }
-    const elsewhere = searchOrder(stages.length, cur, cands, stages.findIndex((s) => s.name === step.stage)).find((j) => fits(step, j));
+    const elsewhere = searchOrder(
+      stages.length,
+      cur,
+      cands,
+      stages.findIndex((s) => s.name === step.stage),
+    ).find((j) => fits(step, j));
     if (elsewhere !== undefined) {
       place(elsewhere, misplaced(workflow, step.seq, elsewhere, cur, counts));
       continue;
@@ -77,10 +82,16 @@ export function matchStages<S extends MatchableStep>(workflow: Workflow, chain: 
       place(sameKind);
     } else if (cands.length > 0) {
       const s = stages[cands[0]!]!;
-      place(cands[0]!, { code: 'ERR_WORKFLOW_REJECT_KIND', reason: `attestation ${step.seq} is ${article(step.kind)} ${step.kind} attestation, but stage "${s.name}" takes ${s.kind} attestations` });
+      place(cands[0]!, {
+        code: 'ERR_WORKFLOW_REJECT_KIND',
+        reason: `attestation ${step.seq} is ${article(step.kind)} ${step.kind} attestation, but stage "${s.name}" takes ${s.kind} attestations`,
+      });
     } else {
       const last = stages[stages.length - 1]!;
-      assignments.push({ stage: undefined, problem: { code: 'ERR_WORKFLOW_REJECT_ORDER', reason: `attestation ${step.seq} comes after the last stage "${last.name}"` } });
+      assignments.push({
+        stage: undefined,
+        problem: { code: 'ERR_WORKFLOW_REJECT_ORDER', reason: `attestation ${step.seq} comes after the last stage "${last.name}"` },
+      });
     }
   }
   return { assignments, counts, reached: cur };
@@ -102,7 +113,10 @@ function misplaced(workflow: Workflow, seq: number, j: number, cur: number, coun
   const stages = workflow.stages;
   const s = stages[j]!;
   if (j === cur) {
-    return { code: 'ERR_WORKFLOW_REJECT_HOPS', reason: `attestation ${seq} would be attestation ${counts[j]! + 1} of stage "${s.name}", which allows at most ${s.repeat.max}` };
+    return {
+      code: 'ERR_WORKFLOW_REJECT_HOPS',
+      reason: `attestation ${seq} would be attestation ${counts[j]! + 1} of stage "${s.name}", which allows at most ${s.repeat.max}`,
+    };
   }
   if (j < cur) {
     return { code: 'ERR_WORKFLOW_REJECT_ORDER', reason: `attestation ${seq} fits stage "${s.name}", which comes before stage "${stages[cur]!.name}"` };

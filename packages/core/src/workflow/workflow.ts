@@ -78,7 +78,12 @@ export function parseWorkflow(text: string, fileName: string): Workflow {
   if (maxHops !== undefined && maxHops < minHops) r.fail(['maxHops'], `is ${maxHops}, but the stages need at least ${minHops} attestations`);
 
   const out: Workflow = { name, version, stages };
-  return Object.assign(out, description === undefined ? {} : { description }, maxHops === undefined ? {} : { maxHops }, mayEndBefore === undefined ? {} : { mayEndBefore });
+  return Object.assign(
+    out,
+    description === undefined ? {} : { description },
+    maxHops === undefined ? {} : { maxHops },
+    mayEndBefore === undefined ? {} : { mayEndBefore },
+  );
 }
 
 function readVersion(r: FieldReader, v: unknown): string {
@@ -93,8 +98,7 @@ function readStage(r: FieldReader, value: unknown, path: FieldPath): WorkflowSta
   const role = r.string(obj['role'], [...path, 'role'], { choices: WORKFLOW_ROLES }) as WorkflowRole;
   const description = r.optional(obj, 'description', path, (v, p) => r.string(v, p));
   const signers = r.list(obj['signers'], [...path, 'signers'], 1).map((v, i) => readSignerRule(r, v, [...path, 'signers', i]));
-  const requiredClaims =
-    r.optional(obj, 'requiredClaims', path, (v, p) => r.list(v, p).map((x, i) => readClaimRequirement(r, x, [...p, i]))) ?? [];
+  const requiredClaims = r.optional(obj, 'requiredClaims', path, (v, p) => r.list(v, p).map((x, i) => readClaimRequirement(r, x, [...p, i]))) ?? [];
   const repeat = r.optional(obj, 'repeat', path, (v, p) => {
     const rep = r.object(v, p, ['min', 'max']);
     const min = r.optional(rep, 'min', p, (x, q) => r.integer(x, q, 0, MAX_REPEAT)) ?? 1;

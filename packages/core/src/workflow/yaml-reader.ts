@@ -49,7 +49,10 @@ export class FieldReader {
 
   /** Throws the reader's error for `path`. */
   fail(path: FieldPath, problem: string): never {
-    throw new CustodyError(this.code, `${this.fileName}:${this.lineOf(path)}: ${formatFieldPath(path)}: ${problem}`, { file: this.fileName, category: 'input' });
+    throw new CustodyError(this.code, `${this.fileName}:${this.lineOf(path)}: ${formatFieldPath(path)}: ${problem}`, {
+      file: this.fileName,
+      category: 'input',
+    });
   }
 
   /** A mapping whose keys are all in `known` and which holds every key in `required`. */
@@ -67,7 +70,8 @@ export class FieldReader {
     if (typeof value !== 'string') return this.fail(path, `expected a string, found ${describe(value)}`);
     if (value.length === 0) return this.fail(path, 'must not be empty');
     if (opts.choices && !opts.choices.includes(value)) return this.fail(path, `${quoteBounded(value)} is not one of ${opts.choices.join(', ')}`);
-    if (opts.pattern && !opts.pattern.test(value)) return this.fail(path, `${quoteBounded(value)} is not ${opts.hint ?? `of the form ${String(opts.pattern)}`}`);
+    if (opts.pattern && !opts.pattern.test(value))
+      return this.fail(path, `${quoteBounded(value)} is not ${opts.hint ?? `of the form ${String(opts.pattern)}`}`);
     return value;
   }
 

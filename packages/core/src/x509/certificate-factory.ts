@@ -84,7 +84,12 @@ export class CertificateFactory {
     const { template, issuer, provider } = opts;
     const selfSigned = issuer.certificate === undefined;
     if (selfSigned !== (template.kind === 'root-ca')) {
-      throw new CustodyError('ERR_TEMPLATE_ISSUER', selfSigned ? `template "${template.name}" (${template.kind}) needs an issuer` : `template "${template.name}" is a root template and cannot have an issuer`);
+      throw new CustodyError(
+        'ERR_TEMPLATE_ISSUER',
+        selfSigned
+          ? `template "${template.name}" (${template.kind}) needs an issuer`
+          : `template "${template.name}" is a root template and cannot have an issuer`,
+      );
     }
     if (issuer.certificate && !issuer.certificate.isCA) throw new CustodyError('ERR_TEMPLATE_ISSUER', `issuer "${issuer.certificate.subjectText}" is not a CA`);
     const notBefore = new Date(Math.floor(opts.notBefore.getTime() / 1000) * 1000);
@@ -125,7 +130,7 @@ export class CertificateFactory {
     }
     const s = this.pool.slice(this.poolAt, this.poolAt + 16);
     this.poolAt += 16;
-    s[0] = (s[0]! & 0x7f) || 0x01;
+    s[0] = s[0]! & 0x7f || 0x01;
     return s;
   }
 

@@ -102,7 +102,8 @@ function entry(r: RevokedCertificate): Uint8Array {
   if (!(r.revokedAt instanceof Date) || Number.isNaN(r.revokedAt.getTime())) throw new TypeError(`revokedAt of serial ${r.serialHex} must be a valid Date`);
   const parts = [integer(serialBytes(r.serialHex)), x509Time(r.revokedAt)];
   if (r.reason !== undefined) {
-    if (!isCRLReason(r.reason) || r.reason === 'removeFromCRL') throw new CustodyError('ERR_CRL_REASON', `CRL reason "${r.reason}" cannot be used in a complete CRL`);
+    if (!isCRLReason(r.reason) || r.reason === 'removeFromCRL')
+      throw new CustodyError('ERR_CRL_REASON', `CRL reason "${r.reason}" cannot be used in a complete CRL`);
     // RFC 5280 5.3.1: the reasonCode extension is absent rather than `unspecified`; ENUMERATED is tag 10.
     if (r.reason !== 'unspecified') parts.push(seq(extension(OID.crlReason, false, tlv(0x0a, smallInt(CRL_REASONS[r.reason]).subarray(2)))));
   }
@@ -120,8 +121,10 @@ export async function createCRL(o: CRLOptions): Promise<Uint8Array> {
   const { issuer, key, provider } = o;
   if (!issuer.isCA) throw new CustodyError('ERR_CRL_ISSUER', `"${issuer.subjectText}" is not a CA and cannot issue CRLs`);
   if (lacksCRLSign(issuer)) throw new CustodyError('ERR_CRL_ISSUER', `"${issuer.subjectText}": keyUsage lacks cRLSign (RFC 5280 4.2.1.3)`);
-  if (!equalBytes(key.spki, issuer.spki) || spkiCurve(issuer.spki) !== key.curve) throw new CustodyError('ERR_CRL_ISSUER', `the signing key is not the key of "${issuer.subjectText}"`);
-  for (const d of [o.thisUpdate, o.nextUpdate]) if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError('thisUpdate and nextUpdate must be valid Dates');
+  if (!equalBytes(key.spki, issuer.spki) || spkiCurve(issuer.spki) !== key.curve)
+    throw new CustodyError('ERR_CRL_ISSUER', `the signing key is not the key of "${issuer.subjectText}"`);
+  for (const d of [o.thisUpdate, o.nextUpdate])
+    if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError('thisUpdate and nextUpdate must be valid Dates');
   if (Math.floor(o.nextUpdate.getTime() / 1000) <= Math.floor(o.thisUpdate.getTime() / 1000)) {
     throw new CustodyError('ERR_CRL_TIME', `nextUpdate ${o.nextUpdate.toISOString()} is not after thisUpdate ${o.thisUpdate.toISOString()}`);
   }

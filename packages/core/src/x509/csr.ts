@@ -109,7 +109,11 @@ export function parseCSR(der: Uint8Array): CertificationRequest {
   const curve = curveOf(parts.spki);
   if (!curve) throw new CustodyError('ERR_CSR_PARSE', 'CSR key is not an EC key on P-256 or P-384');
   const algorithm = CSR_ALGORITHMS.get(parts.algOid);
-  if (!algorithm) throw new CustodyError('ERR_CSR_ALGORITHM', `CSR signature algorithm ${algorithmName(parts.algOid)} is not accepted: sign the request with ECDSA and SHA-256, SHA-384 or SHA-512 (RFC 5758)`);
+  if (!algorithm)
+    throw new CustodyError(
+      'ERR_CSR_ALGORITHM',
+      `CSR signature algorithm ${algorithmName(parts.algOid)} is not accepted: sign the request with ECDSA and SHA-256, SHA-384 or SHA-512 (RFC 5758)`,
+    );
   return {
     der,
     info: parts.info,
@@ -137,12 +141,19 @@ export async function verifyCSR(csr: CertificationRequest, provider: CryptoProvi
   // The curve's own hash is the common case and takes the provider's usual path; only another pair names it.
   const hash = csr.signatureHash === curveHash(csr.curve) ? undefined : csr.signatureHash;
   // The node provider's synchronous path saves two promises per request on the factory line.
-  const p = provider as Partial<{ importPublicKeySync(spki: Uint8Array): PublicKeyHandle; verifySync(k: PublicKeyHandle, d: Uint8Array, s: Uint8Array, h?: SignatureHashName): boolean }>;
+  const p = provider as Partial<{
+    importPublicKeySync(spki: Uint8Array): PublicKeyHandle;
+    verifySync(k: PublicKeyHandle, d: Uint8Array, s: Uint8Array, h?: SignatureHashName): boolean;
+  }>;
   const ok =
     p.importPublicKeySync && p.verifySync
       ? p.verifySync(p.importPublicKeySync(csr.spki), csr.info, sig, hash)
       : await provider.verify(await provider.importPublicKey(csr.spki), csr.info, sig, hash);
-  if (!ok) throw new CustodyError('ERR_CSR_SIGNATURE', `CSR signature does not verify (${algorithmName(csr.signatureAlgorithm)}, ${csr.curve} key): the requester did not prove possession of the key`);
+  if (!ok)
+    throw new CustodyError(
+      'ERR_CSR_SIGNATURE',
+      `CSR signature does not verify (${algorithmName(csr.signatureAlgorithm)}, ${csr.curve} key): the requester did not prove possession of the key`,
+    );
 }
 
 /** Builds and signs a CSR (used by `--generate` on the line, by the reference agent, and by tests). */

@@ -28,7 +28,13 @@ describe('DER reader', () => {
   });
 
   it('refuses indefinite, non-minimal and over-long lengths, multi-byte tags and tag 0', () => {
-    for (const b of [[0x30, 0x80, 0, 0], [0x04, 0x81, 0x01, 0], [0x04, 0x85, 0, 0, 0, 0, 1, 0], [0x1f, 0x81, 0x01, 0x00], [0x00, 0x00]]) {
+    for (const b of [
+      [0x30, 0x80, 0, 0],
+      [0x04, 0x81, 0x01, 0],
+      [0x04, 0x85, 0, 0, 0, 0, 1, 0],
+      [0x1f, 0x81, 0x01, 0x00],
+      [0x00, 0x00],
+    ]) {
       assert.throws(() => readOne(Uint8Array.from(b)), { code: 'ERR_DER' }, Buffer.from(b).toString('hex'));
     }
   });
@@ -52,7 +58,14 @@ describe('DER reader', () => {
 
   it('refuses GeneralizedTime year 0000 and impossible dates, reads the strict forms', () => {
     assert.throws(() => readTime(timeOf(TAG.GENERALIZED_TIME, '00000101000000Z')), { code: 'ERR_DER', message: /0000/ });
-    for (const [tag, s] of [[TAG.UTC_TIME, '260230000000Z'], [TAG.UTC_TIME, '2601010000Z'], [TAG.UTC_TIME, '260101000000+0100'], [TAG.GENERALIZED_TIME, '20260101000000.5Z'], [TAG.GENERALIZED_TIME, '20261301000000Z'], [TAG.UTC_TIME, '26010124000' + '0Z']] as const) {
+    for (const [tag, s] of [
+      [TAG.UTC_TIME, '260230000000Z'],
+      [TAG.UTC_TIME, '2601010000Z'],
+      [TAG.UTC_TIME, '260101000000+0100'],
+      [TAG.GENERALIZED_TIME, '20260101000000.5Z'],
+      [TAG.GENERALIZED_TIME, '20261301000000Z'],
+      [TAG.UTC_TIME, '26010124000' + '0Z'],
+    ] as const) {
       assert.throws(() => readTime(timeOf(tag, s)), { code: 'ERR_DER' }, s);
     }
     assert.equal(readTime(timeOf(TAG.UTC_TIME, '491231235959Z')).toISOString(), '2049-12-31T23:59:59.000Z');

@@ -27,7 +27,10 @@ describe('claims vocabulary', () => {
   });
 
   it('accepts claims with only their required fields, and no claims at all', () => {
-    assert.deepEqual(parseClaims({ secureBoot: { enabled: false }, debugPorts: { state: 'open' } }), { secureBoot: { enabled: false }, debugPorts: { state: 'open' } });
+    assert.deepEqual(parseClaims({ secureBoot: { enabled: false }, debugPorts: { state: 'open' } }), {
+      secureBoot: { enabled: false },
+      debugPorts: { state: 'open' },
+    });
     assert.deepEqual(parseClaims({}), {});
   });
 
@@ -38,8 +41,14 @@ describe('claims vocabulary', () => {
   });
 
   it('quotes a bounded prefix of an unknown claim name and of a long field path', () => {
-    assert.throws(() => parseClaims({ ['x'.repeat(100_000)]: {} }), (e: any) => e.code === 'ERR_CLAIMS_UNKNOWN' && e.message.length < 200);
-    assert.throws(() => parseClaims({ secureBoot: { enabled: true, ['y'.repeat(100_000)]: 1 } }), (e: any) => e.code === 'ERR_CLAIMS_INVALID' && e.message.length < 300);
+    assert.throws(
+      () => parseClaims({ ['x'.repeat(100_000)]: {} }),
+      (e: any) => e.code === 'ERR_CLAIMS_UNKNOWN' && e.message.length < 200,
+    );
+    assert.throws(
+      () => parseClaims({ secureBoot: { enabled: true, ['y'.repeat(100_000)]: 1 } }),
+      (e: any) => e.code === 'ERR_CLAIMS_INVALID' && e.message.length < 300,
+    );
   });
 
   it('returns a copy, not the input', () => {
@@ -50,7 +59,10 @@ describe('claims vocabulary', () => {
   });
 
   it('refuses an unknown claim name with ERR_CLAIMS_UNKNOWN naming it', () => {
-    assert.throws(() => parseClaims({ secureboot: { enabled: true } }), (e: any) => e.code === 'ERR_CLAIMS_UNKNOWN' && /"secureboot"/.test(e.message));
+    assert.throws(
+      () => parseClaims({ secureboot: { enabled: true } }),
+      (e: any) => e.code === 'ERR_CLAIMS_UNKNOWN' && /"secureboot"/.test(e.message),
+    );
     assert.throws(() => parseClaims({ toString: { enabled: true } }), { code: 'ERR_CLAIMS_UNKNOWN' });
   });
 
@@ -67,8 +79,14 @@ describe('claims vocabulary', () => {
   });
 
   it('refuses vendor values that JSON cannot carry', () => {
-    assert.throws(() => parseClaims({ 'acme.example/x': Number.NaN }), (e: any) => e.code === 'ERR_CLAIMS_INVALID' && /acme\.example\/x/.test(e.message));
-    assert.throws(() => parseClaims({ 'acme.example/x': { f: () => 1 } }), (e: any) => e.code === 'ERR_CLAIMS_INVALID' && /acme\.example\/x\.f/.test(e.message));
+    assert.throws(
+      () => parseClaims({ 'acme.example/x': Number.NaN }),
+      (e: any) => e.code === 'ERR_CLAIMS_INVALID' && /acme\.example\/x/.test(e.message),
+    );
+    assert.throws(
+      () => parseClaims({ 'acme.example/x': { f: () => 1 } }),
+      (e: any) => e.code === 'ERR_CLAIMS_INVALID' && /acme\.example\/x\.f/.test(e.message),
+    );
     assert.throws(() => parseClaims({ 'acme.example/x': undefined }), { code: 'ERR_CLAIMS_INVALID' });
   });
 
@@ -95,7 +113,10 @@ describe('claims vocabulary', () => {
   ];
   for (const [name, value, field] of wrong) {
     it(`refuses ${JSON.stringify(value)} for ${name} with ERR_CLAIMS_INVALID naming ${field}`, () => {
-      assert.throws(() => parseClaims({ [name]: value }), (e: any) => e.code === 'ERR_CLAIMS_INVALID' && e.message.includes(`claims: ${field} `));
+      assert.throws(
+        () => parseClaims({ [name]: value }),
+        (e: any) => e.code === 'ERR_CLAIMS_INVALID' && e.message.includes(`claims: ${field} `),
+      );
     });
   }
 

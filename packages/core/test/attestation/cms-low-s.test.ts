@@ -57,7 +57,10 @@ describe('low-S attestation signatures', () => {
       // The attack is real: the twin is a valid ECDSA signature over the very same signed attributes.
       const key = await provider.importPublicKey(honest.signerSpki);
       assert.equal(await provider.verify(key, honest.signedAttrs, twinP1363(honest.signatureP1363, curveOf(which))), true);
-      assert.throws(() => parseAttestation(twin), (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /high S \(s > n\/2\)/.test(e.message));
+      assert.throws(
+        () => parseAttestation(twin),
+        (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /high S \(s > n\/2\)/.test(e.message),
+      );
       assert.equal(isHighSAttestation(der), false);
       assert.equal(isHighSAttestation(twin), true);
     });

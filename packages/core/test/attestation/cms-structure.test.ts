@@ -51,7 +51,17 @@ describe('attestation structure messages (ERR_ATTESTATION_MALFORMED)', () => {
     const signer = await createAttestationSigner({ certificate: pki.p256.certDer, key: pki.p256.key, provider });
     der = signAttestationSync(
       signer,
-      createStatement({ kind: 'birth', device: 'Acme/SN1', idevidSha256: 'a'.repeat(64), seq: 0, prev: null, from: signer.spkiSha256, to: 'b'.repeat(64), time: T, claims: {} }),
+      createStatement({
+        kind: 'birth',
+        device: 'Acme/SN1',
+        idevidSha256: 'a'.repeat(64),
+        seq: 0,
+        prev: null,
+        from: signer.spkiSha256,
+        to: 'b'.repeat(64),
+        time: T,
+        claims: {},
+      }),
       T,
     );
     p = partsOf(der);
@@ -75,7 +85,10 @@ describe('attestation structure messages (ERR_ATTESTATION_MALFORMED)', () => {
 
   it('two SignerInfos, or none: exactly one, RFC 5652 5.1 allowing more', () => {
     const si = p.sd[4]!.value;
-    refuses(build(p, { signerInfos: [si, si] }), /^attestation: SignedData holds 2 SignerInfos; a custody attestation has exactly one \(RFC 5652 5\.1 allows more, custody does not\)$/);
+    refuses(
+      build(p, { signerInfos: [si, si] }),
+      /^attestation: SignedData holds 2 SignerInfos; a custody attestation has exactly one \(RFC 5652 5\.1 allows more, custody does not\)$/,
+    );
     refuses(build(p, { signerInfos: [] }), /SignedData holds 0 SignerInfos; a custody attestation has exactly one/);
   });
 
@@ -85,7 +98,9 @@ describe('attestation structure messages (ERR_ATTESTATION_MALFORMED)', () => {
     ['content-type', '11.1', () => attribute(OID.contentType, oid(OID.signedData))],
   ] as const) {
     it(`${name} twice (with another value): one instance, RFC 5652 ${rfc}`, () => {
-      const re = new RegExp(`^attestation: the signed attribute ${name} appears twice; RFC 5652 ${rfc.replace('.', '\\.')} requires exactly one value and one instance$`);
+      const re = new RegExp(
+        `^attestation: the signed attribute ${name} appears twice; RFC 5652 ${rfc.replace('.', '\\.')} requires exactly one value and one instance$`,
+      );
       refuses(build(p, { attrs: [...p.attrs.map((a) => a.raw), twice()] }), re);
       // The same attribute repeated byte for byte, too (not merely "not in DER order").
       const same = p.attrs.find((a) => nameOf(a) === name)!.raw;
@@ -96,25 +111,45 @@ describe('attestation structure messages (ERR_ATTESTATION_MALFORMED)', () => {
 
   it('an attribute with two values: one value, RFC 5652 11.3', () => {
     const stamp = (d: string) => utcTime(new Date(d));
-    const attrs = p.attrs.map((a) => (nameOf(a) === 'signing-time' ? attribute(OID.signingTime, stamp('2026-11-24T15:00:00Z'), stamp('2027-11-24T15:00:00Z')) : a.raw));
+    const attrs = p.attrs.map((a) =>
+      nameOf(a) === 'signing-time' ? attribute(OID.signingTime, stamp('2026-11-24T15:00:00Z'), stamp('2027-11-24T15:00:00Z')) : a.raw,
+    );
     refuses(build(p, { attrs }), /^attestation: the signed attribute signing-time holds 2 values; RFC 5652 11\.3 requires exactly one value and one instance$/);
     const none = p.attrs.map((a) => (nameOf(a) === 'message-digest' ? attribute(OID.messageDigest) : a.raw));
     refuses(build(p, { attrs: none }), /the signed attribute message-digest holds 0 values; RFC 5652 11\.2/);
   });
 
   it('a signed attribute missing, or one custody does not write', () => {
-    refuses(build(p, { attrs: p.attrs.filter((a) => nameOf(a) !== 'message-digest').map((a) => a.raw) }), /^attestation: the signed attribute message-digest is missing; a custody attestation signs exactly content-type, signing-time and message-digest$/);
+    refuses(
+      build(p, { attrs: p.attrs.filter((a) => nameOf(a) !== 'message-digest').map((a) => a.raw) }),
+      /^attestation: the signed attribute message-digest is missing; a custody attestation signs exactly content-type, signing-time and message-digest$/,
+    );
     refuses(build(p, { attrs: [] }), /the signed attribute content-type is missing/);
-    refuses(build(p, { attrs: [...p.attrs.map((a) => a.raw), attribute('1.2.840.113549.1.9.52', seq())] }), /^attestation: unexpected signed attribute 1\.2\.840\.113549\.1\.9\.52; a custody attestation signs exactly/);
+    refuses(
+      build(p, { attrs: [...p.attrs.map((a) => a.raw), attribute('1.2.840.113549.1.9.52', seq())] }),
+      /^attestation: unexpected signed attribute 1\.2\.840\.113549\.1\.9\.52; a custody attestation signs exactly/,
+    );
   });
 
   it('a crls field, unsignedAttrs, a second certificate, a second digest algorithm', () => {
     const raws = p.sd.map((t) => t.raw);
-    refuses(build(p, { sd: [...raws.slice(0, 4), tlv(0xa1), raws[4]!] }), /^attestation: SignedData has 6 fields; a custody attestation has exactly version, digestAlgorithms, encapContentInfo, certificates and signerInfos \(RFC 5652 5\.1; no crls\)$/);
+    refuses(
+      build(p, { sd: [...raws.slice(0, 4), tlv(0xa1), raws[4]!] }),
+      /^attestation: SignedData has 6 fields; a custody attestation has exactly version, digestAlgorithms, encapContentInfo, certificates and signerInfos \(RFC 5652 5\.1; no crls\)$/,
+    );
     const si = p.si.map((t) => t.raw);
-    refuses(build(p, { si: [...si, tlv(0xa1, attribute(OID.signingTime, utcTime(T)))] }), /^attestation: SignerInfo has 7 fields; .*\(RFC 5652 5\.3; no unsignedAttrs\)$/);
-    refuses(build(p, { sd: [raws[0]!, raws[1]!, raws[2]!, tlv(0xa0, pki.p256.certDer, pki.p384.certDer), raws[4]!] }), /^attestation: certificates holds 2 entries; a custody attestation carries exactly its signer's certificate$/);
-    refuses(build(p, { sd: [raws[0]!, setOf(seq(oid(OID.sha256)), seq(oid(OID.sha384))), ...raws.slice(2)] }), /^attestation: digestAlgorithms lists 2 algorithms; a custody attestation lists exactly its signer's$/);
+    refuses(
+      build(p, { si: [...si, tlv(0xa1, attribute(OID.signingTime, utcTime(T)))] }),
+      /^attestation: SignerInfo has 7 fields; .*\(RFC 5652 5\.3; no unsignedAttrs\)$/,
+    );
+    refuses(
+      build(p, { sd: [raws[0]!, raws[1]!, raws[2]!, tlv(0xa0, pki.p256.certDer, pki.p384.certDer), raws[4]!] }),
+      /^attestation: certificates holds 2 entries; a custody attestation carries exactly its signer's certificate$/,
+    );
+    refuses(
+      build(p, { sd: [raws[0]!, setOf(seq(oid(OID.sha256)), seq(oid(OID.sha384))), ...raws.slice(2)] }),
+      /^attestation: digestAlgorithms lists 2 algorithms; a custody attestation lists exactly its signer's$/,
+    );
   });
 });
 

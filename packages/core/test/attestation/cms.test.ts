@@ -121,7 +121,10 @@ describe('attestation CMS', () => {
     assert.equal(sd.certificates?.length, 1);
     assert.deepEqual(new Uint8Array(sd.encapContentInfo.eContent!.valueBlock.valueHexView), encodeStatement(statement));
     const si = sd.signerInfos[0]!;
-    assert.deepEqual(si.signedAttrs?.attributes.map((a) => a.type), ['1.2.840.113549.1.9.3', '1.2.840.113549.1.9.5', '1.2.840.113549.1.9.4']);
+    assert.deepEqual(
+      si.signedAttrs?.attributes.map((a) => a.type),
+      ['1.2.840.113549.1.9.3', '1.2.840.113549.1.9.5', '1.2.840.113549.1.9.4'],
+    );
     // pkijs re-encodes what it parsed: the same bytes back means we wrote nothing it had to normalise.
     assert.deepEqual(new Uint8Array(ci.toSchema().toBER(false)), der);
     const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto });
@@ -151,7 +154,18 @@ describe('attestation CMS', () => {
       codes.set(code, (codes.get(code) ?? 0) + 1);
     }
     for (const code of codes.keys()) {
-      assert.ok(['ERR_ATTESTATION_MALFORMED', 'ERR_ATTESTATION_SIGNATURE', 'ERR_ATTESTATION_STATEMENT', 'ERR_ATTESTATION_SIGNER', 'ERR_CLAIMS_UNKNOWN', 'ERR_CLAIMS_INVALID', 'accepted'].includes(code), code);
+      assert.ok(
+        [
+          'ERR_ATTESTATION_MALFORMED',
+          'ERR_ATTESTATION_SIGNATURE',
+          'ERR_ATTESTATION_STATEMENT',
+          'ERR_ATTESTATION_SIGNER',
+          'ERR_CLAIMS_UNKNOWN',
+          'ERR_CLAIMS_INVALID',
+          'accepted',
+        ].includes(code),
+        code,
+      );
     }
     assert.ok((codes.get('ERR_ATTESTATION_SIGNATURE') ?? 0) > 100);
     assert.ok((codes.get('ERR_ATTESTATION_MALFORMED') ?? 0) > 50);
@@ -171,7 +185,10 @@ describe('attestation CMS', () => {
     const si = children(sd[4]!.value)[0]!.raw;
     const { seq, explicit, tlv } = await import('../../src/asn1/der.js');
     const twice = seq(ci[0]!.raw, explicit(0, seq(...sd.slice(0, 4).map((t) => t.raw), tlv(0x31, si, si))));
-    assert.throws(() => parseAttestation(twice), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /holds 2 SignerInfos/.test(e.message));
+    assert.throws(
+      () => parseAttestation(twice),
+      (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /holds 2 SignerInfos/.test(e.message),
+    );
   });
 
   describe('readStatementBytes', () => {
@@ -219,7 +236,11 @@ describe('attestation CMS', () => {
           const bad = Uint8Array.from(der);
           bad[i] ^= x;
           const got = outcome(() => readStatementBytes(bad));
-          assert.equal(got, outcome(() => reference(bad)), `byte ${i} ^ 0x${x.toString(16)}`);
+          assert.equal(
+            got,
+            outcome(() => reference(bad)),
+            `byte ${i} ^ 0x${x.toString(16)}`,
+          );
           if (got === 'refused') {
             refused++;
             assert.throws(() => readStatementBytes(bad), { code: 'ERR_ATTESTATION_MALFORMED' });
@@ -238,7 +259,10 @@ describe('attestation CMS', () => {
       const ci = children(readOne(der).value);
       const sd = children(readOne(ci[1]!.value).value);
       const short = seq(ci[0]!.raw, explicit(0, seq(sd[0]!.raw, sd[1]!.raw)));
-      assert.throws(() => readStatementBytes(short), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /element count/.test(e.message));
+      assert.throws(
+        () => readStatementBytes(short),
+        (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /element count/.test(e.message),
+      );
       const [, eWrap] = children(sd[2]!.value);
       const withFields = (...fields: Uint8Array[]) => seq(ci[0]!.raw, explicit(0, seq(...fields)));
       const raws = sd.map((t) => t.raw);
@@ -247,11 +271,22 @@ describe('attestation CMS', () => {
       assert.deepEqual(readStatementBytes(withFields(...raws.slice(0, 3))), readStatementBytes(der));
       assert.throws(() => readStatementBytes(seq(ci[0]!.raw, explicit(0, seq(...raws)), oid(OID.data))), { code: 'ERR_ATTESTATION_MALFORMED' });
       assert.throws(() => readStatementBytes(seq(ci[0]!.raw, tlv(0xa0, seq(...raws), seq(...raws)))), { code: 'ERR_ATTESTATION_MALFORMED' });
-      assert.throws(() => readStatementBytes(withFields(raws[0]!, raws[1]!, seq(oid(OID.data), eWrap!.raw, oid(OID.data)), raws[3]!, raws[4]!)), { code: 'ERR_ATTESTATION_MALFORMED' });
-      assert.throws(() => readStatementBytes(withFields(raws[0]!, raws[1]!, seq(oid(OID.data), tlv(0xa0)), raws[3]!, raws[4]!)), { code: 'ERR_ATTESTATION_MALFORMED' });
-      assert.throws(() => readStatementBytes(withFields(raws[0]!, raws[1]!, seq(oid(OID.data), tlv(0xa0, tlv(0x24, tlv(0x04, readStatementBytes(der))))), raws[3]!, raws[4]!)), { code: 'ERR_ATTESTATION_MALFORMED' });
+      assert.throws(() => readStatementBytes(withFields(raws[0]!, raws[1]!, seq(oid(OID.data), eWrap!.raw, oid(OID.data)), raws[3]!, raws[4]!)), {
+        code: 'ERR_ATTESTATION_MALFORMED',
+      });
+      assert.throws(() => readStatementBytes(withFields(raws[0]!, raws[1]!, seq(oid(OID.data), tlv(0xa0)), raws[3]!, raws[4]!)), {
+        code: 'ERR_ATTESTATION_MALFORMED',
+      });
+      assert.throws(
+        () =>
+          readStatementBytes(withFields(raws[0]!, raws[1]!, seq(oid(OID.data), tlv(0xa0, tlv(0x24, tlv(0x04, readStatementBytes(der))))), raws[3]!, raws[4]!)),
+        { code: 'ERR_ATTESTATION_MALFORMED' },
+      );
       const otherType = seq(ci[0]!.raw, explicit(0, seq(sd[0]!.raw, sd[1]!.raw, seq(oid(OID.signedData), eWrap!.raw), ...sd.slice(3).map((t) => t.raw))));
-      assert.throws(() => readStatementBytes(otherType), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /id-data/.test(e.message));
+      assert.throws(
+        () => readStatementBytes(otherType),
+        (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /id-data/.test(e.message),
+      );
     });
   });
 
@@ -259,14 +294,19 @@ describe('attestation CMS', () => {
     const a = await signerFor(pki.p256);
     const der = signAttestationSync(a, statementFor(a), T);
     const swapped = replaceBytes(der, pki.p256.certDer, pki.noSki.certDer);
-    assert.throws(() => parseAttestation(swapped), (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /signer identifier/.test(e.message));
+    assert.throws(
+      () => parseAttestation(swapped),
+      (e: any) => e.code === 'ERR_ATTESTATION_MALFORMED' && /signer identifier/.test(e.message),
+    );
   });
 
   it('refuses to sign a statement whose from is not the signer key, and a certificate not matching the key', async () => {
     const signer = await signerFor(pki.p256);
     assert.throws(() => signAttestationSync(signer, statementFor(signer, { from: 'd'.repeat(64) }), T), { code: 'ERR_ATTESTATION_SIGNER' });
     await assert.rejects(createAttestationSigner({ certificate: pki.p256.certDer, key: pki.p384.key, provider }), { code: 'ERR_ATTESTATION_SIGNER' });
-    await assert.rejects(createAttestationSigner({ certificate: pki.noSki.certDer, key: pki.noSki.key, provider, sidKind: 'subjectKeyIdentifier' }), { code: 'ERR_ATTESTATION_SIGNER' });
+    await assert.rejects(createAttestationSigner({ certificate: pki.noSki.certDer, key: pki.noSki.key, provider, sidKind: 'subjectKeyIdentifier' }), {
+      code: 'ERR_ATTESTATION_SIGNER',
+    });
     await assert.rejects(createAttestationSigner({ certificate: Uint8Array.of(1, 2, 3), key: pki.p256.key, provider }), { code: 'ERR_ATTESTATION_SIGNER' });
   });
 

@@ -32,8 +32,15 @@ describe('attestation interop: openssl cms -verify', () => {
       const party = pki[which];
       const signer = await createAttestationSigner({ certificate: party.certDer, key: party.key, provider });
       const statement = createStatement({
-        kind: 'handoff', device: 'Acme/SN000042', idevidSha256: 'a'.repeat(64), seq: 1, prev: 'd'.repeat(64),
-        from: signer.spkiSha256, to: 'b'.repeat(64), time: T, claims: { product: { name: 'Gateway' }, 'acme.example/lot': 'L-7' },
+        kind: 'handoff',
+        device: 'Acme/SN000042',
+        idevidSha256: 'a'.repeat(64),
+        seq: 1,
+        prev: 'd'.repeat(64),
+        from: signer.spkiSha256,
+        to: 'b'.repeat(64),
+        time: T,
+        claims: { product: { name: 'Gateway' }, 'acme.example/lot': 'L-7' },
       });
       writeFileSync(join(pki.dir, `${which}.der`), signAttestationSync(signer, statement, T));
       const r = opensslVerify(pki.dir, `${which}.der`, pki.caPath, `${which}.json`);
@@ -45,7 +52,16 @@ describe('attestation interop: openssl cms -verify', () => {
 
   it('is refused without -purpose any (custom EKU), and when a content byte is changed', async () => {
     const signer = await createAttestationSigner({ certificate: pki.p256.certDer, key: pki.p256.key, provider });
-    const statement = createStatement({ kind: 'birth', device: 'Acme/1', idevidSha256: 'a'.repeat(64), seq: 0, prev: null, from: signer.spkiSha256, to: 'b'.repeat(64), time: T });
+    const statement = createStatement({
+      kind: 'birth',
+      device: 'Acme/1',
+      idevidSha256: 'a'.repeat(64),
+      seq: 0,
+      prev: null,
+      from: signer.spkiSha256,
+      to: 'b'.repeat(64),
+      time: T,
+    });
     const der = signAttestationSync(signer, statement, T);
     writeFileSync(join(pki.dir, 'plain.der'), der);
     const r1 = opensslVerify(pki.dir, 'plain.der', pki.caPath, 'plain.json', false);

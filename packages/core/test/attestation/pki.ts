@@ -60,8 +60,27 @@ function pemToDER(pem: string): Uint8Array {
 function party(dir: string, name: string, curve: 'P-256' | 'P-384', section: string, serial: string): Party {
   openssl(dir, 'genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-out', `${name}.key`);
   openssl(dir, 'req', '-new', '-key', `${name}.key`, '-subj', `/O=Acme/CN=Acme ${name}`, '-out', `${name}.csr`);
-  openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', serial, '-days', '30',
-    '-extfile', 'ext.cnf', '-extensions', section, '-out', `${name}.pem`);
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    serial,
+    '-days',
+    '30',
+    '-extfile',
+    'ext.cnf',
+    '-extensions',
+    section,
+    '-out',
+    `${name}.pem`,
+  );
   const certPem = readFileSync(join(dir, `${name}.pem`), 'utf8');
   const keyObject = createPrivateKey(readFileSync(join(dir, `${name}.key`)));
   return {

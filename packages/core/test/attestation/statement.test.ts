@@ -30,9 +30,14 @@ function birth(): Statement {
 }
 
 const EXPECTED =
-  '{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"Acme/SN000042","digest":{"sha256":"' + H('a') + '"}}],' +
-  '"predicateType":"https://custody.dev/attestation/birth/v1","predicate":{"seq":0,"prev":null,"from":"' + H('b') +
-  '","to":"' + H('c') + '","time":"2026-11-24T15:00:00Z","stage":"factory",' +
+  '{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"Acme/SN000042","digest":{"sha256":"' +
+  H('a') +
+  '"}}],' +
+  '"predicateType":"https://custody.dev/attestation/birth/v1","predicate":{"seq":0,"prev":null,"from":"' +
+  H('b') +
+  '","to":"' +
+  H('c') +
+  '","time":"2026-11-24T15:00:00Z","stage":"factory",' +
   '"claims":{"debugPorts":{"state":"locked"},"secureBoot":{"enabled":true,"method":"AHAB"}}}}';
 
 /** The statement JSON with one change applied. */
@@ -60,7 +65,12 @@ describe('attestation statement', () => {
     const b = {
       predicate: {
         claims: { debugPorts: { state: 'locked' }, secureBoot: { method: 'AHAB', enabled: true } },
-        stage: 'factory', time: a.predicate.time, to: a.predicate.to, from: a.predicate.from, prev: null, seq: 0,
+        stage: 'factory',
+        time: a.predicate.time,
+        to: a.predicate.to,
+        from: a.predicate.from,
+        prev: null,
+        seq: 0,
       },
       predicateType: a.predicateType,
       subject: [{ digest: { sha256: H('a') }, name: 'Acme/SN000042' }],
@@ -70,7 +80,16 @@ describe('attestation statement', () => {
   });
 
   it('omits stage when absent and writes prev for later attestations', () => {
-    const s = createStatement({ kind: 'handoff', device: 'Acme/1', idevidSha256: H('a'), seq: 2, prev: H('d'), from: H('b'), to: H('c'), time: new Date(Date.UTC(2026, 10, 24, 15, 0, 0, 999)) });
+    const s = createStatement({
+      kind: 'handoff',
+      device: 'Acme/1',
+      idevidSha256: H('a'),
+      seq: 2,
+      prev: H('d'),
+      from: H('b'),
+      to: H('c'),
+      time: new Date(Date.UTC(2026, 10, 24, 15, 0, 0, 999)),
+    });
     const text = fromUtf8(encodeStatement(s));
     assert.match(text, /"predicate":\{"seq":2,"prev":"d{64}","from":"b{64}","to":"c{64}","time":"2026-11-24T15:00:00Z","claims":\{\}\}\}$/);
     assert.equal(s.predicateType, predicateTypeOf('handoff'));
@@ -119,7 +138,10 @@ describe('attestation statement', () => {
   for (const [name, change, message] of cases) {
     it(`refuses ${name} with ERR_ATTESTATION_STATEMENT naming the field`, () => {
       const bytes = name === 'not JSON' ? utf8('{"_type":') : mutated(change);
-      assert.throws(() => parseStatement(bytes), (e: any) => e.code === 'ERR_ATTESTATION_STATEMENT' && message.test(e.message));
+      assert.throws(
+        () => parseStatement(bytes),
+        (e: any) => e.code === 'ERR_ATTESTATION_STATEMENT' && message.test(e.message),
+      );
     });
   }
 
@@ -128,14 +150,26 @@ describe('attestation statement', () => {
     const text = fromUtf8(encodeStatement(birth()));
     assert.ok(parseStatement(utf8(text)));
     const twice = text.replace('"to":', `"to":"${H('e')}","to":`);
-    assert.throws(() => parseStatement(utf8(twice)), { code: 'ERR_ATTESTATION_STATEMENT', message: 'attestation statement: duplicate member name "to" in predicate' });
-    assert.throws(() => parseStatement(utf8(text.replace('"to":', `"\\u0074o":"${H('e')}","to":`))), { code: 'ERR_ATTESTATION_STATEMENT', message: /duplicate member name "to" in predicate/ });
-    assert.throws(() => parseStatement(utf8(text.replace('"claims":{', '"claims":{"acme.example/x":{"\\u005f_proto__":{}},'))), { code: 'ERR_ATTESTATION_STATEMENT', message: /"__proto__" in predicate\.claims\["acme\.example\/x"\]/ });
+    assert.throws(() => parseStatement(utf8(twice)), {
+      code: 'ERR_ATTESTATION_STATEMENT',
+      message: 'attestation statement: duplicate member name "to" in predicate',
+    });
+    assert.throws(() => parseStatement(utf8(text.replace('"to":', `"\\u0074o":"${H('e')}","to":`))), {
+      code: 'ERR_ATTESTATION_STATEMENT',
+      message: /duplicate member name "to" in predicate/,
+    });
+    assert.throws(() => parseStatement(utf8(text.replace('"claims":{', '"claims":{"acme.example/x":{"\\u005f_proto__":{}},'))), {
+      code: 'ERR_ATTESTATION_STATEMENT',
+      message: /"__proto__" in predicate\.claims\["acme\.example\/x"\]/,
+    });
   });
 
   it('quotes a bounded prefix of an unknown predicateType', () => {
     const long = `https://custody.dev/${'x'.repeat(100_000)}`;
-    assert.throws(() => parseStatement(mutated((j) => (j.predicateType = long))), (e: any) => e.code === 'ERR_ATTESTATION_STATEMENT' && e.message.length < 200);
+    assert.throws(
+      () => parseStatement(mutated((j) => (j.predicateType = long))),
+      (e: any) => e.code === 'ERR_ATTESTATION_STATEMENT' && e.message.length < 200,
+    );
   });
 
   it('refuses bytes that are not UTF-8', () => {
@@ -163,7 +197,14 @@ describe('attestation statement', () => {
   describe('createStatementEncoder (the batch encoder)', () => {
     const shared = [
       { kind: 'handoff' as const, from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z' },
-      { kind: 'handoff' as const, from: H('b'), to: H('d'), time: new Date('2030-01-02T03:04:05.678Z'), stage: 'integration "line" 2', claims: { product: { name: 'Gateway \u00e9 X' }, secureBoot: { enabled: true } } },
+      {
+        kind: 'handoff' as const,
+        from: H('b'),
+        to: H('d'),
+        time: new Date('2030-01-02T03:04:05.678Z'),
+        stage: 'integration "line" 2',
+        claims: { product: { name: 'Gateway \u00e9 X' }, secureBoot: { enabled: true } },
+      },
       { kind: 'activation' as const, from: H('e'), to: H('e'), time: '2026-11-24T15:00:00Z', claims: { 'x-acme.example/burnIn': { hours: 48 } } },
     ];
     const links = [
@@ -172,10 +213,21 @@ describe('attestation statement', () => {
     ];
 
     it('writes the bytes encodeStatement writes for a birth (seq 0, prev null)', () => {
-      const encode = createStatementEncoder({ kind: 'birth', from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z', stage: 'factory', claims: { secureBoot: { enabled: true, method: 'AHAB' }, debugPorts: { state: 'locked' } } });
+      const encode = createStatementEncoder({
+        kind: 'birth',
+        from: H('b'),
+        to: H('c'),
+        time: '2026-11-24T15:00:00Z',
+        stage: 'factory',
+        claims: { secureBoot: { enabled: true, method: 'AHAB' }, debugPorts: { state: 'locked' } },
+      });
       assert.equal(fromUtf8(encode({ subject: { name: 'Acme/SN000042', digest: { sha256: H('a') } }, seq: 0, prev: null })), EXPECTED);
-      assert.throws(() => encode({ subject: { name: 'Acme/SN000042', digest: { sha256: H('a') } }, seq: 1, prev: null }), { code: 'ERR_ATTESTATION_STATEMENT' });
-      assert.throws(() => encode({ subject: { name: 'Acme/SN000042', digest: { sha256: H('a') } }, seq: 0, prev: H('f') }), { code: 'ERR_ATTESTATION_STATEMENT' });
+      assert.throws(() => encode({ subject: { name: 'Acme/SN000042', digest: { sha256: H('a') } }, seq: 1, prev: null }), {
+        code: 'ERR_ATTESTATION_STATEMENT',
+      });
+      assert.throws(() => encode({ subject: { name: 'Acme/SN000042', digest: { sha256: H('a') } }, seq: 0, prev: H('f') }), {
+        code: 'ERR_ATTESTATION_STATEMENT',
+      });
     });
 
     it('writes the bytes encodeStatement writes for the same fields', () => {
@@ -189,8 +241,13 @@ describe('attestation statement', () => {
     });
 
     it('checks the shared fields once, at creation', () => {
-      assert.throws(() => createStatementEncoder({ kind: 'handoff', from: H('b'), to: 'not hex', time: '2026-11-24T15:00:00Z' }), { code: 'ERR_ATTESTATION_STATEMENT' });
-      assert.throws(() => createStatementEncoder({ kind: 'handoff', from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z', claims: { favouriteColour: 'blue' } as never }), { code: 'ERR_CLAIMS_UNKNOWN' });
+      assert.throws(() => createStatementEncoder({ kind: 'handoff', from: H('b'), to: 'not hex', time: '2026-11-24T15:00:00Z' }), {
+        code: 'ERR_ATTESTATION_STATEMENT',
+      });
+      assert.throws(
+        () => createStatementEncoder({ kind: 'handoff', from: H('b'), to: H('c'), time: '2026-11-24T15:00:00Z', claims: { favouriteColour: 'blue' } as never }),
+        { code: 'ERR_CLAIMS_UNKNOWN' },
+      );
     });
 
     it('refuses bad per-device fields, naming them', () => {
@@ -205,7 +262,10 @@ describe('attestation statement', () => {
         [{ ...l, prev: 'ab' }, 'predicate.prev'],
         [{ ...l, prev: null }, 'predicate.prev'],
       ] as const) {
-        assert.throws(() => encode(bad), (e: Error & { code?: string }) => e.code === 'ERR_ATTESTATION_STATEMENT' && e.message.includes(field));
+        assert.throws(
+          () => encode(bad),
+          (e: Error & { code?: string }) => e.code === 'ERR_ATTESTATION_STATEMENT' && e.message.includes(field),
+        );
       }
     });
   });
@@ -241,14 +301,30 @@ describe('isStatementTime', () => {
   });
 
   it('agrees on the time of day, and refuses other forms', () => {
-    for (const [h, mi, s] of [[0, 0, 0], [23, 59, 59], [24, 0, 0], [23, 60, 0], [23, 59, 60], [99, 99, 99]] as const) {
+    for (const [h, mi, s] of [
+      [0, 0, 0],
+      [23, 59, 59],
+      [24, 0, 0],
+      [23, 60, 0],
+      [23, 59, 60],
+      [99, 99, 99],
+    ] as const) {
       const v = `2026-11-24T${p2(h)}:${p2(mi)}:${p2(s)}Z`;
       assert.equal(isStatementTime(v), byDate(v), v);
     }
-    for (const v of ['2026-11-24T15:00:00.000Z', '2026-11-24T15:00:00+00:00', '2026-11-24 15:00:00Z', '+2026-11-24T15:00:00Z', '2026-1-24T15:00:00Z', '２026-11-24T15:00:00Z', '', 20261124, null]) {
+    for (const v of [
+      '2026-11-24T15:00:00.000Z',
+      '2026-11-24T15:00:00+00:00',
+      '2026-11-24 15:00:00Z',
+      '+2026-11-24T15:00:00Z',
+      '2026-1-24T15:00:00Z',
+      '２026-11-24T15:00:00Z',
+      '',
+      20261124,
+      null,
+    ]) {
       assert.equal(isStatementTime(v), false, String(v));
     }
     assert.equal(isStatementTime('2026-11-24T15:00:00Z'), true);
   });
 });
-

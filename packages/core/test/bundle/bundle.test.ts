@@ -65,8 +65,14 @@ describe('bundle format v1', () => {
       const parsed = parseAttestation(w.chain[0]!);
       // Same statement, keys in another order: it parses, but re-encoding would not give the signed bytes.
       const s = createStatement({
-        kind: 'birth', device: parsed.statement.subject[0].name, idevidSha256: sha256hex(w.device.der), seq: 0, prev: null,
-        from: w.factory.spkiSha256, to: w.integrator.spkiSha256, time: T_BIRTH,
+        kind: 'birth',
+        device: parsed.statement.subject[0].name,
+        idevidSha256: sha256hex(w.device.der),
+        seq: 0,
+        prev: null,
+        from: w.factory.spkiSha256,
+        to: w.integrator.spkiSha256,
+        time: T_BIRTH,
       });
       const der = await signAttestation(w.factory.signer, s, T_BIRTH);
       const d = detachAttestation(der);
@@ -99,7 +105,11 @@ describe('bundle format v1', () => {
 
     it('carries crls and log when present', () => {
       const b = parseBundle(text);
-      const withMore = { ...b, crls: [w.acmeRoot.der], log: { checkpoint: 'log.example\n3\nAAAA\n', proofs: [{ attestation: 0, leafIndex: 1, treeSize: 3, hashes: [new Uint8Array(32)] }] } };
+      const withMore = {
+        ...b,
+        crls: [w.acmeRoot.der],
+        log: { checkpoint: 'log.example\n3\nAAAA\n', proofs: [{ attestation: 0, leafIndex: 1, treeSize: 3, hashes: [new Uint8Array(32)] }] },
+      };
       const t = encodeBundle(withMore);
       assert.equal(encodeBundle(parseBundle(t)), t);
     });
@@ -121,7 +131,11 @@ describe('bundle format v1', () => {
       ['unknown attestation field', () => mutate((j) => (j.attestations[0].note = 'x')), /attestations\[0\]\.note is not a known field/],
       ['both cms and signature', () => mutate((j) => (j.attestations[0].cms = j.attestations[0].signature)), /exactly one of "cms" and "signature"/],
       ['bad base64', () => mutate((j) => (j.certificates[1] = j.certificates[1].slice(1))), /certificates\[1\] is not canonical standard base64/],
-      ['base64 with whitespace', () => mutate((j) => (j.certificates[1] = j.certificates[1].slice(0, 8) + '\n' + j.certificates[1].slice(8))), /certificates\[1\]/],
+      [
+        'base64 with whitespace',
+        () => mutate((j) => (j.certificates[1] = j.certificates[1].slice(0, 8) + '\n' + j.certificates[1].slice(8))),
+        /certificates\[1\]/,
+      ],
       ['certificate not DER', () => mutate((j) => (j.certificates[1] = 'AAAA')), /certificates\[1\] is not a DER SEQUENCE/],
       ['signer index out of range', () => mutate((j) => (j.attestations[1].signer = 9)), /attestations\[1\]\.signer must be a certificate index from 0 to 4/],
       ['signer index negative', () => mutate((j) => (j.attestations[1].signer = -1)), /attestations\[1\]\.signer must be an integer/],
@@ -130,25 +144,48 @@ describe('bundle format v1', () => {
       ['certificates not an array', () => mutate((j) => (j.certificates = 'x')), /certificates must be an array/],
       ['no certificates', () => mutate((j) => (j.certificates = [])), /certificates must hold at least 1/],
       ['no attestations', () => mutate((j) => (j.attestations = [])), /attestations must hold at least 1/],
-      ['statement with an unknown field', () => mutate((j) => (j.attestations[0].statement.predicate.note = 1)), /attestations\[0\]\.statement: .*predicate\.note is not a known field/],
-      ['statement with a bad hash', () => mutate((j) => (j.attestations[1].statement.predicate.prev = 'zz')), /attestations\[1\]\.statement: .*predicate\.prev/],
-      ['unknown claim', () => mutate((j) => (j.attestations[0].statement.predicate.claims.bogus = {})), /attestations\[0\]\.statement: .*unknown claim "bogus"/],
+      [
+        'statement with an unknown field',
+        () => mutate((j) => (j.attestations[0].statement.predicate.note = 1)),
+        /attestations\[0\]\.statement: .*predicate\.note is not a known field/,
+      ],
+      [
+        'statement with a bad hash',
+        () => mutate((j) => (j.attestations[1].statement.predicate.prev = 'zz')),
+        /attestations\[1\]\.statement: .*predicate\.prev/,
+      ],
+      [
+        'unknown claim',
+        () => mutate((j) => (j.attestations[0].statement.predicate.claims.bogus = {})),
+        /attestations\[0\]\.statement: .*unknown claim "bogus"/,
+      ],
       ['crls with a bad entry', () => mutate((j) => (j.crls = [42])), /crls\[0\] must be a base64 string/],
-      ['log proof out of range', () => mutate((j) => (j.log = { checkpoint: 'c', proofs: [{ attestation: 7, leafIndex: 0, treeSize: 1, hashes: [] }] })), /log\.proofs\[0\]\.attestation/],
+      [
+        'log proof out of range',
+        () => mutate((j) => (j.log = { checkpoint: 'c', proofs: [{ attestation: 7, leafIndex: 0, treeSize: 1, hashes: [] }] })),
+        /log\.proofs\[0\]\.attestation/,
+      ],
       ['huge certificates array', () => mutate((j) => (j.certificates = new Array(100000).fill('MA=='))), /certificates holds 100000 entries, at most 64/],
       ['huge attestations array', () => mutate((j) => (j.attestations = new Array(5000).fill({}))), /attestations holds 5000 entries, at most 256/],
       ['text over the size cap', () => text + ' '.repeat(BUNDLE_LIMITS.maxTextLength), /at most 1048576 allowed/],
       ['oversized certificate', () => mutate((j) => (j.certificates[1] = 'MII' + 'A'.repeat(20001))), /certificates\[1\] is 20004 base64 characters/],
-      ['deeply nested claims', () => text.replace('"claims":{', `"claims":{"acme.example/deep":${'['.repeat(5000)}1${']'.repeat(5000)},`), /nested deeper than 64 levels \(at attestations\[0\]\.statement\.predicate\.claims\["acme\.example\/deep"\]/],
+      [
+        'deeply nested claims',
+        () => text.replace('"claims":{', `"claims":{"acme.example/deep":${'['.repeat(5000)}1${']'.repeat(5000)},`),
+        /nested deeper than 64 levels \(at attestations\[0\]\.statement\.predicate\.claims\["acme\.example\/deep"\]/,
+      ],
     ];
     for (const [name, make, message] of cases) {
       it(`refuses ${name} with ERR_BUNDLE_MALFORMED`, () => {
         const t0 = performance.now();
-        assert.throws(() => parseBundle(make()), (e: any) => {
-          assert.equal(e.code, 'ERR_BUNDLE_MALFORMED', e.message);
-          assert.match(e.message, message);
-          return true;
-        });
+        assert.throws(
+          () => parseBundle(make()),
+          (e: any) => {
+            assert.equal(e.code, 'ERR_BUNDLE_MALFORMED', e.message);
+            assert.match(e.message, message);
+            return true;
+          },
+        );
         assert.ok(performance.now() - t0 < 2000);
       });
     }
@@ -177,23 +214,41 @@ describe('bundle format v1', () => {
 
     it('refuses a duplicate written with an escape ("\\u0074o")', () => {
       const at = text.indexOf('"to":', text.indexOf('"seq":1'));
-      assert.throws(() => parseBundle(`${text.slice(0, at)}"\\u0074o":"${'e'.repeat(64)}",${text.slice(at)}`), { code: 'ERR_BUNDLE_MALFORMED', message: /duplicate member name "to"/ });
+      assert.throws(() => parseBundle(`${text.slice(0, at)}"\\u0074o":"${'e'.repeat(64)}",${text.slice(at)}`), {
+        code: 'ERR_BUNDLE_MALFORMED',
+        message: /duplicate member name "to"/,
+      });
     });
 
     it('refuses a duplicate top-level member and a "__proto__" member', () => {
-      assert.throws(() => parseBundle(`{"version":1,${text.slice(1)}`), { code: 'ERR_BUNDLE_MALFORMED', message: /duplicate member name "version" in the top-level object/ });
-      assert.throws(() => parseBundle(text.replace('"claims":{', '"claims":{"acme.example/x":{"__proto__":{"a":1}},')), { code: 'ERR_BUNDLE_MALFORMED', message: /"__proto__"/ });
+      assert.throws(() => parseBundle(`{"version":1,${text.slice(1)}`), {
+        code: 'ERR_BUNDLE_MALFORMED',
+        message: /duplicate member name "version" in the top-level object/,
+      });
+      assert.throws(() => parseBundle(text.replace('"claims":{', '"claims":{"acme.example/x":{"__proto__":{"a":1}},')), {
+        code: 'ERR_BUNDLE_MALFORMED',
+        message: /"__proto__"/,
+      });
     });
 
     it('a version of 20,000 nested arrays is refused fast with ERR_BUNDLE_MALFORMED (it overflowed the stack building the message)', () => {
       const t0 = performance.now();
-      assert.throws(() => parseBundle(`{"version":${'['.repeat(20_000)}${']'.repeat(20_000)},${text.slice(text.indexOf('"certificates"'))}`), { code: 'ERR_BUNDLE_MALFORMED', message: /nested deeper than 64 levels \(at version/ });
+      assert.throws(() => parseBundle(`{"version":${'['.repeat(20_000)}${']'.repeat(20_000)},${text.slice(text.indexOf('"certificates"'))}`), {
+        code: 'ERR_BUNDLE_MALFORMED',
+        message: /nested deeper than 64 levels \(at version/,
+      });
       assert.ok(performance.now() - t0 < 100);
     });
 
     it('quotes a bounded prefix of an unsupported version string', () => {
-      assert.throws(() => parseBundle(text.replace('"version":1', `"version":"${'9'.repeat(100_000)}"`)), (e: any) => e.code === 'ERR_BUNDLE_MALFORMED' && e.message.length < 300);
-      assert.throws(() => parseBundle(text.replace('"version":1', '"version":[[1]]')), { code: 'ERR_BUNDLE_MALFORMED', message: /version an array is not supported/ });
+      assert.throws(
+        () => parseBundle(text.replace('"version":1', `"version":"${'9'.repeat(100_000)}"`)),
+        (e: any) => e.code === 'ERR_BUNDLE_MALFORMED' && e.message.length < 300,
+      );
+      assert.throws(() => parseBundle(text.replace('"version":1', '"version":[[1]]')), {
+        code: 'ERR_BUNDLE_MALFORMED',
+        message: /version an array is not supported/,
+      });
     });
 
     it('the verifier reports a duplicate member in its first check, with the code', async () => {

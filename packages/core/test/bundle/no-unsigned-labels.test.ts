@@ -34,7 +34,13 @@ describe('bundles carry no unsigned labels', () => {
 
   it('the production claim is part of the vocabulary: strings only, no unknown field', () => {
     assert.deepEqual(parseClaims({ production: { model: 'Sensor X1', lot: 'L7' } }), { production: { model: 'Sensor X1', lot: 'L7' } });
-    assert.throws(() => parseClaims({ production: { lot: 7 } }), (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_'));
-    assert.throws(() => parseClaims({ production: { colour: 'red' } }), (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_'));
+    assert.throws(
+      () => parseClaims({ production: { lot: 7 } }),
+      (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_'),
+    );
+    assert.throws(
+      () => parseClaims({ production: { colour: 'red' } }),
+      (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_'),
+    );
   });
 });

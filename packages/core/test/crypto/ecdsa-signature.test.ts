@@ -190,6 +190,8 @@ describe('low-S ECDSA signatures (toLowS, isLowS)', () => {
     const t1 = process.hrtime.bigint();
     for (let i = 0; i < 2000; i++) provider.signSync(privateKey, data);
     const nsSign = Number(process.hrtime.bigint() - t1) / 2000;
-    console.log(`      toLowS ${nsLowS.toFixed(0)} ns a signature (${(100 * highShare).toFixed(0)}% high), signSync ${(nsSign / 1000).toFixed(1)} µs: ${((100 * nsLowS) / nsSign).toFixed(2)}% of a signature`);
+    console.log(
+      `      toLowS ${nsLowS.toFixed(0)} ns a signature (${(100 * highShare).toFixed(0)}% high), signSync ${(nsSign / 1000).toFixed(1)} µs: ${((100 * nsLowS) / nsSign).toFixed(2)}% of a signature`,
+    );
   });
 });

@@ -16,11 +16,18 @@ describe('nodeDigest', () => {
   });
 
   it('hashes a string as its UTF-8, bytes past 0x7f included in the digest', () => {
-    for (const s of ['H0000001', 'Müller-0042', '深圳-7', '']) assert.equal(nodeDigest('sha256', s).toString('hex'), createHash('sha256').update(s, 'utf8').digest('hex'));
+    for (const s of ['H0000001', 'Müller-0042', '深圳-7', ''])
+      assert.equal(nodeDigest('sha256', s).toString('hex'), createHash('sha256').update(s, 'utf8').digest('hex'));
     // A digest byte of 0x80 or more survives the Latin-1 round trip (a UTF-8 one would not).
     const seen = new Set<number>();
     for (let i = 0; i < 64; i++) for (const b of nodeSha256(new Uint8Array([i]))) seen.add(b);
     assert.ok([...seen].some((b) => b >= 0x80));
-    for (let i = 0; i < 64; i++) assert.deepEqual(nodeSha256(new Uint8Array([i])), createHash('sha256').update(new Uint8Array([i])).digest());
+    for (let i = 0; i < 64; i++)
+      assert.deepEqual(
+        nodeSha256(new Uint8Array([i])),
+        createHash('sha256')
+          .update(new Uint8Array([i]))
+          .digest(),
+      );
   });
 });

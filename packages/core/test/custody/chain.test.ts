@@ -12,7 +12,13 @@ import { loadTemplate, makeRoot, NOW, provider } from '../x509/fixtures.js';
 
 async function party(name: string, root: Awaited<ReturnType<typeof makeRoot>>): Promise<AttestationSigner> {
   const keys = await provider.generateKeyPair('P-256');
-  const f = await CertificateFactory.create({ template: loadTemplate('party'), issuer: { certificate: root.info, key: root.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme' } });
+  const f = await CertificateFactory.create({
+    template: loadTemplate('party'),
+    issuer: { certificate: root.info, key: root.keys.privateKey },
+    provider,
+    notBefore: NOW,
+    vars: { organization: 'Acme' },
+  });
   const { der } = await f.issue({ spki: keys.publicKey.spki, vars: { name } });
   return createAttestationSigner({ certificate: der, key: keys.privateKey, provider });
 }
@@ -30,8 +36,21 @@ describe('chain of custody', () => {
     reseller = await party('reseller', root);
     const cert = root.info.der; // any DER stands in for the IDevID: only its hash is attested
     const certSha256 = toHex(await provider.digest('SHA-256', cert));
-    const birth = await signAttestation(factory, birthStatement({ serial: 'SN1', manufacturer: 'Acme', certSha256, signer: factory, to: factory.spkiSha256, now: NOW }), NOW);
-    device = { serial: 'SN1', certificate: cert, certSerial: '01', spkiSha256: 'aa', certSha256, issuer: 'ca', issuedAt: NOW.toISOString(), attestations: [birth] };
+    const birth = await signAttestation(
+      factory,
+      birthStatement({ serial: 'SN1', manufacturer: 'Acme', certSha256, signer: factory, to: factory.spkiSha256, now: NOW }),
+      NOW,
+    );
+    device = {
+      serial: 'SN1',
+      certificate: cert,
+      certSerial: '01',
+      spkiSha256: 'aa',
+      certSha256,
+      issuer: 'ca',
+      issuedAt: NOW.toISOString(),
+      attestations: [birth],
+    };
   });
 
   it('names the birth signer as custodian and links each handoff to the one before', async () => {
@@ -47,7 +66,9 @@ describe('chain of custody', () => {
   });
 
   it('refuses a handoff by a party that is not the custodian with ERR_NOT_CUSTODIAN', async () => {
-    await assert.rejects(signTransfer({ device, kind: 'handoff', signer: reseller, to: reseller.spkiSha256, now: NOW, provider }), { code: 'ERR_NOT_CUSTODIAN' });
+    await assert.rejects(signTransfer({ device, kind: 'handoff', signer: reseller, to: reseller.spkiSha256, now: NOW, provider }), {
+      code: 'ERR_NOT_CUSTODIAN',
+    });
   });
 
   it('closes the chain after an activation with ERR_DEVICE_ACTIVATED', async () => {
@@ -56,11 +77,16 @@ describe('chain of custody', () => {
     const act = await signTransfer({ device: d1, kind: 'activation', signer: integrator, to: integrator.spkiSha256, now: NOW, provider });
     const d2 = { ...d1, attestations: [...d1.attestations, act.der] };
     assert.equal((await chainHead(d2, provider)).activated, true);
-    await assert.rejects(signTransfer({ device: d2, kind: 'handoff', signer: integrator, to: reseller.spkiSha256, now: NOW, provider }), { code: 'ERR_DEVICE_ACTIVATED' });
+    await assert.rejects(signTransfer({ device: d2, kind: 'handoff', signer: integrator, to: reseller.spkiSha256, now: NOW, provider }), {
+      code: 'ERR_DEVICE_ACTIVATED',
+    });
   });
 
   it('refuses to extend a device without a birth attestation with ERR_DEVICE_UNBORN', async () => {
-    await assert.rejects(signTransfer({ device: { ...device, attestations: [] }, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider }), { code: 'ERR_DEVICE_UNBORN' });
+    await assert.rejects(
+      signTransfer({ device: { ...device, attestations: [] }, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider }),
+      { code: 'ERR_DEVICE_UNBORN' },
+    );
   });
 
   it('signs a batch with one template: each head its own seq, prev and subject, each signature valid', async () => {
@@ -104,8 +130,22 @@ describe('chain of custody', () => {
   it('reads the head of a tip: custodian, activation and subject from the newest statement', async () => {
     const tip = { serial: 'SN1', length: 1, lastHash: toHex(await provider.digest('SHA-256', device.attestations[0]!)), last: device.attestations[0]! };
     const head = headOfChain(tip);
-    assert.deepEqual(head, { serial: 'SN1', length: 1, lastHash: tip.lastHash, custodian: factory.spkiSha256, activated: false, subject: { name: 'Acme/SN1', digest: { sha256: device.certSha256 } } });
-    assert.deepEqual(headOfChain({ serial: 'SN9', length: 0, lastHash: null }), { serial: 'SN9', length: 0, lastHash: null, custodian: null, activated: false, subject: null });
+    assert.deepEqual(head, {
+      serial: 'SN1',
+      length: 1,
+      lastHash: tip.lastHash,
+      custodian: factory.spkiSha256,
+      activated: false,
+      subject: { name: 'Acme/SN1', digest: { sha256: device.certSha256 } },
+    });
+    assert.deepEqual(headOfChain({ serial: 'SN9', length: 0, lastHash: null }), {
+      serial: 'SN9',
+      length: 0,
+      lastHash: null,
+      custodian: null,
+      activated: false,
+      subject: null,
+    });
     assert.throws(() => headOfChain({ ...tip, last: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]) }), { code: 'ERR_ATTESTATION_MALFORMED' });
   });
 
@@ -131,7 +171,10 @@ describe('chain of custody', () => {
     assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash, facts }), want);
     assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash, facts, last: device.attestations[0]! }), want);
     assert.deepEqual(headOfChain({ serial: 'SN1', length: 1, lastHash }).subject, null);
-    assert.throws(() => readChainFacts(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]), 'SN1', 4), { code: 'ERR_ATTESTATION_MALFORMED', message: /device SN1: attestation 4/ });
+    assert.throws(() => readChainFacts(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]), 'SN1', 4), {
+      code: 'ERR_ATTESTATION_MALFORMED',
+      message: /device SN1: attestation 4/,
+    });
   });
 
   // Issue 17: a statement with two "to" members gave the first custodian to one reader and the last to another.
@@ -139,16 +182,32 @@ describe('chain of custody', () => {
     const text = new TextDecoder().decode(parseAttestation(device.attestations[0]!).statementBytes);
     const twice = new TextEncoder().encode(text.replace('"to":', `"to":"${'e'.repeat(64)}","to":`));
     const der = await signEncodedStatement(factory, twice, NOW);
-    assert.throws(() => readChainFacts(der, 'SN1', 0), { code: 'ERR_ATTESTATION_MALFORMED', message: /device SN1: attestation 0 holds no readable statement \(statement: duplicate member name "to" in predicate\)/ });
+    assert.throws(() => readChainFacts(der, 'SN1', 0), {
+      code: 'ERR_ATTESTATION_MALFORMED',
+      message: /device SN1: attestation 0 holds no readable statement \(statement: duplicate member name "to" in predicate\)/,
+    });
     const notObject = await signEncodedStatement(factory, new TextEncoder().encode('[]'), NOW);
     assert.throws(() => readChainFacts(notObject, 'SN1', 0), { code: 'ERR_ATTESTATION_MALFORMED' });
   });
 
   it('signs births of a batch with one template: the statement birthStatement builds, a valid signature', async () => {
     const births = createBirths({ manufacturer: 'Acme', signer: factory, to: integrator.spkiSha256, claims: { secureBoot: { enabled: true } }, now: NOW });
-    for (const [serial, certSha256] of [['SN7', device.certSha256], ['SN8', 'ab'.repeat(32)]] as const) {
+    for (const [serial, certSha256] of [
+      ['SN7', device.certSha256],
+      ['SN8', 'ab'.repeat(32)],
+    ] as const) {
       const parsed = parseAttestation(births.signSync({ serial, certSha256 }));
-      const want = encodeStatement(birthStatement({ serial, manufacturer: 'Acme', certSha256, signer: factory, to: integrator.spkiSha256, claims: { secureBoot: { enabled: true } }, now: NOW }));
+      const want = encodeStatement(
+        birthStatement({
+          serial,
+          manufacturer: 'Acme',
+          certSha256,
+          signer: factory,
+          to: integrator.spkiSha256,
+          claims: { secureBoot: { enabled: true } },
+          now: NOW,
+        }),
+      );
       assert.deepEqual(parsed.statementBytes, want);
       await verifyAttestationSignature(parsed, provider);
     }

@@ -72,56 +72,86 @@ function lengthBytes(n: number): Uint8Array {
 }
 
 const MUTATORS: ReadonlyArray<[string, (r: Rand, d: Uint8Array, h: number[]) => Uint8Array]> = [
-  ['bit-flip', (r, d) => {
-    const out = d.slice();
-    for (let k = 1 + int(r, 3); k > 0; k--) {
-      const i = int(r, out.length);
-      out[i]! ^= 1 << int(r, 8);
-    }
-    return out;
-  }],
-  ['byte-set', (r, d) => {
-    const out = d.slice();
-    out[int(r, out.length)] = [0x00, 0x01, 0x7f, 0x80, 0x81, 0xff, 0x30, 0x31, 0x05, 0x06, 0xa0, 0x1f][int(r, 12)]!;
-    return out;
-  }],
-  ['length-edit', (r, d, h) => {
-    const out = d.slice();
-    const p = h[int(r, h.length)]! + 1;
-    if (p < out.length) out[p] = (out[p]! + [1, -1, 0x80, 0x7f, 2, -2][int(r, 6)]!) & 0xff;
-    return out;
-  }],
-  ['length-huge', (r, d, h) => {
-    const p = h[int(r, h.length)]!;
-    const huge = [Uint8Array.of(0x84, 0x06, 0x40, 0x00, 0x00), Uint8Array.of(0x84, 0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x80), Uint8Array.of(0x85, 1, 0, 0, 0, 0), Uint8Array.of(0x81, 0x05)][int(r, 5)]!;
-    const lenStart = p + 1;
-    const n = (d[lenStart] ?? 0) & 0x80 ? 1 + (d[lenStart]! & 0x7f) : 1;
-    return concat(d.subarray(0, lenStart), huge, d.subarray(Math.min(d.length, lenStart + n)));
-  }],
+  [
+    'bit-flip',
+    (r, d) => {
+      const out = d.slice();
+      for (let k = 1 + int(r, 3); k > 0; k--) {
+        const i = int(r, out.length);
+        out[i]! ^= 1 << int(r, 8);
+      }
+      return out;
+    },
+  ],
+  [
+    'byte-set',
+    (r, d) => {
+      const out = d.slice();
+      out[int(r, out.length)] = [0x00, 0x01, 0x7f, 0x80, 0x81, 0xff, 0x30, 0x31, 0x05, 0x06, 0xa0, 0x1f][int(r, 12)]!;
+      return out;
+    },
+  ],
+  [
+    'length-edit',
+    (r, d, h) => {
+      const out = d.slice();
+      const p = h[int(r, h.length)]! + 1;
+      if (p < out.length) out[p] = (out[p]! + [1, -1, 0x80, 0x7f, 2, -2][int(r, 6)]!) & 0xff;
+      return out;
+    },
+  ],
+  [
+    'length-huge',
+    (r, d, h) => {
+      const p = h[int(r, h.length)]!;
+      const huge = [
+        Uint8Array.of(0x84, 0x06, 0x40, 0x00, 0x00),
+        Uint8Array.of(0x84, 0xff, 0xff, 0xff, 0xff),
+        Uint8Array.of(0x80),
+        Uint8Array.of(0x85, 1, 0, 0, 0, 0),
+        Uint8Array.of(0x81, 0x05),
+      ][int(r, 5)]!;
+      const lenStart = p + 1;
+      const n = (d[lenStart] ?? 0) & 0x80 ? 1 + (d[lenStart]! & 0x7f) : 1;
+      return concat(d.subarray(0, lenStart), huge, d.subarray(Math.min(d.length, lenStart + n)));
+    },
+  ],
   ['truncate', (r, d) => d.slice(0, int(r, d.length))],
-  ['splice', (r, d) => {
-    const a = int(r, d.length);
-    const b = a + int(r, Math.min(64, d.length - a) + 1);
-    const at = int(r, d.length + 1);
-    return concat(d.subarray(0, at), d.subarray(a, b), d.subarray(at));
-  }],
-  ['delete', (r, d, h) => {
-    const p = h[int(r, h.length)]!;
-    const q = Math.min(d.length, p + 2 + int(r, 40));
-    return concat(d.subarray(0, p), d.subarray(q));
-  }],
-  ['duplicate-tlv', (r, d, h) => {
-    const p = h[int(r, h.length)]!;
-    const q = Math.min(d.length, p + 2 + int(r, 80));
-    return concat(d.subarray(0, q), d.subarray(p, q), d.subarray(q));
-  }],
-  ['deep-nesting', (r, d, h) => {
-    const p = h[int(r, h.length)]!;
-    const depth = 50 + int(r, 2000);
-    let inner: Uint8Array = Uint8Array.of(0x05, 0x00);
-    for (let i = 0; i < depth; i++) inner = concat(Uint8Array.of(0x30), lengthBytes(inner.length), inner);
-    return concat(d.subarray(0, p), inner, d.subarray(p));
-  }],
+  [
+    'splice',
+    (r, d) => {
+      const a = int(r, d.length);
+      const b = a + int(r, Math.min(64, d.length - a) + 1);
+      const at = int(r, d.length + 1);
+      return concat(d.subarray(0, at), d.subarray(a, b), d.subarray(at));
+    },
+  ],
+  [
+    'delete',
+    (r, d, h) => {
+      const p = h[int(r, h.length)]!;
+      const q = Math.min(d.length, p + 2 + int(r, 40));
+      return concat(d.subarray(0, p), d.subarray(q));
+    },
+  ],
+  [
+    'duplicate-tlv',
+    (r, d, h) => {
+      const p = h[int(r, h.length)]!;
+      const q = Math.min(d.length, p + 2 + int(r, 80));
+      return concat(d.subarray(0, q), d.subarray(p, q), d.subarray(q));
+    },
+  ],
+  [
+    'deep-nesting',
+    (r, d, h) => {
+      const p = h[int(r, h.length)]!;
+      const depth = 50 + int(r, 2000);
+      let inner: Uint8Array = Uint8Array.of(0x05, 0x00);
+      for (let i = 0; i < depth; i++) inner = concat(Uint8Array.of(0x30), lengthBytes(inner.length), inner);
+      return concat(d.subarray(0, p), inner, d.subarray(p));
+    },
+  ],
 ];
 
 /**

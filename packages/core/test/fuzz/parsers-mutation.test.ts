@@ -51,7 +51,10 @@ function run(t: Target): { accepted: number; total: number; kinds: Map<string, n
         t.parse(m.bytes);
         ok = true;
       } catch (e) {
-        if (!(e instanceof CustodyError)) assert.fail(`${t.name} (${m.kind}) threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n${Buffer.from(m.bytes).toString('hex').slice(0, 400)}`);
+        if (!(e instanceof CustodyError))
+          assert.fail(
+            `${t.name} (${m.kind}) threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n${Buffer.from(m.bytes).toString('hex').slice(0, 400)}`,
+          );
       }
       const ms = performance.now() - t0;
       assert.ok(ms < SLOW_MS, `${t.name} (${m.kind}) took ${ms.toFixed(1)} ms on a ${m.bytes.length}-byte input`);
@@ -61,7 +64,9 @@ function run(t: Target): { accepted: number; total: number; kinds: Map<string, n
         try {
           t.reference(m.bytes);
         } catch (e) {
-          assert.fail(`${t.name} accepted (${m.kind}) what asn1js/pkijs refuse: ${(e as Error).message}\n${Buffer.from(m.bytes).toString('hex').slice(0, 400)}`);
+          assert.fail(
+            `${t.name} accepted (${m.kind}) what asn1js/pkijs refuse: ${(e as Error).message}\n${Buffer.from(m.bytes).toString('hex').slice(0, 400)}`,
+          );
         }
       }
     }
@@ -106,7 +111,17 @@ describe('parsers under seeded mutation', function () {
     try {
       const T = new Date('2026-11-24T15:00:00Z');
       const signer = await createAttestationSigner({ certificate: pki.p256.certDer, key: pki.p256.key, provider: new NodeCryptoProvider() });
-      const statement = createStatement({ kind: 'birth', device: 'Acme/SN1', idevidSha256: 'a'.repeat(64), seq: 0, prev: null, from: signer.spkiSha256, to: 'b'.repeat(64), time: T, claims: {} });
+      const statement = createStatement({
+        kind: 'birth',
+        device: 'Acme/SN1',
+        idevidSha256: 'a'.repeat(64),
+        seq: 0,
+        prev: null,
+        from: signer.spkiSha256,
+        to: 'b'.repeat(64),
+        time: T,
+        claims: {},
+      });
       const der = signAttestationSync(signer, statement, T);
       run({ name: 'parseAttestation', inputs: [der, der], parse: parseAttestation, reference: (b) => void pkijs.ContentInfo.fromBER(b) });
     } finally {
@@ -116,6 +131,11 @@ describe('parsers under seeded mutation', function () {
 
   it('readPEMBlocks: only CustodyError, fast', () => {
     const text = new TextEncoder().encode(`explanatory text\n${encodePEM(w.certificates[0]![1], 'CERTIFICATE')}${encodePEM(w.crls[0]![1], 'X509 CRL')}`);
-    run({ name: 'readPEMBlocks', inputs: [text], parse: (b) => readPEMBlocks(new TextDecoder().decode(b), ['CERTIFICATE', 'X509 CRL']), reference: () => undefined });
+    run({
+      name: 'readPEMBlocks',
+      inputs: [text],
+      parse: (b) => readPEMBlocks(new TextDecoder().decode(b), ['CERTIFICATE', 'X509 CRL']),
+      reference: () => undefined,
+    });
   });
 });

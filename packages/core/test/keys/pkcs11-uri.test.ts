@@ -5,14 +5,17 @@ import { CustodyError } from '../../src/errors.js';
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
 function refused(text: string, message?: RegExp, options = {}): void {
-  assert.throws(() => parsePKCS11URI(text, options), (e: unknown) => {
-    assert.ok(e instanceof CustodyError, `not a CustodyError: ${String(e)}`);
-    assert.equal(e.code, 'ERR_PKCS11_URI');
-    assert.equal(e.category, 'input');
-    assert.ok(!e.message.includes('\n'), 'one line');
-    if (message) assert.match(e.message, message);
-    return true;
-  });
+  assert.throws(
+    () => parsePKCS11URI(text, options),
+    (e: unknown) => {
+      assert.ok(e instanceof CustodyError, `not a CustodyError: ${String(e)}`);
+      assert.equal(e.code, 'ERR_PKCS11_URI');
+      assert.equal(e.category, 'input');
+      assert.ok(!e.message.includes('\n'), 'one line');
+      if (message) assert.match(e.message, message);
+      return true;
+    },
+  );
 }
 
 describe('PKCS#11 URIs (RFC 7512)', () => {
@@ -54,7 +57,10 @@ describe('PKCS#11 URIs (RFC 7512)', () => {
     it('pin-value only when the caller allows it', () => {
       const text = 'pkcs11:token=Software%20PKCS%2311%20softtoken;manufacturer=Snake%20Oil,%20Inc.?pin-value=the-pin';
       refused(text, /pin-value/);
-      assert.throws(() => parsePKCS11URI(text), (e: Error) => !e.message.includes('the-pin'));
+      assert.throws(
+        () => parsePKCS11URI(text),
+        (e: Error) => !e.message.includes('the-pin'),
+      );
       const u = parsePKCS11URI(text, { allowPinValue: true });
       assert.equal(u.pinValue, 'the-pin');
       assert.equal(u.token, 'Software PKCS#11 softtoken');
@@ -80,7 +86,10 @@ describe('PKCS#11 URIs (RFC 7512)', () => {
     });
 
     it('UTF-8 text', () => {
-      assert.equal(parsePKCS11URI('pkcs11:token=Name%20with%20a%20small%20A%20with%20acute:%20%C3%A1;object=my-certificate;type=cert').token, 'Name with a small A with acute: \u00e1');
+      assert.equal(
+        parsePKCS11URI('pkcs11:token=Name%20with%20a%20small%20A%20with%20acute:%20%C3%A1;object=my-certificate;type=cert').token,
+        'Name with a small A with acute: \u00e1',
+      );
     });
 
     it('vendor attributes are kept, with their component', () => {
@@ -94,7 +103,9 @@ describe('PKCS#11 URIs (RFC 7512)', () => {
 
   describe('URIs as p11tool --list-all prints them (SoftHSM 2.6)', () => {
     it('a private key', () => {
-      const u = parsePKCS11URI('pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;serial=3960dee77aeafcec;token=factory%20line;id=%0A%1B;object=acme%20issuing;type=private');
+      const u = parsePKCS11URI(
+        'pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;serial=3960dee77aeafcec;token=factory%20line;id=%0A%1B;object=acme%20issuing;type=private',
+      );
       assert.equal(u.model, 'SoftHSM v2');
       assert.equal(u.manufacturer, 'SoftHSM project');
       assert.equal(u.serial, '3960dee77aeafcec');
@@ -196,7 +207,7 @@ describe('PKCS#11 URIs (RFC 7512)', () => {
       const seed = 'pkcs11:token=The%20Software;object=k;id=%01%02;type=private?pin-source=file:/p&module-path=/m.so';
       const alphabet = 'pkcs11:;?&=%/0123456789abcdefABCDEF \u00e1\u0000-._~';
       let x = 12345;
-      const rnd = (n: number) => ((x = (x * 1103515245 + 12345) & 0x7fffffff) % n);
+      const rnd = (n: number) => (x = (x * 1103515245 + 12345) & 0x7fffffff) % n;
       for (let i = 0; i < 3000; i++) {
         const chars = [...seed];
         for (let k = 0; k < 1 + rnd(4); k++) chars.splice(rnd(chars.length + 1), rnd(2), alphabet[rnd(alphabet.length)]!);
@@ -231,7 +242,10 @@ describe('PKCS#11 URIs (RFC 7512)', () => {
         vendor: [],
       };
       const text = encodePKCS11URI(uri);
-      assert.match(text, /^pkcs11:library-version=2\.6;slot-id=7;manufacturer=SoftHSM%20project;model=SoftHSM%20v2;serial=3960dee77aeafcec;token=factory%20line%20%231%3Ba;object=acme%20issuing%2F2026%20%C3%A1;id=%00%0A%FF;type=private\?pin-source=file:\/run\/secrets\/pin%20file&module-path=\/usr\/lib\/softhsm\/libsofthsm2\.so$/);
+      assert.match(
+        text,
+        /^pkcs11:library-version=2\.6;slot-id=7;manufacturer=SoftHSM%20project;model=SoftHSM%20v2;serial=3960dee77aeafcec;token=factory%20line%20%231%3Ba;object=acme%20issuing%2F2026%20%C3%A1;id=%00%0A%FF;type=private\?pin-source=file:\/run\/secrets\/pin%20file&module-path=\/usr\/lib\/softhsm\/libsofthsm2\.so$/,
+      );
       assert.deepEqual(parsePKCS11URI(text), uri);
     });
 

@@ -67,8 +67,8 @@ describe('checkpoint timestamp line', () => {
       'empty value': 'timestamp \n',
       'two spaces': 'timestamp  2026-11-24T12:34:56Z\n',
       'space for T': 'timestamp 2026-11-24 12:34:56Z\n',
-      'fraction': 'timestamp 2026-11-24T12:34:56.5Z\n',
-      'offset': 'timestamp 2026-11-24T12:34:56+00:00\n',
+      fraction: 'timestamp 2026-11-24T12:34:56.5Z\n',
+      offset: 'timestamp 2026-11-24T12:34:56+00:00\n',
       'lower-case z': 'timestamp 2026-11-24T12:34:56z\n',
       'no zone': 'timestamp 2026-11-24T12:34:56\n',
       'month 13': 'timestamp 2026-13-24T12:34:56Z\n',
@@ -78,7 +78,7 @@ describe('checkpoint timestamp line', () => {
       'unix seconds': 'timestamp 1795523696\n',
       'trailing text': 'timestamp 2026-11-24T12:34:56Z extra\n',
       'not first': 'ext\ntimestamp 2026-11-24T12:34:56Z\n',
-      'twice': 'timestamp 2026-11-24T12:34:56Z\ntimestamp 2026-11-24T12:34:57Z\n',
+      twice: 'timestamp 2026-11-24T12:34:56Z\ntimestamp 2026-11-24T12:34:57Z\n',
     };
     for (const [what, tail] of Object.entries(cases)) assert.throws(() => parseCheckpointText(head + tail), MALFORMED, what);
     // Not the timestamp line: another word that merely starts with it.

@@ -3,14 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  encodeCheckpoint,
-  parseCheckpoint,
-  parseCheckpointText,
-  signCheckpoint,
-  verifyCheckpoint,
-  type Checkpoint,
-} from '../../src/log/checkpoint.js';
+import { encodeCheckpoint, parseCheckpoint, parseCheckpointText, signCheckpoint, verifyCheckpoint, type Checkpoint } from '../../src/log/checkpoint.js';
 import { parseSignedNote, encodeSignedNote } from '../../src/log/signed-note.js';
 import { createVerifierKey, parseVerifierKey, encodeVerifierKey, type VerifierKey } from '../../src/log/verifier-key.js';
 import { NodeCryptoProvider } from '../../src/crypto/node-provider.js';
@@ -105,7 +98,12 @@ describe('checkpoints (c2sp.org/tlog-checkpoint)', () => {
     // A witness or another log's key, trusted for its own name, signs a tree head that claims to be ORIGIN's.
     const witness = createVerifierKey('witness.example', other.publicKey.spki);
     const note = await signCheckpoint(cp, { name: 'witness.example', key: other.privateKey }, crypto);
-    await assert.rejects(verifyCheckpoint(note, [witness], crypto), (e: { code?: string; message?: string }) => e.code === 'ERR_LOG_CHECKPOINT_ORIGIN' && /names log "log.custody.example\/factory", but is signed by the key of "witness.example"/.test(e.message ?? ''));
+    await assert.rejects(
+      verifyCheckpoint(note, [witness], crypto),
+      (e: { code?: string; message?: string }) =>
+        e.code === 'ERR_LOG_CHECKPOINT_ORIGIN' &&
+        /names log "log.custody.example\/factory", but is signed by the key of "witness.example"/.test(e.message ?? ''),
+    );
     // Beside the log's own signature, the witness's is fine.
     const mine = await signCheckpoint(cp, { name: ORIGIN, key: keys.privateKey }, crypto);
     const both = encodeSignedNote({ text: encodeCheckpoint(cp), signatures: [...parseSignedNote(mine).signatures, ...parseSignedNote(note).signatures] });
@@ -176,13 +174,28 @@ describe('checkpoint and verifier key messages quote a bounded prefix (found by 
   };
 
   it('a 3 KB root hash line, tree size or timestamp line (were quoted whole)', () => {
-    assert.throws(() => parseCheckpointText(`log\n1\n${long}=\n`), (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'));
-    assert.throws(() => parseCheckpointText(`log\n1${long}\n${'A'.repeat(43)}=\n`), (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'));
-    assert.throws(() => parseCheckpointText(`log\n1\n${'A'.repeat(43)}=\ntimestamp ${long}\n`), (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'));
+    assert.throws(
+      () => parseCheckpointText(`log\n1\n${long}=\n`),
+      (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'),
+    );
+    assert.throws(
+      () => parseCheckpointText(`log\n1${long}\n${'A'.repeat(43)}=\n`),
+      (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'),
+    );
+    assert.throws(
+      () => parseCheckpointText(`log\n1\n${'A'.repeat(43)}=\ntimestamp ${long}\n`),
+      (e) => oneLineBounded(e, 'ERR_LOG_CHECKPOINT'),
+    );
   });
 
   it('a verifier key whose name holds newlines and 3 KB (was quoted whole, over several lines)', () => {
-    assert.throws(() => parseVerifierKey(`log\n1\n${long}+${long}+AA==`), (e) => oneLineBounded(e, 'ERR_LOG_VERIFIER_KEY'));
-    assert.throws(() => parseVerifierKey(`${long}+0000000g+AA==`), (e) => oneLineBounded(e, 'ERR_LOG_VERIFIER_KEY'));
+    assert.throws(
+      () => parseVerifierKey(`log\n1\n${long}+${long}+AA==`),
+      (e) => oneLineBounded(e, 'ERR_LOG_VERIFIER_KEY'),
+    );
+    assert.throws(
+      () => parseVerifierKey(`${long}+0000000g+AA==`),
+      (e) => oneLineBounded(e, 'ERR_LOG_VERIFIER_KEY'),
+    );
   });
 });

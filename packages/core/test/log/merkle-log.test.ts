@@ -37,7 +37,12 @@ describe('MerkleLog (appends on the frontier)', () => {
         const nodes = log.appendEntry(entry(i));
         leaves.push(leafHash(entry(i), hash));
         assert.deepEqual(nodes[0], { level: 0, index: i, hash: leaves[i] });
-        if ((hash === nodeSha256 && (i < 200 || i % 37 === 0)) || i % 97 === 0) assert.deepEqual(log.root(), merkleTreeHead(i + 1, (k) => leaves[k]!, hash), `size ${i + 1}`);
+        if ((hash === nodeSha256 && (i < 200 || i % 37 === 0)) || i % 97 === 0)
+          assert.deepEqual(
+            log.root(),
+            merkleTreeHead(i + 1, (k) => leaves[k]!, hash),
+            `size ${i + 1}`,
+          );
       }
       assert.equal(log.size, 1000);
     }

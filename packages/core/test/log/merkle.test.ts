@@ -55,7 +55,10 @@ describe('RFC 6962 hashing', () => {
   it('gives the empty-tree hash for size 0 and the leaf hash for size 1', () => {
     assert.equal(toHex(merkleTreeHead(0, () => assert.fail('no leaf to read'))), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     const h = leafHash(utf8('x'));
-    assert.deepEqual(merkleTreeHead(1, () => h), h);
+    assert.deepEqual(
+      merkleTreeHead(1, () => h),
+      h,
+    );
   });
 
   it('computes any range root from a store of complete subtrees, or from leaves alone', () => {
@@ -65,7 +68,10 @@ describe('RFC 6962 hashing', () => {
       assert.deepEqual(treeRoot(store, n), roots[n], `stored, size ${n}`);
       assert.deepEqual(treeRoot(leafOnly, n), roots[n], `leaves only, size ${n}`);
     }
-    assert.deepEqual(rangeHash(store, 3, 10), merkleTreeHead(7, (i) => leaves[3 + i]!));
+    assert.deepEqual(
+      rangeHash(store, 3, 10),
+      merkleTreeHead(7, (i) => leaves[3 + i]!),
+    );
     assert.deepEqual(subtreeHash(leafOnly, 3, 1), subtreeHash(store, 3, 1));
     assert.deepEqual(subtreeHash(store, 1, 0), nodeHash(leaves[0]!, leaves[1]!));
   });
@@ -82,6 +88,14 @@ describe('RFC 6962 hashing', () => {
 
   it('refuses negative, fractional and unsafe sizes with TypeError', () => {
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 53]) assert.throws(() => merkleTreeHead(bad, () => new Uint8Array(32)), TypeError);
-    assert.throws(() => rangeHash(leafNodeStore(() => new Uint8Array(32)), 5, 4), TypeError);
+    assert.throws(
+      () =>
+        rangeHash(
+          leafNodeStore(() => new Uint8Array(32)),
+          5,
+          4,
+        ),
+      TypeError,
+    );
   });
 });

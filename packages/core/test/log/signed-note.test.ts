@@ -37,7 +37,7 @@ describe('signed notes (c2sp.org/signed-note)', () => {
       'non-canonical base64': `a\n\n\u2014 k AAAAAAB=\n`,
       'signature of 4 bytes': `a\n\n\u2014 k ${toBase64(new Uint8Array(4))}\n`,
       'carriage return': `a\r\n\n${sig}`,
-      'tab': `a\tb\n\n${sig}`,
+      tab: `a\tb\n\n${sig}`,
       'invalid UTF-8': Uint8Array.of(0x61, 0xff, 0x0a, 0x0a, ...utf8(sig)),
       'lone surrogate': `a\ud800\n\n${sig}`,
       'too many signatures': `a\n\n${sig.repeat(NOTE_MAX_SIGNATURES + 1)}`,

@@ -21,20 +21,42 @@ describe('monitor analysis', () => {
 
   async function party(name: string): Promise<AttestationSigner> {
     const keys = await provider.generateKeyPair('P-256');
-    const f = await CertificateFactory.create({ template: loadTemplate('party'), issuer: { certificate: root.info, key: root.keys.privateKey }, provider, notBefore: NOW, vars: { organization: name } });
+    const f = await CertificateFactory.create({
+      template: loadTemplate('party'),
+      issuer: { certificate: root.info, key: root.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: name },
+    });
     return createAttestationSigner({ certificate: (await f.issue({ spki: keys.publicKey.spki, vars: { name } })).der, key: keys.privateKey, provider });
   }
 
   async function device(serial: string, spki?: Uint8Array): Promise<DeviceRecord> {
     const keys = await provider.generateKeyPair('P-256');
-    const f = await CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme', model: 'X' } });
+    const f = await CertificateFactory.create({
+      template: loadTemplate('idevid'),
+      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme', model: 'X' },
+    });
     const cert = (await f.issue({ spki: spki ?? keys.publicKey.spki, vars: { serial } })).der;
     const certSha256 = toHex(await provider.digest('SHA-256', cert));
-    const birth = await signAttestation(factory, birthStatement({ serial, manufacturer: 'Acme', certSha256, signer: factory, to: integrator.spkiSha256, now: NOW }), NOW);
+    const birth = await signAttestation(
+      factory,
+      birthStatement({ serial, manufacturer: 'Acme', certSha256, signer: factory, to: integrator.spkiSha256, now: NOW }),
+      NOW,
+    );
     return { serial, certificate: cert, certSerial: '', spkiSha256: '', certSha256, issuer: 'i', issuedAt: '', attestations: [birth] };
   }
 
-  async function extend(d: DeviceRecord, signer: AttestationSigner, to: AttestationSigner, kind: 'handoff' | 'activation' = 'handoff', at = NOW): Promise<DeviceRecord> {
+  async function extend(
+    d: DeviceRecord,
+    signer: AttestationSigner,
+    to: AttestationSigner,
+    kind: 'handoff' | 'activation' = 'handoff',
+    at = NOW,
+  ): Promise<DeviceRecord> {
     const { der } = await signTransfer({ device: d, kind, signer, to: to.spkiSha256, now: at, provider });
     return { ...d, attestations: [...d.attestations, der] };
   }
@@ -58,7 +80,10 @@ describe('monitor analysis', () => {
     const toA = await extend(d, reseller, buyerA);
     const toB = await extend(d, reseller, buyerB);
     const f = await analyzeChains({ chains: [seen(toA, 'store-a'), seen(toB, 'store-b')], now: NOW, provider });
-    assert.deepEqual(f.map((x) => x.kind), ['fork']);
+    assert.deepEqual(
+      f.map((x) => x.kind),
+      ['fork'],
+    );
     assert.deepEqual(f[0]!.sources.sort(), ['store-a', 'store-b']);
   });
 
@@ -74,7 +99,14 @@ describe('monitor analysis', () => {
   it('finds a handoff after activation', async () => {
     const active = await extend(await device('A1'), integrator, integrator, 'activation');
     // The chain rules refuse this; a forger builds it by hand from the activated chain.
-    const { der } = await signTransfer({ device: { ...active, attestations: active.attestations.slice(0, 1) }, kind: 'handoff', signer: integrator, to: reseller.spkiSha256, now: NOW, provider });
+    const { der } = await signTransfer({
+      device: { ...active, attestations: active.attestations.slice(0, 1) },
+      kind: 'handoff',
+      signer: integrator,
+      to: reseller.spkiSha256,
+      now: NOW,
+      provider,
+    });
     const forged = { ...active, attestations: [...active.attestations, der] };
     const kinds = (await analyzeChains({ chains: [seen(forged, 's')], now: NOW, provider })).map((x) => x.kind);
     assert.ok(kinds.includes('after-activation'));
@@ -83,20 +115,43 @@ describe('monitor analysis', () => {
   it('finds an attestation signed after its signer was revoked, and not one signed before', async () => {
     const d = await extend(await device('R1'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
     const info = readCertificateInfo(integrator.certificate);
-    const before = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 7200_000) }], now: NOW, provider });
+    const before = await analyzeChains({
+      chains: [seen(d, 's')],
+      revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 7200_000) }],
+      now: NOW,
+      provider,
+    });
     assert.deepEqual(before, []);
-    const after = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
-    assert.deepEqual(after.map((x) => x.kind), ['revoked-signer']);
+    const after = await analyzeChains({
+      chains: [seen(d, 's')],
+      revocations: [{ serialHex: info.serialHex, issuer: parseName(info.issuer), revokedAt: new Date(NOW.getTime() + 60_000) }],
+      now: NOW,
+      provider,
+    });
+    assert.deepEqual(
+      after.map((x) => x.kind),
+      ['revoked-signer'],
+    );
   });
 
   it('matches a revoked signer by issuer name equality, not display text (a CRL that spells the issuer in PrintableString capitals)', async () => {
     const d = await extend(await device('R2'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
     const info = readCertificateInfo(integrator.certificate);
-    const respelled = seq(...parseName(info.issuer).rdns.map((rdn) => setOf(...rdn.map((a) => seq(oid(a.type), printableString(attributeText(a).toUpperCase()))))));
+    const respelled = seq(
+      ...parseName(info.issuer).rdns.map((rdn) => setOf(...rdn.map((a) => seq(oid(a.type), printableString(attributeText(a).toUpperCase()))))),
+    );
     const issuer = parseName(respelled);
     assert.notEqual(issuer.text, parseName(info.issuer).text);
-    const found = await analyzeChains({ chains: [seen(d, 's')], revocations: [{ serialHex: info.serialHex, issuer, revokedAt: new Date(NOW.getTime() + 60_000) }], now: NOW, provider });
-    assert.deepEqual(found.map((x) => x.kind), ['revoked-signer']);
+    const found = await analyzeChains({
+      chains: [seen(d, 's')],
+      revocations: [{ serialHex: info.serialHex, issuer, revokedAt: new Date(NOW.getTime() + 60_000) }],
+      now: NOW,
+      provider,
+    });
+    assert.deepEqual(
+      found.map((x) => x.kind),
+      ['revoked-signer'],
+    );
   });
 
   it('finds a device held too long, and not an activated one', async () => {
@@ -104,6 +159,9 @@ describe('monitor analysis', () => {
     const active = await extend(await device('H2'), integrator, integrator, 'activation');
     const later = new Date(NOW.getTime() + 40 * 86_400_000);
     const f = await analyzeChains({ chains: [seen(held, 's'), seen(active, 's')], now: later, maxHoldSeconds: 30 * 86_400, provider });
-    assert.deepEqual(f.map((x) => `${x.kind}:${x.device}`), ['held-too-long:H1']);
+    assert.deepEqual(
+      f.map((x) => `${x.kind}:${x.device}`),
+      ['held-too-long:H1'],
+    );
   });
 });

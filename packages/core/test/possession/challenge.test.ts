@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { createChallenge, parseChallenge, parseChallengeResponse, respondToChallenge, verifyChallengeResponse, type ChallengeRecords, type IssuedChallenge } from '../../src/possession/challenge.js';
+import {
+  createChallenge,
+  parseChallenge,
+  parseChallengeResponse,
+  respondToChallenge,
+  verifyChallengeResponse,
+  type ChallengeRecords,
+  type IssuedChallenge,
+} from '../../src/possession/challenge.js';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../../src/util/bytes.js';
 import { provider } from '../x509/fixtures.js';
 
@@ -44,7 +52,14 @@ describe('proof of possession', () => {
 
   it('refuses an expired challenge', async () => {
     const { keys, records, response } = await setup(60);
-    const r = await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now: new Date(now.getTime() + 61_000), provider, records });
+    const r = await verifyChallengeResponse({
+      response,
+      idevidSha256: certSha,
+      idevidSpki: keys.publicKey.spki,
+      now: new Date(now.getTime() + 61_000),
+      provider,
+      records,
+    });
     assert.equal(r.code, 'ERR_VERIFY_POSSESSION_EXPIRED');
   });
 
@@ -58,7 +73,7 @@ describe('proof of possession', () => {
     assert.equal(r.code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
   });
 
-  it('reads the device from its own record: a challenge issued for another device, answered with this one\'s key, is refused', async () => {
+  it("reads the device from its own record: a challenge issued for another device, answered with this one's key, is refused", async () => {
     const { records, bytes } = await setup(300, otherSha);
     const mine = await provider.generateKeyPair('P-256');
     // Signed as issued: the record names the other device.
@@ -67,7 +82,14 @@ describe('proof of possession', () => {
     assert.equal(r1.code, 'ERR_VERIFY_POSSESSION_DEVICE');
     // Edited to name this device: the bytes are no longer the ones issued.
     const edited = utf8(fromUtf8(bytes).replace(otherSha, certSha));
-    const r2 = await verifyChallengeResponse({ response: await respondToChallenge(edited, mine.privateKey, provider), idevidSha256: certSha, idevidSpki: mine.publicKey.spki, now, provider, records });
+    const r2 = await verifyChallengeResponse({
+      response: await respondToChallenge(edited, mine.privateKey, provider),
+      idevidSha256: certSha,
+      idevidSpki: mine.publicKey.spki,
+      now,
+      provider,
+      records,
+    });
     assert.equal(r2.code, 'ERR_VERIFY_POSSESSION_CHALLENGE');
   });
 
@@ -80,9 +102,15 @@ describe('proof of possession', () => {
 
   it('refuses a challenge made for another certificate, and one the verifier never issued', async () => {
     const { keys, records, response } = await setup();
-    assert.equal((await verifyChallengeResponse({ response, idevidSha256: otherSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code, 'ERR_VERIFY_POSSESSION_DEVICE');
+    assert.equal(
+      (await verifyChallengeResponse({ response, idevidSha256: otherSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code,
+      'ERR_VERIFY_POSSESSION_DEVICE',
+    );
     records.issued.clear();
-    assert.equal((await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code, 'ERR_VERIFY_POSSESSION_UNKNOWN');
+    assert.equal(
+      (await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code,
+      'ERR_VERIFY_POSSESSION_UNKNOWN',
+    );
   });
 
   it('looks the record up by the nonce only: a response whose nonce was changed is unknown', async () => {
@@ -90,7 +118,10 @@ describe('proof of possession', () => {
     const j = JSON.parse(fromUtf8(bytes));
     j.nonce = toBase64(new Uint8Array(fromBase64(j.nonce)!).map((b) => b ^ 1));
     const response = await respondToChallenge(utf8(JSON.stringify(j) + '\n'), keys.privateKey, provider);
-    assert.equal((await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code, 'ERR_VERIFY_POSSESSION_UNKNOWN');
+    assert.equal(
+      (await verifyChallengeResponse({ response, idevidSha256: certSha, idevidSpki: keys.publicKey.spki, now, provider, records })).code,
+      'ERR_VERIFY_POSSESSION_UNKNOWN',
+    );
   });
 
   it('refuses malformed challenges with ERR_CHALLENGE_MALFORMED', () => {
@@ -105,8 +136,14 @@ describe('proof of possession', () => {
     const text = fromUtf8(bytes).trimEnd();
     assert.equal(parseChallenge(bytes).idevidSha256, certSha);
     const twice = utf8(`${text.slice(0, -1)},"idevidSha256":"${'cd'.repeat(32)}"}`);
-    assert.throws(() => parseChallenge(twice), { code: 'ERR_CHALLENGE_MALFORMED', message: 'challenge: duplicate member name "idevidSha256" in the top-level object' });
-    assert.throws(() => parseChallenge(utf8(text.replace('"device"', '"\\u0064evice":"SN2","device"'))), { code: 'ERR_CHALLENGE_MALFORMED', message: /duplicate member name "device"/ });
+    assert.throws(() => parseChallenge(twice), {
+      code: 'ERR_CHALLENGE_MALFORMED',
+      message: 'challenge: duplicate member name "idevidSha256" in the top-level object',
+    });
+    assert.throws(() => parseChallenge(utf8(text.replace('"device"', '"\\u0064evice":"SN2","device"'))), {
+      code: 'ERR_CHALLENGE_MALFORMED',
+      message: /duplicate member name "device"/,
+    });
   });
 
   it('refuses a response naming a member twice, and reports it as a failed check', async () => {
@@ -129,13 +166,26 @@ describe('proof of possession', () => {
 });
 
 describe('challenge times are read strictly', () => {
-  const base = createChallenge({ device: 'SN1', idevidSha256: 'ab'.repeat(32), nonce: new Uint8Array(16).fill(7), now: new Date('2026-11-24T15:00:00Z'), ttlSeconds: 300 });
+  const base = createChallenge({
+    device: 'SN1',
+    idevidSha256: 'ab'.repeat(32),
+    nonce: new Uint8Array(16).fill(7),
+    now: new Date('2026-11-24T15:00:00Z'),
+    ttlSeconds: 300,
+  });
   const withTime = (t: string) => utf8(fromUtf8(base.bytes).replace('"2026-11-24T15:00:00Z"', JSON.stringify(t)));
 
   it('accepts the form createChallenge writes', () => assert.equal(parseChallenge(base.bytes).issuedAt, '2026-11-24T15:00:00Z'));
 
   it('refuses what only Date.parse would take: a year, a local time, an RFC 2822 date, an impossible day', () => {
-    for (const t of ['2030', '2026-11-24T15:00:00', 'Tue, 24 Nov 2026 15:00:00 GMT', '2026-02-30T15:00:00Z', '2026-11-24T15:00:00.000Z', '2026-11-24T15:00:00+01:00']) {
+    for (const t of [
+      '2030',
+      '2026-11-24T15:00:00',
+      'Tue, 24 Nov 2026 15:00:00 GMT',
+      '2026-02-30T15:00:00Z',
+      '2026-11-24T15:00:00.000Z',
+      '2026-11-24T15:00:00+01:00',
+    ]) {
       assert.throws(() => parseChallenge(withTime(t)), { code: 'ERR_CHALLENGE_MALFORMED', message: /issuedAt is not a UTC time/ }, t);
     }
   });

@@ -93,7 +93,12 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
 
     it('a billion-laughs document is refused at its first alias', () => {
       const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-      for (let i = 1; i < 9; i++) lines.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(',')}]`);
+      for (let i = 1; i < 9; i++)
+        lines.push(
+          `${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9)
+            .fill(`*${'abcdefghi'[i - 1]}`)
+            .join(',')}]`,
+        );
       workflow(lines.join('\n'))(2, /aliases are not allowed \(found "\*a"\)/);
     });
 
@@ -139,7 +144,13 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
       refused(parsePolicy, `name: p\nrequire: [${long}]\n`, 'ERR_POLICY_INVALID', 2, /unknown claim "x{40}"\.\.\./);
       refused(parsePolicy, `name: p\nknownVendorClaims: [${long}]\n`, 'ERR_POLICY_INVALID', 2, /"x{40}"\.\.\. is not a vendor claim name/);
       workflow(`name: ${long}\nversion: 1\nstages: []\n`)(1, /name: "x{40}"\.\.\. is not a lower-case name/);
-      refused(parseTemplate, `name: t\nkind: party\nsubject: { CN: x }\nvalidity: { days: ${long} }\n`, 'ERR_TEMPLATE_INVALID', 4, /found string "x{40}"\.\.\.$/);
+      refused(
+        parseTemplate,
+        `name: t\nkind: party\nsubject: { CN: x }\nvalidity: { days: ${long} }\n`,
+        'ERR_TEMPLATE_INVALID',
+        4,
+        /found string "x{40}"\.\.\.$/,
+      );
     });
   });
 
@@ -150,7 +161,19 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
     });
 
     it('a second document, tabs as indentation and stray control characters are refused, not thrown', () => {
-      for (const text of ['name: x\n---\nname: y\n', 'name: x\nstages:\n\t- a\n', 'name: "\u0000\u0007"\n\u0085: 1\n', '\ufeff\ufeff: [\n', ']]]}}}', '"', "'", '|\n\t', '? ? ? ?', '&a &b x', '!!binary ==']) {
+      for (const text of [
+        'name: x\n---\nname: y\n',
+        'name: x\nstages:\n\t- a\n',
+        'name: "\u0000\u0007"\n\u0085: 1\n',
+        '\ufeff\ufeff: [\n',
+        ']]]}}}',
+        '"',
+        "'",
+        '|\n\t',
+        '? ? ? ?',
+        '&a &b x',
+        '!!binary ==',
+      ]) {
         assert.throws(() => parseWorkflow(text, FILE), { code: 'ERR_WORKFLOW_INVALID' }, JSON.stringify(text));
       }
     });
@@ -162,8 +185,14 @@ describe('YAML limits (templates/yaml-limits.ts, parseLocatedYAML)', () => {
       // Siblings of growing key length are one level, not one more each.
       checkYAMLLimits('a: 1\nbb: 2\nccc: 3\ndddd: 4\n', FILE, 'E', { ...limits, maxDepth: 1 });
       checkYAMLLimits('a: 1\nb: 2\n', FILE, 'E', { ...limits, maxTokens: 6 });
-      assert.throws(() => checkYAMLLimits('a: 1\nb: 2\nc: 3\n', FILE, 'E', { ...limits, maxTokens: 6 }), { code: 'E', message: `${FILE}:3: holds more than 6 tokens (keys, values, indicators such as - and :)` });
-      assert.throws(() => checkYAMLLimits('x'.repeat(1001), FILE, 'E', limits), { code: 'E', message: `${FILE}: is 1001 characters, at most 1000 allowed in a YAML file` });
+      assert.throws(() => checkYAMLLimits('a: 1\nb: 2\nc: 3\n', FILE, 'E', { ...limits, maxTokens: 6 }), {
+        code: 'E',
+        message: `${FILE}:3: holds more than 6 tokens (keys, values, indicators such as - and :)`,
+      });
+      assert.throws(() => checkYAMLLimits('x'.repeat(1001), FILE, 'E', limits), {
+        code: 'E',
+        message: `${FILE}: is 1001 characters, at most 1000 allowed in a YAML file`,
+      });
     });
 
     it('asterisks inside scalars and comments are not aliases', () => {

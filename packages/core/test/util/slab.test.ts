@@ -14,13 +14,19 @@ describe('slab allocation', () => {
     for (let i = 0; i < 200; i++) {
       const a = allocBytes(i % 7 === 0 ? 1 : 1400);
       assert.equal(a.length, i % 7 === 0 ? 1 : 1400);
-      assert.ok(a.every((b) => b === 0), `array ${i} starts at zero`);
+      assert.ok(
+        a.every((b) => b === 0),
+        `array ${i} starts at zero`,
+      );
       a.fill(0xff);
       got.push(a);
     }
     assert.ok(new Set(got.map((a) => a.buffer)).size > 1, 'more than one slab was used');
     for (let i = 0; i < got.length; i++) for (let j = i + 1; j < got.length; j++) assert.ok(!overlap(got[i]!, got[j]!), `arrays ${i} and ${j} overlap`);
-    assert.ok(got.every((a) => a.byteOffset % 8 === 0), 'offsets are 8-byte aligned');
+    assert.ok(
+      got.every((a) => a.byteOffset % 8 === 0),
+      'offsets are 8-byte aligned',
+    );
   });
 
   it('gives a large array a buffer of its own', () => {

@@ -76,7 +76,8 @@ describe('strict JSON', () => {
   });
 
   describe('bounds nesting', () => {
-    it('one level past the bound', () => refused('['.repeat(DEFAULT_MAX_JSON_DEPTH + 1) + ']'.repeat(DEFAULT_MAX_JSON_DEPTH + 1), /nested deeper than 64 levels/));
+    it('one level past the bound', () =>
+      refused('['.repeat(DEFAULT_MAX_JSON_DEPTH + 1) + ']'.repeat(DEFAULT_MAX_JSON_DEPTH + 1), /nested deeper than 64 levels/));
     it('a bound the caller sets, naming where', () => refused('{"a":{"b":[{}]}}', /nested deeper than 3 levels \(at a\.b\[0\]\)$/, 3));
 
     it('100,000 open brackets: a CustodyError, fast', () => {
@@ -90,7 +91,27 @@ describe('strict JSON', () => {
 
   describe('is total: any text gives a value or a CustodyError', () => {
     it('malformed input', () => {
-      for (const text of ['', ' ', '{', '}', '[}', '{]', '{"a":1', '{"a":"', '"\\', '{"a\\', '{"\\x":1}', '{"\\u00":1}', '[1,]', '{"a":1,}', 'nul', '{"a" 1}', '\u0000', '{"a":1}}', '{"a":1}x']) {
+      for (const text of [
+        '',
+        ' ',
+        '{',
+        '}',
+        '[}',
+        '{]',
+        '{"a":1',
+        '{"a":"',
+        '"\\',
+        '{"a\\',
+        '{"\\x":1}',
+        '{"\\u00":1}',
+        '[1,]',
+        '{"a":1,}',
+        'nul',
+        '{"a" 1}',
+        '\u0000',
+        '{"a":1}}',
+        '{"a":1}x',
+      ]) {
         refused(text, /^document: not JSON \(/);
       }
     });

@@ -13,7 +13,9 @@ import { cnName, deviceChain, ext, fixedKey, issueCert, issueCRL, keyId } from '
 import { seq, setOf, oid, printableString, utf8String } from '../../src/asn1/der.js';
 
 function pem(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const lines = toBase64(der).match(/.{1,64}/g)!.join('\n');
+  const lines = toBase64(der)
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN ${label}-----\n${lines}\n-----END ${label}-----\n`;
 }
 
@@ -46,7 +48,17 @@ describe('parseCertificate', () => {
       writeFileSync(join(dir, 'root.pem'), pem(root));
       writeFileSync(join(dir, 'issuing.pem'), pem(issuing));
       writeFileSync(join(dir, 'leaf.pem'), pem(leaf));
-      const out = execFileSync('openssl', ['verify', '-x509_strict', '-attime', '1735689600', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, 'leaf.pem')]);
+      const out = execFileSync('openssl', [
+        'verify',
+        '-x509_strict',
+        '-attime',
+        '1735689600',
+        '-CAfile',
+        join(dir, 'root.pem'),
+        '-untrusted',
+        join(dir, 'issuing.pem'),
+        join(dir, 'leaf.pem'),
+      ]);
       assert.match(out.toString(), /OK/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -167,7 +167,10 @@ export function issueCRL(spec: CRLSpec): Uint8Array {
     x509Time(spec.thisUpdate ?? new Date('2024-06-01T00:00:00Z')),
     x509Time(spec.nextUpdate ?? new Date('2034-01-01T00:00:00Z')),
     ...(revoked.length > 0 ? [seq(...revoked)] : []),
-    explicit(0, seq(ext(OID.authorityKeyIdentifier, false, seq(implicitPrimitive(0, keyId(spec.key)))), ext(OID.crlNumber, false, smallInt(spec.crlNumber ?? 1)))),
+    explicit(
+      0,
+      seq(ext(OID.authorityKeyIdentifier, false, seq(implicitPrimitive(0, keyId(spec.key)))), ext(OID.crlNumber, false, smallInt(spec.crlNumber ?? 1))),
+    ),
   );
   return seq(tbs, ECDSA_SHA256, bitString(new Uint8Array(sign('sha256', tbs, spec.key.key))));
 }
@@ -198,4 +201,3 @@ export function deviceChain(leafMore: Partial<CertSpec> = {}): { root: Uint8Arra
   });
   return { root, issuing, leaf };
 }
-

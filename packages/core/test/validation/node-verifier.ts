@@ -42,7 +42,8 @@ export function createNodeVerifier(): SignatureVerifier {
       return verify(ECDSA[algorithm.oid]!, data, { key, dsaEncoding: 'ieee-p1363' }, p1363);
     }
     if (RSA[algorithm.oid]) {
-      if (algorithm.params && !(algorithm.params.length === 2 && algorithm.params[0] === 5 && algorithm.params[1] === 0)) throw unsupported('RSA parameters must be NULL');
+      if (algorithm.params && !(algorithm.params.length === 2 && algorithm.params[0] === 5 && algorithm.params[1] === 0))
+        throw unsupported('RSA parameters must be NULL');
       if (type !== 'rsa') throw unsupported(`RSA signature with a ${type} key`);
       const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
       if (bits < 2048 || bits % 8 !== 0) throw unsupported(`RSA modulus of ${bits} bits (at least 2048, whole bytes)`);

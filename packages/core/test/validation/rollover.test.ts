@@ -33,7 +33,14 @@ const crlIssuing = issueCRL({ issuer: ISSUING, key: fixedKey(1) });
 const crlRootNew = issueCRL({ issuer: ROOT, key: NEW });
 const crlRootOld = issueCRL({ issuer: ROOT, key: OLD });
 
-const validate = (o: { leaf?: Uint8Array; intermediates: Uint8Array[]; crls: Uint8Array[]; anchors?: Uint8Array[]; requireCRL?: boolean; verifier?: SignatureVerifier }) =>
+const validate = (o: {
+  leaf?: Uint8Array;
+  intermediates: Uint8Array[];
+  crls: Uint8Array[];
+  anchors?: Uint8Array[];
+  requireCRL?: boolean;
+  verifier?: SignatureVerifier;
+}) =>
   validatePath({
     leaf: o.leaf ?? leaf,
     intermediates: o.intermediates,
@@ -63,7 +70,10 @@ describe('CA key rollover and CRL evidence', () => {
     assert.equal(required.code, 'ERR_CHAIN_CRL', failures(required));
     const open = await validate({ intermediates: [issuing], crls: [crlRootNew, crlIssuing], requireCRL: false });
     assert.equal(open.ok, true, failures(open));
-    assert.deepEqual(open.revocation!.map((s) => s.status), ['good', 'unknown']);
+    assert.deepEqual(
+      open.revocation!.map((s) => s.status),
+      ['good', 'unknown'],
+    );
     assert.match(open.revocation![1]!.reason!, /signed by another key/);
   });
 
@@ -102,12 +112,22 @@ describe('CA key rollover and CRL evidence', () => {
     const underNew = issueCert({ subject: 'device-0043', key: fixedKey(2), issuer: { name: ROOT, key: NEW }, serial: 43 });
     const r1 = await validate({ leaf: underNew, intermediates: [newWithOld], crls: [crlRootOld] });
     assert.equal(r1.ok, true, failures(r1));
-    assert.deepEqual(r1.chain!.map((c) => c.serialHex), ['2b', '07', '01']);
-    assert.deepEqual(r1.revocation!.map((s) => s.status), ['good', 'good'], 'the old key CRL covers what the new key issued: the anchor signed it');
+    assert.deepEqual(
+      r1.chain!.map((c) => c.serialHex),
+      ['2b', '07', '01'],
+    );
+    assert.deepEqual(
+      r1.revocation!.map((s) => s.status),
+      ['good', 'good'],
+      'the old key CRL covers what the new key issued: the anchor signed it',
+    );
     const underOld = issueCert({ subject: 'device-0044', key: fixedKey(2), issuer: { name: ROOT, key: OLD }, serial: 44 });
     const r2 = await validate({ leaf: underOld, intermediates: [oldWithNew], anchors: [rootNew], crls: [crlRootNew] });
     assert.equal(r2.ok, true, failures(r2));
-    assert.deepEqual(r2.chain!.map((c) => c.serialHex), ['2c', '08', '09']);
+    assert.deepEqual(
+      r2.chain!.map((c) => c.serialHex),
+      ['2c', '08', '09'],
+    );
   });
 
   it('bounds the work of many candidate certificates for a CRL key (a hostile bundle)', async () => {
@@ -142,11 +162,21 @@ describe('CA key rollover and CRL evidence', () => {
     const r = await v.validate({ leaf, intermediates: [issuing, newWithOld], crls: [crlRootNew, crlIssuing], at: AT });
     assert.equal(r.ok, true, failures(r));
     const again = await v.revocationStatus(r.chain!, { crls: [crlRootNew, crlIssuing], at: AT, intermediates: [issuing, newWithOld] });
-    assert.deepEqual(again.map((s) => s.status), ['good', 'good']);
+    assert.deepEqual(
+      again.map((s) => s.status),
+      ['good', 'good'],
+    );
     const without = await v.revocationStatus(r.chain!, { crls: [crlRootNew, crlIssuing], at: AT, intermediates: [issuing] });
-    assert.deepEqual(without.map((s) => s.status), ['good', 'good'], 'a rollover key once validated stays known');
+    assert.deepEqual(
+      without.map((s) => s.status),
+      ['good', 'good'],
+      'a rollover key once validated stays known',
+    );
     const fresh = new PathValidator({ trustAnchors: [root], provider });
     const cold = await fresh.revocationStatus(r.chain!, { crls: [crlRootNew, crlIssuing], at: AT, intermediates: [issuing] });
-    assert.deepEqual(cold.map((s) => s.status), ['good', 'unknown']);
+    assert.deepEqual(
+      cold.map((s) => s.status),
+      ['good', 'unknown'],
+    );
   });
 });

@@ -26,7 +26,11 @@ function editTBS(der: Uint8Array, i: number, f: (old: Uint8Array) => Uint8Array)
 }
 
 function refuses(der: Uint8Array, message: RegExp): void {
-  assert.throws(() => parseCertificate(der), (e: unknown) => e instanceof CustodyError && e.code === 'ERR_CERT_PARSE' && message.test(e.message), String(message));
+  assert.throws(
+    () => parseCertificate(der),
+    (e: unknown) => e instanceof CustodyError && e.code === 'ERR_CERT_PARSE' && message.test(e.message),
+    String(message),
+  );
   assert.throws(() => readCertificateInfo(der), { code: 'ERR_CERT_PARSE' });
   assert.throws(() => readSignerCertificate(der, 'ERR_ATTESTATION_MALFORMED'), { code: 'ERR_ATTESTATION_MALFORMED' });
 }
@@ -48,7 +52,8 @@ describe('strict Name parsing', () => {
       [0x16, [0x80], /IA5String/],
       [0x12, [0x31, 0x41], /NumericString/],
     ];
-    for (const [tag, bytes, message] of bad) assert.throws(() => parseName(name(setOf(atv(CN, tlv(tag, Uint8Array.from(bytes)))))), { code: 'ERR_CERT_PARSE', message });
+    for (const [tag, bytes, message] of bad)
+      assert.throws(() => parseName(name(setOf(atv(CN, tlv(tag, Uint8Array.from(bytes)))))), { code: 'ERR_CERT_PARSE', message });
     assert.equal(parseName(name(setOf(atv(CN, tlv(0x1e, Uint8Array.of(0, 0x41, 0, 0x42)))))).text, 'CN=AB');
     assert.equal(parseName(name(setOf(atv(CN, tlv(0x1c, Uint8Array.of(0, 1, 0xf6, 0x00)))))).text, 'CN=\u{1f600}');
   });
@@ -59,7 +64,10 @@ describe('strict Name parsing', () => {
     const sorted = [a, b].sort((x, y) => Buffer.compare(x, y));
     assert.equal(parseName(name(tlv(TAG.SET, ...sorted))).rdns[0]!.length, 2);
     assert.throws(() => parseName(name(tlv(TAG.SET, ...[...sorted].reverse()))), { code: 'ERR_CERT_PARSE', message: /SET OF order/ });
-    assert.throws(() => parseName(name(tlv(TAG.SET, atv(CN, utf8String('a')), atv(CN, utf8String('b'))))), { code: 'ERR_CERT_PARSE', message: /twice in one RDN/ });
+    assert.throws(() => parseName(name(tlv(TAG.SET, atv(CN, utf8String('a')), atv(CN, utf8String('b'))))), {
+      code: 'ERR_CERT_PARSE',
+      message: /twice in one RDN/,
+    });
     assert.throws(() => parseName(name(tlv(TAG.SET))), { code: 'ERR_CERT_PARSE', message: /empty RDN/ });
   });
 
@@ -98,28 +106,52 @@ describe('strict certificate parsing', () => {
     const fields = children(readOne(leaf).value);
     const tbs = children(fields[0]!.value);
     const extIndex = tbs.length - 1;
-    refuses(editTBS(leaf, extIndex, () => tlv(0xa3, seq(seq(oid('2.5.29.14'), boolean(false), octetString(octetString(Uint8Array.of(1, 2))))))), /critical/);
+    refuses(
+      editTBS(leaf, extIndex, () => tlv(0xa3, seq(seq(oid('2.5.29.14'), boolean(false), octetString(octetString(Uint8Array.of(1, 2))))))),
+      /critical/,
+    );
   });
 
   it('refuses an ECDSA signature AlgorithmIdentifier with parameters, a BOOLEAN or a truncated OID as parameters', () => {
-    refuses(editTBS(leaf, 2, () => seq(oid('1.2.840.10045.4.3.2'), nullValue())), /takes no parameters/);
-    refuses(editTBS(leaf, 2, () => seq(oid('1.2.840.113549.1.1.11'), boolean(true))), /parameters with tag 0x1/);
-    refuses(editTBS(leaf, 2, () => seq(oid('1.2.840.113549.1.1.11'), Uint8Array.of(0x06, 0x02, 0x2a, 0x86))), /truncated OID/);
-    refuses(editTBS(leaf, 2, () => seq(oid('1.2.840.113549.1.1.11'), Uint8Array.of(0x05, 0x01, 0x00))), /NULL/);
+    refuses(
+      editTBS(leaf, 2, () => seq(oid('1.2.840.10045.4.3.2'), nullValue())),
+      /takes no parameters/,
+    );
+    refuses(
+      editTBS(leaf, 2, () => seq(oid('1.2.840.113549.1.1.11'), boolean(true))),
+      /parameters with tag 0x1/,
+    );
+    refuses(
+      editTBS(leaf, 2, () => seq(oid('1.2.840.113549.1.1.11'), Uint8Array.of(0x06, 0x02, 0x2a, 0x86))),
+      /truncated OID/,
+    );
+    refuses(
+      editTBS(leaf, 2, () => seq(oid('1.2.840.113549.1.1.11'), Uint8Array.of(0x05, 0x01, 0x00))),
+      /NULL/,
+    );
   });
 
   it('refuses a key BIT STRING with unused bits and EC key parameters that are not a namedCurve', () => {
-    refuses(editTBS(leaf, 6, (spki) => {
-      const [alg, key] = children(readOne(spki).value);
-      const bits = key!.value.slice();
-      bits[0] = 1;
-      return seq(alg!.raw, tlv(TAG.BIT_STRING, bits));
-    }), /unused bits/);
-    refuses(editTBS(leaf, 6, (spki) => seq(seq(oid('1.2.840.10045.2.1'), nullValue()), children(readOne(spki).value)[1]!.raw)), /namedCurve/);
+    refuses(
+      editTBS(leaf, 6, (spki) => {
+        const [alg, key] = children(readOne(spki).value);
+        const bits = key!.value.slice();
+        bits[0] = 1;
+        return seq(alg!.raw, tlv(TAG.BIT_STRING, bits));
+      }),
+      /unused bits/,
+    );
+    refuses(
+      editTBS(leaf, 6, (spki) => seq(seq(oid('1.2.840.10045.2.1'), nullValue()), children(readOne(spki).value)[1]!.raw)),
+      /namedCurve/,
+    );
   });
 
   it('refuses GeneralizedTime year 0000', () => {
-    refuses(editTBS(leaf, 4, (v) => seq(children(readOne(v).value)[0]!.raw, tlv(TAG.GENERALIZED_TIME, new TextEncoder().encode('00001231235959Z')))), /0000/);
+    refuses(
+      editTBS(leaf, 4, (v) => seq(children(readOne(v).value)[0]!.raw, tlv(TAG.GENERALIZED_TIME, new TextEncoder().encode('00001231235959Z')))),
+      /0000/,
+    );
   });
 
   it('refuses a certificate over 64 KiB before reading it', () => {
@@ -138,7 +170,10 @@ describe('strict CSR parsing', () => {
   it('refuses an empty AlgorithmIdentifier with ERR_CSR_PARSE (was "Cannot read properties of undefined (reading \'tag\')")', () => {
     const [info, , sig] = children(readOne(csr).value);
     const broken = seq(info!.raw, seq(), sig!.raw);
-    assert.throws(() => parseCSR(broken), (e: unknown) => e instanceof CustodyError && e.code === 'ERR_CSR_PARSE' && !/Cannot read|undefined/.test(e.message));
+    assert.throws(
+      () => parseCSR(broken),
+      (e: unknown) => e instanceof CustodyError && e.code === 'ERR_CSR_PARSE' && !/Cannot read|undefined/.test(e.message),
+    );
   });
 
   it('refuses a CertificationRequest with missing fields, a bad subject or bad attributes, never another exception', () => {

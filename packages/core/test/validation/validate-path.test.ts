@@ -59,7 +59,13 @@ describe('validatePath', () => {
     const expired = deviceChain({ notAfter: new Date('2024-12-31T23:59:59Z') });
     const r1 = await validatePath({ leaf: expired.leaf, intermediates: [expired.issuing], trustAnchors: [expired.root], at: AT, provider });
     assert.equal(r1.code, 'ERR_CHAIN_EXPIRED');
-    const edge = await validatePath({ leaf: expired.leaf, intermediates: [expired.issuing], trustAnchors: [expired.root], at: new Date('2024-12-31T23:59:59.999Z'), provider });
+    const edge = await validatePath({
+      leaf: expired.leaf,
+      intermediates: [expired.issuing],
+      trustAnchors: [expired.root],
+      at: new Date('2024-12-31T23:59:59.999Z'),
+      provider,
+    });
     assert.equal(edge.ok, true, 'validity is compared at whole seconds');
     const future = deviceChain({ notBefore: new Date('2025-01-01T00:00:01Z') });
     const r2 = await validatePath({ leaf: future.leaf, intermediates: [future.issuing], trustAnchors: [future.root], at: AT, provider });
@@ -104,7 +110,7 @@ describe('validatePath', () => {
     assert.equal((await validatePath({ leaf, intermediates: [issuing], trustAnchors: [root], at: AT, provider, crls: [stale] })).code, 'ERR_CHAIN_CRL');
     const forged = issueCRL({ issuer: ISSUING.name, key: fixedKey(4) });
     const withForged = await validatePath({ leaf, intermediates: [issuing], trustAnchors: [root], at: AT, provider, crls: [forged] });
-    assert.equal(withForged.ok, true, 'a CRL whose AKI names another key is not this issuer\'s CRL');
+    assert.equal(withForged.ok, true, "a CRL whose AKI names another key is not this issuer's CRL");
     const missing = await validatePath({ leaf, intermediates: [issuing], trustAnchors: [root], at: AT, provider, requireCRL: true });
     assert.equal(missing.code, 'ERR_CHAIN_CRL');
   });
@@ -119,10 +125,24 @@ describe('validatePath', () => {
 
   it('checks required keyUsage and extKeyUsage (anyExtendedKeyUsage accepted)', async () => {
     const ka = deviceChain({ keyUsage: ['keyAgreement'] });
-    const r1 = await validatePath({ leaf: ka.leaf, intermediates: [ka.issuing], trustAnchors: [ka.root], at: AT, provider, requiredKeyUsage: ['digitalSignature'] });
+    const r1 = await validatePath({
+      leaf: ka.leaf,
+      intermediates: [ka.issuing],
+      trustAnchors: [ka.root],
+      at: AT,
+      provider,
+      requiredKeyUsage: ['digitalSignature'],
+    });
     assert.equal(r1.code, 'ERR_CHAIN_KEY_USAGE');
     const server = deviceChain({ eku: [OID.serverAuth] });
-    const r2 = await validatePath({ leaf: server.leaf, intermediates: [server.issuing], trustAnchors: [server.root], at: AT, provider, requiredEKU: [OID.clientAuth] });
+    const r2 = await validatePath({
+      leaf: server.leaf,
+      intermediates: [server.issuing],
+      trustAnchors: [server.root],
+      at: AT,
+      provider,
+      requiredEKU: [OID.clientAuth],
+    });
     assert.equal(r2.code, 'ERR_CHAIN_EKU');
     const any = deviceChain({ eku: [OID.anyExtendedKeyUsage] });
     const r3 = await validatePath({ leaf: any.leaf, intermediates: [any.issuing], trustAnchors: [any.root], at: AT, provider, requiredEKU: [OID.clientAuth] });

@@ -190,7 +190,13 @@ export async function makeCRL(ca: Holder, serialsHex: readonly string[], thisUpd
     x509Time(thisUpdate),
     x509Time(nextUpdate),
     ...(revoked.length > 0 ? [seq(...revoked)] : []),
-    explicit(0, seq(ext(OID.authorityKeyIdentifier, seq(new Uint8Array([0x80, ca.info.subjectKeyId!.length, ...ca.info.subjectKeyId!]))), ext(OID.crlNumber, smallInt(1)))),
+    explicit(
+      0,
+      seq(
+        ext(OID.authorityKeyIdentifier, seq(new Uint8Array([0x80, ca.info.subjectKeyId!.length, ...ca.info.subjectKeyId!]))),
+        ext(OID.crlNumber, smallInt(1)),
+      ),
+    ),
   );
   const sig = await provider.sign(ca.keys.privateKey, tbs);
   return seq(tbs, alg, bitString(ecdsaP1363ToDER(sig)));

@@ -35,7 +35,10 @@ describe('regression: a high-S twin of an attestation (ECDSA signature malleabil
     w = await makeWorld();
     honest = createBundle({ certificate: w.device.der, chain: [w.acmeIssuing.der], attestations: w.chain });
     verifier = createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT });
-    assert.ok(honest.attestations.every((a) => a.signature !== undefined), 'the world signs in the compact form');
+    assert.ok(
+      honest.attestations.every((a) => a.signature !== undefined),
+      'the world signs in the compact form',
+    );
   });
 
   it('is a real attack: the twin is another attestation whose signature verifies over the same signed attributes', async () => {
@@ -52,7 +55,10 @@ describe('regression: a high-S twin of an attestation (ECDSA signature malleabil
     it(`refuses it in the ${form === 'signature' ? 'compact "signature"' : 'full "cms"'} form with ERR_ATTESTATION_HIGH_S, not as a failed signature`, async () => {
       for (const n of [0, 1, 2]) {
         const twin = twinOf(n, form);
-        assert.throws(() => openAttestation(twin, honest.certificates), (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /high S/.test(e.message));
+        assert.throws(
+          () => openAttestation(twin, honest.certificates),
+          (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /high S/.test(e.message),
+        );
         const r = await verifier.verify(encodeBundle(withEntry(n, twin)));
         assert.equal(r.ok, false, `attestation ${n}: the twin was accepted`);
         if (n === 0) assert.equal(r.code, 'ERR_ATTESTATION_HIGH_S', 'the first failed check is the twin');

@@ -58,11 +58,24 @@ describe('verifier: regressions of a hostile review', () => {
   it('refuses an attestation naming its signer by issuer and serial when the certificate has a key identifier (ERR_ATTESTATION_SID)', async () => {
     const signer = await createAttestationSigner({ certificate: w.reseller.der, key: w.reseller.keys.privateKey, provider, sidKind: 'issuerAndSerialNumber' });
     const steps = standardSteps(w);
-    const statement = createStatement({ kind: 'handoff', device: 'Acme Devices/SN000042', idevidSha256: sha256hex(w.device.der), seq: 2, prev: sha256hex(w.chain[1]!), from: w.reseller.spkiSha256, to: w.customer.spkiSha256, time: steps[2]!.time, stage: 'resale', claims: steps[2]!.claims ?? {} });
+    const statement = createStatement({
+      kind: 'handoff',
+      device: 'Acme Devices/SN000042',
+      idevidSha256: sha256hex(w.device.der),
+      seq: 2,
+      prev: sha256hex(w.chain[1]!),
+      from: w.reseller.spkiSha256,
+      to: w.customer.spkiSha256,
+      time: steps[2]!.time,
+      stage: 'resale',
+      claims: steps[2]!.claims ?? {},
+    });
     const other = await signAttestation(signer, statement, steps[2]!.time);
     assert.throws(() => parseAttestation(other), { code: 'ERR_ATTESTATION_SID' });
     // Nor can it be carried in a bundle, whose full form is rebuilt and parsed by the same parser.
-    assert.throws(() => createBundle({ certificate: w.device.der, chain: [w.acmeIssuing.der], attestations: [...w.chain.slice(0, 2), other] }), { code: 'ERR_ATTESTATION_SID' });
+    assert.throws(() => createBundle({ certificate: w.device.der, chain: [w.acmeIssuing.der], attestations: [...w.chain.slice(0, 2), other] }), {
+      code: 'ERR_ATTESTATION_SID',
+    });
   });
 
   describe('log times', () => {
@@ -71,7 +84,8 @@ describe('verifier: regressions of a hostile review', () => {
     const roots: Uint8Array[] = [];
     let logKeys: Awaited<ReturnType<typeof provider.generateKeyPair>>;
     let base: Bundle;
-    const dated = (size: number, time: Date) => signCheckpoint({ origin: ORIGIN, treeSize: size, rootHash: roots[size]!, time, extensions: [] }, { name: ORIGIN, key: logKeys.privateKey }, provider);
+    const dated = (size: number, time: Date) =>
+      signCheckpoint({ origin: ORIGIN, treeSize: size, rootHash: roots[size]!, time, extensions: [] }, { name: ORIGIN, key: logKeys.privateKey }, provider);
     const v = () => createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, logKeys: [createVerifierKey(ORIGIN, logKeys.publicKey.spki)] });
 
     before(async () => {
@@ -84,7 +98,13 @@ describe('verifier: regressions of a hostile review', () => {
         nodes.put(log.appendEntry(i < 3 ? rebuildAttestation(b.attestations[i]!, b.certificates) : new TextEncoder().encode(`filler ${i}`)));
         roots.push(log.root());
       }
-      base = { ...b, log: { checkpoint: await dated(12, new Date('2027-01-12T00:00:00Z')), proofs: [0, 1, 2].map((i) => ({ attestation: i, ...inclusionProof(nodes, i, 12) })) } };
+      base = {
+        ...b,
+        log: {
+          checkpoint: await dated(12, new Date('2027-01-12T00:00:00Z')),
+          proofs: [0, 1, 2].map((i) => ({ attestation: i, ...inclusionProof(nodes, i, 12) })),
+        },
+      };
     });
 
     it('refuses earlier checkpoints whose times run backwards between themselves (a backdated larger prefix)', async () => {
@@ -132,6 +152,9 @@ describe('verifier: regressions of a hostile review', () => {
 
   it('refuses a vendor claim name with a dot after the slash, which shadowed a field of another claim', () => {
     assert.deepEqual(parseClaims({ 'acme.example/boot': { locked: false } }), { 'acme.example/boot': { locked: false } });
-    assert.throws(() => parseClaims({ 'acme.example/boot.locked': true }), (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_CLAIMS'));
+    assert.throws(
+      () => parseClaims({ 'acme.example/boot.locked': true }),
+      (e: { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_CLAIMS'),
+    );
   });
 });

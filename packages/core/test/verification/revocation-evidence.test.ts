@@ -24,7 +24,9 @@ describe('revocation evidence for the policy', () => {
   const crl = (ca: Holder, serials: readonly string[] = [], nextUpdate = NEXT_UPDATE) => makeCRL(ca, serials, THIS_UPDATE, nextUpdate);
   const all = () => [crls.acmeIssuing, crls.acmeRoot, crls.northwind, crls.contoso];
   const verify = (chain: readonly Uint8Array[], bundleCRLs: Uint8Array[]): Promise<VerificationReport> =>
-    createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, policy: POLICY }).verify(encodeBundle(createBundle({ certificate: w.device.der, chain, attestations: w.chain, crls: bundleCRLs })));
+    createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, policy: POLICY }).verify(
+      encodeBundle(createBundle({ certificate: w.device.der, chain, attestations: w.chain, crls: bundleCRLs })),
+    );
   const revocationCheck = (r: VerificationReport) => r.checks.find((c) => c.name === 'policy: revocationCheck')!;
   const failures = (r: VerificationReport) => JSON.stringify(r.checks.filter((c) => !c.ok));
   /** The CA's name with another key: what anyone can sign a CRL as. */
@@ -52,7 +54,8 @@ describe('revocation evidence for the policy', () => {
     assert.ok(reason.includes(`no verified current CRL from "${w.northwindRoot.info.subjectText}" (for "${w.integrator.info.subjectText}")`), reason);
     assert.ok(!reason.includes('Acme'), reason);
     const none = await verify([w.acmeIssuing.der], []);
-    for (const ca of [w.acmeIssuing, w.acmeRoot, w.northwindRoot, w.contosoRoot]) assert.ok(revocationCheck(none).reason!.includes(`"${ca.info.subjectText}"`), ca.info.subjectText);
+    for (const ca of [w.acmeIssuing, w.acmeRoot, w.northwindRoot, w.contosoRoot])
+      assert.ok(revocationCheck(none).reason!.includes(`"${ca.info.subjectText}"`), ca.info.subjectText);
   });
 
   it('does not count a CRL naming the issuer but signed by an unrelated key (was: "certificates were checked against CRLs")', async () => {
@@ -93,7 +96,10 @@ describe('revocation evidence for the policy', () => {
     });
 
     it('establishes revocation from CRLs signed by the new keys for certificates issued under the old ones', async () => {
-      const r = await verify([w.acmeIssuing.der, acmeIssuingNew.der, northwindNew.der], [await crl(acmeIssuingNew), crls.acmeRoot, await crl(northwindNew), crls.contoso]);
+      const r = await verify(
+        [w.acmeIssuing.der, acmeIssuingNew.der, northwindNew.der],
+        [await crl(acmeIssuingNew), crls.acmeRoot, await crl(northwindNew), crls.contoso],
+      );
       assert.equal(r.ok, true, failures(r));
       assert.equal(revocationCheck(r).reason, 'certificates were checked against CRLs');
     });

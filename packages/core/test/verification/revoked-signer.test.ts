@@ -45,15 +45,33 @@ describe('revoked signer: logged before the revocation', () => {
   const roots: Uint8Array[] = [];
 
   const crlRevoking = (ca: Holder, serialHex: string, revokedAt: Date) =>
-    createCRL({ issuer: ca.info, key: ca.keys.privateKey, provider, thisUpdate: new Date('2027-01-01T00:00:00Z'), nextUpdate: new Date('2027-02-01T00:00:00Z'), crlNumber: 1, revoked: [{ serialHex, revokedAt }] });
+    createCRL({
+      issuer: ca.info,
+      key: ca.keys.privateKey,
+      provider,
+      thisUpdate: new Date('2027-01-01T00:00:00Z'),
+      nextUpdate: new Date('2027-02-01T00:00:00Z'),
+      crlNumber: 1,
+      revoked: [{ serialHex, revokedAt }],
+    });
   const checkpoint = (size: number, time: Date | undefined, key = logKeys) =>
-    signCheckpoint({ origin: ORIGIN, treeSize: size, rootHash: roots[size]!, ...(time ? { time } : {}), extensions: [] }, { name: ORIGIN, key: key.privateKey }, provider);
-  const earlier = async (size: number, time: Date): Promise<BundleEarlierCheckpoint> => ({ checkpoint: await checkpoint(size, time), consistency: consistencyProof(nodes, size, SIZE).hashes });
+    signCheckpoint(
+      { origin: ORIGIN, treeSize: size, rootHash: roots[size]!, ...(time ? { time } : {}), extensions: [] },
+      { name: ORIGIN, key: key.privateKey },
+      provider,
+    );
+  const earlier = async (size: number, time: Date): Promise<BundleEarlierCheckpoint> => ({
+    checkpoint: await checkpoint(size, time),
+    consistency: consistencyProof(nodes, size, SIZE).hashes,
+  });
   const withEarlier = (...e: BundleEarlierCheckpoint[]): Bundle => ({ ...base, log: { ...base.log!, earlier: e } });
 
   /** The verifier with the trusted log key, as `devices verify --log-key` runs it; `log` is its log part alone. */
   async function verify(bundle: Bundle, revokedAt = R, crlOf: 'party' | 'device' = 'party') {
-    const crl = crlOf === 'party' ? await crlRevoking(w.northwindRoot, w.integrator.info.serialHex, revokedAt) : await crlRevoking(w.acmeIssuing, w.device.info.serialHex, revokedAt);
+    const crl =
+      crlOf === 'party'
+        ? await crlRevoking(w.northwindRoot, w.integrator.info.serialHex, revokedAt)
+        : await crlRevoking(w.acmeIssuing, w.device.info.serialHex, revokedAt);
     const log = await verifyBundleLog(bundle, { keys: [trusted], provider });
     const report = await createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, crls: [crl], logKeys: [trusted] }).verify(bundle);
     const signer = report.checks.find((c) => c.name === 'attestation 1: signer revocation');
@@ -70,7 +88,13 @@ describe('revoked signer: logged before the revocation', () => {
     roots.push(log.root());
     for (let i = 0; i < SIZE; i++) {
       const att = LEAVES[i];
-      nodes.put(log.appendEntry(att === undefined ? new TextEncoder().encode(`another device's attestation ${i}`) : rebuildAttestation(bundle.attestations[att]!, bundle.certificates)));
+      nodes.put(
+        log.appendEntry(
+          att === undefined
+            ? new TextEncoder().encode(`another device's attestation ${i}`)
+            : rebuildAttestation(bundle.attestations[att]!, bundle.certificates),
+        ),
+      );
       roots.push(log.root());
     }
     const proofs = Object.entries(LEAVES).map(([leaf, attestation]) => ({ attestation, ...inclusionProof(nodes, Number(leaf), SIZE) }));
@@ -82,7 +106,10 @@ describe('revoked signer: logged before the revocation', () => {
     assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => !c.ok)));
     assert.equal(signer?.ok, true);
     assert.match(signer!.reason!, /logged by 2026-12-02T00:00:00Z, before the revocation/);
-    assert.deepEqual(log.loggedAt.map((d) => d?.toISOString()), [BEFORE.toISOString(), BEFORE.toISOString(), HEAD_TIME.toISOString()]);
+    assert.deepEqual(
+      log.loggedAt.map((d) => d?.toISOString()),
+      [BEFORE.toISOString(), BEFORE.toISOString(), HEAD_TIME.toISOString()],
+    );
     assert.ok(log.checks.some((c) => c.name === 'log earlier checkpoint 0' && c.ok));
   });
 
@@ -172,7 +199,8 @@ describe('revoked signer: logged before the revocation', () => {
     assert.equal(encodeBundle(withEarlier()), encodeBundle(base), 'an empty list costs no byte');
     assert.equal(encodeBundle(base).includes('"earlier"'), false);
     const json = JSON.parse(text);
-    const refuse = (mutate: (j: any) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const refuse = (mutate: (j: any) => void) => {
+      // eslint-disable-line @typescript-eslint/no-explicit-any
       const j = structuredClone(json);
       mutate(j);
       assert.throws(() => parseBundle(JSON.stringify(j)), { code: 'ERR_BUNDLE_MALFORMED' });

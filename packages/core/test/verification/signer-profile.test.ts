@@ -90,11 +90,17 @@ describe('attestation signer profile', () => {
   });
 
   it('does not count anyExtendedKeyUsage, nor another purpose, as the custody EKU (ERR_VERIFY_SIGNER_EKU)', async () => {
-    const any = await makeSignerFrom(w.acmeIssuing, 'Acme Any Purpose', (t) => ({ ...t, extendedKeyUsage: { oids: [OID.anyExtendedKeyUsage], critical: false } }));
+    const any = await makeSignerFrom(w.acmeIssuing, 'Acme Any Purpose', (t) => ({
+      ...t,
+      extendedKeyUsage: { oids: [OID.anyExtendedKeyUsage], critical: false },
+    }));
     assert.match(await expectSignerCode(await withBirthSigner(any), 'ERR_VERIFY_SIGNER_EKU'), /anyExtendedKeyUsage does not count/);
     const tls = await makeSignerFrom(w.acmeIssuing, 'Acme TLS Client', (t) => ({ ...t, extendedKeyUsage: { oids: [OID.clientAuth], critical: false } }));
     await expectSignerCode(await withBirthSigner(tls), 'ERR_VERIFY_SIGNER_EKU');
-    const both = await makeSignerFrom(w.acmeIssuing, 'Acme Both', (t) => ({ ...t, extendedKeyUsage: { oids: [OID.anyExtendedKeyUsage, OID.custodyAttestation], critical: false } }));
+    const both = await makeSignerFrom(w.acmeIssuing, 'Acme Both', (t) => ({
+      ...t,
+      extendedKeyUsage: { oids: [OID.anyExtendedKeyUsage, OID.custodyAttestation], critical: false },
+    }));
     assert.equal(attestationSignerProblem(parseCertificate(both.der)), undefined, 'the custody EKU listed next to anyExtendedKeyUsage is fine');
   });
 
@@ -110,7 +116,11 @@ describe('attestation signer profile', () => {
 
   it('refuses a CA key as an attestation signer, even one carrying the custody EKU (ERR_VERIFY_SIGNER_CA)', async () => {
     await expectSignerCode(await withBirthSigner(await asSigner(w.acmeIssuing)), 'ERR_VERIFY_SIGNER_CA');
-    const caWithEku = await makeSignerFrom(w.acmeRoot, 'Acme Signing CA', (t) => ({ ...t, basicConstraints: { ca: true, critical: true }, keyUsage: { usages: ['digitalSignature', 'keyCertSign'], critical: true } }));
+    const caWithEku = await makeSignerFrom(w.acmeRoot, 'Acme Signing CA', (t) => ({
+      ...t,
+      basicConstraints: { ca: true, critical: true },
+      keyUsage: { usages: ['digitalSignature', 'keyCertSign'], critical: true },
+    }));
     await expectSignerCode(await withBirthSigner(caWithEku, [caWithEku.der]), 'ERR_VERIFY_SIGNER_CA');
   });
 

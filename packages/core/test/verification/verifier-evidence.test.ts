@@ -66,10 +66,20 @@ describe('verifier: evidence from outside the signatures', () => {
     roots.push(log.root());
     for (let i = 0; i < 16; i++) {
       const att = LEAVES[i];
-      nodes.put(log.appendEntry(att === undefined ? new TextEncoder().encode(`another device's attestation ${i}`) : rebuildAttestation(plain.attestations[att]!, plain.certificates)));
+      nodes.put(
+        log.appendEntry(
+          att === undefined ? new TextEncoder().encode(`another device's attestation ${i}`) : rebuildAttestation(plain.attestations[att]!, plain.certificates),
+        ),
+      );
       roots.push(log.root());
     }
-    at = async (size) => ({ ...plain, log: { checkpoint: await checkpoint(size), proofs: Object.entries(LEAVES).map(([leaf, attestation]) => ({ attestation, ...inclusionProof(nodes, Number(leaf), size) })) } });
+    at = async (size) => ({
+      ...plain,
+      log: {
+        checkpoint: await checkpoint(size),
+        proofs: Object.entries(LEAVES).map(([leaf, attestation]) => ({ attestation, ...inclusionProof(nodes, Number(leaf), size) })),
+      },
+    });
   });
 
   describe('log', () => {
@@ -97,7 +107,9 @@ describe('verifier: evidence from outside the signatures', () => {
       const ok = await v.verify(b);
       assert.equal(ok.ok, true, JSON.stringify(first(ok)));
       assert.match(ok.checks.find((c) => c.name === 'log checkpoint')!.reason!, /not verified: no trusted log key/);
-      const proofs = b.log!.proofs.map((p, i) => (i === 1 ? { ...p, hashes: p.hashes.map((h, k) => (k === 0 ? Uint8Array.from(h, (x, j) => (j === 31 ? x ^ 0x80 : x)) : h)) } : p));
+      const proofs = b.log!.proofs.map((p, i) =>
+        i === 1 ? { ...p, hashes: p.hashes.map((h, k) => (k === 0 ? Uint8Array.from(h, (x, j) => (j === 31 ? x ^ 0x80 : x)) : h)) } : p,
+      );
       const r = await v.verify({ ...b, log: { ...b.log!, proofs } });
       assert.equal(r.code, 'ERR_VERIFY_LOG_INCLUSION');
       // The same, through the bundle text: every byte of the log part is checked.
@@ -156,7 +168,10 @@ describe('verifier: evidence from outside the signatures', () => {
       const v = verifier();
       await v.verify(await at(SIZE), { checkpoints: memory });
       const b = await at(12);
-      const withEarlier = { ...b, log: { ...b.log!, earlier: [{ checkpoint: await checkpoint(SIZE), consistency: consistencyProof(nodes, SIZE, 12).hashes }] } };
+      const withEarlier = {
+        ...b,
+        log: { ...b.log!, earlier: [{ checkpoint: await checkpoint(SIZE), consistency: consistencyProof(nodes, SIZE, 12).hashes }] },
+      };
       const r = await v.verify(withEarlier, { checkpoints: memory });
       assert.equal(r.ok, true, JSON.stringify(first(r)));
       assert.equal(sizeOf(memory.seen.get(ORIGIN)), 12);
@@ -166,15 +181,20 @@ describe('verifier: evidence from outside the signatures', () => {
       const memory = new Memory();
       const v = verifier();
       await v.verify(await at(SIZE), { checkpoints: memory });
-      const own = Object.assign(memory, { consistencyProof: async (origin: string, a: number, b: number) => (origin === ORIGIN ? consistencyProof(nodes, a, b) : undefined) });
+      const own = Object.assign(memory, {
+        consistencyProof: async (origin: string, a: number, b: number) => (origin === ORIGIN ? consistencyProof(nodes, a, b) : undefined),
+      });
       assert.equal((await v.verify(await at(12), { checkpoints: own })).ok, true);
-      const lying = Object.assign(new Memory(), { consistencyProof: async (_o: string, a: number, b: number) => ({ ...consistencyProof(nodes, a, b), hashes: [] }) });
+      const lying = Object.assign(new Memory(), {
+        consistencyProof: async (_o: string, a: number, b: number) => ({ ...consistencyProof(nodes, a, b), hashes: [] }),
+      });
       lying.seen.set(ORIGIN, await checkpoint(SIZE));
       assert.equal((await v.verify(await at(12), { checkpoints: lying })).code, 'ERR_VERIFY_LOG_CONSISTENCY');
     });
 
     it('rejects a larger tree dated before the remembered smaller one, even with a valid proof: a backdated tree head', async () => {
-      const dated = (size: number, time: Date) => signCheckpoint({ origin: ORIGIN, treeSize: size, rootHash: roots[size]!, time, extensions: [] }, { name: ORIGIN, key: logKeys.privateKey }, provider);
+      const dated = (size: number, time: Date) =>
+        signCheckpoint({ origin: ORIGIN, treeSize: size, rootHash: roots[size]!, time, extensions: [] }, { name: ORIGIN, key: logKeys.privateKey }, provider);
       const memory = new Memory();
       memory.seen.set(ORIGIN, await dated(SIZE, new Date('2026-12-20T00:00:00Z')));
       const b = await at(12);
@@ -184,7 +204,13 @@ describe('verifier: evidence from outside the signatures', () => {
       assert.match(first(r)!.reason!, /the log's time went backwards/);
       assert.equal(sizeOf(memory.seen.get(ORIGIN)), SIZE);
       // The same inside one bundle: an earlier checkpoint dated after the bundle's own.
-      const inside = { ...backdated, log: { ...backdated.log, earlier: [{ checkpoint: await dated(SIZE, new Date('2026-12-20T00:00:00Z')), consistency: consistencyProof(nodes, SIZE, 12).hashes }] } };
+      const inside = {
+        ...backdated,
+        log: {
+          ...backdated.log,
+          earlier: [{ checkpoint: await dated(SIZE, new Date('2026-12-20T00:00:00Z')), consistency: consistencyProof(nodes, SIZE, 12).hashes }],
+        },
+      };
       const r2 = await verifier().verify(inside);
       assert.equal(r2.checks.find((c) => c.name === 'log earlier checkpoint 0')?.code, 'ERR_VERIFY_LOG_CONSISTENCY');
     });
@@ -193,7 +219,11 @@ describe('verifier: evidence from outside the signatures', () => {
       const memory = new Memory();
       const v = verifier();
       await v.verify(await at(SIZE), { checkpoints: memory });
-      const forked = await signCheckpoint({ origin: ORIGIN, treeSize: SIZE, rootHash: new Uint8Array(32).fill(7), extensions: [] }, { name: ORIGIN, key: logKeys.privateKey }, provider);
+      const forked = await signCheckpoint(
+        { origin: ORIGIN, treeSize: SIZE, rootHash: new Uint8Array(32).fill(7), extensions: [] },
+        { name: ORIGIN, key: logKeys.privateKey },
+        provider,
+      );
       memory.seen.set(ORIGIN, forked);
       assert.equal((await v.verify(await at(SIZE), { checkpoints: memory })).code, 'ERR_VERIFY_LOG_FORK');
     });
@@ -240,12 +270,18 @@ describe('verifier: evidence from outside the signatures', () => {
     it('refuses a response to a challenge spent by an activation (ERR_VERIFY_POSSESSION_REPLAY)', async () => {
       const c = await challenge(w.device.der);
       c.issued.set(c.nonceHex, { ...c.issued.get(c.nonceHex)!, used: true });
-      assert.equal((await verifier({ logKeys: [] }).verify(plain, { possession: { response: c.response, records: c.records } })).code, 'ERR_VERIFY_POSSESSION_REPLAY');
+      assert.equal(
+        (await verifier({ logKeys: [] }).verify(plain, { possession: { response: c.response, records: c.records } })).code,
+        'ERR_VERIFY_POSSESSION_REPLAY',
+      );
     });
 
     it('refuses a challenge issued for another device, answered by this device (ERR_VERIFY_POSSESSION_DEVICE)', async () => {
       const c = await challenge(w.reseller.der);
-      assert.equal((await verifier({ logKeys: [] }).verify(plain, { possession: { response: c.response, records: c.records } })).code, 'ERR_VERIFY_POSSESSION_DEVICE');
+      assert.equal(
+        (await verifier({ logKeys: [] }).verify(plain, { possession: { response: c.response, records: c.records } })).code,
+        'ERR_VERIFY_POSSESSION_DEVICE',
+      );
     });
   });
 

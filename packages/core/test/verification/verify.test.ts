@@ -8,9 +8,25 @@ import { parseBundle } from '../../src/bundle/parse-bundle.js';
 import { createVerifier, type VerifierOptions } from '../../src/verification/verifier.js';
 import { parseWorkflow } from '../../src/workflow/workflow.js';
 import {
-  AT, BIRTH_CLAIMS, INTEGRATION_CLAIMS, RESALE_CLAIMS, T_ACTIVATION, T_BIRTH, T_HANDOFF2,
-  makeCRL, makeDevice, makeIssuingCA, makeParty, makeRoot, makeWorld, provider, sha256hex, signChain, standardSteps,
-  type Holder, type World,
+  AT,
+  BIRTH_CLAIMS,
+  INTEGRATION_CLAIMS,
+  RESALE_CLAIMS,
+  T_ACTIVATION,
+  T_BIRTH,
+  T_HANDOFF2,
+  makeCRL,
+  makeDevice,
+  makeIssuingCA,
+  makeParty,
+  makeRoot,
+  makeWorld,
+  provider,
+  sha256hex,
+  signChain,
+  standardSteps,
+  type Holder,
+  type World,
 } from './fixtures.js';
 
 const bundleText = (device: Holder, chain: readonly Uint8Array[], attestations: readonly Uint8Array[], crls?: Uint8Array[]): string =>
@@ -43,8 +59,19 @@ describe('verifyBundle', () => {
     assert.equal(r.custodian, w.customer.spkiSha256);
     assert.deepEqual(r.effectiveClaims, { ...BIRTH_CLAIMS, ...INTEGRATION_CLAIMS, ...RESALE_CLAIMS });
     assert.ok(r.checks.every((c) => c.ok));
-    for (const name of ['bundle', 'device: certificate path', 'device: profile', 'attestation 2: signature', 'attestation 2: signer', 'attestation 2: custodian', 'attestation 2: link']) {
-      assert.ok(r.checks.some((c) => c.name === name), name);
+    for (const name of [
+      'bundle',
+      'device: certificate path',
+      'device: profile',
+      'attestation 2: signature',
+      'attestation 2: signer',
+      'attestation 2: custodian',
+      'attestation 2: link',
+    ]) {
+      assert.ok(
+        r.checks.some((c) => c.name === name),
+        name,
+      );
     }
     assert.equal((await verifier.verify(parseBundle(text))).ok, true, 'a parsed bundle too');
   });
@@ -97,7 +124,14 @@ describe('verifyBundle', () => {
 
     for (const i of [0, 1]) {
       it(`rejects the chain with attestation ${i} dropped (ERR_VERIFY_SEQUENCE)`, async () => {
-        await expectReject(bundleText(w.device, [w.acmeIssuing.der], w.chain.filter((_, k) => k !== i)), 'ERR_VERIFY_SEQUENCE');
+        await expectReject(
+          bundleText(
+            w.device,
+            [w.acmeIssuing.der],
+            w.chain.filter((_, k) => k !== i),
+          ),
+          'ERR_VERIFY_SEQUENCE',
+        );
       });
     }
 
@@ -116,7 +150,11 @@ describe('verifyBundle', () => {
       });
     }
 
-    for (const [a, b] of [[0, 1], [1, 2], [0, 2]] as const) {
+    for (const [a, b] of [
+      [0, 1],
+      [1, 2],
+      [0, 2],
+    ] as const) {
       it(`rejects attestations ${a} and ${b} swapped (ERR_VERIFY_SEQUENCE)`, async () => {
         const moved = [...w.chain];
         [moved[a], moved[b]] = [moved[b]!, moved[a]!];
@@ -232,7 +270,11 @@ describe('verifyBundle', () => {
     it('rejects a birth signed by a party the workflow does not allow (ERR_WORKFLOW_REJECT_*)', async () => {
       const steps = standardSteps(w);
       steps[0] = { ...steps[0]!, signer: w.integrator };
-      const r = await expectReject(bundleText(w.device, [w.acmeIssuing.der], await signChain(w.device, steps)), /^ERR_WORKFLOW_REJECT_/, make({ workflow: { workflow: workflow(), trust: trust() } }));
+      const r = await expectReject(
+        bundleText(w.device, [w.acmeIssuing.der], await signChain(w.device, steps)),
+        /^ERR_WORKFLOW_REJECT_/,
+        make({ workflow: { workflow: workflow(), trust: trust() } }),
+      );
       assert.ok(r.checks.some((c) => c.code === 'ERR_WORKFLOW_REJECT_SIGNER' || c.code === 'ERR_WORKFLOW_REJECT_ORDER'));
     });
   });
@@ -261,7 +303,9 @@ describe('verifyBundle', () => {
       for (let i = 0; i < M; i++) nodeVerify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
       const verifyPerSec = M / ((performance.now() - t0) / 1000);
       const rawBundles = verifyPerSec / 4;
-      console.log(`      verify.bundlesPerSec = ${bundlesPerSec.toFixed(0)}; native.verifyPerSec = ${verifyPerSec.toFixed(0)} -> native.bundlePerSec (4 verifications) = ${rawBundles.toFixed(0)}; ratio = ${((100 * bundlesPerSec) / rawBundles).toFixed(0)}%`);
+      console.log(
+        `      verify.bundlesPerSec = ${bundlesPerSec.toFixed(0)}; native.verifyPerSec = ${verifyPerSec.toFixed(0)} -> native.bundlePerSec (4 verifications) = ${rawBundles.toFixed(0)}; ratio = ${((100 * bundlesPerSec) / rawBundles).toFixed(0)}%`,
+      );
     });
   });
 });

@@ -76,13 +76,21 @@ describe('workflow: evaluateWorkflow', () => {
     const [birth, integration, resale] = goodChain();
     const report = evaluateWorkflow(WORKFLOW, chain(birth!, resale!, integration!), TRUST);
     assertRejected(report, 'ERR_WORKFLOW_REJECT_ORDER', 'attestation 1 fits stage "resale", but stage "integration" must come first');
-    assert.ok(report.checks.some((c) => c.code === 'ERR_WORKFLOW_REJECT_ORDER' && c.reason?.includes('attestation 2 fits stage "integration", which comes before stage "resale"')));
+    assert.ok(
+      report.checks.some(
+        (c) => c.code === 'ERR_WORKFLOW_REJECT_ORDER' && c.reason?.includes('attestation 2 fits stage "integration", which comes before stage "resale"'),
+      ),
+    );
   });
 
   it('rejects a chain missing a required stage, and one that does not start with a birth', () => {
     const [birth, , resale] = goodChain();
     assertRejected(evaluateWorkflow(WORKFLOW, chain(birth!, resale!), TRUST), 'ERR_WORKFLOW_REJECT_ORDER', 'stage "integration" must come first');
-    assertRejected(evaluateWorkflow(WORKFLOW, chain(birth!), TRUST), 'ERR_WORKFLOW_REJECT_ORDER', 'the chain ends after attestation 0 without stage "integration"');
+    assertRejected(
+      evaluateWorkflow(WORKFLOW, chain(birth!), TRUST),
+      'ERR_WORKFLOW_REJECT_ORDER',
+      'the chain ends after attestation 0 without stage "integration"',
+    );
     const report = evaluateWorkflow(WORKFLOW, chain(step('handoff', NORTHWIND, INTEGRATION_CLAIMS)), TRUST);
     assertRejected(report, 'ERR_WORKFLOW_REJECT_ORDER', 'attestation 0 fits stage "integration", but stage "factory" must come first');
     assertRejected(evaluateWorkflow(WORKFLOW, [], TRUST), 'ERR_WORKFLOW_REJECT_ORDER', 'no attestation');
@@ -103,9 +111,17 @@ describe('workflow: evaluateWorkflow', () => {
 
   it('rejects anything after activation', () => {
     const c = [...goodChain(), step('activation', CLINIC), step('handoff', RESALE)];
-    assertRejected(evaluateWorkflow(WORKFLOW, chain(...c), TRUST), 'ERR_WORKFLOW_REJECT_ORDER', 'attestation 4 fits stage "resale", which comes before stage "activation"');
+    assertRejected(
+      evaluateWorkflow(WORKFLOW, chain(...c), TRUST),
+      'ERR_WORKFLOW_REJECT_ORDER',
+      'attestation 4 fits stage "resale", which comes before stage "activation"',
+    );
     const twice = [...goodChain(), step('activation', CLINIC), step('activation', CLINIC)];
-    assertRejected(evaluateWorkflow(WORKFLOW, chain(...twice), TRUST), 'ERR_WORKFLOW_REJECT_HOPS', 'attestation 4 would be attestation 2 of stage "activation"');
+    assertRejected(
+      evaluateWorkflow(WORKFLOW, chain(...twice), TRUST),
+      'ERR_WORKFLOW_REJECT_HOPS',
+      'attestation 4 would be attestation 2 of stage "activation"',
+    );
     const stranger = [...goodChain(), step('activation', CLINIC), step('handoff', party('Nobody', 'nowhere', '5'))];
     assertRejected(evaluateWorkflow(WORKFLOW, chain(...stranger), TRUST), 'ERR_WORKFLOW_REJECT_ORDER', 'attestation 4 comes after the last stage "activation"');
   });
@@ -131,7 +147,11 @@ describe('workflow: evaluateWorkflow', () => {
     const c = goodChain();
     assertRejected(evaluateWorkflow(WORKFLOW, c, TRUST, { nextCustodian: RESALE2 }), 'ERR_WORKFLOW_REJECT_CUSTODIAN', 'not to "Second Resale"');
     const wrongRole: ChainStep[] = [...c.slice(0, 2), { ...c[2]!, to: RESALE2.spkiSha256 }];
-    assertRejected(evaluateWorkflow(WORKFLOW, wrongRole, TRUST, { nextCustodian: RESALE2 }), 'ERR_WORKFLOW_REJECT_SIGNER', '"Second Resale" may not sign stage "activation"');
+    assertRejected(
+      evaluateWorkflow(WORKFLOW, wrongRole, TRUST, { nextCustodian: RESALE2 }),
+      'ERR_WORKFLOW_REJECT_SIGNER',
+      '"Second Resale" may not sign stage "activation"',
+    );
     const unnamed = evaluateWorkflow(WORKFLOW, c, TRUST);
     assert.equal(unnamed.ok, true);
     assert.match(unnamed.checks.find((x) => x.name === 'stage activation: pending')!.reason!, /not identified/);

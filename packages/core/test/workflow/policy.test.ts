@@ -47,12 +47,22 @@ describe('workflow: parsePolicy', () => {
     assert.equal(h.revocationCheck, 'required');
     assert.equal(h.allowUnknownVendorClaims, false);
     const paths = h.require.map((r) => r.path.text);
-    for (const p of ['secureBoot.enabled', 'storageEncryption.enabled', 'debugPorts.state', 'signedUpdates.enabled', 'firmware.sha256', 'deviceIdentity.idevid']) {
+    for (const p of [
+      'secureBoot.enabled',
+      'storageEncryption.enabled',
+      'debugPorts.state',
+      'signedUpdates.enabled',
+      'firmware.sha256',
+      'deviceIdentity.idevid',
+    ]) {
       assert.ok(paths.includes(p), p);
     }
     assert.deepEqual(h.require.find((r) => r.path.text === 'debugPorts.state')!.oneOf, ['locked', 'disabled']);
     const b = builtin('baseline');
-    assert.deepEqual(b.require.map((r) => r.path.text), ['deviceIdentity.idevid']);
+    assert.deepEqual(
+      b.require.map((r) => r.path.text),
+      ['deviceIdentity.idevid'],
+    );
     assert.equal(b.logInclusion, 'optional');
   });
 
@@ -68,15 +78,23 @@ describe('workflow: parsePolicy', () => {
     it('bad evidence rule', () => assertInvalid('name: p\nrevocationCheck: yes\n', 2, 'revocationCheck: "yes" is not one of required, optional'));
     it('wrong type', () => assertInvalid('name: p\nallowUnknownVendorClaims: "no"\n', 2, 'allowUnknownVendorClaims: expected true or false'));
     it('missing name', () => assertInvalid('description: x\n', 1, '(document): missing required field "name"'));
-    it('unknown claim', () => assertInvalid('name: p\nrequire:\n  - claim: secureboot.enabled\n    equals: true\n', 3, 'require[0].claim: unknown claim "secureboot"'));
+    it('unknown claim', () =>
+      assertInvalid('name: p\nrequire:\n  - claim: secureboot.enabled\n    equals: true\n', 3, 'require[0].claim: unknown claim "secureboot"'));
     it('unknown requirement key', () => assertInvalid('name: p\nrequire:\n  - claim: secureBoot.enabled\n    is: true\n', 4, 'require[0].is: unknown field'));
-    it('both equals and oneOf', () => assertInvalid('name: p\nrequire:\n  - claim: debugPorts.state\n    equals: locked\n    oneOf: [locked]\n', 3, 'give either "equals" or "oneOf"'));
-    it('value outside the vocabulary', () => assertInvalid('name: p\nrequire:\n  - claim: debugPorts.state\n    oneOf: [locked, welded]\n', 4, 'require[0].oneOf[1]: debugPorts.state is one of locked, disabled, open, not "welded"'));
+    it('both equals and oneOf', () =>
+      assertInvalid('name: p\nrequire:\n  - claim: debugPorts.state\n    equals: locked\n    oneOf: [locked]\n', 3, 'give either "equals" or "oneOf"'));
+    it('value outside the vocabulary', () =>
+      assertInvalid(
+        'name: p\nrequire:\n  - claim: debugPorts.state\n    oneOf: [locked, welded]\n',
+        4,
+        'require[0].oneOf[1]: debugPorts.state is one of locked, disabled, open, not "welded"',
+      ));
     it('value on a whole claim', () => assertInvalid('name: p\nrequire:\n  - claim: secureBoot\n    equals: true\n', 3, 'names a whole claim'));
     it('duplicate requirement', () => assertInvalid('name: p\nrequire:\n  - firmware\n  - firmware\n', 4, 'firmware is already required above'));
     it('bad duration', () => assertInvalid('name: p\nmaxChainAge: 1 year\n', 2, 'maxChainAge: "1 year" is not a number of days'));
     it('zero days', () => assertInvalid('name: p\nmaxChainAge: 0\n', 2, 'maxChainAge: must be at least 1'));
-    it('bad vendor claim name', () => assertInvalid('name: p\nknownVendorClaims: [calibration]\n', 2, 'knownVendorClaims[0]: "calibration" is not a vendor claim name'));
+    it('bad vendor claim name', () =>
+      assertInvalid('name: p\nknownVendorClaims: [calibration]\n', 2, 'knownVendorClaims[0]: "calibration" is not a vendor claim name'));
     it('YAML syntax error', () => assertInvalid('name: p\nrequire: [firmware\n', 3, ''));
   });
 });
@@ -99,7 +117,9 @@ describe('workflow: evaluatePolicy', () => {
   });
 
   it('present, equals and oneOf requirements pass and fail with their codes', () => {
-    const p = ONE('require:\n  - firmware.sha256\n  - claim: secureBoot.enabled\n    equals: true\n  - claim: debugPorts.state\n    oneOf: [locked, disabled]\nlogInclusion: optional\nproofOfPossession: optional\nrevocationCheck: optional\n');
+    const p = ONE(
+      'require:\n  - firmware.sha256\n  - claim: secureBoot.enabled\n    equals: true\n  - claim: debugPorts.state\n    oneOf: [locked, disabled]\nlogInclusion: optional\nproofOfPossession: optional\nrevocationCheck: optional\n',
+    );
     assert.equal(evaluatePolicy(p, evidence()).ok, true);
     const bad = evaluatePolicy(p, evidence({ claims: { secureBoot: { enabled: false }, debugPorts: { state: 'open' } } }));
     assert.equal(check(bad, 'claim firmware.sha256').code, 'ERR_POLICY_CLAIM_MISSING');
@@ -148,7 +168,10 @@ describe('workflow: evaluatePolicy', () => {
   });
 
   it('healthcare rejects open debug ports and missing evidence with one check per requirement', () => {
-    const report = evaluatePolicy(builtin('healthcare'), evidence({ claims: { ...FULL, debugPorts: { state: 'open' } }, logIncluded: false, crlsChecked: false }));
+    const report = evaluatePolicy(
+      builtin('healthcare'),
+      evidence({ claims: { ...FULL, debugPorts: { state: 'open' } }, logIncluded: false, crlsChecked: false }),
+    );
     const codes = report.checks.filter((c) => !c.ok).map((c) => c.code);
     assert.deepEqual(codes, ['ERR_POLICY_CLAIM_VALUE', 'ERR_POLICY_LOG_INCLUSION', 'ERR_POLICY_REVOCATION']);
   });

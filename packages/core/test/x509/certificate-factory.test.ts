@@ -23,7 +23,13 @@ describe('CertificateFactory', () => {
     root = await makeRoot();
     issuing = await makeCA('issuing-ca', root, 'Acme Issuing CA 1');
     const keys = await provider.generateKeyPair('P-256');
-    const f = await CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices', model: 'Sensor X1' } });
+    const f = await CertificateFactory.create({
+      template: loadTemplate('idevid'),
+      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme Devices', model: 'Sensor X1' },
+    });
     device = (await f.issue({ spki: keys.publicKey.spki, vars: { serial: 'SN0000042' } })).der;
     writeFileSync(join(dir, 'root.pem'), pem(root.info.der));
     writeFileSync(join(dir, 'issuing.pem'), pem(issuing.info.der));
@@ -31,7 +37,21 @@ describe('CertificateFactory', () => {
   });
 
   it('issues a chain that openssl verify -x509_strict accepts', () => {
-    const out = execFileSync('openssl', ['verify', '-x509_strict', '-attime', String(NOW.getTime() / 1000 + 86_400), '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, 'device.pem')], { encoding: 'utf8' });
+    const out = execFileSync(
+      'openssl',
+      [
+        'verify',
+        '-x509_strict',
+        '-attime',
+        String(NOW.getTime() / 1000 + 86_400),
+        '-CAfile',
+        join(dir, 'root.pem'),
+        '-untrusted',
+        join(dir, 'issuing.pem'),
+        join(dir, 'device.pem'),
+      ],
+      { encoding: 'utf8' },
+    );
     assert.match(out, /device\.pem: OK/);
   });
 
@@ -68,7 +88,13 @@ describe('CertificateFactory', () => {
   });
 
   it('uses unique positive serials of at least 64 random bits', async () => {
-    const f = await CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices', model: 'M' } });
+    const f = await CertificateFactory.create({
+      template: loadTemplate('idevid'),
+      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme Devices', model: 'M' },
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) {
       const s = f.nextSerial();
@@ -79,7 +105,17 @@ describe('CertificateFactory', () => {
   });
 
   it('refuses a root template under an issuer and a device template without one', async () => {
-    await assert.rejects(CertificateFactory.create({ template: loadTemplate('root-ca'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW }), { code: 'ERR_TEMPLATE_ISSUER' });
-    await assert.rejects(CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { key: issuing.keys.privateKey }, provider, notBefore: NOW }), { code: 'ERR_TEMPLATE_ISSUER' });
+    await assert.rejects(
+      CertificateFactory.create({
+        template: loadTemplate('root-ca'),
+        issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+        provider,
+        notBefore: NOW,
+      }),
+      { code: 'ERR_TEMPLATE_ISSUER' },
+    );
+    await assert.rejects(CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { key: issuing.keys.privateKey }, provider, notBefore: NOW }), {
+      code: 'ERR_TEMPLATE_ISSUER',
+    });
   });
 });

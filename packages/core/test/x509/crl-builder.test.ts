@@ -47,7 +47,13 @@ describe('createCRL', () => {
   before(async () => {
     root = await makeRoot();
     issuing = await makeCA('issuing-ca', root, 'Acme Issuing CA 1');
-    const f = await CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices', model: 'Sensor X1' } });
+    const f = await CertificateFactory.create({
+      template: loadTemplate('idevid'),
+      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme Devices', model: 'Sensor X1' },
+    });
     revoked = readCertificateInfo((await f.issue({ spki: (await provider.generateKeyPair('P-256')).publicKey.spki, vars: { serial: 'SN0000001' } })).der);
     kept = readCertificateInfo((await f.issue({ spki: (await provider.generateKeyPair('P-256')).publicKey.spki, vars: { serial: 'SN0000002' } })).der);
     writeFileSync(join(dir, 'root.pem'), encodePEM(root.info.der, 'CERTIFICATE'));
@@ -98,7 +104,13 @@ describe('createCRL', () => {
 
   it('signs with ecdsa-with-SHA384 for a P-384 CA', async () => {
     const keys = await provider.generateKeyPair('P-384');
-    const f = await CertificateFactory.create({ template: loadTemplate('root-ca'), issuer: { key: keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices', name: 'Acme Root 384' } });
+    const f = await CertificateFactory.create({
+      template: loadTemplate('root-ca'),
+      issuer: { key: keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme Devices', name: 'Acme Root 384' },
+    });
     const info = readCertificateInfo((await f.issue({ spki: keys.publicKey.spki, vars: { name: 'Acme Root 384' } })).der);
     const der = await createCRL(options({ issuer: info, key: keys.privateKey }));
     assert.equal(parseCRL(der).signatureAlgorithm.oid, OID.ecdsaWithSHA384);
@@ -115,7 +127,12 @@ describe('createCRL', () => {
     assert.match(out, /Issuer: O ?= ?Acme Devices, CN ?= ?Acme Issuing CA 1/);
     assert.match(out, /X509v3 CRL Number:\s+7\b/);
     assert.match(out, /X509v3 Authority Key Identifier:/);
-    assert.match(out, new RegExp(`Serial Number: ${revoked.serialHex.toUpperCase()}\\s+Revocation Date: Nov 24 18:30:00 2026 GMT\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`));
+    assert.match(
+      out,
+      new RegExp(
+        `Serial Number: ${revoked.serialHex.toUpperCase()}\\s+Revocation Date: Nov 24 18:30:00 2026 GMT\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`,
+      ),
+    );
     assert.match(out, /Serial Number: 0BADC0DE\s+Revocation Date: Nov 24 19:00:00 2026 GMT\s+CRL entry extensions:\s+X509v3 CRL Reason Code:\s+Superseded/);
     assert.match(out, /Serial Number: 7F01\s+Revocation Date: Nov 24 19:30:00 2026 GMT\s+Signature Algorithm/);
   });
@@ -129,7 +146,17 @@ describe('createCRL', () => {
   });
 
   it('makes openssl verify -crl_check refuse the revoked device and accept the other', () => {
-    const base = ['verify', '-x509_strict', '-crl_check', '-attime', String(AT.getTime() / 1000), '-CAfile', join(dir, 'chain.pem'), '-CRLfile', join(dir, 'crl.pem')];
+    const base = [
+      'verify',
+      '-x509_strict',
+      '-crl_check',
+      '-attime',
+      String(AT.getTime() / 1000),
+      '-CAfile',
+      join(dir, 'chain.pem'),
+      '-CRLfile',
+      join(dir, 'crl.pem'),
+    ];
     const bad = openssl([...base, join(dir, 'revoked.pem')]);
     assert.notEqual(bad.status, 0);
     assert.match(bad.out, /certificate revoked/);
@@ -162,7 +189,17 @@ describe('createCRL', () => {
     await assert.rejects(createCRL(options({ revoked: [{ serialHex: '01', revokedAt: NOW, reason: 'removeFromCRL' }] })), { code: 'ERR_CRL_REASON' });
     await assert.rejects(createCRL(options({ revoked: [{ serialHex: '01', revokedAt: NOW, reason: 'sorry' as 'superseded' }] })), { code: 'ERR_CRL_REASON' });
     await assert.rejects(createCRL(options({ revoked: [{ serialHex: 'xyz', revokedAt: NOW }] })), { code: 'ERR_CRL_SERIAL' });
-    await assert.rejects(createCRL(options({ revoked: [{ serialHex: '01', revokedAt: NOW }, { serialHex: '0001', revokedAt: NOW }] })), { code: 'ERR_CRL_DUPLICATE_SERIAL' });
+    await assert.rejects(
+      createCRL(
+        options({
+          revoked: [
+            { serialHex: '01', revokedAt: NOW },
+            { serialHex: '0001', revokedAt: NOW },
+          ],
+        }),
+      ),
+      { code: 'ERR_CRL_DUPLICATE_SERIAL' },
+    );
     await assert.rejects(createCRL(options({ nextUpdate: THIS_UPDATE })), { code: 'ERR_CRL_TIME' });
     await assert.rejects(createCRL(options({ crlNumber: -1 })), { code: 'ERR_CRL_NUMBER' });
     await assert.rejects(createCRL(options({ crlNumber: 2n ** 159n })), { code: 'ERR_CRL_NUMBER' });

@@ -30,7 +30,13 @@ describe('CSR signature algorithms (RFC 5758 3.2)', () => {
     await verifyCSR(csr, provider);
   });
 
-  for (const [curve, hash] of [['P-256', 'SHA-256'], ['P-256', 'SHA-384'], ['P-256', 'SHA-512'], ['P-384', 'SHA-384'], ['P-384', 'SHA-512']] as const) {
+  for (const [curve, hash] of [
+    ['P-256', 'SHA-256'],
+    ['P-256', 'SHA-384'],
+    ['P-256', 'SHA-512'],
+    ['P-384', 'SHA-384'],
+    ['P-384', 'SHA-512'],
+  ] as const) {
     it(`accepts ${curve} with ${hash}`, async () => {
       await verifyCSR(parseCSR(await csrWith(curve, hash)), provider);
     });
@@ -45,11 +51,14 @@ describe('CSR signature algorithms (RFC 5758 3.2)', () => {
   });
 
   it('refuses ecdsa-with-SHA1 with ERR_CSR_ALGORITHM, by name and OID', async () => {
-    assert.throws(() => parseCSR(csrSHA1), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ERR_CSR_ALGORITHM');
-      assert.match(e.message, /ecdsa-with-SHA1 \(1\.2\.840\.10045\.4\.1\) is not accepted/);
-      return true;
-    });
+    assert.throws(
+      () => parseCSR(csrSHA1),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_CSR_ALGORITHM');
+        assert.match(e.message, /ecdsa-with-SHA1 \(1\.2\.840\.10045\.4\.1\) is not accepted/);
+        return true;
+      },
+    );
   });
   it('names algorithms it knows, and leaves an unknown OID as it is', () => {
     assert.equal(algorithmName('1.2.840.113549.1.1.11'), 'sha256WithRSAEncryption (1.2.840.113549.1.1.11)');

@@ -71,7 +71,11 @@ describe('differential: custody parsers against pkijs/asn1js', function () {
     for (const [name, der] of w.csrs) {
       const ours = parseCSR(der);
       const theirs = pkijs.CertificationRequest.fromBER(der);
-      assert.deepEqual(ours.subject.map(([, v]) => v), theirs.subject.typesAndValues.map((tv) => (tv.value.valueBlock as unknown as { value: string }).value), name);
+      assert.deepEqual(
+        ours.subject.map(([, v]) => v),
+        theirs.subject.typesAndValues.map((tv) => (tv.value.valueBlock as unknown as { value: string }).value),
+        name,
+      );
       assert.equal(hex(ours.spki), hex(theirs.subjectPublicKeyInfo.toSchema().toBER()), name);
       assert.equal(ours.signatureAlgorithm, theirs.signatureAlgorithm.algorithmId, name);
       assert.equal(hex(ours.info), hex(theirs.tbsView), name);
@@ -93,7 +97,11 @@ describe('differential: custody parsers against pkijs/asn1js', function () {
         (theirs.revokedCertificates ?? []).map((r) => [hex(r.userCertificate.valueBlock.valueHexView), r.revocationDate.value.getTime()]),
         name,
       );
-      assert.deepEqual(ours.extensions.map((e) => [e.oid, e.critical, hex(e.value)]), (theirs.crlExtensions?.extensions ?? []).map((e) => [e.extnID, e.critical, hex(e.extnValue.valueBlock.valueHexView)]), name);
+      assert.deepEqual(
+        ours.extensions.map((e) => [e.oid, e.critical, hex(e.value)]),
+        (theirs.crlExtensions?.extensions ?? []).map((e) => [e.extnID, e.critical, hex(e.extnValue.valueBlock.valueHexView)]),
+        name,
+      );
       assert.equal(hex(theirs.toSchema(false).toBER()), hex(der), `${name}: pkijs re-encoding`);
       asn1Roundtrip(der);
     }

@@ -24,14 +24,26 @@ export interface TestCA {
 
 export async function makeRoot(name = 'Acme Root CA'): Promise<TestCA> {
   const keys = await provider.generateKeyPair('P-256');
-  const f = await CertificateFactory.create({ template: loadTemplate('root-ca'), issuer: { key: keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices', name } });
+  const f = await CertificateFactory.create({
+    template: loadTemplate('root-ca'),
+    issuer: { key: keys.privateKey },
+    provider,
+    notBefore: NOW,
+    vars: { organization: 'Acme Devices', name },
+  });
   const { der } = await f.issue({ spki: keys.publicKey.spki, vars: { name } });
   return { keys, info: readCertificateInfo(der) };
 }
 
 export async function makeCA(template: string, issuer: TestCA, name: string): Promise<TestCA> {
   const keys = await provider.generateKeyPair('P-256');
-  const f = await CertificateFactory.create({ template: loadTemplate(template), issuer: { certificate: issuer.info, key: issuer.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices' } });
+  const f = await CertificateFactory.create({
+    template: loadTemplate(template),
+    issuer: { certificate: issuer.info, key: issuer.keys.privateKey },
+    provider,
+    notBefore: NOW,
+    vars: { organization: 'Acme Devices' },
+  });
   const { der } = await f.issue({ spki: keys.publicKey.spki, vars: { name } });
   return { keys, info: readCertificateInfo(der) };
 }

@@ -27,10 +27,26 @@ function time(name: string, f: () => unknown): void {
 const root = await makeRoot();
 const issuing = await makeCA('issuing-ca', root, 'Acme Issuing CA');
 const keys = await provider.generateKeyPair('P-256');
-const f = await CertificateFactory.create({ template: loadTemplate('idevid'), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW, vars: { organization: 'Acme Devices', model: 'X1' } });
+const f = await CertificateFactory.create({
+  template: loadTemplate('idevid'),
+  issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+  provider,
+  notBefore: NOW,
+  vars: { organization: 'Acme Devices', model: 'X1' },
+});
 const device = (await f.issue({ spki: keys.publicKey.spki, vars: { serial: 'SN0000042' } })).der;
-const csr = await createCSR([['CN', 'dev'], ['serialNumber', 'SN1']], keys.privateKey, provider);
-for (const [name, der] of [['issuing CA', issuing.info.der], ['IDevID', device]] as const) {
+const csr = await createCSR(
+  [
+    ['CN', 'dev'],
+    ['serialNumber', 'SN1'],
+  ],
+  keys.privateKey,
+  provider,
+);
+for (const [name, der] of [
+  ['issuing CA', issuing.info.der],
+  ['IDevID', device],
+] as const) {
   time(`parseCertificate ${name}`, () => parseCertificate(der));
   time(`readCertificateInfo ${name}`, () => readCertificateInfo(der));
   time(`readSignerCertificate ${name}`, () => readSignerCertificate(der, 'ERR_X'));

@@ -52,9 +52,15 @@ describe('PEM reader', () => {
 
   it(`quotes at most ${QUOTE_MAX} characters of an offending line`, () => {
     const long = `-----BEGIN CERTIFICATE-----\n${'*'.repeat(1_000_000)}\n-----END CERTIFICATE-----\n`;
-    assert.throws(() => parsePEM(long, 'CERTIFICATE'), (e: Error & { code?: string }) => e.code === 'ERR_PEM' && e.message.length < 120);
+    assert.throws(
+      () => parsePEM(long, 'CERTIFICATE'),
+      (e: Error & { code?: string }) => e.code === 'ERR_PEM' && e.message.length < 120,
+    );
     const longBegin = `-----BEGIN ${'A'.repeat(100_000)}-----\n`;
-    assert.throws(() => parsePEM(longBegin, 'CERTIFICATE'), (e: Error & { code?: string }) => e.code === 'ERR_PEM' && e.message.length < 120);
+    assert.throws(
+      () => parsePEM(longBegin, 'CERTIFICATE'),
+      (e: Error & { code?: string }) => e.code === 'ERR_PEM' && e.message.length < 120,
+    );
   });
 
   it('skips blocks with other labels unread, but they must close', () => {

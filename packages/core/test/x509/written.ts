@@ -17,7 +17,10 @@ export interface Written {
 export async function writtenByCustody(): Promise<Written> {
   const root = await makeRoot('Acme Root CA');
   const issuing = await makeCA('issuing-ca', root, 'Acme Issuing CA');
-  const certificates: Array<[string, Uint8Array]> = [['root', root.info.der], ['issuing', issuing.info.der]];
+  const certificates: Array<[string, Uint8Array]> = [
+    ['root', root.info.der],
+    ['issuing', issuing.info.der],
+  ];
   const leaves: Array<[string, Record<string, string>, Record<string, string>]> = [
     ['idevid', { organization: 'Acme Devices', model: 'Sensor X1' }, { serial: 'SN0000042' }],
     ['party', { organization: 'Northwind Integration' }, { name: 'Northwind signer' }],
@@ -26,7 +29,13 @@ export async function writtenByCustody(): Promise<Written> {
   ];
   for (const [template, vars, issueVars] of leaves) {
     try {
-      const f = await CertificateFactory.create({ template: loadTemplate(template), issuer: { certificate: issuing.info, key: issuing.keys.privateKey }, provider, notBefore: NOW, vars });
+      const f = await CertificateFactory.create({
+        template: loadTemplate(template),
+        issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+        provider,
+        notBefore: NOW,
+        vars,
+      });
       const keys = await provider.generateKeyPair('P-256');
       certificates.push([template, (await f.issue({ spki: keys.publicKey.spki, vars: issueVars })).der]);
     } catch {
@@ -36,16 +45,45 @@ export async function writtenByCustody(): Promise<Written> {
   const key = await provider.generateKeyPair('P-256');
   const key384 = await provider.generateKeyPair('P-384');
   const csrs: Array<[string, Uint8Array]> = [
-    ['csr-p256', await createCSR([['O', 'Acme'], ['CN', 'sensor'], ['serialNumber', 'SN0000042']], key.privateKey, provider)],
-    ['csr-p384', await createCSR([['C', 'DE'], ['O', 'Acme Grüße'], ['serialNumber', 'SN0000043']], key384.privateKey, provider)],
+    [
+      'csr-p256',
+      await createCSR(
+        [
+          ['O', 'Acme'],
+          ['CN', 'sensor'],
+          ['serialNumber', 'SN0000042'],
+        ],
+        key.privateKey,
+        provider,
+      ),
+    ],
+    [
+      'csr-p384',
+      await createCSR(
+        [
+          ['C', 'DE'],
+          ['O', 'Acme Grüße'],
+          ['serialNumber', 'SN0000043'],
+        ],
+        key384.privateKey,
+        provider,
+      ),
+    ],
   ];
   const base = { issuer: issuing.info, key: issuing.keys.privateKey, provider, thisUpdate: NOW, nextUpdate: new Date(NOW.getTime() + 7 * 86_400_000) };
   const crls: Array<[string, Uint8Array]> = [
     ['crl-empty', await createCRL({ ...base, crlNumber: 1, revoked: [] })],
-    ['crl-entries', await createCRL({ ...base, crlNumber: 2, revoked: [
-      { serialHex: '0badc0de', revokedAt: new Date('2026-11-24T19:00:00Z'), reason: 'superseded' },
-      { serialHex: '7f01', revokedAt: new Date('2026-11-24T19:30:00Z'), reason: 'keyCompromise' },
-    ] })],
+    [
+      'crl-entries',
+      await createCRL({
+        ...base,
+        crlNumber: 2,
+        revoked: [
+          { serialHex: '0badc0de', revokedAt: new Date('2026-11-24T19:00:00Z'), reason: 'superseded' },
+          { serialHex: '7f01', revokedAt: new Date('2026-11-24T19:30:00Z'), reason: 'keyCompromise' },
+        ],
+      }),
+    ],
   ];
   return { certificates, csrs, crls };
 }

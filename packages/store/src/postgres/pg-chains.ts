@@ -41,7 +41,11 @@ export async function readPgTips(pool: Pool, location: string, serials: readonly
  * as log entries in the embedded store's order (devices in the order of their first accepted item, each
  * device's in seq order). Items for the same device apply in order.
  */
-export async function appendPgRounds(c: PoolClient, items: readonly AttestationAppend[], location: string): Promise<{ results: AppendResult[]; logged: PgLogEntry[] }> {
+export async function appendPgRounds(
+  c: PoolClient,
+  items: readonly AttestationAppend[],
+  location: string,
+): Promise<{ results: AppendResult[]; logged: PgLogEntry[] }> {
   const results: AppendResult[] = new Array(items.length);
   const seqs: Array<number | undefined> = new Array(items.length);
   // Round k holds the k-th item of each device, so that one statement never extends a chain twice.
@@ -52,7 +56,12 @@ export async function appendPgRounds(c: PoolClient, items: readonly AttestationA
       return !refused;
     });
     if (round.length === 0) continue;
-    const params = [round.map((i) => items[i]!.serial), round.map((i) => Buffer.from(items[i]!.prev, 'hex')), round.map((i) => buf(items[i]!.attestation)), round.map((i) => factsParam(items[i]!.facts))];
+    const params = [
+      round.map((i) => items[i]!.serial),
+      round.map((i) => Buffer.from(items[i]!.prev, 'hex')),
+      round.map((i) => buf(items[i]!.attestation)),
+      round.map((i) => factsParam(items[i]!.facts)),
+    ];
     const rows = (await c.query<{ ord: number; known: boolean; seq: number | null }>(APPEND, params)).rows;
     for (const r of rows) {
       const i = round[r.ord - 1]!;
@@ -61,7 +70,13 @@ export async function appendPgRounds(c: PoolClient, items: readonly AttestationA
         results[i] = { serial, ok: true };
         seqs[i] = r.seq;
       } else if (!r.known) results[i] = { serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${serial} is not in ${location}` };
-      else results[i] = { serial, ok: false, code: 'ERR_FORK', message: `device ${serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)` };
+      else
+        results[i] = {
+          serial,
+          ok: false,
+          code: 'ERR_FORK',
+          message: `device ${serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)`,
+        };
     }
   }
   const byDevice = new Map<string, PgLogEntry[]>();

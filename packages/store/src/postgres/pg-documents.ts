@@ -38,7 +38,12 @@ export class PgDocuments {
 
   /** @throws ERR_CONFLICT_NAME when a CA or party already has the name */
   async addCA(record: CARecord): Promise<void> {
-    await this.addNamed('ca', record.name, `WITH n AS (INSERT INTO names (name, kind) VALUES ($1, 'ca') RETURNING name) INSERT INTO cas (name, record) SELECT name, $2 FROM n`, [record.name, JSON.stringify(record)]);
+    await this.addNamed(
+      'ca',
+      record.name,
+      `WITH n AS (INSERT INTO names (name, kind) VALUES ($1, 'ca') RETURNING name) INSERT INTO cas (name, record) SELECT name, $2 FROM n`,
+      [record.name, JSON.stringify(record)],
+    );
   }
 
   async getParty(name: string): Promise<PartyRecord | undefined> {
@@ -64,7 +69,8 @@ export class PgDocuments {
     try {
       await this.pool.query(sql, params);
     } catch (e) {
-      if (uniqueViolation(e) === 'names_pkey') throw new CustodyError('ERR_CONFLICT_NAME', `${this.location}: the name "${name}" is already used in this store`, { cause: e });
+      if (uniqueViolation(e) === 'names_pkey')
+        throw new CustodyError('ERR_CONFLICT_NAME', `${this.location}: the name "${name}" is already used in this store`, { cause: e });
       throw storeError(e, this.location, `record ${kind} ${name}`);
     }
   }
@@ -74,14 +80,19 @@ export class PgDocuments {
     try {
       await this.pool.query('INSERT INTO revocations (ca, serial_hex, record) VALUES ($1, $2, $3)', [caName, revocation.serialHex, JSON.stringify(revocation)]);
     } catch (e) {
-      if (uniqueViolation(e) === 'revocations_pkey') throw new CustodyError('ERR_CONFLICT_REVOKED', `certificate serial ${revocation.serialHex} of CA "${caName}" was already revoked`, { cause: e });
+      if (uniqueViolation(e) === 'revocations_pkey')
+        throw new CustodyError('ERR_CONFLICT_REVOKED', `certificate serial ${revocation.serialHex} of CA "${caName}" was already revoked`, { cause: e });
       if (sqlState(e) === '23503') throw unknownCA(caName, this.location, e);
       throw storeError(e, this.location, `revoke ${revocation.serialHex} of CA ${caName}`);
     }
   }
 
   async listRevocations(caName: string): Promise<Revocation[]> {
-    const rows = await this.query<{ record: Revocation }>('SELECT record FROM revocations WHERE ca = $1 ORDER BY recorded', [caName], `list revocations of CA ${caName}`);
+    const rows = await this.query<{ record: Revocation }>(
+      'SELECT record FROM revocations WHERE ca = $1 ORDER BY recorded',
+      [caName],
+      `list revocations of CA ${caName}`,
+    );
     return rows.map((r) => r.record);
   }
 
@@ -101,11 +112,16 @@ export class PgDocuments {
 
   /** @throws ERR_CONFLICT_CHALLENGE when the nonce was recorded before */
   async recordChallenge(nonceHex: string, challenge: Uint8Array): Promise<void> {
-    if (!isNonceHex(nonceHex)) throw new CustodyError('ERR_USAGE_CHALLENGE_NONCE', `${this.location}: challenge nonce ${JSON.stringify(nonceHex.slice(0, 140))} is not 32 to 128 lower-case hex digits`);
+    if (!isNonceHex(nonceHex))
+      throw new CustodyError(
+        'ERR_USAGE_CHALLENGE_NONCE',
+        `${this.location}: challenge nonce ${JSON.stringify(nonceHex.slice(0, 140))} is not 32 to 128 lower-case hex digits`,
+      );
     try {
       await this.pool.query('INSERT INTO challenges (nonce, challenge) VALUES ($1, $2)', [nonceHex, buf(challenge)]);
     } catch (e) {
-      if (uniqueViolation(e) === 'challenges_pkey') throw new CustodyError('ERR_CONFLICT_CHALLENGE', `${this.location}: challenge nonce ${nonceHex} was issued before`, { cause: e });
+      if (uniqueViolation(e) === 'challenges_pkey')
+        throw new CustodyError('ERR_CONFLICT_CHALLENGE', `${this.location}: challenge nonce ${nonceHex} was issued before`, { cause: e });
       throw storeError(e, this.location, 'record a challenge');
     }
   }
@@ -122,13 +138,21 @@ export class PgDocuments {
   /** The challenge recorded under a nonce and whether it was spent; undefined when never recorded. */
   async readChallenge(nonceHex: string): Promise<{ bytes: Uint8Array; used: boolean } | undefined> {
     if (!isNonceHex(nonceHex)) return undefined;
-    const rows = await this.query<{ challenge: Buffer; used: boolean }>('SELECT challenge, used_at IS NOT NULL AS used FROM challenges WHERE nonce = $1', [nonceHex], 'read a challenge');
+    const rows = await this.query<{ challenge: Buffer; used: boolean }>(
+      'SELECT challenge, used_at IS NOT NULL AS used FROM challenges WHERE nonce = $1',
+      [nonceHex],
+      'read a challenge',
+    );
     const r = rows[0];
     return r && { bytes: new Uint8Array(r.challenge), used: r.used };
   }
 
   async getLogConfig(): Promise<LogConfig | undefined> {
-    const rows = await this.query<{ origin: string; key_ref: LogConfig['key']; created_at: string }>('SELECT origin, key_ref, created_at FROM log_config', [], 'read the log settings');
+    const rows = await this.query<{ origin: string; key_ref: LogConfig['key']; created_at: string }>(
+      'SELECT origin, key_ref, created_at FROM log_config',
+      [],
+      'read the log settings',
+    );
     const r = rows[0];
     return r && { origin: r.origin, key: r.key_ref, createdAt: r.created_at };
   }
@@ -141,7 +165,8 @@ export class PgDocuments {
       [config.origin, JSON.stringify(config.key), config.createdAt],
       'record the log settings',
     );
-    if (!rows.some((r) => r.inserted)) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${this.location}: this store already has a log key (origin ${rows[0]?.origin ?? '?'})`);
+    if (!rows.some((r) => r.inserted))
+      throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${this.location}: this store already has a log key (origin ${rows[0]?.origin ?? '?'})`);
   }
 
   async getSeenCheckpoint(origin: string): Promise<string | undefined> {
@@ -150,7 +175,11 @@ export class PgDocuments {
   }
 
   async putSeenCheckpoint(origin: string, note: string): Promise<void> {
-    await this.query('INSERT INTO seen_checkpoints (origin, note) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET note = EXCLUDED.note', [origin, note], `remember a checkpoint of ${origin}`);
+    await this.query(
+      'INSERT INTO seen_checkpoints (origin, note) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET note = EXCLUDED.note',
+      [origin, note],
+      `remember a checkpoint of ${origin}`,
+    );
   }
 }
 

@@ -40,7 +40,13 @@ export function isTransient(e: unknown): boolean {
 /** Connection-level failures: the server is unreachable, refuses us, or has no such database. */
 export function isConnectionFailure(e: unknown): boolean {
   const s = sqlState(e) ?? '';
-  return /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN|EPIPE)$/.test(s) || s.startsWith('08') || s.startsWith('28') || s === '57P01' || s === '57P03';
+  return (
+    /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN|EPIPE)$/.test(s) ||
+    s.startsWith('08') ||
+    s.startsWith('28') ||
+    s === '57P01' ||
+    s === '57P03'
+  );
 }
 
 /**
@@ -72,7 +78,9 @@ export function duplicateError(e: unknown, location: string, serial?: string): C
     case 'devices_cert_serial_key':
       return new CustodyError('ERR_DUPLICATE_CERT_SERIAL', `${location}: ${about}certificate serial ${value} was used before`, { cause: e });
     case 'attestations_hash_key':
-      return new CustodyError('ERR_DUPLICATE_ATTESTATION', `${location}: ${about}attestation ${value.slice(0, 16)}... is already recorded for a device`, { cause: e });
+      return new CustodyError('ERR_DUPLICATE_ATTESTATION', `${location}: ${about}attestation ${value.slice(0, 16)}... is already recorded for a device`, {
+        cause: e,
+      });
     default:
       return undefined;
   }

@@ -23,7 +23,16 @@ export async function keepPgEvidence(pool: Pool, location: string, device: Devic
 
 /** Every piece of fork evidence kept, oldest first. */
 export async function listPgEvidence(pool: Pool, location: string): Promise<EvidenceRecord[]> {
-  const rows = await queryRows<{ id: string; serial: string; recorded_at: string; reason: string; attestation: number; certificate: Buffer; attestations: Buffer[]; device: Omit<DeviceRecord, 'certificate' | 'attestations'> }>(
+  const rows = await queryRows<{
+    id: string;
+    serial: string;
+    recorded_at: string;
+    reason: string;
+    attestation: number;
+    certificate: Buffer;
+    attestations: Buffer[];
+    device: Omit<DeviceRecord, 'certificate' | 'attestations'>;
+  }>(
     pool,
     location,
     'SELECT id, serial, recorded_at, reason, attestation, certificate, attestations, device FROM evidence ORDER BY id',

@@ -144,7 +144,10 @@ export class PgLogNodes implements NodeStore {
   get(level: number, index: number): Uint8Array {
     const h = this.#levels[level]?.get(index);
     if (h === undefined) {
-      throw new CustodyError('ERR_LOG_NODE_MISSING', `${this.location}: log node (level ${level}, index ${index}) is not loaded: call loadLogNodes with the tree size and proofs needed first`);
+      throw new CustodyError(
+        'ERR_LOG_NODE_MISSING',
+        `${this.location}: log node (level ${level}, index ${index}) is not loaded: call loadLogNodes with the tree size and proofs needed first`,
+      );
     }
     return h;
   }

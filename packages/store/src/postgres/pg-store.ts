@@ -123,7 +123,12 @@ export class PgStore implements Store {
         const v = await schemaVersion(client);
         if (v > SCHEMA_VERSION) throw newerSchema(location, v);
         if (v < SCHEMA_VERSION) {
-          throw new CustodyError('ERR_STORE_VERSION', v === 0 ? `${location}: no custody schema in this database (run "custody init" first)` : `${location}: schema version ${v} is older than this build's (${SCHEMA_VERSION}); run "custody init" to upgrade it`);
+          throw new CustodyError(
+            'ERR_STORE_VERSION',
+            v === 0
+              ? `${location}: no custody schema in this database (run "custody init" first)`
+              : `${location}: schema version ${v} is older than this build's (${SCHEMA_VERSION}); run "custody init" to upgrade it`,
+          );
         }
       } finally {
         client.release();
@@ -141,7 +146,11 @@ export class PgStore implements Store {
    *   command happens to run in
    */
   get keyDir(): string {
-    if (this.#keyDir === undefined) throw new CustodyError('ERR_USAGE_STORE_KEYS', `${this.location}: a PostgreSQL store keeps no keys; name the folder for its key files with --keys DIR or CUSTODY_KEYS`);
+    if (this.#keyDir === undefined)
+      throw new CustodyError(
+        'ERR_USAGE_STORE_KEYS',
+        `${this.location}: a PostgreSQL store keeps no keys; name the folder for its key files with --keys DIR or CUSTODY_KEYS`,
+      );
     return this.#keyDir;
   }
 
@@ -159,7 +168,11 @@ export class PgStore implements Store {
       `SELECT 'serial' AS kind, serial AS value FROM devices WHERE serial = ANY($1::text[])
        UNION ALL SELECT 'key', encode(spki_sha256, 'hex') FROM devices WHERE spki_sha256 = ANY($2::bytea[])
        UNION ALL SELECT 'certSerial', cert_serial FROM devices WHERE cert_serial = ANY($3::text[])`,
-      [candidates.map((c) => c.serial), candidates.map((c) => Buffer.from(c.spkiSha256, 'hex')), candidates.flatMap((c) => (c.certSerial ? [c.certSerial] : []))],
+      [
+        candidates.map((c) => c.serial),
+        candidates.map((c) => Buffer.from(c.spkiSha256, 'hex')),
+        candidates.flatMap((c) => (c.certSerial ? [c.certSerial] : [])),
+      ],
       'look up conflicts',
     );
     if (rows.length === 0) return [];
@@ -231,7 +244,8 @@ export class PgStore implements Store {
         const go = refused.size === 0 ? items : items.filter((_, i) => !refused.has(i));
         const { results, logged } = await appendPgRounds(c, go, this.location);
         await this.log(c, logged);
-        for (const [k, r] of results.entries()) if (!r.ok && go[k]!.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [go[k]!.challenge]);
+        for (const [k, r] of results.entries())
+          if (!r.ok && go[k]!.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [go[k]!.challenge]);
         if (refused.size === 0) return results;
         let k = 0;
         return items.map((_, i) => refused.get(i) ?? results[k++]!);
@@ -266,7 +280,8 @@ export class PgStore implements Store {
           });
           return 'added';
         }
-        if (!buf(current.certificate).equals(buf(device.certificate))) throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
+        if (!buf(current.certificate).equals(buf(device.certificate)))
+          throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
         const a = current.attestations;
         const b = device.attestations;
         for (let i = 0; i < Math.min(a.length, b.length); i++) {
@@ -280,14 +295,18 @@ export class PgStore implements Store {
         const cols: unknown[][] = [[], [], [], [], []];
         pushAttestations(cols, device.serial, b.slice(a.length), a.length, a.length === 0 ? null : nodeSha256(a.at(-1)!));
         await this.transaction(async (c) => {
-          await c.query('INSERT INTO attestations (serial, seq, der, prev_hash, facts) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[], $5::jsonb[])', cols);
+          await c.query(
+            'INSERT INTO attestations (serial, seq, der, prev_hash, facts) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[], $5::jsonb[])',
+            cols,
+          );
           await this.log(c, entriesOf([device], a.length));
         });
         return 'extended';
       } catch (e) {
         if (e instanceof CustodyError) throw e;
         const constraint = uniqueViolation(e);
-        const raced = constraint === 'devices_serial_key' || constraint === 'attestations_seq_key' || constraint === 'attestations_successor_key' || isTransient(e);
+        const raced =
+          constraint === 'devices_serial_key' || constraint === 'attestations_seq_key' || constraint === 'attestations_successor_key' || isTransient(e);
         if (raced && attempt < RETRIES) continue;
         throw duplicateError(e, this.location, device.serial) ?? storeError(e, this.location, `import device ${device.serial}`);
       }
@@ -415,7 +434,11 @@ export class PgStore implements Store {
 
   async logLeafIndex(serial: string, seq: number): Promise<number | undefined> {
     if (!Number.isSafeInteger(seq) || seq < 0 || seq > 0x7fffffff) return undefined;
-    const rows = await this.query<{ idx: string }>('SELECT idx FROM log_leaves WHERE serial = $1 AND seq = $2', [serial, seq], `read the log leaf of device ${serial}`);
+    const rows = await this.query<{ idx: string }>(
+      'SELECT idx FROM log_leaves WHERE serial = $1 AND seq = $2',
+      [serial, seq],
+      `read the log leaf of device ${serial}`,
+    );
     return rows[0] && Number(rows[0].idx);
   }
 

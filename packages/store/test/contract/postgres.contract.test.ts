@@ -18,5 +18,9 @@ describe('PostgreSQL store', function () {
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
   });
 
-  storeContract('PgStore', () => PgStore.open(url, { keyDir }), () => PgStore.open(url, { keyDir }));
+  storeContract(
+    'PgStore',
+    () => PgStore.open(url, { keyDir }),
+    () => PgStore.open(url, { keyDir }),
+  );
 });

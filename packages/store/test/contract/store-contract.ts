@@ -14,7 +14,17 @@ import { inclusionProof, leafHash, treeRoot, verifyInclusion } from '@custody/co
 import { nodeSha256 } from '@custody/core/node';
 import type { DeviceRecord } from '@custody/core/ports';
 import type { CARecord, PartyRecord, Store } from '../../src/types.js';
-import { makeDevice, makeParty, makeRoot, signChain, T_BIRTH, T_HANDOFF1, T_HANDOFF2, type Holder, type Party } from '../../../core/test/verification/fixtures.js';
+import {
+  makeDevice,
+  makeParty,
+  makeRoot,
+  signChain,
+  T_BIRTH,
+  T_HANDOFF1,
+  T_HANDOFF2,
+  type Holder,
+  type Party,
+} from '../../../core/test/verification/fixtures.js';
 import { highSTwin } from '../../../core/test/attestation/high-s-twin.js';
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
@@ -46,13 +56,28 @@ function nextOf(device: DeviceRecord, text: string) {
 }
 
 function caRecord(name: string, issuer?: string): CARecord {
-  const r: CARecord = { name, template: 'root-ca', certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`, key: { type: 'file', path: `keys/${name}.key.pem` }, createdAt: '2026-01-01T00:00:00.000Z' };
+  const r: CARecord = {
+    name,
+    template: 'root-ca',
+    certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+    key: { type: 'file', path: `keys/${name}.key.pem` },
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
   if (issuer !== undefined) r.issuer = issuer;
   return r;
 }
 
 function partyRecord(name: string): PartyRecord {
-  return { name, organization: 'Acme', certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`, key: { type: 'file', path: `keys/${name}.key.pem` }, ca: 'root', spkiSha256: hex(`party ${name}`), certSha256: hex(`party cert ${name}`), createdAt: '2026-01-01T00:00:00.000Z' };
+  return {
+    name,
+    organization: 'Acme',
+    certificate: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+    key: { type: 'file', path: `keys/${name}.key.pem` },
+    ca: 'root',
+    spkiSha256: hex(`party ${name}`),
+    certSha256: hex(`party cert ${name}`),
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
 }
 
 /**
@@ -223,7 +248,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         const first = nextOf(d, 'h1');
         const second = { serial: d.serial, prev: hex(first.attestation), attestation: utf8(`h2 of ${d.serial}`) };
         const results = await store.appendAttestations([first, second]);
-        assert.deepEqual(results.map((r) => r.ok), [true, true]);
+        assert.deepEqual(
+          results.map((r) => r.ok),
+          [true, true],
+        );
         assert.deepEqual((await store.getDevice(d.serial))!.attestations, [...d.attestations, first.attestation, second.attestation]);
       });
 
@@ -231,7 +259,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         const d = fixtureDevice(`${p}1`);
         await store.commitDevices([d]);
         const results = await store.appendAttestations([nextOf(d, 'to Alice'), nextOf(d, 'to Bob')]);
-        assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'ERR_FORK']);
+        assert.deepEqual(
+          results.map((r) => (r.ok ? 'ok' : r.code)),
+          ['ok', 'ERR_FORK'],
+        );
         assert.deepEqual((await store.getDevice(d.serial))!.attestations.at(-1), utf8(`to Alice of ${d.serial}`));
       });
 
@@ -346,7 +377,11 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
       let idevid: Holder;
       before(async function () {
         const root = await makeRoot('Acme', 'Acme Root');
-        parties = { factory: await makeParty(root, 'Acme', 'factory'), integrator: await makeParty(root, 'Northwind', 'integrator'), reseller: await makeParty(root, 'Contoso', 'reseller') };
+        parties = {
+          factory: await makeParty(root, 'Acme', 'factory'),
+          integrator: await makeParty(root, 'Northwind', 'integrator'),
+          reseller: await makeParty(root, 'Contoso', 'reseller'),
+        };
         idevid = await makeDevice(root, 'H1');
       });
       /** A device of this test with a real chain (birth, two handoffs, signed now) of which it holds the birth. */
@@ -365,14 +400,25 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         const { device, chain } = await realDevice();
         await store.commitDevices([device]);
         const twin = highSTwin(chain[1]!);
-        await assert.rejects(store.importDevice({ ...device, attestations: [chain[0]!, twin] }), (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /attestation 1: the signature has a high S/.test(e.message));
+        await assert.rejects(
+          store.importDevice({ ...device, attestations: [chain[0]!, twin] }),
+          (e: any) => e.code === 'ERR_ATTESTATION_HIGH_S' && /attestation 1: the signature has a high S/.test(e.message),
+        );
         assert.deepEqual((await store.getDevice(device.serial))!.attestations, chain.slice(0, 1));
-        assert.deepEqual((await store.listEvidence()).filter((e) => e.serial === device.serial), []);
+        assert.deepEqual(
+          (await store.listEvidence()).filter((e) => e.serial === device.serial),
+          [],
+        );
         // Before the fix the twin was recorded, and the honest handoff below was refused as a fork.
-        assert.deepEqual(await store.appendAttestations([{ serial: device.serial, prev: hex(chain[0]!), attestation: chain[1]! }]), [{ serial: device.serial, ok: true }]);
+        assert.deepEqual(await store.appendAttestations([{ serial: device.serial, prev: hex(chain[0]!), attestation: chain[1]! }]), [
+          { serial: device.serial, ok: true },
+        ]);
         assert.equal(await store.importDevice({ ...device, attestations: chain }), 'extended');
         assert.deepEqual((await store.getDevice(device.serial))!.attestations, chain);
-        assert.deepEqual((await store.listEvidence()).filter((e) => e.serial === device.serial), []);
+        assert.deepEqual(
+          (await store.listEvidence()).filter((e) => e.serial === device.serial),
+          [],
+        );
       });
 
       it('refuses a new device whose birth is a twin, recording nothing', async function () {
@@ -390,10 +436,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
           { serial: device.serial, prev: hex(chain[0]!), attestation: highSTwin(chain[1]!) },
           nextOf(other, 'h1'),
         ]);
-        assert.deepEqual(results.map((r) => [r.serial, r.ok ? 'ok' : r.code]), [
-          [device.serial, 'ERR_ATTESTATION_HIGH_S'],
-          [other.serial, 'ok'],
-        ]);
+        assert.deepEqual(
+          results.map((r) => [r.serial, r.ok ? 'ok' : r.code]),
+          [
+            [device.serial, 'ERR_ATTESTATION_HIGH_S'],
+            [other.serial, 'ok'],
+          ],
+        );
         assert.match(results[0]!.ok ? '' : results[0]!.message, /high S/);
         assert.deepEqual((await store.getDevice(device.serial))!.attestations, chain.slice(0, 1));
         const [real] = await store.appendAttestations([{ serial: device.serial, prev: hex(chain[0]!), attestation: chain[1]! }]);
@@ -430,7 +479,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         assert.equal(await store.getParty(`${p}none`), undefined);
         const cas = (await store.listCAs()).filter((c) => c.name.startsWith(p));
         assert.deepEqual(cas, [root, issuing]);
-        assert.deepEqual((await store.listParties()).filter((x) => x.name.startsWith(p)), [party]);
+        assert.deepEqual(
+          (await store.listParties()).filter((x) => x.name.startsWith(p)),
+          [party],
+        );
       });
 
       it('refuses a name already used by a CA or a party with ERR_CONFLICT_NAME', async function () {

@@ -84,7 +84,16 @@ describe('PgStore transparency log', function () {
       assert.equal(await store.importDevice(c), 'added');
       const longer = { ...a, attestations: [...a.attestations, utf8('handoff from elsewhere')] };
       assert.equal(await store.importDevice(longer), 'extended');
-      const expected = [a.attestations[0]!, a.attestations[1]!, b.attestations[0]!, b.attestations[1]!, a.attestations[2]!, c.attestations[0]!, c.attestations[1]!, longer.attestations[3]!];
+      const expected = [
+        a.attestations[0]!,
+        a.attestations[1]!,
+        b.attestations[0]!,
+        b.attestations[1]!,
+        a.attestations[2]!,
+        c.attestations[0]!,
+        c.attestations[1]!,
+        longer.attestations[3]!,
+      ];
       const logged = await loggedEntries(url);
       assert.ok(logged.gapFree);
       assert.deepEqual(logged.ders.map(b64), expected.map(b64));
@@ -104,7 +113,10 @@ describe('PgStore transparency log', function () {
     try {
       const devices = Array.from({ length: 10 }, (_, i) => fixtureDevice(`CHUNK-${i}`, { extra: i % 2 }));
       await store.commitDevices(devices);
-      await assertLogMatches(store, devices.flatMap((d) => d.attestations));
+      await assertLogMatches(
+        store,
+        devices.flatMap((d) => d.attestations),
+      );
     } finally {
       await store.close();
     }
@@ -218,7 +230,10 @@ describe('PgStore transparency log', function () {
     await sql(url, 'DELETE FROM schema_migrations WHERE version >= $1', [log.version]);
     const upgraded = await PgStore.init(url, NOW, { keyDir: '/nonexistent-unused' });
     try {
-      assert.deepEqual(upgraded.applied, MIGRATIONS.filter((m) => m.version >= log.version).map((m) => m.version));
+      assert.deepEqual(
+        upgraded.applied,
+        MIGRATIONS.filter((m) => m.version >= log.version).map((m) => m.version),
+      );
       const fresh = fixtureDevice('NEW-1', { extra: 1 });
       await upgraded.commitDevices([fresh]);
       await assertLogMatches(upgraded, [...devices.flatMap((d) => d.attestations), ...fresh.attestations]);

@@ -50,13 +50,19 @@ describe('PgStore', function () {
     it('init creates the schema and records each migration once; a second init applies nothing', async function () {
       const url = await createTestDatabase(admin);
       const first = await PgStore.init(url, NOW, { keyDir: join(tmp, 'k1') });
-      assert.deepEqual(first.applied, MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        first.applied,
+        MIGRATIONS.map((m) => m.version),
+      );
       await first.close();
       const second = await PgStore.init(url, NOW, { keyDir: join(tmp, 'k1') });
       assert.deepEqual(second.applied, []);
       await second.close();
       const rows = await sql(url, 'SELECT version, name FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+      assert.deepEqual(
+        rows,
+        MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+      );
     });
 
     it('concurrent init runs apply each migration once', async function () {
@@ -82,11 +88,17 @@ describe('PgStore', function () {
     it('upgrades an older schema: open refuses it until init applies the missing migrations', async function () {
       const url = await createTestDatabase(admin);
       // The database as a build that knew only the first migration left it.
-      await sql(url, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); ${MIGRATIONS[0]!.sql}`);
+      await sql(
+        url,
+        `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); ${MIGRATIONS[0]!.sql}`,
+      );
       await sql(url, 'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [MIGRATIONS[0]!.version, MIGRATIONS[0]!.name]);
       await assert.rejects(PgStore.open(url), { code: 'ERR_STORE_VERSION', message: /older/ });
       const upgraded = await PgStore.init(url, NOW, { keyDir: join(tmp, 'k4') });
-      assert.deepEqual(upgraded.applied, MIGRATIONS.slice(1).map((m) => m.version));
+      assert.deepEqual(
+        upgraded.applied,
+        MIGRATIONS.slice(1).map((m) => m.version),
+      );
       await upgraded.close();
       await (await PgStore.open(url)).close();
     });
@@ -166,7 +178,8 @@ describe('PgStore', function () {
       return d;
     }
 
-    const insert = (serial: string, seq: number, der: string, prev: Buffer | null) => sql(url, 'INSERT INTO attestations (serial, seq, der, prev_hash) VALUES ($1, $2, $3, $4)', [serial, seq, Buffer.from(der), prev]);
+    const insert = (serial: string, seq: number, der: string, prev: Buffer | null) =>
+      sql(url, 'INSERT INTO attestations (serial, seq, der, prev_hash) VALUES ($1, $2, $3, $4)', [serial, seq, Buffer.from(der), prev]);
 
     it('refuses a second successor of an attestation (the one-successor rule)', async function () {
       const d = await committed('R1');
@@ -191,7 +204,10 @@ describe('PgStore', function () {
     it('computes attestation hashes itself', async function () {
       const d = await committed('R4');
       const rows = await sql(url, 'SELECT hash FROM attestations WHERE serial = $1 ORDER BY seq', ['R4']);
-      assert.deepEqual(rows.map((r) => (r as { hash: Buffer }).hash), d.attestations.map((a) => sha(a)));
+      assert.deepEqual(
+        rows.map((r) => (r as { hash: Buffer }).hash),
+        d.attestations.map((a) => sha(a)),
+      );
     });
 
     it('lets exactly one of many concurrent appends from the same point win', async function () {
@@ -201,7 +217,17 @@ describe('PgStore', function () {
       const results = await Promise.all(stores.map((s, i) => s.appendAttestations([{ serial: 'R5', prev, attestation: Buffer.from(`rival ${i}`) }])));
       const ok = results.flat().filter((r) => r.ok);
       assert.equal(ok.length, 1);
-      assert.deepEqual([...new Set(results.flat().filter((r) => !r.ok).map((r) => (r.ok ? '' : r.code)))], ['ERR_FORK']);
+      assert.deepEqual(
+        [
+          ...new Set(
+            results
+              .flat()
+              .filter((r) => !r.ok)
+              .map((r) => (r.ok ? '' : r.code)),
+          ),
+        ],
+        ['ERR_FORK'],
+      );
       assert.equal((await stores[0]!.getDevice('R5'))!.attestations.length, 3);
       await Promise.all(stores.map((s) => s.close()));
     });
@@ -238,7 +264,10 @@ describe('PgStore', function () {
         await s.commitDevices([world.device]);
         assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 1, lastHash: hex(world.chain[0]!), facts: factsOf(world.factory) }]);
         // Kept as given by the append; an append without facts leaves the tip to its DER.
-        assert.equal((await s.appendAttestations([{ serial: 'F1', prev: hex(world.chain[0]!), attestation: world.chain[1]!, facts: factsOf(world.integrator) }]))[0]!.ok, true);
+        assert.equal(
+          (await s.appendAttestations([{ serial: 'F1', prev: hex(world.chain[0]!), attestation: world.chain[1]!, facts: factsOf(world.integrator) }]))[0]!.ok,
+          true,
+        );
         assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 2, lastHash: hex(world.chain[1]!), facts: factsOf(world.integrator) }]);
         assert.equal((await s.appendAttestations([{ serial: 'F1', prev: hex(world.chain[1]!), attestation: world.chain[2]! }]))[0]!.ok, true);
         assert.deepEqual(await s.getTips(['F1']), [{ serial: 'F1', length: 3, lastHash: hex(world.chain[2]!), last: world.chain[2]! }]);

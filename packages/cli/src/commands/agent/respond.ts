@@ -19,7 +19,14 @@ export default class AgentRespond extends BaseCommand {
 
   async run(): Promise<{ file: string }> {
     const { flags } = await this.parse(AgentRespond);
-    await answerChallenge({ key: flags.key, challenge: flags.challenge, out: flags.out, force: flags.force, ...(flags['ldevid-csr'] !== undefined ? { ldevidCsr: flags['ldevid-csr'] } : {}), passphrase: readDevicePassphrase(flags['passphrase-file']) ?? readPassphrase(undefined) });
+    await answerChallenge({
+      key: flags.key,
+      challenge: flags.challenge,
+      out: flags.out,
+      force: flags.force,
+      ...(flags['ldevid-csr'] !== undefined ? { ldevidCsr: flags['ldevid-csr'] } : {}),
+      passphrase: readDevicePassphrase(flags['passphrase-file']) ?? readPassphrase(undefined),
+    });
     this.log(`response written to ${flags.out}`);
     return { file: flags.out };
   }

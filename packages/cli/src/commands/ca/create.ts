@@ -18,7 +18,10 @@ export default class CaCreate extends BaseCommand {
     issuer: { type: 'string', description: 'name of the issuing CA in the store; absent: a self-signed root' },
     template: { type: 'string', description: 'template name or .yaml path (default root-ca, or issuing-ca with --issuer)' },
     key: { type: 'string', description: 'the CA key: a pkcs11: URI of a key already in a token (instead of a new key file)' },
-    'key-store': { type: 'string', description: 'generate the CA key in a PKCS#11 token: a pkcs11: URI with token= and object= (sensitive, never extractable)' },
+    'key-store': {
+      type: 'string',
+      description: 'generate the CA key in a PKCS#11 token: a pkcs11: URI with token= and object= (sensitive, never extractable)',
+    },
     ...TEMPLATES_FLAG,
     ...PASSPHRASE_FLAGS,
   });
@@ -32,8 +35,19 @@ export default class CaCreate extends BaseCommand {
     const protection = tokenKey ? undefined : keyProtection(passphrase, flags['no-encrypt'], flags.insecure);
     const store = await openStore(flags.store, flags.keys);
     try {
-      const ca = await createCA(store, { name: flags.name, template, organization: flags.organization, issuer: flags.issuer, ...(protection ? { protection } : {}), ...(tokenKey ? { tokenKey } : {}), passphrase, now: now() });
-      this.log(`created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}${ca.key.type === 'pkcs11' ? `, key in the token: ${ca.key.uri}` : ''}`);
+      const ca = await createCA(store, {
+        name: flags.name,
+        template,
+        organization: flags.organization,
+        issuer: flags.issuer,
+        ...(protection ? { protection } : {}),
+        ...(tokenKey ? { tokenKey } : {}),
+        passphrase,
+        now: now(),
+      });
+      this.log(
+        `created ${template.kind} "${ca.name}"${ca.issuer ? ` under "${ca.issuer}"` : ''}${ca.key.type === 'pkcs11' ? `, key in the token: ${ca.key.uri}` : ''}`,
+      );
       return { name: ca.name, ...(ca.issuer ? { issuer: ca.issuer } : {}), certificatePem: ca.certificate };
     } finally {
       await store.close();

@@ -15,7 +15,8 @@ export default class CaList extends BaseCommand {
     const store = await openStore(flags.store, flags.keys);
     try {
       const cas: CAEntry[] = [];
-      for (const c of await store.listCAs()) cas.push({ name: c.name, template: c.template, ...(c.issuer ? { issuer: c.issuer } : {}), ...(await certificateSummary(c.certificate)) });
+      for (const c of await store.listCAs())
+        cas.push({ name: c.name, template: c.template, ...(c.issuer ? { issuer: c.issuer } : {}), ...(await certificateSummary(c.certificate)) });
       for (const c of cas) {
         this.log(`${c.name.padEnd(24)} ${c.template.padEnd(12)} ${c.issuer ? `under ${c.issuer}` : 'root'}`);
         this.log(`  ${c.subject}; key id ${c.keyId ?? 'none'}; valid ${c.notBefore} to ${c.notAfter}; SHA-256 ${c.sha256}`);

@@ -21,21 +21,32 @@ export default class CaRevoke extends BaseCommand {
     'cert-serial': { type: 'string', description: 'certificate serial number, hex', exactlyOne: TARGETS },
     cert: { type: 'string', description: 'certificate file (PEM or DER)', exactlyOne: TARGETS },
     party: { type: 'string', description: 'party name: revokes its attestation certificate', exactlyOne: TARGETS },
-    reason: { type: 'string', description: 'RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified' },
+    reason: {
+      type: 'string',
+      description:
+        'RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified',
+    },
     at: { type: 'string', description: 'revocation date, ISO 8601 (default: now)' },
   });
 
   async run(): Promise<RevokeResult> {
     const { flags } = await this.parse(CaRevoke);
     const target: RevocationTarget =
-      flags.serial !== undefined ? { device: flags.serial }
-      : flags['cert-serial'] !== undefined ? { certSerial: flags['cert-serial'] }
-      : flags.cert !== undefined ? { certFile: flags.cert }
-      : { party: flags.party! };
+      flags.serial !== undefined
+        ? { device: flags.serial }
+        : flags['cert-serial'] !== undefined
+          ? { certSerial: flags['cert-serial'] }
+          : flags.cert !== undefined
+            ? { certFile: flags.cert }
+            : { party: flags.party! };
     const store = await openStore(flags.store, flags.keys);
     try {
       const r = await revokeCertificate(store, { ca: flags.ca, target, reason: flags.reason, at: flags.at, now: now() });
-      const what = r.device ? `device ${r.device} (serial ${r.serialHex})` : r.party ? `party "${r.party}" (serial ${r.serialHex})` : `certificate serial ${r.serialHex}`;
+      const what = r.device
+        ? `device ${r.device} (serial ${r.serialHex})`
+        : r.party
+          ? `party "${r.party}" (serial ${r.serialHex})`
+          : `certificate serial ${r.serialHex}`;
       this.log(`revoked ${what} of CA "${r.ca}" on ${r.revokedAt}${r.reason ? ` (${r.reason})` : ''}`);
       return r;
     } finally {

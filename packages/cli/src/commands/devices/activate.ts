@@ -28,7 +28,8 @@ export default class DevicesActivate extends BaseCommand {
 
   async run(): Promise<Omit<ActivationResult, 'ldevid'> & { ldevidFile?: string }> {
     const { flags } = await this.parse(DevicesActivate);
-    if ((flags['ldevid-ca'] === undefined) !== (flags['ldevid-csr'] === undefined)) throw new CustodyError('ERR_USAGE_FLAGS', 'give both --ldevid-ca and --ldevid-csr, or neither');
+    if ((flags['ldevid-ca'] === undefined) !== (flags['ldevid-csr'] === undefined))
+      throw new CustodyError('ERR_USAGE_FLAGS', 'give both --ldevid-ca and --ldevid-csr, or neither');
     const store = await openStore(flags.store, flags.keys);
     try {
       const { ldevid, ...r } = await activateDevice(store, {

@@ -7,7 +7,10 @@ import type { Challenge } from '@custody/core';
 
 export default class DevicesChallenge extends BaseCommand {
   static override summary = 'Write a single-use, expiring challenge that the device must sign with its IDevID key.';
-  static override examples = ['<%= config.bin %> devices challenge --serial ACME-000001 --out challenge.json', '<%= config.bin %> agent respond --key device.key.pem --challenge challenge.json --out response.json'];
+  static override examples = [
+    '<%= config.bin %> devices challenge --serial ACME-000001 --out challenge.json',
+    '<%= config.bin %> agent respond --key device.key.pem --challenge challenge.json --out response.json',
+  ];
 
   static override flags = oclifFlags({
     ...STORE_FLAG,

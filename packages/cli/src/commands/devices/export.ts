@@ -7,7 +7,10 @@ import { selectDevices } from '@custody/app/handoff';
 
 export default class DevicesExport extends BaseCommand {
   static override summary = "Write devices' provenance bundles (one JSON file each) for the next organisation.";
-  static override examples = ['<%= config.bin %> devices export --serial ACME-000001 --out ACME-000001.json', '<%= config.bin %> devices export --lot L2026-11 --out bundles/'];
+  static override examples = [
+    '<%= config.bin %> devices export --serial ACME-000001 --out ACME-000001.json',
+    '<%= config.bin %> devices export --lot L2026-11 --out bundles/',
+  ];
 
   static override flags = oclifFlags({
     ...STORE_FLAG,
@@ -15,7 +18,8 @@ export default class DevicesExport extends BaseCommand {
     out: { type: 'string', description: 'bundle file (one device) or folder', required: true },
     'log-history': {
       type: 'boolean',
-      description: 'for every attestation, the earliest log checkpoint holding it (default: only for signers this store revoked), so the bundle still verifies after a later revocation',
+      description:
+        'for every attestation, the earliest log checkpoint holding it (default: only for signers this store revoked), so the bundle still verifies after a later revocation',
       default: false,
     },
   });
@@ -25,7 +29,11 @@ export default class DevicesExport extends BaseCommand {
     const store = await openStore(flags.store, flags.keys);
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
-      const bundles = await exportBundles(store, serials, flags.out, undefined, { now: now(), logHistory: flags['log-history'], onWarning: (m) => process.stderr.write(`custody: warning: ${m}\n`) });
+      const bundles = await exportBundles(store, serials, flags.out, undefined, {
+        now: now(),
+        logHistory: flags['log-history'],
+        onWarning: (m) => process.stderr.write(`custody: warning: ${m}\n`),
+      });
       for (const w of bundles) this.log(`${w.serial}  ${w.file}  (${w.bytes} bytes)`);
       return { bundles };
     } finally {

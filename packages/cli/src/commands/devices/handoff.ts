@@ -30,8 +30,25 @@ export default class DevicesHandoff extends BaseCommand {
     const interrupts = watchInterrupts();
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
-      const r = await transferDevices(store, { kind: 'handoff', serials, party: flags.party, to: flags.to, claims, stage: flags.stage, passphrase: readPassphrase(flags['passphrase-file']), now: now(), signal: interrupts.signal });
-      for (const x of r.results) this.log(!x.ok ? `${x.serial}  REFUSED ${x.code}: ${x.message}` : x.already ? `${x.serial}  already held by "${r.to}" (attestation ${x.seq}): nothing to sign` : `${x.serial}  handed from "${r.party}" to "${r.to}" (attestation ${x.seq})`);
+      const r = await transferDevices(store, {
+        kind: 'handoff',
+        serials,
+        party: flags.party,
+        to: flags.to,
+        claims,
+        stage: flags.stage,
+        passphrase: readPassphrase(flags['passphrase-file']),
+        now: now(),
+        signal: interrupts.signal,
+      });
+      for (const x of r.results)
+        this.log(
+          !x.ok
+            ? `${x.serial}  REFUSED ${x.code}: ${x.message}`
+            : x.already
+              ? `${x.serial}  already held by "${r.to}" (attestation ${x.seq}): nothing to sign`
+              : `${x.serial}  handed from "${r.party}" to "${r.to}" (attestation ${x.seq})`,
+        );
       for (const w of r.warnings ?? []) this.warn(w);
       const failure = failureOf(r);
       if (failure) this.fail(failure, r);

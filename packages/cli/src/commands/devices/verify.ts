@@ -21,8 +21,15 @@ export default class DevicesVerify extends BaseCommand {
     bundle: { type: 'string', description: 'a bundle file or a folder of them', required: true },
     ...VERIFICATION_FLAGS,
     at: { type: 'string', description: 'verification time (RFC 3339), default now' },
-    response: { type: 'string', description: "the device's challenge response (proof of possession); needs the store that issued the challenge. Verifying reads the challenge; activating spends it" },
-    'expected-custodian': { type: 'string', description: 'certificate file of the party that must hold the device now (a chain cut short at an earlier holder is rejected)' },
+    response: {
+      type: 'string',
+      description:
+        "the device's challenge response (proof of possession); needs the store that issued the challenge. Verifying reads the challenge; activating spends it",
+    },
+    'expected-custodian': {
+      type: 'string',
+      description: 'certificate file of the party that must hold the device now (a chain cut short at an earlier holder is rejected)',
+    },
     as: { type: 'string', description: "this store's party that must hold the device now (like --expected-custodian, by party name)" },
   });
 

@@ -20,10 +20,12 @@ export default class LogCheckpoint extends BaseCommand {
     const { flags } = await this.parse(LogCheckpoint);
     const passphrase = readPassphrase(flags['passphrase-file']);
     // A log key is created here only when the flags say how to protect it.
-    const create = passphrase !== undefined || flags['no-encrypt'] ? { protection: keyProtection(passphrase, flags['no-encrypt'], flags.insecure), now: now() } : undefined;
+    const create =
+      passphrase !== undefined || flags['no-encrypt'] ? { protection: keyProtection(passphrase, flags['no-encrypt'], flags.insecure), now: now() } : undefined;
     const store = await openStore(flags.store, flags.keys);
     try {
-      const sign = () => createCheckpoint(store, { passphrase, now: now(), ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
+      const sign = () =>
+        createCheckpoint(store, { passphrase, now: now(), ...(flags.size !== undefined ? { size: flags.size } : {}), ...(create ? { create } : {}) });
       // --out is checked before a first checkpoint creates the log key, and replaced as the latest checkpoint.
       const r = flags.out ? await produceOutput(flags.out, { force: true }, sign, (c) => c.checkpoint) : await sign();
       if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);

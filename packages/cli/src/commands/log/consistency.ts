@@ -7,7 +7,10 @@ import { produceOutput } from '@custody/app/outputs';
 
 export default class LogConsistency extends BaseCommand {
   static override summary = 'A consistency proof (RFC 6962) that the log of --old entries is a prefix of the log of --new entries.';
-  static override examples = ['<%= config.bin %> log consistency --old 1000 --json', '<%= config.bin %> log consistency --old 1000 --new 2000 --out proof.json'];
+  static override examples = [
+    '<%= config.bin %> log consistency --old 1000 --json',
+    '<%= config.bin %> log consistency --old 1000 --new 2000 --out proof.json',
+  ];
 
   static override flags = oclifFlags({
     ...STORE_FLAG,
@@ -21,7 +24,13 @@ export default class LogConsistency extends BaseCommand {
     const { flags } = await this.parse(LogConsistency);
     const store = await openStore(flags.store, flags.keys);
     try {
-      const prove = () => proveConsistency(store, { oldSize: flags.old, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.new !== undefined ? { newSize: flags.new } : {}) });
+      const prove = () =>
+        proveConsistency(store, {
+          oldSize: flags.old,
+          now: now(),
+          passphrase: readPassphrase(flags['passphrase-file']),
+          ...(flags.new !== undefined ? { newSize: flags.new } : {}),
+        });
       const r = flags.out ? await produceOutput(flags.out, { force: true }, prove, (p) => JSON.stringify(p, null, 2) + '\n') : await prove();
       this.log(`${r.origin}: ${r.oldSize} -> ${r.newSize} entries, ${r.hashes.length} hashes`);
       for (const h of r.hashes) this.log(`  ${h}`);

@@ -20,7 +20,12 @@ export default class LogInit extends BaseCommand {
     const protection = keyProtection(readPassphrase(flags['passphrase-file']), flags['no-encrypt'], flags.insecure);
     const store = await openStore(flags.store, flags.keys);
     try {
-      const r = await initLog(store, { protection, now: now(), ...(flags.origin ? { origin: flags.origin } : {}), ...(flags.pub ? { pubOut: flags.pub } : {}) });
+      const r = await initLog(store, {
+        protection,
+        now: now(),
+        ...(flags.origin ? { origin: flags.origin } : {}),
+        ...(flags.pub ? { pubOut: flags.pub } : {}),
+      });
       this.log(r.verifierKey);
       return r;
     } finally {

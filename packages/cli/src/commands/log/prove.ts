@@ -6,7 +6,10 @@ import { proveDevice } from '@custody/app/log';
 
 export default class LogProve extends BaseCommand {
   static override summary = "Inclusion proofs (RFC 6962) of a device's attestations in the transparency log, with a signed checkpoint.";
-  static override examples = ['<%= config.bin %> log prove --serial ACME-000001 --json', '<%= config.bin %> log prove --serial ACME-000001 --seq 0 --size 1000'];
+  static override examples = [
+    '<%= config.bin %> log prove --serial ACME-000001 --json',
+    '<%= config.bin %> log prove --serial ACME-000001 --seq 0 --size 1000',
+  ];
 
   static override flags = oclifFlags({
     ...STORE_FLAG,
@@ -20,7 +23,13 @@ export default class LogProve extends BaseCommand {
     const { flags } = await this.parse(LogProve);
     const store = await openStore(flags.store, flags.keys);
     try {
-      const r = await proveDevice(store, { serial: flags.serial, now: now(), passphrase: readPassphrase(flags['passphrase-file']), ...(flags.seq !== undefined ? { seq: flags.seq } : {}), ...(flags.size !== undefined ? { size: flags.size } : {}) });
+      const r = await proveDevice(store, {
+        serial: flags.serial,
+        now: now(),
+        passphrase: readPassphrase(flags['passphrase-file']),
+        ...(flags.seq !== undefined ? { seq: flags.seq } : {}),
+        ...(flags.size !== undefined ? { size: flags.size } : {}),
+      });
       for (const p of r.proofs) this.log(`${r.serial} attestation ${p.seq}: entry ${p.leafIndex} of ${p.treeSize}, ${p.hashes.length} hashes`);
       if (!this.jsonEnabled()) process.stdout.write(r.checkpoint);
       return r;

@@ -15,7 +15,10 @@ export default class PartiesCreate extends BaseCommand {
     organization: { type: 'string', description: 'subject O', required: true },
     template: { type: 'string', description: 'template name or .yaml path', default: 'party' },
     key: { type: 'string', description: 'the party key: a pkcs11: URI of a key already in a token (instead of a new key file)' },
-    'key-store': { type: 'string', description: 'generate the party key in a PKCS#11 token: a pkcs11: URI with token= and object= (sensitive, never extractable)' },
+    'key-store': {
+      type: 'string',
+      description: 'generate the party key in a PKCS#11 token: a pkcs11: URI with token= and object= (sensitive, never extractable)',
+    },
     ...TEMPLATES_FLAG,
     ...PASSPHRASE_FLAGS,
   });
@@ -29,8 +32,19 @@ export default class PartiesCreate extends BaseCommand {
     const protection = tokenKey ? undefined : keyProtection(passphrase, flags['no-encrypt'], flags.insecure);
     const store = await openStore(flags.store, flags.keys);
     try {
-      const party = await createParty(store, { name: flags.name, ca: flags.ca, template, organization: flags.organization, ...(protection ? { protection } : {}), ...(tokenKey ? { tokenKey } : {}), passphrase, now: now() });
-      this.log(`created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"${party.key?.type === 'pkcs11' ? `, key in the token: ${party.key.uri}` : ''}`);
+      const party = await createParty(store, {
+        name: flags.name,
+        ca: flags.ca,
+        template,
+        organization: flags.organization,
+        ...(protection ? { protection } : {}),
+        ...(tokenKey ? { tokenKey } : {}),
+        passphrase,
+        now: now(),
+      });
+      this.log(
+        `created party "${party.name}" (key ${party.spkiSha256.slice(0, 16)}...) under "${party.ca}"${party.key?.type === 'pkcs11' ? `, key in the token: ${party.key.uri}` : ''}`,
+      );
       return { name: party.name, ca: flags.ca, spkiSha256: party.spkiSha256, certificatePem: party.certificate };
     } finally {
       await store.close();

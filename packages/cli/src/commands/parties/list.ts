@@ -16,7 +16,13 @@ export default class PartiesList extends BaseCommand {
     try {
       const list: PartyEntry[] = [];
       for (const p of await store.listParties()) {
-        list.push({ name: p.name, ...(p.organization ? { organization: p.organization } : {}), own: p.key !== undefined, spkiSha256: p.spkiSha256, ...(await certificateSummary(p.certificate)) });
+        list.push({
+          name: p.name,
+          ...(p.organization ? { organization: p.organization } : {}),
+          own: p.key !== undefined,
+          spkiSha256: p.spkiSha256,
+          ...(await certificateSummary(p.certificate)),
+        });
       }
       for (const p of list) {
         this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}`);
