@@ -18,6 +18,7 @@ const EVERY_CLAIM: Claims = {
   deviceIdentity: { idevid: true, keyStorage: 'secure-element' },
   monitoring: { enabled: true, endpoint: 'https://siem.example/ingest' },
   product: { name: 'Northwind Gateway', model: 'NG-200' },
+  production: { model: 'Sensor X1', lot: 'L2026-11' },
 };
 
 describe('claims vocabulary', () => {
