@@ -1,37 +1,13 @@
 /** `custody devices provision` as a plain function of its flags: run by oclif and by the lean launcher alike. */
 import { CustodyError } from '@custody/core/errors';
-import { loadTemplate, loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
+import { loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
 import { provision } from '@custody/app/provision';
 import { startProgress } from './progress.js';
 import { readClaimsFile } from '@custody/app/parties';
-import { provisioningSetup } from '@custody/app/provision';
-import { runStation } from '@custody/app/station';
+import { provisionData, provisionLines, type ProvisionData } from './render/provision.js';
+import { runStationCommand } from './provision-station.js';
 import { watchInterrupts } from '@custody/app/interrupt';
 import { deviceKeyProtection as makeDeviceKeyProtection, readDevicePassphrase } from '@custody/app/device-keys';
-
-/** Station mode: set up once, then serve stdin until it closes. */
-async function runStationCommand(flags: ProvisionFlags): Promise<{ issued: number }> {
-  const template = await loadTemplate(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
-  const passphrase = readPassphrase(flags['passphrase-file']);
-  const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
-  const store = await openStore(flags.store, flags.keys);
-  try {
-    const { at } = await provisioningSetup(store, {
-      ca: flags.ca,
-      template,
-      model: flags.model,
-      lot: flags.lot,
-      passphrase,
-      party: flags['no-attest'] ? false : flags.party,
-      to: flags.to,
-      claims,
-      now: now(),
-    });
-    return { issued: await runStation(store, at, process.stdin, process.stdout) };
-  } finally {
-    await store.close();
-  }
-}
 
 export interface ProvisionFlags {
   store: string;
@@ -58,30 +34,12 @@ export interface ProvisionFlags {
   stdin: boolean;
 }
 
-/** What provisioning reports under --json: files as paths in `*File` fields. Station mode reports a count. */
-export type ProvisionData =
-  | {
-      ca: string;
-      attestedBy?: string;
-      devices: Array<{
-        serial: string;
-        certSerial: string;
-        csrFile?: string;
-        generated: boolean;
-        certificateFile?: string;
-        keyFile?: string;
-        attested: boolean;
-      }>;
-      /** Devices an earlier run already issued to the same key: skipped, not issued again. */
-      alreadyIssued?: Array<{ serial: string; certSerial: string; csrFile?: string }>;
-    }
-  | { issued: number };
-
 export interface CommandIO {
   json: boolean;
   log(line: string): void;
 }
 
+/** Runs one provisioning batch (or station mode) from the command's flags; prints through `io`. */
 export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promise<ProvisionData> {
   if ([flags.csr !== undefined, flags.generate !== undefined, flags.stdin].filter(Boolean).length !== 1)
     throw new CustodyError('ERR_USAGE_FLAGS', 'give exactly one of --csr, --generate or --stdin');
@@ -89,21 +47,15 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
   const { template, remember } = await loadTemplateCached(templatesDir(flags.templates), flags.template, storeCacheDir(flags.store));
   const passphrase = readPassphrase(flags['passphrase-file']);
   const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
+  const deviceKeyProtection = flags.generate
+    ? makeDeviceKeyProtection({
+        devicePassphrase: readDevicePassphrase(flags['device-passphrase-file']),
+        caPassphrase: passphrase,
+        noEncrypt: flags['no-encrypt'],
+        insecure: flags.insecure,
+      })
+    : undefined;
   const store = await openStore(flags.store, flags.keys);
-  let deviceKeyProtection;
-  try {
-    deviceKeyProtection = flags.generate
-      ? makeDeviceKeyProtection({
-          devicePassphrase: readDevicePassphrase(flags['device-passphrase-file']),
-          caPassphrase: passphrase,
-          noEncrypt: flags['no-encrypt'],
-          insecure: flags.insecure,
-        })
-      : undefined;
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
   const progress = startProgress(!io.json, 'provisioning');
   const interrupts = watchInterrupts();
   try {
@@ -129,33 +81,8 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
     });
     progress.stop();
     remember();
-    io.log(
-      `issued ${result.devices.length} device certificate(s) under "${result.ca}"${flags.out ? ` into ${flags.out}` : ''}${result.attestedBy ? `, birth attested by "${result.attestedBy}"` : ', without birth attestations (no party)'}`,
-    );
-    if (result.alreadyIssued)
-      io.log(
-        `${result.alreadyIssued.length} already issued to the same key by an earlier run, skipped: ${result.alreadyIssued
-          .slice(0, 3)
-          .map((d) => d.serial)
-          .join(', ')}${result.alreadyIssued.length > 3 ? ', ...' : ''}`,
-      );
-    const generated = flags.generate !== undefined;
-    return {
-      ca: result.ca,
-      ...(result.attestedBy ? { attestedBy: result.attestedBy } : {}),
-      devices: result.devices.map((d) => ({
-        serial: d.serial,
-        certSerial: d.certSerial,
-        ...(generated ? {} : { csrFile: d.source }),
-        generated,
-        ...(d.certificate ? { certificateFile: d.certificate } : {}),
-        ...(d.key ? { keyFile: d.key } : {}),
-        attested: d.attested,
-      })),
-      ...(result.alreadyIssued
-        ? { alreadyIssued: result.alreadyIssued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, ...(generated ? {} : { csrFile: d.source }) })) }
-        : {}),
-    };
+    for (const line of provisionLines(result, flags.out)) io.log(line);
+    return provisionData(result, flags.generate !== undefined);
   } finally {
     interrupts.dispose();
     progress.stop();

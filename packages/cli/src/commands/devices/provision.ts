@@ -1,7 +1,8 @@
 import { BaseCommand } from '../../base-command.js';
 import { oclifFlags } from '../../flags.js';
 import { PROVISION_FLAGS } from '../../flag-spec.js';
-import { runProvision, type ProvisionData } from '../../provision-command.js';
+import { runProvision } from '../../provision-command.js';
+import type { ProvisionData } from '../../render/provision.js';
 
 export default class DevicesProvision extends BaseCommand {
   static override summary = 'Issue device identity certificates (IDevIDs) from CSRs, or for keys made on the line.';
