@@ -78,7 +78,7 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
       '--out',
       join(tmp, 'issued'),
       '--json',
-    ).json;
+    ).json.data;
     serials = issued.devices.map((d: { serial: string }) => d.serial);
     ok('devices', 'export', '--store', acme, ...serials.flatMap((s) => ['--serial', s]), '--out', join(tmp, 'bundles') + '/');
     ok('devices', 'import', '--store', customer, join(tmp, 'bundles'), ...trust());
@@ -183,9 +183,9 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
         '--json',
       ]);
       assert.equal(r.status, 0, r.stderr + r.stdout);
-      assert.deepEqual(r.json.devices, []);
+      assert.deepEqual(r.json.data.devices, []);
       assert.deepEqual(
-        r.json.alreadyIssued.map((d: { serial: string }) => d.serial),
+        r.json.data.alreadyIssued.map((d: { serial: string }) => d.serial),
         serials,
       );
       assert.deepEqual(state(acme, out), before);
@@ -235,7 +235,7 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
       const r = cli(['devices', 'handoff', '--store', acme, '--lot', 'L2', '--party', 'factory', '--to', 'dock', '--json']);
       assert.equal(r.status, 0, r.stderr + r.stdout);
       assert.deepEqual(
-        r.json.results.map((x: { ok: boolean; already: boolean; seq: number }) => [x.ok, x.already, x.seq]),
+        r.json.data.results.map((x: { ok: boolean; already: boolean; seq: number }) => [x.ok, x.already, x.seq]),
         [
           [true, true, 1],
           [true, true, 1],
@@ -301,8 +301,8 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
         '--json',
       ]);
       assert.equal(again.status, 0, again.stderr + again.stdout);
-      assert.equal(again.json.alreadyIssued.length, recorded);
-      assert.equal(again.json.devices.length, 5000 - recorded);
+      assert.equal(again.json.data.alreadyIssued.length, recorded);
+      assert.equal(again.json.data.devices.length, 5000 - recorded);
       assert.equal(readdirSync(out).length, 10_000);
     });
   });
