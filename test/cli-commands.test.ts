@@ -96,8 +96,10 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     cpSync(new URL('../certs-templates/', import.meta.url), bad, { recursive: true });
     writeFileSync(join(bad, 'broken.yaml'), 'name: broken\nkind: nonsense\n');
     fails('templates list', ['--templates', bad], /^ERR_/, 3);
-    assert.equal(ok('certs inspect', [f('root.pem')]).subject.includes('root'), true);
-    fails('certs inspect', [join(a, 'store.json')], 'ERR_PEM', 3);
+    const inspected = ok('certs inspect', [f('root.pem')]);
+    assert.equal(inspected.kind, 'certificate');
+    assert.equal(inspected.certificate.subject.includes('root'), true);
+    fails('certs inspect', [join(a, 'store.json')], /^ERR_/, 3);
   });
 
   it('ca list, parties list, ca export, parties export', function () {
@@ -155,6 +157,9 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     assert.equal(ok('devices export', [...S(), '--serial', 'SN000001', '--out', f('b1.json')]).bundles[0].file, f('b1.json'));
     ok('devices export', [...S(), '--serial', 'SN000002', '--out', f('b2.json')]);
     fails('devices export', [...S(), '--serial', 'nope', '--out', f('nope.json')], 'ERR_DEVICE_UNKNOWN', 4);
+    assert.equal(ok('devices export-certs', [...S(), '--serial', 'SN000001', '--out', f('certs-again')]).certificates[0].serial, 'SN000001');
+    assert.ok(existsSync(join(f('certs-again'), 'SN000001.pem')));
+    fails('devices export-certs', [...S(), '--serial', 'nope', '--out', f('certs-none')], 'ERR_DEVICE_UNKNOWN', 4);
     const v = ok('devices verify', [...S(), ...verifyArgs(f('b1.json')), '--response', f('response.json')]);
     assert.equal(v.accepted, true);
     assert.ok(v.results[0].checks.some((c: { name: string; ok: boolean }) => c.name === 'proof of possession' && c.ok));

@@ -86,14 +86,14 @@ describe('CLI conventions: device CN, CSR hashes, certs inspect (end to end)', f
 
   it('certs inspect reads a CSR, naming its algorithm and whether its signature verifies', function () {
     const r = ok('certs', 'inspect', join(tmp, 'req', 'p1.csr'), '--json');
-    const d = r.json.result ?? r.json;
+    const d = r.json.data;
     assert.equal(d.kind, 'csr');
     assert.equal(d.csr.key, 'EC P-384');
     assert.equal(d.csr.signatureAlgorithm, 'ecdsa-with-SHA256 (1.2.840.10045.4.3.2)');
     assert.equal(d.csr.signatureVerifies, true);
   });
 
-  it('certs inspect reads a CRL and a bundle (with its unsigned labels marked as such)', function () {
+  it('certs inspect reads a CRL and a bundle (its lot and model from the signed birth claim)', function () {
     ok('ca', 'crl', '--store', store, '--ca', 'issuing', '--out', join(tmp, 'issuing.crl'), '--pem');
     const crl = ok('certs', 'inspect', join(tmp, 'issuing.crl'));
     assert.match(crl.stdout, /^CRL of: +O=Acme, CN=issuing$/m);
@@ -101,7 +101,7 @@ describe('CLI conventions: device CN, CSR hashes, certs inspect (end to end)', f
     ok('devices', 'export', '--store', store, '--serial', 'M001', '--out', join(tmp, 'M001.json'));
     const b = ok('certs', 'inspect', join(tmp, 'M001.json'));
     assert.match(b.stdout, /^Bundle of: +O=Acme, CN=Sensor X1, serialNumber=M001$/m);
-    assert.match(b.stdout, /^Model: +Sensor X1 \(label, not signed\)$/m);
+    assert.match(b.stdout, /^Model: +Sensor X1 \(birth claim\)$/m);
     const cert = ok('certs', 'inspect', join(tmp, 'out3', 'M001.pem'));
     assert.match(cert.stdout, /^Subject: +O=Acme, CN=Sensor X1, serialNumber=M001$/m);
   });
