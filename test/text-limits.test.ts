@@ -68,7 +68,7 @@ describe('text inputs held to their limits (built CLI, issue 19)', function () {
     writeFileSync(join(folder, 'a.json'), text);
     writeFileSync(join(folder, 'b.json'), `{"version":${'['.repeat(20_000)}${']'.repeat(20_000)},${text.slice(text.indexOf('"certificates"'))}`);
     const r = custody(['devices', 'verify', '--bundle', folder, '--trust', TRUST, '--store', join(tmp, 'no-store'), '--json'], { cwd: tmp });
-    const out = JSON.parse(r.stdout) as { results: Array<{ file: string; ok: boolean; code?: string; checks: Array<{ reason: string }> }> };
+    const out = JSON.parse(r.stdout).data as { results: Array<{ file: string; ok: boolean; code?: string; checks: Array<{ reason: string }> }> };
     assert.deepEqual(
       out.results.map((v) => v.file),
       [join(folder, 'a.json'), join(folder, 'b.json')],

@@ -148,6 +148,11 @@ export class PathValidator {
     return hit;
   };
 
+  /** Whether `crl` is signed by the key of `issuer` (cached per CRL and certificate, like every signature here). */
+  verifyCRLSignature(crl: ParsedCRL, issuer: ParsedCertificate): Promise<{ ok: boolean; reason?: string }> {
+    return this.#verifySigned(crl, { spki: issuer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, issuer);
+  }
+
   #verifySigned(signed: object, input: Parameters<SignatureVerifier>[0], issuer: ParsedCertificate): Promise<SigResult> {
     let m = this.#sigs.get(signed);
     if (!m) this.#sigs.set(signed, (m = new WeakMap()));

@@ -10,9 +10,10 @@ import { syncOf } from '../attestation/cms-common.js';
 import type { Bundle } from '../bundle/bundle-model.js';
 import { parseBundle } from '../bundle/parse-bundle.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { toHex } from '../util/bytes.js';
+import { equalBytes, toHex } from '../util/bytes.js';
 import { sha256 as pureSha256 } from '../util/sha256.js';
 import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
+import { namesEqual } from '../validation/name.js';
 import { parseCRL, type ParsedCRL } from '../validation/crl.js';
 import { PathValidator } from '../validation/path-validator.js';
 import type { ChainStep } from '../workflow/evaluate-workflow.js';
@@ -165,6 +166,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const logKeys = options.logKeys ?? [];
+  const anchorCerts = options.trustAnchors.map((a) => parseCertificate(a));
+
+  /** Why a CRL a bundle carries does not stand: no CA of `held` by its issuer name (and key id) signed it. */
+  async function carriedCRLProblem(crl: ParsedCRL, held: readonly ParsedCertificate[]): Promise<string | undefined> {
+    const aki = crl.authorityKeyId?.keyIdentifier;
+    const signers = held.filter((c) => namesEqual(c.subject, crl.issuer) && (!aki || (c.subjectKeyId !== undefined && equalBytes(c.subjectKeyId, aki))));
+    if (signers.length === 0) return 'no certificate of the bundle or the trust anchors is its issuer';
+    for (const c of signers) if ((await validator.verifyCRLSignature(crl, c)).ok) return undefined;
+    return "its signature does not verify under its issuer's key";
+  }
 
   /** The expected custodian as an SPKI hash and, given as a certificate, as a trusted party; or a failed check. */
   async function expectedParty(e: ExpectedCustodian, at: Date): Promise<{ spki: string; identity?: PartyIdentity } | VerificationCheck> {
@@ -192,7 +203,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let crls: ParsedCRL[] = ownCRLs;
     if (bundle.crls && bundle.crls.length > 0) {
       try {
-        crls = [...ownCRLs, ...parseBundleCRLs(bundle.crls)];
+        const carried = parseBundleCRLs(bundle.crls);
+        crls = [...ownCRLs, ...carried];
+        // Every byte of a bundle counts: a carried CRL must be signed by a CA the bundle or the trust anchors hold
+        // (its name, and its key where the CRL names one). A CRL nobody's path would read is refused, not ignored.
+        const held = [...bundle.certificates.map((der) => parseCertificate(der)), ...anchorCerts];
+        for (const [i, crl] of carried.entries()) {
+          const problem = await carriedCRLProblem(crl, held);
+          if (problem) checks.push(fail('bundle: crls', 'ERR_BUNDLE_CRL', `CRL ${i} (issued by "${crl.issuer.text}"): ${problem}`));
+        }
       } catch (e) {
         checks.push(failFrom('bundle: crls', e, undefined, 'ERR_BUNDLE_MALFORMED'));
       }

@@ -27,6 +27,11 @@ describe('revocation evidence for the policy', () => {
     createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, policy: POLICY }).verify(
       encodeBundle(createBundle({ certificate: w.device.der, chain, attestations: w.chain, crls: bundleCRLs })),
     );
+  /** The same, with the CRLs given to the verifier (files, `--crl`) instead of carried in the bundle. */
+  const verifyGiven = (chain: readonly Uint8Array[], given: Uint8Array[]): Promise<VerificationReport> =>
+    createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT, policy: POLICY, crls: given }).verify(
+      encodeBundle(createBundle({ certificate: w.device.der, chain, attestations: w.chain })),
+    );
   const revocationCheck = (r: VerificationReport) => r.checks.find((c) => c.name === 'policy: revocationCheck')!;
   const failures = (r: VerificationReport) => JSON.stringify(r.checks.filter((c) => !c.ok));
   /** The CA's name with another key: what anyone can sign a CRL as. */
@@ -60,7 +65,7 @@ describe('revocation evidence for the policy', () => {
 
   it('does not count a CRL naming the issuer but signed by an unrelated key (was: "certificates were checked against CRLs")', async () => {
     const forged = await crl(await impostor(w.northwindRoot, false));
-    const r = await verify([w.acmeIssuing.der], [crls.acmeIssuing, crls.acmeRoot, forged, crls.contoso]);
+    const r = await verifyGiven([w.acmeIssuing.der], [crls.acmeIssuing, crls.acmeRoot, forged, crls.contoso]);
     assert.equal(r.code, 'ERR_POLICY_REVOCATION', failures(r));
     assert.match(revocationCheck(r).reason!, /no verified current CRL from "[^"]*Northwind Root CA/);
   });
@@ -68,17 +73,27 @@ describe('revocation evidence for the policy', () => {
   it('does not accept a device its issuer revoked when the real CRL is left out and a forged one carried (was accepted)', async () => {
     const real = await crl(w.acmeIssuing, [w.device.info.serialHex]);
     const forged = await crl(await impostor(w.acmeIssuing, false));
-    const r = await verify([w.acmeIssuing.der], [forged, crls.acmeRoot, crls.northwind, crls.contoso]);
+    const r = await verifyGiven([w.acmeIssuing.der], [forged, crls.acmeRoot, crls.northwind, crls.contoso]);
     assert.equal(r.ok, false);
     assert.equal(r.code, 'ERR_POLICY_REVOCATION', failures(r));
     assert.match(revocationCheck(r).reason!, /no verified current CRL from "[^"]*Acme Issuing CA 1[^"]*" \(for "[^"]*Thermostat T1/);
-    assert.equal((await verify([w.acmeIssuing.der], [real, forged, crls.acmeRoot, crls.northwind, crls.contoso])).code, 'ERR_CHAIN_REVOKED');
+    assert.equal((await verifyGiven([w.acmeIssuing.der], [real, forged, crls.acmeRoot, crls.northwind, crls.contoso])).code, 'ERR_CHAIN_REVOKED');
   });
 
   it("fails a CRL that claims the issuer's key and does not verify under it (ERR_CHAIN_CRL)", async () => {
     const forged = await crl(await impostor(w.acmeIssuing, true));
-    const r = await verify([w.acmeIssuing.der], [forged, crls.acmeRoot, crls.northwind, crls.contoso]);
+    const r = await verifyGiven([w.acmeIssuing.der], [forged, crls.acmeRoot, crls.northwind, crls.contoso]);
     assert.equal(r.code, 'ERR_CHAIN_CRL', failures(r));
+  });
+
+  it('refuses a carried CRL that no CA of the bundle or the anchors signed (ERR_BUNDLE_CRL; was ignored, so its bytes could change)', async () => {
+    for (const forged of [await crl(await impostor(w.northwindRoot, false)), await crl(await impostor(w.acmeIssuing, true))]) {
+      const r = await verify([w.acmeIssuing.der], [crls.acmeIssuing, crls.acmeRoot, crls.northwind, crls.contoso, forged]);
+      assert.equal(r.code, 'ERR_BUNDLE_CRL', failures(r));
+    }
+    const flipped = Uint8Array.from(crls.contoso);
+    flipped[flipped.length - 5] ^= 1;
+    assert.equal((await verify([w.acmeIssuing.der], [crls.acmeIssuing, crls.acmeRoot, crls.northwind, flipped])).ok, false);
   });
 
   it('fails a CRL past its nextUpdate (ERR_CHAIN_CRL): a stale CRL is no evidence', async () => {
@@ -105,7 +120,7 @@ describe('revocation evidence for the policy', () => {
     });
 
     it('does not count those CRLs when no rollover certificate reaches the new key (ERR_POLICY_REVOCATION, was every valid path failing)', async () => {
-      const r = await verify([w.acmeIssuing.der], [await crl(acmeIssuingNew), crls.acmeRoot, await crl(northwindNew), crls.contoso]);
+      const r = await verifyGiven([w.acmeIssuing.der], [await crl(acmeIssuingNew), crls.acmeRoot, await crl(northwindNew), crls.contoso]);
       assert.equal(r.code, 'ERR_POLICY_REVOCATION', failures(r));
       const reason = revocationCheck(r).reason!;
       assert.match(reason, /Acme Issuing CA 1/);
