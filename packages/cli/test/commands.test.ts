@@ -260,7 +260,12 @@ describe('CLI commands (runCommand)', function () {
     // Fix: drop exactlyOne from PROVISION_FLAGS (runProvision already refuses anything but exactly one of
     // --csr, --generate, --stdin with ERR_USAGE_FLAGS), or leave --stdin undefined when absent.
     it('accepts --generate alone (a false --stdin is not "given")', async function () {
-      const r = await run(['devices', 'provision', '--store', join(tmp, 'no-store'), '--ca', 'x', '--generate', '1']);
+      const before = process.env.CUSTODY_DEVICE_PASSPHRASE;
+      process.env.CUSTODY_DEVICE_PASSPHRASE = 'device keys of this test';
+      const r = await run(['devices', 'provision', '--store', join(tmp, 'no-store'), '--ca', 'x', '--generate', '1']).finally(() => {
+        if (before === undefined) delete process.env.CUSTODY_DEVICE_PASSPHRASE;
+        else process.env.CUSTODY_DEVICE_PASSPHRASE = before;
+      });
       assert.equal(exitOf(r), 5, r.stderr);
       assert.match(r.stderr, /\[ERR_STORE_MISSING\]/);
     });

@@ -201,6 +201,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     checks.push(pass('bundle', `version ${bundle.version}, ${bundle.attestations.length} attestation(s), ${bundle.certificates.length} certificate(s)`));
 
     let crls: ParsedCRL[] = ownCRLs;
+    // Carried CRLs that no CA here signed: reported after the paths and signatures, which are the likelier root cause.
+    const crlChecks: VerificationCheck[] = [];
     if (bundle.crls && bundle.crls.length > 0) {
       try {
         const carried = parseBundleCRLs(bundle.crls);
@@ -210,7 +212,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         const held = [...bundle.certificates.map((der) => parseCertificate(der)), ...anchorCerts];
         for (const [i, crl] of carried.entries()) {
           const problem = await carriedCRLProblem(crl, held);
-          if (problem) checks.push(fail('bundle: crls', 'ERR_BUNDLE_CRL', `CRL ${i} (issued by "${crl.issuer.text}"): ${problem}`));
+          if (problem) crlChecks.push(fail('bundle: crls', 'ERR_VERIFY_BUNDLE_CRL', `CRL ${i} (issued by "${crl.issuer.text}"): ${problem}`));
         }
       } catch (e) {
         checks.push(failFrom('bundle: crls', e, undefined, 'ERR_BUNDLE_MALFORMED'));
@@ -371,6 +373,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       possession = p.ok;
       if (p.ok && p.nonceHex) out.challenge = p.nonceHex;
     }
+
+    checks.push(...crlChecks);
 
     // (f) workflow and policy: they judge the evidence above, so they come after it
     if (options.workflow) {
