@@ -2,7 +2,7 @@ export { CustodyError, isCustodyError, categoryOf, EXIT_CODES, type ErrorCategor
 export { toHex, fromHex, toBase64, fromBase64, concatBytes, equalBytes, utf8, fromUtf8 } from './util/bytes.js';
 export { parseStrictJSON, quoteBounded, DEFAULT_MAX_JSON_DEPTH, type StrictJSONOptions } from './util/strict-json.js';
 export { OID } from './asn1/oids.js';
-export type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle } from './crypto/provider.js';
+export type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle, SyncCrypto } from './crypto/provider.js';
 export { curveBytes, curveHash } from './crypto/provider.js';
 export { WebCryptoProvider, type WebCryptoLike } from './crypto/webcrypto-provider.js';
 export { ecdsaDERToP1363, ecdsaP1363ToDER, isLowS, toLowS } from './crypto/ecdsa-signature.js';

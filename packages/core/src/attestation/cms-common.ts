@@ -4,28 +4,17 @@
  */
 import { OID } from '../asn1/oids.js';
 import { oid, seq, setOf } from '../asn1/der.js';
-import type { CryptoProvider, CurveName, HashName, PrivateKeyHandle, PublicKeyHandle } from '../crypto/provider.js';
+import type { CryptoProvider, CurveName, HashName, SyncCrypto } from '../crypto/provider.js';
 
 /** How the SignerInfo names its certificate. */
 export type SignerIdKind = 'subjectKeyIdentifier' | 'issuerAndSerialNumber';
 
-/** The synchronous part of NodeCryptoProvider, used when present (the fast path). */
-export interface SyncProvider {
-  signSync(key: PrivateKeyHandle, data: Uint8Array): Uint8Array;
-  verifySync(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): boolean;
-  digestSync(hash: HashName, data: Uint8Array): Uint8Array;
-  importPublicKeySync(spki: Uint8Array): PublicKeyHandle;
-}
+/** The provider's synchronous capability (`CryptoProvider.sync`), used when present (the fast path). */
+export type SyncProvider = SyncCrypto;
 
-/** The provider itself when it has the synchronous NodeCryptoProvider operations, else undefined. */
+/** The provider's declared synchronous operations, else undefined. */
 export function syncOf(p: CryptoProvider): SyncProvider | undefined {
-  const s = p as Partial<SyncProvider>;
-  return typeof s.signSync === 'function' &&
-    typeof s.verifySync === 'function' &&
-    typeof s.digestSync === 'function' &&
-    typeof s.importPublicKeySync === 'function'
-    ? (p as unknown as SyncProvider)
-    : undefined;
+  return p.sync;
 }
 
 /** Digest algorithm, signature algorithm and curve OIDs, and digest lengths, by name. */

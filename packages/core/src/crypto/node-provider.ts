@@ -15,7 +15,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { CustodyError } from '../errors.js';
-import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle, SignatureHashName } from './provider.js';
+import type { CryptoProvider, CurveName, HashName, KeyPair, PrivateKeyHandle, PublicKeyHandle, SignatureHashName, SyncCrypto } from './provider.js';
 import { curveHash, isExternalPrivateKey } from './provider.js';
 import { toLowS } from './ecdsa-signature.js';
 
@@ -100,8 +100,10 @@ export function nodeKeyObject(handle: PrivateKeyHandle | PublicKeyHandle): KeyOb
   throw new TypeError('key handle does not come from the node provider');
 }
 
-export class NodeCryptoProvider implements CryptoProvider {
+export class NodeCryptoProvider implements CryptoProvider, SyncCrypto {
   readonly name = 'node';
+  /** node:crypto is synchronous underneath: the provider is its own synchronous capability. */
+  readonly sync: SyncCrypto = this;
 
   async generateKeyPair(curve: CurveName): Promise<KeyPair> {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });

@@ -44,8 +44,26 @@ export interface KeyPair {
   publicKey: PublicKeyHandle;
 }
 
+/**
+ * The synchronous operations a provider may declare beside its async interface (node:crypto has them). The hot
+ * paths (provisioning, handoff, verification) use them to save a promise per operation; a provider without them
+ * (WebCrypto, a token through node-webcrypto-p11) takes the async path. Declared as `CryptoProvider.sync`, so that
+ * no caller probes a provider for methods.
+ */
+export interface SyncCrypto {
+  signSync(key: PrivateKeyHandle, data: Uint8Array): Uint8Array;
+  /** `hash` names another hash than the curve's (a CSR may sign with any RFC 5758 hash). */
+  verifySync(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array, hash?: SignatureHashName): boolean;
+  digestSync(hash: HashName, data: Uint8Array): Uint8Array;
+  /** Lower-case hex of a digest in one call. */
+  digestHexSync(hash: HashName, data: Uint8Array): string;
+  importPublicKeySync(spki: Uint8Array): PublicKeyHandle;
+}
+
 export interface CryptoProvider {
   readonly name: string;
+  /** The provider's synchronous operations, when it has them: the one synchronous capability. */
+  readonly sync?: SyncCrypto;
   generateKeyPair(curve: CurveName): Promise<KeyPair>;
   /** Imports an unencrypted PKCS#8 DER private key. */
   importPrivateKey(pkcs8: Uint8Array): Promise<PrivateKeyHandle>;

@@ -411,10 +411,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
-/** The provider's hex digest in one call, when it has one (NodeCryptoProvider.digestHexSync). */
+/** The provider's hex digest in one call, when it declares synchronous operations. */
 function hexDigestOf(p: CryptoProvider): ((hash: 'SHA-256', data: Uint8Array) => string) | undefined {
-  const f = (p as { digestHexSync?: unknown }).digestHexSync;
-  return typeof f === 'function' ? (f.bind(p) as (hash: 'SHA-256', data: Uint8Array) => string) : undefined;
+  const s = p.sync;
+  return s ? (hash, data) => s.digestHexSync(hash, data) : undefined;
 }
 
 /** `ok` and, when not, the first failed check's code. */

@@ -12,7 +12,7 @@ import { CustodyError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
 import { bitString, explicit, generalizedTime, integer, oid, seq, smallInt, x509Time } from '../asn1/der.js';
 import { concatBytes, toHex } from '../util/bytes.js';
-import type { CryptoProvider, CurveName, PrivateKeyHandle } from '../crypto/provider.js';
+import type { CryptoProvider, CurveName, PrivateKeyHandle, SyncCrypto } from '../crypto/provider.js';
 import { ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { expandSubject, type CertificateTemplate } from '../templates/template.js';
 import { encodeName, encodeRDN } from './name.js';
@@ -187,16 +187,11 @@ export class CertificateFactory {
   }
 }
 
-/** The synchronous operations some providers (node:crypto) offer beside the async interface. */
-export interface SyncCrypto {
-  signSync(key: PrivateKeyHandle, data: Uint8Array): Uint8Array;
-  digestSync(hash: 'SHA-256' | 'SHA-384', data: Uint8Array): Uint8Array;
-}
+export type { SyncCrypto } from '../crypto/provider.js';
 
-/** The provider's synchronous operations, when it has them. */
+/** The provider's declared synchronous operations (`CryptoProvider.sync`), when it has them. */
 export function syncCrypto(provider: CryptoProvider): SyncCrypto | undefined {
-  const p = provider as Partial<SyncCrypto>;
-  return typeof p.signSync === 'function' && typeof p.digestSync === 'function' ? (p as SyncCrypto) : undefined;
+  return provider.sync;
 }
 
 function expandValue(template: string, attr: string, value: string, vars: Readonly<Record<string, string | undefined>>): string {

@@ -9,7 +9,7 @@
 import { CustodyError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
 import { checkDER, children, readBitStringBytes, readOID, readOne, readSmallInt, seq, tlv, oid, TAG, integer, bitString, type TLV } from '../asn1/der.js';
-import { curveHash, type CryptoProvider, type PrivateKeyHandle, type PublicKeyHandle, type SignatureHashName } from '../crypto/provider.js';
+import { curveHash, type CryptoProvider, type PrivateKeyHandle, type SignatureHashName } from '../crypto/provider.js';
 import { ecdsaDERToP1363, ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { encodeName, type NameSpec } from './name.js';
 import { nameAttributeList, parseName } from '../validation/name.js';
@@ -141,14 +141,10 @@ export async function verifyCSR(csr: CertificationRequest, provider: CryptoProvi
   // The curve's own hash is the common case and takes the provider's usual path; only another pair names it.
   const hash = csr.signatureHash === curveHash(csr.curve) ? undefined : csr.signatureHash;
   // The node provider's synchronous path saves two promises per request on the factory line.
-  const p = provider as Partial<{
-    importPublicKeySync(spki: Uint8Array): PublicKeyHandle;
-    verifySync(k: PublicKeyHandle, d: Uint8Array, s: Uint8Array, h?: SignatureHashName): boolean;
-  }>;
-  const ok =
-    p.importPublicKeySync && p.verifySync
-      ? p.verifySync(p.importPublicKeySync(csr.spki), csr.info, sig, hash)
-      : await provider.verify(await provider.importPublicKey(csr.spki), csr.info, sig, hash);
+  const p = provider.sync;
+  const ok = p
+    ? p.verifySync(p.importPublicKeySync(csr.spki), csr.info, sig, hash)
+    : await provider.verify(await provider.importPublicKey(csr.spki), csr.info, sig, hash);
   if (!ok)
     throw new CustodyError(
       'ERR_CSR_SIGNATURE',

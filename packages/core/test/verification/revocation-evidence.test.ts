@@ -90,7 +90,10 @@ describe('revocation evidence for the policy', () => {
     for (const forged of [await crl(await impostor(w.northwindRoot, false)), await crl(await impostor(w.acmeIssuing, true))]) {
       const r = await verify([w.acmeIssuing.der], [crls.acmeIssuing, crls.acmeRoot, crls.northwind, crls.contoso, forged]);
       assert.equal(r.ok, false);
-      assert.ok(r.checks.some((c) => c.name === 'bundle: crls' && c.code === 'ERR_VERIFY_BUNDLE_CRL'), failures(r));
+      assert.ok(
+        r.checks.some((c) => c.name === 'bundle: crls' && c.code === 'ERR_VERIFY_BUNDLE_CRL'),
+        failures(r),
+      );
     }
     const flipped = Uint8Array.from(crls.contoso);
     flipped[flipped.length - 5] ^= 1;
