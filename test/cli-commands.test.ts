@@ -96,6 +96,8 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     cpSync(new URL('../certs-templates/', import.meta.url), bad, { recursive: true });
     writeFileSync(join(bad, 'broken.yaml'), 'name: broken\nkind: nonsense\n');
     fails('templates list', ['--templates', bad], /^ERR_/, 3);
+    // A missing templates folder is a usage error naming it (was ERR_INTERNAL, exit 5, with a raw errno).
+    fails('templates list', ['--templates', f('no-such-templates')], 'ERR_USAGE_TEMPLATES', 2);
     const inspected = ok('certs inspect', [f('root.pem')]);
     assert.equal(inspected.kind, 'certificate');
     assert.equal(inspected.certificate.subject.includes('root'), true);

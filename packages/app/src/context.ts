@@ -166,9 +166,17 @@ export function storeCacheDir(location: string): string | undefined {
 
 /** Every template in a folder; the first invalid one is an error naming it. */
 export async function loadTemplates(dir: string): Promise<CertificateTemplate[]> {
-  const files = readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    // A missing or unreadable --templates folder is the user's to fix, not an internal error.
+    throw new CustodyError('ERR_USAGE_TEMPLATES', `${dir}: not a readable templates folder (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      cause: e,
+      file: dir,
+    });
+  }
+  const files = names.filter((f) => /\.ya?ml$/.test(f)).sort();
   return Promise.all(files.map((f) => loadTemplate(dir, join(dir, f))));
 }
 
