@@ -34,6 +34,8 @@ import { createHash } from 'node:crypto';
 import { leafHash, verifyInclusion } from '@custody/core';
 import { BIN, cliEnv, custody, freeStoreDir } from './e2e-helpers.js';
 import { createTestDatabase, requirePg } from './pg/cluster.js';
+// The fuzzer's seeded PRNG (mulberry32): a failing run replays with CUSTODY_CRASH_SEED.
+import { prng } from '../packages/core/test/fuzz/mutate.js';
 
 const CHECK = fileURLToPath(new URL('./crash-check.mjs', import.meta.url));
 const PASS = 'crash test passphrase';
@@ -43,18 +45,6 @@ const VERBOSE = Boolean(process.env.CUSTODY_CRASH_VERBOSE);
 const BATCH = 100;
 const FULL_EVERY = 25;
 const PARTIES = { factory: 'factory', integrator: 'integrator' };
-
-/** mulberry32: a seeded PRNG, so that a failing run can be replayed with CUSTODY_CRASH_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
