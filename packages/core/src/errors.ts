@@ -9,6 +9,11 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   // Malformed workflow and policy files are bad input, not rejections: listed before ERR_POLICY.
   ['ERR_POLICY_INVALID', 'input'],
   ['ERR_WORKFLOW_INVALID', 'input'],
+  // A code signature that does not parse is bad input; every other refusal of code is a rejection (code/).
+  ['ERR_CODE_SIGNATURE_MALFORMED', 'input'],
+  ['ERR_CODE_SIGNATURE', 'rejected'],
+  ['ERR_CODE_SIGNER', 'rejected'],
+  ['ERR_CODE_DIGEST', 'rejected'],
   ['ERR_LOG_PROOF', 'rejected'],
   ['ERR_LOG_CONSISTENCY', 'rejected'],
   ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],
