@@ -17,6 +17,11 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_RELEASE', 'rejected'],
   ['ERR_WITHDRAWALS', 'rejected'],
   ['ERR_UPDATE', 'rejected'],
+  // A code signature that does not parse is bad input; every other refusal of code is a rejection (code/).
+  ['ERR_CODE_SIGNATURE_MALFORMED', 'input'],
+  ['ERR_CODE_SIGNATURE', 'rejected'],
+  ['ERR_CODE_SIGNER', 'rejected'],
+  ['ERR_CODE_DIGEST', 'rejected'],
   ['ERR_LOG_PROOF', 'rejected'],
   ['ERR_LOG_CONSISTENCY', 'rejected'],
   ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],

@@ -40,5 +40,6 @@ export {
   type UnsignedAttestation,
   type AttestationSignerInput,
 } from './cms-sign.js';
-export { parseAttestation, parseSignedEnvelope, readStatementBytes, isHighSAttestation, type ParsedAttestation, type SignedEnvelope } from './cms-parse.js';
+export { parseAttestation, parseSignedEnvelope, type ParsedAttestation, type SignedEnvelope } from './cms-parse.js';
+export { readStatementBytes, isHighSAttestation } from './cms-walk.js';
 export { verifyAttestationSignature, verifyEnvelopeSignature } from './cms-verify.js';

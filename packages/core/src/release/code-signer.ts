@@ -9,6 +9,7 @@ import { verifyEnvelopeSignature } from '../attestation/cms-verify.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
 import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
+import { codeSignerProblem } from '../validation/code-signer-profile.js';
 import { PathValidator, reportError } from '../validation/path-validator.js';
 
 /** Most CA certificates a signed release document carries after its signer's (the chain below the root). */
@@ -93,12 +94,9 @@ export async function checkCodeSigner(
     throw rewrap(e, codes);
   }
   const cert = parseCertificate(envelope.signerCertificate);
-  if (!cert.extKeyUsage?.includes(OID.codeSigning)) {
-    throw new CustodyError(
-      codes.eku,
-      `${codes.what}: the signer "${cert.subject.text}" is not a code signer (its certificate has no codeSigning extended key usage)`,
-    );
-  }
+  // The one code-signer profile (shared with code signatures): codeSigning listed, not a CA, not a device.
+  const problem = codeSignerProblem(cert);
+  if (problem) throw new CustodyError(codes.eku, `${codes.what}: the signer is not a code signer: ${problem.reason}`);
   const report = await trust.validator.validate({
     leaf: cert,
     intermediates: envelope.chain ?? [],
