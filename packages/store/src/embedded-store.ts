@@ -41,7 +41,7 @@ import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex } from './hash-index.js';
 import { Journal } from './journal.js';
 import { replayRecords } from './journal-replay.js';
-import { acquireStoreLock, type StoreLock } from './lock.js';
+import { acquireStoreLock, type LockWait, type StoreLock } from './lock.js';
 import { LogStore } from './log-store.js';
 import { appendLots, listLot } from './production-lots.js';
 import { refuseHighS } from './low-s.js';
@@ -57,6 +57,8 @@ export const STORE_VERSION = 1;
 export interface EmbeddedStoreOptions {
   /** How long a writer waits for another writer's lock. */
   lockTimeoutMs?: number;
+  /** Told once per wait when a writer has to wait for another writer's lock (who holds it, how long it will wait). */
+  onLockWait?: (wait: LockWait) => void;
 }
 
 /** The registry in one local folder (see the top of this file); its methods are documented on `Store` and the log ports. */
@@ -65,6 +67,7 @@ export class EmbeddedStore implements Store {
   readonly keyDir: string;
   private readonly journal: Journal;
   private readonly lockTimeoutMs: number;
+  private readonly onLockWait: ((wait: LockWait) => void) | undefined;
   private readonly serials: HashIndex;
   private readonly mark: AppliedMark;
   private readonly appends: AttestationAppends;
@@ -84,6 +87,7 @@ export class EmbeddedStore implements Store {
     this.keyDir = join(dir, 'keys');
     this.journal = new Journal(join(dir, 'journal'));
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+    this.onLockWait = opts.onLockWait;
     this.indexes = new DeviceIndexes(join(dir, 'index'));
     // The handoff path reads the serial index alone, as a field of its own.
     this.serials = this.indexes.serials;
@@ -133,7 +137,7 @@ export class EmbeddedStore implements Store {
 
   /** Runs `fn` holding the writer lock, after replaying any journal tail a crashed writer left behind. */
   private async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs);
+    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs, this.onLockWait);
     try {
       this.recover();
       return await fn();
