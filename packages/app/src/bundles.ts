@@ -48,6 +48,8 @@ export interface ExportOptions {
    * bundle this store verifies itself (activation) signs no CRL, so that a refused run uses up no CRL number.
    */
   crls?: BundleCRLs | false;
+  /** `exportBundles` writes into `out` as a folder, also for one device (else a single device's `out` may be a file). */
+  folder?: boolean;
 }
 
 /** The bundle of one recorded device. */
@@ -69,7 +71,7 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
 
 /**
  * Writes bundles: into `out` as a folder (`<serial>.json` each, made when missing), or as a file for a single
- * device, replacing earlier exports. Every output is checked before the first bundle is made, and all are moved
+ * device unless `o.folder` says a folder, replacing earlier exports. Every output is checked before the first bundle is made, and all are moved
  * into place together at the end: a failed export leaves `out` as it was.
  * Each bundle carries a current CRL of each CA of this store that issued one of
  * its certificates (`bundle-crls.ts`).
@@ -82,7 +84,7 @@ export async function exportBundles(
   passphrase?: string,
   o: ExportOptions = {},
 ): Promise<Array<{ serial: string; file: string; bytes: number }>> {
-  const toFolder = serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
+  const toFolder = o.folder === true || serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
   const folder = toFolder ? prepareFolder(out) : undefined;
   const outputs: PreparedOutput[] = [];
   try {

@@ -31,12 +31,13 @@ const PIECE = 256;
 /** Pieces queued on each worker. */
 const DEPTH = 4;
 
-/** `checkRequest` for each input in order, a refusal kept as its error in its place. */
+/** `checkRequest` for each input in order, a refusal kept as its error in its place; `onChecked` told the count. */
 async function checkHere(
   inputs: readonly ProvisionInput[],
   provider: CryptoProvider,
   out: Array<CheckedRequest | CustodyError>,
-  indexes: Iterable<number>,
+  indexes: readonly number[],
+  onChecked: (n: number) => void,
 ): Promise<void> {
   for (const i of indexes) {
     try {
@@ -46,18 +47,21 @@ async function checkHere(
       out[i] = e;
     }
   }
+  if (indexes.length > 0) onChecked(indexes.length);
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 
 /**
  * The outcome of `checkRequest` for every input, in input order, checked on this thread and `threads` worker
- * threads (none: this thread alone). Requests without a CSR cost nothing to check and stay here.
+ * threads (none: this thread alone). Requests without a CSR cost nothing to check and stay here. `onChecked` is
+ * told of each piece checked (a progress display).
  */
 export async function checkRequests(
   inputs: readonly ProvisionInput[],
   provider: CryptoProvider,
   threads: number,
+  onChecked: (n: number) => void = () => {},
 ): Promise<Array<CheckedRequest | CustodyError>> {
   const out = new Array<CheckedRequest | CustodyError>(inputs.length);
   const withCSR = inputs.flatMap((input, i) => (input.csr ? [i] : []));
@@ -66,12 +70,13 @@ export async function checkRequests(
     provider,
     out,
     inputs.flatMap((input, i) => (input.csr ? [] : [i])),
+    onChecked,
   );
   const pieces = range(0, Math.ceil(withCSR.length / PIECE)).map((k) => withCSR.slice(k * PIECE, (k + 1) * PIECE));
   // This thread always keeps a piece: no worker is started for a batch of one piece.
   const workers = Math.min(threads, pieces.length - 1);
   if (workers <= 0) {
-    await checkHere(inputs, provider, out, withCSR);
+    await checkHere(inputs, provider, out, withCSR, onChecked);
     return out;
   }
   const { WorkerPool } = await import('./worker-pool.js');
@@ -97,6 +102,7 @@ export async function checkRequests(
                   ? new CustodyError(a.code, a.message, { category: a.category, ...(a.file === undefined ? {} : { file: a.file }) })
                   : { source: jobs[k]!.source, serial: a.serial, spki: a.spki, ...(a.commonName === undefined ? {} : { commonName: a.commonName }) };
             });
+            onChecked(answers.length);
           })
           .catch((e: unknown) => void (failure ??= { e }))
           .finally(() => (outstanding -= 1)),
@@ -108,7 +114,7 @@ export async function checkRequests(
     // This thread takes pieces from the back while the workers take them from the front; between pieces it
     // lets the workers' answers in and tops their queues up.
     while (front < back && !failure) {
-      await checkHere(inputs, provider, out, pieces[--back]!);
+      await checkHere(inputs, provider, out, pieces[--back]!, onChecked);
       await new Promise<void>((resolve) => setImmediate(resolve));
       send();
     }

@@ -29,7 +29,9 @@ import { NodeCryptoProvider } from '@custody/core/node';
 import { initStoreAt, openStoreAt, type StoreOptions } from '@custody/store/registry';
 import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
 import type { KeyRef, Store } from '@custody/store/registry';
+import type { LockWait } from '@custody/store/lock';
 import { openTokenKey } from './pkcs11/token-key.js';
+import { lockTimeoutMs, lockWaitLine } from './lock-wait.js';
 
 /** The repository's data folders (certs-templates/, workflows/), found from this file's location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,12 +39,15 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const provider = new NodeCryptoProvider();
 
 /**
- * Store options: the key folder of a PostgreSQL store, from `--keys` or CUSTODY_KEYS. An embedded store keeps its
- * keys in its own folder and ignores it.
+ * Store options: the key folder of a PostgreSQL store, from `--keys` or CUSTODY_KEYS (an embedded store keeps its
+ * keys in its own folder and ignores it); for an embedded store, how long a writer waits for the lock
+ * (CUSTODY_LOCK_TIMEOUT) and a line on stderr when it has to wait.
+ * @throws ERR_USAGE_LOCK_TIMEOUT
  */
 export function storeOptions(keys?: string): StoreOptions {
   const keyDir = keys ?? process.env.CUSTODY_KEYS;
-  return keyDir ? { keyDir } : {};
+  const lock = { lockTimeoutMs: lockTimeoutMs(), onLockWait: (w: LockWait) => void process.stderr.write(`${lockWaitLine(w)}\n`) };
+  return keyDir ? { keyDir, ...lock } : lock;
 }
 
 /**

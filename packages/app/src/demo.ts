@@ -151,7 +151,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // Device keys go beside, not among, the certificates: devices/ holds exactly the IDevIDs (DESIGN.md).
   mkdirSync(join(o.out, 'device-keys'), { recursive: true });
   for (const d of issued.devices) if (d.key) renameSync(d.key, join(o.out, 'device-keys', `${d.serial}.key.pem`));
-  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'), passphrase, { now });
+  await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'), passphrase, { now, folder: true });
 
   log('3. Northwind imports the bundles (checking every signature and link), builds the devices into its gateway,');
   log('   installs firmware 2.4.1, and hands them to Contoso');
@@ -176,7 +176,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       now,
     }),
   );
-  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'), passphrase, { now });
+  await exportBundles(northwind.store, serials, join(o.out, 'exchange', '2-northwind-to-contoso'), passphrase, { now, folder: true });
 
   log('4. Contoso imports them and sells them on to Fabrikam Health');
   assertImported(
@@ -188,7 +188,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     ),
   );
   check(await transferDevices(contoso.store, { kind: 'handoff', serials, party: contoso.party, to: 'fabrikam', stage: 'resale', passphrase, now }));
-  await exportBundles(contoso.store, serials, join(o.out, 'bundles'), passphrase, { now });
+  await exportBundles(contoso.store, serials, join(o.out, 'bundles'), passphrase, { now, folder: true });
 
   const roots = [acme, northwind, contoso, fabrikam];
   log("   Each organisation publishes the CRLs of its CAs; Acme's issuing CA CRL is crl.pem");

@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { poolThreads, WorkerPool } from './worker-pool.js';
 import { runPipeline } from './pipeline.js';
 import { interruptedError } from './interrupt.js';
+import { phaseCounter, type BatchProgress } from './batch-progress.js';
 import type { Store } from '@custody/store';
 import { readInputFile } from './context.js';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -59,6 +60,8 @@ export interface TransferOptions {
   extend?: { length: number; challenge?: string };
   /** Aborted: a large batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
   signal?: AbortSignal;
+  /** Told how far the batch is: chain tips read, attestations signed, devices recorded (batch-progress.ts). */
+  onProgress?: BatchProgress;
 }
 
 export interface TransferResult {
@@ -153,14 +156,24 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
       results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, undefined, o.extend.challenge),
     };
   }
+  const progress = {
+    read: phaseCounter(o.onProgress, 'reading', o.serials.length),
+    signed: phaseCounter(o.onProgress, 'signing', o.serials.length),
+    recorded: phaseCounter(o.onProgress, 'committing', o.serials.length),
+  };
   if (threads === 0) {
     const tips = await store.getTips(o.serials);
+    progress.read(tips.length);
     const { heads, held } = planChunk(tips, heldBy);
-    return { party: party.name, to: recipient.label, results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, heldBy) };
+    const outcomes = await signOutcomes(transfer, heads);
+    progress.signed(o.serials.length);
+    const results = await recordChunk(store, o.serials, tips, outcomes, held, heldBy);
+    progress.recorded(o.serials.length);
+    return { party: party.name, to: recipient.label, results };
   }
   const pool = startPool(nodeKeyObject(signer.key), threads);
   try {
-    const { results, poolFailure, stopped } = await pipeline(store, o.serials, transfer, pool, threads, heldBy, o.signal);
+    const { results, poolFailure, stopped } = await pipeline(store, o.serials, transfer, pool, threads, heldBy, o.signal, progress);
     if (stopped) {
       const recorded = results.filter((x) => x.ok).map((x) => x.serial);
       throw interruptedError({
@@ -199,23 +212,41 @@ async function pipeline(
   threads: number,
   heldBy: string | undefined,
   signal: AbortSignal | undefined,
+  progress: Record<'read' | 'signed' | 'recorded', (n?: number) => void>,
 ): Promise<{ results: TransferResult['results']; stopped: boolean; poolFailure?: { e: unknown } }> {
   const r = await runPipeline<string, TransferChunk, Head[], Uint8Array[], Uint8Array, TransferOutcome[], TransferResult['results']>(
     serials,
     {
       read: async (chunkSerials) => {
         const tips = await store.getTips(chunkSerials);
+        progress.read(chunkSerials.length);
         const { heads, held } = planChunk(tips, heldBy);
+        // Devices with nothing to sign (unknown, or held already) count as signed at once.
+        progress.signed(chunkSerials.length - heads.length);
         const pieces: Head[][] = [];
         for (let k = 0; k < heads.length; k += PIECE) pieces.push(heads.slice(k, k + PIECE));
         return { chunk: { serials: chunkSerials, tips, held }, pieces };
       },
       prepare: (heads) => {
         const prepared = prepareOutcomes(transfer, heads);
-        return { request: toBeSigned(prepared), complete: (signatures) => completeOutcomes(prepared, signatures) };
+        return {
+          request: toBeSigned(prepared),
+          complete: (signatures) => {
+            progress.signed(heads.length);
+            return completeOutcomes(prepared, signatures);
+          },
+        };
       },
-      signHere: (heads) => signOutcomes(transfer, heads),
-      commit: (c, out) => recordChunk(store, c.serials, c.tips, out.flat(), c.held, heldBy),
+      signHere: async (heads) => {
+        const out = await signOutcomes(transfer, heads);
+        progress.signed(heads.length);
+        return out;
+      },
+      commit: async (c, out) => {
+        const results = await recordChunk(store, c.serials, c.tips, out.flat(), c.held, heldBy);
+        progress.recorded(c.serials.length);
+        return results;
+      },
     },
     { chunkSize: CHUNK, readAhead: READ_AHEAD, pool: { pool, threads, depth: DEPTH }, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
   );

@@ -17,7 +17,7 @@ import {
 } from '@custody/core/provisioning';
 import type { CertificateTemplate } from '@custody/core/templates';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
+import type { KeyProtection } from '@custody/store/keys';
 import { createBirths, type Births } from '@custody/core/attestation';
 import { withProduction, type Claims } from '@custody/core/attestation';
 import { loadSigner, resolveRecipient } from './parties.js';
@@ -27,17 +27,9 @@ import { checkRequests } from './check-requests.js';
 import { runPipeline } from './pipeline.js';
 import { interruptedError } from './interrupt.js';
 import { poolThreads } from './pool-size.js';
-import {
-  commitOutputs,
-  discardOutputs,
-  outputError,
-  prepareFolder,
-  prepareOutputsIn,
-  writeOutput,
-  writeOutputs,
-  type PreparedFolder,
-  type PreparedOutput,
-} from './outputs.js';
+import { commitOutputs, discardOutputs, writeOutput, type PreparedOutput } from './outputs.js';
+import { afterCommitError, prepareDeviceOutputs } from './provision-outputs.js';
+import { phaseCounter, type BatchProgress } from './batch-progress.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 
@@ -98,7 +90,8 @@ export interface ProvisionCommandOptions {
   /** Protection of device keys made on the line. */
   deviceKeyProtection?: KeyProtection;
   now: Date;
-  onProgress?: (done: number, total: number) => void;
+  /** Told how far the batch is, phase by phase (batch-progress.ts). */
+  onProgress?: BatchProgress;
   /** Aborted: the batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
   signal?: AbortSignal;
   /** Devices a commit (2,048 unless given: tests use fewer). */
@@ -182,6 +175,7 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     const serials = Array.from({ length: o.generate ?? 0 }, (_, i) => expandSerialPattern(o.serialPattern, o.start + i, o, random));
     // A serial recorded before was issued to the key an earlier run made for it (and wrote): no new key.
     const tips = await store.getTips(serials);
+    const generated = phaseCounter(o.onProgress, 'keys', tips.filter((t) => t === undefined).length);
     for (const [i, serial] of serials.entries()) {
       const source = `generated device ${serial}`;
       if (tips[i] !== undefined) {
@@ -192,15 +186,16 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
       const keys = await provider.generateKeyPair(o.template.keyAlgorithm);
       generatedKeys.set(serial, keys.privateKey);
       inputs.push({ source, generated: { spki: keys.publicKey.spki, serial } });
+      generated();
     }
   }
-  const prepared = await prepareInputs(inputs, options, issued);
-  const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o) : undefined;
+  const prepared = await prepareInputs(inputs, options, issued, phaseCounter(o.onProgress, 'checks', inputs.length));
+  const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o, phaseCounter(o.onProgress, 'key-files', generatedKeys.size)) : undefined;
   const result: ProvisionResult = { ca: o.ca, devices: [] };
   if (attestedBy) result.attestedBy = attestedBy;
   if (issued.length > 0) result.alreadyIssued = issued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, source: d.source }));
   const recorded: string[] = [];
-  let done = 0;
+  const written = phaseCounter(o.onProgress, 'writing', files ? prepared.length : 0);
   const release = (chunk: readonly ProvisionedDevice[]) => {
     for (const d of chunk) recorded.push(d.serial);
     const placed: PreparedOutput[] = [];
@@ -226,11 +221,10 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
     } catch (e) {
       throw afterCommitError(e, recorded, files!, o.lot);
     }
-    done += chunk.length;
-    o.onProgress?.(done, inputs.length);
+    written(chunk.length);
   };
   try {
-    const r = await issueBatch(prepared, { ...options, onCommitted: release, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) }, o.signal);
+    const r = await issueBatch(prepared, { ...options, onCommitted: release, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) }, o.signal, o.onProgress);
     if (r.stopped) {
       throw interruptedError({
         recorded,
@@ -253,83 +247,18 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
   return result;
 }
 
-interface DeviceOutputs {
-  folder: PreparedFolder;
-  bySerial: Map<string, { certificate: PreparedOutput; key?: PreparedOutput }>;
-}
-
-/** Checks every output of a batch and writes its generated keys (flushed) under temporary names; undoes it all on failure. */
-async function prepareDeviceOutputs(
-  out: string,
-  prepared: readonly Prepared[],
-  keys: ReadonlyMap<string, PrivateKeyHandle>,
-  o: ProvisionCommandOptions,
-): Promise<DeviceOutputs> {
-  const files: DeviceOutputs = { folder: prepareFolder(out), bySerial: new Map() };
-  const keyFiles: Array<[PreparedOutput, string]> = [];
-  try {
-    const force = { force: o.force };
-    const certificates = prepareOutputsIn(
-      out,
-      prepared.map((p) => `${p.serial}.pem`),
-      force,
-    );
-    prepared.forEach((p, i) => files.bySerial.set(p.serial, { certificate: certificates[i]! }));
-    const generated = prepared.filter((p) => keys.has(p.serial));
-    const protection = batchProtection(o.deviceKeyProtection);
-    const keyOutputs = prepareOutputsIn(
-      out,
-      generated.map((p) => `${p.serial}.key.pem`),
-      { ...force, mode: 0o600 },
-    );
-    generated.forEach((p, i) => {
-      files.bySerial.get(p.serial)!.key = keyOutputs[i]!;
-      keyFiles.push([keyOutputs[i]!, encodePrivateKey(keys.get(p.serial)!, protection)]);
-    });
-    await writeOutputs(keyFiles);
-  } catch (e) {
-    discardOutputs(
-      [...files.bySerial.values()].flatMap((f) => (f.key ? [f.certificate, f.key] : [f.certificate])),
-      files.folder,
-    );
-    throw e;
-  }
-  return files;
-}
-
-/** A batch's key protection with its passphrase derived once (see device-keys.ts); none given: unencrypted. */
-function batchProtection(p: KeyProtection | undefined): KeyProtection {
-  if (p === undefined) return { unencrypted: true };
-  return 'passphrase' in p && !p.kdf ? { ...p, kdf: deriveKeyKDF(p.passphrase) } : p;
-}
-
-/** A write that failed after devices were recorded: what the store now holds, and where their keys are. */
-function afterCommitError(e: unknown, recorded: readonly string[], files: DeviceOutputs, lot: string | undefined): CustodyError {
-  const first = outputError((e as CustodyError).file ?? files.folder.path, e);
-  const devices = recorded.length === 1 ? `device ${recorded[0]}` : `${recorded.length} devices (${recorded[0]} to ${recorded[recorded.length - 1]})`;
-  const keys = recorded.flatMap((s) => {
-    const k = files.bySerial.get(s)?.key;
-    return k && !k.committed ? [k.temp] : [];
-  });
-  const keyNote =
-    keys.length === 0
-      ? ''
-      : `; their private keys not moved into place are kept in ${keys.length === 1 ? keys[0] : `${keys.length} files named ${keys[0]} and so on`}`;
-  const selection = recorded.length === 1 ? `--serial ${recorded[0]}` : lot !== undefined ? `--lot ${lot}` : '--list <a file of those serials>';
-  return new CustodyError(
-    first.code,
-    `${first.message}; the store has already recorded ${devices} (a re-run skips them as already issued): write their certificates again with \`custody devices export-certs ${selection} --out ${files.folder.path}\`${keyNote}`,
-    { file: first.file, cause: e },
-  );
-}
-
 /**
  * Phase 1 of a batch: every request checked (on worker threads as well as this one for a batch large enough to
  * pay for starting them, `poolThreads`) and checked against the registry.
  * @throws as `prepareProvisioning`
  */
-async function prepareInputs(inputs: readonly ProvisionInput[], options: ProvisionOptions, issued?: IssuedBefore[]): Promise<Prepared[]> {
-  const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length));
+async function prepareInputs(
+  inputs: readonly ProvisionInput[],
+  options: ProvisionOptions,
+  issued?: IssuedBefore[],
+  onChecked?: (n: number) => void,
+): Promise<Prepared[]> {
+  const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length), onChecked);
   return prepareChecked(checked, options.registry, options.provider, issued);
 }
 
@@ -341,16 +270,20 @@ const PIECE = 128;
 /**
  * Phase 2 on the shared pipeline (pipeline.ts): certificates and birth attestations are issued on this thread
  * while the chunk before is being committed; chunks are committed in input order, each released to
- * `onCommitted` once durable. An aborted `signal` stops the batch at the next chunk boundary.
+ * `onCommitted` once durable. An aborted `signal` stops the batch at the next chunk boundary. `onProgress` is told
+ * of devices signed and devices recorded.
  * @throws the registry's codes on commit, and whatever `onCommitted` throws
  */
 export async function issueBatch(
   prepared: readonly Prepared[],
   options: ProvisionOptions,
   signal?: AbortSignal,
+  onProgress?: BatchProgress,
 ): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
   const issue = createIssuer(options);
   const chunkSize = options.chunkSize ?? CHUNK;
+  const signed = phaseCounter(onProgress, 'signing', prepared.length);
+  const recorded = phaseCounter(onProgress, 'committing', prepared.length);
   const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, ProvisionedDevice[], ProvisionedDevice[]>(
     prepared,
     {
@@ -365,11 +298,13 @@ export async function issueBatch(
       signHere: async (piece) => {
         const out: ProvisionedDevice[] = [];
         for (const p of piece) out.push(await issue(p));
+        signed(piece.length);
         return out;
       },
       commit: async (_, outcomes) => {
         const chunk = outcomes.flat();
         await options.registry.commitDevices(chunk);
+        recorded(chunk.length);
         await options.onCommitted?.(chunk);
         return chunk;
       },

@@ -2,7 +2,7 @@
 import { CustodyError } from '@custody/core/errors';
 import { loadTemplateCached, now, openStore, readPassphrase, storeCacheDir, templatesDir } from '@custody/app/context';
 import { provision } from '@custody/app/provision';
-import { startProgress } from './progress.js';
+import { progressMode, startProgress } from './progress.js';
 import { readClaimsFile } from '@custody/app/parties';
 import { provisionData, provisionLines, type ProvisionData } from './render/provision.js';
 import { runStationCommand } from './provision-station.js';
@@ -56,7 +56,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
       })
     : undefined;
   const store = await openStore(flags.store, flags.keys);
-  const progress = startProgress(!io.json, 'provisioning');
+  const progress = startProgress(progressMode(io.json), 'provisioning');
   const interrupts = watchInterrupts();
   try {
     const result = await provision(store, {
@@ -77,7 +77,7 @@ export async function runProvision(flags: ProvisionFlags, io: CommandIO): Promis
       to: flags.to,
       claims,
       now: now(),
-      onProgress: (done, n) => progress.update(done, n),
+      onProgress: (phase, done, n) => progress.update(phase, done, n),
     });
     progress.stop();
     remember();

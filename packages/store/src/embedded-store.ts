@@ -17,7 +17,8 @@
  * Recording a chunk of devices costs one journal append with one fdatasync, and in each index a few long reads
  * and writes of the pages around the chunk's slots (slot-pages.ts), whatever the number already stored:
  * nothing on the write path reads or rewrites the whole store. Writers take a cross-process lock (lock.ts)
- * and first replay any journal tail a crashed writer left.
+ * and first replay any journal tail a crashed writer left (from the watermark, applied-mark.ts). Attestations
+ * that extend recorded chains take their own path (attestation-appends.ts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,24 +26,25 @@ import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/ports';
 import { randomUUID } from 'node:crypto';
-import { ChainTips, type Tip } from './chain-tips.js';
+import { ChainTips } from './chain-tips.js';
+import { AppliedMark } from './applied-mark.js';
+import { AttestationAppends } from './attestation-appends.js';
 import { ownLogConsistency } from './own-log.js';
 import type { ConsistencyProof } from '@custody/core/log';
-import { challengeRefusal, consumeChallenge, readChallenge, recordChallenge, restoreChallenge } from './challenges.js';
+import { consumeChallenge, readChallenge, recordChallenge, spendingChallenges } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
-import { deviceTip, factsOf, fromDoc, logEntriesOf, numberLogLeaves, sha256Hex, toDoc } from './device-records.js';
-import { encodeAttestationRecord, encodeDeviceRecord, readRecordsFrom, type AttestationRecord, type DeviceDoc, type DeviceTip } from './journal-record.js';
+import { deviceTip, fromDoc, logEntriesOf, numberLogLeaves, toDoc } from './device-records.js';
+import { encodeDeviceRecord, readRecordsFrom, type DeviceDoc, type DeviceTip } from './journal-record.js';
 import { keepEvidence, listEvidence } from './fork-evidence.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex } from './hash-index.js';
-import { Journal, type JournalPosition } from './journal.js';
+import { Journal } from './journal.js';
 import { replayRecords } from './journal-replay.js';
-import { acquireStoreLock, type StoreLock } from './lock.js';
-import { LogStore, type LogEntry } from './log-store.js';
+import { acquireStoreLock, type LockWait, type StoreLock } from './lock.js';
+import { LogStore } from './log-store.js';
 import { appendLots, listLot } from './production-lots.js';
-import { roundsBySerial } from './rounds.js';
-import { highSRefusal, refuseHighS } from './low-s.js';
+import { refuseHighS } from './low-s.js';
 import { StoreDocuments, type StoreDocument } from './store-documents.js';
 import type { NodeStore } from '@custody/core/log';
 import { FileCheckpointHistory } from './checkpoint-history.js';
@@ -52,12 +54,11 @@ import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Stor
 export const STORE_FORMAT = 'custody-store';
 export const STORE_VERSION = 1;
 
-/** Commits between two writes of the replay watermark. */
-const WATERMARK_EVERY = 64;
-
 export interface EmbeddedStoreOptions {
   /** How long a writer waits for another writer's lock. */
   lockTimeoutMs?: number;
+  /** Told once per wait when a writer has to wait for another writer's lock (who holds it, how long it will wait). */
+  onLockWait?: (wait: LockWait) => void;
 }
 
 /** The registry in one local folder (see the top of this file); its methods are documented on `Store` and the log ports. */
@@ -66,16 +67,15 @@ export class EmbeddedStore implements Store {
   readonly keyDir: string;
   private readonly journal: Journal;
   private readonly lockTimeoutMs: number;
+  private readonly onLockWait: ((wait: LockWait) => void) | undefined;
   private readonly serials: HashIndex;
-  private unmarked: JournalPosition | undefined;
-  private commitsSinceMark = 0;
+  private readonly mark: AppliedMark;
+  private readonly appends: AttestationAppends;
   private readonly indexes: DeviceIndexes;
   private readonly logStore: LogStore;
   private readonly documents: StoreDocuments;
   private readonly tips: ChainTips;
   private readonly checkpoints: FileCheckpointHistory;
-  /** The journal end at which every remembered tip was known current: where this process's last append ended. */
-  private tipsEnd: JournalPosition | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -87,12 +87,15 @@ export class EmbeddedStore implements Store {
     this.keyDir = join(dir, 'keys');
     this.journal = new Journal(join(dir, 'journal'));
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+    this.onLockWait = opts.onLockWait;
     this.indexes = new DeviceIndexes(join(dir, 'index'));
     // The handoff path reads the serial index alone, as a field of its own.
     this.serials = this.indexes.serials;
     this.tips = new ChainTips(this.serials, this.journal);
     this.logStore = new LogStore(join(dir, 'log'));
     this.checkpoints = new FileCheckpointHistory(join(dir, 'checkpoints.jsonl'));
+    this.mark = new AppliedMark(this.journal);
+    this.appends = new AttestationAppends({ dir, journal: this.journal, serials: this.serials, tips: this.tips, logStore: this.logStore, mark: this.mark });
   }
 
   /**
@@ -134,7 +137,7 @@ export class EmbeddedStore implements Store {
 
   /** Runs `fn` holding the writer lock, after replaying any journal tail a crashed writer left behind. */
   private async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs);
+    const lock: StoreLock = await acquireStoreLock(this.dir, this.lockTimeoutMs, this.onLockWait);
     try {
       this.recover();
       return await fn();
@@ -147,7 +150,7 @@ export class EmbeddedStore implements Store {
   private recover(): void {
     this.indexes.refresh();
     // Our own commits since the last mark are applied: start after them (they are the tail's beginning).
-    const from = this.unmarked ?? this.journal.readWatermark();
+    const from = this.mark.replayFrom();
     const { records, end } = readRecordsFrom(this.journal, from);
     if (records.length === 0 && end.segment === from.segment && end.offset === from.offset) return;
     const { docs, leaves } = replayRecords(this.indexes, records, this.logStore.size());
@@ -158,8 +161,7 @@ export class EmbeddedStore implements Store {
       join(this.dir, 'lots'),
       docs.filter((d) => d.attestations.length <= 1),
     );
-    this.unmarked = end;
-    this.markApplied();
+    this.mark.replayed(end);
   }
 
   async findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]> {
@@ -217,10 +219,8 @@ export class EmbeddedStore implements Store {
   }
 
   /**
-   * Writes new versions of device documents: one journal append, then the indexes. The applied-up-to
-   * watermark is only an optimisation of replay (replaying an applied record changes nothing), so it is
-   * written every few commits and on close rather than after each one: a station committing one device at a
-   * time saves a file write and a rename per device. Each document's record leads with its tip (`tips[i]`).
+   * Writes new versions of device documents: one journal append, then the indexes, then the watermark when it
+   * is due (applied-mark.ts). Each document's record leads with its tip (`tips[i]`).
    */
   private async writeDocs(docs: readonly DeviceDoc[], tips: readonly DeviceTip[], fresh: boolean): Promise<void> {
     if (docs.length === 0) return;
@@ -232,106 +232,13 @@ export class EmbeddedStore implements Store {
     this.logStore.append(docs.flatMap((d, i) => logEntriesOf(d, positions[i]!, logSize)));
     // Lots before the mark: a crash after the mark must not leave recorded devices out of their lot.
     if (fresh) appendLots(join(this.dir, 'lots'), docs);
-    this.unmarked = end;
-    if (++this.commitsSinceMark >= WATERMARK_EVERY) this.markApplied();
-  }
-
-  private markApplied(): void {
-    if (this.unmarked) this.journal.writeWatermark(this.unmarked);
-    this.unmarked = undefined;
-    this.commitsSinceMark = 0;
+    this.mark.committed(end);
   }
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
     if (items.some((i) => i.challenge !== undefined))
-      return this.withLock(() => spendingChallenges(join(this.dir, 'challenges'), items, (go) => this.appendLocked(go)));
-    return this.withLock(() => this.appendLocked(items));
-  }
-
-  private async appendLocked(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
-    // Remembered tips are current when the journal ends where this process's last append left it; else each
-    // is checked against the index (complete under the lock) before use.
-    const end = this.journal.end();
-    const current = this.tipsEnd !== undefined && end.segment === this.tipsEnd.segment && end.offset === this.tipsEnd.offset;
-    // Otherwise another writer appended since, or this is the first append: remembered tips, some read without
-    // the lock, may predate records of others. They are all doubted, not only those this append uses: this
-    // append moves tipsEnd to its own end, after which every tip still trusted counts as current.
-    if (!current) this.tips.distrust();
-    const results: AppendResult[] = new Array(items.length);
-    // Round k holds each device's k-th item: a record names its predecessor's position, known once written.
-    for (const round of roundsBySerial(items)) {
-      const tips = this.tips.appendTips(
-        round.map((i) => items[i]!.serial),
-        current,
-      );
-      const { records, ders } = this.roundRecords(items, round, tips, results);
-      await this.writeAttestations(records, ders);
-    }
-    return results;
-  }
-
-  /**
-   * The records of one round of an append, each checked against its device's tip (`tips`, read by the caller);
-   * `results` gets each item's outcome. A synchronous method of its own, so that the optimizing compiler builds
-   * the per-device loop alone, not the append's whole async callback around it (40 to 120 ms a build, twice a
-   * batch); and given its tips, so that it does not build appendTips and the journal reads into it as well (a build
-   * of about 15 ms, against about 50 with them).
-   */
-  private roundRecords(
-    items: readonly AttestationAppend[],
-    round: readonly number[],
-    tips: ReadonlyArray<Tip | undefined>,
-    results: AppendResult[],
-  ): { records: Array<Omit<AttestationRecord, 'a'>>; ders: Uint8Array[] } {
-    const records: Array<Omit<AttestationRecord, 'a'>> = [];
-    const ders: Uint8Array[] = [];
-    let leaf = this.logStore.size();
-    for (let k = 0; k < round.length; k++) {
-      const i = round[k]!;
-      const item = items[i]!;
-      const tip = tips[k];
-      const highS = highSRefusal(item);
-      if (highS) {
-        results[i] = highS;
-      } else if (!tip) {
-        results[i] = { serial: item.serial, ok: false, code: 'ERR_DEVICE_UNKNOWN', message: `device ${item.serial} is not in ${this.dir}` };
-      } else if (tip.hash !== item.prev) {
-        results[i] = {
-          serial: item.serial,
-          ok: false,
-          code: 'ERR_FORK',
-          message: `device ${item.serial}: its chain no longer ends where this attestation extends it (a second transfer from the same point)`,
-        };
-      } else {
-        const f = item.facts ?? factsOf(item.serial, tip.length, item.attestation);
-        const record: Omit<AttestationRecord, 'a'> = { t: 'att', s: item.serial, q: tip.length, h: sha256Hex(item.attestation), l: leaf++, b: tip.pos };
-        if (f) record.f = f;
-        records.push(record);
-        ders.push(item.attestation);
-        results[i] = { serial: item.serial, ok: true };
-      }
-    }
-    return { records, ders };
-  }
-
-  /** One journal append for the records, then the serial index and the log. */
-  private async writeAttestations(records: readonly Omit<AttestationRecord, 'a'>[], ders: readonly Uint8Array[]): Promise<void> {
-    if (records.length === 0) return;
-    const { positions, end } = await this.journal.append(records.map((r, i) => encodeAttestationRecord(r, ders[i]!)));
-    const entries: LogEntry[] = this.serials.batch(
-      records.map((r) => r.s),
-      () =>
-        records.map((r, i) => {
-          const pos = positions[i]!;
-          this.serials.put(r.s, pos, true);
-          this.tips.remember(r.s, { pos, length: r.q + 1, hash: r.h });
-          return { leafIndex: r.l, attestation: ders[i]!, pos, seq: r.q };
-        }),
-    );
-    this.logStore.append(entries);
-    this.tipsEnd = end;
-    this.unmarked = end;
-    if (++this.commitsSinceMark >= WATERMARK_EVERY) this.markApplied();
+      return this.withLock(() => spendingChallenges(join(this.dir, 'challenges'), items, (go) => this.appends.append(go)));
+    return this.withLock(() => this.appends.append(items));
   }
 
   async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
@@ -479,44 +386,9 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.unmarked) await this.withLock(() => this.markApplied()).catch(() => undefined);
+    if (this.mark.pending) await this.withLock(() => this.mark.write()).catch(() => undefined);
     this.journal.close();
     this.logStore.close();
     this.indexes.close();
   }
-}
-
-/**
- * An append whose items may spend challenges, under the writer lock: each challenge is consumed before the write
- * (an item whose challenge is not open is refused), and put back when its item is refused or the write fails. A
- * crash between the two leaves the challenge spent and nothing recorded: a new challenge is needed, never a
- * replay possible.
- */
-async function spendingChallenges(
-  dir: string,
-  items: readonly AttestationAppend[],
-  append: (go: readonly AttestationAppend[]) => Promise<AppendResult[]>,
-): Promise<AppendResult[]> {
-  const results: AppendResult[] = new Array(items.length);
-  const go: number[] = [];
-  for (const [i, item] of items.entries()) {
-    if (item.challenge === undefined) go.push(i);
-    else {
-      const state = consumeChallenge(dir, item.challenge);
-      if (state === 'consumed') go.push(i);
-      else results[i] = { serial: item.serial, ok: false, ...challengeRefusal(state) };
-    }
-  }
-  let done: AppendResult[];
-  try {
-    done = await append(go.map((i) => items[i]!));
-  } catch (e) {
-    for (const i of go) if (items[i]!.challenge !== undefined) restoreChallenge(dir, items[i]!.challenge!);
-    throw e;
-  }
-  go.forEach((i, k) => {
-    results[i] = done[k]!;
-    if (!done[k]!.ok && items[i]!.challenge !== undefined) restoreChallenge(dir, items[i]!.challenge!);
-  });
-  return results;
 }

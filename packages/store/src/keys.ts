@@ -8,7 +8,8 @@ import { CustodyError } from '@custody/core/errors';
 import { nodeKeyObject, nodePrivateKeyHandle } from '@custody/core/node';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { nullValue, octetString, oid, seq, smallInt } from '@custody/core/asn1';
-import { encodePEM } from '@custody/core/x509';
+import { decodePEM, encodePEM } from '@custody/core/x509';
+import { checkKeyKDF, readKeyKDF } from './key-kdf-limits.js';
 
 /**
  * PBKDF2-HMAC-SHA256 iterations for keys written under a passphrase: OWASP's figure for PBKDF2-HMAC-SHA256 (2023).
@@ -102,9 +103,20 @@ export function writePrivateKeyFile(path: string, key: PrivateKeyHandle, protect
   }
 }
 
+/** The DER of the one ENCRYPTED PRIVATE KEY block of `pem`. @throws ERR_KEY_PARSE */
+function encryptedKeyDER(pem: string, name: string): Uint8Array {
+  try {
+    return decodePEM(pem, ['ENCRYPTED PRIVATE KEY']);
+  } catch (e) {
+    throw new CustodyError('ERR_KEY_PARSE', `${name}: the encrypted private key's PEM cannot be read`, { file: name, cause: e });
+  }
+}
+
 /**
- * Reads a key file. An encrypted key needs the passphrase; a wrong one is ERR_KEY_PASSPHRASE.
- * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_IO
+ * Reads a key file. An encrypted key needs the passphrase; a wrong one is ERR_KEY_PASSPHRASE; one whose
+ * passphrase derivation costs more than a reader allows (or too little to protect it) is ERR_KEY_KDF, refused
+ * before deriving (key-kdf-limits.ts).
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_KDF, ERR_KEY_PARSE, ERR_IO
  */
 export function readPrivateKeyFile(path: string, passphrase: string | undefined): PrivateKeyHandle {
   let pem: string;
@@ -116,7 +128,10 @@ export function readPrivateKeyFile(path: string, passphrase: string | undefined)
   return decodePrivateKey(pem, passphrase, path);
 }
 
-/** Decodes PEM key text (see `readPrivateKeyFile`). */
+/**
+ * Decodes PEM key text (see `readPrivateKeyFile`).
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_KDF, ERR_KEY_PARSE
+ */
 export function decodePrivateKey(pem: string, passphrase: string | undefined, name: string): PrivateKeyHandle {
   const encrypted = pem.includes('BEGIN ENCRYPTED PRIVATE KEY');
   if (!encrypted && !pem.includes('BEGIN PRIVATE KEY') && !pem.includes('BEGIN EC PRIVATE KEY')) {
@@ -125,6 +140,8 @@ export function decodePrivateKey(pem: string, passphrase: string | undefined, na
   if (encrypted && passphrase === undefined) {
     throw new CustodyError('ERR_KEY_PASSPHRASE', `${name}: the key is encrypted; give --passphrase-file or set CUSTODY_PASSPHRASE`, { file: name });
   }
+  // The derivation's cost is the file's to choose: bounded before OpenSSL runs it.
+  if (encrypted) checkKeyKDF(readKeyKDF(encryptedKeyDER(pem, name), name), name);
   let ko: KeyObject;
   try {
     ko = createPrivateKey(encrypted ? { key: pem, format: 'pem', passphrase: passphrase! } : { key: pem, format: 'pem' });

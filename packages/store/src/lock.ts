@@ -13,15 +13,94 @@
  * it used. A name seen in /proc/net/unix is stale by the time anyone else could bind it; only a holder killed
  * before the rotation leaves a name that someone who watched /proc/net/unix could squat, until a writer deletes
  * `lock.key` while no writer runs (the next lock makes a new one).
+ *
+ * The holder answers whoever connects to its socket with one JSON line saying who it is (pid, host, command, since
+ * when), so that a writer made to wait can say who it waits for (issue 21). Only those who can read `lock.key`
+ * can compute the name to ask.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 
 export interface StoreLock {
   release(): Promise<void>;
+}
+
+/** Who holds a store's lock, as the holder says (it can write the store: trusted as far as a display goes). */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** The command it runs: the program and its leading words, no flags (`custody devices provision`). */
+  command: string;
+  /** When it took the lock (ISO 8601). */
+  since: string;
+}
+
+/** A writer made to wait: for whom (when the holder answered), and how long it will wait at most. */
+export interface LockWait {
+  dir: string;
+  holder?: LockHolder;
+  timeoutMs: number;
+}
+
+/** What the holder says of itself: the program's name and the words before the first flag, at most three. */
+function commandOf(argv: readonly string[]): string {
+  const program = basename(argv[1] ?? argv[0] ?? 'node');
+  // The CLI's launcher is bin/run.js: the user typed `custody`.
+  const name = program === 'run.js' || program === 'run' ? 'custody' : program;
+  const words: string[] = [];
+  for (const a of argv.slice(2)) {
+    if (a.startsWith('-') || words.length === 3) break;
+    words.push(a);
+  }
+  return [name, ...words].join(' ');
+}
+
+const HOLDER_COMMAND = commandOf(process.argv);
+
+/** Printable text of at most `max` characters (what a holder says is shown on a terminal). */
+const printable = (v: unknown, max: number): string | undefined => (typeof v === 'string' ? v.replace(/[^\x20-\x7e]/g, '?').slice(0, max) : undefined);
+
+/** The holder's answer, checked field by field; undefined for anything else. */
+function parseHolder(text: string): LockHolder | undefined {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.pid)) return undefined;
+  const host = printable(v.host, 100);
+  const command = printable(v.command, 200);
+  const since = printable(v.since, 40);
+  return host !== undefined && command !== undefined && since !== undefined ? { pid: v.pid as number, host, command, since } : undefined;
+}
+
+/** Asks the holder of the lock named `name` who it is; undefined when it does not answer within `ms`. */
+function askHolder(name: string, ms: number): Promise<LockHolder | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const socket = connect(name);
+    const done = (h: LockHolder | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(h);
+    };
+    const timer = setTimeout(() => done(undefined), ms);
+    socket.on('data', (b: Buffer) => {
+      chunks.push(b);
+      size += b.length;
+      // An answer is a short line: more is not one.
+      if (size > 4096) done(undefined);
+    });
+    socket.on('end', () => done(parseHolder(Buffer.concat(chunks).toString('utf8'))));
+    socket.on('error', () => done(undefined));
+  });
 }
 
 /** The secret's file in the store folder. */
@@ -95,9 +174,15 @@ function lockName(secret: string): string {
   return `\0custody-store-${createHash('sha256').update('custody store lock\n').update(secret).digest('hex').slice(0, 40)}`;
 }
 
-function tryListen(name: string): Promise<Server | undefined> {
+/** Listens on `name`, answering each connection with `answer`; undefined when the name is taken. */
+function tryListen(name: string, answer: () => string, sockets: Set<Socket>): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+      socket.end(answer());
+    });
     server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(undefined) : reject(e)));
     server.listen(name, () => {
       server.unref();
@@ -106,22 +191,33 @@ function tryListen(name: string): Promise<Server | undefined> {
   });
 }
 
-const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+/** Closes the server, cutting any connection still open (an asker that never read its answer must not hold it). */
+const close = (server: Server, sockets?: Set<Socket>) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const s of sockets ?? []) s.destroy();
+  });
 
 /**
- * Takes the store's writer lock, waiting up to `timeoutMs` for another writer to finish. Releasing it rotates
- * the lock key (see the top of this file).
- * @throws ERR_STORE_LOCKED when the wait runs out; ERR_STORE_LOCK_KEY when the lock key cannot be read or made
- *   (a user who may not write the store); ERR_STORE_PLATFORM off Linux
+ * Takes the store's writer lock, waiting up to `timeoutMs` for another writer to finish; `onWait` is told once
+ * when it has to wait, with whom the holder says it is. Releasing it rotates the lock key (see the top of this
+ * file).
+ * @throws ERR_STORE_LOCKED when the wait runs out (naming the holder when it answered); ERR_STORE_LOCK_KEY when
+ *   the lock key cannot be read or made (a user who may not write the store); ERR_STORE_PLATFORM off Linux
  */
-export async function acquireStoreLock(dir: string, timeoutMs: number): Promise<StoreLock> {
+export async function acquireStoreLock(dir: string, timeoutMs: number, onWait?: (wait: LockWait) => void): Promise<StoreLock> {
   if (process.platform !== 'linux')
     throw new CustodyError('ERR_STORE_PLATFORM', 'the embedded store lock needs Linux (abstract Unix sockets); use the PostgreSQL store elsewhere');
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
+  let holder: LockHolder | undefined;
+  let told = false;
+  const sockets = new Set<Socket>();
+  const me = JSON.stringify({ pid: process.pid, host: hostname(), command: HOLDER_COMMAND, since: new Date().toISOString() });
   for (;;) {
     const secret = readLockKey(dir);
-    const server = await tryListen(lockName(secret));
+    const name = lockName(secret);
+    const server = await tryListen(name, () => `${me}\n`, sockets);
     if (server) {
       // A holder that rotated the key between our read and our bind has left this name behind: not the lock.
       if (readLockKey(dir) === secret) {
@@ -130,16 +226,23 @@ export async function acquireStoreLock(dir: string, timeoutMs: number): Promise<
             try {
               rotateLockKey(dir);
             } finally {
-              await close(server);
+              await close(server, sockets);
             }
           },
         };
       }
-      await close(server);
+      await close(server, sockets);
       continue;
     }
+    if (!told) {
+      told = true;
+      // Asked once, and only when made to wait: the uncontended path stays one bind.
+      holder = await askHolder(name, Math.min(500, Math.max(50, timeoutMs)));
+      onWait?.(holder ? { dir, holder, timeoutMs } : { dir, timeoutMs });
+    }
     if (Date.now() >= deadline) {
-      throw new CustodyError('ERR_STORE_LOCKED', `${dir}: another custody process is writing to this store; gave up after ${timeoutMs} ms`, { file: dir });
+      const who = holder ? `custody process ${holder.pid} on ${holder.host} (${holder.command})` : 'custody process';
+      throw new CustodyError('ERR_STORE_LOCKED', `${dir}: another ${who} is writing to this store; gave up after ${timeoutMs} ms`, { file: dir });
     }
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(wait * 2, 50);

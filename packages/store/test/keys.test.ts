@@ -17,6 +17,15 @@ import {
   readPrivateKeyFile,
   writePrivateKeyFile,
 } from '../src/keys.js';
+import { KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN } from '../src/key-kdf-limits.js';
+import { integer, nullValue, octetString, oid, seq, smallInt } from '@custody/core/asn1';
+import { encodePEM } from '@custody/core/x509';
+
+const PBES2 = '1.2.840.113549.1.5.13';
+const PBKDF2 = '1.2.840.113549.1.5.12';
+const SCRYPT = '1.3.6.1.4.1.11591.4.11';
+const HMAC_SHA256 = '1.2.840.113549.2.9';
+const AES_256_CBC = '2.16.840.1.101.3.4.1.42';
 
 const provider = new NodeCryptoProvider();
 const PASS = 'correct horse battery staple';
@@ -192,6 +201,63 @@ describe('key files', function () {
       const file = join(dir, 'n.key.pem');
       writePrivateKeyFile(file, key, { passphrase: PASS });
       assert.throws(() => readPrivateKeyFile(file, undefined), { code: 'ERR_KEY_PASSPHRASE' });
+    });
+
+    describe('a hostile key file asks for a costly derivation (issue 20: the iteration count was uncapped when read)', function () {
+      /** An EncryptedPrivateKeyInfo under PBES2 whose derivation is `kdf` (its ciphertext is junk: it is refused first). */
+      const crafted = (name: string, kdf: Uint8Array): string => {
+        const der = seq(seq(oid(PBES2), seq(kdf, seq(oid(AES_256_CBC), octetString(new Uint8Array(16))))), octetString(new Uint8Array(48)));
+        const file = join(dir, name);
+        writeFileSync(file, encodePEM(der, 'ENCRYPTED PRIVATE KEY'));
+        return file;
+      };
+      const pbkdf2 = (iterations: Uint8Array) => seq(oid(PBKDF2), seq(octetString(new Uint8Array(16)), iterations, seq(oid(HMAC_SHA256), nullValue())));
+      const scrypt = (n: number, r: number, p: number) => seq(oid(SCRYPT), seq(octetString(new Uint8Array(16)), smallInt(n), smallInt(r), smallInt(p)));
+      const refusedFast = (file: string, what: RegExp) => {
+        const started = process.hrtime.bigint();
+        assert.throws(
+          () => readPrivateKeyFile(file, PASS),
+          (e: Error & { code?: string }) => {
+            assert.equal(e.code, 'ERR_KEY_KDF');
+            assert.ok(e.message.startsWith(`${file}: `), e.message);
+            assert.match(e.message, what);
+            return true;
+          },
+        );
+        // Refused before deriving: 2^31 iterations would take OpenSSL many minutes (the mocha timeout fails first).
+        assert.ok(process.hrtime.bigint() - started < 5_000_000_000n);
+      };
+
+      it('refuses more than 10,000,000 PBKDF2 iterations with ERR_KEY_KDF before deriving', function () {
+        refusedFast(crafted('huge.key.pem', pbkdf2(smallInt(0x7fffffff))), /2147483647 PBKDF2 iterations, more than 10000000/);
+        refusedFast(crafted('just-over.key.pem', pbkdf2(smallInt(KDF_ITERATIONS_MAX + 1))), /10000001 PBKDF2 iterations/);
+        // A count past 2^48, which no number holds exactly.
+        refusedFast(crafted('vast.key.pem', pbkdf2(integer(Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0, 0, 0)))), /more than 2\^48 PBKDF2 iterations/);
+      });
+
+      it('refuses fewer than 1,000 iterations, even with the right passphrase', function () {
+        const file = join(dir, 'weak.key.pem');
+        writeFileSync(file, encodePrivateKey(key, { passphrase: PASS, kdf: deriveKeyKDF(PASS, KDF_ITERATIONS_MIN - 1) }));
+        refusedFast(file, /only 999 PBKDF2 iterations, fewer than 1000/);
+        writeFileSync(file, encodePrivateKey(key, { passphrase: PASS, kdf: deriveKeyKDF(PASS, KDF_ITERATIONS_MIN) }));
+        assert.deepEqual(Buffer.from(readPrivateKeyFile(file, PASS).spki), Buffer.from(key.spki));
+      });
+
+      it('refuses scrypt asking for more than 64 MiB or p > 16, and reads an openssl -scrypt key', function () {
+        refusedFast(crafted('scrypt-mem.key.pem', scrypt(1 << 20, 8, 1)), /N=1048576, r=8, p=1/);
+        refusedFast(crafted('scrypt-p.key.pem', scrypt(16384, 8, 1000)), /p > 16/);
+        const plain = join(dir, 'plain.pem');
+        writeFileSync(plain, encodePrivateKey(key, { unencrypted: true }));
+        const file = join(dir, 'openssl-scrypt.key.pem');
+        const r = spawnSync('openssl', ['pkcs8', '-topk8', '-scrypt', '-in', plain, '-out', file, '-passout', `pass:${PASS}`], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(Buffer.from(readPrivateKeyFile(file, PASS).spki), Buffer.from(key.spki));
+      });
+
+      it('refuses an unknown derivation with ERR_KEY_KDF, and a malformed one with ERR_KEY_PARSE', function () {
+        refusedFast(crafted('other.key.pem', seq(oid('1.2.3.4'), seq(octetString(new Uint8Array(8))))), /1\.2\.3\.4 is not PBKDF2 or scrypt/);
+        assert.throws(() => readPrivateKeyFile(crafted('bad.key.pem', pbkdf2(octetString(new Uint8Array(2)))), PASS), { code: 'ERR_KEY_PARSE' });
+      });
     });
 
     it('refuses a file that is not a PEM key with ERR_KEY_PARSE', function () {

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { connect, createServer, type Server } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireStoreLock, LOCK_KEY_FILE } from '../src/lock.js';
+import { acquireStoreLock, LOCK_KEY_FILE, type LockWait } from '../src/lock.js';
 import { EmbeddedStore } from '../src/embedded-store.js';
 
 const LOCK_SRC = fileURLToPath(new URL('../src/lock.ts', import.meta.url));
@@ -114,6 +114,51 @@ setInterval(() => {}, 1000);`;
     });
     return child;
   }
+
+  it('tells a waiter once who holds the lock (pid, host, command, since) and how long it waits, and names the holder when it gives up (issue 21)', async function () {
+    const child = await holdLock(dir);
+    try {
+      const waits: LockWait[] = [];
+      await assert.rejects(
+        acquireStoreLock(dir, 300, (w) => waits.push(w)),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ERR_STORE_LOCKED');
+          assert.match(e.message, new RegExp(`another custody process ${child.pid} on \\S+ \\(node\\) is writing`));
+          return true;
+        },
+      );
+      assert.equal(waits.length, 1);
+      const { holder, timeoutMs } = waits[0]!;
+      assert.equal(timeoutMs, 300);
+      assert.equal(holder?.pid, child.pid);
+      assert.equal(holder?.host, hostname());
+      assert.equal(holder?.command, 'node');
+      assert.ok(!Number.isNaN(Date.parse(holder!.since)), holder!.since);
+    } finally {
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    // No wait, no word.
+    const waits: LockWait[] = [];
+    await (await acquireStoreLock(dir, 5000, (w) => waits.push(w))).release();
+    assert.deepEqual(waits, []);
+  });
+
+  it('releases promptly when an asker connected and never read its answer', async function () {
+    const lock = await acquireStoreLock(dir, 50);
+    const name = `\0custody-store-${createHash('sha256')
+      .update('custody store lock\n')
+      .update(readFileSync(join(dir, LOCK_KEY_FILE), 'utf8'))
+      .digest('hex')
+      .slice(0, 40)}`;
+    const idle = connect(name);
+    idle.pause();
+    await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
+    await lock.release();
+    idle.destroy();
+    await (await acquireStoreLock(dir, 50)).release();
+  });
 
   // Regression (fixed): the lock name is derived from the store folder's dev:ino only. Inode numbers are reused at once (ext4
   // here hands the inode of a just-deleted folder to the next mkdir), so a process still holding the lock of a

@@ -5,10 +5,12 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { AppendResult, AttestationAppend, ChainFacts, ChainTip } from '@custody/core/ports';
+import { challengeRefusal } from '../challenges.js';
 import { highSRefusal } from '../low-s.js';
 import { roundsBySerial } from '../rounds.js';
 import { queryRows } from './pg-database.js';
 import { APPEND, buf, bytes, factsParam } from './pg-devices.js';
+import { spendChallenge } from './pg-documents.js';
 import type { PgLogEntry } from './pg-log.js';
 
 /**
@@ -87,4 +89,29 @@ export async function appendPgRounds(
     list.push({ serial: item.serial, seq, der: item.attestation });
   });
   return { results, logged: [...byDevice.values()].flat() };
+}
+
+/**
+ * Appends `items` in the transaction on `c` (as `appendPgRounds`), first spending the challenges items name: an
+ * item whose challenge is not open is refused, and a challenge whose item is refused is put back, so that each is
+ * spent in the same transaction as its record, or not at all.
+ */
+export async function appendPgAttestations(
+  c: PoolClient,
+  items: readonly AttestationAppend[],
+  location: string,
+): Promise<{ results: AppendResult[]; logged: PgLogEntry[] }> {
+  const refused = new Map<number, AppendResult>();
+  for (const [i, item] of items.entries()) {
+    if (item.challenge === undefined) continue;
+    const state = await spendChallenge(c, item.challenge);
+    if (state !== 'consumed') refused.set(i, { serial: item.serial, ok: false, ...challengeRefusal(state) });
+  }
+  const go = refused.size === 0 ? items : items.filter((_, i) => !refused.has(i));
+  const { results, logged } = await appendPgRounds(c, go, location);
+  for (const [k, r] of results.entries())
+    if (!r.ok && go[k]!.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [go[k]!.challenge]);
+  if (refused.size === 0) return { results, logged };
+  let k = 0;
+  return { results: items.map((_, i) => refused.get(i) ?? results[k++]!), logged };
 }

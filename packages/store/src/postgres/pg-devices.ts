@@ -1,11 +1,13 @@
 /**
  * The devices of the PostgreSQL store as SQL: the columns read, the row conversion, the multi-row insert of
- * devices with their attestations, the append of later attestations against the chain head, and the log
- * entries a commit adds.
+ * devices with their attestations, the append of later attestations against the chain head, the log entries a
+ * commit adds, and the lookup of devices a commit would clash with.
  */
 import { nodeSha256 } from '@custody/core/node';
-import type { ChainFacts, DeviceRecord } from '@custody/core/ports';
+import type { Pool } from 'pg';
+import type { ChainFacts, Conflict, DeviceRecord } from '@custody/core/ports';
 import { factsOf } from '../device-records.js';
+import { queryRows } from './pg-database.js';
 import type { PgLogEntry } from './pg-log.js';
 
 /** A Buffer view of bytes, for query parameters. */
@@ -110,4 +112,31 @@ SELECT h.ord::int AS ord, h.known, (SELECT ins.seq FROM ins WHERE ins.serial = h
 /** The log entries of whole device records: every attestation, device by device, in seq order. */
 export function entriesOf(devices: readonly DeviceRecord[], fromSeq = 0): PgLogEntry[] {
   return devices.flatMap((d) => d.attestations.slice(fromSeq).map((der, i) => ({ serial: d.serial, seq: fromSeq + i, der })));
+}
+
+/** Which of `candidates` clash with recorded devices: by serial, public key or certificate serial, in one query. */
+export async function findPgConflicts(
+  pool: Pool,
+  location: string,
+  candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>,
+): Promise<Conflict[]> {
+  if (candidates.length === 0) return [];
+  const rows = await queryRows<{ kind: Conflict['kind']; value: string }>(
+    pool,
+    location,
+    `SELECT 'serial' AS kind, serial AS value FROM devices WHERE serial = ANY($1::text[])
+       UNION ALL SELECT 'key', encode(spki_sha256, 'hex') FROM devices WHERE spki_sha256 = ANY($2::bytea[])
+       UNION ALL SELECT 'certSerial', cert_serial FROM devices WHERE cert_serial = ANY($3::text[])`,
+    [candidates.map((c) => c.serial), candidates.map((c) => Buffer.from(c.spkiSha256, 'hex')), candidates.flatMap((c) => (c.certSerial ? [c.certSerial] : []))],
+    'look up conflicts',
+  );
+  if (rows.length === 0) return [];
+  const held = new Set(rows.map((r) => `${r.kind}:${r.value}`));
+  const out: Conflict[] = [];
+  for (const c of candidates) {
+    if (held.has(`serial:${c.serial}`)) out.push({ kind: 'serial', value: c.serial });
+    if (held.has(`key:${c.spkiSha256.toLowerCase()}`)) out.push({ kind: 'key', value: c.spkiSha256 });
+    if (c.certSerial && held.has(`certSerial:${c.certSerial}`)) out.push({ kind: 'certSerial', value: c.certSerial });
+  }
+  return out;
 }

@@ -11,30 +11,29 @@
  * Private keys never enter the database: `keyDir` is a folder on the local disk that the operator names.
  *
  * Beside this file: connections and transactions (pg-database.ts), the chains' tips and append rounds
- * (pg-chains.ts), named records such as CAs and parties (pg-documents.ts), fork evidence (pg-evidence.ts).
+ * (pg-chains.ts), device rows (pg-devices.ts), imports from bundles (pg-import.ts), named records such as CAs and
+ * parties (pg-documents.ts), fork evidence (pg-evidence.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
-import { nodeSha256 } from '@custody/core/node';
 import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/ports';
 import type { NodeStore } from '@custody/core/log';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { appendLog, PgLogNodes, type LogNodeNeeds, type PgLogEntry, type PgLogStats } from './pg-log.js';
-import { appendPgRounds, readPgTips } from './pg-chains.js';
-import { DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttestations, entriesOf, buf, type DeviceRow } from './pg-devices.js';
+import { appendPgAttestations, readPgTips } from './pg-chains.js';
+import { importPgDevice } from './pg-import.js';
+import { DEVICE_COLUMNS, findPgConflicts, fromRow, INSERT_DEVICES, insertDevicesParams, entriesOf, type DeviceRow } from './pg-devices.js';
 import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
-import { createDatabase, inTransaction, openPool, queryRows, redactURL, RETRIES } from './pg-database.js';
-import { PgDocuments, spendChallenge } from './pg-documents.js';
-import { challengeRefusal } from '../challenges.js';
+import { createDatabase, inTransaction, openPool, queryRows, redactURL } from './pg-database.js';
+import { PgDocuments } from './pg-documents.js';
 import { ownLogConsistency } from '../own-log.js';
 import type { ConsistencyProof } from '@custody/core/log';
 import { isLotName } from '../production-lots.js';
-import { keepPgEvidence, listPgEvidence } from './pg-evidence.js';
-import { duplicateError, isTransient, sqlState, storeError, uniqueViolation } from './pg-errors.js';
-import { refuseHighS } from '../low-s.js';
+import { listPgEvidence } from './pg-evidence.js';
+import { duplicateError, sqlState, storeError } from './pg-errors.js';
 
 export interface PgStoreOptions {
   /**
@@ -163,27 +162,7 @@ export class PgStore implements Store {
   }
 
   async findConflicts(candidates: ReadonlyArray<{ serial: string; spkiSha256: string; certSerial?: string }>): Promise<Conflict[]> {
-    if (candidates.length === 0) return [];
-    const rows = await this.query<{ kind: Conflict['kind']; value: string }>(
-      `SELECT 'serial' AS kind, serial AS value FROM devices WHERE serial = ANY($1::text[])
-       UNION ALL SELECT 'key', encode(spki_sha256, 'hex') FROM devices WHERE spki_sha256 = ANY($2::bytea[])
-       UNION ALL SELECT 'certSerial', cert_serial FROM devices WHERE cert_serial = ANY($3::text[])`,
-      [
-        candidates.map((c) => c.serial),
-        candidates.map((c) => Buffer.from(c.spkiSha256, 'hex')),
-        candidates.flatMap((c) => (c.certSerial ? [c.certSerial] : [])),
-      ],
-      'look up conflicts',
-    );
-    if (rows.length === 0) return [];
-    const held = new Set(rows.map((r) => `${r.kind}:${r.value}`));
-    const out: Conflict[] = [];
-    for (const c of candidates) {
-      if (held.has(`serial:${c.serial}`)) out.push({ kind: 'serial', value: c.serial });
-      if (held.has(`key:${c.spkiSha256.toLowerCase()}`)) out.push({ kind: 'key', value: c.spkiSha256 });
-      if (c.certSerial && held.has(`certSerial:${c.certSerial}`)) out.push({ kind: 'certSerial', value: c.certSerial });
-    }
-    return out;
+    return findPgConflicts(this.pool, this.location, candidates);
   }
 
   /**
@@ -234,21 +213,9 @@ export class PgStore implements Store {
     if (items.length === 0) return [];
     try {
       return await this.transaction(async (c) => {
-        // Challenges an item spends are spent in the same transaction as its record, or not at all.
-        const refused = new Map<number, AppendResult>();
-        for (const [i, item] of items.entries()) {
-          if (item.challenge === undefined) continue;
-          const state = await spendChallenge(c, item.challenge);
-          if (state !== 'consumed') refused.set(i, { serial: item.serial, ok: false, ...challengeRefusal(state) });
-        }
-        const go = refused.size === 0 ? items : items.filter((_, i) => !refused.has(i));
-        const { results, logged } = await appendPgRounds(c, go, this.location);
+        const { results, logged } = await appendPgAttestations(c, items, this.location);
         await this.log(c, logged);
-        for (const [k, r] of results.entries())
-          if (!r.ok && go[k]!.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [go[k]!.challenge]);
-        if (refused.size === 0) return results;
-        let k = 0;
-        return items.map((_, i) => refused.get(i) ?? results[k++]!);
+        return results;
       });
     } catch (e) {
       throw storeError(e, this.location, 'append attestations');
@@ -261,56 +228,19 @@ export class PgStore implements Store {
   }
 
   /**
-   * Records a device learnt from a bundle: new, or a longer chain of a known device.
+   * Records a device learnt from a bundle: new, or a longer chain of a known device (pg-import.ts).
    * @throws ERR_CONFLICT_DEVICE (another certificate under this serial), ERR_FORK (the chains disagree),
    * ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL, ERR_STORE_IO; ERR_ATTESTATION_HIGH_S (an attestation's
    * signature has a high S), before anything is read
    */
   async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
-    refuseHighS(device);
-    // Optimistic: read, decide, write; a concurrent writer's change shows as a constraint violation and the
-    // decision is made again on the new state.
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.getDevice(device.serial);
-      try {
-        if (!current) {
-          await this.transaction(async (c) => {
-            await c.query(INSERT_DEVICES, insertDevicesParams([device]));
-            await this.log(c, entriesOf([device]));
-          });
-          return 'added';
-        }
-        if (!buf(current.certificate).equals(buf(device.certificate)))
-          throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
-        const a = current.attestations;
-        const b = device.attestations;
-        for (let i = 0; i < Math.min(a.length, b.length); i++) {
-          if (!buf(a[i]!).equals(buf(b[i]!))) {
-            const reason = `device ${device.serial}: attestation ${i} differs from the one recorded (the chain forked)`;
-            const kept = await keepPgEvidence(this.pool, this.location, device, i, reason);
-            throw new CustodyError('ERR_FORK', `${reason}; the disagreeing record is kept in ${kept}`);
-          }
-        }
-        if (b.length <= a.length) return 'unchanged';
-        const cols: unknown[][] = [[], [], [], [], []];
-        pushAttestations(cols, device.serial, b.slice(a.length), a.length, a.length === 0 ? null : nodeSha256(a.at(-1)!));
-        await this.transaction(async (c) => {
-          await c.query(
-            'INSERT INTO attestations (serial, seq, der, prev_hash, facts) SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::bytea[], $5::jsonb[])',
-            cols,
-          );
-          await this.log(c, entriesOf([device], a.length));
-        });
-        return 'extended';
-      } catch (e) {
-        if (e instanceof CustodyError) throw e;
-        const constraint = uniqueViolation(e);
-        const raced =
-          constraint === 'devices_serial_key' || constraint === 'attestations_seq_key' || constraint === 'attestations_successor_key' || isTransient(e);
-        if (raced && attempt < RETRIES) continue;
-        throw duplicateError(e, this.location, device.serial) ?? storeError(e, this.location, `import device ${device.serial}`);
-      }
-    }
+    return importPgDevice(device, {
+      pool: this.pool,
+      location: this.location,
+      read: (serial) => this.getDevice(serial),
+      write: (fn) => this.transaction(fn),
+      log: (c, entries) => this.log(c, entries),
+    });
   }
 
   /** Every piece of fork evidence kept, oldest first. */

@@ -5,6 +5,7 @@ import { now, openStore, readPassphrase } from '@custody/app/context';
 import { failureOf, selectDevices, transferDevices, type TransferResult } from '@custody/app/handoff';
 import { readClaimsFile } from '@custody/app/parties';
 import { watchInterrupts } from '@custody/app/interrupt';
+import { progressMode, startProgress } from '../../progress.js';
 
 export default class DevicesHandoff extends BaseCommand {
   static override summary = 'Countersign the handoff of one device, a lot, or a list, to the next party.';
@@ -28,6 +29,7 @@ export default class DevicesHandoff extends BaseCommand {
     const claims = flags.claims ? await readClaimsFile(flags.claims) : undefined;
     const store = await openStore(flags.store, flags.keys);
     const interrupts = watchInterrupts();
+    const progress = startProgress(progressMode(this.jsonEnabled()), 'handing off');
     try {
       const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
       const r = await transferDevices(store, {
@@ -40,7 +42,9 @@ export default class DevicesHandoff extends BaseCommand {
         passphrase: readPassphrase(flags['passphrase-file']),
         now: now(),
         signal: interrupts.signal,
+        onProgress: (phase, done, total) => progress.update(phase, done, total),
       });
+      progress.stop();
       for (const x of r.results)
         this.log(
           !x.ok
@@ -55,6 +59,7 @@ export default class DevicesHandoff extends BaseCommand {
       return r;
     } finally {
       interrupts.dispose();
+      progress.stop();
       await store.close();
     }
   }
