@@ -88,25 +88,31 @@ describe('one verifier: the library and the CLI agree on a tamper suite', functi
     ];
     const logKey = join(demo, 'logs', 'reseller.pub');
     const workflowFile = join(REPO, 'workflows', 'supply-chain.yaml');
-    const cli = custodyJSON(
-      [
-        'devices',
-        'verify',
-        '--bundle',
-        suite,
-        ...cas.flatMap(([n, f]) => ['--ca', `${n}=${join(demo, 'roots', f)}`]),
-        '--workflow',
-        workflowFile,
-        '--policy',
-        'retail',
-        ...crls.flatMap((f) => ['--crl', f]),
-        '--log-key',
-        logKey,
-        '--json',
-      ],
-      { cwd: tmp },
-    );
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const args = [
+      'devices',
+      'verify',
+      '--bundle',
+      suite,
+      ...cas.flatMap(([n, f]) => ['--ca', `${n}=${join(demo, 'roots', f)}`]),
+      '--workflow',
+      workflowFile,
+      '--policy',
+      'retail',
+      ...crls.flatMap((f) => ['--crl', f]),
+      '--log-key',
+      logKey,
+      '--at',
+      at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      '--json',
+    ];
+    const cli = custodyJSON(args, { cwd: tmp });
     assert.ok(cli.json, cli.stderr);
+    // The same pallet on worker threads, which get the workflow, policy, CRLs and log keys this thread parsed as
+    // data: the same report, byte for byte, for every bundle.
+    const threaded = custodyJSON(args, { cwd: tmp, env: { CUSTODY_THREADS: '2' } });
+    assert.doesNotMatch(threaded.stderr, /warning/, 'every verifying thread answered');
+    assert.deepEqual(threaded.json, cli.json);
 
     // The library, from the same files, with nothing of the CLI's code.
     const anchors = cas.map(([, f]) => decodePEMAll(readFileSync(join(demo, 'roots', f), 'utf8'), ['CERTIFICATE'])[0]!);
@@ -120,7 +126,7 @@ describe('one verifier: the library and the CLI agree on a tamper suite', functi
       policy: parsePolicy(readFileSync(join(REPO, 'workflows', 'policies', 'retail.yaml'), 'utf8'), 'retail.yaml'),
       crls: crls.map((f) => decodePEMAll(readFileSync(f, 'utf8'), ['X509 CRL'])[0]!),
       logKeys: [parseVerifierKey(readFileSync(logKey, 'utf8').trim())],
-      at: new Date(),
+      at,
     });
     const byFile = new Map<string, VerificationReport>(
       (cli.json.data.results as Array<VerificationReport & { file: string }>).map((r) => [r.file.replace(/^.*\//, ''), r]),

@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CustodyError,
-  createVerifier,
   decodePEM,
   settleCheckpoint,
   parseCertificate,
@@ -16,14 +15,13 @@ import {
   toHex,
   type ExpectedCustodian,
   type Policy,
-  type VerificationReport,
-  type Verifier,
   type VerifyOptions,
   type WorkflowOption,
 } from '@custody/core';
 import { nodeSha256 } from '@custody/core/node';
 import type { Store } from '@custody/store';
 import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile, type InputKind } from './context.js';
+import { verifierOf, verifyFiles, type BundleVerdict, type PreparedVerification, type VerifierData } from './verify-files.js';
 import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
@@ -84,16 +82,8 @@ export interface VerifyCommandOptions extends VerifyInputs {
   onWarning?: (message: string) => void;
 }
 
-export interface BundleVerdict {
-  file: string;
-  report: VerificationReport;
-}
-
-/** A verifier and the context of its verifications, built from the inputs' files and the store's ports. */
-export interface PreparedVerification {
-  verifier: Verifier;
-  context: VerifyOptions;
-}
+export type { BundleVerdict, PreparedVerification } from './verify-files.js';
+export { verifyFiles } from './verify-files.js';
 
 /**
  * Reads every input of a verification and builds the verifier and its context.
@@ -101,7 +91,7 @@ export interface PreparedVerification {
  *   ERR_USAGE_FLAGS for `--as` with `--expected-custodian`; ERR_USAGE_PARTY for an unknown `--as` party; input
  *   errors naming their file
  */
-export async function prepareVerification(store: Store | undefined, o: VerifyInputs): Promise<PreparedVerification> {
+export async function prepareVerification(store: Store | undefined, o: VerifyInputs): Promise<PreparedVerification & { data: VerifierData }> {
   const named = o.cas.map(({ name, file }) => ({ name, certs: readTrustAnchors([file]) }));
   const anchors = [...readTrustAnchors(o.trust), ...named.flatMap((n) => n.certs)];
   if (anchors.length === 0) throw new CustodyError('ERR_USAGE_TRUST', 'give at least one trust anchor: --trust ROOT.pem or --ca NAME=ROOT.pem');
@@ -118,10 +108,12 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));
   const logKeys = readVerifierKeys(o.logKeys ?? []);
-  const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, logKeys, logHash: nodeSha256, at: o.at });
+  const data: VerifierData = { trustAnchors: anchors, workflow, policy, crls, logKeys, at: o.at };
+  const verifier = verifierOf(data, provider);
   const context: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { at: o.at };
   const expected = await expectedCustodianOf(store, o);
   if (expected) context.expectedCustodian = expected;
+  if (typeof expected === 'object') data.expectedCustodian = expected.certificate;
   if (store) context.checkpoints = store;
   const consistency = readConsistencyProofs(o.logConsistency ?? []);
   if (consistency.length > 0) context.consistency = consistency;
@@ -129,7 +121,7 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
     if (!store) throw new CustodyError('ERR_USAGE_STORE', '--response needs the store that issued the challenge (--store)');
     context.possession = { response: new Uint8Array(readInputFile(o.response, 'challenge')), records: store };
   }
-  return { verifier, context };
+  return { verifier, context, data };
 }
 
 async function expectedCustodianOf(store: Store | undefined, o: VerifyInputs): Promise<ExpectedCustodian | undefined> {
@@ -152,19 +144,11 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
     throw new CustodyError('ERR_USAGE_FLAGS', `--response answers one device's challenge: give one bundle, not ${o.bundles.length}`);
   // A proof of possession is checked against this store's challenges, on this thread: workers have no store.
   const threads = o.response !== undefined ? 0 : palletThreads(o.bundles.length);
-  // The workers start first, so that loading their code and building their verifiers overlaps this thread's
-  // preparation; `--as` names a party of the store, which only this thread reads, so they wait for it then.
-  let pool = threads > 0 && o.as === undefined ? await startPool(workerInputs(o), threads) : undefined;
-  let prepared: PreparedVerification;
-  try {
-    prepared = await prepareVerification(store, o);
-  } catch (e) {
-    await pool?.close();
-    throw e;
-  }
+  const prepared = await prepareVerification(store, o);
   if (threads === 0) return verifyFiles(prepared, o.bundles);
-  const expected = prepared.context.expectedCustodian;
-  pool ??= await startPool({ ...workerInputs(o), expectedCertificate: typeof expected === 'object' ? expected.certificate : undefined }, threads);
+  // The workers get the inputs this thread read and parsed (plain data), so each loads the verifier only; while
+  // they start, this thread verifies from the back of the pallet.
+  const pool = await startPool(prepared.data, threads);
   const verdicts = await onThreads(prepared, o.bundles, pool, threads, o.onWarning);
   // The one memory of log checkpoints is this thread's: each report is settled in bundle order.
   const { checkpoints, consistency } = prepared.context;
@@ -173,39 +157,11 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
   return out;
 }
 
-/** What a worker builds its own verifier from: the files the command names (it reads them itself). */
-function workerInputs(o: VerifyCommandOptions): VerifyInputs {
-  const { bundles: _b, onWarning: _w, as: _a, response: _r, ...files } = o;
-  return files;
-}
-
 type VerdictPool = import('./worker-pool.js').WorkerPool<string[], EncodedVerdicts | readonly BundleVerdict[]>;
 
-async function startPool(inputs: VerifyInputs, threads: number): Promise<VerdictPool> {
+async function startPool(data: VerifierData, threads: number): Promise<VerdictPool> {
   const { WorkerPool } = await import('./worker-pool.js');
-  return new WorkerPool(new URL('./verify-worker.js', import.meta.url), inputs, threads);
-}
-
-/** Reads and verifies bundle files, in order, with a prepared verifier. */
-export async function verifyFiles(p: PreparedVerification, files: readonly string[], more: Partial<VerifyOptions> = {}): Promise<BundleVerdict[]> {
-  const context = { ...p.context, ...more };
-  const verdicts: BundleVerdict[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readInputFile(file, 'bundle').toString('utf8');
-    } catch (e) {
-      if (!(e instanceof CustodyError)) throw e;
-      verdicts.push({
-        file,
-        report: { ok: false, effectiveClaims: {}, checks: [{ name: 'bundle file', ok: false, code: e.code, reason: e.message }], code: e.code },
-      });
-      continue;
-    }
-    // The text goes to the verifier as it is: parsing it is the verifier's first check, as for any caller.
-    verdicts.push({ file, report: await p.verifier.verify(text, context) });
-  }
-  return verdicts;
+  return new WorkerPool(new URL('./verify-worker.js', import.meta.url), data, threads);
 }
 
 /** Files per request to a verifying thread. */

@@ -2,6 +2,10 @@
  * Bundle verification: everything a customer checks before activating a device, offline, against its trust
  * anchors. A verifier is built once per set of trust anchors (parsed once, one PathValidator, party paths cached
  * by certificate hash), then verifies any number of bundles. docs/bundle.md lists every check.
+ *
+ * `run` is the one place where the checks are listed, in report order (the root cause first): a new check is a
+ * function in a module of its own (returning a `VerificationCheck`) and a line here. The options and the report
+ * assembly live beside it (verifier-options.ts, verdict.ts), the bundle's own CAs and CRLs in carried-evidence.ts.
  */
 import { mergeClaims, type Claims } from '../attestation/claims.js';
 import type { ParsedAttestation } from '../attestation/cms-parse.js';
@@ -10,105 +14,36 @@ import { syncOf } from '../attestation/cms-common.js';
 import type { Bundle } from '../bundle/bundle-model.js';
 import { parseBundle } from '../bundle/parse-bundle.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { equalBytes, toHex } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 import { sha256 as pureSha256 } from '../util/sha256.js';
 import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
-import { namesEqual } from '../validation/name.js';
 import { parseCRL, type ParsedCRL } from '../validation/crl.js';
 import { PathValidator } from '../validation/path-validator.js';
 import type { ChainStep } from '../workflow/evaluate-workflow.js';
-import type { Policy } from '../workflow/policy.js';
-import type { PartyIdentity } from '../workflow/signer-rule.js';
-import type { ConsistencyProof } from '../log/consistency.js';
-import type { HashFn } from '../log/merkle.js';
-import type { VerifierKey } from '../log/verifier-key.js';
-import { verifyChallengeResponse, type ChallengeRecords } from '../possession/challenge.js';
-import { verifyBundleLog } from './bundle-log.js';
-import { checkRemembered, type CheckpointMemory, type SeenCandidate } from './checkpoint-memory.js';
-import { AttestationSignatures } from './attestation-signature.js';
-import { isCompactEntry, openAttestation } from './open-attestation.js';
-import { RecentDigests } from './recent-digests.js';
-import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
-import { deviceManufacturer, deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
-import { policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
-import { revocationCoverage } from './revocation-coverage.js';
 import { partyName } from '../workflow/signer-rule.js';
+import { verifyChallengeResponse } from '../possession/challenge.js';
+import { AttestationSignatures } from './attestation-signature.js';
+import { verifyBundleLog } from './bundle-log.js';
+import { CarriedEvidence } from './carried-evidence.js';
+import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAttestation } from './chain-checks.js';
+import { checkRemembered, type SeenCandidate } from './checkpoint-memory.js';
+import { deviceManufacturer, deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
+import { policyChecks, workflowChecks } from './evaluation.js';
+import { custodianCheck } from './expected-custodian.js';
+import { isCompactEntry, openAttestation } from './open-attestation.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
-import { revokedSignerCheck } from './revoked-signer.js';
+import { RecentDigests } from './recent-digests.js';
 import { fail, failFrom, pass, type VerificationCheck, type VerificationReport } from './report.js';
+import { revocationCoverage } from './revocation-coverage.js';
+import { revokedSignerCheck } from './revoked-signer.js';
+import { assembleReport, type RunOutput } from './verdict.js';
+import type { Verifier, VerifierOptions, VerifyOptions } from './verifier-options.js';
 
-/** What a verifier is built from. */
-export interface VerifierOptions {
-  /** Trust anchors (DER root certificates): the manufacturer's and every party's. */
-  readonly trustAnchors: readonly Uint8Array[];
-  readonly provider: CryptoProvider;
-  /** Hold every chain to this workflow; without it, any trusted party may sign any attestation. */
-  readonly workflow?: WorkflowOption;
-  /** The customer's acceptance policy. */
-  readonly policy?: Policy;
-  /** CRLs (DER) to check every certificate against, besides the bundle's own. */
-  readonly crls?: readonly Uint8Array[];
-  /**
-   * Keys of the transparency logs this verifier trusts. Without any, a bundle's log part is only checked for
-   * consistency with itself and proves nothing (no inclusion, no logging time).
-   */
-  readonly logKeys?: readonly VerifierKey[];
-  /** SHA-256 for log leaves and proofs (default: the pure implementation; node's is faster). */
-  readonly logHash?: HashFn;
-  /** Default verification time (core reads no clock). */
-  readonly at?: Date;
-}
+export type { ExpectedCustodian, PossessionEvidence, Verifier, VerifierOptions, VerifyOptions } from './verifier-options.js';
+export { settleCheckpoint } from './verdict.js';
 
-/** The proof of possession a verification checks: the device's response, and the verifier's own challenges. */
-export interface PossessionEvidence {
-  /** The response file's bytes, as the device wrote them. */
-  readonly response: Uint8Array;
-  /** The challenges this verifier issued (read only: activation spends them). */
-  readonly records: ChallengeRecords;
-}
-
-/** The party expected to hold the device now: by SPKI hash, or by its attestation certificate. */
-export type ExpectedCustodian = string | { readonly certificate: Uint8Array };
-
-/** Options of one verification: its time, and the verifier's ports and evidence from outside the bundle. */
-export interface VerifyOptions {
-  /** Verification time; overrides the verifier's. */
-  readonly at?: Date;
-  /**
-   * The party that must hold the device now (the last attestation's `to`): how a customer detects a chain cut
-   * short, which is otherwise a valid chain to an earlier custodian. Given as a certificate, it must be a trusted
-   * attestation party, and it is also the recipient the workflow's pending stage is checked against.
-   */
-  readonly expectedCustodian?: ExpectedCustodian;
-  /** The recipient for the workflow's pending stage, when known as an identity rather than a certificate. */
-  readonly nextCustodian?: PartyIdentity;
-  /** The verifier's memory of each log's newest checkpoint: a bundle's checkpoint must be consistent with it. */
-  readonly checkpoints?: CheckpointMemory;
-  /** Consistency proofs from a log's operator, between the remembered checkpoint and a bundle's. */
-  readonly consistency?: readonly ConsistencyProof[];
-  /** A challenge response to check against the device's identity key. */
-  readonly possession?: PossessionEvidence;
-  /**
-   * Leave the check against `checkpoints` to the caller: the report then carries `pendingCheckpoint`, which
-   * `settleCheckpoint` completes. For verifiers on several threads whose one memory is on another: settled in
-   * bundle order, the reports are those of one thread verifying in that order.
-   */
-  readonly deferCheckpoint?: boolean;
-}
-
-/** A verifier for one set of trust anchors. */
-export interface Verifier {
-  /**
-   * Verifies a bundle (text or parsed). Never rejects for a bad bundle: every failure is a check in the report.
-   * @throws TypeError when no valid verification time is given (here or to `createVerifier`)
-   */
-  verify(bundle: Bundle | string, options?: VerifyOptions): Promise<VerificationReport>;
-}
-
-const MAX_CACHED_CRLS = 64;
 /** Codes of an attestation refused as a twin of a signed one (another encoding of the same signature): kept as they are. */
 const TWIN_CODES: ReadonlySet<string> = new Set(['ERR_ATTESTATION_HIGH_S', 'ERR_ATTESTATION_SID']);
-const MAX_CACHED_CAS = 256;
 
 /**
  * Builds a verifier: parses the trust anchors and the CRLs once and prepares the path validator and caches.
@@ -120,7 +55,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (options.at !== undefined && !(options.at instanceof Date && !Number.isNaN(options.at.getTime())))
     throw new TypeError('createVerifier: `at` must be a valid Date');
   const { provider } = options;
-  const validator = new PathValidator({ trustAnchors: options.trustAnchors.map((a) => parseCertificate(a)), provider });
+  const anchors = options.trustAnchors.map((a) => parseCertificate(a));
+  const validator = new PathValidator({ trustAnchors: anchors, provider });
   const ownCRLs = (options.crls ?? []).map((c) => parseCRL(c));
   const sync = syncOf(provider);
   const sigs = new AttestationSignatures(provider);
@@ -129,66 +65,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const parties = new PartyTrust(validator, hexDigest);
   // CA and signer certificates recur in every bundle of a pallet: their hashes (the cache keys) are remembered.
   const recent = new RecentDigests(hexDigest);
-  const bundleCRLs = new Map<string, ParsedCRL>();
   const rebuildHash = sync ? (d: Uint8Array) => sync.digestSync('SHA-256', d) : undefined;
 
-  // CA certificates carried by bundles, parsed once: a pallet shares its issuing CA.
-  const cas = new Map<string, ParsedCertificate | null>();
-  const parsedCA = (der: Uint8Array): ParsedCertificate | undefined => {
-    const key = recent.of(der);
-    let hit = cas.get(key);
-    if (hit === undefined) {
-      try {
-        const c = parseCertificate(der);
-        hit = c.basicConstraints?.cA ? c : null;
-      } catch {
-        hit = null; // not a usable intermediate; path building reports what is missing
-      }
-      if (cas.size >= MAX_CACHED_CAS) cas.delete(cas.keys().next().value!);
-      cas.set(key, hit);
-    }
-    return hit ?? undefined;
-  };
-
-  const parseBundleCRLs = (crls: readonly Uint8Array[]): ParsedCRL[] => {
-    const parsed: ParsedCRL[] = [];
-    for (const der of crls) {
-      const key = hexDigest(der);
-      let hit = bundleCRLs.get(key);
-      if (!hit) {
-        hit = parseCRL(der);
-        if (bundleCRLs.size >= MAX_CACHED_CRLS) bundleCRLs.delete(bundleCRLs.keys().next().value!);
-        bundleCRLs.set(key, hit);
-      }
-      parsed.push(hit);
-    }
-    return parsed;
-  };
-
   const logKeys = options.logKeys ?? [];
-  const anchorCerts = options.trustAnchors.map((a) => parseCertificate(a));
-
-  /** Why a CRL a bundle carries does not stand: no CA of `held` by its issuer name (and key id) signed it. */
-  async function carriedCRLProblem(crl: ParsedCRL, held: readonly ParsedCertificate[]): Promise<string | undefined> {
-    const aki = crl.authorityKeyId?.keyIdentifier;
-    const signers = held.filter((c) => namesEqual(c.subject, crl.issuer) && (!aki || (c.subjectKeyId !== undefined && equalBytes(c.subjectKeyId, aki))));
-    if (signers.length === 0) return 'no certificate of the bundle or the trust anchors is its issuer';
-    for (const c of signers) if ((await validator.verifyCRLSignature(crl, c)).ok) return undefined;
-    return "its signature does not verify under its issuer's key";
-  }
-
-  /** The expected custodian as an SPKI hash and, given as a certificate, as a trusted party; or a failed check. */
-  async function expectedParty(e: ExpectedCustodian, at: Date): Promise<{ spki: string; identity?: PartyIdentity } | VerificationCheck> {
-    if (typeof e === 'string') return { spki: e.toLowerCase() };
-    const trust = await parties.check(e.certificate, hexDigest(e.certificate), [], at, ownCRLs, at, -1);
-    if (!trust.party)
-      return fail(
-        'custodian',
-        'ERR_VERIFY_CUSTODIAN',
-        `the expected custodian's certificate is not a trusted attestation party: ${trust.check.reason ?? 'rejected'}`,
-      );
-    return { spki: trust.party.identity.spkiSha256, identity: trust.party.identity };
-  }
+  const carriedEvidence = new CarriedEvidence(validator, recent, hexDigest, anchors);
 
   async function run(bundleIn: Bundle | string, at: Date, opts: VerifyOptions, checks: VerificationCheck[], out: RunOutput): Promise<void> {
     let bundle: Bundle;
@@ -205,24 +85,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const crlChecks: VerificationCheck[] = [];
     if (bundle.crls && bundle.crls.length > 0) {
       try {
-        const carried = parseBundleCRLs(bundle.crls);
+        const carried = carriedEvidence.crls(bundle.crls);
         crls = [...ownCRLs, ...carried];
-        // Every byte of a bundle counts: a carried CRL must be signed by a CA the bundle or the trust anchors hold
-        // (its name, and its key where the CRL names one). A CRL nobody's path would read is refused, not ignored.
-        const held = [...bundle.certificates.map((der) => parseCertificate(der)), ...anchorCerts];
-        for (const [i, crl] of carried.entries()) {
-          const problem = await carriedCRLProblem(crl, held);
-          if (problem) crlChecks.push(fail('bundle: crls', 'ERR_VERIFY_BUNDLE_CRL', `CRL ${i} (issued by "${crl.issuer.text}"): ${problem}`));
-        }
+        crlChecks.push(...(await carriedEvidence.unsignedCRLs(carried, bundle.certificates)));
       } catch (e) {
         checks.push(failFrom('bundle: crls', e, undefined, 'ERR_BUNDLE_MALFORMED'));
       }
     }
-    const intermediates: ParsedCertificate[] = [];
-    for (const der of bundle.certificates.slice(1)) {
-      const c = parsedCA(der);
-      if (c) intermediates.push(c);
-    }
+    const intermediates = carriedEvidence.intermediates(bundle.certificates);
     const paths: (readonly ParsedCertificate[])[] = [];
 
     // The log part first: when each attestation was provably logged decides whether a since-revoked signer stands.
@@ -330,24 +200,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // (c) who holds the device now, against who should
     let nextCustodian = opts.nextCustodian;
     if (opts.expectedCustodian !== undefined) {
-      const want = await expectedParty(opts.expectedCustodian, at);
-      if ('name' in want) checks.push(want);
-      else {
-        if (want.identity) {
-          nextCustodian ??= want.identity;
-          if (out.custodian === want.spki) out.custodianParty = { subject: want.identity.subjectDN, spkiSha256: want.spki };
-        }
-        if (out.custodian === want.spki)
-          checks.push(pass('custodian', `the device is handed to the expected party${want.identity ? ` "${partyName(want.identity)}"` : ''}`));
-        else
-          checks.push(
-            fail(
-              'custodian',
-              'ERR_VERIFY_CUSTODIAN',
-              `the last attestation hands the device to key ${String(out.custodian).slice(0, 16)}..., not to the expected custodian ${want.identity ? `"${partyName(want.identity)}" (key ${want.spki.slice(0, 16)}...)` : `${want.spki.slice(0, 16)}...`}: the chain may be cut short`,
-            ),
-          );
-      }
+      const c = await custodianCheck(opts.expectedCustodian, out, parties, hexDigest, ownCRLs, at);
+      checks.push(c.check);
+      nextCustodian ??= c.identity;
     }
 
     // (d) the log: the bundle's proofs, then consistency with what this verifier saw of the log before
@@ -398,15 +253,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (e) {
         checks.push(failFrom('verification', e));
       }
-      // A report whose checkpoint is still to be settled is no verdict yet: not accepted until `settleCheckpoint`.
-      const verdict = out.pendingCheckpoint ? { ok: false, code: 'ERR_VERIFY_LOG_PENDING' } : verdictOf(checks);
-      const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ...verdict, effectiveClaims: out.claims, checks };
-      if (out.device !== undefined) report.device = out.device;
-      if (out.custodian !== undefined) report.custodian = out.custodian;
-      if (out.custodianParty !== undefined) report.custodianParty = out.custodianParty;
-      if (out.challenge !== undefined) report.challenge = out.challenge;
-      if (out.pendingCheckpoint !== undefined) report.pendingCheckpoint = out.pendingCheckpoint;
-      return report;
+      return assembleReport(checks, out);
     },
   };
 }
@@ -415,43 +262,4 @@ export function createVerifier(options: VerifierOptions): Verifier {
 function hexDigestOf(p: CryptoProvider): ((hash: 'SHA-256', data: Uint8Array) => string) | undefined {
   const s = p.sync;
   return s ? (hash, data) => s.digestHexSync(hash, data) : undefined;
-}
-
-/** `ok` and, when not, the first failed check's code. */
-function verdictOf(checks: readonly VerificationCheck[]): { ok: boolean; code?: string } {
-  const first = checks.find((c) => !c.ok);
-  if (first === undefined && checks.length > 0) return { ok: true };
-  return { ok: false, code: first?.code ?? 'ERR_VERIFY_INTERNAL' };
-}
-
-/**
- * Completes a report verified with `deferCheckpoint` (until then it is not accepted, ERR_VERIFY_LOG_PENDING):
- * checks its log checkpoint against `memory` (remembering it when it is newer and proven) and puts that check
- * where `verify` would have; without a memory, gives the report `verify` gives without one. A report without a
- * pending checkpoint is returned as it is.
- * @throws whatever the memory port throws
- */
-export async function settleCheckpoint(
-  report: VerificationReport,
-  memory: CheckpointMemory | undefined,
-  consistency: readonly ConsistencyProof[] = [],
-  hash?: HashFn,
-): Promise<VerificationReport> {
-  const pending = report.pendingCheckpoint;
-  if (!pending) return report;
-  const checks = memory
-    ? [...report.checks.slice(0, pending.at), await checkRemembered(pending.candidate, memory, consistency, hash), ...report.checks.slice(pending.at)]
-    : [...report.checks];
-  const { pendingCheckpoint: _, code: _code, ...rest } = report;
-  return { ...rest, ...verdictOf(checks), checks };
-}
-
-/** What a run learns besides its checks. */
-interface RunOutput {
-  device?: string;
-  custodian?: string;
-  custodianParty?: { subject: string; spkiSha256: string };
-  challenge?: string;
-  pendingCheckpoint?: { candidate: SeenCandidate; at: number };
-  claims: Claims;
 }
