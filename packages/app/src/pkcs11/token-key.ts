@@ -16,25 +16,11 @@ import { bitString, oid, seq } from '@custody/core/asn1';
 import { OID } from '@custody/core/asn1';
 import { equalBytes } from '@custody/core/util';
 import { encodePKCS11URI } from '@custody/core/keys';
+import type { TokenKeyProtection } from '@custody/core/ports';
 import { ckrName, openTokenSession, pkcs11Error, type Handle, type TokenEnvironment, type TokenSession } from './token-session.js';
 
-/** How a token keeps a key, as read from the token's own attributes (never assumed). */
-export interface TokenKeyProtection {
-  /** CKA_TOKEN: a token object, not a session object that ends with the session. */
-  token: boolean;
-  /** CKF_HW_SLOT of the slot: the module says the token is a hardware device (SoftHSM says it is not). */
-  hardwareSlot: boolean;
-  /** CKA_LOCAL: generated inside the token, not imported into it. */
-  local: boolean;
-  /** CKA_EXTRACTABLE: the token would wrap and export the key. */
-  extractable: boolean;
-  /** CKA_NEVER_EXTRACTABLE: the key has never been extractable. */
-  neverExtractable: boolean;
-  /** CKA_SENSITIVE: the token refuses to reveal the key's value. */
-  sensitive: boolean;
-  /** CKA_ALWAYS_SENSITIVE: the key has always been sensitive. */
-  alwaysSensitive: boolean;
-}
+/** How a token keeps a key, as read from the token's own attributes (never assumed); recorded in `KeyRef`. */
+export type { TokenKeyProtection };
 
 /** True when the token says the key was made inside it and has never been able to leave it in any form. */
 export function isNeverExtractable(p: TokenKeyProtection): boolean {
