@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseVerifierKey, verifyCheckpoint } from '@custody/core';
+import { NodeCryptoProvider } from '@custody/core/node';
 import { custodyJSON, openssl, snapshot, type CLIRun } from './e2e-helpers.js';
 import { assertEnvelope } from './cli-json-schema.js';
 import { createTestToken, findSoftHSM, pkcs11Tool, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
@@ -149,6 +151,41 @@ describe('keys in a PKCS#11 token (CLI end to end)', function () {
       ok('ca', 'list', '--store', store).stdout,
       /^imported-ca .*\n.*\n {2}key: PKCS#11 software token .*, NOT never-extractable \(extractable, was extractable, .*imported into the token\)/m,
     );
+  });
+
+  it('log init --key-store makes the log key in the token; checkpoints are signed there and verify under log.pub', async () => {
+    const r = ok('log', 'init', '--store', store, '--origin', 'acme.example/token-log', '--key-store', uri('log'), '--json');
+    const init = assertEnvelope('log init', r.stdout).data;
+    assert.match(init.keyUri, /^pkcs11:serial=[0-9a-f]+;token=e2e;object=log;id=/);
+    assert.equal(init.keyFile, undefined);
+    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8'));
+    assert.equal(doc.log.key.type, 'pkcs11');
+    assert.equal(doc.log.key.protection.neverExtractable, true);
+    ok(
+      'devices',
+      'provision',
+      '--store',
+      store,
+      '--ca',
+      'issuing',
+      '--generate',
+      '1',
+      '--serial-pattern',
+      'L{seq:3}',
+      '--party',
+      'factory',
+      '--out',
+      join(token.dir, 'log-devices'),
+    );
+    const cp = assertEnvelope('log checkpoint', ok('log', 'checkpoint', '--store', store, '--json').stdout).data;
+    assert.ok(cp.treeSize >= 1);
+    const key = parseVerifierKey(readFileSync(join(store, 'log.pub'), 'utf8').trim());
+    assert.equal(key.name, 'acme.example/token-log');
+    const { checkpoint } = await verifyCheckpoint(cp.checkpoint, [key], new NodeCryptoProvider());
+    assert.equal(checkpoint.treeSize, cp.treeSize);
+    // The key never left the token: pkcs11-tool sees it never extractable.
+    const listed = pkcs11Tool(token, ['--list-objects', '--type', 'privkey', '--label', 'log']);
+    if (listed) assert.match(listed.stdout, /never extractable/);
   });
 
   it('a wrong PIN, a missing key, a key file for --key: one line with the code, exit code, nothing written', () => {
