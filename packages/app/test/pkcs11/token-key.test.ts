@@ -173,6 +173,38 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     assert.throws(() => s.lib.C_GetAttributeValue(s.session, handle!, [{ type: s.pkcs11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
   });
 
+  it('signs with one session copy of each key, made inside the token and as sensitive and non-extractable as the key', () => {
+    const env = { readFile: (f: string) => readFileSync(f) };
+    const a = openTokenKey(keyURI('issuing'), env);
+    const b = openTokenKey(keyURI('issuing'), env);
+    const s = openTokenSession(keyURI('issuing'), env);
+    const find = (onToken: boolean) => {
+      s.lib.C_FindObjectsInit(s.session, [
+        { type: s.pkcs11.CKA_CLASS, value: s.pkcs11.CKO_PRIVATE_KEY },
+        { type: s.pkcs11.CKA_LABEL, value: Buffer.from('issuing') },
+        { type: s.pkcs11.CKA_TOKEN, value: onToken },
+      ]);
+      try {
+        return s.lib.C_FindObjects(s.session, 10);
+      } finally {
+        s.lib.C_FindObjectsFinal(s.session);
+      }
+    };
+    assert.equal(find(true).length, 1);
+    const copies = find(false);
+    assert.equal(copies.length, 1, 'one session copy for the key, however often it is opened');
+    const [sensitive, extractable] = s.lib.C_GetAttributeValue(s.session, copies[0]!, [{ type: s.pkcs11.CKA_SENSITIVE }, { type: s.pkcs11.CKA_EXTRACTABLE }]);
+    assert.equal(sensitive!.value![0], 1);
+    assert.equal(extractable!.value![0], 0);
+    assert.throws(() => s.lib.C_GetAttributeValue(s.session, copies[0]!, [{ type: s.pkcs11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
+    // Both handles sign for the key's public key (the pairing check at open proves it; once more here).
+    const data = new TextEncoder().encode('session copy');
+    for (const k of [a, b]) {
+      const pub = provider.sync!.importPublicKeySync(k.spki);
+      assert.equal(provider.sync!.verifySync(pub, data, provider.sync!.signSync(k, data)), true);
+    }
+  });
+
   it('a chain signed in the token that openssl verify -x509_strict accepts; a party issued by a token CA through createParty', async () => {
     const integrator = await createParty(store, {
       name: 'integrator',
