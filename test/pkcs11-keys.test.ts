@@ -191,7 +191,7 @@ describe('keys in a PKCS#11 token (CLI end to end)', function () {
   it('a wrong PIN, a missing key, a key file for --key: one line with the code, exit code, nothing written', () => {
     const before = snapshot(store);
     const wrong = join(token.dir, 'wrong-pin');
-    writeFileSync(wrong, '00000\n');
+    writeFileSync(wrong, '00000\n', { mode: 0o600 });
     const cases: Array<[string[], string, number]> = [
       [['--key-store', `pkcs11:token=e2e;object=other?pin-source=file:${wrong}`], 'ERR_PKCS11_PIN', 3],
       [['--key', uri('no-such-key')], 'ERR_PKCS11_OBJECT', 3],

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CertificateFactory } from '@custody/core/x509';
 import { readCertificateInfo } from '@custody/core/x509';
@@ -407,6 +407,27 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
         () => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root` }, undefined),
         (e: unknown) => oneLine('ERR_PKCS11_PIN')(e) && /CUSTODY_PKCS11_PIN/.test((e as Error).message),
       );
+    });
+
+    it('a PIN file that group or others may read or write is refused before any login (ERR_PKCS11_PIN_FILE_MODE)', async () => {
+      const before = await snapshot();
+      const pinFile = join(token.dir, 'open-pin');
+      const uri = `pkcs11:token=${LABEL};object=root?pin-source=file:${pinFile}`;
+      writeFileSync(pinFile, `${PIN}\n`, { mode: 0o600 });
+      for (const mode of [0o640, 0o604, 0o620, 0o602, 0o610]) {
+        chmodSync(pinFile, mode);
+        assert.throws(
+          () => openTokenKey(uri, { readFile: (f) => readFileSync(f) }),
+          (e: unknown) => oneLine('ERR_PKCS11_PIN_FILE_MODE')(e) && (e as Error).message.includes(`mode ${mode.toString(8).padStart(4, '0')}`),
+        );
+      }
+      // The same file, the right PIN, owner-only: the key opens.
+      chmodSync(pinFile, 0o600);
+      assert.equal(openTokenKey(uri, { readFile: (f) => readFileSync(f) }).curve, 'P-256');
+      closeTokenSessions();
+      chmodSync(pinFile, 0o400);
+      assert.equal(openTokenKey(uri, { readFile: (f) => readFileSync(f) }).curve, 'P-256');
+      assert.deepEqual(await snapshot(), before);
     });
 
     it('a missing object (ERR_PKCS11_OBJECT)', async () => {
