@@ -110,6 +110,7 @@ function handleNumber(h: Handle): number {
 }
 
 const modules = new Map<string, Pkcs11js.PKCS11>();
+let finalizeOnExit = false;
 const sessions = new Map<string, TokenSession>();
 
 function openModule(path: string): { lib: Pkcs11js.PKCS11; pkcs11: Pkcs11Module } {
@@ -132,6 +133,13 @@ function openModule(path: string): { lib: Pkcs11js.PKCS11; pkcs11: Pkcs11Module 
     }
   }
   modules.set(path, lib);
+  // Finalise on the way out: a TPM without a resource manager in front of it (swtpm, some boards) keeps the
+  // objects a process loaded until they are flushed, and C_Finalize is what makes tpm2-pkcs11 flush them; an
+  // HSM frees the sessions it counts against its limit.
+  if (!finalizeOnExit) {
+    finalizeOnExit = true;
+    process.once('exit', closeTokenSessions);
+  }
   return { lib, pkcs11 };
 }
 
