@@ -519,6 +519,8 @@ export async function figures({ quick, only }) {
     if (want('station')) out['station.msPerDevice'] = await stationFigure(tmp, quick ? 50 : 300);
     if (want('log')) Object.assign(out, await logFigures(tmp, quick));
     if (want('pg')) Object.assign(out, await (await import('./pg.mjs')).pgFigures({ quick }));
+    // hsm.* (bench/hsm.mjs): on a SoftHSM token made for the run; absent, with a note on stderr, without SoftHSM.
+    if (want('hsm') || only?.startsWith('hsm')) Object.assign(out, await (await import('./hsm.mjs')).hsmFigures({ quick }));
     const after = nativeFigures(quick ? 2000 : 10000);
     for (const [k, v] of Object.entries(after)) {
       out[k] = (before[k] + v) / 2;

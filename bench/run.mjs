@@ -31,9 +31,14 @@ if (values.json) {
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],
     'pg.handoff.perSec': ['handoff.perSec', ''],
     'pg.store.writeMsLarge': ['pg.store.writeMsSmall', 'target <= 1.5'],
+    'hsm.sessionSignPerSec': ['hsm.signPerSec', ''],
+    'hsm.keySignPerSec': ['hsm.sessionSignPerSec', ''],
+    'hsm.provision.devicesPerSec': ['hsm.devicePerSec', 'target >= 0.50'],
   };
   // A handoff batch of 10,000 signs on worker threads, as the CLI does: say how many.
   process.stdout.write(`(handoff batches: the main thread and ${poolThreads(10000)} signing worker thread(s); CUSTODY_THREADS=0 keeps one thread)\n`);
+  if ((!values.only || 'hsm'.startsWith(values.only) || values.only.startsWith('hsm')) && !('hsm.signPerSec' in results))
+    process.stdout.write('(hsm.*: skipped, no SoftHSM here; apt-get install softhsm2)\n');
   const w = Math.max(...Object.keys(results).map((k) => k.length));
   for (const [k, v] of Object.entries(results)) {
     const r = ratios[k];

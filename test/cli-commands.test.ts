@@ -153,6 +153,12 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     assert.equal(ok('agent respond', ['--key', key, '--challenge', f('challenge.json'), '--out', f('response.json')]).file, f('response.json'));
     fails('agent respond', ['--key', key, '--challenge', join(a, 'store.json'), '--out', f('response2.json')], 'ERR_CHALLENGE_MALFORMED', 3);
     assert.ok(!existsSync(f('response2.json')));
+    const csr = ok('agent csr', ['--key', key, '--serial', 'SN000001', '--out', f('agent.csr')]);
+    assert.equal(csr.file, f('agent.csr'));
+    assert.match(readFileSync(f('agent.csr'), 'utf8'), /^-----BEGIN CERTIFICATE REQUEST-----/);
+    fails('agent csr', ['--key', key, '--serial', 'SN\u00e9', '--out', f('agent2.csr')], 'ERR_USAGE_SERIAL', 2);
+    fails('agent csr', ['--key', f('no-such.key.pem'), '--serial', 'SN000001', '--out', f('agent2.csr')], 'ERR_INPUT_READ', 3);
+    assert.ok(!existsSync(f('agent2.csr')));
   });
 
   it('devices export, devices verify (an accepted and a rejected bundle, its whole report in data)', function () {

@@ -5,9 +5,13 @@
  * where SoftHSM is not installed.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseVerifierKey, verifyCheckpoint } from '@custody/core';
+import { NodeCryptoProvider } from '@custody/core/node';
 import { custodyJSON, openssl, snapshot, type CLIRun } from './e2e-helpers.js';
+import { assertEnvelope } from './cli-json-schema.js';
 import { createTestToken, findSoftHSM, pkcs11Tool, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
 
 const PIN = '97531';
@@ -88,10 +92,106 @@ describe('keys in a PKCS#11 token (CLI end to end)', function () {
     assert.equal(spki(doc.cas['root-again']!.certificate), spki(doc.cas.root!.certificate));
   });
 
+  it('ca list and parties list show a token key as never extractable, as the token reports it, and a key file as an encrypted file', () => {
+    ok('ca', 'create', '--store', store, '--name', 'file-root', '--organization', 'Acme');
+    const cas = assertEnvelope('ca list', ok('ca', 'list', '--store', store, '--json').stdout).data.cas as any[];
+    const ca = (name: string) => cas.find((c) => c.name === name)!.key;
+    for (const name of ['root', 'issuing']) {
+      const k = ca(name);
+      assert.equal(k.storage, 'pkcs11');
+      assert.match(k.uri, new RegExp(`^pkcs11:serial=[0-9a-f]+;token=e2e;object=${name};`));
+      assert.equal(k.neverExtractable, true);
+      // SoftHSM is a software token and says so (CKF_HW_SLOT clear): custody does not call it hardware.
+      assert.equal(k.hardware, false);
+      assert.deepEqual(k.protection, {
+        token: true,
+        hardwareSlot: false,
+        local: true,
+        extractable: false,
+        neverExtractable: true,
+        sensitive: true,
+        alwaysSensitive: true,
+      });
+    }
+    assert.deepEqual(ca('file-root'), { storage: 'file', file: 'file-root.key.pem', encrypted: true });
+    const parties = assertEnvelope('parties list', ok('parties', 'list', '--store', store, '--json').stdout).data.parties as any[];
+    assert.equal(parties.find((p) => p.name === 'factory')!.key.neverExtractable, true);
+    const text = ok('ca', 'list', '--store', store).stdout;
+    assert.match(
+      text,
+      /^root .*\n.*\n {2}key: PKCS#11 software token \(the module reports no hardware slot\), never extractable \(not extractable, never extractable, sensitive, always sensitive, generated in the token\): pkcs11:/m,
+    );
+    assert.match(text, /^file-root .*\n.*\n {2}key: encrypted file file-root\.key\.pem$/m);
+    assert.match(ok('parties', 'list', '--store', store).stdout, /^factory .*\n.*\n {2}key: PKCS#11 software token .*, never extractable \(/m);
+  });
+
+  it('a key imported into the token as extractable is listed as NOT never-extractable (read from the token, not assumed)', function () {
+    // The key is made outside the token, as a key file would be, and written into it with CKA_EXTRACTABLE set.
+    const der = join(token.dir, 'imported.der');
+    const pub = join(token.dir, 'imported.pub.der');
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(der, pair.privateKey.export({ format: 'der', type: 'pkcs8' }));
+    writeFileSync(pub, pair.publicKey.export({ format: 'der', type: 'spki' }));
+    const wrote = pkcs11Tool(token, ['--write-object', der, '--type', 'privkey', '--id', '0b0b', '--label', 'imported', '--extractable']);
+    if (!wrote) {
+      console.log('      (skipped: pkcs11-tool is not installed; apt-get install opensc)');
+      this.skip();
+    }
+    assert.equal(wrote.status, 0, wrote.stderr);
+    assert.equal(pkcs11Tool(token, ['--write-object', pub, '--type', 'pubkey', '--id', '0b0b', '--label', 'imported'])!.status, 0);
+    ok('ca', 'create', '--store', store, '--name', 'imported-ca', '--organization', 'Acme', '--key', uri('imported'));
+    const cas = assertEnvelope('ca list', ok('ca', 'list', '--store', store, '--json').stdout).data.cas as any[];
+    const k = cas.find((c) => c.name === 'imported-ca')!.key;
+    assert.equal(k.storage, 'pkcs11');
+    assert.equal(k.neverExtractable, false);
+    assert.equal(k.protection.extractable, true);
+    assert.equal(k.protection.neverExtractable, false);
+    assert.equal(k.protection.local, false);
+    assert.match(
+      ok('ca', 'list', '--store', store).stdout,
+      /^imported-ca .*\n.*\n {2}key: PKCS#11 software token .*, NOT never-extractable \(extractable, was extractable, .*imported into the token\)/m,
+    );
+  });
+
+  it('log init --key-store makes the log key in the token; checkpoints are signed there and verify under log.pub', async () => {
+    const r = ok('log', 'init', '--store', store, '--origin', 'acme.example/token-log', '--key-store', uri('log'), '--json');
+    const init = assertEnvelope('log init', r.stdout).data;
+    assert.match(init.keyUri, /^pkcs11:serial=[0-9a-f]+;token=e2e;object=log;id=/);
+    assert.equal(init.keyFile, undefined);
+    const doc = JSON.parse(readFileSync(join(store, 'store.json'), 'utf8'));
+    assert.equal(doc.log.key.type, 'pkcs11');
+    assert.equal(doc.log.key.protection.neverExtractable, true);
+    ok(
+      'devices',
+      'provision',
+      '--store',
+      store,
+      '--ca',
+      'issuing',
+      '--generate',
+      '1',
+      '--serial-pattern',
+      'L{seq:3}',
+      '--party',
+      'factory',
+      '--out',
+      join(token.dir, 'log-devices'),
+    );
+    const cp = assertEnvelope('log checkpoint', ok('log', 'checkpoint', '--store', store, '--json').stdout).data;
+    assert.ok(cp.treeSize >= 1);
+    const key = parseVerifierKey(readFileSync(join(store, 'log.pub'), 'utf8').trim());
+    assert.equal(key.name, 'acme.example/token-log');
+    const { checkpoint } = await verifyCheckpoint(cp.checkpoint, [key], new NodeCryptoProvider());
+    assert.equal(checkpoint.treeSize, cp.treeSize);
+    // The key never left the token: pkcs11-tool sees it never extractable.
+    const listed = pkcs11Tool(token, ['--list-objects', '--type', 'privkey', '--label', 'log']);
+    if (listed) assert.match(listed.stdout, /never extractable/);
+  });
+
   it('a wrong PIN, a missing key, a key file for --key: one line with the code, exit code, nothing written', () => {
     const before = snapshot(store);
     const wrong = join(token.dir, 'wrong-pin');
-    writeFileSync(wrong, '00000\n');
+    writeFileSync(wrong, '00000\n', { mode: 0o600 });
     const cases: Array<[string[], string, number]> = [
       [['--key-store', `pkcs11:token=e2e;object=other?pin-source=file:${wrong}`], 'ERR_PKCS11_PIN', 3],
       [['--key', uri('no-such-key')], 'ERR_PKCS11_OBJECT', 3],

@@ -1,32 +1,10 @@
 /** Creating CAs and parties: key, certificate from a template, record in the store. */
-import { mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { CertificateFactory, CustodyError, encodePEM, readCertificateInfo, decodePEM, toHex, type CertificateTemplate } from '@custody/core';
-import { writePrivateKeyFile, type KeyProtection, type KeyRef, type Store, type CARecord, type PartyRecord } from '@custody/store';
-import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { isPKCS11URI } from '@custody/core/keys';
-import { loadKey, provider, readInputFile } from './context.js';
-import { generateTokenKey } from './pkcs11/generate-key.js';
-import { openTokenKey } from './pkcs11/token-key.js';
+import type { KeyProtection, Store, CARecord, PartyRecord } from '@custody/store';
+import { loadKey, provider } from './context.js';
+import { makeKey, recordKey, type NewKey, type TokenKeyChoice } from './new-key.js';
 
-/** A key in a PKCS#11 token instead of a new key file: one the URI names (`generate` false), or one made there. */
-export interface TokenKeyChoice {
-  uri: string;
-  generate: boolean;
-}
-
-/**
- * The token key `--key URI` (an existing key) or `--key-store URI` (generate there) asks for, if any.
- * @throws ERR_USAGE_KEY when the value is not a pkcs11: URI (key files are made by custody, not given)
- */
-export function tokenKeyChoice(key: string | undefined, keyStore: string | undefined): TokenKeyChoice | undefined {
-  if (key !== undefined && keyStore !== undefined)
-    throw new CustodyError('ERR_USAGE_FLAGS', '--key and --key-store: give one (an existing token key, or a new one made in the token)');
-  const [flag, uri] = key !== undefined ? ['--key', key] : keyStore !== undefined ? ['--key-store', keyStore] : [];
-  if (uri === undefined) return undefined;
-  if (!isPKCS11URI(uri)) throw new CustodyError('ERR_USAGE_KEY', `${flag} takes a pkcs11: URI (RFC 7512), such as pkcs11:token=factory;object=acme-issuing`);
-  return { uri, generate: flag === '--key-store' };
-}
+export { tokenKeyChoice, type TokenKeyChoice } from './new-key.js';
 
 export interface CreateCAOptions {
   name: string;
@@ -47,22 +25,9 @@ function checkName(name: string): void {
   if (!NAME.test(name)) throw new CustodyError('ERR_USAGE_NAME', `name "${name}" must be 1 to 64 letters, digits, dots, dashes or underscores`);
 }
 
-/** The subject's key: a new one in memory, or one in a token (found, or generated there) with its reference. */
-async function subjectKey(
-  template: CertificateTemplate,
-  token: TokenKeyChoice | undefined,
-): Promise<{ key: PrivateKeyHandle; spki: Uint8Array; ref?: KeyRef }> {
-  if (!token) {
-    const k = await provider.generateKeyPair(template.keyAlgorithm);
-    return { key: k.privateKey, spki: k.publicKey.spki };
-  }
-  const readFile = (file: string) => readInputFile(file, 'pin');
-  const { uri, key } = token.generate
-    ? generateTokenKey(token.uri, { curve: template.keyAlgorithm, readFile })
-    : { uri: undefined, key: openTokenKey(token.uri, { readFile }) };
-  if (key.curve !== template.keyAlgorithm)
-    throw new CustodyError('ERR_KEY_ALGORITHM', `${key.name}: a ${key.curve} key, but template "${template.name}" wants ${template.keyAlgorithm}`);
-  return { key, spki: key.spki, ref: { type: 'pkcs11', uri: uri ?? key.uri } };
+/** The subject's key for a certificate from `template` (see `makeKey`). */
+async function subjectKey(template: CertificateTemplate, token: TokenKeyChoice | undefined): Promise<NewKey> {
+  return makeKey(template.keyAlgorithm, token, `template "${template.name}"`);
 }
 
 /**
@@ -89,16 +54,6 @@ async function issueForNewKey(
   const factory = await CertificateFactory.create({ template, issuer, provider, notBefore: now, vars });
   const cert = await factory.issue({ spki: subject.spki, vars });
   return { subject, der: cert.der };
-}
-
-/** Writes a new key file in the store's key folder, or takes the token key's reference. */
-function recordKey(store: Store, name: string, subject: { key: PrivateKeyHandle; ref?: KeyRef }, protection: KeyProtection | undefined): KeyRef {
-  if (subject.ref) return subject.ref;
-  if (!protection) throw new TypeError('a new key file needs `protection`');
-  mkdirSync(store.keyDir, { recursive: true, mode: 0o700 });
-  const keyPath = join(store.keyDir, `${name}.key.pem`);
-  writePrivateKeyFile(keyPath, subject.key, protection);
-  return { type: 'file', path: relative(store.keyDir, keyPath) };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { nodeSha256 } from '@custody/core/node';
 import { existsSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   CustodyError,
   consistencyProof,
@@ -24,9 +24,10 @@ import {
   type ConsistencyProof,
   type VerifierKey,
 } from '@custody/core';
-import { writePrivateKeyFile, type KeyProtection, type Store } from '@custody/store';
-import type { LogConfig } from '@custody/store/registry';
+import type { KeyProtection, Store } from '@custody/store';
+import type { KeyRef, LogConfig } from '@custody/store/registry';
 import { loadKey, provider, readInputFile } from './context.js';
+import { makeKey, recordKey, type TokenKeyChoice } from './new-key.js';
 import { produceOutput } from './outputs.js';
 
 /** A store, as the log use cases read it: every store keeps a log (empty before `log init`). */
@@ -41,16 +42,31 @@ export interface LogInitResult {
   origin: string;
   /** The verifier key string (`<origin>+<key ID>+<key>`) that verifiers pass to `--log-key`. */
   verifierKey: string;
-  keyFile: string;
+  /** The new key file; absent when the key is in a token. */
+  keyFile?: string;
+  /** The token key's URI as recorded (no PIN); absent for a key file. */
+  keyUri?: string;
   pubFile: string;
 }
 
+export interface InitLogOptions {
+  origin?: string;
+  /** How to protect a new key file; unused with `tokenKey`. */
+  protection?: KeyProtection;
+  /** The log key in a PKCS#11 token (an existing P-256 key, or one generated there) instead of a key file. */
+  tokenKey?: TokenKeyChoice;
+  now: Date;
+  pubOut?: string;
+}
+
 /**
- * Creates the store's log key (P-256, encrypted like every key), records origin and key, writes `log.pub`.
+ * Creates the store's log key (P-256: an encrypted key file, or a key in a token), records origin and key,
+ * writes `log.pub`.
  * @throws ERR_CONFLICT_LOG_EXISTS when the store has a log key; ERR_USAGE_LOG_ORIGIN for an invalid origin;
- *   ERR_IO_KEY_EXISTS when the key file is already there; ERR_IO_NO_FOLDER, ERR_IO_WRITE for log.pub
+ *   ERR_IO_KEY_EXISTS when the key file is already there; ERR_IO_NO_FOLDER, ERR_IO_WRITE for log.pub;
+ *   ERR_KEY_ALGORITHM, ERR_PKCS11_* for a token key (see `makeKey`)
  */
-export async function initLog(store: Store, o: { origin?: string; protection: KeyProtection; now: Date; pubOut?: string }): Promise<LogInitResult> {
+export async function initLog(store: Store, o: InitLogOptions): Promise<LogInitResult> {
   const s = store;
   const existing = await s.getLogConfig();
   if (existing) throw new CustodyError('ERR_CONFLICT_LOG_EXISTS', `${store.location}: this store already has a log key (origin ${existing.origin})`);
@@ -60,20 +76,22 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
   // A PostgreSQL store's location is a URL: its log.pub goes to the working folder. It is checked before the
   // key is made: a log key recorded without its log.pub would need log init again, which refuses.
   const pubFile = o.pubOut ?? (/^postgres(ql)?:\/\//i.test(store.location) ? 'log.pub' : join(store.location, 'log.pub'));
-  const keyFile = join(store.keyDir, 'log.key.pem');
+  let ref: KeyRef | undefined;
   const verifierKey = await produceOutput(
     pubFile,
     { force: true },
     async () => {
-      const keys = await provider.generateKeyPair('P-256');
-      writePrivateKeyFile(keyFile, keys.privateKey, o.protection);
-      const config: LogConfig = { origin, key: { type: 'file', path: relative(store.keyDir, keyFile) }, createdAt: o.now.toISOString() };
+      // The same key path as CAs and parties: a file under the store's key folder (log.key.pem), or a token key.
+      const key = await makeKey('P-256', o.tokenKey, 'the log (C2SP checkpoints are signed with ECDSA P-256)');
+      ref = recordKey(store, 'log', key, o.protection);
+      const config: LogConfig = { origin, key: ref, createdAt: o.now.toISOString() };
       await s.setLogConfig(config);
-      return encodeVerifierKey(createVerifierKey(origin, keys.publicKey.spki));
+      return encodeVerifierKey(createVerifierKey(origin, key.spki));
     },
     (key) => `${key}\n`,
   );
-  return { origin, verifierKey, keyFile, pubFile };
+  const where = ref!.type === 'file' ? { keyFile: join(store.keyDir, ref!.path) } : { keyUri: ref!.uri };
+  return { origin, verifierKey, ...where, pubFile };
 }
 
 /**
@@ -83,7 +101,7 @@ export async function initLog(store: Store, o: { origin?: string; protection: Ke
 export async function logSigner(
   store: Store,
   passphrase: string | undefined,
-  create?: { protection: KeyProtection; now: Date },
+  create?: { protection?: KeyProtection; tokenKey?: TokenKeyChoice; now: Date },
 ): Promise<{ config: LogConfig; signer: CheckpointSigner }> {
   const s = store;
   let config = await s.getLogConfig();

@@ -2,7 +2,7 @@
 import { CustodyError, createChallenge, derOrPEM, parseCSR, readCertificateInfo, respondToChallenge, toHex, type Challenge } from '@custody/core';
 import type { Store } from '@custody/store';
 import { provider, readInputFile } from './context.js';
-import { decodePrivateKey } from '@custody/store';
+import { openDeviceKey } from './agent.js';
 import { produceOutput, writeOutputFile } from './outputs.js';
 
 /**
@@ -49,9 +49,10 @@ export async function writeChallenge(
 }
 
 /**
- * Answers a challenge with a device key file (PEM PKCS#8, encrypted or not), signing the hash of the LDevID request
+ * Answers a challenge with the device key (a PEM PKCS#8 file, encrypted or not, or a `pkcs11:` URI of a key in a
+ * token such as the device's TPM), signing the hash of the LDevID request
  * `ldevidCsr` with it when given.
- * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_CHALLENGE_MALFORMED, ERR_CSR_PARSE (naming the file), ERR_IO_NO_FOLDER,
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_PARSE, ERR_PKCS11_*, ERR_CHALLENGE_MALFORMED, ERR_CSR_PARSE (naming the file), ERR_IO_NO_FOLDER,
  * ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE
  */
 export async function answerChallenge(o: {
@@ -62,7 +63,7 @@ export async function answerChallenge(o: {
   passphrase: string | undefined;
   ldevidCsr?: string;
 }): Promise<void> {
-  const key = decodePrivateKey(readInputFile(o.key, 'key').toString('utf8'), o.passphrase, o.key);
+  const key = openDeviceKey(o.key, o.passphrase);
   // The LDevID request the device sends with this activation: its DER's hash is signed with the challenge.
   let csr: Uint8Array | undefined;
   if (o.ldevidCsr !== undefined) {

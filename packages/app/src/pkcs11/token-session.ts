@@ -110,6 +110,7 @@ function handleNumber(h: Handle): number {
 }
 
 const modules = new Map<string, Pkcs11js.PKCS11>();
+let finalizeOnExit = false;
 const sessions = new Map<string, TokenSession>();
 
 function openModule(path: string): { lib: Pkcs11js.PKCS11; pkcs11: Pkcs11Module } {
@@ -132,6 +133,13 @@ function openModule(path: string): { lib: Pkcs11js.PKCS11; pkcs11: Pkcs11Module 
     }
   }
   modules.set(path, lib);
+  // Finalise on the way out: a TPM without a resource manager in front of it (swtpm, some boards) keeps the
+  // objects a process loaded until they are flushed, and C_Finalize is what makes tpm2-pkcs11 flush them; an
+  // HSM frees the sessions it counts against its limit.
+  if (!finalizeOnExit) {
+    finalizeOnExit = true;
+    process.once('exit', closeTokenSessions);
+  }
   return { lib, pkcs11 };
 }
 
@@ -190,10 +198,32 @@ function findSlot(lib: Pkcs11js.PKCS11, uri: PKCS11URI, modulePath: string): Slo
   return found[0]!;
 }
 
+/**
+ * Refuses a PIN file that anyone but its owner may read or write, as ssh refuses such a private key file: a
+ * PIN others can read is a PIN others hold, and one they can write lets them lock the token out. Refused, not
+ * warned about: a warning on a factory line's stderr goes unread, and the fix is one chmod. A file that cannot
+ * be stat'ed is left to the reader, which names the problem.
+ * @throws ERR_PKCS11_PIN_FILE_MODE when group or others have any permission on the file
+ */
+export function checkPINFileMode(file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return;
+  }
+  if ((mode & 0o077) !== 0)
+    throw pkcs11Error(
+      'ERR_PKCS11_PIN_FILE_MODE',
+      `${file}: the PIN file is open to group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); custody refuses it: chmod 600 ${file}`,
+    );
+}
+
 /** The PIN: pin-value (when allowed), else the pin-source file's first line, else CUSTODY_PKCS11_PIN. */
 function readPIN(uri: PKCS11URI, o: TokenEnvironment, env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (uri.pinValue !== undefined) return uri.pinValue;
   if (uri.pinFile !== undefined) {
+    checkPINFileMode(uri.pinFile);
     const text = Buffer.from(o.readFile(uri.pinFile)).toString('utf8');
     const line = text.split(/\r?\n/)[0] ?? '';
     if (line === '') throw pkcs11Error('ERR_PKCS11_PIN', `${uri.pinFile}: the PIN file is empty`);
@@ -207,6 +237,7 @@ function readPIN(uri: PKCS11URI, o: TokenEnvironment, env: Readonly<Record<strin
  * The logged-in session on the token `uriText` names, opened on first use and kept for the process.
  * @throws ERR_PKCS11_URI (malformed URI), ERR_PKCS11_MODULE (no module given, missing, not loadable),
  *   ERR_PKCS11_TOKEN (no token or several match), ERR_PKCS11_PIN (no PIN, wrong PIN, PIN locked),
+ *   ERR_PKCS11_PIN_FILE_MODE (a PIN file group or others may read or write),
  *   ERR_PKCS11_DEVICE (the token failed), and the PIN file reader's errors
  */
 export function openTokenSession(uriText: string, o: TokenEnvironment): TokenSession {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CertificateFactory } from '@custody/core/x509';
 import { readCertificateInfo } from '@custody/core/x509';
@@ -171,6 +171,38 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
     const [handle] = s.lib.C_FindObjects(s.session, 1);
     s.lib.C_FindObjectsFinal(s.session);
     assert.throws(() => s.lib.C_GetAttributeValue(s.session, handle!, [{ type: s.pkcs11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
+  });
+
+  it('signs with one session copy of each key, made inside the token and as sensitive and non-extractable as the key', () => {
+    const env = { readFile: (f: string) => readFileSync(f) };
+    const a = openTokenKey(keyURI('issuing'), env);
+    const b = openTokenKey(keyURI('issuing'), env);
+    const s = openTokenSession(keyURI('issuing'), env);
+    const find = (onToken: boolean) => {
+      s.lib.C_FindObjectsInit(s.session, [
+        { type: s.pkcs11.CKA_CLASS, value: s.pkcs11.CKO_PRIVATE_KEY },
+        { type: s.pkcs11.CKA_LABEL, value: Buffer.from('issuing') },
+        { type: s.pkcs11.CKA_TOKEN, value: onToken },
+      ]);
+      try {
+        return s.lib.C_FindObjects(s.session, 10);
+      } finally {
+        s.lib.C_FindObjectsFinal(s.session);
+      }
+    };
+    assert.equal(find(true).length, 1);
+    const copies = find(false);
+    assert.equal(copies.length, 1, 'one session copy for the key, however often it is opened');
+    const [sensitive, extractable] = s.lib.C_GetAttributeValue(s.session, copies[0]!, [{ type: s.pkcs11.CKA_SENSITIVE }, { type: s.pkcs11.CKA_EXTRACTABLE }]);
+    assert.equal(sensitive!.value![0], 1);
+    assert.equal(extractable!.value![0], 0);
+    assert.throws(() => s.lib.C_GetAttributeValue(s.session, copies[0]!, [{ type: s.pkcs11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
+    // Both handles sign for the key's public key (the pairing check at open proves it; once more here).
+    const data = new TextEncoder().encode('session copy');
+    for (const k of [a, b]) {
+      const pub = provider.sync!.importPublicKeySync(k.spki);
+      assert.equal(provider.sync!.verifySync(pub, data, provider.sync!.signSync(k, data)), true);
+    }
   });
 
   it('a chain signed in the token that openssl verify -x509_strict accepts; a party issued by a token CA through createParty', async () => {
@@ -375,6 +407,27 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
         () => loadKey(store, { type: 'pkcs11', uri: `pkcs11:token=${LABEL};object=root` }, undefined),
         (e: unknown) => oneLine('ERR_PKCS11_PIN')(e) && /CUSTODY_PKCS11_PIN/.test((e as Error).message),
       );
+    });
+
+    it('a PIN file that group or others may read or write is refused before any login (ERR_PKCS11_PIN_FILE_MODE)', async () => {
+      const before = await snapshot();
+      const pinFile = join(token.dir, 'open-pin');
+      const uri = `pkcs11:token=${LABEL};object=root?pin-source=file:${pinFile}`;
+      writeFileSync(pinFile, `${PIN}\n`, { mode: 0o600 });
+      for (const mode of [0o640, 0o604, 0o620, 0o602, 0o610]) {
+        chmodSync(pinFile, mode);
+        assert.throws(
+          () => openTokenKey(uri, { readFile: (f) => readFileSync(f) }),
+          (e: unknown) => oneLine('ERR_PKCS11_PIN_FILE_MODE')(e) && (e as Error).message.includes(`mode ${mode.toString(8).padStart(4, '0')}`),
+        );
+      }
+      // The same file, the right PIN, owner-only: the key opens.
+      chmodSync(pinFile, 0o600);
+      assert.equal(openTokenKey(uri, { readFile: (f) => readFileSync(f) }).curve, 'P-256');
+      closeTokenSessions();
+      chmodSync(pinFile, 0o400);
+      assert.equal(openTokenKey(uri, { readFile: (f) => readFileSync(f) }).curve, 'P-256');
+      assert.deepEqual(await snapshot(), before);
     });
 
     it('a missing object (ERR_PKCS11_OBJECT)', async () => {

@@ -5,8 +5,33 @@
  */
 import type { CRLReason } from '../x509/crl-builder.js';
 
-/** Where a private key lives: a file (path relative to the registry's key folder, or absolute) or an HSM (RFC 7512 URI). */
-export type KeyRef = { type: 'file'; path: string } | { type: 'pkcs11'; uri: string };
+/**
+ * What a PKCS#11 token said of a private key when custody recorded it: the key's own attributes (PKCS #11 v2.40
+ * 4.9) and its slot's CKF_HW_SLOT flag, read from the token, never filled in from what custody asked for.
+ */
+export interface TokenKeyProtection {
+  /** CKA_TOKEN: a token object, not a session object that ends with the session. */
+  token: boolean;
+  /** CKF_HW_SLOT of the slot: the module says the token is a hardware device (SoftHSM says it is not). */
+  hardwareSlot: boolean;
+  /** CKA_LOCAL: generated inside the token, not imported into it. */
+  local: boolean;
+  /** CKA_EXTRACTABLE: the token would wrap and export the key. */
+  extractable: boolean;
+  /** CKA_NEVER_EXTRACTABLE: the key has never been extractable. */
+  neverExtractable: boolean;
+  /** CKA_SENSITIVE: the token refuses to reveal the key's value. */
+  sensitive: boolean;
+  /** CKA_ALWAYS_SENSITIVE: the key has always been sensitive. */
+  alwaysSensitive: boolean;
+}
+
+/**
+ * Where a private key lives: a file (path relative to the registry's key folder, or absolute; `encrypted` as
+ * written) or an HSM (RFC 7512 URI; `protection` as the token reported it when the key was recorded). Records
+ * written before either field existed lack it.
+ */
+export type KeyRef = { type: 'file'; path: string; encrypted?: boolean } | { type: 'pkcs11'; uri: string; protection?: TokenKeyProtection };
 
 /** A CA of this organisation: its certificate, template and key. */
 export interface CARecord {

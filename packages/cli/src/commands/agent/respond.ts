@@ -6,10 +6,17 @@ import { answerChallenge } from '@custody/app/possession';
 
 export default class AgentRespond extends BaseCommand {
   static override summary = 'The reference device side: sign a challenge with the device identity key.';
-  static override examples = ['<%= config.bin %> agent respond --key ACME-000001.key.pem --challenge challenge.json --out response.json'];
+  static override examples = [
+    '<%= config.bin %> agent respond --key ACME-000001.key.pem --challenge challenge.json --out response.json',
+    "<%= config.bin %> agent respond --key 'pkcs11:token=device;object=idevid?pin-source=file:/run/pin' --challenge challenge.json --out response.json",
+  ];
 
   static override flags = oclifFlags({
-    key: { type: 'string', description: "the device's IDevID private key (PKCS#8 PEM)", required: true },
+    key: {
+      type: 'string',
+      description: "the device's IDevID private key: a PKCS#8 PEM file, or a pkcs11: URI (a key in a token, such as a TPM)",
+      required: true,
+    },
     challenge: { type: 'string', description: 'challenge file from custody devices challenge', required: true },
     out: { type: 'string', description: 'response file to write', required: true },
     force: { type: 'boolean', description: 'replace the file at --out', default: false },

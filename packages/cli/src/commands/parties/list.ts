@@ -3,8 +3,10 @@ import { oclifFlags } from '../../flags.js';
 import { STORE_FLAG } from '../../flag-spec.js';
 import { openStore } from '@custody/app/context';
 import { certificateSummary, type CertificateSummary } from '@custody/app/exports';
+import { keySummary, type KeySummary } from '@custody/app/key-summary';
+import { formatKey } from '../../render/key.js';
 
-type PartyEntry = { name: string; organization?: string; own: boolean; spkiSha256: string } & CertificateSummary;
+type PartyEntry = { name: string; organization?: string; own: boolean; spkiSha256: string; key?: KeySummary } & CertificateSummary;
 
 export default class PartiesList extends BaseCommand {
   static override summary = 'List the parties this store knows, its own (with keys) and imported ones: subject, key, validity, fingerprint.';
@@ -21,12 +23,14 @@ export default class PartiesList extends BaseCommand {
           ...(p.organization ? { organization: p.organization } : {}),
           own: p.key !== undefined,
           spkiSha256: p.spkiSha256,
+          ...(p.key ? { key: keySummary(store, p.key) } : {}),
           ...(await certificateSummary(p.certificate)),
         });
       }
       for (const p of list) {
         this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}`);
         this.log(`  ${p.subject}; key SHA-256 ${p.spkiSha256}; valid ${p.notBefore} to ${p.notAfter}; SHA-256 ${p.sha256}`);
+        if (p.key) this.log(`  ${formatKey(p.key)}`);
       }
       return { parties: list };
     } finally {
