@@ -521,6 +521,8 @@ export async function figures({ quick, only }) {
     if (want('pg')) Object.assign(out, await (await import('./pg.mjs')).pgFigures({ quick }));
     // hsm.* (bench/hsm.mjs): on a SoftHSM token made for the run; absent, with a note on stderr, without SoftHSM.
     if (want('hsm') || only?.startsWith('hsm')) Object.assign(out, await (await import('./hsm.mjs')).hsmFigures({ quick }));
+    if (want('firmware') || want('native.firmware'))
+      Object.assign(out, await (await import('./firmware.mjs')).firmwareFigures({ quick, tmp, setupStore, passphrase: PASS }));
     const after = nativeFigures(quick ? 2000 : 10000);
     for (const [k, v] of Object.entries(after)) {
       out[k] = (before[k] + v) / 2;

@@ -34,6 +34,7 @@ if (values.json) {
     'hsm.sessionSignPerSec': ['hsm.signPerSec', ''],
     'hsm.keySignPerSec': ['hsm.sessionSignPerSec', ''],
     'hsm.provision.devicesPerSec': ['hsm.devicePerSec', 'target >= 0.50'],
+    'firmware.verifyPerSec': ['native.firmwarePerSec', ''],
   };
   // A handoff batch of 10,000 signs on worker threads, as the CLI does: say how many.
   process.stdout.write(`(handoff batches: the main thread and ${poolThreads(10000)} signing worker thread(s); CUSTODY_THREADS=0 keeps one thread)\n`);

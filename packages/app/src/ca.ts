@@ -21,7 +21,11 @@ export interface CreateCAOptions {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-function checkName(name: string): void {
+/**
+ * Refuses a name that cannot name a CA, party or firmware signer (it becomes a key file's name).
+ * @throws ERR_USAGE_NAME
+ */
+export function checkName(name: string): void {
   if (!NAME.test(name)) throw new CustodyError('ERR_USAGE_NAME', `name "${name}" must be 1 to 64 letters, digits, dots, dashes or underscores`);
 }
 
@@ -33,8 +37,9 @@ async function subjectKey(template: CertificateTemplate, token: TokenKeyChoice |
 /**
  * Issues a certificate for a new key from `template`, under `issuerName` or self-signed. The issuer and the
  * factory come first: a key generated in a token is not left behind by a wrong issuer passphrase.
+ * @throws ERR_USAGE_UNKNOWN_CA, ERR_KEY_PASSPHRASE, ERR_KEY_ALGORITHM
  */
-async function issueForNewKey(
+export async function issueForNewKey(
   store: Store,
   template: CertificateTemplate,
   issuerName: string | undefined,

@@ -45,6 +45,12 @@ export const INPUT_LIMITS = {
   consistencyProof: { what: 'consistency proof', maxBytes: 256 * KiB },
   /** A passphrase file, its first line the passphrase (`--passphrase-file`). */
   passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
+  /** A release manifest (`agent update --manifest`): what the manifest parser accepts. */
+  release: { what: 'release manifest', maxBytes: 64 * KiB },
+  /** A withdrawal list (`agent update --withdrawals`). */
+  withdrawals: { what: 'withdrawal list', maxBytes: 2 * MiB },
+  /** A device's update state (`agent update --state`). */
+  updateState: { what: 'update state', maxBytes: 128 * KiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;
