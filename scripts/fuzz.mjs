@@ -42,6 +42,7 @@ import {
   readCertificateInfo,
 } from '@custody/core';
 import { parseReleaseManifest, parseUpdateState, parseWithdrawalList } from '@custody/core/release';
+import { parseCodeSignature, parseCodeStatement, parseImaSignature } from '@custody/core/code';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test/fixtures/fuzz');
@@ -78,6 +79,7 @@ export const PARSERS = {
   pem: (b) => [() => decodePEMAll(text(b), ['CERTIFICATE', 'X509 CRL']), () => parsePEM(text(b), 'CERTIFICATE'), () => derOrPEM(b, ['CERTIFICATE'])],
   claims: (b) => [() => parseClaims(parseStrictJSON(text(b), { code: 'ERR_CLAIMS_FILE', what: 'claims' }))],
   releases: (b) => [() => parseReleaseManifest(b), () => parseWithdrawalList(b), () => parseUpdateState(b)],
+  code: (b) => [() => parseCodeSignature(b), () => parseCodeStatement(b), () => parseImaSignature(b)],
 };
 
 /** Parsers whose failures are reported but do not fail a run: { name: why }. */

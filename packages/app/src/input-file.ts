@@ -51,6 +51,10 @@ export const INPUT_LIMITS = {
   withdrawals: { what: 'withdrawal list', maxBytes: 2 * MiB },
   /** A device's update state (`agent update --state`). */
   updateState: { what: 'update state', maxBytes: 128 * KiB },
+  /** A file to sign or check as end-user code (`code sign --file`). */
+  code: { what: 'code file', maxBytes: 256 * MiB },
+  /** A detached code signature (`agent check-code --sig`). */
+  codeSignature: { what: 'code signature', maxBytes: 64 * KiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;

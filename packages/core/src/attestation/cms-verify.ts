@@ -29,10 +29,16 @@ export async function verifyAttestationSignature(parsed: ParsedAttestation, prov
 
 /**
  * Checks a parsed envelope's integrity: the message digest against the content, the signer certificate's key
- * against `signerSpkiSha256` (the key the signed content names), and the signature with that key.
+ * against `signerSpkiSha256` (the key the signed content names), and the signature with that key (`key`: that key
+ * already imported, by a caller that checks many signatures of one signer certificate).
  * @throws as `verifyAttestationSignature`
  */
-export async function verifyEnvelopeSignature(parsed: SignedEnvelope, provider: CryptoProvider, signerSpkiSha256: string): Promise<void> {
+export async function verifyEnvelopeSignature(
+  parsed: SignedEnvelope,
+  provider: CryptoProvider,
+  signerSpkiSha256: string,
+  given?: PublicKeyHandle,
+): Promise<void> {
   const sync = syncOf(provider);
   const digest = sync ? sync.digestSync(parsed.hash, parsed.statementBytes) : await provider.digest(parsed.hash, parsed.statementBytes);
   if (!equalBytes(digest, parsed.messageDigest)) throw signatureError('message-digest does not match the content');
@@ -42,7 +48,7 @@ export async function verifyEnvelopeSignature(parsed: SignedEnvelope, provider: 
   }
   let key: PublicKeyHandle;
   try {
-    key = sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki);
+    key = given ?? (sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki));
   } catch (e) {
     throw malformed('the signer certificate key cannot be imported', e);
   }

@@ -6,7 +6,7 @@ import { certificateSummary, type CertificateSummary } from '@custody/app/export
 import { keySummary, type KeySummary } from '@custody/app/key-summary';
 import { formatKey } from '../../render/key.js';
 
-type PartyEntry = { name: string; organization?: string; own: boolean; spkiSha256: string; key?: KeySummary } & CertificateSummary;
+type PartyEntry = { name: string; organization?: string; own: boolean; spkiSha256: string; key?: KeySummary; role?: 'code-signer' } & CertificateSummary;
 
 export default class PartiesList extends BaseCommand {
   static override summary = 'List the parties this store knows, its own (with keys) and imported ones: subject, key, validity, fingerprint.';
@@ -24,11 +24,12 @@ export default class PartiesList extends BaseCommand {
           own: p.key !== undefined,
           spkiSha256: p.spkiSha256,
           ...(p.key ? { key: keySummary(store, p.key) } : {}),
+          ...(p.role ? { role: p.role } : {}),
           ...(await certificateSummary(p.certificate)),
         });
       }
       for (const p of list) {
-        this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}`);
+        this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}${p.role ? ` (${p.role})` : ''}`);
         this.log(`  ${p.subject}; key SHA-256 ${p.spkiSha256}; valid ${p.notBefore} to ${p.notAfter}; SHA-256 ${p.sha256}`);
         if (p.key) this.log(`  ${formatKey(p.key)}`);
       }
