@@ -32,6 +32,7 @@ import { custodianChecks, linkCheck, sequenceCheck, timeCheck, type PreviousAtte
 import { deviceManufacturer, deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
 import { policyChecks, workflowChecks, type WorkflowOption } from './evaluation.js';
 import { revocationCoverage } from './revocation-coverage.js';
+import { checkFirmwareReleases, type FirmwareStep, type ReleaseSet } from './firmware-releases.js';
 import { partyName } from '../workflow/signer-rule.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
 import { revokedSignerCheck } from './revoked-signer.js';
@@ -57,6 +58,8 @@ export interface VerifierOptions {
   readonly logHash?: HashFn;
   /** Default verification time (core reads no clock). */
   readonly at?: Date;
+  /** Verified firmware releases and withdrawals: each installed firmware is checked against them (`checkFirmwareReleases`). */
+  readonly releases?: ReleaseSet;
 }
 
 /** The proof of possession a verification checks: the device's response, and the verifier's own challenges. */
@@ -262,6 +265,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const steps: ChainStep[] = [];
     const times: Date[] = [];
     const claims: Claims[] = [];
+    const firmwareSteps: FirmwareStep[] = [];
     let allIdentified = true;
     let prev: PreviousAttestation | undefined;
     let firstName: string | undefined;
@@ -320,6 +324,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       times.push(parsed.signingTime);
       claims.push(s.predicate.claims);
+      firmwareSteps.push({ n, claims: s.predicate.claims, time: parsed.signingTime });
       // Only the next attestation's link needs this hash: the last one's is not computed.
       prev = { statement: s, sha256: n + 1 < bundle.attestations.length ? hexDigest(parsed.der) : undefined, time: parsed.signingTime };
       out.custodian = s.predicate.to;
@@ -376,13 +381,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     checks.push(...crlChecks);
 
+    // Installed firmware against the signed releases; the policy judges the outcome with the rest of the evidence.
+    // The model is the factory's, from the birth attestation: a later party's claims cannot change what it is.
+    const model = firmwareSteps.find((f) => f.n === 0)?.claims.production?.model;
+    const firmware = options.releases ? checkFirmwareReleases(firmwareSteps, model, options.releases) : undefined;
+    if (firmware) checks.push(...firmware.checks);
+
     // (f) workflow and policy: they judge the evidence above, so they come after it
     if (options.workflow) {
       if (allIdentified) checks.push(...workflowChecks(options.workflow, steps, nextCustodian));
       else checks.push(fail('workflow', 'ERR_VERIFY_SIGNER', 'not evaluated: some attestations have no trusted signer'));
     }
     if (options.policy) {
-      const evidence = { logIncluded: log.included, ...(possession !== undefined ? { proofOfPossession: possession } : {}) };
+      const evidence = {
+        logIncluded: log.included,
+        ...(possession !== undefined ? { proofOfPossession: possession } : {}),
+        ...(firmware ? { firmware: firmware.evidence } : {}),
+      };
       checks.push(...policyChecks(options.policy, out.claims, times, await revocationCoverage(validator, paths, { crls, intermediates, at }), at, evidence));
     }
   }
