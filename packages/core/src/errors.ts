@@ -9,6 +9,14 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   // Malformed workflow and policy files are bad input, not rejections: listed before ERR_POLICY.
   ['ERR_POLICY_INVALID', 'input'],
   ['ERR_WORKFLOW_INVALID', 'input'],
+  // A release, withdrawal list or update state that does not parse is bad input; every other refusal of an
+  // update (signer, image, model, expiry, rollback, withdrawal, an edited state) rejects it.
+  ['ERR_RELEASE_MALFORMED', 'input'],
+  ['ERR_WITHDRAWALS_MALFORMED', 'input'],
+  ['ERR_UPDATE_STATE_MALFORMED', 'input'],
+  ['ERR_RELEASE', 'rejected'],
+  ['ERR_WITHDRAWALS', 'rejected'],
+  ['ERR_UPDATE', 'rejected'],
   ['ERR_LOG_PROOF', 'rejected'],
   ['ERR_LOG_CONSISTENCY', 'rejected'],
   ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],

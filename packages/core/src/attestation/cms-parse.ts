@@ -5,22 +5,29 @@
 import { OID } from '../asn1/oids.js';
 import { expectSeq, oid, readOne, readSmallInt, readSpan, readTime, TAG, type TLV, type TLVSpan } from '../asn1/der.js';
 import { ecdsaDERToP1363, isLowS, isLowSValue } from '../crypto/ecdsa-signature.js';
-import type { CryptoProvider, CurveName, HashName, PublicKeyHandle } from '../crypto/provider.js';
+import type { CurveName, HashName } from '../crypto/provider.js';
 import { curveHash } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
-import { equalBytes, toHex } from '../util/bytes.js';
-import { CONTENT_TYPE, CURVE_OID, HASH_LEN, HASH_OID, SIG_OID, syncOf, type SignerIdKind } from './cms-common.js';
+import { equalBytes } from '../util/bytes.js';
+import { CONTENT_TYPE, CURVE_OID, HASH_LEN, HASH_OID, SIG_OID, type SignerIdKind } from './cms-common.js';
 import { readOIDCached } from './oid-cache.js';
 import { readSignerCertificate } from './signer-certificate.js';
 import { parseStatement, type Statement } from './statement.js';
 
-/** An attestation taken apart by `parseAttestation`; byte fields are views into `der` unless noted. */
-export interface ParsedAttestation {
+/**
+ * A SignedData taken apart by `parseSignedEnvelope`, before its content is read; byte fields are views into `der`
+ * unless noted. Attestations and release manifests share it.
+ */
+export interface SignedEnvelope {
   der: Uint8Array;
-  statement: Statement;
   /** The eContent octets exactly as signed. */
   statementBytes: Uint8Array;
   signerCertificate: Uint8Array;
+  /**
+   * Certificates after the signer's (its CA chain, no root), when the caller allowed them
+   * (`parseSignedEnvelope`'s `maxCertificates`); absent otherwise.
+   */
+  chain?: Uint8Array[];
   /** SubjectPublicKeyInfo DER of the signer certificate. */
   signerSpki: Uint8Array;
   sidKind: SignerIdKind;
@@ -35,6 +42,11 @@ export interface ParsedAttestation {
   signingTime: Date;
   /** The message-digest attribute value. */
   messageDigest: Uint8Array;
+}
+
+/** An attestation taken apart by `parseAttestation`: its envelope and its statement. */
+export interface ParsedAttestation extends SignedEnvelope {
+  statement: Statement;
 }
 
 function malformed(what: string, cause?: unknown): CustodyError {
@@ -229,16 +241,31 @@ export function isHighSAttestation(der: Uint8Array): boolean {
  *   n/2 (the malleable twin of a valid one); ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
  */
 export function parseAttestation(der: Uint8Array): ParsedAttestation {
-  let content: Uint8Array;
-  let result: Omit<ParsedAttestation, 'statement'>;
+  const envelope = parseSignedEnvelope(der, 1) as ParsedAttestation;
+  envelope.statement = parseStatement(envelope.statementBytes);
+  return envelope;
+}
+
+/**
+ * Strict parse of the SignedData structure `cms-sign.ts` writes, whatever its content: `parseAttestation` without
+ * the statement, for other signed documents (release manifests). `maxCertificates` is how many certificates the
+ * caller accepts: the signer's first, then its CA chain.
+ * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_HIGH_S; ERR_ATTESTATION_SID
+ */
+export function parseSignedEnvelope(der: Uint8Array, maxCertificates: number): SignedEnvelope {
   try {
     const opened = openSignedData(der, true);
     const [version, digestAlgs, , certs, signerInfos] = opened.fields;
-    content = opened.content;
+    const content = opened.content;
     const certList = expectSeq(certs!, 0xa0);
-    if (certList.length !== 1) throw malformed(`certificates holds ${certList.length} entries; a custody attestation carries exactly its signer's certificate`);
+    if (certList.length < 1 || certList.length > maxCertificates)
+      throw malformed(
+        maxCertificates === 1
+          ? `certificates holds ${certList.length} entries; a custody attestation carries exactly its signer's certificate`
+          : `certificates holds ${certList.length} entries; expected the signer's and at most ${maxCertificates - 1} CA certificates`,
+      );
+    for (const c of certList) if (c.tag !== TAG.SEQUENCE) throw malformed('certificates holds something other than a certificate');
     const certTLV = certList[0];
-    if (certTLV!.tag !== TAG.SEQUENCE) throw malformed('certificates holds something other than one certificate');
     const cert = readSignerCertificate(certTLV!.raw, 'ERR_ATTESTATION_MALFORMED');
     const curve = curveOfSpki(cert.spki);
     const hash = curveHash(curve);
@@ -325,7 +352,7 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       throw malformed('signing-time must be UTCTime from 1950 to 2049, GeneralizedTime otherwise');
     const signedAttrs = attrs!.raw.slice();
     signedAttrs[0] = TAG.SET;
-    result = {
+    const result: SignedEnvelope = {
       der,
       statementBytes: content,
       signerCertificate: certTLV!.raw,
@@ -339,41 +366,10 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
       signingTime,
       messageDigest,
     };
+    if (certList.length > 1) result.chain = certList.slice(1).map((c) => c.raw);
+    return result;
   } catch (e) {
     if (isOwnCode(e)) throw e;
     throw malformed((e as Error).message, e);
   }
-  return { ...result, statement: parseStatement(content) };
-}
-
-function signatureError(msg: string): CustodyError {
-  return new CustodyError('ERR_ATTESTATION_SIGNATURE', `attestation: ${msg}`);
-}
-
-/**
- * Checks a parsed attestation's own integrity: the message digest against the content, the statement's `from`
- * against the signer certificate's key, and the signature over the signed attributes with that key.
- * Whether the signer certificate is trusted (its chain, its validity, its role) is the caller's check.
- * @throws ERR_ATTESTATION_SIGNATURE when the digest or the signature does not verify; ERR_ATTESTATION_SIGNER when
- *   `from` is not the signer's key; ERR_ATTESTATION_MALFORMED when the provider refuses the signer's key
- */
-export async function verifyAttestationSignature(parsed: ParsedAttestation, provider: CryptoProvider): Promise<void> {
-  const sync = syncOf(provider);
-  const digest = sync ? sync.digestSync(parsed.hash, parsed.statementBytes) : await provider.digest(parsed.hash, parsed.statementBytes);
-  if (!equalBytes(digest, parsed.messageDigest)) throw signatureError('message-digest does not match the content');
-  const spkiHash = toHex(sync ? sync.digestSync('SHA-256', parsed.signerSpki) : await provider.digest('SHA-256', parsed.signerSpki));
-  if (spkiHash !== parsed.statement.predicate.from) {
-    throw new CustodyError(
-      'ERR_ATTESTATION_SIGNER',
-      `attestation: statement "from" is ${parsed.statement.predicate.from}, but the signer's key is ${spkiHash}`,
-    );
-  }
-  let key: PublicKeyHandle;
-  try {
-    key = sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki);
-  } catch (e) {
-    throw malformed('the signer certificate key cannot be imported', e);
-  }
-  const ok = sync ? sync.verifySync(key, parsed.signedAttrs, parsed.signatureP1363) : await provider.verify(key, parsed.signedAttrs, parsed.signatureP1363);
-  if (!ok) throw signatureError('the signature does not verify with the signer certificate key');
 }

@@ -8,7 +8,7 @@ import type { CryptoProvider, CurveName, HashName, PrivateKeyHandle } from '../c
 import { curveBytes, curveHash } from '../crypto/provider.js';
 import { toLowS } from '../crypto/ecdsa-signature.js';
 import { CustodyError } from '../errors.js';
-import { equalBytes, toHex } from '../util/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../util/bytes.js';
 import { allocBytes } from '../util/slab.js';
 import {
   algId,
@@ -72,6 +72,11 @@ export interface AttestationSignerInput {
   provider: CryptoProvider;
   /** Force a signer identifier; default: subjectKeyIdentifier when the certificate has one. */
   sidKind?: SignerIdKind;
+  /**
+   * CA certificates (DER, no root) carried after the signer's, for signed documents whose readers hold only the
+   * root (release manifests); attestations carry none.
+   */
+  chain?: readonly Uint8Array[];
 }
 
 function signerError(msg: string, cause?: unknown): CustodyError {
@@ -103,7 +108,7 @@ export async function createAttestationSigner(input: AttestationSignerInput): Pr
   const st = attribute(OID.signingTime, tlv(TAG.UTC_TIME, new Uint8Array(13)));
   const parts: SignerParts = {
     sdHead: seqContent(smallInt(CONTENT_TYPE === OID.data && sidKind === 'issuerAndSerialNumber' ? 1 : 3), setOf(algId(HASH_OID[hash]))),
-    certs: tlv(0xa0, certificate),
+    certs: tlv(0xa0, input.chain?.length ? concatBytes(certificate, ...input.chain) : certificate),
     siHead: seqContent(version, sid, algId(HASH_OID[hash])),
     sigAlg: algId(SIG_OID[hash]),
     attrContentType: attribute(OID.contentType, oid(CONTENT_TYPE)),

@@ -40,4 +40,5 @@ export {
   type UnsignedAttestation,
   type AttestationSignerInput,
 } from './cms-sign.js';
-export { parseAttestation, readStatementBytes, isHighSAttestation, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';
+export { parseAttestation, parseSignedEnvelope, readStatementBytes, isHighSAttestation, type ParsedAttestation, type SignedEnvelope } from './cms-parse.js';
+export { verifyAttestationSignature, verifyEnvelopeSignature } from './cms-verify.js';
