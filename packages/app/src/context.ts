@@ -217,6 +217,8 @@ export const INPUT_LIMITS = {
   consistencyProof: { what: 'consistency proof', maxBytes: 256 * KiB },
   /** A passphrase file, its first line the passphrase (`--passphrase-file`). */
   passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
+  /** A release manifest or a withdrawal list (`--releases DIR`): a withdrawal list may name thousands of releases. */
+  release: { what: 'release manifest or withdrawal list', maxBytes: 2 * MiB },
   /** TUF metadata of an earlier publication (`firmware export --format tuf` into the same folder). */
   tufMetadata: { what: 'TUF metadata file', maxBytes: 16 * MiB },
   /** A list of device serials, one a line (`devices handoff --list`). */

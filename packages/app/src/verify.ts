@@ -14,6 +14,7 @@ import {
   parsePolicy,
   parseWorkflow,
   toHex,
+  verifyReleaseSet,
   type ExpectedCustodian,
   type Policy,
   type VerificationReport,
@@ -27,6 +28,7 @@ import { REPO_ROOT, provider, readCertificateFile, readCRLFile, readInputFile, t
 import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
+import { readReleaseDocuments } from './release-files.js';
 import { decodeVerdicts, type EncodedVerdicts } from './verdict-codec.js';
 
 function readText(file: string, kind: InputKind): string {
@@ -76,6 +78,8 @@ export interface VerifyInputs {
   logKeys?: string[] | undefined;
   /** `--log-consistency` files: consistency proofs from the log's operator. */
   logConsistency?: string[] | undefined;
+  /** `--releases`: a folder of release manifests and withdrawal lists to check installed firmware against. */
+  releases?: string | undefined;
 }
 
 export interface VerifyCommandOptions extends VerifyInputs {
@@ -118,7 +122,9 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));
   const logKeys = readVerifierKeys(o.logKeys ?? []);
-  const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, logKeys, logHash: nodeSha256, at: o.at });
+  // Verified once here (and once per worker thread), then shared by every bundle.
+  const releases = o.releases === undefined ? undefined : await verifyReleaseSet(readReleaseDocuments(o.releases), anchors, provider);
+  const verifier = createVerifier({ trustAnchors: anchors, provider, workflow, policy, crls, logKeys, logHash: nodeSha256, at: o.at, releases });
   const context: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { at: o.at };
   const expected = await expectedCustodianOf(store, o);
   if (expected) context.expectedCustodian = expected;

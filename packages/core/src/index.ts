@@ -181,8 +181,9 @@ export {
   type FirmwareStep,
   type RefusedRelease,
   type ReleaseSet,
-  type VerifiedRelease,
+  type TrustedRelease,
 } from './verification/firmware-releases.js';
+export { verifyReleaseSet, type ReleaseDocument, type ReleaseDocuments } from './verification/release-set.js';
 export { verifyBundleLog, type BundleLogOptions, type BundleLogVerdict } from './verification/bundle-log.js';
 export { revokedSignerCheck, type RevokedSignerEvidence } from './verification/revoked-signer.js';
 export { attestationSignerProblem, isDeviceIdentity, type SignerProblem, type SignerProfileCode } from './verification/signer-profile.js';

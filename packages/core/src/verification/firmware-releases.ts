@@ -11,7 +11,7 @@ import type { FirmwareEvidence } from '../workflow/evaluate-policy.js';
 import { fail, pass, type VerificationCheck } from './report.js';
 
 /** A release manifest whose CMS signature and signer path (codeSigning EKU, to a trust anchor) were verified. */
-export interface VerifiedRelease {
+export interface TrustedRelease {
   /** Hex SHA-256 of the manifest's DER: what an attestation's `firmware.release` names. */
   readonly manifestSha256: string;
   /** Hex SHA-256 of the image (the in-toto subject's digest). */
@@ -36,8 +36,8 @@ export interface RefusedRelease {
 /** The releases a verification checks the chain against: verified manifests, withdrawals and refused inputs. */
 export interface ReleaseSet {
   /** Verified and refused manifests, by the hex SHA-256 of their DER. */
-  readonly releases: ReadonlyMap<string, VerifiedRelease | RefusedRelease>;
-  /** Withdrawn manifests (hex SHA-256 of their DER) from verified withdrawal lists, to the withdrawing signer. */
+  readonly releases: ReadonlyMap<string, TrustedRelease | RefusedRelease>;
+  /** Withdrawn manifests (hex SHA-256 of their DER) from verified withdrawal lists, to who withdrew them and when. */
   readonly withdrawn: ReadonlyMap<string, string>;
   /** Failures of supplied withdrawal lists: a list that does not verify fails the check rather than be ignored. */
   readonly problems: readonly VerificationCheck[];
@@ -58,7 +58,7 @@ export interface FirmwareOutcome {
   readonly evidence: FirmwareEvidence;
 }
 
-function isVerified(r: VerifiedRelease | RefusedRelease): r is VerifiedRelease {
+function isVerified(r: TrustedRelease | RefusedRelease): r is TrustedRelease {
   return 'imageSha256' in r;
 }
 
@@ -68,7 +68,7 @@ const short = (hex: string): string => `${hex.slice(0, 16)}...`;
  * Checks every attestation that installs firmware against `set`, for a device of `model` (its signed
  * `production.model`; undefined when the chain names none). One check per installing attestation, named
  * `attestation <n>: firmware`. Codes: ERR_VERIFY_FIRMWARE_UNSIGNED (no release named),
- * ERR_VERIFY_FIRMWARE_RELEASE_MISSING, ERR_VERIFY_FIRMWARE_RELEASE_INVALID (or the refused manifest's code),
+ * ERR_VERIFY_FIRMWARE_RELEASE_MISSING, ERR_VERIFY_FIRMWARE_RELEASE_INVALID (its reason names the manifest's own code),
  * ERR_VERIFY_FIRMWARE_IMAGE, ERR_VERIFY_FIRMWARE_MODEL, ERR_VERIFY_FIRMWARE_WITHDRAWN, ERR_VERIFY_FIRMWARE_EXPIRED,
  * ERR_VERIFY_FIRMWARE_ROLLBACK; plus the set's own problems (ERR_VERIFY_FIRMWARE_WITHDRAWAL).
  */
@@ -99,7 +99,7 @@ export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: str
       continue;
     }
     if (!isVerified(r)) {
-      refuse(r.code, `release ${short(fw.release)} of firmware ${fw.version} does not stand: ${r.reason}`);
+      refuse('ERR_VERIFY_FIRMWARE_RELEASE_INVALID', `release ${short(fw.release)} of firmware ${fw.version} does not stand (${r.code}): ${r.reason}`);
       continue;
     }
     if (r.imageSha256 !== fw.sha256) {
@@ -117,7 +117,7 @@ export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: str
     }
     const by = set.withdrawn.get(fw.release);
     if (by !== undefined) {
-      refuse('ERR_VERIFY_FIRMWARE_WITHDRAWN', `release ${r.version} (${short(fw.release)}) was withdrawn by "${by}"`);
+      refuse('ERR_VERIFY_FIRMWARE_WITHDRAWN', `release ${r.version} (${short(fw.release)}) was withdrawn by ${by}`);
       continue;
     }
     if (step.time.getTime() > r.expires.getTime()) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Claims } from '../../src/attestation/claims.js';
-import { checkFirmwareReleases, type FirmwareStep, type ReleaseSet, type VerifiedRelease } from '../../src/verification/firmware-releases.js';
+import { checkFirmwareReleases, type FirmwareStep, type ReleaseSet, type TrustedRelease } from '../../src/verification/firmware-releases.js';
 
 // The module judges a chain against releases its caller verified: these are such releases, by manifest hash.
 const hex = (c: string): string => c.repeat(64);
@@ -9,7 +9,7 @@ const IMAGE_2 = hex('2');
 const T0 = new Date('2027-01-10T00:00:00Z');
 const T1 = new Date('2027-01-20T00:00:00Z');
 
-function release(manifest: string, image: string, counter: number, over: Partial<VerifiedRelease> = {}): VerifiedRelease {
+function release(manifest: string, image: string, counter: number, over: Partial<TrustedRelease> = {}): TrustedRelease {
   return {
     manifestSha256: manifest,
     imageSha256: image,
@@ -69,9 +69,9 @@ describe('verification: checkFirmwareReleases', () => {
   it('refuses a release that was not supplied', () =>
     refused([install(1, IMAGE_1, hex('c'))], set(), 'ERR_VERIFY_FIRMWARE_RELEASE_MISSING', /not among the releases supplied/));
 
-  it('refuses a release whose manifest did not verify, with its own code', () => {
+  it('refuses a release whose manifest did not verify, naming its code', () => {
     const s = set({ releases: new Map([[hex('a'), { manifestSha256: hex('a'), code: 'ERR_VERIFY_FIRMWARE_SIGNER', reason: 'no codeSigning EKU' }]]) });
-    refused([install(1, IMAGE_1, hex('a'))], s, 'ERR_VERIFY_FIRMWARE_SIGNER', /does not stand: no codeSigning EKU/);
+    refused([install(1, IMAGE_1, hex('a'))], s, 'ERR_VERIFY_FIRMWARE_RELEASE_INVALID', /does not stand \(ERR_VERIFY_FIRMWARE_SIGNER\): no codeSigning EKU/);
   });
 
   it('refuses an attested image that is not the release subject', () =>
@@ -87,7 +87,7 @@ describe('verification: checkFirmwareReleases', () => {
   it('refuses a withdrawn release, naming who withdrew it', () =>
     refused(
       [install(1, IMAGE_1, R1.manifestSha256)],
-      set({ withdrawn: new Map([[R1.manifestSha256, 'Northwind Firmware']]) }),
+      set({ withdrawn: new Map([[R1.manifestSha256, '"Northwind Firmware" at 2027-01-15T00:00:00Z']]) }),
       'ERR_VERIFY_FIRMWARE_WITHDRAWN',
       /withdrawn by "Northwind Firmware"/,
     ));
