@@ -32,7 +32,7 @@ function kindOf(der: Uint8Array): 'manifest' | 'withdrawals' | undefined {
 /**
  * Reads a folder of release manifests and withdrawal lists; dot files are skipped.
  * @throws ERR_USAGE_RELEASES when the folder cannot be listed or holds too many files; ERR_INPUT_* for a file that
- *   cannot be read; ERR_RELEASES_FILE for a file that is neither a release manifest nor a withdrawal list
+ *   cannot be read; ERR_INPUT_RELEASE_FILE for a file that is neither a release manifest nor a withdrawal list
  */
 export function readReleaseDocuments(dir: string): ReleaseDocuments {
   let names: string[];
@@ -58,7 +58,7 @@ export function readReleaseDocuments(dir: string): ReleaseDocuments {
     }
     const kind = kindOf(der);
     if (kind === undefined)
-      throw new CustodyError('ERR_RELEASES_FILE', `${file}: neither a release manifest nor a withdrawal list (signed CMS, DER or PEM)`, { file });
+      throw new CustodyError('ERR_INPUT_RELEASE_FILE', `${file}: neither a release manifest nor a withdrawal list (signed CMS, DER or PEM)`, { file });
     (kind === 'manifest' ? manifests : withdrawals).push({ name: file, der });
   }
   return { manifests, withdrawals };
