@@ -13,6 +13,7 @@
  *   evidence/         device records from elsewhere that disagreed with the recorded chain (fork-evidence.ts)
  *   challenges/       verifier challenges, one file per nonce, renamed once answered (challenges.ts)
  *   checkpoints.jsonl the log checkpoints this store signed, each one that grew the tree (checkpoint-history.ts)
+ *   releases.json     firmware signers, releases and withdrawal lists (releases.ts)
  *
  * Recording a chunk of devices costs one journal append with one fdatasync, and in each index a few long reads
  * and writes of the pages around the chunk's slots (slot-pages.ts), whatever the number already stored:
@@ -46,6 +47,8 @@ import { highSRefusal, refuseHighS } from './low-s.js';
 import { StoreDocuments, type StoreDocument } from './store-documents.js';
 import type { NodeStore } from '@custody/core/log';
 import { FileCheckpointHistory } from './checkpoint-history.js';
+import { FileReleases } from './releases.js';
+import type { FirmwareSignerRecord, ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from './types.js';
 
 /** The `format` of store.json, and the store layout version this build reads and writes. */
@@ -74,6 +77,7 @@ export class EmbeddedStore implements Store {
   private readonly documents: StoreDocuments;
   private readonly tips: ChainTips;
   private readonly checkpoints: FileCheckpointHistory;
+  private readonly releases: FileReleases;
   /** The journal end at which every remembered tip was known current: where this process's last append ended. */
   private tipsEnd: JournalPosition | undefined;
 
@@ -93,6 +97,7 @@ export class EmbeddedStore implements Store {
     this.tips = new ChainTips(this.serials, this.journal);
     this.logStore = new LogStore(join(dir, 'log'));
     this.checkpoints = new FileCheckpointHistory(join(dir, 'checkpoints.jsonl'));
+    this.releases = new FileReleases(join(dir, 'releases.json'), (fn) => this.withLock(fn));
   }
 
   /**
@@ -387,6 +392,32 @@ export class EmbeddedStore implements Store {
   /** Exact count of devices; reads the whole journal (the index's own counter is only a growth hint). */
   async countDevices(): Promise<number> {
     return (await this.listDevices()).length;
+  }
+
+  // --- firmware signers, releases, withdrawal lists (releases.json: releases.ts) ---
+  addFirmwareSigner(r: FirmwareSignerRecord): Promise<void> {
+    return this.releases.addFirmwareSigner(r);
+  }
+  getFirmwareSigner(name: string): Promise<FirmwareSignerRecord | undefined> {
+    return this.releases.getFirmwareSigner(name);
+  }
+  listFirmwareSigners(): Promise<FirmwareSignerRecord[]> {
+    return this.releases.listFirmwareSigners();
+  }
+  recordRelease(r: ReleaseRecord): Promise<void> {
+    return this.releases.recordRelease(r);
+  }
+  listReleases(): Promise<ReleaseRecord[]> {
+    return this.releases.listReleases();
+  }
+  getRelease(hash: string): Promise<ReleaseRecord | undefined> {
+    return this.releases.getRelease(hash);
+  }
+  recordWithdrawals(r: WithdrawalsRecord): Promise<void> {
+    return this.releases.recordWithdrawals(r);
+  }
+  latestWithdrawals(): Promise<WithdrawalsRecord | undefined> {
+    return this.releases.latestWithdrawals();
   }
 
   // --- CAs, parties, revocations (store.json: store-documents.ts) ---

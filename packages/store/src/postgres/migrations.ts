@@ -220,6 +220,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE attestations ADD COLUMN facts jsonb;
     `,
   },
+  {
+    version: 8,
+    name: 'releases',
+    sql: `
+      -- Firmware signers, releases and withdrawal lists (pg-releases.ts). The chain, counter and numbering rules
+      -- are checked under each table's lock; the keys here refuse a second signer of one name, a release recorded
+      -- twice and a list number used twice.
+      CREATE TABLE firmware_signers (
+        name text PRIMARY KEY,
+        record jsonb NOT NULL,
+        added bigint GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE TABLE releases (
+        hash text PRIMARY KEY,
+        record jsonb NOT NULL,
+        added bigint GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE TABLE release_withdrawals (
+        number bigint PRIMARY KEY CHECK (number >= 1),
+        record jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build reads and writes. */

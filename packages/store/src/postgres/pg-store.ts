@@ -28,6 +28,8 @@ import { DEVICE_COLUMNS, fromRow, INSERT_DEVICES, insertDevicesParams, pushAttes
 import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { createDatabase, inTransaction, openPool, queryRows, redactURL, RETRIES } from './pg-database.js';
 import { PgDocuments, spendChallenge } from './pg-documents.js';
+import { PgReleases } from './pg-releases.js';
+import type { FirmwareSignerRecord, ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
 import { challengeRefusal } from '../challenges.js';
 import { ownLogConsistency } from '../own-log.js';
 import type { ConsistencyProof } from '@custody/core/log';
@@ -55,6 +57,7 @@ export class PgStore implements Store {
   private readonly chunkSize: number;
   private readonly nodes: PgLogNodes;
   private readonly docs: PgDocuments;
+  private readonly releases: PgReleases;
   /** Counters of the log's append path. */
   readonly logStats: PgLogStats = { queries: 0, leaves: 0, nodes: 0 };
 
@@ -70,6 +73,7 @@ export class PgStore implements Store {
     this.chunkSize = opts.chunkSize ?? 1000;
     this.nodes = new PgLogNodes(location);
     this.docs = new PgDocuments(pool, location);
+    this.releases = new PgReleases(pool, location);
   }
 
   /**
@@ -333,6 +337,32 @@ export class PgStore implements Store {
   async countDevices(): Promise<number> {
     const rows = await this.query<{ n: string }>('SELECT count(*) AS n FROM devices', [], 'count devices');
     return Number(rows[0]!.n);
+  }
+
+  // --- firmware signers, releases, withdrawal lists (pg-releases.ts) ---
+  addFirmwareSigner(r: FirmwareSignerRecord): Promise<void> {
+    return this.releases.addFirmwareSigner(r);
+  }
+  getFirmwareSigner(name: string): Promise<FirmwareSignerRecord | undefined> {
+    return this.releases.getFirmwareSigner(name);
+  }
+  listFirmwareSigners(): Promise<FirmwareSignerRecord[]> {
+    return this.releases.listFirmwareSigners();
+  }
+  recordRelease(r: ReleaseRecord): Promise<void> {
+    return this.releases.recordRelease(r);
+  }
+  listReleases(): Promise<ReleaseRecord[]> {
+    return this.releases.listReleases();
+  }
+  getRelease(hash: string): Promise<ReleaseRecord | undefined> {
+    return this.releases.getRelease(hash);
+  }
+  recordWithdrawals(r: WithdrawalsRecord): Promise<void> {
+    return this.releases.recordWithdrawals(r);
+  }
+  latestWithdrawals(): Promise<WithdrawalsRecord | undefined> {
+    return this.releases.latestWithdrawals();
   }
 
   // --- named records (pg-documents.ts) ---

@@ -26,6 +26,7 @@ import {
   type Party,
 } from '../../../core/test/verification/fixtures.js';
 import { highSTwin } from '../../../core/test/attestation/high-s-twin.js';
+import { releasesContract } from './releases-contract.js';
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -663,6 +664,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         assert.equal(await store.checkpointCovering(base + 8), undefined);
       });
     });
+
+    releasesContract(
+      () => store,
+      () => p,
+      (s) => reopen(s),
+    );
 
     describe('fork evidence', function () {
       it('keeps a disagreeing imported chain, whole, readable through the port alone', async function () {
