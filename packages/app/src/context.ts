@@ -219,6 +219,8 @@ export const INPUT_LIMITS = {
   passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
   /** A release manifest or a withdrawal list (`--releases DIR`): a withdrawal list may name thousands of releases. */
   release: { what: 'release manifest or withdrawal list', maxBytes: 2 * MiB },
+  /** A firmware image (`firmware export --image`). */
+  firmwareImage: { what: 'firmware image', maxBytes: 256 * MiB },
   /** TUF metadata of an earlier publication (`firmware export --format tuf` into the same folder). */
   tufMetadata: { what: 'TUF metadata file', maxBytes: 16 * MiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
