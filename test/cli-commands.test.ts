@@ -228,6 +228,33 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     fails('ca crl', [...S(), '--ca', 'no-such-ca', '--out', f('x.crl')], 'ERR_USAGE_UNKNOWN_CA', 2);
   });
 
+  it('firmware signer create, firmware release, firmware revoke, firmware list, agent update', function () {
+    const signer = ok('firmware signer create', [...S(), '--name', 'fw', '--ca', 'issuing']);
+    assert.match(signer.spkiSha256, /^[0-9a-f]{64}$/);
+    fails('firmware signer create', [...S(), '--name', 'fw', '--ca', 'issuing'], 'ERR_CONFLICT_NAME', 4);
+    writeFileSync(f('fw.bin'), Buffer.alloc(4096, 7));
+    const rel = ['--file', f('fw.bin'), '--version', '2.0', '--model', 'GW-1', '--expires', 'P30D', '--signer', 'fw'];
+    const r = ok('firmware release', [...S(), ...rel, '--security-counter', '4', '--out', f('fw-2.0.release')]);
+    assert.equal(r.file, f('fw-2.0.release'));
+    assert.equal(r.previous, null);
+    fails('firmware release', [...S(), ...rel, '--security-counter', '3', '--out', f('fw-low.release')], 'ERR_CONFLICT_SECURITY_COUNTER', 4);
+    assert.equal(existsSync(f('fw-low.release')), false);
+    const w = ok('firmware revoke', [...S(), '--signer', 'fw', '--out', f('withdrawals.der')]);
+    assert.deepEqual([w.number, w.withdrawn], [1, []]);
+    fails('firmware revoke', [...S(), '--signer', 'fw', '--release', '9.9', '--out', f('w2.der')], 'ERR_USAGE_RELEASE', 2);
+    const listed = ok('firmware list', S());
+    assert.deepEqual(
+      listed.releases.map((x: { version: string; withdrawn: boolean }) => [x.version, x.withdrawn]),
+      [['2.0', false]],
+    );
+    fails('firmware list', ['--store', f('no-store')], 'ERR_STORE_MISSING', 5);
+    const agent = ['--manifest', f('fw-2.0.release'), '--image', f('fw.bin'), '--trust', f('root.pem'), '--state', f('update.json')];
+    fails('agent update', [...agent, '--model', 'GW-1'], 'ERR_UPDATE_STATE_MISSING', 1);
+    const u = ok('agent update', [...agent, '--model', 'GW-1', '--withdrawals', f('withdrawals.der'), '--create-state']);
+    assert.deepEqual([u.previousCounter, u.counter, u.stateFile], [0, 4, f('update.json')]);
+    fails('agent update', [...agent, '--model', 'GW-2'], 'ERR_RELEASE_MODEL', 1);
+  });
+
   it('monitor on the embedded store: nothing found, then a fork (exit 1, findings in data), then a missing CRL', function () {
     assert.deepEqual(ok('monitor', S()).findings, []);
     const forked = fails('monitor', [...S(), '--bundles', f('fork.json')], 'ERR_MONITOR_FINDINGS', 1);

@@ -43,7 +43,11 @@ export interface CreateCAOptions {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-function checkName(name: string): void {
+/**
+ * Refuses a name that cannot name a CA, party or firmware signer (it becomes a key file's name).
+ * @throws ERR_USAGE_NAME
+ */
+export function checkName(name: string): void {
   if (!NAME.test(name)) throw new CustodyError('ERR_USAGE_NAME', `name "${name}" must be 1 to 64 letters, digits, dots, dashes or underscores`);
 }
 
@@ -68,8 +72,9 @@ async function subjectKey(
 /**
  * Issues a certificate for a new key from `template`, under `issuerName` or self-signed. The issuer and the
  * factory come first: a key generated in a token is not left behind by a wrong issuer passphrase.
+ * @throws ERR_USAGE_UNKNOWN_CA, ERR_KEY_PASSPHRASE, ERR_KEY_ALGORITHM
  */
-async function issueForNewKey(
+export async function issueForNewKey(
   store: Store,
   template: CertificateTemplate,
   issuerName: string | undefined,
@@ -92,7 +97,7 @@ async function issueForNewKey(
 }
 
 /** Writes a new key file in the store's key folder, or takes the token key's reference. */
-function recordKey(store: Store, name: string, subject: { key: PrivateKeyHandle; ref?: KeyRef }, protection: KeyProtection | undefined): KeyRef {
+export function recordKey(store: Store, name: string, subject: { key: PrivateKeyHandle; ref?: KeyRef }, protection: KeyProtection | undefined): KeyRef {
   if (subject.ref) return subject.ref;
   if (!protection) throw new TypeError('a new key file needs `protection`');
   mkdirSync(store.keyDir, { recursive: true, mode: 0o700 });

@@ -217,8 +217,14 @@ export const INPUT_LIMITS = {
   consistencyProof: { what: 'consistency proof', maxBytes: 256 * KiB },
   /** A passphrase file, its first line the passphrase (`--passphrase-file`). */
   passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
-  /** A release manifest or a withdrawal list (`--releases DIR`): a withdrawal list may name thousands of releases. */
-  release: { what: 'release manifest or withdrawal list', maxBytes: 2 * MiB },
+  /** A release manifest (`agent update --manifest`): what the manifest parser accepts. */
+  release: { what: 'release manifest', maxBytes: 64 * KiB },
+  /** A withdrawal list (`agent update --withdrawals`). */
+  withdrawals: { what: 'withdrawal list', maxBytes: 2 * MiB },
+  /** A device's update state (`agent update --state`). */
+  updateState: { what: 'update state', maxBytes: 128 * KiB },
+  /** A release manifest or a withdrawal list, told apart by content (`--releases DIR`): a list's bound. */
+  releaseDocument: { what: 'release manifest or withdrawal list', maxBytes: 2 * MiB },
   /** A firmware image (`firmware export --image`). */
   firmwareImage: { what: 'firmware image', maxBytes: 256 * MiB },
   /** TUF metadata of an earlier publication (`firmware export --format tuf` into the same folder). */

@@ -49,7 +49,7 @@ export function readReleaseDocuments(dir: string): ReleaseDocuments {
   const withdrawals: ReleaseDocument[] = [];
   for (const name of names.sort()) {
     const file = join(dir, name);
-    const bytes = new Uint8Array(readInputFile(file, 'release'));
+    const bytes = new Uint8Array(readInputFile(file, 'releaseDocument'));
     let der: Uint8Array;
     try {
       der = derOrPEM(bytes, ['CMS', 'PKCS7']);
