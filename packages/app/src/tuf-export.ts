@@ -4,7 +4,7 @@
  * (`<sha256>.<name>`). The four role keys are custody's own, ECDSA P-256, made on the first export and kept
  * encrypted in the store's key folder (`tuf-<role>.key.pem`, mode 0600): the repository's trust does not reuse the
  * firmware signer's X.509 key, whose CMS signature every manifest already carries, so a TUF client and a custody
- * agent each check the release under their own root. docs/updates.md says how to publish and rotate.
+ * agent each check the release under their own root. docs/tuf.md says how to publish.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
  * device's model, whose subject is the attested image, that no trusted withdrawal list withdraws, unexpired when
  * the firmware was installed; and the releases' security counters never decrease along the chain. The manifests
  * and withdrawal lists are verified by the caller (`ReleaseSet`); this module only judges the chain against them.
- * docs/updates.md describes the rules.
+ * docs/verification.md ("Installed firmware") describes the rules.
  */
 import type { Claims } from '../attestation/claims.js';
 import type { FirmwareEvidence } from '../workflow/evaluate-policy.js';
