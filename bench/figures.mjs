@@ -519,6 +519,8 @@ export async function figures({ quick, only }) {
     if (want('station')) out['station.msPerDevice'] = await stationFigure(tmp, quick ? 50 : 300);
     if (want('log')) Object.assign(out, await logFigures(tmp, quick));
     if (want('pg')) Object.assign(out, await (await import('./pg.mjs')).pgFigures({ quick }));
+    if (want('firmware') || want('native.firmware'))
+      Object.assign(out, await (await import('./firmware.mjs')).firmwareFigures({ quick, tmp, setupStore, passphrase: PASS }));
     const after = nativeFigures(quick ? 2000 : 10000);
     for (const [k, v] of Object.entries(after)) {
       out[k] = (before[k] + v) / 2;

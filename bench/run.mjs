@@ -31,6 +31,7 @@ if (values.json) {
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],
     'pg.handoff.perSec': ['handoff.perSec', ''],
     'pg.store.writeMsLarge': ['pg.store.writeMsSmall', 'target <= 1.5'],
+    'firmware.verifyPerSec': ['native.firmwarePerSec', ''],
   };
   // A handoff batch of 10,000 signs on worker threads, as the CLI does: say how many.
   process.stdout.write(`(handoff batches: the main thread and ${poolThreads(10000)} signing worker thread(s); CUSTODY_THREADS=0 keeps one thread)\n`);

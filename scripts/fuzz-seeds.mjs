@@ -79,6 +79,10 @@ add('workflows', 'supply-chain.yaml', text(ROOT, 'workflows', 'supply-chain.yaml
 add('policies', 'healthcare.yaml', text(ROOT, 'workflows', 'policies', 'healthcare.yaml'));
 for (const t of ['idevid.yaml', 'issuing-ca.yaml']) add('templates', t, text(ROOT, 'certs-templates', t));
 
+// The release seeds (a manifest with its signer's chain, a withdrawal list, an update state) come from a run of
+// `firmware release`, `firmware revoke` and `agent update`, not from the demo: kept as they are.
+for (const name of readdirSync(join(SEEDS, 'releases')).sort()) add('releases', name, readFileSync(join(SEEDS, 'releases', name)));
+
 rmSync(SEEDS, { recursive: true, force: true });
 for (const [parser, list] of seeds) {
   mkdirSync(join(SEEDS, parser), { recursive: true });

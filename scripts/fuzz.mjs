@@ -41,6 +41,7 @@ import {
   parseWorkflow,
   readCertificateInfo,
 } from '@custody/core';
+import { parseReleaseManifest, parseUpdateState, parseWithdrawalList } from '@custody/core/release';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test/fixtures/fuzz');
@@ -76,6 +77,7 @@ export const PARSERS = {
   responses: (b) => [() => parseChallengeResponse(b)],
   pem: (b) => [() => decodePEMAll(text(b), ['CERTIFICATE', 'X509 CRL']), () => parsePEM(text(b), 'CERTIFICATE'), () => derOrPEM(b, ['CERTIFICATE'])],
   claims: (b) => [() => parseClaims(parseStrictJSON(text(b), { code: 'ERR_CLAIMS_FILE', what: 'claims' }))],
+  releases: (b) => [() => parseReleaseManifest(b), () => parseWithdrawalList(b), () => parseUpdateState(b)],
 };
 
 /** Parsers whose failures are reported but do not fail a run: { name: why }. */

@@ -1,5 +1,5 @@
 /**
- * `ca create` and `parties create` with keys in a SoftHSM token, with the built CLI: `--key-store pkcs11:...`
+ * `ca create`, `parties create` and `firmware signer create` with keys in a SoftHSM token, with the built CLI: `--key-store pkcs11:...`
  * generates the key there, `--key pkcs11:...` takes one already there; a batch is provisioned under them;
  * openssl accepts the chain; a wrong PIN is one line with its code and writes nothing. Skipped, saying why,
  * where SoftHSM is not installed.
@@ -79,6 +79,52 @@ describe('keys in a PKCS#11 token (CLI end to end)', function () {
     }
     const listed = pkcs11Tool(token, ['--list-objects', '--type', 'privkey']);
     if (listed) assert.equal(listed.stdout.match(/never extractable/g)?.length, 3, listed.stdout);
+  });
+
+  it('firmware signer create --key-store makes the signer key in the token; its release is accepted by agent update', () => {
+    ok('firmware', 'signer', 'create', '--store', store, '--name', 'fw', '--ca', 'issuing', '--key-store', uri('fw'));
+    const doc = JSON.parse(readFileSync(join(store, 'releases.json'), 'utf8')) as { signers: Array<{ name: string; key: { type: string } }> };
+    assert.equal(doc.signers.find((s) => s.name === 'fw')!.key.type, 'pkcs11');
+    writeFileSync(join(token.dir, 'fw.bin'), Buffer.alloc(2048, 1));
+    const rel = join(token.dir, 'fw.release');
+    ok(
+      'firmware',
+      'release',
+      '--store',
+      store,
+      '--file',
+      join(token.dir, 'fw.bin'),
+      '--version',
+      '1.0',
+      '--security-counter',
+      '1',
+      '--model',
+      'M',
+      '--expires',
+      'P1D',
+      '--signer',
+      'fw',
+      '--out',
+      rel,
+    );
+    openssl(['cms', '-verify', '-inform', 'DER', '-binary', '-in', rel, '-CAfile', join(token.dir, 'root.pem'), '-purpose', 'any', '-out', '/dev/null']);
+    const u = ok(
+      'agent',
+      'update',
+      '--manifest',
+      rel,
+      '--image',
+      join(token.dir, 'fw.bin'),
+      '--trust',
+      join(token.dir, 'root.pem'),
+      '--state',
+      join(token.dir, 'update.json'),
+      '--model',
+      'M',
+      '--create-state',
+      '--json',
+    );
+    assert.equal(u.json.data.counter, 1);
   });
 
   it('ca create --key takes a key already in the token', () => {

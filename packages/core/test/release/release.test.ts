@@ -7,9 +7,9 @@ import { NodeCryptoProvider } from '../../src/crypto/node-provider.js';
 import { createReleaseTrust, type ReleaseTrust } from '../../src/release/code-signer.js';
 import { checkUpdate } from '../../src/release/device-rules.js';
 import { parseReleaseManifest, signReleaseManifest, verifyReleaseManifest, type VerifiedRelease } from '../../src/release/release-manifest.js';
-import { createReleaseStatement, encodeReleaseStatement, parseReleaseStatement } from '../../src/release/release-statement.js';
+import { createReleaseStatement, encodeReleaseStatement, parseReleaseStatement, validateReleaseStatement } from '../../src/release/release-statement.js';
 import { checkUpdateState, encodeUpdateState, INITIAL_UPDATE_STATE, parseUpdateState } from '../../src/release/update-state.js';
-import { createWithdrawalList, signWithdrawalList, verifyWithdrawalList } from '../../src/release/withdrawals.js';
+import { createWithdrawalList, parseWithdrawalList, signWithdrawalList, validateWithdrawalList, verifyWithdrawalList } from '../../src/release/withdrawals.js';
 import { utf8 } from '../../src/util/bytes.js';
 import { highSTwin } from '../attestation/high-s-twin.js';
 import { createReleasePki, type ReleasePki } from './pki.js';
@@ -106,6 +106,50 @@ describe('release manifests and withdrawal lists', () => {
     const s = statement();
     const forged = await signEncodedStatement(signer, encodeReleaseStatement({ ...s, predicate: { ...s.predicate, signer: 'cd'.repeat(32) } }), T);
     await assert.rejects(verifyReleaseManifest(forged, trust, LATER), { code: 'ERR_RELEASE_SIGNER' });
+  });
+
+  describe('malformed input: every parser returns or throws its own code', () => {
+    it('refuses a manifest cut anywhere, with a byte appended, over 64 KiB, or another document in the envelope', async () => {
+      const der = await release();
+      for (let cut = 0; cut < der.length; cut += 37) assert.throws(() => parseReleaseManifest(der.subarray(0, cut)), { code: 'ERR_RELEASE_MALFORMED' });
+      assert.throws(() => parseReleaseManifest(Uint8Array.of(...der, 0)), { code: 'ERR_RELEASE_MALFORMED' });
+      assert.throws(() => parseReleaseManifest(new Uint8Array(64 * 1024 + 1)), { code: 'ERR_RELEASE_MALFORMED' });
+      const list = createWithdrawalList({ number: 1, thisUpdate: iso(T), nextUpdate: iso(at(1)), signer: signer.spkiSha256, withdrawn: [] });
+      const listDer = await signWithdrawalList(signer, list, T);
+      assert.throws(() => parseReleaseManifest(listDer), { code: 'ERR_RELEASE_MALFORMED' });
+      assert.throws(() => parseWithdrawalList(der), { code: 'ERR_WITHDRAWALS_MALFORMED' });
+    });
+
+    it('refuses statements with an unknown field, unsorted models, an expiry before the release, a counter that is not a count', () => {
+      const s = statement();
+      const p = s.predicate;
+      for (const predicate of [
+        { ...p, extra: 1 },
+        { ...p, models: ['GW-200', 'GW-100'] },
+        { ...p, models: ['GW-100', 'GW-100'] },
+        { ...p, models: [] },
+        { ...p, expires: p.time },
+        { ...p, securityCounter: -1 },
+        { ...p, securityCounter: 1.5 },
+        { ...p, length: 0 },
+        { ...p, version: 'a\nb' },
+        { ...p, previous: 'AB'.repeat(32) },
+      ])
+        assert.throws(() => validateReleaseStatement({ ...s, predicate }), { code: 'ERR_RELEASE_MALFORMED' }, JSON.stringify(predicate));
+      assert.throws(() => validateReleaseStatement({ ...s, predicateType: 'https://custody.dev/attestation/birth/v1' }), { code: 'ERR_RELEASE_MALFORMED' });
+    });
+
+    it('refuses withdrawal lists unsorted, numbered 0, or with nextUpdate before thisUpdate', () => {
+      const base = { _type: 'https://custody.dev/release-withdrawals/v1', number: 1, thisUpdate: iso(T), nextUpdate: iso(at(1)), signer: 'ab'.repeat(32) };
+      const w = (release: string) => ({ release, time: iso(T) });
+      for (const bad of [
+        { ...base, withdrawn: [w('bb'.repeat(32)), w('aa'.repeat(32))] },
+        { ...base, withdrawn: [w('aa'.repeat(32)), w('aa'.repeat(32))] },
+        { ...base, number: 0, withdrawn: [] },
+        { ...base, nextUpdate: iso(T), withdrawn: [] },
+      ])
+        assert.throws(() => validateWithdrawalList(bad), { code: 'ERR_WITHDRAWALS_MALFORMED' });
+    });
   });
 
   describe('the device rules', () => {
