@@ -120,6 +120,19 @@ describe('app: TUF export, verified by tuf-js', function () {
     });
   });
 
+  it('refuses to publish over a previous publication whose metadata is malformed or has duplicate members', async function () {
+    await publish(TARGETS);
+    const timestamp = join(repo, 'metadata', 'timestamp.json');
+    for (const [text, message] of [
+      ['{"signed": {"version": 1}, "signed": {"version": 9}}', /duplicate/],
+      ['{"signed": {"version": "1"}}', /not a positive integer/],
+      ['[1, 2', /not JSON/],
+    ] as const) {
+      writeFileSync(timestamp, text);
+      await assert.rejects(publish(TARGETS), (e: { code?: string; message: string }) => e.code === 'ERR_TUF_METADATA' && message.test(e.message));
+    }
+  });
+
   it('rollback: after seeing version 2, the client refuses the timestamp of version 1', async function () {
     await publish(TARGETS);
     const old = readFileSync(join(repo, 'metadata', 'timestamp.json'));
