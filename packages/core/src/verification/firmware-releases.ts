@@ -24,6 +24,8 @@ export interface TrustedRelease {
   readonly expires: Date;
   /** The signer's subject, for reports. */
   readonly signer: string;
+  /** Hex SHA-256 of the trust anchor (DER) the signer's path ends at. */
+  readonly anchorSha256: string;
 }
 
 /** A manifest that was supplied but does not stand: why, with the code of its failure. */
@@ -66,13 +68,15 @@ const short = (hex: string): string => `${hex.slice(0, 16)}...`;
 
 /**
  * Checks every attestation that installs firmware against `set`, for a device of `model` (its signed
- * `production.model`; undefined when the chain names none). One check per installing attestation, named
+ * `production.model`; undefined when the chain names none) whose IDevID chains to the trust anchor `deviceAnchor`
+ * (hex SHA-256 of its DER; undefined when the device's path did not validate, which fails on its own): a release
+ * counts only when its signer chains to that same anchor, the device manufacturer's, not another party's root. One check per installing attestation, named
  * `attestation <n>: firmware`. Codes: ERR_VERIFY_FIRMWARE_UNSIGNED (no release named),
  * ERR_VERIFY_FIRMWARE_RELEASE_MISSING, ERR_VERIFY_FIRMWARE_RELEASE_INVALID (its reason names the manifest's own code),
- * ERR_VERIFY_FIRMWARE_IMAGE, ERR_VERIFY_FIRMWARE_MODEL, ERR_VERIFY_FIRMWARE_WITHDRAWN, ERR_VERIFY_FIRMWARE_EXPIRED,
+ * ERR_VERIFY_FIRMWARE_SIGNER, ERR_VERIFY_FIRMWARE_IMAGE, ERR_VERIFY_FIRMWARE_MODEL, ERR_VERIFY_FIRMWARE_WITHDRAWN, ERR_VERIFY_FIRMWARE_EXPIRED,
  * ERR_VERIFY_FIRMWARE_ROLLBACK; plus the set's own problems (ERR_VERIFY_FIRMWARE_WITHDRAWAL).
  */
-export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: string | undefined, set: ReleaseSet): FirmwareOutcome {
+export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: string | undefined, set: ReleaseSet, deviceAnchor?: string): FirmwareOutcome {
   const checks: VerificationCheck[] = [...set.problems];
   let installs = 0;
   let allOk = set.problems.length === 0;
@@ -100,6 +104,13 @@ export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: str
     }
     if (!isVerified(r)) {
       refuse('ERR_VERIFY_FIRMWARE_RELEASE_INVALID', `release ${short(fw.release)} of firmware ${fw.version} does not stand (${r.code}): ${r.reason}`);
+      continue;
+    }
+    if (deviceAnchor !== undefined && r.anchorSha256 !== deviceAnchor) {
+      refuse(
+        'ERR_VERIFY_FIRMWARE_SIGNER',
+        `release ${r.version} is signed by "${r.signer}" under another root than the device's manufacturer's: it cannot vouch for this device's firmware`,
+      );
       continue;
     }
     if (r.imageSha256 !== fw.sha256) {

@@ -33,13 +33,17 @@ function codeOf(e: unknown, fallback: string): string {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
- * Verifies every manifest and withdrawal list. A release's signer is held to its path at the release's own signed
+ * Verifies every manifest and withdrawal list, and notes which trust anchor each release's signer chains to. A release's signer is held to its path at the release's own signed
  * time, and a list's at its `thisUpdate`, as an attestation's signer is at its signing time: a firmware signer
  * certificate that expired since does not undo the releases it signed. Never rejects for a bad document.
  * @throws ERR_CERT_PARSE when a trust anchor does not parse
  */
 export async function verifyReleaseSet(docs: ReleaseDocuments, trustAnchors: readonly Uint8Array[], provider: CryptoProvider): Promise<ReleaseSet> {
   const trust = createReleaseTrust(trustAnchors, provider);
+  // Each anchor alone too: which root a release's signer chains to decides whether it may serve a device.
+  const single = await Promise.all(
+    trustAnchors.map(async (a) => ({ sha256: toHex(await provider.digest('SHA-256', a)), trust: createReleaseTrust([a], provider) })),
+  );
   const releases = new Map<string, TrustedRelease | RefusedRelease>();
   for (const doc of docs.manifests) {
     const hash = toHex(await provider.digest('SHA-256', doc.der));
@@ -47,6 +51,16 @@ export async function verifyReleaseSet(docs: ReleaseDocuments, trustAnchors: rea
       const at = new Date(parseReleaseManifest(doc.der).statement.predicate.time);
       const r = await verifyReleaseManifest(doc.der, trust, at);
       const p = r.statement.predicate;
+      let anchorSha256: string | undefined;
+      for (const s of single) {
+        try {
+          await verifyReleaseManifest(doc.der, s.trust, at);
+          anchorSha256 = s.sha256;
+          break;
+        } catch {
+          // another root's signer
+        }
+      }
       releases.set(hash, {
         manifestSha256: hash,
         imageSha256: r.statement.subject[0].digest.sha256,
@@ -55,6 +69,7 @@ export async function verifyReleaseSet(docs: ReleaseDocuments, trustAnchors: rea
         models: p.models,
         expires: new Date(p.expires),
         signer: r.signer.subject.text,
+        anchorSha256: anchorSha256 ?? '',
       });
     } catch (e) {
       releases.set(hash, { manifestSha256: hash, code: codeOf(e, 'ERR_RELEASE_MALFORMED'), reason: `${doc.name}: ${message(e)}` });

@@ -241,11 +241,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const deviceSha256 = hexDigest(bundle.certificates[0]!);
     let serial: string | undefined;
     let manufacturer: string | undefined;
+    let deviceAnchor: ParsedCertificate | undefined;
     if (device) {
       const report = await validator.validate({ leaf: device, intermediates, at, crls, requiredKeyUsage: ['digitalSignature'] });
       if (report.ok) {
         checks.push(pass('device: certificate path', report.chain!.map((c) => `"${c.subject.text}"`).join(' <- ')));
         paths.push(report.chain!);
+        deviceAnchor = report.chain![report.chain!.length - 1];
       } else {
         const first = report.checks.find((k) => !k.ok);
         checks.push(
@@ -384,7 +386,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // Installed firmware against the signed releases; the policy judges the outcome with the rest of the evidence.
     // The model is the factory's, from the birth attestation: a later party's claims cannot change what it is.
     const model = firmwareSteps.find((f) => f.n === 0)?.claims.production?.model;
-    const firmware = options.releases ? checkFirmwareReleases(firmwareSteps, model, options.releases) : undefined;
+    const firmware = options.releases
+      ? checkFirmwareReleases(firmwareSteps, model, options.releases, deviceAnchor ? hexDigest(deviceAnchor.der) : undefined)
+      : undefined;
     if (firmware) checks.push(...firmware.checks);
 
     // (f) workflow and policy: they judge the evidence above, so they come after it

@@ -175,6 +175,19 @@ describe('verification: installed firmware against signed releases', function ()
     );
   });
 
+  it("rejects a release by a code signer under another party's root (ERR_VERIFY_FIRMWARE_SIGNER)", async function () {
+    // The integrator's own root issues a codeSigning certificate: its releases verify under the anchors, but
+    // cannot vouch for firmware on a device whose manufacturer is Acme.
+    const made = await makeSignerFrom(w.northwindRoot, 'Northwind Code Signer', () => loadTemplate('firmware-signer'));
+    const own = { ...made, signer: await createAttestationSigner({ certificate: made.der, key: made.keys.privateKey, provider }) };
+    const theirs = await release(own, { image: IMAGE_A, counter: 2 });
+    rejected(
+      await verify(await bundle(installs(IMAGE_A, theirs)), { manifests: [doc('theirs.der', theirs)] }),
+      'ERR_VERIFY_FIRMWARE_SIGNER',
+      /Northwind Code Signer.*under another root/,
+    );
+  });
+
   it('a withdrawal list that does not verify fails the check rather than be ignored (ERR_VERIFY_FIRMWARE_WITHDRAWAL)', async function () {
     const byParty = await withdraw(w.integrator, [releaseB]);
     rejected(

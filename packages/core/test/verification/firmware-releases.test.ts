@@ -6,6 +6,7 @@ import { checkFirmwareReleases, type FirmwareStep, type ReleaseSet, type Trusted
 const hex = (c: string): string => c.repeat(64);
 const IMAGE_1 = hex('1');
 const IMAGE_2 = hex('2');
+const ROOT = hex('f');
 const T0 = new Date('2027-01-10T00:00:00Z');
 const T1 = new Date('2027-01-20T00:00:00Z');
 
@@ -18,6 +19,7 @@ function release(manifest: string, image: string, counter: number, over: Partial
     models: ['NG-200'],
     expires: new Date('2027-06-01T00:00:00Z'),
     signer: 'Northwind Firmware',
+    anchorSha256: ROOT,
     ...over,
   };
 }
@@ -72,6 +74,16 @@ describe('verification: checkFirmwareReleases', () => {
   it('refuses a release whose manifest did not verify, naming its code', () => {
     const s = set({ releases: new Map([[hex('a'), { manifestSha256: hex('a'), code: 'ERR_VERIFY_FIRMWARE_SIGNER', reason: 'no codeSigning EKU' }]]) });
     refused([install(1, IMAGE_1, hex('a'))], s, 'ERR_VERIFY_FIRMWARE_RELEASE_INVALID', /does not stand \(ERR_VERIFY_FIRMWARE_SIGNER\): no codeSigning EKU/);
+  });
+
+  it("refuses a release whose signer chains to another root than the device's", () => {
+    const foreign = release(hex('e'), IMAGE_1, 5, { anchorSha256: hex('9'), signer: 'Integrator Code Signer' });
+    const s = set({ releases: new Map([[foreign.manifestSha256, foreign]]) });
+    const out = checkFirmwareReleases([birth, install(1, IMAGE_1, foreign.manifestSha256)], 'NG-200', s, ROOT);
+    assert.equal(out.checks[0]!.code, 'ERR_VERIFY_FIRMWARE_SIGNER');
+    assert.match(out.checks[0]!.reason!, /"Integrator Code Signer" under another root/);
+    // The same release for a device under that other root stands.
+    assert.equal(checkFirmwareReleases([birth, install(1, IMAGE_1, foreign.manifestSha256)], 'NG-200', s, hex('9')).evidence.ok, true);
   });
 
   it('refuses an attested image that is not the release subject', () =>
