@@ -134,6 +134,17 @@ describe('devices verify --releases (CLI end to end)', function () {
     assert.equal(back.attestation, 2);
     // The policy fails closed without the releases; without the policy, nothing asks for them.
     rejected(good!, 'ERR_POLICY_SIGNED_FIRMWARE', []);
+
+    // The same releases as a TUF repository: every manifest, the withdrawal list, and the image given.
+    const tuf = ok(['firmware', 'export', ...S(), '--format', 'tuf', f('tuf'), '--image', f('1.2.bin')]);
+    assert.equal(tuf.releases, 4);
+    assert.deepEqual(
+      [...tuf.targets].sort(),
+      [...[r1, r2, other, gone].map((r) => `releases/${r.hash}.der`), 'withdrawals/1.der', `images/${r2.image}/1.2.bin`].sort(),
+    );
+    const targets = JSON.parse(readFileSync(f('tuf/metadata/1.targets.json'), 'utf8')).signed.targets;
+    assert.equal(targets[`releases/${r2.hash}.der`].custom.custody.securityCounter, 2);
+    assert.equal(targets[`images/${r2.image}/1.2.bin`].hashes.sha256, r2.image);
   });
 
   it('a file in --releases that is neither a manifest nor a withdrawal list is bad input, named (exit 3)', function () {
