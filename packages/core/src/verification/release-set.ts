@@ -44,6 +44,8 @@ export async function verifyReleaseSet(docs: ReleaseDocuments, trustAnchors: rea
   const single = await Promise.all(
     trustAnchors.map(async (a) => ({ sha256: toHex(await provider.digest('SHA-256', a)), trust: createReleaseTrust([a], provider) })),
   );
+  // A signer's certificate and carried chain reach the same anchor in every release it signs: found once.
+  const anchorOf = new Map<string, string>();
   const releases = new Map<string, TrustedRelease | RefusedRelease>();
   for (const doc of docs.manifests) {
     const hash = toHex(await provider.digest('SHA-256', doc.der));
@@ -51,11 +53,15 @@ export async function verifyReleaseSet(docs: ReleaseDocuments, trustAnchors: rea
       const at = new Date(parseReleaseManifest(doc.der).statement.predicate.time);
       const r = await verifyReleaseManifest(doc.der, trust, at);
       const p = r.statement.predicate;
-      let anchorSha256: string | undefined;
-      for (const s of single) {
+      const signerKey = (await Promise.all([r.envelope.signerCertificate, ...(r.envelope.chain ?? [])].map((c) => provider.digest('SHA-256', c))))
+        .map(toHex)
+        .join();
+      let anchorSha256 = anchorOf.get(signerKey);
+      for (const s of anchorSha256 === undefined ? single : []) {
         try {
           await verifyReleaseManifest(doc.der, s.trust, at);
           anchorSha256 = s.sha256;
+          anchorOf.set(signerKey, anchorSha256);
           break;
         } catch {
           // another root's signer
