@@ -1,7 +1,7 @@
 /**
- * `ca create`, `parties create` and `firmware signer create` with keys in a SoftHSM token, with the built CLI: `--key-store pkcs11:...`
- * generates the key there, `--key pkcs11:...` takes one already there; a batch is provisioned under them;
- * openssl accepts the chain; a wrong PIN is one line with its code and writes nothing. Skipped, saying why,
+ * `ca create`, `parties create` and `firmware signer create` with keys in a SoftHSM token, with the built CLI:
+ * `--key-store pkcs11:...` generates the key there, `--key pkcs11:...` takes one already there; a batch is
+ * provisioned under them; openssl accepts the chain and the release the token's signer signs; a wrong PIN is one line with its code and writes nothing. Skipped, saying why,
  * where SoftHSM is not installed.
  */
 import assert from 'node:assert/strict';
