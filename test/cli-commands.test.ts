@@ -205,6 +205,16 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     assert.ok(rejected.data.results[0].checks.length > 0, 'the whole report is in data');
   });
 
+  it('firmware export (a TUF repository, then its next version), devices verify --releases (not a folder)', function () {
+    const r = ok('firmware export', [...S(), '--format', 'tuf', f('tuf')]);
+    assert.deepEqual([r.version, r.releases, r.targets, r.keysCreated], [1, 0, [], true]);
+    assert.ok(existsSync(join(f('tuf'), 'metadata', '1.root.json')));
+    assert.deepEqual([ok('firmware export', [...S(), '--format', 'tuf', f('tuf')]).version], [2]);
+    fails('firmware export', [...S(), '--format', 'zip', f('zip')], 'ERR_USAGE_FORMAT', 2);
+    assert.ok(!existsSync(f('zip')));
+    fails('devices verify', [...S(), ...verifyArgs(f('b1.json')), '--releases', f('no-such-folder')], 'ERR_USAGE_RELEASES', 2);
+  });
+
   it('devices handoff, and a second handoff from the same point refused with its results in data', function () {
     // A copy of the store from before the handoff: the same device handed to someone else there is a fork.
     cpSync(a, f('a-copy'), { recursive: true });

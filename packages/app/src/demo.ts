@@ -19,6 +19,7 @@ import { verifyBundles, type BundleVerdict } from './verify.js';
 import { activateDevice } from './activate.js';
 import { publishCRL } from './revocation.js';
 import { initLog } from './log.js';
+import { createFirmwareSigner, createRelease } from './firmware.js';
 
 export const DEMO_PASSPHRASE = 'custody-demo-passphrase';
 const MARKER = '.custody-demo';
@@ -48,13 +49,23 @@ const BIRTH_CLAIMS = {
   authentication: { enabled: true, method: 'mTLS' },
 } as Claims;
 
-/** What the integrator does: the product, the firmware it installs, the controls it enables. */
-const INTEGRATION_CLAIMS = {
-  product: { name: 'Northwind Infusion Gateway', model: 'NIG-2' },
-  firmware: { version: '2.4.1', sha256: 'b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184' },
-  signedUpdates: { enabled: true, firmwareVersion: '2.4.1' },
-  secureConnections: { enabled: true, protocols: ['TLS1.3'] },
-} as Claims;
+/** The firmware Acme releases and Northwind installs. */
+const FIRMWARE = { version: '2.4.1', file: 'gateway-2.4.1.bin', securityCounter: 3 };
+
+/** What the integrator does: the product, the firmware release it installs (image and manifest hashes), the controls it enables. */
+function integrationClaims(release: { imageSha256: string; hash: string }): Claims {
+  return {
+    product: { name: 'Northwind Infusion Gateway', model: 'NIG-2' },
+    firmware: { version: FIRMWARE.version, sha256: release.imageSha256, release: release.hash },
+    signedUpdates: { enabled: true, firmwareVersion: FIRMWARE.version },
+    secureConnections: { enabled: true, protocols: ['TLS1.3'] },
+  };
+}
+
+/** A stand-in image: 64 KiB of a repeating pattern, the same bytes every run. */
+function demoImage(): Uint8Array {
+  return new Uint8Array(64 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
+}
 
 function prepareOut(out: string): void {
   if (existsSync(out) && readdirSync(out).length > 0) {
@@ -104,7 +115,8 @@ function check(r: TransferResult): void {
 /** Runs the demo and writes its artifacts; returns the report (also written as report.json). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   prepareOut(o.out);
-  for (const d of ['devices', 'parties', 'roots', 'bundles', 'attestations', 'exchange', 'challenges', 'logs']) mkdirSync(join(o.out, d), { recursive: true });
+  for (const d of ['devices', 'parties', 'roots', 'bundles', 'attestations', 'exchange', 'challenges', 'logs', 'firmware', 'releases'])
+    mkdirSync(join(o.out, d), { recursive: true });
   const { log, passphrase, now } = o;
 
   log('1. Four organisations, each with its own store, root CA, attestation key and transparency log:');
@@ -148,13 +160,38 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     now,
   });
   const serials = issued.devices.map((d) => d.serial);
+  log(`   Acme's firmware signer (codeSigning, under acme-issuing) releases firmware ${FIRMWARE.version} for Sensor X1,`);
+  log(`   security counter ${FIRMWARE.securityCounter}: releases/${FIRMWARE.file}.release.der`);
+  await createFirmwareSigner(acme.store, {
+    name: 'acme-firmware',
+    ca: 'acme-issuing',
+    template: await loadTemplate(templatesDir(undefined), 'firmware-signer'),
+    organization: 'Acme Devices',
+    protection: { passphrase },
+    passphrase,
+    now,
+  });
+  const image = join(o.out, 'firmware', FIRMWARE.file);
+  writeFileSync(image, demoImage());
+  const { record: release } = await createRelease(acme.store, {
+    file: image,
+    imageName: FIRMWARE.file,
+    version: FIRMWARE.version,
+    securityCounter: FIRMWARE.securityCounter,
+    models: ['Sensor X1'],
+    expires: 'P1Y',
+    signer: 'acme-firmware',
+    out: join(o.out, 'releases', `${FIRMWARE.file}.release.der`),
+    passphrase,
+    now,
+  });
   // Device keys go beside, not among, the certificates: devices/ holds exactly the IDevIDs (DESIGN.md).
   mkdirSync(join(o.out, 'device-keys'), { recursive: true });
   for (const d of issued.devices) if (d.key) renameSync(d.key, join(o.out, 'device-keys', `${d.serial}.key.pem`));
   await exportBundles(acme.store, serials, join(o.out, 'exchange', '1-acme-to-northwind'), passphrase, { now, folder: true });
 
   log('3. Northwind imports the bundles (checking every signature and link), builds the devices into its gateway,');
-  log('   installs firmware 2.4.1, and hands them to Contoso');
+  log(`   installs Acme's firmware release ${FIRMWARE.version} (attesting the image and the manifest), and hands them to Contoso`);
   const trustAcme = [acme.rootFile];
   assertImported(
     await importBundles(
@@ -170,7 +207,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       serials,
       party: northwind.party,
       to: 'contoso',
-      claims: INTEGRATION_CLAIMS,
+      claims: integrationClaims(release),
       stage: 'integration',
       passphrase,
       now,
@@ -213,8 +250,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const workflow = join(REPO_ROOT, 'workflows', 'supply-chain.yaml');
   const policy = 'healthcare';
   log(`5. Fabrikam verifies each device before activation: certificate paths and CRLs, every signature and hash`);
-  log(`   link, custodian continuity, log inclusion, the supply-chain workflow, the ${policy} policy, and proof of`);
-  log('   possession (a fresh challenge signed with the device key)');
+  log(`   link, custodian continuity, log inclusion, the installed firmware against Acme's signed releases, the`);
+  log(`   supply-chain workflow, the ${policy} policy, and proof of possession (a fresh challenge signed with the device key)`);
   assertImported(
     await importBundles(
       fabrikam.store,
@@ -243,6 +280,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       at: now,
       response,
       logKeys: [fabrikam.logPub],
+      releases: join(o.out, 'releases'),
     });
     // The whole report for the first device, a line for each of the others.
     const lines = o.formatVerdict({ file: serial, report: r.report });
@@ -269,10 +307,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     crls,
     at: now,
     logKeys: [contoso.logPub],
+    releases: join(o.out, 'releases'),
   });
   writeFileSync(join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   for (const org of roots) await org.store.close();
-  log(`Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, report.json`);
+  log(
+    `Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, firmware/, releases/, report.json`,
+  );
   log(`Check them with openssl:`);
   log(
     `   openssl verify -x509_strict -CAfile ${join(o.out, 'root.pem')} -untrusted ${join(o.out, 'issuing.pem')} ${join(o.out, 'devices', `${serials[0]}.pem`)}`,

@@ -55,6 +55,12 @@ export const INPUT_LIMITS = {
   code: { what: 'code file', maxBytes: 256 * MiB },
   /** A detached code signature (`agent check-code --sig`). */
   codeSignature: { what: 'code signature', maxBytes: 64 * KiB },
+  /** A release manifest or a withdrawal list, told apart by content (`--releases DIR`): a list's bound. */
+  releaseDocument: { what: 'release manifest or withdrawal list', maxBytes: 2 * MiB },
+  /** A firmware image (`firmware export --image`). */
+  firmwareImage: { what: 'firmware image', maxBytes: 256 * MiB },
+  /** TUF metadata of an earlier publication (`firmware export --format tuf` into the same folder). */
+  tufMetadata: { what: 'TUF metadata file', maxBytes: 16 * MiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;

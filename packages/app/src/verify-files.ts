@@ -7,6 +7,7 @@ import { CustodyError } from '@custody/core/errors';
 import { NodeCryptoProvider, nodeSha256 } from '@custody/core/node';
 import { createVerifier, type VerificationReport, type Verifier, type VerifyOptions, type WorkflowOption } from '@custody/core/verification';
 import type { Policy, VerifierKey } from '@custody/core';
+import type { ReleaseSet } from '@custody/core/verification';
 import { readInputFile } from './input-file.js';
 
 /** The trust inputs of a verification, read from the command's files and parsed: the same on every thread. */
@@ -19,6 +20,8 @@ export interface VerifierData {
   at: Date;
   /** The certificate of the party that must hold the device now (`--as`, `--expected-custodian`). */
   expectedCustodian?: Uint8Array | undefined;
+  /** `--releases`, verified once on the main thread (plain data: maps and dates survive the copy to a worker). */
+  releases?: ReleaseSet | undefined;
 }
 
 /** One bundle file and its report. */
@@ -40,8 +43,8 @@ const nodeProvider = new NodeCryptoProvider();
  * @throws ERR_CERT_PARSE when a trust anchor does not parse; ERR_CRL_PARSE when a CRL does not parse
  */
 export function verifierOf(data: VerifierData, provider: NodeCryptoProvider = nodeProvider): Verifier {
-  const { trustAnchors, workflow, policy, crls, logKeys, at } = data;
-  return createVerifier({ trustAnchors, provider, workflow, policy, crls, logKeys, logHash: nodeSha256, at });
+  const { trustAnchors, workflow, policy, crls, logKeys, at, releases } = data;
+  return createVerifier({ trustAnchors, provider, workflow, policy, crls, logKeys, logHash: nodeSha256, at, releases });
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   parsePolicy,
   parseWorkflow,
   toHex,
+  verifyReleaseSet,
   type ExpectedCustodian,
   type Policy,
   type VerifyOptions,
@@ -25,6 +26,7 @@ import { verifierOf, verifyFiles, type BundleVerdict, type PreparedVerification,
 import { readTrustAnchors } from './bundles.js';
 import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
+import { readReleaseDocuments } from './release-files.js';
 import { decodeVerdicts, type EncodedVerdicts } from './verdict-codec.js';
 
 function readText(file: string, kind: InputKind): string {
@@ -74,6 +76,8 @@ export interface VerifyInputs {
   logKeys?: string[] | undefined;
   /** `--log-consistency` files: consistency proofs from the log's operator. */
   logConsistency?: string[] | undefined;
+  /** `--releases`: a folder of release manifests and withdrawal lists to check installed firmware against. */
+  releases?: string | undefined;
 }
 
 export interface VerifyCommandOptions extends VerifyInputs {
@@ -108,7 +112,9 @@ export async function prepareVerification(store: Store | undefined, o: VerifyInp
   const policy = o.policy ? loadPolicy(o.policy) : undefined;
   const crls = o.crls.map((f) => readCRLFile(f));
   const logKeys = readVerifierKeys(o.logKeys ?? []);
-  const data: VerifierData = { trustAnchors: anchors, workflow, policy, crls, logKeys, at: o.at };
+  // Verified once here; worker threads receive the verified set with the rest of the data.
+  const releases = o.releases === undefined ? undefined : await verifyReleaseSet(readReleaseDocuments(o.releases), anchors, provider);
+  const data: VerifierData = { trustAnchors: anchors, workflow, policy, crls, logKeys, at: o.at, releases };
   const verifier = verifierOf(data, provider);
   const context: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { at: o.at };
   const expected = await expectedCustodianOf(store, o);

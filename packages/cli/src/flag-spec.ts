@@ -60,6 +60,10 @@ export const VERIFICATION_FLAGS = flagSpecs({
     type: 'list',
     description: 'consistency proof file written by "custody log consistency --out", between the checkpoint this store saw and the bundle\'s (repeatable)',
   },
+  releases: {
+    type: 'string',
+    description: 'folder of release manifests and withdrawal lists: each installed firmware must be a signed, unwithdrawn release for the model',
+  },
 });
 
 export const PROVISION_FLAGS = flagSpecs({

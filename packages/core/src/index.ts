@@ -127,7 +127,7 @@ export {
   type WorkflowTrust,
 } from './workflow/signer-rule.js';
 export { parsePolicy, builtinPolicyNames, type Policy, type EvidenceRule } from './workflow/policy.js';
-export { evaluatePolicy, type PolicyEvidence } from './workflow/evaluate-policy.js';
+export { evaluatePolicy, type PolicyEvidence, type FirmwareEvidence } from './workflow/evaluate-policy.js';
 export { checkClaimRequirement, describeClaimRequirement, type ClaimRequirement } from './workflow/claim-requirement.js';
 export { parseClaimPath, resolveClaimPath, type ClaimPath } from './workflow/claim-path.js';
 export { parseISODuration, addDuration, formatDuration, type Duration } from './workflow/duration.js';
@@ -175,6 +175,15 @@ export {
 export { checkRemembered, type CheckpointMemory, type SeenCandidate } from './verification/checkpoint-memory.js';
 export type { VerificationReport, VerificationCheck, VerifyErrorCode } from './verification/report.js';
 export type { WorkflowOption, ExternalEvidence } from './verification/evaluation.js';
+export {
+  checkFirmwareReleases,
+  type FirmwareOutcome,
+  type FirmwareStep,
+  type RefusedRelease,
+  type ReleaseSet,
+  type TrustedRelease,
+} from './verification/firmware-releases.js';
+export { verifyReleaseSet, type ReleaseDocument, type ReleaseDocuments } from './verification/release-set.js';
 export { verifyBundleLog, type BundleLogOptions, type BundleLogVerdict } from './verification/bundle-log.js';
 export { revokedSignerCheck, type RevokedSignerEvidence } from './verification/revoked-signer.js';
 export { attestationSignerProblem, isDeviceIdentity, type SignerProblem, type SignerProfileCode } from './verification/signer-profile.js';

@@ -40,10 +40,14 @@ export interface SignedUpdatesClaim {
   firmwareVersion?: string;
   firmwareSha256?: string;
 }
-/** The firmware installed at this step. */
+/**
+ * The firmware installed at this step: its version, the image's SHA-256 and, for a signed release, the SHA-256
+ * of the release manifest's DER (what `devices verify --releases` checks the image against).
+ */
 export interface FirmwareClaim {
   version: string;
   sha256: string;
+  release?: string;
 }
 /** Certificate management (enrolment, renewal); `protocol` e.g. "EST", "SCEP", "ACME". */
 export interface CertificateManagementClaim {
@@ -126,7 +130,7 @@ export const CLAIM_VOCABULARY: Readonly<Record<ClaimName, Readonly<Record<string
   secureConnections: { enabled: req('boolean'), protocols: opt('string[]') },
   storageEncryption: { enabled: req('boolean'), algorithm: opt('string') },
   signedUpdates: { enabled: req('boolean'), firmwareVersion: opt('string'), firmwareSha256: opt('hex64') },
-  firmware: { version: req('string'), sha256: req('hex64') },
+  firmware: { version: req('string'), sha256: req('hex64'), release: opt('hex64') },
   certificateManagement: { enabled: req('boolean'), protocol: opt('string') },
   policyManagement: { enabled: req('boolean') },
   debugPorts: { state: req(PORT_STATES) },

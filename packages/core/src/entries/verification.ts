@@ -14,3 +14,4 @@ export {
 } from '../verification/verifier.js';
 export type { VerificationCheck, VerificationReport } from '../verification/report.js';
 export type { WorkflowOption } from '../verification/evaluation.js';
+export type { ReleaseSet } from '../verification/firmware-releases.js';

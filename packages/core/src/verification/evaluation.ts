@@ -3,7 +3,7 @@
  * steps and the evidence, the workflow module judges them.
  */
 import type { Claims } from '../attestation/claims.js';
-import { evaluatePolicy } from '../workflow/evaluate-policy.js';
+import { evaluatePolicy, type FirmwareEvidence } from '../workflow/evaluate-policy.js';
 import { evaluateWorkflow, type ChainStep } from '../workflow/evaluate-workflow.js';
 import type { Policy } from '../workflow/policy.js';
 import type { EvaluationCheck } from '../workflow/report.js';
@@ -24,6 +24,8 @@ export interface ExternalEvidence {
   readonly proofOfPossession?: boolean;
   /** Every attestation's log inclusion verified against a checkpoint signed by a trusted log key. */
   readonly logIncluded?: boolean;
+  /** The firmware release check's outcome (undefined: no releases were supplied). */
+  readonly firmware?: FirmwareEvidence;
 }
 
 function toChecks(prefix: string, checks: readonly EvaluationCheck[]): VerificationCheck[] {
@@ -59,6 +61,7 @@ export function policyChecks(
     at,
     ...(evidence.logIncluded !== undefined ? { logIncluded: evidence.logIncluded } : {}),
     ...(evidence.proofOfPossession !== undefined ? { proofOfPossession: evidence.proofOfPossession } : {}),
+    ...(evidence.firmware !== undefined ? { firmware: evidence.firmware } : {}),
   });
   return toChecks('policy', report.checks);
 }

@@ -3,6 +3,7 @@
  * CRLs, log keys) and, per bundle, the time, the expected custodian and the ports for evidence from outside the
  * bundle (checkpoint memory, challenges).
  */
+import type { ReleaseSet } from './firmware-releases.js';
 import type { Bundle } from '../bundle/bundle-model.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { ConsistencyProof } from '../log/consistency.js';
@@ -35,6 +36,8 @@ export interface VerifierOptions {
   readonly logHash?: HashFn;
   /** Default verification time (core reads no clock). */
   readonly at?: Date;
+  /** Verified firmware releases and withdrawals: each installed firmware is checked against them (`checkFirmwareReleases`). */
+  readonly releases?: ReleaseSet;
 }
 
 /** The proof of possession a verification checks: the device's response, and the verifier's own challenges. */

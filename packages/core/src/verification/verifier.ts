@@ -30,6 +30,7 @@ import { checkRemembered, type SeenCandidate } from './checkpoint-memory.js';
 import { deviceManufacturer, deviceProfileCheck, deviceSerial, subjectCheck } from './device-checks.js';
 import { policyChecks, workflowChecks } from './evaluation.js';
 import { custodianCheck } from './expected-custodian.js';
+import { checkFirmwareReleases, type FirmwareStep } from './firmware-releases.js';
 import { isCompactEntry, openAttestation } from './open-attestation.js';
 import { PartyTrust, type TrustedParty } from './party-trust.js';
 import { RecentDigests } from './recent-digests.js';
@@ -108,11 +109,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const deviceSha256 = hexDigest(bundle.certificates[0]!);
     let serial: string | undefined;
     let manufacturer: string | undefined;
+    let deviceAnchor: ParsedCertificate | undefined;
     if (device) {
       const report = await validator.validate({ leaf: device, intermediates, at, crls, requiredKeyUsage: ['digitalSignature'] });
       if (report.ok) {
         checks.push(pass('device: certificate path', report.chain!.map((c) => `"${c.subject.text}"`).join(' <- ')));
         paths.push(report.chain!);
+        deviceAnchor = report.chain![report.chain!.length - 1];
       } else {
         const first = report.checks.find((k) => !k.ok);
         checks.push(
@@ -132,6 +135,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const steps: ChainStep[] = [];
     const times: Date[] = [];
     const claims: Claims[] = [];
+    const firmwareSteps: FirmwareStep[] = [];
     let allIdentified = true;
     let prev: PreviousAttestation | undefined;
     let firstName: string | undefined;
@@ -190,6 +194,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       times.push(parsed.signingTime);
       claims.push(s.predicate.claims);
+      firmwareSteps.push({ n, claims: s.predicate.claims, time: parsed.signingTime });
       // Only the next attestation's link needs this hash: the last one's is not computed.
       prev = { statement: s, sha256: n + 1 < bundle.attestations.length ? hexDigest(parsed.der) : undefined, time: parsed.signingTime };
       out.custodian = s.predicate.to;
@@ -231,13 +236,25 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
     checks.push(...crlChecks);
 
+    // Installed firmware against the signed releases; the policy judges the outcome with the rest of the evidence.
+    // The model is the factory's, from the birth attestation: a later party's claims cannot change what it is.
+    const model = firmwareSteps.find((f) => f.n === 0)?.claims.production?.model;
+    const firmware = options.releases
+      ? checkFirmwareReleases(firmwareSteps, model, options.releases, deviceAnchor ? hexDigest(deviceAnchor.der) : undefined)
+      : undefined;
+    if (firmware) checks.push(...firmware.checks);
+
     // (f) workflow and policy: they judge the evidence above, so they come after it
     if (options.workflow) {
       if (allIdentified) checks.push(...workflowChecks(options.workflow, steps, nextCustodian));
       else checks.push(fail('workflow', 'ERR_VERIFY_SIGNER', 'not evaluated: some attestations have no trusted signer'));
     }
     if (options.policy) {
-      const evidence = { logIncluded: log.included, ...(possession !== undefined ? { proofOfPossession: possession } : {}) };
+      const evidence = {
+        logIncluded: log.included,
+        ...(possession !== undefined ? { proofOfPossession: possession } : {}),
+        ...(firmware ? { firmware: firmware.evidence } : {}),
+      };
       checks.push(...policyChecks(options.policy, out.claims, times, await revocationCoverage(validator, paths, { crls, intermediates, at }), at, evidence));
     }
   }

@@ -27,12 +27,24 @@ export interface PolicyEvidence {
   readonly chainTimes?: readonly Date[];
   /** The evaluation time. */
   readonly at: Date;
+  /** What the firmware release check established; undefined when no releases were supplied. */
+  readonly firmware?: FirmwareEvidence | undefined;
+}
+
+/** The outcome of checking the chain's installed firmware against signed releases (`checkFirmwareReleases`). */
+export interface FirmwareEvidence {
+  /** Every firmware the chain installs matched a signed, unwithdrawn release, counters never decreasing. */
+  readonly ok: boolean;
+  /** How many attestations install firmware. */
+  readonly installs: number;
+  /** Security counter of the last installed release, when it matched one. */
+  readonly counter?: number;
 }
 
 /**
  * Evaluates a policy. Failures are checks with codes: ERR_POLICY_CLAIM_MISSING, ERR_POLICY_CLAIM_VALUE,
  * ERR_POLICY_VENDOR_CLAIM, ERR_POLICY_LOG_INCLUSION, ERR_POLICY_POSSESSION, ERR_POLICY_REVOCATION,
- * ERR_POLICY_CHAIN_AGE.
+ * ERR_POLICY_CHAIN_AGE, ERR_POLICY_SIGNED_FIRMWARE, ERR_POLICY_FIRMWARE_COUNTER.
  * @throws TypeError when `evidence.at` is not a valid Date
  */
 export function evaluatePolicy(policy: Policy, evidence: PolicyEvidence): EvaluationReport {
@@ -66,6 +78,8 @@ export function evaluatePolicy(policy: Policy, evidence: PolicyEvidence): Evalua
     ),
   );
   if (policy.maxChainAge !== undefined) checks.push(ageCheck(policy, evidence));
+  checks.push(signedFirmwareCheck(policy.signedFirmware, evidence.firmware));
+  if (policy.minFirmwareCounter !== undefined) checks.push(counterCheck(policy.minFirmwareCounter, evidence.firmware));
   return summarize(checks);
 }
 
@@ -109,4 +123,27 @@ function ageCheck(policy: Policy, evidence: PolicyEvidence): EvaluationCheck {
     return fail('maxChainAge', 'ERR_POLICY_CHAIN_AGE', `the chain began ${birth.toISOString()}, more than ${limit} before ${evidence.at.toISOString()}`);
   }
   return pass('maxChainAge', `the chain began ${birth.toISOString()}, within ${limit}`);
+}
+
+function signedFirmwareCheck(rule: EvidenceRule, firmware: FirmwareEvidence | undefined): EvaluationCheck {
+  const name = 'signedFirmware';
+  if (firmware?.ok && firmware.installs > 0) return pass(name, `${firmware.installs} installed firmware(s) matched signed, unwithdrawn releases`);
+  const missing = !firmware
+    ? 'not checked; supply the firmware releases (--releases DIR)'
+    : firmware.installs === 0
+      ? 'no attestation installs firmware'
+      : 'an installed firmware does not match a signed, unwithdrawn release (see the firmware checks)';
+  if (rule === 'optional') return pass(name, `optional; ${missing}`);
+  return fail(name, 'ERR_POLICY_SIGNED_FIRMWARE', `the policy requires signed firmware, ${missing}`);
+}
+
+function counterCheck(min: number, firmware: FirmwareEvidence | undefined): EvaluationCheck {
+  const name = 'minFirmwareCounter';
+  // The counter counts only when it comes from a release the check matched: a claim alone proves nothing.
+  if (firmware?.ok && firmware.counter !== undefined) {
+    if (firmware.counter >= min) return pass(name, `the installed release's security counter ${firmware.counter} is at least ${min}`);
+    return fail(name, 'ERR_POLICY_FIRMWARE_COUNTER', `the installed release's security counter ${firmware.counter} is below the policy's minimum ${min}`);
+  }
+  const why = !firmware ? 'no firmware releases were supplied (--releases DIR)' : 'no installed firmware matched a signed release';
+  return fail(name, 'ERR_POLICY_FIRMWARE_COUNTER', `the policy requires a security counter of at least ${min}, but ${why}`);
 }

@@ -27,6 +27,14 @@ export interface Policy {
   /** False: every vendor extension claim in the chain must be named by `require` or `knownVendorClaims`. */
   readonly allowUnknownVendorClaims: boolean;
   readonly knownVendorClaims: readonly string[];
+  /**
+   * `required`: every firmware the chain installs is a signed, unwithdrawn release for the device's model, checked
+   * against the releases the verifier was given. Absent means `optional`: it needs evidence older policies never
+   * asked for.
+   */
+  readonly signedFirmware: EvidenceRule;
+  /** Lowest security counter the chain's last installed release may have; undefined = no floor. */
+  readonly minFirmwareCounter?: number;
 }
 
 const BUILTIN_POLICIES = ['baseline', 'retail', 'healthcare'] as const;
@@ -47,6 +55,8 @@ const KEYS = [
   'maxChainAge',
   'allowUnknownVendorClaims',
   'knownVendorClaims',
+  'signedFirmware',
+  'minFirmwareCounter',
 ];
 const RULES = ['required', 'optional'] as const;
 
@@ -71,6 +81,8 @@ export function parsePolicy(text: string, fileName: string): Policy {
         return isVendorClaimName(claim) ? claim : r.fail([...p, i], `${quoteBounded(claim)} is not a vendor claim name <dns-domain>/<name>`);
       }),
     ) ?? [];
+  const signedFirmware = r.optional(top, 'signedFirmware', [], (v, p) => r.string(v, p, { choices: RULES }) as EvidenceRule) ?? 'optional';
+  const minFirmwareCounter = r.optional(top, 'minFirmwareCounter', [], (v, p) => r.integer(v, p, 0, Number.MAX_SAFE_INTEGER));
   const seen = new Set<string>();
   require.forEach((req, i) => {
     if (seen.has(req.path.text)) r.fail(['require', i], `${req.path.text} is already required above`);
@@ -84,8 +96,14 @@ export function parsePolicy(text: string, fileName: string): Policy {
     revocationCheck: rule('revocationCheck'),
     allowUnknownVendorClaims,
     knownVendorClaims,
+    signedFirmware,
   };
-  return Object.assign(policy, description === undefined ? {} : { description }, maxChainAge === undefined ? {} : { maxChainAge });
+  return Object.assign(
+    policy,
+    description === undefined ? {} : { description },
+    maxChainAge === undefined ? {} : { maxChainAge },
+    minFirmwareCounter === undefined ? {} : { minFirmwareCounter },
+  );
 }
 
 function readAge(r: FieldReader, v: unknown, p: FieldPath): Duration {

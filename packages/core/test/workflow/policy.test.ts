@@ -9,7 +9,16 @@ const AT = new Date('2027-03-01T12:00:00Z');
 const FULL: Claims = { ...BIRTH_CLAIMS, ...INTEGRATION_CLAIMS, storageEncryption: { enabled: true, algorithm: 'AES-256-XTS' } };
 
 function evidence(over: Partial<PolicyEvidence> = {}): PolicyEvidence {
-  return { claims: FULL, logIncluded: true, proofOfPossession: true, crlsChecked: true, chainTimes: [new Date('2026-11-24T15:00:00Z')], at: AT, ...over };
+  return {
+    claims: FULL,
+    logIncluded: true,
+    proofOfPossession: true,
+    crlsChecked: true,
+    chainTimes: [new Date('2026-11-24T15:00:00Z')],
+    at: AT,
+    firmware: { ok: true, installs: 1, counter: 3 },
+    ...over,
+  };
 }
 
 function builtin(name: string): Policy {
@@ -46,6 +55,8 @@ describe('workflow: parsePolicy', () => {
     assert.equal(h.proofOfPossession, 'required');
     assert.equal(h.revocationCheck, 'required');
     assert.equal(h.allowUnknownVendorClaims, false);
+    assert.equal(h.signedFirmware, 'required');
+    assert.equal(builtin('retail').signedFirmware, 'optional');
     const paths = h.require.map((r) => r.path.text);
     for (const p of [
       'secureBoot.enabled',
@@ -104,6 +115,8 @@ describe('workflow: evaluatePolicy', () => {
     const report = evaluatePolicy(builtin('healthcare'), evidence());
     assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => !c.ok)));
     assert.ok(report.checks.every((c) => c.ok));
+    const unchecked = evaluatePolicy(builtin('healthcare'), evidence({ firmware: undefined }));
+    assert.equal(unchecked.code, 'ERR_POLICY_SIGNED_FIRMWARE', 'healthcare requires signed firmware');
   });
 
   it('healthcare rejects a chain lacking encrypted storage; baseline accepts it', () => {

@@ -45,6 +45,7 @@ export default class DevicesActivate extends BaseCommand {
         response: flags.response,
         logKeys: flags['log-key'] ?? [],
         logConsistency: flags['log-consistency'] ?? [],
+        releases: flags.releases,
         ...(flags['ldevid-ca'] ? { ldevid: { ca: flags['ldevid-ca'], csr: flags['ldevid-csr']!, out: flags['ldevid-out'] } } : {}),
       });
       for (const line of formatVerdict({ file: flags.serial, report: r.report })) this.log(line);

@@ -52,6 +52,7 @@ export default class DevicesVerify extends BaseCommand {
         as: flags.as,
         logKeys: flags['log-key'] ?? [],
         logConsistency: flags['log-consistency'] ?? [],
+        releases: flags.releases,
         onWarning: (message) => process.stderr.write(`custody: warning: ${message}\n`),
       });
       const names = await partyNames(store);
