@@ -5,5 +5,6 @@ export type { CARecord, DocumentRegistry, KeyRef, KeyReferences, PartyRecord, Re
 export type { CheckpointHistory, LogConfig, RegistryCheckpointMemory, TransparencyLog } from './transparency-log.js';
 export type { EvidenceRecord, EvidenceRegistry } from './evidence.js';
 export type { ChallengeLedger } from './challenges.js';
+export type { LDevIDRecord, LDevIDRegistry } from './ldevids.js';
 export type { ChallengeRecords, ChallengeRegistry, IssuedChallenge, NonceState } from '../possession/challenge.js';
 export type { CheckpointMemory } from '../verification/checkpoint-memory.js';

@@ -5,10 +5,11 @@
 import type { ChallengeLedger } from './challenges.js';
 import type { DocumentRegistry, KeyReferences } from './documents.js';
 import type { EvidenceRegistry } from './evidence.js';
+import type { LDevIDRegistry } from './ldevids.js';
 import type { DeviceCatalog, DeviceRegistry } from './ports.js';
 import type { CheckpointHistory, RegistryCheckpointMemory, TransparencyLog } from './transparency-log.js';
 
-/** The registry of one organisation: devices, documents, log, checkpoints, evidence, challenges, keys. */
+/** The registry of one organisation: devices, documents, log, checkpoints, evidence, challenges, keys, LDevIDs. */
 export interface Registry
   extends
     DeviceRegistry,
@@ -19,7 +20,8 @@ export interface Registry
     CheckpointHistory,
     RegistryCheckpointMemory,
     EvidenceRegistry,
-    ChallengeLedger {
+    ChallengeLedger,
+    LDevIDRegistry {
   /** A path or URL naming the registry, for messages (a URL without its password). */
   readonly location: string;
   /** Releases what the registry holds open (files, connections). */
