@@ -506,6 +506,7 @@ export async function figures({ quick, only }) {
     const before = nativeFigures(quick ? 2000 : 10000);
     Object.assign(out, before);
     if (want('provision') || want('issue')) Object.assign(out, await provisionFigures(quick ? 1000 : 10000, tmp));
+    if (want('provision')) Object.assign(out, await (await import('./folder.mjs')).folderFigures(quick ? 1000 : 10000, tmp));
     if (want('handoff')) Object.assign(out, await handoffFigures(quick ? 1000 : 10000, tmp));
     if (want('verify') || want('bundle') || want('native.bundlePerSecAll')) {
       const v = await verifyFigures(quick ? 1000 : 10000);

@@ -24,6 +24,8 @@ if (values.json) {
 } else {
   const ratios = {
     'provision.devicesPerSec': ['native.devicePerSec', 'target >= 0.50'],
+    'provision.folderDevicesPerSec': ['native.devicePerSec', 'target >= 0.50'],
+    'provision.generatedFolderDevicesPerSec': ['native.devicePerSec', ''],
     'issue.certsPerSec': ['native.signPerSec', ''],
     'handoff.perSec': ['native.signPerSec', 'target >= 0.40'],
     'handoff.firstBatchPerSec': ['native.signPerSec', ''],

@@ -329,7 +329,7 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
       );
       return join(tmp, `${name}-r.json`);
     };
-    const activate = (serial: string, csr: string, response: string | undefined) =>
+    const activate = (serial: string, csr: string, response: string | undefined, out = ldevidOut()) =>
       cli([
         'devices',
         'activate',
@@ -346,7 +346,7 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
         '--ldevid-csr',
         csr,
         '--ldevid-out',
-        ldevidOut(),
+        out,
         '--json',
       ]);
 
@@ -393,12 +393,30 @@ describe('batches, re-runs and keys (issue 20, built CLI)', function () {
       assert.equal(existsSync(ldevidOut()), false);
     });
 
+    let boundKey: PrivateKeyHandle;
     it('a request without a serial, covered by the proof of possession, gets an LDevID naming the device', async function () {
       const s = serials[0]!;
-      const csr = await csrFor('bound', [['O', 'Device']], (await provider.generateKeyPair('P-256')).privateKey);
+      boundKey = (await provider.generateKeyPair('P-256')).privateKey;
+      const csr = await csrFor('bound', [['O', 'Device']], boundKey);
       const r = activate(s, csr, challengeAndRespond(s, 'bound', '--ldevid-csr', csr));
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.match(openssl(['x509', '-in', ldevidOut(), '-noout', '-subject']), new RegExp(`serialNumber *= *${s}`));
+    });
+
+    it("one key for two devices' LDevIDs was certified twice: now the second is exit 4, ERR_DUPLICATE_KEY, nothing recorded, no LDevID", async function () {
+      const s = serials[1]!;
+      const csr = await csrFor('second-ldevid', [['serialNumber', s]], boundKey);
+      const response = challengeAndRespond(s, 'second-ldevid', '--ldevid-csr', csr);
+      const out = join(tmp, 'second-ldevid.pem');
+      const before = state(customer);
+      const r = activate(s, csr, response, out);
+      refused(r, 'ERR_DUPLICATE_KEY', 4, before);
+      assert.match(r.json.error.message, new RegExp(`certified for device ${serials[0]}'s LDevID`));
+      assert.equal(existsSync(out), false);
+      // The device is not activated: with a key of its own it gets its LDevID.
+      const own = await csrFor('own-ldevid', [['serialNumber', s]], (await provider.generateKeyPair('P-256')).privateKey);
+      const ok2 = activate(s, own, challengeAndRespond(s, 'own-ldevid', '--ldevid-csr', own), out);
+      assert.equal(ok2.status, 0, ok2.stdout + ok2.stderr);
     });
 
     it('an older response without an LDevID request still activates a device when no LDevID is asked for', function () {

@@ -96,7 +96,7 @@ interface IssueLDevID {
 
 /**
  * The LDevID request is bound to the device being activated: it names this device or no serial (custody puts the
- * device's in), its key is no other device's, and the proof of possession the verification just accepted was
+ * device's in), its key is no other device's (IDevID or LDevID), and the proof of possession the verification just accepted was
  * signed together with this request's hash (`agent respond --ldevid-csr`).
  * @throws ERR_CSR_SERIAL, ERR_DUPLICATE_KEY, ERR_LDEVID_UNBOUND, naming the request file
  */
@@ -108,6 +108,11 @@ async function checkLDevIDBinding(store: Store, o: ActivateOptions, l: IssueLDev
   const device = await store.getDevice(o.serial);
   if (device?.spkiSha256 !== l.spkiSha256 && (await store.findConflicts([{ serial: '', spkiSha256: l.spkiSha256 }])).some((c) => c.kind === 'key')) {
     throw new CustodyError('ERR_DUPLICATE_KEY', `${file}: the LDevID request's key is certified for another device`, { file });
+  }
+  // The same check against LDevIDs issued before (a device may renew its own over the same key).
+  const holder = await store.ldevidKeyHolder(l.spkiSha256);
+  if (holder !== undefined && holder !== o.serial) {
+    throw new CustodyError('ERR_DUPLICATE_KEY', `${file}: the LDevID request's key is certified for device ${holder}'s LDevID`, { file });
   }
   if (o.response === undefined || report.challenge === undefined) {
     throw new CustodyError(
@@ -159,12 +164,15 @@ async function prepareLDevID(
     vars: { organization: info.subjectAttributes.find(([k]) => k === 'O')?.[1], model: (await store.getDevice(serial))?.model ?? 'device' },
   });
   const spki = csr.spki;
+  const key = toHex(await provider.digest('SHA-256', spki));
   return {
     serial: csr.serialNumber,
-    spkiSha256: toHex(await provider.digest('SHA-256', spki)),
+    spkiSha256: key,
     csrSha256: toHex(await provider.digest('SHA-256', der)),
     issue: async (output) => {
       const cert = await factory.issue({ spki, vars: { serial } });
+      // Recorded before it is handed out; the store refuses a key another device's LDevID holds (a race lost).
+      await store.recordLDevID({ certSerial: cert.serialHex, serial, spkiSha256: key, ca: l.ca, issuedAt: now.toISOString() });
       writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
       commitOutputs([output]);
       return l.out;

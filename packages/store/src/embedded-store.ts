@@ -25,7 +25,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord, LDevIDRecord } from '@custody/core/ports';
 import { randomUUID } from 'node:crypto';
 import { ChainTips } from './chain-tips.js';
 import { AppliedMark } from './applied-mark.js';
@@ -37,7 +37,9 @@ import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
 import { deviceTip, fromDoc, logEntriesOf, numberLogLeaves, toDoc } from './device-records.js';
 import { encodeDeviceRecord, readRecordsFrom, type DeviceDoc, type DeviceTip } from './journal-record.js';
-import { keepEvidence, listEvidence } from './fork-evidence.js';
+import { listEvidence } from './fork-evidence.js';
+import { importDeviceLocked } from './embedded-import.js';
+import { LDevIDFiles } from './ldevid-files.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex } from './hash-index.js';
 import { Journal } from './journal.js';
@@ -80,6 +82,7 @@ export class EmbeddedStore implements Store {
   private readonly tips: ChainTips;
   private readonly checkpoints: FileCheckpointHistory;
   private readonly releases: FileReleases;
+  private readonly ldevids: LDevIDFiles;
 
   private constructor(
     private readonly dir: string,
@@ -99,6 +102,7 @@ export class EmbeddedStore implements Store {
     this.logStore = new LogStore(join(dir, 'log'));
     this.checkpoints = new FileCheckpointHistory(join(dir, 'checkpoints.jsonl'));
     this.mark = new AppliedMark(this.journal);
+    this.ldevids = new LDevIDFiles(join(dir, 'ldevids'));
     this.appends = new AttestationAppends({ dir, journal: this.journal, serials: this.serials, tips: this.tips, logStore: this.logStore, mark: this.mark });
     this.releases = new FileReleases(join(dir, 'releases.json'), (fn) => this.withLock(fn));
   }
@@ -248,35 +252,14 @@ export class EmbeddedStore implements Store {
 
   async importDevice(device: DeviceRecord): Promise<'added' | 'extended' | 'unchanged'> {
     refuseHighS(device);
-    return this.withLock(async () => {
-      const incoming = toDoc(device);
-      const current = readDeviceDoc(this.journal, this.serials, this.dir, device.serial)?.doc;
-      if (!current) {
-        const conflicts = await this.findConflicts([incoming]);
-        if (conflicts.length > 0)
-          throw new CustodyError(
-            conflicts[0]!.kind === 'key' ? 'ERR_DUPLICATE_KEY' : 'ERR_DUPLICATE_CERT_SERIAL',
-            `${this.dir}: device ${device.serial}: its ${conflicts[0]!.kind === 'key' ? 'public key' : 'certificate serial'} is already recorded for another device`,
-          );
-        await this.writeDocs([incoming], [deviceTip(device, incoming)], true);
-        return 'added';
-      }
-      if (current.certificate !== incoming.certificate)
-        throw new CustodyError('ERR_CONFLICT_DEVICE', `device ${device.serial}: the store holds a different certificate for this serial`);
-      const a = current.attestations;
-      const b = incoming.attestations;
-      const common = Math.min(a.length, b.length);
-      for (let i = 0; i < common; i++) {
-        if (a[i] !== b[i]) {
-          const reason = `device ${device.serial}: attestation ${i} differs from the one recorded (the chain forked)`;
-          const file = keepEvidence(join(this.dir, 'evidence'), incoming, i, reason);
-          throw new CustodyError('ERR_FORK', `${reason}; the disagreeing record is kept in ${file}`);
-        }
-      }
-      if (b.length <= a.length) return 'unchanged';
-      await this.writeDocs([{ ...current, attestations: b, ...(incoming.head ? { head: incoming.head } : {}) }], [deviceTip(device, incoming)], false);
-      return 'extended';
-    });
+    return this.withLock(() =>
+      importDeviceLocked(device, {
+        dir: this.dir,
+        current: (serial) => readDeviceDoc(this.journal, this.serials, this.dir, serial)?.doc,
+        conflicts: (docs) => this.findConflicts(docs),
+        write: (docs, tips, fresh) => this.writeDocs(docs, tips, fresh),
+      }),
+    );
   }
 
   async getDevice(serial: string): Promise<DeviceRecord | undefined> {
@@ -410,6 +393,18 @@ export class EmbeddedStore implements Store {
   }
   async checkpointCovering(leafIndex: number): Promise<string | undefined> {
     return this.checkpoints.checkpointCovering(leafIndex);
+  }
+
+  // --- LDevIDs issued at activation (ldevid-files.ts) ---
+
+  async recordLDevID(record: LDevIDRecord): Promise<void> {
+    return this.withLock(() => this.ldevids.record(record));
+  }
+  async ldevidKeyHolder(spkiSha256: string): Promise<string | undefined> {
+    return this.ldevids.holder(spkiSha256);
+  }
+  async listLDevIDs(serial: string): Promise<LDevIDRecord[]> {
+    return this.ldevids.list(serial);
   }
 
   async listEvidence(): Promise<EvidenceRecord[]> {

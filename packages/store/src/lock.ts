@@ -213,12 +213,15 @@ export async function acquireStoreLock(dir: string, timeoutMs: number, onWait?: 
   let holder: LockHolder | undefined;
   let told = false;
   const sockets = new Set<Socket>();
-  const me = JSON.stringify({ pid: process.pid, host: hostname(), command: HOLDER_COMMAND, since: new Date().toISOString() });
+  // What this process tells a waiter once it holds the lock: `since` is when it took it.
+  let since = '';
+  const answer = () => `${JSON.stringify({ pid: process.pid, host: hostname(), command: HOLDER_COMMAND, since })}\n`;
   for (;;) {
     const secret = readLockKey(dir);
     const name = lockName(secret);
-    const server = await tryListen(name, () => `${me}\n`, sockets);
+    const server = await tryListen(name, answer, sockets);
     if (server) {
+      since = new Date().toISOString();
       // A holder that rotated the key between our read and our bind has left this name behind: not the lock.
       if (readLockKey(dir) === secret) {
         return {

@@ -6,5 +6,6 @@ export type { CheckpointHistory, LogConfig, RegistryCheckpointMemory, Transparen
 export type { EvidenceRecord, EvidenceRegistry } from './evidence.js';
 export type { ChallengeLedger } from './challenges.js';
 export type { FirmwareSignerRecord, ReleaseRecord, ReleaseRegistry, WithdrawalsRecord } from './releases.js';
+export type { LDevIDRecord, LDevIDRegistry } from './ldevids.js';
 export type { ChallengeRecords, ChallengeRegistry, IssuedChallenge, NonceState } from '../possession/challenge.js';
 export type { CheckpointMemory } from '../verification/checkpoint-memory.js';

@@ -5,11 +5,12 @@
 import type { ChallengeLedger } from './challenges.js';
 import type { DocumentRegistry, KeyReferences } from './documents.js';
 import type { EvidenceRegistry } from './evidence.js';
+import type { LDevIDRegistry } from './ldevids.js';
 import type { DeviceCatalog, DeviceRegistry } from './ports.js';
 import type { ReleaseRegistry } from './releases.js';
 import type { CheckpointHistory, RegistryCheckpointMemory, TransparencyLog } from './transparency-log.js';
 
-/** The registry of one organisation: devices, documents, log, checkpoints, evidence, challenges, keys, releases. */
+/** The registry of one organisation: devices, documents, log, checkpoints, evidence, challenges, keys, releases, LDevIDs. */
 export interface Registry
   extends
     DeviceRegistry,
@@ -21,7 +22,8 @@ export interface Registry
     RegistryCheckpointMemory,
     EvidenceRegistry,
     ChallengeLedger,
-    ReleaseRegistry {
+    ReleaseRegistry,
+    LDevIDRegistry {
   /** A path or URL naming the registry, for messages (a URL without its password). */
   readonly location: string;
   /** Releases what the registry holds open (files, connections). */

@@ -243,6 +243,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'ldevids',
+    sql: `
+      -- LDevIDs issued at activation (pg-ldevids.ts). A key belongs to the first device an LDevID certified it
+      -- for: ldevid_keys has one row a key, so that of two devices racing for a key, one insert wins.
+      CREATE TABLE ldevid_keys (
+        spki_sha256 bytea PRIMARY KEY CHECK (octet_length(spki_sha256) = 32),
+        serial text NOT NULL
+      );
+      CREATE TABLE ldevids (
+        cert_serial text PRIMARY KEY,
+        serial text NOT NULL,
+        spki_sha256 bytea NOT NULL REFERENCES ldevid_keys (spki_sha256),
+        ca text NOT NULL,
+        issued_at timestamptz NOT NULL,
+        recorded bigserial
+      );
+      CREATE INDEX ldevids_serial ON ldevids (serial, recorded);
+    `,
+  },
 ];
 
 /** The schema version this build reads and writes. */

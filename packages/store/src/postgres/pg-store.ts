@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord } from '@custody/core/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord, LDevIDRecord } from '@custody/core/ports';
 import type { NodeStore } from '@custody/core/log';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
@@ -35,6 +35,7 @@ import { ownLogConsistency } from '../own-log.js';
 import type { ConsistencyProof } from '@custody/core/log';
 import { isLotName } from '../production-lots.js';
 import { listPgEvidence } from './pg-evidence.js';
+import { listPgLDevIDs, pgLDevIDKeyHolder, recordPgLDevID } from './pg-ldevids.js';
 import { duplicateError, sqlState, storeError } from './pg-errors.js';
 
 export interface PgStoreOptions {
@@ -245,6 +246,19 @@ export class PgStore implements Store {
       write: (fn) => this.transaction(fn),
       log: (c, entries) => this.log(c, entries),
     });
+  }
+
+  /** @throws ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL (pg-ldevids.ts) */
+  async recordLDevID(record: LDevIDRecord): Promise<void> {
+    return recordPgLDevID(this.pool, this.location, record);
+  }
+
+  async ldevidKeyHolder(spkiSha256: string): Promise<string | undefined> {
+    return pgLDevIDKeyHolder(this.pool, this.location, spkiSha256);
+  }
+
+  async listLDevIDs(serial: string): Promise<LDevIDRecord[]> {
+    return listPgLDevIDs(this.pool, this.location, serial);
   }
 
   /** Every piece of fork evidence kept, oldest first. */

@@ -14,6 +14,7 @@ import { inclusionProof, leafHash, treeRoot, verifyInclusion } from '@custody/co
 import { nodeSha256 } from '@custody/core/node';
 import type { DeviceRecord } from '@custody/core/ports';
 import type { CARecord, PartyRecord, Store } from '../../src/types.js';
+import { ldevidContract } from './ldevid-contract.js';
 import {
   makeDevice,
   makeParty,
@@ -690,5 +691,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
         assert.deepEqual((await store.getDevice(mine.serial))!.attestations, mine.attestations);
       });
     });
+
+    ldevidContract(
+      () => store,
+      () => p,
+    );
   });
 }
