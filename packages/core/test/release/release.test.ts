@@ -212,6 +212,13 @@ describe('release manifests and withdrawal lists', () => {
       assert.throws(() => checkUpdate({ ...base(), withdrawals: stale }), { code: 'ERR_WITHDRAWALS_STALE' });
     });
 
+    it('refuses an update without a withdrawal list once the device has accepted one (dropping the list hides a withdrawal)', () => {
+      // A device that never saw a list has nothing to require; one that accepted list 2 would otherwise take a
+      // withdrawn release from anyone who leaves the list (or its stale copy) out.
+      assert.equal(checkUpdate(base()).state.withdrawalsNumber, 0);
+      assert.throws(() => checkUpdate({ ...base(), state: { ...INITIAL_UPDATE_STATE, withdrawalsNumber: 2 } }), { code: 'ERR_WITHDRAWALS_MISSING' });
+    });
+
     it('refuses a withdrawn release re-wrapped with other carried certificates (the signature does not cover them)', async () => {
       const der = v.envelope.der;
       const certs = children(readOne(children(readOne(der).value)[1]!.value).value)[3]!;
