@@ -66,6 +66,8 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     if (before) assert.deepEqual(readFileSync(f('state.json')), before, 'a refused update left the state file as it was');
     return r;
   };
+  /** The refusal's one line names the file it is about. */
+  const names = (r: CLIRun, file: string) => assert.ok(r.json.error.message.startsWith(`${f(file)}: `), r.json.error.message);
   const counter = (file = 'state.json') => JSON.parse(readFileSync(f(file), 'utf8')).counter as number;
 
   before(function () {
@@ -109,11 +111,11 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
   });
 
   it('refuses a rollback (a lower counter): ERR_RELEASE_ROLLBACK', function () {
-    refused('ERR_RELEASE_ROLLBACK', 'r3.der');
+    names(refused('ERR_RELEASE_ROLLBACK', 'r3.der'), 'r3.der');
   });
 
   it('refuses a manifest for another model: ERR_RELEASE_MODEL', function () {
-    refused('ERR_RELEASE_MODEL', 'gw200.der');
+    names(refused('ERR_RELEASE_MODEL', 'gw200.der'), 'gw200.der');
   });
 
   it('refuses an image with one byte changed (ERR_RELEASE_IMAGE_HASH) or cut short (ERR_RELEASE_IMAGE_LENGTH)', function () {
@@ -143,6 +145,7 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
       );
       assert.equal(r.json?.error?.code, code, r.stdout);
       assert.equal(r.status, 1);
+      names(r, file);
       assert.deepEqual(readFileSync(f('state.json')), before);
     }
   });
@@ -198,15 +201,15 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     const w = ok('firmware', 'revoke', '--store', store, '--release', '1.5.0', '--signer', 'acme-fw', '--out', f('withdrawals.der'));
     assert.equal(w.withdrawn.length, 1);
     assert.equal(ok('firmware', 'list', '--store', store).releases.find((r: { version: string }) => r.version === '1.5.0').withdrawn, true);
-    refused('ERR_RELEASE_WITHDRAWN', 'r5.der', ['--withdrawals', f('withdrawals.der')]);
+    names(refused('ERR_RELEASE_WITHDRAWN', 'r5.der', ['--withdrawals', f('withdrawals.der')]), 'r5.der');
     ok('firmware', 'revoke', '--store', store, '--signer', 'acme-fw', '--next-update', 'PT1S', '--out', f('stale.der'));
     await new Promise((r) => setTimeout(r, 2100));
-    refused('ERR_WITHDRAWALS_STALE', 'r5.der', ['--withdrawals', f('stale.der')]);
+    names(refused('ERR_WITHDRAWALS_STALE', 'r5.der', ['--withdrawals', f('stale.der')]), 'stale.der');
   });
 
   it('refuses an expired manifest (freeze): ERR_RELEASE_EXPIRED', async function () {
     // short.der expired two seconds after it was made, long before this test.
-    refused('ERR_RELEASE_EXPIRED', 'short.der');
+    names(refused('ERR_RELEASE_EXPIRED', 'short.der'), 'short.der');
   });
 
   it('refuses a state file whose counter was edited backwards or forwards (ERR_UPDATE_STATE_TAMPERED), or is not a state (exit 3)', function () {
@@ -261,5 +264,34 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
       assert.equal(last, 10 + i);
     }
     assert.ok(killed > 0, 'some runs were killed');
+  });
+
+  it('once a device took a withdrawal list, refuses an update without one: ERR_WITHDRAWALS_MISSING, naming the state', function () {
+    const update = (extra: string[]) =>
+      cli(
+        'agent',
+        'update',
+        '--manifest',
+        f('k5.der'),
+        '--image',
+        f('big.bin'),
+        '--trust',
+        f('root.pem'),
+        '--state',
+        f('kill.json'),
+        '--model',
+        'GW-100',
+        ...extra,
+      );
+    const w = ok('firmware', 'revoke', '--store', store, '--signer', 'acme-fw', '--out', f('current.der'));
+    const r = update(['--withdrawals', f('current.der')]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.json.data.withdrawalsNumber, w.number);
+    const before = readFileSync(f('kill.json'));
+    const missing = update([]);
+    assert.equal(missing.json?.error?.code, 'ERR_WITHDRAWALS_MISSING', missing.stdout + missing.stderr);
+    assert.equal(missing.status, 1);
+    names(missing, 'kill.json');
+    assert.deepEqual(readFileSync(f('kill.json')), before);
   });
 });

@@ -86,6 +86,14 @@ async function readState(file: string, create: boolean, check: (s: UpdateState) 
   }
 }
 
+/** The file a device rule's refusal is about, so that its one line names it: the image, the list, the state or the manifest. */
+function refusedFile(code: string, o: AgentUpdateOptions): string {
+  if (code.startsWith('ERR_RELEASE_IMAGE_')) return o.image;
+  if (code === 'ERR_WITHDRAWALS_MISSING') return o.state;
+  if (code.startsWith('ERR_WITHDRAWALS_') && o.withdrawals !== undefined) return o.withdrawals;
+  return o.manifest;
+}
+
 /**
  * Checks an update against every device rule and, when all hold, raises the counter in the state file.
  * @throws ERR_RELEASE_* / ERR_WITHDRAWALS_* (the manifest, image and list refusals, each its own code),
@@ -98,8 +106,19 @@ export async function agentUpdate(o: AgentUpdateOptions): Promise<AgentUpdateRes
   const release = await named(o.manifest, verifyReleaseManifest(readDocument(o.manifest, 'release'), trust, o.now));
   const withdrawals =
     o.withdrawals === undefined ? undefined : await named(o.withdrawals, verifyWithdrawalList(readDocument(o.withdrawals, 'withdrawals'), trust, o.now));
-  const image = hashImageFile(o.image, (length) => checkImageLength(release, length));
-  const decision = checkUpdate({ release, image, model: o.model, now: o.now, state, ...(withdrawals ? { withdrawals } : {}) });
+  const image = hashImageFile(o.image, (length) => {
+    try {
+      checkImageLength(release, length);
+    } catch (e) {
+      throw e instanceof CustodyError ? e.withFile(o.image) : e;
+    }
+  });
+  let decision;
+  try {
+    decision = checkUpdate({ release, image, model: o.model, now: o.now, state, ...(withdrawals ? { withdrawals } : {}) });
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(refusedFile(e.code, o)) : e;
+  }
   const output = prepareOutput(o.state, { force: true, mode: 0o600 });
   try {
     writeOutput(output, encodeUpdateState(decision.state));
