@@ -7,9 +7,9 @@
  * openssl cms -verify accepts the manifests the CLI writes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAttestationSigner } from '../packages/core/src/attestation/cms.js';
@@ -222,6 +222,25 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     writeFileSync(f('state.json'), '{"counter":1}');
     refused('ERR_UPDATE_STATE_MALFORMED', 'r5.der', [], 3);
     writeFileSync(f('state.json'), good);
+  });
+
+  it('refuses a state path that is a symbolic link or a FIFO (ERR_UPDATE_STATE_UNREADABLE), writing nothing', function () {
+    // A rename over a link replaces the link: the file it names (the persistent copy) would keep the old counter.
+    writeFileSync(f('real.json'), readFileSync(f('state.json')));
+    symlinkSync(f('real.json'), f('link.json'));
+    const before = readFileSync(f('real.json'));
+    const linked = agent('r5.der', [], 'link.json');
+    assert.equal(linked.json?.error?.code, 'ERR_UPDATE_STATE_UNREADABLE', linked.stdout + linked.stderr);
+    assert.equal(linked.status, 1);
+    names(linked, 'link.json');
+    assert.ok(lstatSync(f('link.json')).isSymbolicLink(), 'the link is still a link');
+    assert.deepEqual(readFileSync(f('real.json')), before);
+    // A FIFO is refused without opening it (an open would wait for a writer).
+    assert.equal(spawnSync('mkfifo', [f('fifo.json')]).status, 0);
+    const fifo = agent('r5.der', [], 'fifo.json');
+    assert.equal(fifo.json?.error?.code, 'ERR_UPDATE_STATE_UNREADABLE', fifo.stdout + fifo.stderr);
+    assert.equal(fifo.status, 1);
+    assert.ok(lstatSync(f('fifo.json')).isFIFO(), 'the FIFO is left as it was');
   });
 
   it('never moves the state back when the agent is killed with SIGKILL at random points of an update', async function () {

@@ -10,6 +10,7 @@
  * One agent updates a device at a time (a bootloader's update runs alone); two agents racing on one state file
  * are outside this model.
  */
+import { lstatSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
 import {
   checkImageLength,
@@ -65,8 +66,18 @@ function readDocument(file: string, kind: 'release' | 'withdrawals'): Uint8Array
 async function readState(file: string, create: boolean, check: (s: UpdateState) => Promise<void>): Promise<UpdateState> {
   let bytes: Buffer;
   try {
+    // The new state replaces the path by rename, which replaces a symbolic link, not the file it names: the
+    // counter would rise beside the link while the file it pointed to (say on the persistent partition the link
+    // leads to after a reboot) kept the old one.
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink())
+      throw new CustodyError(
+        'ERR_UPDATE_STATE_UNREADABLE',
+        `${file}: is a symbolic link; give the state file's own path (the state is replaced by rename, which would replace the link)`,
+        { file },
+      );
     bytes = readInputFile(file, 'updateState');
   } catch (e) {
+    if (e instanceof CustodyError && e.code === 'ERR_UPDATE_STATE_UNREADABLE') throw e;
     const missing = e instanceof CustodyError && e.code === 'ERR_INPUT_READ' && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
     if (missing && create) return INITIAL_UPDATE_STATE;
     if (missing)
