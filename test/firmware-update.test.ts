@@ -4,6 +4,8 @@
  * rollback, a frozen (expired) manifest, a withdrawn release, another model's release, an image with one byte
  * changed or cut short, a manifest signed by a party key (no codeSigning), one under another root, and a state
  * file edited backwards; the state file never moves back, also when the agent is killed with SIGKILL mid-update.
+ * Each rule's refusal names its file; a state path that is a link or a FIFO is refused; a device that took a
+ * withdrawal list needs one; `firmware release` records nothing when --out cannot be written.
  * openssl cms -verify accepts the manifests the CLI writes.
  */
 import assert from 'node:assert/strict';
@@ -96,6 +98,41 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     assert.equal(statement.predicateType, 'https://custody.dev/release/v1');
     assert.equal(statement.predicate.securityCounter, 5);
     assert.deepEqual(statement.predicate.models, ['GW-100']);
+  });
+
+  it('records no release when --out cannot be written (a missing folder, an existing file without --force)', function () {
+    const count = () => ok('firmware', 'list', '--store', store).releases.length;
+    const before = count();
+    const r3 = readFileSync(f('r3.der'));
+    for (const [out, code] of [
+      [f('no-such-folder/r9.der'), 'ERR_IO_NO_FOLDER'],
+      [f('r3.der'), 'ERR_IO_EXISTS'],
+    ] as const) {
+      const r = cli(
+        'firmware',
+        'release',
+        '--store',
+        store,
+        '--file',
+        f('image.bin'),
+        '--version',
+        '9.0.0',
+        '--security-counter',
+        '9',
+        '--model',
+        'GW-100',
+        '--expires',
+        'P1D',
+        '--signer',
+        'acme-fw',
+        '--out',
+        out,
+      );
+      assert.equal(r.json?.error?.code, code, r.stdout + r.stderr);
+      assert.equal(r.status, 5);
+    }
+    assert.equal(count(), before, 'nothing recorded');
+    assert.deepEqual(readFileSync(f('r3.der')), r3);
   });
 
   it('refuses a missing state file unless told it is the first update, then accepts and raises the counter', function () {
