@@ -4,12 +4,14 @@
  * rollback, a frozen (expired) manifest, a withdrawn release, another model's release, an image with one byte
  * changed or cut short, a manifest signed by a party key (no codeSigning), one under another root, and a state
  * file edited backwards; the state file never moves back, also when the agent is killed with SIGKILL mid-update.
+ * Each rule's refusal names its file; a state path that is a link or a FIFO is refused; a device that took a
+ * withdrawal list needs one; `firmware release` records nothing when --out cannot be written.
  * openssl cms -verify accepts the manifests the CLI writes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAttestationSigner } from '../packages/core/src/attestation/cms.js';
@@ -66,6 +68,8 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     if (before) assert.deepEqual(readFileSync(f('state.json')), before, 'a refused update left the state file as it was');
     return r;
   };
+  /** The refusal's one line names the file it is about. */
+  const names = (r: CLIRun, file: string) => assert.ok(r.json.error.message.startsWith(`${f(file)}: `), r.json.error.message);
   const counter = (file = 'state.json') => JSON.parse(readFileSync(f(file), 'utf8')).counter as number;
 
   before(function () {
@@ -96,6 +100,41 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     assert.deepEqual(statement.predicate.models, ['GW-100']);
   });
 
+  it('records no release when --out cannot be written (a missing folder, an existing file without --force)', function () {
+    const count = () => ok('firmware', 'list', '--store', store).releases.length;
+    const before = count();
+    const r3 = readFileSync(f('r3.der'));
+    for (const [out, code] of [
+      [f('no-such-folder/r9.der'), 'ERR_IO_NO_FOLDER'],
+      [f('r3.der'), 'ERR_IO_EXISTS'],
+    ] as const) {
+      const r = cli(
+        'firmware',
+        'release',
+        '--store',
+        store,
+        '--file',
+        f('image.bin'),
+        '--version',
+        '9.0.0',
+        '--security-counter',
+        '9',
+        '--model',
+        'GW-100',
+        '--expires',
+        'P1D',
+        '--signer',
+        'acme-fw',
+        '--out',
+        out,
+      );
+      assert.equal(r.json?.error?.code, code, r.stdout + r.stderr);
+      assert.equal(r.status, 5);
+    }
+    assert.equal(count(), before, 'nothing recorded');
+    assert.deepEqual(readFileSync(f('r3.der')), r3);
+  });
+
   it('refuses a missing state file unless told it is the first update, then accepts and raises the counter', function () {
     refused('ERR_UPDATE_STATE_MISSING', 'r3.der');
     assert.equal(existsSync(f('state.json')), false);
@@ -109,11 +148,11 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
   });
 
   it('refuses a rollback (a lower counter): ERR_RELEASE_ROLLBACK', function () {
-    refused('ERR_RELEASE_ROLLBACK', 'r3.der');
+    names(refused('ERR_RELEASE_ROLLBACK', 'r3.der'), 'r3.der');
   });
 
   it('refuses a manifest for another model: ERR_RELEASE_MODEL', function () {
-    refused('ERR_RELEASE_MODEL', 'gw200.der');
+    names(refused('ERR_RELEASE_MODEL', 'gw200.der'), 'gw200.der');
   });
 
   it('refuses an image with one byte changed (ERR_RELEASE_IMAGE_HASH) or cut short (ERR_RELEASE_IMAGE_LENGTH)', function () {
@@ -143,6 +182,7 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
       );
       assert.equal(r.json?.error?.code, code, r.stdout);
       assert.equal(r.status, 1);
+      names(r, file);
       assert.deepEqual(readFileSync(f('state.json')), before);
     }
   });
@@ -198,15 +238,15 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     const w = ok('firmware', 'revoke', '--store', store, '--release', '1.5.0', '--signer', 'acme-fw', '--out', f('withdrawals.der'));
     assert.equal(w.withdrawn.length, 1);
     assert.equal(ok('firmware', 'list', '--store', store).releases.find((r: { version: string }) => r.version === '1.5.0').withdrawn, true);
-    refused('ERR_RELEASE_WITHDRAWN', 'r5.der', ['--withdrawals', f('withdrawals.der')]);
+    names(refused('ERR_RELEASE_WITHDRAWN', 'r5.der', ['--withdrawals', f('withdrawals.der')]), 'r5.der');
     ok('firmware', 'revoke', '--store', store, '--signer', 'acme-fw', '--next-update', 'PT1S', '--out', f('stale.der'));
     await new Promise((r) => setTimeout(r, 2100));
-    refused('ERR_WITHDRAWALS_STALE', 'r5.der', ['--withdrawals', f('stale.der')]);
+    names(refused('ERR_WITHDRAWALS_STALE', 'r5.der', ['--withdrawals', f('stale.der')]), 'stale.der');
   });
 
   it('refuses an expired manifest (freeze): ERR_RELEASE_EXPIRED', async function () {
     // short.der expired two seconds after it was made, long before this test.
-    refused('ERR_RELEASE_EXPIRED', 'short.der');
+    names(refused('ERR_RELEASE_EXPIRED', 'short.der'), 'short.der');
   });
 
   it('refuses a state file whose counter was edited backwards or forwards (ERR_UPDATE_STATE_TAMPERED), or is not a state (exit 3)', function () {
@@ -219,6 +259,25 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
     writeFileSync(f('state.json'), '{"counter":1}');
     refused('ERR_UPDATE_STATE_MALFORMED', 'r5.der', [], 3);
     writeFileSync(f('state.json'), good);
+  });
+
+  it('refuses a state path that is a symbolic link or a FIFO (ERR_UPDATE_STATE_UNREADABLE), writing nothing', function () {
+    // A rename over a link replaces the link: the file it names (the persistent copy) would keep the old counter.
+    writeFileSync(f('real.json'), readFileSync(f('state.json')));
+    symlinkSync(f('real.json'), f('link.json'));
+    const before = readFileSync(f('real.json'));
+    const linked = agent('r5.der', [], 'link.json');
+    assert.equal(linked.json?.error?.code, 'ERR_UPDATE_STATE_UNREADABLE', linked.stdout + linked.stderr);
+    assert.equal(linked.status, 1);
+    names(linked, 'link.json');
+    assert.ok(lstatSync(f('link.json')).isSymbolicLink(), 'the link is still a link');
+    assert.deepEqual(readFileSync(f('real.json')), before);
+    // A FIFO is refused without opening it (an open would wait for a writer).
+    assert.equal(spawnSync('mkfifo', [f('fifo.json')]).status, 0);
+    const fifo = agent('r5.der', [], 'fifo.json');
+    assert.equal(fifo.json?.error?.code, 'ERR_UPDATE_STATE_UNREADABLE', fifo.stdout + fifo.stderr);
+    assert.equal(fifo.status, 1);
+    assert.ok(lstatSync(f('fifo.json')).isFIFO(), 'the FIFO is left as it was');
   });
 
   it('never moves the state back when the agent is killed with SIGKILL at random points of an update', async function () {
@@ -261,5 +320,34 @@ describe('secure updates: firmware releases and agent update (CLI end to end)', 
       assert.equal(last, 10 + i);
     }
     assert.ok(killed > 0, 'some runs were killed');
+  });
+
+  it('once a device took a withdrawal list, refuses an update without one: ERR_WITHDRAWALS_MISSING, naming the state', function () {
+    const update = (extra: string[]) =>
+      cli(
+        'agent',
+        'update',
+        '--manifest',
+        f('k5.der'),
+        '--image',
+        f('big.bin'),
+        '--trust',
+        f('root.pem'),
+        '--state',
+        f('kill.json'),
+        '--model',
+        'GW-100',
+        ...extra,
+      );
+    const w = ok('firmware', 'revoke', '--store', store, '--signer', 'acme-fw', '--out', f('current.der'));
+    const r = update(['--withdrawals', f('current.der')]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.json.data.withdrawalsNumber, w.number);
+    const before = readFileSync(f('kill.json'));
+    const missing = update([]);
+    assert.equal(missing.json?.error?.code, 'ERR_WITHDRAWALS_MISSING', missing.stdout + missing.stderr);
+    assert.equal(missing.status, 1);
+    names(missing, 'kill.json');
+    assert.deepEqual(readFileSync(f('kill.json')), before);
   });
 });

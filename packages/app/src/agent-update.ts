@@ -10,6 +10,7 @@
  * One agent updates a device at a time (a bootloader's update runs alone); two agents racing on one state file
  * are outside this model.
  */
+import { lstatSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
 import {
   checkImageLength,
@@ -65,8 +66,18 @@ function readDocument(file: string, kind: 'release' | 'withdrawals'): Uint8Array
 async function readState(file: string, create: boolean, check: (s: UpdateState) => Promise<void>): Promise<UpdateState> {
   let bytes: Buffer;
   try {
+    // The new state replaces the path by rename, which replaces a symbolic link, not the file it names: the
+    // counter would rise beside the link while the file it pointed to (say on the persistent partition the link
+    // leads to after a reboot) kept the old one.
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink())
+      throw new CustodyError(
+        'ERR_UPDATE_STATE_UNREADABLE',
+        `${file}: is a symbolic link; give the state file's own path (the state is replaced by rename, which would replace the link)`,
+        { file },
+      );
     bytes = readInputFile(file, 'updateState');
   } catch (e) {
+    if (e instanceof CustodyError && e.code === 'ERR_UPDATE_STATE_UNREADABLE') throw e;
     const missing = e instanceof CustodyError && e.code === 'ERR_INPUT_READ' && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
     if (missing && create) return INITIAL_UPDATE_STATE;
     if (missing)
@@ -86,6 +97,14 @@ async function readState(file: string, create: boolean, check: (s: UpdateState) 
   }
 }
 
+/** The file a device rule's refusal is about, so that its one line names it: the image, the list, the state or the manifest. */
+function refusedFile(code: string, o: AgentUpdateOptions): string {
+  if (code.startsWith('ERR_RELEASE_IMAGE_')) return o.image;
+  if (code === 'ERR_WITHDRAWALS_MISSING') return o.state;
+  if (code.startsWith('ERR_WITHDRAWALS_') && o.withdrawals !== undefined) return o.withdrawals;
+  return o.manifest;
+}
+
 /**
  * Checks an update against every device rule and, when all hold, raises the counter in the state file.
  * @throws ERR_RELEASE_* / ERR_WITHDRAWALS_* (the manifest, image and list refusals, each its own code),
@@ -98,8 +117,19 @@ export async function agentUpdate(o: AgentUpdateOptions): Promise<AgentUpdateRes
   const release = await named(o.manifest, verifyReleaseManifest(readDocument(o.manifest, 'release'), trust, o.now));
   const withdrawals =
     o.withdrawals === undefined ? undefined : await named(o.withdrawals, verifyWithdrawalList(readDocument(o.withdrawals, 'withdrawals'), trust, o.now));
-  const image = hashImageFile(o.image, (length) => checkImageLength(release, length));
-  const decision = checkUpdate({ release, image, model: o.model, now: o.now, state, ...(withdrawals ? { withdrawals } : {}) });
+  const image = hashImageFile(o.image, (length) => {
+    try {
+      checkImageLength(release, length);
+    } catch (e) {
+      throw e instanceof CustodyError ? e.withFile(o.image) : e;
+    }
+  });
+  let decision;
+  try {
+    decision = checkUpdate({ release, image, model: o.model, now: o.now, state, ...(withdrawals ? { withdrawals } : {}) });
+  } catch (e) {
+    throw e instanceof CustodyError ? e.withFile(refusedFile(e.code, o)) : e;
+  }
   const output = prepareOutput(o.state, { force: true, mode: 0o600 });
   try {
     writeOutput(output, encodeUpdateState(decision.state));

@@ -8,6 +8,7 @@ import { parseSignedEnvelope, type SignedEnvelope } from '../attestation/cms-par
 import { verifyEnvelopeSignature } from '../attestation/cms-verify.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
+import { equalBytes } from '../util/bytes.js';
 import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
 import { codeSignerProblem } from '../validation/code-signer-profile.js';
 import { PathValidator, reportError } from '../validation/path-validator.js';
@@ -79,7 +80,7 @@ export function openSignedDocument(der: Uint8Array, maxBytes: number, codes: Doc
  * the content names, the codeSigning extended key usage, and a certification path to a trusted root at `at`
  * (RFC 5280, the one path validator).
  * @throws `codes.signature`, `codes.signer` (the content names another key), `codes.eku`, `codes.chain` (its
- *   cause the ERR_CHAIN_* error)
+ *   cause the ERR_CHAIN_* error), `codes.malformed` (carried certificates other than the path's CAs)
  */
 export async function checkCodeSigner(
   envelope: SignedEnvelope,
@@ -108,5 +109,17 @@ export async function checkCodeSigner(
     const chain = reportError(report);
     throw new CustodyError(codes.chain, `${codes.what}: signer "${cert.subject.text}": ${chain.message}`, { cause: chain });
   }
+  // The certificates field is not signed, and a release is named by its DER's hash: carried certificates beyond
+  // the path (a CA twice, the root, another order) would give one signed release a second name that no
+  // withdrawal list holds. So the carried chain is exactly the path's CAs below the root, signer's issuer first
+  // (what a signer writes); a device that trusts a CA below the root finds that CA carried as the path's last.
+  const validated = report.chain ?? [];
+  const path = validated.slice(1, validated.at(-1)?.selfIssued === false ? undefined : -1);
+  const carried = envelope.chain ?? [];
+  if (carried.length !== path.length || carried.some((c, i) => !equalBytes(c, path[i]!.der)))
+    throw new CustodyError(
+      codes.malformed,
+      `${codes.what}: carries ${carried.length} CA certificates that are not exactly its signer's path below the root (${path.length}, issuer first); another set would be another name for one signed document`,
+    );
   return cert;
 }

@@ -2,7 +2,7 @@
  * The device's rules for an update, pure: given a verified release manifest, the image's digest and length, the
  * device's model, the time, its update state and (optionally) a verified withdrawal list, accept or say why not.
  * The order is the order of the checks a device reports: image length, image hash, model, expiry (freeze),
- * withdrawal list currency, rollback, withdrawal. Each refusal has its own code.
+ * withdrawal list presence (once the device has taken one) and currency, rollback, withdrawal. Each refusal has its own code.
  */
 import { CustodyError } from '../errors.js';
 import { formatStatementTime } from '../attestation/statement.js';
@@ -47,7 +47,7 @@ export function checkImageLength(release: VerifiedRelease, length: number): void
 /**
  * Applies the device rules to a verified release; returns the state to write when every rule holds.
  * @throws ERR_RELEASE_IMAGE_LENGTH, ERR_RELEASE_IMAGE_HASH, ERR_RELEASE_MODEL, ERR_RELEASE_EXPIRED,
- *   ERR_WITHDRAWALS_STALE, ERR_WITHDRAWALS_ROLLBACK, ERR_RELEASE_ROLLBACK, ERR_RELEASE_WITHDRAWN
+ *   ERR_WITHDRAWALS_MISSING, ERR_WITHDRAWALS_STALE, ERR_WITHDRAWALS_ROLLBACK, ERR_RELEASE_ROLLBACK, ERR_RELEASE_WITHDRAWN
  */
 export function checkUpdate(input: UpdateInput): UpdateDecision {
   const { release, image, model, now, state, withdrawals } = input;
@@ -71,6 +71,13 @@ export function checkUpdate(input: UpdateInput): UpdateDecision {
         `withdrawal list ${l.number} is older than list ${state.withdrawalsNumber}, which this device already accepted`,
       );
     withdrawalsNumber = l.number;
+  } else if (state.withdrawalsNumber > 0) {
+    // Once a device has taken a list it needs a current one: otherwise leaving the list out (or a stale copy
+    // of it) would hide every withdrawal, and the staleness rule would guard nothing.
+    throw new CustodyError(
+      'ERR_WITHDRAWALS_MISSING',
+      `no withdrawal list given; this device accepted withdrawal list ${state.withdrawalsNumber} and takes no release without a current one`,
+    );
   }
   if (p.securityCounter < state.counter)
     throw new CustodyError('ERR_RELEASE_ROLLBACK', `${name} has security counter ${p.securityCounter}, below this device's ${state.counter}`);

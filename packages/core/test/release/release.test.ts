@@ -10,6 +10,7 @@ import { parseReleaseManifest, signReleaseManifest, verifyReleaseManifest, type 
 import { createReleaseStatement, encodeReleaseStatement, parseReleaseStatement, validateReleaseStatement } from '../../src/release/release-statement.js';
 import { checkUpdateState, encodeUpdateState, INITIAL_UPDATE_STATE, parseUpdateState } from '../../src/release/update-state.js';
 import { createWithdrawalList, parseWithdrawalList, signWithdrawalList, validateWithdrawalList, verifyWithdrawalList } from '../../src/release/withdrawals.js';
+import { children, explicit, readOne, seq, tlv } from '../../src/asn1/der.js';
 import { utf8 } from '../../src/util/bytes.js';
 import { highSTwin } from '../attestation/high-s-twin.js';
 import { createReleasePki, type ReleasePki } from './pki.js';
@@ -22,6 +23,16 @@ const at = (days: number): Date => new Date(T.getTime() + days * DAY);
 const iso = (d: Date): string => d.toISOString().slice(0, 19) + 'Z';
 const LATER = at(1);
 const IMAGE = 'ab'.repeat(32);
+
+/**
+ * The same signed document with another certificates field: the signature does not cover it, so anyone holding a
+ * manifest can re-wrap it (the supply-chain attacker's move against a list that names releases by DER hash).
+ */
+function withCertificates(der: Uint8Array, certs: readonly Uint8Array[]): Uint8Array {
+  const [ct, wrap] = children(readOne(der).value);
+  const sd = children(readOne(wrap!.value).value);
+  return seq(ct!.raw, explicit(0, seq(...sd.slice(0, 3).map((t) => t.raw), tlv(0xa0, ...certs), sd[4]!.raw)));
+}
 
 describe('release manifests and withdrawal lists', () => {
   let pki: ReleasePki;
@@ -199,6 +210,34 @@ describe('release manifests and withdrawal lists', () => {
       });
       const stale = await verifyWithdrawalList(await signWithdrawalList(signer, list(3, [], iso(at(0.5))), T), trust, LATER);
       assert.throws(() => checkUpdate({ ...base(), withdrawals: stale }), { code: 'ERR_WITHDRAWALS_STALE' });
+    });
+
+    it('refuses an update without a withdrawal list once the device has accepted one (dropping the list hides a withdrawal)', () => {
+      // A device that never saw a list has nothing to require; one that accepted list 2 would otherwise take a
+      // withdrawn release from anyone who leaves the list (or its stale copy) out.
+      assert.equal(checkUpdate(base()).state.withdrawalsNumber, 0);
+      assert.throws(() => checkUpdate({ ...base(), state: { ...INITIAL_UPDATE_STATE, withdrawalsNumber: 2 } }), { code: 'ERR_WITHDRAWALS_MISSING' });
+    });
+
+    it('refuses a withdrawn release re-wrapped with other carried certificates (the signature does not cover them)', async () => {
+      const der = v.envelope.der;
+      const certs = children(readOne(children(readOne(der).value)[1]!.value).value)[3]!;
+      const [signerCert, issuing] = children(certs.value).map((c) => c.raw);
+      const list = createWithdrawalList({ number: 1, thisUpdate: iso(T), nextUpdate: iso(at(7)), signer: signer.spkiSha256, withdrawn: [] });
+      const w = await verifyWithdrawalList(await signWithdrawalList(signer, { ...list, withdrawn: [{ release: v.hash, time: iso(T) }] }, T), trust, LATER);
+      // The issuing CA twice, the root appended, the chain reordered: each another DER of the one signed release.
+      // A device that trusts the issuing CA itself still takes the manifest as written (the chain ends at its anchor).
+      assert.equal((await verifyReleaseManifest(der, createReleaseTrust([pki.issuing], provider), LATER)).hash, v.hash);
+      for (const carried of [
+        [signerCert!, issuing!, issuing!],
+        [signerCert!, issuing!, pki.root],
+        [signerCert!, pki.root, issuing!],
+      ]) {
+        const rewrapped = withCertificates(der, carried);
+        await assert.rejects((async () => checkUpdate({ ...base(), release: await verifyReleaseManifest(rewrapped, trust, LATER), withdrawals: w }))(), {
+          code: 'ERR_RELEASE_MALFORMED',
+        });
+      }
     });
 
     it('refuses a withdrawal list signed by a party key', async () => {
