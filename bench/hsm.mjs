@@ -11,7 +11,18 @@
  *                              software, then the certificate and the birth attestation signed in the token,
  *                              the fastest way it signs): the limit provisioning reads against
  *   hsm.provision.devicesPerSec provisioning (CSR in, IDevID and birth attestation out, stored) with the issuing CA
- *                              and the factory party's keys in the token; target >= 0.50x hsm.devicePerSec
+ *                              and the factory party's keys in the token; target >= 0.50x hsm.devicePerSec. The
+ *                              median of three batches, as handoff.perSec: the first batch of a process carries
+ *                              the optimizing compiler's warm-up, which 2,000 devices do not amortise (that batch
+ *                              ran at about half the speed of the next two here), while hsm.devicePerSec is warm
+ *   hsm.provision.firstBatchPerSec the first of those batches alone
+ *   hsm.provision.unsignedDevicesPerSec
+ *                              the same provisioning with keys whose signatures cost nothing (one the token made,
+ *                              returned again): everything but the token's work, so the most that moving the
+ *                              token's work to other threads could reach; alternating with the one above (medians)
+ *   hsm.twoThreadSignPerSec    the token key signing on this thread and on one worker thread at once, each with its
+ *                              own session and session copy, together: against hsm.keySignPerSec, whether sessions
+ *                              per thread let the token's work run side by side here
  *
  * `node bench/hsm.mjs [--quick] [--json]` after `npx tsc --build`; `hsmFigures()` for run.mjs. Without SoftHSM
  * the figures are absent and the reason goes to stderr.
@@ -23,6 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { CertificateFactory, createAttestationSigner, createBirths, readCertificateInfo } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
@@ -133,6 +145,36 @@ function signFigures(uri, env, key, n) {
   return { signPerSec: median(raw), sessionSignPerSec: median(sessionRounds), keySignPerSec: median(viaKey), devicePerSec: median(device) };
 }
 
+/**
+ * Signatures per second of `key` signing on this thread while the same key, opened by `uri` in a session of a
+ * worker thread (hsm-sign-worker.mjs), signs as many there: both threads' signatures over the time until both
+ * are done; the median of `rounds` rounds.
+ */
+async function twoThreadSignPerSec(uri, module, key, n, rounds) {
+  const worker = new Worker(new URL('./hsm-sign-worker.mjs', import.meta.url), { workerData: { uri, module } });
+  const next = () =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  await next();
+  const data = Buffer.alloc(300, 7);
+  const together = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const there = next();
+      const t0 = process.hrtime.bigint();
+      worker.postMessage(n);
+      for (let i = 0; i < n; i++) provider.signSync(key, data);
+      await there;
+      together.push((2 * n) / (Number(process.hrtime.bigint() - t0) / 1e9));
+    }
+  } finally {
+    await worker.terminate();
+  }
+  return median(together);
+}
+
 /** The `hsm.*` figures, or {} (and the reason on stderr) where SoftHSM is not installed. */
 export async function hsmFigures({ quick = false } = {}) {
   const module = MODULES.find((m) => existsSync(m));
@@ -182,27 +224,46 @@ export async function hsmFigures({ quick = false } = {}) {
 
     const signs = signFigures(uri('issuing'), env, issuing, n);
 
-    const store = await EmbeddedStore.init(join(tmp, 'store'), now);
-    const factory = await CertificateFactory.create({
-      template: await loadTemplate(tdir, 'idevid'),
-      issuer: { certificate: issuingInfo, key: issuing },
-      provider,
-      notBefore: now,
-      vars: { organization: 'Bench', model: 'B1' },
-    });
-    const signer = await createAttestationSigner({ certificate: partyCert, key: party, provider });
-    const birth = birthHook(createBirths({ manufacturer: 'Bench', signer, to: signer.spkiSha256, now }));
-    const inputs = await makeCSRs(devices, 'H');
-    const t0 = process.hrtime.bigint();
-    await provisionInputs(inputs, { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth });
-    const provisionPerSec = devices / (Number(process.hrtime.bigint() - t0) / 1e9);
-    await store.close();
+    const twoThreads = await twoThreadSignPerSec(uri('issuing'), module, issuing, Math.floor(n / 5), quick ? 3 : 5);
+
+    /** Devices provisioned per second into a new store with these keys. */
+    const provisionPerSec = async (issuingKey, partyKey, round) => {
+      const store = await EmbeddedStore.init(join(tmp, `store-${round}`), now);
+      const factory = await CertificateFactory.create({
+        template: await loadTemplate(tdir, 'idevid'),
+        issuer: { certificate: issuingInfo, key: issuingKey },
+        provider,
+        notBefore: now,
+        vars: { organization: 'Bench', model: 'B1' },
+      });
+      const signer = await createAttestationSigner({ certificate: partyCert, key: partyKey, provider });
+      const birth = birthHook(createBirths({ manufacturer: 'Bench', signer, to: signer.spkiSha256, now }));
+      const inputs = await makeCSRs(devices, `H${round}-`);
+      const t0 = process.hrtime.bigint();
+      await provisionInputs(inputs, { factory, registry: store, provider, issuerName: 'issuing', now, model: 'B1', birth });
+      const perSecond = devices / (Number(process.hrtime.bigint() - t0) / 1e9);
+      await store.close();
+      return perSecond;
+    };
+    // Keys that hand back one signature the token made (low-S, the right length): every device costs what it
+    // does with the token key, less the token's work.
+    const made = issuing.signSync(new Uint8Array(1));
+    const unsigned = (k) => ({ curve: k.curve, spki: k.spki, signSync: () => made });
+    const inToken = [];
+    const withoutToken = [];
+    for (let r = 0; r < 3; r++) {
+      inToken.push(await provisionPerSec(issuing, party, `t${r}`));
+      withoutToken.push(await provisionPerSec(unsigned(issuing), unsigned(party), `u${r}`));
+    }
     return {
       'hsm.signPerSec': signs.signPerSec,
       'hsm.sessionSignPerSec': signs.sessionSignPerSec,
       'hsm.keySignPerSec': signs.keySignPerSec,
       'hsm.devicePerSec': signs.devicePerSec,
-      'hsm.provision.devicesPerSec': provisionPerSec,
+      'hsm.provision.devicesPerSec': median(inToken),
+      'hsm.provision.firstBatchPerSec': inToken[0],
+      'hsm.provision.unsignedDevicesPerSec': median(withoutToken),
+      'hsm.twoThreadSignPerSec': twoThreads,
     };
   } finally {
     closeTokenSessions();
@@ -221,10 +282,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       'hsm.sessionSignPerSec': 'hsm.signPerSec',
       'hsm.keySignPerSec': 'hsm.sessionSignPerSec',
       'hsm.provision.devicesPerSec': 'hsm.devicePerSec',
+      'hsm.provision.firstBatchPerSec': 'hsm.devicePerSec',
+      'hsm.provision.unsignedDevicesPerSec': 'hsm.devicePerSec',
+      'hsm.twoThreadSignPerSec': 'hsm.keySignPerSec',
     };
     for (const [k, v] of Object.entries(r)) {
       const base = ratios[k];
-      process.stdout.write(`${k.padEnd(28)} ${String(Math.round(v)).padStart(8)}${base ? `  ${(v / r[base]).toFixed(2)}x ${base}` : ''}\n`);
+      process.stdout.write(`${k.padEnd(37)} ${String(Math.round(v)).padStart(8)}${base ? `  ${(v / r[base]).toFixed(2)}x ${base}` : ''}\n`);
     }
   }
 }

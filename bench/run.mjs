@@ -41,6 +41,9 @@ if (values.json) {
     'hsm.sessionSignPerSec': ['hsm.signPerSec', ''],
     'hsm.keySignPerSec': ['hsm.sessionSignPerSec', ''],
     'hsm.provision.devicesPerSec': ['hsm.devicePerSec', 'target >= 0.50'],
+    'hsm.provision.firstBatchPerSec': ['hsm.devicePerSec', ''],
+    'hsm.provision.unsignedDevicesPerSec': ['hsm.devicePerSec', 'ceiling for moving the token off this thread'],
+    'hsm.twoThreadSignPerSec': ['hsm.keySignPerSec', 'above 1: sessions per thread sign side by side'],
     'firmware.verifyPerSec': ['native.firmwarePerSec', ''],
   };
   // A handoff batch of 10,000 signs on worker threads, as the CLI does: say how many.

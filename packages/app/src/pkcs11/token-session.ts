@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { CustodyError, type ErrorCategory } from '@custody/core/errors';
 import { parsePKCS11URI, type PKCS11URI } from '@custody/core/keys';
 import type * as Pkcs11js from 'pkcs11js';
@@ -135,10 +136,12 @@ function openModule(path: string): { lib: Pkcs11js.PKCS11; pkcs11: Pkcs11Module 
   modules.set(path, lib);
   // Finalise on the way out: a TPM without a resource manager in front of it (swtpm, some boards) keeps the
   // objects a process loaded until they are flushed, and C_Finalize is what makes tpm2-pkcs11 flush them; an
-  // HSM frees the sessions it counts against its limit.
+  // HSM frees the sessions it counts against its limit. A worker thread shares the module with the whole
+  // process (C_Initialize is per process, and its module instance is the same one): its exit closes only its
+  // own sessions, else the first worker to end would finalise the module under every other thread.
   if (!finalizeOnExit) {
     finalizeOnExit = true;
-    process.once('exit', closeTokenSessions);
+    process.once('exit', isMainThread ? closeTokenSessions : closeSessions);
   }
   return { lib, pkcs11 };
 }
@@ -299,11 +302,8 @@ export function openTokenSession(uriText: string, o: TokenEnvironment): TokenSes
   return opened;
 }
 
-/**
- * Logs out, closes every session and finalises every module this process opened: for tests that change
- * SOFTHSM2_CONF, and for a long-running process that lets a token go. Keys opened before are unusable after.
- */
-export function closeTokenSessions(): void {
+/** Closes the sessions this thread opened, leaving their modules initialised for the rest of the process. */
+function closeSessions(): void {
   for (const s of sessions.values()) {
     try {
       s.lib.C_CloseSession(s.session);
@@ -312,6 +312,14 @@ export function closeTokenSessions(): void {
     }
   }
   sessions.clear();
+}
+
+/**
+ * Logs out, closes every session and finalises every module this process opened: for tests that change
+ * SOFTHSM2_CONF, and for a long-running process that lets a token go. Keys opened before are unusable after.
+ */
+export function closeTokenSessions(): void {
+  closeSessions();
   for (const lib of modules.values()) {
     // Best effort, every module: one that fails to finalise must not keep the others open.
     try {
