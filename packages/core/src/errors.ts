@@ -9,6 +9,12 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   // Malformed workflow and policy files are bad input, not rejections: listed before ERR_POLICY.
   ['ERR_POLICY_INVALID', 'input'],
   ['ERR_WORKFLOW_INVALID', 'input'],
+  // A code policy file that does not parse, or names certificates the activation cannot find: bad input.
+  ['ERR_CODE_POLICY', 'input'],
+  // A device with no enrollment yet, or offered an older activation than the one it enrolled: its state conflicts.
+  ['ERR_CODE_NOT_ENROLLED', 'conflict'],
+  ['ERR_ENROLL_STALE', 'conflict'],
+  ['ERR_AGENT_STATE', 'io'],
   ['ERR_LOG_PROOF', 'rejected'],
   ['ERR_LOG_CONSISTENCY', 'rejected'],
   ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],
@@ -22,6 +28,9 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_POLICY', 'rejected'],
   ['ERR_WORKFLOW_REJECT', 'rejected'],
   ['ERR_REVOKED', 'rejected'],
+  // Code the enrolled policy refuses, and enrollments not taken from a verified activation.
+  ['ERR_CODE', 'rejected'],
+  ['ERR_ENROLL', 'rejected'],
   ['ERR_NOT_CUSTODIAN', 'conflict'],
   ['ERR_DUPLICATE', 'conflict'],
   ['ERR_FORK', 'conflict'],
