@@ -199,6 +199,10 @@ export const INPUT_LIMITS = {
   csr: { what: 'certificate request', maxBytes: 64 * KiB },
   /** A policy file (`--policy FILE`). */
   policy: { what: 'policy file', maxBytes: YAML_LIMITS.maxLength },
+  /** A code policy file (`devices activate --code-policy`). */
+  codePolicy: { what: 'code policy file', maxBytes: YAML_LIMITS.maxLength },
+  /** The device agent's enrollment state (`agent enroll`, `agent check-code`): a policy and a few certificates. */
+  enrollment: { what: 'enrollment state', maxBytes: 256 * KiB },
   /** A workflow file (`--workflow`). */
   workflow: { what: 'workflow file', maxBytes: YAML_LIMITS.maxLength },
   /** A certificate template (`--template FILE.yaml`, the templates folder). */
