@@ -249,7 +249,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
         .trim()
         .split('\n')
         .map((l) => l.split(/\s+/)[0]);
-      assert.deepEqual(names, ['firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca']);
+      assert.deepEqual(names, ['code-signer', 'firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca']);
       const json = JSON.parse(custody(['templates', 'list', '--json']).stdout);
       assert.equal(json.data.templates.length, 6);
     });

@@ -202,7 +202,7 @@ describe('CLI commands (runCommand)', function () {
       assert.equal(exitOf(r), 0, r.stderr);
       assert.deepEqual(
         r.result!.templates.map((t) => t.name),
-        ['firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca'],
+        ['code-signer', 'firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca'],
       );
       for (const name of ['idevid', 'root-ca', 'issuing-ca']) assert.match(r.stdout, new RegExp(`^${name}\\s`, 'm'));
     });

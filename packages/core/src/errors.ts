@@ -15,6 +15,11 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_CODE_NOT_ENROLLED', 'conflict'],
   ['ERR_ENROLL_STALE', 'conflict'],
   ['ERR_AGENT_STATE', 'io'],
+  // A code signature that does not parse is bad input; every other refusal of code is a rejection (code/).
+  ['ERR_CODE_SIGNATURE_MALFORMED', 'input'],
+  ['ERR_CODE_SIGNATURE', 'rejected'],
+  ['ERR_CODE_SIGNER', 'rejected'],
+  ['ERR_CODE_DIGEST', 'rejected'],
   ['ERR_LOG_PROOF', 'rejected'],
   ['ERR_LOG_CONSISTENCY', 'rejected'],
   ['ERR_LOG_CHECKPOINT_SIGNATURE', 'rejected'],

@@ -3,8 +3,8 @@
  * check (message digest, `from`, signature). The structure is described in `cms.ts`.
  */
 import { OID } from '../asn1/oids.js';
-import { expectSeq, oid, readOne, readSmallInt, readSpan, readTime, TAG, type TLV, type TLVSpan } from '../asn1/der.js';
-import { ecdsaDERToP1363, isLowS, isLowSValue } from '../crypto/ecdsa-signature.js';
+import { expectSeq, readOne, readSmallInt, readTime, TAG, type TLV } from '../asn1/der.js';
+import { ecdsaDERToP1363, isLowS } from '../crypto/ecdsa-signature.js';
 import type { CryptoProvider, CurveName, HashName, PublicKeyHandle } from '../crypto/provider.js';
 import { curveHash } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
@@ -14,10 +14,12 @@ import { readOIDCached } from './oid-cache.js';
 import { readSignerCertificate } from './signer-certificate.js';
 import { parseStatement, type Statement } from './statement.js';
 
-/** An attestation taken apart by `parseAttestation`; byte fields are views into `der` unless noted. */
-export interface ParsedAttestation {
+/**
+ * A SignedData taken apart by `parseSignedContent`, content not yet interpreted; byte fields are views into `der`
+ * unless noted. An attestation and a code signature share this structure and differ only in their content.
+ */
+export interface SignedContent {
   der: Uint8Array;
-  statement: Statement;
   /** The eContent octets exactly as signed. */
   statementBytes: Uint8Array;
   signerCertificate: Uint8Array;
@@ -35,6 +37,11 @@ export interface ParsedAttestation {
   signingTime: Date;
   /** The message-digest attribute value. */
   messageDigest: Uint8Array;
+}
+
+/** An attestation taken apart by `parseAttestation`: the SignedData and its custody statement. */
+export interface ParsedAttestation extends SignedContent {
+  statement: Statement;
 }
 
 function malformed(what: string, cause?: unknown): CustodyError {
@@ -114,113 +121,6 @@ function openSignedData(der: Uint8Array, exact: boolean): { fields: TLV[]; conte
   return { fields, content: octets!.value };
 }
 
-const SIGNED_DATA_OID = oid(OID.signedData);
-const DATA_OID = oid(CONTENT_TYPE);
-const span: TLVSpan = { tag: 0, start: 0, end: 0 };
-
-/**
- * Reads the TLV at `offset` into `span`, checking that it has `tag` and ends at `end` when given; returns where it
- * ends (its value starts at `span.start`, valid until the next read).
- */
-function endOf(der: Uint8Array, offset: number, tag: number, end: number | undefined, what: string): number {
-  readSpan(der, offset, span);
-  if (span.tag !== tag) throw malformed(`${what}: expected tag 0x${tag.toString(16)}, found 0x${span.tag.toString(16)}`);
-  if (end !== undefined && span.end !== end) throw malformed(`${what}: unexpected length`);
-  return span.end;
-}
-
-/** True when the OID TLV at der[start, end) is `expected` (an encoded OID TLV). */
-function isOIDAt(der: Uint8Array, start: number, end: number, expected: Uint8Array): boolean {
-  if (end - start !== expected.length) return false;
-  for (let i = 0; i < expected.length; i++) if (der[start + i] !== expected[i]) return false;
-  return true;
-}
-
-/**
- * The statement bytes (eContent) of an attestation, found by walking only the outer structure: for records the
- * caller wrote itself (a registry reading its own chain), where `parseAttestation`'s full check is not needed.
- * The walk checks what `openSignedData` checks, header by header, and makes no view but the one it returns.
- * @throws ERR_ATTESTATION_MALFORMED when the outer structure is not a SignedData with id-data content
- */
-export function readStatementBytes(der: Uint8Array): Uint8Array {
-  try {
-    // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT SignedData }
-    const infoEnd = endOf(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo');
-    const typeAt = span.start;
-    const typeEnd = endOf(der, typeAt, TAG.OID, undefined, 'contentType');
-    if (!isOIDAt(der, typeAt, typeEnd, SIGNED_DATA_OID)) throw malformed('not a SignedData');
-    const wrapEnd = endOf(der, typeEnd, 0xa0, infoEnd, 'content');
-    const sdEnd = endOf(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData');
-    // SignedData: version, digestAlgorithms, encapContentInfo, then certificates, CRLs, signerInfos (3 or more).
-    let fields = 0;
-    let encapAt = -1;
-    for (let p = span.start; p < sdEnd; fields++) {
-      if (fields === 2) encapAt = p;
-      p = readSpan(der, p, span).end;
-    }
-    if (fields < 3) throw malformed(`unexpected element count ${fields}`);
-    // EncapsulatedContentInfo ::= SEQUENCE { eContentType, eContent [0] EXPLICIT OCTET STRING }
-    const encapEnd = endOf(der, encapAt, TAG.SEQUENCE, undefined, 'encapContentInfo');
-    const eTypeAt = span.start;
-    const eTypeEnd = endOf(der, eTypeAt, TAG.OID, undefined, 'eContentType');
-    if (!isOIDAt(der, eTypeAt, eTypeEnd, DATA_OID)) throw malformed('eContentType is not id-data');
-    const eWrapEnd = endOf(der, eTypeEnd, 0xa0, encapEnd, 'eContent');
-    readSpan(der, span.start, span);
-    if (span.tag !== TAG.OCTET_STRING || span.end !== eWrapEnd) throw malformed('eContent is not a primitive OCTET STRING');
-    return der.subarray(span.start, span.end);
-  } catch (e) {
-    if (e instanceof CustodyError && e.code === 'ERR_ATTESTATION_MALFORMED') throw e;
-    throw malformed((e as Error).message, e);
-  }
-}
-
-const ECDSA_SHA256_OID = oid(OID.ecdsaWithSHA256);
-const ECDSA_SHA384_OID = oid(OID.ecdsaWithSHA384);
-
-/**
- * True when `der` is an attestation whose signature has a high S (s > n/2), found by walking headers only: a
- * registry's check of what it is asked to record, about half a microsecond, where `parseAttestation` takes
- * tens. The curve is the signatureAlgorithm's (`parseAttestation` holds it to the signer key's). Bytes that
- * are not shaped like an attestation are not judged here (false): that is the parser's part.
- */
-export function isHighSAttestation(der: Uint8Array): boolean {
-  try {
-    const infoEnd = endOf(der, 0, TAG.SEQUENCE, der.length, 'ContentInfo');
-    const typeAt = span.start;
-    const typeEnd = endOf(der, typeAt, TAG.OID, undefined, 'contentType');
-    if (!isOIDAt(der, typeAt, typeEnd, SIGNED_DATA_OID)) return false;
-    const wrapEnd = endOf(der, typeEnd, 0xa0, infoEnd, 'content');
-    const sdEnd = endOf(der, span.start, TAG.SEQUENCE, wrapEnd, 'SignedData');
-    // signerInfos is the last field of the SignedData; the signature is the last field of its SignerInfo, and
-    // the signatureAlgorithm the one before.
-    for (let p = span.start; p < sdEnd;) p = readSpan(der, p, span).end;
-    if (span.tag !== TAG.SET || span.end !== sdEnd) return false;
-    const siEnd = endOf(der, span.start, TAG.SEQUENCE, sdEnd, 'SignerInfo');
-    let algAt = -1;
-    let sigAt = -1;
-    let sigTag = 0;
-    for (let p = span.start; p < siEnd;) {
-      algAt = sigAt;
-      sigAt = p;
-      sigTag = readSpan(der, p, span).tag;
-      p = span.end;
-    }
-    if (algAt < 0 || sigTag !== TAG.OCTET_STRING || span.end !== siEnd) return false;
-    const sigEnd = span.end;
-    const valueEnd = endOf(der, span.start, TAG.SEQUENCE, sigEnd, 'signature');
-    const rEnd = endOf(der, span.start, TAG.INTEGER, undefined, 'r');
-    const sEnd = endOf(der, rEnd, TAG.INTEGER, valueEnd, 's');
-    const sStart = span.start;
-    const algEnd = endOf(der, algAt, TAG.SEQUENCE, undefined, 'signatureAlgorithm');
-    const oidAt = span.start;
-    const oidEnd = endOf(der, oidAt, TAG.OID, algEnd, 'signatureAlgorithm');
-    const curve = isOIDAt(der, oidAt, oidEnd, ECDSA_SHA256_OID) ? 'P-256' : isOIDAt(der, oidAt, oidEnd, ECDSA_SHA384_OID) ? 'P-384' : undefined;
-    return curve !== undefined && !isLowSValue(der, sStart, sEnd, curve);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Strict parse of an attestation: exactly the structure `signAttestation` writes (one signer, its certificate,
  * the three signed attributes, no CRLs or unsigned attributes), its signature in low-S form. Does not check
@@ -229,12 +129,21 @@ export function isHighSAttestation(der: Uint8Array): boolean {
  *   n/2 (the malleable twin of a valid one); ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for the content
  */
 export function parseAttestation(der: Uint8Array): ParsedAttestation {
-  let content: Uint8Array;
-  let result: Omit<ParsedAttestation, 'statement'>;
+  const parsed = parseSignedContent(der);
+  return { ...parsed, statement: parseStatement(parsed.statementBytes) };
+}
+
+/**
+ * `parseAttestation` without reading the content: the same strict SignedData, for a content of another kind (a
+ * code signature's statement), which the caller parses.
+ * @throws ERR_ATTESTATION_MALFORMED naming what is wrong; ERR_ATTESTATION_HIGH_S; ERR_ATTESTATION_SID
+ */
+export function parseSignedContent(der: Uint8Array): SignedContent {
+  let result: SignedContent;
   try {
     const opened = openSignedData(der, true);
     const [version, digestAlgs, , certs, signerInfos] = opened.fields;
-    content = opened.content;
+    const content = opened.content;
     const certList = expectSeq(certs!, 0xa0);
     if (certList.length !== 1) throw malformed(`certificates holds ${certList.length} entries; a custody attestation carries exactly its signer's certificate`);
     const certTLV = certList[0];
@@ -343,7 +252,7 @@ export function parseAttestation(der: Uint8Array): ParsedAttestation {
     if (isOwnCode(e)) throw e;
     throw malformed((e as Error).message, e);
   }
-  return { ...result, statement: parseStatement(content) };
+  return result;
 }
 
 function signatureError(msg: string): CustodyError {
@@ -359,15 +268,37 @@ function signatureError(msg: string): CustodyError {
  */
 export async function verifyAttestationSignature(parsed: ParsedAttestation, provider: CryptoProvider): Promise<void> {
   const sync = syncOf(provider);
-  const digest = sync ? sync.digestSync(parsed.hash, parsed.statementBytes) : await provider.digest(parsed.hash, parsed.statementBytes);
-  if (!equalBytes(digest, parsed.messageDigest)) throw signatureError('message-digest does not match the content');
-  const spkiHash = toHex(sync ? sync.digestSync('SHA-256', parsed.signerSpki) : await provider.digest('SHA-256', parsed.signerSpki));
+  const spkiHash = await checkContentDigest(parsed, provider);
   if (spkiHash !== parsed.statement.predicate.from) {
     throw new CustodyError(
       'ERR_ATTESTATION_SIGNER',
       `attestation: statement "from" is ${parsed.statement.predicate.from}, but the signer's key is ${spkiHash}`,
     );
   }
+  await checkContentSignature(parsed, provider, sync);
+}
+
+/**
+ * Checks a parsed SignedData's message digest against its content and its signature with the signer certificate's
+ * key; returns the hex SHA-256 of that key's SPKI. Whether the signer is trusted is the caller's check.
+ * @throws ERR_ATTESTATION_SIGNATURE when the digest or the signature does not verify; ERR_ATTESTATION_MALFORMED
+ *   when the provider refuses the signer's key
+ */
+export async function verifySignedContent(parsed: SignedContent, provider: CryptoProvider): Promise<string> {
+  const spkiHash = await checkContentDigest(parsed, provider);
+  await checkContentSignature(parsed, provider, syncOf(provider));
+  return spkiHash;
+}
+
+/** The message digest against the content; returns the hex SHA-256 of the signer's SPKI. */
+async function checkContentDigest(parsed: SignedContent, provider: CryptoProvider): Promise<string> {
+  const sync = syncOf(provider);
+  const digest = sync ? sync.digestSync(parsed.hash, parsed.statementBytes) : await provider.digest(parsed.hash, parsed.statementBytes);
+  if (!equalBytes(digest, parsed.messageDigest)) throw signatureError('message-digest does not match the content');
+  return toHex(sync ? sync.digestSync('SHA-256', parsed.signerSpki) : await provider.digest('SHA-256', parsed.signerSpki));
+}
+
+async function checkContentSignature(parsed: SignedContent, provider: CryptoProvider, sync: ReturnType<typeof syncOf>): Promise<void> {
   let key: PublicKeyHandle;
   try {
     key = sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki);

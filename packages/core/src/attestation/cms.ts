@@ -40,4 +40,12 @@ export {
   type UnsignedAttestation,
   type AttestationSignerInput,
 } from './cms-sign.js';
-export { parseAttestation, readStatementBytes, isHighSAttestation, verifyAttestationSignature, type ParsedAttestation } from './cms-parse.js';
+export {
+  parseAttestation,
+  parseSignedContent,
+  verifyAttestationSignature,
+  verifySignedContent,
+  type ParsedAttestation,
+  type SignedContent,
+} from './cms-parse.js';
+export { readStatementBytes, isHighSAttestation } from './cms-walk.js';

@@ -8,7 +8,7 @@ import { CustodyError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
 import type { CurveName } from '../crypto/provider.js';
 
-export const TEMPLATE_KINDS = ['root-ca', 'issuing-ca', 'idevid', 'party', 'firmware-signer', 'ldevid'] as const;
+export const TEMPLATE_KINDS = ['root-ca', 'issuing-ca', 'idevid', 'party', 'firmware-signer', 'code-signer', 'ldevid'] as const;
 export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
 
 export const KEY_USAGES = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign'] as const;
