@@ -221,6 +221,10 @@ export const INPUT_LIMITS = {
   consistencyProof: { what: 'consistency proof', maxBytes: 256 * KiB },
   /** A passphrase file, its first line the passphrase (`--passphrase-file`). */
   passphrase: { what: 'passphrase file', maxBytes: 4 * KiB },
+  /** End-user code to sign or check (`code sign --file`): a script, an application, a configuration. */
+  code: { what: 'code file', maxBytes: 256 * MiB },
+  /** A detached code signature, CMS or IMA (`--sig`); the CMS parser's own bound is lower. */
+  codeSignature: { what: 'code signature', maxBytes: 64 * KiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;

@@ -1,60 +1,73 @@
 /**
- * The device's decision on one piece of code, after its signature was checked: which scope of the enrolled
- * policy covers it (by the signed type and the path it sits at on the device), whether its signer is an
- * identity that scope allows, valid now and not revoked, and what a failure does (`enforce` refuses, `audit`
- * reports and allows). Scopes are tried in policy order; the first that covers the code decides.
+ * The device's decision on one piece of code under its enrolled policy. The scope is chosen by the type the
+ * signature states and the path the code sits at on the device (the first scope in policy order that covers
+ * both); the signature is then checked by the one code verifier (`@custody/core/code`) with only that scope's
+ * identities trusted, so a signer of the owner's that the scope does not allow fails like a stranger, and is then
+ * told apart (`ERR_CODE_SIGNER_SCOPE`). A failure in an `audit` scope is reported and allowed; in `enforce` (or
+ * where no scope covers the code) it is refused.
  */
-import { OID } from '../asn1/oids.js';
+import { createCodeVerifier, type CodeVerifier } from '../code/code-verifier.js';
+import { parseCodeSignature } from '../code/code-signature.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { toHex } from '../util/bytes.js';
-import { sha256 } from '../util/sha256.js';
-import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
+import { CustodyError } from '../errors.js';
 import type { ParsedCRL } from '../validation/crl.js';
-import { PathValidator } from '../validation/path-validator.js';
 import type { CodeLevel } from './code-policy.js';
 import type { EnrolledCodePolicy, EnrolledIdentity, EnrolledScope } from './code-validation-claim.js';
 import { matchPathPattern } from './path-pattern.js';
 
-/** Stable codes of a refused (or, in audit, reported) piece of code. Codes are API: never rename one. */
-export type CodeCheckCode = 'ERR_CODE_SCOPE' | 'ERR_CODE_SIGNER_SCOPE' | 'ERR_CODE_SIGNER_UNTRUSTED' | 'ERR_CODE_SIGNER_EXPIRED' | 'ERR_CODE_SIGNER_REVOKED';
+/** Codes the policy adds to the code verifier's. Codes are API: never rename one. */
+export type CodePolicyCode = 'ERR_CODE_SCOPE' | 'ERR_CODE_SIGNER_SCOPE';
 
-/** What the device knows about the code once its signature verified. */
-export interface SignedCode {
+/** One piece of code to check: where it sits, its bytes and its detached signature, at `now`. */
+export interface CodeToCheck {
   /** Where the code sits on the device: what scope path patterns match. */
   readonly path: string;
-  /** The artifact type the signature covers. */
-  readonly type: string;
-  /** The signer's certificate (DER), from the signature. */
-  readonly signer: Uint8Array;
-  /** Other certificates the signature carries (intermediate CAs). */
-  readonly intermediates?: readonly Uint8Array[];
+  readonly file: Uint8Array;
+  /** The code signature (DER CMS, `custody code sign`). */
+  readonly signature: Uint8Array;
+  /** CRLs of the owner's code-signing CAs (only those verifying under an enrolled CA count). */
+  readonly crls?: ReadonlyArray<Uint8Array | ParsedCRL>;
+  readonly now: Date;
 }
 
 /** The decision: accepted, or why not and whether the scope only audits. */
 export interface CodeDecision {
-  /** True when the code is within the policy; an `audit` failure is still `ok: false` (and allowed). */
+  /** True when the code is within the policy. An `audit` failure is still `ok: false`, and allowed. */
   readonly ok: boolean;
   /** True when the device may run it: `ok`, or a failure in an `audit` scope. */
   readonly allowed: boolean;
   /** The level of the scope that decided (`enforce` when no scope covers the code). */
   readonly level: CodeLevel;
   readonly scope?: string;
+  /** The type the signature states, once the signature parsed. */
+  readonly type?: string;
   /** The identity of the policy the signer was accepted (or recognised) as. */
   readonly identity?: string;
-  /** A `CodeCheckCode`, or the signature check's own code (`refuse`). */
+  /** The signer, once the signature parsed: its subject and certificate SHA-256. */
+  readonly signer?: { readonly subject: string; readonly certSha256: string };
+  /** The file's SHA-256 and name as signed, when the signature was accepted. */
+  readonly subject?: { readonly name: string; readonly sha256: string };
+  /** A `CodePolicyCode`, or the code verifier's own. */
   readonly code?: string;
   readonly reason: string;
 }
 
-/** Checks code against one enrolled policy; build it once per enrollment (it keeps a path validator per CA). */
+/** Checks code against one enrolled policy. Build it once per enrollment: it keeps a code verifier per scope. */
 export class CodeChecker {
-  readonly #validators = new Map<string, PathValidator>();
+  readonly #byScope = new Map<string, CodeVerifier>();
+  readonly #all: CodeVerifier;
 
   constructor(
     readonly policy: EnrolledCodePolicy,
     provider: CryptoProvider,
   ) {
-    for (const id of policy.identities) if (id.kind === 'ca') this.#validators.set(id.name, new PathValidator({ trustAnchors: [id.certificate], provider }));
+    const verifierOf = (ids: readonly EnrolledIdentity[]) =>
+      createCodeVerifier({
+        provider,
+        trust: { cas: ids.filter((i) => i.kind === 'ca').map((i) => i.certificate.der), signers: ids.filter((i) => i.kind === 'pinned').map((i) => i.certificate.der) },
+      });
+    for (const s of policy.scopes) this.#byScope.set(s.name, verifierOf(policy.identities.filter((i) => s.signers.includes(i.name))));
+    this.#all = verifierOf(policy.identities);
   }
 
   /** The scope that covers a type at a path: the first in policy order, or undefined. */
@@ -63,105 +76,84 @@ export class CodeChecker {
   }
 
   /**
-   * The decision for code whose signature could not be trusted (`code`, `reason` from the signature check): a
-   * refusal, allowed only when every scope whose paths cover `path` (and, when known, its type) only audits.
+   * Decides on one piece of code.
+   * @throws never for bad code or signatures (each is a decision with a code); TypeError for an invalid `now`
    */
-  refuse(path: string, type: string | undefined, code: string, reason: string): CodeDecision {
-    const covering = this.policy.scopes.filter(
-      (s) => (type === undefined || (s.types as readonly string[]).includes(type)) && s.patterns.some((p) => matchPathPattern(p, path)),
-    );
-    const audit = covering.length > 0 && covering.every((s) => s.level === 'audit');
-    const scope = covering[0]?.name;
-    return { ok: false, allowed: audit, level: audit ? 'audit' : 'enforce', ...(scope ? { scope } : {}), code, reason };
-  }
-
-  /**
-   * Decides on code whose signature verified.
-   * @throws never for bad input: every problem is a decision with a code
-   */
-  async check(code: SignedCode, at: Date, crls: readonly ParsedCRL[] = []): Promise<CodeDecision> {
-    const scope = this.scopeOf(code.type, code.path);
-    if (!scope) {
-      return {
-        ok: false,
-        allowed: false,
-        level: 'enforce',
-        code: 'ERR_CODE_SCOPE',
-        reason: `no scope of policy ${this.policy.policy} covers ${code.type} code at ${code.path}`,
-      };
+  async check(c: CodeToCheck): Promise<CodeDecision> {
+    let statement;
+    try {
+      statement = parseCodeSignature(c.signature).statement;
+    } catch (e) {
+      if (!(e instanceof CustodyError)) throw e;
+      return this.#unreadable(c.path, e);
     }
-    const verdict = (ok: boolean, more: { identity?: string; code?: string; reason: string }): CodeDecision => ({
+    const type = statement.predicate.type;
+    const scope = this.scopeOf(type, c.path);
+    if (!scope)
+      return { ok: false, allowed: false, level: 'enforce', type, code: 'ERR_CODE_SCOPE', reason: `no scope of code policy ${this.policy.policy} covers ${type} code at ${c.path}` };
+    const decide = (ok: boolean, more: Omit<CodeDecision, 'ok' | 'allowed' | 'level' | 'scope' | 'type'>): CodeDecision => ({
       ok,
       allowed: ok || scope.level === 'audit',
       level: scope.level,
       scope: scope.name,
+      type,
       ...more,
     });
-    let signer: ParsedCertificate;
+    const input = { file: c.file, signature: c.signature, now: c.now, ...(c.crls ? { crls: c.crls } : {}) };
     try {
-      signer = parseCertificate(code.signer);
+      const v = await this.#byScope.get(scope.name)!.verify(input);
+      const identity = this.#identityOf(scope.signers, v.signer.trustedBy, v.signer.trustedBy === 'pinned' ? v.signer.certSha256 : v.signer.issuerSha256);
+      const subject = { name: v.statement.subject[0].name, sha256: v.statement.subject[0].digest.sha256 };
+      return decide(true, {
+        ...(identity ? { identity } : {}),
+        signer: { subject: v.signer.subject, certSha256: v.signer.certSha256 },
+        subject,
+        reason: `signed by ${v.signer.subject}${identity ? ` (identity ${identity})` : ''}, within scope ${scope.name}`,
+      });
     } catch (e) {
-      return verdict(false, { code: 'ERR_CODE_SIGNER_UNTRUSTED', reason: `the signer's certificate does not parse: ${(e as Error).message}` });
-    }
-    let first: { identity: string; code: string; reason: string } | undefined;
-    for (const name of scope.signers) {
-      const id = this.policy.identities.find((i) => i.name === name)!;
-      const r = await this.#asIdentity(id, signer, code.intermediates ?? [], at, crls);
-      if (r === 'accepted')
-        return verdict(true, { identity: id.name, reason: `signed by ${signer.subject.text} (identity ${id.name}) within scope ${scope.name}` });
-      if (r) first ??= { identity: id.name, ...r };
-    }
-    if (first) return verdict(false, first);
-    // Not a signer of this scope: is it one of the policy's other identities (outside its scope), or nobody's?
-    for (const id of this.policy.identities) {
-      if (scope.signers.includes(id.name)) continue;
-      if ((await this.#asIdentity(id, signer, code.intermediates ?? [], at, crls)) === 'accepted') {
-        return verdict(false, {
-          identity: id.name,
+      if (!(e instanceof CustodyError)) throw e;
+      if (e.code !== 'ERR_CODE_SIGNER_UNTRUSTED') return decide(false, { code: e.code, reason: e.message });
+      const other = await this.#otherIdentity(input, scope);
+      if (other) {
+        return decide(false, {
+          identity: other.identity,
+          signer: other.signer,
           code: 'ERR_CODE_SIGNER_SCOPE',
-          reason: `${signer.subject.text} signs as identity ${id.name}, which scope ${scope.name} does not allow (allowed: ${scope.signers.join(', ')})`,
+          reason: `${other.signer.subject} signs as identity ${other.identity}, which scope ${scope.name} does not allow (allowed: ${scope.signers.join(', ')})`,
         });
       }
+      return decide(false, {
+        code: 'ERR_CODE_SIGNER_UNTRUSTED',
+        reason: `${e.message} (none of the enrolled identities of policy ${this.policy.policy}: a previous owner's signer, or nobody the owner trusts)`,
+      });
     }
-    return verdict(false, {
-      code: 'ERR_CODE_SIGNER_UNTRUSTED',
-      reason: `${signer.subject.text} is none of the enrolled identities of policy ${this.policy.policy} (a signer of a previous owner, or of nobody the owner trusts)`,
-    });
   }
 
-  /** `accepted`; a failure when the signer is this identity's but not valid now; undefined when it is not this identity's. */
-  async #asIdentity(
-    id: EnrolledIdentity,
-    signer: ParsedCertificate,
-    intermediates: readonly Uint8Array[],
-    at: Date,
-    crls: readonly ParsedCRL[],
-  ): Promise<'accepted' | { code: string; reason: string } | undefined> {
-    if (id.kind === 'pinned') {
-      if (toHex(sha256(signer.der)) !== id.sha256) return undefined;
-      if (at < signer.notBefore || at > signer.notAfter)
-        return {
-          code: 'ERR_CODE_SIGNER_EXPIRED',
-          reason: `the pinned signer ${signer.subject.text} is valid ${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()}, not at ${at.toISOString()}`,
-        };
-      if (!signer.extKeyUsage?.includes(OID.codeSigning))
-        return { code: 'ERR_CODE_SIGNER_UNTRUSTED', reason: `the pinned signer ${signer.subject.text} lacks the codeSigning extended key usage` };
-      return 'accepted';
+  /** A signature that does not parse: refused, allowed only when every scope whose paths cover the code audits. */
+  #unreadable(path: string, e: CustodyError): CodeDecision {
+    const covering = this.policy.scopes.filter((s) => s.patterns.some((p) => matchPathPattern(p, path)));
+    const audit = covering.length > 0 && covering.every((s) => s.level === 'audit');
+    return { ok: false, allowed: audit, level: audit ? 'audit' : 'enforce', ...(covering[0] ? { scope: covering[0].name } : {}), code: e.code, reason: e.message };
+  }
+
+  /** The identity (of those named) a signer was accepted as: the pinned certificate's, or its issuing CA's. */
+  #identityOf(names: readonly string[], kind: 'ca' | 'pinned', sha256: string | undefined): string | undefined {
+    const ids = this.policy.identities.filter((i) => names.includes(i.name) && i.kind === kind);
+    return (ids.find((i) => i.sha256 === sha256) ?? (kind === 'ca' && ids.length === 1 ? ids[0] : undefined))?.name;
+  }
+
+  /** Whether the signer is one of the policy's identities outside `scope`. */
+  async #otherIdentity(
+    input: { file: Uint8Array; signature: Uint8Array; now: Date },
+    scope: EnrolledScope,
+  ): Promise<{ identity: string; signer: { subject: string; certSha256: string } } | undefined> {
+    try {
+      const v = await this.#all.verify(input);
+      const outside = this.policy.identities.filter((i) => !scope.signers.includes(i.name)).map((i) => i.name);
+      const identity = this.#identityOf(outside, v.signer.trustedBy, v.signer.trustedBy === 'pinned' ? v.signer.certSha256 : v.signer.issuerSha256);
+      return identity ? { identity, signer: { subject: v.signer.subject, certSha256: v.signer.certSha256 } } : undefined;
+    } catch {
+      return undefined;
     }
-    const report = await this.#validators.get(id.name)!.validate({
-      leaf: signer,
-      intermediates,
-      at,
-      crls,
-      requiredKeyUsage: ['digitalSignature'],
-      requiredEKU: [OID.codeSigning],
-    });
-    if (report.ok) return 'accepted';
-    const why = report.checks.find((c) => !c.ok)?.reason ?? report.code ?? 'rejected';
-    if (report.code === 'ERR_CHAIN_NO_PATH' || report.code === 'ERR_CHAIN_SIGNATURE' || report.code === 'ERR_CHAIN_LEAF_IS_ANCHOR') return undefined;
-    if (report.code === 'ERR_CHAIN_EXPIRED' || report.code === 'ERR_CHAIN_NOT_YET_VALID')
-      return { code: 'ERR_CODE_SIGNER_EXPIRED', reason: `${signer.subject.text}: ${why}` };
-    if (report.code === 'ERR_CHAIN_REVOKED') return { code: 'ERR_CODE_SIGNER_REVOKED', reason: `${signer.subject.text}: ${why}` };
-    return { code: 'ERR_CODE_SIGNER_UNTRUSTED', reason: `${signer.subject.text} under identity ${id.name}: ${why}` };
   }
 }
