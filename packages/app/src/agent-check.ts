@@ -35,7 +35,10 @@ export interface CheckCodeResult extends CodeDecision {
 export async function checkCode(o: CheckCodeOptions): Promise<CheckCodeResult> {
   const enrolled = readEnrollment(o.state);
   if (!enrolled)
-    throw new CustodyError('ERR_CODE_NOT_ENROLLED', `${enrollmentFile(o.state)}: this device is not enrolled: run custody agent enroll with its activated bundle`);
+    throw new CustodyError(
+      'ERR_CODE_NOT_ENROLLED',
+      `${enrollmentFile(o.state)}: this device is not enrolled: run custody agent enroll with its activated bundle`,
+    );
   const file = new Uint8Array(readInputFile(o.file, 'code'));
   const signature = new Uint8Array(readInputFile(o.sig, 'codeSignature'));
   const crls = o.crls.map((f) => readCRLFile(f));

@@ -7,7 +7,7 @@
 import { CustodyError, parseBundle, type Bundle, type VerificationReport } from '@custody/core';
 import { decideEnrollment, type EnrollmentDecision } from '@custody/core/code-policy';
 import { readCertificateFile, readInputFile } from './context.js';
-import { enrollmentFile, readEnrollment, writeEnrollment } from './agent-state.js';
+import { enrollmentFile, readEnrollment, removeEnrollment, writeEnrollment } from './agent-state.js';
 import { prepareVerification, type VerifyInputs } from './verify.js';
 
 export interface EnrollOptions extends Omit<VerifyInputs, 'response' | 'as' | 'expectedCustodian' | 'expectedCertificate'> {
@@ -20,10 +20,11 @@ export interface EnrollOptions extends Omit<VerifyInputs, 'response' | 'as' | 'e
 export interface EnrollResult {
   device: string;
   outcome: EnrollmentDecision['outcome'];
-  policy: string;
-  activation: { seq: number; sha256: string; time: string; owner: string };
-  identities: Array<{ name: string; kind: string; sha256: string }>;
-  scopes: Array<{ name: string; level: string }>;
+  /** The enrolled policy's name; absent when `withdrawn`. */
+  policy?: string;
+  activation: { seq: number; sha256?: string; time: string; owner: string };
+  identities?: Array<{ name: string; kind: string; sha256: string }>;
+  scopes?: Array<{ name: string; level: string }>;
   stateFile: string;
   report: VerificationReport;
 }
@@ -53,6 +54,16 @@ export async function enrollDevice(o: EnrollOptions): Promise<EnrollResult> {
     decision = decideEnrollment(bundle, report, idevid, previous?.record);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(o.bundle) : e;
+  }
+  if (decision.outcome === 'withdrawn') {
+    const last = bundle!.attestations.at(-1)!.statement;
+    return {
+      device: last.subject[0].name,
+      outcome: 'withdrawn',
+      activation: { seq: last.predicate.seq, time: last.predicate.time, owner: last.predicate.to },
+      stateFile: removeEnrollment(o.state),
+      report,
+    };
   }
   const { record, policy } = decision;
   const stateFile = decision.outcome === 'same' ? enrollmentFile(o.state) : writeEnrollment(o.state, record);

@@ -3,12 +3,12 @@
  * the verified activation gave, written atomically (a temporary file flushed, then renamed over the old one) so
  * that a crash leaves the old enrollment or the new one, never half of either.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core';
 import { parseEnrollmentRecord, type EnrolledCodePolicy, type EnrollmentRecord } from '@custody/core/code-policy';
 import { readInputFile } from './context.js';
-import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput } from './outputs.js';
+import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, syncFolder, writeOutput } from './outputs.js';
 
 /** The default state folder of the reference agent. */
 export const DEFAULT_AGENT_STATE = '.custody-agent';
@@ -47,6 +47,21 @@ export function writeEnrollment(state: string, record: EnrollmentRecord): string
     commitOutputs([out]);
   } finally {
     discardOutputs([out], folder);
+  }
+  return file;
+}
+
+/**
+ * Removes the enrollment in `state` (a new owner enabled no code validation): the device then accepts no code.
+ * @throws ERR_IO_WRITE naming the file
+ */
+export function removeEnrollment(state: string): string {
+  const file = enrollmentFile(state);
+  try {
+    unlinkSync(file);
+    syncFolder(state);
+  } catch (e) {
+    throw new CustodyError('ERR_IO_WRITE', `${file}: cannot remove (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, cause: e });
   }
   return file;
 }

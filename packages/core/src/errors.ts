@@ -33,8 +33,8 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_POLICY', 'rejected'],
   ['ERR_WORKFLOW_REJECT', 'rejected'],
   ['ERR_REVOKED', 'rejected'],
-  // Code the enrolled policy refuses, and enrollments not taken from a verified activation.
-  ['ERR_CODE', 'rejected'],
+  // Code no scope of the enrolled policy covers, and enrollments not taken from a verified activation.
+  ['ERR_CODE_SCOPE', 'rejected'],
   ['ERR_ENROLL', 'rejected'],
   ['ERR_NOT_CUSTODIAN', 'conflict'],
   ['ERR_DUPLICATE', 'conflict'],

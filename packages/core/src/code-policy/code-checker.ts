@@ -64,7 +64,10 @@ export class CodeChecker {
     const verifierOf = (ids: readonly EnrolledIdentity[]) =>
       createCodeVerifier({
         provider,
-        trust: { cas: ids.filter((i) => i.kind === 'ca').map((i) => i.certificate.der), signers: ids.filter((i) => i.kind === 'pinned').map((i) => i.certificate.der) },
+        trust: {
+          cas: ids.filter((i) => i.kind === 'ca').map((i) => i.certificate.der),
+          signers: ids.filter((i) => i.kind === 'pinned').map((i) => i.certificate.der),
+        },
       });
     for (const s of policy.scopes) this.#byScope.set(s.name, verifierOf(policy.identities.filter((i) => s.signers.includes(i.name))));
     this.#all = verifierOf(policy.identities);
@@ -90,7 +93,14 @@ export class CodeChecker {
     const type = statement.predicate.type;
     const scope = this.scopeOf(type, c.path);
     if (!scope)
-      return { ok: false, allowed: false, level: 'enforce', type, code: 'ERR_CODE_SCOPE', reason: `no scope of code policy ${this.policy.policy} covers ${type} code at ${c.path}` };
+      return {
+        ok: false,
+        allowed: false,
+        level: 'enforce',
+        type,
+        code: 'ERR_CODE_SCOPE',
+        reason: `no scope of code policy ${this.policy.policy} covers ${type} code at ${c.path}`,
+      };
     const decide = (ok: boolean, more: Omit<CodeDecision, 'ok' | 'allowed' | 'level' | 'scope' | 'type'>): CodeDecision => ({
       ok,
       allowed: ok || scope.level === 'audit',
@@ -133,7 +143,14 @@ export class CodeChecker {
   #unreadable(path: string, e: CustodyError): CodeDecision {
     const covering = this.policy.scopes.filter((s) => s.patterns.some((p) => matchPathPattern(p, path)));
     const audit = covering.length > 0 && covering.every((s) => s.level === 'audit');
-    return { ok: false, allowed: audit, level: audit ? 'audit' : 'enforce', ...(covering[0] ? { scope: covering[0].name } : {}), code: e.code, reason: e.message };
+    return {
+      ok: false,
+      allowed: audit,
+      level: audit ? 'audit' : 'enforce',
+      ...(covering[0] ? { scope: covering[0].name } : {}),
+      code: e.code,
+      reason: e.message,
+    };
   }
 
   /** The identity (of those named) a signer was accepted as: the pinned certificate's, or its issuing CA's. */

@@ -37,19 +37,19 @@ export interface EnrollmentRecord {
   readonly codeValidation: CodeValidationClaim;
 }
 
-/** What `decideEnrollment` concludes: the record to keep, whether it replaces another one, and the policy read. */
-export interface EnrollmentDecision {
-  readonly record: EnrollmentRecord;
-  /** `new`, `same` (this activation is enrolled already), or `replaced` (a later activation: a resale). */
-  readonly outcome: 'new' | 'same' | 'replaced';
-  readonly policy: EnrolledCodePolicy;
-}
+/**
+ * What `decideEnrollment` concludes: the record to keep and the policy read, and whether it is `new`, `same` (this
+ * activation is enrolled already) or `replaced` (a later activation of the chain: a resale); or `withdrawn`: a
+ * later activation that enables no code validation, so the enrollment it follows must go.
+ */
+export type EnrollmentDecision =
+  { readonly outcome: 'new' | 'same' | 'replaced'; readonly record: EnrollmentRecord; readonly policy: EnrolledCodePolicy } | { readonly outcome: 'withdrawn' };
 
 /**
  * Decides on an enrollment from a bundle the one verifier has just reported on.
  * @throws ERR_ENROLL_UNVERIFIED when the verifier rejected the bundle (its code is named); ERR_ENROLL_DEVICE
  *   when the bundle is another device's, or the state is; ERR_ENROLL_NOT_ACTIVATED when the chain does not end in
- *   an activation; ERR_ENROLL_NO_POLICY when the activation enabled no code validation; ERR_ENROLL_CLAIM for a
+ *   an activation; ERR_ENROLL_NO_POLICY when the activation enabled no code validation (and follows no enrollment); ERR_ENROLL_CLAIM for a
  *   malformed claim; ERR_ENROLL_STALE when the activation is not the enrolled one nor a later one of its chain
  */
 export function decideEnrollment(bundle: Bundle, report: VerificationReport, idevid: Uint8Array, previous: EnrollmentRecord | undefined): EnrollmentDecision {
@@ -73,9 +73,13 @@ export function decideEnrollment(bundle: Bundle, report: VerificationReport, ide
       `the chain ends in attestation ${last}, a ${statementKind(entry.statement)}: no activation to enroll from`,
     );
   const claim = entry.statement.predicate.claims.codeValidation;
-  if (claim === undefined) throw new CustodyError('ERR_ENROLL_NO_POLICY', `the activation (attestation ${last}) enables no code validation`);
-  const policy = parseCodeValidationClaim(claim);
   const p = entry.statement.predicate;
+  if (claim === undefined) {
+    // A new owner who enables no code validation still ends the previous owner's: the old enrollment goes.
+    if (previous && p.seq > previous.activation.seq && follows(bundle, previous)) return { outcome: 'withdrawn' };
+    throw new CustodyError('ERR_ENROLL_NO_POLICY', `the activation (attestation ${last}) enables no code validation`);
+  }
+  const policy = parseCodeValidationClaim(claim);
   const record: EnrollmentRecord = {
     version: ENROLLMENT_VERSION,
     device: entry.statement.subject[0].name,
@@ -86,14 +90,20 @@ export function decideEnrollment(bundle: Bundle, report: VerificationReport, ide
   if (!previous) return { record, outcome: 'new', policy };
   const at = previous.activation.seq;
   if (at === p.seq && previous.activation.sha256 === record.activation.sha256) return { record: previous, outcome: 'same', policy };
-  const enrolled = at < last ? bundle.attestations[at] : undefined;
-  if (!enrolled || toHex(sha256(rebuildAttestation(enrolled, bundle.certificates))) !== previous.activation.sha256) {
+  if (!follows(bundle, previous)) {
     throw new CustodyError(
       'ERR_ENROLL_STALE',
       `the bundle's activation (attestation ${p.seq}) does not follow the enrolled one (attestation ${at} of ${previous.activation.time}): an older or another chain`,
     );
   }
   return { record, outcome: 'replaced', policy };
+}
+
+/** True when the bundle's chain holds the enrolled activation before its last attestation. */
+function follows(bundle: Bundle, previous: EnrollmentRecord): boolean {
+  const at = previous.activation.seq;
+  const enrolled = at < bundle.attestations.length - 1 ? bundle.attestations[at] : undefined;
+  return enrolled !== undefined && toHex(sha256(rebuildAttestation(enrolled, bundle.certificates))) === previous.activation.sha256;
 }
 
 /**

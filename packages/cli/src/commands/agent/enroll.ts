@@ -33,10 +33,14 @@ export default class AgentEnroll extends BaseCommand {
       logKeys: flags['log-key'] ?? [],
       logConsistency: flags['log-consistency'] ?? [],
     });
+    if (r.outcome === 'withdrawn') {
+      this.log(`${r.device}: the activation ${r.activation.seq} by a new owner enables no code validation: the previous enrollment is withdrawn`);
+      return r;
+    }
     const what =
       r.outcome === 'same' ? 'already enrolled in' : r.outcome === 'replaced' ? "enrolled (replacing the previous owner's policy) in" : 'enrolled in';
     this.log(`${r.device} ${what} code policy ${r.policy} from activation ${r.activation.seq} (${r.activation.time})`);
-    for (const s of r.scopes) this.log(`  scope ${s.name}: ${s.level}`);
+    for (const s of r.scopes ?? []) this.log(`  scope ${s.name}: ${s.level}`);
     return r;
   }
 }
