@@ -123,6 +123,32 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     fails('parties export', [...S(), 'nobody'], 'ERR_USAGE_PARTY', 2);
   });
 
+  it('code signer create, code signer export, code sign (CMS and IMA)', function () {
+    const created = ok('code signer create', [...S(), '--name', 'ops', '--ca', 'root', '--organization', 'Acme']);
+    assert.match(created.spkiSha256, /^[0-9a-f]{64}$/);
+    fails('code signer create', [...S(), '--name', 'lost-signer', '--ca', 'no-such-ca', '--organization', 'Acme'], 'ERR_USAGE_UNKNOWN_CA', 2);
+    fails('code signer create', [...S(), '--name', 'wrong-kind', '--ca', 'root', '--organization', 'Acme', '--template', 'party'], 'ERR_TEMPLATE_KIND', 3);
+    const listed = ok('parties list', S()).parties.find((p: { name: string }) => p.name === 'ops');
+    assert.equal(listed.role, 'code-signer');
+    assert.equal(ok('code signer export', [...S(), 'ops']).certificatePem, created.certificatePem);
+    fails('code signer export', [...S(), 'factory'], 'ERR_USAGE_SIGNER', 2);
+    writeFileSync(f('rotate.sh'), '#!/bin/sh\necho rotate\n');
+    const cms = ok('code sign', [...S(), '--file', f('rotate.sh'), '--signer', 'ops', '--version', '1.2']);
+    assert.deepEqual(
+      [cms.format, cms.type, cms.version, cms.signatureFile, cms.signer.spkiSha256],
+      ['cms', 'script', '1.2', f('rotate.sh.sig'), created.spkiSha256],
+    );
+    assert.ok(existsSync(f('rotate.sh.sig')));
+    const ima = ok('code sign', [...S(), '--file', f('rotate.sh'), '--signer', 'ops', '--format', 'ima', '--out', f('rotate.ima')]);
+    assert.match(ima.imaKeyId, /^[0-9a-f]{8}$/);
+    assert.equal(readFileSync(f('rotate.ima'))[0], 3);
+    fails('code sign', [...S(), '--file', f('rotate.sh'), '--signer', 'ops'], 'ERR_IO_EXISTS', 5);
+    fails('code sign', [...S(), '--file', f('rotate.sh'), '--signer', 'factory', '--out', f('x.sig')], 'ERR_USAGE_SIGNER', 2);
+    fails('code sign', [...S(), '--file', f('no-such-file'), '--signer', 'ops', '--out', f('x.sig')], 'ERR_INPUT_READ', 3);
+    fails('code sign', [...S(), '--file', f('rotate.sh'), '--signer', 'ops', '--format', 'gpg', '--out', f('x.sig')], 'ERR_USAGE_FLAGS', 2);
+    assert.equal(existsSync(f('x.sig')), false);
+  });
+
   it('log init, devices provision, log checkpoint, log prove, log consistency', function () {
     const log = ok('log init', [...S(), '--origin', 'acme.example/log', '--pub', f('log.pub')]);
     assert.equal(log.pubFile, f('log.pub'));

@@ -242,7 +242,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
       assert.match(r.stdout, /CA:\s+no/);
     });
 
-    it('templates list lists the six templates', function () {
+    it('templates list lists the seven templates', function () {
       const r = custody(['templates', 'list']);
       ok(r);
       const names = r.stdout
@@ -251,7 +251,7 @@ describe('devices provision (built CLI, openssl interop)', function () {
         .map((l) => l.split(/\s+/)[0]);
       assert.deepEqual(names, ['code-signer', 'firmware-signer', 'idevid', 'issuing-ca', 'ldevid', 'party', 'root-ca']);
       const json = JSON.parse(custody(['templates', 'list', '--json']).stdout);
-      assert.equal(json.data.templates.length, 6);
+      assert.equal(json.data.templates.length, 7);
     });
 
     describe('bad input: refused, one line naming the file and the code, nothing written', function () {

@@ -142,9 +142,26 @@ export interface CreatePartyOptions {
  * @throws ERR_USAGE_NAME, ERR_USAGE_UNKNOWN_CA, ERR_CONFLICT_NAME, ERR_KEY_PASSPHRASE
  */
 export async function createParty(store: Store, o: CreatePartyOptions): Promise<PartyRecord> {
-  checkName(o.name);
   if (o.template.kind !== 'party')
     throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a party template`);
+  return createSignerRecord(store, o);
+}
+
+/**
+ * Creates a code signer's key and certificate (codeSigning EKU) under one of the store's CAs, recorded like a
+ * party with the role `code-signer`: the key is a file or a token key exactly as a party's.
+ * @throws ERR_TEMPLATE_KIND (not a code-signer template), ERR_USAGE_NAME, ERR_USAGE_UNKNOWN_CA, ERR_CONFLICT_NAME,
+ *   ERR_KEY_PASSPHRASE
+ */
+export async function createCodeSigner(store: Store, o: CreatePartyOptions): Promise<PartyRecord> {
+  if (o.template.kind !== 'code-signer')
+    throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a code-signer template`);
+  return createSignerRecord(store, o, 'code-signer');
+}
+
+/** A key and certificate under a CA of the store, recorded as a party (with `role` when it signs something else). */
+async function createSignerRecord(store: Store, o: CreatePartyOptions, role?: PartyRecord['role']): Promise<PartyRecord> {
+  checkName(o.name);
   if ((await store.getCA(o.name)) || (await store.getParty(o.name)))
     throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
   const { subject, der } = await issueForNewKey(store, o.template, o.ca, { name: o.name, organization: o.organization }, o.passphrase, o.now, o.tokenKey);
@@ -158,6 +175,7 @@ export async function createParty(store: Store, o: CreatePartyOptions): Promise<
     certSha256: toHex(await provider.digest('SHA-256', der)),
     createdAt: o.now.toISOString(),
   };
+  if (role) record.role = role;
   await store.addParty(record);
   return record;
 }

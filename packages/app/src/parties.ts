@@ -21,7 +21,7 @@ export async function loadSigner(
   name: string | undefined,
   passphrase: string | undefined,
 ): Promise<{ party: PartyRecord; signer: AttestationSigner }> {
-  const own = (await store.listParties()).filter((p) => p.key);
+  const own = (await store.listParties()).filter((p) => p.key && p.role === undefined);
   const party = name === undefined ? (own.length === 1 ? own[0] : undefined) : own.find((p) => p.name === name);
   if (!party) {
     const names = own.map((p) => p.name).join(', ') || 'none';

@@ -133,7 +133,7 @@ export async function provisioningSetup(
   const caInfo = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
   const caKey = loadKey(store, ca.key, o.passphrase);
   const organization = caInfo.subjectAttributes.find(([k]) => k === 'O')?.[1];
-  const hasParty = o.party !== false && (o.party !== undefined || (await store.listParties()).some((p) => p.key));
+  const hasParty = o.party !== false && (o.party !== undefined || (await store.listParties()).some((p) => p.key && p.role === undefined));
   const attest = hasParty ? await loadSigner(store, o.party || undefined, o.passphrase) : undefined;
   const to = attest ? (o.to ? (await resolveRecipient(store, o.to)).spkiSha256 : attest.signer.spkiSha256) : undefined;
   const manufacturer = organization ?? caInfo.subjectText;

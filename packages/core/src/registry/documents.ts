@@ -32,6 +32,12 @@ export interface PartyRecord {
   spkiSha256: string;
   certSha256: string;
   createdAt: string;
+  /**
+   * What the key signs, when it is not custody attestations: `code-signer` for end-user code (`custody code
+   * sign`). Absent: an attestation party. A signer is recorded like a party, so that names stay one namespace and
+   * keys are referenced the same way, but it never signs or receives a device.
+   */
+  role?: 'code-signer';
 }
 
 /** One revoked certificate of a CA, as recorded (RFC 5280 5.1.2.6 revokedCertificates entry). */

@@ -4,7 +4,7 @@ import { STORE_FLAG } from '../../flag-spec.js';
 import { openStore } from '@custody/app/context';
 import { certificateSummary, type CertificateSummary } from '@custody/app/exports';
 
-type PartyEntry = { name: string; organization?: string; own: boolean; spkiSha256: string } & CertificateSummary;
+type PartyEntry = { name: string; organization?: string; own: boolean; spkiSha256: string; role?: 'code-signer' } & CertificateSummary;
 
 export default class PartiesList extends BaseCommand {
   static override summary = 'List the parties this store knows, its own (with keys) and imported ones: subject, key, validity, fingerprint.';
@@ -21,11 +21,12 @@ export default class PartiesList extends BaseCommand {
           ...(p.organization ? { organization: p.organization } : {}),
           own: p.key !== undefined,
           spkiSha256: p.spkiSha256,
+          ...(p.role ? { role: p.role } : {}),
           ...(await certificateSummary(p.certificate)),
         });
       }
       for (const p of list) {
-        this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}`);
+        this.log(`${p.name.padEnd(24)} ${p.own ? 'own     ' : 'imported'}  ${p.organization ?? ''}${p.role ? ` (${p.role})` : ''}`);
         this.log(`  ${p.subject}; key SHA-256 ${p.spkiSha256}; valid ${p.notBefore} to ${p.notAfter}; SHA-256 ${p.sha256}`);
       }
       return { parties: list };
