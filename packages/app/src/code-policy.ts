@@ -1,6 +1,6 @@
 /**
  * `devices activate --code-policy FILE`: the owner's code policy read and validated, each identity resolved to
- * its certificate (a CA of this store by name, or a certificate given with `--code-cert` by its SHA-256), and
+ * its certificate (a CA of this store by name; by SHA-256, a `--code-cert` file, a CA or a code signer of the store), and
  * made into the activation's `codeValidation` claim.
  */
 import { createHash } from 'node:crypto';
@@ -34,11 +34,11 @@ export async function codeValidationClaim(store: Store, o: CodePolicyInputs): Pr
       certificates.set(id.name, decodePEM(ca.certificate, ['CERTIFICATE']));
       continue;
     }
-    const der = given.get(id.sha256!) ?? (await storeCAByHash(store, id.sha256!));
+    const der = given.get(id.sha256!) ?? (await storeCertByHash(store, id.sha256!));
     if (!der)
       throw new CustodyError(
         'ERR_CODE_POLICY_CERT',
-        `${o.file}: identity ${id.name}: no certificate with SHA-256 ${id.sha256} among --code-cert files or this store's CAs`,
+        `${o.file}: identity ${id.name}: no certificate with SHA-256 ${id.sha256} among --code-cert files, this store's CAs or its code signers`,
         { file: o.file },
       );
     certificates.set(id.name, der);
@@ -50,9 +50,11 @@ export async function codeValidationClaim(store: Store, o: CodePolicyInputs): Pr
   }
 }
 
-async function storeCAByHash(store: Store, hex: string): Promise<Uint8Array | undefined> {
-  for (const ca of await store.listCAs()) {
-    const der = decodePEM(ca.certificate, ['CERTIFICATE']);
+/** A certificate of this store by its SHA-256: a CA, or a code signer (`code signer create`). */
+async function storeCertByHash(store: Store, hex: string): Promise<Uint8Array | undefined> {
+  const held = [...(await store.listCAs()), ...(await store.listParties()).filter((p) => p.role === 'code-signer')];
+  for (const record of held) {
+    const der = decodePEM(record.certificate, ['CERTIFICATE']);
     if (sha256Hex(der) === hex) return der;
   }
   return undefined;
