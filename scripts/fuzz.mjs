@@ -41,6 +41,7 @@ import {
   parseWorkflow,
   readCertificateInfo,
 } from '@custody/core';
+import { parseCodePolicy, parseCodeValidationClaim, parseEnrollmentRecord } from '@custody/core/code-policy';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test/fixtures/fuzz');
@@ -76,6 +77,11 @@ export const PARSERS = {
   responses: (b) => [() => parseChallengeResponse(b)],
   pem: (b) => [() => decodePEMAll(text(b), ['CERTIFICATE', 'X509 CRL']), () => parsePEM(text(b), 'CERTIFICATE'), () => derOrPEM(b, ['CERTIFICATE'])],
   claims: (b) => [() => parseClaims(parseStrictJSON(text(b), { code: 'ERR_CLAIMS_FILE', what: 'claims' }))],
+  codePolicies: (b) => [() => parseCodePolicy(text(b), 'fuzz.yaml')],
+  enrollments: (b) => [
+    () => parseEnrollmentRecord(text(b)),
+    () => parseCodeValidationClaim(parseStrictJSON(text(b), { code: 'ERR_ENROLL_CLAIM', what: 'claim' })),
+  ],
 };
 
 /** Parsers whose failures are reported but do not fail a run: { name: why }. */
