@@ -108,7 +108,7 @@ describe('code validation: enabled at activation, enforced by the device (CLI en
         '  - name: owner-code',
         '    ca: code-ca',
         '  - name: config-bot',
-        `    pinnedSha256: ${sha256Of(bot)}`,
+        `    pinnedSha256: "${sha256Of(bot)}"`,
         'scopes:',
         '  - name: scripts',
         '    types: [script]',

@@ -90,7 +90,10 @@ function readIdentity(r: FieldReader, x: unknown, p: FieldPath): CodeIdentityRef
   const name = r.string(o['name'], [...p, 'name'], { pattern: NAME, hint: NAME_HINT });
   const given = ['ca', 'caSha256', 'pinnedSha256'].filter((k) => o[k] !== undefined && o[k] !== null);
   if (given.length !== 1) r.fail(p, 'give exactly one of ca (a CA of the activating store), caSha256 or pinnedSha256');
-  const hex = (k: string) => r.string(o[k], [...p, k], { pattern: HEX64, hint: 'a SHA-256 of the certificate, 64 lower-case hex digits' });
+  const hex = (k: string) =>
+    typeof o[k] === 'number'
+      ? r.fail([...p, k], 'YAML read this SHA-256 as a number: quote it ("...")')
+      : r.string(o[k], [...p, k], { pattern: HEX64, hint: 'a SHA-256 of the certificate, 64 lower-case hex digits' });
   if (given[0] === 'ca') return { name, kind: 'ca', storeCA: r.string(o['ca'], [...p, 'ca']) };
   if (given[0] === 'caSha256') return { name, kind: 'ca', sha256: hex('caSha256') };
   return { name, kind: 'pinned', sha256: hex('pinnedSha256') };

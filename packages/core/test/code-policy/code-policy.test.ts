@@ -61,6 +61,10 @@ describe('code policy files', () => {
     refuses(POLICY.replace('name: bot', 'name: owner'), /identities\[1\]\.name: "owner" is already an identity/);
     refuses(POLICY + 'extra: 1\n', /extra: unknown field/);
     refuses('name: [', /^p\.yaml:1:/);
+    refuses(
+      POLICY.replace(`pinnedSha256: ${'ab'.repeat(32)}`, `pinnedSha256: ${'1'.repeat(64)}`),
+      /identities\[1\]\.pinnedSha256: YAML read this SHA-256 as a number: quote it/,
+    );
   });
 });
 
