@@ -14,6 +14,10 @@ if (!values.only || 'parse'.startsWith(values.only) || values.only.startsWith('p
   const parse = (await import('./parse.mjs')).parseFigures({ quick: values.quick === true });
   for (const [k, v] of Object.entries(parse)) if (!values.only || k.startsWith(values.only) || 'parse'.startsWith(values.only)) results[k] = v;
 }
+// code.* (bench/code.mjs): the device-side check of a 64 KiB script, against its native limit.
+if (!values.only || 'code'.startsWith(values.only) || values.only.startsWith('code') || values.only.startsWith('native.code')) {
+  Object.assign(results, await (await import('./code.mjs')).codeFigures({ quick: values.quick === true }));
+}
 
 if (values.json) {
   process.stdout.write(JSON.stringify(results) + '\n');
@@ -26,6 +30,7 @@ if (values.json) {
     'verify.bundlesPerSec': ['native.bundlePerSec', 'target >= 0.50'],
     'verify.palletBundlesPerSec': ['native.bundlePerSecAllCores', 'target >= 0.50'],
     'store.writeMsLarge': ['store.writeMsSmall', 'target <= 1.5'],
+    'code.checkPerSec': ['native.codeCheckPerSec', ''],
     'cli.coldStartMs': ['node.coldStartMs', 'target <= 2.5'],
     'log.appendUsLarge': ['log.appendUsSmall', 'target <= 1.5'],
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],

@@ -9,7 +9,8 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCSR, decodePEM } from '@custody/core';
+import { CertificateFactory, createAttestationSigner, createCSR, decodePEM, parseTemplate, readCertificateInfo } from '@custody/core';
+import { encodeCodeStatement, signCode, signImaFile } from '@custody/core/code';
 import { NodeCryptoProvider } from '@custody/core/node';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,6 +75,27 @@ add(
     provider,
   ),
 );
+
+// Code signatures (issue 24): a CMS code statement and an IMA v2 signature by a code signer under a throwaway
+// root; the parsers judge structure, not trust.
+{
+  const at = new Date('2026-12-01T00:00:00Z');
+  const vars = { organization: 'Fuzz Owner', name: 'fuzz-ops' };
+  const rootKeys = await provider.generateKeyPair('P-256');
+  const rootTemplate = parseTemplate(text(ROOT, 'certs-templates', 'root-ca.yaml'), 'root-ca.yaml');
+  const rootFactory = await CertificateFactory.create({ template: rootTemplate, issuer: { key: rootKeys.privateKey }, provider, notBefore: at, vars });
+  const root = readCertificateInfo((await rootFactory.issue({ spki: rootKeys.publicKey.spki, vars })).der);
+  const template = parseTemplate(text(ROOT, 'certs-templates', 'code-signer.yaml'), 'code-signer.yaml');
+  const keys = await provider.generateKeyPair('P-256');
+  const factory = await CertificateFactory.create({ template, issuer: { certificate: root, key: rootKeys.privateKey }, provider, notBefore: at, vars });
+  const { der: certificate } = await factory.issue({ spki: keys.publicKey.spki, vars });
+  const signer = await createAttestationSigner({ certificate, key: keys.privateKey, provider });
+  const script = Buffer.from('#!/bin/sh\necho fuzz\n');
+  const signed = await signCode(signer, { name: 'fuzz.sh', content: script, type: 'script', version: '1.0', time: new Date('2026-12-06T00:00:00Z') });
+  add('code', 'signature.der', signed.der);
+  add('code', 'statement.json', encodeCodeStatement(signed.statement));
+  add('code', 'ima.sig', await signImaFile(script, keys.privateKey, provider));
+}
 
 add('workflows', 'supply-chain.yaml', text(ROOT, 'workflows', 'supply-chain.yaml'));
 add('policies', 'healthcare.yaml', text(ROOT, 'workflows', 'policies', 'healthcare.yaml'));

@@ -42,6 +42,7 @@ import {
   readCertificateInfo,
 } from '@custody/core';
 import { parseCodePolicy, parseCodeValidationClaim, parseEnrollmentRecord } from '@custody/core/code-policy';
+import { parseCodeSignature, parseCodeStatement, parseImaSignature } from '@custody/core/code';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test/fixtures/fuzz');
@@ -82,6 +83,7 @@ export const PARSERS = {
     () => parseEnrollmentRecord(text(b)),
     () => parseCodeValidationClaim(parseStrictJSON(text(b), { code: 'ERR_ENROLL_CLAIM', what: 'claim' })),
   ],
+  code: (b) => [() => parseCodeSignature(b), () => parseCodeStatement(b), () => parseImaSignature(b)],
 };
 
 /** Parsers whose failures are reported but do not fail a run: { name: why }. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyCodeSignature } from '@custody/core/code';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { decodePEM } from '@custody/core/x509';
+import { decodePEM, parseCertificate } from '@custody/core/x509';
 import { custodyJSON, type CLIRun } from './e2e-helpers.js';
 import { createTestToken, findSoftHSM, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
 
@@ -73,6 +73,9 @@ describe('code sign: evmctl, openssl and the device-side check accept what custo
     assert.equal(good.status, 0, `evmctl refused custody's IMA signature: ${good.stdout}${good.stderr}`);
     assert.match(good.stdout + good.stderr, /verification is OK/);
     assert.match(good.stdout + good.stderr, new RegExp(`key 1: ${ima.imaKeyId}`));
+    // The kernel looks the key up by the last 4 bytes of the certificate's SKI: the same id.
+    const ski = parseCertificate(decodePEM(certPem, ['CERTIFICATE'])).subjectKeyId!;
+    assert.equal(Buffer.from(ski.subarray(ski.length - 4)).toString('hex'), ima.imaKeyId);
     const edited = join(d, 'edited.sh');
     const bytes = readFileSync(file);
     bytes[30] ^= 0x20;
@@ -95,6 +98,9 @@ describe('code sign: evmctl, openssl and the device-side check accept what custo
       },
     );
     assert.equal(o.status, 0, o.stderr);
+    writeFileSync(join(d, 'signer.pem'), certPem);
+    const strict = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', 'any', '-CAfile', caPem, join(d, 'signer.pem')], { encoding: 'utf8' });
+    assert.equal(strict.status, 0, `openssl verify -x509_strict: ${strict.stdout}${strict.stderr}`);
     const statement = JSON.parse(readFileSync(join(d, 'statement.json'), 'utf8'));
     assert.equal(statement.subject[0].digest.sha256, cms.sha256);
     return { file, edited, cmsSig, caPem };

@@ -280,13 +280,14 @@ export async function verifyAttestationSignature(parsed: ParsedAttestation, prov
 
 /**
  * Checks a parsed SignedData's message digest against its content and its signature with the signer certificate's
- * key; returns the hex SHA-256 of that key's SPKI. Whether the signer is trusted is the caller's check.
+ * key (or `key`, that key already imported by a caller that checks many signatures of one signer); returns the hex
+ * SHA-256 of that key's SPKI. Whether the signer is trusted is the caller's check.
  * @throws ERR_ATTESTATION_SIGNATURE when the digest or the signature does not verify; ERR_ATTESTATION_MALFORMED
  *   when the provider refuses the signer's key
  */
-export async function verifySignedContent(parsed: SignedContent, provider: CryptoProvider): Promise<string> {
+export async function verifySignedContent(parsed: SignedContent, provider: CryptoProvider, key?: PublicKeyHandle): Promise<string> {
   const spkiHash = await checkContentDigest(parsed, provider);
-  await checkContentSignature(parsed, provider, syncOf(provider));
+  await checkContentSignature(parsed, provider, syncOf(provider), key);
   return spkiHash;
 }
 
@@ -298,10 +299,10 @@ async function checkContentDigest(parsed: SignedContent, provider: CryptoProvide
   return toHex(sync ? sync.digestSync('SHA-256', parsed.signerSpki) : await provider.digest('SHA-256', parsed.signerSpki));
 }
 
-async function checkContentSignature(parsed: SignedContent, provider: CryptoProvider, sync: ReturnType<typeof syncOf>): Promise<void> {
+async function checkContentSignature(parsed: SignedContent, provider: CryptoProvider, sync: ReturnType<typeof syncOf>, given?: PublicKeyHandle): Promise<void> {
   let key: PublicKeyHandle;
   try {
-    key = sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki);
+    key = given ?? (sync ? sync.importPublicKeySync(parsed.signerSpki) : await provider.importPublicKey(parsed.signerSpki));
   } catch (e) {
     throw malformed('the signer certificate key cannot be imported', e);
   }

@@ -65,7 +65,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function checkKeys(obj: Record<string, unknown>, field: string, required: readonly string[], optional: readonly string[] = []): void {
   for (const k of required) if (!(k in obj)) throw bad(`${field}${k}`, 'is missing');
-  for (const k of Object.keys(obj)) if (!required.includes(k) && !optional.includes(k)) throw bad(`${field}${k}`, 'is not a known field');
+  // An unknown name is the input's: quoted and bounded, so that a hostile name cannot fill the one-line message.
+  for (const k of Object.keys(obj)) if (!required.includes(k) && !optional.includes(k)) throw bad(`${field}${quoteBounded(k, 64)}`, 'is not a known field');
 }
 
 /**

@@ -19,7 +19,8 @@
  */
 import { OID } from '../asn1/oids.js';
 import { verifySignedContent } from '../attestation/cms-parse.js';
-import type { CryptoProvider } from '../crypto/provider.js';
+import { readSignerCertificate } from '../attestation/signer-certificate.js';
+import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import { CustodyError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
 import { parseCertificate, type ParsedCertificate } from '../validation/certificate.js';
@@ -27,7 +28,7 @@ import type { ParsedCRL } from '../validation/crl.js';
 import { PathValidator } from '../validation/path-validator.js';
 import { validityCheck } from '../validation/process-path.js';
 import { parseCodeSignature } from './code-signature.js';
-import { codeSignerProblem } from './code-signer-profile.js';
+import { codeSignerProblem, type CodeSignerProblem } from './code-signer-profile.js';
 import type { CodeStatement } from './code-statement.js';
 
 /** Whom a device trusts to sign code: code-signing CAs, and certificates pinned one by one. */
@@ -95,6 +96,13 @@ export interface CodeVerifier {
   verify(input: CodeCheckInput): Promise<VerifiedCode>;
 }
 
+/** A signer certificate's facts, kept per parsed certificate by a verifier. */
+interface SignerFacts {
+  readonly certSha256: string;
+  readonly key?: PublicKeyHandle;
+  readonly problem?: CodeSignerProblem;
+}
+
 /** The code of a path failure, from the path validator's. */
 const PATH_CODES: Readonly<Record<string, string>> = {
   ERR_CHAIN_EXPIRED: 'ERR_CODE_SIGNER_EXPIRED',
@@ -116,6 +124,25 @@ export function createCodeVerifier(options: CodeVerifierOptions): CodeVerifier {
   const hex = async (b: Uint8Array) => toHex(provider.sync ? provider.sync.digestSync('SHA-256', b) : await provider.digest('SHA-256', b));
   const pinnedHashes = new Set<string>();
   const ready = Promise.all(pinned.map(async (c) => pinnedHashes.add(await hex(c.der))));
+  // What does not change between two signatures of one signer: its hash, its profile, its imported key.
+  const facts = new WeakMap<ParsedCertificate, Promise<SignerFacts>>();
+  const signerFacts = (cert: ParsedCertificate): Promise<SignerFacts> => {
+    let hit = facts.get(cert);
+    if (!hit) {
+      hit = (async (): Promise<SignerFacts> => {
+        const problem = codeSignerProblem(cert);
+        let key: PublicKeyHandle | undefined;
+        try {
+          key = provider.sync ? provider.sync.importPublicKeySync(cert.spki) : await provider.importPublicKey(cert.spki);
+        } catch {
+          key = undefined; // verifySignedContent imports it again and reports the refusal as malformed
+        }
+        return { certSha256: await hex(cert.der), ...(key ? { key } : {}), ...(problem ? { problem } : {}) };
+      })();
+      facts.set(cert, hit);
+    }
+    return hit;
+  };
 
   return {
     async verify(input) {
@@ -125,9 +152,13 @@ export function createCodeVerifier(options: CodeVerifierOptions): CodeVerifier {
       await ready;
       const parsed = parseCodeSignature(input.signature);
       const statement = parsed.statement;
+      // The parser's cached parse of the signer certificate: the same object for every signature of one signer,
+      // so the validator's per-certificate caches (profile, issuer signature) and ours below hold.
+      const cert = readSignerCertificate(parsed.signerCertificate, 'ERR_CODE_SIGNATURE_MALFORMED').certificate;
+      const known = await signerFacts(cert);
       let spkiSha256: string;
       try {
-        spkiSha256 = await verifySignedContent(parsed, provider);
+        spkiSha256 = await verifySignedContent(parsed, provider, known.key);
       } catch (e) {
         throw new CustodyError('ERR_CODE_SIGNATURE', `code signature: ${(e as Error).message.replace(/^attestation: /, '')}`, { cause: e });
       }
@@ -137,10 +168,8 @@ export function createCodeVerifier(options: CodeVerifierOptions): CodeVerifier {
           `code signature: the statement names signer ${statement.predicate.signer}, but the signing key is ${spkiSha256}`,
         );
 
-      const cert = parseCertificate(parsed.signerCertificate);
-      const problem = codeSignerProblem(cert);
-      if (problem) throw new CustodyError(problem.code, `code signer: ${problem.reason}`);
-      const certSha256 = await hex(cert.der);
+      if (known.problem) throw new CustodyError(known.problem.code, `code signer: ${known.problem.reason}`);
+      const certSha256 = known.certSha256;
       let issuerSha256: string | undefined;
       let trustedBy: 'ca' | 'pinned';
       if (pinnedHashes.has(certSha256)) {

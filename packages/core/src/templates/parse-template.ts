@@ -50,6 +50,7 @@ const SPEC: FieldSpec = {
       },
     },
     subjectKeyIdentifier: { type: 'boolean' },
+    keyIdentifierMethod: { type: 'string', enum: ['sha256', 'sha1'] },
     authorityKeyIdentifier: { type: 'boolean' },
     hardwareModuleName: { type: 'object', fields: { hwType: { type: 'string', required: true, pattern: DOTTED_OID, hint: 'a dotted OID' } } },
   },
@@ -96,6 +97,7 @@ export function parseTemplate(text: string, fileName: string): CertificateTempla
     keyUsage: ku ? { usages: ku.usages, critical: ku.critical ?? true } : undefined,
     extendedKeyUsage: eku ? { oids: eku.usages.map((u) => EKU_NAMES[u] ?? u), critical: eku.critical ?? false } : undefined,
     subjectKeyIdentifier: raw.subjectKeyIdentifier ?? true,
+    ...(raw.keyIdentifierMethod === 'sha1' ? { keyIdentifierMethod: 'sha1' as const } : {}),
     authorityKeyIdentifier: raw.authorityKeyIdentifier ?? true,
     hardwareModuleName: raw.hardwareModuleName,
   };

@@ -38,6 +38,13 @@ export interface CertificateTemplate {
   keyUsage?: { usages: KeyUsageName[]; critical: boolean };
   extendedKeyUsage?: { oids: string[]; critical: boolean };
   subjectKeyIdentifier: boolean;
+  /**
+   * How the subject's key identifier is derived: absent, RFC 7093 method 1 (SHA-256 of the subjectPublicKey bits,
+   * leftmost 160 bits); `sha1`, RFC 5280 4.2.1.2 method 1 (their SHA-1), which the Linux kernel's IMA needs of a
+   * code signer: it finds the key of a signature by the last 4 bytes of the SKI, which ima-evm-utils computes
+   * from that SHA-1.
+   */
+  keyIdentifierMethod?: 'sha1';
   authorityKeyIdentifier: boolean;
   /** RFC 4108 hardwareModuleName otherName SAN: hwType OID, hwSerialNum = the device serial. */
   hardwareModuleName?: { hwType: string };

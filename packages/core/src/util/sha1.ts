@@ -1,7 +1,8 @@
 /**
- * SHA-1 (FIPS 180-4, sections 4.1.1, 5.1.1, 6.1) in plain TypeScript, for one use only: the 4-byte key identifier
- * of an IMA v2 signature, which the Linux kernel and ima-evm-utils derive from a SHA-1 of the public key. It names
- * a key to look up and protects nothing, so the weakness of SHA-1 against collisions does not matter here; never
+ * SHA-1 (FIPS 180-4, sections 4.1.1, 5.1.1, 6.1) in plain TypeScript, for key identifiers only: the 4-byte key id
+ * of an IMA v2 signature, which ima-evm-utils derives from a SHA-1 of the public key, and the RFC 5280 method 1
+ * subjectKeyIdentifier a template may ask for so that the kernel finds the same key by it. An identifier names a
+ * key to look up and protects nothing, so the weakness of SHA-1 against collisions does not matter here; never
  * use it where a digest must bind content. The crypto provider has no SHA-1 on purpose.
  */
 

@@ -17,6 +17,7 @@ import { ecdsaP1363ToDER } from '../crypto/ecdsa-signature.js';
 import { expandSubject, type CertificateTemplate } from '../templates/template.js';
 import { encodeName, encodeRDN } from './name.js';
 import { spkiCurve, spkiPublicKeyBits, type CertificateInfo } from './certificate-info.js';
+import { sha1 } from '../util/sha1.js';
 import * as ext from './extensions.js';
 
 /** The issuer side of a batch: its certificate (absent for a self-signed root) and its private key. */
@@ -157,6 +158,11 @@ export class CertificateFactory {
     return { tbs, serial };
   }
 
+  /** The RFC 5280 method 1 key identifier when the template asks for it (`keyIdentifierMethod: sha1`). */
+  private sha1KeyId(spki: Uint8Array): Uint8Array | undefined {
+    return this.template.keyIdentifierMethod === 'sha1' ? sha1(spkiPublicKeyBits(spki)) : undefined;
+  }
+
   private needsKeyId(): boolean {
     return this.template.subjectKeyIdentifier || (this.template.authorityKeyIdentifier && !this.issuer.certificate);
   }
@@ -170,7 +176,7 @@ export class CertificateFactory {
    * @throws ERR_KEY_ALGORITHM for a public key that is not EC P-256/P-384; ERR_NAME_VALUE, ERR_TEMPLATE_VARIABLE
    */
   async issue(req: IssueRequest): Promise<IssuedCertificate> {
-    const keyId = this.needsKeyId() ? await keyIdentifier(this.provider, req.spki) : undefined;
+    const keyId = this.needsKeyId() ? (this.sha1KeyId(req.spki) ?? (await keyIdentifier(this.provider, req.spki))) : undefined;
     const { tbs, serial } = this.buildTBS(req, keyId);
     return this.finish(tbs, serial, await this.provider.sign(this.issuer.key, tbs));
   }
@@ -181,7 +187,7 @@ export class CertificateFactory {
    * @throws TypeError when the provider has no synchronous operations; the codes of `issue`
    */
   issueSync(req: IssueRequest, sync: SyncCrypto): IssuedCertificate {
-    const keyId = this.needsKeyId() ? sync.digestSync('SHA-256', spkiPublicKeyBits(req.spki)).subarray(0, 20) : undefined;
+    const keyId = this.needsKeyId() ? (this.sha1KeyId(req.spki) ?? sync.digestSync('SHA-256', spkiPublicKeyBits(req.spki)).subarray(0, 20)) : undefined;
     const { tbs, serial } = this.buildTBS(req, keyId);
     return this.finish(tbs, serial, sync.signSync(this.issuer.key, tbs));
   }

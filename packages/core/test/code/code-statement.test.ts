@@ -40,6 +40,15 @@ describe('code/code-statement: the one encoding and its strict parser', () => {
     });
   }
 
+  it('an unknown field named by 2,000 characters is quoted and cut in a one-line message (fuzz finding)', () => {
+    const o = base();
+    o.predicate['versio'.repeat(350) + '\n'] = 1;
+    assert.throws(
+      () => parseCodeStatement(utf8(JSON.stringify(o))),
+      (e: Error & { code?: string }) => e.code === 'ERR_CODE_SIGNATURE_MALFORMED' && e.message.length < 200 && !e.message.includes('\n'),
+    );
+  });
+
   it('refuses duplicate keys, non-UTF-8 and oversized statements', () => {
     const text = Buffer.from(encodeCodeStatement(createCodeStatement({ name: 'a.sh', sha256: H, type: 'config', signer: S, time: NOW }))).toString();
     assert.throws(() => parseCodeStatement(utf8(text.replace('"type":"config"', '"type":"config","type":"app"'))), { code: 'ERR_CODE_SIGNATURE_MALFORMED' });

@@ -4,7 +4,9 @@ import { encodeImaSignature, imaKeyId, parseImaSignature, signImaFile, verifyIma
 import { sha1 } from '../../src/util/sha1.js';
 import { spkiPublicKeyBits } from '../../src/x509/certificate-info.js';
 import { utf8 } from '../../src/util/bytes.js';
-import { provider } from './fixtures.js';
+import { parseCertificate } from '../../src/validation/certificate.js';
+import { parseTemplate } from '../../src/templates/parse-template.js';
+import { makeCodeSigner, makeRoot, provider } from './fixtures.js';
 
 const FILE = utf8('#!/bin/sh\nexec /opt/app/run\n');
 
@@ -47,6 +49,22 @@ describe('code/ima: IMA v2 signatures (signature_v2_hdr)', () => {
     assert.equal(bits[0], 0x04);
     assert.equal(bits.length, 65);
     assert.deepEqual(imaKeyId(publicKey.spki), sha1(bits).subarray(16, 20));
+  });
+
+  it("the code-signer template's subjectKeyIdentifier is RFC 5280 method 1, so the kernel finds the key by the IMA key id", async () => {
+    const root = await makeRoot('Fabrikam code CA');
+    const signer = await makeCodeSigner(root, 'ops');
+    const cert = parseCertificate(signer.der);
+    assert.deepEqual(cert.subjectKeyId, new Uint8Array(createHash('sha1').update(spkiPublicKeyBits(cert.spki)).digest()));
+    assert.deepEqual(cert.subjectKeyId!.subarray(16, 20), imaKeyId(cert.spki));
+    // Other templates keep RFC 7093 method 1 (SHA-256, 160 bits); the root's is not the SHA-1.
+    assert.deepEqual(
+      parseCertificate(root.der).subjectKeyId,
+      new Uint8Array(createHash('sha256').update(spkiPublicKeyBits(root.keys.publicKey.spki)).digest().subarray(0, 20)),
+    );
+    assert.throws(() => parseTemplate('name: x\nkind: code-signer\nsubject: {CN: x}\nvalidity: {days: 1}\nkeyIdentifierMethod: md5\n', 'x.yaml'), {
+      code: 'ERR_TEMPLATE_INVALID',
+    });
   });
 
   it('refuses malformed signatures with ERR_CODE_IMA_MALFORMED', async () => {
