@@ -262,7 +262,7 @@ describe('every command under --json: one envelope, its schema, its exit code', 
 
   it('agent enroll, agent check-code', function () {
     ok('devices export', [...S(), '--serial', 'SN000001', '--out', f('b1-activated.json')]);
-    const enroll = ['--idevid', join(f('issued'), 'SN000001.pem'), '--trust', f('root.pem'), '--state', f('agent')];
+    const enroll = ['--idevid', join(f('issued'), 'SN000001.pem'), '--manufacturer', f('root.pem'), '--state', f('agent')];
     fails('agent check-code', ['--file', f('code-policy.yaml'), '--sig', f('code-policy.yaml'), '--state', f('agent')], 'ERR_CODE_NOT_ENROLLED', 4);
     fails('agent enroll', ['--bundle', f('b2.json'), ...enroll], 'ERR_ENROLL_DEVICE', 1);
     const e = ok('agent enroll', ['--bundle', f('b1-activated.json'), ...enroll]);

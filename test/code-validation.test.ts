@@ -43,7 +43,19 @@ describe('code validation: enabled at activation, enforced by the device (CLI en
     ok('code', 'sign', '--store', f(store), '--signer', signer, '--file', f(file), '--type', type, '--out', f(out));
   const trust = () => ['--trust', f('acme-root.pem'), '--trust', f('fab-root.pem'), '--trust', f('con-root.pem')];
   const enroll = (bundle: string, serial: string, state = 'state') =>
-    cli(['agent', 'enroll', '--bundle', f(bundle), '--idevid', f('issued', `${serial}.pem`), '--state', f(state), ...trust()]);
+    cli([
+      'agent',
+      'enroll',
+      '--bundle',
+      f(bundle),
+      '--idevid',
+      f('issued', `${serial}.pem`),
+      '--state',
+      f(state),
+      '--manufacturer',
+      f('acme-root.pem'),
+      ...trust(),
+    ]);
   const check = (file: string, sig: string, path: string, ...more: string[]) =>
     cli(['agent', 'check-code', '--file', f(file), '--sig', f(sig), '--path', path, '--state', f('state'), ...more]);
   const refused = (r: CLIRun, code: string, exit = 1) => {
@@ -211,20 +223,12 @@ describe('code validation: enabled at activation, enforced by the device (CLI en
     assert.notEqual(forged, readFileSync(f(`${serials[0]}-fab.json`), 'utf8'));
     writeFileSync(f('forged.json'), forged);
     refused(enroll('forged.json', serials[0]!), 'ERR_ENROLL_UNVERIFIED');
-    // The same bundle checked against anchors that do not include the manufacturer's root.
-    const noRoot = cli([
-      'agent',
-      'enroll',
-      '--bundle',
-      f(`${serials[0]}-fab.json`),
-      '--idevid',
-      f('issued', `${serials[0]}.pem`),
-      '--state',
-      f('state'),
-      '--trust',
-      f('fab-root.pem'),
-    ]);
-    refused(noRoot, 'ERR_ENROLL_UNVERIFIED');
+    // Anchors without the manufacturer's root: the chain does not verify.
+    const device = ['agent', 'enroll', '--bundle', f(`${serials[0]}-fab.json`), '--idevid', f('issued', `${serials[0]}.pem`), '--state', f('state')];
+    refused(cli([...device, '--manufacturer', f('fab-root.pem')]), 'ERR_ENROLL_UNVERIFIED');
+    // Another root passed off as the manufacturer's, the real one among the other anchors: the chain verifies,
+    // but neither the IDevID nor the birth signer reaches the root the device was told is its manufacturer's.
+    refused(cli([...device, '--manufacturer', f('fab-root.pem'), ...trust()]), 'ERR_ENROLL_MANUFACTURER');
     assert.equal(existsSync(f('state', 'enrollment.json')), false);
   });
 

@@ -5,8 +5,9 @@
  * validation; only then is the enrollment written, replacing an older one of the same chain (a resale).
  */
 import { CustodyError, parseBundle, type Bundle, type VerificationReport } from '@custody/core';
-import { decideEnrollment, type EnrollmentDecision } from '@custody/core/code-policy';
-import { readCertificateFile, readInputFile } from './context.js';
+import { checkManufacturerAnchor, decideEnrollment, type EnrollmentDecision } from '@custody/core/code-policy';
+import { readTrustAnchors } from './bundles.js';
+import { provider, readCertificateFile, readInputFile } from './context.js';
 import { enrollmentFile, readEnrollment, removeEnrollment, writeEnrollment } from './agent-state.js';
 import { prepareVerification, type VerifyInputs } from './verify.js';
 
@@ -14,6 +15,8 @@ export interface EnrollOptions extends Omit<VerifyInputs, 'response' | 'as' | 'e
   bundle: string;
   /** The device's own IDevID certificate file. */
   idevid: string;
+  /** The manufacturer's root certificate file(s): the IDevID and the birth attestation's signer must chain to one. */
+  manufacturer: string[];
   state: string;
 }
 
@@ -31,7 +34,7 @@ export interface EnrollResult {
 
 /**
  * Verifies the bundle and enrolls the device in the code policy of its chain's activation.
- * @throws ERR_ENROLL_UNVERIFIED, ERR_ENROLL_DEVICE, ERR_ENROLL_NOT_ACTIVATED, ERR_ENROLL_NO_POLICY, ERR_ENROLL_CLAIM,
+ * @throws ERR_ENROLL_UNVERIFIED, ERR_ENROLL_DEVICE, ERR_ENROLL_MANUFACTURER, ERR_ENROLL_NOT_ACTIVATED, ERR_ENROLL_NO_POLICY, ERR_ENROLL_CLAIM,
  *   ERR_ENROLL_STALE (each naming the bundle file; nothing written); ERR_AGENT_STATE for a malformed state; input errors
  */
 export async function enrollDevice(o: EnrollOptions): Promise<EnrollResult> {
@@ -52,6 +55,7 @@ export async function enrollDevice(o: EnrollOptions): Promise<EnrollResult> {
   try {
     if (!bundle) throw new CustodyError('ERR_ENROLL_UNVERIFIED', `the bundle does not parse (${report.code}); nothing enrolled`);
     decision = decideEnrollment(bundle, report, idevid, previous?.record);
+    await checkManufacturerAnchor(bundle, readTrustAnchors(o.manufacturer), provider, o.at);
   } catch (e) {
     throw e instanceof CustodyError ? e.withFile(o.bundle) : e;
   }

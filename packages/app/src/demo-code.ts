@@ -66,13 +66,22 @@ export async function prepareDemoCode(store: Store, o: { out: string; passphrase
  */
 export async function runDemoCode(
   store: Store,
-  o: { out: string; passphrase: string; now: Date; serial: string; trust: string[]; log: (line: string) => void },
+  o: { out: string; passphrase: string; now: Date; serial: string; manufacturer: string; trust: string[]; log: (line: string) => void },
 ): Promise<DemoCodeReport> {
   const dir = join(o.out, 'code');
   const bundle = join(dir, `${o.serial}.activated.json`);
   await exportBundles(store, [o.serial], bundle, o.passphrase, { now: o.now });
   const state = join(dir, 'device-state');
-  const enrolled = await enrollDevice({ bundle, idevid: join(o.out, 'devices', `${o.serial}.pem`), state, trust: o.trust, cas: [], crls: [], at: o.now });
+  const enrolled = await enrollDevice({
+    bundle,
+    idevid: join(o.out, 'devices', `${o.serial}.pem`),
+    manufacturer: [o.manufacturer],
+    state,
+    trust: o.trust,
+    cas: [],
+    crls: [],
+    at: o.now,
+  });
   o.log(`   the device enrolls from its activated bundle: policy ${enrolled.policy}, activation ${enrolled.activation.seq}, state in ${state}`);
   const script = join(dir, 'rotate-logs.sh');
   writeFileSync(script, SCRIPT);

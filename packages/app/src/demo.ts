@@ -264,7 +264,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     device?.attestations.forEach((a, i) => writeFileSync(join(o.out, 'attestations', serial, `${i}.der`), a));
   }
   log(`7. Code validation: Fabrikam's activation of ${serials[0]} enabled its code policy (code/policy.yaml)`);
-  const code = await runDemoCode(fabrikam.store, { out: o.out, passphrase, now, serial: serials[0]!, trust: roots.map((r) => r.rootFile), log });
+  const code = await runDemoCode(fabrikam.store, {
+    out: o.out,
+    passphrase,
+    now,
+    serial: serials[0]!,
+    manufacturer: acme.rootFile,
+    trust: roots.map((r) => r.rootFile),
+    log,
+  });
   report.codeValidation = code;
   report.accepted &&= code.accepted && code.editedRefusedWith !== undefined;
   // Re-verify the shipped bundle of the first device the way a person would, from files only.

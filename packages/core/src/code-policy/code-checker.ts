@@ -1,10 +1,10 @@
 /**
- * The device's decision on one piece of code under its enrolled policy. The scope is chosen by the type the
- * signature states and the path the code sits at on the device (the first scope in policy order that covers
- * both); the signature is then checked by the one code verifier (`@custody/core/code`) with only that scope's
- * identities trusted, so a signer of the owner's that the scope does not allow fails like a stranger, and is then
- * told apart (`ERR_CODE_SIGNER_SCOPE`). A failure in an `audit` scope is reported and allowed; in `enforce` (or
- * where no scope covers the code) it is refused.
+ * The device's decision on one piece of code under its enrolled policy. The signature is checked once by the one
+ * code verifier (`@custody/core/code`) with every identity of the policy trusted; the type the verified statement
+ * states and the path the code sits at on the device then pick the scope (the first in policy order that covers
+ * both), and the identity that vouched for the signer must be one the scope allows: another identity of the owner
+ * is `ERR_CODE_SIGNER_SCOPE`, a signer of no identity the verifier's `ERR_CODE_SIGNER_UNTRUSTED`. A failure in an
+ * `audit` scope is reported and allowed; in `enforce` (or where no scope covers the code) it is refused.
  */
 import { createCodeVerifier, type CodeVerifier } from '../code/code-verifier.js';
 import { parseCodeSignature } from '../code/code-signature.js';
@@ -83,60 +83,80 @@ export class CodeChecker {
    * @throws never for bad code or signatures (each is a decision with a code); TypeError for an invalid `now`
    */
   async check(c: CodeToCheck): Promise<CodeDecision> {
-    let statement;
-    try {
-      statement = parseCodeSignature(c.signature).statement;
-    } catch (e) {
-      if (!(e instanceof CustodyError)) throw e;
-      return this.#unreadable(c.path, e);
-    }
-    const type = statement.predicate.type;
-    const scope = this.scopeOf(type, c.path);
-    if (!scope)
-      return {
-        ok: false,
-        allowed: false,
-        level: 'enforce',
-        type,
-        code: 'ERR_CODE_SCOPE',
-        reason: `no scope of code policy ${this.policy.policy} covers ${type} code at ${c.path}`,
-      };
-    const decide = (ok: boolean, more: Omit<CodeDecision, 'ok' | 'allowed' | 'level' | 'scope' | 'type'>): CodeDecision => ({
-      ok,
-      allowed: ok || scope.level === 'audit',
-      level: scope.level,
-      scope: scope.name,
-      type,
-      ...more,
-    });
     const input = { file: c.file, signature: c.signature, now: c.now, ...(c.crls ? { crls: c.crls } : {}) };
+    // One verification with every identity of the policy trusted: the statement it returns is then trusted, and
+    // its type picks the scope. The signature is parsed once on this path (a device checks many files).
+    let verified;
     try {
-      const v = await this.#byScope.get(scope.name)!.verify(input);
-      const identity = this.#identityOf(scope.signers, v.signer.trustedBy, v.signer.trustedBy === 'pinned' ? v.signer.certSha256 : v.signer.issuerSha256);
-      const subject = { name: v.statement.subject[0].name, sha256: v.statement.subject[0].digest.sha256 };
-      return decide(true, {
-        ...(identity ? { identity } : {}),
-        signer: { subject: v.signer.subject, certSha256: v.signer.certSha256 },
-        subject,
-        reason: `signed by ${v.signer.subject}${identity ? ` (identity ${identity})` : ''}, within scope ${scope.name}`,
-      });
+      verified = await this.#all.verify(input);
     } catch (e) {
       if (!(e instanceof CustodyError)) throw e;
-      if (e.code !== 'ERR_CODE_SIGNER_UNTRUSTED') return decide(false, { code: e.code, reason: e.message });
-      const other = await this.#otherIdentity(input, scope);
-      if (other) {
-        return decide(false, {
-          identity: other.identity,
-          signer: other.signer,
+      return this.#failed(c, e);
+    }
+    const type = verified.statement.predicate.type;
+    const scope = this.scopeOf(type, c.path);
+    if (!scope) return this.#noScope(type, c.path);
+    const signer = { subject: verified.signer.subject, certSha256: verified.signer.certSha256 };
+    const subject = { name: verified.statement.subject[0].name, sha256: verified.statement.subject[0].digest.sha256 };
+    let identity = this.#identityOf(
+      verified.signer.trustedBy,
+      verified.signer.trustedBy === 'pinned' ? verified.signer.certSha256 : verified.signer.issuerSha256,
+    );
+    if (!identity || !scope.signers.includes(identity.name)) {
+      // Another identity of the policy vouched for the signer; one of the scope's may still (a pinned signer
+      // issued by a CA the scope trusts): its own verifier decides.
+      try {
+        const v = await this.#byScope.get(scope.name)!.verify(input);
+        identity = this.#identityOf(v.signer.trustedBy, v.signer.trustedBy === 'pinned' ? v.signer.certSha256 : v.signer.issuerSha256);
+      } catch (e) {
+        if (!(e instanceof CustodyError)) throw e;
+        return this.#decide(scope, type, false, {
+          ...(identity ? { identity: identity.name } : {}),
+          signer,
           code: 'ERR_CODE_SIGNER_SCOPE',
-          reason: `${other.signer.subject} signs as identity ${other.identity}, which scope ${scope.name} does not allow (allowed: ${scope.signers.join(', ')})`,
+          reason: `${signer.subject} signs as identity ${identity?.name ?? 'of this policy'}, which scope ${scope.name} does not allow (allowed: ${scope.signers.join(', ')})`,
         });
       }
-      return decide(false, {
-        code: 'ERR_CODE_SIGNER_UNTRUSTED',
-        reason: `${e.message} (none of the enrolled identities of policy ${this.policy.policy}: a previous owner's signer, or nobody the owner trusts)`,
-      });
     }
+    return this.#decide(scope, type, true, {
+      ...(identity ? { identity: identity.name } : {}),
+      signer,
+      subject,
+      reason: `signed by ${signer.subject}${identity ? ` (identity ${identity.name})` : ''}, within scope ${scope.name}`,
+    });
+  }
+
+  #decide(scope: EnrolledScope, type: string, ok: boolean, more: Omit<CodeDecision, 'ok' | 'allowed' | 'level' | 'scope' | 'type'>): CodeDecision {
+    return { ok, allowed: ok || scope.level === 'audit', level: scope.level, scope: scope.name, type, ...more };
+  }
+
+  #noScope(type: string, path: string): CodeDecision {
+    return {
+      ok: false,
+      allowed: false,
+      level: 'enforce',
+      type,
+      code: 'ERR_CODE_SCOPE',
+      reason: `no scope of code policy ${this.policy.policy} covers ${type} code at ${path}`,
+    };
+  }
+
+  /** A refused verification: its scope from the signature's stated type (read again: a failure path), no scope first. */
+  #failed(c: CodeToCheck, e: CustodyError): CodeDecision {
+    let type: string;
+    try {
+      type = parseCodeSignature(c.signature).statement.predicate.type;
+    } catch (p) {
+      if (!(p instanceof CustodyError)) throw p;
+      return this.#unreadable(c.path, p);
+    }
+    const scope = this.scopeOf(type, c.path);
+    if (!scope) return this.#noScope(type, c.path);
+    const reason =
+      e.code === 'ERR_CODE_SIGNER_UNTRUSTED'
+        ? `${e.message} (none of the enrolled identities of policy ${this.policy.policy}: a previous owner's signer, or nobody the owner trusts)`
+        : e.message;
+    return this.#decide(scope, type, false, { code: e.code, reason });
   }
 
   /** A signature that does not parse: refused, allowed only when every scope whose paths cover the code audits. */
@@ -153,24 +173,8 @@ export class CodeChecker {
     };
   }
 
-  /** The identity (of those named) a signer was accepted as: the pinned certificate's, or its issuing CA's. */
-  #identityOf(names: readonly string[], kind: 'ca' | 'pinned', sha256: string | undefined): string | undefined {
-    const ids = this.policy.identities.filter((i) => names.includes(i.name) && i.kind === kind);
-    return (ids.find((i) => i.sha256 === sha256) ?? (kind === 'ca' && ids.length === 1 ? ids[0] : undefined))?.name;
-  }
-
-  /** Whether the signer is one of the policy's identities outside `scope`. */
-  async #otherIdentity(
-    input: { file: Uint8Array; signature: Uint8Array; now: Date },
-    scope: EnrolledScope,
-  ): Promise<{ identity: string; signer: { subject: string; certSha256: string } } | undefined> {
-    try {
-      const v = await this.#all.verify(input);
-      const outside = this.policy.identities.filter((i) => !scope.signers.includes(i.name)).map((i) => i.name);
-      const identity = this.#identityOf(outside, v.signer.trustedBy, v.signer.trustedBy === 'pinned' ? v.signer.certSha256 : v.signer.issuerSha256);
-      return identity ? { identity, signer: { subject: v.signer.subject, certSha256: v.signer.certSha256 } } : undefined;
-    } catch {
-      return undefined;
-    }
+  /** The identity a signer was accepted as: the pinned certificate's, or its issuing CA's. */
+  #identityOf(kind: 'ca' | 'pinned', sha256: string | undefined): EnrolledIdentity | undefined {
+    return this.policy.identities.find((i) => i.kind === kind && i.sha256 === sha256);
   }
 }

@@ -11,6 +11,8 @@ import { CustodyError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
 import { sha256 } from '../util/sha256.js';
 import { parseStrictJSON } from '../util/strict-json.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { PathValidator } from '../validation/path-validator.js';
 import type { VerificationReport } from '../verification/report.js';
 import { parseCodeValidationClaim, type EnrolledCodePolicy } from './code-validation-claim.js';
 
@@ -44,6 +46,29 @@ export interface EnrollmentRecord {
  */
 export type EnrollmentDecision =
   { readonly outcome: 'new' | 'same' | 'replaced'; readonly record: EnrollmentRecord; readonly policy: EnrolledCodePolicy } | { readonly outcome: 'withdrawn' };
+
+/**
+ * The anchor of the whole chain is the device's own: its IDevID and the signer of its birth attestation must both
+ * chain to the manufacturer's root the device trusts. The verifier accepted the chain against every anchor given
+ * (the later custodians' too); without this, an anchor slipped in beside the manufacturer's could vouch for a
+ * forged birth of this very IDevID and everything after it.
+ * @throws ERR_ENROLL_MANUFACTURER naming which of the two does not reach the manufacturer's root
+ */
+export async function checkManufacturerAnchor(bundle: Bundle, roots: readonly Uint8Array[], provider: CryptoProvider, at: Date): Promise<void> {
+  if (roots.length === 0) throw new CustodyError('ERR_ENROLL_MANUFACTURER', "no manufacturer's root to enroll against");
+  const validator = new PathValidator({ trustAnchors: roots, provider });
+  const intermediates = bundle.certificates.slice(1);
+  const device = await validator.validate({ leaf: bundle.certificates[0]!, intermediates, at });
+  if (!device.ok) throw new CustodyError('ERR_ENROLL_MANUFACTURER', `the bundle's IDevID does not chain to the manufacturer's root (${device.code})`);
+  const birth = bundle.attestations[0];
+  const signer = birth ? bundle.certificates[birth.signer] : undefined;
+  const party = signer ? await validator.validate({ leaf: signer, intermediates, at: new Date(birth!.statement.predicate.time) }) : undefined;
+  if (!party?.ok)
+    throw new CustodyError(
+      'ERR_ENROLL_MANUFACTURER',
+      `the birth attestation is not signed by a party under the manufacturer's root (${party?.code ?? 'no signer'})`,
+    );
+}
 
 /**
  * Decides on an enrollment from a bundle the one verifier has just reported on.

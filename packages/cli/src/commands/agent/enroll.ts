@@ -8,12 +8,17 @@ import { parseNamedCAs } from '@custody/app/verify';
 export default class AgentEnroll extends BaseCommand {
   static override summary = "The reference device side: take the owner's code policy from the activation of the device's verified chain.";
   static override examples = [
-    '<%= config.bin %> agent enroll --bundle ACME-000001.json --trust acme-root.pem --trust fabrikam-root.pem --idevid ACME-000001.pem --state /var/lib/custody-agent',
+    '<%= config.bin %> agent enroll --bundle ACME-000001.json --manufacturer acme-root.pem --trust fabrikam-root.pem --idevid ACME-000001.pem --state /var/lib/custody-agent',
   ];
 
   static override flags = oclifFlags({
     bundle: { type: 'string', description: "the device's bundle, ending in its activation", required: true },
     idevid: { type: 'string', description: "the device's own IDevID certificate: the bundle must be this device's", required: true },
+    manufacturer: {
+      type: 'list',
+      description: "the manufacturer's root the device trusts (repeatable): its IDevID and the birth attestation's signer must chain to it",
+      required: true,
+    },
     ...VERIFICATION_FLAGS,
     ...AGENT_STATE_FLAG,
   });
@@ -23,8 +28,9 @@ export default class AgentEnroll extends BaseCommand {
     const { report: _report, ...r } = await enrollDevice({
       bundle: flags.bundle,
       idevid: flags.idevid,
+      manufacturer: flags.manufacturer ?? [],
+      trust: [...(flags.manufacturer ?? []), ...(flags.trust ?? [])],
       state: flags.state,
-      trust: flags.trust ?? [],
       cas: parseNamedCAs(flags.ca ?? []),
       workflow: flags.workflow,
       policy: flags.policy,
