@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { createAttestationSigner } from '@custody/core/attestation';
-import { CODE_TYPES, codeSignerProblem, imaKeyId, signCode, signImaFile, type CodeType } from '@custody/core/code';
+import { CODE_TYPES, codeSignerProblem, createCodeStatement, imaKeyId, signCode, signImaFile, type CodeType } from '@custody/core/code';
 import { CustodyError } from '@custody/core/errors';
 import { toHex } from '@custody/core/util';
 import { decodePEM, parseCertificate } from '@custody/core/x509';
@@ -70,8 +70,8 @@ async function codeSignerRecord(store: Store, name: string, needKey: boolean): P
 /**
  * Signs a file with one of the store's code signers and writes the detached signature. The output is checked
  * before the key is used, and nothing is recorded.
- * @throws ERR_USAGE_SIGNER, ERR_USAGE_FLAGS (--format, --type); ERR_INPUT_* naming the file; ERR_CODE_SIGNATURE_MALFORMED for a bad --version or a
- *   file name a statement cannot hold; ERR_KEY_PASSPHRASE, ERR_PKCS11_*; ERR_IO_EXISTS (unless `force`), ERR_IO_*
+ * @throws ERR_USAGE_SIGNER, ERR_USAGE_FLAGS (--format, --type, --version); ERR_INPUT_* naming the file;
+ *   ERR_CODE_SIGNATURE_MALFORMED for a file name a statement cannot hold; ERR_KEY_PASSPHRASE, ERR_PKCS11_*; ERR_IO_EXISTS (unless `force`), ERR_IO_*
  */
 export async function signCodeFile(store: Store, o: SignCodeOptions): Promise<SignedCodeFile> {
   const format = o.format as CodeSignatureFormat;
@@ -87,6 +87,7 @@ export async function signCodeFile(store: Store, o: SignCodeOptions): Promise<Si
   const content = readInputFile(o.file, 'code');
   const out = o.out ?? `${o.file}.sig`;
   const sha256 = toHex(await provider.digest('SHA-256', content));
+  checkStatementFields(o, type, sha256, record.spkiSha256);
   const result: SignedCodeFile = {
     file: o.file,
     signatureFile: out,
@@ -115,6 +116,21 @@ export async function signCodeFile(store: Store, o: SignCodeOptions): Promise<Si
     },
     (der) => der,
   ).then(() => result);
+}
+
+/**
+ * The statement's own checks, before any key is opened: a bad --version is a usage error, a file name a statement
+ * cannot hold (a control character) is bad input naming the file.
+ */
+function checkStatementFields(o: SignCodeOptions, type: CodeType, sha256: string, signer: string): void {
+  try {
+    createCodeStatement({ name: basename(o.file), sha256, type, ...(o.version === undefined ? {} : { version: o.version }), signer, time: o.now });
+  } catch (e) {
+    if (!(e instanceof CustodyError)) throw e;
+    if (/predicate\.version/.test(e.message))
+      throw new CustodyError('ERR_USAGE_FLAGS', `--version ${JSON.stringify(o.version)}: ${e.message.replace(/^.*predicate\.version /, '')}`);
+    throw e.withFile(o.file);
+  }
 }
 
 /**

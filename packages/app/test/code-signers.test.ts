@@ -53,6 +53,10 @@ describe('code signers beside parties', function () {
     await assert.rejects(signCodeFile(store, { file, signer: 'ops', format: 'cms', type: 'script', passphrase: 'wrong', now: new Date() }), {
       code: 'ERR_KEY_PASSPHRASE',
     });
+    await assert.rejects(signCodeFile(store, { file, signer: 'ops', format: 'cms', type: 'script', version: '1 beta', passphrase: PASS, now: new Date() }), {
+      code: 'ERR_USAGE_FLAGS',
+      message: /--version "1 beta"/,
+    });
     assert.equal(existsSync(`${file}.sig`), false);
     const r = await signCodeFile(store, { file, signer: 'ops', format: 'cms', type: 'config', version: '2', passphrase: PASS, now: new Date() });
     assert.equal(r.signatureFile, `${file}.sig`);
