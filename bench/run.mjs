@@ -17,6 +17,8 @@ if (!values.only || 'parse'.startsWith(values.only) || values.only.startsWith('p
 // code.* (bench/code.mjs): the device-side check of a 64 KiB script, against its native limit.
 if (!values.only || 'code'.startsWith(values.only) || values.only.startsWith('code') || values.only.startsWith('native.code')) {
   Object.assign(results, await (await import('./code.mjs')).codeFigures({ quick: values.quick === true }));
+  // code.policyCheckPerSec (bench/code-policy.mjs): the same check under an enrolled policy, scope chosen first.
+  Object.assign(results, await (await import('./code-policy.mjs')).codePolicyFigures({ quick: values.quick === true }));
 }
 
 if (values.json) {
@@ -33,6 +35,7 @@ if (values.json) {
     'verify.palletBundlesPerSec': ['native.bundlePerSecAllCores', 'target >= 0.50'],
     'store.writeMsLarge': ['store.writeMsSmall', 'target <= 1.5'],
     'code.checkPerSec': ['native.codeCheckPerSec', ''],
+    'code.policyCheckPerSec': ['native.codeCheckPerSec', ''],
     'cli.coldStartMs': ['node.coldStartMs', 'target <= 2.5'],
     'log.appendUsLarge': ['log.appendUsSmall', 'target <= 1.5'],
     'pg.provision.devicesPerSec': ['provision.devicesPerSec', 'target >= 0.60'],

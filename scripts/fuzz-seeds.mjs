@@ -99,6 +99,8 @@ add(
 
 add('workflows', 'supply-chain.yaml', text(ROOT, 'workflows', 'supply-chain.yaml'));
 add('policies', 'healthcare.yaml', text(ROOT, 'workflows', 'policies', 'healthcare.yaml'));
+add('codePolicies', 'edge-scripts.yaml', text(ROOT, 'workflows', 'code-policies', 'edge-scripts.yaml'));
+add('enrollments', 'enrollment.json', text(demo, 'code', 'device-state', 'enrollment.json'));
 for (const t of ['idevid.yaml', 'issuing-ca.yaml']) add('templates', t, text(ROOT, 'certs-templates', t));
 
 // The release seeds (a manifest with its signer's chain, a withdrawal list, an update state) come from a run of

@@ -42,6 +42,7 @@ import {
   readCertificateInfo,
 } from '@custody/core';
 import { parseReleaseManifest, parseUpdateState, parseWithdrawalList } from '@custody/core/release';
+import { parseCodePolicy, parseCodeValidationClaim, parseEnrollmentRecord } from '@custody/core/code-policy';
 import { parseCodeSignature, parseCodeStatement, parseImaSignature } from '@custody/core/code';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,6 +80,11 @@ export const PARSERS = {
   pem: (b) => [() => decodePEMAll(text(b), ['CERTIFICATE', 'X509 CRL']), () => parsePEM(text(b), 'CERTIFICATE'), () => derOrPEM(b, ['CERTIFICATE'])],
   claims: (b) => [() => parseClaims(parseStrictJSON(text(b), { code: 'ERR_CLAIMS_FILE', what: 'claims' }))],
   releases: (b) => [() => parseReleaseManifest(b), () => parseWithdrawalList(b), () => parseUpdateState(b)],
+  codePolicies: (b) => [() => parseCodePolicy(text(b), 'fuzz.yaml')],
+  enrollments: (b) => [
+    () => parseEnrollmentRecord(text(b)),
+    () => parseCodeValidationClaim(parseStrictJSON(text(b), { code: 'ERR_ENROLL_CLAIM', what: 'claim' })),
+  ],
   code: (b) => [() => parseCodeSignature(b), () => parseCodeStatement(b), () => parseImaSignature(b)],
 };
 

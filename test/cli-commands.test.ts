@@ -248,9 +248,42 @@ describe('every command under --json: one envelope, its schema, its exit code', 
     );
     assert.equal(rejected.data.accepted, false);
     assert.equal(rejected.data.report.ok, false);
-    const r = ok('devices activate', [...S(), '--serial', 'SN000001', '--party', 'factory', '--trust', f('root.pem'), '--response', f('response.json')]);
+    writeFileSync(
+      f('code-policy.yaml'),
+      'name: edge\nversion: 1\nidentities:\n  - name: owner\n    ca: root\nscopes:\n  - name: all\n    types: [script]\n    paths: ["**"]\n    level: enforce\n    signers: [owner]\n',
+    );
+    fails(
+      'devices activate',
+      [...S(), '--serial', 'SN000001', '--party', 'factory', '--trust', f('root.pem'), '--code-policy', f('issued')],
+      'ERR_INPUT_NOT_FILE',
+      3,
+    );
+    const r = ok('devices activate', [
+      ...S(),
+      '--serial',
+      'SN000001',
+      '--party',
+      'factory',
+      '--trust',
+      f('root.pem'),
+      '--response',
+      f('response.json'),
+      '--code-policy',
+      f('code-policy.yaml'),
+    ]);
     assert.equal(r.accepted, true);
     assert.equal(typeof r.seq, 'number');
+    assert.equal(r.codeValidation.policy, 'edge');
+  });
+
+  it('agent enroll, agent check-code', function () {
+    ok('devices export', [...S(), '--serial', 'SN000001', '--out', f('b1-activated.json')]);
+    const enroll = ['--idevid', join(f('issued'), 'SN000001.pem'), '--manufacturer', f('root.pem'), '--state', f('agent')];
+    fails('agent check-code', ['--file', f('code-policy.yaml'), '--sig', f('code-policy.yaml'), '--state', f('agent')], 'ERR_CODE_NOT_ENROLLED', 4);
+    fails('agent enroll', ['--bundle', f('b2.json'), ...enroll], 'ERR_ENROLL_DEVICE', 1);
+    const e = ok('agent enroll', ['--bundle', f('b1-activated.json'), ...enroll]);
+    assert.deepEqual([e.outcome, e.policy, e.stateFile], ['new', 'edge', join(f('agent'), 'enrollment.json')]);
+    fails('agent check-code', ['--file', f('code-policy.yaml'), '--sig', f('code-policy.yaml'), '--state', f('agent')], 'ERR_CODE_SIGNATURE_MALFORMED', 3);
   });
 
   it('ca revoke, ca crl', function () {

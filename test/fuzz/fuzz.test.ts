@@ -17,7 +17,7 @@ type Failure = { kind: string; problem: string; file?: string };
 const SEED = 19;
 /** Inputs per parser: the YAML families parse about ten times slower than the others. */
 const BUDGET: Record<string, number> = Object.fromEntries(
-  Object.keys(PARSERS).map((p) => [p, ['workflows', 'policies', 'templates'].includes(p) ? 1_000 : 2_000]),
+  Object.keys(PARSERS).map((p) => [p, ['workflows', 'policies', 'templates', 'codePolicies'].includes(p) ? 1_000 : 2_000]),
 );
 
 describe('fuzz harness (scripts/fuzz.mjs)', function () {

@@ -10,6 +10,7 @@ import {
   readCertificateInfo,
   toHex,
   verifyCSR,
+  type CodeValidationClaim,
   type VerificationReport,
 } from '@custody/core';
 import type { Store } from '@custody/store';
@@ -18,6 +19,7 @@ import { loadKey, loadTemplate, provider, readInputFile, templatesDir } from './
 import { loadSigner } from './parties.js';
 import { transferDevices, failureOf } from './handoff.js';
 import { prepareVerification, type VerifyInputs } from './verify.js';
+import { codeValidationClaim, type CodePolicyInputs } from './code-policy.js';
 import { commitOutputs, discardOutputs, prepareOutput, writeOutput, type PreparedOutput } from './outputs.js';
 
 export interface ActivateOptions extends Omit<VerifyInputs, 'expectedCustodian' | 'as'> {
@@ -25,6 +27,8 @@ export interface ActivateOptions extends Omit<VerifyInputs, 'expectedCustodian' 
   party?: string | undefined;
   passphrase: string | undefined;
   ldevid?: { ca: string; csr: string; out: string };
+  /** `--code-policy` (and `--code-cert`): end-user code validation the activation enables, in its signed claims. */
+  codePolicy?: CodePolicyInputs | undefined;
 }
 
 export interface ActivationResult {
@@ -33,6 +37,8 @@ export interface ActivationResult {
   report: VerificationReport;
   seq?: number;
   ldevid?: string;
+  /** The code policy the activation enabled: its name, and each identity's name, kind and certificate SHA-256. */
+  codeValidation?: { policy: string; identities: Array<{ name: string; kind: string; sha256: string }> };
 }
 
 /**
@@ -46,6 +52,8 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
   // Everything the LDevID needs is read and checked first (CA, key, CSR): a device once activated cannot be again.
   const ldevid = o.ldevid ? await prepareLDevID(store, o.serial, o.ldevid, o.passphrase, o.at) : undefined;
+  // So is the code policy, with the certificates it trusts: a malformed one records nothing.
+  const codeValidation = o.codePolicy ? await codeValidationClaim(store, o.codePolicy) : undefined;
   const { verifier, context } = await prepareVerification(store, o);
   // Verification reads: the bundle checked here carries no CRL signed for it (a refused activation would use up
   // a CRL number of this store's CA); revocation evidence comes from --crl, as for `devices verify`.
@@ -57,7 +65,7 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
   const ldevidOut = o.ldevid ? prepareOutput(o.ldevid.out) : undefined;
   try {
     if (ldevid) await checkLDevIDBinding(store, o, ldevid, report);
-    return await activateChecked(store, o, { party: party.name, last, report, ldevid, ldevidOut });
+    return await activateChecked(store, o, { party: party.name, last, report, ldevid, ldevidOut, codeValidation });
   } finally {
     if (ldevidOut) discardOutputs([ldevidOut]);
   }
@@ -66,7 +74,14 @@ export async function activateDevice(store: Store, o: ActivateOptions): Promise<
 async function activateChecked(
   store: Store,
   o: ActivateOptions,
-  v: { party: string; last: number; report: VerificationReport; ldevid: IssueLDevID | undefined; ldevidOut: PreparedOutput | undefined },
+  v: {
+    party: string;
+    last: number;
+    report: VerificationReport;
+    ldevid: IssueLDevID | undefined;
+    ldevidOut: PreparedOutput | undefined;
+    codeValidation: CodeValidationClaim | undefined;
+  },
 ): Promise<ActivationResult> {
   const { last, report } = v;
   const result = await transferDevices(store, {
@@ -76,12 +91,19 @@ async function activateChecked(
     passphrase: o.passphrase,
     now: o.at,
     extend: { length: last, ...(report.challenge !== undefined ? { challenge: report.challenge } : {}) },
+    ...(v.codeValidation ? { claims: { codeValidation: v.codeValidation } } : {}),
   });
   const failure = failureOf(result);
   if (failure) throw failure;
   const out: ActivationResult = { serial: o.serial, accepted: true, report, seq: result.results[0]!.seq! };
+  if (v.codeValidation) out.codeValidation = codeValidationSummary(v.codeValidation);
   if (v.ldevid && v.ldevidOut) out.ldevid = await v.ldevid.issue(v.ldevidOut);
   return out;
+}
+
+function codeValidationSummary(c: CodeValidationClaim): NonNullable<ActivationResult['codeValidation']> {
+  const ids = c.identities as Array<{ name: string; kind: string; sha256: string }>;
+  return { policy: c.policy!, identities: ids.map(({ name, kind, sha256 }) => ({ name, kind, sha256 })) };
 }
 
 /** An LDevID request read and checked, and the function that issues it into a prepared output file (returning its path). */

@@ -20,6 +20,7 @@ import { activateDevice } from './activate.js';
 import { publishCRL } from './revocation.js';
 import { initLog } from './log.js';
 import { createFirmwareSigner, createRelease } from './firmware.js';
+import { prepareDemoCode, runDemoCode, type DemoCodeReport } from './demo-code.js';
 
 export const DEMO_PASSPHRASE = 'custody-demo-passphrase';
 const MARKER = '.custody-demo';
@@ -38,6 +39,8 @@ export interface DemoReport {
   accepted: boolean;
   policy: string;
   devices: Array<{ serial: string; accepted: boolean; activated: boolean; code?: string; report: VerificationReport }>;
+  /** The code-validation step (docs/code-validation.md). */
+  codeValidation?: DemoCodeReport;
 }
 
 /** What the factory builds in: the birth claims. */
@@ -261,6 +264,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     ),
   );
   const report: DemoReport = { accepted: true, policy, devices: [] };
+  // Code validation: Fabrikam enables it when it activates the first device (docs/code-validation.md).
+  const codePolicy = await prepareDemoCode(fabrikam.store, { out: o.out, passphrase, now, organization: 'Fabrikam Health' });
   for (const serial of serials) {
     const challenge = join(o.out, 'challenges', `${serial}.challenge.json`);
     const response = join(o.out, 'challenges', `${serial}.response.json`);
@@ -281,6 +286,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       response,
       logKeys: [fabrikam.logPub],
       releases: join(o.out, 'releases'),
+      ...(serial === serials[0] ? { codePolicy } : {}),
     });
     // The whole report for the first device, a line for each of the others.
     const lines = o.formatVerdict({ file: serial, report: r.report });
@@ -295,6 +301,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     mkdirSync(join(o.out, 'attestations', serial), { recursive: true });
     device?.attestations.forEach((a, i) => writeFileSync(join(o.out, 'attestations', serial, `${i}.der`), a));
   }
+  log(`7. Code validation: Fabrikam's activation of ${serials[0]} enabled its code policy (code/policy.yaml)`);
+  const code = await runDemoCode(fabrikam.store, {
+    out: o.out,
+    passphrase,
+    now,
+    serial: serials[0]!,
+    manufacturer: acme.rootFile,
+    trust: roots.map((r) => r.rootFile),
+    log,
+  });
+  report.codeValidation = code;
+  report.accepted &&= code.accepted && code.editedRefusedWith !== undefined;
   // Re-verify the shipped bundle of the first device the way a person would, from files only.
   // The bundle as received carries Contoso's log proofs; possession was proven above, so the file-only check
   // uses the retail policy (healthcare would also ask for a fresh challenge).
@@ -312,7 +330,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   writeFileSync(join(o.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   for (const org of roots) await org.store.close();
   log(
-    `Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, firmware/, releases/, report.json`,
+    `Artifacts in ${o.out}: root.pem, issuing.pem, crl.pem, devices/, device-keys/, parties/, roots/, bundles/, attestations/, challenges/, firmware/, releases/, code/, report.json`,
   );
   log(`Check them with openssl:`);
   log(

@@ -61,6 +61,10 @@ export const INPUT_LIMITS = {
   firmwareImage: { what: 'firmware image', maxBytes: 256 * MiB },
   /** TUF metadata of an earlier publication (`firmware export --format tuf` into the same folder). */
   tufMetadata: { what: 'TUF metadata file', maxBytes: 16 * MiB },
+  /** A code policy file (`devices activate --code-policy`). */
+  codePolicy: { what: 'code policy file', maxBytes: YAML_LIMITS.maxLength },
+  /** The device agent's enrollment state (`agent enroll`, `agent check-code`): a policy and a few certificates. */
+  enrollment: { what: 'enrollment state', maxBytes: 256 * KiB },
   /** A list of device serials, one a line (`devices handoff --list`). */
   list: { what: 'list file', maxBytes: 64 * MiB },
 } as const satisfies Record<string, { what: string; maxBytes: number }>;

@@ -242,7 +242,7 @@ function removeFolders(folder: PreparedFolder): void {
 }
 
 /** Flushes a folder's entries so that a rename survives a crash; some file systems refuse, which costs nothing. */
-function syncFolder(dir: string): void {
+export function syncFolder(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');

@@ -66,6 +66,11 @@ export const VERIFICATION_FLAGS = flagSpecs({
   },
 });
 
+/** The device agent's state folder: its enrollment (`agent enroll`, `agent check-code`). */
+export const AGENT_STATE_FLAG = flagSpecs({
+  state: { type: 'string', description: "the agent's state folder (its enrollment)", env: 'CUSTODY_AGENT_STATE', default: '.custody-agent' },
+});
+
 export const PROVISION_FLAGS = flagSpecs({
   ...STORE_FLAG,
   ca: { type: 'string', description: 'issuing CA (name in the store)', required: true },

@@ -17,6 +17,12 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_RELEASE', 'rejected'],
   ['ERR_WITHDRAWALS', 'rejected'],
   ['ERR_UPDATE', 'rejected'],
+  // A code policy file that does not parse, or names certificates the activation cannot find: bad input.
+  ['ERR_CODE_POLICY', 'input'],
+  // A device with no enrollment yet, or offered an older activation than the one it enrolled: its state conflicts.
+  ['ERR_CODE_NOT_ENROLLED', 'conflict'],
+  ['ERR_ENROLL_STALE', 'conflict'],
+  ['ERR_AGENT_STATE', 'io'],
   // A code signature that does not parse is bad input; every other refusal of code is a rejection (code/).
   ['ERR_CODE_SIGNATURE_MALFORMED', 'input'],
   ['ERR_CODE_SIGNATURE', 'rejected'],
@@ -35,6 +41,9 @@ const CATEGORY_BY_PREFIX: ReadonlyArray<[string, ErrorCategory]> = [
   ['ERR_POLICY', 'rejected'],
   ['ERR_WORKFLOW_REJECT', 'rejected'],
   ['ERR_REVOKED', 'rejected'],
+  // Code no scope of the enrolled policy covers, and enrollments not taken from a verified activation.
+  ['ERR_CODE_SCOPE', 'rejected'],
+  ['ERR_ENROLL', 'rejected'],
   ['ERR_NOT_CUSTODIAN', 'conflict'],
   ['ERR_DUPLICATE', 'conflict'],
   ['ERR_FORK', 'conflict'],

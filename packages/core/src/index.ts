@@ -80,6 +80,7 @@ export {
   withProduction,
   CLAIM_VOCABULARY,
   type Claims,
+  type CodeValidationClaim,
   type ClaimName,
   type ProductionClaim,
 } from './attestation/claims.js';

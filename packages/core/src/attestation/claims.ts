@@ -88,6 +88,18 @@ export interface ProductionClaim {
   lot?: string;
 }
 
+/**
+ * End-user code validation the activating owner enabled (`devices activate --code-policy`): the policy's name,
+ * its identities with their certificates and its scopes. Only an activation attestation's own claim counts: a
+ * device enrolls from it (`@custody/core/code-policy` reads `identities` and `scopes` strictly).
+ */
+export interface CodeValidationClaim {
+  enabled: boolean;
+  policy?: string;
+  identities?: unknown;
+  scopes?: unknown;
+}
+
 /** A claims object: vocabulary claims plus vendor extensions named `<dns-domain>/<name>`. */
 export interface Claims {
   secureBoot?: SecureBootClaim;
@@ -104,6 +116,7 @@ export interface Claims {
   monitoring?: MonitoringClaim;
   product?: ProductClaim;
   production?: ProductionClaim;
+  codeValidation?: CodeValidationClaim;
   [vendorExtension: `${string}/${string}`]: unknown;
 }
 
@@ -111,7 +124,7 @@ export interface Claims {
 export type ClaimName = Exclude<keyof Claims, `${string}/${string}`>;
 
 /** The type of one claim field in the vocabulary. */
-export type FieldType = 'boolean' | 'string' | 'string[]' | 'hex64' | readonly string[];
+export type FieldType = 'boolean' | 'string' | 'string[]' | 'hex64' | 'json' | readonly string[];
 /** One claim field: its type and whether it is required. */
 export interface FieldSpec {
   type: FieldType;
@@ -139,6 +152,7 @@ export const CLAIM_VOCABULARY: Readonly<Record<ClaimName, Readonly<Record<string
   monitoring: { enabled: req('boolean'), endpoint: opt('string') },
   product: { name: req('string'), model: opt('string') },
   production: { model: opt('string'), lot: opt('string') },
+  codeValidation: { enabled: req('boolean'), policy: opt('string'), identities: opt('json'), scopes: opt('json') },
 };
 
 /**
@@ -182,6 +196,9 @@ function checkField(v: unknown, type: FieldType, field: string): unknown {
     if (typeof v !== 'string' || v.length === 0) throw invalid(field, 'must be a non-empty string');
   } else if (type === 'hex64') {
     if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw invalid(field, 'must be 64 lower-case hex digits');
+  } else if (type === 'json') {
+    // Structured data whose reader is its consumer's (a device reads a code policy strictly): any JSON here.
+    return copyJSON(v, field);
   } else if (type === 'string[]') {
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.length === 0)) throw invalid(field, 'must be an array of non-empty strings');
     return [...(v as string[])];

@@ -195,7 +195,13 @@ export function createTransfer(t: TransferTemplate): Transfer {
   const content = (head: DeviceHead): { content: Uint8Array; prev: string; facts: ChainFacts } => {
     if (head.lastHash === null || head.subject === null)
       throw new CustodyError('ERR_DEVICE_UNBORN', `device ${head.serial} has no birth attestation to extend`);
-    if (head.activated) throw new CustodyError('ERR_DEVICE_ACTIVATED', `device ${head.serial} is activated; its chain is closed`);
+    // After an activation only a handoff may follow (a resale); that its signer is the activating owner is the
+    // custodian rule below, as for every attestation. Another activation of an activated device is refused.
+    if (head.activated && t.kind !== 'handoff')
+      throw new CustodyError(
+        'ERR_DEVICE_ACTIVATED',
+        `device ${head.serial} is activated: only its owner's handoff (a resale) may follow, not another activation`,
+      );
     if (head.custodian !== t.signer.spkiSha256) {
       throw new CustodyError(
         'ERR_NOT_CUSTODIAN',

@@ -6,7 +6,7 @@
  *   fork              two different attestations extend the same attestation (a device handed to two parties)
  *   clone-key         one public key certified for two devices
  *   clone-serial      one device serial on two different certificates
- *   after-activation  an attestation that follows an activation
+ *   after-activation  an attestation that follows an activation, other than its owner's handoff (a resale)
  *   revoked-signer    an attestation signed with a party certificate revoked before the signing time
  *   expired-signer    an attestation signed outside its party certificate's validity
  *   held-too-long     a device not activated, held by the same party for longer than the allowed age
@@ -72,6 +72,7 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
     push(byKey, toHex(await input.provider.digest('SHA-256', cert.spki)), { serial: chain.serial, cert: certHash, source: chain.source });
     push(bySerial, chain.serial, { cert: certHash, source: chain.source });
     let activated = false;
+    let activation: { to: string; hash: string } | undefined;
     let lastTime: Date | undefined;
     for (const der of chain.attestations) {
       const hash = toHex(await input.provider.digest('SHA-256', der));
@@ -85,7 +86,10 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
         if (!entry.sources.includes(chain.source)) entry.sources.push(chain.source);
         succ.set(hash, entry);
       }
-      if (activated && !seenAttestation.has(`after:${hash}`)) {
+      // A resale is the one attestation that may follow an activation: a handoff signed by the activating owner,
+      // naming the activation. Anything else after an activation is reported.
+      const resale = activated && kind === 'handoff' && p.from === activation?.to && p.prev === activation?.hash;
+      if (activated && !resale && !seenAttestation.has(`after:${hash}`)) {
         seenAttestation.add(`after:${hash}`);
         findings.push({
           kind: 'after-activation',
@@ -94,7 +98,10 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
           sources: [chain.source],
         });
       }
-      if (kind === 'activation') activated = true;
+      if (kind === 'activation') {
+        activated = true;
+        activation = { to: p.to, hash };
+      } else if (resale) activated = false;
       const signer = parseCertificate(a.signerCertificate);
       const time = new Date(p.time);
       const key = `sig:${hash}`;

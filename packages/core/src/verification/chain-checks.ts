@@ -43,17 +43,21 @@ export function linkCheck(s: Statement, prev: PreviousAttestation | undefined, n
   return pass(name, `follows attestation ${n - 1}`, n);
 }
 
-/** The signer is the custodian: the previous attestation handed the device to this key; nothing after activation. */
+/**
+ * The signer is the custodian: the previous attestation handed the device to this key. After an activation only
+ * a handoff may follow: the activating owner passing the device on (a resale), which the custodian rule holds to
+ * that owner; the workflow says whether the supply chain allows it.
+ */
 export function custodianChecks(s: Statement, prev: PreviousAttestation | undefined, signerName: string, n: number): VerificationCheck[] {
   if (n === 0) return [pass(`attestation ${n}: custodian`, `birth signed by "${signerName}"`, n)];
   const out: VerificationCheck[] = [];
   const ps = prev?.statement;
-  if (ps && statementKind(ps) === 'activation')
+  if (ps && statementKind(ps) === 'activation' && statementKind(s) !== 'handoff')
     out.push(
       fail(
         `attestation ${n}: after activation`,
         'ERR_VERIFY_AFTER_ACTIVATION',
-        `attestation ${n} follows the activation (attestation ${n - 1}); an activated device's chain is closed`,
+        `attestation ${n} (${statementKind(s)}) follows the activation (attestation ${n - 1}); only the owner's handoff (a resale) may follow an activation`,
         n,
       ),
     );

@@ -51,6 +51,7 @@ function checkType(r: FieldReader, v: Scalar, type: ReturnType<typeof claimField
   if ((type === 'string' || type === 'hex64') && typeof v !== 'string') r.fail(path, `${claim.text} is a string, not ${show(v)}`);
   if (type === 'hex64' && typeof v === 'string' && !/^[0-9a-f]{64}$/.test(v)) r.fail(path, `${claim.text} is 64 lower-case hex digits`);
   if (type === 'string[]') r.fail(path, `${claim.text} is a list; only its presence can be required`);
+  if (type === 'json') r.fail(path, `${claim.text} is structured data; only its presence can be required`);
   if (Array.isArray(type) && (typeof v !== 'string' || !type.includes(v))) {
     r.fail(path, `${claim.text} is one of ${type.join(', ')}, not ${show(v)}`);
   }

@@ -65,7 +65,7 @@ export function parseWorkflow(text: string, fileName: string): Workflow {
       r.fail(['stages', i, 'kind'], i === 0 ? 'the first stage must be the birth stage' : 'only the first stage may be a birth stage');
     }
     if (i === 0 && (s.repeat.min !== 1 || s.repeat.max !== 1)) r.fail(['stages', i, 'repeat'], 'the birth stage happens exactly once');
-    if (s.kind === 'activation' && i !== stages.length - 1) r.fail(['stages', i, 'kind'], 'an activation stage must be the last stage');
+    if (s.kind === 'activation' && i !== stages.length - 1) checkAfterActivation(r, stages, i);
     if (s.kind === 'activation' && s.repeat.max !== 1) r.fail(['stages', i, 'repeat'], 'activation happens at most once');
   });
   const mayEndBefore = r.optional(top, 'mayEndBefore', [], (v, p) => {
@@ -84,6 +84,25 @@ export function parseWorkflow(text: string, fileName: string): Workflow {
     maxHops === undefined ? {} : { maxHops },
     mayEndBefore === undefined ? {} : { mayEndBefore },
   );
+}
+
+/**
+ * After an activation stage only a resale may follow: an optional handoff stage (the owner passes the device on,
+ * at most once) and then an optional activation stage (the next owner's), as often as the workflow lists them.
+ */
+function checkAfterActivation(r: FieldReader, stages: readonly WorkflowStage[], at: number): void {
+  const resale = (j: number): boolean => {
+    const s = stages[j]!;
+    const want = (j - at) % 2 === 1 ? 'handoff' : 'activation';
+    return s.kind === want && s.repeat.min === 0 && (want === 'activation' || s.repeat.max === 1);
+  };
+  let ok = (stages.length - 1 - at) % 2 === 0;
+  for (let j = at + 1; ok && j < stages.length; j++) ok = resale(j);
+  if (!ok)
+    r.fail(
+      ['stages', at, 'kind'],
+      'an activation stage must be the last stage, or be followed only by resales: an optional handoff stage (repeat min 0, max 1), then an optional activation stage',
+    );
 }
 
 function readVersion(r: FieldReader, v: unknown): string {

@@ -19,6 +19,7 @@ const EVERY_CLAIM: Claims = {
   monitoring: { enabled: true, endpoint: 'https://siem.example/ingest' },
   product: { name: 'Northwind Gateway', model: 'NG-200' },
   production: { model: 'Sensor X1', lot: 'L2026-11' },
+  codeValidation: { enabled: true, policy: 'edge', identities: [{ name: 'owner', kind: 'ca' }], scopes: [{ name: 's', paths: ['/opt/**'] }] },
 };
 
 describe('claims vocabulary', () => {

@@ -71,15 +71,21 @@ describe('chain of custody', () => {
     });
   });
 
-  it('closes the chain after an activation with ERR_DEVICE_ACTIVATED', async () => {
+  it("after an activation takes only the owner's handoff (a resale): another activation is ERR_DEVICE_ACTIVATED", async () => {
     const h1 = await signTransfer({ device, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider });
     const d1 = { ...device, attestations: [...device.attestations, h1.der] };
     const act = await signTransfer({ device: d1, kind: 'activation', signer: integrator, to: integrator.spkiSha256, now: NOW, provider });
     const d2 = { ...d1, attestations: [...d1.attestations, act.der] };
     assert.equal((await chainHead(d2, provider)).activated, true);
-    await assert.rejects(signTransfer({ device: d2, kind: 'handoff', signer: integrator, to: reseller.spkiSha256, now: NOW, provider }), {
+    await assert.rejects(signTransfer({ device: d2, kind: 'activation', signer: integrator, to: integrator.spkiSha256, now: NOW, provider }), {
       code: 'ERR_DEVICE_ACTIVATED',
     });
+    await assert.rejects(signTransfer({ device: d2, kind: 'handoff', signer: reseller, to: reseller.spkiSha256, now: NOW, provider }), {
+      code: 'ERR_NOT_CUSTODIAN',
+    });
+    const resale = await signTransfer({ device: d2, kind: 'handoff', signer: integrator, to: reseller.spkiSha256, now: NOW, provider });
+    const d3 = { ...d2, attestations: [...d2.attestations, resale.der] };
+    assert.deepEqual([(await chainHead(d3, provider)).activated, (await chainHead(d3, provider)).custodian], [false, reseller.spkiSha256]);
   });
 
   it('refuses to extend a device without a birth attestation with ERR_DEVICE_UNBORN', async () => {

@@ -112,6 +112,23 @@ describe('monitor analysis', () => {
     assert.ok(kinds.includes('after-activation'));
   });
 
+  it("does not report the activating owner's handoff after activation (a resale), and reports a second activation", async () => {
+    const active = await extend(await device('A2'), integrator, integrator, 'activation');
+    const resold = await extend(active, integrator, reseller, 'handoff');
+    assert.deepEqual(await analyzeChains({ chains: [seen(resold, 's')], now: NOW, provider }), []);
+    // The chain rules refuse a second activation; a forger builds it by hand.
+    const { der } = await signTransfer({
+      device: { ...active, attestations: active.attestations.slice(0, -1) },
+      kind: 'activation',
+      signer: integrator,
+      to: integrator.spkiSha256,
+      now: NOW,
+      provider,
+    });
+    const twice = { ...active, attestations: [...active.attestations, der] };
+    assert.ok((await analyzeChains({ chains: [seen(twice, 's')], now: NOW, provider })).some((f) => f.kind === 'after-activation'));
+  });
+
   it('finds an attestation signed after its signer was revoked, and not one signed before', async () => {
     const d = await extend(await device('R1'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
     const info = readCertificateInfo(integrator.certificate);

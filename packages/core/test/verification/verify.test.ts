@@ -222,14 +222,19 @@ describe('verifyBundle', () => {
       await expectReject(bundleText(w.device, [w.acmeIssuing.der], await signChain(w.device, steps)), 'ERR_VERIFY_CUSTODIAN');
     });
 
-    it('rejects a handoff after an activation (ERR_VERIFY_AFTER_ACTIVATION)', async () => {
-      const steps = [
-        ...standardSteps(w),
-        { signer: w.customer, to: w.customer, kind: 'activation' as const, time: T_ACTIVATION, stage: 'activation' },
-        { signer: w.customer, to: w.reseller, kind: 'handoff' as const, time: new Date('2026-12-24T00:00:00Z') },
-      ];
-      const chain = await signChain(w.device, steps);
+    it("accepts the activating owner's handoff after an activation (a resale), and nobody else's (ERR_VERIFY_CUSTODIAN)", async () => {
+      const activation = { signer: w.customer, to: w.customer, kind: 'activation' as const, time: T_ACTIVATION, stage: 'activation' };
+      const resale = { signer: w.customer, to: w.reseller, kind: 'handoff' as const, time: new Date('2026-12-24T00:00:00Z') };
+      const chain = await signChain(w.device, [...standardSteps(w), activation, resale]);
       assert.equal((await verifier.verify(bundleText(w.device, [w.acmeIssuing.der], chain.slice(0, 4)))).ok, true);
+      assert.equal((await verifier.verify(bundleText(w.device, [w.acmeIssuing.der], chain))).ok, true);
+      const stolen = await signChain(w.device, [...standardSteps(w), activation, { ...resale, signer: w.reseller }]);
+      await expectReject(bundleText(w.device, [w.acmeIssuing.der], stolen), 'ERR_VERIFY_CUSTODIAN');
+    });
+
+    it('rejects an activation right after an activation (ERR_VERIFY_AFTER_ACTIVATION)', async () => {
+      const activation = { signer: w.customer, to: w.customer, kind: 'activation' as const, time: T_ACTIVATION, stage: 'activation' };
+      const chain = await signChain(w.device, [...standardSteps(w), activation, { ...activation, time: new Date('2026-12-24T00:00:00Z') }]);
       await expectReject(bundleText(w.device, [w.acmeIssuing.der], chain), 'ERR_VERIFY_AFTER_ACTIVATION');
     });
 

@@ -49,6 +49,18 @@ function assertInvalid(text: string, line: number, fragment: string | RegExp): v
 }
 
 describe('workflow: parseWorkflow', () => {
+  it('parses the shipped workflow with a second-hand sale: resale and reactivation after the activation', () => {
+    const w = parseWorkflow(workflowFile('supply-chain-resale.yaml'), 'workflows/supply-chain-resale.yaml');
+    assert.deepEqual(
+      w.stages.slice(3).map((s) => [s.name, s.kind, s.repeat.min, s.repeat.max]),
+      [
+        ['activation', 'activation', 1, 1],
+        ['resale-after-activation', 'handoff', 0, 1],
+        ['reactivation', 'activation', 0, 1],
+      ],
+    );
+  });
+
   it('parses the shipped supply-chain workflow', () => {
     const w = parseWorkflow(workflowFile('supply-chain.yaml'), 'workflows/supply-chain.yaml');
     assert.equal(w.name, 'supply-chain');
@@ -128,6 +140,12 @@ describe('workflow: parseWorkflow', () => {
         variant('    kind: handoff\n    role: integrator', '    kind: activation\n    role: integrator'),
         10,
         'an activation stage must be the last stage',
+      ));
+    it('a resale stage after activation that is required', () =>
+      assertInvalid(
+        `${BASE}  - name: act\n    kind: activation\n    role: customer\n    signers:\n      - ca: customer\n  - name: resold\n    kind: handoff\n    role: customer\n    signers:\n      - ca: customer\n  - name: again\n    kind: activation\n    role: customer\n    signers:\n      - ca: customer\n    repeat: { min: 0, max: 1 }\n`,
+        26,
+        'an activation stage must be the last stage, or be followed only by resales',
       ));
     it('maxHops below what the stages need', () => assertInvalid(`${BASE}maxHops: 1\n`, 25, 'maxHops: is 1, but the stages need at least 2'));
     it('bad stage name', () => assertInvalid(variant('  - name: resale', '  - name: Re Sale'), 19, 'stages[2].name: "Re Sale" is not a lower-case name'));

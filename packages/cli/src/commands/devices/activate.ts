@@ -23,6 +23,11 @@ export default class DevicesActivate extends BaseCommand {
     'ldevid-ca': { type: 'string', description: 'issue an LDevID under this CA of the store (needs --ldevid-csr)' },
     'ldevid-csr': { type: 'string', description: "the device's CSR for its LDevID" },
     'ldevid-out': { type: 'string', description: 'where to write the LDevID certificate', default: 'ldevid.pem' },
+    'code-policy': {
+      type: 'string',
+      description: 'enable end-user code validation: a code policy file (workflows/code-policies/), signed into the activation',
+    },
+    'code-cert': { type: 'list', description: 'a certificate file a --code-policy identity names by SHA-256 (repeatable)' },
     ...PASSPHRASE_FILE_FLAG,
   });
 
@@ -46,12 +51,14 @@ export default class DevicesActivate extends BaseCommand {
         logKeys: flags['log-key'] ?? [],
         logConsistency: flags['log-consistency'] ?? [],
         releases: flags.releases,
+        ...(flags['code-policy'] !== undefined ? { codePolicy: { file: flags['code-policy'], certs: flags['code-cert'] ?? [] } } : {}),
         ...(flags['ldevid-ca'] ? { ldevid: { ca: flags['ldevid-ca'], csr: flags['ldevid-csr']!, out: flags['ldevid-out'] } } : {}),
       });
       for (const line of formatVerdict({ file: flags.serial, report: r.report })) this.log(line);
       const failure = activationFailure({ ...r, ...(ldevid ? { ldevid } : {}) });
       if (failure) this.fail(failure, r);
       this.log(`${flags.serial} activated (attestation ${r.seq})${ldevid ? `, LDevID written to ${ldevid}` : ''}`);
+      if (r.codeValidation) this.log(`code validation enabled: policy ${r.codeValidation.policy}`);
       return { ...r, ...(ldevid ? { ldevidFile: ldevid } : {}) };
     } finally {
       await store.close();
