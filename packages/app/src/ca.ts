@@ -29,6 +29,17 @@ export function checkName(name: string): void {
   if (!NAME.test(name)) throw new CustodyError('ERR_USAGE_NAME', `name "${name}" must be 1 to 64 letters, digits, dots, dashes or underscores`);
 }
 
+/**
+ * Refuses a name that cannot name a new key holder, or that a CA, party, code signer or firmware signer of the
+ * store already has: key files are named after their holder, so all of them share one namespace.
+ * @throws ERR_USAGE_NAME, ERR_CONFLICT_NAME
+ */
+export async function checkNewHolderName(store: Store, name: string): Promise<void> {
+  checkName(name);
+  if ((await store.getCA(name)) || (await store.getParty(name)) || (await store.getFirmwareSigner(name)))
+    throw new CustodyError('ERR_CONFLICT_NAME', `the name "${name}" is already used in ${store.location}`);
+}
+
 /** The subject's key for a certificate from `template` (see `makeKey`). */
 async function subjectKey(template: CertificateTemplate, token: TokenKeyChoice | undefined): Promise<NewKey> {
   return makeKey(template.keyAlgorithm, token, `template "${template.name}"`);
@@ -66,11 +77,9 @@ export async function issueForNewKey(
  * @throws ERR_USAGE_NAME, ERR_USAGE_UNKNOWN_CA, ERR_TEMPLATE_ISSUER, ERR_CONFLICT_NAME, ERR_KEY_PASSPHRASE
  */
 export async function createCA(store: Store, o: CreateCAOptions): Promise<CARecord> {
-  checkName(o.name);
   if (o.template.kind !== 'root-ca' && o.template.kind !== 'issuing-ca')
     throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a CA template`);
-  if ((await store.getCA(o.name)) || (await store.getParty(o.name)))
-    throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  await checkNewHolderName(store, o.name);
   const { subject, der } = await issueForNewKey(store, o.template, o.issuer, { name: o.name, organization: o.organization }, o.passphrase, o.now, o.tokenKey);
   const record: CARecord = {
     name: o.name,
@@ -121,9 +130,7 @@ export async function createCodeSigner(store: Store, o: CreatePartyOptions): Pro
 
 /** A key and certificate under a CA of the store, recorded as a party (with `role` when it signs something else). */
 async function createSignerRecord(store: Store, o: CreatePartyOptions, role?: PartyRecord['role']): Promise<PartyRecord> {
-  checkName(o.name);
-  if ((await store.getCA(o.name)) || (await store.getParty(o.name)))
-    throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  await checkNewHolderName(store, o.name);
   const { subject, der } = await issueForNewKey(store, o.template, o.ca, { name: o.name, organization: o.organization }, o.passphrase, o.now, o.tokenKey);
   const record: PartyRecord = {
     name: o.name,

@@ -9,26 +9,16 @@ import { createAttestationSigner, formatStatementTime, type AttestationSigner } 
 import { createReleaseStatement, createWithdrawalList, signReleaseManifest, signWithdrawalList } from '@custody/core/release';
 import { decodePEM, encodePEM } from '@custody/core/x509';
 import { toBase64, toHex } from '@custody/core/util';
-import type { CertificateTemplate } from '@custody/core/templates';
 import type { FirmwareSignerRecord, ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
-import type { KeyProtection, Store } from '@custody/store';
-import { checkName, issueForNewKey } from './ca.js';
-import { recordKey, type TokenKeyChoice } from './new-key.js';
+import type { Store } from '@custody/store';
+import { checkNewHolderName, issueForNewKey, type CreatePartyOptions } from './ca.js';
+import { recordKey } from './new-key.js';
 import { loadKey, provider } from './context.js';
 import { hashImageFile } from './image-file.js';
 import { commitOutputs, discardOutputs, prepareOutput, writeOutput } from './outputs.js';
 
-export interface CreateFirmwareSignerOptions {
-  name: string;
-  ca: string;
-  template: CertificateTemplate;
-  organization: string;
-  /** How to protect the new key file; unused with `tokenKey`. */
-  protection?: KeyProtection;
-  passphrase: string | undefined;
-  now: Date;
-  tokenKey?: TokenKeyChoice;
-}
+/** What a firmware signer is made from: what a party is made from. */
+export type CreateFirmwareSignerOptions = CreatePartyOptions;
 
 /**
  * Creates a firmware signer: a key (a file, or in a PKCS#11 token) and a codeSigning certificate under one of the
@@ -36,12 +26,9 @@ export interface CreateFirmwareSignerOptions {
  * @throws ERR_USAGE_NAME, ERR_TEMPLATE_KIND, ERR_CONFLICT_NAME, ERR_USAGE_UNKNOWN_CA, ERR_KEY_PASSPHRASE
  */
 export async function createFirmwareSigner(store: Store, o: CreateFirmwareSignerOptions): Promise<FirmwareSignerRecord> {
-  checkName(o.name);
   if (o.template.kind !== 'firmware-signer')
     throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template, not a firmware-signer template`);
-  // Key files are named after their holder, so the name is one namespace with CAs and parties.
-  if ((await store.getCA(o.name)) || (await store.getParty(o.name)) || (await store.getFirmwareSigner(o.name)))
-    throw new CustodyError('ERR_CONFLICT_NAME', `the name "${o.name}" is already used in ${store.location}`);
+  await checkNewHolderName(store, o.name);
   const { subject, der } = await issueForNewKey(store, o.template, o.ca, { name: o.name, organization: o.organization }, o.passphrase, o.now, o.tokenKey);
   const record: FirmwareSignerRecord = {
     name: o.name,
