@@ -6,6 +6,8 @@
  */
 import { basename } from 'node:path';
 import { CustodyError, fromBase64, toHex } from '@custody/core';
+import type { ReleaseRecord } from '@custody/core/ports';
+import { parseReleaseManifest } from '@custody/core/release';
 import type { Store } from '@custody/store';
 import type { KeyProtection } from '@custody/store';
 import { provider, readInputFile } from './context.js';
@@ -35,6 +37,49 @@ function decoded(base64: string, what: string): Uint8Array {
   return bytes;
 }
 
+/** What a release's TUF target says about it, from the manifest the firmware signer signed. */
+interface ReleaseFacts {
+  readonly hash: string;
+  readonly manifest: Uint8Array;
+  readonly imageName: string;
+  readonly imageSha256: string;
+  readonly length: number;
+  readonly version: string;
+  readonly securityCounter: number;
+  readonly models: readonly string[];
+  readonly expires: string;
+}
+
+/**
+ * A stored release's facts, read from its manifest rather than its row: the TUF targets key signs them as custom
+ * metadata a client may act on (the counter, the models), so they must be what the firmware signer signed, and the
+ * manifest must be the release the row names.
+ */
+async function releaseFacts(r: ReleaseRecord): Promise<ReleaseFacts> {
+  const manifest = decoded(r.manifest, `release ${r.hash}`);
+  const hash = toHex(await provider.digest('SHA-256', manifest));
+  if (hash !== r.hash) throw new CustodyError('ERR_STORE_CORRUPT', `the store's release ${r.hash} holds a manifest whose SHA-256 is ${hash}`);
+  let s;
+  try {
+    s = parseReleaseManifest(manifest).statement;
+  } catch (e) {
+    throw new CustodyError('ERR_STORE_CORRUPT', `the store's release ${r.hash} is not a release manifest: ${(e as Error).message}`, { cause: e });
+  }
+  const p = s.predicate;
+  const subject = s.subject[0];
+  return {
+    hash,
+    manifest,
+    imageName: subject.name,
+    imageSha256: subject.digest.sha256,
+    length: p.length,
+    version: p.version,
+    securityCounter: p.securityCounter,
+    models: p.models,
+    expires: p.expires,
+  };
+}
+
 /** A file name a target path can end in: the image's own name when it is plain, else `image.bin`. */
 function fileName(imageName: string): string {
   const base = basename(imageName);
@@ -43,16 +88,18 @@ function fileName(imageName: string): string {
 
 /**
  * Writes the store's releases in `o.format` to `o.dir`.
- * @throws ERR_USAGE_FORMAT for an unknown format; ERR_USAGE_IMAGE for an image no release names; what
+ * @throws ERR_USAGE_FORMAT for an unknown format; ERR_USAGE_IMAGE for an image no release names; ERR_STORE_CORRUPT
+ *   for a stored release whose manifest is not the release it names; what
  *   `exportTufRepository` throws
  */
 export async function exportFirmware(store: Store, o: FirmwareExportOptions): Promise<FirmwareExportResult> {
   if (!(FIRMWARE_EXPORT_FORMATS as readonly string[]).includes(o.format))
     throw new CustodyError('ERR_USAGE_FORMAT', `--format ${o.format}: the formats are ${FIRMWARE_EXPORT_FORMATS.join(', ')}`);
-  const releases = await store.listReleases();
+  const releases: ReleaseFacts[] = [];
+  for (const r of await store.listReleases()) releases.push(await releaseFacts(r));
   const targets: TufTargetFile[] = releases.map((r) => ({
     name: `releases/${r.hash}.der`,
-    bytes: decoded(r.manifest, `release ${r.hash}`),
+    bytes: r.manifest,
     custom: {
       custody: {
         kind: 'release',
