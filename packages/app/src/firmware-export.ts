@@ -6,8 +6,8 @@
  */
 import { basename } from 'node:path';
 import { CustodyError, fromBase64, toHex } from '@custody/core';
-import type { ReleaseRecord } from '@custody/core/ports';
-import { parseReleaseManifest } from '@custody/core/release';
+import type { ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
+import { parseReleaseManifest, parseWithdrawalList } from '@custody/core/release';
 import type { Store } from '@custody/store';
 import type { KeyProtection } from '@custody/store';
 import { provider, readInputFile } from './context.js';
@@ -80,6 +80,25 @@ async function releaseFacts(r: ReleaseRecord): Promise<ReleaseFacts> {
   };
 }
 
+/** The newest withdrawal list's target, its facts read from the signed list (as `releaseFacts`, for the same reason). */
+async function withdrawalsTarget(w: WithdrawalsRecord): Promise<TufTargetFile> {
+  const bytes = decoded(w.list, `withdrawal list ${w.number}`);
+  const hash = toHex(await provider.digest('SHA-256', bytes));
+  if (hash !== w.hash)
+    throw new CustodyError('ERR_STORE_CORRUPT', `the store's withdrawal list ${w.number} holds a list whose SHA-256 is ${hash}, not ${w.hash}`);
+  let list;
+  try {
+    list = parseWithdrawalList(bytes).list;
+  } catch (e) {
+    throw new CustodyError('ERR_STORE_CORRUPT', `the store's withdrawal list ${w.number} is not a withdrawal list: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    name: `withdrawals/${list.number}.der`,
+    bytes,
+    custom: { custody: { kind: 'withdrawals', number: list.number, thisUpdate: list.thisUpdate, nextUpdate: list.nextUpdate } },
+  };
+}
+
 /** A file name a target path can end in: the image's own name when it is plain, else `image.bin`. */
 function fileName(imageName: string): string {
   const base = basename(imageName);
@@ -114,12 +133,7 @@ export async function exportFirmware(store: Store, o: FirmwareExportOptions): Pr
     },
   }));
   const withdrawals = await store.latestWithdrawals();
-  if (withdrawals)
-    targets.push({
-      name: `withdrawals/${withdrawals.number}.der`,
-      bytes: decoded(withdrawals.list, `withdrawal list ${withdrawals.number}`),
-      custom: { custody: { kind: 'withdrawals', number: withdrawals.number, thisUpdate: withdrawals.thisUpdate, nextUpdate: withdrawals.nextUpdate } },
-    });
+  if (withdrawals) targets.push(await withdrawalsTarget(withdrawals));
   const seen = new Set<string>();
   for (const file of o.images) {
     const bytes = new Uint8Array(readInputFile(file, 'firmwareImage'));

@@ -15,8 +15,8 @@ import tuf from 'tuf-js';
 import tufErrors from 'tuf-js/dist/error.js';
 import { toHex } from '@custody/core';
 import { nodeSha256 } from '@custody/core/node';
-import type { ReleaseRecord } from '@custody/core/ports';
-import { parseReleaseManifest } from '@custody/core/release';
+import type { ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
+import { parseReleaseManifest, parseWithdrawalList } from '@custody/core/release';
 import type { Store } from '@custody/store';
 import { exportFirmware } from '../src/firmware-export.js';
 import { exportTufRepository, type TufExportOptions, type TufTargetFile } from '../src/tuf-export.js';
@@ -178,7 +178,10 @@ describe('app: TUF export, verified by tuf-js', function () {
 });
 
 // A real release manifest (the fuzz seed `scripts/fuzz-seeds.mjs` signs), as a store would hold it.
-const SEED_RELEASE = new Uint8Array(readFileSync(fileURLToPath(new URL('../../../test/fixtures/fuzz/seeds/releases/release.der', import.meta.url))));
+const seed = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/fuzz/seeds/releases/${name}`, import.meta.url))));
+const SEED_RELEASE = seed('release.der');
+// A real withdrawal list from the same seeds.
+const SEED_WITHDRAWALS = seed('withdrawals.der');
 
 describe('app: firmware export takes what it signs from the release manifests', function () {
   let tmp: string;
@@ -211,18 +214,40 @@ describe('app: firmware export takes what it signs from the release manifests', 
   }
 
   // Only what `firmware export` reads of a store: its releases, no withdrawal list, and its key folder.
-  const store = (rows: ReleaseRecord[]): Store =>
-    ({ keyDir: join(tmp, 'keys'), listReleases: async () => rows, latestWithdrawals: async () => undefined }) as unknown as Store;
-  const exportRows = (rows: ReleaseRecord[]) =>
-    exportFirmware(store(rows), { format: 'tuf', dir: join(tmp, 'repo'), images: [], passphrase: 'x', protection: { passphrase: 'x' }, now: new Date() });
-  const custom = (): Record<string, unknown> => {
+  const store = (rows: ReleaseRecord[], list?: WithdrawalsRecord): Store =>
+    ({ keyDir: join(tmp, 'keys'), listReleases: async () => rows, latestWithdrawals: async () => list }) as unknown as Store;
+  const exportRows = (rows: ReleaseRecord[], list?: WithdrawalsRecord) =>
+    exportFirmware(store(rows, list), { format: 'tuf', dir: join(tmp, 'repo'), images: [], passphrase: 'x', protection: { passphrase: 'x' }, now: new Date() });
+  const custom = (i = 0): Record<string, unknown> => {
     const signed = JSON.parse(readFileSync(join(tmp, 'repo', 'metadata', '1.targets.json'), 'utf8')).signed;
-    return (Object.values(signed.targets)[0] as { custom: { custody: Record<string, unknown> } }).custom.custody;
+    return (Object.values(signed.targets)[i] as { custom: { custody: Record<string, unknown> } }).custom.custody;
   };
+  /** The store's record of the seed withdrawal list, with `over` changed. */
+  function listRow(over: Partial<WithdrawalsRecord> = {}): WithdrawalsRecord {
+    const l = parseWithdrawalList(SEED_WITHDRAWALS).list;
+    return {
+      number: l.number,
+      hash: toHex(nodeSha256(SEED_WITHDRAWALS)),
+      list: Buffer.from(SEED_WITHDRAWALS).toString('base64'),
+      thisUpdate: l.thisUpdate,
+      nextUpdate: l.nextUpdate,
+      withdrawn: l.withdrawn,
+      ...over,
+    };
+  }
 
   it("signs the manifest's counter, models and expiry, not a store row edited to say otherwise", async function () {
     await exportRows([row({ securityCounter: 99, models: ['OTHER-1'], expires: '2099-01-01T00:00:00Z' })]);
     assert.deepEqual([custom().securityCounter, custom().models, custom().expires], [3, ['GW-100'], '2027-01-05T23:44:54Z']);
+  });
+
+  it("signs the withdrawal list's own number and dates, and refuses a list that is not the one its row names", async function () {
+    const l = parseWithdrawalList(SEED_WITHDRAWALS).list;
+    await exportRows([], listRow({ number: 999, nextUpdate: '2099-01-01T00:00:00Z' }));
+    assert.deepEqual([custom().number, custom().nextUpdate], [l.number, l.nextUpdate]);
+    assert.ok(existsSync(join(tmp, 'repo', 'metadata', '1.targets.json')));
+    rmSync(join(tmp, 'repo'), { recursive: true });
+    await assert.rejects(exportRows([], listRow({ list: Buffer.from(SEED_RELEASE).toString('base64') })), { code: 'ERR_STORE_CORRUPT' });
   });
 
   it('refuses a stored release whose manifest is not the release it names (ERR_STORE_CORRUPT)', async function () {
