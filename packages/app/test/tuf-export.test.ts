@@ -132,6 +132,8 @@ describe('app: TUF export, verified by tuf-js', function () {
     for (const [text, message] of [
       ['{"signed": {"version": 1}, "signed": {"version": 9}}', /duplicate/],
       ['{"signed": {"version": "1"}}', /not a positive integer/],
+      // The next publication's version must be an integer TUF can sign too.
+      [`{"signed": {"version": ${Number.MAX_SAFE_INTEGER}}}`, /no version after it/],
       ['[1, 2', /not JSON/],
     ] as const) {
       writeFileSync(timestamp, text);
