@@ -90,6 +90,8 @@ function previous(dir: string): { version: number; rootKeyIds?: string[] } {
   const version = read('timestamp.json').version;
   if (!Number.isSafeInteger(version) || (version as number) < 1)
     throw new CustodyError('ERR_TUF_METADATA', `${join(meta, 'timestamp.json')}: its version is not a positive integer`);
+  if ((version as number) >= Number.MAX_SAFE_INTEGER)
+    throw new CustodyError('ERR_TUF_METADATA', `${join(meta, 'timestamp.json')}: version ${version as number} has no version after it that TUF can sign`);
   const roles = read('root.json').roles as Record<string, { keyids?: string[] }> | undefined;
   return { version: version as number, rootKeyIds: TUF_ROLES.flatMap((r) => roles?.[r]?.keyids ?? []) };
 }

@@ -13,6 +13,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import tuf from 'tuf-js';
 // tuf-js tells "no newer root" from a failure by this error's status code; its index does not export the class.
 import tufErrors from 'tuf-js/dist/error.js';
+import { toHex } from '@custody/core';
+import { nodeSha256 } from '@custody/core/node';
+import type { ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
+import { parseReleaseManifest, parseWithdrawalList } from '@custody/core/release';
+import type { Store } from '@custody/store';
+import { exportFirmware } from '../src/firmware-export.js';
 import { exportTufRepository, type TufExportOptions, type TufTargetFile } from '../src/tuf-export.js';
 
 const { Updater } = tuf;
@@ -126,6 +132,8 @@ describe('app: TUF export, verified by tuf-js', function () {
     for (const [text, message] of [
       ['{"signed": {"version": 1}, "signed": {"version": 9}}', /duplicate/],
       ['{"signed": {"version": "1"}}', /not a positive integer/],
+      // The next publication's version must be an integer TUF can sign too.
+      [`{"signed": {"version": ${Number.MAX_SAFE_INTEGER}}}`, /no version after it/],
       ['[1, 2', /not JSON/],
     ] as const) {
       writeFileSync(timestamp, text);
@@ -168,5 +176,85 @@ describe('app: TUF export, verified by tuf-js', function () {
 
     // The same publication, untouched, is accepted: the refusals above were the mixing.
     await client(join(tmp, 'c3')).refresh();
+  });
+});
+
+// A real release manifest (the fuzz seed `scripts/fuzz-seeds.mjs` signs), as a store would hold it.
+const seed = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/fuzz/seeds/releases/${name}`, import.meta.url))));
+const SEED_RELEASE = seed('release.der');
+// A real withdrawal list from the same seeds.
+const SEED_WITHDRAWALS = seed('withdrawals.der');
+
+describe('app: firmware export takes what it signs from the release manifests', function () {
+  let tmp: string;
+  beforeEach(function () {
+    tmp = mkdtempSync(join(tmpdir(), 'custody-fwexport-'));
+  });
+  afterEach(function () {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** The row `firmware release` records for the seed manifest, with `over` changed as an edited store would. */
+  function row(over: Partial<ReleaseRecord> = {}): ReleaseRecord {
+    const s = parseReleaseManifest(SEED_RELEASE).statement;
+    const p = s.predicate;
+    return {
+      hash: toHex(nodeSha256(SEED_RELEASE)),
+      manifest: Buffer.from(SEED_RELEASE).toString('base64'),
+      imageName: s.subject[0].name,
+      imageSha256: s.subject[0].digest.sha256,
+      length: p.length,
+      version: p.version,
+      securityCounter: p.securityCounter,
+      models: p.models,
+      expires: p.expires,
+      previous: p.previous,
+      signer: 'fw',
+      time: p.time,
+      ...over,
+    };
+  }
+
+  // Only what `firmware export` reads of a store: its releases, no withdrawal list, and its key folder.
+  const store = (rows: ReleaseRecord[], list?: WithdrawalsRecord): Store =>
+    ({ keyDir: join(tmp, 'keys'), listReleases: async () => rows, latestWithdrawals: async () => list }) as unknown as Store;
+  const exportRows = (rows: ReleaseRecord[], list?: WithdrawalsRecord) =>
+    exportFirmware(store(rows, list), { format: 'tuf', dir: join(tmp, 'repo'), images: [], passphrase: 'x', protection: { passphrase: 'x' }, now: new Date() });
+  const custom = (i = 0): Record<string, unknown> => {
+    const signed = JSON.parse(readFileSync(join(tmp, 'repo', 'metadata', '1.targets.json'), 'utf8')).signed;
+    return (Object.values(signed.targets)[i] as { custom: { custody: Record<string, unknown> } }).custom.custody;
+  };
+  /** The store's record of the seed withdrawal list, with `over` changed. */
+  function listRow(over: Partial<WithdrawalsRecord> = {}): WithdrawalsRecord {
+    const l = parseWithdrawalList(SEED_WITHDRAWALS).list;
+    return {
+      number: l.number,
+      hash: toHex(nodeSha256(SEED_WITHDRAWALS)),
+      list: Buffer.from(SEED_WITHDRAWALS).toString('base64'),
+      thisUpdate: l.thisUpdate,
+      nextUpdate: l.nextUpdate,
+      withdrawn: l.withdrawn,
+      ...over,
+    };
+  }
+
+  it("signs the manifest's counter, models and expiry, not a store row edited to say otherwise", async function () {
+    await exportRows([row({ securityCounter: 99, models: ['OTHER-1'], expires: '2099-01-01T00:00:00Z' })]);
+    assert.deepEqual([custom().securityCounter, custom().models, custom().expires], [3, ['GW-100'], '2027-01-05T23:44:54Z']);
+  });
+
+  it("signs the withdrawal list's own number and dates, and refuses a list that is not the one its row names", async function () {
+    const l = parseWithdrawalList(SEED_WITHDRAWALS).list;
+    await exportRows([], listRow({ number: 999, nextUpdate: '2099-01-01T00:00:00Z' }));
+    assert.deepEqual([custom().number, custom().nextUpdate], [l.number, l.nextUpdate]);
+    assert.ok(existsSync(join(tmp, 'repo', 'metadata', '1.targets.json')));
+    rmSync(join(tmp, 'repo'), { recursive: true });
+    await assert.rejects(exportRows([], listRow({ list: Buffer.from(SEED_RELEASE).toString('base64') })), { code: 'ERR_STORE_CORRUPT' });
+  });
+
+  it('refuses a stored release whose manifest is not the release it names (ERR_STORE_CORRUPT)', async function () {
+    await assert.rejects(exportRows([row({ hash: 'ab'.repeat(32) })]), { code: 'ERR_STORE_CORRUPT' });
+    await assert.rejects(exportRows([row({ hash: '../../x', manifest: Buffer.from('not a manifest').toString('base64') })]), { code: 'ERR_STORE_CORRUPT' });
+    assert.equal(existsSync(join(tmp, 'repo')), false);
   });
 });

@@ -20,6 +20,8 @@ export interface TrustedRelease {
   readonly securityCounter: number;
   /** Hardware models the release is for. */
   readonly models: readonly string[];
+  /** When it was signed (its `predicate.time`): no attestation can have installed it earlier. */
+  readonly time: Date;
   /** After this, a device must not install the release. */
   readonly expires: Date;
   /** The signer's subject, for reports. */
@@ -64,6 +66,9 @@ function isVerified(r: TrustedRelease | RefusedRelease): r is TrustedRelease {
   return 'imageSha256' in r;
 }
 
+/** How far an installer's clock may run behind the release signer's: two parties' clocks, as a log checkpoint's. */
+export const RELEASE_CLOCK_SKEW_MS = 5 * 60_000;
+
 const short = (hex: string): string => `${hex.slice(0, 16)}...`;
 
 /**
@@ -74,7 +79,7 @@ const short = (hex: string): string => `${hex.slice(0, 16)}...`;
  * `attestation <n>: firmware`. Codes: ERR_VERIFY_FIRMWARE_UNSIGNED (no release named),
  * ERR_VERIFY_FIRMWARE_RELEASE_MISSING, ERR_VERIFY_FIRMWARE_RELEASE_INVALID (its reason names the manifest's own code),
  * ERR_VERIFY_FIRMWARE_SIGNER, ERR_VERIFY_FIRMWARE_IMAGE, ERR_VERIFY_FIRMWARE_MODEL, ERR_VERIFY_FIRMWARE_WITHDRAWN, ERR_VERIFY_FIRMWARE_EXPIRED,
- * ERR_VERIFY_FIRMWARE_ROLLBACK; plus the set's own problems (ERR_VERIFY_FIRMWARE_WITHDRAWAL).
+ * ERR_VERIFY_FIRMWARE_BACKDATED, ERR_VERIFY_FIRMWARE_ROLLBACK; plus the set's own problems (ERR_VERIFY_FIRMWARE_WITHDRAWAL).
  */
 export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: string | undefined, set: ReleaseSet, deviceAnchor?: string): FirmwareOutcome {
   const checks: VerificationCheck[] = [...set.problems];
@@ -133,6 +138,15 @@ export function checkFirmwareReleases(steps: readonly FirmwareStep[], model: str
     }
     if (step.time.getTime() > r.expires.getTime()) {
       refuse('ERR_VERIFY_FIRMWARE_EXPIRED', `release ${r.version} expired ${r.expires.toISOString()}, before it was installed (${step.time.toISOString()})`);
+      continue;
+    }
+    // The attestation names the manifest's hash, so the manifest existed before it was signed: an earlier time is a
+    // false one, the way an installer would pass a release off as installed before it expired.
+    if (step.time.getTime() + RELEASE_CLOCK_SKEW_MS < r.time.getTime()) {
+      refuse(
+        'ERR_VERIFY_FIRMWARE_BACKDATED',
+        `attestation ${step.n} claims to have installed release ${r.version} at ${step.time.toISOString()}, before it was signed (${r.time.toISOString()})`,
+      );
       continue;
     }
     if (high !== undefined && r.securityCounter < high.counter) {

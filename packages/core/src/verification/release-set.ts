@@ -73,6 +73,7 @@ export async function verifyReleaseSet(docs: ReleaseDocuments, trustAnchors: rea
         version: p.version,
         securityCounter: p.securityCounter,
         models: p.models,
+        time: new Date(p.time),
         expires: new Date(p.expires),
         signer: r.signer.subject.text,
         anchorSha256: anchorSha256 ?? '',

@@ -17,6 +17,7 @@ function release(manifest: string, image: string, counter: number, over: Partial
     version: `v${counter}`,
     securityCounter: counter,
     models: ['NG-200'],
+    time: new Date('2027-01-01T00:00:00Z'),
     expires: new Date('2027-06-01T00:00:00Z'),
     signer: 'Northwind Firmware',
     anchorSha256: ROOT,
@@ -106,6 +107,24 @@ describe('verification: checkFirmwareReleases', () => {
 
   it('refuses a release installed after it expired', () =>
     refused([install(1, IMAGE_1, R1.manifestSha256, new Date('2027-06-01T00:00:01Z'))], set(), 'ERR_VERIFY_FIRMWARE_EXPIRED', /expired/));
+
+  it('refuses an install the attestation dates before the release was signed (backdated past its expiry)', () => {
+    // Signed on 2027-02-01 and already expired when installed: the attestation claims a time inside its window.
+    const late = release(hex('d'), IMAGE_1, 3, { time: new Date('2027-02-01T00:00:00Z'), expires: new Date('2027-02-15T00:00:00Z') });
+    refused(
+      [install(1, IMAGE_1, late.manifestSha256, T1)],
+      set({ releases: new Map([[late.manifestSha256, late]]) }),
+      'ERR_VERIFY_FIRMWARE_BACKDATED',
+      /before it was signed \(2027-02-01T00:00:00.000Z\)/,
+    );
+    // An installer's clock a minute behind the signer's is skew, not a false date.
+    const fresh = release(hex('d'), IMAGE_1, 3, { time: new Date(T1.getTime() + 60_000) });
+    assert.equal(
+      checkFirmwareReleases([birth, install(1, IMAGE_1, fresh.manifestSha256, T1)], 'NG-200', set({ releases: new Map([[fresh.manifestSha256, fresh]]) }))
+        .evidence.ok,
+      true,
+    );
+  });
 
   it('refuses a lower counter later in the chain (rollback), and keeps no counter for the policy', () => {
     const out = refused(
