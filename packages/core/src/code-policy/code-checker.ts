@@ -156,13 +156,23 @@ export class CodeChecker {
       e.code === 'ERR_CODE_SIGNER_UNTRUSTED'
         ? `${e.message} (none of the enrolled identities of policy ${this.policy.policy}: a previous owner's signer, or nobody the owner trusts)`
         : e.message;
+    // The type is the unverified signature's word: it may name the scope, not make the check lenient. Audit
+    // allows the failure only where every scope covering the path audits (as for an unreadable signature).
+    if (scope.level === 'audit' && !this.#auditsOnly(c.path))
+      return { ok: false, allowed: false, level: 'enforce', scope: scope.name, type, code: e.code, reason };
     return this.#decide(scope, type, false, { code: e.code, reason });
+  }
+
+  /** True when some scope's paths cover `path` and every such scope audits. */
+  #auditsOnly(path: string): boolean {
+    const covering = this.policy.scopes.filter((s) => s.patterns.some((p) => matchPathPattern(p, path)));
+    return covering.length > 0 && covering.every((s) => s.level === 'audit');
   }
 
   /** A signature that does not parse: refused, allowed only when every scope whose paths cover the code audits. */
   #unreadable(path: string, e: CustodyError): CodeDecision {
     const covering = this.policy.scopes.filter((s) => s.patterns.some((p) => matchPathPattern(p, path)));
-    const audit = covering.length > 0 && covering.every((s) => s.level === 'audit');
+    const audit = this.#auditsOnly(path);
     return {
       ok: false,
       allowed: audit,

@@ -44,9 +44,12 @@ export function compilePathPattern(text: string): PathPattern {
   return { text, tokens };
 }
 
-/** True when `path` matches `pattern` as a whole. A path longer than the limit matches nothing. */
+/**
+ * True when `path` matches `pattern` as a whole. A path longer than the limit, or with a "." or ".." segment,
+ * matches nothing: "/opt/edge/../../usr/bin/x" would otherwise match "/opt/edge/**" and sit outside it.
+ */
 export function matchPathPattern(pattern: PathPattern, path: string): boolean {
-  if (path.length > PATH_PATTERN_LIMITS.maxPathLength) return false;
+  if (path.length > PATH_PATTERN_LIMITS.maxPathLength || /(^|\/)\.\.?(\/|$)/.test(path)) return false;
   const t = pattern.tokens;
   const n = path.length;
   // prev[j]: tokens[0..i) match path[0..j).

@@ -11,9 +11,11 @@
  *   expired-signer    an attestation signed outside its party certificate's validity
  *   held-too-long     a device not activated, held by the same party for longer than the allowed age
  */
+import { CustodyError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { parseAttestation } from '../attestation/cms.js';
+import { parseAttestation, type ParsedAttestation } from '../attestation/cms.js';
+import { verifyAttestationSignature } from '../attestation/cms-verify.js';
 import { parseCertificate } from '../validation/certificate.js';
 import type { ParsedName } from '../validation/name.js';
 
@@ -88,7 +90,8 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
       }
       // A resale is the one attestation that may follow an activation: a handoff signed by the activating owner,
       // naming the activation. Anything else after an activation is reported.
-      const resale = activated && kind === 'handoff' && p.from === activation?.to && p.prev === activation?.hash;
+      // "from" is only the statement's word: the signature must be the owner's too, or anyone could pose as them.
+      const resale = activated && kind === 'handoff' && p.from === activation?.to && p.prev === activation?.hash && (await signedByFrom(a, input.provider));
       if (activated && !resale && !seenAttestation.has(`after:${hash}`)) {
         seenAttestation.add(`after:${hash}`);
         findings.push({
@@ -168,4 +171,15 @@ export async function analyzeChains(input: MonitorInput): Promise<Finding[]> {
       });
   }
   return findings;
+}
+
+/** True when the attestation's signature verifies with the key its statement names as "from". */
+async function signedByFrom(a: ParsedAttestation, provider: CryptoProvider): Promise<boolean> {
+  try {
+    await verifyAttestationSignature(a, provider);
+    return true;
+  } catch (e) {
+    if (e instanceof CustodyError) return false;
+    throw e;
+  }
 }

@@ -85,6 +85,14 @@ describe('code policy path patterns', () => {
     assert.equal(m('/etc/x.conf', '/etc/x.conf2'), false);
   });
 
+  it('matches no path with a "." or ".." segment (it could climb out of the pattern\'s folder)', () => {
+    assert.equal(m('/opt/edge/**', '/opt/edge/../../usr/bin/x'), false);
+    assert.equal(m('/opt/edge/*/x', '/opt/edge/../x'), false);
+    assert.equal(m('**', './x'), false);
+    assert.equal(m('**', 'a/.'), false);
+    assert.equal(m('/opt/edge/**', '/opt/edge/..x/.y'), true);
+  });
+
   it('refuses what is not a pattern, and matches no path past the limit', () => {
     assert.match(pathPatternProblem('a/***/b') ?? '', /"\*\*\*"/);
     assert.match(pathPatternProblem('a{b,c}') ?? '', /no control/);

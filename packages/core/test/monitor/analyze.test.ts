@@ -129,6 +129,21 @@ describe('monitor analysis', () => {
     assert.ok((await analyzeChains({ chains: [seen(twice, 's')], now: NOW, provider })).some((f) => f.kind === 'after-activation'));
   });
 
+  it("reports a handoff after activation that names the owner as its sender but is not the owner's signature, and the activation after it", async () => {
+    const active = await extend(await device('A3'), integrator, integrator, 'activation');
+    // Mallory (the reseller here) writes the owner's key as "from" and signs with her own: the statement reads as
+    // a resale, the signature is not the owner's.
+    const posing = { ...reseller, spkiSha256: integrator.spkiSha256 };
+    const { der } = await signTransfer({ device: active, kind: 'handoff', signer: posing, to: reseller.spkiSha256, now: NOW, provider });
+    const forged = { ...active, attestations: [...active.attestations, der] };
+    const again = await extend(forged, reseller, reseller, 'activation');
+    const f = await analyzeChains({ chains: [seen(again, 's')], now: NOW, provider });
+    assert.deepEqual(
+      f.filter((x) => x.kind === 'after-activation').map((x) => x.message),
+      ["attestation 2 (handoff) follows the device's activation", "attestation 3 (activation) follows the device's activation"],
+    );
+  });
+
   it('finds an attestation signed after its signer was revoked, and not one signed before', async () => {
     const d = await extend(await device('R1'), integrator, reseller, 'handoff', new Date(NOW.getTime() + 3600_000));
     const info = readCertificateInfo(integrator.certificate);
