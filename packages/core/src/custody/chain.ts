@@ -183,6 +183,9 @@ export interface Transfer {
  * @throws ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for bad shared fields
  */
 export function createTransfer(t: TransferTemplate): Transfer {
+  // An activation hands the device to its owner: the one key that may later sign its resale.
+  if (t.kind === 'activation' && t.to !== t.signer.spkiSha256)
+    throw new CustodyError('ERR_ACTIVATION_OWNER', `an activation hands the device to the activating party itself, not to key ${t.to.slice(0, 16)}...`);
   const encode = createStatementEncoder({
     kind: t.kind,
     from: t.signer.spkiSha256,

@@ -61,6 +61,16 @@ export function custodianChecks(s: Statement, prev: PreviousAttestation | undefi
         n,
       ),
     );
+  // An activation names its signer as the owner (`to`), the only key its resale handoff may come from.
+  if (statementKind(s) === 'activation' && s.predicate.to !== s.predicate.from)
+    out.push(
+      fail(
+        `attestation ${n}: activation owner`,
+        'ERR_VERIFY_ACTIVATION_OWNER',
+        `attestation ${n} activates the device for key ${s.predicate.to.slice(0, 16)}..., not for its signer "${signerName}"`,
+        n,
+      ),
+    );
   const name = `attestation ${n}: custodian`;
   if (!ps) out.push(fail(name, 'ERR_VERIFY_CUSTODIAN', `attestation ${n - 1} could not be read, so the custodian is unknown`, n));
   else if (s.predicate.from !== ps.predicate.to) {

@@ -74,6 +74,9 @@ describe('chain of custody', () => {
   it("after an activation takes only the owner's handoff (a resale): another activation is ERR_DEVICE_ACTIVATED", async () => {
     const h1 = await signTransfer({ device, kind: 'handoff', signer: factory, to: integrator.spkiSha256, now: NOW, provider });
     const d1 = { ...device, attestations: [...device.attestations, h1.der] };
+    await assert.rejects(signTransfer({ device: d1, kind: 'activation', signer: integrator, to: reseller.spkiSha256, now: NOW, provider }), {
+      code: 'ERR_ACTIVATION_OWNER',
+    });
     const act = await signTransfer({ device: d1, kind: 'activation', signer: integrator, to: integrator.spkiSha256, now: NOW, provider });
     const d2 = { ...d1, attestations: [...d1.attestations, act.der] };
     assert.equal((await chainHead(d2, provider)).activated, true);

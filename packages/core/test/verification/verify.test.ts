@@ -232,6 +232,13 @@ describe('verifyBundle', () => {
       await expectReject(bundleText(w.device, [w.acmeIssuing.der], stolen), 'ERR_VERIFY_CUSTODIAN');
     });
 
+    it('rejects an activation that hands the device to anyone but its signer (ERR_VERIFY_ACTIVATION_OWNER)', async () => {
+      // The activation's `to` is the one key a resale may come from: naming another key would let it sell the device.
+      const activation = { signer: w.customer, to: w.reseller, kind: 'activation' as const, time: T_ACTIVATION, stage: 'activation' };
+      const chain = await signChain(w.device, [...standardSteps(w), activation]);
+      await expectReject(bundleText(w.device, [w.acmeIssuing.der], chain), 'ERR_VERIFY_ACTIVATION_OWNER');
+    });
+
     it('rejects an activation right after an activation (ERR_VERIFY_AFTER_ACTIVATION)', async () => {
       const activation = { signer: w.customer, to: w.customer, kind: 'activation' as const, time: T_ACTIVATION, stage: 'activation' };
       const chain = await signChain(w.device, [...standardSteps(w), activation, { ...activation, time: new Date('2026-12-24T00:00:00Z') }]);
