@@ -16,10 +16,11 @@
  * forced issuerAndSerialNumber sid). Expansion is deterministic, and the result is parsed and verified like any
  * attestation, so a wrong expansion can only fail verification, never pass it.
  */
-import { children, explicit, generalizedTime, octetString, oid, readOne, seq, setOf, smallInt, TAG, tlv, utcTime } from '../asn1/der.js';
+import { children, explicit, generalizedTime, octetString, oid, readOne, seq, setOf, smallInt, TAG, tlv } from '../asn1/der.js';
 import { OID } from '../asn1/oids.js';
 import { algId, attribute, hdrLen, put, writeHdr } from '../attestation/cms-common.js';
 import { readSignerCertificate } from '../attestation/signer-certificate.js';
+import type { ParsedCertificate } from '../validation/certificate.js';
 import { encodeStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes } from '../util/bytes.js';
@@ -36,6 +37,9 @@ const SHA256_ALG = algId(OID.sha256);
 const ECDSA_SHA256_ALG = algId(OID.ecdsaWithSHA256);
 const CT_ATTR = attribute(OID.contentType, DATA);
 const DIGEST_ALGS = setOf(SHA256_ALG);
+/** The signingTime attribute up to its 13 UTCTime characters, and the messageDigest one up to its 32 bytes. */
+const UTC_TIME_HEAD = attribute(OID.signingTime, tlv(TAG.UTC_TIME, new Uint8Array(13))).subarray(0, -13);
+const DIGEST_HEAD = attribute(OID.messageDigest, octetString(new Uint8Array(32))).subarray(0, -32);
 
 function bad(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_BUNDLE_ATTESTATION', `attestation: ${what}`, cause === undefined ? {} : { cause });
@@ -64,24 +68,111 @@ interface Pieces extends Omit<CompactParts, 'der'> {
   signerInfos: Uint8Array;
 }
 
-function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256): Pieces {
+/** What a signer certificate contributes to every SignerInfo it signs: the same for each of its attestations. */
+interface SignerShell {
+  readonly version: Uint8Array;
+  /** The SignerInfo's first fields: version, sid, digestAlgorithm. */
+  readonly head: Uint8Array;
+  readonly spki: Uint8Array;
+  readonly sidKind: 'subjectKeyIdentifier' | 'issuerAndSerialNumber';
+}
+
+/**
+ * Per parsed signer certificate (`readSignerCertificate` gives the same object for the same bytes): a party signs
+ * every attestation of a pallet with one certificate, so its SignerInfo head is written once.
+ */
+const shells = new WeakMap<ParsedCertificate, SignerShell>();
+
+function shellOf(certificate: Uint8Array): SignerShell {
   const cert = readSignerCertificate(certificate, 'ERR_BUNDLE_ATTESTATION');
-  if (!startsWith(readOne(cert.spki).value, P256_ALG)) throw bad('the compact form needs a P-256 signer key');
+  let shell = shells.get(cert.certificate);
+  if (!shell) {
+    if (!startsWith(readOne(cert.spki).value, P256_ALG)) throw bad('the compact form needs a P-256 signer key');
+    const ski = cert.subjectKeyId;
+    const version = smallInt(ski ? 3 : 1);
+    const sid = ski ? tlv(0x80, ski) : seq(cert.issuer, cert.serial);
+    const head = new Uint8Array(version.length + sid.length + SHA256_ALG.length);
+    put(head, put(head, put(head, 0, version), sid), SHA256_ALG);
+    shell = { version, head, spki: cert.spki, sidKind: ski ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber' };
+    shells.set(cert.certificate, shell);
+  }
+  return shell;
+}
+
+/** Writes `n` as `width` ASCII digits at `p`; returns the position after them. */
+function digits(out: Uint8Array, p: number, n: number, width: number): number {
+  for (let i = width - 1; i >= 0; i--, n = Math.floor(n / 10)) out[p + i] = 0x30 + (n % 10);
+  return p + width;
+}
+
+/**
+ * `SignedAttributes` as signed (SET OF, tag 0x31) in one allocation: contentType, signingTime, messageDigest. That
+ * is their DER order (X.690 11.6 sorts a SET OF by encoding, and the three differ first in their length octet:
+ * 0x18, 0x1c or 0x1e, 0x2f), the order `setOf` gives them and the signer writes.
+ */
+function signedAttributes(signingTime: Date, messageDigest: Uint8Array): Uint8Array {
+  const y = signingTime.getUTCFullYear();
+  // RFC 5652 11.3: UTCTime for 1950 to 2049, GeneralizedTime otherwise (rare: written the general way).
+  const general = y < 1950 || y > 2049 ? attribute(OID.signingTime, generalizedTime(signingTime)) : undefined;
+  const timeLen = general ? general.length : UTC_TIME_HEAD.length + 13;
+  const body = CT_ATTR.length + timeLen + DIGEST_HEAD.length + messageDigest.length; // under 128
+  const out = new Uint8Array(2 + body);
+  out[0] = TAG.SET;
+  out[1] = body;
+  let p = put(out, 2, CT_ATTR);
+  if (general) p = put(out, p, general);
+  else {
+    p = put(out, p, UTC_TIME_HEAD);
+    p = digits(out, p, y % 100, 2);
+    p = digits(out, p, signingTime.getUTCMonth() + 1, 2);
+    p = digits(out, p, signingTime.getUTCDate(), 2);
+    p = digits(out, p, signingTime.getUTCHours(), 2);
+    p = digits(out, p, signingTime.getUTCMinutes(), 2);
+    p = digits(out, p, signingTime.getUTCSeconds(), 2);
+    out[p++] = 0x5a; // Z
+  }
+  p = put(out, p, DIGEST_HEAD);
+  put(out, p, messageDigest);
+  return out;
+}
+
+/** `SET OF SignerInfo` with the one SignerInfo, in one allocation (signedAttrs as [0] IMPLICIT). */
+function signerInfosOf(shell: SignerShell, signedAttrs: Uint8Array, signature: Uint8Array): Uint8Array {
+  const sigLen = hdrLen(signature.length) + signature.length;
+  const siBody = shell.head.length + signedAttrs.length + ECDSA_SHA256_ALG.length + sigLen;
+  const siLen = hdrLen(siBody) + siBody;
+  const out = new Uint8Array(hdrLen(siLen) + siLen);
+  let p = writeHdr(out, 0, TAG.SET, siLen);
+  p = writeHdr(out, p, TAG.SEQUENCE, siBody);
+  p = put(out, p, shell.head);
+  out[p] = 0xa0; // signedAttrs [0] IMPLICIT SET OF Attribute
+  out.set(signedAttrs.subarray(1), p + 1);
+  p += signedAttrs.length;
+  p = put(out, p, ECDSA_SHA256_ALG);
+  p = writeHdr(out, p, TAG.OCTET_STRING, signature.length);
+  put(out, p, signature);
+  return out;
+}
+
+function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256): Pieces {
+  const shell = shellOf(certificate);
   const signingTime = new Date(statement.predicate.time);
   if (Number.isNaN(signingTime.getTime())) throw bad('the statement time is not a time');
-  const y = signingTime.getUTCFullYear();
-  const timeAttr = attribute(OID.signingTime, y >= 1950 && y <= 2049 ? utcTime(signingTime) : generalizedTime(signingTime));
   const content = encodeStatement(statement);
   const messageDigest = sha256(content);
-  const signedAttrs = setOf(CT_ATTR, timeAttr, attribute(OID.messageDigest, octetString(messageDigest)));
-  const attrs = signedAttrs.slice();
-  attrs[0] = 0xa0; // signedAttrs [0] IMPLICIT SET OF Attribute
-  const ski = cert.subjectKeyId;
-  const version = smallInt(ski ? 3 : 1);
-  const sid = ski ? tlv(0x80, ski) : seq(cert.issuer, cert.serial);
-  const signerInfos = setOf(seq(version, sid, SHA256_ALG, attrs, ECDSA_SHA256_ALG, octetString(signature)));
-  const sidKind = ski ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber';
-  return { version, digestAlgs: DIGEST_ALGS, signerInfos, content, messageDigest, signedAttrs, signingTime, spki: cert.spki, sidKind };
+  const signedAttrs = signedAttributes(signingTime, messageDigest);
+  const signerInfos = signerInfosOf(shell, signedAttrs, signature);
+  return {
+    version: shell.version,
+    digestAlgs: DIGEST_ALGS,
+    signerInfos,
+    content,
+    messageDigest,
+    signedAttrs,
+    signingTime,
+    spki: shell.spki,
+    sidKind: shell.sidKind,
+  };
 }
 
 /**

@@ -30,7 +30,11 @@ function verdictOf(checks: readonly VerificationCheck[]): { ok: boolean; code?: 
 export function assembleReport(checks: VerificationCheck[], out: RunOutput): VerificationReport {
   // A report whose checkpoint is still to be settled is no verdict yet: not accepted until `settleCheckpoint`.
   const verdict = out.pendingCheckpoint ? { ok: false, code: 'ERR_VERIFY_LOG_PENDING' } : verdictOf(checks);
-  const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } = { ...verdict, effectiveClaims: out.claims, checks };
+  // Literals rather than a spread of `verdict` (a generic object copy, once per bundle): keys in the same order.
+  const report: { -readonly [K in keyof VerificationReport]: VerificationReport[K] } =
+    verdict.code === undefined
+      ? { ok: verdict.ok, effectiveClaims: out.claims, checks }
+      : { ok: verdict.ok, code: verdict.code, effectiveClaims: out.claims, checks };
   if (out.device !== undefined) report.device = out.device;
   if (out.custodian !== undefined) report.custodian = out.custodian;
   if (out.custodianParty !== undefined) report.custodianParty = out.custodianParty;

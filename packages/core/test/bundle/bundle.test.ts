@@ -53,6 +53,20 @@ describe('bundle format v1', () => {
       }
     });
 
+    it('the compact form rebuilds byte for byte an attestation signed after 2049 (GeneralizedTime signing time)', async () => {
+      const time = new Date('2051-03-04T05:06:07Z');
+      const s = { ...parseAttestation(w.chain[0]!).statement };
+      s.predicate = { ...s.predicate, time: '2051-03-04T05:06:07Z' };
+      const der = await signAttestation(w.factory.signer, s, time);
+      const d = detachAttestation(der);
+      const sig = compactSignature(d.shell, d.statement, d.certificate);
+      assert.ok(sig, 'the compact form applies');
+      const c = assembleCompact(sig, d.statement, d.certificate);
+      assert.deepEqual(c.der, der);
+      assert.deepEqual(c.signedAttrs, parseAttestation(der).signedAttrs);
+      assert.equal(c.signingTime.getTime(), time.getTime());
+    });
+
     it('keeps the whole shell when the signing-time differs from the statement time', async () => {
       const statement = parseAttestation(w.chain[0]!).statement;
       const der = await signAttestation(w.factory.signer, statement, new Date(T_BIRTH.getTime() + 5000));
