@@ -25,7 +25,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord, LDevIDRecord } from '@custody/core/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord, LDevIDRegistry } from '@custody/core/ports';
 import { randomUUID } from 'node:crypto';
 import { ChainTips } from './chain-tips.js';
 import { AppliedMark } from './applied-mark.js';
@@ -40,6 +40,7 @@ import { encodeDeviceRecord, readRecordsFrom, type DeviceDoc, type DeviceTip } f
 import { listEvidence } from './fork-evidence.js';
 import { importDeviceLocked } from './embedded-import.js';
 import { LDevIDFiles } from './ldevid-files.js';
+import { DelegatedPorts } from './delegated-ports.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex } from './hash-index.js';
 import { Journal } from './journal.js';
@@ -52,7 +53,6 @@ import { StoreDocuments, type StoreDocument } from './store-documents.js';
 import type { NodeStore } from '@custody/core/log';
 import { FileCheckpointHistory } from './checkpoint-history.js';
 import { FileReleases } from './releases.js';
-import type { FirmwareSignerRecord, ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from './types.js';
 
 /** The `format` of store.json, and the store layout version this build reads and writes. */
@@ -67,7 +67,7 @@ export interface EmbeddedStoreOptions {
 }
 
 /** The registry in one local folder (see the top of this file); its methods are documented on `Store` and the log ports. */
-export class EmbeddedStore implements Store {
+export class EmbeddedStore extends DelegatedPorts implements Store {
   readonly location: string;
   readonly keyDir: string;
   private readonly journal: Journal;
@@ -81,14 +81,15 @@ export class EmbeddedStore implements Store {
   private readonly documents: StoreDocuments;
   private readonly tips: ChainTips;
   private readonly checkpoints: FileCheckpointHistory;
-  private readonly releases: FileReleases;
-  private readonly ldevids: LDevIDFiles;
+  protected readonly releasePart: FileReleases;
+  protected readonly ldevidPart: LDevIDRegistry;
 
   private constructor(
     private readonly dir: string,
     db: Low<StoreDocument>,
     opts: EmbeddedStoreOptions,
   ) {
+    super();
     this.location = dir;
     this.documents = new StoreDocuments(db, dir, (fn) => this.withLock(fn));
     this.keyDir = join(dir, 'keys');
@@ -102,9 +103,14 @@ export class EmbeddedStore implements Store {
     this.logStore = new LogStore(join(dir, 'log'));
     this.checkpoints = new FileCheckpointHistory(join(dir, 'checkpoints.jsonl'));
     this.mark = new AppliedMark(this.journal);
-    this.ldevids = new LDevIDFiles(join(dir, 'ldevids'));
+    const ldevids = new LDevIDFiles(join(dir, 'ldevids'));
+    this.ldevidPart = {
+      recordLDevID: (r) => this.withLock(() => ldevids.record(r)),
+      ldevidKeyHolder: async (spki) => ldevids.holder(spki),
+      listLDevIDs: async (serial) => ldevids.list(serial),
+    };
     this.appends = new AttestationAppends({ dir, journal: this.journal, serials: this.serials, tips: this.tips, logStore: this.logStore, mark: this.mark });
-    this.releases = new FileReleases(join(dir, 'releases.json'), (fn) => this.withLock(fn));
+    this.releasePart = new FileReleases(join(dir, 'releases.json'), (fn) => this.withLock(fn));
   }
 
   /**
@@ -284,32 +290,6 @@ export class EmbeddedStore implements Store {
     return (await this.listDevices()).length;
   }
 
-  // --- firmware signers, releases, withdrawal lists (releases.json: releases.ts) ---
-  addFirmwareSigner(r: FirmwareSignerRecord): Promise<void> {
-    return this.releases.addFirmwareSigner(r);
-  }
-  getFirmwareSigner(name: string): Promise<FirmwareSignerRecord | undefined> {
-    return this.releases.getFirmwareSigner(name);
-  }
-  listFirmwareSigners(): Promise<FirmwareSignerRecord[]> {
-    return this.releases.listFirmwareSigners();
-  }
-  recordRelease(r: ReleaseRecord): Promise<void> {
-    return this.releases.recordRelease(r);
-  }
-  listReleases(): Promise<ReleaseRecord[]> {
-    return this.releases.listReleases();
-  }
-  getRelease(hash: string): Promise<ReleaseRecord | undefined> {
-    return this.releases.getRelease(hash);
-  }
-  recordWithdrawals(r: WithdrawalsRecord): Promise<void> {
-    return this.releases.recordWithdrawals(r);
-  }
-  latestWithdrawals(): Promise<WithdrawalsRecord | undefined> {
-    return this.releases.latestWithdrawals();
-  }
-
   // --- CAs, parties, revocations (store.json: store-documents.ts) ---
 
   async getCA(name: string): Promise<CARecord | undefined> {
@@ -396,16 +376,6 @@ export class EmbeddedStore implements Store {
   }
 
   // --- LDevIDs issued at activation (ldevid-files.ts) ---
-
-  async recordLDevID(record: LDevIDRecord): Promise<void> {
-    return this.withLock(() => this.ldevids.record(record));
-  }
-  async ldevidKeyHolder(spkiSha256: string): Promise<string | undefined> {
-    return this.ldevids.holder(spkiSha256);
-  }
-  async listLDevIDs(serial: string): Promise<LDevIDRecord[]> {
-    return this.ldevids.list(serial);
-  }
 
   async listEvidence(): Promise<EvidenceRecord[]> {
     return listEvidence(join(this.dir, 'evidence'));

@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord, LDevIDRecord } from '@custody/core/ports';
+import type { AppendResult, AttestationAppend, ChainTip, Conflict, DeviceRecord, LDevIDRegistry } from '@custody/core/ports';
 import type { NodeStore } from '@custody/core/log';
 import type { CARecord, EvidenceRecord, LogConfig, PartyRecord, Revocation, Store } from '../types.js';
 import { migrate, newerSchema, schemaVersion, SCHEMA_VERSION } from './migrations.js';
@@ -30,7 +30,7 @@ import { pgCheckpointCovering, recordPgCheckpoint } from './pg-checkpoints.js';
 import { createDatabase, inTransaction, openPool, queryRows, redactURL } from './pg-database.js';
 import { PgDocuments } from './pg-documents.js';
 import { PgReleases } from './pg-releases.js';
-import type { FirmwareSignerRecord, ReleaseRecord, WithdrawalsRecord } from '@custody/core/ports';
+import { DelegatedPorts } from '../delegated-ports.js';
 import { ownLogConsistency } from '../own-log.js';
 import type { ConsistencyProof } from '@custody/core/log';
 import { isLotName } from '../production-lots.js';
@@ -51,13 +51,14 @@ export interface PgStoreOptions {
 }
 
 /** The registry in a PostgreSQL database: `PgStore.init` creates or upgrades it, `PgStore.open` opens it. */
-export class PgStore implements Store {
+export class PgStore extends DelegatedPorts implements Store {
   readonly location: string;
   readonly #keyDir: string | undefined;
   private readonly chunkSize: number;
   private readonly nodes: PgLogNodes;
   private readonly docs: PgDocuments;
-  private readonly releases: PgReleases;
+  protected readonly releasePart: PgReleases;
+  protected readonly ldevidPart: LDevIDRegistry;
   /** Counters of the log's append path. */
   readonly logStats: PgLogStats = { queries: 0, leaves: 0, nodes: 0 };
 
@@ -68,12 +69,18 @@ export class PgStore implements Store {
     /** Migration versions `init` applied (empty when the schema was already current). */
     readonly applied: readonly number[] = [],
   ) {
+    super();
     this.location = location;
     this.#keyDir = opts.keyDir === undefined || opts.keyDir === '' ? undefined : resolve(opts.keyDir);
     this.chunkSize = opts.chunkSize ?? 1000;
     this.nodes = new PgLogNodes(location);
     this.docs = new PgDocuments(pool, location);
-    this.releases = new PgReleases(pool, location);
+    this.releasePart = new PgReleases(pool, location);
+    this.ldevidPart = {
+      recordLDevID: (r) => recordPgLDevID(pool, location, r),
+      ldevidKeyHolder: (spki) => pgLDevIDKeyHolder(pool, location, spki),
+      listLDevIDs: (serial) => listPgLDevIDs(pool, location, serial),
+    };
   }
 
   /**
@@ -248,19 +255,6 @@ export class PgStore implements Store {
     });
   }
 
-  /** @throws ERR_DUPLICATE_KEY, ERR_DUPLICATE_CERT_SERIAL (pg-ldevids.ts) */
-  async recordLDevID(record: LDevIDRecord): Promise<void> {
-    return recordPgLDevID(this.pool, this.location, record);
-  }
-
-  async ldevidKeyHolder(spkiSha256: string): Promise<string | undefined> {
-    return pgLDevIDKeyHolder(this.pool, this.location, spkiSha256);
-  }
-
-  async listLDevIDs(serial: string): Promise<LDevIDRecord[]> {
-    return listPgLDevIDs(this.pool, this.location, serial);
-  }
-
   /** Every piece of fork evidence kept, oldest first. */
   async listEvidence(): Promise<EvidenceRecord[]> {
     return listPgEvidence(this.pool, this.location);
@@ -281,32 +275,6 @@ export class PgStore implements Store {
   async countDevices(): Promise<number> {
     const rows = await this.query<{ n: string }>('SELECT count(*) AS n FROM devices', [], 'count devices');
     return Number(rows[0]!.n);
-  }
-
-  // --- firmware signers, releases, withdrawal lists (pg-releases.ts) ---
-  addFirmwareSigner(r: FirmwareSignerRecord): Promise<void> {
-    return this.releases.addFirmwareSigner(r);
-  }
-  getFirmwareSigner(name: string): Promise<FirmwareSignerRecord | undefined> {
-    return this.releases.getFirmwareSigner(name);
-  }
-  listFirmwareSigners(): Promise<FirmwareSignerRecord[]> {
-    return this.releases.listFirmwareSigners();
-  }
-  recordRelease(r: ReleaseRecord): Promise<void> {
-    return this.releases.recordRelease(r);
-  }
-  listReleases(): Promise<ReleaseRecord[]> {
-    return this.releases.listReleases();
-  }
-  getRelease(hash: string): Promise<ReleaseRecord | undefined> {
-    return this.releases.getRelease(hash);
-  }
-  recordWithdrawals(r: WithdrawalsRecord): Promise<void> {
-    return this.releases.recordWithdrawals(r);
-  }
-  latestWithdrawals(): Promise<WithdrawalsRecord | undefined> {
-    return this.releases.latestWithdrawals();
   }
 
   // --- named records (pg-documents.ts) ---
