@@ -227,7 +227,7 @@ describe('PgStore transparency log', function () {
     const log = MIGRATIONS.find((m) => m.name === 'transparency-log')!;
     await sql(url, 'DROP TABLE log_leaves, log_nodes, log_state, log_config, seen_checkpoints, log_checkpoints');
     await sql(url, 'ALTER TABLE attestations DROP COLUMN facts');
-    await sql(url, 'DROP TABLE ldevids, ldevid_keys');
+    await sql(url, 'DROP TABLE ldevids, ldevid_keys, firmware_signers, releases, release_withdrawals');
     await sql(url, 'DELETE FROM schema_migrations WHERE version >= $1', [log.version]);
     const upgraded = await PgStore.init(url, NOW, { keyDir: '/nonexistent-unused' });
     try {
