@@ -1,11 +1,12 @@
 /**
  * Firmware images as inputs: a regular file, bounded (4 GiB), hashed in chunks so that an image never has to fit
- * in memory. The checks are `readInputFile`'s (no FIFO, socket or device is opened; the descriptor's fstat
- * decides), with the same codes.
+ * in memory. It opens the file as every input is opened (`openInputFile`: no FIFO, socket or device is opened;
+ * the descriptor's fstat decides), with the same codes.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { CustodyError } from '@custody/core/errors';
+import { inputReadError, openInputFile } from './input-file.js';
 
 /** Largest image custody hashes. */
 export const MAX_IMAGE_BYTES = 4 * 1024 ** 3;
@@ -17,32 +18,19 @@ export interface ImageDigest {
   sha256: string;
 }
 
-function notFile(file: string): CustodyError {
-  return new CustodyError('ERR_INPUT_NOT_FILE', `${file}: is not a regular file`, { file });
-}
-
 /**
  * Opens an image file, checks it, and gives its size to `judge` before hashing (a device refuses a wrong length
  * before it reads the image), then its SHA-256.
  * @throws ERR_INPUT_NOT_FILE, ERR_INPUT_TOO_LARGE, ERR_INPUT_READ naming the file; whatever `judge` throws
  */
 export function hashImageFile(file: string, judge: (length: number) => void = () => {}): ImageDigest {
-  let fd: number;
+  const { fd, size } = openInputFile(file);
   try {
-    if (!statSync(file).isFile()) throw notFile(file);
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (e) {
-    if (e instanceof CustodyError) throw e;
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, cause: e });
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw notFile(file);
-    if (st.size > MAX_IMAGE_BYTES)
-      throw new CustodyError('ERR_INPUT_TOO_LARGE', `${file}: is ${st.size} bytes, more than the ${MAX_IMAGE_BYTES} bytes an image may have`, { file });
-    judge(st.size);
+    if (size > MAX_IMAGE_BYTES)
+      throw new CustodyError('ERR_INPUT_TOO_LARGE', `${file}: is ${size} bytes, more than the ${MAX_IMAGE_BYTES} bytes an image may have`, { file });
+    judge(size);
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(st.size, 1)));
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
     let length = 0;
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
@@ -54,7 +42,7 @@ export function hashImageFile(file: string, judge: (length: number) => void = ()
     return { length, sha256: hash.digest('hex') };
   } catch (e) {
     if (e instanceof CustodyError) throw e;
-    throw new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, cause: e });
+    throw inputReadError(file, e);
   } finally {
     closeSync(fd);
   }

@@ -93,23 +93,21 @@ function tooLarge(file: string, size: number | undefined, kind: InputKind): Cust
   return new CustodyError('ERR_INPUT_TOO_LARGE', `${file}: ${found} more than the ${maxBytes} bytes a ${what} may have`, { file });
 }
 
-function cannotRead(file: string, e: unknown): CustodyError {
+/** An input file that cannot be read (missing, no permission, an I/O error), naming it. */
+export function inputReadError(file: string, e: unknown): CustodyError {
   return new CustodyError('ERR_INPUT_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, cause: e });
 }
 
 /**
- * The bytes of an input file the user named: a regular file of at most `INPUT_LIMITS[kind].maxBytes` bytes,
- * opened once and read to the bound only.
+ * Opens an input file the user named, and checks on the descriptor that it is a regular file: what
+ * `readInputFile` and the image hasher (`image-file.ts`) both read through. The caller closes the descriptor.
  *
  * The path is stat'ed first only to refuse a FIFO, socket or device without opening it (opening one can block
  * or act: rewind a tape, arm a watchdog). The descriptor is what counts: it is opened non-blocking and without
  * taking a controlling terminal, and its fstat decides (a file swapped in after the stat is caught there).
- * The read stops one byte past the bound, so a file that grows while it is read is refused too.
- * @throws ERR_INPUT_NOT_FILE for a directory, FIFO, socket or device; ERR_INPUT_TOO_LARGE over the bound;
- *   ERR_INPUT_READ when it cannot be read (missing, no permission); each naming the file (bad input, exit 3)
+ * @throws ERR_INPUT_NOT_FILE for a directory, FIFO, socket or device; ERR_INPUT_READ when it cannot be opened
  */
-export function readInputFile(file: string, kind: InputKind): Buffer {
-  const { maxBytes } = INPUT_LIMITS[kind];
+export function openInputFile(file: string): { fd: number; size: number } {
   let fd: number;
   try {
     const st = statSync(file);
@@ -119,15 +117,34 @@ export function readInputFile(file: string, kind: InputKind): Buffer {
     if (e instanceof CustodyError) throw e;
     // open(2) says ENXIO for a socket and for a device without a driver.
     if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw notFile(file, 'a socket or a device');
-    throw cannotRead(file, e);
+    throw inputReadError(file, e);
   }
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw notFile(file, fileType(st));
-    if (st.size > maxBytes) throw tooLarge(file, st.size, kind);
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof CustodyError) throw e;
+    throw inputReadError(file, e);
+  }
+}
+
+/**
+ * The bytes of an input file the user named: a regular file of at most `INPUT_LIMITS[kind].maxBytes` bytes,
+ * opened once (`openInputFile`) and read to the bound only.
+ * The read stops one byte past the bound, so a file that grows while it is read is refused too.
+ * @throws ERR_INPUT_NOT_FILE for a directory, FIFO, socket or device; ERR_INPUT_TOO_LARGE over the bound;
+ *   ERR_INPUT_READ when it cannot be read (missing, no permission); each naming the file (bad input, exit 3)
+ */
+export function readInputFile(file: string, kind: InputKind): Buffer {
+  const { maxBytes } = INPUT_LIMITS[kind];
+  const { fd, size } = openInputFile(file);
+  try {
+    if (size > maxBytes) throw tooLarge(file, size, kind);
     // Room for the size fstat gave plus one byte (to see the end), grown up to the bound plus one byte when the
     // file grows meanwhile or reports no size (as /proc files do).
-    let buf = Buffer.allocUnsafe(st.size + 1);
+    let buf = Buffer.allocUnsafe(size + 1);
     let length = 0;
     for (;;) {
       if (length === buf.length) {
@@ -142,12 +159,12 @@ export function readInputFile(file: string, kind: InputKind): Buffer {
       length += n;
       // All of the size fstat gave, and not the one byte more asked for: a short read of a regular file is its
       // end (POSIX read(2)), so the read that would return 0 is not needed. One fstat and one read per input.
-      if (n < want && length === st.size) break;
+      if (n < want && length === size) break;
     }
     return buf.subarray(0, length);
   } catch (e) {
     if (e instanceof CustodyError) throw e;
-    throw cannotRead(file, e);
+    throw inputReadError(file, e);
   } finally {
     closeSync(fd);
   }
