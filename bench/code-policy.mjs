@@ -6,15 +6,14 @@
  *
  *   node bench/run.mjs --only code [--quick]
  */
-import { CertificateFactory, createAttestationSigner, readCertificateInfo } from '@custody/core';
+import { createAttestationSigner } from '@custody/core';
 import { signCode } from '@custody/core/code';
 import { CodeChecker, createCodeValidationClaim, parseCodePolicy, parseCodeValidationClaim } from '@custody/core/code-policy';
 import { NodeCryptoProvider } from '@custody/core/node';
-import { loadTemplate, templatesDir } from '@custody/app/context';
+import { issue, median } from './code.mjs';
 
 const provider = new NodeCryptoProvider();
 const ROUNDS = 5;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const POLICY = `name: bench
 version: 1
@@ -43,20 +42,6 @@ scopes:
     level: enforce
     signers: [owner-code]
 `;
-
-async function issue(templateName, issuer, vars) {
-  const template = await loadTemplate(templatesDir(undefined), templateName);
-  const keys = await provider.generateKeyPair(template.keyAlgorithm);
-  const f = await CertificateFactory.create({
-    template,
-    issuer: issuer ? { certificate: issuer.info, key: issuer.keys.privateKey } : { key: keys.privateKey },
-    provider,
-    notBefore: new Date(Date.now() - 60_000),
-    vars,
-  });
-  const { der } = await f.issue({ spki: keys.publicKey.spki, vars });
-  return { keys, der, info: readCertificateInfo(der) };
-}
 
 /** The figure; `quick` runs a tenth of the checks. */
 export async function codePolicyFigures({ quick = false } = {}) {

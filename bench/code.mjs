@@ -15,9 +15,10 @@ import { loadTemplate, templatesDir } from '@custody/app/context';
 const provider = new NodeCryptoProvider();
 const SIZE = 64 * 1024;
 const ROUNDS = 5;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function issue(templateName, issuer, vars) {
+/** A certificate from a shipped template, self-signed or under `issuer`, with its keys (also bench/code-policy.mjs). */
+export async function issue(templateName, issuer, vars) {
   const template = await loadTemplate(templatesDir(undefined), templateName);
   const keys = await provider.generateKeyPair(template.keyAlgorithm);
   const f = await CertificateFactory.create({
