@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 /**
  * Profiles one batch (CPU profile of the batch only):
- *   node bench/profile-provision.mjs [N] [provision|handoff]
+ *   node bench/profile-provision.mjs [N] [provision|handoff|folder]
  */
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { profileTarget, profileHandoff } from './figures.mjs';
+import { folderBatch } from './folder.mjs';
 
 const n = Number(process.argv[2] ?? 3000);
-const { run } = process.argv[3] === 'handoff' ? await profileHandoff(n) : await profileTarget(n);
+const mode = process.argv[3] ?? 'provision';
+const { run } =
+  mode === 'handoff'
+    ? await profileHandoff(n)
+    : mode === 'folder'
+      ? await folderBatch(n, mkdtempSync(join(tmpdir(), 'custody-prof-')))
+      : await profileTarget(n);
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');

@@ -24,15 +24,17 @@ export function watchInterrupts(): { signal: AbortSignal; dispose(): void } {
   return { signal: controller.signal, dispose };
 }
 
+/** What a batch recorded before it stopped (a prefix of its input), in words: `3 of 10 recorded (A to C), with their files`. */
+export function recordedSummary(recorded: readonly string[], total: number): string {
+  return recorded.length === 0
+    ? 'nothing was recorded'
+    : `${recorded.length} of ${total} recorded (${recorded.length === 1 ? recorded[0] : `${recorded[0]} to ${recorded[recorded.length - 1]}`}), with their files`;
+}
+
 /**
  * The error of a batch stopped by a signal: what was recorded (a prefix of the input) and how to go on.
  * Reported with exit status 130 (error-report.ts).
  */
 export function interruptedError(o: { recorded: readonly string[]; total: number; resume: string }): CustodyError {
-  const { recorded } = o;
-  const what =
-    recorded.length === 0
-      ? 'nothing was recorded'
-      : `${recorded.length} of ${o.total} recorded (${recorded.length === 1 ? recorded[0] : `${recorded[0]} to ${recorded[recorded.length - 1]}`}), with their files`;
-  return new CustodyError('ERR_INTERRUPTED', `interrupted: ${what}; ${o.resume}`);
+  return new CustodyError('ERR_INTERRUPTED', `interrupted: ${recordedSummary(o.recorded, o.total)}; ${o.resume}`);
 }

@@ -7,7 +7,19 @@ import { CustodyError } from '@custody/core/errors';
 import type { Prepared } from '@custody/core/provisioning';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { deriveKeyKDF, encodePrivateKey, type KeyProtection } from '@custody/store/keys';
-import { discardOutputs, outputError, prepareFolder, prepareOutputsIn, writeOutputs, type PreparedFolder, type PreparedOutput } from './outputs.js';
+import { encodePEM } from '@custody/core/x509';
+import type { ProvisionedDevice } from '@custody/core/provisioning';
+import {
+  commitOutputs,
+  discardOutputs,
+  outputError,
+  prepareFolder,
+  prepareOutputsIn,
+  writeOutput,
+  writeOutputs,
+  type PreparedFolder,
+  type PreparedOutput,
+} from './outputs.js';
 
 /** A batch's output folder and, by serial, each device's certificate file and generated key file. */
 export interface DeviceOutputs {
@@ -58,6 +70,76 @@ export async function prepareDeviceOutputs(
     throw e;
   }
   return files;
+}
+
+/** A batch's certificate files: written under temporary names as devices are signed, moved into place once recorded. */
+export interface BatchFiles {
+  /** Writes the certificates of devices just signed (not flushed: the store can give them again). */
+  write(devices: readonly ProvisionedDevice[]): Promise<void>;
+  /** Moves recorded outputs into place, in order, marking each `committed`, then flushes the folder. */
+  commit(outs: PreparedOutput[]): Promise<void>;
+  /** Waits for every write and move asked for, whatever its outcome, and stops the writing thread. */
+  close(): Promise<void>;
+}
+
+/** A request to the file-writing thread (output-worker.ts). */
+export type FileJob = { write: Array<[PreparedOutput, string]> } | { commit: PreparedOutput[] };
+/** Its answer: which outputs a move put in place, and the first refusal. */
+export interface FileAnswer {
+  committed?: boolean[];
+  error?: { code: string; message: string; file?: string };
+}
+
+const pem = (files: DeviceOutputs, devices: readonly ProvisionedDevice[]): Array<[PreparedOutput, string]> =>
+  devices.map((d) => [files.bySerial.get(d.serial)!.certificate, encodePEM(d.certificate, 'CERTIFICATE')]);
+
+/**
+ * The files of a batch, written on this thread, or, with `threads` above 0 (a batch large enough to pay for
+ * starting one, see pool-size.ts), on a thread of their own while this one signs.
+ */
+export async function batchFiles(files: DeviceOutputs, threads: number): Promise<BatchFiles> {
+  if (threads === 0) {
+    return {
+      async write(devices) {
+        for (const [out, data] of pem(files, devices)) writeOutput(out, data, { flush: false });
+      },
+      async commit(outs) {
+        commitOutputs(outs);
+      },
+      async close() {},
+    };
+  }
+  const { WorkerPool } = await import('./worker-pool.js');
+  const pool = new WorkerPool<FileJob, FileAnswer>(new URL('./output-worker.js', import.meta.url), undefined, 1);
+  const asked = new Set<Promise<unknown>>();
+  let closed: Promise<void> | undefined;
+  const ask = async (job: FileJob): Promise<FileAnswer> => {
+    const answer = pool.run(job);
+    asked.add(answer);
+    try {
+      return await answer;
+    } finally {
+      asked.delete(answer);
+    }
+  };
+  // A refusal in an answer is this thread's error, as writing here would have thrown it.
+  const thrown = (r: FileAnswer) => {
+    if (r.error) throw new CustodyError(r.error.code, r.error.message, r.error.file === undefined ? {} : { file: r.error.file });
+  };
+  return {
+    async write(devices) {
+      thrown(await ask({ write: pem(files, devices) }));
+    },
+    async commit(outs) {
+      const r = await ask({ commit: outs });
+      r.committed?.forEach((c, i) => (outs[i]!.committed = c));
+      thrown(r);
+    },
+    close() {
+      closed ??= Promise.allSettled([...asked]).then(() => pool.close());
+      return closed;
+    },
+  };
 }
 
 /** A batch's key protection with its passphrase derived once (see device-keys.ts); none given: unencrypted. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
 import { CertificateFactory } from '@custody/core/x509';
 import { readCertificateInfo } from '@custody/core/x509';
-import { decodePEM, derOrPEM, encodePEM } from '@custody/core/x509';
+import { decodePEM, derOrPEM } from '@custody/core/x509';
 import {
   createIssuer,
   prepareChecked,
@@ -25,10 +25,10 @@ import type { Store } from '@custody/store/registry';
 import { loadKey, provider, readInputFile } from './context.js';
 import { checkRequests } from './check-requests.js';
 import { runPipeline } from './pipeline.js';
-import { interruptedError } from './interrupt.js';
+import { interruptedError, recordedSummary } from './interrupt.js';
 import { poolThreads } from './pool-size.js';
-import { commitOutputs, discardOutputs, writeOutput, type PreparedOutput } from './outputs.js';
-import { afterCommitError, prepareDeviceOutputs } from './provision-outputs.js';
+import { discardOutputs, type PreparedOutput } from './outputs.js';
+import { afterCommitError, batchFiles, prepareDeviceOutputs, type BatchFiles } from './provision-outputs.js';
 import { phaseCounter, type BatchProgress } from './batch-progress.js';
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
@@ -195,57 +195,71 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
   if (attestedBy) result.attestedBy = attestedBy;
   if (issued.length > 0) result.alreadyIssued = issued.map((d) => ({ serial: d.serial, certSerial: d.certSerial, source: d.source }));
   const recorded: string[] = [];
+  // Errors that already say what the batch recorded.
+  const toldRecorded = new WeakSet<CustodyError>();
+  const told = (e: CustodyError) => (toldRecorded.add(e), e);
   const written = phaseCounter(o.onProgress, 'writing', files ? prepared.length : 0);
-  const release = (chunk: readonly ProvisionedDevice[]) => {
+  const writer = files ? await batchFiles(files, poolThreads(prepared.length)) : undefined;
+  const release = async (chunk: readonly ProvisionedDevice[]) => {
     for (const d of chunk) recorded.push(d.serial);
     const placed: PreparedOutput[] = [];
     for (const d of chunk) {
       const entry: ProvisionResult['devices'][number] = { serial: d.serial, certSerial: d.certSerial, source: d.source, attested: d.attestations.length > 0 };
       const f = files?.bySerial.get(d.serial);
       if (f) {
-        try {
-          // Certificates are in the store (devices export): no flush each. Keys were flushed before the commit.
-          writeOutput(f.certificate, encodePEM(d.certificate, 'CERTIFICATE'), { flush: false });
-        } catch (e) {
-          throw afterCommitError(e, recorded, files!, o.lot);
-        }
         placed.push(...(f.key ? [f.key, f.certificate] : [f.certificate]));
         entry.certificate = f.certificate.path;
         if (f.key) entry.key = f.key.path;
       }
       result.devices.push(entry);
     }
+    if (!writer) return;
     try {
-      // One rename each, and one flush of the folder for the chunk.
-      commitOutputs(placed);
+      // The certificates were written before the commit (writer); keys were flushed before the batch.
+      await writer.commit(placed);
     } catch (e) {
-      throw afterCommitError(e, recorded, files!, o.lot);
+      throw told(afterCommitError(e, recorded, files!, o.lot));
     }
     written(chunk.length);
   };
   try {
-    const r = await issueBatch(prepared, { ...options, onCommitted: release, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) }, o.signal, o.onProgress);
-    if (r.stopped) {
-      throw interruptedError({
-        recorded,
-        total: inputs.length,
-        resume: 'run the same command again to issue the rest (what is recorded is skipped as already issued)',
-      });
-    }
+    const r = await issueBatch(
+      prepared,
+      { ...options, onCommitted: release, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) },
+      o.signal,
+      o.onProgress,
+      writer,
+    );
+    await writer?.close();
+    if (r.stopped) throw told(interruptedError({ recorded, total: inputs.length, resume: RESUME }));
   } catch (e) {
     // Before the first commit nothing is recorded: the folder goes back to how it was. After it, the keys of
-    // recorded devices are their only copy and stay (named in the error); everything else goes.
+    // recorded devices are their only copy and stay (named in the error); everything else goes, once no write
+    // is under way.
     if (files) {
+      await writer!.close();
       const keep = new Set(recorded);
       discardOutputs(
         [...files.bySerial].flatMap(([serial, f]) => (keep.has(serial) && f.key ? [f.certificate] : [f.certificate, ...(f.key ? [f.key] : [])])),
         recorded.length === 0 ? files.folder : undefined,
       );
     }
+    // A failure after some chunks were recorded (a file that could not be written, the store refusing a later
+    // chunk) says what is recorded, so that the operator knows a re-run completes it.
+    if (recorded.length > 0 && e instanceof CustodyError && !toldRecorded.has(e)) {
+      throw new CustodyError(e.code, `${e.message}; ${recordedSummary(recorded, inputs.length)}; ${RESUME}`, {
+        category: e.category,
+        cause: e,
+        ...(e.file === undefined ? {} : { file: e.file }),
+      });
+    }
     throw e;
   }
   return result;
 }
+
+/** How to go on after a batch stopped part-way. */
+const RESUME = 'run the same command again to issue the rest (what is recorded is skipped as already issued)';
 
 /**
  * Phase 1 of a batch: every request checked (on worker threads as well as this one for a batch large enough to
@@ -279,12 +293,14 @@ export async function issueBatch(
   options: ProvisionOptions,
   signal?: AbortSignal,
   onProgress?: BatchProgress,
+  files?: BatchFiles,
 ): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
   const issue = createIssuer(options);
   const chunkSize = options.chunkSize ?? CHUNK;
   const signed = phaseCounter(onProgress, 'signing', prepared.length);
   const recorded = phaseCounter(onProgress, 'committing', prepared.length);
-  const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, ProvisionedDevice[], ProvisionedDevice[]>(
+  type Piece = { devices: ProvisionedDevice[]; written?: Promise<void> };
+  const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, Piece, ProvisionedDevice[]>(
     prepared,
     {
       read: (items) => {
@@ -296,13 +312,19 @@ export async function issueBatch(
         throw new TypeError('provisioning signs on this thread');
       },
       signHere: async (piece) => {
-        const out: ProvisionedDevice[] = [];
-        for (const p of piece) out.push(await issue(p));
+        const devices: ProvisionedDevice[] = [];
+        for (const p of piece) devices.push(await issue(p));
         signed(piece.length);
-        return out;
+        if (!files) return { devices };
+        const written = files.write(devices);
+        // Awaited by the chunk's commit; a batch that stops before it must not leave a refusal unhandled.
+        written.catch(() => {});
+        return { devices, written };
       },
       commit: async (_, outcomes) => {
-        const chunk = outcomes.flat();
+        const chunk = outcomes.flatMap((o) => o.devices);
+        // Nothing is recorded before its files are written.
+        for (const o of outcomes) await o.written;
         await options.registry.commitDevices(chunk);
         recorded(chunk.length);
         await options.onCommitted?.(chunk);

@@ -11,7 +11,7 @@ import { EmbeddedStore } from '@custody/store';
 import type { Store } from '@custody/store/registry';
 import { createCA } from '../src/ca.js';
 import { loadTemplate, templatesDir } from '../src/context.js';
-import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, writeOutput, writeOutputFile } from '../src/outputs.js';
+import { commitOutputs, discardOutputs, prepareFolder, prepareOutput, prepareOutputsIn, writeOutput, writeOutputFile } from '../src/outputs.js';
 import { provision } from '../src/provision.js';
 
 const AT = new Date('2026-11-24T12:00:00Z');
@@ -46,6 +46,23 @@ describe('ops/outputs', function () {
     writeOutputFile(join(tmp, 'f'), 'y', { force: true });
     assert.deepEqual(readdirSync(tmp), ['f']);
     assert.equal(readFileSync(join(tmp, 'f'), 'utf8'), 'y');
+  });
+
+  it('checks a batch of names against one listing of the folder: files in the way unless force, folders always', function () {
+    writeFileSync(join(tmp, 'a.pem'), 'x');
+    mkdirSync(join(tmp, 'b.pem'));
+    mkdirSync(join(tmp, 'sub'));
+    writeFileSync(join(tmp, 'sub', 'c.pem'), 'x');
+    assert.throws(() => prepareOutputsIn(tmp, ['z.pem', 'a.pem']), { code: 'ERR_IO_EXISTS', file: join(tmp, 'a.pem') });
+    assert.throws(() => prepareOutputsIn(tmp, ['b.pem'], { force: true }), { code: 'ERR_IO_EXISTS', message: /is a folder/ });
+    // A name with a folder in it is looked up on its own, not in the listing.
+    assert.throws(() => prepareOutputsIn(tmp, [join('sub', 'c.pem')]), { code: 'ERR_IO_EXISTS' });
+    const outs = prepareOutputsIn(tmp, ['a.pem', 'y.pem', 'zz.pem'], { force: true });
+    // One temporary file is made (the longest name), each name gets its own, and they share the run's tag.
+    const temps = readdirSync(tmp).filter((f) => f.endsWith('.tmp'));
+    assert.deepEqual(temps, [outs[2]!.temp.slice(tmp.length + 1)]);
+    assert.equal(new Set(outs.map((o) => o.temp)).size, 3);
+    assert.equal(new Set(outs.map((o) => o.temp.split('.').at(-2))).size, 1);
   });
 
   it('discard removes the temporary files and the folders it made, and nothing else', function () {
@@ -84,16 +101,13 @@ describe('regression: devices provision, a write that fails after the commit', f
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('names the recorded devices and keeps their keys, named, when the certificates cannot be written', async function () {
+  it('names the recorded devices and keeps their keys, named, when the files cannot be moved into place', async function () {
     const out = join(tmp, 'out');
-    // The store records the devices, then the certificates' temporary files become folders: they cannot be written.
+    // The store records the devices, then a folder takes the first key's place: no file can be moved there.
     const commit = store.commitDevices.bind(store);
     store.commitDevices = async (devices) => {
       await commit(devices);
-      for (const f of readdirSync(out).filter((f) => /^\.AF\d+\.pem\./.test(f))) {
-        rmSync(join(out, f));
-        mkdirSync(join(out, f));
-      }
+      mkdirSync(join(out, 'AF001.key.pem', 'in-the-way'), { recursive: true });
     };
     const template = await loadTemplate(templatesDir(undefined), 'idevid');
     await assert.rejects(
@@ -118,5 +132,74 @@ describe('regression: devices provision, a write that fails after the commit', f
       },
     );
     assert.equal((await store.getDevice('AF001'))?.serial, 'AF001');
+    store.commitDevices = commit;
   });
+
+  // The certificates are written while the batch signs, before their chunk is recorded: a chunk whose file cannot
+  // be written is not recorded; the chunks before it are, with their files, and the error says so.
+  for (const [how, threads] of [
+    ['on the batch thread', undefined],
+    ['on a writing thread', '1'],
+  ] as const) {
+    it(`records no chunk whose certificate cannot be written (${how}), says what the chunks before it recorded, and a re-run completes`, async function () {
+      const out = join(tmp, `before-${threads ?? 0}`);
+      const template = await loadTemplate(templatesDir(undefined), 'idevid');
+      const pattern = `B${threads ?? 0}{seq:3}`;
+      const first = `B${threads ?? 0}001`;
+      const second = `B${threads ?? 0}002`;
+      let blocked = '';
+      // Once the outputs are prepared (the first key file), a folder takes the second certificate's temporary name.
+      const onProgress = (phase: string) => {
+        if (phase !== 'key-files' || blocked) return;
+        const reserved = readdirSync(out).find((f) => f.startsWith(`.${first}.pem.`))!;
+        blocked = reserved.replace(first, second);
+        mkdirSync(join(out, blocked));
+      };
+      // The writing thread's script is built JavaScript: that case runs the built module.
+      const provisionHere = threads ? (await import('@custody/app/provision')).provision : provision;
+      const run = (progress?: typeof onProgress) =>
+        provisionHere(store, {
+          ca: 'issuing',
+          template,
+          generate: 2,
+          serialPattern: pattern,
+          start: 1,
+          out,
+          passphrase: undefined,
+          party: false,
+          now: AT,
+          chunkSize: 1,
+          ...(progress ? { onProgress: progress } : {}),
+        });
+      const saved = process.env.CUSTODY_THREADS;
+      if (threads) process.env.CUSTODY_THREADS = threads;
+      try {
+        await assert.rejects(run(onProgress), (e: { code: string; message: string; file?: string }) => {
+          assert.equal(e.code, 'ERR_IO_WRITE');
+          assert.equal(e.file, join(out, `${second}.pem`));
+          assert.match(e.message, new RegExp(`1 of 2 recorded \\(${first}\\), with their files; run the same command again`));
+          return true;
+        });
+      } finally {
+        if (saved === undefined) delete process.env.CUSTODY_THREADS;
+        else process.env.CUSTODY_THREADS = saved;
+      }
+      assert.equal((await store.getDevice(first))?.serial, first);
+      assert.equal(await store.getDevice(second), undefined);
+      // The recorded device's files are in place; nothing of the other is left but the folder in the way.
+      assert.deepEqual(readdirSync(out).sort(), [blocked, `${first}.key.pem`, `${first}.pem`].sort());
+      assert.match(readFileSync(join(out, `${first}.pem`), 'utf8'), /BEGIN CERTIFICATE/);
+      rmSync(join(out, blocked), { recursive: true });
+      const again = await run();
+      assert.deepEqual(
+        again.alreadyIssued?.map((d) => d.serial),
+        [first],
+      );
+      assert.deepEqual(
+        again.devices.map((d) => d.serial),
+        [second],
+      );
+      assert.deepEqual(readdirSync(out).sort(), [`${first}.key.pem`, `${first}.pem`, `${second}.key.pem`, `${second}.pem`]);
+    });
+  }
 });
