@@ -44,6 +44,14 @@ export async function selectDevices(store: Store, sel: DeviceSelection): Promise
   return [...new Set(out)];
 }
 
+/**
+ * True for a selection that can name many devices (a lot, a list, more than one serial): what it writes goes into
+ * a folder, whatever the number of devices it turns out to hold.
+ */
+export function selectsMany(sel: DeviceSelection): boolean {
+  return sel.lot !== undefined || sel.list !== undefined || (sel.serials?.length ?? 0) > 1;
+}
+
 export interface TransferOptions {
   kind: 'handoff' | 'activation';
   serials: string[];
