@@ -13,6 +13,7 @@ import {
   type CodeValidationClaim,
   type VerificationReport,
 } from '@custody/core';
+import type { LDevIDRecord } from '@custody/core/ports';
 import type { Store } from '@custody/store';
 import { bundleOf } from './bundles.js';
 import { loadKey, loadTemplate, provider, readInputFile, templatesDir } from './context.js';
@@ -43,10 +44,12 @@ export interface ActivationResult {
 
 /**
  * Verifies the device's chain as this store holds it (in memory), with the activating party as the custodian it
- * must be handed to; then records the activation, extending exactly the verified chain and spending the
- * challenge whose response the verification accepted, both in one write. Refuses (exit 1) when verification
- * rejects.
- * @throws ERR_VERIFY_POSSESSION_REPLAY when the challenge was spent meanwhile; ERR_FORK when the chain moved
+ * must be handed to; then records the activation, extending exactly the verified chain, spending the challenge
+ * whose response the verification accepted and recording the LDevID asked for, all in one write; then issues the
+ * LDevID and writes it. Refuses (exit 1) when verification rejects.
+ * @throws ERR_VERIFY_POSSESSION_REPLAY when the challenge was spent meanwhile; ERR_FORK when the chain moved;
+ *   ERR_DUPLICATE_KEY naming the LDevID request when its key became another device's LDevID key meanwhile (a race
+ *   lost: nothing recorded)
  */
 export async function activateDevice(store: Store, o: ActivateOptions): Promise<ActivationResult> {
   const { party, signer } = await loadSigner(store, o.party, o.passphrase);
@@ -90,10 +93,19 @@ async function activateChecked(
     party: v.party,
     passphrase: o.passphrase,
     now: o.at,
-    extend: { length: last, ...(report.challenge !== undefined ? { challenge: report.challenge } : {}) },
+    extend: {
+      length: last,
+      ...(report.challenge !== undefined ? { challenge: report.challenge } : {}),
+      ...(v.ldevid ? { ldevid: v.ldevid.record } : {}),
+    },
     ...(v.codeValidation ? { claims: { codeValidation: v.codeValidation } } : {}),
   });
   const failure = failureOf(result);
+  // Only the LDevID record refuses an activation for a key: another activation certified it since it was checked.
+  if (failure?.code === 'ERR_DUPLICATE_KEY' && o.ldevid) {
+    const file = o.ldevid.csr;
+    throw new CustodyError('ERR_DUPLICATE_KEY', `${file}: the LDevID request's key was certified for another device meanwhile (${failure.message})`, { file });
+  }
   if (failure) throw failure;
   const out: ActivationResult = { serial: o.serial, accepted: true, report, seq: result.results[0]!.seq! };
   if (v.codeValidation) out.codeValidation = codeValidationSummary(v.codeValidation);
@@ -106,8 +118,12 @@ function codeValidationSummary(c: CodeValidationClaim): NonNullable<ActivationRe
   return { policy: c.policy!, identities: ids.map(({ name, kind, sha256 }) => ({ name, kind, sha256 })) };
 }
 
-/** An LDevID request read and checked, and the function that issues it into a prepared output file (returning its path). */
+/**
+ * An LDevID request read and checked, its record (recorded with the activation), and the function that issues it
+ * into a prepared output file once recorded (returning its path).
+ */
 interface IssueLDevID {
+  record: LDevIDRecord;
   issue(output: PreparedOutput): Promise<string>;
   /** The request's subject serialNumber, when it names one. */
   serial: string | undefined;
@@ -187,14 +203,15 @@ async function prepareLDevID(
   });
   const spki = csr.spki;
   const key = toHex(await provider.digest('SHA-256', spki));
+  // The certificate serial is chosen now: the LDevID is recorded under it with the activation, then issued.
+  const certSerial = factory.nextSerial();
   return {
+    record: { certSerial: toHex(certSerial), serial, spkiSha256: key, ca: l.ca, issuedAt: now.toISOString() },
     serial: csr.serialNumber,
     spkiSha256: key,
     csrSha256: toHex(await provider.digest('SHA-256', der)),
     issue: async (output) => {
-      const cert = await factory.issue({ spki, vars: { serial } });
-      // Recorded before it is handed out; the store refuses a key another device's LDevID holds (a race lost).
-      await store.recordLDevID({ certSerial: cert.serialHex, serial, spkiSha256: key, ca: l.ca, issuedAt: now.toISOString() });
+      const cert = await factory.issue({ spki, vars: { serial }, serial: certSerial });
       writeOutput(output, encodePEM(cert.der, 'CERTIFICATE'));
       commitOutputs([output]);
       return l.out;

@@ -48,7 +48,10 @@ export interface ExportOptions {
    * bundle this store verifies itself (activation) signs no CRL, so that a refused run uses up no CRL number.
    */
   crls?: BundleCRLs | false;
-  /** `exportBundles` writes into `out` as a folder, also for one device (else a single device's `out` may be a file). */
+  /**
+   * `exportBundles` writes into `out` as a folder, also for one device: for a selection that can name many
+   * (`selectsMany`). Else `out` is a folder only when it is one already or ends in `/`, and a file otherwise.
+   */
   folder?: boolean;
 }
 
@@ -70,9 +73,10 @@ export async function bundleOf(store: Store, serial: string, passphrase?: string
 }
 
 /**
- * Writes bundles: into `out` as a folder (`<serial>.json` each, made when missing), or as a file for a single
- * device unless `o.folder` says a folder, replacing earlier exports. Every output is checked before the first bundle is made, and all are moved
- * into place together at the end: a failed export leaves `out` as it was.
+ * Writes bundles: into `out` as a folder (`<serial>.json` each, made when missing) when `o.folder` says so or `out`
+ * is a folder already (or ends in `/`), else as one file for the one device, replacing earlier exports. Every
+ * output is checked before the first bundle is made, and all are moved into place together at the end: a failed
+ * export leaves `out` as it was.
  * Each bundle carries a current CRL of each CA of this store that issued one of
  * its certificates (`bundle-crls.ts`).
  * @throws ERR_DEVICE_UNKNOWN, ERR_STORE_CHAIN, ERR_IO_NO_FOLDER, ERR_IO_WRITE, ERR_KEY_PASSPHRASE (wrong passphrase)
@@ -84,7 +88,9 @@ export async function exportBundles(
   passphrase?: string,
   o: ExportOptions = {},
 ): Promise<Array<{ serial: string; file: string; bytes: number }>> {
-  const toFolder = o.folder === true || serials.length > 1 || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
+  // The caller's selection decides, not the number of devices it held (a one-device lot once went to a file).
+  const toFolder = o.folder === true || (statSafe(out)?.isDirectory() ?? false) || out.endsWith('/');
+  if (!toFolder && serials.length !== 1) throw new TypeError(`exportBundles: ${serials.length} devices need a folder (o.folder)`);
   const folder = toFolder ? prepareFolder(out) : undefined;
   const outputs: PreparedOutput[] = [];
   try {

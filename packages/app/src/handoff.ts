@@ -1,5 +1,6 @@
 /** `devices handoff` and `devices activate`: extend chains, each device on its own. */
 import { createTransfer, CustodyError, type AttestationAppend, type ChainTip, type Claims, type Transfer } from '@custody/core';
+import type { LDevIDRecord } from '@custody/core/ports';
 import { completeOutcomes, headsOf, prepareOutcomes, signOutcomes, toBeSigned, type Head, type TransferOutcome } from './transfer-outcome.js';
 import { nodeKeyObject } from '@custody/core/node';
 import { isExternalPrivateKey } from '@custody/core/crypto';
@@ -43,6 +44,14 @@ export async function selectDevices(store: Store, sel: DeviceSelection): Promise
   return [...new Set(out)];
 }
 
+/**
+ * True for a selection that can name many devices (a lot, a list, more than one serial): what it writes goes into
+ * a folder, whatever the number of devices it turns out to hold.
+ */
+export function selectsMany(sel: DeviceSelection): boolean {
+  return sel.lot !== undefined || sel.list !== undefined || (sel.serials?.length ?? 0) > 1;
+}
+
 export interface TransferOptions {
   kind: 'handoff' | 'activation';
   serials: string[];
@@ -54,10 +63,11 @@ export interface TransferOptions {
   passphrase: string | undefined;
   now: Date;
   /**
-   * For one device only: the chain it must still have (`length` attestations, as verified before) and the
-   * proof-of-possession challenge the attestation spends, in the same store write (an activation).
+   * For one device only: the chain it must still have (`length` attestations, as verified before), and what the
+   * attestation takes in the same store write (an activation): the proof-of-possession challenge it spends, the
+   * LDevID it records (refused with the activation when its key is another device's).
    */
-  extend?: { length: number; challenge?: string };
+  extend?: { length: number; challenge?: string; ldevid?: LDevIDRecord };
   /** Aborted: a large batch stops at its next chunk boundary and throws ERR_INTERRUPTED (see interrupt.ts). */
   signal?: AbortSignal;
   /** Told how far the batch is: chain tips read, attestations signed, devices recorded (batch-progress.ts). */
@@ -153,7 +163,7 @@ export async function transferDevices(store: Store, o: TransferOptions, startPoo
     return {
       party: party.name,
       to: recipient.label,
-      results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, undefined, o.extend.challenge),
+      results: await recordChunk(store, o.serials, tips, await signOutcomes(transfer, heads), held, undefined, appendTakes(o.extend)),
     };
   }
   const progress = {
@@ -253,9 +263,20 @@ async function pipeline(
   return { results: r.results.flat(), stopped: r.stopped, ...(r.poolFailure ? { poolFailure: r.poolFailure } : {}) };
 }
 
+/** What an activation's append takes with its record: the challenge it spends, the LDevID it records. */
+type AppendTakes = Pick<AttestationAppend, 'challenge' | 'ldevid'>;
+
+/** The takes of an `extend`, or undefined when it takes nothing. */
+function appendTakes(extend: NonNullable<TransferOptions['extend']>): AppendTakes | undefined {
+  const t: AppendTakes = {};
+  if (extend.challenge !== undefined) t.challenge = extend.challenge;
+  if (extend.ldevid !== undefined) t.ldevid = extend.ldevid;
+  return t.challenge === undefined && t.ldevid === undefined ? undefined : t;
+}
+
 /**
  * Appends a chunk's signed attestations and reports each device of it (`out` follows `planChunk`'s heads); a
- * one-device chunk may spend a challenge with its record.
+ * one-device chunk may take a challenge and an LDevID with its record (`extra`).
  */
 async function recordChunk(
   store: Store,
@@ -264,7 +285,7 @@ async function recordChunk(
   out: TransferOutcome[],
   held: readonly boolean[],
   heldBy: string | undefined,
-  challenge?: string,
+  extra?: AppendTakes,
 ): Promise<TransferResult['results']> {
   const results: TransferResult['results'] = [];
   const appends: AttestationAppend[] = [];
@@ -286,9 +307,9 @@ async function recordChunk(
       return;
     }
     appends.push(
-      challenge === undefined
+      extra === undefined
         ? { serial, prev: r.prev, attestation: r.der, facts: r.facts }
-        : { serial, prev: r.prev, attestation: r.der, facts: r.facts, challenge },
+        : { serial, prev: r.prev, attestation: r.der, facts: r.facts, ...extra },
     );
     seqs.set(serial, tip.length);
     results.push({ serial, ok: true });

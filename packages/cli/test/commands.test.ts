@@ -3,7 +3,7 @@
  * each, asserting the exit code DESIGN.md assigns and the error code in the one-line message.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -318,6 +318,55 @@ describe('CLI commands (runCommand)', function () {
         const r = await run(['devices', 'provision', '--store', store, '--ca', 'issuing', '--csr', csr, '--generate', '2']);
         assert.equal(exitOf(r), 2);
       });
+    });
+  });
+
+  describe('devices export', function () {
+    type Exported = { bundles: Array<{ serial: string; file: string }> };
+    before(async function () {
+      const csr = await csrFile(tmp, 'ONE-1');
+      const r = await run([
+        'devices',
+        'provision',
+        '--store',
+        store,
+        '--ca',
+        'issuing',
+        '--party',
+        'factory',
+        '--csr',
+        csr,
+        '--lot',
+        'ONE',
+        '--out',
+        join(tmp, 'one'),
+      ]);
+      assert.equal(exitOf(r), 0, r.stderr);
+    });
+
+    it('a one-device --lot into a missing --out folder wrote one file named like the folder: now DIR/<serial>.json (and --list alike)', async function () {
+      writeFileSync(join(tmp, 'one.list'), 'ONE-1\n');
+      for (const [selection, dir] of [
+        [['--lot', 'ONE'], join(tmp, 'lot-bundles')],
+        [['--list', join(tmp, 'one.list')], join(tmp, 'list-bundles')],
+      ] as const) {
+        const r = await run<Exported>(['devices', 'export', '--store', store, ...selection, '--out', dir]);
+        assert.equal(exitOf(r), 0, r.stderr);
+        assert.ok(statSync(dir).isDirectory(), `${dir} is a folder`);
+        assert.deepEqual(readdirSync(dir), ['ONE-1.json']);
+        assert.deepEqual(
+          r.result!.bundles.map((b) => b.file),
+          [join(dir, 'ONE-1.json')],
+        );
+      }
+    });
+
+    it('one --serial into a missing path still writes that file', async function () {
+      const file = join(tmp, 'ONE-1-bundle.json');
+      const r = await run<Exported>(['devices', 'export', '--store', store, '--serial', 'ONE-1', '--out', file]);
+      assert.equal(exitOf(r), 0, r.stderr);
+      assert.ok(statSync(file).isFile());
+      assert.equal(JSON.parse(readFileSync(file, 'utf8')).attestations.length, 1);
     });
   });
 });

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustodyError } from '@custody/core/errors';
-import type { AppendResult, AttestationAppend } from '@custody/core/ports';
+import type { AppendClaim } from './append-claims.js';
 
 /** True for a challenge nonce as custody makes them: 32 to 128 lower-case hex digits (both stores check it). */
 export function isNonceHex(nonceHex: string): boolean {
@@ -82,36 +82,19 @@ export function challengeRefusal(state: 'already-used' | 'unknown'): { code: str
 }
 
 /**
- * An append whose items may spend challenges, under the writer lock: each challenge is consumed before the write
- * (an item whose challenge is not open is refused), and put back when its item is refused or the write fails. A
- * crash between the two leaves the challenge spent and nothing recorded: a new challenge is needed, never a
- * replay possible.
+ * The challenges an embedded store's append spends (see append-claims.ts), under the writer lock: each is consumed
+ * before the write and put back when its item is refused or the write fails. A crash between the two leaves the
+ * challenge spent and nothing recorded: a new challenge is needed, never a replay possible.
  */
-export async function spendingChallenges(
-  dir: string,
-  items: readonly AttestationAppend[],
-  append: (go: readonly AttestationAppend[]) => Promise<AppendResult[]>,
-): Promise<AppendResult[]> {
-  const results: AppendResult[] = new Array(items.length);
-  const go: number[] = [];
-  for (const [i, item] of items.entries()) {
-    if (item.challenge === undefined) go.push(i);
-    else {
+export function challengeClaim(dir: string): AppendClaim {
+  return {
+    take: (item) => {
+      if (item.challenge === undefined) return undefined;
       const state = consumeChallenge(dir, item.challenge);
-      if (state === 'consumed') go.push(i);
-      else results[i] = { serial: item.serial, ok: false, ...challengeRefusal(state) };
-    }
-  }
-  let done: AppendResult[];
-  try {
-    done = await append(go.map((i) => items[i]!));
-  } catch (e) {
-    for (const i of go) if (items[i]!.challenge !== undefined) restoreChallenge(dir, items[i]!.challenge!);
-    throw e;
-  }
-  go.forEach((i, k) => {
-    results[i] = done[k]!;
-    if (!done[k]!.ok && items[i]!.challenge !== undefined) restoreChallenge(dir, items[i]!.challenge!);
-  });
-  return results;
+      return state === 'consumed' ? undefined : challengeRefusal(state);
+    },
+    giveBack: (item) => {
+      if (item.challenge !== undefined) restoreChallenge(dir, item.challenge);
+    },
+  };
 }

@@ -12,6 +12,7 @@
  *   log/              the transparency log of every attestation, derived from the journal (log-store.ts)
  *   evidence/         device records from elsewhere that disagreed with the recorded chain (fork-evidence.ts)
  *   challenges/       verifier challenges, one file per nonce, renamed once answered (challenges.ts)
+ *   ldevids/          LDevIDs issued at activation, each key claimed for one device (ldevid-files.ts)
  *   checkpoints.jsonl the log checkpoints this store signed, each one that grew the tree (checkpoint-history.ts)
  *   releases.json     firmware signers, releases and withdrawal lists (releases.ts)
  *
@@ -32,14 +33,15 @@ import { AppliedMark } from './applied-mark.js';
 import { AttestationAppends } from './attestation-appends.js';
 import { ownLogConsistency } from './own-log.js';
 import type { ConsistencyProof } from '@custody/core/log';
-import { consumeChallenge, readChallenge, recordChallenge, spendingChallenges } from './challenges.js';
+import { appendClaiming, type AppendClaim } from './append-claims.js';
+import { challengeClaim, consumeChallenge, readChallenge, recordChallenge } from './challenges.js';
 import { DeviceIndexes } from './device-indexes.js';
 import { deviceOfLeaf, readDeviceDoc, readNewestDocs } from './device-reads.js';
 import { deviceTip, fromDoc, logEntriesOf, numberLogLeaves, toDoc } from './device-records.js';
 import { encodeDeviceRecord, readRecordsFrom, type DeviceDoc, type DeviceTip } from './journal-record.js';
 import { listEvidence } from './fork-evidence.js';
 import { importDeviceLocked } from './embedded-import.js';
-import { LDevIDFiles } from './ldevid-files.js';
+import { ldevidClaim, LDevIDFiles } from './ldevid-files.js';
 import { DelegatedPorts } from './delegated-ports.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import type { HashIndex } from './hash-index.js';
@@ -83,6 +85,8 @@ export class EmbeddedStore extends DelegatedPorts implements Store {
   private readonly checkpoints: FileCheckpointHistory;
   protected readonly releasePart: FileReleases;
   protected readonly ldevidPart: LDevIDRegistry;
+  /** What an activation's append takes with it: the challenge it spends, the LDevID it records. */
+  private readonly appendClaims: readonly AppendClaim[];
 
   private constructor(
     private readonly dir: string,
@@ -109,6 +113,7 @@ export class EmbeddedStore extends DelegatedPorts implements Store {
       ldevidKeyHolder: async (spki) => ldevids.holder(spki),
       listLDevIDs: async (serial) => ldevids.list(serial),
     };
+    this.appendClaims = [challengeClaim(join(dir, 'challenges')), ldevidClaim(ldevids)];
     this.appends = new AttestationAppends({ dir, journal: this.journal, serials: this.serials, tips: this.tips, logStore: this.logStore, mark: this.mark });
     this.releasePart = new FileReleases(join(dir, 'releases.json'), (fn) => this.withLock(fn));
   }
@@ -251,8 +256,8 @@ export class EmbeddedStore extends DelegatedPorts implements Store {
   }
 
   async appendAttestations(items: readonly AttestationAppend[]): Promise<AppendResult[]> {
-    if (items.some((i) => i.challenge !== undefined))
-      return this.withLock(() => spendingChallenges(join(this.dir, 'challenges'), items, (go) => this.appends.append(go)));
+    if (items.some((i) => i.challenge !== undefined || i.ldevid !== undefined))
+      return this.withLock(() => appendClaiming(items, this.appendClaims, (go) => this.appends.append(go)));
     return this.withLock(() => this.appends.append(items));
   }
 

@@ -20,7 +20,8 @@ export interface LDevIDRecord {
 /** Where a registry keeps the LDevIDs it issued. */
 export interface LDevIDRegistry {
   /**
-   * Records an issued LDevID. The same device may be issued another LDevID over the same key (a renewal); no other
+   * Records an LDevID on its own (a renewal). An activation's LDevID is recorded with the activation instead, in
+   * the same write (`AttestationAppend.ldevid`), under the same rules. The same device may be issued another LDevID over the same key (a renewal); no other
    * device may: the key is claimed by the first device it was certified for, atomically against concurrent writers.
    * @throws ERR_DUPLICATE_KEY (the key is another device's LDevID key), ERR_DUPLICATE_CERT_SERIAL (the certificate
    *   serial was recorded before), ERR_STORE_IO, ERR_STORE_UNAVAILABLE

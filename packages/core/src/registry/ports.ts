@@ -3,6 +3,7 @@
  * Core never opens a file or a socket: provisioning, handoff and verification talk to these ports.
  */
 import type { StatementSubject } from '../attestation/statement.js';
+import type { LDevIDRecord } from './ldevids.js';
 
 /** A device as the registry keeps it. Binary parts are DER. */
 export interface DeviceRecord {
@@ -77,6 +78,13 @@ export interface AttestationAppend {
    * ERR_VERIFY_POSSESSION_UNKNOWN when never issued); a refused item leaves the challenge as it was.
    */
   challenge?: string;
+  /**
+   * The LDevID an activation issues once it is recorded: the registry records it in the same write, or refuses the
+   * item (ERR_DUPLICATE_KEY when its key is another device's LDevID key, ERR_DUPLICATE_CERT_SERIAL when its
+   * certificate serial was recorded before); a refused item claims no key and uses up no certificate serial, so
+   * that of two activations racing for one key the loser records nothing.
+   */
+  ldevid?: LDevIDRecord;
 }
 
 /** The outcome of one append: appended, or refused with a code and reason. */

@@ -40,6 +40,11 @@ export interface IssueRequest {
   spki: Uint8Array;
   /** Per-certificate variables ({serial}, {name}, ...). */
   vars?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The certificate serial, taken from `nextSerial` beforehand: for a certificate that is recorded under its serial
+   * before it is issued (an LDevID). Absent: the next one.
+   */
+  serial?: Uint8Array;
 }
 
 export interface IssuedCertificate {
@@ -145,7 +150,7 @@ export class CertificateFactory {
       const hit = this.constSubject.get(k);
       rdns.push(hit ?? encodeRDN(k, expandValue(t.name, k, v, vars)));
     }
-    const serial = this.nextSerial();
+    const serial = req.serial ?? this.nextSerial();
     const extensions: Uint8Array[] = [this.constExtensions];
     if (t.subjectKeyIdentifier) extensions.push(ext.subjectKeyIdentifier(keyId!));
     if (this.akiExtension) extensions.push(this.akiExtension);

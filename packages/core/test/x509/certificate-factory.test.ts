@@ -104,6 +104,21 @@ describe('CertificateFactory', () => {
     assert.equal(seen.size, 2000);
   });
 
+  it('issues under a serial taken beforehand (an LDevID is recorded under its serial before it is issued)', async () => {
+    const f = await CertificateFactory.create({
+      template: loadTemplate('idevid'),
+      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme Devices', model: 'M' },
+    });
+    const serial = f.nextSerial();
+    const keys = await provider.generateKeyPair('P-256');
+    const cert = await f.issue({ spki: keys.publicKey.spki, vars: { serial: 'SN1' }, serial });
+    assert.equal(cert.serialHex, Buffer.from(serial).toString('hex'));
+    assert.equal(readCertificateInfo(cert.der).serialHex, cert.serialHex);
+  });
+
   it('refuses a root template under an issuer and a device template without one', async () => {
     await assert.rejects(
       CertificateFactory.create({

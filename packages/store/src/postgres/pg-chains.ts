@@ -5,12 +5,14 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { AppendResult, AttestationAppend, ChainFacts, ChainTip } from '@custody/core/ports';
+import { appendClaiming, type AppendClaim } from '../append-claims.js';
 import { challengeRefusal } from '../challenges.js';
 import { highSRefusal } from '../low-s.js';
 import { roundsBySerial } from '../rounds.js';
 import { queryRows } from './pg-database.js';
 import { APPEND, buf, bytes, factsParam } from './pg-devices.js';
 import { spendChallenge } from './pg-documents.js';
+import { pgLDevIDClaim } from './pg-ldevids.js';
 import type { PgLogEntry } from './pg-log.js';
 
 /**
@@ -92,26 +94,40 @@ export async function appendPgRounds(
 }
 
 /**
- * Appends `items` in the transaction on `c` (as `appendPgRounds`), first spending the challenges items name: an
- * item whose challenge is not open is refused, and a challenge whose item is refused is put back, so that each is
- * spent in the same transaction as its record, or not at all.
+ * Appends `items` in the transaction on `c` (as `appendPgRounds`), first taking what items ask for (append-claims.ts):
+ * the challenges they spend, the LDevIDs they record. An item that cannot have them is refused, and an item refused
+ * gives them back, so that each is taken in the same transaction as its record, or not at all.
  */
 export async function appendPgAttestations(
   c: PoolClient,
   items: readonly AttestationAppend[],
   location: string,
 ): Promise<{ results: AppendResult[]; logged: PgLogEntry[] }> {
-  const refused = new Map<number, AppendResult>();
-  for (const [i, item] of items.entries()) {
-    if (item.challenge === undefined) continue;
-    const state = await spendChallenge(c, item.challenge);
-    if (state !== 'consumed') refused.set(i, { serial: item.serial, ok: false, ...challengeRefusal(state) });
-  }
-  const go = refused.size === 0 ? items : items.filter((_, i) => !refused.has(i));
-  const { results, logged } = await appendPgRounds(c, go, location);
-  for (const [k, r] of results.entries())
-    if (!r.ok && go[k]!.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [go[k]!.challenge]);
-  if (refused.size === 0) return { results, logged };
-  let k = 0;
-  return { results: items.map((_, i) => refused.get(i) ?? results[k++]!), logged };
+  if (!items.some((i) => i.challenge !== undefined || i.ldevid !== undefined)) return appendPgRounds(c, items, location);
+  let logged: PgLogEntry[] = [];
+  const results = await appendClaiming(
+    items,
+    [pgChallengeClaim(c), pgLDevIDClaim(c, location)],
+    async (go) => {
+      const r = await appendPgRounds(c, go, location);
+      logged = r.logged;
+      return r.results;
+    },
+    true,
+  );
+  return { results, logged };
+}
+
+/** The challenges an append spends in its transaction on `c`: marked used before, and open again for an item refused. */
+function pgChallengeClaim(c: PoolClient): AppendClaim {
+  return {
+    take: async (item) => {
+      if (item.challenge === undefined) return undefined;
+      const state = await spendChallenge(c, item.challenge);
+      return state === 'consumed' ? undefined : challengeRefusal(state);
+    },
+    giveBack: async (item) => {
+      if (item.challenge !== undefined) await c.query('UPDATE challenges SET used_at = NULL WHERE nonce = $1', [item.challenge]);
+    },
+  };
 }

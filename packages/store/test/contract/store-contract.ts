@@ -695,6 +695,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, reo
     ldevidContract(
       () => store,
       () => p,
+      (s) => reopen(s),
     );
   });
 }

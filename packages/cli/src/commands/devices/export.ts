@@ -3,7 +3,7 @@ import { oclifFlags } from '../../flags.js';
 import { SELECTION_FLAGS, STORE_FLAG } from '../../flag-spec.js';
 import { now, openStore } from '@custody/app/context';
 import { exportBundles } from '@custody/app/bundles';
-import { selectDevices } from '@custody/app/handoff';
+import { selectDevices, selectsMany } from '@custody/app/handoff';
 
 export default class DevicesExport extends BaseCommand {
   static override summary = "Write devices' provenance bundles (one JSON file each) for the next organisation.";
@@ -15,7 +15,11 @@ export default class DevicesExport extends BaseCommand {
   static override flags = oclifFlags({
     ...STORE_FLAG,
     ...SELECTION_FLAGS,
-    out: { type: 'string', description: 'bundle file (one device) or folder', required: true },
+    out: {
+      type: 'string',
+      description: 'bundle file for one --serial; a folder (made when missing) for --lot, --list, several --serial, or an existing folder',
+      required: true,
+    },
     'log-history': {
       type: 'boolean',
       description:
@@ -28,8 +32,10 @@ export default class DevicesExport extends BaseCommand {
     const { flags } = await this.parse(DevicesExport);
     const store = await openStore(flags.store, flags.keys);
     try {
-      const serials = await selectDevices(store, { serials: flags.serial, lot: flags.lot, list: flags.list });
+      const selection = { serials: flags.serial, lot: flags.lot, list: flags.list };
+      const serials = await selectDevices(store, selection);
       const bundles = await exportBundles(store, serials, flags.out, undefined, {
+        folder: selectsMany(selection),
         now: now(),
         logHistory: flags['log-history'],
         onWarning: (m) => process.stderr.write(`custody: warning: ${m}\n`),
