@@ -1,8 +1,8 @@
 /**
  * The file-writing thread of a large provisioning batch (provision-outputs.ts): makes each signed piece's
  * certificate files under their temporary names, and moves a recorded chunk's files into place, while the main
- * thread signs the next devices. File creation is the costly part of a batch written to a folder (a slow inode
- * allocation waits on the disk), and on this thread it costs the batch nothing but a message a piece.
+ * thread signs the next devices. File creation is the costly part of a batch written to a folder (an inode can take
+ * a file system hundreds of microseconds to allocate), and on this thread it costs the batch a message a piece.
  */
 import { CustodyError } from '@custody/core/errors';
 import { commitOutputs, writeOutput, type PreparedOutput } from './outputs.js';

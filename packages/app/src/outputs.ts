@@ -5,7 +5,7 @@
  * has recorded what it describes (`commitOutputs`). A failed command removes its temporary files and the folders
  * it made (`discardOutputs`), so that it leaves the output folder as it found it.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, opendirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -98,27 +98,31 @@ export function prepareOutput(path: string, o: { force?: boolean; mode?: number 
 }
 
 /**
- * `prepareOutput` for many files of one folder that `prepareFolder` made sure of: each name is checked against one
- * listing of the folder, and one temporary file (the one with the longest path) is made to show that the folder
- * takes them; the others are made when written. Saves a stat, a random draw and a file creation per output in a
- * large batch.
+ * `prepareOutput` for many files of one folder that `prepareFolder` made sure of: each name is checked (none when
+ * the folder is empty, as a new output folder is), and one temporary file (the one with the longest path) is made
+ * to show that the folder takes them; the others are made when written. Saves a stat, a random draw and a file
+ * creation per output in a large batch.
  * @throws ERR_IO_EXISTS (unless `force`), ERR_IO_WRITE, ERR_IO_NO_FOLDER
  */
 export function prepareOutputsIn(folder: string, names: readonly string[], o: { force?: boolean; mode?: number } = {}): PreparedOutput[] {
-  const listed = listFolder(folder);
+  const empty = isEmptyFolder(folder);
   const tag = tempTag();
-  const outs = names.map((name) => planOutput(join(folder, name), o, tag, name === basename(name) ? listed : undefined));
+  const outs = names.map((name) => planOutput(join(folder, name), o, tag, empty && name === basename(name)));
   const longest = outs.reduce<PreparedOutput | undefined>((a, b) => (a === undefined || b.temp.length > a.temp.length ? b : a), undefined);
   if (longest) reserve(longest);
   return outs;
 }
 
-/** What a folder holds, by name (a folder or not); undefined when it cannot be listed (then each name is looked up). */
-function listFolder(folder: string): Map<string, boolean> | undefined {
+/** True when `folder` holds nothing (its first entry read, not the whole listing); false when it cannot be read. */
+function isEmptyFolder(folder: string): boolean {
+  let dir;
   try {
-    return new Map(readdirSync(folder, { withFileTypes: true }).map((e) => [e.name, e.isDirectory()]));
+    dir = opendirSync(folder);
+    return dir.readSync() === null;
   } catch {
-    return undefined;
+    return false;
+  } finally {
+    dir?.closeSync();
   }
 }
 
@@ -127,22 +131,19 @@ const tempTag = () => `${process.pid}-${randomBytes(4).toString('hex')}`;
 
 /**
  * An output's checks that do not touch its folder: nothing in the way unless `force`, and its temporary name
- * (`tag` unique to the run; names in one run differ). `listed` is its folder's listing, when there is one.
+ * (`tag` unique to the run; names in one run differ). `inEmptyFolder`: its folder was found empty, nothing to look up.
  */
-function planOutput(path: string, o: { force?: boolean; mode?: number }, tag = tempTag(), listed?: Map<string, boolean>): PreparedOutput {
+function planOutput(path: string, o: { force?: boolean; mode?: number }, tag = tempTag(), inEmptyFolder = false): PreparedOutput {
   const full = resolve(path);
-  let existing: { directory: boolean } | undefined;
-  if (listed) {
-    const entry = listed.get(basename(full));
-    if (entry !== undefined) existing = { directory: entry };
-  } else {
+  let existing;
+  if (!inEmptyFolder) {
     try {
-      existing = { directory: lstatSync(full).isDirectory() };
+      existing = lstatSync(full);
     } catch (e) {
       if (errnoOf(e) !== 'ENOENT') throw outputError(path, e);
     }
   }
-  if (existing?.directory) throw new CustodyError('ERR_IO_EXISTS', `${path}: is a folder; give a file name`, { file: path });
+  if (existing?.isDirectory()) throw new CustodyError('ERR_IO_EXISTS', `${path}: is a folder; give a file name`, { file: path });
   if (existing && !o.force) throw new CustodyError('ERR_IO_EXISTS', `${path}: already exists (give --force to replace it)`, { file: path });
   const temp = join(dirname(full), `.${basename(full)}.${tag}.tmp`);
   return { path, temp, mode: o.mode ?? 0o666, committed: false };

@@ -48,15 +48,19 @@ describe('ops/outputs', function () {
     assert.equal(readFileSync(join(tmp, 'f'), 'utf8'), 'y');
   });
 
-  it('checks a batch of names against one listing of the folder: files in the way unless force, folders always', function () {
+  it('checks a batch of names: files in the way unless force, folders always; in an empty folder none is in the way', function () {
     writeFileSync(join(tmp, 'a.pem'), 'x');
     mkdirSync(join(tmp, 'b.pem'));
     mkdirSync(join(tmp, 'sub'));
     writeFileSync(join(tmp, 'sub', 'c.pem'), 'x');
     assert.throws(() => prepareOutputsIn(tmp, ['z.pem', 'a.pem']), { code: 'ERR_IO_EXISTS', file: join(tmp, 'a.pem') });
     assert.throws(() => prepareOutputsIn(tmp, ['b.pem'], { force: true }), { code: 'ERR_IO_EXISTS', message: /is a folder/ });
-    // A name with a folder in it is looked up on its own, not in the listing.
     assert.throws(() => prepareOutputsIn(tmp, [join('sub', 'c.pem')]), { code: 'ERR_IO_EXISTS' });
+    // A name with a folder in it is looked up even when the folder named is empty.
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty);
+    assert.throws(() => prepareOutputsIn(empty, [join('..', 'a.pem')]), { code: 'ERR_IO_EXISTS' });
+    assert.equal(prepareOutputsIn(empty, ['a.pem', 'b.pem']).length, 2);
     const outs = prepareOutputsIn(tmp, ['a.pem', 'y.pem', 'zz.pem'], { force: true });
     // One temporary file is made (the longest name), each name gets its own, and they share the run's tag.
     const temps = readdirSync(tmp).filter((f) => f.endsWith('.tmp'));
