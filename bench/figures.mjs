@@ -393,6 +393,21 @@ export async function verifyMaterial(n) {
  * same verifications on every core, measured alongside.
  */
 async function palletFigures(n, tmp, material) {
+  const run = await palletRun(n, tmp, material);
+  const warm = await run();
+  if (!warm.every((v) => v.report.ok)) throw new Error(`bench pallet bundle rejected: ${warm.find((v) => !v.report.ok).report.code}`);
+  const palletPerSec = await perSecAsync(n, async () => {
+    const verdicts = await run();
+    if (verdicts.length !== n) throw new Error('bench pallet: a verdict is missing');
+  });
+  return { 'native.bundlePerSecAllCores': await nativeBundleAllCores(n), 'verify.palletBundlesPerSec': palletPerSec };
+}
+
+/**
+ * A pallet of `n` bundle files from `material` (verifyMaterial) and its root under `tmp`, and the verification of
+ * the whole folder through the CLI's code path (bench/profile-pallet.mjs profiles it).
+ */
+export async function palletRun(n, tmp, material) {
   const dir = join(tmp, 'pallet');
   mkdirSync(dir);
   const files = [];
@@ -404,14 +419,7 @@ async function palletFigures(n, tmp, material) {
   const rootFile = join(tmp, 'pallet-root.pem');
   writeFileSync(rootFile, encodePEM(material.rootDer, 'CERTIFICATE'));
   const { verifyBundles } = await import('@custody/app/verify');
-  const run = () => verifyBundles(undefined, { bundles: files, trust: [rootFile], cas: [], crls: [], at: material.at });
-  const warm = await run();
-  if (!warm.every((v) => v.report.ok)) throw new Error(`bench pallet bundle rejected: ${warm.find((v) => !v.report.ok).report.code}`);
-  const palletPerSec = await perSecAsync(n, async () => {
-    const verdicts = await run();
-    if (verdicts.length !== n) throw new Error('bench pallet: a verdict is missing');
-  });
-  return { 'native.bundlePerSecAllCores': await nativeBundleAllCores(n), 'verify.palletBundlesPerSec': palletPerSec };
+  return () => verifyBundles(undefined, { bundles: files, trust: [rootFile], cas: [], crls: [], at: material.at });
 }
 
 /** The native verifications of `n` bundles (four each), spread over one thread per core. */
