@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodePEM } from '@custody/core/x509';
 import { EmbeddedStore } from '@custody/store';
 import type { Store } from '@custody/store/registry';
 import { createCA } from '../src/ca.js';
@@ -177,6 +178,7 @@ describe('regression: devices provision, a write that fails after the commit', f
         });
       const saved = process.env.CUSTODY_THREADS;
       if (threads) process.env.CUSTODY_THREADS = threads;
+      let again: Awaited<ReturnType<typeof provision>> | undefined;
       try {
         await assert.rejects(run(onProgress), (e: { code: string; message: string; file?: string }) => {
           assert.equal(e.code, 'ERR_IO_WRITE');
@@ -184,25 +186,28 @@ describe('regression: devices provision, a write that fails after the commit', f
           assert.match(e.message, new RegExp(`1 of 2 recorded \\(${first}\\), with their files; run the same command again`));
           return true;
         });
+        assert.equal((await store.getDevice(first))?.serial, first);
+        assert.equal(await store.getDevice(second), undefined);
+        // The recorded device's files are in place; nothing of the other is left but the folder in the way.
+        assert.deepEqual(readdirSync(out).sort(), [blocked, `${first}.key.pem`, `${first}.pem`].sort());
+        assert.match(readFileSync(join(out, `${first}.pem`), 'utf8'), /BEGIN CERTIFICATE/);
+        rmSync(join(out, blocked), { recursive: true });
+        // The re-run goes the same way (the writing thread too, in that case) and completes the batch.
+        again = await run();
       } finally {
         if (saved === undefined) delete process.env.CUSTODY_THREADS;
         else process.env.CUSTODY_THREADS = saved;
       }
-      assert.equal((await store.getDevice(first))?.serial, first);
-      assert.equal(await store.getDevice(second), undefined);
-      // The recorded device's files are in place; nothing of the other is left but the folder in the way.
-      assert.deepEqual(readdirSync(out).sort(), [blocked, `${first}.key.pem`, `${first}.pem`].sort());
-      assert.match(readFileSync(join(out, `${first}.pem`), 'utf8'), /BEGIN CERTIFICATE/);
-      rmSync(join(out, blocked), { recursive: true });
-      const again = await run();
       assert.deepEqual(
-        again.alreadyIssued?.map((d) => d.serial),
+        again!.alreadyIssued?.map((d) => d.serial),
         [first],
       );
       assert.deepEqual(
-        again.devices.map((d) => d.serial),
+        again!.devices.map((d) => d.serial),
         [second],
       );
+      const recorded = await store.getDevice(second);
+      assert.equal(readFileSync(join(out, `${second}.pem`), 'utf8'), encodePEM(recorded!.certificate, 'CERTIFICATE'));
       assert.deepEqual(readdirSync(out).sort(), [`${first}.key.pem`, `${first}.pem`, `${second}.key.pem`, `${second}.pem`]);
     });
   }
