@@ -18,18 +18,21 @@ describe('CertificateFactory', () => {
   let device: Uint8Array;
   const dir = mkdtempSync(join(tmpdir(), 'custody-x509-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  /** An IDevID factory under the issuing CA. */
+  const deviceFactory = (model: string) =>
+    CertificateFactory.create({
+      template: loadTemplate('idevid'),
+      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
+      provider,
+      notBefore: NOW,
+      vars: { organization: 'Acme Devices', model },
+    });
 
   before(async () => {
     root = await makeRoot();
     issuing = await makeCA('issuing-ca', root, 'Acme Issuing CA 1');
     const keys = await provider.generateKeyPair('P-256');
-    const f = await CertificateFactory.create({
-      template: loadTemplate('idevid'),
-      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
-      provider,
-      notBefore: NOW,
-      vars: { organization: 'Acme Devices', model: 'Sensor X1' },
-    });
+    const f = await deviceFactory('Sensor X1');
     device = (await f.issue({ spki: keys.publicKey.spki, vars: { serial: 'SN0000042' } })).der;
     writeFileSync(join(dir, 'root.pem'), pem(root.info.der));
     writeFileSync(join(dir, 'issuing.pem'), pem(issuing.info.der));
@@ -88,13 +91,7 @@ describe('CertificateFactory', () => {
   });
 
   it('uses unique positive serials of at least 64 random bits', async () => {
-    const f = await CertificateFactory.create({
-      template: loadTemplate('idevid'),
-      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
-      provider,
-      notBefore: NOW,
-      vars: { organization: 'Acme Devices', model: 'M' },
-    });
+    const f = await deviceFactory('M');
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) {
       const s = f.nextSerial();
@@ -105,13 +102,7 @@ describe('CertificateFactory', () => {
   });
 
   it('issues under a serial taken beforehand (an LDevID is recorded under its serial before it is issued)', async () => {
-    const f = await CertificateFactory.create({
-      template: loadTemplate('idevid'),
-      issuer: { certificate: issuing.info, key: issuing.keys.privateKey },
-      provider,
-      notBefore: NOW,
-      vars: { organization: 'Acme Devices', model: 'M' },
-    });
+    const f = await deviceFactory('M');
     const serial = f.nextSerial();
     const keys = await provider.generateKeyPair('P-256');
     const cert = await f.issue({ spki: keys.publicKey.spki, vars: { serial: 'SN1' }, serial });
