@@ -14,7 +14,7 @@ import { verifyCodeSignature } from '@custody/core/code';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { decodePEM, parseCertificate } from '@custody/core/x509';
 import { custodyJSON, type CLIRun } from './e2e-helpers.js';
-import { createTestToken, findSoftHSM, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
+import { testTokenOrSkip } from '../packages/app/test/pkcs11/softhsm.js';
 
 const PASS = 'code sign e2e passphrase';
 const PIN = '86420';
@@ -127,12 +127,7 @@ describe('code sign: evmctl, openssl and the device-side check accept what custo
   });
 
   it('a signer whose key is generated in a PKCS#11 token (SoftHSM)', async function () {
-    const found = findSoftHSM();
-    if ('missing' in found) {
-      console.log(`      (skipped: ${found.missing})`);
-      this.skip();
-    }
-    const token: TestToken = createTestToken(found.module, 'code', PIN);
+    const token = testTokenOrSkip(this, 'code', PIN);
     try {
       extraEnv = { CUSTODY_PKCS11_MODULE: token.module, SOFTHSM2_CONF: token.conf };
       const uri = `pkcs11:token=code;object=ops-hsm?pin-source=file:${token.pinFile}`;

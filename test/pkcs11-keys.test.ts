@@ -12,7 +12,7 @@ import { parseVerifierKey, verifyCheckpoint } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { custodyJSON, openssl, snapshot, type CLIRun } from './e2e-helpers.js';
 import { assertEnvelope } from './cli-json-schema.js';
-import { createTestToken, findSoftHSM, pkcs11Tool, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
+import { pkcs11Tool, testTokenOrSkip, type TestToken } from '../packages/app/test/pkcs11/softhsm.js';
 
 const PIN = '97531';
 const PASS = 'pkcs11 e2e passphrase';
@@ -31,13 +31,8 @@ describe('keys in a PKCS#11 token (CLI end to end)', function () {
   const uri = (object: string) => `pkcs11:token=e2e;object=${object}?pin-source=file:${token.pinFile}`;
 
   before(function () {
-    const found = findSoftHSM();
-    if ('missing' in found) {
-      console.log(`      (skipped: ${found.missing})`);
-      this.skip();
-    }
     const before = process.env.SOFTHSM2_CONF;
-    token = createTestToken(found.module, 'e2e', PIN);
+    token = testTokenOrSkip(this, 'e2e', PIN);
     // The children get SOFTHSM2_CONF explicitly; this process keeps its own.
     if (before === undefined) delete process.env.SOFTHSM2_CONF;
     else process.env.SOFTHSM2_CONF = before;

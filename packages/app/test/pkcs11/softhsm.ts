@@ -63,6 +63,16 @@ export function createTestToken(module: string, label: string, pin: string): Tes
   };
 }
 
+/** `createTestToken` where SoftHSM is installed; else the test (or hook) `ctx` is skipped, saying why. */
+export function testTokenOrSkip(ctx: Mocha.Context, label: string, pin: string): TestToken {
+  const found = findSoftHSM();
+  if ('missing' in found) {
+    console.log(`      (skipped: ${found.missing})`);
+    ctx.skip();
+  }
+  return createTestToken(found.module, label, pin);
+}
+
 /** Runs pkcs11-tool (OpenSC) on the token, logged in; its stdout, or undefined when pkcs11-tool is missing. */
 export function pkcs11Tool(t: TestToken, args: string[]): { status: number | null; stdout: string; stderr: string } | undefined {
   const r = spawnSync('pkcs11-tool', ['--module', t.module, '--token-label', t.label, '--login', '--pin', t.pin, ...args], {

@@ -27,7 +27,7 @@ import { publishCRL } from '../../src/revocation.js';
 import { generateTokenKey } from '../../src/pkcs11/generate-key.js';
 import { isNeverExtractable, openTokenKey, type TokenPrivateKey } from '../../src/pkcs11/token-key.js';
 import { closeTokenSessions, openTokenSession } from '../../src/pkcs11/token-session.js';
-import { createTestToken, findSoftHSM, pkcs11Tool, type TestToken } from './softhsm.js';
+import { pkcs11Tool, testTokenOrSkip, type TestToken } from './softhsm.js';
 
 const PIN = '246810';
 const PASS = 'token test passphrase';
@@ -83,13 +83,8 @@ describe('keys in a PKCS#11 token (SoftHSM)', function () {
   }
 
   before(async function () {
-    const found = findSoftHSM();
-    if ('missing' in found) {
-      console.log(`      (skipped: ${found.missing})`);
-      this.skip();
-    }
-    token = createTestToken(found.module, LABEL, PIN);
-    process.env.CUSTODY_PKCS11_MODULE = found.module;
+    token = testTokenOrSkip(this, LABEL, PIN);
+    process.env.CUSTODY_PKCS11_MODULE = token.module;
     delete process.env.CUSTODY_PKCS11_PIN;
     const tdir = templatesDir(undefined);
     templates = {

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { isLowS } from '@custody/core/crypto';
 import { generateTokenKey } from '../../src/pkcs11/generate-key.js';
 import { closeTokenSessions, openTokenSession } from '../../src/pkcs11/token-session.js';
-import { createTestToken, findSoftHSM, type TestToken } from './softhsm.js';
+import { testTokenOrSkip, type TestToken } from './softhsm.js';
 
 const PIN = '135790';
 const LABEL = 'custody-worker';
@@ -56,13 +56,8 @@ describe('token keys on worker threads (SoftHSM)', function () {
   const savedModule = process.env.CUSTODY_PKCS11_MODULE;
 
   before(function () {
-    const found = findSoftHSM();
-    if ('missing' in found) {
-      console.log(`      (skipped: ${found.missing})`);
-      this.skip();
-    }
-    token = createTestToken(found.module, LABEL, PIN);
-    process.env.CUSTODY_PKCS11_MODULE = found.module;
+    token = testTokenOrSkip(this, LABEL, PIN);
+    process.env.CUSTODY_PKCS11_MODULE = token.module;
   });
 
   after(() => {
