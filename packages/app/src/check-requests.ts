@@ -7,6 +7,7 @@
 import { CustodyError } from '@custody/core/errors';
 import { checkRequest, type CheckedRequest, type ProvisionInput } from '@custody/core/provisioning';
 import type { CryptoProvider } from '@custody/core/crypto';
+import type { ProvisionPool } from './provision-pool.js';
 
 /** A request sent to a worker: its source (for error messages) and its CSR. */
 export interface CheckJob {
@@ -53,14 +54,15 @@ async function checkHere(
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 
 /**
- * The outcome of `checkRequest` for every input, in input order, checked on this thread and `threads` worker
- * threads (none: this thread alone). Requests without a CSR cost nothing to check and stay here. `onChecked` is
- * told of each piece checked (a progress display).
+ * The outcome of `checkRequest` for every input, in input order, checked on this thread and worker threads: a
+ * batch's pool (provision-pool.ts, left running), or `threads` started for the checks alone (none: this thread
+ * alone). Requests without a CSR cost nothing to check and stay here. `onChecked` is told of each piece checked
+ * (a progress display).
  */
 export async function checkRequests(
   inputs: readonly ProvisionInput[],
   provider: CryptoProvider,
-  threads: number,
+  threads: number | ProvisionPool | undefined,
   onChecked: (n: number) => void = () => {},
 ): Promise<Array<CheckedRequest | CustodyError>> {
   const out = new Array<CheckedRequest | CustodyError>(inputs.length);
@@ -74,13 +76,13 @@ export async function checkRequests(
   );
   const pieces = range(0, Math.ceil(withCSR.length / PIECE)).map((k) => withCSR.slice(k * PIECE, (k + 1) * PIECE));
   // This thread always keeps a piece: no worker is started for a batch of one piece.
-  const workers = Math.min(threads, pieces.length - 1);
-  if (workers <= 0) {
+  const given = typeof threads === 'object' ? threads : undefined;
+  const workers = given ? given.threads : Math.min(typeof threads === 'number' ? threads : 0, pieces.length - 1);
+  if (workers <= 0 || pieces.length < 2) {
     await checkHere(inputs, provider, out, withCSR, onChecked);
     return out;
   }
-  const { WorkerPool } = await import('./worker-pool.js');
-  const pool = new WorkerPool<CheckJob[], CheckAnswer[]>(new URL('./csr-worker.js', import.meta.url), undefined, workers);
+  const { pool } = given ?? (await (await import('./provision-pool.js')).startProvisionPool(workers))!;
   let front = 0;
   let back = pieces.length;
   let outstanding = 0;
@@ -93,8 +95,9 @@ export async function checkRequests(
       const jobs = piece.map((i): CheckJob => ({ source: inputs[i]!.source, csr: ownBytes(inputs[i]!.csr!) }));
       sent.push(
         pool
-          .run(jobs)
-          .then((answers) => {
+          .run({ check: jobs })
+          .then((a) => {
+            const answers = a as CheckAnswer[];
             if (answers.length !== jobs.length) throw new Error(`a request-checking worker answered ${answers.length} of ${jobs.length} requests`);
             answers.forEach((a, k) => {
               out[piece[k]!] =
@@ -120,7 +123,7 @@ export async function checkRequests(
     }
     await Promise.all(sent);
   } finally {
-    await pool.close();
+    if (!given) await pool.close();
   }
   if (failure) throw failure.e;
   return out;

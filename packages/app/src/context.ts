@@ -12,7 +12,7 @@ import { readCertificateInfo, type CertificateInfo } from '@custody/core/x509';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import { NodeCryptoProvider } from '@custody/core/node';
 import { initStoreAt, openStoreAt, type StoreOptions } from '@custody/store/registry';
-import { readPrivateKeyFile, type KeyProtection } from '@custody/store/keys';
+import { readPrivateKeyFile, readPrivateKeyFileAsync, type KeyProtection } from '@custody/store/keys';
 import type { KeyRef, Store } from '@custody/store/registry';
 import type { LockWait } from '@custody/store/lock';
 import { openTokenKey } from './pkcs11/token-key.js';
@@ -111,6 +111,16 @@ export function loadKey(store: Store, ref: KeyRef, passphrase: string | undefine
   if (ref.type === 'pkcs11') return openTokenKey(ref.uri, { readFile: (file) => readInputFile(file, 'pin'), ...(expectSpki ? { expectSpki } : {}) });
   // Key paths are relative to the store's key folder (a PostgreSQL store's location is a URL).
   return readPrivateKeyFile(resolve(store.keyDir, ref.path), passphrase);
+}
+
+/**
+ * `loadKey`, with a key file's passphrase derivation off this thread (`readPrivateKeyFileAsync`): two keys
+ * loaded side by side derive at once. A token's key opens as `loadKey` opens it.
+ * @throws as `loadKey`
+ */
+export async function loadKeyAsync(store: Store, ref: KeyRef, passphrase: string | undefined, expectSpki?: Uint8Array): Promise<PrivateKeyHandle> {
+  if (ref.type === 'pkcs11') return loadKey(store, ref, passphrase, expectSpki);
+  return readPrivateKeyFileAsync(resolve(store.keyDir, ref.path), passphrase);
 }
 
 /** The templates folder: --templates, CUSTODY_TEMPLATES, or the repository's certs-templates/. */

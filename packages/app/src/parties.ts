@@ -10,17 +10,26 @@ import { toHex } from '@custody/core/util';
 import { parseCertificate } from '@custody/core/x509';
 import { attestationSignerProblem } from '@custody/core/attestation';
 import type { PartyRecord, Store } from '@custody/store/registry';
-import { loadKey, provider, readCertificateFile, readInputFile } from './context.js';
+import { loadKeyAsync, provider, readCertificateFile, readInputFile } from './context.js';
 
 /**
  * The attestation signer of one of the store's own parties: `name`, or the only party holding a key.
- * @throws ERR_USAGE_PARTY when the party is unknown, has no key here, or the choice is ambiguous
+ * @throws ERR_USAGE_PARTY when the party is unknown, has no key here, or the choice is ambiguous; the key's codes
  */
 export async function loadSigner(
   store: Store,
   name: string | undefined,
   passphrase: string | undefined,
 ): Promise<{ party: PartyRecord; signer: AttestationSigner }> {
+  const party = await signingParty(store, name);
+  return { party, signer: await partySigner(store, party, passphrase) };
+}
+
+/**
+ * One of the store's own parties with a key: `name`, or the only one.
+ * @throws ERR_USAGE_PARTY when the party is unknown, has no key here, or the choice is ambiguous
+ */
+export async function signingParty(store: Store, name: string | undefined): Promise<PartyRecord> {
   const own = (await store.listParties()).filter((p) => p.key && p.role === undefined);
   const party = name === undefined ? (own.length === 1 ? own[0] : undefined) : own.find((p) => p.name === name);
   if (!party) {
@@ -32,9 +41,13 @@ export async function loadSigner(
         : `no party "${name}" with a key in ${store.location} (parties with keys: ${names})`,
     );
   }
+  return party;
+}
+
+/** The attestation signer of a party `signingParty` found, its key derived off this thread (`loadKeyAsync`). @throws the key's codes */
+export async function partySigner(store: Store, party: PartyRecord, passphrase: string | undefined): Promise<AttestationSigner> {
   const certificate = decodePEM(party.certificate, ['CERTIFICATE']);
-  const signer = await createAttestationSigner({ certificate, key: loadKey(store, party.key!, passphrase), provider });
-  return { party, signer };
+  return createAttestationSigner({ certificate, key: await loadKeyAsync(store, party.key!, passphrase), provider });
 }
 
 /**

@@ -31,8 +31,12 @@ export interface PipelineOptions<Req, Res> {
   chunkSize: number;
   /** Chunks read and waiting for their commit, at most (the one being committed is not counted). */
   readAhead: number;
-  /** The pool, and its thread count; none: every piece is signed here. */
-  pool?: { pool: PipelinePool<Req, Res>; threads: number; depth: number };
+  /**
+   * The pool, and its thread count; none: every piece is signed here. With `hereToo`, this thread signs pieces
+   * beside the pool all along (a batch whose pool does the whole of an item, leaving this thread little else),
+   * not only while the pool starts.
+   */
+  pool?: { pool: PipelinePool<Req, Res>; threads: number; depth: number; hereToo?: boolean };
   /** Asked before each chunk is read: true stops the batch at that chunk boundary (what was read is still committed). */
   shouldStop?: () => boolean;
 }
@@ -150,7 +154,7 @@ export async function runPipeline<T, C, P, Req, Res, O, R>(
         continue;
       }
       if (open[0]?.missing === 0 && !recording) continue;
-      if (queue.length > 0 && (!pool || poolFailure || answered === 0)) {
+      if (queue.length > 0 && (!pool || poolFailure || answered === 0 || pool.hereToo)) {
         // No pool, a failed one, or one still starting (about as long as 2,000 signatures take): sign a piece
         // here, from the back (the pool takes from the front), then let answers and the commit in. Once the pool
         // answers, this thread's share of each item costs more than its signature: signing here would only slow

@@ -3,7 +3,6 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 // Deep imports: this module runs under the lean launcher (see context.ts).
 import { CustodyError } from '@custody/core/errors';
-import { CertificateFactory } from '@custody/core/x509';
 import { readCertificateInfo } from '@custody/core/x509';
 import { decodePEM, derOrPEM } from '@custody/core/x509';
 import {
@@ -18,13 +17,15 @@ import {
 import type { CertificateTemplate } from '@custody/core/templates';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
 import type { KeyProtection } from '@custody/store/keys';
-import { createBirths, type Births } from '@custody/core/attestation';
 import { withProduction, type Claims } from '@custody/core/attestation';
-import { loadSigner, resolveRecipient } from './parties.js';
+import { partySigner, resolveRecipient, signingParty } from './parties.js';
 import type { Store } from '@custody/store/registry';
-import { loadKey, provider, readInputFile } from './context.js';
-import { checkRequests } from './check-requests.js';
+import { loadKeyAsync, provider, readInputFile } from './context.js';
+import { checkRequests, ownBytes } from './check-requests.js';
+import { issuingOptions, issuingSpec, type IssuingParts } from './issuing.js';
+import { startProvisionPool, type ProvisionAnswer, type ProvisionJob, type ProvisionPool } from './provision-pool.js';
 import { runPipeline } from './pipeline.js';
+export { birthHook } from './issuing.js';
 import { interruptedError, recordedSummary } from './interrupt.js';
 import { poolThreads } from './pool-size.js';
 import { discardOutputs, type PreparedOutput } from './outputs.js';
@@ -35,6 +36,11 @@ const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'];
 
 /** Reads one CSR file or every *.csr, *.pem, *.der file of a folder. Errors name the file. */
 export function readCSRInputs(path: string): ProvisionInput[] {
+  return readCSRFiles(listCSRFiles(path));
+}
+
+/** The CSR files `--csr` names: the file itself, or every *.csr, *.pem, *.der file of the folder, sorted. */
+function listCSRFiles(path: string): string[] {
   let st;
   try {
     st = statSync(path);
@@ -48,6 +54,10 @@ export function readCSRInputs(path: string): ProvisionInput[] {
         .map((f) => join(path, f))
     : [path];
   if (files.length === 0) throw new CustodyError('ERR_CSR_NONE', `${path}: no .csr, .pem or .der files in this folder`, { file: path });
+  return files;
+}
+
+function readCSRFiles(files: readonly string[]): ProvisionInput[] {
   return files.map((file) => {
     try {
       return { source: file, csr: derOrPEM(readInputFile(file, 'csr'), CSR_LABELS) };
@@ -107,50 +117,48 @@ export interface ProvisionResult {
   alreadyIssued?: Array<{ serial: string; certSerial: string; source: string }>;
 }
 
-/** The provisioning hook that signs each device's birth attestation (synchronously where the provider can). */
-export function birthHook(births: Births): NonNullable<ProvisionOptions['birth']> {
-  return births.sync ? async (d) => births.signSync(d) : (d) => births.sign(d);
-}
-
-const claimsOption = (claims: Claims | undefined): { claims?: Claims } => (claims ? { claims } : {});
-
-/** The issuing side of a batch, prepared once: factory, birth signer, everything but the requests. */
+/**
+ * The issuing side of a batch, prepared once: factory, birth signer, everything but the requests. The CA's key and
+ * the signing party's derive side by side, off this thread; `meanwhile` (reading the requests) runs here as they do.
+ * @throws ERR_USAGE_UNKNOWN_CA, ERR_TEMPLATE_KIND, ERR_USAGE_PARTY, the recipient's and the keys' codes (the CA
+ *   key's first), and whatever `meanwhile` throws
+ */
 export async function provisioningSetup(
   store: Store,
   o: Omit<ProvisionCommandOptions, 'csrPath' | 'generate' | 'serialPattern' | 'start'>,
-): Promise<{ options: ProvisionOptions; attestedBy?: string; at(now: Date): Promise<ProvisionOptions> }> {
+  meanwhile: () => void = () => {},
+): Promise<{ options: ProvisionOptions; attestedBy?: string; at(now: Date): Promise<ProvisionOptions>; parts: IssuingParts }> {
   const ca = await store.getCA(o.ca);
   if (!ca) throw new CustodyError('ERR_USAGE_UNKNOWN_CA', `no CA named "${o.ca}" in ${store.location}`);
   if (o.template.kind !== 'idevid')
     throw new CustodyError('ERR_TEMPLATE_KIND', `template "${o.template.name}" is a ${o.template.kind} template; devices need an idevid template`);
   const caInfo = readCertificateInfo(decodePEM(ca.certificate, ['CERTIFICATE']));
-  const caKey = loadKey(store, ca.key, o.passphrase);
   const organization = caInfo.subjectAttributes.find(([k]) => k === 'O')?.[1];
   const hasParty = o.party !== false && (o.party !== undefined || (await store.listParties()).some((p) => p.key && p.role === undefined));
-  const attest = hasParty ? await loadSigner(store, o.party || undefined, o.passphrase) : undefined;
-  const to = attest ? (o.to ? (await resolveRecipient(store, o.to)).spkiSha256 : attest.signer.spkiSha256) : undefined;
-  const manufacturer = organization ?? caInfo.subjectText;
-  // Options for a given time: a long-running station dates each group by its own clock reading.
-  const at = async (now: Date): Promise<ProvisionOptions> => ({
-    factory: await CertificateFactory.create({
-      template: o.template,
-      issuer: { certificate: caInfo, key: caKey },
-      provider,
-      notBefore: now,
-      vars: { organization, model: o.model, lot: o.lot },
-    }),
-    registry: store,
-    provider,
+  const party = hasParty ? await signingParty(store, o.party || undefined) : undefined;
+  const recipient = party && o.to ? (await resolveRecipient(store, o.to)).spkiSha256 : undefined;
+  const keys = Promise.allSettled([loadKeyAsync(store, ca.key, o.passphrase), party ? partySigner(store, party, o.passphrase) : undefined]);
+  meanwhile();
+  const [caKey, signer] = await keys;
+  if (caKey.status === 'rejected') throw caKey.reason;
+  if (signer.status === 'rejected') throw signer.reason;
+  const attest = party && signer.value ? { party, signer: signer.value } : undefined;
+  const to = attest ? (recipient ?? attest.signer.spkiSha256) : undefined;
+  const parts: IssuingParts = {
+    template: o.template,
+    ca: { certificate: caInfo, key: caKey.value },
     issuerName: o.ca,
+    organization,
     model: o.model,
     lot: o.lot,
-    now,
     birth: attest
-      ? birthHook(createBirths({ manufacturer, signer: attest.signer, to: to!, ...claimsOption(withProduction(o.claims, o.model, o.lot)), now }))
+      ? { manufacturer: organization ?? caInfo.subjectText, signer: attest.signer, to: to!, claims: withProduction(o.claims, o.model, o.lot) }
       : undefined,
-  });
+  };
+  // Options for a given time: a long-running station dates each group by its own clock reading.
+  const at = async (now: Date): Promise<ProvisionOptions> => ({ ...(await issuingOptions(parts, provider, now)), registry: store });
   const options = await at(o.now);
-  return attest ? { options, attestedBy: attest.party.name, at } : { options, at };
+  return attest ? { options, attestedBy: attest.party.name, at, parts } : { options, at, parts };
 }
 
 /**
@@ -163,12 +171,41 @@ export async function provisioningSetup(
  * ERR_INTERRUPTED (`signal` aborted: what was recorded stays, with its files)
  */
 export async function provision(store: Store, o: ProvisionCommandOptions): Promise<ProvisionResult> {
-  const { options, attestedBy } = await provisioningSetup(store, o);
+  // The requests are listed first: a batch large enough for worker threads starts them now, so that they load
+  // while this thread derives the keys and reads the requests.
+  const csrFiles = o.csrPath === undefined ? undefined : listCSRFiles(o.csrPath);
+  const pool = await startProvisionPool(poolThreads(csrFiles ? csrFiles.length : (o.generate ?? 0)));
+  try {
+    return await provisionWith(store, o, csrFiles, pool);
+  } finally {
+    await pool?.pool.close();
+  }
+}
+
+async function provisionWith(
+  store: Store,
+  o: ProvisionCommandOptions,
+  csrFiles: string[] | undefined,
+  pool: ProvisionPool | undefined,
+): Promise<ProvisionResult> {
+  // The requests are read while the keys derive.
+  let read: ProvisionInput[] | undefined;
+  const { options, attestedBy, parts } = await provisioningSetup(store, o, () => {
+    if (csrFiles !== undefined) read = readCSRFiles(csrFiles);
+  });
+  // The workers issue too, from the same inputs, when the keys can go to them (a token's key cannot).
+  const spec = pool && issuingSpec(parts);
+  const issuing = spec
+    ? pool!.pool.broadcast({ issuing: spec, now: o.now }).then(
+        () => true,
+        () => false,
+      )
+    : undefined;
   const generatedKeys = new Map<string, PrivateKeyHandle>();
   // Devices a run before this one issued already (a re-run): skipped, reported, nothing written for them.
   const issued: IssuedBefore[] = [];
   let inputs: ProvisionInput[];
-  if (o.csrPath !== undefined) inputs = readCSRInputs(o.csrPath);
+  if (read !== undefined) inputs = read;
   else {
     inputs = [];
     const random = () => Buffer.from(provider.randomBytes(8)).toString('hex');
@@ -189,7 +226,7 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
       generated();
     }
   }
-  const prepared = await prepareInputs(inputs, options, issued, phaseCounter(o.onProgress, 'checks', inputs.length));
+  const prepared = await prepareInputs(inputs, options, issued, phaseCounter(o.onProgress, 'checks', inputs.length), pool ?? 0);
   const files = o.out ? await prepareDeviceOutputs(o.out, prepared, generatedKeys, o, phaseCounter(o.onProgress, 'key-files', generatedKeys.size)) : undefined;
   const result: ProvisionResult = { ca: o.ca, devices: [] };
   if (attestedBy) result.attestedBy = attestedBy;
@@ -229,6 +266,7 @@ export async function provision(store: Store, o: ProvisionCommandOptions): Promi
       o.signal,
       o.onProgress,
       writer,
+      (await issuing) ? pool : undefined,
     );
     await writer?.close();
     if (r.stopped) throw told(interruptedError({ recorded, total: inputs.length, resume: RESUME }));
@@ -271,21 +309,25 @@ async function prepareInputs(
   options: ProvisionOptions,
   issued?: IssuedBefore[],
   onChecked?: (n: number) => void,
+  pool: ProvisionPool | number = poolThreads(inputs.filter((i) => i.csr).length),
 ): Promise<Prepared[]> {
-  const checked = await checkRequests(inputs, options.provider, poolThreads(inputs.filter((i) => i.csr).length), onChecked);
+  const checked = await checkRequests(inputs, options.provider, pool, onChecked);
   return prepareChecked(checked, options.registry, options.provider, issued);
 }
 
 /** Items a pipelined provisioning chunk holds: one commit (with its flush) each. */
 const CHUNK = 2048;
-/** Devices issued between looks at the commit under way. */
+/** Devices issued between looks at the commit under way, or sent to a worker in one request. */
 const PIECE = 128;
+/** Pieces queued on each worker. */
+const DEPTH = 3;
 
 /**
- * Phase 2 on the shared pipeline (pipeline.ts): certificates and birth attestations are issued on this thread
- * while the chunk before is being committed; chunks are committed in input order, each released to
- * `onCommitted` once durable. An aborted `signal` stops the batch at the next chunk boundary. `onProgress` is told
- * of devices signed and devices recorded.
+ * Phase 2 on the shared pipeline (pipeline.ts): certificates and birth attestations are issued on this thread,
+ * and on `pool`'s workers when it is given (told what to issue with: provision-pool.ts), while the chunk before is
+ * being committed; chunks are committed in input order, each released to `onCommitted` once durable. An aborted
+ * `signal` stops the batch at the next chunk boundary. `onProgress` is told of devices signed and devices
+ * recorded.
  * @throws the registry's codes on commit, and whatever `onCommitted` throws
  */
 export async function issueBatch(
@@ -294,13 +336,23 @@ export async function issueBatch(
   signal?: AbortSignal,
   onProgress?: BatchProgress,
   files?: BatchFiles,
+  pool?: ProvisionPool,
 ): Promise<{ devices: ProvisionedDevice[]; stopped: boolean }> {
   const issue = createIssuer(options);
   const chunkSize = options.chunkSize ?? CHUNK;
   const signed = phaseCounter(onProgress, 'signing', prepared.length);
   const recorded = phaseCounter(onProgress, 'committing', prepared.length);
   type Piece = { devices: ProvisionedDevice[]; written?: Promise<void> };
-  const r = await runPipeline<Prepared, null, readonly Prepared[], never, never, Piece, ProvisionedDevice[]>(
+  // A piece's devices, issued here or on a worker: counted, and their certificates written.
+  const issuedPiece = (devices: ProvisionedDevice[]): Piece => {
+    signed(devices.length);
+    if (!files) return { devices };
+    const written = files.write(devices);
+    // Awaited by the chunk's commit; a batch that stops before it must not leave a refusal unhandled.
+    written.catch(() => {});
+    return { devices, written };
+  };
+  const r = await runPipeline<Prepared, null, readonly Prepared[], ProvisionJob, ProvisionAnswer, Piece, ProvisionedDevice[]>(
     prepared,
     {
       read: (items) => {
@@ -308,18 +360,18 @@ export async function issueBatch(
         for (let k = 0; k < items.length; k += PIECE) pieces.push(items.slice(k, k + PIECE));
         return { chunk: null, pieces };
       },
-      prepare: () => {
-        throw new TypeError('provisioning signs on this thread');
-      },
+      prepare: (piece) => ({
+        request: { issue: piece.map((p) => ({ ...p, spki: ownBytes(p.spki) })) },
+        complete: (answer) => {
+          const devices = answer as ProvisionedDevice[];
+          if (devices.length !== piece.length) throw new Error(`a provisioning worker issued ${devices.length} of ${piece.length} devices`);
+          return issuedPiece(devices);
+        },
+      }),
       signHere: async (piece) => {
         const devices: ProvisionedDevice[] = [];
         for (const p of piece) devices.push(await issue(p));
-        signed(piece.length);
-        if (!files) return { devices };
-        const written = files.write(devices);
-        // Awaited by the chunk's commit; a batch that stops before it must not leave a refusal unhandled.
-        written.catch(() => {});
-        return { devices, written };
+        return issuedPiece(devices);
       },
       commit: async (_, outcomes) => {
         const chunk = outcomes.flatMap((o) => o.devices);
@@ -331,7 +383,13 @@ export async function issueBatch(
         return chunk;
       },
     },
-    { chunkSize, readAhead: 1, ...(signal ? { shouldStop: () => signal.aborted } : {}) },
+    {
+      chunkSize,
+      readAhead: 1,
+      // The workers do the whole of a device; this thread's own share is the commit, so it issues pieces too.
+      ...(pool ? { pool: { pool: pool.pool, threads: pool.threads, depth: DEPTH, hereToo: true } } : {}),
+      ...(signal ? { shouldStop: () => signal.aborted } : {}),
+    },
   );
   return { devices: r.results.flat(), stopped: r.stopped };
 }

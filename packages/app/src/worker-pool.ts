@@ -51,6 +51,12 @@ export class WorkerPool<Req, Res> {
     });
   }
 
+  /** Sends one request to every worker (a setting each must hold); rejects when any worker failed. */
+  broadcast(body: Req): Promise<Res[]> {
+    // Requests go to the workers in turn, and these are sent in one go: one to each.
+    return Promise.all(this.#workers.map(() => this.run(body)));
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all(this.#workers.map((w) => w.terminate()));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createCSR, CustodyError, prepareChecked, type CheckedRequest, type ProvisionInput } from '@custody/core';
 import { NodeCryptoProvider } from '@custody/core/node';
 import type { DeviceRegistry } from '@custody/core/ports';
-// The built module: its worker script is the compiled csr-worker.js beside it.
+// The built module: its worker script is the compiled provision-worker.js beside it.
 import { checkRequests } from '@custody/app/check-requests';
 
 const provider = new NodeCryptoProvider();

@@ -2,12 +2,14 @@
  * Private key files: PKCS#8 PEM, encrypted under a passphrase unless the caller explicitly asks otherwise,
  * written once with mode 0600. A wrong passphrase is a named error, never a crash.
  */
-import { createCipheriv, createPrivateKey, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, pbkdf2, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { CustodyError } from '@custody/core/errors';
 import { nodeKeyObject, nodePrivateKeyHandle } from '@custody/core/node';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { nullValue, octetString, oid, seq, smallInt } from '@custody/core/asn1';
+import { expectSeq, nullValue, octetString, oid, readIntegerBytes, readOID, readOne, seq, smallInt, TAG } from '@custody/core/asn1';
 import { decodePEM, encodePEM } from '@custody/core/x509';
 import { checkKeyKDF, readKeyKDF } from './key-kdf-limits.js';
 
@@ -110,6 +112,78 @@ function encryptedKeyDER(pem: string, name: string): Uint8Array {
   } catch (e) {
     throw new CustodyError('ERR_KEY_PARSE', `${name}: the encrypted private key's PEM cannot be read`, { file: name, cause: e });
   }
+}
+
+/** The parts of an EncryptedPrivateKeyInfo in custody's own form (`encryptPKCS8`): what `decryptOwnForm` needs. */
+interface OwnForm {
+  salt: Uint8Array;
+  iterations: number;
+  iv: Uint8Array;
+  encrypted: Uint8Array;
+}
+
+/**
+ * The parts of `der` when it is in the form custody writes (PBES2, PBKDF2 with HMAC-SHA256 and no other key
+ * length than 32, AES-256-CBC); undefined for any other form (OpenSSL reads those). Called after `readKeyKDF`
+ * and `checkKeyKDF` accepted the same bytes, so the structure is known to parse and its count to be bounded.
+ */
+function ownForm(der: Uint8Array): OwnForm | undefined {
+  try {
+    const [algorithm, data] = expectSeq(readOne(der, TAG.SEQUENCE), TAG.SEQUENCE, 2, 2);
+    const [scheme, params] = expectSeq(algorithm!, TAG.SEQUENCE, 2, 2);
+    if (readOID(scheme!) !== PBES2 || data!.tag !== TAG.OCTET_STRING) return undefined;
+    const [kdf, enc] = expectSeq(params!, TAG.SEQUENCE, 2, 2);
+    const [kdfOID, kdfParams] = expectSeq(kdf!, TAG.SEQUENCE, 2, 2);
+    const [encOID, iv] = expectSeq(enc!, TAG.SEQUENCE, 2, 2);
+    if (readOID(kdfOID!) !== PBKDF2 || readOID(encOID!) !== AES_256_CBC || iv!.tag !== TAG.OCTET_STRING || iv!.value.length !== 16) return undefined;
+    const [salt, iterations, ...rest] = expectSeq(kdfParams!, TAG.SEQUENCE, 3, 4);
+    // keyLength, when present, must be AES-256's; the PRF must be named (its default is HMAC-SHA1).
+    const prf = rest.length === 2 ? (readIntegerBytes(rest[0]!).length === 1 && rest[0]!.value[0] === 32 ? rest[1]! : undefined) : rest[0]!;
+    if (!prf || salt!.tag !== TAG.OCTET_STRING) return undefined;
+    const [prfOID, prfParams] = expectSeq(prf, TAG.SEQUENCE, 1, 2);
+    if (readOID(prfOID!) !== HMAC_SHA256 || (prfParams !== undefined && (prfParams.tag !== TAG.NULL || prfParams.value.length !== 0))) return undefined;
+    const count = readIntegerBytes(iterations!);
+    if (count.length > 4) return undefined;
+    let n = 0;
+    for (const b of count) n = n * 256 + b;
+    return { salt: salt!.value, iterations: n, iv: iv!.value, encrypted: data!.value };
+  } catch {
+    return undefined;
+  }
+}
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/**
+ * `readPrivateKeyFile` with the passphrase derivation off this thread: a key in custody's own form is derived on
+ * libuv's thread pool (node:crypto's asynchronous PBKDF2) and decrypted here, so that a command needing two keys
+ * derives them side by side, and reads its inputs meanwhile. Any other form goes through OpenSSL, as
+ * `readPrivateKeyFile` does. The same checks, bounds and error codes.
+ * @throws ERR_KEY_PASSPHRASE, ERR_KEY_KDF, ERR_KEY_PARSE, ERR_IO
+ */
+export async function readPrivateKeyFileAsync(path: string, passphrase: string | undefined): Promise<PrivateKeyHandle> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CustodyError('ERR_IO', `${path}: cannot read key file (${(e as NodeJS.ErrnoException).code})`, { file: path, cause: e });
+  }
+  if (!pem.includes('BEGIN ENCRYPTED PRIVATE KEY') || passphrase === undefined) return decodePrivateKey(pem, passphrase, path);
+  const der = encryptedKeyDER(pem, path);
+  checkKeyKDF(readKeyKDF(der, path), path);
+  const own = ownForm(der);
+  if (!own) return decodePrivateKey(pem, passphrase, path);
+  let ko: KeyObject;
+  try {
+    const key = await pbkdf2Async(passphrase, own.salt, own.iterations, 32, 'sha256');
+    const decipher = createDecipheriv('aes-256-cbc', key, own.iv);
+    const pkcs8 = Buffer.concat([decipher.update(own.encrypted), decipher.final()]);
+    ko = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  } catch (e) {
+    // A wrong passphrase shows as bad padding, or as plaintext that is not a PKCS#8 key.
+    throw new CustodyError('ERR_KEY_PASSPHRASE', `${path}: wrong passphrase, or the key file is damaged`, { file: path, cause: e });
+  }
+  return nodePrivateKeyHandle(ko);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   KEY_KDF_ITERATIONS,
   keyKDFIterations,
   readPrivateKeyFile,
+  readPrivateKeyFileAsync,
   writePrivateKeyFile,
 } from '../src/keys.js';
 import { KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN } from '../src/key-kdf-limits.js';
@@ -274,6 +275,71 @@ describe('key files', function () {
 
     it('fails with ERR_IO for a missing file', function () {
       assert.throws(() => readPrivateKeyFile(join(dir, 'none.pem'), PASS), { code: 'ERR_IO' });
+    });
+  });
+  describe('readPrivateKeyFileAsync (the derivation off the main thread, so that two keys derive side by side)', function () {
+    /** What reading `file` under `passphrase` gives: the key's SPKI, or the error's code and whether it names the file. */
+    const outcome = async (read: () => PrivateKeyHandle | Promise<PrivateKeyHandle>, file: string) => {
+      try {
+        return { spki: Buffer.from((await read()).spki).toString('hex') };
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        return { code: err.code, namesFile: err.message.includes(file) };
+      }
+    };
+    const same = async (file: string, passphrase: string | undefined) => {
+      const sync = await outcome(() => readPrivateKeyFile(file, passphrase), file);
+      assert.deepEqual(await outcome(() => readPrivateKeyFileAsync(file, passphrase), file), sync, file);
+      return sync;
+    };
+
+    it("reads custody's own form as OpenSSL does: the same key, and the same refusals", async function () {
+      const file = join(dir, 'own.key.pem');
+      writePrivateKeyFile(file, key, { passphrase: PASS });
+      assert.deepEqual(await same(file, PASS), { spki: Buffer.from(key.spki).toString('hex') });
+      assert.deepEqual(await same(file, 'wrong'), { code: 'ERR_KEY_PASSPHRASE', namesFile: true });
+      assert.deepEqual(await same(file, undefined), { code: 'ERR_KEY_PASSPHRASE', namesFile: true });
+      // A damaged ciphertext: bad padding, or plaintext that is not a key.
+      const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      for (const at of [der.length - 1, der.length - 20, der.length - 40]) {
+        const damaged = Buffer.from(der);
+        damaged[at]! ^= 0x40;
+        const f = join(dir, `damaged-${at}.key.pem`);
+        writeFileSync(f, encodePEM(damaged, 'ENCRYPTED PRIVATE KEY'));
+        assert.equal((await same(f, PASS)).code, 'ERR_KEY_PASSPHRASE');
+      }
+      assert.deepEqual(await same(join(dir, 'none.pem'), PASS), { code: 'ERR_IO', namesFile: true });
+    });
+
+    it('leaves other forms to OpenSSL: other ciphers and PRFs, scrypt, a plain key, hostile derivations', async function () {
+      const plain = join(dir, 'plain.pem');
+      writeFileSync(plain, encodePrivateKey(key, { unencrypted: true }));
+      assert.deepEqual(await same(plain, undefined), { spki: Buffer.from(key.spki).toString('hex') });
+      assert.deepEqual(await same(plain, PASS), { spki: Buffer.from(key.spki).toString('hex') });
+      for (const [name, args] of [
+        ['aes128', ['-v2', 'aes-128-cbc', '-iter', '2000']],
+        ['sha1-prf', ['-v2', 'aes-256-cbc', '-v2prf', 'hmacWithSHA1', '-iter', '2000']],
+        ['sha512-prf', ['-v2', 'aes-256-cbc', '-v2prf', 'hmacWithSHA512', '-iter', '2000']],
+        ['scrypt', ['-scrypt']],
+      ] as const) {
+        const file = join(dir, `${name}.key.pem`);
+        const r = spawnSync('openssl', ['pkcs8', '-topk8', '-in', plain, '-out', file, '-passout', `pass:${PASS}`, ...args], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(await same(file, PASS), { spki: Buffer.from(key.spki).toString('hex') }, name);
+        assert.equal((await same(file, 'wrong')).code, 'ERR_KEY_PASSPHRASE', name);
+      }
+      const hostile = (name: string, kdf: Uint8Array): string => {
+        const der = seq(seq(oid(PBES2), seq(kdf, seq(oid(AES_256_CBC), octetString(new Uint8Array(16))))), octetString(new Uint8Array(48)));
+        const file = join(dir, name);
+        writeFileSync(file, encodePEM(der, 'ENCRYPTED PRIVATE KEY'));
+        return file;
+      };
+      const pbkdf2 = (iterations: Uint8Array) => seq(oid(PBKDF2), seq(octetString(new Uint8Array(16)), iterations, seq(oid(HMAC_SHA256), nullValue())));
+      assert.equal((await same(hostile('huge.key.pem', pbkdf2(smallInt(0x7fffffff))), PASS)).code, 'ERR_KEY_KDF');
+      assert.equal((await same(hostile('weak.key.pem', pbkdf2(smallInt(999))), PASS)).code, 'ERR_KEY_KDF');
+      assert.equal((await same(hostile('bad.key.pem', pbkdf2(octetString(new Uint8Array(2)))), PASS)).code, 'ERR_KEY_PARSE');
+      // Own form in every field but junk in place of a key: the derivation runs, the decryption refuses it.
+      assert.equal((await same(hostile('junk.key.pem', pbkdf2(smallInt(1000))), PASS)).code, 'ERR_KEY_PASSPHRASE');
     });
   });
 });
