@@ -90,6 +90,8 @@ type SigResult = { ok: boolean; reason?: string };
 export class PathValidator {
   readonly #anchors = new Map<string, ParsedCertificate[]>();
   readonly #anchorIds = new Set<string>();
+  /** Every anchor of `#anchors`, once. */
+  readonly #anchorList: ParsedCertificate[] = [];
   readonly #verifier: SignatureVerifier;
   readonly #maxDepth: number;
   readonly #budget: number;
@@ -125,6 +127,7 @@ export class PathValidator {
       this.#anchorIds.add(cert.id);
       const list = this.#anchors.get(cert.subject.key) ?? [];
       list.push(cert);
+      this.#anchorList.push(cert);
       this.#anchors.set(cert.subject.key, list);
     }
   }
@@ -169,7 +172,13 @@ export class PathValidator {
 
   /** True when `cert` is one of the trust anchors: the same DER, or the same subject name and key. */
   isTrustAnchor(cert: ParsedCertificate): boolean {
-    return this.#anchorIds.has(cert.id) || (this.#anchors.get(cert.subject.key) ?? []).some((a) => equalBytes(a.spki, cert.spki));
+    // As `#anchorIds.has(cert.id) ||` a lookup of the anchors by subject name, without writing the certificate's
+    // DER in hex (its id) or rendering its name: the bytes are compared, the name only for an anchor's key.
+    for (const a of this.#anchorList) {
+      if (equalBytes(a.der, cert.der)) return true;
+      if (equalBytes(a.spki, cert.spki) && a.subject.key === cert.subject.key) return true;
+    }
+    return false;
   }
 
   #byName(intermediates: ReadonlyArray<Uint8Array | ParsedCertificate>, notes: PathCheck[]): Map<string, ParsedCertificate[]> {
@@ -285,7 +294,8 @@ export class PathValidator {
       const rank = (c: ParsedCertificate) => (!aki || !c.subjectKeyId ? 1 : equalBytes(aki, c.subjectKeyId) ? 0 : 2);
       const candidates = [...anchors.map((c) => ({ c, anchor: true })), ...inters.map((c) => ({ c, anchor: false }))].sort((a, b) => rank(a.c) - rank(b.c));
       for (const { c, anchor } of candidates) {
-        if (path.some((p) => p.id === c.id || (p.subject.key === c.subject.key && equalBytes(p.spki, c.spki)))) continue;
+        // Same DER (the ids are its hex), or the same key and name: compared without writing the leaf's id.
+        if (path.some((p) => p === c || equalBytes(p.der, c.der) || (equalBytes(p.spki, c.spki) && p.subject.key === c.subject.key))) continue;
         const chain = [...path, c];
         if (!anchor && path.length > maxIntermediates) {
           record({ depth: chain.length, chain, checks: [failed('depth', 'ERR_CHAIN_DEPTH', `path longer than ${maxIntermediates} intermediates`)] });
