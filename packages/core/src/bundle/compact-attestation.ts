@@ -21,7 +21,7 @@ import { OID } from '../asn1/oids.js';
 import { algId, attribute, hdrLen, put, writeHdr } from '../attestation/cms-common.js';
 import { readSignerCertificate } from '../attestation/signer-certificate.js';
 import type { ParsedCertificate } from '../validation/certificate.js';
-import { encodeStatement, type Statement } from '../attestation/statement.js';
+import { encodeCheckedStatement, encodeStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes } from '../util/bytes.js';
 import { sha256 as pureSha256 } from '../util/sha256.js';
@@ -154,11 +154,11 @@ function signerInfosOf(shell: SignerShell, signedAttrs: Uint8Array, signature: U
   return out;
 }
 
-function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256): Pieces {
+function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256, validated = false): Pieces {
   const shell = shellOf(certificate);
   const signingTime = new Date(statement.predicate.time);
   if (Number.isNaN(signingTime.getTime())) throw bad('the statement time is not a time');
-  const content = encodeStatement(statement);
+  const content = validated ? encodeCheckedStatement(statement) : encodeStatement(statement);
   const messageDigest = sha256(content);
   const signedAttrs = signedAttributes(signingTime, messageDigest);
   const signerInfos = signerInfosOf(shell, signedAttrs, signature);
@@ -210,11 +210,19 @@ function writeDER(p: Pieces, certificate: Uint8Array): Uint8Array {
 /**
  * Rebuilds every part of a compact attestation. The DER is written by one canonical writer from validated parts,
  * so it is exactly what the strict parser accepts for them.
+ * `validated`: `statement` is what `validateStatement` returned a moment before, held by the caller alone (see
+ * `encodeCheckedStatement`); its checks are not repeated.
  * @throws ERR_BUNDLE_ATTESTATION when the signer certificate is unreadable or its key is not P-256;
  *   ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for a malformed statement
  */
-export function assembleCompact(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): CompactParts {
-  const p = piecesOf(signature, statement, certificate, sha256);
+export function assembleCompact(
+  signature: Uint8Array,
+  statement: Statement,
+  certificate: Uint8Array,
+  sha256: Sha256 = pureSha256,
+  validated = false,
+): CompactParts {
+  const p = piecesOf(signature, statement, certificate, sha256, validated);
   return {
     der: writeDER(p, certificate),
     content: p.content,
