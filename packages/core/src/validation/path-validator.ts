@@ -144,6 +144,10 @@ export class PathValidator {
   }
 
   #profile = (cert: ParsedCertificate, role: CertificateRole): PathCheck[] => {
+    // A leaf is checked once per validation (processPath), and a validation's leaf is most often parsed for it (a
+    // device certificate per bundle): an entry of its own in the weak cache would be garbage never read again.
+    // The CAs and anchors, met again by every validation under them, are cached.
+    if (role === 'leaf') return profileChecks(cert, role);
     let m = this.#profiles.get(cert);
     if (!m) this.#profiles.set(cert, (m = new Map()));
     let hit = m.get(role);
@@ -156,15 +160,20 @@ export class PathValidator {
     return this.#verifySigned(crl, { spki: issuer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, issuer);
   }
 
+  /** One signature check, not cached (see `#verifySigned`). */
+  #verifyOnce(input: Parameters<SignatureVerifier>[0]): Promise<SigResult> {
+    return this.#verifier(input).then(
+      (ok) => (ok ? { ok } : { ok, reason: 'signature does not verify' }),
+      (e: unknown) => ({ ok: false, reason: (e as Error).message }),
+    );
+  }
+
   #verifySigned(signed: object, input: Parameters<SignatureVerifier>[0], issuer: ParsedCertificate): Promise<SigResult> {
     let m = this.#sigs.get(signed);
     if (!m) this.#sigs.set(signed, (m = new WeakMap()));
     let hit = m.get(issuer);
     if (!hit) {
-      hit = this.#verifier(input).then(
-        (ok) => (ok ? { ok } : { ok, reason: 'signature does not verify' }),
-        (e: unknown) => ({ ok: false, reason: (e as Error).message }),
-      );
+      hit = this.#verifyOnce(input);
       m.set(issuer, hit);
     }
     return hit;
@@ -307,7 +316,11 @@ export class PathValidator {
           record({ depth: chain.length, chain, checks: pre });
           continue;
         }
-        const sig = await this.#verifySigned(child, { spki: c.spki, algorithm: child.signatureAlgorithm, data: child.tbs, signature: child.signature }, c);
+        const input = { spki: c.spki, algorithm: child.signatureAlgorithm, data: child.tbs, signature: child.signature };
+        // The leaf's signature by each candidate is checked once in a search, and the leaf of a validation is most
+        // often parsed for it (a device per bundle): cached, it would only add a weak map per leaf to the garbage.
+        // A CA's, met again by every validation under it, is cached; so is a nested run's (a CRL issuer's path).
+        const sig = path.length === 1 && !internal.nested ? await this.#verifyOnce(input) : await this.#verifySigned(child, input, c);
         if (!sig.ok) {
           record({ depth: chain.length, chain, checks: [failed('signature', 'ERR_CHAIN_SIGNATURE', `${sig.reason} (issuer "${c.subject.text}")`, child)] });
           continue;
