@@ -73,6 +73,7 @@ function bad(field: string, what: string): CustodyError {
   return new CustodyError('ERR_ATTESTATION_STATEMENT', `attestation statement: ${field} ${what}`);
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 /** Days in each month of a common year. */
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -81,14 +82,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** True for a lower-case 64-digit hex string (a SHA-256 digest). */
 export function isHex64(v: unknown): v is string {
-  if (typeof v !== 'string' || v.length !== 64) return false;
-  // What HEX64 matches, a character at a time: a bundle check runs this a dozen times, and the loop costs a
-  // fraction of the RegExp call.
-  for (let i = 0; i < 64; i++) {
-    const c = v.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
-  }
-  return true;
+  // The RegExp, not a loop over the characters: as fast once optimized, and several times faster in code not yet
+  // optimized (a pallet's worker thread starts cold).
+  return typeof v === 'string' && HEX64.test(v);
 }
 
 /** The number in the ASCII digits of `s` from `at`, `n` of them. */
