@@ -89,13 +89,50 @@ const scratch: TLVSpan = { tag: 0, start: 0, end: 0 };
 /** Reads the TLV at `offset`, as `readSpan` does, with views of its value and of its whole encoding. */
 export function readTLV(buf: Uint8Array, offset = 0): TLV {
   const { tag, start, end } = readSpan(buf, offset, scratch);
-  return { tag, value: buf.subarray(start, end), raw: buf.subarray(offset, end) };
+  return new Element(tag, buf.subarray(start, end), buf, offset, end);
+}
+
+/**
+ * A TLV whose view of its whole encoding (`raw`) is made when first read: most elements of a certificate are read
+ * by their value only, and a view costs an object (and its garbage) per element. Own properties as a literal TLV's
+ * but `raw`, an accessor here.
+ */
+class Element implements TLV {
+  readonly #buf: Uint8Array;
+  readonly #offset: number;
+  readonly #end: number;
+  #raw: Uint8Array | undefined;
+
+  constructor(
+    public tag: number,
+    public value: Uint8Array,
+    buf: Uint8Array,
+    offset: number,
+    end: number,
+  ) {
+    this.#buf = buf;
+    this.#offset = offset;
+    this.#end = end;
+  }
+
+  get raw(): Uint8Array {
+    return (this.#raw ??= this.#buf.subarray(this.#offset, this.#end));
+  }
+
+  set raw(v: Uint8Array) {
+    this.#raw = v;
+  }
+
+  /** The length of the whole encoding (the read length until `raw` is set), without making its view. */
+  get rawLength(): number {
+    return this.#raw === undefined ? this.#end - this.#offset : this.#raw.length;
+  }
 }
 
 /** Decodes exactly one TLV spanning all of `buf`. */
 export function readOne(buf: Uint8Array, expectTag?: number): TLV {
   const t = readTLV(buf, 0);
-  if (t.raw.length !== buf.length) throw malformed('trailing bytes');
+  if ((t as Element).rawLength !== buf.length) throw malformed('trailing bytes');
   if (expectTag !== undefined && t.tag !== expectTag) throw malformed(`expected tag 0x${expectTag.toString(16)}, found 0x${t.tag.toString(16)}`);
   return t;
 }
@@ -111,7 +148,7 @@ export function children(value: Uint8Array, max: number = MAX_CHILDREN): TLV[] {
     if (out.length === max) throw malformed(`more than ${max} elements`);
     const t = readTLV(value, p);
     out.push(t);
-    p += t.raw.length;
+    p += (t as Element).rawLength;
   }
   return out;
 }
@@ -186,13 +223,13 @@ export function readOID(t: TLV): string {
 
 /** `readOID` of the content octets `buf[start..end)`, making no views. */
 export function readOIDAt(buf: Uint8Array, start: number, end: number): string {
-  const v = buf.subarray(start, end);
-  if (v.length === 0) throw malformed('empty OID');
-  if (v.length > 64) throw malformed('OID longer than 64 octets');
+  if (end - start === 0) throw malformed('empty OID');
+  if (end - start > 64) throw malformed('OID longer than 64 octets');
   let k = '';
   for (let i = start; i < end; i++) k += String.fromCharCode(buf[i]!);
   const hit = oidSeen.get(k);
   if (hit !== undefined) return hit;
+  const v = buf.subarray(start, end);
   const arcs: number[] = [];
   let n = 0;
   let started = false;

@@ -21,9 +21,10 @@ import { OID } from '../asn1/oids.js';
 import { algId, attribute, hdrLen, put, writeHdr } from '../attestation/cms-common.js';
 import { readSignerCertificate } from '../attestation/signer-certificate.js';
 import type { ParsedCertificate } from '../validation/certificate.js';
-import { encodeStatement, type Statement } from '../attestation/statement.js';
+import { encodeCheckedStatement, encodeStatement, type Statement } from '../attestation/statement.js';
 import { CustodyError } from '../errors.js';
 import { equalBytes } from '../util/bytes.js';
+import { allocBytes } from '../util/slab.js';
 import { sha256 as pureSha256 } from '../util/sha256.js';
 import { readShell } from './detach-attestation.js';
 
@@ -45,7 +46,10 @@ function bad(what: string, cause?: unknown): CustodyError {
   return new CustodyError('ERR_BUNDLE_ATTESTATION', `attestation: ${what}`, cause === undefined ? {} : { cause });
 }
 
-/** Every part of an attestation rebuilt from its compact form; byte fields are fresh arrays. */
+/**
+ * Every part of an attestation rebuilt from its compact form. Byte fields may be carved from a shared slab
+ * (util/slab.ts, as cms-sign's output is): read them through their views, never through `.buffer` whole.
+ */
 export interface CompactParts {
   /** The whole attestation DER (what is hashed and verified). */
   readonly der: Uint8Array;
@@ -116,7 +120,7 @@ function signedAttributes(signingTime: Date, messageDigest: Uint8Array): Uint8Ar
   const general = y < 1950 || y > 2049 ? attribute(OID.signingTime, generalizedTime(signingTime)) : undefined;
   const timeLen = general ? general.length : UTC_TIME_HEAD.length + 13;
   const body = CT_ATTR.length + timeLen + DIGEST_HEAD.length + messageDigest.length; // under 128
-  const out = new Uint8Array(2 + body);
+  const out = allocBytes(2 + body);
   out[0] = TAG.SET;
   out[1] = body;
   let p = put(out, 2, CT_ATTR);
@@ -141,7 +145,7 @@ function signerInfosOf(shell: SignerShell, signedAttrs: Uint8Array, signature: U
   const sigLen = hdrLen(signature.length) + signature.length;
   const siBody = shell.head.length + signedAttrs.length + ECDSA_SHA256_ALG.length + sigLen;
   const siLen = hdrLen(siBody) + siBody;
-  const out = new Uint8Array(hdrLen(siLen) + siLen);
+  const out = allocBytes(hdrLen(siLen) + siLen);
   let p = writeHdr(out, 0, TAG.SET, siLen);
   p = writeHdr(out, p, TAG.SEQUENCE, siBody);
   p = put(out, p, shell.head);
@@ -154,11 +158,11 @@ function signerInfosOf(shell: SignerShell, signedAttrs: Uint8Array, signature: U
   return out;
 }
 
-function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256): Pieces {
+function piecesOf(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256, validated = false): Pieces {
   const shell = shellOf(certificate);
   const signingTime = new Date(statement.predicate.time);
   if (Number.isNaN(signingTime.getTime())) throw bad('the statement time is not a time');
-  const content = encodeStatement(statement);
+  const content = validated ? encodeCheckedStatement(statement) : encodeStatement(statement);
   const messageDigest = sha256(content);
   const signedAttrs = signedAttributes(signingTime, messageDigest);
   const signerInfos = signerInfosOf(shell, signedAttrs, signature);
@@ -189,7 +193,7 @@ function writeDER(p: Pieces, certificate: Uint8Array): Uint8Array {
   const sdBody = p.version.length + p.digestAlgs.length + hdrLen(encapBody) + encapBody + certs + p.signerInfos.length;
   const explicitBody = hdrLen(sdBody) + sdBody;
   const ciBody = SIGNED_DATA.length + hdrLen(explicitBody) + explicitBody;
-  const out = new Uint8Array(hdrLen(ciBody) + ciBody);
+  const out = allocBytes(hdrLen(ciBody) + ciBody);
   let at = writeHdr(out, 0, TAG.SEQUENCE, ciBody);
   at = put(out, at, SIGNED_DATA);
   at = writeHdr(out, at, 0xa0, explicitBody);
@@ -210,11 +214,19 @@ function writeDER(p: Pieces, certificate: Uint8Array): Uint8Array {
 /**
  * Rebuilds every part of a compact attestation. The DER is written by one canonical writer from validated parts,
  * so it is exactly what the strict parser accepts for them.
+ * `validated`: `statement` is what `validateStatement` returned a moment before, held by the caller alone (see
+ * `encodeCheckedStatement`); its checks are not repeated.
  * @throws ERR_BUNDLE_ATTESTATION when the signer certificate is unreadable or its key is not P-256;
  *   ERR_ATTESTATION_STATEMENT / ERR_CLAIMS_* for a malformed statement
  */
-export function assembleCompact(signature: Uint8Array, statement: Statement, certificate: Uint8Array, sha256: Sha256 = pureSha256): CompactParts {
-  const p = piecesOf(signature, statement, certificate, sha256);
+export function assembleCompact(
+  signature: Uint8Array,
+  statement: Statement,
+  certificate: Uint8Array,
+  sha256: Sha256 = pureSha256,
+  validated = false,
+): CompactParts {
+  const p = piecesOf(signature, statement, certificate, sha256, validated);
   return {
     der: writeDER(p, certificate),
     content: p.content,

@@ -64,6 +64,9 @@ function decodeBase64(s: string): Uint8Array | undefined {
   return b.toString('base64') === s ? new Uint8Array(b.buffer, b.byteOffset, b.length) : undefined;
 }
 
+/** Lists up to this long are searched for repeats by comparison, longer ones through a Set. */
+const SMALL_LIST = 8;
+
 function statementField(v: unknown, field: string): Statement {
   try {
     return validateStatement(v);
@@ -150,12 +153,15 @@ export function parseBundle(text: string): Bundle {
   const json = parseStrictJSON(text, { code: 'ERR_BUNDLE_MALFORMED', what: 'bundle' });
   const o = object(json, 'bundle', ['version', 'certificates', 'attestations'], ['crls', 'log']);
   if (o.version !== BUNDLE_VERSION) throw malformed('version', `${describeVersion(o.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
-  const seen = new Set<unknown>();
-  const certificates = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1).map((c, i) => {
+  const texts = array(o.certificates, 'certificates', BUNDLE_LIMITS.maxCertificates, 1);
+  // A Set hashes each whole text (a kilobyte per certificate); a bundle's few certificates are compared with the
+  // ones before instead (texts of one length differ within their first characters), a long list through the Set.
+  const seen = texts.length > SMALL_LIST ? new Set<unknown>() : undefined;
+  const certificates = texts.map((c, i) => {
     const der = base64(c, `certificates[${i}]`, BUNDLE_LIMITS.maxCertificateBase64, true);
     // Canonical base64: equal texts exactly when equal bytes.
-    if (seen.has(c)) throw malformed(`certificates[${i}]`, 'repeats an earlier certificate');
-    seen.add(c);
+    if (seen ? seen.has(c) : texts.indexOf(c) < i) throw malformed(`certificates[${i}]`, 'repeats an earlier certificate');
+    seen?.add(c);
     return der;
   });
   const rawAtts = array(o.attestations, 'attestations', BUNDLE_LIMITS.maxAttestations, 1);

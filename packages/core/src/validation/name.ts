@@ -150,8 +150,13 @@ function attributeKey(a: NameAttribute): string {
   return `${a.type}=s:${s.trim().replace(/\s+/g, ' ')}`;
 }
 
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[\\"+,;<>\u0000-\u001f\u007f]/;
+
 /** RFC 4514 2.4 escaping of one value. */
 function escapeValue(s: string): string {
+  // Most values need no escape: returned as they are, as the replacements below would return them.
+  if (!NEEDS_ESCAPE.test(s) && !s.startsWith('#') && !s.startsWith(' ') && !s.endsWith(' ')) return s;
   let out = s.replace(/[\\"+,;<>]/g, '\\$&').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   if (out.startsWith(' ') || out.startsWith('#')) out = `\\${out}`;
   if (out.endsWith(' ') && !out.endsWith('\\ ')) out = `${out.slice(0, -1)}\\ `;

@@ -90,6 +90,8 @@ type SigResult = { ok: boolean; reason?: string };
 export class PathValidator {
   readonly #anchors = new Map<string, ParsedCertificate[]>();
   readonly #anchorIds = new Set<string>();
+  /** Every anchor of `#anchors`, once. */
+  readonly #anchorList: ParsedCertificate[] = [];
   readonly #verifier: SignatureVerifier;
   readonly #maxDepth: number;
   readonly #budget: number;
@@ -125,6 +127,7 @@ export class PathValidator {
       this.#anchorIds.add(cert.id);
       const list = this.#anchors.get(cert.subject.key) ?? [];
       list.push(cert);
+      this.#anchorList.push(cert);
       this.#anchors.set(cert.subject.key, list);
     }
   }
@@ -141,6 +144,10 @@ export class PathValidator {
   }
 
   #profile = (cert: ParsedCertificate, role: CertificateRole): PathCheck[] => {
+    // A leaf is checked once per validation (processPath), and a validation's leaf is most often parsed for it (a
+    // device certificate per bundle): an entry of its own in the weak cache would be garbage never read again.
+    // The CAs and anchors, met again by every validation under them, are cached.
+    if (role === 'leaf') return profileChecks(cert, role);
     let m = this.#profiles.get(cert);
     if (!m) this.#profiles.set(cert, (m = new Map()));
     let hit = m.get(role);
@@ -153,15 +160,20 @@ export class PathValidator {
     return this.#verifySigned(crl, { spki: issuer.spki, algorithm: crl.signatureAlgorithm, data: crl.tbs, signature: crl.signature }, issuer);
   }
 
+  /** One signature check, not cached (see `#verifySigned`). */
+  #verifyOnce(input: Parameters<SignatureVerifier>[0]): Promise<SigResult> {
+    return this.#verifier(input).then(
+      (ok) => (ok ? { ok } : { ok, reason: 'signature does not verify' }),
+      (e: unknown) => ({ ok: false, reason: (e as Error).message }),
+    );
+  }
+
   #verifySigned(signed: object, input: Parameters<SignatureVerifier>[0], issuer: ParsedCertificate): Promise<SigResult> {
     let m = this.#sigs.get(signed);
     if (!m) this.#sigs.set(signed, (m = new WeakMap()));
     let hit = m.get(issuer);
     if (!hit) {
-      hit = this.#verifier(input).then(
-        (ok) => (ok ? { ok } : { ok, reason: 'signature does not verify' }),
-        (e: unknown) => ({ ok: false, reason: (e as Error).message }),
-      );
+      hit = this.#verifyOnce(input);
       m.set(issuer, hit);
     }
     return hit;
@@ -169,7 +181,13 @@ export class PathValidator {
 
   /** True when `cert` is one of the trust anchors: the same DER, or the same subject name and key. */
   isTrustAnchor(cert: ParsedCertificate): boolean {
-    return this.#anchorIds.has(cert.id) || (this.#anchors.get(cert.subject.key) ?? []).some((a) => equalBytes(a.spki, cert.spki));
+    // As `#anchorIds.has(cert.id) ||` a lookup of the anchors by subject name, without writing the certificate's
+    // DER in hex (its id) or rendering its name: the bytes are compared, the name only for an anchor's key.
+    for (const a of this.#anchorList) {
+      if (equalBytes(a.der, cert.der)) return true;
+      if (equalBytes(a.spki, cert.spki) && a.subject.key === cert.subject.key) return true;
+    }
+    return false;
   }
 
   #byName(intermediates: ReadonlyArray<Uint8Array | ParsedCertificate>, notes: PathCheck[]): Map<string, ParsedCertificate[]> {
@@ -285,7 +303,8 @@ export class PathValidator {
       const rank = (c: ParsedCertificate) => (!aki || !c.subjectKeyId ? 1 : equalBytes(aki, c.subjectKeyId) ? 0 : 2);
       const candidates = [...anchors.map((c) => ({ c, anchor: true })), ...inters.map((c) => ({ c, anchor: false }))].sort((a, b) => rank(a.c) - rank(b.c));
       for (const { c, anchor } of candidates) {
-        if (path.some((p) => p.id === c.id || (p.subject.key === c.subject.key && equalBytes(p.spki, c.spki)))) continue;
+        // Same DER (the ids are its hex), or the same key and name: compared without writing the leaf's id.
+        if (path.some((p) => p === c || equalBytes(p.der, c.der) || (equalBytes(p.spki, c.spki) && p.subject.key === c.subject.key))) continue;
         const chain = [...path, c];
         if (!anchor && path.length > maxIntermediates) {
           record({ depth: chain.length, chain, checks: [failed('depth', 'ERR_CHAIN_DEPTH', `path longer than ${maxIntermediates} intermediates`)] });
@@ -297,7 +316,11 @@ export class PathValidator {
           record({ depth: chain.length, chain, checks: pre });
           continue;
         }
-        const sig = await this.#verifySigned(child, { spki: c.spki, algorithm: child.signatureAlgorithm, data: child.tbs, signature: child.signature }, c);
+        const input = { spki: c.spki, algorithm: child.signatureAlgorithm, data: child.tbs, signature: child.signature };
+        // The leaf's signature by each candidate is checked once in a search, and the leaf of a validation is most
+        // often parsed for it (a device per bundle): cached, it would only add a weak map per leaf to the garbage.
+        // A CA's, met again by every validation under it, is cached; so is a nested run's (a CRL issuer's path).
+        const sig = path.length === 1 && !internal.nested ? await this.#verifyOnce(input) : await this.#verifySigned(child, input, c);
         if (!sig.ok) {
           record({ depth: chain.length, chain, checks: [failed('signature', 'ERR_CHAIN_SIGNATURE', `${sig.reason} (issuer "${c.subject.text}")`, child)] });
           continue;

@@ -89,7 +89,8 @@ export function profileChecks(cert: ParsedCertificate, role: CertificateRole): P
     const c = MUST_BE_CRITICAL.get(e.oid);
     if (c && !e.critical) bad('profile', 'ERR_CHAIN_MALFORMED', `${c} must be critical`);
   }
-  if (role !== 'anchor' && !isSelfSigned(cert) && !cert.authorityKeyId?.keyIdentifier) {
+  // The key identifier first: isSelfSigned compares the names, which a leaf with an AKI (every leaf) need not render.
+  if (role !== 'anchor' && !cert.authorityKeyId?.keyIdentifier && !isSelfSigned(cert)) {
     bad('profile', 'ERR_CHAIN_MALFORMED', 'authorityKeyIdentifier with keyIdentifier is required unless self-signed (RFC 5280 4.2.1.1)');
   }
   if (role !== 'anchor' && cert.authorityKeyId && !cert.authorityKeyId.keyIdentifier) {

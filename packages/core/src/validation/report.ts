@@ -73,6 +73,6 @@ export function failed(name: string, code: ChainErrorCode, reason: string, cert?
 
 /** A passed check. */
 export function passed(name: string, cert?: ParsedCertificate, reason?: string): PathCheck {
-  const base: PathCheck = cert ? { name, ok: true, subject: cert.subject.text } : { name, ok: true };
-  return reason === undefined ? base : { ...base, reason };
+  if (cert) return reason === undefined ? { name, ok: true, subject: cert.subject.text } : { name, ok: true, subject: cert.subject.text, reason };
+  return reason === undefined ? { name, ok: true } : { name, ok: true, reason };
 }

@@ -5,7 +5,7 @@
  */
 import { CustodyError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
-import { toHex } from '../util/bytes.js';
+import { equalBytes, toHex } from '../util/bytes.js';
 import { ecdsaDERToP1363 } from '../crypto/ecdsa-signature.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import type { AlgorithmIdentifier } from './certificate.js';
@@ -35,15 +35,24 @@ const MAX_KEYS = 256;
  */
 export function createProviderVerifier(provider: CryptoProvider): SignatureVerifier {
   const keys = new Map<string, Promise<PublicKeyHandle>>();
+  // The key used last, by a copy of its bytes: a pallet's device certificates share one issuing CA, and comparing
+  // its SPKI costs less than writing it in hex for the map. The same entry the map holds for those bytes.
+  let last: { spki: Uint8Array; key: Promise<PublicKeyHandle> } | undefined;
   const keyFor = (spki: Uint8Array): Promise<PublicKeyHandle> => {
+    if (last && equalBytes(last.spki, spki)) return last.key;
     const k = toHex(spki);
     let hit = keys.get(k);
     if (!hit) {
       if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value!);
-      hit = provider.importPublicKey(spki);
-      keys.set(k, hit);
-      hit.catch(() => keys.delete(k));
+      const key = provider.importPublicKey(spki);
+      hit = key;
+      keys.set(k, key);
+      key.catch(() => {
+        keys.delete(k);
+        if (last?.key === key) last = undefined;
+      });
     }
+    last = { spki: spki.slice(), key: hit };
     return hit;
   };
   return async ({ spki, algorithm, data, signature }) => {

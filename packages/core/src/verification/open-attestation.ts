@@ -16,12 +16,14 @@ import { CustodyError } from '../errors.js';
  * @throws ERR_BUNDLE_MALFORMED, ERR_BUNDLE_ATTESTATION, ERR_ATTESTATION_MALFORMED, ERR_ATTESTATION_STATEMENT or
  *   ERR_CLAIMS_* when the entry cannot be rebuilt or does not parse; ERR_ATTESTATION_HIGH_S when its signature,
  *   in either form, has s > n/2
+ * `parsed`: `entry` comes from the caller's own `parseBundle` of text a moment before (its statement validated
+ *   there and held by no one else), so the compact form's encoder need not validate the statement again.
  */
-export function openAttestation(entry: BundleAttestation, certificates: readonly Uint8Array[], sha256?: Sha256): ParsedAttestation {
+export function openAttestation(entry: BundleAttestation, certificates: readonly Uint8Array[], sha256?: Sha256, parsed = false): ParsedAttestation {
   if (!isCompactEntry(entry)) return parseAttestation(rebuildAttestation(entry, certificates, sha256));
   const certificate = certificates[entry.signer];
   if (!certificate) throw new CustodyError('ERR_BUNDLE_MALFORMED', `bundle: signer index ${entry.signer} is out of range`);
-  const c = assembleCompact(entry.signature, entry.statement, certificate, sha256);
+  const c = assembleCompact(entry.signature, entry.statement, certificate, sha256, parsed);
   let signatureP1363: Uint8Array;
   try {
     signatureP1363 = ecdsaDERToP1363(entry.signature, 'P-256');

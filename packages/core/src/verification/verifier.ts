@@ -142,7 +142,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (const [n, entry] of bundle.attestations.entries()) {
       let parsed: ParsedAttestation;
       try {
-        parsed = openAttestation(entry, bundle.certificates, rebuildHash);
+        // Bundle text was parsed (and every statement validated) just above, into objects only this run holds.
+        parsed = openAttestation(entry, bundle.certificates, rebuildHash, typeof bundleIn === 'string');
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         checks.push(

@@ -155,6 +155,20 @@ describe('bundle format v1', () => {
       ['signer index negative', () => mutate((j) => (j.attestations[1].signer = -1)), /attestations\[1\]\.signer must be an integer/],
       ['signer index fractional', () => mutate((j) => (j.attestations[1].signer = 1.5)), /attestations\[1\]\.signer must be an integer/],
       ['duplicate certificate', () => mutate((j) => j.certificates.push(j.certificates[2])), /certificates\[5\] repeats an earlier certificate/],
+      [
+        'duplicate certificate in a long list (searched through a Set)',
+        () =>
+          mutate((j) => {
+            for (let k = 0; k < 6; k++) j.certificates.push(Buffer.from([0x30, 1, k]).toString('base64'));
+            j.certificates.push(j.certificates[7]);
+          }),
+        /certificates\[11\] repeats an earlier certificate/,
+      ],
+      [
+        'duplicate of the first certificate, last in a short list',
+        () => mutate((j) => j.certificates.push(Buffer.from([0x30, 1, 9]).toString('base64'), j.certificates[0])),
+        /certificates\[6\] repeats an earlier certificate/,
+      ],
       ['certificates not an array', () => mutate((j) => (j.certificates = 'x')), /certificates must be an array/],
       ['no certificates', () => mutate((j) => (j.certificates = [])), /certificates must hold at least 1/],
       ['no attestations', () => mutate((j) => (j.attestations = [])), /attestations must hold at least 1/],

@@ -246,4 +246,31 @@ describe('PathValidator', () => {
     }
     assert.equal(calls, 6, 'one check for the issuing CA, one per leaf');
   });
+
+  it("answers by the signature each time the issuer's key is the one used last (the key memo holds the key only)", async () => {
+    const { root, issuing } = deviceChain();
+    const v = new PathValidator({ trustAnchors: [root], provider });
+    const good = (s: number) => issueCert({ subject: `device-${s}`, key: fixedKey(2), issuer: ISSUING, serial: 200 + s });
+    // Same issuer name and key identifier, signed by another key: the memo of the issuing CA's key must not pass it.
+    const forged = issueCert({ subject: 'device-9', key: fixedKey(2), issuer: { name: ISSUING.name, key: fixedKey(4) }, serial: 299 });
+    for (const [leaf, ok] of [
+      [good(1), true],
+      [forged, false],
+      [good(2), true],
+      [forged, false],
+    ] as const) {
+      const r = await v.validate({ leaf, intermediates: [issuing], at: AT });
+      assert.equal(r.ok, ok);
+      if (!ok) assert.equal(r.code, 'ERR_CHAIN_SIGNATURE');
+    }
+    // The verifier itself: a key's bytes after another's, and a signature under the wrong key.
+    const base = (await import('../../src/validation/signature.js')).createProviderVerifier(provider);
+    const { parseCertificate } = await import('../../src/validation/certificate.js');
+    const [ca, leafA, leafF] = [parseCertificate(issuing), parseCertificate(good(3)), parseCertificate(forged)];
+    const input = (c: typeof leafA, spki: Uint8Array) => ({ spki, algorithm: c.signatureAlgorithm, data: c.tbs, signature: c.signature });
+    assert.equal(await base(input(leafA, ca.spki)), true);
+    assert.equal(await base(input(leafF, ca.spki)), false);
+    assert.equal(await base(input(leafA, leafA.spki)), false, 'another key than the one used last');
+    assert.equal(await base(input(leafA, ca.spki)), true);
+  });
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, webcrypto } from 'node:crypto';
 import { createBundle } from '../../src/bundle/create-bundle.js';
 import { encodeBundle } from '../../src/bundle/encode-bundle.js';
+import { parseBundle } from '../../src/bundle/parse-bundle.js';
 import { WebCryptoProvider } from '../../src/crypto/webcrypto-provider.js';
 import { RecentDigests } from '../../src/verification/recent-digests.js';
 import { createVerifier } from '../../src/verification/verifier.js';
@@ -84,6 +85,30 @@ describe('verifier caches and fast paths', () => {
         const sig = r.checks.find((c) => c.name === 'attestation 1: signature');
         assert.equal(sig?.code, 'ERR_VERIFY_SIGNATURE', JSON.stringify(r.checks.filter((c) => !c.ok)));
       }
+    });
+  });
+
+  describe('statements validated by the parse are not validated again', () => {
+    it('still validates the statement of a compact entry in a Bundle object the caller built (no parse of text)', async () => {
+      const w = await makeWorld();
+      const text = encodeBundle(createBundle({ certificate: w.device.der, chain: [w.acmeIssuing.der], attestations: w.chain }));
+      const v = createVerifier({ trustAnchors: w.trustAnchors, provider, at: AT });
+      assert.equal((await v.verify(text)).ok, true);
+      const bundle = parseBundle(text);
+      assert.ok(bundle.attestations[1]!.signature, 'the fixture bundle uses the compact form');
+      // After the parse: nothing validated this value, so rebuilding the entry must refuse it.
+      (bundle.attestations[1]!.statement.predicate as { from: string }).from = 'not a digest';
+      const r = await v.verify(bundle);
+      assert.equal(r.ok, false);
+      const parse = r.checks.find((c) => c.name === 'attestation 1: parse');
+      assert.equal(parse?.code, 'ERR_BUNDLE_MALFORMED', JSON.stringify(r.checks.filter((c) => !c.ok)));
+      assert.match(parse?.reason ?? '', /predicate\.from must be 64 lower-case hex digits/);
+      // The same change in bundle text is refused by the parse itself.
+      const json = JSON.parse(text);
+      json.attestations[1].statement.predicate.from = 'not a digest';
+      const t = await v.verify(JSON.stringify(json));
+      assert.equal(t.checks[0]?.code, 'ERR_BUNDLE_MALFORMED');
+      assert.match(t.checks[0]?.reason ?? '', /attestations\[1\]\.statement: .*predicate\.from must be 64 lower-case hex digits/);
     });
   });
 });
