@@ -36,6 +36,7 @@ if (values.json) {
     'handoff.firstBatchPerSec': ['native.signPerSec', ''],
     'verify.bundlesPerSec': ['native.bundlePerSec', 'target >= 0.50'],
     'verify.palletBundlesPerSec': ['native.bundlePerSecAllCores', 'target >= 0.50'],
+    'verify.firstPalletBundlesPerSec': ['native.bundlePerSecAllCores', "(a process's first pallet: its threads start cold, as in a CLI run)"],
     'store.writeMsLarge': ['store.writeMsSmall', 'target <= 1.5'],
     'code.checkPerSec': ['native.codeCheckPerSec', ''],
     'code.policyCheckPerSec': ['native.codeCheckPerSec', ''],

@@ -28,6 +28,7 @@ import { readConsistencyProofs, readVerifierKeys } from './log.js';
 import { palletThreads } from './pool-size.js';
 import { readReleaseDocuments } from './release-files.js';
 import { decodeVerdicts, type EncodedVerdicts } from './verdict-codec.js';
+import { leasePalletThreads, type PalletLease } from './pallet-threads.js';
 
 function readText(file: string, kind: InputKind): string {
   return readInputFile(file, kind).toString('utf8');
@@ -153,21 +154,14 @@ export async function verifyBundles(store: Store | undefined, o: VerifyCommandOp
   const prepared = await prepareVerification(store, o);
   if (threads === 0) return verifyFiles(prepared, o.bundles);
   // The workers get the inputs this thread read and parsed (plain data), so each loads the verifier only; while
-  // they start, this thread verifies from the back of the pallet.
-  const pool = await startPool(prepared.data, threads);
-  const verdicts = await onThreads(prepared, o.bundles, pool, threads, o.onWarning);
+  // they start (or take the pallet's inputs), this thread verifies from the back of the pallet.
+  const lease = await leasePalletThreads(prepared.data, threads);
+  const verdicts = await onThreads(prepared, o.bundles, lease, threads, o.onWarning);
   // The one memory of log checkpoints is this thread's: each report is settled in bundle order.
   const { checkpoints, consistency } = prepared.context;
   const out: BundleVerdict[] = [];
   for (const v of verdicts) out.push({ file: v.file, report: await settleCheckpoint(v.report, checkpoints, consistency ?? [], nodeSha256) });
   return out;
-}
-
-type VerdictPool = import('./worker-pool.js').WorkerPool<string[], EncodedVerdicts | readonly BundleVerdict[]>;
-
-async function startPool(data: VerifierData, threads: number): Promise<VerdictPool> {
-  const { WorkerPool } = await import('./worker-pool.js');
-  return new WorkerPool(new URL('./verify-worker.js', import.meta.url), data, threads);
 }
 
 /** Files per request to a verifying thread. */
@@ -176,14 +170,14 @@ const PIECE = 32;
 const DEPTH = 4;
 
 /**
- * A pallet over `threads` workers (verify-worker.ts) and this thread: pieces go to the workers in turn, this
+ * A pallet over `threads` workers (verify-worker.ts, kept between pallets: pallet-threads.ts) and this thread: pieces go to the workers in turn, this
  * thread verifies pieces from the back of the queue while waiting, and takes over every piece left when a worker
  * fails. Reports come back in file order, their log checkpoints left to settle (`deferCheckpoint`).
  */
 async function onThreads(
   p: PreparedVerification,
   files: readonly string[],
-  pool: VerdictPool,
+  lease: PalletLease,
   threads: number,
   onWarning?: (message: string) => void,
 ): Promise<BundleVerdict[]> {
@@ -199,10 +193,10 @@ async function onThreads(
       while (!failed && queue.length > 0 && outstanding < threads * DEPTH) {
         const k = queue.shift()!;
         outstanding += 1;
-        pool
+        lease
           .run(pieces[k]!)
           .then(
-            (v) => void (done[k] = decodeVerdicts(v)),
+            (v) => void (done[k] = decodeVerdicts(v as EncodedVerdicts | readonly BundleVerdict[])),
             (e: unknown) => {
               if (!failed)
                 onWarning?.(`a verifying thread failed (${e instanceof Error ? e.message : String(e)}); this thread verified the bundles it had not`);
@@ -222,7 +216,7 @@ async function onThreads(
       } else if (outstanding > 0) await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
-    await pool.close();
+    await lease.release();
   }
   return done.flat();
 }

@@ -51,6 +51,20 @@ export class WorkerPool<Req, Res> {
     });
   }
 
+  /** True once a worker failed: every request since has been refused. */
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
+  /** Lets the process exit while the workers idle (`unref`), or keeps it alive for them again (`ref`). */
+  unref(): void {
+    for (const w of this.#workers) w.unref();
+  }
+
+  ref(): void {
+    for (const w of this.#workers) w.ref();
+  }
+
   /** Sends one request to every worker (a setting each must hold); rejects when any worker failed. */
   broadcast(body: Req): Promise<Res[]> {
     // Requests go to the workers in turn, and these are sent in one go: one to each.
