@@ -12,8 +12,8 @@ import type { WorkerPool } from './worker-pool.js';
 /** A request to a provisioning worker. */
 export type ProvisionJob = { check: CheckJob[] } | { issuing: IssuingSpec; now: Date } | { issue: Prepared[] };
 
-/** Its answer: the checks' outcomes; `true` once it holds the issuing inputs; the devices of a piece, in order. */
-export type ProvisionAnswer = CheckAnswer[] | true | ProvisionedDevice[];
+/** Its answer: the checks' outcomes; whether it could build its issuing from the inputs; the devices of a piece, in order. */
+export type ProvisionAnswer = CheckAnswer[] | boolean | ProvisionedDevice[];
 
 /** A provisioning batch's pool, and its thread count. */
 export interface ProvisionPool {

@@ -34,8 +34,14 @@ async function check(jobs: CheckJob[]): Promise<CheckAnswer[]> {
 serveRequests(async (job: ProvisionJob): Promise<ProvisionAnswer> => {
   if ('check' in job) return check(job.check);
   if ('issuing' in job) {
-    issue = createIssuer(await issuingOptions(await issuingParts(job.issuing, provider), provider, job.now));
-    return true;
+    try {
+      issue = createIssuer(await issuingOptions(await issuingParts(job.issuing, provider), provider, job.now));
+      return true;
+    } catch {
+      // The main thread built the same issuing from the same inputs; should this thread not, it only checks
+      // requests, and the main thread issues every device.
+      return false;
+    }
   }
   if (!issue) throw new Error('a provisioning worker was asked to issue before it was told what to issue with');
   const devices: ProvisionedDevice[] = [];

@@ -197,7 +197,7 @@ async function provisionWith(
   const spec = pool && issuingSpec(parts);
   const issuing = spec
     ? pool!.pool.broadcast({ issuing: spec, now: o.now }).then(
-        () => true,
+        (ready) => ready.every((r) => r === true),
         () => false,
       )
     : undefined;
