@@ -33,41 +33,40 @@ let kept: Kept | undefined;
 let started = 0;
 let nextPallet = 1;
 
-/** The kept threads when there are `threads` of them and none failed, else new ones (kept from then on). */
-async function threadsFor(threads: number): Promise<Kept> {
-  if (kept && kept.threads === threads && !kept.pool.failed) return kept;
-  const { WorkerPool } = await import('./worker-pool.js');
-  const fresh: Kept = { pool: new WorkerPool<PalletJob, PalletAnswer>(new URL('./verify-worker.js', import.meta.url), undefined, threads), threads, users: 0 };
-  started += 1;
-  const old = kept;
-  kept = fresh;
-  if (old && old.users === 0) await old.pool.close();
-  return fresh;
-}
-
 /**
  * `threads` verifying threads for a pallet verified with `data`: the kept ones, or new ones. The pallet's inputs
  * go to every thread before its first piece (a thread answers in order), without waiting for threads still
  * starting: this thread verifies meanwhile.
  */
 export async function leasePalletThreads(data: VerifierData, threads: number): Promise<PalletLease> {
-  const k = await threadsFor(threads);
+  const { WorkerPool } = await import('./worker-pool.js');
+  // Nothing awaits from here to the lease's count: pallets starting at once share the kept threads, and a set is
+  // replaced and closed only when no pallet holds it (one that does closes it when it is done).
+  let k = kept;
+  if (!k || k.threads !== threads || k.pool.failed) {
+    const old = k;
+    k = { pool: new WorkerPool<PalletJob, PalletAnswer>(new URL('./verify-worker.js', import.meta.url), undefined, threads), threads, users: 0 };
+    started += 1;
+    kept = k;
+    if (old && old.users === 0) void old.pool.close();
+  }
+  const lease = k;
   const pallet = nextPallet++;
-  k.users += 1;
-  k.pool.ref();
+  lease.users += 1;
+  lease.pool.ref();
   // A refusal shows again on the pieces: the pallet's error handling takes it from there.
-  k.pool.broadcast({ open: pallet, data }).catch(() => {});
+  lease.pool.broadcast({ open: pallet, data }).catch(() => {});
   return {
-    run: (files) => k.pool.run({ pallet, files }),
+    run: (files) => lease.pool.run({ pallet, files }),
     async release() {
-      k.users -= 1;
-      if (k.pool.failed || k !== kept) {
-        if (k.users === 0) await k.pool.close();
-        if (k === kept) kept = undefined;
+      lease.users -= 1;
+      if (lease.pool.failed || lease !== kept) {
+        if (lease.users === 0) await lease.pool.close();
+        if (lease === kept) kept = undefined;
         return;
       }
-      k.pool.broadcast({ done: pallet }).catch(() => {});
-      if (k.users === 0) k.pool.unref();
+      lease.pool.broadcast({ done: pallet }).catch(() => {});
+      if (lease.users === 0) lease.pool.unref();
     },
   };
 }
@@ -77,7 +76,7 @@ export function palletThreadsStarted(): number {
   return started;
 }
 
-/** Stops the kept threads (a server shutting down; tests). */
+/** Stops the kept threads (a server shutting down; tests): a pallet still on them finishes on its own thread. */
 export async function closePalletThreads(): Promise<void> {
   const k = kept;
   kept = undefined;

@@ -45,6 +45,11 @@ serveRequests(async (job: ProvisionJob): Promise<ProvisionAnswer> => {
   }
   if (!issue) throw new Error('a provisioning worker was asked to issue before it was told what to issue with');
   const devices: ProvisionedDevice[] = [];
-  for (const p of job.issue) devices.push(await issue(p));
+  for (const p of job.issue) {
+    const d = await issue(p);
+    // Own copies: an attestation is a view into the signer's shared slab, which a structured clone would copy
+    // whole, earlier devices' bytes with it.
+    devices.push({ ...d, certificate: ownBytes(d.certificate), attestations: d.attestations.map(ownBytes) });
+  }
   return devices;
 });

@@ -41,13 +41,20 @@ export class WorkerPool<Req, Res> {
     this.#pending.clear();
   }
 
-  /** Sends one request to the next worker; rejects when any worker failed. */
+  /** Sends one request to the next worker; rejects when any worker failed, or the pool is closed. */
   run(body: Req): Promise<Res> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (this.#closing) return Promise.reject(new Error('the worker pool is closed'));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#workers[id % this.#workers.length]!.postMessage({ id, body } satisfies Message<Req>);
+      try {
+        this.#workers[id % this.#workers.length]!.postMessage({ id, body } satisfies Message<Req>);
+      } catch (e) {
+        // A request that cannot be copied to the thread: refused here, nothing left waiting for it.
+        this.#pending.delete(id);
+        reject(e);
+      }
     });
   }
 
@@ -71,8 +78,12 @@ export class WorkerPool<Req, Res> {
     return Promise.all(this.#workers.map(() => this.run(body)));
   }
 
+  /** Stops the workers; a request still unanswered is refused (nothing may wait for an answer that cannot come). */
   async close(): Promise<void> {
     this.#closing = true;
+    const closed = new Error('the worker pool was closed before it answered');
+    for (const p of this.#pending.values()) p.reject(closed);
+    this.#pending.clear();
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

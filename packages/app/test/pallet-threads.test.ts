@@ -43,7 +43,7 @@ describe('verifying threads kept between pallets (pallet-threads.ts)', function 
   });
 
   /** The pallet's verdicts against trust anchors `roots` (PEM files), on `threads` worker threads beside this one. */
-  async function pallet(roots: Uint8Array[], threads: string) {
+  async function pallet(roots: Uint8Array[], threads: string, warned = (warnings: string[]) => assert.deepEqual(warnings, [])) {
     process.env.CUSTODY_THREADS = threads;
     const trust = roots.map((der, i) => {
       const file = join(tmp, `root-${i}-${threads}.pem`);
@@ -52,7 +52,7 @@ describe('verifying threads kept between pallets (pallet-threads.ts)', function 
     });
     const warnings: string[] = [];
     const verdicts = await verifyBundles(undefined, { bundles: files, trust, cas: [], crls: [], at: AT, onWarning: (m) => warnings.push(m) });
-    assert.deepEqual(warnings, []);
+    warned(warnings);
     return verdicts.map((v) => ({ file: v.file, ok: v.report.ok, code: v.report.code, checks: v.report.checks.map((c) => [c.name, c.ok, c.code]) }));
   }
 
@@ -79,5 +79,29 @@ describe('verifying threads kept between pallets (pallet-threads.ts)', function 
     await closePalletThreads();
     await pallet(w.trustAnchors, '2');
     assert.equal(palletThreadsStarted(), before + 2);
+  });
+  it('pallets started at once share the threads or replace them, and each completes with its own verdicts (regression: a set closed under a pallet that was about to use it left it waiting forever)', async function () {
+    const trusted = await pallet(w.trustAnchors, '0');
+    const strangers = await pallet([w.fabrikamRoot.der], '0');
+    await closePalletThreads();
+    const before = palletThreadsStarted();
+    const [a, b] = await Promise.all([pallet(w.trustAnchors, '1'), pallet([w.fabrikamRoot.der], '1')]);
+    assert.deepEqual([a, b], [trusted, strangers]);
+    assert.equal(palletThreadsStarted(), before + 1, 'the two pallets ran on one set of threads');
+    // Another thread count while a pallet holds the kept set: a new set, the old one closed once its pallet is done.
+    const [c, d] = await Promise.all([pallet(w.trustAnchors, '1'), pallet([w.fabrikamRoot.der], '2')]);
+    assert.deepEqual([c, d], [trusted, strangers]);
+  });
+
+  it('threads closed under a running pallet: the pallet still completes, this thread verifying what they had not answered', async function () {
+    const trusted = await pallet(w.trustAnchors, '0');
+    const running = pallet(w.trustAnchors, '1', (warnings) =>
+      assert.ok(
+        warnings.every((m) => /a verifying thread failed/.test(m)),
+        warnings.join('; '),
+      ),
+    );
+    await closePalletThreads();
+    assert.deepEqual(await running, trusted);
   });
 });

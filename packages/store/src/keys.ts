@@ -105,6 +105,18 @@ export function writePrivateKeyFile(path: string, key: PrivateKeyHandle, protect
   }
 }
 
+/**
+ * Refuses key text of more than one PEM block: OpenSSL would load the first block while the passphrase and the
+ * derivation were checked on another (a plain key placed before the encrypted one would load whatever the
+ * passphrase). A key file holds one key.
+ * @throws ERR_KEY_PARSE
+ */
+function oneBlock(pem: string, name: string): void {
+  // `openssl ecparam -genkey` writes the curve's EC PARAMETERS block before the key: not a key, allowed.
+  const blocks = pem.split('-----BEGIN ').length - 1 - (pem.split('-----BEGIN EC PARAMETERS-----').length - 1);
+  if (blocks > 1) throw new CustodyError('ERR_KEY_PARSE', `${name}: holds ${blocks} PEM blocks; a key file holds one key`, { file: name });
+}
+
 /** The DER of the one ENCRYPTED PRIVATE KEY block of `pem`. @throws ERR_KEY_PARSE */
 function encryptedKeyDER(pem: string, name: string): Uint8Array {
   try {
@@ -168,6 +180,7 @@ export async function readPrivateKeyFileAsync(path: string, passphrase: string |
   } catch (e) {
     throw new CustodyError('ERR_IO', `${path}: cannot read key file (${(e as NodeJS.ErrnoException).code})`, { file: path, cause: e });
   }
+  oneBlock(pem, path);
   if (!pem.includes('BEGIN ENCRYPTED PRIVATE KEY') || passphrase === undefined) return decodePrivateKey(pem, passphrase, path);
   const der = encryptedKeyDER(pem, path);
   checkKeyKDF(readKeyKDF(der, path), path);
@@ -207,6 +220,7 @@ export function readPrivateKeyFile(path: string, passphrase: string | undefined)
  * @throws ERR_KEY_PASSPHRASE, ERR_KEY_KDF, ERR_KEY_PARSE
  */
 export function decodePrivateKey(pem: string, passphrase: string | undefined, name: string): PrivateKeyHandle {
+  oneBlock(pem, name);
   const encrypted = pem.includes('BEGIN ENCRYPTED PRIVATE KEY');
   if (!encrypted && !pem.includes('BEGIN PRIVATE KEY') && !pem.includes('BEGIN EC PRIVATE KEY')) {
     throw new CustodyError('ERR_KEY_PARSE', `${name}: not a PEM private key`, { file: name });

@@ -311,6 +311,19 @@ describe('key files', function () {
       assert.deepEqual(await same(join(dir, 'none.pem'), PASS), { code: 'ERR_IO', namesFile: true });
     });
 
+    it('refuses a file of two key blocks in both readers (was: OpenSSL loaded a plain key placed before the encrypted one, whatever the passphrase)', async function () {
+      const other = (await provider.generateKeyPair('P-256')).privateKey;
+      const file = join(dir, 'two.key.pem');
+      writeFileSync(file, encodePrivateKey(other, { unencrypted: true }) + encodePrivateKey(key, { passphrase: PASS }));
+      for (const passphrase of [PASS, 'wrong']) assert.deepEqual(await same(file, passphrase), { code: 'ERR_KEY_PARSE', namesFile: true });
+      // What `openssl ecparam -genkey` writes, curve parameters then the key, is one key.
+      const ecparam = join(dir, 'ecparam.key.pem');
+      const r = spawnSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-out', ecparam], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(readFileSync(ecparam, 'utf8'), /BEGIN EC PARAMETERS[\s\S]+BEGIN EC PRIVATE KEY/);
+      assert.ok('spki' in (await same(ecparam, undefined)));
+    });
+
     it('leaves other forms to OpenSSL: other ciphers and PRFs, scrypt, a plain key, hostile derivations', async function () {
       const plain = join(dir, 'plain.pem');
       writeFileSync(plain, encodePrivateKey(key, { unencrypted: true }));
