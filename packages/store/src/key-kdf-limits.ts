@@ -30,8 +30,28 @@ const SCRYPT = '1.3.6.1.4.1.11591.4.11';
 /** PBES1 (RFC 8018 A.3) and PKCS #12 PBE (RFC 7292 appendix C) schemes: a salt and an iteration count each. */
 const PBE_ITERATION_SCHEMES = /^1\.2\.840\.113549\.1\.(5\.(1|3|4|6|10|11)|12\.1\.[1-6])$/;
 
-/** The derivation a key file asks for. */
-export type KeyKDFParams = { kdf: 'pbkdf2'; iterations: number } | { kdf: 'scrypt'; n: number; r: number; p: number };
+/**
+ * The derivation a key file asks for. `own`: the parts of a key in the form custody writes (PBES2, PBKDF2 with a
+ * named HMAC-SHA256 and no key length but 32, AES-256-CBC with a 16-byte IV), which custody can decrypt itself.
+ */
+export type KeyKDFParams =
+  { kdf: 'pbkdf2'; iterations: number; own?: { salt: Uint8Array; iv: Uint8Array; encrypted: Uint8Array } } | { kdf: 'scrypt'; n: number; r: number; p: number };
+
+const HMAC_SHA256 = '1.2.840.113549.2.9';
+const AES_256_CBC = '2.16.840.1.101.3.4.1.42';
+
+/** The PRF of PBKDF2-params' optional tail [keyLength] [prf]: its OID when the key length is absent or 32, else undefined. */
+function prfOf(tail: TLV[]): string | undefined {
+  const [first, second] = tail;
+  if (!first) return undefined; // the default, HMAC-SHA1
+  if (first.tag === TAG.INTEGER) {
+    if (count(first) !== 32 || !second) return undefined;
+    return prfOf([second]);
+  }
+  const [alg, params] = expectSeq(first, TAG.SEQUENCE, 1, 2);
+  if (params !== undefined && (params.tag !== TAG.NULL || params.value.length !== 0)) return undefined;
+  return readOID(alg!);
+}
 
 /** A non-negative INTEGER as a number, or Infinity past 2^48 (a count past every bound). */
 function count(t: TLV): number {
@@ -45,13 +65,29 @@ function count(t: TLV): number {
 }
 
 /**
+ * The salt, IV and ciphertext of a PBES2 key in custody's own form (see `KeyKDFParams`), given its PBKDF2-params'
+ * elements, its encryption scheme and its encryptedData; undefined for any other form, however malformed (what
+ * is not custody's form is OpenSSL's to read or refuse, as before).
+ */
+function ownForm(params: TLV[], enc: TLV, data: TLV): { salt: Uint8Array; iv: Uint8Array; encrypted: Uint8Array } | undefined {
+  try {
+    const [encOID, iv] = expectSeq(enc, TAG.SEQUENCE, 1, 2);
+    if (prfOf(params.slice(2)) !== HMAC_SHA256 || readOID(encOID!) !== AES_256_CBC) return undefined;
+    if (iv?.tag !== TAG.OCTET_STRING || iv.value.length !== 16 || data.tag !== TAG.OCTET_STRING) return undefined;
+    return { salt: params[0]!.value, iv: iv.value, encrypted: data.value };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The derivation an EncryptedPrivateKeyInfo's DER names.
  * @throws ERR_KEY_PARSE (not that structure), ERR_KEY_KDF (a scheme without a known derivation)
  */
 export function readKeyKDF(der: Uint8Array, name: string): KeyKDFParams {
   try {
     checkDER(der);
-    const [algorithm] = expectSeq(readOne(der, TAG.SEQUENCE), TAG.SEQUENCE, 2, 2);
+    const [algorithm, data] = expectSeq(readOne(der, TAG.SEQUENCE), TAG.SEQUENCE, 2, 2);
     const [scheme, parameters] = expectSeq(algorithm!, TAG.SEQUENCE, 1, 2);
     let alg = readOID(scheme!);
     if (alg !== PBES2) {
@@ -61,14 +97,18 @@ export function readKeyKDF(der: Uint8Array, name: string): KeyKDFParams {
       if (salt!.tag !== TAG.OCTET_STRING) throw new TypeError('salt');
       return { kdf: 'pbkdf2', iterations: count(iterations!) };
     }
-    const [kdf] = expectSeq(parameters!, TAG.SEQUENCE, 2, 2);
+    const [kdf, enc] = expectSeq(parameters!, TAG.SEQUENCE, 2, 2);
     const [kdfOID, kdfParams] = expectSeq(kdf!, TAG.SEQUENCE, 2, 2);
     alg = readOID(kdfOID!);
     if (alg !== PBKDF2 && alg !== SCRYPT)
       throw new CustodyError('ERR_KEY_KDF', `${name}: the key's passphrase derivation ${alg} is not PBKDF2 or scrypt`, { file: name });
     const params = expectSeq(kdfParams!, TAG.SEQUENCE, alg === PBKDF2 ? 2 : 4, alg === PBKDF2 ? 4 : 5);
     if (params[0]!.tag !== TAG.OCTET_STRING) throw new TypeError('salt');
-    if (alg === PBKDF2) return { kdf: 'pbkdf2', iterations: count(params[1]!) };
+    if (alg === PBKDF2) {
+      const iterations = count(params[1]!);
+      const own = ownForm(params, enc!, data!);
+      return own ? { kdf: 'pbkdf2', iterations, own } : { kdf: 'pbkdf2', iterations };
+    }
     return { kdf: 'scrypt', n: count(params[1]!), r: count(params[2]!), p: count(params[3]!) };
   } catch (e) {
     if (e instanceof CustodyError && e.code === 'ERR_KEY_KDF') throw e;

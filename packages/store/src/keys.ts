@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { CustodyError } from '@custody/core/errors';
 import { nodeKeyObject, nodePrivateKeyHandle } from '@custody/core/node';
 import type { PrivateKeyHandle } from '@custody/core/crypto';
-import { expectSeq, nullValue, octetString, oid, readIntegerBytes, readOID, readOne, seq, smallInt, TAG } from '@custody/core/asn1';
+import { nullValue, octetString, oid, seq, smallInt } from '@custody/core/asn1';
 import { decodePEM, encodePEM } from '@custody/core/x509';
 import { checkKeyKDF, readKeyKDF } from './key-kdf-limits.js';
 
@@ -126,44 +126,6 @@ function encryptedKeyDER(pem: string, name: string): Uint8Array {
   }
 }
 
-/** The parts of an EncryptedPrivateKeyInfo in custody's own form (`encryptPKCS8`): what `decryptOwnForm` needs. */
-interface OwnForm {
-  salt: Uint8Array;
-  iterations: number;
-  iv: Uint8Array;
-  encrypted: Uint8Array;
-}
-
-/**
- * The parts of `der` when it is in the form custody writes (PBES2, PBKDF2 with HMAC-SHA256 and no other key
- * length than 32, AES-256-CBC); undefined for any other form (OpenSSL reads those). Called after `readKeyKDF`
- * and `checkKeyKDF` accepted the same bytes, so the structure is known to parse and its count to be bounded.
- */
-function ownForm(der: Uint8Array): OwnForm | undefined {
-  try {
-    const [algorithm, data] = expectSeq(readOne(der, TAG.SEQUENCE), TAG.SEQUENCE, 2, 2);
-    const [scheme, params] = expectSeq(algorithm!, TAG.SEQUENCE, 2, 2);
-    if (readOID(scheme!) !== PBES2 || data!.tag !== TAG.OCTET_STRING) return undefined;
-    const [kdf, enc] = expectSeq(params!, TAG.SEQUENCE, 2, 2);
-    const [kdfOID, kdfParams] = expectSeq(kdf!, TAG.SEQUENCE, 2, 2);
-    const [encOID, iv] = expectSeq(enc!, TAG.SEQUENCE, 2, 2);
-    if (readOID(kdfOID!) !== PBKDF2 || readOID(encOID!) !== AES_256_CBC || iv!.tag !== TAG.OCTET_STRING || iv!.value.length !== 16) return undefined;
-    const [salt, iterations, ...rest] = expectSeq(kdfParams!, TAG.SEQUENCE, 3, 4);
-    // keyLength, when present, must be AES-256's; the PRF must be named (its default is HMAC-SHA1).
-    const prf = rest.length === 2 ? (readIntegerBytes(rest[0]!).length === 1 && rest[0]!.value[0] === 32 ? rest[1]! : undefined) : rest[0]!;
-    if (!prf || salt!.tag !== TAG.OCTET_STRING) return undefined;
-    const [prfOID, prfParams] = expectSeq(prf, TAG.SEQUENCE, 1, 2);
-    if (readOID(prfOID!) !== HMAC_SHA256 || (prfParams !== undefined && (prfParams.tag !== TAG.NULL || prfParams.value.length !== 0))) return undefined;
-    const count = readIntegerBytes(iterations!);
-    if (count.length > 4) return undefined;
-    let n = 0;
-    for (const b of count) n = n * 256 + b;
-    return { salt: salt!.value, iterations: n, iv: iv!.value, encrypted: data!.value };
-  } catch {
-    return undefined;
-  }
-}
-
 const pbkdf2Async = promisify(pbkdf2);
 
 /**
@@ -182,9 +144,9 @@ export async function readPrivateKeyFileAsync(path: string, passphrase: string |
   }
   oneBlock(pem, path);
   if (!pem.includes('BEGIN ENCRYPTED PRIVATE KEY') || passphrase === undefined) return decodePrivateKey(pem, passphrase, path);
-  const der = encryptedKeyDER(pem, path);
-  checkKeyKDF(readKeyKDF(der, path), path);
-  const own = ownForm(der);
+  const kdf = readKeyKDF(encryptedKeyDER(pem, path), path);
+  checkKeyKDF(kdf, path);
+  const own = kdf.kdf === 'pbkdf2' && kdf.own ? { ...kdf.own, iterations: kdf.iterations } : undefined;
   if (!own) return decodePrivateKey(pem, passphrase, path);
   let ko: KeyObject;
   try {

@@ -18,7 +18,7 @@ import {
   readPrivateKeyFileAsync,
   writePrivateKeyFile,
 } from '../src/keys.js';
-import { KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN } from '../src/key-kdf-limits.js';
+import { KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, readKeyKDF } from '../src/key-kdf-limits.js';
 import { integer, nullValue, octetString, oid, seq, smallInt } from '@custody/core/asn1';
 import { encodePEM } from '@custody/core/x509';
 
@@ -301,6 +301,9 @@ describe('key files', function () {
       assert.deepEqual(await same(file, undefined), { code: 'ERR_KEY_PASSPHRASE', namesFile: true });
       // A damaged ciphertext: bad padding, or plaintext that is not a key.
       const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      // Read as custody's own form (decrypted by custody, not handed to OpenSSL).
+      const kdf = readKeyKDF(der, file);
+      assert.ok(kdf.kdf === 'pbkdf2' && kdf.own?.iv.length === 16, 'custody writes its own form');
       for (const at of [der.length - 1, der.length - 20, der.length - 40]) {
         const damaged = Buffer.from(der);
         damaged[at]! ^= 0x40;
@@ -339,6 +342,9 @@ describe('key files', function () {
         const r = spawnSync('openssl', ['pkcs8', '-topk8', '-in', plain, '-out', file, '-passout', `pass:${PASS}`, ...args], { encoding: 'utf8' });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(await same(file, PASS), { spki: Buffer.from(key.spki).toString('hex') }, name);
+        const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+        const kdf = readKeyKDF(der, file);
+        assert.ok(!(kdf.kdf === 'pbkdf2' && kdf.own), `${name} is not custody's form: OpenSSL reads it`);
         assert.equal((await same(file, 'wrong')).code, 'ERR_KEY_PASSPHRASE', name);
       }
       const hostile = (name: string, kdf: Uint8Array): string => {
