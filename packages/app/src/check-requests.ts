@@ -62,7 +62,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 export async function checkRequests(
   inputs: readonly ProvisionInput[],
   provider: CryptoProvider,
-  threads: number | ProvisionPool | undefined,
+  threads: number | ProvisionPool,
   onChecked: (n: number) => void = () => {},
 ): Promise<Array<CheckedRequest | CustodyError>> {
   const out = new Array<CheckedRequest | CustodyError>(inputs.length);
@@ -76,8 +76,8 @@ export async function checkRequests(
   );
   const pieces = range(0, Math.ceil(withCSR.length / PIECE)).map((k) => withCSR.slice(k * PIECE, (k + 1) * PIECE));
   // This thread always keeps a piece: no worker is started for a batch of one piece.
-  const given = typeof threads === 'object' ? threads : undefined;
-  const workers = given ? given.threads : Math.min(typeof threads === 'number' ? threads : 0, pieces.length - 1);
+  const given = typeof threads === 'number' ? undefined : threads;
+  const workers = typeof threads === 'number' ? Math.min(threads, pieces.length - 1) : threads.threads;
   if (workers <= 0 || pieces.length < 2) {
     await checkHere(inputs, provider, out, withCSR, onChecked);
     return out;
