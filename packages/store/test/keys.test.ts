@@ -45,6 +45,15 @@ describe('key files', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** An EncryptedPrivateKeyInfo under PBES2 whose derivation is `kdf` (its ciphertext is junk: it is refused first). */
+  const crafted = (name: string, kdf: Uint8Array): string => {
+    const der = seq(seq(oid(PBES2), seq(kdf, seq(oid(AES_256_CBC), octetString(new Uint8Array(16))))), octetString(new Uint8Array(48)));
+    const file = join(dir, name);
+    writeFileSync(file, encodePEM(der, 'ENCRYPTED PRIVATE KEY'));
+    return file;
+  };
+  const pbkdf2 = (iterations: Uint8Array) => seq(oid(PBKDF2), seq(octetString(new Uint8Array(16)), iterations, seq(oid(HMAC_SHA256), nullValue())));
+
   describe('writePrivateKeyFile', function () {
     it('writes an encrypted PKCS#8 PEM with mode 0600', function () {
       const file = join(dir, 'a.key.pem');
@@ -205,14 +214,6 @@ describe('key files', function () {
     });
 
     describe('a hostile key file asks for a costly derivation (issue 20: the iteration count was uncapped when read)', function () {
-      /** An EncryptedPrivateKeyInfo under PBES2 whose derivation is `kdf` (its ciphertext is junk: it is refused first). */
-      const crafted = (name: string, kdf: Uint8Array): string => {
-        const der = seq(seq(oid(PBES2), seq(kdf, seq(oid(AES_256_CBC), octetString(new Uint8Array(16))))), octetString(new Uint8Array(48)));
-        const file = join(dir, name);
-        writeFileSync(file, encodePEM(der, 'ENCRYPTED PRIVATE KEY'));
-        return file;
-      };
-      const pbkdf2 = (iterations: Uint8Array) => seq(oid(PBKDF2), seq(octetString(new Uint8Array(16)), iterations, seq(oid(HMAC_SHA256), nullValue())));
       const scrypt = (n: number, r: number, p: number) => seq(oid(SCRYPT), seq(octetString(new Uint8Array(16)), smallInt(n), smallInt(r), smallInt(p)));
       const refusedFast = (file: string, what: RegExp) => {
         const started = process.hrtime.bigint();
@@ -347,18 +348,11 @@ describe('key files', function () {
         assert.ok(!(kdf.kdf === 'pbkdf2' && kdf.own), `${name} is not custody's form: OpenSSL reads it`);
         assert.equal((await same(file, 'wrong')).code, 'ERR_KEY_PASSPHRASE', name);
       }
-      const hostile = (name: string, kdf: Uint8Array): string => {
-        const der = seq(seq(oid(PBES2), seq(kdf, seq(oid(AES_256_CBC), octetString(new Uint8Array(16))))), octetString(new Uint8Array(48)));
-        const file = join(dir, name);
-        writeFileSync(file, encodePEM(der, 'ENCRYPTED PRIVATE KEY'));
-        return file;
-      };
-      const pbkdf2 = (iterations: Uint8Array) => seq(oid(PBKDF2), seq(octetString(new Uint8Array(16)), iterations, seq(oid(HMAC_SHA256), nullValue())));
-      assert.equal((await same(hostile('huge.key.pem', pbkdf2(smallInt(0x7fffffff))), PASS)).code, 'ERR_KEY_KDF');
-      assert.equal((await same(hostile('weak.key.pem', pbkdf2(smallInt(999))), PASS)).code, 'ERR_KEY_KDF');
-      assert.equal((await same(hostile('bad.key.pem', pbkdf2(octetString(new Uint8Array(2)))), PASS)).code, 'ERR_KEY_PARSE');
+      assert.equal((await same(crafted('huge.key.pem', pbkdf2(smallInt(0x7fffffff))), PASS)).code, 'ERR_KEY_KDF');
+      assert.equal((await same(crafted('weak.key.pem', pbkdf2(smallInt(999))), PASS)).code, 'ERR_KEY_KDF');
+      assert.equal((await same(crafted('bad.key.pem', pbkdf2(octetString(new Uint8Array(2)))), PASS)).code, 'ERR_KEY_PARSE');
       // Own form in every field but junk in place of a key: the derivation runs, the decryption refuses it.
-      assert.equal((await same(hostile('junk.key.pem', pbkdf2(smallInt(1000))), PASS)).code, 'ERR_KEY_PASSPHRASE');
+      assert.equal((await same(crafted('junk.key.pem', pbkdf2(smallInt(1000))), PASS)).code, 'ERR_KEY_PASSPHRASE');
     });
   });
 });
